@@ -1,0 +1,37 @@
+# The two commands a newcomer types: `make run` and `make test`.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed-stamp
+HOST    ?= 127.0.0.1
+PORT    ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test lint clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+	@$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@touch $(STAMP)
+
+## run: migrate, make sure the demo account exists, and serve on http://$(HOST):$(PORT)
+run: $(STAMP)
+	@$(BIN)/flask db upgrade
+	@$(BIN)/flask demo --reset-password | tee $(VENV)/demo-login.txt
+	@echo ""
+	@echo "  Counselor is starting at  http://$(HOST):$(PORT)/"
+	@echo "  Sign in with the demo login printed above (a fresh password at every start)."
+	@echo "  Stop with Ctrl-C."
+	@echo ""
+	@BIND=$(HOST):$(PORT) $(BIN)/honcho start --no-prefix web
+
+## test: the whole suite (SQLite and in-process services unless .ci/run switches real ones on)
+test: $(STAMP)
+	@$(BIN)/pytest
+
+lint: $(STAMP)
+	@$(BIN)/ruff check counselor tests
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,77 @@
+"""Counselor: caseload, homework and private answers for sex therapists and sex educators."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from flask import Flask
+
+from counselor.config import ConfigError, load_config
+from counselor.core.crypto import KeyConfigError, KeyRing
+from counselor.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: settings, extensions, blueprints, CLI."""
+    config = dict(config or {})
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        instance_path=str(config.pop("INSTANCE_PATH", ROOT / "instance")),
+    )
+    try:
+        app.config.update(load_config(Path(app.instance_path)))
+        app.config.update(config)
+        app.extensions["counselor_keyring"] = KeyRing(app.config["COUNSELOR_ENCRYPTION_KEYS"])
+    except (ConfigError, KeyConfigError) as exc:
+        # One clear sentence for the operator instead of a trace.
+        print(f"Counselor cannot start: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    _init_login(app)
+
+    from counselor.core.web import init_web
+
+    init_web(app)
+
+    from counselor import admin, auth, cases
+
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(cases.bp)
+    app.register_blueprint(admin.bp)
+
+    from counselor.cli import register_cli
+
+    register_cli(app)
+    _import_models()
+    return app
+
+
+def _import_models() -> None:
+    """Every model module, so that metadata, migrations and key rotation see all tables."""
+    import counselor.auth.models  # noqa: F401
+    import counselor.cases.models  # noqa: F401
+    import counselor.core.audit  # noqa: F401
+
+
+def _init_login(app: Flask) -> None:
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to continue."
+    login_manager.login_message_category = "info"
+    # Our own server-side sessions make Flask-Login's session fingerprinting unnecessary.
+    login_manager.session_protection = None
+
+    from counselor.auth.services import load_login_session
+
+    @login_manager.user_loader
+    def load_user(token: str):
+        return load_login_session(token)

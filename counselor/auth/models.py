@@ -1,0 +1,75 @@
+"""Counselor accounts and their server-side login sessions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counselor.core.models import Timestamps, UUIDPrimaryKey, utcnow
+from counselor.extensions import db
+
+ROLES = ("counselor", "admin")
+
+
+class Counselor(UUIDPrimaryKey, Timestamps, UserMixin, db.Model):
+    """A person who logs in: a counselor (owns cases) or a practice admin (manages accounts)."""
+
+    __tablename__ = "counselor"
+    __table_args__ = (
+        CheckConstraint("role IN ('counselor', 'admin')", name="role"),
+        # Unique case-insensitively: emails are stored lower-cased (checked here) under a
+        # plain unique constraint, which every database enforces the same way.
+        CheckConstraint("email = lower(email)", name="email_lower"),
+    )
+
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16), default="counselor")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    login_sessions: Mapped[list[LoginSession]] = relationship(
+        back_populates="counselor", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    #: set by the user loader to the login session this request runs under
+    current_login_session = None
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this account manages other accounts (and sees no clinical data)."""
+        return self.role == "admin"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
+        return bool(self.active)
+
+    def get_id(self) -> str:
+        # Flask-Login stores this in the cookie: the login session's token, never the
+        # counselor id, so a new identifier is issued at every login and can be revoked.
+        return self.current_login_session.token if self.current_login_session else ""
+
+
+class LoginSession(db.Model):
+    """One login of one counselor in one browser; the cookie holds only its token."""
+
+    __tablename__ = "login_session"
+
+    #: SHA-256 of the random token held in the session cookie
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    counselor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    counselor: Mapped[Counselor] = relationship(back_populates="login_sessions")
+
+    #: the raw token, only known in the request that created or presented it
+    token = ""

@@ -1,0 +1,183 @@
+"""Account and login-session rules: hashing, authentication, session lifetime."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from sqlalchemy import select, update
+
+from counselor.auth.models import Counselor, LoginSession
+from counselor.core import audit
+from counselor.core.models import utcnow
+from counselor.extensions import db
+
+_hasher = PasswordHasher()
+# Verifying against this keeps the time of a login for an unknown email the same as for a
+# known one, so the login form does not reveal which addresses have accounts.
+_DUMMY_HASH = _hasher.hash("counselor-timing-equaliser")
+
+MIN_PASSWORD_LENGTH = 12
+
+
+class AccountError(ValueError):
+    """A rule about accounts was broken; the message is shown to the user."""
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare case-insensitively: store and look them up lower-cased."""
+    return email.strip().lower()
+
+
+def hash_password(password: str) -> str:
+    """Argon2id hash of a password."""
+    return _hasher.hash(password)
+
+
+def check_password_rules(password: str) -> None:
+    """Raise AccountError when a new password is too weak to accept."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"Use at least {MIN_PASSWORD_LENGTH} characters.")
+
+
+def get_by_email(email: str) -> Counselor | None:
+    """The account with this email, in any letter case."""
+    return db.session.scalar(select(Counselor).where(Counselor.email == normalise_email(email)))
+
+
+def create_counselor(email: str, name: str, password: str, *, admin: bool = False) -> Counselor:
+    """Create an account; raises AccountError for a taken email or weak password."""
+    email = normalise_email(email)
+    if get_by_email(email) is not None:
+        raise AccountError("An account with this email already exists.")
+    check_password_rules(password)
+    counselor = Counselor(
+        email=email,
+        name=name.strip(),
+        password_hash=hash_password(password),
+        role="admin" if admin else "counselor",
+        active=True,
+    )
+    db.session.add(counselor)
+    db.session.flush()
+    audit.record("account.create", "counselor", counselor.id)
+    return counselor
+
+
+def authenticate(email: str, password: str) -> Counselor | None:
+    """The active account matching email and password, or None (same cost either way)."""
+    counselor = get_by_email(email)
+    if counselor is None or not counselor.active:
+        try:
+            _hasher.verify(_DUMMY_HASH, password)
+        except VerificationError:
+            pass
+        return None
+    try:
+        _hasher.verify(counselor.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if _hasher.check_needs_rehash(counselor.password_hash):
+        counselor.password_hash = hash_password(password)
+    return counselor
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_login_session(counselor: Counselor) -> LoginSession:
+    """Open a new server-side login session with a fresh random token."""
+    token = secrets.token_urlsafe(32)
+    ls = LoginSession(token_hash=_token_hash(token), counselor_id=counselor.id)
+    ls.token = token
+    db.session.add(ls)
+    counselor.last_login_at = utcnow()
+    counselor.current_login_session = ls
+    audit.record("auth.login", "counselor", counselor.id, actor_kind="counselor", actor_id=counselor.id)
+    return ls
+
+
+def _aware(dt: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything is stored in UTC.
+    from datetime import UTC
+
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def load_login_session(token: str) -> Counselor | None:
+    """Resolve a cookie token to its counselor, enforcing idle and absolute timeouts."""
+    if not token or len(token) > 128:
+        return None
+    ls = db.session.get(LoginSession, _token_hash(token))
+    if ls is None or ls.ended_at is not None:
+        return None
+    now = utcnow()
+    idle: timedelta = current_app.config["COUNSELOR_IDLE_TIMEOUT"]
+    absolute: timedelta = current_app.config["COUNSELOR_ABSOLUTE_TIMEOUT"]
+    if now - _aware(ls.last_seen_at) > idle or now - _aware(ls.created_at) > absolute:
+        ls.ended_at = now
+        db.session.commit()
+        return None
+    counselor = ls.counselor
+    if not counselor.active:
+        return None
+    # Touch at most once a minute: enough for a 30-minute idle limit, and it keeps reads cheap.
+    if now - _aware(ls.last_seen_at) > timedelta(minutes=1):
+        ls.last_seen_at = now
+        db.session.commit()
+    ls.token = token
+    counselor.current_login_session = ls
+    return counselor
+
+
+def end_login_session(counselor: Counselor) -> None:
+    """Log out: the token in the cookie stops working even if replayed."""
+    ls = counselor.current_login_session
+    if ls is not None and ls.ended_at is None:
+        ls.ended_at = utcnow()
+    audit.record("auth.logout", "counselor", counselor.id)
+
+
+def end_all_login_sessions(counselor: Counselor, *, keep: LoginSession | None = None) -> int:
+    """End every open login session of an account except ``keep``; returns how many."""
+    stmt = (
+        update(LoginSession)
+        .where(LoginSession.counselor_id == counselor.id, LoginSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    if keep is not None:
+        stmt = stmt.where(LoginSession.token_hash != keep.token_hash)
+    return db.session.execute(stmt).rowcount
+
+
+def change_password(counselor: Counselor, current: str, new: str) -> None:
+    """Change a password after checking the current one; ends the account's other sessions."""
+    try:
+        _hasher.verify(counselor.password_hash, current)
+    except (VerificationError, InvalidHashError):
+        raise AccountError("The current password is not right.") from None
+    check_password_rules(new)
+    counselor.password_hash = hash_password(new)
+    end_all_login_sessions(counselor, keep=counselor.current_login_session)
+    audit.record("account.password_change", "counselor", counselor.id)
+
+
+def set_password(counselor: Counselor, password: str) -> None:
+    """Set a password without the old one (CLI, demo); ends every session of the account."""
+    check_password_rules(password)
+    counselor.password_hash = hash_password(password)
+    end_all_login_sessions(counselor)
+    audit.record("account.password_set", "counselor", counselor.id)
+
+
+def set_active(counselor: Counselor, active: bool) -> None:
+    """Enable or disable an account; disabling ends its sessions at their next request."""
+    counselor.active = active
+    if not active:
+        end_all_login_sessions(counselor)
+    audit.record("account.enable" if active else "account.disable", "counselor", counselor.id)

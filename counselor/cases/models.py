@@ -1,0 +1,89 @@
+"""Cases, partners and counseling sessions. Every text a client could be identified by is sealed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.models import Timestamps, UUIDPrimaryKey
+from counselor.extensions import db
+
+MAX_PARTNERS = 6
+CASE_STATUSES = ("active", "archived")
+
+
+class Case(UUIDPrimaryKey, Timestamps, db.Model):
+    """One client relationship with 1–6 partners, owned by exactly one counselor."""
+
+    __tablename__ = "case"
+    __table_args__ = (CheckConstraint("status IN ('active', 'archived')", name="status"),)
+
+    counselor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("counselor.id", ondelete="RESTRICT"), index=True
+    )
+    label = encrypted()
+    label_sealed: Mapped[bytes] = sealed_column()
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    #: start of the latest counseling session, kept for sorting the caseload
+    last_session_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    partners: Mapped[list[Partner]] = relationship(
+        back_populates="case",
+        order_by="Partner.position",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    sessions: Mapped[list[CounselingSession]] = relationship(
+        back_populates="case",
+        order_by="CounselingSession.starts_at.desc()",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+
+
+class Partner(UUIDPrimaryKey, db.Model):
+    """One person in a case; answers homework through a personal link (no account)."""
+
+    __tablename__ = "partner"
+    __table_args__ = (
+        CheckConstraint(f"position BETWEEN 1 AND {MAX_PARTNERS}", name="position_range"),
+        UniqueConstraint("case_id", "position", name="uq_partner_case_position"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    #: 1..6, the order partners are listed in; unique per case, which also caps a case at six
+    position: Mapped[int] = mapped_column(Integer)
+    display_name = encrypted()
+    display_name_sealed: Mapped[bytes] = sealed_column()
+    pronouns = encrypted(nullable=True)
+    pronouns_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    email = encrypted(nullable=True)
+    email_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="partners")
+
+
+class CounselingSession(UUIDPrimaryKey, Timestamps, db.Model):
+    """One appointment of a case: when, the agenda, private notes and next steps."""
+
+    __tablename__ = "counseling_session"
+    __table_args__ = (
+        CheckConstraint("duration_minutes BETWEEN 5 AND 600", name="duration_range"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=50)
+    agenda = encrypted(nullable=True)
+    agenda_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    #: never shown to partners, never in a client handout
+    notes = encrypted(nullable=True)
+    notes_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    next_steps = encrypted(nullable=True)
+    next_steps_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+
+    case: Mapped[Case] = relationship(back_populates="sessions")

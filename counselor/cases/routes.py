@@ -1,0 +1,191 @@
+"""Caseload pages: thin routes that parse, call one service, commit once."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from counselor.cases import bp, services
+from counselor.cases.forms import ActionForm, CaseForm, ConfirmDeleteForm, SessionForm
+from counselor.core import audit
+from counselor.core.models import to_local, utcnow
+from counselor.core.ownership import counselor_required
+from counselor.extensions import db
+
+
+def _status(form) -> int:
+    return 400 if form.errors else 200
+
+
+@bp.route("/")
+def home():
+    """Counselors land on their caseload, admins on the account list."""
+    if current_user.is_authenticated and current_user.is_admin:
+        return redirect(url_for("admin.counselors"))
+    return redirect(url_for("cases.index"))
+
+
+@bp.route("/cases")
+@counselor_required
+def index():
+    """The caseload: search, filter by status, most recent session first."""
+    status = request.args.get("status", "active")
+    if status not in ("active", "archived", "all"):
+        status = "active"
+    query = request.args.get("q", "")[:200]
+    cases = services.list_cases(current_user, query, status)
+    audit.record("caseload.view", "counselor", current_user.id)
+    db.session.commit()
+    return render_template("cases/index.html", cases=cases, status=status, query=query)
+
+
+@bp.route("/cases/new", methods=["GET", "POST"])
+@counselor_required
+def new():
+    """Open a new case."""
+    form = CaseForm()
+    if form.validate_on_submit():
+        try:
+            case = services.create_case(current_user, form.label.data, form.partner_rows())
+        except services.CaseError as exc:
+            form.label.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Case created.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("cases/form.html", form=form, case=None), _status(form)
+
+
+@bp.route("/cases/<uuid:case_id>")
+@counselor_required
+def show(case_id: uuid.UUID):
+    """A case: its partners and the timeline of sessions."""
+    case = services.get_case_or_404(case_id)
+    audit.record("case.view", "case", case.id)
+    db.session.commit()
+    return render_template("cases/show.html", case=case, action_form=ActionForm())
+
+
+@bp.route("/cases/<uuid:case_id>/edit", methods=["GET", "POST"])
+@counselor_required
+def edit(case_id: uuid.UUID):
+    """Change the label and partners of a case."""
+    case = services.get_case_or_404(case_id)
+    form = CaseForm()
+    if request.method == "GET":
+        form.label.data = case.label
+        for entry, partner in zip(form.partners.entries, case.partners, strict=False):
+            entry.partner_id.data = str(partner.id)
+            entry.display_name.data = partner.display_name
+            entry.pronouns.data = partner.pronouns
+            entry.email.data = partner.email
+    elif form.validate_on_submit():
+        try:
+            services.update_case(case, form.label.data, form.partner_rows())
+        except services.CaseError as exc:
+            form.label.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Case saved.", "success")
+            return redirect(url_for("cases.show", case_id=case.id))
+    return render_template("cases/form.html", form=form, case=case), _status(form)
+
+
+@bp.route("/cases/<uuid:case_id>/archive", methods=["POST"])
+@counselor_required
+def archive(case_id: uuid.UUID):
+    """Move a case to the archive (its records stay)."""
+    return _set_status(case_id, "archived", "Case archived.")
+
+
+@bp.route("/cases/<uuid:case_id>/unarchive", methods=["POST"])
+@counselor_required
+def unarchive(case_id: uuid.UUID):
+    """Bring an archived case back to the active caseload."""
+    return _set_status(case_id, "active", "Case is active again.")
+
+
+def _set_status(case_id: uuid.UUID, status: str, message: str):
+    case = services.get_case_or_404(case_id)
+    services.set_status(case, status)
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.route("/cases/<uuid:case_id>/delete", methods=["GET", "POST"])
+@counselor_required
+def delete(case_id: uuid.UUID):
+    """Erase a case for good after its label is typed out."""
+    case = services.get_case_or_404(case_id)
+    form = ConfirmDeleteForm()
+    if form.validate_on_submit():
+        try:
+            services.delete_case(case, form.confirm_label.data)
+        except services.CaseError as exc:
+            form.confirm_label.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("The case and everything in it were deleted.", "success")
+            return redirect(url_for("cases.index"))
+    return render_template("cases/delete.html", form=form, case=case), _status(form)
+
+
+@bp.route("/cases/<uuid:case_id>/sessions/new", methods=["GET", "POST"])
+@counselor_required
+def new_session(case_id: uuid.UUID):
+    """Record a counseling session."""
+    case = services.get_case_or_404(case_id)
+    form = SessionForm()
+    if request.method == "GET":
+        now = to_local(utcnow())
+        form.date.data, form.time.data = now.date(), now.time().replace(second=0, microsecond=0)
+    if form.validate_on_submit():
+        session = services.save_session(case, form.data)
+        db.session.commit()
+        flash("Session saved.", "success")
+        return redirect(url_for("cases.show_session", case_id=case.id, session_id=session.id))
+    return render_template("cases/session_form.html", form=form, case=case, session=None), _status(form)
+
+
+@bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>")
+@counselor_required
+def show_session(case_id: uuid.UUID, session_id: uuid.UUID):
+    """One counseling session with its notes."""
+    case = services.get_case_or_404(case_id)
+    session = services.get_session_or_404(case, session_id)
+    audit.record("session.view", "counseling_session", session.id)
+    db.session.commit()
+    return render_template("cases/session.html", case=case, session=session, action_form=ActionForm())
+
+
+@bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>/edit", methods=["GET", "POST"])
+@counselor_required
+def edit_session(case_id: uuid.UUID, session_id: uuid.UUID):
+    """Change a counseling session."""
+    case = services.get_case_or_404(case_id)
+    session = services.get_session_or_404(case, session_id)
+    form = SessionForm(obj=session)
+    if request.method == "GET":
+        local = to_local(session.starts_at)
+        form.date.data, form.time.data = local.date(), local.time()
+    if form.validate_on_submit():
+        services.save_session(case, form.data, session)
+        db.session.commit()
+        flash("Session saved.", "success")
+        return redirect(url_for("cases.show_session", case_id=case.id, session_id=session.id))
+    return render_template("cases/session_form.html", form=form, case=case, session=session), _status(form)
+
+
+@bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>/delete", methods=["POST"])
+@counselor_required
+def delete_session(case_id: uuid.UUID, session_id: uuid.UUID):
+    """Delete a counseling session and its notes."""
+    case = services.get_case_or_404(case_id)
+    session = services.get_session_or_404(case, session_id)
+    services.delete_session(case, session)
+    db.session.commit()
+    flash("Session deleted.", "success")
+    return redirect(url_for("cases.show", case_id=case.id))

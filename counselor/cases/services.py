@@ -1,0 +1,163 @@
+"""Case, partner and counseling-session operations. Functions flush; routes commit."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
+
+from counselor.auth.models import Counselor
+from counselor.cases.models import MAX_PARTNERS, Case, CounselingSession, Partner
+from counselor.core import audit
+from counselor.core.models import aware as _aware
+from counselor.core.models import combine_local
+from counselor.core.ownership import get_owned_or_404
+from counselor.extensions import db
+
+
+class CaseError(ValueError):
+    """A case rule was broken; the message is shown next to the form."""
+
+
+def get_case_or_404(case_id: uuid.UUID) -> Case:
+    """The current counselor's case, or 404 (also for another counselor's case)."""
+    return get_owned_or_404(Case, case_id, owner=Case.counselor_id)
+
+
+def get_session_or_404(case: Case, session_id: uuid.UUID) -> CounselingSession:
+    """A counseling session of an owned case, or 404."""
+    return get_owned_or_404(
+        CounselingSession,
+        session_id,
+        owner=Case.counselor_id,
+        via=(CounselingSession.case,),
+        where=(CounselingSession.case_id == case.id,),
+    )
+
+
+def list_cases(counselor: Counselor, query: str = "", status: str = "active") -> list[Case]:
+    """The counselor's cases filtered by status and a search over label and partner names.
+
+    Labels and names are encrypted, so the search runs after decryption; a caseload is a
+    few hundred cases at most. Sorted by most recent session, then newest case.
+    """
+    stmt = (
+        select(Case)
+        .where(Case.counselor_id == counselor.id)
+        .options(selectinload(Case.partners))
+    )
+    if status in ("active", "archived"):
+        stmt = stmt.where(Case.status == status)
+    cases = list(db.session.scalars(stmt))
+    needle = query.strip().casefold()
+    if needle:
+        cases = [
+            c
+            for c in cases
+            if needle in c.label.casefold()
+            or any(needle in p.display_name.casefold() for p in c.partners)
+        ]
+    epoch = datetime.min.replace(tzinfo=UTC)
+    cases.sort(
+        key=lambda c: (_aware(c.last_session_at) or epoch, _aware(c.created_at) or epoch),
+        reverse=True,
+    )
+    return cases
+
+
+def _apply_partners(case: Case, rows: list[dict]) -> None:
+    """Make the case's partners match ``rows``: known ids are updated, others added, the rest removed.
+
+    Positions stay where they are (gaps allowed) so that no update ever collides with the
+    unique (case, position) pair; new partners take the lowest free positions.
+    """
+    if not 1 <= len(rows) <= MAX_PARTNERS:
+        raise CaseError(f"A case has between 1 and {MAX_PARTNERS} partners.")
+    existing = {str(p.id): p for p in case.partners}
+    keep = {row["id"] for row in rows if row.get("id") in existing}
+    for pid, partner in existing.items():
+        if pid not in keep:
+            case.partners.remove(partner)
+            audit.record("partner.remove", "partner", partner.id)
+    db.session.flush()  # free the removed partners' positions before new partners take them
+    free = iter(sorted(set(range(1, MAX_PARTNERS + 1)) - {p.position for p in case.partners}))
+    for row in rows:
+        partner = existing.get(row["id"]) if row.get("id") in keep else None
+        if partner is None:
+            partner = Partner(position=next(free))
+            case.partners.append(partner)
+        partner.display_name = row["display_name"]
+        partner.pronouns = row.get("pronouns")
+        partner.email = row.get("email")
+    case.partners.sort(key=lambda p: p.position)
+
+
+def create_case(counselor: Counselor, label: str, partners: list[dict]) -> Case:
+    """Open a new case with its partners."""
+    case = Case(counselor_id=counselor.id, label=label.strip(), status="active")
+    db.session.add(case)
+    _apply_partners(case, partners)
+    db.session.flush()
+    audit.record("case.create", "case", case.id)
+    return case
+
+
+def update_case(case: Case, label: str, partners: list[dict]) -> None:
+    """Change a case's label and partners."""
+    case.label = label.strip()
+    _apply_partners(case, partners)
+    db.session.flush()
+    audit.record("case.update", "case", case.id)
+
+
+def set_status(case: Case, status: str) -> None:
+    """Archive or reactivate a case."""
+    if status not in ("active", "archived"):
+        raise CaseError("Unknown case status.")
+    case.status = status
+    audit.record("case.archive" if status == "archived" else "case.unarchive", "case", case.id)
+
+
+def delete_case(case: Case, typed_label: str) -> None:
+    """Erase a case and every row that belongs to it, after its label is typed exactly."""
+    if typed_label.strip() != case.label.strip():
+        raise CaseError("The label you typed does not match this case; nothing was deleted.")
+    case_id = case.id
+    db.session.execute(delete(CounselingSession).where(CounselingSession.case_id == case_id))
+    db.session.execute(delete(Partner).where(Partner.case_id == case_id))
+    db.session.delete(case)
+    db.session.flush()
+    audit.record("case.delete", "case", case_id)
+
+
+def _refresh_last_session(case: Case) -> None:
+    db.session.flush()
+    case.last_session_at = db.session.scalar(
+        select(func.max(CounselingSession.starts_at)).where(CounselingSession.case_id == case.id)
+    )
+
+
+def save_session(case: Case, data: dict, session: CounselingSession | None = None) -> CounselingSession:
+    """Create or update a counseling session from form data (date, time, duration, texts)."""
+    created = session is None
+    if session is None:
+        session = CounselingSession(case_id=case.id)
+        db.session.add(session)
+    session.starts_at = combine_local(data["date"], data["time"])
+    session.duration_minutes = data["duration_minutes"]
+    for field in ("agenda", "notes", "next_steps"):
+        setattr(session, field, (data.get(field) or "").strip() or None)
+    _refresh_last_session(case)
+    audit.record("session.create" if created else "session.update", "counseling_session", session.id)
+    return session
+
+
+def delete_session(case: Case, session: CounselingSession) -> None:
+    """Delete one counseling session and its notes."""
+    session_id = session.id
+    db.session.delete(session)
+    _refresh_last_session(case)
+    audit.record("session.delete", "counseling_session", session_id)
+

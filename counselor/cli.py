@@ -1,0 +1,146 @@
+"""Command-line tools: `flask keys`, `flask counselors`, `flask demo`."""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from datetime import UTC, datetime, timedelta
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from counselor.config import new_encryption_key
+from counselor.extensions import db
+
+keys_cli = AppGroup("keys", help="Encryption keys for data at rest.")
+counselors_cli = AppGroup("counselors", help="Counselor and admin accounts.")
+
+DEMO_EMAIL = "demo@example.org"
+
+
+@keys_cli.command("generate")
+def keys_generate() -> None:
+    """Print a new encryption key (put it first in COUNSELOR_ENCRYPTION_KEYS to start using it)."""
+    click.echo(new_encryption_key())
+
+
+@keys_cli.command("rotate")
+def keys_rotate() -> None:
+    """Re-encrypt every sealed value under the first key; safe to run again."""
+    from counselor.core.crypto import rotate_all
+
+    checked, rewritten = rotate_all(db.session)
+    db.session.commit()
+    click.echo(f"Checked {checked} encrypted values; re-encrypted {rewritten} under the first key.")
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    line = sys.stdin.readline().rstrip("\r\n")
+    if not line:
+        raise click.ClickException("No password on standard input.")
+    return line
+
+
+@counselors_cli.command("create")
+@click.argument("email")
+@click.option("--name", required=True, help="Full name shown in the app.")
+@click.option("--admin", is_flag=True, help="A practice admin: manages accounts, sees no cases.")
+def counselors_create(email: str, name: str, admin: bool) -> None:
+    """Create an account; the password is asked twice (or read from standard input)."""
+    from counselor.auth.services import AccountError, create_counselor
+
+    password = _read_password()
+    try:
+        create_counselor(email, name, password, admin=admin)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(f"Created {'admin' if admin else 'counselor'} account {email.strip().lower()}.")
+
+
+@counselors_cli.command("disable")
+@click.argument("email")
+def counselors_disable(email: str) -> None:
+    """Disable an account and end its sessions."""
+    from counselor.auth.services import get_by_email, set_active
+
+    account = get_by_email(email)
+    if account is None:
+        raise click.ClickException(f"No account with email {email}.")
+    set_active(account, False)
+    db.session.commit()
+    click.echo(f"Disabled {account.email}; its sessions end at their next request.")
+
+
+@click.command("demo")
+@click.option(
+    "--reset-password",
+    is_flag=True,
+    help="Development only: give the demo account a fresh password and print it.",
+)
+def demo(reset_password: bool) -> None:
+    """Create a demo counselor with two demo cases (when absent) and print its login."""
+    from counselor.auth.services import create_counselor, get_by_email, set_password
+
+    account = get_by_email(DEMO_EMAIL)
+    password = None
+    if account is None:
+        password = secrets.token_urlsafe(12)
+        account = create_counselor(DEMO_EMAIL, "Dr. Demo Counselor", password)
+        _demo_cases(account)
+    elif reset_password:
+        if current_app.config["PRODUCTION"]:
+            raise click.ClickException("Refusing to reset the demo password in production.")
+        password = secrets.token_urlsafe(12)
+        set_password(account, password)
+    db.session.commit()
+    if password:
+        click.echo(f"Demo login: {DEMO_EMAIL} / {password}")
+    else:
+        click.echo(f"Demo account {DEMO_EMAIL} already exists (password unchanged).")
+
+
+def _demo_cases(account) -> None:
+    """Two believable cases with a few sessions each."""
+    from counselor.cases.services import create_case, save_session
+
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    couple = create_case(
+        account,
+        "Sam & Alex",
+        [
+            {"display_name": "Sam Rivera", "pronouns": "they/them", "email": None},
+            {"display_name": "Alex Novak", "pronouns": "he/him", "email": None},
+        ],
+    )
+    for weeks, agenda, notes, steps in (
+        (4, "First session: goals, pace, how each prefers to talk about desire.",
+         "Both keen; Alex more hesitant to name wishes aloud. Agreed on written homework first.",
+         "Each fills in the intake privately. Agree on a pause signal before anything new."),
+        (2, "Review intake; introduce the desires and boundaries inventory.",
+         "Sam wants more structure in play; Alex curious about following. Discussed aftercare.",
+         "Inventory as homework; one small step together, then a debrief."),
+    ):
+        local = now - timedelta(weeks=weeks)
+        save_session(couple, {"date": local.date(), "time": local.time(), "duration_minutes": 50,
+                              "agenda": agenda, "notes": notes, "next_steps": steps})
+    single = create_case(
+        account,
+        "Maya (individual)",
+        [{"display_name": "Maya Lindqvist", "pronouns": "she/her", "email": None}],
+    )
+    local = now - timedelta(days=5)
+    save_session(single, {"date": local.date(), "time": local.time(), "duration_minutes": 50,
+                          "agenda": "Intake conversation.",
+                          "notes": "Wants language for boundaries with a new partner.",
+                          "next_steps": "Reading: a chapter on consent conversations."})
+
+
+def register_cli(app: Flask) -> None:
+    """Attach the command groups to the app's `flask` command."""
+    app.cli.add_command(keys_cli)
+    app.cli.add_command(counselors_cli)
+    app.cli.add_command(demo)

@@ -1,0 +1,124 @@
+"""Settings read from the environment, with safe development defaults.
+
+Production (``COUNSELOR_ENV=production``) refuses to start without its secrets; development
+creates them once under ``instance/`` so that ``make run`` works on a fresh clone.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or wrong; the message is one sentence for the operator."""
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+
+
+def _timezone(name: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"COUNSELOR_TIMEZONE {name!r} is not a known time zone (e.g. Europe/Berlin).") from None
+    return name
+
+
+def _instance_secret(instance_path: Path, filename: str, make: callable) -> str:
+    """Read a development secret from instance/, creating it once with owner-only permissions."""
+    path = instance_path / filename
+    if path.exists():
+        return path.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def new_encryption_key() -> str:
+    """Return a fresh 256-bit key, urlsafe base64, as used in COUNSELOR_ENCRYPTION_KEYS."""
+    import base64
+
+    return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment."""
+    env = os.environ.get("COUNSELOR_ENV", "development").strip().lower()
+    if env not in {"development", "production"}:
+        raise ConfigError("COUNSELOR_ENV must be 'development' or 'production'.")
+    production = env == "production"
+
+    secret_key = os.environ.get("SECRET_KEY", "").strip()
+    keys = os.environ.get("COUNSELOR_ENCRYPTION_KEYS", "").strip()
+    if production:
+        missing = [n for n, v in (("SECRET_KEY", secret_key), ("COUNSELOR_ENCRYPTION_KEYS", keys)) if not v]
+        if missing:
+            raise ConfigError(
+                f"Counselor will not start in production without {' and '.join(missing)}; "
+                "set it in the environment (see README, Configuration)."
+            )
+    else:
+        secret_key = secret_key or _instance_secret(
+            instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
+        )
+        keys = keys or _instance_secret(instance_path, "encryption_keys", new_encryption_key)
+
+    database_url = os.environ.get("DATABASE_URL", "").strip()
+    if not database_url:
+        if production:
+            raise ConfigError("Counselor will not start in production without DATABASE_URL.")
+        instance_path.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{instance_path / 'counselor.sqlite3'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql://" + database_url[len("postgres://"):]
+    if database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+
+    redis_url = os.environ.get("REDIS_URL", "").strip() or None
+
+    return {
+        "ENV_NAME": env,
+        "PRODUCTION": production,
+        "SECRET_KEY": secret_key,
+        "COUNSELOR_ENCRYPTION_KEYS": keys,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        "COUNSELOR_TIMEZONE": _timezone(os.environ.get("COUNSELOR_TIMEZONE", "UTC")),
+        "COUNSELOR_LINK_TTL_DAYS": _env_int("COUNSELOR_LINK_TTL_DAYS", 30),
+        # Sessions: the cookie only names a server-side login session (see auth.sessions),
+        # so idle and absolute limits are enforced on the server, not trusted to the browser.
+        "SESSION_COOKIE_NAME": "counselor_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+        "COUNSELOR_IDLE_TIMEOUT": timedelta(minutes=_env_int("COUNSELOR_IDLE_MINUTES", 30)),
+        "COUNSELOR_ABSOLUTE_TIMEOUT": timedelta(hours=_env_int("COUNSELOR_ABSOLUTE_HOURS", 12)),
+        "REMEMBER_COOKIE_DURATION": timedelta(seconds=0),
+        "MAX_CONTENT_LENGTH": _env_int("COUNSELOR_MAX_REQUEST_BYTES", 1024 * 1024),
+        "MAX_FORM_MEMORY_SIZE": _env_int("COUNSELOR_MAX_REQUEST_BYTES", 1024 * 1024),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the login session it sits in
+        "BOOTSTRAP_SERVE_LOCAL": True,
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "RATELIMIT_STRATEGY": "moving-window",
+        "COUNSELOR_LOGIN_LIMIT_ACCOUNT": os.environ.get("COUNSELOR_LOGIN_LIMIT_ACCOUNT", "5 per 10 minutes"),
+        "COUNSELOR_LOGIN_LIMIT_ADDRESS": os.environ.get("COUNSELOR_LOGIN_LIMIT_ADDRESS", "20 per 10 minutes"),
+    }

@@ -1,0 +1,1 @@
+"""Shared foundations: encryption, audit, ownership, model mixins. Imports no feature."""

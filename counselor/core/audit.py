@@ -1,0 +1,78 @@
+"""Append-only audit trail: who read or changed what. Never holds clinical text."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import CheckConstraint, DateTime, Index, String, event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from counselor.core.models import utcnow
+from counselor.extensions import db
+
+ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
+
+
+class AuditEvent(db.Model):
+    """One read or change; rows are never updated or deleted by the application."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (
+        CheckConstraint(
+            "actor_kind IN ('counselor', 'partner', 'system', 'anonymous')", name="actor_kind"
+        ),
+        Index("ix_audit_event_object", "object_kind", "object_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    #: counselor or partner id as text; empty for anonymous and system actors
+    actor_id: Mapped[str] = mapped_column(String(64), default="")
+    #: dotted verb such as ``case.view`` or ``auth.login_failed``
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    object_kind: Mapped[str] = mapped_column(String(32), default="")
+    object_id: Mapped[str] = mapped_column(String(64), default="")
+    #: client address of the request, for investigating abuse
+    remote_addr: Mapped[str] = mapped_column(String(64), default="")
+
+
+@event.listens_for(AuditEvent, "before_update")
+def _refuse_update(mapper, connection, target) -> None:  # pragma: no cover - defensive
+    raise RuntimeError("audit events are append-only")
+
+
+def record(
+    action: str,
+    object_kind: str = "",
+    object_id: uuid.UUID | str | None = "",
+    *,
+    actor_kind: str | None = None,
+    actor_id: uuid.UUID | str | None = None,
+) -> AuditEvent:
+    """Add one audit event to the session (committed with the route's transaction)."""
+    if actor_kind is None:
+        if has_request_context() and getattr(current_user, "is_authenticated", False):
+            actor_kind, actor_id = "counselor", current_user.id
+        else:
+            actor_kind = "anonymous" if has_request_context() else "system"
+    ev = AuditEvent(
+        actor_kind=actor_kind,
+        actor_id=str(actor_id or ""),
+        action=action,
+        object_kind=object_kind,
+        object_id=str(object_id or ""),
+        remote_addr=(request.remote_addr or "")[:64] if has_request_context() else "",
+    )
+    db.session.add(ev)
+    return ev
+
+
+def record_now(action: str, object_kind: str = "", object_id: uuid.UUID | str | None = "", **kw) -> None:
+    """Write one audit event in its own transaction (for denials that end in an abort)."""
+    db.session.rollback()
+    record(action, object_kind, object_id, **kw)
+    db.session.commit()

@@ -1,0 +1,191 @@
+"""Authenticated encryption at rest with a rotating key ring.
+
+Every sensitive text column stores ``Sealed`` bytes: AES-256-GCM under the first key of
+``COUNSELOR_ENCRYPTION_KEYS``, with the table, column and row id as associated data, so a
+ciphertext copied onto another row or column fails to decrypt instead of showing the wrong
+person's words. Models declare such a column with :func:`encrypted`, a descriptor that turns
+plaintext into ciphertext on assignment (the row id is made in Python first, see
+``UUIDPrimaryKey``) and back on read.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import os
+import uuid
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from flask import current_app
+from sqlalchemy import LargeBinary, select
+from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+FORMAT_V1 = b"\x01"
+NONCE_BYTES = 12
+KEY_ID_BYTES = 4
+
+
+class DecryptionError(Exception):
+    """A ciphertext could not be opened: wrong key, wrong row or tampered bytes."""
+
+
+class KeyConfigError(ValueError):
+    """COUNSELOR_ENCRYPTION_KEYS is malformed; the message is one sentence."""
+
+
+@dataclass(frozen=True)
+class _Key:
+    key_id: bytes
+    aead: AESGCM
+
+
+class KeyRing:
+    """The first key encrypts; every key decrypts (so old rows stay readable during rotation)."""
+
+    def __init__(self, spec: str):
+        keys: list[_Key] = []
+        for n, part in enumerate(p.strip() for p in spec.split(",")):
+            if not part:
+                continue
+            try:
+                raw = base64.urlsafe_b64decode(part.encode() + b"=" * (-len(part) % 4))
+            except (binascii.Error, ValueError):
+                raise KeyConfigError(
+                    f"Encryption key #{n + 1} in COUNSELOR_ENCRYPTION_KEYS is not base64."
+                ) from None
+            if len(raw) != 32:
+                raise KeyConfigError(
+                    f"Encryption key #{n + 1} in COUNSELOR_ENCRYPTION_KEYS must be 32 bytes "
+                    "(run `flask keys generate`)."
+                )
+            keys.append(_Key(hashlib.sha256(raw).digest()[:KEY_ID_BYTES], AESGCM(raw)))
+        if not keys:
+            raise KeyConfigError("COUNSELOR_ENCRYPTION_KEYS holds no key.")
+        self._keys = keys
+        self._by_id = {k.key_id: k for k in keys}
+
+    @property
+    def primary_id(self) -> bytes:
+        """Identifier of the key that encrypts new data."""
+        return self._keys[0].key_id
+
+    def encrypt(self, plaintext: str, aad: bytes) -> bytes:
+        """Seal text under the primary key, bound to ``aad``."""
+        key = self._keys[0]
+        nonce = os.urandom(NONCE_BYTES)
+        return FORMAT_V1 + key.key_id + nonce + key.aead.encrypt(nonce, plaintext.encode(), aad)
+
+    def decrypt(self, blob: bytes, aad: bytes) -> str:
+        """Open a sealed value; raises DecryptionError for any mismatch."""
+        if len(blob) < 1 + KEY_ID_BYTES + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
+            raise DecryptionError("unknown ciphertext format")
+        key = self._by_id.get(blob[1 : 1 + KEY_ID_BYTES])
+        if key is None:
+            raise DecryptionError("ciphertext was sealed with a key that is not configured")
+        nonce = blob[1 + KEY_ID_BYTES : 1 + KEY_ID_BYTES + NONCE_BYTES]
+        try:
+            return key.aead.decrypt(nonce, blob[1 + KEY_ID_BYTES + NONCE_BYTES :], aad).decode()
+        except InvalidTag:
+            raise DecryptionError("ciphertext does not belong here or was altered") from None
+
+    def key_id_of(self, blob: bytes) -> bytes:
+        """The key identifier a sealed value was made with."""
+        return blob[1 : 1 + KEY_ID_BYTES]
+
+
+def keyring() -> KeyRing:
+    """The key ring of the current app."""
+    return current_app.extensions["counselor_keyring"]
+
+
+class Sealed(TypeDecorator):
+    """Column type for ciphertext produced by :class:`KeyRing` (opaque bytes in the database)."""
+
+    impl = LargeBinary
+    cache_ok = True
+
+
+def associated_data(table: str, column: str, row_id: uuid.UUID) -> bytes:
+    """What a ciphertext is bound to: its table, column and row."""
+    return f"counselor:{table}:{column}:{row_id}".encode()
+
+
+#: every (model class, attribute name) declared with ``encrypted``; used by key rotation.
+REGISTRY: list[tuple[type, str]] = []
+
+
+class EncryptedText:
+    """Descriptor exposing plaintext for a ``Sealed`` column named ``<name>_sealed``."""
+
+    def __init__(self, nullable: bool):
+        self.nullable = nullable
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+        self.column = f"{name}_sealed"
+        REGISTRY.append((owner, name))
+
+    def _aad(self, obj) -> bytes:
+        if obj.id is None:
+            obj.id = uuid.uuid4()
+        return associated_data(obj.__tablename__, self.name, obj.id)
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        blob = getattr(obj, self.column)
+        if blob is None:
+            return None
+        cache = obj.__dict__.setdefault("_plaintext_cache", {})
+        hit = cache.get(self.name)
+        if hit is not None and hit[0] is blob:
+            return hit[1]
+        text = keyring().decrypt(bytes(blob), self._aad(obj))
+        cache[self.name] = (blob, text)
+        return text
+
+    def __set__(self, obj, value: str | None) -> None:
+        if value is None:
+            if not self.nullable:
+                raise ValueError(f"{self.name} cannot be empty")
+            setattr(obj, self.column, None)
+            return
+        blob = keyring().encrypt(str(value), self._aad(obj))
+        setattr(obj, self.column, blob)
+        obj.__dict__.setdefault("_plaintext_cache", {})[self.name] = (blob, str(value))
+
+
+def encrypted(nullable: bool = False) -> EncryptedText:
+    """Declare a plaintext attribute stored encrypted in the column ``<name>_sealed``."""
+    return EncryptedText(nullable)
+
+
+def sealed_column(nullable: bool = False) -> Mapped[bytes]:
+    """The ciphertext column that backs an :func:`encrypted` attribute."""
+    return mapped_column(Sealed(), nullable=nullable)
+
+
+def rotate_all(session) -> tuple[int, int]:
+    """Re-encrypt every sealed value not under the primary key; returns (checked, rewritten).
+
+    Safe to run again: values already under the primary key are left untouched.
+    """
+    ring = keyring()
+    checked = rewritten = 0
+    for model, name in REGISTRY:
+        column = f"{name}_sealed"
+        for obj in session.scalars(select(model)).yield_per(500):
+            blob = getattr(obj, column)
+            if blob is None:
+                continue
+            checked += 1
+            if ring.key_id_of(bytes(blob)) != ring.primary_id:
+                setattr(obj, name, getattr(obj, name))
+                rewritten += 1
+        session.flush()
+    return checked, rewritten
+

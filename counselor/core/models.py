@@ -1,0 +1,62 @@
+"""Model mixins shared by every feature."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from sqlalchemy import DateTime, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+
+def utcnow() -> datetime:
+    """Timezone-aware now in UTC (stored as UTC everywhere)."""
+    return datetime.now(UTC)
+
+
+def aware(dt: datetime | None) -> datetime | None:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    if dt is None:
+        return None
+    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
+
+
+def practice_zone() -> ZoneInfo:
+    """The practice's time zone (COUNSELOR_TIMEZONE): times are typed and shown in it."""
+    return ZoneInfo(current_app.config["COUNSELOR_TIMEZONE"])
+
+
+def to_local(dt: datetime | None) -> datetime | None:
+    """A stored UTC time in the practice's zone."""
+    dt = aware(dt)
+    return dt.astimezone(practice_zone()) if dt else None
+
+
+def combine_local(day: date, at: time) -> datetime:
+    """A date and time typed in the practice's zone, as UTC."""
+    return datetime.combine(day, at, tzinfo=practice_zone()).astimezone(UTC)
+
+
+class UUIDPrimaryKey:
+    """A random UUID primary key made in Python, so URLs cannot be enumerated and
+    encryption can bind a ciphertext to its row before the row is written."""
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+
+    def __init__(self, **kwargs):
+        # Assign the id before any encrypted attribute, whose ciphertext is bound to it.
+        self.id = kwargs.pop("id", None) or uuid.uuid4()
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+
+class Timestamps:
+    """created_at / updated_at columns kept by the ORM."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), default=utcnow, onupdate=utcnow
+    )

@@ -1,0 +1,104 @@
+"""Response headers, CSP nonces and error pages shared by every blueprint."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask import Flask, g, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+# Phrases shown on error pages: what happened and what to do, never a trace.
+ERROR_TEXT = {
+    400: ("This request could not be understood", "Something in what was sent was not valid. Go back, check the form and try again."),
+    401: ("Please sign in", "This page needs you to be signed in."),
+    403: ("Not available to this account", "Your account does not have access to this page."),
+    404: ("Page not found", "There is nothing here. The address may be mistyped, or the item no longer exists."),
+    405: ("That action is not possible here", "This address does not accept that kind of request. Use the buttons on the page."),
+    409: ("This changed in the meantime", "Someone or something changed this while you were working. Reload and try again."),
+    413: ("Too much at once", "What you sent is larger than Counselor accepts. Shorten it and try again."),
+    429: ("Too many attempts", "Please wait a few minutes before trying again."),
+    500: ("Something went wrong on our side", "Nothing you did caused this. Your last change may not have been saved; try again in a moment."),
+}
+
+
+def csp_nonce() -> str:
+    """The per-request nonce for the Content-Security-Policy (no inline script needs it yet)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def _security_headers(response):
+    nonce = csp_nonce()
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        f"style-src 'self' 'nonce-{nonce}'; "
+        "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.endpoint and not request.endpoint.endswith("static"):
+        # Clinical pages must not linger in shared caches or the browser's back history.
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+    return response
+
+
+def _render_error(code: int, detail: str | None = None):
+    title, text = ERROR_TEXT.get(code, ERROR_TEXT[400 if code < 500 else 500])
+    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+
+
+def _fmt(dt, pattern: str) -> str:
+    from counselor.core.models import to_local
+
+    local = to_local(dt)
+    return local.strftime(pattern) if local else ""
+
+
+def init_web(app: Flask) -> None:
+    """Attach headers, the CSP nonce helper and styled error pages."""
+    app.after_request(_security_headers)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+    app.jinja_env.filters["localdate"] = lambda dt: _fmt(dt, "%-d %b %Y")
+    app.jinja_env.filters["localdatetime"] = lambda dt: _fmt(dt, "%a %-d %b %Y, %H:%M")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        from counselor.extensions import db
+
+        db.session.rollback()
+        detail = None
+        if exc.code == 400 and exc.description and getattr(exc, "show_description", False):
+            detail = exc.description
+        if isinstance(exc, CSRFError):
+            detail = (
+                "This form was open too long or came from another page, so it was not saved. "
+                "Go back, reload the page and send it again."
+            )
+        if exc.code == 429:
+            detail = (
+                "Too many attempts in a short time. For your safety we paused this for a few "
+                "minutes; please wait and try again."
+            )
+        response = exc.get_response()
+        body, code = _render_error(exc.code or 500, detail)
+        response.set_data(body)
+        response.status_code = code
+        response.mimetype = "text/html"
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception):
+        from counselor.extensions import db
+
+        db.session.rollback()
+        # The endpoint, not the path: a portal path may carry a personal link token.
+        app.logger.exception("Unhandled error on %s %s", request.method, request.endpoint)
+        return _render_error(500)

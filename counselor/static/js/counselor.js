@@ -1,0 +1,39 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Buttons that destroy something ask first (the server still requires the POST + CSRF).
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.confirm(form.getAttribute("data-confirm"))) {
+        event.preventDefault();
+      }
+    });
+  });
+
+  // Case form: show filled partner slots plus one empty slot (at least two), and an
+  // "Add another partner" button for the rest. Without JS all six slots are visible.
+  var slots = Array.prototype.slice.call(document.querySelectorAll(".partner-slot"));
+  var addButton = document.getElementById("add-partner");
+  if (slots.length && addButton) {
+    var filled = function (slot) {
+      return Array.prototype.some.call(slot.querySelectorAll("input:not([type=hidden])"), function (input) {
+        return input.value.trim() !== "";
+      }) || slot.querySelector(".is-invalid") !== null;
+    };
+    var lastFilled = 0;
+    slots.forEach(function (slot, i) { if (filled(slot)) { lastFilled = i + 1; } });
+    var visible = Math.max(2, lastFilled);
+    var update = function () {
+      slots.forEach(function (slot, i) { slot.classList.toggle("d-none", i >= visible); });
+      addButton.classList.toggle("d-none", visible >= slots.length);
+    };
+    addButton.addEventListener("click", function () {
+      visible += 1;
+      update();
+      var input = slots[visible - 1].querySelector("input:not([type=hidden])");
+      if (input) { input.focus(); }
+    });
+    update();
+  }
+})();

@@ -1,0 +1,214 @@
+"""Fixtures: app, client, runner, counselors, logged-in clients; a clean database per test.
+
+The suite runs on SQLite by default. With COUNSELOR_TEST_DATABASE_URL set (``.ci/run`` does)
+it runs on that PostgreSQL; with COUNSELOR_REQUIRE_SERVICES=1 an unreachable service fails
+the run instead of skipping the tests that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from counselor import create_app
+from counselor.config import new_encryption_key
+from counselor.extensions import db, limiter
+
+PG_URL = os.environ.get("COUNSELOR_TEST_DATABASE_URL", "").strip()
+REDIS_URL = os.environ.get("COUNSELOR_TEST_REDIS_URL", "").strip()
+REQUIRE_SERVICES = os.environ.get("COUNSELOR_REQUIRE_SERVICES") == "1"
+PASSWORD = "correct horse battery staple"
+
+
+def service_unavailable(what: str) -> None:
+    """Skip a test that needs a missing service, or fail when CI requires services."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{what} is required (COUNSELOR_REQUIRE_SERVICES=1) but not reachable")
+    pytest.skip(f"{what} not available")
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The driver-qualified URL create_app would use."""
+    if url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    """The test database: PostgreSQL when configured, else a SQLite file for this run."""
+    if PG_URL:
+        try:
+            engine = create_engine(sqlalchemy_url(PG_URL))
+            with engine.connect() as conn:
+                conn.execute(text("select 1"))
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001
+            if REQUIRE_SERVICES:
+                pytest.exit(f"PostgreSQL at COUNSELOR_TEST_DATABASE_URL unreachable: {exc}", 3)
+            return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return sqlalchemy_url(PG_URL)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def base_config(database_url, tmp_path_factory) -> dict:
+    """Settings shared by every test app."""
+    return {
+        "TESTING": True,
+        "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "SERVER_NAME": "counselor.test",
+    }
+
+
+@pytest.fixture(scope="session")
+def _schema(base_config):
+    """Create the schema once per run (dropping leftovers of an earlier run)."""
+    app = create_app(dict(base_config))
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.create_all()
+        db.engine.dispose()
+    yield
+
+
+def _wipe() -> None:
+    """Delete every row, children first: a fresh database for the next test."""
+    db.session.remove()
+    with db.engine.begin() as conn:
+        for table in reversed(db.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture
+def make_app(base_config, _schema):
+    """Factory for apps with extra config; every app made is cleaned up after the test."""
+    made = []
+
+    def factory(**overrides):
+        app = create_app({**base_config, **overrides})
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            try:
+                _wipe()
+            finally:
+                db.engine.dispose()
+    limiter.reset()
+
+
+@pytest.fixture
+def app(make_app):
+    """The application with a clean database."""
+    application = make_app()
+    with application.app_context():
+        yield application
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@dataclass
+class Account:
+    """A created account and the password to sign in with."""
+
+    id: object
+    email: str
+    password: str
+    name: str
+
+
+def make_account(email: str, name: str, *, admin: bool = False) -> Account:
+    """Create an account through the service, committed."""
+    from counselor.auth.services import create_counselor
+
+    c = create_counselor(email, name, PASSWORD, admin=admin)
+    db.session.commit()
+    return Account(c.id, c.email, PASSWORD, c.name)
+
+
+@pytest.fixture
+def counselor_a(app) -> Account:
+    return make_account("a@example.org", "Counselor A")
+
+
+@pytest.fixture
+def counselor_b(app) -> Account:
+    return make_account("b@example.org", "Counselor B")
+
+
+@pytest.fixture
+def admin(app) -> Account:
+    return make_account("admin@example.org", "Practice Admin", admin=True)
+
+
+def login(client, account: Account):
+    """Sign in through the login form; asserts it worked."""
+    response = client.post("/login", data={"email": account.email, "password": account.password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return response
+
+
+@pytest.fixture
+def client_a(app, counselor_a):
+    """A browser signed in as counselor A."""
+    c = app.test_client()
+    login(c, counselor_a)
+    return c
+
+
+@pytest.fixture
+def client_b(app, counselor_b):
+    """A browser signed in as counselor B."""
+    c = app.test_client()
+    login(c, counselor_b)
+    return c
+
+
+@pytest.fixture
+def client_admin(app, admin):
+    """A browser signed in as the practice admin."""
+    c = app.test_client()
+    login(c, admin)
+    return c
+
+
+def csrf_token_from(html: str) -> str:
+    """The CSRF token of the first form on a page."""
+    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert m, "no CSRF token on page"
+    return m.group(1)
+
+
+def new_case(account: Account, label: str = "Sam & Alex", names=("Sam Rivera", "Alex Novak")):
+    """A case owned by ``account`` with the given partner names, committed."""
+    from counselor.auth.models import Counselor
+    from counselor.cases.services import create_case
+
+    owner = db.session.get(Counselor, account.id)
+    case = create_case(owner, label, [{"display_name": n} for n in names])
+    db.session.commit()
+    return case
