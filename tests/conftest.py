@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 
 import pytest
+from flask import current_app, has_app_context
+from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 
 from counselor import create_app
@@ -91,13 +93,41 @@ def _wipe() -> None:
             conn.execute(table.delete())
 
 
+class IsolatedClient(FlaskClient):
+    """A test browser whose every request runs in its own app context, as in production.
+
+    The ``app`` fixture keeps an app context pushed for the whole test, and Flask reuses an
+    active app context for a request of the same app. Without this class ``g`` (Flask-Login's
+    cached user, the CSP nonce) and the database session would carry over from one request to
+    the next, even from one browser to another: an anonymous browser would be "signed in" as
+    whoever signed in last. Before each request the test's own session is committed, so what
+    the test set up is visible to the request and what the request changed is re-read after.
+    """
+
+    def run_wsgi_app(self, environ, buffered=False):
+        if self.preserve_context:  # ``with client:`` keeps Flask's documented behaviour
+            return super().run_wsgi_app(environ, buffered)
+        if has_app_context() and current_app._get_current_object() is self.application:
+            if db.session.is_active:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        with self.application.app_context():
+            return super().run_wsgi_app(environ, buffered)
+
+
 @pytest.fixture
 def make_app(base_config, _schema):
-    """Factory for apps with extra config; every app made is cleaned up after the test."""
+    """Factory for apps with extra config; every app made is cleaned up after the test.
+
+    Only apps on the suite's database are wiped; a test that points an app at a scratch
+    database of its own removes that database itself.
+    """
     made = []
 
     def factory(**overrides):
         app = create_app({**base_config, **overrides})
+        app.test_client_class = IsolatedClient
         made.append(app)
         return app
 
@@ -105,7 +135,8 @@ def make_app(base_config, _schema):
     for app in made:
         with app.app_context():
             try:
-                _wipe()
+                if app.config["SQLALCHEMY_DATABASE_URI"] == base_config["SQLALCHEMY_DATABASE_URI"]:
+                    _wipe()
             finally:
                 db.engine.dispose()
     limiter.reset()
