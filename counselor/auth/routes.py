@@ -29,7 +29,9 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
             return target
-    return url_for("cases.index")
+    # The start page, not the caseload: it sends an admin (who has no caseload) to the
+    # account list instead of a 403 page.
+    return url_for("cases.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -47,7 +49,7 @@ def _safe_next(target: str | None) -> str:
 def login():
     """Show the login form and sign a counselor in."""
     if current_user.is_authenticated:
-        return redirect(url_for("cases.index"))
+        return redirect(url_for("cases.home"))
     form = LoginForm()
     if form.validate_on_submit():
         counselor = services.authenticate(form.email.data, form.password.data)
@@ -92,6 +94,6 @@ def change_password():
         else:
             db.session.commit()
             flash("Password changed. Other browsers signed in to your account were signed out.", "success")
-            return redirect(url_for("cases.index"))
+            return redirect(url_for("cases.home"))
     status = 400 if form.errors else 200
     return render_template("auth/password.html", form=form), status
