@@ -18,13 +18,15 @@ $(STAMP): pyproject.toml
 ## run: migrate, make sure the demo account exists, and serve on http://$(HOST):$(PORT)
 run: $(STAMP)
 	@$(BIN)/flask db upgrade
+	@$(BIN)/flask library sync
 	@$(BIN)/flask demo --reset-password | tee $(VENV)/demo-login.txt
 	@echo ""
 	@echo "  Counselor is starting at  http://$(HOST):$(PORT)/"
 	@echo "  Sign in with the demo login printed above (a fresh password at every start)."
 	@echo "  Stop with Ctrl-C."
 	@echo ""
-	@BIND=$(HOST):$(PORT) $(BIN)/honcho start --no-prefix web
+# honcho runs the Procfile's commands through sh, which must find the venv's gunicorn.
+	@PATH="$(abspath $(BIN)):$$PATH" BIND=$(HOST):$(PORT) $(BIN)/honcho start --no-prefix web
 
 ## test: the whole suite (SQLite and in-process services unless .ci/run switches real ones on)
 test: $(STAMP)

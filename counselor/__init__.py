@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import sys
 from pathlib import Path
 
@@ -37,16 +39,19 @@ def create_app(config: dict | None = None) -> Flask:
     bootstrap.init_app(app)
     limiter.init_app(app)
     _init_login(app)
+    _redact_link_tokens_in_logs()
 
     from counselor.core.web import init_web
 
     init_web(app)
 
-    from counselor import admin, auth, cases
+    from counselor import admin, auth, cases, portal, questionnaires
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(questionnaires.bp)
+    app.register_blueprint(portal.bp)
 
     from counselor.cli import register_cli
 
@@ -60,6 +65,34 @@ def _import_models() -> None:
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
+    import counselor.questionnaires.models  # noqa: F401
+
+
+class _RedactLinkTokens(logging.Filter):
+    """Personal link tokens must never reach a log: replace /l/<token> in request lines."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, dict):  # gunicorn's access log passes its atoms as a mapping
+            record.args = {k: _redact(v) for k, v in record.args.items()}
+        elif record.args:
+            record.args = tuple(_redact(a) for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = LINK_PATH.sub("/l/[redacted]", record.msg)
+        return True
+
+
+LINK_PATH = re.compile(r"/l/[A-Za-z0-9_\-]+")
+
+
+def _redact(value):
+    return LINK_PATH.sub("/l/[redacted]", value) if isinstance(value, str) else value
+
+
+def _redact_link_tokens_in_logs() -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactLinkTokens) for f in logger.filters):
+            logger.addFilter(_RedactLinkTokens())
 
 
 def _init_login(app: Flask) -> None:

@@ -85,6 +85,9 @@ def demo(reset_password: bool) -> None:
     """Create a demo counselor with two demo cases (when absent) and print its login."""
     from counselor.auth.services import create_counselor, get_by_email, set_password
 
+    from counselor.questionnaires.services import sync_library
+
+    sync_library()
     account = get_by_email(DEMO_EMAIL)
     password = None
     if account is None:
@@ -144,3 +147,20 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(keys_cli)
     app.cli.add_command(counselors_cli)
     app.cli.add_command(demo)
+    app.cli.add_command(library_cli)
+
+
+library_cli = AppGroup("library", help="The built-in questionnaire library.")
+
+
+@library_cli.command("sync")
+def library_sync() -> None:
+    """Load the built-in questionnaires; a changed file becomes a new version. Idempotent."""
+    from counselor.questionnaires.services import DefinitionError, sync_library
+
+    try:
+        files, added = sync_library()
+    except DefinitionError as exc:
+        raise click.ClickException("A built-in definition is invalid:\n  " + "\n  ".join(exc.errors)) from None
+    db.session.commit()
+    click.echo(f"Library: {files} definitions checked, {added} new versions.")

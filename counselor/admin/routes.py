@@ -12,7 +12,6 @@ from counselor.admin import bp
 from counselor.admin.forms import NewCounselorForm
 from counselor.auth import services
 from counselor.auth.models import Counselor
-from counselor.cases.forms import ActionForm
 from counselor.core import audit
 from counselor.core.ownership import admin_required
 from counselor.extensions import db
@@ -38,9 +37,7 @@ def counselors():
     audit.record("account.list")
     db.session.commit()
     status = 400 if form.errors else 200
-    return render_template(
-        "admin/counselors.html", form=form, accounts=accounts, action_form=ActionForm()
-    ), status
+    return render_template("admin/counselors.html", form=form, accounts=accounts), status
 
 
 def _account_or_404(counselor_id: uuid.UUID) -> Counselor:

@@ -19,22 +19,17 @@ from wtforms import (
 from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from counselor.cases.models import MAX_PARTNERS
+from counselor.core.forms import no_nul
 
 NOTE_MAX = 50_000
-
-
-def _no_nul(form, field) -> None:
-    """NUL bytes are refused with a message rather than stored or crashing a driver."""
-    if field.data and "\x00" in field.data:
-        raise ValidationError("This text contains a NUL character; remove it and try again.")
 
 
 class PartnerForm(Form):
     """One partner slot of the case form (a blank name leaves the slot empty)."""
 
     partner_id = HiddenField()
-    display_name = StringField("Name", validators=[Optional(), Length(max=120), _no_nul])
-    pronouns = StringField("Pronouns", validators=[Optional(), Length(max=40), _no_nul])
+    display_name = StringField("Name", validators=[Optional(), Length(max=120), no_nul])
+    pronouns = StringField("Pronouns", validators=[Optional(), Length(max=40), no_nul])
     email = EmailField("Email (optional)", validators=[Optional(), Email(), Length(max=254)])
 
 
@@ -43,7 +38,7 @@ class CaseForm(FlaskForm):
 
     label = StringField(
         "Case label",
-        validators=[DataRequired(), Length(max=200), _no_nul],
+        validators=[DataRequired(), Length(max=200), no_nul],
         description="How you recognise this case, for example “Sam & Alex”. Only you see it.",
     )
     partners = FieldList(FormField(PartnerForm), min_entries=MAX_PARTNERS, max_entries=MAX_PARTNERS)
@@ -85,13 +80,13 @@ class SessionForm(FlaskForm):
         default=50,
         validators=[DataRequired(), NumberRange(min=5, max=600, message="Between 5 and 600 minutes.")],
     )
-    agenda = TextAreaField("Agenda", validators=[Optional(), Length(max=NOTE_MAX), _no_nul])
+    agenda = TextAreaField("Agenda", validators=[Optional(), Length(max=NOTE_MAX), no_nul])
     notes = TextAreaField(
         "Private notes",
-        validators=[Optional(), Length(max=NOTE_MAX), _no_nul],
+        validators=[Optional(), Length(max=NOTE_MAX), no_nul],
         description="Only you see these. They never appear in anything a partner receives.",
     )
-    next_steps = TextAreaField("Next steps", validators=[Optional(), Length(max=NOTE_MAX), _no_nul])
+    next_steps = TextAreaField("Next steps", validators=[Optional(), Length(max=NOTE_MAX), no_nul])
     submit = SubmitField("Save session")
 
 
@@ -100,7 +95,3 @@ class ConfirmDeleteForm(FlaskForm):
 
     confirm_label = StringField("Type the case label to confirm", validators=[DataRequired()])
     submit = SubmitField("Delete this case and everything in it")
-
-
-class ActionForm(FlaskForm):
-    """An empty form: a button that changes state, protected by the CSRF token."""

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from counselor.cases import bp, services
-from counselor.cases.forms import ActionForm, CaseForm, ConfirmDeleteForm, SessionForm
+from counselor.cases.forms import CaseForm, ConfirmDeleteForm, SessionForm
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
 from counselor.core.ownership import counselor_required
@@ -65,7 +65,7 @@ def show(case_id: uuid.UUID):
     case = services.get_case_or_404(case_id)
     audit.record("case.view", "case", case.id)
     db.session.commit()
-    return render_template("cases/show.html", case=case, action_form=ActionForm())
+    return render_template("cases/show.html", case=case)
 
 
 @bp.route("/cases/<uuid:case_id>/edit", methods=["GET", "POST"])
@@ -158,7 +158,7 @@ def show_session(case_id: uuid.UUID, session_id: uuid.UUID):
     session = services.get_session_or_404(case, session_id)
     audit.record("session.view", "counseling_session", session.id)
     db.session.commit()
-    return render_template("cases/session.html", case=case, session=session, action_form=ActionForm())
+    return render_template("cases/session.html", case=case, session=session)
 
 
 @bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>/edit", methods=["GET", "POST"])

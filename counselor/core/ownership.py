@@ -11,7 +11,7 @@ from functools import wraps
 
 from flask import abort
 from flask_login import current_user, login_required
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 
 from counselor.core import audit
 from counselor.extensions import db
@@ -45,13 +45,17 @@ def admin_required(view):
     return wrapped
 
 
-def get_owned_or_404(model, object_id: uuid.UUID, *, owner: ColumnElement, via=(), where=()):
+def get_owned_or_404(
+    model, object_id: uuid.UUID, *, owner: ColumnElement, via=(), where=(), shared: ColumnElement | None = None
+):
     """Load ``model`` by id only when ``owner`` equals the current counselor, else 404.
 
     ``via`` lists relationships to join from ``model`` up to the owning row; ``where`` adds
-    conditions such as "this session belongs to that case".
+    conditions such as "this session belongs to that case"; ``shared`` marks rows every
+    counselor may read (the built-in library).
     """
-    stmt = select(model).where(model.id == object_id, owner == current_user.id, *where)
+    mine = owner == current_user.id if shared is None else or_(owner == current_user.id, shared)
+    stmt = select(model).where(model.id == object_id, mine, *where)
     for rel in via:
         stmt = stmt.join(rel)
     obj = db.session.scalar(stmt)

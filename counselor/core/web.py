@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, g, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -52,7 +52,11 @@ def _security_headers(response):
 
 def _render_error(code: int, detail: str | None = None):
     title, text = ERROR_TEXT.get(code, ERROR_TEXT[400 if code < 500 else 500])
-    return render_template("errors/error.html", code=code, title=title, text=detail or text), code
+    # A blueprint with its own base (the partner portal) has its own error page, so that a
+    # partner's error page never touches the counselor's login.
+    names = [f"{request.blueprint}/error.html"] if request.blueprint else []
+    template = current_app.jinja_env.select_template([*names, "errors/error.html"])
+    return render_template(template, code=code, title=title, text=detail or text), code
 
 
 def _fmt(dt, pattern: str) -> str:

@@ -37,3 +37,26 @@
     update();
   }
 })();
+
+// Copy a personal link to the clipboard (the field stays selectable without JS).
+(function () {
+  "use strict";
+  document.querySelectorAll(".copy-btn").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var input = document.getElementById(button.getAttribute("data-copy-target"));
+      if (!input) { return; }
+      input.select();
+      var done = function () {
+        var before = button.textContent;
+        button.textContent = "Copied";
+        setTimeout(function () { button.textContent = before; }, 1800);
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () { document.execCommand("copy"); done(); });
+      } else {
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+})();

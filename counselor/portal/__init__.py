@@ -1,0 +1,7 @@
+"""What partners see through their personal link. Never uses Flask-Login or the counselor's session."""
+
+from flask import Blueprint
+
+bp = Blueprint("portal", __name__)
+
+from counselor.portal import routes  # noqa: E402,F401

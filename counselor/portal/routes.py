@@ -1,0 +1,248 @@
+"""Partner portal: landing, sections with drafts, autosave, review, submit."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
+
+from counselor.core import audit
+from counselor.extensions import csrf, db, limiter
+from counselor.portal import bp, services
+from counselor.portal import session as portal_session
+from counselor.questionnaires import engine
+
+# The portal has its own CSRF token bound to the portal cookie: Flask-WTF's token lives in
+# the counselor's session cookie, which a partner's pages must never read or write.
+csrf.exempt(bp)
+
+#: a partner's total answers in one request may not exceed this (characters)
+MAX_SAVE_CHARS = 200_000
+
+
+def _miss(response) -> bool:
+    return response.status_code == 404
+
+
+def _not_found():
+    return render_template("portal/not_found.html"), 404
+
+
+@bp.route("/l/<token>")
+@limiter.limit("20 per 10 minutes", deduct_when=_miss)
+def landing(token: str):
+    """Swap the token in the URL for a portal session and move to a URL without it."""
+    link = services.link_for_token(token)
+    if link is None:
+        audit.record("portal.link_miss", actor_kind="anonymous")
+        db.session.commit()
+        return _not_found()
+    ctx = services.context_for(str(link.id), link.token_hash[:16])
+    if ctx is None:
+        return _not_found()
+    services.open_link(ctx)
+    db.session.commit()
+    response = make_response(redirect(url_for("portal.overview")))
+    portal_session.start(response, str(link.id), link.token_hash)
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def partner_required(view):
+    """Resolve the partner from the portal cookie (else the same 404 as a bad link) and check CSRF."""
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        ps = portal_session.load()
+        ctx = services.context_for(ps.link_id, ps.generation) if ps else None
+        if ctx is None:
+            return _not_found()
+        if request.method == "POST":
+            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+            if not ps.check_csrf(sent):
+                abort(400, description="This page was open too long or came from elsewhere. Reload it and try again.")
+        g.portal = ps
+        g.ctx = ctx
+        return view(ctx, *args, **kwargs)
+
+    return wrapped
+
+
+@bp.after_request
+def _portal_headers(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.app_context_processor
+def _portal_globals():
+    ps = g.get("portal")
+    return {"portal_csrf_token": ps.csrf_token if ps else ""}
+
+
+def _section_or_404(ctx, number: int):
+    sections = ctx.definition.sections
+    if not 1 <= number <= len(sections):
+        abort(404)
+    return sections[number - 1]
+
+
+def _view_model(ctx) -> dict:
+    answers = ctx.response.answers
+    defn = ctx.definition
+    answered, total = engine.progress(defn, answers)
+    visible = {i["link_id"]: answers.get(i["link_id"]) for i in defn.questions() if engine.is_enabled(defn, i, answers)}
+    return {
+        "ctx": ctx,
+        "defn": ctx.definition,
+        "answers": answers,
+        "visible": visible,
+        "answered": answered,
+        "total": total,
+        "editable": services.editable(ctx),
+        "can_reopen": services.can_reopen(ctx),
+        "due_passed": services.due_passed(ctx.assignment),
+    }
+
+
+@bp.route("/p/")
+@partner_required
+def overview(ctx):
+    """Start page: what this is, the sections, progress, and the partner's own answers."""
+    return render_template("portal/overview.html", **_view_model(ctx))
+
+
+@bp.route("/p/s/<int:number>", methods=["GET", "POST"])
+@partner_required
+def section(ctx, number: int):
+    """One section of the questionnaire; saving works with and without JavaScript."""
+    sec = _section_or_404(ctx, number)
+    model = _view_model(ctx)
+    errors: dict[str, str] = {}
+    message = None
+    status = 200
+    if request.method == "POST":
+        if not model["editable"]:
+            return redirect(url_for("portal.overview"))
+        raw = engine.from_form(ctx.definition, sec, request.form, request.form.getlist)
+        try:
+            base = int(request.form.get("revision", ""))
+        except ValueError:
+            abort(400, description="The form is missing its revision; reload the page.")
+        try:
+            _, errors = services.save(ctx, raw, base)
+        except services.StaleRevision:
+            message = (
+                "Your answers were changed in another tab or on another device since you opened "
+                "this page, so this page was not saved. What you typed is still below: copy "
+                "anything you want to keep, then reload to see the latest answers."
+            )
+            status = 409
+        if not errors and message is None:
+            db.session.commit()
+            action = request.form.get("action", "save")
+            if action == "next" and number < len(ctx.definition.sections):
+                return redirect(url_for("portal.section", number=number + 1))
+            if action == "prev" and number > 1:
+                return redirect(url_for("portal.section", number=number - 1))
+            if action == "review":
+                return redirect(url_for("portal.review"))
+            if action == "later":
+                return redirect(url_for("portal.overview", saved=1))
+            return redirect(url_for("portal.section", number=number, saved=1))
+        if errors:
+            status = 400
+        # Show what was typed (nothing lost), with the messages beside each item.
+        shown = engine.merge(ctx.response.answers, {k: v for k, v in raw.items()})
+        model["answers"] = shown
+    elif request.args.get("check"):
+        errors = {
+            k: v for k, v in engine.missing_required(ctx.definition, model["answers"]).items()
+            if ctx.definition.section_of(k) is sec
+        }
+    return render_template(
+        "portal/section.html", section=sec, number=number, errors=errors, message=message,
+        saved=request.args.get("saved"),
+        page_conditions=engine.page_conditions(ctx.definition, sec, model["answers"]), **model,
+    ), status
+
+
+@bp.route("/p/autosave", methods=["POST"])
+@partner_required
+def autosave(ctx):
+    """Save changed answers sent as JSON ``{"revision": n, "answers": {link_id: value}}``."""
+    if not services.editable(ctx):
+        return jsonify(error="These answers can no longer be changed."), 409
+    if request.content_length and request.content_length > MAX_SAVE_CHARS * 4:
+        return jsonify(error="Too much text in one save."), 413
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("answers"), dict) or not isinstance(data.get("revision"), int) or isinstance(data.get("revision"), bool):
+        return jsonify(error="This save was not understood (expected revision and answers)."), 400
+    try:
+        revision, errors = services.save(ctx, data["answers"], data["revision"])
+    except engine.AnswerError as exc:
+        return jsonify(error=str(exc)), 400
+    except services.StaleRevision:
+        return jsonify(
+            error="Your answers were changed in another tab or on another device. Reload the page to continue; nothing was overwritten.",
+            stale=True,
+        ), 409
+    if errors:
+        return jsonify(error="Some answers need a look.", errors=errors), 400
+    db.session.commit()
+    return jsonify(revision=revision, saved_at=ctx.response.saved_at.isoformat())
+
+
+@bp.route("/p/review")
+@partner_required
+def review(ctx):
+    """All answers on one page, with anything missing marked, and the submit button."""
+    model = _view_model(ctx)
+    errors = engine.missing_required(ctx.definition, model["answers"]) if request.args.get("check") else {}
+    return render_template("portal/review.html", errors=errors, **model)
+
+
+@bp.route("/p/submit", methods=["POST"])
+@partner_required
+def submit(ctx):
+    """Submit the answers to the counselor."""
+    try:
+        base = int(request.form.get("revision", ""))
+    except ValueError:
+        abort(400, description="The form is missing its revision; reload the page.")
+    try:
+        errors = services.submit(ctx, base)
+    except services.NotEditable:
+        return redirect(url_for("portal.overview"))
+    except services.StaleRevision:
+        model = _view_model(ctx)
+        return render_template(
+            "portal/review.html", errors={}, stale=True, **model
+        ), 409
+    if errors:
+        model = _view_model(ctx)
+        return render_template("portal/review.html", errors=errors, **model), 400
+    db.session.commit()
+    return redirect(url_for("portal.overview", submitted=1))
+
+
+@bp.route("/p/reopen", methods=["POST"])
+@partner_required
+def reopen(ctx):
+    """Change answers after submitting (until the due date or a lock)."""
+    try:
+        services.reopen(ctx)
+    except services.NotEditable:
+        return redirect(url_for("portal.overview"))
+    db.session.commit()
+    return redirect(url_for("portal.section", number=1))
+
+
+@bp.route("/p/leave", methods=["POST"])
+@partner_required
+def leave(ctx):
+    """Forget this device: the link still works to come back."""
+    response = make_response(render_template("portal/left.html"))
+    portal_session.end(response)
+    return response

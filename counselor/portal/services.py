@@ -1,0 +1,152 @@
+"""Partner-side rules: resolving links, opening, saving drafts, submitting, reopening."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
+
+from counselor.core import audit
+from counselor.core.models import aware, to_local, utcnow
+from counselor.extensions import db
+from counselor.questionnaires import engine
+from counselor.questionnaires.models import Assignment, Link, Response
+from counselor.questionnaires.services import token_hash
+
+
+class StaleRevision(Exception):
+    """The answers changed since the page was loaded (another tab or device)."""
+
+
+class NotEditable(Exception):
+    """The assignment is locked, past its due date, or already submitted."""
+
+
+@dataclass
+class PartnerContext:
+    """Everything a portal page works with, resolved from the portal session."""
+
+    link: Link
+    assignment: Assignment
+    response: Response
+
+    @property
+    def definition(self) -> engine.Definition:
+        return self.assignment.version.definition
+
+    @property
+    def partner(self):
+        return self.link.partner
+
+
+def _valid(link: Link | None) -> bool:
+    return link is not None and link.revoked_at is None and aware(link.expires_at) > utcnow()
+
+
+def link_for_token(token: str) -> Link | None:
+    """The working link for a raw token; None for unknown, expired and revoked alike."""
+    if not token or len(token) > 128:
+        return None
+    link = db.session.scalar(select(Link).where(Link.token_hash == token_hash(token)))
+    return link if _valid(link) else None
+
+
+def context_for(link_id: str, generation: str) -> PartnerContext | None:
+    """Resolve a portal session to its link, assignment and response (or None)."""
+    try:
+        lid = uuid.UUID(link_id)
+    except ValueError:
+        return None
+    link = db.session.get(Link, lid)
+    if not _valid(link) or link.token_hash[:16] != generation:
+        return None
+    response = db.session.scalar(
+        select(Response).where(
+            Response.assignment_id == link.assignment_id, Response.partner_id == link.partner_id
+        )
+    )
+    if response is None:
+        return None
+    return PartnerContext(link, link.assignment, response)
+
+
+def open_link(ctx: PartnerContext) -> None:
+    """Record that the partner opened their link."""
+    now = utcnow()
+    ctx.link.last_used_at = now
+    if ctx.response.status == "not_opened":
+        ctx.response.status = "opened"
+        ctx.response.opened_at = now
+    audit.record("portal.open", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id)
+
+
+def due_passed(assignment: Assignment) -> bool:
+    """Whether the due date (a whole day in the practice's zone) is over."""
+    return assignment.due_on is not None and to_local(utcnow()).date() > assignment.due_on
+
+
+def editable(ctx: PartnerContext) -> bool:
+    """The partner may change answers: not locked, not past due, not submitted."""
+    return not ctx.assignment.locked and not due_passed(ctx.assignment) and ctx.response.status != "submitted"
+
+
+def can_reopen(ctx: PartnerContext) -> bool:
+    """A submitted response may be reopened for changes until the due date or a lock."""
+    return ctx.response.status == "submitted" and not ctx.assignment.locked and not due_passed(ctx.assignment)
+
+
+def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[int, dict[str, str]]:
+    """Save a draft change set started from ``base_revision``; returns (new revision, errors).
+
+    With any error nothing is stored (the page shows what was typed with the message);
+    a save from a stale revision raises StaleRevision and overwrites nothing.
+    """
+    if not editable(ctx):
+        raise NotEditable
+    clean, errors = engine.validate_changes(ctx.definition, raw_changes)
+    if errors:
+        return ctx.response.revision, errors
+    response = ctx.response
+    if response.revision != base_revision:
+        raise StaleRevision
+    response.answers = engine.merge(response.answers, clean)
+    response.status = "draft"
+    response.saved_at = utcnow()
+    try:
+        db.session.flush()  # the version counter makes a concurrent save fail here
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleRevision from None
+    audit.record("portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    return response.revision, {}
+
+
+def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
+    """Submit if every shown required item is answered; returns errors by link_id."""
+    if not editable(ctx):
+        raise NotEditable
+    response = ctx.response
+    if response.revision != base_revision:
+        raise StaleRevision
+    missing = engine.missing_required(ctx.definition, response.answers)
+    if missing:
+        return missing
+    response.status = "submitted"
+    response.submitted_at = utcnow()
+    try:
+        db.session.flush()
+    except StaleDataError:
+        db.session.rollback()
+        raise StaleRevision from None
+    audit.record("portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    return {}
+
+
+def reopen(ctx: PartnerContext) -> None:
+    """Turn a submitted response back into a draft so the partner can change it."""
+    if not can_reopen(ctx):
+        raise NotEditable
+    ctx.response.status = "draft"
+    audit.record("portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id)

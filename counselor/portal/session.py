@@ -1,0 +1,79 @@
+"""The partner's portal session: its own signed cookie, scoped to /p, apart from the counselor's.
+
+The landing URL swaps the link token for this cookie and redirects to a URL without the
+token. The cookie names the link and the first characters of the link's token hash, so a
+reissued or revoked link ends every portal session made from the old one at the next request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+
+from flask import current_app, request
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+COOKIE = "counselor_portal"
+COOKIE_PATH = "/p"
+#: a portal session lasts at most this long; the partner opens their link again after it
+MAX_AGE_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True)
+class PortalSession:
+    """What the cookie says: which link, which generation of it, and a session id."""
+
+    link_id: str
+    generation: str
+    sid: str
+
+    @property
+    def csrf_token(self) -> str:
+        """Token for portal forms, bound to this portal session (not to the counselor's)."""
+        key = current_app.config["SECRET_KEY"].encode()
+        return hmac.new(key, f"portal-csrf|{self.sid}".encode(), hashlib.sha256).hexdigest()
+
+    def check_csrf(self, sent: str | None) -> bool:
+        """Constant-time check of a submitted portal CSRF token."""
+        return bool(sent) and hmac.compare_digest(sent, self.csrf_token)
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="counselor.portal")
+
+
+def start(response, link_id: str, token_hash: str) -> PortalSession:
+    """Set a fresh portal cookie for a link on ``response``."""
+    ps = PortalSession(link_id, token_hash[:16], secrets.token_urlsafe(16))
+    value = _serializer().dumps({"l": ps.link_id, "g": ps.generation, "s": ps.sid})
+    response.set_cookie(
+        COOKIE,
+        value,
+        max_age=MAX_AGE_SECONDS,
+        path=COOKIE_PATH,
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+        httponly=True,
+        samesite="Lax",
+    )
+    return ps
+
+
+def load() -> PortalSession | None:
+    """The portal session named by the request's cookie, if its signature and age are good."""
+    raw = request.cookies.get(COOKIE)
+    if not raw or len(raw) > 1024:
+        return None
+    try:
+        data = _serializer().loads(raw, max_age=MAX_AGE_SECONDS)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("l", "g", "s")):
+        return None
+    return PortalSession(data["l"], data["g"], data["s"])
+
+
+def end(response) -> None:
+    """Remove the portal cookie."""
+    response.delete_cookie(COOKIE, path=COOKIE_PATH)

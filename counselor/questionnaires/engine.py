@@ -1,0 +1,374 @@
+"""Questionnaire logic on plain data: sections, enable_when, answer validation.
+
+Pure functions of a definition (the validated JSON document) and an answers mapping
+``{link_id: value}``. No Flask, no database: the portal, the counselor pages, the autosave
+endpoint and the tests all go through the same rules.
+
+Stored answer shapes per item type:
+boolean → bool; choice → str (list[str] when ``multiple``); open-choice → str (an option
+value or the partner's own words); string, text → str; integer → int; decimal → str (exact
+decimal text); date → "YYYY-MM-DD"; scale → int; desire → {"roles": {role: answer},
+"hard_limit": bool, "note": str}.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from counselor.questionnaires.schema import ANSWERABLE, DEFAULT_SHARE, DESIRE_ANSWERS
+
+#: length limits per answer, so no single box can take the whole request budget
+MAX_STRING = 1_000
+MAX_TEXT = 10_000
+MAX_NOTE = 2_000
+MAX_INTEGER = 10**12
+
+
+class AnswerError(ValueError):
+    """A request carried answers that cannot belong to this questionnaire (a 4xx)."""
+
+
+@dataclass
+class Section:
+    """One page of the portal: a top-level group (or the loose items at the top level)."""
+
+    index: int
+    link_id: str
+    title: str
+    help: str
+    items: list[dict]
+
+
+@dataclass
+class Definition:
+    """A validated definition with lookups the rules need."""
+
+    doc: dict
+    sections: list[Section] = field(init=False)
+    by_id: dict[str, dict] = field(init=False)
+    order: list[str] = field(init=False)
+    parent: dict[str, dict] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.by_id, self.order, self.parent = {}, [], {}
+        for item in walk(self.doc["items"]):
+            self.by_id[item["link_id"]] = item
+            self.order.append(item["link_id"])
+            for child in item.get("items", ()):
+                self.parent[child["link_id"]] = item
+        self.sections = []
+        loose: list[dict] = []
+        for item in self.doc["items"]:
+            if item["type"] == "group":
+                if loose:
+                    self._add_section("intro", "", "", loose)
+                    loose = []
+                self._add_section(item["link_id"], item["text"], item.get("help", ""), item["items"])
+            else:
+                loose.append(item)
+        if loose:
+            self._add_section("more", "", "", loose)
+
+    def _add_section(self, link_id: str, title: str, help_: str, items: list[dict]) -> None:
+        self.sections.append(Section(len(self.sections), link_id, title, help_, items))
+
+    @property
+    def title(self) -> str:
+        return self.doc["title"]
+
+    def questions(self) -> Iterator[dict]:
+        """Every answerable item in document order."""
+        for lid in self.order:
+            item = self.by_id[lid]
+            if item["type"] in ANSWERABLE:
+                yield item
+
+    def section_of(self, link_id: str) -> Section | None:
+        """The section holding an item."""
+        for section in self.sections:
+            if any(i["link_id"] == link_id for i in walk(section.items)):
+                return section
+        return None
+
+
+def walk(items: list[dict]) -> Iterator[dict]:
+    """Items depth-first in document order, groups before their children."""
+    for item in items:
+        yield item
+        if item["type"] == "group":
+            yield from walk(item["items"])
+
+
+def share_of(item: dict) -> str:
+    """Who may see an item's answers: counselor_only, mutual or shared."""
+    return item.get("share", DEFAULT_SHARE.get(item["type"], "counselor_only"))
+
+
+def _compare(op: str, have: Any, want: Any) -> bool:
+    if isinstance(have, list):  # a multiple choice matches when any chosen value does
+        if op == "!=":
+            return want not in have
+        return any(_compare(op, h, want) for h in have)
+    if op == "=":
+        return have == want
+    if op == "!=":
+        return have != want
+    try:
+        a, b = Decimal(str(have)), Decimal(str(want))
+    except InvalidOperation:
+        a, b = str(have), str(want)
+    return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+
+
+def has_answer(value: Any) -> bool:
+    """Whether a stored value counts as answered (an empty desire or blank text does not)."""
+    if value is None or value == "" or value == []:
+        return False
+    if isinstance(value, dict):
+        return bool(value.get("roles")) or bool(value.get("hard_limit")) or bool(value.get("note"))
+    return True
+
+
+def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool:
+    """FHIR enableWhen: is this item (and its parents) shown for these answers?"""
+    conditions = item.get("enable_when")
+    if conditions:
+        results = []
+        for cond in conditions:
+            value = answers.get(cond["question"])
+            question = defn.by_id.get(cond["question"])
+            if question is not None and not is_enabled(defn, question, answers):
+                value = None  # an answer to a hidden question does not count
+            if cond["operator"] == "exists":
+                want = cond.get("answer", True)
+                results.append(has_answer(value) == bool(want))
+            else:
+                results.append(has_answer(value) and _compare(cond["operator"], value, cond["answer"]))
+        ok = any(results) if item.get("enable_behavior") == "any" else all(results)
+        if not ok:
+            return False
+    parent = defn.parent.get(item["link_id"])
+    return parent is None or is_enabled(defn, parent, answers)
+
+
+def _clean_text(value: Any, limit: int, label: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"{label} must be text.")
+    if "\x00" in value:
+        raise _Invalid("This answer contains a NUL character; remove it and try again.")
+    if len(value) > limit:
+        raise _Invalid(f"Please keep this under {limit:,} characters (it has {len(value):,}).")
+    return value
+
+
+class _Invalid(ValueError):
+    """One answer is not acceptable; shown beside its item."""
+
+
+def _option_values(item: dict) -> list[str]:
+    return [o["value"] for o in item["options"]]
+
+
+def normalise(item: dict, value: Any) -> Any:
+    """Check one raw answer against its item and return the stored shape (None = cleared)."""
+    kind = item["type"]
+    if value is None or value == "" or value == []:
+        return None
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "yes", "1"):
+            return True
+        if value in ("false", "no", "0"):
+            return False
+        raise _Invalid("Choose yes or no.")
+    if kind in ("string", "text"):
+        default = MAX_STRING if kind == "string" else MAX_TEXT
+        return _clean_text(value, item.get("max_length", default), "This answer") or None
+    if kind == "choice":
+        allowed = _option_values(item)
+        values = value if isinstance(value, list) else [value]
+        if not item.get("multiple") and len(values) > 1:
+            raise _Invalid("Choose one option.")
+        for v in values:
+            if v not in allowed:
+                raise _Invalid("Choose one of the options shown.")
+        return [v for v in allowed if v in values] if item.get("multiple") else values[0]
+    if kind == "open-choice":
+        return _clean_text(value, MAX_STRING, "This answer").strip() or None
+    if kind in ("integer", "scale"):
+        if isinstance(value, bool):
+            raise _Invalid("Enter a whole number.")
+        try:
+            number = int(value) if not isinstance(value, float) or value.is_integer() else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or abs(number) > MAX_INTEGER:
+            raise _Invalid("Enter a whole number.")
+        _check_range(item, number)
+        return number
+    if kind == "decimal":
+        if isinstance(value, bool):
+            raise _Invalid("Enter a number.")
+        try:
+            number = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            raise _Invalid("Enter a number, for example 2.5.") from None
+        if not number.is_finite() or abs(number) > MAX_INTEGER or len(str(value)) > 40:
+            raise _Invalid("Enter a number, for example 2.5.")
+        _check_range(item, number)
+        return str(number)
+    if kind == "date":
+        try:
+            return _dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise _Invalid("Enter a date as YYYY-MM-DD.") from None
+    if kind == "desire":
+        return _normalise_desire(item, value)
+    raise AnswerError(f"'{item['link_id']}' cannot be answered.")
+
+
+def _check_range(item: dict, number) -> None:
+    low, high = item.get("min"), item.get("max")
+    if low is not None and number < Decimal(str(low)):
+        raise _Invalid(f"Enter {low} or more.")
+    if high is not None and number > Decimal(str(high)):
+        raise _Invalid(f"Enter {high} or less.")
+    if isinstance(number, float) and math.isnan(number):
+        raise _Invalid("Enter a number.")
+
+
+def _normalise_desire(item: dict, value: Any) -> dict | None:
+    if not isinstance(value, dict) or set(value) - {"roles", "hard_limit", "note"}:
+        raise _Invalid("This answer is not in the expected form.")
+    roles = value.get("roles") or {}
+    if not isinstance(roles, dict):
+        raise _Invalid("This answer is not in the expected form.")
+    keys = [r["key"] for r in item["roles"]]
+    clean_roles = {}
+    for key, answer in roles.items():
+        if key not in keys:
+            raise _Invalid("This answer names a role the question does not have.")
+        if answer in (None, ""):
+            continue
+        if answer not in DESIRE_ANSWERS:
+            raise _Invalid("Choose one of the answers shown.")
+        clean_roles[key] = answer
+    hard_limit = value.get("hard_limit", False)
+    if not isinstance(hard_limit, bool):
+        raise _Invalid("The hard-limit box is either ticked or not.")
+    note = _clean_text(value.get("note") or "", MAX_NOTE, "The note")
+    out = {"roles": {k: clean_roles[k] for k in keys if k in clean_roles}, "hard_limit": hard_limit, "note": note}
+    return out if has_answer(out) else None
+
+
+def validate_changes(defn: Definition, changes: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
+    """Normalise a partial set of answers; returns (clean changes, {link_id: error}).
+
+    Raises AnswerError for a link_id that is not a question of this definition: that is a
+    broken or forged request, not a typing mistake.
+    """
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for link_id, raw in changes.items():
+        item = defn.by_id.get(link_id) if isinstance(link_id, str) else None
+        if item is None or item["type"] not in ANSWERABLE:
+            raise AnswerError(f"'{str(link_id)[:64]}' is not a question of this questionnaire.")
+        try:
+            clean[link_id] = normalise(item, raw)
+        except _Invalid as exc:
+            errors[link_id] = str(exc)
+    return clean, errors
+
+
+def merge(answers: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
+    """Apply clean changes to stored answers; None clears an answer."""
+    out = dict(answers)
+    for link_id, value in changes.items():
+        if value is None:
+            out.pop(link_id, None)
+        else:
+            out[link_id] = value
+    return out
+
+
+def missing_required(defn: Definition, answers: Mapping[str, Any]) -> dict[str, str]:
+    """Required items that are shown for these answers and have no answer."""
+    missing = {}
+    for item in defn.questions():
+        if item.get("required") and is_enabled(defn, item, answers) and not has_answer(answers.get(item["link_id"])):
+            missing[item["link_id"]] = (
+                "Please answer at least one role." if item["type"] == "desire" else "Please answer this question."
+            )
+    return missing
+
+
+def visible_answers(defn: Definition, answers: Mapping[str, Any]) -> dict:
+    """Only the answers of items shown for these answers (what a reader should see)."""
+    return {
+        lid: value
+        for lid, value in answers.items()
+        if lid in defn.by_id and is_enabled(defn, defn.by_id[lid], answers) and has_answer(value)
+    }
+
+
+def progress(defn: Definition, answers: Mapping[str, Any]) -> tuple[int, int]:
+    """(answered, total) over the questions currently shown."""
+    shown = [i for i in defn.questions() if is_enabled(defn, i, answers)]
+    return sum(1 for i in shown if has_answer(answers.get(i["link_id"]))), len(shown)
+
+
+def from_form(defn: Definition, section: Section, form: Mapping[str, Any], getlist) -> dict:
+    """Raw answers for one section from posted form fields (``a-<link_id>`` and friends).
+
+    A section always posts all its fields, so an item missing from the form means "cleared".
+    """
+    raw: dict[str, Any] = {}
+    for item in walk(section.items):
+        if item["type"] not in ANSWERABLE:
+            continue
+        name = f"a-{item['link_id']}"
+        kind = item["type"]
+        if kind == "desire":
+            raw[item["link_id"]] = {
+                "roles": {r["key"]: form.get(f"{name}-role-{r['key']}", "") for r in item["roles"]},
+                "hard_limit": form.get(f"{name}-limit") == "on",
+                "note": form.get(f"{name}-note", ""),
+            }
+        elif kind == "choice" and item.get("multiple"):
+            raw[item["link_id"]] = getlist(name)
+        elif kind == "open-choice":
+            chosen = form.get(name, "")
+            raw[item["link_id"]] = form.get(f"{name}-other", "") if chosen == "__other__" else chosen
+        else:
+            raw[item["link_id"]] = form.get(name, "")
+    return raw
+
+
+def page_conditions(defn: Definition, section: Section, answers: Mapping[str, Any]) -> dict[str, dict]:
+    """For items with enable_when on a page: shown now or not, and the rules for the page's JS.
+
+    Conditions on questions of other pages carry that answer as ``known`` so the script can
+    decide without seeing anything but this partner's own answers.
+    """
+    import json
+
+    on_page = {i["link_id"] for i in walk(section.items)}
+    out = {}
+    for item in walk(section.items):
+        if not item.get("enable_when"):
+            continue
+        rules = []
+        for cond in item["enable_when"]:
+            rule = dict(cond)
+            if cond["question"] not in on_page:
+                question = defn.by_id[cond["question"]]
+                rule["known"] = answers.get(cond["question"]) if is_enabled(defn, question, answers) else None
+            rules.append(rule)
+        out[item["link_id"]] = {"enabled": is_enabled(defn, item, answers), "json": json.dumps(rules)}
+    return out

@@ -1,0 +1,171 @@
+"""Questionnaires, their immutable versions, assignments to cases, links and responses."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+from functools import cached_property
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.models import Timestamps, UUIDPrimaryKey, utcnow
+from counselor.extensions import db
+from counselor.questionnaires.engine import Definition
+
+RESPONSE_STATUSES = ("not_opened", "opened", "draft", "submitted")
+
+
+class Questionnaire(UUIDPrimaryKey, Timestamps, db.Model):
+    """A form or exercise; its content lives in versions. Built-ins have no owner."""
+
+    __tablename__ = "questionnaire"
+    __table_args__ = (UniqueConstraint("owner_id", "slug", name="uq_questionnaire_owner_slug"),)
+
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    #: None for the built-in library, else the counselor who imported it
+    owner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(200))
+    purpose: Mapped[str] = mapped_column(String(400))
+    kind: Mapped[str] = mapped_column(String(32))
+
+    versions: Mapped[list[QuestionnaireVersion]] = relationship(
+        back_populates="questionnaire", order_by="QuestionnaireVersion.number", cascade="all, delete-orphan"
+    )
+
+    @property
+    def latest(self) -> QuestionnaireVersion:
+        """The newest version (the one new assignments use)."""
+        return self.versions[-1]
+
+
+class QuestionnaireVersion(UUIDPrimaryKey, db.Model):
+    """One immutable definition of a questionnaire; answers always render against it."""
+
+    __tablename__ = "questionnaire_version"
+    __table_args__ = (
+        UniqueConstraint("questionnaire_id", "number", name="uq_questionnaire_version_number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    questionnaire_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    #: the validated JSON definition, exactly as loaded
+    definition_json: Mapped[str] = mapped_column(Text)
+    #: SHA-256 of the canonical JSON, to notice a changed library file
+    checksum: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
+
+    @cached_property
+    def definition(self) -> Definition:
+        """The parsed definition with its sections and lookups."""
+        return Definition(json.loads(self.definition_json))
+
+
+@event.listens_for(QuestionnaireVersion, "before_update")
+def _versions_are_immutable(mapper, connection, target) -> None:
+    # Answers are always read against the version they were given for: never rewrite one.
+    raise RuntimeError("questionnaire versions are immutable; create a new version instead")
+
+
+class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
+    """A questionnaire version given to some partners of a case."""
+
+    __tablename__ = "assignment"
+    __table_args__ = (CheckConstraint("link_ttl_days BETWEEN 1 AND 365", name="ttl_range"),)
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("questionnaire_version.id", ondelete="RESTRICT"), index=True
+    )
+    due_on: Mapped[date | None] = mapped_column(Date)
+    instructions = encrypted(nullable=True)
+    instructions_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    link_ttl_days: Mapped[int] = mapped_column(Integer, default=30)
+    #: the counselor closed it for editing (partners can still read their answers)
+    locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: idempotency key of the form that created it, so a resubmitted form creates nothing twice
+    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+
+    version: Mapped[QuestionnaireVersion] = relationship()
+    case = relationship("Case")
+    links: Mapped[list[Link]] = relationship(back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True)
+    responses: Mapped[list[Response]] = relationship(
+        back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Link(UUIDPrimaryKey, db.Model):
+    """A partner's personal link to one assignment. Only a hash of its token is kept."""
+
+    __tablename__ = "link"
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 (hex) of the token in the URL; the token itself is shown once and never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    assignment: Mapped[Assignment] = relationship(back_populates="links")
+    partner = relationship("Partner")
+
+
+class Response(UUIDPrimaryKey, db.Model):
+    """One partner's answers to one assignment, draft or submitted, encrypted as a whole."""
+
+    __tablename__ = "response"
+    __table_args__ = (
+        UniqueConstraint("assignment_id", "partner_id", name="uq_response_assignment_partner"),
+        CheckConstraint(
+            "status IN ('not_opened', 'opened', 'draft', 'submitted')", name="status"
+        ),
+    )
+
+    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="not_opened")
+    #: JSON object {link_id: answer}, sealed
+    answers_json = encrypted(nullable=True)
+    answers_json_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    #: increases with every save; a save names the revision it started from
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    assignment: Mapped[Assignment] = relationship(back_populates="responses")
+    partner = relationship("Partner")
+
+    # Every UPDATE checks and bumps the revision: two tabs saving at once cannot both win.
+    __mapper_args__ = {"version_id_col": revision}
+
+    @property
+    def answers(self) -> dict:
+        """The decrypted answers mapping."""
+        return json.loads(self.answers_json) if self.answers_json else {}
+
+    @answers.setter
+    def answers(self, value: dict) -> None:
+        self.answers_json = json.dumps(value, ensure_ascii=False, sort_keys=True)

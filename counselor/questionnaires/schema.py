@@ -1,0 +1,190 @@
+"""The questionnaire definition format: a JSON Schema plus the checks a schema cannot express.
+
+Item types follow HL7 FHIR R4 Questionnaire (group, display, boolean, choice, open-choice,
+string, text, integer, decimal, date) plus ``scale`` and ``desire``. Every answerable item has
+a ``share`` level deciding who may ever see its answers (see DESIGN.md, reveal rules).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+ITEM_TYPES = (
+    "group", "display", "boolean", "choice", "open-choice", "string", "text",
+    "integer", "decimal", "date", "scale", "desire",
+)
+ANSWERABLE = tuple(t for t in ITEM_TYPES if t not in ("group", "display"))
+SHARE_LEVELS = ("counselor_only", "mutual", "shared")
+#: who may see an item's answers when the author says nothing: desires are revealed only on a
+#: match, everything else stays with the counselor unless the author marks it shared
+DEFAULT_SHARE = {"desire": "mutual"}
+DESIRE_ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no")
+DESIRE_LABELS = {
+    "yes": "Yes",
+    "want_to_try": "Want to try",
+    "if_partner": "Only if my partner wants it",
+    "maybe": "Maybe",
+    "no": "No",
+}
+OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
+LINK_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
+
+_option = {
+    "type": "object",
+    "required": ["value", "label"],
+    "additionalProperties": False,
+    "properties": {
+        "value": {"type": "string", "minLength": 1, "maxLength": 64},
+        "label": {"type": "string", "minLength": 1, "maxLength": 300},
+    },
+}
+_role = {
+    "type": "object",
+    "required": ["key", "label"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
+        "label": {"type": "string", "minLength": 1, "maxLength": 120},
+        #: the role that completes this one (give/receive); absent for a shared role
+        "counterpart": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
+    },
+}
+_answer_value = {"type": ["string", "number", "boolean"]}
+_enable_when = {
+    "type": "object",
+    "required": ["question", "operator"],
+    "additionalProperties": False,
+    "properties": {
+        "question": {"type": "string", "pattern": LINK_ID},
+        "operator": {"enum": list(OPERATORS)},
+        "answer": _answer_value,
+    },
+}
+_alert = {
+    "type": "object",
+    "required": ["operator", "answer", "message"],
+    "additionalProperties": False,
+    "properties": {
+        "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
+        "answer": _answer_value,
+        "message": {"type": "string", "minLength": 1, "maxLength": 300},
+    },
+}
+
+ITEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["link_id", "type", "text"],
+    "additionalProperties": False,
+    "properties": {
+        "link_id": {"type": "string", "pattern": LINK_ID},
+        "type": {"enum": list(ITEM_TYPES)},
+        "text": {"type": "string", "minLength": 1, "maxLength": 2000},
+        "help": {"type": "string", "maxLength": 2000},
+        "required": {"type": "boolean"},
+        "share": {"enum": list(SHARE_LEVELS)},
+        "enable_when": {"type": "array", "minItems": 1, "items": _enable_when},
+        "enable_behavior": {"enum": ["all", "any"]},
+        "items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
+        "options": {"type": "array", "minItems": 2, "items": _option},
+        "multiple": {"type": "boolean"},
+        "min": {"type": "number"},
+        "max": {"type": "number"},
+        "min_label": {"type": "string", "maxLength": 120},
+        "max_label": {"type": "string", "maxLength": 120},
+        "max_length": {"type": "integer", "minimum": 1, "maximum": 20000},
+        "roles": {"type": "array", "minItems": 1, "maxItems": 4, "items": _role},
+        "alert": _alert,
+    },
+    "allOf": [
+        {"if": {"properties": {"type": {"const": "group"}}}, "then": {"required": ["items"]}},
+        {"if": {"properties": {"type": {"enum": ["choice", "open-choice"]}}}, "then": {"required": ["options"]}},
+        {"if": {"properties": {"type": {"const": "desire"}}}, "then": {"required": ["roles"]}},
+        {
+            "if": {"properties": {"type": {"const": "scale"}}},
+            "then": {
+                "required": ["min", "max", "min_label", "max_label"],
+                "properties": {"min": {"enum": [0, 1]}, "max": {"enum": [5, 10]}},
+            },
+        },
+        {"if": {"properties": {"type": {"not": {"const": "group"}}}}, "then": {"not": {"required": ["items"]}}},
+    ],
+}
+
+DEFINITION_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "required": ["slug", "title", "purpose", "kind", "items"],
+    "additionalProperties": False,
+    "$defs": {"item": ITEM_SCHEMA},
+    "properties": {
+        "slug": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9-]{1,63}$"},
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        #: one line for the counselor: what this is for
+        "purpose": {"type": "string", "minLength": 1, "maxLength": 400},
+        "kind": {"enum": ["intake", "exercise", "agreement", "debrief", "check-in", "reflection", "plan"]},
+        #: shown to partners on the first page
+        "intro": {"type": "string", "maxLength": 4000},
+        "estimated_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
+        "items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
+    },
+}
+
+_validator = Draft202012Validator(DEFINITION_SCHEMA)
+
+
+def _path(parts) -> str:
+    out = "$"
+    for p in parts:
+        out += f"[{p}]" if isinstance(p, int) else f".{p}"
+    return out
+
+
+def _walk(items: list[dict], path: str = "$.items"):
+    for n, item in enumerate(items):
+        here = f"{path}[{n}]"
+        yield here, item
+        if item.get("type") == "group":
+            yield from _walk(item.get("items", []), here + ".items")
+
+
+def validate_definition(doc: Any) -> list[str]:
+    """Every problem with a definition as "path: reason"; an empty list means it is valid."""
+    errors = [f"{_path(e.absolute_path)}: {e.message}" for e in _validator.iter_errors(doc)]
+    if errors:
+        return sorted(errors)
+    seen: dict[str, dict] = {}
+    for here, item in _walk(doc["items"]):
+        lid = item["link_id"]
+        if lid in seen:
+            errors.append(f"{here}.link_id: '{lid}' is used twice; link_ids must be unique")
+        for cond in item.get("enable_when", []):
+            target = seen.get(cond["question"])
+            if target is None:
+                errors.append(
+                    f"{here}.enable_when: question '{cond['question']}' must be an earlier item"
+                )
+            elif target["type"] not in ANSWERABLE:
+                errors.append(f"{here}.enable_when: '{cond['question']}' is not a question")
+            elif cond["operator"] != "exists" and "answer" not in cond:
+                errors.append(f"{here}.enable_when: operator '{cond['operator']}' needs an answer")
+        if item["type"] in ("group", "display") and ("share" in item or "required" in item):
+            errors.append(f"{here}: a {item['type']} item has no answer, so no share or required")
+        if "min" in item and "max" in item and item["min"] >= item["max"]:
+            errors.append(f"{here}: min must be below max")
+        if item["type"] in ("choice", "open-choice"):
+            values = [o["value"] for o in item["options"]]
+            if len(set(values)) != len(values):
+                errors.append(f"{here}.options: option values must be unique")
+        if item["type"] == "desire":
+            keys = [r["key"] for r in item["roles"]]
+            if len(set(keys)) != len(keys):
+                errors.append(f"{here}.roles: role keys must be unique")
+            for r in item["roles"]:
+                if "counterpart" in r and r["counterpart"] not in keys:
+                    errors.append(f"{here}.roles: counterpart '{r['counterpart']}' is not a role here")
+        if "alert" in item and item["type"] not in ("boolean", "choice", "scale", "integer", "decimal"):
+            errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
+        seen[lid] = item
+    return errors

@@ -1,0 +1,312 @@
+"""Library, import, assignment and link operations. Functions flush; routes commit."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from importlib import resources
+
+from flask import current_app
+from flask_login import current_user
+from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
+
+from counselor.cases.models import Case, Partner
+from counselor.core import audit
+from counselor.core.models import aware, utcnow
+from counselor.core.ownership import get_owned_or_404
+from counselor.extensions import db
+from counselor.questionnaires.models import (
+    Assignment,
+    Link,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+)
+from counselor.questionnaires.schema import validate_definition
+
+#: 32 random bytes = 256 bits in every personal link
+TOKEN_BYTES = 32
+
+
+class DefinitionError(ValueError):
+    """A definition failed validation; ``errors`` lists "path: reason" for each problem."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+class AssignmentError(ValueError):
+    """An assignment rule was broken; the message is shown to the counselor."""
+
+
+def checksum(doc: dict) -> str:
+    """SHA-256 of the canonical JSON of a definition."""
+    canonical = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _store_version(questionnaire: Questionnaire, doc: dict) -> QuestionnaireVersion | None:
+    """Add a version when the definition differs from the latest; returns it (or None)."""
+    digest = checksum(doc)
+    if questionnaire.versions and questionnaire.latest.checksum == digest:
+        return None
+    version = QuestionnaireVersion(
+        number=len(questionnaire.versions) + 1,
+        definition_json=json.dumps(doc, ensure_ascii=False, indent=1),
+        checksum=digest,
+    )
+    questionnaire.versions.append(version)
+    questionnaire.title, questionnaire.purpose, questionnaire.kind = doc["title"], doc["purpose"], doc["kind"]
+    return version
+
+
+def load_definition(doc: dict, owner_id: uuid.UUID | None) -> tuple[Questionnaire, QuestionnaireVersion | None]:
+    """Validate and store a definition: new questionnaire, new version, or nothing if unchanged."""
+    errors = validate_definition(doc)
+    if errors:
+        raise DefinitionError(errors)
+    stmt = select(Questionnaire).where(Questionnaire.slug == doc["slug"])
+    stmt = stmt.where(Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id)
+    questionnaire = db.session.scalar(stmt)
+    if questionnaire is None:
+        questionnaire = Questionnaire(slug=doc["slug"], owner_id=owner_id, title="", purpose="", kind="")
+        db.session.add(questionnaire)
+    version = _store_version(questionnaire, doc)
+    db.session.flush()
+    return questionnaire, version
+
+
+def library_files() -> list[tuple[str, dict]]:
+    """The built-in definitions shipped in the package, as (file name, document)."""
+    folder = resources.files("counselor.questionnaires") / "library"
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".json"):
+            out.append((entry.name, json.loads(entry.read_text(encoding="utf-8"))))
+    return out
+
+
+def sync_library() -> tuple[int, int]:
+    """Load every built-in definition; returns (files, new versions). Idempotent."""
+    files = library_files()
+    added = 0
+    for name, doc in files:
+        try:
+            _, version = load_definition(doc, None)
+        except DefinitionError as exc:
+            raise DefinitionError([f"{name}: {e}" for e in exc.errors]) from None
+        added += version is not None
+    if added:
+        audit.record("library.sync", "questionnaire", "", actor_kind="system")
+    return len(files), added
+
+
+def visible_questionnaires() -> list[Questionnaire]:
+    """The built-in library and the current counselor's own questionnaires."""
+    stmt = (
+        select(Questionnaire)
+        .where(or_(Questionnaire.owner_id.is_(None), Questionnaire.owner_id == current_user.id))
+        .options(selectinload(Questionnaire.versions))
+        .order_by(Questionnaire.owner_id.is_not(None), Questionnaire.title)
+    )
+    return list(db.session.scalars(stmt))
+
+
+def get_questionnaire_or_404(questionnaire_id: uuid.UUID) -> Questionnaire:
+    """A built-in or own questionnaire, else 404."""
+    return get_owned_or_404(
+        Questionnaire,
+        questionnaire_id,
+        owner=Questionnaire.owner_id,
+        shared=Questionnaire.owner_id.is_(None),
+    )
+
+
+def get_assignment_or_404(case: Case, assignment_id: uuid.UUID) -> Assignment:
+    """An assignment of an owned case, else 404."""
+    return get_owned_or_404(
+        Assignment,
+        assignment_id,
+        owner=Case.counselor_id,
+        via=(Assignment.case,),
+        where=(Assignment.case_id == case.id,),
+    )
+
+
+@dataclass
+class IssuedLink:
+    """A link with its raw token, which exists only in the response that shows it."""
+
+    link: Link
+    token: str
+    case: Case
+    partner: Partner
+
+
+def _new_token() -> tuple[str, str]:
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_hash(token: str) -> str:
+    """The stored form of a link token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _issue(assignment: Assignment, partner: Partner) -> IssuedLink:
+    token, digest = _new_token()
+    link = Link(
+        partner_id=partner.id,
+        token_hash=digest,
+        expires_at=utcnow() + timedelta(days=assignment.link_ttl_days),
+    )
+    assignment.links.append(link)
+    db.session.flush()
+    audit.record("link.issue", "link", link.id)
+    return IssuedLink(link, token, assignment.case, partner)
+
+
+def assign(
+    case: Case,
+    version: QuestionnaireVersion,
+    partner_ids: list[uuid.UUID],
+    *,
+    due_on: date | None,
+    instructions: str | None,
+    ttl_days: int | None,
+    request_key: str | None = None,
+) -> tuple[Assignment, list[IssuedLink]]:
+    """Give a questionnaire version to some partners of a case: one link and response each."""
+    partners = [p for p in case.partners if p.id in set(partner_ids)] if partner_ids else list(case.partners)
+    if not partners:
+        raise AssignmentError("Choose at least one partner of this case.")
+    if case.status != "active":
+        raise AssignmentError("This case is archived; make it active again to assign homework.")
+    ttl = ttl_days or current_app.config["COUNSELOR_LINK_TTL_DAYS"]
+    if not 1 <= ttl <= 365:
+        raise AssignmentError("Links can live between 1 and 365 days.")
+    if due_on is not None and due_on < utcnow().date():
+        raise AssignmentError("The due date is in the past.")
+    assignment = Assignment(
+        case_id=case.id,
+        version_id=version.id,
+        due_on=due_on,
+        instructions=(instructions or "").strip() or None,
+        link_ttl_days=ttl,
+        request_key=request_key,
+    )
+    assignment.case = case
+    db.session.add(assignment)
+    issued = []
+    for partner in partners:
+        assignment.responses.append(Response(partner_id=partner.id, status="not_opened", revision=0))
+        issued.append(_issue(assignment, partner))
+    audit.record("assignment.create", "assignment", assignment.id)
+    return assignment, issued
+
+
+def already_assigned(request_key: str) -> bool:
+    """Whether a form with this idempotency key already created assignments."""
+    return db.session.scalar(select(Assignment.id).where(Assignment.request_key.like(f"{request_key}%")).limit(1)) is not None
+
+
+def current_link(assignment: Assignment, partner_id: uuid.UUID) -> Link | None:
+    """The partner's newest link for an assignment."""
+    links = [l for l in assignment.links if l.partner_id == partner_id]
+    return max(links, key=lambda l: aware(l.created_at)) if links else None
+
+
+def link_state(link: Link | None) -> str:
+    """active, expired or revoked (for the counselor's status table)."""
+    if link is None or link.revoked_at is not None:
+        return "revoked"
+    if aware(link.expires_at) <= utcnow():
+        return "expired"
+    return "active"
+
+
+def reissue(assignment: Assignment, partner_id: uuid.UUID) -> IssuedLink:
+    """A new link for a partner; every older link of theirs stops working at once."""
+    partner = next((p for p in assignment.case.partners if p.id == partner_id), None)
+    if partner is None or not any(r.partner_id == partner_id for r in assignment.responses):
+        raise AssignmentError("That partner is not part of this assignment.")
+    now = utcnow()
+    for link in assignment.links:
+        if link.partner_id == partner_id and link.revoked_at is None:
+            link.revoked_at = now
+    issued = _issue(assignment, partner)
+    audit.record("link.reissue", "link", issued.link.id)
+    return issued
+
+
+def revoke(assignment: Assignment, partner_id: uuid.UUID) -> None:
+    """Stop a partner's links working (their answers stay)."""
+    now = utcnow()
+    hit = False
+    for link in assignment.links:
+        if link.partner_id == partner_id and link.revoked_at is None:
+            link.revoked_at = now
+            audit.record("link.revoke", "link", link.id)
+            hit = True
+    if not hit:
+        raise AssignmentError("That partner has no working link to revoke.")
+
+
+def set_locked(assignment: Assignment, locked: bool) -> None:
+    """Close or reopen an assignment for editing by partners."""
+    assignment.locked = locked
+    audit.record("assignment.lock" if locked else "assignment.unlock", "assignment", assignment.id)
+
+
+def set_due(assignment: Assignment, due_on: date | None) -> None:
+    """Change the due date (partners may edit until it passes)."""
+    if due_on is not None and due_on < utcnow().date():
+        raise AssignmentError("The new due date is in the past.")
+    assignment.due_on = due_on
+    audit.record("assignment.due_change", "assignment", assignment.id)
+
+
+def case_assignments(case: Case) -> list[Assignment]:
+    """A case's assignments, newest first, with what the status table needs loaded."""
+    stmt = (
+        select(Assignment)
+        .where(Assignment.case_id == case.id)
+        .options(
+            selectinload(Assignment.responses),
+            selectinload(Assignment.links),
+            selectinload(Assignment.version).selectinload(QuestionnaireVersion.questionnaire),
+        )
+        .order_by(Assignment.created_at.desc())
+    )
+    return list(db.session.scalars(stmt))
+
+
+@dataclass
+class PartnerColumn:
+    """One partner's status and visible answers on the counselor's assignment page."""
+
+    partner: Partner
+    response: Response
+    link: Link | None
+    link_state: str
+    answers: dict
+
+
+def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
+    """Per assigned partner: status, link state and the answers shown under the version's rules."""
+    from counselor.questionnaires import engine
+
+    defn = assignment.version.definition
+    partners = {p.id: p for p in assignment.case.partners}
+    columns = []
+    for response in sorted(assignment.responses, key=lambda r: partners[r.partner_id].position):
+        link = current_link(assignment, response.partner_id)
+        answers = engine.visible_answers(defn, response.answers) if response.status in ("draft", "submitted") else {}
+        columns.append(PartnerColumn(partners[response.partner_id], response, link, link_state(link), answers))
+    return columns

@@ -1,0 +1,169 @@
+// Partner portal: autosave drafts as the partner types, and show/hide conditional
+// questions. The form works fully without this file (its buttons save through a POST).
+(function () {
+  "use strict";
+  var form = document.getElementById("portal-form");
+  if (!form) { return; }
+  var statusEl = document.getElementById("autosave-status");
+  var revisionEl = document.getElementById("revision");
+  var url = form.getAttribute("data-autosave-url");
+  var csrf = form.getAttribute("data-csrf");
+  var timer = null;
+  var inFlight = false;
+  var pending = false;
+  var stopped = false;
+
+  function items() { return Array.prototype.slice.call(form.querySelectorAll(".q-item")); }
+  function linkId(el) { return el.id.replace(/^item-/, ""); }
+  function typeOf(el) {
+    var m = /(?:^|\s)q-([a-z-]+)(?:\s|$)/.exec(el.className.replace(/q-item/, ""));
+    return m ? m[1] : "";
+  }
+  function checked(name) {
+    var el = form.querySelector('input[name="' + CSS.escape(name) + '"]:checked');
+    return el ? el.value : "";
+  }
+  function field(name) {
+    var el = form.querySelector('[name="' + CSS.escape(name) + '"]');
+    return el ? el.value : "";
+  }
+
+  // The answer of one item in the shape the server stores (see engine.py).
+  function valueOf(el) {
+    var lid = linkId(el), name = "a-" + lid, type = typeOf(el);
+    if (type === "desire") {
+      var roles = {};
+      el.querySelectorAll('input[type=radio][name^="' + name + '-role-"]').forEach(function (input) {
+        var key = input.name.slice((name + "-role-").length);
+        if (!(key in roles)) { roles[key] = ""; }
+        if (input.checked) { roles[key] = input.value; }
+      });
+      var limit = form.querySelector('input[name="' + CSS.escape(name + "-limit") + '"]');
+      return { roles: roles, hard_limit: !!(limit && limit.checked), note: field(name + "-note") };
+    }
+    if (type === "choice") {
+      var boxes = el.querySelectorAll('input[type=checkbox][name="' + CSS.escape(name) + '"]');
+      if (boxes.length) {
+        return Array.prototype.filter.call(boxes, function (b) { return b.checked; }).map(function (b) { return b.value; });
+      }
+      return checked(name);
+    }
+    if (type === "boolean" || type === "scale") { return checked(name); }
+    if (type === "open-choice") {
+      var v = checked(name);
+      return v === "__other__" ? field(name + "-other") : v;
+    }
+    return field(name);
+  }
+
+  function collect() {
+    var answers = {};
+    items().forEach(function (el) {
+      var type = typeOf(el);
+      if (type && type !== "display" && type !== "group") { answers[linkId(el)] = valueOf(el); }
+    });
+    return answers;
+  }
+
+  function say(text, isError) {
+    statusEl.textContent = text;
+    statusEl.classList.toggle("text-danger", !!isError);
+  }
+
+  function save() {
+    if (stopped) { return; }
+    if (inFlight) { pending = true; return; }
+    inFlight = true;
+    say("Saving…");
+    fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ revision: parseInt(revisionEl.value, 10), answers: collect() })
+    }).then(function (response) {
+      return response.json().then(function (data) { return { status: response.status, data: data }; });
+    }).then(function (result) {
+      if (result.status === 200) {
+        revisionEl.value = result.data.revision;
+        var t = new Date(result.data.saved_at);
+        say("Saved at " + t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }) + ".");
+      } else if (result.status === 409) {
+        stopped = true;
+        say(result.data.error || "Not saved: reload the page.", true);
+      } else {
+        say((result.data.error || "Not saved.") + " Use the Save button to see details.", true);
+      }
+    }).catch(function () {
+      say("Not saved: no connection. Your answers are still on this page; try the Save button.", true);
+    }).then(function () {
+      inFlight = false;
+      if (pending) { pending = false; save(); }
+    });
+  }
+
+  function schedule() {
+    clearTimeout(timer);
+    timer = setTimeout(save, 900);
+  }
+
+  // ---- conditional questions (the server applies the same rules) ----
+  function has(v) {
+    if (v === null || v === undefined || v === "") { return false; }
+    if (Array.isArray(v)) { return v.length > 0; }
+    if (typeof v === "object") {
+      return Object.keys(v.roles || {}).some(function (k) { return v.roles[k]; }) || v.hard_limit || !!v.note;
+    }
+    return true;
+  }
+  function norm(v) {
+    if (v === "true") { return true; }
+    if (v === "false") { return false; }
+    if (typeof v === "string" && v !== "" && !isNaN(Number(v))) { return Number(v); }
+    return v;
+  }
+  function compare(op, have, want) {
+    if (Array.isArray(have)) {
+      if (op === "!=") { return have.indexOf(want) < 0; }
+      return have.some(function (h) { return compare(op, h, want); });
+    }
+    have = norm(have); want = norm(want);
+    switch (op) {
+      case "=": return have === want;
+      case "!=": return have !== want;
+      case ">": return have > want;
+      case "<": return have < want;
+      case ">=": return have >= want;
+      case "<=": return have <= want;
+    }
+    return false;
+  }
+  function answerOf(rule) {
+    if (Object.prototype.hasOwnProperty.call(rule, "known")) { return rule.known; }
+    var el = document.getElementById("item-" + rule.question);
+    if (!el || el.classList.contains("d-none")) { return null; }
+    return valueOf(el);
+  }
+  function applyConditions() {
+    items().forEach(function (el) {
+      var raw = el.getAttribute("data-enable-when");
+      if (!raw) { return; }
+      var rules = JSON.parse(raw);
+      var results = rules.map(function (rule) {
+        var v = answerOf(rule);
+        if (rule.operator === "exists") {
+          return has(v) === (rule.answer === undefined ? true : !!rule.answer);
+        }
+        return has(v) && compare(rule.operator, v, rule.answer);
+      });
+      var any = el.getAttribute("data-enable-behavior") === "any";
+      var on = any ? results.some(Boolean) : results.every(Boolean);
+      el.classList.toggle("d-none", !on);
+    });
+  }
+
+  form.addEventListener("input", function () { applyConditions(); schedule(); });
+  form.addEventListener("change", function () { applyConditions(); schedule(); });
+  // A full form post is the source of truth when the partner presses a button.
+  form.addEventListener("submit", function () { clearTimeout(timer); stopped = true; });
+  applyConditions();
+})();
