@@ -45,13 +45,14 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_web(app)
 
-    from counselor import admin, auth, cases, portal, questionnaires
+    from counselor import admin, auth, cases, portal, questionnaires, reveal
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(questionnaires.bp)
     app.register_blueprint(portal.bp)
+    app.register_blueprint(reveal.bp)
 
     from counselor.cli import register_cli
 
@@ -66,6 +67,7 @@ def _import_models() -> None:
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
     import counselor.questionnaires.models  # noqa: F401
+    import counselor.reveal.models  # noqa: F401
 
 
 class _RedactLinkTokens(logging.Filter):

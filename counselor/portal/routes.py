@@ -11,6 +11,7 @@ from counselor.extensions import csrf, db, limiter
 from counselor.portal import bp, services
 from counselor.portal import session as portal_session
 from counselor.questionnaires import engine
+from counselor.reveal.services import view_for_partner
 
 # The portal has its own CSRF token bound to the portal cookie: Flask-WTF's token lives in
 # the counselor's session cookie, which a partner's pages must never read or write.
@@ -237,6 +238,16 @@ def reopen(ctx):
         return redirect(url_for("portal.overview"))
     db.session.commit()
     return redirect(url_for("portal.section", number=1))
+
+
+@bp.route("/p/shared")
+@partner_required
+def shared(ctx):
+    """What you share: matches and shared items of the others, once released."""
+    view = view_for_partner(ctx.assignment, ctx.partner.id)
+    audit.record("portal.shared_view", "assignment", ctx.assignment.id, actor_kind="partner", actor_id=ctx.partner.id)
+    db.session.commit()
+    return render_template("portal/shared.html", view=view, **_view_model(ctx))
 
 
 @bp.route("/p/leave", methods=["POST"])

@@ -14,6 +14,7 @@ from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, Link, Response
 from counselor.questionnaires.services import token_hash
+from counselor.reveal.services import evaluate_alerts
 
 
 class StaleRevision(Exception):
@@ -93,8 +94,13 @@ def editable(ctx: PartnerContext) -> bool:
 
 
 def can_reopen(ctx: PartnerContext) -> bool:
-    """A submitted response may be reopened for changes until the due date or a lock."""
-    return ctx.response.status == "submitted" and not ctx.assignment.locked and not due_passed(ctx.assignment)
+    """A submitted response may be reopened until the due date, a lock or a release.
+
+    After a release the others see matches built from these answers; changing them then
+    would change what was shown without the counselor seeing it first.
+    """
+    a = ctx.assignment
+    return ctx.response.status == "submitted" and not a.locked and not due_passed(a) and a.released_at is None
 
 
 def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[int, dict[str, str]]:
@@ -141,6 +147,7 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
         db.session.rollback()
         raise StaleRevision from None
     audit.record("portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    evaluate_alerts(ctx.assignment, response)
     return {}
 
 

@@ -109,11 +109,12 @@ def share_of(item: dict) -> str:
     return item.get("share", DEFAULT_SHARE.get(item["type"], "counselor_only"))
 
 
-def _compare(op: str, have: Any, want: Any) -> bool:
+def compare_values(op: str, have: Any, want: Any) -> bool:
+    """FHIR-style comparison of an answer with a wanted value (any element of a list)."""
     if isinstance(have, list):  # a multiple choice matches when any chosen value does
         if op == "!=":
             return want not in have
-        return any(_compare(op, h, want) for h in have)
+        return any(compare_values(op, h, want) for h in have)
     if op == "=":
         return have == want
     if op == "!=":
@@ -148,7 +149,7 @@ def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool
                 want = cond.get("answer", True)
                 results.append(has_answer(value) == bool(want))
             else:
-                results.append(has_answer(value) and _compare(cond["operator"], value, cond["answer"]))
+                results.append(has_answer(value) and compare_values(cond["operator"], value, cond["answer"]))
         ok = any(results) if item.get("enable_behavior") == "any" else all(results)
         if not ok:
             return False

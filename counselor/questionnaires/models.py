@@ -103,6 +103,8 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     link_ttl_days: Mapped[int] = mapped_column(Integer, default=30)
     #: the counselor closed it for editing (partners can still read their answers)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: when the counselor released the shared view to the partners (None: not released)
+    released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: idempotency key of the form that created it, so a resubmitted form creates nothing twice
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 

@@ -1,0 +1,139 @@
+"""Comparison, release, alerts and counselor-only exports."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from flask import Response as HTTPResponse
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from counselor.cases.models import Case
+from counselor.cases.services import get_case_or_404
+from counselor.core import audit
+from counselor.core.ownership import counselor_required
+from counselor.extensions import db
+from counselor.questionnaires.services import get_assignment_or_404
+from counselor.reveal import bp, matching, services
+from counselor.reveal.forms import AcknowledgeForm, ReleaseForm
+
+
+@bp.app_template_global()
+def case_alerts(case: Case) -> list:
+    """Open alerts of a case (the case page shows them; cases knows nothing of alerts)."""
+    return services.open_alerts(case)
+
+
+@bp.app_template_global()
+def cases_with_alerts() -> set:
+    """Ids of the current counselor's cases with an open alert (the caseload puts them first)."""
+    return services.open_alert_case_ids(current_user.id)
+
+
+@bp.app_context_processor
+def _classes():
+    return {"CLASS_LABELS": matching.CLASS_LABELS, "CLASS_ORDER": matching.CLASS_ORDER, "CLASS_HELP": matching.CLASS_HELP}
+
+
+def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
+    case = get_case_or_404(case_id)
+    owned = get_assignment_or_404(case, assignment_id)
+    return case, services.load_assignment(owned.id)
+
+
+@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/compare")
+@counselor_required
+def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
+    """Every partner's answers side by side, with the desire matrix by pair."""
+    case, assignment = _load(case_id, assignment_id)
+    cmp = services.compare(assignment)
+    wanted = request.args.get("class", "")
+    if wanted and wanted not in matching.CLASS_ORDER:
+        wanted = ""
+    audit.record("assignment.compare", "assignment", assignment.id)
+    db.session.commit()
+    return render_template(
+        "reveal/compare.html", case=case, assignment=assignment, cmp=cmp, wanted=wanted,
+        release_form=ReleaseForm(), all_submitted=services.all_submitted(assignment),
+    )
+
+
+@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/release", methods=["POST"])
+@counselor_required
+def release(case_id: uuid.UUID, assignment_id: uuid.UUID):
+    """Let each partner see their matches and the shared items."""
+    case, assignment = _load(case_id, assignment_id)
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        abort(400, description="Tick the confirmation box to release the results.")
+    try:
+        services.release(assignment)
+    except services.ReleaseError as exc:
+        abort(409, description=str(exc))
+    db.session.commit()
+    flash("Released. Each partner now sees their matches and the shared items through their link.", "success")
+    return redirect(url_for("reveal.compare", case_id=case.id, assignment_id=assignment.id))
+
+
+@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/withdraw", methods=["POST"])
+@counselor_required
+def withdraw(case_id: uuid.UUID, assignment_id: uuid.UUID):
+    """Hide the shared view from the partners again."""
+    case, assignment = _load(case_id, assignment_id)
+    try:
+        services.withdraw(assignment)
+    except services.ReleaseError as exc:
+        abort(409, description=str(exc))
+    db.session.commit()
+    flash("Withdrawn. Partners no longer see anything of each other.", "success")
+    return redirect(url_for("reveal.compare", case_id=case.id, assignment_id=assignment.id))
+
+
+@bp.route("/cases/<uuid:case_id>/alerts/<uuid:alert_id>/acknowledge", methods=["POST"])
+@counselor_required
+def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
+    """Close an alert with a note."""
+    case = get_case_or_404(case_id)
+    alert = services.get_alert_or_404(case, alert_id)
+    form = AcknowledgeForm()
+    if not form.validate_on_submit():
+        abort(400, description="Write a short note of what you did before closing the alert.")
+    try:
+        services.acknowledge(alert, form.note.data)
+    except services.ReleaseError as exc:
+        abort(409, description=str(exc))
+    db.session.commit()
+    flash("Alert closed with your note.", "success")
+    if request.form.get("next_page") == "assignment":
+        return redirect(url_for("questionnaires.assignment", case_id=case.id, assignment_id=alert.assignment_id))
+    return redirect(url_for("cases.show", case_id=case.id))
+
+
+@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/fhir.json")
+@counselor_required
+def fhir(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
+    """One partner's answers as a FHIR R4 QuestionnaireResponse (counselor only)."""
+    case, assignment = _load(case_id, assignment_id)
+    response = next((r for r in assignment.responses if r.partner_id == partner_id), None)
+    if response is None:
+        abort(404)
+    body = json.dumps(services.fhir_response(assignment, response), ensure_ascii=False, indent=2)
+    db.session.commit()
+    return HTTPResponse(
+        body, mimetype="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="questionnaire-response-{response.id}.json"'},
+    )
+
+
+@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/export.csv")
+@counselor_required
+def export_csv(case_id: uuid.UUID, assignment_id: uuid.UUID):
+    """An assignment as CSV: one row per item, one column per partner (counselor only)."""
+    case, assignment = _load(case_id, assignment_id)
+    body = services.csv_export(assignment)
+    db.session.commit()
+    return HTTPResponse(
+        "\ufeff" + body, mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="assignment-{assignment.id}.csv"'},
+    )

@@ -1,0 +1,351 @@
+"""Comparison, release, alerts and counselor exports. Functions flush; routes commit."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from counselor.cases.models import Case, Partner
+from counselor.core import audit
+from counselor.core.models import utcnow
+from counselor.core.ownership import get_owned_or_404
+from counselor.extensions import db
+from counselor.questionnaires import engine
+from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
+from counselor.questionnaires.schema import DESIRE_LABELS
+from counselor.reveal import matching
+from counselor.reveal.models import Alert
+from counselor.reveal.views import PartnerInfo, PartnerView, partner_view
+
+
+class ReleaseError(ValueError):
+    """A release or withdrawal is not possible now; the message says why (a 409)."""
+
+
+# ---- loading -------------------------------------------------------------------------
+
+def load_assignment(assignment_id: uuid.UUID) -> Assignment | None:
+    """An assignment with its version, case partners and responses in a fixed number of queries."""
+    return db.session.scalar(
+        select(Assignment)
+        .where(Assignment.id == assignment_id)
+        .options(
+            selectinload(Assignment.responses),
+            selectinload(Assignment.version),
+            selectinload(Assignment.case).selectinload(Case.partners),
+        )
+    )
+
+
+def assigned_partners(assignment: Assignment) -> list[Partner]:
+    """The partners given this assignment, in case order."""
+    ids = {r.partner_id for r in assignment.responses}
+    return [p for p in assignment.case.partners if p.id in ids]
+
+
+def all_submitted(assignment: Assignment) -> bool:
+    """Whether every assigned partner has submitted."""
+    return bool(assignment.responses) and all(r.status == "submitted" for r in assignment.responses)
+
+
+def _answers_by_partner(assignment: Assignment) -> dict[uuid.UUID, dict]:
+    return {r.partner_id: r.answers for r in assignment.responses}
+
+
+# ---- the partner view (the only partner-facing path) -----------------------------------
+
+def view_for_partner(assignment: Assignment, partner_id: uuid.UUID) -> PartnerView:
+    """What one partner may see of the others, by the reveal rules."""
+    partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
+    viewer = next(p for p in partners if p.key == partner_id)
+    return partner_view(
+        assignment.version.definition,
+        viewer,
+        partners,
+        _answers_by_partner(assignment),
+        all_submitted=all_submitted(assignment),
+        released=assignment.released_at is not None,
+    )
+
+
+# ---- comparison for the counselor ------------------------------------------------------
+
+@dataclass
+class ItemComparison:
+    """One item: every partner's answer and, for desire items, the pairwise classes."""
+
+    item: dict
+    section: str
+    answers: dict[uuid.UUID, object]
+    pairs: list[matching.PairResult] = field(default_factory=list)
+
+    @property
+    def worst(self) -> str | None:
+        """The most pressing class among the pairs (for filtering)."""
+        classes = {p.cls for p in self.pairs}
+        return next((c for c in matching.CLASS_ORDER if c in classes), None)
+
+
+@dataclass
+class Comparison:
+    """Everything the comparison page shows."""
+
+    partners: list[Partner]
+    pairs: list[tuple[Partner, Partner]]
+    items: list[ItemComparison]
+    counts: dict[str, int]
+
+
+def compare(assignment: Assignment) -> Comparison:
+    """Side-by-side answers and desire classes for every pair of assigned partners."""
+    defn = assignment.version.definition
+    partners = assigned_partners(assignment)
+    answers = _answers_by_partner(assignment)
+    shown = {p.id: engine.visible_answers(defn, answers.get(p.id, {})) for p in partners}
+    items: list[ItemComparison] = []
+    every_pair: list[matching.PairResult] = []
+    for section in defn.sections:
+        for item in engine.walk(section.items):
+            if item["type"] not in engine.ANSWERABLE:
+                continue
+            row = ItemComparison(item, section.title, {p.id: shown[p.id].get(item["link_id"]) for p in partners})
+            if item["type"] == "desire":
+                row.pairs = matching.compare_item(item, {p.id: row.answers[p.id] for p in partners})
+                every_pair.extend(row.pairs)
+            items.append(row)
+    from itertools import combinations
+
+    return Comparison(partners, list(combinations(partners, 2)), items, matching.counts(every_pair))
+
+
+# ---- release -----------------------------------------------------------------------------
+
+def release(assignment: Assignment) -> None:
+    """Show partners the shared view; only once everyone has submitted."""
+    if assignment.released_at is not None:
+        raise ReleaseError("This assignment is already released.")
+    if not all_submitted(assignment):
+        raise ReleaseError("Every assigned partner must submit before you can release the results.")
+    assignment.released_at = utcnow()
+    audit.record("assignment.release", "assignment", assignment.id)
+
+
+def withdraw(assignment: Assignment) -> None:
+    """Hide the shared view again."""
+    if assignment.released_at is None:
+        raise ReleaseError("This assignment is not released.")
+    assignment.released_at = None
+    audit.record("assignment.withdraw", "assignment", assignment.id)
+
+
+# ---- alerts ------------------------------------------------------------------------------
+
+def _triggers(rule: dict, value) -> bool:
+    return engine.has_answer(value) and engine.compare_values(rule["operator"], value, rule["answer"])
+
+
+def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
+    """Raise an alert for every shown item whose alert rule the submitted answers meet."""
+    defn = assignment.version.definition
+    answers = response.answers
+    existing = set(
+        db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
+    )
+    raised = []
+    for item in defn.questions():
+        rule = item.get("alert")
+        if not rule or item["link_id"] in existing or not engine.is_enabled(defn, item, answers):
+            continue
+        if _triggers(rule, answers.get(item["link_id"])):
+            alert = Alert(
+                case_id=assignment.case_id,
+                assignment_id=assignment.id,
+                response_id=response.id,
+                partner_id=response.partner_id,
+                link_id=item["link_id"],
+            )
+            db.session.add(alert)
+            db.session.flush()
+            audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+            raised.append(alert)
+    return raised
+
+
+@dataclass
+class AlertView:
+    """An alert with the message its item defines."""
+
+    alert: Alert
+    message: str
+    question: str
+
+
+def _alert_views(alerts: list[Alert]) -> list[AlertView]:
+    views = []
+    for alert in alerts:
+        item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
+        views.append(AlertView(alert, (item.get("alert") or {}).get("message", "Screening answer needs attention"), item.get("text", "")))
+    return views
+
+
+def open_alerts(case: Case) -> list[AlertView]:
+    """Unacknowledged alerts of a case, newest first."""
+    alerts = db.session.scalars(
+        select(Alert)
+        .where(Alert.case_id == case.id, Alert.acknowledged_at.is_(None))
+        .options(selectinload(Alert.partner), selectinload(Alert.assignment).selectinload(Assignment.version))
+        .order_by(Alert.triggered_at.desc())
+    ).all()
+    return _alert_views(list(alerts))
+
+
+def open_alert_case_ids(counselor_id: uuid.UUID) -> set[uuid.UUID]:
+    """Cases of a counselor with an unacknowledged alert (for the caseload flag)."""
+    return set(
+        db.session.scalars(
+            select(Alert.case_id)
+            .join(Case, Case.id == Alert.case_id)
+            .where(Case.counselor_id == counselor_id, Alert.acknowledged_at.is_(None))
+        )
+    )
+
+
+def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
+    """An alert of an owned case, else 404."""
+    return get_owned_or_404(Alert, alert_id, owner=Case.counselor_id, via=(Alert.case_rel,), where=(Alert.case_id == case.id,))
+
+
+def acknowledge(alert: Alert, note: str) -> None:
+    """Close an alert with the counselor's note (required)."""
+    if alert.acknowledged_at is not None:
+        raise ReleaseError("This alert was already acknowledged.")
+    alert.acknowledged_at = utcnow()
+    alert.ack_note = note.strip()
+    audit.record("alert.acknowledge", "alert", alert.id)
+
+
+# ---- counselor exports -----------------------------------------------------------------
+
+FHIR_SYSTEM = "urn:counselor:desire-answer"
+
+
+def _fhir_answers(item: dict, value) -> list[dict]:
+    kind = item["type"]
+    if kind == "boolean":
+        return [{"valueBoolean": value}]
+    if kind in ("integer", "scale"):
+        return [{"valueInteger": value}]
+    if kind == "decimal":
+        return [{"valueDecimal": float(value)}]
+    if kind == "date":
+        return [{"valueDate": value}]
+    if kind == "choice":
+        labels = {o["value"]: o["label"] for o in item["options"]}
+        values = value if isinstance(value, list) else [value]
+        return [{"valueCoding": {"code": v, "display": labels.get(v, v)}} for v in values]
+    if kind == "open-choice":
+        labels = {o["value"]: o["label"] for o in item["options"]}
+        if value in labels:
+            return [{"valueCoding": {"code": value, "display": labels[value]}}]
+        return [{"valueString": value}]
+    return [{"valueString": str(value)}]
+
+
+def _fhir_item(item: dict, answers: dict) -> dict | None:
+    lid = item["link_id"]
+    if item["type"] == "group":
+        children = [c for c in (_fhir_item(i, answers) for i in item["items"]) if c]
+        return {"linkId": lid, "text": item["text"], "item": children} if children else None
+    if item["type"] == "display":
+        return None
+    value = answers.get(lid)
+    if not engine.has_answer(value):
+        return None
+    if item["type"] == "desire":
+        sub = []
+        for role in item["roles"]:
+            answer = (value.get("roles") or {}).get(role["key"])
+            if answer:
+                sub.append({
+                    "linkId": f"{lid}.role.{role['key']}",
+                    "text": role["label"],
+                    "answer": [{"valueCoding": {"system": FHIR_SYSTEM, "code": answer, "display": DESIRE_LABELS[answer]}}],
+                })
+        sub.append({"linkId": f"{lid}.hard_limit", "text": "Hard limit", "answer": [{"valueBoolean": bool(value.get("hard_limit"))}]})
+        if value.get("note"):
+            sub.append({"linkId": f"{lid}.note", "text": "Note", "answer": [{"valueString": value["note"]}]})
+        return {"linkId": lid, "text": item["text"], "item": sub}
+    return {"linkId": lid, "text": item["text"], "answer": _fhir_answers(item, value)}
+
+
+def fhir_response(assignment: Assignment, response: Response) -> dict:
+    """A partner's answers as an HL7 FHIR R4 QuestionnaireResponse resource."""
+    version: QuestionnaireVersion = assignment.version
+    defn = version.definition
+    answers = engine.visible_answers(defn, response.answers)
+    items = [c for c in (_fhir_item(i, answers) for i in defn.doc["items"]) if c]
+    resource = {
+        "resourceType": "QuestionnaireResponse",
+        "id": str(response.id),
+        "questionnaire": f"urn:counselor:questionnaire:{defn.doc['slug']}|{version.number}",
+        "status": "completed" if response.status == "submitted" else "in-progress",
+        "subject": {"display": response.partner.display_name},
+        "item": items,
+    }
+    authored = response.submitted_at or response.saved_at
+    if authored is not None:
+        from counselor.core.models import aware
+
+        resource["authored"] = aware(authored).isoformat()
+    audit.record("export.fhir", "response", response.id)
+    return resource
+
+
+def _csv_safe(text: str) -> str:
+    # Spreadsheets run cells that start with these as formulas; a typed answer must stay text.
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def answer_plain(item: dict, value) -> str:
+    """An answer as one line of plain text (CSV and PDF)."""
+    if not engine.has_answer(value):
+        return ""
+    kind = item["type"]
+    if kind == "boolean":
+        return "Yes" if value else "No"
+    if kind in ("choice", "open-choice"):
+        labels = {o["value"]: o["label"] for o in item["options"]}
+        values = value if isinstance(value, list) else [value]
+        return "; ".join(labels.get(v, v) for v in values)
+    if kind == "desire":
+        parts = []
+        for role in item["roles"]:
+            answer = (value.get("roles") or {}).get(role["key"])
+            label = DESIRE_LABELS.get(answer, "not answered")
+            parts.append(f"{role['label']}: {label}" if len(item["roles"]) > 1 else label)
+        if value.get("hard_limit"):
+            parts.append("HARD LIMIT")
+        if value.get("note"):
+            parts.append(f"Note: {value['note']}")
+        return "; ".join(parts)
+    return str(value)
+
+
+def csv_export(assignment: Assignment) -> str:
+    """One row per item, one column per assigned partner."""
+    cmp = compare(assignment)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "link_id", "question", "type", "share"] + [_csv_safe(p.display_name) for p in cmp.partners])
+    for row in cmp.items:
+        writer.writerow(
+            [_csv_safe(row.section), row.item["link_id"], _csv_safe(row.item["text"]), row.item["type"], engine.share_of(row.item)]
+            + [_csv_safe(answer_plain(row.item, row.answers[p.id])) for p in cmp.partners]
+        )
+    audit.record("export.csv", "assignment", assignment.id)
+    return out.getvalue()

@@ -1,0 +1,131 @@
+"""The partner-facing filter: the only way anything of another partner reaches a partner.
+
+``partner_view`` takes plain data (the definition, every assigned partner's answers, the
+release state) and returns only what the reveal rules allow the viewer to see. Pages, the
+client handout PDF and the partner data export are all built from its result, never from
+responses directly.
+
+Rules (DESIGN.md): nothing of another partner until every assigned partner has submitted
+AND the counselor has released the assignment; then only desire items that match mutually
+or complementarily (never a no, maybe, hard limit, note or unmatched answer), items the
+author marked ``shared``, and non-desire ``mutual`` items where both gave the same answer;
+never a ``counselor_only`` item.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from counselor.questionnaires.engine import Definition, has_answer, is_enabled, share_of, walk
+from counselor.reveal.matching import compare_pair
+
+
+@dataclass(frozen=True)
+class PartnerInfo:
+    """A partner as the view needs them: an opaque key and the name shown."""
+
+    key: Any
+    name: str
+
+
+@dataclass(frozen=True)
+class MatchLine:
+    """One matching role pairing: what the viewer and the other partner both want."""
+
+    other: str
+    viewer_role: str
+    other_role: str
+    cls: str  # mutual or complementary
+
+
+@dataclass(frozen=True)
+class SharedAnswer:
+    """Another partner's answer to an item the author marked shared (or a mutual agreement)."""
+
+    other: str
+    item: dict
+    value: Any
+
+
+@dataclass
+class SharedItem:
+    """One item of the shared view with what may be shown of it."""
+
+    link_id: str
+    text: str
+    section: str
+    matches: list[MatchLine] = field(default_factory=list)
+    answers: list[SharedAnswer] = field(default_factory=list)
+
+
+@dataclass
+class PartnerView:
+    """Everything a partner may see of the others for one assignment."""
+
+    visible: bool
+    reason: str
+    items: list[SharedItem] = field(default_factory=list)
+
+
+def _role_label(item: dict, key: str) -> str:
+    return next((r["label"] for r in item["roles"] if r["key"] == key), key)
+
+
+def _public_value(item: dict, value: Any) -> Any:
+    """Strip from an answer what is never shown to another partner (notes, limits)."""
+    if item["type"] == "desire" or not has_answer(value):
+        return None
+    return value
+
+
+def partner_view(
+    defn: Definition,
+    viewer: PartnerInfo,
+    partners: list[PartnerInfo],
+    answers: Mapping[Any, Mapping[str, Any]],
+    *,
+    all_submitted: bool,
+    released: bool,
+) -> PartnerView:
+    """What ``viewer`` may see of the other partners' answers."""
+    if not all_submitted:
+        return PartnerView(False, "not_all_submitted")
+    if not released:
+        return PartnerView(False, "not_released")
+    mine = answers.get(viewer.key) or {}
+    others = [p for p in partners if p.key != viewer.key]
+    items: list[SharedItem] = []
+    for section in defn.sections:
+        for lid in _section_ids(defn, section):
+            item = defn.by_id[lid]
+            share = share_of(item)
+            if share == "counselor_only" or not is_enabled(defn, item, mine):
+                continue
+            shown = SharedItem(lid, item["text"], section.title)
+            for other in others:
+                theirs = answers.get(other.key) or {}
+                if not is_enabled(defn, item, theirs):
+                    continue
+                if item["type"] == "desire":
+                    result = compare_pair(item, viewer.key, mine.get(lid), other.key, theirs.get(lid))
+                    for p in result.matches:
+                        shown.matches.append(
+                            MatchLine(other.name, _role_label(item, p.role_a), _role_label(item, p.role_b), p.cls)
+                        )
+                elif share == "shared":
+                    value = _public_value(item, theirs.get(lid))
+                    if value is not None:
+                        shown.answers.append(SharedAnswer(other.name, item, value))
+                elif share == "mutual":
+                    value = _public_value(item, theirs.get(lid))
+                    if value is not None and value == mine.get(lid):
+                        shown.answers.append(SharedAnswer(other.name, item, value))
+            if shown.matches or shown.answers:
+                items.append(shown)
+    return PartnerView(True, "released", items)
+
+
+def _section_ids(defn: Definition, section) -> list[str]:
+    return [i["link_id"] for i in walk(section.items) if i["type"] not in ("group", "display")]
