@@ -84,6 +84,8 @@ def import_definition():
             doc = json.loads(form.definition.data)
         except json.JSONDecodeError as exc:
             problems = [f"$: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]
+        except RecursionError:  # e.g. thousands of "[": the parser gives up, which is not a 500
+            problems = ["$: nested too deeply to be a questionnaire definition"]
         else:
             try:
                 questionnaire, version = services.load_definition(doc, current_user.id)

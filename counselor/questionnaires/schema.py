@@ -141,50 +141,99 @@ def _path(parts) -> str:
     return out
 
 
-def _walk(items: list[dict], path: str = "$.items"):
+#: groups inside groups, at most this deep (the library uses 2); deeper documents are refused
+#: before the schema is applied, whose validator would otherwise recurse without bound
+MAX_NESTING = 8
+
+
+def _too_deep(doc: Any) -> str | None:
+    """The path of the first group nested deeper than MAX_NESTING (checked without recursion)."""
+    stack = [(doc.get("items"), "$.items", 1)] if isinstance(doc, dict) else []
+    while stack:
+        items, path, level = stack.pop()
+        if not isinstance(items, list):
+            continue
+        for n, item in enumerate(items):
+            if isinstance(item, dict) and isinstance(item.get("items"), list):
+                if level >= MAX_NESTING:
+                    return f"{path}[{n}].items: groups are nested too deeply (at most {MAX_NESTING} levels)"
+                stack.append((item["items"], f"{path}[{n}].items", level + 1))
+    return None
+
+
+def _walk(items: Any, path: str = "$.items"):
+    # Tolerates a document the schema refused, so its other mistakes are reported too.
+    if not isinstance(items, list):
+        return
     for n, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
         here = f"{path}[{n}]"
         yield here, item
         if item.get("type") == "group":
-            yield from _walk(item.get("items", []), here + ".items")
+            yield from _walk(item.get("items"), here + ".items")
+
+
+def _dicts(value: Any) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _rules(doc: dict) -> list[str]:
+    """The checks a JSON Schema cannot express (unique ids, earlier questions, ranges)."""
+    errors: list[str] = []
+    seen: dict[str, dict] = {}
+    for here, item in _walk(doc.get("items")):
+        lid, kind = item.get("link_id"), item.get("type")
+        if isinstance(lid, str) and lid in seen:
+            errors.append(f"{here}.link_id: '{lid}' is used twice; link_ids must be unique")
+        for cond in _dicts(item.get("enable_when")):
+            question = cond.get("question")
+            if not isinstance(question, str):
+                continue
+            target = seen.get(question)
+            if target is None:
+                errors.append(f"{here}.enable_when: question '{question}' must be an earlier item")
+            elif target.get("type") not in ANSWERABLE:
+                errors.append(f"{here}.enable_when: '{question}' is not a question")
+            elif cond.get("operator") in OPERATORS and cond["operator"] != "exists" and "answer" not in cond:
+                errors.append(f"{here}.enable_when: operator '{cond['operator']}' needs an answer")
+        if kind in ("group", "display") and ("share" in item or "required" in item):
+            errors.append(f"{here}: a {kind} item has no answer, so no share or required")
+        if _number(item.get("min")) and _number(item.get("max")) and item["min"] >= item["max"]:
+            errors.append(f"{here}: min must be below max")
+        if kind in ("choice", "open-choice"):
+            values = [o.get("value") for o in _dicts(item.get("options"))]
+            if len(set(map(str, values))) != len(values):
+                errors.append(f"{here}.options: option values must be unique")
+        if kind == "desire":
+            roles = _dicts(item.get("roles"))
+            keys = [r.get("key") for r in roles]
+            if len(set(map(str, keys))) != len(keys):
+                errors.append(f"{here}.roles: role keys must be unique")
+            for r in roles:
+                if "counterpart" in r and r["counterpart"] not in keys:
+                    errors.append(f"{here}.roles: counterpart '{r['counterpart']}' is not a role here")
+        if "alert" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
+            errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
+        if isinstance(lid, str) and lid not in seen:
+            seen[lid] = item
+    return errors
 
 
 def validate_definition(doc: Any) -> list[str]:
-    """Every problem with a definition as "path: reason"; an empty list means it is valid."""
-    errors = [f"{_path(e.absolute_path)}: {e.message}" for e in _validator.iter_errors(doc)]
-    if errors:
-        return sorted(errors)
-    seen: dict[str, dict] = {}
-    for here, item in _walk(doc["items"]):
-        lid = item["link_id"]
-        if lid in seen:
-            errors.append(f"{here}.link_id: '{lid}' is used twice; link_ids must be unique")
-        for cond in item.get("enable_when", []):
-            target = seen.get(cond["question"])
-            if target is None:
-                errors.append(
-                    f"{here}.enable_when: question '{cond['question']}' must be an earlier item"
-                )
-            elif target["type"] not in ANSWERABLE:
-                errors.append(f"{here}.enable_when: '{cond['question']}' is not a question")
-            elif cond["operator"] != "exists" and "answer" not in cond:
-                errors.append(f"{here}.enable_when: operator '{cond['operator']}' needs an answer")
-        if item["type"] in ("group", "display") and ("share" in item or "required" in item):
-            errors.append(f"{here}: a {item['type']} item has no answer, so no share or required")
-        if "min" in item and "max" in item and item["min"] >= item["max"]:
-            errors.append(f"{here}: min must be below max")
-        if item["type"] in ("choice", "open-choice"):
-            values = [o["value"] for o in item["options"]]
-            if len(set(values)) != len(values):
-                errors.append(f"{here}.options: option values must be unique")
-        if item["type"] == "desire":
-            keys = [r["key"] for r in item["roles"]]
-            if len(set(keys)) != len(keys):
-                errors.append(f"{here}.roles: role keys must be unique")
-            for r in item["roles"]:
-                if "counterpart" in r and r["counterpart"] not in keys:
-                    errors.append(f"{here}.roles: counterpart '{r['counterpart']}' is not a role here")
-        if "alert" in item and item["type"] not in ("boolean", "choice", "scale", "integer", "decimal"):
-            errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
-        seen[lid] = item
+    """Every problem with a definition as "path: reason"; an empty list means it is valid.
+
+    Schema errors and the rules a schema cannot express are reported together, so an author
+    sees every mistake at once instead of one kind per attempt.
+    """
+    deep = _too_deep(doc)
+    if deep:
+        return [deep]
+    errors = sorted(f"{_path(e.absolute_path)}: {e.message}" for e in _validator.iter_errors(doc))
+    if isinstance(doc, dict):
+        errors += [e for e in _rules(doc) if e not in errors]
     return errors
