@@ -7,6 +7,7 @@ the run instead of skipping the tests that need it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from dataclasses import dataclass
@@ -170,11 +171,25 @@ class Account:
     name: str
 
 
-def make_account(email: str, name: str, *, admin: bool = False) -> Account:
-    """Create an account through the service, committed."""
-    from counselor.auth.services import create_counselor
+@functools.cache
+def _hash_once(password: str) -> str:
+    from counselor.auth.services import hash_password
 
-    c = create_counselor(email, name, PASSWORD, admin=admin)
+    return hash_password(password)
+
+
+def make_account(email: str, name: str, *, admin: bool = False) -> Account:
+    """Create an account through the service, committed.
+
+    The argon2 hash of the shared test password is computed once per run (it costs about
+    0.1 s); signing in still verifies it for real.
+    """
+    from counselor.auth import services
+
+    hashed = _hash_once(PASSWORD)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(services, "hash_password", lambda password: hashed)
+        c = services.create_counselor(email, name, PASSWORD, admin=admin)
     db.session.commit()
     return Account(c.id, c.email, PASSWORD, c.name)
 
