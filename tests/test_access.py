@@ -1,0 +1,285 @@
+"""The route sweep: every rule of the app, for every actor, against counselor A's objects.
+
+Promise 1 of SECURITY.md: a counselor never reaches another counselor's cases, in any way,
+and gets the same 404 as for something that does not exist. Anonymous visitors are sent to
+the login page; a practice admin sees no clinical page; counselors see no admin page.
+
+Adding a route? Add a row to ``POLICY`` below. A route missing from the table fails
+``test_every_route_is_classified`` with the line to add.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from sqlalchemy import func, select
+
+from counselor.core.audit import AuditEvent
+from counselor.extensions import db
+from tests.conftest import login, make_account
+from tests.sweep import (
+    ACTORS,
+    LOGIN,
+    SIGNED_OUT,
+    Redirect,
+    UnknownArgument,
+    build_url,
+    make_objects,
+    matches,
+    methods_of,
+    outcome,
+    snapshot,
+    stable_body,
+    sweep_rules,
+    variant_names,
+    variants,
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """What each actor gets, per method: ``own`` for A's objects in the URL; ``missing``
+    for ids that name nothing (None for rules without ids). Tuples follow ``ACTORS``:
+    (anonymous, counselor A, counselor B, admin)."""
+
+    own: dict[str, tuple]
+    missing: dict[str, tuple] | None = None
+
+
+def owned(**methods) -> Row:
+    """A clinical page of one of A's objects: A gets ``methods[m]``, B the same 404 as a
+    missing object, the admin 403, anonymous the login page."""
+    return Row(
+        own={m: (LOGIN, want, 404, 403) for m, want in methods.items()},
+        missing={m: (LOGIN, 404, 404, 403) for m in methods},
+    )
+
+
+def caseload(**methods) -> Row:
+    """A clinical page without ids: each counselor gets it for their own caseload."""
+    return Row(own={m: (LOGIN, want, want, 403) for m, want in methods.items()})
+
+
+def admin_page(**methods) -> Row:
+    """An account-management page: only the admin."""
+    return Row(own={m: (LOGIN, 403, 403, want) for m, want in methods.items()})
+
+
+def admin_object(**methods) -> Row:
+    """An account-management action on A's account (the admin gets 404 for a missing one)."""
+    return Row(
+        own={m: (LOGIN, 403, 403, want) for m, want in methods.items()},
+        missing={m: (LOGIN, 403, 403, 404) for m in methods},
+    )
+
+
+def signed_in(**methods) -> Row:
+    """One's own account pages: everyone signed in."""
+    return Row(own={m: (LOGIN, want, want, want) for m, want in methods.items()})
+
+
+def explicit(**methods) -> Row:
+    """Spelled out per actor: (anonymous, counselor A, counselor B, admin)."""
+    return Row(own=dict(methods))
+
+
+HOME = Redirect("/")
+TO_CASE = Redirect("/cases/{case_id}")
+TO_ACCOUNTS = Redirect("/admin/counselors")
+
+# Requests carry no form data: 400 means "the form answered with its errors, nothing saved".
+POLICY: dict[str, Row] = {
+    # endpoint                 what each actor gets
+    "auth.login": explicit(GET=(200, HOME, HOME, HOME), POST=(400, HOME, HOME, HOME)),
+    "auth.logout": explicit(POST=(LOGIN, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)),
+    "auth.change_password": signed_in(GET=200, POST=400),
+    "cases.home": explicit(GET=(Redirect("/cases"), Redirect("/cases"), Redirect("/cases"), TO_ACCOUNTS)),
+    "cases.index": caseload(GET=200),
+    "cases.new": caseload(GET=200, POST=400),
+    "cases.show": owned(GET=200),
+    "cases.edit": owned(GET=200, POST=400),
+    "cases.archive": owned(POST=TO_CASE),
+    "cases.unarchive": owned(POST=TO_CASE),
+    "cases.delete": owned(GET=200, POST=400),
+    "cases.new_session": owned(GET=200, POST=400),
+    "cases.show_session": owned(GET=200),
+    "cases.edit_session": owned(GET=200, POST=400),
+    "cases.delete_session": owned(POST=TO_CASE),
+    "admin.counselors": admin_page(GET=200, POST=400),
+    "admin.disable": admin_object(POST=TO_ACCOUNTS),
+    "admin.enable": admin_object(POST=TO_ACCOUNTS),
+}
+
+#: every outcome a refused request may have; such a request must change nothing
+REFUSALS = (LOGIN, 400, 403, 404, 405)
+
+
+def test_every_route_is_classified(app):
+    """A route without a policy row fails here, naming the row to add."""
+    problems = []
+    for rule in sweep_rules(app):
+        row = POLICY.get(rule.endpoint)
+        if row is None:
+            problems.append(
+                f"{rule.endpoint} ({rule.rule}, {'/'.join(methods_of(rule))}) is not in POLICY: "
+                "classify it in tests/test_access.py, e.g. "
+                f'"{rule.endpoint}": owned({", ".join(f"{m}=200" for m in methods_of(rule))}),'
+            )
+            continue
+        if set(row.own) != set(methods_of(rule)):
+            problems.append(
+                f"{rule.endpoint}: POLICY covers {sorted(row.own)} but the route answers "
+                f"{methods_of(rule)}; make the row match."
+            )
+        if (row.missing is not None) != bool(rule.arguments):
+            problems.append(
+                f"{rule.endpoint}: the row's `missing` must be given exactly when the URL "
+                f"carries ids ({sorted(rule.arguments) or 'none'})."
+            )
+    known = {r.endpoint for r in sweep_rules(app)}
+    problems += [f"POLICY row {e!r} names no route any more; remove it." for e in POLICY if e not in known]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def actors(app):
+    """Counselors A and B and the admin, with a browser for each actor (only the actor
+    under test is signed in, see ``sign_in``)."""
+    accounts = {
+        "counselor_a": make_account("a@example.org", "Counselor A"),
+        "counselor_b": make_account("b@example.org", "Counselor B"),
+        "admin": make_account("admin@example.org", "Practice Admin", admin=True),
+    }
+    return accounts
+
+
+def _signed_in(client) -> bool:
+    return client.get("/account/password").status_code == 200
+
+
+def _audit_count(action: str, actor) -> int:
+    return db.session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.action == action, AuditEvent.actor_id == str(actor.id)
+        )
+    )
+
+
+@pytest.mark.parametrize("actor", ACTORS)
+def test_route_sweep(app, actors, actor):
+    """Every rule x method x object variant answers as POLICY says, and a refused request
+    changes nothing. For counselor B, A's object gives the very page a missing id gives, and
+    each refusal is written to the audit trail."""
+    column = ACTORS.index(actor)
+    account = actors.get(actor)
+    client = app.test_client()
+    if account:
+        login(client, account)
+    a, b = actors["counselor_a"], actors["counselor_b"]
+    failures: list[str] = []
+    swept = 0
+    for rule in sweep_rules(app):
+        row = POLICY.get(rule.endpoint)
+        if row is None:
+            continue  # reported by test_every_route_is_classified
+        for method in methods_of(rule):
+            pages = {}
+            for variant in variant_names(rule):
+                objects = make_objects(a, b)
+                try:
+                    values = variants(rule, objects)[variant]
+                except UnknownArgument as exc:
+                    failures.append(str(exc))
+                    break
+                table = row.own if variant == "own" else row.missing
+                expected = table.get(method, (None,) * 4)[column] if table else None
+                url = build_url(rule, values)
+                before = snapshot(objects)
+                denied_before = _audit_count("access.denied", b)
+                forbidden_before = _audit_count("access.forbidden", actors["admin"])
+                response = client.open(url, method=method)
+                swept += 1
+                where = f"{actor} {method} {url} [{rule.endpoint}, {variant}]"
+                if not matches(expected, response, objects):
+                    failures.append(f"{where}: expected {expected}, got {outcome(response)}")
+                if response.status_code >= 500:
+                    failures.append(f"{where}: server error")
+                if method == "GET" or expected in REFUSALS:
+                    if snapshot(objects) != before:
+                        failures.append(f"{where}: a refused or read-only request changed A's data")
+                if actor == "counselor_b" and expected == 404:
+                    pages[variant] = (response.status_code, stable_body(response))
+                    if _audit_count("access.denied", b) != denied_before + 1:
+                        failures.append(f"{where}: no single access.denied audit event")
+                if actor == "admin" and expected == 403:
+                    if _audit_count("access.forbidden", actors["admin"]) != forbidden_before + 1:
+                        failures.append(f"{where}: no single access.forbidden audit event")
+                if account and not _signed_in(client):
+                    login(client, account)  # after logout: sign in again for the next rule
+            if "own" in pages:
+                for other in ("missing", "mixed"):
+                    if other in pages and pages[other] != pages["own"]:
+                        failures.append(
+                            f"counselor_b {method} {rule.endpoint}: A's object and a {other} id "
+                            "give different 404 pages (ids must reveal nothing)"
+                        )
+            # Methods the rule does not take: 405 for everyone, before any login check.
+            for other_method in {"GET", "POST"} - set(rule.methods):
+                values = variants(rule, make_objects(a, b))["own"]
+                url = build_url(rule, values)
+                adapter = app.url_map.bind("counselor.test")
+                if adapter.test(url, other_method):
+                    continue  # another rule answers that method on this URL
+                response = client.open(url, method=other_method)
+                swept += 1
+                if response.status_code != 405:
+                    failures.append(f"{actor} {other_method} {url}: expected 405, got {outcome(response)}")
+    assert swept > 0
+    assert not failures, f"{len(failures)} of {swept} requests broke the policy:\n" + "\n".join(failures)
+
+
+def test_other_counselors_case_gives_the_missing_page_and_is_audited(app, client_b, counselor_a, counselor_b):
+    """B probing A's case sees exactly the page of a case that does not exist, and the
+    probe is written to the audit trail under B's name."""
+    import uuid
+
+    from tests.conftest import new_case
+
+    case = new_case(counselor_a, "Jo & Lee", ("Jo Secret-Partner", "Lee"))
+    probe = client_b.get(f"/cases/{case.id}")
+    missing = client_b.get(f"/cases/{uuid.uuid4()}")
+    assert probe.status_code == missing.status_code == 404
+    assert stable_body(probe) == stable_body(missing)
+    assert "Jo Secret-Partner" not in probe.get_data(as_text=True)
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "access.denied", AuditEvent.object_id == str(case.id))
+    ).all()
+    assert [(e.actor_kind, e.actor_id, e.object_kind) for e in events] == [
+        ("counselor", str(counselor_b.id), "case")
+    ]
+
+
+def test_anonymous_is_sent_to_login_and_back(app, counselor_a):
+    """An anonymous visitor of a case URL lands on the login page, and after signing in is
+    taken back to the page asked for."""
+    from tests.conftest import new_case
+
+    case = new_case(counselor_a)
+    client = app.test_client()
+    r = client.get(f"/cases/{case.id}")
+    assert r.status_code == 302 and urlsplit(r.location).path == "/login"
+    r = client.post(r.location, data={"email": counselor_a.email, "password": counselor_a.password})
+    assert r.status_code == 302 and urlsplit(r.location).path == f"/cases/{case.id}"
+
+
+def test_login_refuses_to_send_anyone_offsite(app, counselor_a):
+    """The ``next`` parameter only follows local paths (no open redirect)."""
+    client = app.test_client()
+    for target in ("https://evil.example/", "//evil.example/x", "javascript:alert(1)"):
+        r = client.post(f"/login?next={target}", data={"email": counselor_a.email, "password": counselor_a.password})
+        assert r.status_code == 302
+        assert urlsplit(r.location).netloc in ("", "counselor.test"), target
+        assert "evil" not in r.location
+        client.post("/logout")
