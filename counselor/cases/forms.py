@@ -16,7 +16,15 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from counselor.cases.models import MAX_PARTNERS
 from counselor.core.forms import no_nul
@@ -78,7 +86,12 @@ class SessionForm(FlaskForm):
     duration_minutes = IntegerField(
         "Duration (minutes)",
         default=50,
-        validators=[DataRequired(), NumberRange(min=5, max=600, message="Between 5 and 600 minutes.")],
+        # InputRequired, not DataRequired: a typed 0 is data, and deserves the range message
+        # rather than "This field is required."
+        validators=[
+            InputRequired(message="Enter the length in minutes."),
+            NumberRange(min=5, max=600, message="Between 5 and 600 minutes."),
+        ],
     )
     agenda = TextAreaField("Agenda", validators=[Optional(), Length(max=NOTE_MAX), no_nul])
     notes = TextAreaField(
