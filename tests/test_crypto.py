@@ -1,0 +1,183 @@
+"""Encryption at rest (promise 4): sealed text is bound to its place and keys rotate without loss."""
+
+from __future__ import annotations
+
+import base64
+import uuid
+
+import pytest
+from sqlalchemy import select, update
+
+from counselor import create_app
+from counselor.cases.models import Case, CounselingSession, Partner
+from counselor.config import new_encryption_key
+from counselor.core.crypto import REGISTRY, DecryptionError, KeyRing, associated_data
+from counselor.extensions import db
+from tests.conftest import make_account, new_case
+
+AAD = associated_data("partner", "display_name", uuid.UUID(int=1))
+
+
+def test_keyring_round_trip_and_binding():
+    """What one key seals it opens again, and only for the same table, column and row."""
+    ring = KeyRing(new_encryption_key())
+    for text in ("Sam Rivera", "", "Ünïcødé ✓ — 🌶", "x" * 100_000):
+        assert ring.decrypt(ring.encrypt(text, AAD), AAD) == text
+    blob = ring.encrypt("Sam Rivera", AAD)
+    assert b"Sam Rivera" not in blob
+    assert ring.encrypt("Sam Rivera", AAD) != blob, "a fresh nonce per encryption"
+    for other in (
+        associated_data("partner", "display_name", uuid.UUID(int=2)),
+        associated_data("partner", "pronouns", uuid.UUID(int=1)),
+        associated_data("case", "display_name", uuid.UUID(int=1)),
+    ):
+        with pytest.raises(DecryptionError):
+            ring.decrypt(blob, other)
+    tampered = bytearray(blob)
+    tampered[-1] ^= 1
+    with pytest.raises(DecryptionError):
+        ring.decrypt(bytes(tampered), AAD)
+    with pytest.raises(DecryptionError):
+        KeyRing(new_encryption_key()).decrypt(blob, AAD)  # a key that is not configured
+    with pytest.raises(DecryptionError):
+        ring.decrypt(b"Sam Rivera", AAD)  # plaintext where ciphertext belongs
+
+
+def test_every_key_decrypts_and_the_first_encrypts():
+    k1, k2 = new_encryption_key(), new_encryption_key()
+    old = KeyRing(k1).encrypt("before rotation", AAD)
+    ring = KeyRing(f"{k2}, {k1}")
+    assert ring.decrypt(old, AAD) == "before rotation"
+    assert ring.key_id_of(ring.encrypt("after", AAD)) == KeyRing(k2).primary_id != KeyRing(k1).primary_id
+
+
+def _copy(table, column: str, src_id, dst_id, dst_column: str | None = None) -> None:
+    """Copy the sealed bytes of one cell onto another, the way someone with database access
+    (or a bug) could."""
+    dst_column = dst_column or column
+    value = select(table.c[column]).where(table.c.id == src_id).scalar_subquery()
+    db.session.execute(update(table).where(table.c.id == dst_id).values({dst_column: value}))
+    db.session.commit()
+    db.session.expire_all()
+
+
+def test_ciphertext_copied_to_another_row_fails_to_decrypt(app, counselor_a):
+    case = new_case(counselor_a, "Sam & Alex", ("Sam Rivera", "Alex Novak"))
+    sam, alex = case.partners
+    _copy(Partner.__table__, "display_name_sealed", sam.id, alex.id)
+    assert db.session.get(Partner, sam.id).display_name == "Sam Rivera"
+    with pytest.raises(DecryptionError):
+        db.session.get(Partner, alex.id).display_name
+
+
+def test_ciphertext_copied_to_another_column_fails_to_decrypt(app, counselor_a):
+    case = new_case(counselor_a, "Sam & Alex", ("Sam Rivera", "Alex Novak"))
+    sam = case.partners[0]
+    _copy(Partner.__table__, "display_name_sealed", sam.id, sam.id, dst_column="pronouns_sealed")
+    with pytest.raises(DecryptionError):
+        db.session.get(Partner, sam.id).pronouns
+
+
+def test_ciphertext_copied_to_another_table_fails_to_decrypt(app, counselor_a):
+    """A private note moved onto another case's label is not shown as that label."""
+    from datetime import date, time
+
+    from counselor.cases.services import save_session
+
+    case = new_case(counselor_a, "Sam & Alex")
+    session = save_session(case, {"date": date(2026, 1, 5), "time": time(9, 0),
+                                  "duration_minutes": 50, "notes": "private note"})
+    db.session.commit()
+    db.session.execute(
+        update(Case.__table__)
+        .where(Case.__table__.c.id == case.id)
+        .values(label_sealed=select(CounselingSession.__table__.c.notes_sealed)
+                .where(CounselingSession.__table__.c.id == session.id).scalar_subquery())
+    )
+    db.session.commit()
+    db.session.expire_all()
+    with pytest.raises(DecryptionError):
+        db.session.get(Case, case.id).label
+
+
+def _read_everything() -> int:
+    """Decrypt every sealed value in the database; returns how many were read."""
+    read = 0
+    db.session.expire_all()
+    for model, name in REGISTRY:
+        for obj in db.session.scalars(select(model)):
+            if getattr(obj, f"{name}_sealed") is not None:
+                assert isinstance(getattr(obj, name), (str, bytes))
+                read += 1
+    return read
+
+
+def test_key_rotation_keeps_every_row_readable(make_app):
+    k1, k2 = new_encryption_key(), new_encryption_key()
+    first = make_app(COUNSELOR_ENCRYPTION_KEYS=k1)
+    with first.app_context():
+        from datetime import date, time
+
+        from counselor.cases.services import save_session
+
+        a = make_account("a@example.org", "Counselor A")
+        case = new_case(a, "Sam & Alex", ("Sam Rivera", "Alex Novak"))
+        case.partners[0].pronouns = "they/them"
+        save_session(case, {"date": date(2026, 1, 5), "time": time(9, 0), "duration_minutes": 50,
+                            "agenda": "agenda", "notes": "notes", "next_steps": "steps"})
+        new_case(a, "Maya (individual)", ("Maya Lindqvist",))
+        db.session.commit()
+        case_id = case.id
+        sealed = _read_everything()
+    assert sealed == 2 + 3 + 1 + 3  # labels, names, one pronoun, session texts
+
+    only_new = make_app(COUNSELOR_ENCRYPTION_KEYS=k2)
+    with only_new.app_context(), pytest.raises(DecryptionError):
+        _read_everything()  # without the old key nothing old can be read: rotation matters
+
+    both = make_app(COUNSELOR_ENCRYPTION_KEYS=f"{k2},{k1}")
+    with both.app_context():
+        runner = both.test_cli_runner()
+        result = runner.invoke(args=["keys", "rotate"])
+        assert result.exit_code == 0, result.output
+        assert f"Checked {sealed} encrypted values; re-encrypted {sealed} under the first key." in result.output
+        again = runner.invoke(args=["keys", "rotate"])
+        assert again.exit_code == 0, again.output
+        assert f"Checked {sealed} encrypted values; re-encrypted 0 under the first key." in again.output
+
+    with only_new.app_context():
+        assert _read_everything() == sealed
+        case = db.session.get(Case, case_id)
+        assert case.label == "Sam & Alex"
+        assert [p.display_name for p in case.partners] == ["Sam Rivera", "Alex Novak"]
+        assert case.partners[0].pronouns == "they/them"
+        assert case.sessions[0].notes == "notes"
+
+
+def test_keys_generate_prints_a_usable_key(runner):
+    result = runner.invoke(args=["keys", "generate"])
+    assert result.exit_code == 0
+    key = result.output.strip()
+    assert len(base64.urlsafe_b64decode(key)) == 32
+    assert set(key) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+    assert KeyRing(key).decrypt(KeyRing(key).encrypt("ok", AAD), AAD) == "ok"
+    assert runner.invoke(args=["keys", "generate"]).output.strip() != key
+
+
+@pytest.mark.parametrize(
+    "keys, words",
+    [
+        ("not-a-key", "key #1 in COUNSELOR_ENCRYPTION_KEYS is not base64"),
+        (new_encryption_key() + ",not-a-key", "key #2 in COUNSELOR_ENCRYPTION_KEYS is not base64"),
+        (base64.urlsafe_b64encode(b"short").decode(), "must be 32 bytes"),
+        ("", "holds no key"),
+        (" , ", "holds no key"),
+    ],
+)
+def test_malformed_key_stops_start_up_with_one_sentence(base_config, capsys, keys, words):
+    with pytest.raises(SystemExit) as exit_info:
+        create_app({**base_config, "COUNSELOR_ENCRYPTION_KEYS": keys})
+    assert exit_info.value.code not in (0, None)
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert "COUNSELOR_ENCRYPTION_KEYS" in err and words in err, err

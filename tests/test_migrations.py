@@ -1,0 +1,85 @@
+"""The migrations build exactly the schema the models describe (on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
+
+from counselor.extensions import db
+from tests.conftest import PG_URL, service_unavailable, sqlalchemy_url
+
+
+@pytest.fixture
+def scratch_database_url(database_url, tmp_path):
+    """An empty database for this test only: a new SQLite file, or on PostgreSQL a
+    database created here and dropped afterwards."""
+    if make_url(database_url).get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+        return
+    name = f"counselor_migrations_test_{os.getpid()}"
+    try:
+        admin = create_engine(sqlalchemy_url(PG_URL), isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        service_unavailable(f"a scratch PostgreSQL database ({exc})")
+    try:
+        yield make_url(database_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def keep_logging():
+    """Alembic's env.py reconfigures logging from alembic.ini; put it back afterwards."""
+    manager = logging.root.manager
+    disabled = {name: lg.disabled for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    root = (logging.root.level, list(logging.root.handlers))
+    yield
+    for name, lg in manager.loggerDict.items():
+        if isinstance(lg, logging.Logger):
+            lg.disabled = disabled.get(name, False)
+    logging.root.setLevel(root[0])
+    logging.root.handlers[:] = root[1]
+
+
+def test_migrated_schema_equals_the_models(scratch_database_url, make_app, keep_logging):
+    scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
+    with scratch.app_context():
+        try:
+            result = scratch.test_cli_runner().invoke(args=["db", "upgrade"])
+            assert result.exit_code == 0, result.output + repr(result.exception)
+            with db.engine.connect() as conn:
+                tables = set(inspect(conn).get_table_names())
+                assert {t.name for t in db.metadata.sorted_tables} <= tables
+                context = MigrationContext.configure(conn, opts={"compare_type": True})
+                differences = compare_metadata(context, db.metadata)
+        finally:
+            db.engine.dispose()
+    assert differences == [], "migrations and models differ; run `flask db migrate`:\n" + "\n".join(
+        map(repr, differences)
+    )
+
+
+def test_migrations_go_down_and_up_again(scratch_database_url, make_app, keep_logging):
+    """A release can be rolled back: downgrade to nothing, then upgrade again."""
+    scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
+    with scratch.app_context():
+        try:
+            runner = scratch.test_cli_runner()
+            for args in (["db", "upgrade"], ["db", "downgrade", "base"], ["db", "upgrade"]):
+                result = runner.invoke(args=args)
+                assert result.exit_code == 0, f"{args}: {result.output}{result.exception!r}"
+            with db.engine.connect() as conn:
+                assert {t.name for t in db.metadata.sorted_tables} <= set(inspect(conn).get_table_names())
+        finally:
+            db.engine.dispose()
