@@ -15,18 +15,18 @@ $(STAMP): pyproject.toml
 	@$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	@touch $(STAMP)
 
-## run: migrate, make sure the demo account exists, and serve on http://$(HOST):$(PORT)
+## run: migrate, load the library, refresh the demo login, and start web + worker + beat on http://$(HOST):$(PORT)
 run: $(STAMP)
 	@$(BIN)/flask db upgrade
 	@$(BIN)/flask library sync
-	@$(BIN)/flask demo --reset-password | tee $(VENV)/demo-login.txt
+	@$(BIN)/flask demo --reset-password
 	@echo ""
 	@echo "  Counselor is starting at  http://$(HOST):$(PORT)/"
 	@echo "  Sign in with the demo login printed above (a fresh password at every start)."
 	@echo "  Stop with Ctrl-C."
 	@echo ""
 # honcho runs the Procfile's commands through sh, which must find the venv's gunicorn.
-	@PATH="$(abspath $(BIN)):$$PATH" BIND=$(HOST):$(PORT) $(BIN)/honcho start --no-prefix web
+	@PATH="$(abspath $(BIN)):$$PATH" BIND=$(HOST):$(PORT) $(BIN)/honcho start web worker beat
 
 ## test: the whole suite (SQLite and in-process services unless .ci/run switches real ones on)
 test: $(STAMP)

@@ -45,7 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_web(app)
 
-    from counselor import admin, auth, cases, portal, questionnaires, reveal
+    from counselor import admin, auth, cases, portal, questionnaires, reports, reveal
 
     app.register_blueprint(auth.bp)
     app.register_blueprint(cases.bp)
@@ -53,6 +53,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(questionnaires.bp)
     app.register_blueprint(portal.bp)
     app.register_blueprint(reveal.bp)
+    app.register_blueprint(reports.bp)
+
+    from counselor.worker import celery_init_app
+
+    celery_init_app(app)
 
     from counselor.cli import register_cli
 
@@ -68,6 +73,8 @@ def _import_models() -> None:
     import counselor.core.audit  # noqa: F401
     import counselor.questionnaires.models  # noqa: F401
     import counselor.reveal.models  # noqa: F401
+    import counselor.reports.models  # noqa: F401
+    import counselor.reports.tasks  # noqa: F401
 
 
 class _RedactLinkTokens(logging.Filter):

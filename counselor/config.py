@@ -101,6 +101,15 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
         "COUNSELOR_TIMEZONE": _timezone(os.environ.get("COUNSELOR_TIMEZONE", "UTC")),
+        # PDF exports: how long a render may hold its claim, how often beat looks for stuck
+        # exports, how many tries before "failed", how long a PDF is kept.
+        "COUNSELOR_EXPORT_LEASE_SECONDS": _env_int("COUNSELOR_EXPORT_LEASE_SECONDS", 120),
+        "COUNSELOR_EXPORT_SWEEP_SECONDS": _env_int("COUNSELOR_EXPORT_SWEEP_SECONDS", 15),
+        "COUNSELOR_EXPORT_REPUBLISH_SECONDS": _env_int("COUNSELOR_EXPORT_REPUBLISH_SECONDS", 20),
+        "COUNSELOR_EXPORT_MAX_ATTEMPTS": _env_int("COUNSELOR_EXPORT_MAX_ATTEMPTS", 3),
+        "COUNSELOR_EXPORT_RETENTION_DAYS": _env_int("COUNSELOR_EXPORT_RETENTION_DAYS", 30),
+        "COUNSELOR_EXPORT_VISIBILITY_SECONDS": _env_int("COUNSELOR_EXPORT_VISIBILITY_SECONDS", 300),
+        "COUNSELOR_PDF_FONT_DIR": os.environ.get("COUNSELOR_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"),
         "COUNSELOR_LINK_TTL_DAYS": _env_int("COUNSELOR_LINK_TTL_DAYS", 30),
         # Sessions: the cookie only names a server-side login session (see auth.sessions),
         # so idle and absolute limits are enforced on the server, not trusted to the browser.

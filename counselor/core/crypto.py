@@ -73,14 +73,19 @@ class KeyRing:
         """Identifier of the key that encrypts new data."""
         return self._keys[0].key_id
 
-    def encrypt(self, plaintext: str, aad: bytes) -> bytes:
-        """Seal text under the primary key, bound to ``aad``."""
+    def encrypt(self, plaintext: str | bytes, aad: bytes) -> bytes:
+        """Seal text (or bytes) under the primary key, bound to ``aad``."""
         key = self._keys[0]
         nonce = os.urandom(NONCE_BYTES)
-        return FORMAT_V1 + key.key_id + nonce + key.aead.encrypt(nonce, plaintext.encode(), aad)
+        data = plaintext if isinstance(plaintext, bytes) else plaintext.encode()
+        return FORMAT_V1 + key.key_id + nonce + key.aead.encrypt(nonce, data, aad)
 
     def decrypt(self, blob: bytes, aad: bytes) -> str:
-        """Open a sealed value; raises DecryptionError for any mismatch."""
+        """Open a sealed text; raises DecryptionError for any mismatch."""
+        return self.decrypt_bytes(blob, aad).decode()
+
+    def decrypt_bytes(self, blob: bytes, aad: bytes) -> bytes:
+        """Open a sealed value as bytes; raises DecryptionError for any mismatch."""
         if len(blob) < 1 + KEY_ID_BYTES + NONCE_BYTES + 16 or blob[:1] != FORMAT_V1:
             raise DecryptionError("unknown ciphertext format")
         key = self._by_id.get(blob[1 : 1 + KEY_ID_BYTES])
@@ -88,7 +93,7 @@ class KeyRing:
             raise DecryptionError("ciphertext was sealed with a key that is not configured")
         nonce = blob[1 + KEY_ID_BYTES : 1 + KEY_ID_BYTES + NONCE_BYTES]
         try:
-            return key.aead.decrypt(nonce, blob[1 + KEY_ID_BYTES + NONCE_BYTES :], aad).decode()
+            return key.aead.decrypt(nonce, blob[1 + KEY_ID_BYTES + NONCE_BYTES :], aad)
         except InvalidTag:
             raise DecryptionError("ciphertext does not belong here or was altered") from None
 
@@ -121,8 +126,9 @@ REGISTRY: list[tuple[type, str]] = []
 class EncryptedText:
     """Descriptor exposing plaintext for a ``Sealed`` column named ``<name>_sealed``."""
 
-    def __init__(self, nullable: bool):
+    def __init__(self, nullable: bool, binary: bool = False):
         self.nullable = nullable
+        self.binary = binary
 
     def __set_name__(self, owner: type, name: str) -> None:
         self.name = name
@@ -144,9 +150,10 @@ class EncryptedText:
         hit = cache.get(self.name)
         if hit is not None and hit[0] is blob:
             return hit[1]
-        text = keyring().decrypt(bytes(blob), self._aad(obj))
-        cache[self.name] = (blob, text)
-        return text
+        ring = keyring()
+        opened = (ring.decrypt_bytes if self.binary else ring.decrypt)(bytes(blob), self._aad(obj))
+        cache[self.name] = (blob, opened)
+        return opened
 
     def __set__(self, obj, value: str | None) -> None:
         if value is None:
@@ -154,14 +161,15 @@ class EncryptedText:
                 raise ValueError(f"{self.name} cannot be empty")
             setattr(obj, self.column, None)
             return
-        blob = keyring().encrypt(str(value), self._aad(obj))
+        plain = bytes(value) if self.binary else str(value)
+        blob = keyring().encrypt(plain, self._aad(obj))
         setattr(obj, self.column, blob)
-        obj.__dict__.setdefault("_plaintext_cache", {})[self.name] = (blob, str(value))
+        obj.__dict__.setdefault("_plaintext_cache", {})[self.name] = (blob, plain)
 
 
-def encrypted(nullable: bool = False) -> EncryptedText:
-    """Declare a plaintext attribute stored encrypted in the column ``<name>_sealed``."""
-    return EncryptedText(nullable)
+def encrypted(nullable: bool = False, *, binary: bool = False) -> EncryptedText:
+    """Declare a plaintext (or, with ``binary``, bytes) attribute stored encrypted in ``<name>_sealed``."""
+    return EncryptedText(nullable, binary)
 
 
 def sealed_column(nullable: bool = False) -> Mapped[bytes]:

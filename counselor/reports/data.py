@@ -1,0 +1,111 @@
+"""Plain data the PDF renderer takes. No ORM objects, no Flask: the renderer is pure.
+
+Builders in ``counselor.reports.services`` fill these from the database; a client handout
+is built only from ``counselor.reveal.views.partner_view`` results, so it can never hold
+anything the reveal rules keep from partners.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+VARIANT_TITLES = {
+    "clinical": "Clinical record",
+    "handout": "Client handout",
+    "case_record": "Case record",
+}
+
+
+@dataclass
+class SessionBlock:
+    """One counseling session as printed."""
+
+    when: str  # e.g. "Tue 3 Mar 2026, 14:00"
+    duration_minutes: int
+    agenda: str = ""
+    notes: str = ""  # private notes: clinical and case records only
+    next_steps: str = ""
+
+
+@dataclass
+class AnswerRow:
+    """One question with each partner's answer as plain text (same order as the partners)."""
+
+    question: str
+    section: str
+    answers: list[str]
+    counselor_only: bool = False
+
+
+@dataclass
+class DesireGridRow:
+    """One desire item: for every pair of partners a class key (see reveal.matching)."""
+
+    item: str
+    classes: list[str]
+
+
+@dataclass
+class HomeworkBlock:
+    """One submitted assignment: answers side by side and, for desire items, the grid."""
+
+    title: str
+    submitted: str  # e.g. "submitted 2 Mar 2026"
+    partners: list[str]
+    rows: list[AnswerRow] = field(default_factory=list)
+    pair_labels: list[str] = field(default_factory=list)  # e.g. ["Sam & Alex"]
+    grid: list[DesireGridRow] = field(default_factory=list)
+
+
+@dataclass
+class Series:
+    """A scale item answered in several check-ins: points per partner over time."""
+
+    question: str
+    low: int
+    high: int
+    dates: list[str]  # the x axis, oldest first
+    values: dict[str, list[float | None]]  # partner name -> value per date (None: no answer)
+
+
+@dataclass
+class ClinicalRecord:
+    """A clinical record (one session) or a case record (every session)."""
+
+    variant: str  # "clinical" or "case_record"
+    case_label: str
+    partners: list[str]
+    counselor: str
+    generated_at: str
+    sessions: list[tuple[SessionBlock, list[HomeworkBlock]]]
+    charts: list[Series] = field(default_factory=list)
+
+
+@dataclass
+class SharedLine:
+    """One line of what a partner may see: an item and what is shared about it."""
+
+    item: str
+    lines: list[str]
+
+
+@dataclass
+class SharedBlock:
+    """What a partner may see of one released assignment."""
+
+    title: str
+    lines: list[SharedLine]
+
+
+@dataclass
+class Handout:
+    """What one partner takes home: never notes, unreleased or counselor-only answers."""
+
+    case_label: str
+    partner: str
+    counselor: str
+    session_when: str
+    generated_at: str
+    next_steps: str
+    shared: list[SharedBlock] = field(default_factory=list)
+    upcoming: list[tuple[str, str]] = field(default_factory=list)  # (title, due text)

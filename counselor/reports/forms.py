@@ -1,0 +1,20 @@
+"""Export request form."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField
+from wtforms.validators import DataRequired, Optional
+
+
+class SessionExportForm(FlaskForm):
+    """Which PDF of a session: the clinical record, or a handout for one partner."""
+
+    kind = RadioField(
+        "What to export",
+        choices=[
+            ("clinical", "Clinical record: session details, private notes, homework answers side by side, comparison and charts"),
+            ("handout", "Client handout: next steps and only what this partner may see"),
+        ],
+        default="clinical",
+        validators=[DataRequired(message="Choose what to export.")],
+    )
+    partner = SelectField("Handout for", validators=[Optional()])

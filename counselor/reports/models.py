@@ -1,0 +1,57 @@
+"""Export: one requested PDF, the job record a worker fulfils (the source of truth, not the broker)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.extensions import db
+
+EXPORT_KINDS = ("clinical", "handout", "case_record")
+EXPORT_STATUSES = ("queued", "rendering", "ready", "failed")
+
+
+class Export(UUIDPrimaryKey, db.Model):
+    """A requested PDF: queued → rendering → ready (or failed), stored encrypted."""
+
+    __tablename__ = "export"
+    __table_args__ = (
+        CheckConstraint("kind IN ('clinical', 'handout', 'case_record')", name="kind"),
+        CheckConstraint("status IN ('queued', 'rendering', 'ready', 'failed')", name="status"),
+        CheckConstraint("kind != 'handout' OR partner_id IS NOT NULL", name="handout_partner"),
+        CheckConstraint("kind = 'case_record' OR session_id IS NOT NULL", name="session_needed"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("counseling_session.id", ondelete="CASCADE"), index=True
+    )
+    #: the partner a client handout is for
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: last time a message for this export was handed to the broker (None: never reached it)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: a render holds the export until then; after it, beat hands the export to another worker
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: random value of the current claim, so only the claim holder can finish the export
+    claim: Mapped[str | None] = mapped_column(String(32))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: a sentence for the counselor when the export failed
+    error: Mapped[str | None] = mapped_column(String(400))
+    pdf = encrypted(nullable=True, binary=True)
+    pdf_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    size_bytes: Mapped[int | None] = mapped_column(Integer)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+
+    case = relationship("Case")
+    session = relationship("CounselingSession")
+    partner = relationship("Partner")

@@ -1,0 +1,381 @@
+"""Exports: requesting, claiming and finishing them, and building the renderer's plain data."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import selectinload
+
+from counselor.auth.models import Counselor
+from counselor.cases.models import Case, CounselingSession, Partner
+from counselor.core import audit
+from counselor.core.crypto import associated_data, keyring
+from counselor.core.models import aware, to_local, utcnow
+from counselor.core.ownership import get_owned_or_404
+from counselor.extensions import db
+from counselor.questionnaires import engine
+from counselor.questionnaires.models import Assignment
+from counselor.reports import data as d
+from counselor.reports.models import Export
+from counselor.reveal.services import answer_plain, compare, view_for_partner
+
+log = logging.getLogger(__name__)
+
+STATUS_TEXT = {
+    "queued": "Waiting for the background worker to pick it up.",
+    "rendering": "Being made now.",
+    "ready": "Ready to download.",
+    "failed": "Could not be made.",
+}
+
+
+class ExportError(ValueError):
+    """An export cannot be requested like this; the message is shown (a 4xx)."""
+
+
+# ---- requesting ---------------------------------------------------------------------------
+
+def get_export_or_404(case: Case, export_id: uuid.UUID) -> Export:
+    """An export of an owned case, else 404."""
+    return get_owned_or_404(Export, export_id, owner=Case.counselor_id, via=(Export.case,), where=(Export.case_id == case.id,))
+
+
+def request_export(case: Case, kind: str, session: CounselingSession | None, partner_id: uuid.UUID | None) -> Export:
+    """Write the export row (the request); publishing happens after the commit."""
+    if kind not in ("clinical", "handout", "case_record"):
+        raise ExportError("Choose Clinical record, Client handout or Case record.")
+    if kind != "case_record" and session is None:
+        raise ExportError("Choose a session to export.")
+    if kind == "handout":
+        if partner_id is None or partner_id not in {p.id for p in case.partners}:
+            raise ExportError("Choose the partner this handout is for.")
+    else:
+        partner_id = None
+    export = Export(
+        case_id=case.id,
+        session_id=session.id if session is not None and kind != "case_record" else None,
+        partner_id=partner_id,
+        kind=kind,
+        status="queued",
+        expires_at=utcnow() + timedelta(days=current_app.config["COUNSELOR_EXPORT_RETENTION_DAYS"]),
+    )
+    db.session.add(export)
+    db.session.flush()
+    audit.record("export.request", "export", export.id)
+    return export
+
+
+def publish(export_id: uuid.UUID, countdown: float | None = None) -> bool:
+    """Hand an export to the broker; False (and nothing raised) when the broker is unreachable."""
+    from counselor.reports.tasks import render_export
+
+    try:
+        render_export.apply_async(args=[str(export_id)], countdown=countdown, retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure means "publish later"
+        log.warning("export %s not published, broker unreachable: %s", export_id, type(exc).__name__)
+        return False
+    db.session.execute(update(Export).where(Export.id == export_id).values(published_at=utcnow()))
+    db.session.commit()
+    return True
+
+
+def retry_export(export: Export) -> None:
+    """Put a failed export back in the queue."""
+    if export.status != "failed":
+        raise ExportError("Only a failed export can be tried again.")
+    export.status, export.attempts, export.error, export.claim = "queued", 0, None, None
+    export.published_at = None
+    audit.record("export.retry", "export", export.id)
+
+
+def delete_export(export: Export) -> None:
+    """Delete an export and its PDF."""
+    audit.record("export.delete", "export", export.id)
+    db.session.delete(export)
+
+
+def case_exports(case: Case, session_id: uuid.UUID | None = None) -> list[Export]:
+    """A case's exports (or one session's), newest first, without loading the PDFs' bytes."""
+    from sqlalchemy.orm import defer
+
+    stmt = select(Export).where(Export.case_id == case.id).options(defer(Export.pdf_sealed)).order_by(Export.requested_at.desc())
+    if session_id is not None:
+        stmt = stmt.where(Export.session_id == session_id)
+    return list(db.session.scalars(stmt))
+
+
+# ---- the worker's side ------------------------------------------------------------------------
+
+def claim(export_id: uuid.UUID) -> str | None:
+    """Take an export for rendering with one conditional UPDATE; None if someone else has it.
+
+    Claimable: queued, or rendering with an expired lease (its worker died). A second
+    delivery of the same message finds it rendering or ready and does nothing.
+    """
+    now = utcnow()
+    token = secrets.token_hex(16)
+    lease = now + timedelta(seconds=current_app.config["COUNSELOR_EXPORT_LEASE_SECONDS"])
+    result = db.session.execute(
+        update(Export)
+        .where(
+            Export.id == export_id,
+            or_(Export.status == "queued", and_(Export.status == "rendering", Export.lease_expires_at < now)),
+        )
+        .values(status="rendering", claim=token, started_at=now, lease_expires_at=lease, attempts=Export.attempts + 1)
+    )
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def finish(export_id: uuid.UUID, token: str, pdf: bytes) -> bool:
+    """Store the PDF (encrypted) if we still hold the claim; True when stored."""
+    sealed = keyring().encrypt(pdf, associated_data("export", "pdf", export_id))
+    result = db.session.execute(
+        update(Export)
+        .where(Export.id == export_id, Export.claim == token, Export.status == "rendering")
+        .values(status="ready", pdf_sealed=sealed, size_bytes=len(pdf), finished_at=utcnow(), lease_expires_at=None, error=None)
+    )
+    db.session.commit()
+    if result.rowcount == 1:
+        audit.record("export.ready", "export", export_id, actor_kind="system")
+        db.session.commit()
+    return result.rowcount == 1
+
+
+def give_up_or_requeue(export_id: uuid.UUID, token: str, reason: str) -> str:
+    """After a failed render: back to queued, or failed after the last try. Returns the status."""
+    export = db.session.get(Export, export_id)
+    if export is None or export.claim != token:
+        return "gone"
+    if export.attempts >= current_app.config["COUNSELOR_EXPORT_MAX_ATTEMPTS"]:
+        export.status = "failed"
+        export.error = reason
+        export.finished_at = utcnow()
+        audit.record("export.failed", "export", export_id, actor_kind="system")
+    else:
+        export.status = "queued"
+        export.published_at = None
+    export.claim, export.lease_expires_at = None, None
+    db.session.commit()
+    return export.status
+
+
+def stuck_exports() -> list[uuid.UUID]:
+    """Exports that need publishing again: queued and not published lately, or with a dead lease."""
+    now = utcnow()
+    republish_before = now - timedelta(seconds=current_app.config["COUNSELOR_EXPORT_REPUBLISH_SECONDS"])
+    rows = db.session.scalars(
+        select(Export.id).where(
+            or_(
+                and_(Export.status == "queued", or_(Export.published_at.is_(None), Export.published_at < republish_before)),
+                and_(Export.status == "rendering", Export.lease_expires_at < now),
+            )
+        )
+    )
+    return list(rows)
+
+
+def purge_expired() -> int:
+    """Delete exports past their retention; returns how many."""
+    expired = list(db.session.scalars(select(Export).where(Export.expires_at < utcnow())))
+    for export in expired:
+        audit.record("export.expire", "export", export.id, actor_kind="system")
+        db.session.delete(export)
+    db.session.commit()
+    return len(expired)
+
+
+# ---- building plain data for the renderer --------------------------------------------------------
+
+def _when(dt: datetime | None) -> str:
+    local = to_local(dt)
+    return local.strftime("%a %-d %b %Y, %H:%M") if local else ""
+
+
+def _day(dt: datetime | None) -> str:
+    local = to_local(dt)
+    return local.strftime("%-d %b %Y") if local else ""
+
+
+def _session_block(s: CounselingSession, *, private: bool) -> d.SessionBlock:
+    return d.SessionBlock(
+        when=_when(s.starts_at), duration_minutes=s.duration_minutes, agenda=s.agenda or "",
+        notes=(s.notes or "") if private else "", next_steps=s.next_steps or "",
+    )
+
+
+def _load_assignments(case: Case) -> list[Assignment]:
+    return list(
+        db.session.scalars(
+            select(Assignment)
+            .where(Assignment.case_id == case.id)
+            .options(selectinload(Assignment.responses), selectinload(Assignment.version))
+            .order_by(Assignment.created_at)
+        )
+    )
+
+
+def _submitted_at(assignment: Assignment) -> datetime | None:
+    times = [aware(r.submitted_at) for r in assignment.responses if r.status == "submitted" and r.submitted_at]
+    return max(times) if times else None
+
+
+def _homework(assignment: Assignment) -> d.HomeworkBlock:
+    cmp = compare(assignment)
+    names = [p.display_name for p in cmp.partners]
+    block = d.HomeworkBlock(
+        title=assignment.version.definition.title,
+        submitted=f"submitted {_day(_submitted_at(assignment))}",
+        partners=names,
+        pair_labels=[f"{a.display_name} & {b.display_name}" for a, b in cmp.pairs],
+    )
+    for row in cmp.items:
+        block.rows.append(
+            d.AnswerRow(
+                question=row.item["text"], section=row.section,
+                answers=[answer_plain(row.item, row.answers[p.id]) for p in cmp.partners],
+                counselor_only=engine.share_of(row.item) == "counselor_only",
+            )
+        )
+        if row.pairs:
+            block.grid.append(d.DesireGridRow(row.item["text"], [p.cls for p in row.pairs]))
+    return block
+
+
+def _homework_between(assignments: list[Assignment], start: datetime | None, end: datetime | None) -> list[d.HomeworkBlock]:
+    out = []
+    for a in assignments:
+        at = _submitted_at(a)
+        if at is None or (start is not None and at <= start) or (end is not None and at > end):
+            continue
+        out.append(_homework(a))
+    return out
+
+
+def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Series]:
+    """Scale items that recur across submitted assignments of the same questionnaire."""
+    by_item: dict[tuple[str, str], dict] = {}
+    for a in assignments:
+        defn = a.version.definition
+        for r in a.responses:
+            if r.status != "submitted" or r.submitted_at is None:
+                continue
+            answers = r.answers
+            for item in defn.questions():
+                if item["type"] != "scale" or not engine.is_enabled(defn, item, answers):
+                    continue
+                value = answers.get(item["link_id"])
+                if value is None:
+                    continue
+                key = (defn.doc["slug"], item["link_id"])
+                entry = by_item.setdefault(key, {"item": item, "points": {}})
+                entry["points"].setdefault(r.partner_id, []).append((aware(r.submitted_at), value))
+    names = {p.id: p.display_name for p in partners}
+    series = []
+    for entry in by_item.values():
+        days = sorted({at.date() for pts in entry["points"].values() for at, _ in pts})
+        if len(days) < 2:
+            continue
+        values = {}
+        for pid, pts in entry["points"].items():
+            per_day = {at.date(): v for at, v in sorted(pts)}
+            values[names.get(pid, "Partner")] = [per_day.get(day) for day in days]
+        item = entry["item"]
+        series.append(d.Series(item["text"], item["min"], item["max"], [day.strftime("%-d %b") for day in days], values))
+    return series
+
+
+def build_clinical(export: Export) -> d.ClinicalRecord:
+    """A clinical record (one session) or case record (all sessions) as plain data."""
+    case = db.session.scalar(select(Case).where(Case.id == export.case_id).options(selectinload(Case.partners), selectinload(Case.sessions)))
+    counselor = db.session.get(Counselor, case.counselor_id)
+    sessions = sorted(case.sessions, key=lambda s: aware(s.starts_at))
+    assignments = _load_assignments(case)
+    if export.kind == "clinical":
+        chosen = [s for s in sessions if s.id == export.session_id]
+    else:
+        chosen = sessions
+    blocks = []
+    for s in chosen:
+        idx = sessions.index(s)
+        start = aware(sessions[idx - 1].starts_at) if idx > 0 else None
+        end = aware(s.starts_at) + timedelta(minutes=s.duration_minutes)
+        if export.kind == "case_record" and idx == len(sessions) - 1:
+            end = None  # the last session of a case record also shows homework sent since
+        blocks.append((_session_block(s, private=True), _homework_between(assignments, start, end)))
+    return d.ClinicalRecord(
+        variant=export.kind, case_label=case.label, partners=[p.display_name for p in case.partners],
+        counselor=counselor.name, generated_at=_when(utcnow()), sessions=blocks,
+        charts=_charts(assignments, case.partners),
+    )
+
+
+def build_handout(export: Export) -> d.Handout:
+    """A client handout for one partner, built only from the partner-facing filter."""
+    case = db.session.scalar(select(Case).where(Case.id == export.case_id).options(selectinload(Case.partners)))
+    session = db.session.get(CounselingSession, export.session_id)
+    partner = next(p for p in case.partners if p.id == export.partner_id)
+    counselor = db.session.get(Counselor, case.counselor_id)
+    shared, upcoming = [], []
+    for a in _load_assignments(case):
+        if not any(r.partner_id == partner.id for r in a.responses):
+            continue
+        view = view_for_partner(a, partner.id)  # the same filter as the partner's own page
+        if view.visible and view.items:
+            lines = []
+            for item in view.items:
+                texts = []
+                for m in item.matches:
+                    if m.cls == "complementary":
+                        texts.append(f"You complement each other with {m.other}: you {m.viewer_role.lower()}, {m.other} {m.other_role.lower()}.")
+                    else:
+                        texts.append(f"You and {m.other} both want this.")
+                for ans in item.answers:
+                    texts.append(f"{ans.other}: {answer_plain(ans.item, ans.value)}")
+                lines.append(d.SharedLine(item.text, texts))
+            shared.append(d.SharedBlock(a.version.definition.title, lines))
+        if aware(a.created_at) >= aware(session.starts_at):
+            mine = next(r for r in a.responses if r.partner_id == partner.id)
+            if mine.status != "submitted":
+                due = f"due {a.due_on.strftime('%-d %B %Y')}" if a.due_on else "no due date"
+                upcoming.append((a.version.definition.title, due))
+    return d.Handout(
+        case_label=case.label, partner=partner.display_name, counselor=counselor.name,
+        session_when=_when(session.starts_at), generated_at=_when(utcnow()),
+        next_steps=session.next_steps or "", shared=shared, upcoming=upcoming,
+    )
+
+
+def render(export: Export) -> bytes:
+    """Build the plain data for an export and render it to PDF bytes."""
+    from counselor.reports.pdf import render_clinical, render_handout
+
+    font_dir = current_app.config["COUNSELOR_PDF_FONT_DIR"]
+    if export.kind == "handout":
+        return render_handout(build_handout(export), font_dir)
+    return render_clinical(build_clinical(export), font_dir)
+
+
+def export_label(export: Export) -> str:
+    """What an export is, for lists."""
+    label = d.VARIANT_TITLES[export.kind]
+    if export.kind == "handout" and export.partner is not None:
+        label += f" for {export.partner.display_name}"
+    return label
+
+
+def status_payload(export: Export, download_url: str | None) -> dict:
+    """The JSON the status page polls."""
+    return {
+        "status": export.status,
+        "text": export.error if export.status == "failed" and export.error else STATUS_TEXT[export.status],
+        "download_url": download_url if export.status == "ready" else None,
+        "attempts": export.attempts,
+    }
+
+

@@ -1,0 +1,85 @@
+"""Celery tasks. They take ids, never ORM objects, and run inside the app context."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+import uuid
+
+from celery import shared_task
+from sqlalchemy import text
+
+from counselor.extensions import db
+from counselor.reports import services
+from counselor.reports.models import Export
+
+log = logging.getLogger(__name__)
+
+FAILED_SENTENCE = (
+    "The PDF could not be made after {n} tries: part of this record could not be read or laid out. "
+    "Try again; if it fails again, contact your practice's administrator."
+)
+
+
+@shared_task(name="counselor.reports.tasks.render_export", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def render_export(export_id: str) -> str:
+    """Render one export; a second delivery of the same message finds it claimed and stops."""
+    eid = uuid.UUID(export_id)
+    token = services.claim(eid)
+    if token is None:
+        return "skipped"
+    try:
+        export = db.session.get(Export, eid)
+        # Fault injection for the worker tests: hold the claim this long before rendering.
+        delay = float(os.environ.get("COUNSELOR_FAULT_RENDER_DELAY_SECONDS", "0") or 0)
+        if delay:
+            time.sleep(delay)
+        pdf = services.render(export)
+    except Exception:  # noqa: BLE001 - any failure is retried, then reported in words
+        log.exception("export %s failed to render", export_id)
+        db.session.rollback()
+        attempts = db.session.get(Export, eid).attempts
+        status = services.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
+        if status == "queued":
+            # Back off before the next try; beat republishes it if this message is lost.
+            services.publish(eid, countdown=min(2 ** attempts, 60))
+        return status
+    return "ready" if services.finish(eid, token, pdf) else "lost-claim"
+
+
+@shared_task(name="counselor.reports.tasks.republish_stuck_exports", ignore_result=True)
+def republish_stuck_exports() -> int:
+    """Publish again every export that is queued without a live message or whose worker died."""
+    ids = services.stuck_exports()
+    for eid in ids:
+        services.publish(eid)
+    return len(ids)
+
+
+@shared_task(name="counselor.reports.tasks.purge_expired", ignore_result=True)
+def purge_expired() -> int:
+    """Delete exports past retention, and delivered messages the embedded broker keeps."""
+    count = services.purge_expired()
+    _purge_embedded_broker()
+    return count
+
+
+def _purge_embedded_broker() -> None:
+    """kombu's SQLAlchemy transport keeps delivered messages (visible = false) forever."""
+    from flask import current_app
+    from sqlalchemy import create_engine
+
+    from counselor.worker import broker_url
+
+    url = broker_url(current_app)
+    if not url.startswith("sqla+"):
+        return
+    engine = create_engine(url[len("sqla+"):])
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DELETE FROM kombu_message WHERE visible = 0"))
+    except Exception:  # noqa: BLE001 - the table exists only once the broker was used
+        log.info("embedded broker has no message table yet")
+    finally:
+        engine.dispose()

@@ -1,0 +1,80 @@
+"""Celery the Flask way: one Celery app per Flask app, tasks run inside the app context.
+
+Broker: Redis when REDIS_URL is set; otherwise kombu's SQLAlchemy transport on a SQLite file
+under instance/, so that one command runs everything on a fresh machine. The Export row in
+the database, not the broker, is the source of truth (see counselor.reports.tasks): a lost
+message is republished by the beat job, a duplicate one does nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from celery import Celery, Task
+from flask import Flask
+
+#: how often the embedded (SQLite) broker is polled; kombu's default of 1 s makes every
+#: export wait a second before it starts
+EMBEDDED_POLLING_SECONDS = 0.1
+
+
+def broker_url(app: Flask) -> str:
+    """The configured broker: Redis, or the embedded SQLite broker under instance/."""
+    if app.config.get("CELERY_BROKER_URL"):
+        return app.config["CELERY_BROKER_URL"]
+    if app.config.get("REDIS_URL"):
+        return app.config["REDIS_URL"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    return f"sqla+sqlite:///{Path(app.instance_path) / 'broker.sqlite3'}"
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app bound to ``app`` and store it in ``app.extensions['celery']``."""
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    url = broker_url(app)
+    if url.startswith("sqla+"):
+        # Passing polling_interval through broker_transport_options crashes the worker
+        # (kombu hands unknown options to create_engine), so set it on the transport class.
+        from kombu.transport import sqlalchemy as kombu_sqla
+
+        kombu_sqla.Transport.polling_interval = EMBEDDED_POLLING_SECONDS
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.conf.update(
+        broker_url=url,
+        task_ignore_result=True,
+        result_backend=None,
+        # A task is acknowledged after it ran, and handed back if its worker dies.
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # Publishing must never hold up a counselor's request when the broker is down:
+        # the export row stays queued and the beat job publishes it later.
+        broker_connection_timeout=1.0,
+        broker_connection_retry_on_startup=True,
+        task_publish_retry=False,
+        broker_transport_options={"visibility_timeout": app.config["COUNSELOR_EXPORT_VISIBILITY_SECONDS"]}
+        if not url.startswith("sqla+") else {},
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "republish-stuck-exports": {
+                "task": "counselor.reports.tasks.republish_stuck_exports",
+                "schedule": timedelta(seconds=app.config["COUNSELOR_EXPORT_SWEEP_SECONDS"]),
+            },
+            "purge-expired-exports": {
+                "task": "counselor.reports.tasks.purge_expired",
+                "schedule": timedelta(hours=1),
+            },
+        },
+        beat_schedule_filename=str(Path(app.instance_path) / "celerybeat-schedule"),
+        task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
+    )
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    return celery_app
