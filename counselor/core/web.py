@@ -43,8 +43,9 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
-    if request.endpoint and not request.endpoint.endswith("static"):
+    if not (request.endpoint or "").endswith("static"):
         # Clinical pages must not linger in shared caches or the browser's back history.
+        # Error pages of unknown URLs (no endpoint) too: they show who is signed in.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response

@@ -1,0 +1,197 @@
+"""Bad input gets a styled page and a 4xx, never a trace (promise 8); every page carries the
+security headers, and no page runs inline script, inline style or anything from elsewhere."""
+
+from __future__ import annotations
+
+import io
+import re
+import uuid
+
+import pytest
+
+from counselor.core.web import ERROR_TEXT
+from tests.conftest import PASSWORD, login, make_account, new_case
+from tests.sweep import build_url, make_objects, methods_of, sweep_rules, variants
+
+HOST = "counselor.test"
+TRACE_WORDS = ("Traceback", "File \"", "werkzeug", "sqlalchemy", "jinja2", "RuntimeError")
+
+
+def header_problems(response) -> list[str]:
+    """What is missing from a response's security headers."""
+    h = response.headers
+    csp = h.get("Content-Security-Policy", "")
+    problems = []
+    if not re.search(r"script-src [^;]*'nonce-[A-Za-z0-9_-]{16,}'", csp):
+        problems.append("CSP without a script nonce")
+    if "frame-ancestors 'none'" not in csp:
+        problems.append("CSP without frame-ancestors 'none'")
+    if "unsafe-inline" in csp or "unsafe-eval" in csp:
+        problems.append("CSP allows unsafe-inline/eval")
+    if "default-src 'self'" not in csp or "object-src 'none'" not in csp:
+        problems.append("CSP without default-src 'self' and object-src 'none'")
+    if h.get("X-Content-Type-Options") != "nosniff":
+        problems.append("no X-Content-Type-Options: nosniff")
+    if h.get("Referrer-Policy") not in ("same-origin", "no-referrer", "strict-origin"):
+        problems.append(f"Referrer-Policy {h.get('Referrer-Policy')!r}")
+    if "no-store" not in h.get("Cache-Control", ""):
+        problems.append(f"Cache-Control {h.get('Cache-Control')!r} without no-store")
+    return problems
+
+
+def html_problems(response) -> list[str]:
+    """Inline script or style, scripts without this response's nonce, URLs to other hosts."""
+    html = response.get_data(as_text=True)
+    nonce = re.search(r"'nonce-([^']+)'", response.headers.get("Content-Security-Policy", ""))
+    problems = []
+    for tag in re.findall(r"<script\b[^>]*>", html, re.I):
+        if " src=" not in tag:
+            problems.append(f"inline script {tag}")
+        if not nonce or f'nonce="{nonce.group(1)}"' not in tag:
+            problems.append(f"script without this response's nonce: {tag}")
+    for tag in re.findall(r"<style\b[^>]*>", html, re.I):
+        problems.append(f"inline style block {tag}")
+    problems += [f"style attribute: {m}" for m in re.findall(r"<[^>]*\sstyle\s*=[^>]*>", html, re.I)]
+    problems += [f"event-handler attribute: {m}" for m in re.findall(r"<[^>]*\son[a-z]+\s*=[^>]*>", html, re.I)]
+    for host in re.findall(r"(?:https?:)?//([A-Za-z0-9.-]+\.[A-Za-z]{2,})", html):
+        if host != HOST:
+            problems.append(f"URL to another host: {host}")
+    return problems
+
+
+def styled_error(response, code: int) -> None:
+    """The response is the app's styled error page for ``code``, with no trace in it."""
+    html = response.get_data(as_text=True)
+    title = ERROR_TEXT[code][0]
+    assert response.status_code == code
+    assert response.mimetype == "text/html"
+    assert f"<title>{title} · Counselor</title>" in html, html[:400]
+    assert 'class="error-code"' in html and "/static/css/counselor.css" in html
+    for word in TRACE_WORDS:
+        assert word not in html, f"{word!r} on the {code} page"
+    assert header_problems(response) == []
+    assert html_problems(response) == []
+
+
+def test_404_page(client_a):
+    styled_error(client_a.get("/no/such/page"), 404)
+    styled_error(client_a.get(f"/cases/{uuid.uuid4()}"), 404)
+    styled_error(client_a.get("/cases/not-a-uuid"), 404)
+
+
+def test_403_page(client_a, client_admin):
+    styled_error(client_a.get("/admin/counselors"), 403)
+    styled_error(client_admin.get("/cases"), 403)
+
+
+def test_405_page(client_a):
+    styled_error(client_a.get("/logout"), 405)
+    styled_error(client_a.put("/cases"), 405)
+
+
+def test_400_page_for_a_missing_csrf_token(make_app):
+    app = make_app(WTF_CSRF_ENABLED=True)
+    r = app.test_client().post("/login", data={"email": "a@example.org", "password": PASSWORD})
+    styled_error(r, 400)
+    assert "reload the page and send it again" in r.get_data(as_text=True)
+
+
+def test_413_page_for_a_body_over_the_limit(app, client_a, counselor_a):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    case = new_case(counselor_a)
+    too_big = {"date": "2026-01-01", "time": "10:00", "duration_minutes": "50", "notes": "x" * (limit + 1)}
+    styled_error(client_a.post(f"/cases/{case.id}/sessions/new", data=too_big), 413)
+    styled_error(app.test_client().post("/login", data={"email": "a@example.org", "password": "x" * (limit + 1)}), 413)
+    upload = {"notes": (io.BytesIO(b"x" * (limit + 1)), "big.txt")}
+    styled_error(client_a.post(f"/cases/{case.id}/sessions/new", data=upload, content_type="multipart/form-data"), 413)
+
+
+def test_429_page(app, counselor_a):
+    client = app.test_client()
+    for _ in range(5):
+        client.post("/login", data={"email": counselor_a.email, "password": "wrong password"})
+    r = client.post("/login", data={"email": counselor_a.email, "password": "wrong password"})
+    styled_error(r, 429)
+    assert "please wait and try again" in r.get_data(as_text=True)
+
+
+def test_500_page_shows_no_trace(make_app, caplog):
+    app = make_app(TESTING=False)
+
+    def explode():
+        raise RuntimeError("secret detail of the failure")
+
+    app.add_url_rule("/explode", "explode", explode)
+    assert app.testing is False and not app.config.get("PROPAGATE_EXCEPTIONS")
+    with app.app_context():
+        client = app.test_client()
+        login(client, make_account("a@example.org", "Counselor A"))
+        r = client.get("/explode")
+    styled_error(r, 500)
+    assert "secret detail of the failure" not in r.get_data(as_text=True)
+    assert any("Unhandled error" in rec.getMessage() for rec in caplog.records), "the trace goes to the log"
+
+
+# --- every page ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def every_page(app):
+    """Every response the sweep's rules give anonymous, counselor A and the admin (A's
+    objects filled in; GETs and form-less POSTs), for checking headers and markup."""
+    from tests.test_access import POLICY
+
+    a = make_account("a@example.org", "Counselor A")
+    b = make_account("b@example.org", "Counselor B")
+    adm = make_account("admin@example.org", "Practice Admin", admin=True)
+    clients = {"anonymous": app.test_client(), "counselor_a": app.test_client(), "admin": app.test_client()}
+    login(clients["counselor_a"], a)
+    login(clients["admin"], adm)
+    objects = make_objects(a, b)
+    pages = []
+    for rule in sweep_rules(app):
+        if rule.endpoint not in POLICY:
+            continue  # unclassified routes fail in test_access.py
+        url = build_url(rule, variants(rule, objects)["own"])
+        for who, client in clients.items():
+            for method in methods_of(rule):
+                if method == "POST" and rule.endpoint in ("auth.logout", "cases.delete_session", "admin.disable"):
+                    continue  # would end the actor's session or remove the objects for later rules
+                pages.append((f"{who} {method} {url}", client.open(url, method=method)))
+    for who, client in clients.items():
+        pages.append((f"{who} GET /nowhere", client.get("/nowhere")))
+        pages.append((f"{who} GET /logout", client.get("/logout")))
+    return pages
+
+
+def test_security_headers_on_every_response(every_page):
+    problems = [f"{where}: {p}" for where, r in every_page for p in header_problems(r)]
+    assert len(every_page) > 30
+    assert not problems, "\n".join(problems)
+
+
+def test_no_inline_script_style_or_foreign_urls_on_any_page(every_page):
+    html_pages = [(w, r) for w, r in every_page if r.mimetype == "text/html" and r.status_code != 302]
+    assert sum(r.status_code == 200 for _, r in html_pages) >= 10
+    problems = [f"{where}: {p}" for where, r in html_pages for p in html_problems(r)]
+    assert not problems, "\n".join(problems)
+    assert not [w for w, r in every_page if r.status_code >= 500]
+
+
+def test_each_response_gets_its_own_nonce(client_a):
+    nonces = {re.search(r"'nonce-([^']+)'", client_a.get("/cases").headers["Content-Security-Policy"]).group(1)
+              for _ in range(3)}
+    assert len(nonces) == 3
+
+
+def test_the_checks_catch_what_they_look_for(app):
+    """The page checks can fail: a page with inline script, a style attribute and a CDN."""
+    from flask import Response
+
+    bad = Response('<script>alert(1)</script><p style="color:red"><link href="https://cdn.example.com/x.css">',
+                   mimetype="text/html")
+    problems = html_problems(bad)
+    assert any("inline script" in p for p in problems)
+    assert any("style attribute" in p for p in problems)
+    assert any("cdn.example.com" in p for p in problems)
+    assert len(header_problems(bad)) >= 5
