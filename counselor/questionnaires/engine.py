@@ -162,6 +162,10 @@ def _clean_text(value: Any, limit: int, label: str) -> str:
         raise _Invalid(f"{label} must be text.")
     if "\x00" in value:
         raise _Invalid("This answer contains a NUL character; remove it and try again.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored or encrypted
+        raise _Invalid("This answer contains a character that cannot be saved; remove it and try again.") from None
     if len(value) > limit:
         raise _Invalid(f"Please keep this under {limit:,} characters (it has {len(value):,}).")
     return value
