@@ -177,7 +177,10 @@ def autosave(ctx):
         return jsonify(error="These answers can no longer be changed."), 409
     if request.content_length and request.content_length > MAX_SAVE_CHARS * 4:
         return jsonify(error="Too much text in one save."), 413
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # thousands of nested brackets: silent=True only covers ValueError
+        data = None
     if not isinstance(data, dict) or not isinstance(data.get("answers"), dict) or not isinstance(data.get("revision"), int) or isinstance(data.get("revision"), bool):
         return jsonify(error="This save was not understood (expected revision and answers)."), 400
     try:
