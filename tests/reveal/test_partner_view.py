@@ -1,0 +1,420 @@
+"""The partner-facing filter (counselor/reveal/views.py ``partner_view``), tested pure, then as
+the HTML of the "What you share" page rendered through the real app's template.
+
+A hypothesis property plants a unique canary in every note, every counselor-only answer and
+every unmatched free-text answer of 2-4 partners, and checks that what one partner's view holds
+(the dataclasses, walked recursively, and the rendered page) is exactly what an independent
+oracle of the reveal rules allows: mutual and complementary matches, shared items, and mutual
+non-desire items with equal answers; nothing else of anybody else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import html as html_lib
+import re
+from collections import Counter
+
+import pytest
+from flask import render_template
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from counselor.questionnaires.engine import Definition
+from counselor.questionnaires.schema import validate_definition
+from counselor.reveal.views import MatchLine, PartnerInfo, PartnerView, SharedAnswer, partner_view
+
+ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
+POSITIVE = {"yes", "want_to_try"}
+
+DOC = {
+    "slug": "view-check",
+    "title": "View check",
+    "purpose": "The fixed definition of the partner view tests.",
+    "kind": "exercise",
+    "items": [
+        {
+            "link_id": "d", "type": "group", "text": "SECTION-desires",
+            "items": [
+                {"link_id": "d.together", "type": "desire", "text": "ITEM-together",
+                 "roles": [{"key": "together", "label": "Together"}]},
+                {"link_id": "d.give", "type": "desire", "text": "ITEM-give",
+                 "roles": [{"key": "give", "label": "ROLE-giving", "counterpart": "receive"},
+                           {"key": "receive", "label": "ROLE-receiving", "counterpart": "give"}]},
+                {"link_id": "d.lead", "type": "desire", "text": "ITEM-lead",
+                 "roles": [{"key": "lead", "label": "ROLE-leading", "counterpart": "follow"},
+                           {"key": "follow", "label": "ROLE-following", "counterpart": "lead"}]},
+                {"link_id": "d.mixed", "type": "desire", "text": "ITEM-mixed",
+                 "roles": [{"key": "both", "label": "ROLE-both"},
+                           {"key": "choose", "label": "ROLE-choosing", "counterpart": "wear"},
+                           {"key": "wear", "label": "ROLE-wearing", "counterpart": "choose"}]},
+                {"link_id": "d.secret", "type": "desire", "text": "ITEM-secret", "share": "counselor_only",
+                 "roles": [{"key": "together", "label": "ROLE-secret"}]},
+            ],
+        },
+        {
+            "link_id": "w", "type": "group", "text": "SECTION-words",
+            "items": [
+                {"link_id": "w.private", "type": "text", "text": "ITEM-private", "share": "counselor_only"},
+                {"link_id": "w.default", "type": "text", "text": "ITEM-default"},
+                {"link_id": "w.shared", "type": "text", "text": "ITEM-shared", "share": "shared"},
+                {"link_id": "w.mutual", "type": "choice", "text": "ITEM-mutual", "share": "mutual",
+                 "options": [{"value": "a", "label": "OPT-a"}, {"value": "b", "label": "OPT-b"},
+                             {"value": "c", "label": "OPT-c"}]},
+                {"link_id": "w.mutual_text", "type": "string", "text": "ITEM-mutual-text", "share": "mutual"},
+                {"link_id": "w.more", "type": "text", "text": "ITEM-more", "share": "shared",
+                 "enable_when": [{"question": "w.mutual", "operator": "=", "answer": "a"}]},
+            ],
+        },
+    ],
+}
+DEFN = Definition(DOC)
+DESIRES = [i for i in DEFN.questions() if i["type"] == "desire"]
+SAME_TEXT = "SAME-mutual-text"
+
+
+def test_the_fixed_definition_is_valid():
+    assert validate_definition(DOC) == []
+
+
+def names(n: int) -> list[PartnerInfo]:
+    return [PartnerInfo(k, f"Partner-{k}") for k in range(n)]
+
+
+# ---- the oracle: the reveal rules written from DESIGN.md, independent of the module ----------
+
+def _share(item):
+    return item.get("share", "mutual" if item["type"] == "desire" else "counselor_only")
+
+
+def _label(item, key):
+    return next(r["label"] for r in item["roles"] if r["key"] == key)
+
+
+def _enabled(item, answers) -> bool:
+    if item["link_id"] == "w.more":
+        return answers.get("w.mutual") == "a"
+    return True
+
+
+def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[str, dict]:
+    """{item text: {"matches": [(other, viewer role, other role, cls)], "answers": [(other, value)]}}."""
+    out: dict[str, dict] = {}
+    mine = answers[viewer]
+    for item in DEFN.questions():
+        lid, share = item["link_id"], _share(item)
+        if share == "counselor_only" or not _enabled(item, mine):
+            continue
+        entry = {"matches": [], "answers": []}
+        for other in partners:
+            if other.key == viewer:
+                continue
+            theirs = answers[other.key]
+            if not _enabled(item, theirs):
+                continue
+            if item["type"] == "desire":
+                a, b = mine.get(lid), theirs.get(lid)
+                if a is None or b is None or a["hard_limit"] or b["hard_limit"]:
+                    continue
+                for role in item["roles"]:
+                    other_role = role.get("counterpart", role["key"])
+                    if a["roles"].get(role["key"]) in POSITIVE and b["roles"].get(other_role) in POSITIVE:
+                        entry["matches"].append((other.name, role["label"], _label(item, other_role),
+                                                 "complementary" if "counterpart" in role else "mutual"))
+            elif share == "shared":
+                if theirs.get(lid) is not None:
+                    entry["answers"].append((other.name, theirs[lid]))
+            elif share == "mutual":
+                if theirs.get(lid) is not None and theirs.get(lid) == mine.get(lid):
+                    entry["answers"].append((other.name, theirs[lid]))
+        if entry["matches"] or entry["answers"]:
+            out[item["text"]] = entry
+    return out
+
+
+def view_as_expected_shape(view: PartnerView) -> dict[str, dict]:
+    return {
+        e.text: {
+            "matches": [(m.other, m.viewer_role, m.other_role, m.cls) for m in e.matches],
+            "answers": [(a.other, a.value) for a in e.answers],
+        }
+        for e in view.items
+    }
+
+
+# ---- walking what a view holds ----------------------------------------------------------
+
+def strings_in(obj) -> list[str]:
+    """Every string anywhere in a view: dataclass fields, dicts, lists, recursively."""
+    out: list[str] = []
+    stack = [obj]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            out.append(x)
+        elif dataclasses.is_dataclass(x) and not isinstance(x, type):
+            stack.extend(getattr(x, f.name) for f in dataclasses.fields(x))
+        elif isinstance(x, dict):
+            stack.extend(x.keys())
+            stack.extend(x.values())
+        elif isinstance(x, (list, tuple, set, frozenset)):
+            stack.extend(x)
+    return out
+
+
+def render_shared(app, view: PartnerView) -> str:
+    """The "What you share" page for a view, rendered by the real template."""
+    with app.test_request_context("/p/shared"):
+        return render_template("portal/shared.html", view=view, defn=DEFN)
+
+
+SECTION = re.compile(r'<section class="card shadow-sm mb-3 shared-item">(.*?)</section>', re.S)
+H2 = re.compile(r"<h2[^>]*>(.*?)</h2>", re.S)
+COMPLEMENTARY = re.compile(r"You complement each other</span>\s*You: (.*?) · (.*?): (.*?)</p>", re.S)
+MUTUAL = re.compile(r"You both want this</span>\s*with (\S+?)(?: \((.*?)\))?</p>", re.S)
+ANSWER = re.compile(r'<span class="small text-body-secondary">(.*?):</span>\s*(.*?)</div>', re.S)
+
+
+def _text(fragment: str) -> str:
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+def parse_shared_page(page: str) -> dict[str, dict]:
+    """The shared page read back into the oracle's shape (answers as displayed text)."""
+    out = {}
+    for body in SECTION.findall(page):
+        text = _text(H2.search(body).group(1))
+        matches = [(_text(o), _text(vr), _text(orl), "complementary") for vr, o, orl in COMPLEMENTARY.findall(body)]
+        matches += [(_text(o), _text(vr) if vr else "Together", None, "mutual") for o, vr in MUTUAL.findall(body)]
+        answers = [(_text(o), _text(v)) for o, v in ANSWER.findall(body)]
+        out[text] = {"matches": sorted(matches, key=repr), "answers": sorted(answers)}
+    return out
+
+
+def _displayed(item, value) -> str:
+    if item["type"] == "choice":
+        return next(o["label"] for o in item["options"] if o["value"] == value)
+    return str(value)
+
+
+def expected_on_page(exp: dict[str, dict]) -> dict[str, dict]:
+    by_text = {i["text"]: i for i in DEFN.questions()}
+    out = {}
+    for text, entry in exp.items():
+        matches = [
+            (o, vr, orl if cls == "complementary" else None, cls) for o, vr, orl, cls in entry["matches"]
+        ]
+        answers = [(o, _displayed(by_text[text], v)) for o, v in entry["answers"]]
+        out[text] = {"matches": sorted(matches, key=repr), "answers": sorted(answers)}
+    return out
+
+
+# ---- plain examples ------------------------------------------------------------------------
+
+def d(roles=None, limit=False, note=""):
+    return {"roles": roles or {}, "hard_limit": limit, "note": note}
+
+
+def couple_answers():
+    return {
+        0: {
+            "d.together": d({"together": "yes"}, note="CANARY-0-together-NOTE"),
+            "d.give": d({"give": "yes", "receive": "no"}, note="CANARY-0-give-NOTE"),
+            "d.lead": d({"lead": "maybe", "follow": "yes"}),
+            "d.mixed": d({"both": "yes"}, limit=True, note="CANARY-0-mixed-NOTE"),
+            "d.secret": d({"together": "yes"}),
+            "w.private": "CANARY-0-private",
+            "w.default": "CANARY-0-default",
+            "w.shared": "Shared words of 0",
+            "w.mutual": "a",
+            "w.mutual_text": "CANARY-0-mutual-text",
+            "w.more": "More of 0",
+        },
+        1: {
+            "d.together": d({"together": "want_to_try"}, note="CANARY-1-together-NOTE"),
+            "d.give": d({"give": "no", "receive": "yes"}),
+            "d.lead": d({"lead": "no", "follow": "no"}, note="CANARY-1-lead-NOTE"),
+            "d.mixed": d({"both": "yes"}),
+            "d.secret": d({"together": "yes"}),
+            "w.private": "CANARY-1-private",
+            "w.default": "CANARY-1-default",
+            "w.shared": "Shared words of 1",
+            "w.mutual": "a",
+            "w.mutual_text": "CANARY-1-mutual-text",
+            "w.more": "More of 1",
+        },
+    }
+
+
+@pytest.mark.parametrize("all_submitted,released", [(False, False), (False, True), (True, False)])
+def test_nothing_is_visible_before_everyone_submitted_and_the_release(all_submitted, released):
+    partners = names(2)
+    for viewer in partners:
+        view = partner_view(DEFN, viewer, partners, couple_answers(), all_submitted=all_submitted, released=released)
+        assert view.visible is False
+        assert view.items == []
+        assert view.reason == ("not_all_submitted" if not all_submitted else "not_released")
+        assert not any("CANARY" in s or "Shared words" in s for s in strings_in(view))
+
+
+def test_after_release_only_matches_shared_items_and_equal_mutual_answers():
+    partners = names(2)
+    view = partner_view(DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=True)
+    assert view.visible is True
+    got = view_as_expected_shape(view)
+    assert got == {
+        "ITEM-together": {"matches": [("Partner-1", "Together", "Together", "mutual")], "answers": []},
+        "ITEM-give": {"matches": [("Partner-1", "ROLE-giving", "ROLE-receiving", "complementary")], "answers": []},
+        "ITEM-shared": {"matches": [], "answers": [("Partner-1", "Shared words of 1")]},
+        "ITEM-mutual": {"matches": [], "answers": [("Partner-1", "a")]},
+        "ITEM-more": {"matches": [], "answers": [("Partner-1", "More of 1")]},
+    }
+    # not ITEM-lead (no match), ITEM-mixed (a hard limit), ITEM-secret (counselor only, though both said yes),
+    # the counselor-only texts, nor the unequal mutual text
+    assert got == expected(0, partners, couple_answers())
+    leaked = [s for s in strings_in(view) if "CANARY" in s]
+    assert leaked == []
+    assert [e.section for e in view.items] == ["SECTION-desires", "SECTION-desires", "SECTION-words", "SECTION-words", "SECTION-words"]
+
+
+def test_the_other_direction_sees_the_mirror_of_the_matches():
+    partners = names(2)
+    view = partner_view(DEFN, partners[1], partners, couple_answers(), all_submitted=True, released=True)
+    got = view_as_expected_shape(view)
+    assert got["ITEM-give"]["matches"] == [("Partner-0", "ROLE-receiving", "ROLE-giving", "complementary")]
+    assert got == expected(1, partners, couple_answers())
+
+
+def test_a_single_partner_sees_nothing_of_anyone():
+    partners = names(1)
+    answers = {0: couple_answers()[0]}
+    view = partner_view(DEFN, partners[0], partners, answers, all_submitted=True, released=True)
+    assert view.visible and view.items == []
+
+
+def test_a_partner_who_answered_nothing_sees_only_the_shared_items():
+    partners = names(3)
+    answers = {0: couple_answers()[0], 1: couple_answers()[1], 2: {}}
+    view = partner_view(DEFN, partners[2], partners, answers, all_submitted=True, released=True)
+    assert view_as_expected_shape(view) == {
+        "ITEM-shared": {"matches": [], "answers": [("Partner-0", "Shared words of 0"), ("Partner-1", "Shared words of 1")]},
+    }
+    # and the others see nothing of the one who answered nothing
+    for viewer in partners[:2]:
+        view = partner_view(DEFN, viewer, partners, answers, all_submitted=True, released=True)
+        assert "Partner-2" not in repr(view)
+
+
+def test_counselor_only_desire_item_never_shows_even_when_both_want_it():
+    partners = names(2)
+    answers = {k: {"d.secret": d({"together": "yes"})} for k in (0, 1)}
+    for viewer in partners:
+        view = partner_view(DEFN, viewer, partners, answers, all_submitted=True, released=True)
+        assert view.items == []
+
+
+def test_rendered_page_for_the_plain_example(app):
+    partners = names(2)
+    view = partner_view(DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=True)
+    page = render_shared(app, view)
+    assert "CANARY" not in page
+    assert parse_shared_page(page) == expected_on_page(expected(0, partners, couple_answers()))
+    hidden = render_shared(app, partner_view(DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=False))
+    assert "CANARY" not in hidden and "Partner-1" not in hidden and "ITEM-" not in hidden
+
+
+# ---- the property --------------------------------------------------------------------------
+
+EXAMPLES: Counter = Counter()
+
+
+@st.composite
+def answer_sets(draw):
+    n = draw(st.integers(min_value=2, max_value=4))
+    answers = {}
+    for p in range(n):
+        mine: dict = {}
+        for item in DESIRES:
+            lid = item["link_id"]
+            if draw(st.integers(0, 9)) == 0:
+                continue  # left the whole item open
+            roles = {r["key"]: draw(st.sampled_from(ANSWERS)) for r in item["roles"]}
+            mine[lid] = {
+                "roles": {k: v for k, v in roles.items() if v is not None},
+                "hard_limit": draw(st.integers(0, 4)) == 0,
+                "note": f"CANARY-{p}-{lid}-NOTE",
+            }
+        mine["w.private"] = f"CANARY-{p}-w.private-TEXT"
+        mine["w.default"] = f"CANARY-{p}-w.default-TEXT"
+        if draw(st.booleans()):
+            mine["w.shared"] = f"SHARED-{p}-TEXT"
+        choice = draw(st.sampled_from(["a", "b", "c", None]))
+        if choice:
+            mine["w.mutual"] = choice
+        mine["w.mutual_text"] = SAME_TEXT if draw(st.booleans()) else f"CANARY-{p}-w.mutual_text-UNMATCHED"
+        mine["w.more"] = f"MORE-{p}-TEXT"
+        answers[p] = mine
+    released = draw(st.sampled_from([True, True, True, False]))
+    all_submitted = draw(st.sampled_from([True, True, True, False]))
+    return names(n), answers, all_submitted, released
+
+
+def _forbidden_for(viewer: int, answers: dict) -> list[str]:
+    """Canaries the viewer must never see: every note and counselor-only text of anyone, and
+    every unmatched mutual text of the others."""
+    out = []
+    for p, mine in answers.items():
+        for lid, value in mine.items():
+            if isinstance(value, dict):
+                out.append(value["note"])
+            elif isinstance(value, str) and value.startswith("CANARY-"):
+                out.append(value)
+    return out
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=answer_sets())
+def test_property_a_partner_sees_only_what_the_rules_allow(app, data):
+    partners, answers, all_submitted, released = data
+    EXAMPLES["examples"] += 1
+    for viewer in partners:
+        view = partner_view(DEFN, viewer, partners, answers, all_submitted=all_submitted, released=released)
+        page = render_shared(app, view)
+        EXAMPLES["views"] += 1
+        strings = strings_in(view)
+        blob = "\n".join(strings) + "\n" + repr(view)
+        forbidden = _forbidden_for(viewer.key, answers)
+        assert [c for c in forbidden if c in blob] == [], "a canary reached the view data"
+        assert [c for c in forbidden if c in page] == [], "a canary reached the shared page"
+        # desire answer codes and labels of anybody never appear as such
+        assert not {"yes", "no", "maybe", "if_partner", "want_to_try"} & set(strings)
+        for label in ("Maybe", "Want to try", "If my partner wants", "Only if my partner wants it", "Hard limit", "ROLE-secret", "ITEM-secret"):
+            assert label not in page
+        if not (all_submitted and released):
+            assert view.items == [] and not view.visible
+            assert not any(p.name in page for p in partners)
+            continue
+        exp = expected(viewer.key, partners, answers)
+        got = view_as_expected_shape(view)
+        assert got == exp
+        for entry in view.items:
+            for a in entry.answers:
+                assert isinstance(a, SharedAnswer) and a.item["type"] != "desire"
+                assert a.item.get("share", "counselor_only") != "counselor_only"
+            for m in entry.matches:
+                assert isinstance(m, MatchLine) and m.cls in ("mutual", "complementary")
+        assert parse_shared_page(page) == expected_on_page(exp)
+        # every other partner's name is on the page exactly as often as a match or answer names them
+        for other in partners:
+            if other.key == viewer.key:
+                continue
+            times = sum(1 for e in exp.values() for row in e["matches"] + e["answers"] if row[0] == other.name)
+            assert page.count(other.name) == times, other.name
+        EXAMPLES["matches_shown"] += sum(len(e["matches"]) for e in exp.values())
+        EXAMPLES["canaries_checked"] += len(forbidden)
+
+
+def test_the_property_ran():
+    # Runs after the property in file order; reports what it covered (see -s).
+    if EXAMPLES["examples"]:
+        print(f"\npartner_view property: {dict(EXAMPLES)}")
