@@ -100,6 +100,8 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        #: overrides the broker (default: REDIS_URL, else the embedded SQLite broker)
+        "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "").strip() or None,
         "COUNSELOR_TIMEZONE": _timezone(os.environ.get("COUNSELOR_TIMEZONE", "UTC")),
         # PDF exports: how long a render may hold its claim, how often beat looks for stuck
         # exports, how many tries before "failed", how long a PDF is kept.

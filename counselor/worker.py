@@ -29,6 +29,21 @@ def broker_url(app: Flask) -> str:
     return f"sqla+sqlite:///{Path(app.instance_path) / 'broker.sqlite3'}"
 
 
+def _transport_options(app: Flask, url: str) -> dict:
+    if url.startswith("sqla+"):
+        return {}  # the SQLAlchemy transport hands every option to create_engine
+    return {
+        # An unacknowledged message comes back after this long (its worker died).
+        "visibility_timeout": app.config["COUNSELOR_EXPORT_VISIBILITY_SECONDS"],
+        # Publishing from a web request tries the connection once more and gives up in
+        # well under a second (kombu's default keeps trying for about two seconds).
+        "max_retries": 1,
+        "interval_start": 0,
+        "interval_step": 0.2,
+        "interval_max": 0.5,
+    }
+
+
 def celery_init_app(app: Flask) -> Celery:
     """Create the Celery app bound to ``app`` and store it in ``app.extensions['celery']``."""
 
@@ -59,8 +74,7 @@ def celery_init_app(app: Flask) -> Celery:
         broker_connection_timeout=1.0,
         broker_connection_retry_on_startup=True,
         task_publish_retry=False,
-        broker_transport_options={"visibility_timeout": app.config["COUNSELOR_EXPORT_VISIBILITY_SECONDS"]}
-        if not url.startswith("sqla+") else {},
+        broker_transport_options=_transport_options(app, url),
         worker_hijack_root_logger=False,
         beat_schedule={
             "republish-stuck-exports": {

@@ -34,6 +34,9 @@ STATUS_TEXT = {
 }
 
 
+RENDER_TASK = "counselor.reports.tasks.render_export"
+
+
 class ExportError(ValueError):
     """An export cannot be requested like this; the message is shown (a 4xx)."""
 
@@ -72,10 +75,9 @@ def request_export(case: Case, kind: str, session: CounselingSession | None, par
 
 def publish(export_id: uuid.UUID, countdown: float | None = None) -> bool:
     """Hand an export to the broker; False (and nothing raised) when the broker is unreachable."""
-    from counselor.reports.tasks import render_export
-
+    celery = current_app.extensions["celery"]  # this app's broker, whatever the default app is
     try:
-        render_export.apply_async(args=[str(export_id)], countdown=countdown, retry=False)
+        celery.send_task(RENDER_TASK, args=[str(export_id)], countdown=countdown, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure means "publish later"
         log.warning("export %s not published, broker unreachable: %s", export_id, type(exc).__name__)
         return False
