@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import uuid
 
@@ -11,6 +12,7 @@ import qrcode.image.svg
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.exceptions import BadRequest
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, list_cases
@@ -103,8 +105,14 @@ def import_definition():
     return render_template("questionnaires/import.html", form=form, problems=problems), status
 
 
+#: the form's idempotency key as _new_key makes it; anything else posted is replaced
+_REQUEST_KEY = re.compile(r"^[0-9a-f]{32}$")
+
+
 def _new_key(form) -> None:
-    if not form.request_key.data:
+    # A posted key is matched with LIKE and stored in a 64-character column: one with "%" or
+    # "_" blocked every later assignment, and a long one failed the INSERT on PostgreSQL.
+    if not _REQUEST_KEY.match(form.request_key.data or ""):
         form.request_key.data = secrets.token_hex(16)
 
 
@@ -188,12 +196,22 @@ def assignment(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Status per partner and each partner's answers."""
     case = get_case_or_404(case_id)
     item = services.get_assignment_or_404(case, assignment_id)
-    view = services.assignment_view(item)
     audit.record("assignment.view", "assignment", item.id)
     db.session.commit()
+    # Built after the commit: a commit expires every loaded row, and rows loaded before it
+    # would be refreshed one by one while rendering (three queries per partner).
+    view = services.assignment_view(item)
     return render_template(
         "questionnaires/assignment.html", case=case, assignment=item, view=view, due_form=DueForm(due_on=item.due_on)
     )
+
+
+def _refuse(message: str):
+    """A 400 whose page says what was wrong: core.web shows a description only when asked,
+    so a plain abort(400, description=...) showed the generic text instead."""
+    exc = BadRequest(description=message)
+    exc.show_description = True
+    raise exc
 
 
 def _assignment_action(case_id: uuid.UUID, assignment_id: uuid.UUID):
@@ -234,11 +252,11 @@ def change_due(case_id: uuid.UUID, assignment_id: uuid.UUID):
     case, item = _assignment_action(case_id, assignment_id)
     form = DueForm()
     if not form.validate_on_submit():
-        abort(400, description="Enter the new due date as a date.")
+        _refuse("Enter the new due date as a date.")
     try:
         services.set_due(item, form.due_on.data)
     except services.AssignmentError as exc:
-        abort(400, description=str(exc))
+        _refuse(str(exc))
     db.session.commit()
     flash("Due date changed.", "success")
     return _back(case, item)

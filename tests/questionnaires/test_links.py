@@ -334,8 +334,6 @@ def test_every_portal_response_has_no_store(app, couple):
         assert r.status_code < 500, name
 
 
-@pytest.mark.xfail(strict=True, reason="core/web.py sets no-store only when a route matched (request.endpoint); "
-                   "a 405/404 under /p/ that matches no route gets no Cache-Control (not in this helper's files)")
 def test_unrouted_portal_responses_have_no_store_too(app, couple):
     _, tokens = assign_direct(couple)
     c = app.test_client()
