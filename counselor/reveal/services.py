@@ -295,8 +295,9 @@ def fhir_response(assignment: Assignment, response: Response) -> dict:
         "questionnaire": f"urn:counselor:questionnaire:{defn.doc['slug']}|{version.number}",
         "status": "completed" if response.status == "submitted" else "in-progress",
         "subject": {"display": response.partner.display_name},
-        "item": items,
     }
+    if items:  # FHIR JSON allows no empty arrays: a response without answers has no item
+        resource["item"] = items
     authored = response.submitted_at or response.saved_at
     if authored is not None:
         from counselor.core.models import aware

