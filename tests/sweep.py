@@ -62,22 +62,31 @@ def make_objects(a: Account, b: Account) -> dict[str, uuid.UUID]:
     case = new_case(a, "Sweep case", ("Sweep Partner One", "Sweep Partner Two"))
     session = save_session(
         case,
-        {"date": date(2026, 3, 2), "time": time(10, 0), "duration_minutes": 50,
-         "agenda": "Sweep agenda", "notes": "Sweep private note", "next_steps": "Sweep steps"},
+        {
+            "date": date(2026, 3, 2),
+            "time": time(10, 0),
+            "duration_minutes": 50,
+            "agenda": "Sweep agenda",
+            "notes": "Sweep private note",
+            "next_steps": "Sweep steps",
+        },
     )
     b_case = new_case(b, "B's own case", ("B Partner",))
     db.session.commit()
     return {
         "case_id": case.id,
+        "partner_id": case.partners[0].id,
         "session_id": session.id,
         "counselor_id": a.id,
         "b_case_id": b_case.id,
     }
 
 
-#: how to fill each URL argument with A's real objects
+#: how to fill each URL argument with A's real objects; a filler gets the ids from
+#: ``make_objects`` and may create the object it needs (say, an assignment on o["case_id"])
 OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "case_id": lambda o: o["case_id"],
+    "partner_id": lambda o: o["partner_id"],
     "session_id": lambda o: o["session_id"],
     "counselor_id": lambda o: o["counselor_id"],
 }
@@ -184,13 +193,28 @@ def snapshot(objects: dict) -> tuple:
     account = db.session.get(Counselor, objects["counselor_id"])
     return (
         case and (case.label, case.status, case.counselor_id),
-        tuple((p.id, p.display_name, p.pronouns, p.position) for p in db.session.scalars(
-            select(Partner).where(Partner.case_id == objects["case_id"]).order_by(Partner.position))),
-        tuple((s.id, s.starts_at, s.duration_minutes, s.agenda, s.notes, s.next_steps)
-              for s in db.session.scalars(select(CounselingSession).where(
-                  CounselingSession.case_id == objects["case_id"]))),
+        tuple(
+            (p.id, p.display_name, p.pronouns, p.position)
+            for p in db.session.scalars(
+                select(Partner)
+                .where(Partner.case_id == objects["case_id"])
+                .order_by(Partner.position)
+            )
+        ),
+        tuple(
+            (s.id, s.starts_at, s.duration_minutes, s.agenda, s.notes, s.next_steps)
+            for s in db.session.scalars(
+                select(CounselingSession).where(CounselingSession.case_id == objects["case_id"])
+            )
+        ),
         (account.email, account.name, account.active, account.role, account.password_hash),
         db.session.scalar(select(func.count()).select_from(Case)),
-        db.session.scalar(select(func.count()).select_from(LoginSession).where(
-            LoginSession.counselor_id == objects["counselor_id"], LoginSession.ended_at.is_(None))),
+        db.session.scalar(
+            select(func.count())
+            .select_from(LoginSession)
+            .where(
+                LoginSession.counselor_id == objects["counselor_id"],
+                LoginSession.ended_at.is_(None),
+            )
+        ),
     )

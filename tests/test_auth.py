@@ -49,13 +49,16 @@ def browser_with_cookie(app, value: str):
 
 
 def attempt(client, email, password, addr="127.0.0.1"):
-    return client.post("/login", data={"email": email, "password": password},
-                       environ_base={"REMOTE_ADDR": addr})
+    return client.post(
+        "/login", data={"email": email, "password": password}, environ_base={"REMOTE_ADDR": addr}
+    )
 
 
 def login_sessions(account) -> list[LoginSession]:
     db.session.expire_all()
-    return db.session.scalars(select(LoginSession).where(LoginSession.counselor_id == account.id)).all()
+    return db.session.scalars(
+        select(LoginSession).where(LoginSession.counselor_id == account.id)
+    ).all()
 
 
 # --- signing in and out ------------------------------------------------------------------
@@ -65,15 +68,18 @@ def test_counselor_signs_in_and_lands_on_the_caseload(app, counselor_a):
     client = app.test_client()
     page = client.get("/login")
     assert page.status_code == 200 and 'name="password"' in page.get_data(as_text=True)
-    r = client.post("/login", data={"email": counselor_a.email, "password": PASSWORD}, follow_redirects=True)
+    r = client.post(
+        "/login", data={"email": counselor_a.email, "password": PASSWORD}, follow_redirects=True
+    )
     assert r.status_code == 200 and r.request.path == "/cases"
     assert "Counselor A" in r.get_data(as_text=True)
     assert db.session.get(Counselor, counselor_a.id).last_login_at is not None
 
 
 def test_admin_signs_in_and_lands_on_the_account_list(app, admin):
-    r = app.test_client().post("/login", data={"email": admin.email, "password": PASSWORD},
-                               follow_redirects=True)
+    r = app.test_client().post(
+        "/login", data={"email": admin.email, "password": PASSWORD}, follow_redirects=True
+    )
     assert r.status_code == 200 and r.request.path == "/admin/counselors"
 
 
@@ -86,13 +92,17 @@ def test_email_is_case_insensitive_at_login(app, counselor_a):
 def test_wrong_password_is_refused_with_a_message_and_audited(app, counselor_a):
     client = app.test_client()
     wrong = client.post("/login", data={"email": counselor_a.email, "password": "not the password"})
-    unknown = client.post("/login", data={"email": "nobody@example.org", "password": "whatever pass"})
+    unknown = client.post(
+        "/login", data={"email": "nobody@example.org", "password": "whatever pass"}
+    )
     for r in (wrong, unknown):
         assert r.status_code == 401
         assert BAD_LOGIN in r.get_data(as_text=True)
         assert "not the password" not in r.get_data(as_text=True)
     assert not signed_in(client)
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).all()
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action == "auth.login_failed")
+    ).all()
     assert [(e.actor_kind, e.actor_id) for e in events] == [("anonymous", ""), ("anonymous", "")]
 
 
@@ -143,7 +153,8 @@ def test_logout_is_a_post_and_a_replayed_cookie_is_signed_out(app, client_a, cou
 def _age_sessions(account, **ago: timedelta) -> None:
     now = utcnow()
     db.session.execute(
-        update(LoginSession).where(LoginSession.counselor_id == account.id)
+        update(LoginSession)
+        .where(LoginSession.counselor_id == account.id)
         .values({column: now - delta for column, delta in ago.items()})
     )
     db.session.commit()
@@ -161,23 +172,30 @@ def test_idle_timeout_signs_out(app, client_a, counselor_a):
 
 def test_absolute_timeout_signs_out_even_when_active(app, client_a, counselor_a):
     absolute = app.config["COUNSELOR_ABSOLUTE_TIMEOUT"]
-    _age_sessions(counselor_a, created_at=absolute - timedelta(minutes=1), last_seen_at=timedelta(0))
+    _age_sessions(
+        counselor_a, created_at=absolute - timedelta(minutes=1), last_seen_at=timedelta(0)
+    )
     assert signed_in(client_a), "still inside the absolute limit"
-    _age_sessions(counselor_a, created_at=absolute + timedelta(minutes=1), last_seen_at=timedelta(0))
+    _age_sessions(
+        counselor_a, created_at=absolute + timedelta(minutes=1), last_seen_at=timedelta(0)
+    )
     assert not signed_in(client_a)
 
 
 # --- password change and disabling ------------------------------------------------------
 
 
-NEW_PASSWORD = "a brand new passphrase"
+NEW_PASSWORD = "a brand new passphrase"  # noqa: S105
 
 
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, counselor_a):
     here, elsewhere = app.test_client(), app.test_client()
     login(here, counselor_a)
     login(elsewhere, counselor_a)
-    r = here.post("/account/password", data={"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    r = here.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
     assert r.status_code == 302
     assert signed_in(here)
     assert not signed_in(elsewhere)
@@ -188,8 +206,14 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, counselor_a
 @pytest.mark.parametrize(
     "form, message",
     [
-        ({"current": "wrong current pw", "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}, "The current password is not right."),
-        ({"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"}, "The two new passwords differ."),
+        (
+            {"current": "wrong current pw", "new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+            "The current password is not right.",
+        ),
+        (
+            {"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD + "x"},
+            "The two new passwords differ.",
+        ),
         ({"current": PASSWORD, "new": "short", "confirm": "short"}, "at least 12 characters"),
     ],
 )
@@ -205,7 +229,9 @@ def test_password_change_refusals_change_nothing(app, client_a, counselor_a, for
     assert signed_in(elsewhere)
 
 
-def test_admin_disabling_a_counselor_ends_their_session_at_the_next_request(app, client_a, client_admin, counselor_a):
+def test_admin_disabling_a_counselor_ends_their_session_at_the_next_request(
+    app, client_a, client_admin, counselor_a
+):
     assert signed_in(client_a)
     r = client_admin.post(f"/admin/counselors/{counselor_a.id}/disable")
     assert r.status_code == 302
@@ -236,7 +262,9 @@ def test_cli_disable_ends_sessions_at_the_next_request(app, runner, client_a, co
 
 def test_failed_logins_are_throttled_per_account_across_addresses(app, counselor_a, counselor_b):
     client = app.test_client()
-    for n, email in enumerate(["a@example.org", "A@example.org", "a@EXAMPLE.org", "a@example.org", "A@EXAMPLE.ORG"]):
+    for n, email in enumerate(
+        ["a@example.org", "A@example.org", "a@EXAMPLE.org", "a@example.org", "A@EXAMPLE.ORG"]
+    ):
         assert attempt(client, email, "wrong password", f"10.1.0.{n}").status_code == 401
     blocked = attempt(client, counselor_a.email, PASSWORD, "10.1.0.99")
     assert blocked.status_code == 429, "the 6th attempt is refused, even with the right password"
@@ -250,7 +278,10 @@ def test_failed_logins_are_throttled_per_address(app, counselor_b):
     client = app.test_client()
     limit = int(app.config["COUNSELOR_LOGIN_LIMIT_ADDRESS"].split()[0])
     for n in range(limit):
-        assert attempt(client, f"probe{n}@example.org", "wrong password", "10.2.0.1").status_code == 401
+        assert (
+            attempt(client, f"probe{n}@example.org", "wrong password", "10.2.0.1").status_code
+            == 401
+        )
     blocked = attempt(client, counselor_b.email, PASSWORD, "10.2.0.1")
     assert blocked.status_code == 429 and THROTTLED in blocked.get_data(as_text=True)
     assert attempt(client, counselor_b.email, PASSWORD, "10.2.0.2").status_code == 302
@@ -262,7 +293,9 @@ def test_a_successful_login_does_not_count_as_a_failure(app, counselor_a):
         assert attempt(client, counselor_a.email, "wrong password").status_code == 401
     assert attempt(client, counselor_a.email, PASSWORD).status_code == 302
     client.post("/logout")
-    assert attempt(client, counselor_a.email, "wrong password").status_code == 401, "only 5 failures so far"
+    assert attempt(client, counselor_a.email, "wrong password").status_code == 401, (
+        "only 5 failures so far"
+    )
     assert attempt(client, counselor_a.email, "wrong password").status_code == 429
 
 
@@ -271,7 +304,9 @@ def test_a_successful_login_does_not_count_as_a_failure(app, counselor_a):
 
 def csrf_login(client, account) -> None:
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    r = client.post("/login", data={"email": account.email, "password": PASSWORD, "csrf_token": token})
+    r = client.post(
+        "/login", data={"email": account.email, "password": PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:300]
 
 
@@ -305,7 +340,11 @@ def test_every_state_changing_route_requires_the_csrf_token(make_app):
         csrf_login(client_a, a)
         csrf_login(client_admin, adm)
 
-        posts = [rule for rule in sweep_rules(app) if "POST" in methods_of(rule) and rule.endpoint in POLICY]
+        posts = [
+            rule
+            for rule in sweep_rules(app)
+            if "POST" in methods_of(rule) and rule.endpoint in POLICY
+        ]
         assert "cases.archive" in {rule.endpoint for rule in posts}
         objects = make_objects(a, b)
         before = snapshot(objects)
@@ -314,8 +353,9 @@ def test_every_state_changing_route_requires_the_csrf_token(make_app):
             if csrf_exempt(app, rule):
                 if rule.endpoint not in CSRF_CHECKED_ELSEWHERE:
                     failures.append(
-                        f"{rule.endpoint} is exempt from the CSRF check: add it to CSRF_CHECKED_ELSEWHERE "
-                        "in tests/test_auth.py, naming the test that proves its own check."
+                        f"{rule.endpoint} is exempt from the CSRF check: add it to "
+                        "CSRF_CHECKED_ELSEWHERE in tests/test_auth.py, naming the test that "
+                        "proves its own check."
                     )
                 continue
             try:
@@ -323,7 +363,11 @@ def test_every_state_changing_route_requires_the_csrf_token(make_app):
             except UnknownArgument as exc:
                 failures.append(str(exc))
                 continue
-            for who, client in (("anonymous", anonymous), ("counselor A", client_a), ("admin", client_admin)):
+            for who, client in (
+                ("anonymous", anonymous),
+                ("counselor A", client_a),
+                ("admin", client_admin),
+            ):
                 for data in ({}, {"csrf_token": "forged"}):
                     r = client.post(url, data=data)
                     if r.status_code != 400 or CSRF_MESSAGE not in r.get_data(as_text=True):
@@ -334,7 +378,9 @@ def test_every_state_changing_route_requires_the_csrf_token(make_app):
 
         # With the page's token the same request works: the refusals above were about the token.
         page = client_a.get(f"/cases/{objects['case_id']}").get_data(as_text=True)
-        r = client_a.post(f"/cases/{objects['case_id']}/archive", data={"csrf_token": csrf_token_from(page)})
+        r = client_a.post(
+            f"/cases/{objects['case_id']}/archive", data={"csrf_token": csrf_token_from(page)}
+        )
         assert r.status_code == 302
         assert snapshot(objects)[0][1] == "archived"
 
@@ -369,7 +415,8 @@ def test_session_cookie_is_secure_in_production(make_app, monkeypatch, database_
     prod = make_app()
     assert prod.config["PRODUCTION"] is True and prod.config["SESSION_COOKIE_SECURE"] is True
     r = prod.test_client().post(
-        "/login", data={"email": counselor_a.email, "password": PASSWORD},
+        "/login",
+        data={"email": counselor_a.email, "password": PASSWORD},
         base_url="https://counselor.test",
     )
     assert r.status_code == 302
@@ -381,11 +428,15 @@ def test_session_cookie_is_secure_in_production(make_app, monkeypatch, database_
 
 
 def test_cli_creates_a_counselor_reading_the_password_from_stdin(app, runner):
-    result = runner.invoke(args=["counselors", "create", "New.Person@Example.org", "--name", "New Person"],
-                           input="a long enough password\n")
+    result = runner.invoke(
+        args=["counselors", "create", "New.Person@Example.org", "--name", "New Person"],
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Created counselor account new.person@example.org." in result.output
-    account = db.session.scalar(select(Counselor).where(Counselor.email == "new.person@example.org"))
+    account = db.session.scalar(
+        select(Counselor).where(Counselor.email == "new.person@example.org")
+    )
     assert account.role == "counselor" and account.name == "New Person"
     assert "a long enough password" not in account.password_hash
     client = app.test_client()
@@ -393,12 +444,17 @@ def test_cli_creates_a_counselor_reading_the_password_from_stdin(app, runner):
 
 
 def test_cli_creates_an_admin(app, runner):
-    result = runner.invoke(args=["counselors", "create", "boss@example.org", "--name", "Boss", "--admin"],
-                           input="a long enough password\n")
+    result = runner.invoke(
+        args=["counselors", "create", "boss@example.org", "--name", "Boss", "--admin"],
+        input="a long enough password\n",
+    )
     assert result.exit_code == 0, result.output
     assert "Created admin account boss@example.org." in result.output
-    r = app.test_client().post("/login", data={"email": "boss@example.org", "password": "a long enough password"},
-                               follow_redirects=True)
+    r = app.test_client().post(
+        "/login",
+        data={"email": "boss@example.org", "password": "a long enough password"},
+        follow_redirects=True,
+    )
     assert r.request.path == "/admin/counselors"
 
 
@@ -418,12 +474,21 @@ def test_cli_create_refuses_with_a_message(app, runner, counselor_a, email, stdi
     assert db.session.scalar(select(func.count()).select_from(Counselor)) == 1
 
 
-def test_admin_page_creates_accounts_and_refuses_a_duplicate_in_any_case(app, client_admin, counselor_a):
-    form = {"name": "Nia Brook", "email": "Nia.Brook@Example.org", "password": "a long enough password",
-            "confirm": "a long enough password"}
+def test_admin_page_creates_accounts_and_refuses_a_duplicate_in_any_case(
+    app, client_admin, counselor_a
+):
+    form = {
+        "name": "Nia Brook",
+        "email": "Nia.Brook@Example.org",
+        "password": "a long enough password",
+        "confirm": "a long enough password",
+    }
     r = client_admin.post("/admin/counselors", data=form)
     assert r.status_code == 302
-    assert db.session.scalar(select(Counselor).where(Counselor.email == "nia.brook@example.org")).role == "counselor"
+    assert (
+        db.session.scalar(select(Counselor).where(Counselor.email == "nia.brook@example.org")).role
+        == "counselor"
+    )
     for email in ("NIA.BROOK@example.org", "A@EXAMPLE.ORG"):
         r = client_admin.post("/admin/counselors", data={**form, "email": email})
         assert r.status_code == 400
@@ -431,7 +496,9 @@ def test_admin_page_creates_accounts_and_refuses_a_duplicate_in_any_case(app, cl
     assert db.session.scalar(select(func.count()).select_from(Counselor)) == 3
 
 
-def test_two_counselors_in_one_test_do_not_share_a_session(app, client_a, client_b, counselor_a, counselor_b):
+def test_two_counselors_in_one_test_do_not_share_a_session(
+    app, client_a, client_b, counselor_a, counselor_b
+):
     """The fixtures themselves: each browser is its own counselor (see IsolatedClient)."""
     case = new_case(counselor_a)
     assert client_a.get(f"/cases/{case.id}").status_code == 200

@@ -27,7 +27,7 @@ def database_bytes(database_url: str) -> bytes:
     pg_dump = shutil.which("pg_dump")
     if pg_dump is None:
         service_unavailable("pg_dump")
-    done = subprocess.run([pg_dump, "--no-owner", PG_URL], capture_output=True, timeout=120)
+    done = subprocess.run([pg_dump, "--no-owner", PG_URL], capture_output=True, timeout=120)  # noqa: S603
     assert done.returncode == 0, done.stderr.decode(errors="replace")
     return done.stdout
 
@@ -36,8 +36,13 @@ def encodings(text: str) -> list[bytes]:
     """The forms a plain-text leak could take: UTF-8, UTF-16, and hex (how pg_dump prints
     bytea, so plaintext stored in a binary column would show as hex)."""
     raw = text.encode()
-    return [raw, text.encode("utf-16-le"), text.encode("utf-16-be"), raw.hex().encode(),
-            raw.hex().upper().encode()]
+    return [
+        raw,
+        text.encode("utf-16-le"),
+        text.encode("utf-16-be"),
+        raw.hex().encode(),
+        raw.hex().upper().encode(),
+    ]
 
 
 def leaks(dump: bytes, *canaries: str) -> list[str]:
@@ -56,19 +61,29 @@ def test_partner_name_and_note_typed_in_the_ui_are_not_in_the_database(
     note = f"Private note canary {tag}: hesitant about the pace"
     agenda = f"Agenda canary {tag}"
 
-    r = client_a.post("/cases/new", data={
-        "label": label,
-        "partners-0-display_name": name,
-        "partners-0-pronouns": pronouns,
-        "partners-0-email": f"canary{tag}@example.net",
-        "partners-1-display_name": "Second Partner",
-    })
+    r = client_a.post(
+        "/cases/new",
+        data={
+            "label": label,
+            "partners-0-display_name": name,
+            "partners-0-pronouns": pronouns,
+            "partners-0-email": f"canary{tag}@example.net",
+            "partners-1-display_name": "Second Partner",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     case_url = r.location
-    r = client_a.post(case_url + "/sessions/new", data={
-        "date": "2026-02-03", "time": "10:30", "duration_minutes": "50",
-        "agenda": agenda, "notes": note, "next_steps": f"Steps canary {tag}",
-    })
+    r = client_a.post(
+        case_url + "/sessions/new",
+        data={
+            "date": "2026-02-03",
+            "time": "10:30",
+            "duration_minutes": "50",
+            "agenda": agenda,
+            "notes": note,
+            "next_steps": f"Steps canary {tag}",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)
     # Searching for the name must not store it anywhere either (the audit trail, say).
     assert name in client_a.get("/cases", query_string={"q": name}).get_data(as_text=True)

@@ -40,7 +40,7 @@ def error_next_to(html: str, field_id: str, message: str) -> bool:
     if start < 0:
         return False
     nxt = html.find("<label", start)
-    chunk = html[start: nxt if nxt > 0 else None]
+    chunk = html[start : nxt if nxt > 0 else None]
     return "invalid-feedback" in chunk and message in chunk
 
 
@@ -62,8 +62,14 @@ def test_a_case_without_partners_is_refused_with_a_message(client_a):
     for data in ({"label": "Nobody"}, {"label": "Nobody", "partners-0-pronouns": "she/her"}):
         r = client_a.post("/cases/new", data=data)
         assert r.status_code == 400 and "Name at least one partner." in page(r)
-    r = client_a.post("/cases/new", data={"label": "Half", "partners-0-display_name": "Sam",
-                                          "partners-1-email": "kim@example.net"})
+    r = client_a.post(
+        "/cases/new",
+        data={
+            "label": "Half",
+            "partners-0-display_name": "Sam",
+            "partners-1-email": "kim@example.net",
+        },
+    )
     assert r.status_code == 400
     assert "Every partner with details needs a name." in page(r)
     assert error_next_to(page(r), "partners-1-display_name", "Give this partner a name.")
@@ -71,7 +77,14 @@ def test_a_case_without_partners_is_refused_with_a_message(client_a):
 
 
 def test_a_seventh_partner_cannot_be_injected(client_a):
-    r = client_a.post("/cases/new", data={"label": "Seven", **partners_form(NAMES), "partners-6-display_name": "Seventh Person"})
+    r = client_a.post(
+        "/cases/new",
+        data={
+            "label": "Seven",
+            **partners_form(NAMES),
+            "partners-6-display_name": "Seventh Person",
+        },
+    )
     assert r.status_code == 302
     case = the_case(r.location)
     assert [p.display_name for p in case.partners] == NAMES
@@ -106,13 +119,20 @@ def test_editing_a_case_keeps_the_ids_of_kept_partners(client_a, counselor_a):
     sam, alex, jo = (p.id for p in case.partners)
     form = page(client_a.get(f"/cases/{case.id}/edit"))
     assert str(sam) in form and "Alex Novak" in form
-    r = client_a.post(f"/cases/{case.id}/edit", data={
-        "label": "Sam, Alex & Rue",
-        "partners-0-partner_id": str(sam), "partners-0-display_name": "Sam R.", "partners-0-pronouns": "they/them",
-        "partners-1-partner_id": str(alex), "partners-1-display_name": "",  # removed
-        "partners-2-partner_id": str(jo), "partners-2-display_name": "Jo Park",
-        "partners-3-display_name": "Rue Quinn",  # added
-    })
+    r = client_a.post(
+        f"/cases/{case.id}/edit",
+        data={
+            "label": "Sam, Alex & Rue",
+            "partners-0-partner_id": str(sam),
+            "partners-0-display_name": "Sam R.",
+            "partners-0-pronouns": "they/them",
+            "partners-1-partner_id": str(alex),
+            "partners-1-display_name": "",  # removed
+            "partners-2-partner_id": str(jo),
+            "partners-2-display_name": "Jo Park",
+            "partners-3-display_name": "Rue Quinn",  # added
+        },
+    )
     assert r.status_code == 302
     case = the_case(r.location)
     assert case.label == "Sam, Alex & Rue"
@@ -128,11 +148,16 @@ def test_editing_cannot_take_over_another_cases_partner(client_a, counselor_a, c
     mine = new_case(counselor_a, "Mine", ("Sam Rivera",))
     theirs = new_case(counselor_b, "Theirs", ("B's Partner",))
     foreign = theirs.partners[0].id
-    r = client_a.post(f"/cases/{mine.id}/edit", data={
-        "label": "Mine",
-        "partners-0-partner_id": str(mine.partners[0].id), "partners-0-display_name": "Sam Rivera",
-        "partners-1-partner_id": str(foreign), "partners-1-display_name": "Hijacked",
-    })
+    r = client_a.post(
+        f"/cases/{mine.id}/edit",
+        data={
+            "label": "Mine",
+            "partners-0-partner_id": str(mine.partners[0].id),
+            "partners-0-display_name": "Sam Rivera",
+            "partners-1-partner_id": str(foreign),
+            "partners-1-display_name": "Hijacked",
+        },
+    )
     assert r.status_code == 302
     db.session.expire_all()
     assert db.session.get(Partner, foreign).display_name == "B's Partner"
@@ -143,24 +168,43 @@ def test_editing_cannot_take_over_another_cases_partner(client_a, counselor_a, c
 
 def test_injected_fields_are_ignored(client_a, counselor_a, counselor_b):
     forced_id = uuid.uuid4()
-    r = client_a.post("/cases/new", data={
-        "label": "Injected", **partners_form(["Sam"]),
-        "counselor_id": str(counselor_b.id), "status": "archived", "id": str(forced_id),
-    })
+    r = client_a.post(
+        "/cases/new",
+        data={
+            "label": "Injected",
+            **partners_form(["Sam"]),
+            "counselor_id": str(counselor_b.id),
+            "status": "archived",
+            "id": str(forced_id),
+        },
+    )
     assert r.status_code == 302
     case = the_case(r.location)
     assert (case.counselor_id, case.status) == (counselor_a.id, "active") and case.id != forced_id
     other = new_case(counselor_a, "Other case", ("Kim",))
-    r = client_a.post(f"/cases/{case.id}/sessions/new", data={
-        "date": "2026-04-01", "time": "09:00", "duration_minutes": "50", "notes": "n",
-        "case_id": str(other.id), "id": str(forced_id),
-    })
+    r = client_a.post(
+        f"/cases/{case.id}/sessions/new",
+        data={
+            "date": "2026-04-01",
+            "time": "09:00",
+            "duration_minutes": "50",
+            "notes": "n",
+            "case_id": str(other.id),
+            "id": str(forced_id),
+        },
+    )
     assert r.status_code == 302
     session = db.session.scalar(select(CounselingSession))
     assert session.case_id == case.id and session.id != forced_id
-    r = client_a.post(f"/cases/{case.id}/edit", data={
-        "label": "Injected", **partners_form(["Sam"]), "counselor_id": str(counselor_b.id), "status": "archived",
-    })
+    r = client_a.post(
+        f"/cases/{case.id}/edit",
+        data={
+            "label": "Injected",
+            **partners_form(["Sam"]),
+            "counselor_id": str(counselor_b.id),
+            "status": "archived",
+        },
+    )
     assert r.status_code == 302
     case = the_case(r.location)
     assert (case.counselor_id, case.status) == (counselor_a.id, "active")
@@ -177,7 +221,10 @@ def _session(case, day: date):
 
 
 def labels_in(html: str) -> list[str]:
-    return [re.sub(r"\s+", " ", m).strip() for m in re.findall(r'class="fw-semibold case-label">([^<]*)', html)]
+    return [
+        re.sub(r"\s+", " ", m).strip()
+        for m in re.findall(r'class="fw-semibold case-label">([^<]*)', html)
+    ]
 
 
 def test_search_over_label_and_partner_names_ignores_case(client_a, counselor_a, counselor_b):
@@ -204,12 +251,18 @@ def test_status_filter_and_archive_unarchive(client_a, counselor_a):
     assert r.status_code == 302
     assert "Archived" in page(client_a.get(f"/cases/{old.id}"))
     assert labels_in(page(client_a.get("/cases"))) == ["Active one"]
-    assert [label.split(" Archived")[0] for label in labels_in(page(client_a.get("/cases?status=archived")))] == ["Archived one"]
+    assert [
+        label.split(" Archived")[0]
+        for label in labels_in(page(client_a.get("/cases?status=archived")))
+    ] == ["Archived one"]
     assert len(labels_in(page(client_a.get("/cases?status=all")))) == 2
     assert len(labels_in(page(client_a.get("/cases?status=bogus")))) == 1  # unknown filter: active
     assert client_a.post(f"/cases/{old.id}/unarchive").status_code == 302
     db.session.expire_all()
-    assert db.session.get(Case, old.id).status == "active" and db.session.get(Case, keep.id).status == "active"
+    assert (
+        db.session.get(Case, old.id).status == "active"
+        and db.session.get(Case, keep.id).status == "active"
+    )
     assert len(labels_in(page(client_a.get("/cases")))) == 2
 
 
@@ -241,7 +294,9 @@ def test_delete_needs_the_exact_label_and_then_erases_every_row(client_a, counse
     for typed in ("sam & alex", "Sam & Alex!", "Sam &amp; Alex"):
         r = client_a.post(f"/cases/{case_id}/delete", data={"confirm_label": typed})
         assert r.status_code == 400
-        assert error_next_to(page(r), "confirm_label", "does not match this case; nothing was deleted")
+        assert error_next_to(
+            page(r), "confirm_label", "does not match this case; nothing was deleted"
+        )
     assert count(Partner, Partner.case_id == case_id) == 2
     assert count(CounselingSession, CounselingSession.case_id == case_id) == 2
 
@@ -257,8 +312,14 @@ def test_delete_needs_the_exact_label_and_then_erases_every_row(client_a, counse
 # --- counseling sessions -------------------------------------------------------------------
 
 
-GOOD = {"date": "2026-04-01", "time": "09:30", "duration_minutes": "50", "agenda": "Pace",
-        "notes": "Observed hesitation", "next_steps": "Inventory"}
+GOOD = {
+    "date": "2026-04-01",
+    "time": "09:30",
+    "duration_minutes": "50",
+    "agenda": "Pace",
+    "notes": "Observed hesitation",
+    "next_steps": "Inventory",
+}
 
 
 def test_session_create_edit_delete(client_a, counselor_a):
@@ -271,7 +332,9 @@ def test_session_create_edit_delete(client_a, counselor_a):
     edit_form = page(client_a.get(session_url + "/edit"))
     assert "Observed hesitation" in edit_form and 'value="2026-04-01"' in edit_form
 
-    r = client_a.post(session_url + "/edit", data={**GOOD, "notes": "Revised note", "time": "11:00"})
+    r = client_a.post(
+        session_url + "/edit", data={**GOOD, "notes": "Revised note", "time": "11:00"}
+    )
     assert r.status_code == 302
     html = page(client_a.get(session_url))
     assert "Revised note" in html and "Observed hesitation" not in html and "11:00" in html
@@ -294,11 +357,17 @@ def test_session_create_edit_delete(client_a, counselor_a):
         ("duration_minutes", "0", "Between 5 and 600 minutes."),
         ("duration_minutes", "601", "Between 5 and 600 minutes."),
         ("duration_minutes", "fifty", "Not a valid integer value."),
-        ("notes", "before\x00after", "This text contains a NUL character; remove it and try again."),
+        (
+            "notes",
+            "before\x00after",
+            "This text contains a NUL character; remove it and try again.",
+        ),
         ("agenda", "x" * 50_001, "Field cannot be longer than 50000 characters."),
     ],
 )
-def test_bad_session_input_is_refused_next_to_the_field(client_a, counselor_a, field, value, message):
+def test_bad_session_input_is_refused_next_to_the_field(
+    client_a, counselor_a, field, value, message
+):
     case = new_case(counselor_a)
     r = client_a.post(f"/cases/{case.id}/sessions/new", data={**GOOD, field: value})
     assert r.status_code == 400
@@ -377,5 +446,9 @@ def test_flask_demo_refuses_to_reset_the_password_in_production(make_app):
         assert "Refusing to reset the demo password in production." in refused.output
         assert "Demo login" not in refused.output
         client = prod.test_client()
-        assert client.post("/login", data={"email": "demo@example.org", "password": password}).status_code == 302
-
+        assert (
+            client.post(
+                "/login", data={"email": "demo@example.org", "password": password}
+            ).status_code
+            == 302
+        )

@@ -13,8 +13,14 @@ from counselor.config import new_encryption_key
 from counselor.core.crypto import KeyRing, associated_data
 
 SETTINGS = (
-    "COUNSELOR_ENV", "SECRET_KEY", "COUNSELOR_ENCRYPTION_KEYS", "DATABASE_URL", "REDIS_URL",
-    "COUNSELOR_TIMEZONE", "COUNSELOR_IDLE_MINUTES", "COUNSELOR_ABSOLUTE_HOURS",
+    "COUNSELOR_ENV",
+    "SECRET_KEY",
+    "COUNSELOR_ENCRYPTION_KEYS",
+    "DATABASE_URL",
+    "REDIS_URL",
+    "COUNSELOR_TIMEZONE",
+    "COUNSELOR_IDLE_MINUTES",
+    "COUNSELOR_ABSOLUTE_HOURS",
 )
 
 
@@ -47,7 +53,9 @@ def refuses_to_start(instance, capsys) -> str:
         ({}, ["SECRET_KEY", "COUNSELOR_ENCRYPTION_KEYS"]),
     ],
 )
-def test_production_without_secrets_stops_with_one_sentence(clean_env, tmp_path, capsys, present, missing):
+def test_production_without_secrets_stops_with_one_sentence(
+    clean_env, tmp_path, capsys, present, missing
+):
     clean_env.setenv("COUNSELOR_ENV", "production")
     clean_env.setenv("DATABASE_URL", "postgresql://db.invalid/counselor")
     for name, value in present.items():
@@ -108,10 +116,15 @@ def test_development_creates_its_secrets_once_and_reuses_them(clean_env, tmp_pat
     assert second.config["COUNSELOR_ENCRYPTION_KEYS"] == first.config["COUNSELOR_ENCRYPTION_KEYS"]
     aad = associated_data("case", "label", uuid.UUID(int=1))
     sealed = KeyRing(first.config["COUNSELOR_ENCRYPTION_KEYS"]).encrypt("kept across restarts", aad)
-    assert KeyRing(second.config["COUNSELOR_ENCRYPTION_KEYS"]).decrypt(sealed, aad) == "kept across restarts"
+    assert (
+        KeyRing(second.config["COUNSELOR_ENCRYPTION_KEYS"]).decrypt(sealed, aad)
+        == "kept across restarts"
+    )
 
     other = create_app({"INSTANCE_PATH": str(tmp_path / "elsewhere")})
-    assert other.config["SECRET_KEY"] != first.config["SECRET_KEY"], "secrets are random per install"
+    assert other.config["SECRET_KEY"] != first.config["SECRET_KEY"], (
+        "secrets are random per install"
+    )
 
 
 def test_development_uses_secrets_from_the_environment_when_given(clean_env, tmp_path):
@@ -119,6 +132,6 @@ def test_development_uses_secrets_from_the_environment_when_given(clean_env, tmp
     clean_env.setenv("SECRET_KEY", "from-the-environment")
     clean_env.setenv("COUNSELOR_ENCRYPTION_KEYS", key)
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
-    assert app.config["SECRET_KEY"] == "from-the-environment"
+    assert app.config["SECRET_KEY"] == "from-the-environment"  # noqa: S105
     assert app.config["COUNSELOR_ENCRYPTION_KEYS"] == key
     assert not (tmp_path / "secret_key").exists() and not (tmp_path / "encryption_keys").exists()

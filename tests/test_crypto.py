@@ -1,4 +1,4 @@
-"""Encryption at rest (promise 4): sealed text is bound to its place and keys rotate without loss."""
+"""Encryption at rest (promise 4): sealed text is bound to its place; keys rotate without loss."""
 
 from __future__ import annotations
 
@@ -48,7 +48,11 @@ def test_every_key_decrypts_and_the_first_encrypts():
     old = KeyRing(k1).encrypt("before rotation", AAD)
     ring = KeyRing(f"{k2}, {k1}")
     assert ring.decrypt(old, AAD) == "before rotation"
-    assert ring.key_id_of(ring.encrypt("after", AAD)) == KeyRing(k2).primary_id != KeyRing(k1).primary_id
+    assert (
+        ring.key_id_of(ring.encrypt("after", AAD))
+        == KeyRing(k2).primary_id
+        != KeyRing(k1).primary_id
+    )
 
 
 def _copy(table, column: str, src_id, dst_id, dst_column: str | None = None) -> None:
@@ -67,7 +71,7 @@ def test_ciphertext_copied_to_another_row_fails_to_decrypt(app, counselor_a):
     _copy(Partner.__table__, "display_name_sealed", sam.id, alex.id)
     assert db.session.get(Partner, sam.id).display_name == "Sam Rivera"
     with pytest.raises(DecryptionError):
-        db.session.get(Partner, alex.id).display_name
+        _ = db.session.get(Partner, alex.id).display_name
 
 
 def test_ciphertext_copied_to_another_column_fails_to_decrypt(app, counselor_a):
@@ -75,7 +79,7 @@ def test_ciphertext_copied_to_another_column_fails_to_decrypt(app, counselor_a):
     sam = case.partners[0]
     _copy(Partner.__table__, "display_name_sealed", sam.id, sam.id, dst_column="pronouns_sealed")
     with pytest.raises(DecryptionError):
-        db.session.get(Partner, sam.id).pronouns
+        _ = db.session.get(Partner, sam.id).pronouns
 
 
 def test_ciphertext_copied_to_another_table_fails_to_decrypt(app, counselor_a):
@@ -85,19 +89,29 @@ def test_ciphertext_copied_to_another_table_fails_to_decrypt(app, counselor_a):
     from counselor.cases.services import save_session
 
     case = new_case(counselor_a, "Sam & Alex")
-    session = save_session(case, {"date": date(2026, 1, 5), "time": time(9, 0),
-                                  "duration_minutes": 50, "notes": "private note"})
+    session = save_session(
+        case,
+        {
+            "date": date(2026, 1, 5),
+            "time": time(9, 0),
+            "duration_minutes": 50,
+            "notes": "private note",
+        },
+    )
     db.session.commit()
     db.session.execute(
         update(Case.__table__)
         .where(Case.__table__.c.id == case.id)
-        .values(label_sealed=select(CounselingSession.__table__.c.notes_sealed)
-                .where(CounselingSession.__table__.c.id == session.id).scalar_subquery())
+        .values(
+            label_sealed=select(CounselingSession.__table__.c.notes_sealed)
+            .where(CounselingSession.__table__.c.id == session.id)
+            .scalar_subquery()
+        )
     )
     db.session.commit()
     db.session.expire_all()
     with pytest.raises(DecryptionError):
-        db.session.get(Case, case.id).label
+        _ = db.session.get(Case, case.id).label
 
 
 def _read_everything() -> int:
@@ -123,8 +137,17 @@ def test_key_rotation_keeps_every_row_readable(make_app):
         a = make_account("a@example.org", "Counselor A")
         case = new_case(a, "Sam & Alex", ("Sam Rivera", "Alex Novak"))
         case.partners[0].pronouns = "they/them"
-        save_session(case, {"date": date(2026, 1, 5), "time": time(9, 0), "duration_minutes": 50,
-                            "agenda": "agenda", "notes": "notes", "next_steps": "steps"})
+        save_session(
+            case,
+            {
+                "date": date(2026, 1, 5),
+                "time": time(9, 0),
+                "duration_minutes": 50,
+                "agenda": "agenda",
+                "notes": "notes",
+                "next_steps": "steps",
+            },
+        )
         new_case(a, "Maya (individual)", ("Maya Lindqvist",))
         db.session.commit()
         case_id = case.id
@@ -140,10 +163,16 @@ def test_key_rotation_keeps_every_row_readable(make_app):
         runner = both.test_cli_runner()
         result = runner.invoke(args=["keys", "rotate"])
         assert result.exit_code == 0, result.output
-        assert f"Checked {sealed} encrypted values; re-encrypted {sealed} under the first key." in result.output
+        assert (
+            f"Checked {sealed} encrypted values; re-encrypted {sealed} under the first key."
+            in result.output
+        )
         again = runner.invoke(args=["keys", "rotate"])
         assert again.exit_code == 0, again.output
-        assert f"Checked {sealed} encrypted values; re-encrypted 0 under the first key." in again.output
+        assert (
+            f"Checked {sealed} encrypted values; re-encrypted 0 under the first key."
+            in again.output
+        )
 
     with only_new.app_context():
         assert _read_everything() == sealed

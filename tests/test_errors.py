@@ -14,7 +14,7 @@ from tests.conftest import PASSWORD, login, make_account, new_case
 from tests.sweep import build_url, make_objects, methods_of, sweep_rules, variants
 
 HOST = "counselor.test"
-TRACE_WORDS = ("Traceback", "File \"", "werkzeug", "sqlalchemy", "jinja2", "RuntimeError")
+TRACE_WORDS = ("Traceback", 'File "', "werkzeug", "sqlalchemy", "jinja2", "RuntimeError")
 
 
 def header_problems(response) -> list[str]:
@@ -51,8 +51,13 @@ def html_problems(response) -> list[str]:
             problems.append(f"script without this response's nonce: {tag}")
     for tag in re.findall(r"<style\b[^>]*>", html, re.I):
         problems.append(f"inline style block {tag}")
-    problems += [f"style attribute: {m}" for m in re.findall(r"<[^>]*\sstyle\s*=[^>]*>", html, re.I)]
-    problems += [f"event-handler attribute: {m}" for m in re.findall(r"<[^>]*\son[a-z]+\s*=[^>]*>", html, re.I)]
+    problems += [
+        f"style attribute: {m}" for m in re.findall(r"<[^>]*\sstyle\s*=[^>]*>", html, re.I)
+    ]
+    problems += [
+        f"event-handler attribute: {m}"
+        for m in re.findall(r"<[^>]*\son[a-z]+\s*=[^>]*>", html, re.I)
+    ]
     for host in re.findall(r"(?:https?:)?//([A-Za-z0-9.-]+\.[A-Za-z]{2,})", html):
         if host != HOST:
             problems.append(f"URL to another host: {host}")
@@ -99,11 +104,26 @@ def test_400_page_for_a_missing_csrf_token(make_app):
 def test_413_page_for_a_body_over_the_limit(app, client_a, counselor_a):
     limit = app.config["MAX_CONTENT_LENGTH"]
     case = new_case(counselor_a)
-    too_big = {"date": "2026-01-01", "time": "10:00", "duration_minutes": "50", "notes": "x" * (limit + 1)}
+    too_big = {
+        "date": "2026-01-01",
+        "time": "10:00",
+        "duration_minutes": "50",
+        "notes": "x" * (limit + 1),
+    }
     styled_error(client_a.post(f"/cases/{case.id}/sessions/new", data=too_big), 413)
-    styled_error(app.test_client().post("/login", data={"email": "a@example.org", "password": "x" * (limit + 1)}), 413)
+    styled_error(
+        app.test_client().post(
+            "/login", data={"email": "a@example.org", "password": "x" * (limit + 1)}
+        ),
+        413,
+    )
     upload = {"notes": (io.BytesIO(b"x" * (limit + 1)), "big.txt")}
-    styled_error(client_a.post(f"/cases/{case.id}/sessions/new", data=upload, content_type="multipart/form-data"), 413)
+    styled_error(
+        client_a.post(
+            f"/cases/{case.id}/sessions/new", data=upload, content_type="multipart/form-data"
+        ),
+        413,
+    )
 
 
 def test_429_page(app, counselor_a):
@@ -129,7 +149,9 @@ def test_500_page_shows_no_trace(make_app, caplog):
         r = client.get("/explode")
     styled_error(r, 500)
     assert "secret detail of the failure" not in r.get_data(as_text=True)
-    assert any("Unhandled error" in rec.getMessage() for rec in caplog.records), "the trace goes to the log"
+    assert any("Unhandled error" in rec.getMessage() for rec in caplog.records), (
+        "the trace goes to the log"
+    )
 
 
 # --- every page ------------------------------------------------------------------------------
@@ -144,7 +166,11 @@ def every_page(app):
     a = make_account("a@example.org", "Counselor A")
     b = make_account("b@example.org", "Counselor B")
     adm = make_account("admin@example.org", "Practice Admin", admin=True)
-    clients = {"anonymous": app.test_client(), "counselor_a": app.test_client(), "admin": app.test_client()}
+    clients = {
+        "anonymous": app.test_client(),
+        "counselor_a": app.test_client(),
+        "admin": app.test_client(),
+    }
     login(clients["counselor_a"], a)
     login(clients["admin"], adm)
     objects = make_objects(a, b)
@@ -155,7 +181,11 @@ def every_page(app):
         url = build_url(rule, variants(rule, objects)["own"])
         for who, client in clients.items():
             for method in methods_of(rule):
-                if method == "POST" and rule.endpoint in ("auth.logout", "cases.delete_session", "admin.disable"):
+                if method == "POST" and rule.endpoint in (
+                    "auth.logout",
+                    "cases.delete_session",
+                    "admin.disable",
+                ):
                     continue  # would end the actor's session or remove the objects for later rules
                 pages.append((f"{who} {method} {url}", client.open(url, method=method)))
     for who, client in clients.items():
@@ -171,7 +201,9 @@ def test_security_headers_on_every_response(every_page):
 
 
 def test_no_inline_script_style_or_foreign_urls_on_any_page(every_page):
-    html_pages = [(w, r) for w, r in every_page if r.mimetype == "text/html" and r.status_code != 302]
+    html_pages = [
+        (w, r) for w, r in every_page if r.mimetype == "text/html" and r.status_code != 302
+    ]
     assert sum(r.status_code == 200 for _, r in html_pages) >= 10
     problems = [f"{where}: {p}" for where, r in html_pages for p in html_problems(r)]
     assert not problems, "\n".join(problems)
@@ -179,8 +211,12 @@ def test_no_inline_script_style_or_foreign_urls_on_any_page(every_page):
 
 
 def test_each_response_gets_its_own_nonce(client_a):
-    nonces = {re.search(r"'nonce-([^']+)'", client_a.get("/cases").headers["Content-Security-Policy"]).group(1)
-              for _ in range(3)}
+    nonces = {
+        re.search(
+            r"'nonce-([^']+)'", client_a.get("/cases").headers["Content-Security-Policy"]
+        ).group(1)
+        for _ in range(3)
+    }
     assert len(nonces) == 3
 
 
@@ -188,8 +224,10 @@ def test_the_checks_catch_what_they_look_for(app):
     """The page checks can fail: a page with inline script, a style attribute and a CDN."""
     from flask import Response
 
-    bad = Response('<script>alert(1)</script><p style="color:red"><link href="https://cdn.example.com/x.css">',
-                   mimetype="text/html")
+    bad = Response(
+        '<script>alert(1)</script><p style="color:red"><link href="https://cdn.example.com/x.css">',
+        mimetype="text/html",
+    )
     problems = html_problems(bad)
     assert any("inline script" in p for p in problems)
     assert any("style attribute" in p for p in problems)

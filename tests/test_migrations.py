@@ -42,7 +42,11 @@ def scratch_database_url(database_url, tmp_path):
 def keep_logging():
     """Alembic's env.py reconfigures logging from alembic.ini; put it back afterwards."""
     manager = logging.root.manager
-    disabled = {name: lg.disabled for name, lg in manager.loggerDict.items() if isinstance(lg, logging.Logger)}
+    disabled = {
+        name: lg.disabled
+        for name, lg in manager.loggerDict.items()
+        if isinstance(lg, logging.Logger)
+    }
     root = (logging.root.level, list(logging.root.handlers))
     yield
     for name, lg in manager.loggerDict.items():
@@ -80,6 +84,8 @@ def test_migrations_go_down_and_up_again(scratch_database_url, make_app, keep_lo
                 result = runner.invoke(args=args)
                 assert result.exit_code == 0, f"{args}: {result.output}{result.exception!r}"
             with db.engine.connect() as conn:
-                assert {t.name for t in db.metadata.sorted_tables} <= set(inspect(conn).get_table_names())
+                assert {t.name for t in db.metadata.sorted_tables} <= set(
+                    inspect(conn).get_table_names()
+                )
         finally:
             db.engine.dispose()
