@@ -61,11 +61,14 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     if wanted and wanted not in matching.CLASS_ORDER:
         wanted = ""
     audit.record("assignment.compare", "assignment", assignment.id)
-    db.session.commit()
-    return render_template(
+    # Render before the commit: a commit expires every loaded object, and the template would
+    # then reload the assignment, its responses and each partner one by one (an N+1).
+    page = render_template(
         "reveal/compare.html", case=case, assignment=assignment, cmp=cmp, wanted=wanted,
         release_form=ReleaseForm(), all_submitted=services.all_submitted(assignment),
     )
+    db.session.commit()
+    return page
 
 
 @bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/release", methods=["POST"])

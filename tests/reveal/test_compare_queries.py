@@ -1,0 +1,114 @@
+"""The comparison page runs a fixed number of SQL statements: it does not grow with the number
+of items or of partners (no N+1 over responses, partners or versions)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event
+
+from counselor.extensions import db
+from counselor.questionnaires.services import reissue
+from tests.conftest import new_case
+from tests.reveal.helpers import INVENTORY, assign, desire, load_own, open_link, questionnaire, sync
+
+SMALL = {
+    "slug": "two-items",
+    "title": "Two items",
+    "purpose": "A very small exercise for counting queries.",
+    "kind": "exercise",
+    "items": [
+        {"link_id": "a", "type": "desire", "text": "Holding hands", "roles": [{"key": "together", "label": "Together"}]},
+        {"link_id": "b", "type": "text", "text": "Anything else?", "share": "shared"},
+    ],
+}
+SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
+ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
+
+
+@contextmanager
+def counting():
+    """Collect every SQL statement the engine runs inside the block."""
+    statements: list[str] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    db.session.commit()  # nothing of the test's own session is flushed inside the block
+    event.listen(db.engine, "before_cursor_execute", before)
+    try:
+        yield statements
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+
+
+def _submitted(app, case, slug, answers_for, owner_id=None):
+    assignment, tokens = assign(case, slug, owner_id=owner_id)
+    for n, (name, token) in enumerate(tokens.items()):
+        open_link(app, name, token).answer_and_submit(answers_for(n))
+    return assignment
+
+
+def compare_statements(client, case, assignment) -> list[str]:
+    url = f"/cases/{case.id}/assignments/{assignment.id}/compare"
+    client.get(url)  # warm-up: anything cached per process is loaded once
+    with counting() as statements:
+        r = client.get(url)
+    assert r.status_code == 200
+    return statements
+
+
+@pytest.fixture
+def small_and_large(app, counselor_a):
+    sync()
+    load_own(counselor_a, SMALL)
+    small_case = new_case(counselor_a, "Two", ("Sam Rivera", "Alex Novak"))
+    small = _submitted(app, small_case, "two-items",
+                       lambda n: {"a": desire({"together": "yes"}), "b": f"words {n}"}, owner_id=counselor_a.id)
+    large_case = new_case(counselor_a, "Six", SIX)
+    inventory_items = None
+
+    def inventory_answers(n):
+        nonlocal inventory_items
+        if inventory_items is None:
+            defn = questionnaire(INVENTORY).latest.definition
+            inventory_items = [i for i in defn.questions() if i["type"] == "desire"]
+        return {
+            i["link_id"]: desire({r["key"]: ROLES[(n + k + j) % 5] for j, r in enumerate(i["roles"])}, limit=(n + k) % 11 == 0)
+            for k, i in enumerate(inventory_items)
+        }
+
+    large = _submitted(app, large_case, INVENTORY, inventory_answers)
+    return (small_case, small), (large_case, large)
+
+
+def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):
+    (small_case, small), (large_case, large) = small_and_large
+    few = compare_statements(client_a, small_case, small)
+    many = compare_statements(client_a, large_case, large)
+    assert len(large.responses) == 6 and len(small.responses) == 2
+    page = client_a.get(f"/cases/{large_case.id}/assignments/{large.id}/compare").get_data(as_text=True)
+    assert page.count('<td class="cell">') == 15 * sum(1 for i in large.version.definition.questions() if i["type"] == "desire")
+    print(f"\ncompare page: {len(few)} statements for 2 items x 2 partners, {len(many)} for the inventory x 6 partners")
+    assert len(many) == len(few), "\n".join(["small:", *few, "large:", *many])
+
+
+def test_shared_page_statement_count_does_not_grow(small_and_large, client_a, app):
+    (small_case, small), (large_case, large) = small_and_large
+    counts = []
+    for case, assignment in ((small_case, small), (large_case, large)):
+        r = client_a.post(f"/cases/{case.id}/assignments/{assignment.id}/release", data={"confirm": "y"})
+        assert r.status_code == 302
+        db.session.expire_all()
+        partner = case.partners[0]
+        issued = reissue(assignment, partner.id)
+        db.session.commit()
+        browser = open_link(app, partner.display_name, issued.token)
+        browser.get("/p/shared")
+        with counting() as statements:
+            page = browser.get("/p/shared")
+        assert "You both want this" in page or "You complement each other" in page
+        counts.append(len(statements))
+    print(f"\nshared page: {counts[0]} statements for 2 partners, {counts[1]} for 6 partners")
+    assert counts[0] == counts[1]
