@@ -9,7 +9,8 @@ Rules (DESIGN.md): nothing of another partner until every assigned partner has s
 AND the counselor has released the assignment; then only desire items that match mutually
 or complementarily (never a no, maybe, hard limit, note or unmatched answer), items the
 author marked ``shared``, and non-desire ``mutual`` items where both gave the same answer;
-never a ``counselor_only`` item.
+never a ``counselor_only`` item, and never an item shown only for some answers to a question
+that is not ``shared`` (its presence would tell that answer).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ def partner_view(
         for lid in _section_ids(defn, section):
             item = defn.by_id[lid]
             share = share_of(item)
-            if share == "counselor_only" or not is_enabled(defn, item, mine):
+            if share == "counselor_only" or _depends_on_unshared(defn, item) or not is_enabled(defn, item, mine):
                 continue
             shown = SharedItem(lid, item["text"], section.title)
             for other in others:
@@ -125,6 +126,21 @@ def partner_view(
             if shown.matches or shown.answers:
                 items.append(shown)
     return PartnerView(True, "released", items)
+
+
+def _depends_on_unshared(defn: Definition, item: dict) -> bool:
+    """Whether the item (or a group holding it) is shown only for some answers to a question
+    that is not ``shared``: that another partner's answer is shown at all would tell the
+    viewer something of that private answer (a follow-up that appears only after "I do not
+    feel safe at home" tells the screening answer), so nothing of others is shown for it."""
+    node: dict | None = item
+    while node is not None:
+        for cond in node.get("enable_when") or ():
+            question = defn.by_id.get(cond["question"])
+            if question is None or share_of(question) != "shared" or _depends_on_unshared(defn, question):
+                return True
+        node = defn.parent.get(node["link_id"])
+    return False
 
 
 def _section_ids(defn: Definition, section) -> list[str]:

@@ -62,8 +62,15 @@ DOC = {
                  "options": [{"value": "a", "label": "OPT-a"}, {"value": "b", "label": "OPT-b"},
                              {"value": "c", "label": "OPT-c"}]},
                 {"link_id": "w.mutual_text", "type": "string", "text": "ITEM-mutual-text", "share": "mutual"},
+                {"link_id": "w.pick", "type": "choice", "text": "ITEM-pick", "share": "shared",
+                 "options": [{"value": "a", "label": "PICK-a"}, {"value": "b", "label": "PICK-b"}]},
                 {"link_id": "w.more", "type": "text", "text": "ITEM-more", "share": "shared",
-                 "enable_when": [{"question": "w.mutual", "operator": "=", "answer": "a"}]},
+                 "enable_when": [{"question": "w.pick", "operator": "=", "answer": "a"}]},
+                {"link_id": "w.flag", "type": "boolean", "text": "ITEM-flag", "share": "counselor_only"},
+                {"link_id": "w.after_flag", "type": "text", "text": "ITEM-after-flag", "share": "shared",
+                 "enable_when": [{"question": "w.flag", "operator": "=", "answer": True}]},
+                {"link_id": "w.after_mutual", "type": "text", "text": "ITEM-after-mutual", "share": "shared",
+                 "enable_when": [{"question": "w.mutual", "operator": "!=", "answer": "c"}]},
             ],
         },
     ],
@@ -91,9 +98,14 @@ def _label(item, key):
     return next(r["label"] for r in item["roles"] if r["key"] == key)
 
 
+#: shown only for some answers to a question that is not shared: its mere presence would
+#: tell that answer, so nothing of another partner is ever shown for these
+TELLING = {"w.after_flag", "w.after_mutual"}
+
+
 def _enabled(item, answers) -> bool:
     if item["link_id"] == "w.more":
-        return answers.get("w.mutual") == "a"
+        return answers.get("w.pick") == "a"
     return True
 
 
@@ -103,7 +115,7 @@ def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[st
     mine = answers[viewer]
     for item in DEFN.questions():
         lid, share = item["link_id"], _share(item)
-        if share == "counselor_only" or not _enabled(item, mine):
+        if share == "counselor_only" or lid in TELLING or not _enabled(item, mine):
             continue
         entry = {"matches": [], "answers": []}
         for other in partners:
@@ -228,7 +240,11 @@ def couple_answers():
             "w.shared": "Shared words of 0",
             "w.mutual": "a",
             "w.mutual_text": "CANARY-0-mutual-text",
+            "w.pick": "a",
             "w.more": "More of 0",
+            "w.flag": True,
+            "w.after_flag": "CANARY-0-after-flag",
+            "w.after_mutual": "CANARY-0-after-mutual",
         },
         1: {
             "d.together": d({"together": "want_to_try"}, note="CANARY-1-together-NOTE"),
@@ -241,7 +257,11 @@ def couple_answers():
             "w.shared": "Shared words of 1",
             "w.mutual": "a",
             "w.mutual_text": "CANARY-1-mutual-text",
+            "w.pick": "a",
             "w.more": "More of 1",
+            "w.flag": True,
+            "w.after_flag": "CANARY-1-after-flag",
+            "w.after_mutual": "CANARY-1-after-mutual",
         },
     }
 
@@ -267,14 +287,15 @@ def test_after_release_only_matches_shared_items_and_equal_mutual_answers():
         "ITEM-give": {"matches": [("Partner-1", "ROLE-giving", "ROLE-receiving", "complementary")], "answers": []},
         "ITEM-shared": {"matches": [], "answers": [("Partner-1", "Shared words of 1")]},
         "ITEM-mutual": {"matches": [], "answers": [("Partner-1", "a")]},
+        "ITEM-pick": {"matches": [], "answers": [("Partner-1", "a")]},
         "ITEM-more": {"matches": [], "answers": [("Partner-1", "More of 1")]},
     }
     # not ITEM-lead (no match), ITEM-mixed (a hard limit), ITEM-secret (counselor only, though both said yes),
-    # the counselor-only texts, nor the unequal mutual text
+    # the counselor-only texts, the unequal mutual text, nor the follow-ups of private answers
     assert got == expected(0, partners, couple_answers())
     leaked = [s for s in strings_in(view) if "CANARY" in s]
     assert leaked == []
-    assert [e.section for e in view.items] == ["SECTION-desires", "SECTION-desires", "SECTION-words", "SECTION-words", "SECTION-words"]
+    assert [e.section for e in view.items] == ["SECTION-desires", "SECTION-desires"] + ["SECTION-words"] * 4
 
 
 def test_the_other_direction_sees_the_mirror_of_the_matches():
@@ -298,6 +319,7 @@ def test_a_partner_who_answered_nothing_sees_only_the_shared_items():
     view = partner_view(DEFN, partners[2], partners, answers, all_submitted=True, released=True)
     assert view_as_expected_shape(view) == {
         "ITEM-shared": {"matches": [], "answers": [("Partner-0", "Shared words of 0"), ("Partner-1", "Shared words of 1")]},
+        "ITEM-pick": {"matches": [], "answers": [("Partner-0", "a"), ("Partner-1", "a")]},
     }
     # and the others see nothing of the one who answered nothing
     for viewer in partners[:2]:
@@ -352,7 +374,13 @@ def answer_sets(draw):
         if choice:
             mine["w.mutual"] = choice
         mine["w.mutual_text"] = SAME_TEXT if draw(st.booleans()) else f"CANARY-{p}-w.mutual_text-UNMATCHED"
+        pick = draw(st.sampled_from(["a", "b", None]))
+        if pick:
+            mine["w.pick"] = pick
         mine["w.more"] = f"MORE-{p}-TEXT"
+        mine["w.flag"] = draw(st.booleans())
+        mine["w.after_flag"] = f"CANARY-{p}-w.after_flag-TEXT"
+        mine["w.after_mutual"] = f"CANARY-{p}-w.after_mutual-TEXT"
         answers[p] = mine
     released = draw(st.sampled_from([True, True, True, False]))
     all_submitted = draw(st.sampled_from([True, True, True, False]))
@@ -418,3 +446,46 @@ def test_the_property_ran():
     # Runs after the property in file order; reports what it covered (see -s).
     if EXAMPLES["examples"]:
         print(f"\npartner_view property: {dict(EXAMPLES)}")
+
+
+# ---- a shared item shown only after a private answer ------------------------------------
+
+FOLLOW_UP = {
+    "slug": "follow-up",
+    "title": "Follow-up",
+    "purpose": "A shared follow-up question conditional on a counselor-only screening answer.",
+    "kind": "check-in",
+    "items": [
+        {"link_id": "safe", "type": "choice", "text": "Do you feel safe at home?", "share": "counselor_only",
+         "options": [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}]},
+        {"link_id": "helps", "type": "text", "text": "ITEM-what-would-help", "share": "shared",
+         "enable_when": [{"question": "safe", "operator": "=", "answer": "no"}]},
+        {"link_id": "ok_group", "type": "group", "text": "Only after a yes",
+         "enable_when": [{"question": "safe", "operator": "=", "answer": "yes"}],
+         "items": [{"link_id": "ok_group.touch", "type": "desire", "text": "ITEM-touch",
+                    "roles": [{"key": "together", "label": "Together"}]}]},
+        {"link_id": "plain", "type": "text", "text": "ITEM-plain", "share": "shared"},
+    ],
+}
+
+
+def test_nothing_shown_to_others_tells_a_counselor_only_answer():
+    """A shared follow-up that appears only after a worrying screening answer would tell the
+    other partner that answer (the screening item is counselor_only): it is never shown to them,
+    nor is an item enabled by a reassuring answer."""
+    assert validate_definition(FOLLOW_UP) == []
+    defn = Definition(FOLLOW_UP)
+    partners = names(2)
+    yes_touch = {"roles": {"together": "yes"}, "hard_limit": False, "note": ""}
+    answers = {
+        0: {"safe": "yes", "helps": "viewer words", "ok_group.touch": yes_touch, "plain": "plain 0"},
+        1: {"safe": "no", "helps": "CANARY-only-after-unsafe", "plain": "plain 1"},
+    }
+    answers[0]["safe"] = "no"  # the viewer's own condition holds too
+    view = partner_view(defn, partners[0], partners, answers, all_submitted=True, released=True)
+    assert "CANARY-only-after-unsafe" not in repr(view)
+    assert [e.text for e in view.items] == ["ITEM-plain"]
+    # and a desire match inside a group shown only after "safe = yes" says both answered yes
+    answers = {k: {"safe": "yes", "ok_group.touch": yes_touch} for k in (0, 1)}
+    view = partner_view(defn, partners[0], partners, answers, all_submitted=True, released=True)
+    assert view.items == []
