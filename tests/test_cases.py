@@ -452,3 +452,41 @@ def test_flask_demo_refuses_to_reset_the_password_in_production(make_app):
             ).status_code
             == 302
         )
+
+
+# --- markup typed as text ----------------------------------------------------------------------
+
+XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>"\'&'
+
+
+def test_markup_typed_into_cases_and_notes_renders_as_text(client_a):
+    r = client_a.post(
+        "/cases/new",
+        data={"label": "L" + XSS, **partners_form(["N" + XSS]), "partners-0-pronouns": "<b>x</b>"},
+    )
+    assert r.status_code == 302, page(r)
+    case_url = r.location
+    r = client_a.post(
+        case_url + "/sessions/new",
+        data={**GOOD, "agenda": "A" + XSS, "notes": "O" + XSS, "next_steps": "S" + XSS},
+    )
+    assert r.status_code == 302
+    session_url = r.location
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
+    for url in (
+        "/cases",
+        case_url,
+        case_url + "/edit",
+        case_url + "/delete",
+        session_url,
+        session_url + "/edit",
+        "/cases?q=%3Cscript%3E",
+    ):
+        html = page(client_a.get(url))
+        assert "<script>alert" not in html and "<img src=x" not in html, url
+        assert escaped in html, url
+        assert "<b>x</b>" not in html, url
+    # Stored exactly as typed: the text round-trips.
+    case = the_case(case_url)
+    assert case.label == "L" + XSS and case.partners[0].display_name == "N" + XSS
+    assert db.session.scalar(select(CounselingSession)).notes == "O" + XSS
