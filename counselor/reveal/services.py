@@ -83,6 +83,8 @@ class ItemComparison:
     section: str
     answers: dict[uuid.UUID, object]
     pairs: list[matching.PairResult] = field(default_factory=list)
+    #: the section's position (titles repeat: loose items before and after groups have none)
+    section_index: int = -1
 
     @property
     def worst(self) -> str | None:
@@ -113,7 +115,8 @@ def compare(assignment: Assignment) -> Comparison:
         for item in engine.walk(section.items):
             if item["type"] not in engine.ANSWERABLE:
                 continue
-            row = ItemComparison(item, section.title, {p.id: shown[p.id].get(item["link_id"]) for p in partners})
+            row = ItemComparison(item, section.title, {p.id: shown[p.id].get(item["link_id"]) for p in partners},
+                                 section_index=section.index)
             if item["type"] == "desire":
                 row.pairs = matching.compare_item(item, {p.id: row.answers[p.id] for p in partners})
                 every_pair.extend(row.pairs)

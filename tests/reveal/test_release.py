@@ -279,3 +279,34 @@ def test_release_and_withdraw_of_a_missing_assignment_are_404(scenario):
     assert s.counselor.post(missing + "/release", data={"confirm": "y"}).status_code == 404
     assert s.counselor.post(missing + "/withdraw").status_code == 404
     assert s.counselor.get(missing + "/compare").status_code == 404
+
+
+LOOSE = {
+    "slug": "loose-items",
+    "title": "Loose items",
+    "purpose": "Items outside groups at the start and at the end, and two groups of the same title.",
+    "kind": "exercise",
+    "items": [
+        {"link_id": "first", "type": "text", "text": "QUESTION-first", "share": "shared"},
+        {"link_id": "g1", "type": "group", "text": "Part", "items": [
+            {"link_id": "g1.a", "type": "text", "text": "QUESTION-g1a"}]},
+        {"link_id": "g2", "type": "group", "text": "Part", "items": [
+            {"link_id": "g2.a", "type": "text", "text": "QUESTION-g2a"}]},
+        {"link_id": "last", "type": "text", "text": "QUESTION-last"},
+    ],
+}
+
+
+def test_compare_page_lists_every_item_once_under_its_own_section(app, counselor_a, client_a):
+    from tests.reveal.helpers import load_own
+
+    load_own(counselor_a, LOOSE)
+    case = new_case(counselor_a)
+    assignment, tokens = assign(case, "loose-items", owner_id=counselor_a.id)
+    for name, token in tokens.items():
+        open_link(app, name, token).answer_and_submit({"first": f"{name} first", "last": f"{name} last"})
+    page = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}/compare").get_data(as_text=True)
+    side = page[page.index('id="side-h"'):]
+    for q in ("QUESTION-first", "QUESTION-g1a", "QUESTION-g2a", "QUESTION-last"):
+        assert side.count(q) == 1, (q, side.count(q))
+    assert side.index("QUESTION-first") < side.index("QUESTION-g1a") < side.index("QUESTION-g2a") < side.index("QUESTION-last")
