@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.extensions import db
-from tests.conftest import new_case
+from tests.conftest import login, make_account, new_case
 
 NAMES = ["Robin Ash", "Kim Birch", "Lou Cedar", "Max Dune", "Noor Elm", "Ola Fir"]
 
@@ -352,6 +352,8 @@ def test_session_create_edit_delete(client_a, counselor_a):
     [
         ("date", "2026-13-45", "Enter the date of the session."),
         ("date", "", "Enter the date of the session."),
+        ("date", "0001-01-01", "Enter a date between 1900 and 2100."),
+        ("date", "9999-12-31", "Enter a date between 1900 and 2100."),
         ("time", "25:99", "Enter the start time."),
         ("duration_minutes", "", "Enter the length in minutes."),
         ("duration_minutes", "0", "Between 5 and 600 minutes."),
@@ -381,6 +383,24 @@ def test_bad_session_input_is_refused_next_to_the_field(
     assert r.status_code == 400 and error_next_to(page(r), field, message)
     db.session.expire_all()
     assert db.session.get(CounselingSession, session.id).notes is None
+
+
+def test_extreme_dates_get_a_message_in_any_time_zone(make_app):
+    """Year 1 in a zone east of UTC used to overflow while converting to UTC: a 500."""
+    for zone in ("Europe/Berlin", "America/New_York"):
+        app = make_app(COUNSELOR_TIMEZONE=zone)
+        with app.app_context():
+            account = make_account(f"{zone.split('/')[1].lower()}@example.org", zone)
+            client = app.test_client()
+            login(client, account)
+            case = new_case(account)
+            for day in ("0001-01-01", "9999-12-31"):
+                r = client.post(
+                    f"/cases/{case.id}/sessions/new", data={**GOOD, "date": day, "time": "23:59"}
+                )
+                assert r.status_code == 400, (zone, day)
+                assert error_next_to(page(r), "date", "Enter a date between 1900 and 2100.")
+            assert count(CounselingSession) == 0
 
 
 def test_nul_byte_in_case_fields_is_refused(client_a):

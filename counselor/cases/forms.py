@@ -78,10 +78,20 @@ class CaseForm(FlaskForm):
         return rows
 
 
+def _plausible_date(form, field) -> None:
+    """A session date within 1900-2100: year 1 or 9999 moved into or out of the practice's
+    time zone overflows Python's datetime (a 500 instead of a message)."""
+    if field.data and not 1900 <= field.data.year <= 2100:
+        raise ValidationError("Enter a date between 1900 and 2100.")
+
+
 class SessionForm(FlaskForm):
     """One counseling session."""
 
-    date = DateField("Date", validators=[DataRequired(message="Enter the date of the session.")])
+    date = DateField(
+        "Date",
+        validators=[DataRequired(message="Enter the date of the session."), _plausible_date],
+    )
     time = TimeField("Start time", validators=[DataRequired(message="Enter the start time.")])
     duration_minutes = IntegerField(
         "Duration (minutes)",
