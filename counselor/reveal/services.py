@@ -242,7 +242,11 @@ def _fhir_answers(item: dict, value) -> list[dict]:
     if kind == "boolean":
         return [{"valueBoolean": value}]
     if kind in ("integer", "scale"):
-        return [{"valueInteger": value}]
+        # FHIR R4 integers are 32-bit; a larger whole number (the portal takes up to 10^12)
+        # keeps its exact value as a decimal instead of making the resource invalid.
+        if -(2**31) <= value < 2**31:
+            return [{"valueInteger": value}]
+        return [{"valueDecimal": value}]
     if kind == "decimal":
         return [{"valueDecimal": float(value)}]
     if kind == "date":

