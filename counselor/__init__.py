@@ -33,6 +33,14 @@ def create_app(config: dict | None = None) -> Flask:
         print(f"Counselor cannot start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 
+    proxies = app.config["COUNSELOR_TRUSTED_PROXIES"]
+    if proxies:
+        # Behind a TLS proxy: the client address (login throttling, audit) and https scheme
+        # come from the proxy's headers, trusted only for the configured number of hops.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

@@ -100,6 +100,8 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        #: how many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto (0: trust none)
+        "COUNSELOR_TRUSTED_PROXIES": _env_int("COUNSELOR_TRUSTED_PROXIES", 0),
         #: overrides the broker (default: REDIS_URL, else the embedded SQLite broker)
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "").strip() or None,
         "COUNSELOR_TIMEZONE": _timezone(os.environ.get("COUNSELOR_TIMEZONE", "UTC")),
