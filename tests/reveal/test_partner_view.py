@@ -489,3 +489,14 @@ def test_nothing_shown_to_others_tells_a_counselor_only_answer():
     answers = {k: {"safe": "yes", "ok_group.touch": yes_touch} for k in (0, 1)}
     view = partner_view(defn, partners[0], partners, answers, all_submitted=True, released=True)
     assert view.items == []
+
+
+def test_a_shared_answer_renders_inert(app):
+    partners = names(2)
+    payload = '<script>alert("x")</script><img src=x onerror=alert(1)>'
+    answers = couple_answers()
+    answers[1]["w.shared"] = payload
+    view = partner_view(DEFN, partners[0], partners, answers, all_submitted=True, released=True)
+    page = render_shared(app, view)
+    assert payload not in page and "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
