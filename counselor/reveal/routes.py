@@ -37,12 +37,13 @@ def _classes():
 
 
 def _refused(code: int, message: str):
-    """A 4xx page that says why (the shared error handler shows only a generic text for
-    ``abort(409, description=...)``, so "not everyone has submitted" read "reload and try again")."""
+    """A 4xx page that says why. The shared error handler shows only a generic text for
+    ``abort(409, description=...)``: "not everyone has submitted" read "reload and try again"."""
     from counselor.core.web import ERROR_TEXT
 
     db.session.rollback()
-    return render_template("errors/error.html", code=code, title=ERROR_TEXT[code][0], text=message), code
+    title = ERROR_TEXT[code][0]
+    return render_template("errors/error.html", code=code, title=title, text=message), code
 
 
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):

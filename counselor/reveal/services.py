@@ -115,8 +115,10 @@ def compare(assignment: Assignment) -> Comparison:
         for item in engine.walk(section.items):
             if item["type"] not in engine.ANSWERABLE:
                 continue
-            row = ItemComparison(item, section.title, {p.id: shown[p.id].get(item["link_id"]) for p in partners},
-                                 section_index=section.index)
+            row = ItemComparison(
+                item, section.title, {p.id: shown[p.id].get(item["link_id"]) for p in partners},
+                section_index=section.index,
+            )
             if item["type"] == "desire":
                 row.pairs = matching.compare_item(item, {p.id: row.answers[p.id] for p in partners})
                 every_pair.extend(row.pairs)

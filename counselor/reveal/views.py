@@ -102,7 +102,9 @@ def partner_view(
         for lid in _section_ids(defn, section):
             item = defn.by_id[lid]
             share = share_of(item)
-            if share == "counselor_only" or _depends_on_unshared(defn, item) or not is_enabled(defn, item, mine):
+            if share == "counselor_only" or _depends_on_unshared(defn, item):
+                continue
+            if not is_enabled(defn, item, mine):
                 continue
             shown = SharedItem(lid, item["text"], section.title)
             for other in others:
@@ -137,7 +139,9 @@ def _depends_on_unshared(defn: Definition, item: dict) -> bool:
     while node is not None:
         for cond in node.get("enable_when") or ():
             question = defn.by_id.get(cond["question"])
-            if question is None or share_of(question) != "shared" or _depends_on_unshared(defn, question):
+            if question is None or share_of(question) != "shared":
+                return True
+            if _depends_on_unshared(defn, question):
                 return True
         node = defn.parent.get(node["link_id"])
     return False

@@ -33,7 +33,9 @@ def questionnaire(slug: str, owner_id=None):
     from counselor.questionnaires.models import Questionnaire
 
     stmt = select(Questionnaire).where(Questionnaire.slug == slug)
-    stmt = stmt.where(Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id)
+    stmt = stmt.where(
+        Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id
+    )
     return db.session.scalar(stmt)
 
 
@@ -53,15 +55,21 @@ def assign(case, slug: str = INVENTORY, *, owner_id=None, partners=None):
     q = questionnaire(slug, owner_id)
     assert q is not None, f"questionnaire {slug} not loaded"
     assignment, issued = services.assign(
-        case, q.latest, [p.id for p in partners] if partners else [],
-        due_on=None, instructions=None, ttl_days=None,
+        case,
+        q.latest,
+        [p.id for p in partners] if partners else [],
+        due_on=None,
+        instructions=None,
+        ttl_days=None,
     )
     db.session.commit()
     return assignment, {i.partner.display_name: i.token for i in issued}
 
 
 def portal_csrf(page: str) -> str:
-    m = re.search(r'data-csrf="([^"]+)"', page) or re.search(r'name="csrf_token" value="([^"]+)"', page)
+    m = re.search(r'data-csrf="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
     assert m, "no portal CSRF token on page"
     return m.group(1)
 
@@ -101,7 +109,9 @@ class PartnerBrowser:
         r = self.client.get("/p/review")
         assert r.status_code == 200
         page = r.get_data(as_text=True)
-        r = self.client.post("/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)})
+        r = self.client.post(
+            "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)}
+        )
         assert r.status_code == expect, r.get_data(as_text=True)[:1000]
         return r
 
@@ -119,7 +129,12 @@ class PartnerBrowser:
 
     def every_page(self, defn) -> dict[str, str]:
         """The HTML of every page a partner can GET: overview, each section, review, shared."""
-        paths = ["/p/", *(f"/p/s/{n}" for n in range(1, len(defn.sections) + 1)), "/p/review", "/p/shared"]
+        paths = [
+            "/p/",
+            *(f"/p/s/{n}" for n in range(1, len(defn.sections) + 1)),
+            "/p/review",
+            "/p/shared",
+        ]
         return {p: self.get(p) for p in paths}
 
 
@@ -174,14 +189,43 @@ def small_alert_definition(slug: str = "alert-check") -> dict:
                 "type": "group",
                 "text": "Check",
                 "items": [
-                    {"link_id": "check.feel", "type": "text", "text": "How are you?", "share": "shared"},
-                    {"link_id": "check.tired", "type": "scale", "text": "How tired are you?", "min": 0, "max": 10,
-                     "min_label": "not at all", "max_label": "exhausted", "share": "counselor_only",
-                     "alert": {"operator": ">=", "answer": 7, "message": "ALERTMSG-tired: slow down the pace."}},
-                    {"link_id": "check.pushed", "type": "choice", "text": "Did you feel pushed?", "share": "counselor_only",
-                     "options": [{"value": "no", "label": "No"}, {"value": "a_bit", "label": "A bit"},
-                                 {"value": "yes", "label": "Yes"}],
-                     "alert": {"operator": "!=", "answer": "no", "message": "ALERTMSG-pushed: follow up privately."}},
+                    {
+                        "link_id": "check.feel",
+                        "type": "text",
+                        "text": "How are you?",
+                        "share": "shared",
+                    },
+                    {
+                        "link_id": "check.tired",
+                        "type": "scale",
+                        "text": "How tired are you?",
+                        "min": 0,
+                        "max": 10,
+                        "min_label": "not at all",
+                        "max_label": "exhausted",
+                        "share": "counselor_only",
+                        "alert": {
+                            "operator": ">=",
+                            "answer": 7,
+                            "message": "ALERTMSG-tired: slow down the pace.",
+                        },
+                    },
+                    {
+                        "link_id": "check.pushed",
+                        "type": "choice",
+                        "text": "Did you feel pushed?",
+                        "share": "counselor_only",
+                        "options": [
+                            {"value": "no", "label": "No"},
+                            {"value": "a_bit", "label": "A bit"},
+                            {"value": "yes", "label": "Yes"},
+                        ],
+                        "alert": {
+                            "operator": "!=",
+                            "answer": "no",
+                            "message": "ALERTMSG-pushed: follow up privately.",
+                        },
+                    },
                 ],
             }
         ],

@@ -96,9 +96,14 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
     flagged = new_case(counselor_a, "Flagged couple", ("Sam Rivera", "Alex Novak"))
     calm = new_case(counselor_a, "Calm couple", ("Robin Hale", "Kai Moreno"))
     # the calm case had the most recent session: it would be first without the alert
-    r = client_a.post(f"/cases/{calm.id}/sessions/new", data={
-        "date": date.today().isoformat(), "time": "09:00", "duration_minutes": "50",
-    })
+    r = client_a.post(
+        f"/cases/{calm.id}/sessions/new",
+        data={
+            "date": date.today().isoformat(),
+            "time": "09:00",
+            "duration_minutes": "50",
+        },
+    )
     assert r.status_code == 302, r.get_data(as_text=True)[:500]
     caseload = client_a.get("/cases").get_data(as_text=True)
     assert caseload.index("Calm couple") < caseload.index("Flagged couple")
@@ -135,13 +140,18 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
 
     # no partner page mentions an alert, the partner's own or anyone else's
     messages = [PRESSURE, TIRED, PUSHED, "ALERTMSG", "screening alert", "alert-card"]
-    for browser, defn in ((sam, intake.version.definition), (alex, intake.version.definition),
-                          (sam_check, check.version.definition)):
+    for browser, defn in (
+        (sam, intake.version.definition),
+        (alex, intake.version.definition),
+        (sam_check, check.version.definition),
+    ):
         for path, body in browser.every_page(defn).items():
             assert [m for m in messages if m in body] == [], (browser.name, path)
 
 
-def test_acknowledging_needs_a_note_and_stores_it_encrypted(app, counselor_a, client_a, own, database_url):
+def test_acknowledging_needs_a_note_and_stores_it_encrypted(
+    app, counselor_a, client_a, own, database_url
+):
     case = new_case(counselor_a, "Flagged couple")
     assignment, tokens = assign_own(counselor_a, case)
     partner = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
@@ -170,14 +180,25 @@ def test_acknowledging_needs_a_note_and_stores_it_encrypted(app, counselor_a, cl
     assert stored.acknowledged_at is not None
     assert stored.ack_note == note  # readable through the model
     # not in plain text in the raw column, nor anywhere in the database file
-    (raw,) = [bytes(r) for (r,) in db.session.execute(text("SELECT ack_note_sealed FROM alert")) if r is not None]
+    (raw,) = [
+        bytes(r)
+        for (r,) in db.session.execute(text("SELECT ack_note_sealed FROM alert"))
+        if r is not None
+    ]
     assert note.encode() not in raw
     assert b"ack-note" not in raw
     url_parts = make_url(database_url)
     if url_parts.get_backend_name() == "sqlite":
         db.session.commit()
-        blob = b"".join(p.read_bytes() for p in (Path(url_parts.database),
-                        Path(url_parts.database + "-wal"), Path(url_parts.database + "-journal")) if p.exists())
+        blob = b"".join(
+            p.read_bytes()
+            for p in (
+                Path(url_parts.database),
+                Path(url_parts.database + "-wal"),
+                Path(url_parts.database + "-journal"),
+            )
+            if p.exists()
+        )
         assert note.encode() not in blob and note.split()[0].encode() not in blob
     # gone from the case page and the caseload, and a second acknowledgement is refused
     assert PUSHED not in client_a.get(f"/cases/{case.id}").get_data(as_text=True)
@@ -194,7 +215,8 @@ def test_an_alert_is_acknowledged_only_through_its_own_case(app, counselor_a, cl
     _, tokens = assign_own(counselor_a, case)
     open_link(app, "Sam Rivera", tokens["Sam Rivera"]).answer_and_submit({"check.tired": 10})
     (alert,) = open_alerts(case.id)
-    r = client_a.post(f"/cases/{other.id}/alerts/{alert.id}/acknowledge", data={"note": "wrong case"})
+    r = client_a.post(
+        f"/cases/{other.id}/alerts/{alert.id}/acknowledge", data={"note": "wrong case"}
+    )
     assert r.status_code == 404
     assert len(open_alerts(case.id)) == 1
-

@@ -19,7 +19,12 @@ SMALL = {
     "purpose": "A very small exercise for counting queries.",
     "kind": "exercise",
     "items": [
-        {"link_id": "a", "type": "desire", "text": "Holding hands", "roles": [{"key": "together", "label": "Together"}]},
+        {
+            "link_id": "a",
+            "type": "desire",
+            "text": "Holding hands",
+            "roles": [{"key": "together", "label": "Together"}],
+        },
         {"link_id": "b", "type": "text", "text": "Anything else?", "share": "shared"},
     ],
 }
@@ -64,8 +69,13 @@ def small_and_large(app, counselor_a):
     sync()
     load_own(counselor_a, SMALL)
     small_case = new_case(counselor_a, "Two", ("Sam Rivera", "Alex Novak"))
-    small = _submitted(app, small_case, "two-items",
-                       lambda n: {"a": desire({"together": "yes"}), "b": f"words {n}"}, owner_id=counselor_a.id)
+    small = _submitted(
+        app,
+        small_case,
+        "two-items",
+        lambda n: {"a": desire({"together": "yes"}), "b": f"words {n}"},
+        owner_id=counselor_a.id,
+    )
     large_case = new_case(counselor_a, "Six", SIX)
     inventory_items = None
 
@@ -75,7 +85,10 @@ def small_and_large(app, counselor_a):
             defn = questionnaire(INVENTORY).latest.definition
             inventory_items = [i for i in defn.questions() if i["type"] == "desire"]
         return {
-            i["link_id"]: desire({r["key"]: ROLES[(n + k + j) % 5] for j, r in enumerate(i["roles"])}, limit=(n + k) % 11 == 0)
+            i["link_id"]: desire(
+                {r["key"]: ROLES[(n + k + j) % 5] for j, r in enumerate(i["roles"])},
+                limit=(n + k) % 11 == 0,
+            )
             for k, i in enumerate(inventory_items)
         }
 
@@ -88,9 +101,16 @@ def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):
     few = compare_statements(client_a, small_case, small)
     many = compare_statements(client_a, large_case, large)
     assert len(large.responses) == 6 and len(small.responses) == 2
-    page = client_a.get(f"/cases/{large_case.id}/assignments/{large.id}/compare").get_data(as_text=True)
-    assert page.count('<td class="cell">') == 15 * sum(1 for i in large.version.definition.questions() if i["type"] == "desire")
-    print(f"\ncompare page: {len(few)} statements for 2 items x 2 partners, {len(many)} for the inventory x 6 partners")
+    page = client_a.get(f"/cases/{large_case.id}/assignments/{large.id}/compare").get_data(
+        as_text=True
+    )
+    assert page.count('<td class="cell">') == 15 * sum(
+        1 for i in large.version.definition.questions() if i["type"] == "desire"
+    )
+    print(
+        f"\ncompare page: {len(few)} statements for 2 items x 2 partners, "
+        f"{len(many)} for the inventory x 6 partners"
+    )
     assert len(many) == len(few), "\n".join(["small:", *few, "large:", *many])
 
 
@@ -98,7 +118,9 @@ def test_shared_page_statement_count_does_not_grow(small_and_large, client_a, ap
     (small_case, small), (large_case, large) = small_and_large
     counts = []
     for case, assignment in ((small_case, small), (large_case, large)):
-        r = client_a.post(f"/cases/{case.id}/assignments/{assignment.id}/release", data={"confirm": "y"})
+        r = client_a.post(
+            f"/cases/{case.id}/assignments/{assignment.id}/release", data={"confirm": "y"}
+        )
         assert r.status_code == 302
         db.session.expire_all()
         partner = case.partners[0]

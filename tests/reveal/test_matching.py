@@ -19,22 +19,39 @@ from counselor.reveal import matching
 ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
 POSITIVE = {"yes", "want_to_try"}
 
-TOGETHER = {"link_id": "t", "type": "desire", "text": "Together", "roles": [{"key": "together", "label": "Together"}]}
+TOGETHER = {
+    "link_id": "t",
+    "type": "desire",
+    "text": "Together",
+    "roles": [{"key": "together", "label": "Together"}],
+}
 GIVE_RECEIVE = {
-    "link_id": "g", "type": "desire", "text": "Give/receive",
-    "roles": [{"key": "give", "label": "Giving", "counterpart": "receive"},
-              {"key": "receive", "label": "Receiving", "counterpart": "give"}],
+    "link_id": "g",
+    "type": "desire",
+    "text": "Give/receive",
+    "roles": [
+        {"key": "give", "label": "Giving", "counterpart": "receive"},
+        {"key": "receive", "label": "Receiving", "counterpart": "give"},
+    ],
 }
 LEAD_FOLLOW = {
-    "link_id": "l", "type": "desire", "text": "Lead/follow",
-    "roles": [{"key": "lead", "label": "Leading", "counterpart": "follow"},
-              {"key": "follow", "label": "Following", "counterpart": "lead"}],
+    "link_id": "l",
+    "type": "desire",
+    "text": "Lead/follow",
+    "roles": [
+        {"key": "lead", "label": "Leading", "counterpart": "follow"},
+        {"key": "follow", "label": "Following", "counterpart": "lead"},
+    ],
 }
 COUNTERPART_ITEMS = [GIVE_RECEIVE, LEAD_FOLLOW]
 
 
 def ans(roles: dict, *, limit: bool = False, note: str = "") -> dict:
-    return {"roles": {k: v for k, v in roles.items() if v is not None}, "hard_limit": limit, "note": note}
+    return {
+        "roles": {k: v for k, v in roles.items() if v is not None},
+        "hard_limit": limit,
+        "note": note,
+    }
 
 
 def expected_pairing(a, b, *, shared: bool) -> str:
@@ -52,10 +69,13 @@ def expected_pairing(a, b, *, shared: bool) -> str:
 
 # ---- single pairings -------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("a,b", list(itertools.product(ANSWERS, ANSWERS)))
 def test_every_pairing_of_two_answers(a, b):
     assert matching.classify_pairing(a, b, shared_role=True) == expected_pairing(a, b, shared=True)
-    assert matching.classify_pairing(a, b, shared_role=False) == expected_pairing(a, b, shared=False)
+    assert matching.classify_pairing(a, b, shared_role=False) == expected_pairing(
+        a, b, shared=False
+    )
 
 
 def test_pairing_table_spot_checks():
@@ -83,11 +103,14 @@ def test_unanswered_is_never_a_no(answer):
     # and for a whole item: one partner who answered nothing is not a "no"
     r = matching.compare_pair(TOGETHER, "A", ans({"together": answer}), "B", None)
     assert r.cls == "unanswered" and r.matches == []
-    r = matching.compare_pair(GIVE_RECEIVE, "A", ans({"give": answer, "receive": answer}), "B", ans({}))
+    r = matching.compare_pair(
+        GIVE_RECEIVE, "A", ans({"give": answer, "receive": answer}), "B", ans({})
+    )
     assert r.cls == "unanswered" and r.matches == []
 
 
 # ---- a shared role (no counterpart) --------------------------------------------------------
+
 
 @pytest.mark.parametrize("a,b", list(itertools.product(ANSWERS, ANSWERS)))
 def test_shared_role_item(a, b):
@@ -100,6 +123,7 @@ def test_shared_role_item(a, b):
 
 
 # ---- counterpart roles: give/receive and lead/follow ---------------------------------------
+
 
 def _expected_item(item, a: dict, b: dict) -> tuple[str, list[tuple[str, str, str]]]:
     """(item class, [(role_a, role_b, pairing class)]) for a counterpart item without limits."""
@@ -161,20 +185,28 @@ def test_complementary_in_words():
     b = ans({"give": "no", "receive": "want_to_try"})
     r = matching.compare_pair(GIVE_RECEIVE, "A", a, "B", b)
     assert r.cls == "complementary"
-    assert [(m.role_a, m.role_b, m.cls) for m in r.matches] == [("give", "receive", "complementary")]
+    assert [(m.role_a, m.role_b, m.cls) for m in r.matches] == [
+        ("give", "receive", "complementary")
+    ]
     r = matching.compare_pair(LEAD_FOLLOW, "A", ans({"follow": "yes"}), "B", ans({"lead": "yes"}))
     assert r.cls == "complementary"
     assert [(m.role_a, m.role_b) for m in r.matches] == [("follow", "lead")]
 
 
 def test_an_item_with_a_shared_role_and_counterpart_roles():
-    item = {"link_id": "m", "type": "desire", "text": "Mixed",
-            "roles": [{"key": "together", "label": "Together"}] + GIVE_RECEIVE["roles"]}
+    item = {
+        "link_id": "m",
+        "type": "desire",
+        "text": "Mixed",
+        "roles": [{"key": "together", "label": "Together"}] + GIVE_RECEIVE["roles"],
+    }
     a = ans({"together": "yes", "give": "yes"})
     b = ans({"together": "want_to_try", "receive": "no"})
     r = matching.compare_pair(item, "A", a, "B", b)
     assert [(p.role_a, p.role_b, p.cls) for p in r.pairings] == [
-        ("together", "together", "mutual"), ("give", "receive", "mismatch"), ("receive", "give", "unanswered"),
+        ("together", "together", "mutual"),
+        ("give", "receive", "mismatch"),
+        ("receive", "give", "unanswered"),
     ]
     assert r.cls == "mutual"
     assert [(m.role_a, m.cls) for m in r.matches] == [("together", "mutual")]
@@ -182,46 +214,82 @@ def test_an_item_with_a_shared_role_and_counterpart_roles():
 
 # ---- hard limits ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("item", [TOGETHER, GIVE_RECEIVE, LEAD_FOLLOW], ids=lambda i: i["link_id"])
 def test_hard_limit_against_every_answer_of_the_other(item):
     keys = [r["key"] for r in item["roles"]]
     for limiter_answers in itertools.product(ANSWERS, repeat=len(keys)):
         for other_answers in itertools.product(ANSWERS, repeat=len(keys)):
-            a = ans(dict(zip(keys, limiter_answers)), limit=True)
-            b = ans(dict(zip(keys, other_answers)))
+            a = ans(dict(zip(keys, limiter_answers, strict=True)), limit=True)
+            b = ans(dict(zip(keys, other_answers, strict=True)))
             expected = "limit_collision" if any(x in POSITIVE for x in other_answers) else "limit"
-            for r in (matching.compare_pair(item, "A", a, "B", b), matching.compare_pair(item, "B", b, "A", a)):
+            for r in (
+                matching.compare_pair(item, "A", a, "B", b),
+                matching.compare_pair(item, "B", b, "A", a),
+            ):
                 assert r.cls == expected, (a, b, r)
                 assert r.matches == [], "nothing of an item with a hard limit is a match"
 
 
 def test_hard_limit_with_the_others_yes_or_no():
     limited = ans({"give": "no", "receive": "no"}, limit=True)
-    assert matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"receive": "yes"})).cls == "limit_collision"
-    assert matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "want_to_try"})).cls == "limit_collision"
-    assert matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "no", "receive": "no"})).cls == "limit"
-    assert matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "maybe"})).cls == "limit"
+    assert (
+        matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"receive": "yes"})).cls
+        == "limit_collision"
+    )
+    assert (
+        matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "want_to_try"})).cls
+        == "limit_collision"
+    )
+    assert (
+        matching.compare_pair(
+            GIVE_RECEIVE, "A", limited, "B", ans({"give": "no", "receive": "no"})
+        ).cls
+        == "limit"
+    )
+    assert (
+        matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "maybe"})).cls
+        == "limit"
+    )
     assert matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", None).cls == "limit"
     # a hard limit with no role answered at all is still a limit
     only_limit = ans({}, limit=True)
-    assert matching.compare_pair(TOGETHER, "A", only_limit, "B", ans({"together": "yes"})).cls == "limit_collision"
+    assert (
+        matching.compare_pair(TOGETHER, "A", only_limit, "B", ans({"together": "yes"})).cls
+        == "limit_collision"
+    )
     # both limits, both yes (contradictory but possible): still a collision, never a match
-    both = matching.compare_pair(TOGETHER, "A", ans({"together": "yes"}, limit=True), "B", ans({"together": "yes"}, limit=True))
+    both = matching.compare_pair(
+        TOGETHER,
+        "A",
+        ans({"together": "yes"}, limit=True),
+        "B",
+        ans({"together": "yes"}, limit=True),
+    )
     assert both.cls == "limit_collision" and both.matches == []
 
 
 # ---- many partners ---------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("n", [1, 2, 3, 6])
 def test_compare_item_gives_every_pair_once(n):
     keys = [f"P{i}" for i in range(n)]
-    answers = {k: ans({"give": ANSWERS[i % 6], "receive": ANSWERS[(i + 2) % 6]}) for i, k in enumerate(keys)}
+    answers = {
+        k: ans({"give": ANSWERS[i % 6], "receive": ANSWERS[(i + 2) % 6]})
+        for i, k in enumerate(keys)
+    }
     results = matching.compare_item(GIVE_RECEIVE, answers)
     assert len(results) == comb(n, 2)
     assert [(r.partner_a, r.partner_b) for r in results] == list(itertools.combinations(keys, 2))
     for r in results:
         assert r.link_id == "g"
-        assert r.cls == matching.compare_pair(GIVE_RECEIVE, r.partner_a, answers[r.partner_a], r.partner_b, answers[r.partner_b]).cls
+        assert (
+            r.cls
+            == matching.compare_pair(
+                GIVE_RECEIVE, r.partner_a, answers[r.partner_a], r.partner_b, answers[r.partner_b]
+            ).cls
+        )
 
 
 def test_counts():
@@ -237,6 +305,11 @@ def test_counts():
     assert list(got) == list(matching.CLASS_ORDER)
     assert sum(got.values()) == len(results) == 6
     # A-B complementary; A-C collision; A-D unanswered; B-C collision; B-D unanswered; C-D limit
-    assert got == {**{c: 0 for c in matching.CLASS_ORDER},
-                   "complementary": 1, "limit_collision": 2, "unanswered": 2, "limit": 1}
+    assert got == {
+        **{c: 0 for c in matching.CLASS_ORDER},
+        "complementary": 1,
+        "limit_collision": 2,
+        "unanswered": 2,
+        "limit": 1,
+    }
     assert set(matching.CLASS_LABELS) == set(matching.CLASS_ORDER) == set(matching.CLASS_HELP)

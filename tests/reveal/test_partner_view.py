@@ -34,43 +34,120 @@ DOC = {
     "kind": "exercise",
     "items": [
         {
-            "link_id": "d", "type": "group", "text": "SECTION-desires",
+            "link_id": "d",
+            "type": "group",
+            "text": "SECTION-desires",
             "items": [
-                {"link_id": "d.together", "type": "desire", "text": "ITEM-together",
-                 "roles": [{"key": "together", "label": "Together"}]},
-                {"link_id": "d.give", "type": "desire", "text": "ITEM-give",
-                 "roles": [{"key": "give", "label": "ROLE-giving", "counterpart": "receive"},
-                           {"key": "receive", "label": "ROLE-receiving", "counterpart": "give"}]},
-                {"link_id": "d.lead", "type": "desire", "text": "ITEM-lead",
-                 "roles": [{"key": "lead", "label": "ROLE-leading", "counterpart": "follow"},
-                           {"key": "follow", "label": "ROLE-following", "counterpart": "lead"}]},
-                {"link_id": "d.mixed", "type": "desire", "text": "ITEM-mixed",
-                 "roles": [{"key": "both", "label": "ROLE-both"},
-                           {"key": "choose", "label": "ROLE-choosing", "counterpart": "wear"},
-                           {"key": "wear", "label": "ROLE-wearing", "counterpart": "choose"}]},
-                {"link_id": "d.secret", "type": "desire", "text": "ITEM-secret", "share": "counselor_only",
-                 "roles": [{"key": "together", "label": "ROLE-secret"}]},
+                {
+                    "link_id": "d.together",
+                    "type": "desire",
+                    "text": "ITEM-together",
+                    "roles": [{"key": "together", "label": "Together"}],
+                },
+                {
+                    "link_id": "d.give",
+                    "type": "desire",
+                    "text": "ITEM-give",
+                    "roles": [
+                        {"key": "give", "label": "ROLE-giving", "counterpart": "receive"},
+                        {"key": "receive", "label": "ROLE-receiving", "counterpart": "give"},
+                    ],
+                },
+                {
+                    "link_id": "d.lead",
+                    "type": "desire",
+                    "text": "ITEM-lead",
+                    "roles": [
+                        {"key": "lead", "label": "ROLE-leading", "counterpart": "follow"},
+                        {"key": "follow", "label": "ROLE-following", "counterpart": "lead"},
+                    ],
+                },
+                {
+                    "link_id": "d.mixed",
+                    "type": "desire",
+                    "text": "ITEM-mixed",
+                    "roles": [
+                        {"key": "both", "label": "ROLE-both"},
+                        {"key": "choose", "label": "ROLE-choosing", "counterpart": "wear"},
+                        {"key": "wear", "label": "ROLE-wearing", "counterpart": "choose"},
+                    ],
+                },
+                {
+                    "link_id": "d.secret",
+                    "type": "desire",
+                    "text": "ITEM-secret",
+                    "share": "counselor_only",
+                    "roles": [{"key": "together", "label": "ROLE-secret"}],
+                },
             ],
         },
         {
-            "link_id": "w", "type": "group", "text": "SECTION-words",
+            "link_id": "w",
+            "type": "group",
+            "text": "SECTION-words",
             "items": [
-                {"link_id": "w.private", "type": "text", "text": "ITEM-private", "share": "counselor_only"},
+                {
+                    "link_id": "w.private",
+                    "type": "text",
+                    "text": "ITEM-private",
+                    "share": "counselor_only",
+                },
                 {"link_id": "w.default", "type": "text", "text": "ITEM-default"},
                 {"link_id": "w.shared", "type": "text", "text": "ITEM-shared", "share": "shared"},
-                {"link_id": "w.mutual", "type": "choice", "text": "ITEM-mutual", "share": "mutual",
-                 "options": [{"value": "a", "label": "OPT-a"}, {"value": "b", "label": "OPT-b"},
-                             {"value": "c", "label": "OPT-c"}]},
-                {"link_id": "w.mutual_text", "type": "string", "text": "ITEM-mutual-text", "share": "mutual"},
-                {"link_id": "w.pick", "type": "choice", "text": "ITEM-pick", "share": "shared",
-                 "options": [{"value": "a", "label": "PICK-a"}, {"value": "b", "label": "PICK-b"}]},
-                {"link_id": "w.more", "type": "text", "text": "ITEM-more", "share": "shared",
-                 "enable_when": [{"question": "w.pick", "operator": "=", "answer": "a"}]},
-                {"link_id": "w.flag", "type": "boolean", "text": "ITEM-flag", "share": "counselor_only"},
-                {"link_id": "w.after_flag", "type": "text", "text": "ITEM-after-flag", "share": "shared",
-                 "enable_when": [{"question": "w.flag", "operator": "=", "answer": True}]},
-                {"link_id": "w.after_mutual", "type": "text", "text": "ITEM-after-mutual", "share": "shared",
-                 "enable_when": [{"question": "w.mutual", "operator": "!=", "answer": "c"}]},
+                {
+                    "link_id": "w.mutual",
+                    "type": "choice",
+                    "text": "ITEM-mutual",
+                    "share": "mutual",
+                    "options": [
+                        {"value": "a", "label": "OPT-a"},
+                        {"value": "b", "label": "OPT-b"},
+                        {"value": "c", "label": "OPT-c"},
+                    ],
+                },
+                {
+                    "link_id": "w.mutual_text",
+                    "type": "string",
+                    "text": "ITEM-mutual-text",
+                    "share": "mutual",
+                },
+                {
+                    "link_id": "w.pick",
+                    "type": "choice",
+                    "text": "ITEM-pick",
+                    "share": "shared",
+                    "options": [
+                        {"value": "a", "label": "PICK-a"},
+                        {"value": "b", "label": "PICK-b"},
+                    ],
+                },
+                {
+                    "link_id": "w.more",
+                    "type": "text",
+                    "text": "ITEM-more",
+                    "share": "shared",
+                    "enable_when": [{"question": "w.pick", "operator": "=", "answer": "a"}],
+                },
+                {
+                    "link_id": "w.flag",
+                    "type": "boolean",
+                    "text": "ITEM-flag",
+                    "share": "counselor_only",
+                },
+                {
+                    "link_id": "w.after_flag",
+                    "type": "text",
+                    "text": "ITEM-after-flag",
+                    "share": "shared",
+                    "enable_when": [{"question": "w.flag", "operator": "=", "answer": True}],
+                },
+                {
+                    "link_id": "w.after_mutual",
+                    "type": "text",
+                    "text": "ITEM-after-mutual",
+                    "share": "shared",
+                    "enable_when": [{"question": "w.mutual", "operator": "!=", "answer": "c"}],
+                },
             ],
         },
     ],
@@ -89,6 +166,7 @@ def names(n: int) -> list[PartnerInfo]:
 
 
 # ---- the oracle: the reveal rules written from DESIGN.md, independent of the module ----------
+
 
 def _share(item):
     return item.get("share", "mutual" if item["type"] == "desire" else "counselor_only")
@@ -110,7 +188,8 @@ def _enabled(item, answers) -> bool:
 
 
 def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[str, dict]:
-    """{item text: {"matches": [(other, viewer role, other role, cls)], "answers": [(other, value)]}}."""
+    """{item text: {"matches": [(other, viewer role, other role, cls)],
+    "answers": [(other, value)]}} as the reveal rules allow."""
     out: dict[str, dict] = {}
     mine = answers[viewer]
     for item in DEFN.questions():
@@ -130,9 +209,18 @@ def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[st
                     continue
                 for role in item["roles"]:
                     other_role = role.get("counterpart", role["key"])
-                    if a["roles"].get(role["key"]) in POSITIVE and b["roles"].get(other_role) in POSITIVE:
-                        entry["matches"].append((other.name, role["label"], _label(item, other_role),
-                                                 "complementary" if "counterpart" in role else "mutual"))
+                    if (
+                        a["roles"].get(role["key"]) in POSITIVE
+                        and b["roles"].get(other_role) in POSITIVE
+                    ):
+                        entry["matches"].append(
+                            (
+                                other.name,
+                                role["label"],
+                                _label(item, other_role),
+                                "complementary" if "counterpart" in role else "mutual",
+                            )
+                        )
             elif share == "shared":
                 if theirs.get(lid) is not None:
                     entry["answers"].append((other.name, theirs[lid]))
@@ -155,6 +243,7 @@ def view_as_expected_shape(view: PartnerView) -> dict[str, dict]:
 
 
 # ---- walking what a view holds ----------------------------------------------------------
+
 
 def strings_in(obj) -> list[str]:
     """Every string anywhere in a view: dataclass fields, dicts, lists, recursively."""
@@ -182,7 +271,9 @@ def render_shared(app, view: PartnerView) -> str:
 
 SECTION = re.compile(r'<section class="card shadow-sm mb-3 shared-item">(.*?)</section>', re.S)
 H2 = re.compile(r"<h2[^>]*>(.*?)</h2>", re.S)
-COMPLEMENTARY = re.compile(r"You complement each other</span>\s*You: (.*?) · (.*?): (.*?)</p>", re.S)
+COMPLEMENTARY = re.compile(
+    r"You complement each other</span>\s*You: (.*?) · (.*?): (.*?)</p>", re.S
+)
 MUTUAL = re.compile(r"You both want this</span>\s*with (\S+?)(?: \((.*?)\))?</p>", re.S)
 ANSWER = re.compile(r'<span class="small text-body-secondary">(.*?):</span>\s*(.*?)</div>', re.S)
 
@@ -196,8 +287,14 @@ def parse_shared_page(page: str) -> dict[str, dict]:
     out = {}
     for body in SECTION.findall(page):
         text = _text(H2.search(body).group(1))
-        matches = [(_text(o), _text(vr), _text(orl), "complementary") for vr, o, orl in COMPLEMENTARY.findall(body)]
-        matches += [(_text(o), _text(vr) if vr else "Together", None, "mutual") for o, vr in MUTUAL.findall(body)]
+        matches = [
+            (_text(o), _text(vr), _text(orl), "complementary")
+            for vr, o, orl in COMPLEMENTARY.findall(body)
+        ]
+        matches += [
+            (_text(o), _text(vr) if vr else "Together", None, "mutual")
+            for o, vr in MUTUAL.findall(body)
+        ]
         answers = [(_text(o), _text(v)) for o, v in ANSWER.findall(body)]
         out[text] = {"matches": sorted(matches, key=repr), "answers": sorted(answers)}
     return out
@@ -214,7 +311,8 @@ def expected_on_page(exp: dict[str, dict]) -> dict[str, dict]:
     out = {}
     for text, entry in exp.items():
         matches = [
-            (o, vr, orl if cls == "complementary" else None, cls) for o, vr, orl, cls in entry["matches"]
+            (o, vr, orl if cls == "complementary" else None, cls)
+            for o, vr, orl, cls in entry["matches"]
         ]
         answers = [(o, _displayed(by_text[text], v)) for o, v in entry["answers"]]
         out[text] = {"matches": sorted(matches, key=repr), "answers": sorted(answers)}
@@ -222,6 +320,7 @@ def expected_on_page(exp: dict[str, dict]) -> dict[str, dict]:
 
 
 # ---- plain examples ------------------------------------------------------------------------
+
 
 def d(roles=None, limit=False, note=""):
     return {"roles": roles or {}, "hard_limit": limit, "note": note}
@@ -270,7 +369,9 @@ def couple_answers():
 def test_nothing_is_visible_before_everyone_submitted_and_the_release(all_submitted, released):
     partners = names(2)
     for viewer in partners:
-        view = partner_view(DEFN, viewer, partners, couple_answers(), all_submitted=all_submitted, released=released)
+        view = partner_view(
+            DEFN, viewer, partners, couple_answers(), all_submitted=all_submitted, released=released
+        )
         assert view.visible is False
         assert view.items == []
         assert view.reason == ("not_all_submitted" if not all_submitted else "not_released")
@@ -279,30 +380,45 @@ def test_nothing_is_visible_before_everyone_submitted_and_the_release(all_submit
 
 def test_after_release_only_matches_shared_items_and_equal_mutual_answers():
     partners = names(2)
-    view = partner_view(DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=True)
+    view = partner_view(
+        DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=True
+    )
     assert view.visible is True
     got = view_as_expected_shape(view)
     assert got == {
-        "ITEM-together": {"matches": [("Partner-1", "Together", "Together", "mutual")], "answers": []},
-        "ITEM-give": {"matches": [("Partner-1", "ROLE-giving", "ROLE-receiving", "complementary")], "answers": []},
+        "ITEM-together": {
+            "matches": [("Partner-1", "Together", "Together", "mutual")],
+            "answers": [],
+        },
+        "ITEM-give": {
+            "matches": [("Partner-1", "ROLE-giving", "ROLE-receiving", "complementary")],
+            "answers": [],
+        },
         "ITEM-shared": {"matches": [], "answers": [("Partner-1", "Shared words of 1")]},
         "ITEM-mutual": {"matches": [], "answers": [("Partner-1", "a")]},
         "ITEM-pick": {"matches": [], "answers": [("Partner-1", "a")]},
         "ITEM-more": {"matches": [], "answers": [("Partner-1", "More of 1")]},
     }
-    # not ITEM-lead (no match), ITEM-mixed (a hard limit), ITEM-secret (counselor only, though both said yes),
-    # the counselor-only texts, the unequal mutual text, nor the follow-ups of private answers
+    # not ITEM-lead (no match), ITEM-mixed (a hard limit), ITEM-secret (counselor only, though
+    # both said yes), the counselor-only texts, the unequal mutual text, nor the follow-ups of
+    # private answers
     assert got == expected(0, partners, couple_answers())
     leaked = [s for s in strings_in(view) if "CANARY" in s]
     assert leaked == []
-    assert [e.section for e in view.items] == ["SECTION-desires", "SECTION-desires"] + ["SECTION-words"] * 4
+    assert [e.section for e in view.items] == ["SECTION-desires", "SECTION-desires"] + [
+        "SECTION-words"
+    ] * 4
 
 
 def test_the_other_direction_sees_the_mirror_of_the_matches():
     partners = names(2)
-    view = partner_view(DEFN, partners[1], partners, couple_answers(), all_submitted=True, released=True)
+    view = partner_view(
+        DEFN, partners[1], partners, couple_answers(), all_submitted=True, released=True
+    )
     got = view_as_expected_shape(view)
-    assert got["ITEM-give"]["matches"] == [("Partner-0", "ROLE-receiving", "ROLE-giving", "complementary")]
+    assert got["ITEM-give"]["matches"] == [
+        ("Partner-0", "ROLE-receiving", "ROLE-giving", "complementary")
+    ]
     assert got == expected(1, partners, couple_answers())
 
 
@@ -318,7 +434,10 @@ def test_a_partner_who_answered_nothing_sees_only_the_shared_items():
     answers = {0: couple_answers()[0], 1: couple_answers()[1], 2: {}}
     view = partner_view(DEFN, partners[2], partners, answers, all_submitted=True, released=True)
     assert view_as_expected_shape(view) == {
-        "ITEM-shared": {"matches": [], "answers": [("Partner-0", "Shared words of 0"), ("Partner-1", "Shared words of 1")]},
+        "ITEM-shared": {
+            "matches": [],
+            "answers": [("Partner-0", "Shared words of 0"), ("Partner-1", "Shared words of 1")],
+        },
         "ITEM-pick": {"matches": [], "answers": [("Partner-0", "a"), ("Partner-1", "a")]},
     }
     # and the others see nothing of the one who answered nothing
@@ -337,11 +456,18 @@ def test_counselor_only_desire_item_never_shows_even_when_both_want_it():
 
 def test_rendered_page_for_the_plain_example(app):
     partners = names(2)
-    view = partner_view(DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=True)
+    view = partner_view(
+        DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=True
+    )
     page = render_shared(app, view)
     assert "CANARY" not in page
     assert parse_shared_page(page) == expected_on_page(expected(0, partners, couple_answers()))
-    hidden = render_shared(app, partner_view(DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=False))
+    hidden = render_shared(
+        app,
+        partner_view(
+            DEFN, partners[0], partners, couple_answers(), all_submitted=True, released=False
+        ),
+    )
     assert "CANARY" not in hidden and "Partner-1" not in hidden and "ITEM-" not in hidden
 
 
@@ -373,7 +499,9 @@ def answer_sets(draw):
         choice = draw(st.sampled_from(["a", "b", "c", None]))
         if choice:
             mine["w.mutual"] = choice
-        mine["w.mutual_text"] = SAME_TEXT if draw(st.booleans()) else f"CANARY-{p}-w.mutual_text-UNMATCHED"
+        mine["w.mutual_text"] = (
+            SAME_TEXT if draw(st.booleans()) else f"CANARY-{p}-w.mutual_text-UNMATCHED"
+        )
         pick = draw(st.sampled_from(["a", "b", None]))
         if pick:
             mine["w.pick"] = pick
@@ -391,8 +519,8 @@ def _forbidden_for(viewer: int, answers: dict) -> list[str]:
     """Canaries the viewer must never see: every note and counselor-only text of anyone, and
     every unmatched mutual text of the others."""
     out = []
-    for p, mine in answers.items():
-        for lid, value in mine.items():
+    for mine in answers.values():
+        for value in mine.values():
             if isinstance(value, dict):
                 out.append(value["note"])
             elif isinstance(value, str) and value.startswith("CANARY-"):
@@ -400,13 +528,17 @@ def _forbidden_for(viewer: int, answers: dict) -> list[str]:
     return out
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(data=answer_sets())
 def test_property_a_partner_sees_only_what_the_rules_allow(app, data):
     partners, answers, all_submitted, released = data
     EXAMPLES["examples"] += 1
     for viewer in partners:
-        view = partner_view(DEFN, viewer, partners, answers, all_submitted=all_submitted, released=released)
+        view = partner_view(
+            DEFN, viewer, partners, answers, all_submitted=all_submitted, released=released
+        )
         page = render_shared(app, view)
         EXAMPLES["views"] += 1
         strings = strings_in(view)
@@ -416,7 +548,15 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app, data):
         assert [c for c in forbidden if c in page] == [], "a canary reached the shared page"
         # desire answer codes and labels of anybody never appear as such
         assert not {"yes", "no", "maybe", "if_partner", "want_to_try"} & set(strings)
-        for label in ("Maybe", "Want to try", "If my partner wants", "Only if my partner wants it", "Hard limit", "ROLE-secret", "ITEM-secret"):
+        for label in (
+            "Maybe",
+            "Want to try",
+            "If my partner wants",
+            "Only if my partner wants it",
+            "Hard limit",
+            "ROLE-secret",
+            "ITEM-secret",
+        ):
             assert label not in page
         if not (all_submitted and released):
             assert view.items == [] and not view.visible
@@ -436,7 +576,12 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app, data):
         for other in partners:
             if other.key == viewer.key:
                 continue
-            times = sum(1 for e in exp.values() for row in e["matches"] + e["answers"] if row[0] == other.name)
+            times = sum(
+                1
+                for e in exp.values()
+                for row in e["matches"] + e["answers"]
+                if row[0] == other.name
+            )
             assert page.count(other.name) == times, other.name
         EXAMPLES["matches_shown"] += sum(len(e["matches"]) for e in exp.values())
         EXAMPLES["canaries_checked"] += len(forbidden)
@@ -456,14 +601,34 @@ FOLLOW_UP = {
     "purpose": "A shared follow-up question conditional on a counselor-only screening answer.",
     "kind": "check-in",
     "items": [
-        {"link_id": "safe", "type": "choice", "text": "Do you feel safe at home?", "share": "counselor_only",
-         "options": [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}]},
-        {"link_id": "helps", "type": "text", "text": "ITEM-what-would-help", "share": "shared",
-         "enable_when": [{"question": "safe", "operator": "=", "answer": "no"}]},
-        {"link_id": "ok_group", "type": "group", "text": "Only after a yes",
-         "enable_when": [{"question": "safe", "operator": "=", "answer": "yes"}],
-         "items": [{"link_id": "ok_group.touch", "type": "desire", "text": "ITEM-touch",
-                    "roles": [{"key": "together", "label": "Together"}]}]},
+        {
+            "link_id": "safe",
+            "type": "choice",
+            "text": "Do you feel safe at home?",
+            "share": "counselor_only",
+            "options": [{"value": "yes", "label": "Yes"}, {"value": "no", "label": "No"}],
+        },
+        {
+            "link_id": "helps",
+            "type": "text",
+            "text": "ITEM-what-would-help",
+            "share": "shared",
+            "enable_when": [{"question": "safe", "operator": "=", "answer": "no"}],
+        },
+        {
+            "link_id": "ok_group",
+            "type": "group",
+            "text": "Only after a yes",
+            "enable_when": [{"question": "safe", "operator": "=", "answer": "yes"}],
+            "items": [
+                {
+                    "link_id": "ok_group.touch",
+                    "type": "desire",
+                    "text": "ITEM-touch",
+                    "roles": [{"key": "together", "label": "Together"}],
+                }
+            ],
+        },
         {"link_id": "plain", "type": "text", "text": "ITEM-plain", "share": "shared"},
     ],
 }
@@ -478,7 +643,12 @@ def test_nothing_shown_to_others_tells_a_counselor_only_answer():
     partners = names(2)
     yes_touch = {"roles": {"together": "yes"}, "hard_limit": False, "note": ""}
     answers = {
-        0: {"safe": "yes", "helps": "viewer words", "ok_group.touch": yes_touch, "plain": "plain 0"},
+        0: {
+            "safe": "yes",
+            "helps": "viewer words",
+            "ok_group.touch": yes_touch,
+            "plain": "plain 0",
+        },
         1: {"safe": "no", "helps": "CANARY-only-after-unsafe", "plain": "plain 1"},
     }
     answers[0]["safe"] = "no"  # the viewer's own condition holds too

@@ -19,7 +19,16 @@ from counselor.questionnaires.models import Assignment, Response
 from counselor.reveal import matching
 from counselor.reveal.models import Alert
 from tests.conftest import new_case
-from tests.reveal.helpers import INTAKE, INVENTORY, assign, canary, desire, intake_answers, open_link, sync
+from tests.reveal.helpers import (
+    INTAKE,
+    INVENTORY,
+    assign,
+    canary,
+    desire,
+    intake_answers,
+    open_link,
+    sync,
+)
 
 ITEM_TEXT = {
     "mutual": "Talking through a fantasy together before acting on it",
@@ -32,7 +41,12 @@ ITEM_TEXT = {
     "unanswered": "Cuddling and quiet time afterwards",
 }
 NOT_MATCHED = [ITEM_TEXT[c] for c in ITEM_TEXT if c not in ("mutual", "complementary")]
-SHARED_QUESTION = str(escape("Is there something you'd like your partner or partners to know about how you approached this list?"))
+SHARED_QUESTION = str(
+    escape(
+        "Is there something you'd like your partner or partners to know"
+        " about how you approached this list?"
+    )
+)
 
 
 def inventory_answers(who: str, c: dict) -> dict:
@@ -41,11 +55,15 @@ def inventory_answers(who: str, c: dict) -> dict:
     if who == "sam":
         return {
             "communication.fantasy_talk": desire({"together": "yes"}, note=note("fantasy")),
-            "communication.instructions": desire({"give": "yes", "receive": "no"}, note=note("instructions")),
+            "communication.instructions": desire(
+                {"give": "yes", "receive": "no"}, note=note("instructions")
+            ),
             "power.lead_follow": desire({"lead": "maybe"}, note=note("lead")),
             "sensation.spanking": desire({"give": "yes"}, note=note("spanking")),
             "restraint.rope": desire({"give": "yes", "receive": "want_to_try"}, note=note("rope")),
-            "sensation.marks": desire({"give": "no", "receive": "no"}, limit=True, note=note("marks")),
+            "sensation.marks": desire(
+                {"give": "no", "receive": "no"}, limit=True, note=note("marks")
+            ),
             "care.time_apart": desire({"together": "no"}, note=note("apart")),
             "care.cuddling": desire({"together": "yes"}, note=note("cuddling")),
             "closing.not_listed": c["sam-private"],
@@ -54,7 +72,9 @@ def inventory_answers(who: str, c: dict) -> dict:
         }
     return {
         "communication.fantasy_talk": desire({"together": "want_to_try"}, note=note("fantasy")),
-        "communication.instructions": desire({"give": "no", "receive": "yes"}, note=note("instructions")),
+        "communication.instructions": desire(
+            {"give": "no", "receive": "yes"}, note=note("instructions")
+        ),
         "power.lead_follow": desire({"follow": "yes"}, note=note("lead")),
         "sensation.spanking": desire({"receive": "no"}, note=note("spanking")),
         "restraint.rope": desire({"give": "no", "receive": "no"}, limit=True, note=note("rope")),
@@ -72,8 +92,20 @@ def scenario(app, counselor_a, client_a):
     case = new_case(counselor_a, "Sam & Alex", ("Sam Rivera", "Alex Novak"))
     inventory, inv_tokens = assign(case, INVENTORY)
     intake, intake_tokens = assign(case, INTAKE)
-    keys = [f"{w}-{k}-note" for w in ("sam", "alex") for k in
-            ("fantasy", "instructions", "lead", "spanking", "rope", "marks", "apart", "cuddling")]
+    keys = [
+        f"{w}-{k}-note"
+        for w in ("sam", "alex")
+        for k in (
+            "fantasy",
+            "instructions",
+            "lead",
+            "spanking",
+            "rope",
+            "marks",
+            "apart",
+            "cuddling",
+        )
+    ]
     keys += [f"{w}-{k}" for w in ("sam", "alex") for k in ("private", "limits", "pressure-more")]
     c = {k: canary(k) for k in keys}
     c["sam-shared"] = f"SAM-SHARED-{uuid.uuid4().hex[:8]}"
@@ -85,8 +117,17 @@ def scenario(app, counselor_a, client_a):
     base = f"/cases/{case.id}/assignments/{inventory.id}"
     partners = {p.display_name: p for p in case.partners}
     return SimpleNamespace(
-        case=case, inventory=inventory, intake=intake, c=c, sam=sam, alex=alex,
-        sam_intake=sam_intake, alex_intake=alex_intake, base=base, partners=partners, counselor=client_a,
+        case=case,
+        inventory=inventory,
+        intake=intake,
+        c=c,
+        sam=sam,
+        alex=alex,
+        sam_intake=sam_intake,
+        alex_intake=alex_intake,
+        base=base,
+        partners=partners,
+        counselor=client_a,
     )
 
 
@@ -111,7 +152,11 @@ def assert_nothing_of_the_other(s, browser, other: str, defn):
 def answer_everything(s):
     s.sam.answer_and_submit(inventory_answers("sam", s.c))
     s.alex.answer_and_submit(inventory_answers("alex", s.c))
-    s.sam_intake.answer_and_submit(intake_answers(**{"screening.pressure": "a_little", "screening.more": s.c["sam-pressure-more"]}))
+    s.sam_intake.answer_and_submit(
+        intake_answers(
+            **{"screening.pressure": "a_little", "screening.more": s.c["sam-pressure-more"]}
+        )
+    )
     s.alex_intake.answer_and_submit(intake_answers())
 
 
@@ -126,7 +171,9 @@ def test_release_is_refused_until_every_partner_submitted(scenario):
     s.alex.autosave(inventory_answers("alex", s.c))  # a draft is not a submission
 
     page = s.counselor.get(s.base + "/compare").get_data(as_text=True)
-    assert "Release becomes possible once every assigned partner has submitted (1 of 2 so far)" in page
+    assert (
+        "Release becomes possible once every assigned partner has submitted (1 of 2 so far)" in page
+    )
     assert 'action="' + s.base + '/release"' not in page
 
     r = release(s)
@@ -149,10 +196,18 @@ def test_compare_release_withdraw_as_a_new_user_would(scenario, app, client_b):
     r = s.counselor.get(s.base + "/compare")
     assert r.status_code == 200
     page = r.get_data(as_text=True)
-    cells = dict(re.findall(r'<th scope="row" class="fw-normal">(.*?)<div.*?<span class="cls cls-([a-z_]+)">', page, re.S))
+    cells = dict(
+        re.findall(
+            r'<th scope="row" class="fw-normal">(.*?)<div.*?<span class="cls cls-([a-z_]+)">',
+            page,
+            re.S,
+        )
+    )
     for cls, text in ITEM_TEXT.items():
         assert cells.get(text) == cls, (cls, text, cells.get(text))
-        assert f'<span class="cls cls-{cls}">{matching.CLASS_LABELS[cls]}</span>' in page  # a text label, not colour alone
+        assert (
+            f'<span class="cls cls-{cls}">{matching.CLASS_LABELS[cls]}</span>' in page
+        )  # a text label, not colour alone
     desire_items = sum(1 for i in defn.questions() if i["type"] == "desire")
     expected_counts = {c: 1 for c in ITEM_TEXT}
     expected_counts["unanswered"] = desire_items - 7
@@ -214,7 +269,9 @@ def test_compare_release_withdraw_as_a_new_user_would(scenario, app, client_b):
     assert r.status_code == 302 and r.headers["Location"].endswith("/p/")
     db.session.expire_all()
     sam_id = s.partners["Sam Rivera"].id
-    resp = db.session.query(Response).filter_by(assignment_id=s.inventory.id, partner_id=sam_id).one()
+    resp = (
+        db.session.query(Response).filter_by(assignment_id=s.inventory.id, partner_id=sam_id).one()
+    )
     assert resp.status == "submitted"
     assert "Change my answers" not in s.sam.get("/p/")
     s.sam.autosave({"care.time_apart": desire({"together": "yes"})}, expect=409)
@@ -241,8 +298,14 @@ def test_compare_release_withdraw_as_a_new_user_would(scenario, app, client_b):
     for browser in (s.sam, s.alex):
         cookie = browser.client.get_cookie("counselor_portal", domain="counselor.test", path="/p")
         assert cookie is not None
-        browser.client.set_cookie("counselor_portal", cookie.value, domain="counselor.test", path="/")
-        for url in (s.base + f"/partners/{sam_id}/fhir.json", s.base + "/export.csv", s.base + "/compare"):
+        browser.client.set_cookie(
+            "counselor_portal", cookie.value, domain="counselor.test", path="/"
+        )
+        for url in (
+            s.base + f"/partners/{sam_id}/fhir.json",
+            s.base + "/export.csv",
+            s.base + "/compare",
+        ):
             r = browser.client.get(url)
             assert r.status_code == 302 and "/login" in r.headers["Location"], (url, r.status_code)
             body = r.get_data(as_text=True)
@@ -284,14 +347,22 @@ def test_release_and_withdraw_of_a_missing_assignment_are_404(scenario):
 LOOSE = {
     "slug": "loose-items",
     "title": "Loose items",
-    "purpose": "Items outside groups at the start and at the end, and two groups of the same title.",
+    "purpose": "Loose items at the start and the end, and two groups of the same title.",
     "kind": "exercise",
     "items": [
         {"link_id": "first", "type": "text", "text": "QUESTION-first", "share": "shared"},
-        {"link_id": "g1", "type": "group", "text": "Part", "items": [
-            {"link_id": "g1.a", "type": "text", "text": "QUESTION-g1a"}]},
-        {"link_id": "g2", "type": "group", "text": "Part", "items": [
-            {"link_id": "g2.a", "type": "text", "text": "QUESTION-g2a"}]},
+        {
+            "link_id": "g1",
+            "type": "group",
+            "text": "Part",
+            "items": [{"link_id": "g1.a", "type": "text", "text": "QUESTION-g1a"}],
+        },
+        {
+            "link_id": "g2",
+            "type": "group",
+            "text": "Part",
+            "items": [{"link_id": "g2.a", "type": "text", "text": "QUESTION-g2a"}],
+        },
         {"link_id": "last", "type": "text", "text": "QUESTION-last"},
     ],
 }
@@ -304,9 +375,18 @@ def test_compare_page_lists_every_item_once_under_its_own_section(app, counselor
     case = new_case(counselor_a)
     assignment, tokens = assign(case, "loose-items", owner_id=counselor_a.id)
     for name, token in tokens.items():
-        open_link(app, name, token).answer_and_submit({"first": f"{name} first", "last": f"{name} last"})
-    page = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}/compare").get_data(as_text=True)
-    side = page[page.index('id="side-h"'):]
+        open_link(app, name, token).answer_and_submit(
+            {"first": f"{name} first", "last": f"{name} last"}
+        )
+    page = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}/compare").get_data(
+        as_text=True
+    )
+    side = page[page.index('id="side-h"') :]
     for q in ("QUESTION-first", "QUESTION-g1a", "QUESTION-g2a", "QUESTION-last"):
         assert side.count(q) == 1, (q, side.count(q))
-    assert side.index("QUESTION-first") < side.index("QUESTION-g1a") < side.index("QUESTION-g2a") < side.index("QUESTION-last")
+    assert (
+        side.index("QUESTION-first")
+        < side.index("QUESTION-g1a")
+        < side.index("QUESTION-g2a")
+        < side.index("QUESTION-last")
+    )
