@@ -10,12 +10,14 @@ from __future__ import annotations
 import functools
 import os
 import re
+import sqlite3
 from dataclasses import dataclass
 
 import pytest
 from flask import current_app, has_app_context
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine
 
 from counselor import create_app
 from counselor.config import new_encryption_key
@@ -25,6 +27,14 @@ PG_URL = os.environ.get("COUNSELOR_TEST_DATABASE_URL", "").strip()
 REDIS_URL = os.environ.get("COUNSELOR_TEST_REDIS_URL", "").strip()
 REQUIRE_SERVICES = os.environ.get("COUNSELOR_REQUIRE_SERVICES") == "1"
 PASSWORD = "correct horse battery staple"
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
+    """Test databases need no durability: without an fsync per commit SQLite runs the suite
+    several times faster. Written data still reaches the file (the canary test reads it)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
 def service_unavailable(what: str) -> None:
