@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from counselor.cases.models import Case, Partner
 from counselor.core import audit
-from counselor.core.models import aware, utcnow
+from counselor.core.models import aware, to_local, utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.questionnaires.models import (
@@ -191,7 +191,8 @@ def assign(
     ttl = ttl_days or current_app.config["COUNSELOR_LINK_TTL_DAYS"]
     if not 1 <= ttl <= 365:
         raise AssignmentError("Links can live between 1 and 365 days.")
-    if due_on is not None and due_on < utcnow().date():
+    # the practice's today, the day partners see the due date against
+    if due_on is not None and due_on < to_local(utcnow()).date():
         raise AssignmentError("The due date is in the past.")
     assignment = Assignment(
         case_id=case.id,
@@ -266,7 +267,8 @@ def set_locked(assignment: Assignment, locked: bool) -> None:
 
 def set_due(assignment: Assignment, due_on: date | None) -> None:
     """Change the due date (partners may edit until it passes)."""
-    if due_on is not None and due_on < utcnow().date():
+    # the practice's today, the day partners see the due date against
+    if due_on is not None and due_on < to_local(utcnow()).date():
         raise AssignmentError("The new due date is in the past.")
     assignment.due_on = due_on
     audit.record("assignment.due_change", "assignment", assignment.id)

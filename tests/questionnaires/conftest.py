@@ -35,7 +35,9 @@ def questionnaire(slug: str, owner_id=None):
     from counselor.questionnaires.models import Questionnaire
 
     stmt = select(Questionnaire).where(Questionnaire.slug == slug)
-    stmt = stmt.where(Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id)
+    stmt = stmt.where(
+        Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id
+    )
     return db.session.scalar(stmt)
 
 
@@ -52,7 +54,17 @@ def request_key_from(page: str) -> str:
     return m.group(1)
 
 
-def assign_http(client, case, questionnaire_id, *, partners=None, due_on="", ttl_days="30", instructions="", status=200):
+def assign_http(
+    client,
+    case,
+    questionnaire_id,
+    *,
+    partners=None,
+    due_on="",
+    ttl_days="30",
+    instructions="",
+    status=200,
+):
     """Assign from the case page as a counselor would; returns (response, {name: token})."""
     form = client.get(f"/cases/{case.id}/assign")
     assert form.status_code == 200
@@ -69,15 +81,21 @@ def assign_http(client, case, questionnaire_id, *, partners=None, due_on="", ttl
     return r, links_from(r.get_data(as_text=True))
 
 
-def assign_direct(case, slug="desires-boundaries", *, partners=None, due_on=None, ttl_days=None, owner_id=None):
+def assign_direct(
+    case, slug="desires-boundaries", *, partners=None, due_on=None, ttl_days=None, owner_id=None
+):
     """Assign through the service (no HTTP) and commit; returns (assignment, {name: token})."""
     from counselor.questionnaires import services
 
     q = questionnaire(slug, owner_id)
     assert q is not None, f"questionnaire {slug} not loaded"
     assignment, issued = services.assign(
-        case, q.latest, [p.id for p in partners] if partners else [],
-        due_on=due_on, instructions=None, ttl_days=ttl_days,
+        case,
+        q.latest,
+        [p.id for p in partners] if partners else [],
+        due_on=due_on,
+        instructions=None,
+        ttl_days=ttl_days,
     )
     db.session.commit()
     return assignment, {i.partner.display_name: i.token for i in issued}
@@ -92,7 +110,9 @@ def open_link(client, token: str):
 
 
 def portal_csrf(page: str) -> str:
-    m = re.search(r'data-csrf="([^"]+)"', page) or re.search(r'name="csrf_token" value="([^"]+)"', page)
+    m = re.search(r'data-csrf="([^"]+)"', page) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page
+    )
     assert m, "no portal CSRF token on page"
     return m.group(1)
 
@@ -127,7 +147,9 @@ def response_of(assignment_id, partner_id):
 
     db.session.expire_all()
     return db.session.scalar(
-        select(Response).where(Response.assignment_id == assignment_id, Response.partner_id == partner_id)
+        select(Response).where(
+            Response.assignment_id == assignment_id, Response.partner_id == partner_id
+        )
     )
 
 
@@ -148,15 +170,38 @@ def small_definition(slug="small-check", **extra) -> dict:
                 "type": "group",
                 "text": "First part",
                 "items": [
-                    {"link_id": "one.feel", "type": "text", "text": "How do you feel?", "required": True},
+                    {
+                        "link_id": "one.feel",
+                        "type": "text",
+                        "text": "How do you feel?",
+                        "required": True,
+                    },
                     {"link_id": "one.ok", "type": "boolean", "text": "Is the pace fine?"},
                     {
-                        "link_id": "one.pace", "type": "choice", "text": "Pace",
-                        "options": [{"value": "slow", "label": "Slower"}, {"value": "same", "label": "Same"}],
+                        "link_id": "one.pace",
+                        "type": "choice",
+                        "text": "Pace",
+                        "options": [
+                            {"value": "slow", "label": "Slower"},
+                            {"value": "same", "label": "Same"},
+                        ],
                     },
-                    {"link_id": "one.rate", "type": "scale", "text": "Comfort", "min": 0, "max": 10,
-                     "min_label": "none", "max_label": "complete"},
-                    {"link_id": "one.count", "type": "integer", "text": "How many times?", "min": 0, "max": 50},
+                    {
+                        "link_id": "one.rate",
+                        "type": "scale",
+                        "text": "Comfort",
+                        "min": 0,
+                        "max": 10,
+                        "min_label": "none",
+                        "max_label": "complete",
+                    },
+                    {
+                        "link_id": "one.count",
+                        "type": "integer",
+                        "text": "How many times?",
+                        "min": 0,
+                        "max": 50,
+                    },
                 ],
             },
             {
@@ -165,8 +210,12 @@ def small_definition(slug="small-check", **extra) -> dict:
                 "text": "Second part",
                 "items": [
                     {"link_id": "two.word", "type": "string", "text": "One word for it"},
-                    {"link_id": "two.touch", "type": "desire", "text": "Holding hands",
-                     "roles": [{"key": "together", "label": "Together"}]},
+                    {
+                        "link_id": "two.touch",
+                        "type": "desire",
+                        "text": "Holding hands",
+                        "roles": [{"key": "together", "label": "Together"}],
+                    },
                 ],
             },
         ],
@@ -192,3 +241,10 @@ def library(app):
 
 def unique_canary(label: str) -> str:
     return f"CANARY-{label}-{uuid.uuid4().hex}"
+
+
+def practice_today():
+    """Today in the practice's time zone (what due dates are judged against)."""
+    from counselor.core.models import to_local, utcnow
+
+    return to_local(utcnow()).date()

@@ -1,4 +1,5 @@
-"""Assigning homework: to several cases, idempotent forms, status table, ownership, due dates, SQL counts."""
+"""Assigning homework: several cases at once, idempotent forms, status table, ownership,
+due dates, SQL statement counts."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from tests.questionnaires.conftest import (
     load_own,
     open_link,
     partner_named,
+    practice_today,
     questionnaire,
     request_key_from,
     response_of,
@@ -48,6 +50,7 @@ def cases(app, counselor_a, client_a):
 
 # ---- several cases at once ----
 
+
 def test_assign_to_several_cases_from_the_library(client_a, cases):
     couple, triad, archived = cases
     q = questionnaire("consent-check-in")
@@ -56,18 +59,28 @@ def test_assign_to_several_cases_from_the_library(client_a, cases):
     form = client_a.get(f"/questionnaires/{q.id}/assign").get_data(as_text=True)
     assert "Sam &amp; Alex" in form and "Three of us" in form
     assert "Old archived pair" not in form and str(archived.id) not in form
-    due = (date.today() + timedelta(days=10)).isoformat()
-    r = client_a.post(f"/questionnaires/{q.id}/assign", data={
-        "cases": [str(couple.id), str(triad.id)], "due_on": due, "ttl_days": "14",
-        "instructions": "Before our next session", "request_key": request_key_from(form),
-    })
+    due = (practice_today() + timedelta(days=10)).isoformat()
+    r = client_a.post(
+        f"/questionnaires/{q.id}/assign",
+        data={
+            "cases": [str(couple.id), str(triad.id)],
+            "due_on": due,
+            "ttl_days": "14",
+            "instructions": "Before our next session",
+            "request_key": request_key_from(form),
+        },
+    )
     assert r.status_code == 200
     tokens = links_from(r.get_data(as_text=True))
     assert set(tokens) == {"Sam Rivera", "Alex Novak", "Jo Ash", "Lu Birch", "Mo Cedar"}
     assert len(set(tokens.values())) == 5
     assert _count(Assignment) == 2 and _count(Link) == 5 and _count(Response) == 5
     for a in db.session.scalars(select(Assignment)):
-        assert a.due_on.isoformat() == due and a.link_ttl_days == 14 and a.instructions == "Before our next session"
+        assert (
+            a.due_on.isoformat() == due
+            and a.link_ttl_days == 14
+            and a.instructions == "Before our next session"
+        )
     # the links page shows a QR code per link, made inline
     page = r.get_data(as_text=True)
     assert page.count('<svg class="qr-code"') == 5
@@ -78,28 +91,45 @@ def test_an_archived_case_cannot_be_chosen_even_by_a_forged_post(client_a, cases
     couple, _, archived = cases
     q = questionnaire("consent-check-in")
     form = client_a.get(f"/questionnaires/{q.id}/assign").get_data(as_text=True)
-    r = client_a.post(f"/questionnaires/{q.id}/assign", data={
-        "cases": [str(couple.id), str(archived.id)], "ttl_days": "30", "request_key": request_key_from(form),
-    })
+    r = client_a.post(
+        f"/questionnaires/{q.id}/assign",
+        data={
+            "cases": [str(couple.id), str(archived.id)],
+            "ttl_days": "30",
+            "request_key": request_key_from(form),
+        },
+    )
     assert r.status_code == 400
     assert _count(Assignment) == 0 and _count(Link) == 0
     # and from the archived case's own page
-    r = client_a.post(f"/cases/{archived.id}/assign", data={
-        "questionnaire": str(q.id), "partners": [str(p.id) for p in archived.partners], "ttl_days": "30",
-    })
+    r = client_a.post(
+        f"/cases/{archived.id}/assign",
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(p.id) for p in archived.partners],
+            "ttl_days": "30",
+        },
+    )
     assert r.status_code == 400 and "archived" in r.get_data(as_text=True)
     assert _count(Assignment) == 0
 
 
-def test_another_counselors_case_cannot_be_injected_into_the_library_form(client_b, cases, counselor_b):
+def test_another_counselors_case_cannot_be_injected_into_the_library_form(
+    client_b, cases, counselor_b
+):
     couple, _, _ = cases
     own = new_case(counselor_b, label="B's pair", names=("Val B", "Wes B"))
     q = questionnaire("consent-check-in")
     form = client_b.get(f"/questionnaires/{q.id}/assign").get_data(as_text=True)
     assert "Sam &amp; Alex" not in form
-    r = client_b.post(f"/questionnaires/{q.id}/assign", data={
-        "cases": [str(own.id), str(couple.id)], "ttl_days": "30", "request_key": request_key_from(form),
-    })
+    r = client_b.post(
+        f"/questionnaires/{q.id}/assign",
+        data={
+            "cases": [str(own.id), str(couple.id)],
+            "ttl_days": "30",
+            "request_key": request_key_from(form),
+        },
+    )
     assert r.status_code == 400
     assert _count(Assignment) == 0
 
@@ -108,7 +138,11 @@ def test_resubmitting_the_same_assign_form_creates_nothing_twice(client_a, cases
     couple, triad, _ = cases
     q = questionnaire("consent-check-in")
     form = client_a.get(f"/questionnaires/{q.id}/assign").get_data(as_text=True)
-    data = {"cases": [str(couple.id), str(triad.id)], "ttl_days": "30", "request_key": request_key_from(form)}
+    data = {
+        "cases": [str(couple.id), str(triad.id)],
+        "ttl_days": "30",
+        "request_key": request_key_from(form),
+    }
     assert client_a.post(f"/questionnaires/{q.id}/assign", data=data).status_code == 200
     again = client_a.post(f"/questionnaires/{q.id}/assign", data=data)
     assert again.status_code == 302
@@ -117,8 +151,12 @@ def test_resubmitting_the_same_assign_form_creates_nothing_twice(client_a, cases
 
     # the same on the case page
     form = client_a.get(f"/cases/{couple.id}/assign").get_data(as_text=True)
-    data = {"questionnaire": str(q.id), "partners": [str(p.id) for p in couple.partners], "ttl_days": "30",
-            "request_key": request_key_from(form)}
+    data = {
+        "questionnaire": str(q.id),
+        "partners": [str(p.id) for p in couple.partners],
+        "ttl_days": "30",
+        "request_key": request_key_from(form),
+    }
     assert client_a.post(f"/cases/{couple.id}/assign", data=data).status_code == 200
     again = client_a.post(f"/cases/{couple.id}/assign", data=data)
     assert again.status_code == 302 and again.headers["Location"].endswith(f"/cases/{couple.id}")
@@ -138,9 +176,15 @@ def test_a_tampered_request_key_neither_blocks_nor_breaks_assigning(client_a, ca
     from tests.questionnaires.conftest import assign_http
 
     assign_http(client_a, couple, q.id)  # an earlier assignment made through the form exists
-    r = client_a.post(f"/cases/{couple.id}/assign", data={
-        "questionnaire": str(q.id), "partners": [str(p.id) for p in couple.partners], "ttl_days": "30", "request_key": key,
-    })
+    r = client_a.post(
+        f"/cases/{couple.id}/assign",
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(p.id) for p in couple.partners],
+            "ttl_days": "30",
+            "request_key": key,
+        },
+    )
     assert r.status_code == 200, r.status_code
     assert len(links_from(r.get_data(as_text=True))) == 2
     assert _count(Assignment) == 2
@@ -154,24 +198,38 @@ def test_assign_only_some_partners(client_a, cases):
     form = client_a.get(f"/cases/{triad.id}/assign").get_data(as_text=True)
     # every partner is ticked by default
     assert form.count('name="partners" type="checkbox"') == 3 or form.count("checked") >= 3
-    r = client_a.post(f"/cases/{triad.id}/assign", data={
-        "questionnaire": str(q.id), "partners": [str(jo.id)], "ttl_days": "30", "request_key": request_key_from(form),
-    })
+    r = client_a.post(
+        f"/cases/{triad.id}/assign",
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(jo.id)],
+            "ttl_days": "30",
+            "request_key": request_key_from(form),
+        },
+    )
     assert r.status_code == 200
     assert set(links_from(r.get_data(as_text=True))) == {"Jo Ash"}
     assert _count(Response) == 1
     # no partner, or a partner of another case: refused
     for partners in ([], [str(partner_named(cases[0], "Sam Rivera").id)]):
-        r = client_a.post(f"/cases/{triad.id}/assign", data={
-            "questionnaire": str(q.id), "partners": partners, "ttl_days": "30",
-        })
+        r = client_a.post(
+            f"/cases/{triad.id}/assign",
+            data={
+                "questionnaire": str(q.id),
+                "partners": partners,
+                "ttl_days": "30",
+            },
+        )
         assert r.status_code == 400
     assert _count(Response) == 1
 
 
 # ---- status table ----
 
-def test_status_table_shows_not_opened_opened_draft_submitted_with_times(app, client_a, counselor_a):
+
+def test_status_table_shows_not_opened_opened_draft_submitted_with_times(
+    app, client_a, counselor_a
+):
     sync()
     case = new_case(counselor_a, label="Four", names=("Ana One", "Ben Two", "Cy Three", "Di Four"))
     assignment, tokens = assign_direct(case, "consent-check-in")
@@ -188,7 +246,12 @@ def test_status_table_shows_not_opened_opened_draft_submitted_with_times(app, cl
             from counselor.questionnaires import engine
 
             required = [i for i in defn.questions() if i.get("required")]
-            answers = {i["link_id"]: (5 if i["type"] == "scale" else True if i["type"] == "boolean" else "fine") for i in required}
+            answers = {
+                i["link_id"]: (
+                    5 if i["type"] == "scale" else True if i["type"] == "boolean" else "fine"
+                )
+                for i in required
+            }
             for item in required:
                 if item["type"] == "choice":
                     answers[item["link_id"]] = item["options"][0]["value"]
@@ -197,10 +260,18 @@ def test_status_table_shows_not_opened_opened_draft_submitted_with_times(app, cl
         assert r.status_code == 200, r.get_data(as_text=True)
         if name == "Di Four":
             review = c.get("/p/review").get_data(as_text=True)
-            assert c.post("/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}).status_code == 302
+            assert (
+                c.post(
+                    "/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}
+                ).status_code
+                == 302
+            )
 
     page = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}").get_data(as_text=True)
-    rows = {m.group(1): m.group(0) for m in re.finditer(r'<td class="fw-semibold">([^<]+)</td>.*?</tr>', page, re.S)}
+    rows = {
+        m.group(1): m.group(0)
+        for m in re.finditer(r'<td class="fw-semibold">([^<]+)</td>.*?</tr>', page, re.S)
+    }
     when = r"\w{3} \d{1,2} \w{3} \d{4}, \d{2}:\d{2}"
     assert "Not opened" in rows["Ana One"] and not re.search(when, rows["Ana One"])
     assert "Opened" in rows["Ben Two"] and re.search("opened " + when, rows["Ben Two"])
@@ -209,10 +280,20 @@ def test_status_table_shows_not_opened_opened_draft_submitted_with_times(app, cl
     for row in rows.values():
         assert "Works until" in row
     case_page = html.unescape(client_a.get(f"/cases/{case.id}").get_data(as_text=True))
-    for label in ("Ana One: Not opened", "Ben Two: Opened", "Cy Three: Draft", "Di Four: Submitted"):
+    for label in (
+        "Ana One: Not opened",
+        "Ben Two: Opened",
+        "Cy Three: Draft",
+        "Di Four: Submitted",
+    ):
         assert label in case_page
     # status and times in the database match
-    for name, status in (("Ana One", "not_opened"), ("Ben Two", "opened"), ("Cy Three", "draft"), ("Di Four", "submitted")):
+    for name, status in (
+        ("Ana One", "not_opened"),
+        ("Ben Two", "opened"),
+        ("Cy Three", "draft"),
+        ("Di Four", "submitted"),
+    ):
         resp = response_of(assignment.id, partner_named(case, name).id)
         assert resp.status == status
         assert (resp.opened_at is None) == (status == "not_opened")
@@ -221,20 +302,30 @@ def test_status_table_shows_not_opened_opened_draft_submitted_with_times(app, cl
 
 # ---- ownership ----
 
-def test_another_counselor_gets_404_everywhere_and_changes_nothing(app, client_a, client_b, counselor_a):
+
+def test_another_counselor_gets_404_everywhere_and_changes_nothing(
+    app, client_a, client_b, counselor_a
+):
     sync()
     case = new_case(counselor_a)
-    assignment, tokens = assign_direct(case, "intake", due_on=date.today() + timedelta(days=5))
+    assignment, tokens = assign_direct(case, "intake", due_on=practice_today() + timedelta(days=5))
     sam = partner_named(case, "Sam Rivera")
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     assert client_b.get(base).status_code == 404
     for path, data in (
         (f"{base}/lock", {}),
         (f"{base}/unlock", {}),
-        (f"{base}/due", {"due_on": (date.today() + timedelta(days=40)).isoformat()}),
+        (f"{base}/due", {"due_on": (practice_today() + timedelta(days=40)).isoformat()}),
         (f"{base}/partners/{sam.id}/reissue", {}),
         (f"{base}/partners/{sam.id}/revoke", {}),
-        (f"/cases/{case.id}/assign", {"questionnaire": str(questionnaire("intake").id), "partners": [str(sam.id)], "ttl_days": "30"}),
+        (
+            f"/cases/{case.id}/assign",
+            {
+                "questionnaire": str(questionnaire("intake").id),
+                "partners": [str(sam.id)],
+                "ttl_days": "30",
+            },
+        ),
     ):
         r = client_b.post(path, data=data)
         assert r.status_code == 404, (path, r.status_code)
@@ -247,7 +338,7 @@ def test_another_counselor_gets_404_everywhere_and_changes_nothing(app, client_a
     # nothing changed
     db.session.expire_all()
     a = db.session.get(Assignment, assignment.id)
-    assert a.locked is False and a.due_on == date.today() + timedelta(days=5)
+    assert a.locked is False and a.due_on == practice_today() + timedelta(days=5)
     assert _count(Link) == 2
     assert all(link.revoked_at is None for link in a.links)
     open_link(app.test_client(), tokens["Sam Rivera"])
@@ -260,19 +351,26 @@ def test_another_counselor_gets_404_everywhere_and_changes_nothing(app, client_a
 
 # ---- due dates ----
 
+
 def test_a_due_date_in_the_past_is_refused_with_a_message(app, client_a, counselor_a):
     sync()
     case = new_case(counselor_a)
     q = questionnaire("intake")
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
-    r = client_a.post(f"/cases/{case.id}/assign", data={
-        "questionnaire": str(q.id), "partners": [str(p.id) for p in case.partners], "ttl_days": "30", "due_on": yesterday,
-    })
+    yesterday = (practice_today() - timedelta(days=1)).isoformat()
+    r = client_a.post(
+        f"/cases/{case.id}/assign",
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(p.id) for p in case.partners],
+            "ttl_days": "30",
+            "due_on": yesterday,
+        },
+    )
     assert r.status_code == 400
     assert "The due date is in the past." in r.get_data(as_text=True)
     assert _count(Assignment) == 0
 
-    assignment, _ = assign_direct(case, "intake", due_on=date.today() + timedelta(days=3))
+    assignment, _ = assign_direct(case, "intake", due_on=practice_today() + timedelta(days=3))
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     r = client_a.post(f"{base}/due", data={"due_on": yesterday})
     assert r.status_code == 400
@@ -281,9 +379,9 @@ def test_a_due_date_in_the_past_is_refused_with_a_message(app, client_a, counsel
     assert r.status_code == 400
     assert "Enter the new due date as a date." in r.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(Assignment, assignment.id).due_on == date.today() + timedelta(days=3)
+    assert db.session.get(Assignment, assignment.id).due_on == practice_today() + timedelta(days=3)
     # extending works and the partner is told the new date
-    later = date.today() + timedelta(days=20)
+    later = practice_today() + timedelta(days=20)
     r = client_a.post(f"{base}/due", data={"due_on": later.isoformat()})
     assert r.status_code == 302
     db.session.expire_all()
@@ -294,14 +392,20 @@ def test_a_due_date_in_the_past_is_refused_with_a_message(app, client_a, counsel
 def test_link_lifetime_outside_1_to_365_days_is_refused(client_a, cases, ttl):
     couple, _, _ = cases
     q = questionnaire("intake")
-    r = client_a.post(f"/cases/{couple.id}/assign", data={
-        "questionnaire": str(q.id), "partners": [str(p.id) for p in couple.partners], "ttl_days": ttl,
-    })
+    r = client_a.post(
+        f"/cases/{couple.id}/assign",
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(p.id) for p in couple.partners],
+            "ttl_days": ttl,
+        },
+    )
     assert r.status_code == 400
     assert _count(Assignment) == 0
 
 
 # ---- SQL statements on the assignment page ----
+
 
 @contextmanager
 def count_statements():
@@ -323,11 +427,15 @@ def _answered_assignment(app, case, slug, owner_id=None):
     assignment, tokens = assign_direct(case, slug, owner_id=owner_id)
     defn = db.session.get(Assignment, assignment.id).version.definition
     first = next(i for i in defn.questions() if i["type"] in ("desire", "text"))
-    for name, token in tokens.items():
+    for token in tokens.values():
         c = app.test_client()
         open_link(c, token)
         _, csrf, rev = section(c, 1)
-        value = {"roles": {first["roles"][0]["key"]: "yes"}} if first["type"] == "desire" else "an answer"
+        value = (
+            {"roles": {first["roles"][0]["key"]: "yes"}}
+            if first["type"] == "desire"
+            else "an answer"
+        )
         assert autosave(c, csrf, rev, {first["link_id"]: value}).status_code == 200
     return assignment
 
@@ -342,7 +450,10 @@ def test_assignment_page_statements_do_not_grow_with_items_or_partners(app, clie
     assert small_q.latest.definition.questions()
 
     counts = {}
-    for label, case, assignment in (("small/1 partner", single, small), ("inventory/6 partners", six, big)):
+    for label, case, assignment in (
+        ("small/1 partner", single, small),
+        ("inventory/6 partners", six, big),
+    ):
         url = f"/cases/{case.id}/assignments/{assignment.id}"
         client_a.get(url)  # warm caches that are not per request
         with count_statements() as statements:
@@ -371,3 +482,40 @@ def test_case_page_statements_do_not_grow_with_assignments_or_partners(app, clie
     print("\ncase page SQL statements:", {k: len(v) for k, v in counts.items()})
     small_n, big_n = (len(v) for v in counts.values())
     assert big_n <= small_n, "\n".join(counts["3 assignments/6 partners"])
+
+
+@pytest.mark.parametrize(
+    "zone,utc_now,local_today",
+    [
+        # 21:00 on 9 March in New York is already 10 March in UTC
+        ("America/New_York", "2026-03-10T02:00:00+00:00", date(2026, 3, 9)),
+        # 00:30 on 10 March in Berlin is still 9 March in UTC
+        ("Europe/Berlin", "2026-03-09T23:30:00+00:00", date(2026, 3, 10)),
+    ],
+)
+def test_due_dates_are_judged_in_the_practice_time_zone(
+    make_app, counselor_a, monkeypatch, zone, utc_now, local_today
+):
+    """A due date of the practice's today is accepted; partners may edit all that day."""
+    from datetime import datetime
+
+    from counselor.portal import services as portal_services
+    from counselor.questionnaires import services
+
+    now = datetime.fromisoformat(utc_now)
+    zoned = make_app(COUNSELOR_TIMEZONE=zone)
+    with zoned.app_context():
+        sync()
+        case = new_case(counselor_a, label="Zoned pair")
+        monkeypatch.setattr(services, "utcnow", lambda: now)
+        monkeypatch.setattr(portal_services, "utcnow", lambda: now)
+        assignment, tokens = assign_direct(case, "intake", due_on=local_today)
+        with pytest.raises(services.AssignmentError):
+            services.set_due(
+                db.session.get(Assignment, assignment.id), local_today - timedelta(days=1)
+            )
+        db.session.rollback()
+        c = zoned.test_client()
+        open_link(c, tokens["Sam Rivera"])
+        _, csrf, rev = section(c, 1)
+        assert autosave(c, csrf, rev, {"goals.main": "still today"}).status_code == 200

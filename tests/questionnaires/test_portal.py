@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
-from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.portal import session as portal_session
-from counselor.questionnaires.models import Assignment, Link, Response
+from counselor.questionnaires.models import Assignment, Link
 from tests.conftest import new_case
 from tests.questionnaires.conftest import (
     assign_http,
@@ -23,6 +22,7 @@ from tests.questionnaires.conftest import (
     open_link,
     partner_named,
     portal_csrf,
+    practice_today,
     questionnaire,
     response_of,
     revision_of,
@@ -41,8 +41,8 @@ def checked(page: str, input_id: str) -> bool:
 def item_block(page: str, block_id: str) -> str:
     """The HTML from an element with this id up to the next item or answer row."""
     start = page.index(f'id="{block_id}"')
-    nxt = re.search(r'id="(item|answer)-', page[start + 10:])
-    return page[start: start + 10 + nxt.start()] if nxt else page[start:]
+    nxt = re.search(r'id="(item|answer)-', page[start + 10 :])
+    return page[start : start + 10 + nxt.start()] if nxt else page[start:]
 
 
 @pytest.fixture
@@ -54,7 +54,9 @@ def couple(app, counselor_a):
 def _assign(client_a, case, slug_or_q, **kw):
     q = questionnaire(slug_or_q) if isinstance(slug_or_q, str) else slug_or_q
     r, tokens = assign_http(client_a, case, q.id, **kw)
-    assignment = db.session.scalars(select(Assignment).order_by(Assignment.created_at.desc())).first()
+    assignment = db.session.scalars(
+        select(Assignment).order_by(Assignment.created_at.desc())
+    ).first()
     return assignment, tokens
 
 
@@ -66,42 +68,69 @@ def _partner(app, token):
 
 # ---- the whole flow ----
 
+
 def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     case_page = client_a.get(f"/cases/{couple.id}").get_data(as_text=True)
     assert f"/cases/{couple.id}/assign" in case_page
-    due = (date.today() + timedelta(days=7)).isoformat()
-    assignment, tokens = _assign(client_a, couple, "desires-boundaries", due_on=due,
-                                 instructions="Take your time; answer alone.")
+    due = (practice_today() + timedelta(days=7)).isoformat()
+    assignment, tokens = _assign(
+        client_a,
+        couple,
+        "desires-boundaries",
+        due_on=due,
+        instructions="Take your time; answer alone.",
+    )
     assert set(tokens) == {"Sam Rivera", "Alex Novak"}
     sam_id = partner_named(couple, "Sam Rivera").id
 
     sam = _partner(app, tokens["Sam Rivera"])
     overview = sam.get("/p/").get_data(as_text=True)
-    assert "Desires and boundaries inventory" in overview and "Take your time; answer alone." in overview
+    assert (
+        "Desires and boundaries inventory" in overview
+        and "Take your time; answer alone." in overview
+    )
     assert "For Sam Rivera" in overview
 
     # section 1 with the no-JS form
     page, csrf, rev = section(sam, 1)
     assert "Section 1 of 6" in page
     assert 'for="a-communication.fantasy_talk-role-together-yes"' in page  # labels tied to inputs
-    r = sam.post("/p/s/1", data={
-        "csrf_token": csrf, "revision": rev, "action": "next",
-        "a-communication.fantasy_talk-role-together": "yes",
-        "a-communication.instructions-role-give": "want_to_try",
-        "a-communication.instructions-role-receive": "no",
-        "a-communication.instructions-limit": "on",
-        "a-communication.praise-note": "Only in private <b>please</b>",
-    })
+    r = sam.post(
+        "/p/s/1",
+        data={
+            "csrf_token": csrf,
+            "revision": rev,
+            "action": "next",
+            "a-communication.fantasy_talk-role-together": "yes",
+            "a-communication.instructions-role-give": "want_to_try",
+            "a-communication.instructions-role-receive": "no",
+            "a-communication.instructions-limit": "on",
+            "a-communication.praise-note": "Only in private <b>please</b>",
+        },
+    )
     assert r.status_code == 302 and r.headers["Location"].endswith("/p/s/2")
 
     # section 2 through autosave, as the page's script does
     page, csrf, rev = section(sam, 2)
     assert "Section 2 of 6" in page
     data_csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    r = autosave(sam, data_csrf, rev, {
-        "power.lead_follow": {"roles": {"lead": "maybe", "follow": "yes"}, "hard_limit": False, "note": "slowly"},
-        "power.permission": {"roles": {"grant": "", "ask": "if_partner"}, "hard_limit": False, "note": ""},
-    })
+    r = autosave(
+        sam,
+        data_csrf,
+        rev,
+        {
+            "power.lead_follow": {
+                "roles": {"lead": "maybe", "follow": "yes"},
+                "hard_limit": False,
+                "note": "slowly",
+            },
+            "power.permission": {
+                "roles": {"grant": "", "ask": "if_partner"},
+                "hard_limit": False,
+                "note": "",
+            },
+        },
+    )
     assert r.status_code == 200, r.get_data(as_text=True)
     assert r.get_json()["revision"] > rev
 
@@ -120,7 +149,9 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     assert checked(page, "a-power.lead_follow-role-lead-maybe")
     assert checked(page, "a-power.lead_follow-role-follow-yes")
     assert checked(page, "a-power.permission-role-ask-if_partner")
-    assert not any(checked(page, f"a-power.permission-role-grant-{v}") for v in ("yes", "no", "maybe"))
+    assert not any(
+        checked(page, f"a-power.permission-role-grant-{v}") for v in ("yes", "no", "maybe")
+    )
     assert "5 of" in sam.get("/p/").get_data(as_text=True)  # 5 items answered (a note alone counts)
 
     # the stored answers are the ones typed, and encrypted
@@ -131,7 +162,9 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
 
     # review and submit
     review = sam.get("/p/review").get_data(as_text=True)
-    r = sam.post("/p/submit", data={"csrf_token": portal_csrf(review), "revision": revision_of(review)})
+    r = sam.post(
+        "/p/submit", data={"csrf_token": portal_csrf(review), "revision": revision_of(review)}
+    )
     assert r.status_code == 302
     done = sam.get("/p/?submitted=1").get_data(as_text=True)
     assert "Thank you" in done and "Sent to your counselor" in done
@@ -142,18 +175,35 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     before = response_of(assignment.id, sam_id)
     before_answers, before_rev = before.answers, before.revision
     page_csrf = portal_csrf(done)
-    r = sam.post("/p/s/1", data={"csrf_token": page_csrf, "revision": before_rev, "action": "save",
-                                 "a-communication.fantasy_talk-role-together": "no"})
+    r = sam.post(
+        "/p/s/1",
+        data={
+            "csrf_token": page_csrf,
+            "revision": before_rev,
+            "action": "save",
+            "a-communication.fantasy_talk-role-together": "no",
+        },
+    )
     assert r.status_code == 302
-    r = autosave(sam, page_csrf, before_rev, {"communication.fantasy_talk": {"roles": {"together": "no"}}})
+    r = autosave(
+        sam, page_csrf, before_rev, {"communication.fantasy_talk": {"roles": {"together": "no"}}}
+    )
     assert r.status_code == 409
     after = response_of(assignment.id, sam_id)
-    assert (after.answers, after.revision, after.status) == (before_answers, before_rev, "submitted")
+    assert (after.answers, after.revision, after.status) == (
+        before_answers,
+        before_rev,
+        "submitted",
+    )
 
     # the counselor sees who submitted and what
     page = client_a.get(f"/cases/{couple.id}/assignments/{assignment.id}").get_data(as_text=True)
     assert "Submitted" in page and "Not opened" in page
-    assert "Only in private &lt;b&gt;please&lt;/b&gt;" in page and "Want to try" in page and "Hard limit" in page
+    assert (
+        "Only in private &lt;b&gt;please&lt;/b&gt;" in page
+        and "Want to try" in page
+        and "Hard limit" in page
+    )
     assert "Sam Rivera: Submitted" in client_a.get(f"/cases/{couple.id}").get_data(as_text=True)
 
     # reopen before the due date: a draft again, editable
@@ -163,10 +213,14 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     r = autosave(sam, csrf, rev, {"communication.fantasy_talk": {"roles": {"together": "maybe"}}})
     assert r.status_code == 200
     assert response_of(assignment.id, sam_id).status == "draft"
-    assert "Draft" in client_a.get(f"/cases/{couple.id}/assignments/{assignment.id}").get_data(as_text=True)
+    assert "Draft" in client_a.get(f"/cases/{couple.id}/assignments/{assignment.id}").get_data(
+        as_text=True
+    )
 
 
-def test_submit_with_a_required_item_missing_shows_the_error_beside_it(app, client_a, couple, counselor_a):
+def test_submit_with_a_required_item_missing_shows_the_error_beside_it(
+    app, client_a, couple, counselor_a
+):
     q = load_own(counselor_a)
     assignment, tokens = _assign(client_a, couple, q)
     sam = _partner(app, tokens["Sam Rivera"])
@@ -179,7 +233,14 @@ def test_submit_with_a_required_item_missing_shows_the_error_beside_it(app, clie
     page = r.get_data(as_text=True)
     assert "One question still needs an answer" in page
     block = item_block(page, "answer-one.feel")
-    assert "has-error" in page[page.rindex("<div", 0, page.index('id="answer-one.feel"')): page.index('id="answer-one.feel"')]
+    assert (
+        "has-error"
+        in page[
+            page.rindex("<div", 0, page.index('id="answer-one.feel"')) : page.index(
+                'id="answer-one.feel"'
+            )
+        ]
+    )
     assert "Please answer this question." in block
     assert "Please answer" not in item_block(page, "answer-one.ok")
     sam_id = partner_named(couple, "Sam Rivera").id
@@ -192,17 +253,25 @@ def test_submit_with_a_required_item_missing_shows_the_error_beside_it(app, clie
     _, csrf, rev = section(sam, 1)
     assert autosave(sam, csrf, rev, {"one.feel": "Calm"}).status_code == 200
     review = sam.get("/p/review").get_data(as_text=True)
-    assert sam.post("/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}).status_code == 302
+    assert (
+        sam.post(
+            "/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}
+        ).status_code
+        == 302
+    )
     assert response_of(assignment.id, sam_id).status == "submitted"
 
 
 def _try_to_change(sam, assignment_id, partner_id):
-    """Every way a partner could change answers; returns the stored (answers, revision, status) after."""
+    """Try every way a partner could change answers; returns the stored state after."""
     page = sam.get("/p/").get_data(as_text=True)
     csrf = portal_csrf(page)
     stored = response_of(assignment_id, partner_id)
     rev = stored.revision
-    sam.post("/p/s/1", data={"csrf_token": csrf, "revision": rev, "action": "save", "a-one.feel": "CHANGED"})
+    sam.post(
+        "/p/s/1",
+        data={"csrf_token": csrf, "revision": rev, "action": "save", "a-one.feel": "CHANGED"},
+    )
     r = autosave(sam, csrf, rev, {"one.feel": "CHANGED"})
     assert r.status_code == 409 and r.get_json()["error"]
     sam.post("/p/submit", data={"csrf_token": csrf, "revision": rev})
@@ -227,23 +296,36 @@ def test_locked_assignment_cannot_be_changed(app, client_a, couple, counselor_a)
     assert sam.get("/p/s/1").status_code == 200
     assert _try_to_change(sam, assignment.id, sam_id) == snapshot
 
-    assert client_a.post(f"/cases/{couple.id}/assignments/{assignment.id}/unlock").status_code == 302
+    assert (
+        client_a.post(f"/cases/{couple.id}/assignments/{assignment.id}/unlock").status_code == 302
+    )
     _, csrf, rev = section(sam, 1)
     assert autosave(sam, csrf, rev, {"one.feel": "Edited after unlock"}).status_code == 200
 
 
 def test_after_the_due_date_answers_are_read_only(app, client_a, couple, counselor_a):
     q = load_own(counselor_a)
-    assignment, tokens = _assign(client_a, couple, q, due_on=(date.today() + timedelta(days=2)).isoformat())
+    assignment, tokens = _assign(
+        client_a, couple, q, due_on=(practice_today() + timedelta(days=2)).isoformat()
+    )
     sam_id = partner_named(couple, "Sam Rivera").id
     sam = _partner(app, tokens["Sam Rivera"])
     _, csrf, rev = section(sam, 1)
     assert autosave(sam, csrf, rev, {"one.feel": "Before the due date"}).status_code == 200
     review = sam.get("/p/review").get_data(as_text=True)
-    assert sam.post("/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}).status_code == 302
+    assert (
+        sam.post(
+            "/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}
+        ).status_code
+        == 302
+    )
     assert "Change my answers" in sam.get("/p/").get_data(as_text=True)
 
-    db.session.execute(update(Assignment).where(Assignment.id == assignment.id).values(due_on=date.today() - timedelta(days=2)))
+    db.session.execute(
+        update(Assignment)
+        .where(Assignment.id == assignment.id)
+        .values(due_on=practice_today() - timedelta(days=2))
+    )
     db.session.commit()
     before = response_of(assignment.id, sam_id)
     snapshot = (before.answers, before.revision, before.status)
@@ -254,7 +336,10 @@ def test_after_the_due_date_answers_are_read_only(app, client_a, couple, counsel
 
 # ---- two tabs ----
 
-def test_autosave_from_a_stale_tab_is_refused_and_overwrites_nothing(app, client_a, couple, counselor_a):
+
+def test_autosave_from_a_stale_tab_is_refused_and_overwrites_nothing(
+    app, client_a, couple, counselor_a
+):
     q = load_own(counselor_a)
     assignment, tokens = _assign(client_a, couple, q)
     sam_id = partner_named(couple, "Sam Rivera").id
@@ -275,21 +360,34 @@ def test_autosave_from_a_stale_tab_is_refused_and_overwrites_nothing(app, client
     _, _, rev_b = section(phone, 1)
     assert autosave(phone, csrf, rev, {"two.word": "first"}).status_code == 200
     assert autosave(phone, csrf, rev_b, {"one.feel": "second tab"}).status_code == 409
-    assert response_of(assignment.id, sam_id).answers == {"one.feel": "Typed on the phone", "two.word": "first"}
+    assert response_of(assignment.id, sam_id).answers == {
+        "one.feel": "Typed on the phone",
+        "two.word": "first",
+    }
     # after reloading, the laptop saves normally
     _, csrf2, rev2 = section(laptop, 1)
     assert autosave(laptop, csrf2, rev2, {"one.feel": "Laptop after reload"}).status_code == 200
 
 
-def test_no_js_form_from_a_stale_tab_keeps_the_typed_text_on_the_page(app, client_a, couple, counselor_a):
+def test_no_js_form_from_a_stale_tab_keeps_the_typed_text_on_the_page(
+    app, client_a, couple, counselor_a
+):
     q = load_own(counselor_a)
     assignment, tokens = _assign(client_a, couple, q)
     sam_id = partner_named(couple, "Sam Rivera").id
     sam = _partner(app, tokens["Sam Rivera"])
     _, csrf, old_rev = section(sam, 1)
     assert autosave(sam, csrf, old_rev, {"one.feel": "Saved elsewhere"}).status_code == 200
-    r = sam.post("/p/s/1", data={"csrf_token": csrf, "revision": old_rev, "action": "next",
-                                 "a-one.feel": "A long paragraph typed in the old tab", "a-one.count": "3"})
+    r = sam.post(
+        "/p/s/1",
+        data={
+            "csrf_token": csrf,
+            "revision": old_rev,
+            "action": "next",
+            "a-one.feel": "A long paragraph typed in the old tab",
+            "a-one.count": "3",
+        },
+    )
     assert r.status_code == 409
     page = r.get_data(as_text=True)
     assert "A long paragraph typed in the old tab" in page
@@ -311,6 +409,7 @@ def test_submit_from_a_stale_page_is_refused(app, client_a, couple, counselor_a)
 
 
 # ---- CSRF ----
+
 
 def test_portal_posts_need_the_portal_csrf_token(app, client_a, couple, counselor_a):
     q = load_own(counselor_a)
@@ -335,7 +434,11 @@ def test_portal_posts_need_the_portal_csrf_token(app, client_a, couple, counselo
         ):
             r = sam.post(path, data={**data, **extra})
             assert r.status_code == 400, (path, token, r.status_code)
-        r = sam.post("/p/autosave", json={"revision": rev, "answers": {"one.feel": "forged"}}, headers=headers)
+        r = sam.post(
+            "/p/autosave",
+            json={"revision": rev, "answers": {"one.feel": "forged"}},
+            headers=headers,
+        )
         assert r.status_code == 400, (token, r.status_code)
     after = response_of(assignment.id, sam_id)
     assert (after.answers, after.revision, after.status) == snapshot
@@ -344,8 +447,10 @@ def test_portal_posts_need_the_portal_csrf_token(app, client_a, couple, counselo
 
 # ---- bad input ----
 
+
 def _bad_inputs(rev: int) -> list[tuple[str, dict]]:
     """(label, keyword arguments for client.post to /p/autosave) - each must be a 4xx."""
+
     def j(obj):
         return {"data": json.dumps(obj), "content_type": "application/json"}
 
@@ -356,8 +461,23 @@ def _bad_inputs(rev: int) -> list[tuple[str, dict]]:
         ("text over the item limit", j({"revision": rev, "answers": {"one.feel": "x" * 10_001}})),
         ("string over the item limit", j({"revision": rev, "answers": {"two.word": "x" * 1_001}})),
         ("whole request too large", j({"revision": rev, "answers": {"one.feel": "x" * 900_000}})),
-        ("request over the server limit", j({"revision": rev, "answers": {"one.feel": "x" * 1_100_000}})),
-        ("many fields over the per-request budget", j({"revision": rev, "answers": {"one.feel": "é" * 9_000, "two.word": "ü" * 999, **{f"x{i}": "y" for i in range(50_000)}}})),
+        (
+            "request over the server limit",
+            j({"revision": rev, "answers": {"one.feel": "x" * 1_100_000}}),
+        ),
+        (
+            "many fields over the per-request budget",
+            j(
+                {
+                    "revision": rev,
+                    "answers": {
+                        "one.feel": "é" * 9_000,
+                        "two.word": "ü" * 999,
+                        **{f"x{i}": "y" for i in range(50_000)},
+                    },
+                }
+            ),
+        ),
         ("unknown link_id", j({"revision": rev, "answers": {"nope": "x"}})),
         ("group link_id", j({"revision": rev, "answers": {"one": "x"}})),
         ("choice outside the options", j({"revision": rev, "answers": {"one.pace": "fast"}})),
@@ -366,21 +486,53 @@ def _bad_inputs(rev: int) -> list[tuple[str, dict]]:
         ("scale negative", j({"revision": rev, "answers": {"one.rate": -1}})),
         ("integer out of range", j({"revision": rev, "answers": {"one.count": 51}})),
         ("integer as words", j({"revision": rev, "answers": {"one.count": "many"}})),
-        ("integer too long", raw('{"revision": %d, "answers": {"one.count": %s}}' % (rev, "9" * 5000))),
-        ("integer NaN", raw('{"revision": %d, "answers": {"one.count": NaN}}' % rev)),
-        ("integer Infinity", raw('{"revision": %d, "answers": {"one.count": 1e999}}' % rev)),
+        (
+            "integer too long",
+            raw(f'{{"revision": {rev}, "answers": {{"one.count": {"9" * 5000}}}}}'),
+        ),
+        ("integer NaN", raw(f'{{"revision": {rev}, "answers": {{"one.count": NaN}}}}')),
+        ("integer Infinity", raw(f'{{"revision": {rev}, "answers": {{"one.count": 1e999}}}}')),
         ("boolean as text", j({"revision": rev, "answers": {"one.ok": "perhaps"}})),
         ("NUL byte", j({"revision": rev, "answers": {"one.feel": "before\x00after"}})),
-        ("NUL in a desire note", j({"revision": rev, "answers": {"two.touch": {"roles": {"together": "yes"}, "note": "\x00"}}})),
-        ("desire unknown role", j({"revision": rev, "answers": {"two.touch": {"roles": {"boss": "yes"}}}})),
-        ("desire unknown answer", j({"revision": rev, "answers": {"two.touch": {"roles": {"together": "always"}}}})),
-        ("desire hard_limit as text", j({"revision": rev, "answers": {"two.touch": {"roles": {}, "hard_limit": "yes"}}})),
-        ("desire extra key", j({"revision": rev, "answers": {"two.touch": {"roles": {}, "released": True}}})),
+        (
+            "NUL in a desire note",
+            j(
+                {
+                    "revision": rev,
+                    "answers": {"two.touch": {"roles": {"together": "yes"}, "note": "\x00"}},
+                }
+            ),
+        ),
+        (
+            "desire unknown role",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {"boss": "yes"}}}}),
+        ),
+        (
+            "desire unknown answer",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {"together": "always"}}}}),
+        ),
+        (
+            "desire hard_limit as text",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {}, "hard_limit": "yes"}}}),
+        ),
+        (
+            "desire extra key",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {}, "released": True}}}),
+        ),
         ("desire as a string", j({"revision": rev, "answers": {"two.touch": "yes"}})),
-        ("lone surrogate", raw('{"revision": %d, "answers": {"one.feel": "a\\ud800b"}}' % rev)),
-        ("lone surrogate in a note", raw('{"revision": %d, "answers": {"two.touch": {"roles": {}, "note": "\\udfff"}}}' % rev)),
+        ("lone surrogate", raw(f'{{"revision": {rev}, "answers": {{"one.feel": "a\\ud800b"}}}}')),
+        (
+            "lone surrogate in a note",
+            raw(
+                f'{{"revision": {rev}, "answers": '
+                '{"two.touch": {"roles": {}, "note": "\\udfff"}}}'
+            ),
+        ),
         ("malformed JSON", raw('{"revision": 1, "answers": {')),
-        ("deeply nested JSON", raw('{"revision": %d, "answers": {"one.feel": %s}}' % (rev, "[" * 100_000))),
+        (
+            "deeply nested JSON",
+            raw(f'{{"revision": {rev}, "answers": {{"one.feel": {"[" * 100_000}}}}}'),
+        ),
         ("invalid UTF-8", raw(b'{"revision": 1, "answers": {"one.feel": "\xff\xfe"}}')),
         ("empty body", raw("")),
         ("JSON list", j([rev, {"one.feel": "x"}])),
@@ -397,7 +549,10 @@ def _bad_inputs(rev: int) -> list[tuple[str, dict]]:
         ("answers missing", j({"revision": rev})),
         ("answers null", j({"revision": rev, "answers": None})),
         ("form-encoded body", raw("revision=1&answers=x", "application/x-www-form-urlencoded")),
-        ("text/plain body", raw(json.dumps({"revision": rev, "answers": {"one.feel": "x"}}), "text/plain")),
+        (
+            "text/plain body",
+            raw(json.dumps({"revision": rev, "answers": {"one.feel": "x"}}), "text/plain"),
+        ),
     ]
 
 
@@ -424,7 +579,12 @@ def test_bad_input_gets_a_clear_4xx_and_damages_nothing(app, client_a, couple, c
     sam_id = partner_named(couple, "Sam Rivera").id
     sam = _partner(app, tokens["Sam Rivera"])
     _, csrf, rev = section(sam, 1)
-    r = autosave(sam, csrf, rev, {"one.feel": "Keep me", "two.touch": {"roles": {"together": "yes"}, "note": "n"}})
+    r = autosave(
+        sam,
+        csrf,
+        rev,
+        {"one.feel": "Keep me", "two.touch": {"roles": {"together": "yes"}, "note": "n"}},
+    )
     assert r.status_code == 200
     stored = response_of(assignment.id, sam_id)
     snapshot = (stored.answers, stored.revision, stored.status)
@@ -460,8 +620,16 @@ def test_bad_input_gets_a_clear_4xx_and_damages_nothing(app, client_a, couple, c
     print(f"\nbad inputs tried: {tried}, 500s: {five_hundreds}")
     assert not problems, problems
     # and the error is shown beside its item, with the typed value kept
-    r = sam.post("/p/s/1", data={"csrf_token": csrf, "revision": rev, "action": "save",
-                                 "a-one.feel": "Keep me too", "a-one.count": "many"})
+    r = sam.post(
+        "/p/s/1",
+        data={
+            "csrf_token": csrf,
+            "revision": rev,
+            "action": "save",
+            "a-one.feel": "Keep me too",
+            "a-one.count": "many",
+        },
+    )
     page = r.get_data(as_text=True)
     assert r.status_code == 400
     assert "Enter a whole number." in item_block(page, "item-one.count")
@@ -470,7 +638,9 @@ def test_bad_input_gets_a_clear_4xx_and_damages_nothing(app, client_a, couple, c
 
 
 @pytest.mark.parametrize("number", [0, 3, 99])
-def test_section_numbers_outside_the_questionnaire_are_404(app, client_a, couple, counselor_a, number):
+def test_section_numbers_outside_the_questionnaire_are_404(
+    app, client_a, couple, counselor_a, number
+):
     q = load_own(counselor_a)
     _, tokens = _assign(client_a, couple, q)
     sam = _partner(app, tokens["Sam Rivera"])
@@ -481,8 +651,32 @@ def test_section_numbers_outside_the_questionnaire_are_404(app, client_a, couple
 
 any_text = st.one_of(
     st.text(),
-    st.text(alphabet=st.characters(categories=["Cc", "Cf", "Zs", "Zl", "Zp", "So", "Cs", "Lo"]), max_size=200),
-    st.lists(st.sampled_from(["\r\n", "\n", "\r", "\t", "\x00", "\u2028", "\ufeff", "🧡", "👩‍❤️‍👨", "\u202e", "é", "e\u0301", " ", "<script>", "&amp;"]), max_size=300).map("".join),
+    st.text(
+        alphabet=st.characters(categories=["Cc", "Cf", "Zs", "Zl", "Zp", "So", "Cs", "Lo"]),
+        max_size=200,
+    ),
+    st.lists(
+        st.sampled_from(
+            [
+                "\r\n",
+                "\n",
+                "\r",
+                "\t",
+                "\x00",
+                "\u2028",
+                "\ufeff",
+                "🧡",
+                "👩‍❤️‍👨",
+                "\u202e",
+                "é",
+                "e\u0301",
+                " ",
+                "<script>",
+                "&amp;",
+            ]
+        ),
+        max_size=300,
+    ).map("".join),
     st.builds(
         lambda unit, n: (unit * (n // len(unit) + 1))[:n],
         st.text(min_size=1, max_size=8),
@@ -499,7 +693,11 @@ def test_arbitrary_text_is_stored_exactly_or_refused(app, client_a, couple, coun
     _, csrf, _ = section(sam, 1)
     counts = {"stored": 0, "refused": 0, "500": 0}
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @settings(
+        max_examples=60,
+        deadline=None,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
     @given(text=any_text)
     def check(text):
         before = response_of(assignment.id, sam_id)
@@ -530,21 +728,47 @@ def test_arbitrary_text_is_stored_exactly_or_refused(app, client_a, couple, coun
 
 # ---- partner isolation ----
 
+
 def test_a_partner_never_sees_the_other_partners_answers(app, client_a, couple, counselor_a):
     assignment, tokens = _assign(client_a, couple, "desires-boundaries")
-    canary_text, canary_note, canary_shared = unique_canary("closing"), unique_canary("note"), unique_canary("shared")
+    canary_text, canary_note, canary_shared = (
+        unique_canary("closing"),
+        unique_canary("note"),
+        unique_canary("shared"),
+    )
     alex = _partner(app, tokens["Alex Novak"])
     _, csrf, rev = section(alex, 6)
-    r = autosave(alex, csrf, rev, {
-        "closing.not_listed": canary_text,
-        "closing.for_partner": canary_shared,
-    })
+    r = autosave(
+        alex,
+        csrf,
+        rev,
+        {
+            "closing.not_listed": canary_text,
+            "closing.for_partner": canary_shared,
+        },
+    )
     assert r.status_code == 200
     _, csrf, rev = section(alex, 1)
-    r = autosave(alex, csrf, rev, {"communication.teasing": {"roles": {"give": "no"}, "hard_limit": True, "note": canary_note}})
+    r = autosave(
+        alex,
+        csrf,
+        rev,
+        {
+            "communication.teasing": {
+                "roles": {"give": "no"},
+                "hard_limit": True,
+                "note": canary_note,
+            }
+        },
+    )
     assert r.status_code == 200
     review = alex.get("/p/review").get_data(as_text=True)
-    assert alex.post("/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}).status_code == 302
+    assert (
+        alex.post(
+            "/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}
+        ).status_code
+        == 302
+    )
 
     # a second case of the same counselor with its own assignment
     other = new_case(counselor_a, label="Robin & Kim", names=("Robin Lee", "Kim Ode"))
@@ -557,14 +781,22 @@ def test_a_partner_never_sees_the_other_partners_answers(app, client_a, couple, 
     sam = _partner(app, tokens["Sam Rivera"])
     pages = ["/p/", "/p/review", "/p/s/1?check=1"] + [f"/p/s/{n}" for n in range(1, 7)]
     _, csrf, rev = section(sam, 1)
-    assert autosave(sam, csrf, rev, {"communication.teasing": {"roles": {"give": "yes"}}}).status_code == 200
+    assert (
+        autosave(sam, csrf, rev, {"communication.teasing": {"roles": {"give": "yes"}}}).status_code
+        == 200
+    )
     seen = []
     for path in pages:
         r = sam.get(path)
         assert r.status_code == 200, path
         seen.append(r.get_data(as_text=True))
     review = sam.get("/p/review").get_data(as_text=True)
-    assert sam.post("/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}).status_code == 302
+    assert (
+        sam.post(
+            "/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)}
+        ).status_code
+        == 302
+    )
     for path in pages[:2]:
         seen.append(sam.get(path).get_data(as_text=True))
     everything = "\n".join(seen)
@@ -573,28 +805,44 @@ def test_a_partner_never_sees_the_other_partners_answers(app, client_a, couple, 
         assert canary not in everything
     assert "Alex Novak" not in everything and "Robin" not in everything
     # the counselor sees Alex's canaries, so they were really stored
-    counselor_page = client_a.get(f"/cases/{couple.id}/assignments/{assignment.id}").get_data(as_text=True)
+    counselor_page = client_a.get(f"/cases/{couple.id}/assignments/{assignment.id}").get_data(
+        as_text=True
+    )
     assert canary_text in counselor_page and canary_note in counselor_page
 
 
-def test_a_portal_session_reaches_nothing_of_another_link_or_case(app, client_a, couple, counselor_a):
+def test_a_portal_session_reaches_nothing_of_another_link_or_case(
+    app, client_a, couple, counselor_a
+):
     assignment, tokens = _assign(client_a, couple, "desires-boundaries")
     other = new_case(counselor_a, label="Robin & Kim", names=("Robin Lee", "Kim Ode"))
     other_assignment, _ = _assign(client_a, other, "intake")
     sam = _partner(app, tokens["Sam Rivera"])
-    alex_link = db.session.scalar(select(Link).where(Link.partner_id == partner_named(couple, "Alex Novak").id))
-    sam_link = db.session.scalar(select(Link).where(Link.partner_id == partner_named(couple, "Sam Rivera").id))
+    alex_link = db.session.scalar(
+        select(Link).where(Link.partner_id == partner_named(couple, "Alex Novak").id)
+    )
+    sam_link = db.session.scalar(
+        select(Link).where(Link.partner_id == partner_named(couple, "Sam Rivera").id)
+    )
     # counselor pages of either case: the portal cookie signs nobody in
-    for path in (f"/cases/{other.id}/assignments/{other_assignment.id}", f"/cases/{couple.id}/assignments/{assignment.id}",
-                 f"/cases/{other.id}", "/questionnaires"):
+    for path in (
+        f"/cases/{other.id}/assignments/{other_assignment.id}",
+        f"/cases/{couple.id}/assignments/{assignment.id}",
+        f"/cases/{other.id}",
+        "/questionnaires",
+    ):
         r = sam.get(path)
         assert r.status_code == 302 and "/login" in r.headers["Location"], path
     # a cookie that names Alex's link with Sam's generation is refused
     with app.test_request_context():
-        forged = portal_session._serializer().dumps({"l": str(alex_link.id), "g": sam_link.token_hash[:16], "s": "x"})
+        forged = portal_session._serializer().dumps(
+            {"l": str(alex_link.id), "g": sam_link.token_hash[:16], "s": "x"}
+        )
     mallory = app.test_client()
     mallory.set_cookie(portal_session.COOKIE, forged, domain="counselor.test", path="/p")
     assert mallory.get("/p/").status_code == 404
     # a cookie signed with another key is refused
-    mallory.set_cookie(portal_session.COOKIE, "eyJsIjoiMSJ9.bad.sig", domain="counselor.test", path="/p")
+    mallory.set_cookie(
+        portal_session.COOKIE, "eyJsIjoiMSJ9.bad.sig", domain="counselor.test", path="/p"
+    )
     assert mallory.get("/p/").status_code == 404
