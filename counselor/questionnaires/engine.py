@@ -165,7 +165,9 @@ def _clean_text(value: Any, limit: int, label: str) -> str:
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored or encrypted
-        raise _Invalid("This answer contains a character that cannot be saved; remove it and try again.") from None
+        raise _Invalid(
+            "This answer contains a character that cannot be saved; remove it and try again."
+        ) from None
     if len(value) > limit:
         raise _Invalid(f"Please keep this under {limit:,} characters (it has {len(value):,}).")
     return value

@@ -156,7 +156,10 @@ def _too_deep(doc: Any) -> str | None:
         for n, item in enumerate(items):
             if isinstance(item, dict) and isinstance(item.get("items"), list):
                 if level >= MAX_NESTING:
-                    return f"{path}[{n}].items: groups are nested too deeply (at most {MAX_NESTING} levels)"
+                    return (
+                        f"{path}[{n}].items: groups are nested too deeply "
+                        f"(at most {MAX_NESTING} levels)"
+                    )
                 stack.append((item["items"], f"{path}[{n}].items", level + 1))
     return None
 
@@ -199,7 +202,9 @@ def _rules(doc: dict) -> list[str]:
                 errors.append(f"{here}.enable_when: question '{question}' must be an earlier item")
             elif target.get("type") not in ANSWERABLE:
                 errors.append(f"{here}.enable_when: '{question}' is not a question")
-            elif cond.get("operator") in OPERATORS and cond["operator"] != "exists" and "answer" not in cond:
+            elif cond.get("operator") in OPERATORS and cond["operator"] != "exists" and (
+                "answer" not in cond
+            ):
                 errors.append(f"{here}.enable_when: operator '{cond['operator']}' needs an answer")
         if kind in ("group", "display") and ("share" in item or "required" in item):
             errors.append(f"{here}: a {kind} item has no answer, so no share or required")

@@ -10,19 +10,50 @@ from counselor.questionnaires.schema import validate_definition
 
 SOURCES = [
     {"link_id": "b", "type": "boolean", "text": "Boolean"},
-    {"link_id": "c", "type": "choice", "text": "Choice",
-     "options": [{"value": "low", "label": "Low"}, {"value": "mid", "label": "Mid"}, {"value": "high", "label": "High"}]},
-    {"link_id": "m", "type": "choice", "text": "Multiple", "multiple": True,
-     "options": [{"value": "x", "label": "X"}, {"value": "y", "label": "Y"}, {"value": "z", "label": "Z"}]},
+    {
+        "link_id": "c",
+        "type": "choice",
+        "text": "Choice",
+        "options": [
+            {"value": "low", "label": "Low"},
+            {"value": "mid", "label": "Mid"},
+            {"value": "high", "label": "High"},
+        ],
+    },
+    {
+        "link_id": "m",
+        "type": "choice",
+        "text": "Multiple",
+        "multiple": True,
+        "options": [
+            {"value": "x", "label": "X"},
+            {"value": "y", "label": "Y"},
+            {"value": "z", "label": "Z"},
+        ],
+    },
     {"link_id": "i", "type": "integer", "text": "Integer", "min": -100, "max": 100},
-    {"link_id": "s", "type": "scale", "text": "Scale", "min": 0, "max": 10, "min_label": "none", "max_label": "all"},
+    {
+        "link_id": "s",
+        "type": "scale",
+        "text": "Scale",
+        "min": 0,
+        "max": 10,
+        "min_label": "none",
+        "max_label": "all",
+    },
     {"link_id": "t", "type": "string", "text": "String"},
     {"link_id": "d", "type": "decimal", "text": "Decimal", "min": 0, "max": 99.5},
 ]
 
 
 def _defn(*dependents) -> Definition:
-    doc = {"slug": "rules", "title": "Rules", "purpose": "p", "kind": "exercise", "items": [*SOURCES, *dependents]}
+    doc = {
+        "slug": "rules",
+        "title": "Rules",
+        "purpose": "p",
+        "kind": "exercise",
+        "items": [*SOURCES, *dependents],
+    }
     assert validate_definition(doc) == [], validate_definition(doc)
     return Definition(doc)
 
@@ -36,30 +67,75 @@ def _dep(question, operator, answer=None, link_id="dep", **extra):
 
 CASES = [
     # (question, operator, wanted, stored answer, enabled?)
-    ("b", "exists", True, True, True), ("b", "exists", True, False, True), ("b", "exists", True, None, False),
-    ("b", "exists", False, None, True), ("b", "exists", False, True, False),
-    ("b", "=", True, True, True), ("b", "=", True, False, False), ("b", "=", False, False, True),
-    ("b", "!=", True, False, True), ("b", "!=", True, True, False), ("b", "!=", True, None, False),
-    ("c", "=", "mid", "mid", True), ("c", "=", "mid", "low", False), ("c", "=", "mid", None, False),
-    ("c", "!=", "mid", "low", True), ("c", "!=", "mid", "mid", False),
-    ("c", "exists", True, "high", True), ("c", "exists", False, "high", False),
-    ("m", "=", "y", ["x", "y"], True), ("m", "=", "y", ["x", "z"], False),
-    ("m", "!=", "y", ["x", "z"], True), ("m", "!=", "y", ["x", "y"], False), ("m", "exists", True, [], False),
-    ("i", "=", 5, 5, True), ("i", "=", 5, 6, False), ("i", "!=", 5, 6, True), ("i", "!=", 5, 5, False),
-    ("i", ">", 5, 6, True), ("i", ">", 5, 5, False), ("i", ">", 5, -7, False),
-    ("i", "<", 5, 4, True), ("i", "<", 5, 5, False), ("i", "<", -3, -10, True),
-    ("i", ">=", 5, 5, True), ("i", ">=", 5, 4, False), ("i", ">=", 5, 50, True),
-    ("i", "<=", 5, 5, True), ("i", "<=", 5, 6, False), ("i", "<=", 5, 0, True),
-    ("i", ">", 5, None, False), ("i", "<", 5, None, False),  # no answer never compares
-    ("i", "<=", 0, 0, True), ("i", "exists", True, 0, True),  # zero is an answer
-    ("s", ">=", 7, 7, True), ("s", ">=", 7, 6, False), ("s", "<", 3, 2, True), ("s", "<", 3, 10, False),
-    ("s", ">", 9, 10, True), ("s", "<=", 0, 0, True), ("s", "=", 0, 0, True), ("s", "!=", 0, 0, False),
-    ("s", "exists", True, 0, True), ("s", "exists", True, None, False), ("s", "exists", False, 3, False),
-    ("t", "=", "yes", "yes", True), ("t", "=", "yes", "Yes", False), ("t", "!=", "yes", "no", True),
-    ("t", "exists", True, "words", True), ("t", "exists", True, "", False), ("t", "exists", False, "", True),
-    ("t", ">", "b", "c", True), ("t", "<", "b", "a", True), ("t", ">=", "b", "a", False),
-    ("d", ">", 2.5, "2.75", True), ("d", ">", 2.5, "2.5", False), ("d", ">=", 2.5, "2.50", True),
-    ("d", "<", 10, "9.99", True), ("d", "<=", 10, "10.01", False), ("d", "=", 2.5, "2.5", False),
+    ("b", "exists", True, True, True),
+    ("b", "exists", True, False, True),
+    ("b", "exists", True, None, False),
+    ("b", "exists", False, None, True),
+    ("b", "exists", False, True, False),
+    ("b", "=", True, True, True),
+    ("b", "=", True, False, False),
+    ("b", "=", False, False, True),
+    ("b", "!=", True, False, True),
+    ("b", "!=", True, True, False),
+    ("b", "!=", True, None, False),
+    ("c", "=", "mid", "mid", True),
+    ("c", "=", "mid", "low", False),
+    ("c", "=", "mid", None, False),
+    ("c", "!=", "mid", "low", True),
+    ("c", "!=", "mid", "mid", False),
+    ("c", "exists", True, "high", True),
+    ("c", "exists", False, "high", False),
+    ("m", "=", "y", ["x", "y"], True),
+    ("m", "=", "y", ["x", "z"], False),
+    ("m", "!=", "y", ["x", "z"], True),
+    ("m", "!=", "y", ["x", "y"], False),
+    ("m", "exists", True, [], False),
+    ("i", "=", 5, 5, True),
+    ("i", "=", 5, 6, False),
+    ("i", "!=", 5, 6, True),
+    ("i", "!=", 5, 5, False),
+    ("i", ">", 5, 6, True),
+    ("i", ">", 5, 5, False),
+    ("i", ">", 5, -7, False),
+    ("i", "<", 5, 4, True),
+    ("i", "<", 5, 5, False),
+    ("i", "<", -3, -10, True),
+    ("i", ">=", 5, 5, True),
+    ("i", ">=", 5, 4, False),
+    ("i", ">=", 5, 50, True),
+    ("i", "<=", 5, 5, True),
+    ("i", "<=", 5, 6, False),
+    ("i", "<=", 5, 0, True),
+    ("i", ">", 5, None, False),
+    ("i", "<", 5, None, False),  # no answer never compares
+    ("i", "<=", 0, 0, True),
+    ("i", "exists", True, 0, True),  # zero is an answer
+    ("s", ">=", 7, 7, True),
+    ("s", ">=", 7, 6, False),
+    ("s", "<", 3, 2, True),
+    ("s", "<", 3, 10, False),
+    ("s", ">", 9, 10, True),
+    ("s", "<=", 0, 0, True),
+    ("s", "=", 0, 0, True),
+    ("s", "!=", 0, 0, False),
+    ("s", "exists", True, 0, True),
+    ("s", "exists", True, None, False),
+    ("s", "exists", False, 3, False),
+    ("t", "=", "yes", "yes", True),
+    ("t", "=", "yes", "Yes", False),
+    ("t", "!=", "yes", "no", True),
+    ("t", "exists", True, "words", True),
+    ("t", "exists", True, "", False),
+    ("t", "exists", False, "", True),
+    ("t", ">", "b", "c", True),
+    ("t", "<", "b", "a", True),
+    ("t", ">=", "b", "a", False),
+    ("d", ">", 2.5, "2.75", True),
+    ("d", ">", 2.5, "2.5", False),
+    ("d", ">=", 2.5, "2.50", True),
+    ("d", "<", 10, "9.99", True),
+    ("d", "<=", 10, "10.01", False),
+    ("d", "=", 2.5, "2.5", False),
 ]
 
 
@@ -81,11 +157,26 @@ def test_the_operator_table_covers_every_operator_and_type():
 
 
 def test_enable_behavior_all_and_any():
-    both = [{"question": "b", "operator": "=", "answer": True}, {"question": "s", "operator": ">=", "answer": 5}]
+    both = [
+        {"question": "b", "operator": "=", "answer": True},
+        {"question": "s", "operator": ">=", "answer": 5},
+    ]
     defn = _defn(
         {"link_id": "all", "type": "text", "text": "All", "enable_when": both},
-        {"link_id": "all2", "type": "text", "text": "All (explicit)", "enable_when": both, "enable_behavior": "all"},
-        {"link_id": "any", "type": "text", "text": "Any", "enable_when": both, "enable_behavior": "any"},
+        {
+            "link_id": "all2",
+            "type": "text",
+            "text": "All (explicit)",
+            "enable_when": both,
+            "enable_behavior": "all",
+        },
+        {
+            "link_id": "any",
+            "type": "text",
+            "text": "Any",
+            "enable_when": both,
+            "enable_behavior": "any",
+        },
     )
     for answers, all_, any_ in [
         ({}, False, False),
@@ -101,8 +192,15 @@ def test_enable_behavior_all_and_any():
 
 def test_an_answer_to_a_hidden_question_does_not_enable_its_dependents():
     defn = _defn(
-        _dep("b", "=", True, link_id="middle", type="choice", text="Middle",
-             options=[{"value": "go", "label": "Go"}, {"value": "stop", "label": "Stop"}]),
+        _dep(
+            "b",
+            "=",
+            True,
+            link_id="middle",
+            type="choice",
+            text="Middle",
+            options=[{"value": "go", "label": "Go"}, {"value": "stop", "label": "Stop"}],
+        ),
         _dep("middle", "=", "go", link_id="last"),
         _dep("middle", "exists", False, link_id="when_middle_empty"),
     )
@@ -119,12 +217,29 @@ def test_an_answer_to_a_hidden_question_does_not_enable_its_dependents():
 
 def test_nested_groups_hide_their_children_and_grandchildren():
     defn = _defn(
-        {"link_id": "outer", "type": "group", "text": "Outer", "enable_when": [{"question": "b", "operator": "=", "answer": True}],
-         "items": [
-             {"link_id": "outer.q", "type": "text", "text": "In outer", "required": True},
-             {"link_id": "inner", "type": "group", "text": "Inner", "enable_when": [{"question": "s", "operator": ">", "answer": 3}],
-              "items": [{"link_id": "inner.q", "type": "string", "text": "In inner", "required": True}]},
-         ]},
+        {
+            "link_id": "outer",
+            "type": "group",
+            "text": "Outer",
+            "enable_when": [{"question": "b", "operator": "=", "answer": True}],
+            "items": [
+                {"link_id": "outer.q", "type": "text", "text": "In outer", "required": True},
+                {
+                    "link_id": "inner",
+                    "type": "group",
+                    "text": "Inner",
+                    "enable_when": [{"question": "s", "operator": ">", "answer": 3}],
+                    "items": [
+                        {
+                            "link_id": "inner.q",
+                            "type": "string",
+                            "text": "In inner",
+                            "required": True,
+                        }
+                    ],
+                },
+            ],
+        },
     )
     inner_q, outer_q = defn.by_id["inner.q"], defn.by_id["outer.q"]
     assert not engine.is_enabled(defn, outer_q, {})
@@ -143,15 +258,30 @@ def test_nested_groups_hide_their_children_and_grandchildren():
 def test_missing_required_ignores_disabled_items_and_counts_empty_desires():
     defn = _defn(
         _dep("b", "=", True, link_id="why", required=True),
-        {"link_id": "want", "type": "desire", "text": "Want", "required": True,
-         "roles": [{"key": "give", "label": "Give", "counterpart": "receive"}, {"key": "receive", "label": "Receive", "counterpart": "give"}]},
+        {
+            "link_id": "want",
+            "type": "desire",
+            "text": "Want",
+            "required": True,
+            "roles": [
+                {"key": "give", "label": "Give", "counterpart": "receive"},
+                {"key": "receive", "label": "Receive", "counterpart": "give"},
+            ],
+        },
     )
     assert set(engine.missing_required(defn, {"b": False})) == {"want"}
     assert set(engine.missing_required(defn, {"b": True})) == {"why", "want"}
     assert "role" in engine.missing_required(defn, {})["want"]
-    assert engine.missing_required(defn, {"b": True, "why": "because", "want": {"roles": {"give": "maybe"}}}) == {}
+    assert (
+        engine.missing_required(
+            defn, {"b": True, "why": "because", "want": {"roles": {"give": "maybe"}}}
+        )
+        == {}
+    )
     # a desire with only an empty note and no roles is still unanswered
-    assert "want" in engine.missing_required(defn, {"want": {"roles": {}, "hard_limit": False, "note": ""}})
+    assert "want" in engine.missing_required(
+        defn, {"want": {"roles": {}, "hard_limit": False, "note": ""}}
+    )
 
 
 def test_progress_counts_only_shown_questions():
@@ -167,7 +297,12 @@ ITEMS = {
     "boolean": {"link_id": "q", "type": "boolean", "text": "q"},
     "choice": SOURCES[1],
     "multiple": SOURCES[2],
-    "open": {"link_id": "q", "type": "open-choice", "text": "q", "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}]},
+    "open": {
+        "link_id": "q",
+        "type": "open-choice",
+        "text": "q",
+        "options": [{"value": "a", "label": "A"}, {"value": "b", "label": "B"}],
+    },
     "string": {"link_id": "q", "type": "string", "text": "q"},
     "short": {"link_id": "q", "type": "string", "text": "q", "max_length": 5},
     "text": {"link_id": "q", "type": "text", "text": "q"},
@@ -175,26 +310,69 @@ ITEMS = {
     "decimal": SOURCES[6],
     "date": {"link_id": "q", "type": "date", "text": "q"},
     "scale": SOURCES[4],
-    "scale5": {"link_id": "q", "type": "scale", "text": "q", "min": 1, "max": 5, "min_label": "a", "max_label": "b"},
-    "desire": {"link_id": "q", "type": "desire", "text": "q",
-               "roles": [{"key": "lead", "label": "Lead", "counterpart": "follow"}, {"key": "follow", "label": "Follow", "counterpart": "lead"}]},
+    "scale5": {
+        "link_id": "q",
+        "type": "scale",
+        "text": "q",
+        "min": 1,
+        "max": 5,
+        "min_label": "a",
+        "max_label": "b",
+    },
+    "desire": {
+        "link_id": "q",
+        "type": "desire",
+        "text": "q",
+        "roles": [
+            {"key": "lead", "label": "Lead", "counterpart": "follow"},
+            {"key": "follow", "label": "Follow", "counterpart": "lead"},
+        ],
+    },
 }
 
 ACCEPTED = [
-    ("boolean", True, True), ("boolean", False, False), ("boolean", "true", True), ("boolean", "false", False),
-    ("choice", "mid", "mid"), ("multiple", ["z", "x"], ["x", "z"]), ("multiple", "y", ["y"]),
-    ("open", "a", "a"), ("open", "  my own words ", "my own words"),
-    ("string", "héllo 🌶", "héllo 🌶"), ("short", "abcde", "abcde"), ("text", "line\r\nnext\ttab", "line\r\nnext\ttab"),
+    ("boolean", True, True),
+    ("boolean", False, False),
+    ("boolean", "true", True),
+    ("boolean", "false", False),
+    ("choice", "mid", "mid"),
+    ("multiple", ["z", "x"], ["x", "z"]),
+    ("multiple", "y", ["y"]),
+    ("open", "a", "a"),
+    ("open", "  my own words ", "my own words"),
+    ("string", "héllo 🌶", "héllo 🌶"),
+    ("short", "abcde", "abcde"),
+    ("text", "line\r\nnext\ttab", "line\r\nnext\ttab"),
     ("text", "x" * engine.MAX_TEXT, "x" * engine.MAX_TEXT),
-    ("integer", 7, 7), ("integer", "-100", -100), ("integer", 100.0, 100), ("integer", " 42 ", 42),
-    ("decimal", "2,5", "2.5"), ("decimal", 99.5, "99.5"), ("decimal", "0", "0"),
+    ("integer", 7, 7),
+    ("integer", "-100", -100),
+    ("integer", 100.0, 100),
+    ("integer", " 42 ", 42),
+    ("decimal", "2,5", "2.5"),
+    ("decimal", 99.5, "99.5"),
+    ("decimal", "0", "0"),
     ("date", "2026-03-01", "2026-03-01"),
-    ("scale", 0, 0), ("scale", "10", 10), ("scale5", 1, 1),
-    ("desire", {"roles": {"lead": "yes", "follow": "no"}}, {"roles": {"lead": "yes", "follow": "no"}, "hard_limit": False, "note": ""}),
-    ("desire", {"roles": {"follow": "if_partner"}, "hard_limit": True, "note": "slowly"},
-     {"roles": {"follow": "if_partner"}, "hard_limit": True, "note": "slowly"}),
-    ("desire", {"roles": {"lead": ""}, "hard_limit": False, "note": ""}, None),  # nothing chosen = cleared
-    ("text", "", None), ("choice", None, None), ("multiple", [], None),
+    ("scale", 0, 0),
+    ("scale", "10", 10),
+    ("scale5", 1, 1),
+    (
+        "desire",
+        {"roles": {"lead": "yes", "follow": "no"}},
+        {"roles": {"lead": "yes", "follow": "no"}, "hard_limit": False, "note": ""},
+    ),
+    (
+        "desire",
+        {"roles": {"follow": "if_partner"}, "hard_limit": True, "note": "slowly"},
+        {"roles": {"follow": "if_partner"}, "hard_limit": True, "note": "slowly"},
+    ),
+    (
+        "desire",
+        {"roles": {"lead": ""}, "hard_limit": False, "note": ""},
+        None,
+    ),  # nothing chosen = cleared
+    ("text", "", None),
+    ("choice", None, None),
+    ("multiple", [], None),
 ]
 
 
@@ -204,29 +382,70 @@ def test_normalise_accepts(kind, raw, stored):
 
 
 REFUSED = [
-    ("boolean", "perhaps"), ("boolean", 2), ("boolean", ["true"]),
-    ("choice", "nope"), ("choice", ["low", "high"]), ("choice", {"value": "low"}), ("choice", 1),
+    ("boolean", "perhaps"),
+    ("boolean", 2),
+    ("boolean", ["true"]),
+    ("choice", "nope"),
+    ("choice", ["low", "high"]),
+    ("choice", {"value": "low"}),
+    ("choice", 1),
     ("multiple", ["x", "nope"]),
-    ("open", 5), ("open", "a\x00"), ("open", "y" * 1001),
-    ("string", "x" * 1001), ("short", "abcdef"), ("string", "a\x00b"), ("string", 12), ("string", ["a"]),
-    ("text", "x" * (engine.MAX_TEXT + 1)), ("text", "\x00"), ("text", {"a": 1}),
-    ("integer", 101), ("integer", -101), ("integer", "1.5"), ("integer", 1.5), ("integer", True), ("integer", "ten"),
-    ("integer", "9" * 5000), ("integer", 10**13), ("integer", float("nan")), ("integer", float("inf")), ("integer", [1]),
-    ("decimal", "100"), ("decimal", "-0.1"), ("decimal", "abc"), ("decimal", "NaN"), ("decimal", "Infinity"),
-    ("decimal", True), ("decimal", "1" * 41),
-    ("date", "2026-02-30"), ("date", "tomorrow"), ("date", "2026-13-01"), ("date", ["2026-03-01"]),
-    ("scale", 11), ("scale", -1), ("scale", "7.5"), ("scale5", 0), ("scale5", 6),
-    ("desire", {"roles": {"boss": "yes"}}), ("desire", {"roles": {"lead": "sure"}}), ("desire", {"roles": ["lead"]}),
-    ("desire", {"roles": {"lead": "yes"}, "hard_limit": "yes"}), ("desire", {"roles": {"lead": "yes"}, "extra": 1}),
-    ("desire", {"roles": {"lead": "yes"}, "note": "\x00"}), ("desire", {"roles": {"lead": "yes"}, "note": "n" * (engine.MAX_NOTE + 1)}),
-    ("desire", "yes"), ("desire", ["yes"]),
+    ("open", 5),
+    ("open", "a\x00"),
+    ("open", "y" * 1001),
+    ("string", "x" * 1001),
+    ("short", "abcdef"),
+    ("string", "a\x00b"),
+    ("string", 12),
+    ("string", ["a"]),
+    ("text", "x" * (engine.MAX_TEXT + 1)),
+    ("text", "\x00"),
+    ("text", {"a": 1}),
+    ("integer", 101),
+    ("integer", -101),
+    ("integer", "1.5"),
+    ("integer", 1.5),
+    ("integer", True),
+    ("integer", "ten"),
+    ("integer", "9" * 5000),
+    ("integer", 10**13),
+    ("integer", float("nan")),
+    ("integer", float("inf")),
+    ("integer", [1]),
+    ("decimal", "100"),
+    ("decimal", "-0.1"),
+    ("decimal", "abc"),
+    ("decimal", "NaN"),
+    ("decimal", "Infinity"),
+    ("decimal", True),
+    ("decimal", "1" * 41),
+    ("date", "2026-02-30"),
+    ("date", "tomorrow"),
+    ("date", "2026-13-01"),
+    ("date", ["2026-03-01"]),
+    ("scale", 11),
+    ("scale", -1),
+    ("scale", "7.5"),
+    ("scale5", 0),
+    ("scale5", 6),
+    ("desire", {"roles": {"boss": "yes"}}),
+    ("desire", {"roles": {"lead": "sure"}}),
+    ("desire", {"roles": ["lead"]}),
+    ("desire", {"roles": {"lead": "yes"}, "hard_limit": "yes"}),
+    ("desire", {"roles": {"lead": "yes"}, "extra": 1}),
+    ("desire", {"roles": {"lead": "yes"}, "note": "\x00"}),
+    ("desire", {"roles": {"lead": "yes"}, "note": "n" * (engine.MAX_NOTE + 1)}),
+    ("desire", "yes"),
+    ("desire", ["yes"]),
 ]
 
 
 @pytest.mark.parametrize("kind,raw", REFUSED)
 def test_normalise_refuses_with_a_message(kind, raw):
     item = ITEMS[kind]
-    defn = Definition({"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [item]})
+    defn = Definition(
+        {"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [item]}
+    )
     clean, errors = engine.validate_changes(defn, {item["link_id"]: raw})
     assert set(errors) == {item["link_id"]} and errors[item["link_id"]].strip(), (raw, clean)
     assert clean == {}
@@ -234,7 +453,9 @@ def test_normalise_refuses_with_a_message(kind, raw):
 
 def test_text_refuses_lone_surrogates_that_cannot_be_stored():
     """A JSON body may carry "\\ud800"; such text cannot be encoded (and so not encrypted)."""
-    defn = Definition({"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [ITEMS["text"]]})
+    defn = Definition(
+        {"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [ITEMS["text"]]}
+    )
     clean, errors = engine.validate_changes(defn, {"q": "before \ud800 after"})
     assert "q" in errors and clean == {}
 
@@ -247,8 +468,17 @@ def test_validate_changes_raises_answer_error_for_unknown_link_ids(link_id):
 
 
 def test_validate_changes_refuses_items_that_have_no_answer():
-    defn = _defn({"link_id": "g", "type": "group", "text": "G", "items": [
-        {"link_id": "g.note", "type": "display", "text": "Read me"}, {"link_id": "g.q", "type": "text", "text": "Q"}]})
+    defn = _defn(
+        {
+            "link_id": "g",
+            "type": "group",
+            "text": "G",
+            "items": [
+                {"link_id": "g.note", "type": "display", "text": "Read me"},
+                {"link_id": "g.q", "type": "text", "text": "Q"},
+            ],
+        }
+    )
     for link_id in ("g", "g.note"):
         with pytest.raises(AnswerError):
             engine.validate_changes(defn, {link_id: "x"})

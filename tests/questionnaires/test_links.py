@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import re
 import secrets
 from datetime import timedelta
@@ -19,7 +18,14 @@ from counselor.portal import services as portal_services
 from counselor.questionnaires import services
 from counselor.questionnaires.models import Link
 from tests.conftest import login, new_case
-from tests.questionnaires.conftest import assign_direct, assign_http, open_link, partner_named, questionnaire, sync
+from tests.questionnaires.conftest import (
+    assign_direct,
+    assign_http,
+    open_link,
+    partner_named,
+    questionnaire,
+    sync,
+)
 
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 
@@ -31,6 +37,7 @@ def couple(app, counselor_a):
 
 
 # ---- token properties ----
+
 
 def test_issued_link_carries_at_least_256_random_bits(client_a, couple):
     q = questionnaire("desires-boundaries")
@@ -62,9 +69,14 @@ def test_100000_tokens_have_no_duplicates():
         for ch in t[:42]:
             counts[ch] = counts.get(ch, 0) + 1
     expected = len(sample) * 42 / 64
-    chi2 = sum((counts.get(c, 0) - expected) ** 2 / expected for c in
-               "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
-    print(f"\ntokens generated: {n}, duplicate tokens: {n - len(tokens)}, duplicate hashes: {n - len(hashes)}, chi2(63 df)={chi2:.1f}")
+    chi2 = sum(
+        (counts.get(c, 0) - expected) ** 2 / expected
+        for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
+    print(
+        f"\ntokens generated: {n}, duplicate tokens: {n - len(tokens)}, "
+        f"duplicate hashes: {n - len(hashes)}, chi2(63 df)={chi2:.1f}"
+    )
     assert len(tokens) == n and len(hashes) == n
     assert chi2 < 140  # p << 1e-6 for a fair source
 
@@ -95,7 +107,9 @@ def test_only_the_sha256_of_a_token_is_stored(app, client_a, couple):
     from counselor.questionnaires.models import Assignment
 
     assignment = db.session.scalar(select(Assignment))
-    r = client_a.post(f"/cases/{couple.id}/assignments/{assignment.id}/partners/{couple.partners[1].id}/reissue")
+    r = client_a.post(
+        f"/cases/{couple.id}/assignments/{assignment.id}/partners/{couple.partners[1].id}/reissue"
+    )
     assert r.status_code == 200
     new_token = re.search(r"/l/([A-Za-z0-9_\-]+)", r.get_data(as_text=True)).group(1)
     all_tokens = [*tokens.values(), new_token]
@@ -112,7 +126,9 @@ def test_only_the_sha256_of_a_token_is_stored(app, client_a, couple):
         db.session.commit()
         with db.engine.connect() as conn:
             conn.execute(text("PRAGMA wal_checkpoint(FULL)"))
-        raw = b"".join(p.read_bytes() for p in Path(url.database).parent.glob(Path(url.database).name + "*"))
+        raw = b"".join(
+            p.read_bytes() for p in Path(url.database).parent.glob(Path(url.database).name + "*")
+        )
         for t in all_tokens:
             assert t.encode() not in raw
 
@@ -142,7 +158,10 @@ def test_werkzeug_and_gunicorn_log_lines_are_redacted(caplog):
     werkzeug.info('"%s" %s %s', f"GET /l/{token} HTTP/1.1", "302", "-")
     werkzeug.info(f"direct message GET /l/{token}?x=1")
     # gunicorn's access log passes its atoms as one mapping
-    gunicorn.info('%(h)s "%(r)s" %(s)s %(U)s', {"h": "10.0.0.1", "r": f"GET /l/{token} HTTP/1.1", "s": "302", "U": f"/l/{token}"})
+    gunicorn.info(
+        '%(h)s "%(r)s" %(s)s %(U)s',
+        {"h": "10.0.0.1", "r": f"GET /l/{token} HTTP/1.1", "s": "302", "U": f"/l/{token}"},
+    )
     assert len(caplog.records) == 3
     assert token not in caplog.text
     assert caplog.text.count("/l/[redacted]") >= 4
@@ -150,11 +169,14 @@ def test_werkzeug_and_gunicorn_log_lines_are_redacted(caplog):
 
 # ---- expiry, revoke, reissue ----
 
+
 def test_valid_one_second_before_expiry_and_refused_at_expiry(app, couple, monkeypatch):
     assignment, tokens = assign_direct(couple)
     token = tokens["Sam Rivera"]
     expires = (utcnow() + timedelta(days=3)).replace(microsecond=0)
-    db.session.execute(update(Link).where(Link.token_hash == services.token_hash(token)).values(expires_at=expires))
+    db.session.execute(
+        update(Link).where(Link.token_hash == services.token_hash(token)).values(expires_at=expires)
+    )
     db.session.commit()
     client = app.test_client()
 
@@ -173,7 +195,11 @@ def test_expiry_in_the_database_is_honoured_without_a_fake_clock(app, couple):
     token = tokens["Sam Rivera"]
     client = app.test_client()
     open_link(client, token)
-    db.session.execute(update(Link).where(Link.token_hash == services.token_hash(token)).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(Link)
+        .where(Link.token_hash == services.token_hash(token))
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     assert client.get("/p/").status_code == 404
     assert client.get(f"/l/{token}").status_code == 404
@@ -182,10 +208,16 @@ def test_expiry_in_the_database_is_honoured_without_a_fake_clock(app, couple):
 def test_link_lifetime_follows_the_assign_form(app, client_a, couple):
     q = questionnaire("debrief")
     _, tokens = assign_http(client_a, couple, q.id, ttl_days="2")
-    link = db.session.scalar(select(Link).where(Link.token_hash == services.token_hash(tokens["Sam Rivera"])))
+    link = db.session.scalar(
+        select(Link).where(Link.token_hash == services.token_hash(tokens["Sam Rivera"]))
+    )
     from counselor.core.models import aware
 
-    assert timedelta(days=2) - timedelta(minutes=1) < aware(link.expires_at) - utcnow() <= timedelta(days=2)
+    assert (
+        timedelta(days=2) - timedelta(minutes=1)
+        < aware(link.expires_at) - utcnow()
+        <= timedelta(days=2)
+    )
 
 
 def test_revoke_applies_at_the_next_request(app, client_a, couple):
@@ -221,7 +253,9 @@ def test_reissue_ends_the_old_link_and_its_sessions_at_once(app, client_a, coupl
     assert "shown only now" in r.get_data(as_text=True)
     # the session made from the old link stops at once, for reads and for saves
     assert phone.get("/p/").status_code == 404
-    r = phone.post("/p/autosave", json={"revision": 0, "answers": {}}, headers={"X-CSRF-Token": csrf})
+    r = phone.post(
+        "/p/autosave", json={"revision": 0, "answers": {}}, headers={"X-CSRF-Token": csrf}
+    )
     assert r.status_code == 404
     assert app.test_client().get(f"/l/{old}").status_code == 404
     fresh = app.test_client()
@@ -230,6 +264,7 @@ def test_reissue_ends_the_old_link_and_its_sessions_at_once(app, client_a, coupl
 
 
 # ---- misses look the same and are rate limited ----
+
 
 def _not_found_body(client, path, addr="192.0.2.10"):
     r = client.get(path, environ_base={"REMOTE_ADDR": addr})
@@ -242,7 +277,11 @@ def test_unknown_expired_and_revoked_tokens_get_byte_identical_404s(app, client_
     sam, alex = partner_named(couple, "Sam Rivera"), partner_named(couple, "Alex Novak")
     # Sam's link: revoked; Alex's link: expired
     services.revoke(assignment, sam.id)
-    db.session.execute(update(Link).where(Link.partner_id == alex.id).values(expires_at=utcnow() - timedelta(seconds=1)))
+    db.session.execute(
+        update(Link)
+        .where(Link.partner_id == alex.id)
+        .values(expires_at=utcnow() - timedelta(seconds=1))
+    )
     db.session.commit()
     c = app.test_client()
     bodies = {
@@ -278,7 +317,12 @@ def test_random_probes_miss_and_repeated_misses_are_rate_limited(app, couple):
     print(f"\nprobes: {probes}, hits: {hits}, distinct 404 bodies: {len(bodies)}")
     assert hits == 0 and len(bodies) == 1
     # another address is unaffected: it still reaches the landing and a real link works there
-    assert c.get(f"/l/{secrets.token_urlsafe(32)}", environ_base={"REMOTE_ADDR": "203.0.113.7"}).status_code == 404
+    assert (
+        c.get(
+            f"/l/{secrets.token_urlsafe(32)}", environ_base={"REMOTE_ADDR": "203.0.113.7"}
+        ).status_code
+        == 404
+    )
     r = c.get(f"/l/{tokens['Sam Rivera']}", environ_base={"REMOTE_ADDR": "203.0.113.8"})
     assert r.status_code == 302
 
@@ -292,6 +336,7 @@ def test_successful_landings_do_not_count_as_misses(app, couple):
 
 
 # ---- landing, headers, cookies ----
+
 
 def test_landing_swaps_the_token_for_a_session_and_a_clean_url(app, couple):
     _, tokens = assign_direct(couple)
@@ -323,14 +368,44 @@ def test_every_portal_response_has_no_store(app, couple):
     page = c.get("/p/s/1").get_data(as_text=True)
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
     rev = int(re.search(r'name="revision" value="(\d+)"', page).group(1))
-    seen.append(("autosave ok", c.post("/p/autosave", json={"revision": rev, "answers": {}}, headers={"X-CSRF-Token": csrf})))
-    seen.append(("autosave stale", c.post("/p/autosave", json={"revision": rev - 1, "answers": {}}, headers={"X-CSRF-Token": csrf})))
-    seen.append(("autosave bad", c.post("/p/autosave", data="{", content_type="application/json", headers={"X-CSRF-Token": csrf})))
+    seen.append(
+        (
+            "autosave ok",
+            c.post(
+                "/p/autosave", json={"revision": rev, "answers": {}}, headers={"X-CSRF-Token": csrf}
+            ),
+        )
+    )
+    seen.append(
+        (
+            "autosave stale",
+            c.post(
+                "/p/autosave",
+                json={"revision": rev - 1, "answers": {}},
+                headers={"X-CSRF-Token": csrf},
+            ),
+        )
+    )
+    seen.append(
+        (
+            "autosave bad",
+            c.post(
+                "/p/autosave",
+                data="{",
+                content_type="application/json",
+                headers={"X-CSRF-Token": csrf},
+            ),
+        )
+    )
     seen.append(("no csrf", c.post("/p/autosave", json={"revision": rev, "answers": {}})))
     seen.append(("leave", c.post("/p/leave", data={"csrf_token": csrf})))
     seen.append(("after leave", c.get("/p/")))
     for name, r in seen:
-        assert r.headers.get("Cache-Control") == "no-store", (name, r.status_code, r.headers.get("Cache-Control"))
+        assert r.headers.get("Cache-Control") == "no-store", (
+            name,
+            r.status_code,
+            r.headers.get("Cache-Control"),
+        )
         assert r.status_code < 500, name
 
 
@@ -347,7 +422,9 @@ def _set_cookie(response, name):
     return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "="))
 
 
-def test_portal_cookie_is_httponly_lax_scoped_to_p_and_apart_from_the_counselor_cookie(app, couple, counselor_a):
+def test_portal_cookie_is_httponly_lax_scoped_to_p_and_apart_from_the_counselor_cookie(
+    app, couple, counselor_a
+):
     _, tokens = assign_direct(couple)
     c = app.test_client()
     r = c.get(f"/l/{tokens['Sam Rivera']}")
@@ -358,7 +435,10 @@ def test_portal_cookie_is_httponly_lax_scoped_to_p_and_apart_from_the_counselor_
     assert attrs["path"] == "Path=/p"
     assert app.config["SESSION_COOKIE_NAME"] != "counselor_portal"
     # the landing sets no counselor session cookie at all
-    assert not any(h.startswith(app.config["SESSION_COOKIE_NAME"] + "=") for h in r.headers.getlist("Set-Cookie"))
+    assert not any(
+        h.startswith(app.config["SESSION_COOKIE_NAME"] + "=")
+        for h in r.headers.getlist("Set-Cookie")
+    )
     # the counselor's login sets a different cookie for the whole site
     login_response = login(app.test_client(), counselor_a)
     assert _set_cookie(login_response, app.config["SESSION_COOKIE_NAME"])
@@ -370,7 +450,9 @@ def test_portal_cookie_is_secure_when_cookies_must_be(make_app, counselor_a):
         sync()
         case = new_case(counselor_a, label="Secure pair")
         _, tokens = assign_direct(case)
-        r = secure_app.test_client().get(f"/l/{tokens['Sam Rivera']}", base_url="https://counselor.test")
+        r = secure_app.test_client().get(
+            f"/l/{tokens['Sam Rivera']}", base_url="https://counselor.test"
+        )
         assert "Secure" in _set_cookie(r, "counselor_portal")
 
 
@@ -402,6 +484,11 @@ def test_a_portal_session_does_not_sign_anyone_in_on_the_counselor_side(app, cou
     c = app.test_client()
     open_link(c, tokens["Sam Rivera"])
     assignment_id = db.session.scalar(select(Link.assignment_id))
-    for path in ("/cases", f"/cases/{couple.id}", f"/cases/{couple.id}/assignments/{assignment_id}", "/questionnaires"):
+    for path in (
+        "/cases",
+        f"/cases/{couple.id}",
+        f"/cases/{couple.id}/assignments/{assignment_id}",
+        "/questionnaires",
+    ):
         r = c.get(path)
         assert r.status_code == 302 and "/login" in r.headers["Location"], path

@@ -14,7 +14,13 @@ from counselor.questionnaires.engine import Definition, share_of, walk
 from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
 from counselor.questionnaires.schema import validate_definition
 from tests.conftest import new_case
-from tests.questionnaires.conftest import assign_direct, links_from, questionnaire, small_definition, sync
+from tests.questionnaires.conftest import (
+    assign_direct,
+    links_from,
+    questionnaire,
+    small_definition,
+    sync,
+)
 
 INVENTORY_CATEGORIES = {
     "communication": "communication and role play",
@@ -29,7 +35,9 @@ def _all_items(doc):
     return list(walk(doc["items"]))
 
 
-@pytest.mark.parametrize("name,doc", services.library_files(), ids=[n for n, _ in services.library_files()])
+@pytest.mark.parametrize(
+    "name,doc", services.library_files(), ids=[n for n, _ in services.library_files()]
+)
 def test_every_builtin_definition_validates(name, doc):
     assert validate_definition(doc) == [], name
     defn = Definition(doc)
@@ -43,8 +51,16 @@ def test_every_builtin_definition_validates(name, doc):
 def test_library_has_the_ten_exercises_of_the_issue():
     slugs = {doc["slug"] for _, doc in services.library_files()}
     assert slugs >= {
-        "intake", "desires-boundaries", "pause-signal", "aftercare-plan", "debrief", "consent-check-in",
-        "repair-reflection", "everyday-power", "safety-planning", "learning-together",
+        "intake",
+        "desires-boundaries",
+        "pause-signal",
+        "aftercare-plan",
+        "debrief",
+        "consent-check-in",
+        "repair-reflection",
+        "everyday-power",
+        "safety-planning",
+        "learning-together",
     }
 
 
@@ -64,9 +80,15 @@ def test_inventory_has_30_desire_items_in_5_categories_each_with_roles():
     assert total >= 30
     assert sum(1 for n in per_section.values() if n) >= 5
     for key in INVENTORY_CATEGORIES:
-        assert per_section.get(key, 0) >= 1, f"no desire items in the {INVENTORY_CATEGORIES[key]} category"
+        assert per_section.get(key, 0) >= 1, (
+            f"no desire items in the {INVENTORY_CATEGORIES[key]} category"
+        )
     # some items offer two complementary roles (give/receive, lead/follow)
-    complementary = [i for i in _all_items(doc) if i["type"] == "desire" and any("counterpart" in r for r in i["roles"])]
+    complementary = [
+        i
+        for i in _all_items(doc)
+        if i["type"] == "desire" and any("counterpart" in r for r in i["roles"])
+    ]
     assert complementary
 
 
@@ -82,6 +104,7 @@ def test_intake_has_counselor_only_screening_items():
 
 # ---- invalid definitions: every error, with its path and reason ----
 
+
 def _broken() -> dict:
     return {
         "slug": "broken-one",
@@ -89,11 +112,23 @@ def _broken() -> dict:
         "purpose": "Has many problems at once.",
         "kind": "exercise",
         "items": [
-            {"link_id": "first", "type": "boolean", "text": "First",
-             "enable_when": [{"question": "later", "operator": "exists"}]},
+            {
+                "link_id": "first",
+                "type": "boolean",
+                "text": "First",
+                "enable_when": [{"question": "later", "operator": "exists"}],
+            },
             {"link_id": "later", "type": "boolean", "text": "Later"},
             {"link_id": "later", "type": "string", "text": "Same id again"},
-            {"link_id": "rate", "type": "scale", "text": "Rate", "min": 0, "max": 7, "min_label": "a", "max_label": "b"},
+            {
+                "link_id": "rate",
+                "type": "scale",
+                "text": "Rate",
+                "min": 0,
+                "max": 7,
+                "min_label": "a",
+                "max_label": "b",
+            },
             {"link_id": "pick", "type": "choice", "text": "Pick one"},
             {"link_id": "odd", "type": "wibble", "text": "Unknown type"},
         ],
@@ -126,17 +161,51 @@ def test_loading_an_invalid_definition_stores_nothing(app):
     "mutate,expect",
     [
         (lambda d: d["items"][0]["items"][1].update(type="group"), "items"),  # group without items
-        (lambda d: d["items"][0]["items"][1].update(type="desire"), "roles"),  # desire without roles
-        (lambda d: d["items"][0]["items"][3].update(min=1, max=5, min_label="a") or d["items"][0]["items"][3].pop("max_label"), "max_label"),
+        (
+            lambda d: d["items"][0]["items"][1].update(type="desire"),
+            "roles",
+        ),  # desire without roles
+        (
+            lambda d: (
+                d["items"][0]["items"][3].update(min=1, max=5, min_label="a")
+                or d["items"][0]["items"][3].pop("max_label")
+            ),
+            "max_label",
+        ),
         (lambda d: d["items"][0]["items"][4].update(min=10, max=5), "min must be below max"),
-        (lambda d: d["items"][0]["items"][2]["options"].append({"value": "slow", "label": "Again"}), "unique"),
-        (lambda d: d["items"][0]["items"][1].update(enable_when=[{"question": "one.feel", "operator": ">"}]), "needs an answer"),
-        (lambda d: d["items"][0]["items"][1].update(enable_when=[{"question": "one", "operator": "exists"}]), "not a question"),
+        (
+            lambda d: d["items"][0]["items"][2]["options"].append(
+                {"value": "slow", "label": "Again"}
+            ),
+            "unique",
+        ),
+        (
+            lambda d: d["items"][0]["items"][1].update(
+                enable_when=[{"question": "one.feel", "operator": ">"}]
+            ),
+            "needs an answer",
+        ),
+        (
+            lambda d: d["items"][0]["items"][1].update(
+                enable_when=[{"question": "one", "operator": "exists"}]
+            ),
+            "not a question",
+        ),
         (lambda d: d["items"][0].update(required=True), "no share or required"),
         (lambda d: d["items"][0]["items"][1].update(share="everyone"), "everyone"),
         (lambda d: d.update(extra_field=1), "extra_field"),
-        (lambda d: d["items"][1]["items"][1]["roles"].append({"key": "give", "label": "Give", "counterpart": "take"}), "counterpart"),
-        (lambda d: d["items"][1]["items"][0].update(alert={"operator": "=", "answer": "x", "message": "m"}), "alert"),
+        (
+            lambda d: d["items"][1]["items"][1]["roles"].append(
+                {"key": "give", "label": "Give", "counterpart": "take"}
+            ),
+            "counterpart",
+        ),
+        (
+            lambda d: d["items"][1]["items"][0].update(
+                alert={"operator": "=", "answer": "x", "message": "m"}
+            ),
+            "alert",
+        ),
     ],
 )
 def test_each_kind_of_mistake_is_refused_with_its_path(mutate, expect):
@@ -148,7 +217,9 @@ def test_each_kind_of_mistake_is_refused_with_its_path(mutate, expect):
     assert all(e.startswith("$") and ": " in e for e in errors), errors
 
 
-@pytest.mark.parametrize("doc", [None, [], "text", 7, {"items": "nope"}, {"slug": "x", "items": [1, "a", None]}])
+@pytest.mark.parametrize(
+    "doc", [None, [], "text", 7, {"items": "nope"}, {"slug": "x", "items": [1, "a", None]}]
+)
 def test_definitions_of_the_wrong_shape_are_refused_not_crashing(doc):
     errors = validate_definition(doc)
     assert errors and all(e.startswith("$") for e in errors)
@@ -164,6 +235,7 @@ def test_deeply_nested_definition_is_refused_with_a_message():
 
 
 # ---- flask library sync ----
+
 
 def test_library_sync_command_is_idempotent(runner):
     first = runner.invoke(args=["library", "sync"])
@@ -181,7 +253,11 @@ def test_library_sync_command_is_idempotent(runner):
 def test_changed_library_file_becomes_version_2_and_version_1_is_unchanged(runner, monkeypatch):
     assert runner.invoke(args=["library", "sync"]).exit_code == 0
     q = questionnaire("debrief")
-    v1_json, v1_id, v1_checksum = q.versions[0].definition_json, q.versions[0].id, q.versions[0].checksum
+    v1_json, v1_id, v1_checksum = (
+        q.versions[0].definition_json,
+        q.versions[0].id,
+        q.versions[0].checksum,
+    )
     original = services.library_files
 
     def changed():
@@ -202,7 +278,9 @@ def test_changed_library_file_becomes_version_2_and_version_1_is_unchanged(runne
     assert [v.number for v in q.versions] == [1, 2]
     v1 = q.versions[0]
     assert (v1.id, v1.definition_json, v1.checksum) == (v1_id, v1_json, v1_checksum)
-    assert json.loads(q.latest.definition_json)["items"][0]["text"] == "The step you took (reworded)"
+    assert (
+        json.loads(q.latest.definition_json)["items"][0]["text"] == "The step you took (reworded)"
+    )
     # running it again with the changed file adds nothing more
     assert "0 new versions" in runner.invoke(args=["library", "sync"]).output
 
@@ -235,8 +313,12 @@ def test_answers_render_against_the_version_they_were_given_for(app, client_a, c
     q = questionnaire("consent-check-in")
     r = client_a.post(
         f"/cases/{case.id}/assign",
-        data={"questionnaire": str(q.id), "partners": [str(p.id) for p in case.partners], "ttl_days": "30",
-              "request_key": "k-version-test"},
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(p.id) for p in case.partners],
+            "ttl_days": "30",
+            "request_key": "k-version-test",
+        },
     )
     assert r.status_code == 200
     assert len(links_from(r.get_data(as_text=True))) == 2
@@ -266,8 +348,12 @@ def test_answers_render_against_the_version_they_were_given_for(app, client_a, c
     # new assignments use version 2
     r2 = client_a.post(
         f"/cases/{case.id}/assign",
-        data={"questionnaire": str(q.id), "partners": [str(case.partners[0].id)], "ttl_days": "30",
-              "request_key": "k-version-test-2"},
+        data={
+            "questionnaire": str(q.id),
+            "partners": [str(case.partners[0].id)],
+            "ttl_days": "30",
+            "request_key": "k-version-test-2",
+        },
     )
     assert r2.status_code == 200
     newest = db.session.scalars(select(Assignment).order_by(Assignment.created_at.desc())).first()
@@ -276,11 +362,18 @@ def test_answers_render_against_the_version_they_were_given_for(app, client_a, c
 
 # ---- import through the page: every error shown, bad input never a 500 ----
 
+
 def test_import_page_shows_every_error_and_stores_nothing(client_a):
     r = client_a.post("/questionnaires/import", data={"definition": json.dumps(_broken())})
     assert r.status_code == 400
     page = r.get_data(as_text=True)
-    for path in ("$.items[0].enable_when", "$.items[2].link_id", "$.items[3].max", "$.items[4]", "$.items[5].type"):
+    for path in (
+        "$.items[0].enable_when",
+        "$.items[2].link_id",
+        "$.items[3].max",
+        "$.items[4]",
+        "$.items[5].type",
+    ):
         assert f"<code>{path}" in page, path
     assert db.session.scalar(select(func.count()).select_from(Questionnaire)) == 0
 
@@ -290,8 +383,19 @@ def test_import_page_shows_every_error_and_stores_nothing(client_a):
     [
         "{not json",
         "[" * 150_000,  # nesting deeper than any parser's recursion limit
-        json.dumps({"slug": "deep", "title": "t", "purpose": "p", "kind": "exercise", "items": [
-            json.loads('{"link_id": "g", "type": "group", "text": "g", "items": ' * 1 + '[]}')]}),
+        json.dumps(
+            {
+                "slug": "deep",
+                "title": "t",
+                "purpose": "p",
+                "kind": "exercise",
+                "items": [
+                    json.loads(
+                        '{"link_id": "g", "type": "group", "text": "g", "items": ' * 1 + "[]}"
+                    )
+                ],
+            }
+        ),
         "null",
         '"just a string"',
         json.dumps([small_definition()]),
