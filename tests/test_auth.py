@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -127,6 +128,8 @@ def test_session_identifier_changes_at_login(app, counselor_a):
         assert "planted" not in s
         token = s["_user_id"]
     assert token != str(counselor_a.id), "the cookie names a login session, not the account"
+    stored = [ls.token_hash for ls in login_sessions(counselor_a)]
+    assert stored == [hashlib.sha256(token.encode()).hexdigest()], "only a hash is stored"
     assert not signed_in(browser_with_cookie(app, before))
 
     second = app.test_client()
