@@ -461,8 +461,13 @@ def test_counselor_login_and_portal_session_live_side_by_side(app, client_a, cou
     _, tokens = assign_direct(couple)
     browser = client_a
     assert browser.get("/cases").status_code == 200
-    open_link(browser, tokens["Sam Rivera"])
-    page = browser.get("/p/").get_data(as_text=True)
+    landing = open_link(browser, tokens["Sam Rivera"])
+    overview = browser.get("/p/")
+    # portal responses never touch the counselor's cookie
+    counselor_cookie = app.config["SESSION_COOKIE_NAME"] + "="
+    for r in (landing, overview):
+        assert not any(h.startswith(counselor_cookie) for h in r.headers.getlist("Set-Cookie"))
+    page = overview.get_data(as_text=True)
     assert "Sam Rivera" in page
     assert browser.get("/cases").status_code == 200  # still signed in as the counselor
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

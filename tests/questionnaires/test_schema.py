@@ -430,3 +430,45 @@ def test_import_makes_a_new_version_and_an_unchanged_import_makes_none(client_a,
     assert "Saved as version 2" in client_a.get(r.headers["Location"]).get_data(as_text=True)
     q = questionnaire("small-check", counselor_a.id)
     assert [v.number for v in q.versions] == [1, 2]
+
+
+def test_given_answers_keep_their_version_when_the_questionnaire_changes(
+    app, client_a, counselor_a
+):
+    """Answered under v1; v2 rewords the question and an option: readers still see v1's words."""
+    from tests.questionnaires.conftest import (
+        assign_http,
+        autosave,
+        load_own,
+        open_link,
+        revision_of,
+        section,
+    )
+
+    case = new_case(counselor_a)
+    q = load_own(counselor_a)
+    r, tokens = assign_http(client_a, case, q.id)
+    partner = app.test_client()
+    open_link(partner, tokens["Sam Rivera"])
+    _, csrf, rev = section(partner, 1)
+    assert autosave(partner, csrf, rev, {"one.pace": "slow", "one.feel": "Fine"}).status_code == 200
+    review = partner.get("/p/review").get_data(as_text=True)
+    assert (
+        partner.post("/p/submit", data={"csrf_token": csrf, "revision": revision_of(review)})
+    ).status_code == 302
+
+    v2 = small_definition()
+    pace = v2["items"][0]["items"][2]
+    pace["text"], pace["options"][0]["label"] = "Tempo, reworded in v2", "Much slower (v2)"
+    _, version = services.load_definition(v2, counselor_a.id)
+    db.session.commit()
+    assert version.number == 2
+
+    from counselor.questionnaires.models import Assignment
+
+    assignment = db.session.scalar(select(Assignment))
+    page = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}").get_data(as_text=True)
+    own = partner.get("/p/").get_data(as_text=True)
+    for html in (page, own):
+        assert "Pace" in html and "Slower" in html
+        assert "reworded in v2" not in html and "Much slower" not in html
