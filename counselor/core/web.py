@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import secrets
+from typing import NoReturn
 
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, default_exceptions
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
 ERROR_TEXT = {
@@ -20,6 +21,17 @@ ERROR_TEXT = {
     429: ("Too many attempts", "Please wait a few minutes before trying again."),
     500: ("Something went wrong on our side", "Nothing you did caused this. Your last change may not have been saved; try again in a moment."),
 }
+
+
+def refuse(code: int, message: str) -> NoReturn:
+    """Stop the request with a 4xx page that tells the user ``message`` (why, and what to do).
+
+    A plain ``abort(code, description=...)`` shows the generic text for the code: werkzeug's
+    own descriptions are technical, so only refusals raised here show theirs.
+    """
+    exc = default_exceptions[code](description=message)
+    exc.show_description = True
+    raise exc
 
 
 def csp_nonce() -> str:
@@ -80,7 +92,7 @@ def init_web(app: Flask) -> None:
 
         db.session.rollback()
         detail = None
-        if exc.code == 400 and exc.description and getattr(exc, "show_description", False):
+        if exc.description and getattr(exc, "show_description", False):
             detail = exc.description
         if isinstance(exc, CSRFError):
             detail = (

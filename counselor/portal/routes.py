@@ -7,6 +7,7 @@ from functools import wraps
 from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
 
 from counselor.core import audit
+from counselor.core.web import refuse
 from counselor.extensions import csrf, db, limiter
 from counselor.portal import bp, services
 from counselor.portal import session as portal_session
@@ -61,7 +62,7 @@ def partner_required(view):
         if request.method == "POST":
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
             if not ps.check_csrf(sent):
-                abort(400, description="This page was open too long or came from elsewhere. Reload it and try again.")
+                refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
         g.portal = ps
         g.ctx = ctx
         return view(ctx, *args, **kwargs)
@@ -130,7 +131,7 @@ def section(ctx, number: int):
         try:
             base = int(request.form.get("revision", ""))
         except ValueError:
-            abort(400, description="The form is missing its revision; reload the page.")
+            refuse(400, "The form is missing its revision; reload the page.")
         try:
             _, errors = services.save(ctx, raw, base)
         except services.StaleRevision:
@@ -214,7 +215,7 @@ def submit(ctx):
     try:
         base = int(request.form.get("revision", ""))
     except ValueError:
-        abort(400, description="The form is missing its revision; reload the page.")
+        refuse(400, "The form is missing its revision; reload the page.")
     try:
         errors = services.submit(ctx, base)
     except services.NotEditable:

@@ -12,12 +12,12 @@ import qrcode.image.svg
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from werkzeug.exceptions import BadRequest
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, list_cases
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
+from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.questionnaires import bp, services
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
@@ -206,14 +206,6 @@ def assignment(case_id: uuid.UUID, assignment_id: uuid.UUID):
     )
 
 
-def _refuse(message: str):
-    """A 400 whose page says what was wrong: core.web shows a description only when asked,
-    so a plain abort(400, description=...) showed the generic text instead."""
-    exc = BadRequest(description=message)
-    exc.show_description = True
-    raise exc
-
-
 def _assignment_action(case_id: uuid.UUID, assignment_id: uuid.UUID):
     case = get_case_or_404(case_id)
     return case, services.get_assignment_or_404(case, assignment_id)
@@ -252,11 +244,11 @@ def change_due(case_id: uuid.UUID, assignment_id: uuid.UUID):
     case, item = _assignment_action(case_id, assignment_id)
     form = DueForm()
     if not form.validate_on_submit():
-        _refuse("Enter the new due date as a date.")
+        refuse(400, "Enter the new due date as a date.")
     try:
         services.set_due(item, form.due_on.data)
     except services.AssignmentError as exc:
-        _refuse(str(exc))
+        refuse(400, str(exc))
     db.session.commit()
     flash("Due date changed.", "success")
     return _back(case, item)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 
 from flask import Response as HTTPResponse
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, get_session_or_404
 from counselor.core import audit
+from counselor.core.web import refuse
 from counselor.core.ownership import counselor_required
 from counselor.extensions import db
 from counselor.reports import bp, services
@@ -55,12 +56,12 @@ def request_session_export(case_id: uuid.UUID, session_id: uuid.UUID):
     session = get_session_or_404(case, session_id)
     form = export_form(case)
     if not form.validate_on_submit():
-        abort(400, description="Choose Clinical record, or Client handout and the partner it is for.")
+        refuse(400, "Choose Clinical record, or Client handout and the partner it is for.")
     partner_id = uuid.UUID(form.partner.data) if form.kind.data == "handout" and form.partner.data else None
     try:
         export = services.request_export(case, form.kind.data, session, partner_id)
     except services.ExportError as exc:
-        abort(400, description=str(exc))
+        refuse(400, str(exc))
     db.session.commit()
     return _publish_and_redirect(case, export)
 
@@ -71,7 +72,7 @@ def request_case_export(case_id: uuid.UUID):
     """Ask for the case record: every session of the case in one PDF."""
     case = get_case_or_404(case_id)
     if not case.sessions:
-        abort(400, description="This case has no sessions to export yet.")
+        refuse(400, "This case has no sessions to export yet.")
     export = services.request_export(case, "case_record", None, None)
     db.session.commit()
     return _publish_and_redirect(case, export)
@@ -103,7 +104,7 @@ def download(case_id: uuid.UUID, export_id: uuid.UUID):
     case = get_case_or_404(case_id)
     export = services.get_export_or_404(case, export_id)
     if export.status != "ready":
-        abort(409, description="This export is not ready yet.")
+        refuse(409, "This export is not ready yet.")
     audit.record("export.download", "export", export.id)
     db.session.commit()
     name = f"counselor-{export.kind.replace('_', '-')}-{export.requested_at:%Y%m%d}-{str(export.id)[:8]}.pdf"
@@ -122,7 +123,7 @@ def retry(case_id: uuid.UUID, export_id: uuid.UUID):
     try:
         services.retry_export(export)
     except services.ExportError as exc:
-        abort(409, description=str(exc))
+        refuse(409, str(exc))
     db.session.commit()
     return _publish_and_redirect(case, export)
 

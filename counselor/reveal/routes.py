@@ -13,6 +13,7 @@ from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
+from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.questionnaires.services import get_assignment_or_404
 from counselor.reveal import bp, matching, services
@@ -34,16 +35,6 @@ def cases_with_alerts() -> set:
 @bp.app_context_processor
 def _classes():
     return {"CLASS_LABELS": matching.CLASS_LABELS, "CLASS_ORDER": matching.CLASS_ORDER, "CLASS_HELP": matching.CLASS_HELP}
-
-
-def _refused(code: int, message: str):
-    """A 4xx page that says why. The shared error handler shows only a generic text for
-    ``abort(409, description=...)``: "not everyone has submitted" read "reload and try again"."""
-    from counselor.core.web import ERROR_TEXT
-
-    db.session.rollback()
-    title = ERROR_TEXT[code][0]
-    return render_template("errors/error.html", code=code, title=title, text=message), code
 
 
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
@@ -79,11 +70,11 @@ def release(case_id: uuid.UUID, assignment_id: uuid.UUID):
     case, assignment = _load(case_id, assignment_id)
     form = ReleaseForm()
     if not form.validate_on_submit():
-        return _refused(400, "Tick the confirmation box to release the results.")
+        refuse(400, "Tick the confirmation box to release the results.")
     try:
         services.release(assignment)
     except services.ReleaseError as exc:
-        return _refused(409, str(exc))
+        refuse(409, str(exc))
     db.session.commit()
     flash("Released. Each partner now sees their matches and the shared items through their link.", "success")
     return redirect(url_for("reveal.compare", case_id=case.id, assignment_id=assignment.id))
@@ -97,7 +88,7 @@ def withdraw(case_id: uuid.UUID, assignment_id: uuid.UUID):
     try:
         services.withdraw(assignment)
     except services.ReleaseError as exc:
-        return _refused(409, str(exc))
+        refuse(409, str(exc))
     db.session.commit()
     flash("Withdrawn. Partners no longer see anything of each other.", "success")
     return redirect(url_for("reveal.compare", case_id=case.id, assignment_id=assignment.id))
@@ -111,11 +102,11 @@ def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
     alert = services.get_alert_or_404(case, alert_id)
     form = AcknowledgeForm()
     if not form.validate_on_submit():
-        return _refused(400, "Write a short note of what you did before closing the alert.")
+        refuse(400, "Write a short note of what you did before closing the alert.")
     try:
         services.acknowledge(alert, form.note.data)
     except services.ReleaseError as exc:
-        return _refused(409, str(exc))
+        refuse(409, str(exc))
     db.session.commit()
     flash("Alert closed with your note.", "success")
     if request.form.get("next_page") == "assignment":
