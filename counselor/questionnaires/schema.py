@@ -219,9 +219,17 @@ def _rules(doc: dict) -> list[str]:
             keys = [r.get("key") for r in roles]
             if len(set(map(str, keys))) != len(keys):
                 errors.append(f"{here}.roles: role keys must be unique")
+            by_key = {r.get("key"): r for r in roles}
             for r in roles:
-                if "counterpart" in r and r["counterpart"] not in keys:
+                other = by_key.get(r.get("counterpart")) if "counterpart" in r else None
+                if "counterpart" in r and other is None:
                     errors.append(f"{here}.roles: counterpart '{r['counterpart']}' is not a role here")
+                elif other is not None and other.get("counterpart") != r.get("key"):
+                    # A one-way pair would make "both only receive" look like a mutual match.
+                    errors.append(
+                        f"{here}.roles: '{r.get('key')}' names '{other.get('key')}' as counterpart, "
+                        f"so '{other.get('key')}' must name '{r.get('key')}' back"
+                    )
         if "alert" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
             errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
         if isinstance(lid, str) and lid not in seen:

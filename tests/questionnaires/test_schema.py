@@ -472,3 +472,18 @@ def test_given_answers_keep_their_version_when_the_questionnaire_changes(
     for html in (page, own):
         assert "Pace" in html and "Slower" in html
         assert "reworded in v2" not in html and "Much slower" not in html
+
+
+def test_a_one_way_counterpart_is_refused():
+    """give→receive without receive→give would let two "receive only" partners match."""
+    from counselor.questionnaires.schema import validate_definition
+
+    doc = {
+        "slug": "one-way", "title": "t", "purpose": "p", "kind": "exercise",
+        "items": [{"link_id": "d", "type": "desire", "text": "Massage", "roles": [
+            {"key": "give", "label": "Giving", "counterpart": "receive"},
+            {"key": "receive", "label": "Receiving"},
+        ]}],
+    }
+    errors = validate_definition(doc)
+    assert any("must name 'give' back" in e for e in errors), errors
