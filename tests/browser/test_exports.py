@@ -1,0 +1,86 @@
+"""The export status page in a real browser, with a real Celery worker and broker."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from datetime import time as clock
+
+import pytest
+from playwright.sync_api import expect
+
+from counselor.extensions import db
+from tests.browser.conftest import sign_in
+from tests.conftest import new_case
+from tests.reports.worker_harness import Celery, broker_for_test
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+@pytest.fixture
+def celery_env(base_config, tmp_path):
+    """Worker processes for one test, always stopped afterwards."""
+    harness = Celery(base_config, broker_for_test(tmp_path), tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.stop()
+
+
+def test_export_page_moves_to_ready_without_reload(
+    app, serve, celery_env, new_context, counselor_a
+):
+    from counselor.cases.services import save_session
+
+    live = serve(CELERY_BROKER_URL=celery_env.broker)
+    case = new_case(counselor_a)
+    save_session(
+        case,
+        {
+            "date": date(2026, 11, 20),
+            "time": clock(14, 0),
+            "duration_minutes": 50,
+            "agenda": "Pace and pause signal",
+            "notes": "Browser export note",
+            "next_steps": "Try the aftercare plan",
+        },
+    )
+    db.session.commit()
+
+    context, rec = new_context(live, accept_downloads=True)
+    page = context.new_page()
+    sign_in(page, counselor_a)
+    page.get_by_role("link", name="Sam & Alex").click()
+    page.get_by_role("link", name=re.compile("Fri 20 Nov 2026")).click()
+    page.get_by_role("button", name="Export PDF").click()
+    expect(page).to_have_url(re.compile(r"/exports/[0-9a-f-]+$"))
+
+    card = page.locator("#export-status")
+    download = page.get_by_role("link", name="Download PDF")
+    expect(card).to_have_attribute("data-status", "queued")
+    expect(page.locator(".export-step.current")).to_have_text("Queued")
+    expect(download).to_be_hidden()
+    expect(page.get_by_text("background worker cannot be reached")).to_have_count(0)
+
+    navigations = []
+    page.on("framenavigated", lambda f: navigations.append(f.url) if f == page.main_frame else None)
+    page.evaluate("window.__sameDocument = true")
+    celery_env.start("worker")
+
+    try:
+        expect(download).to_be_visible(timeout=60_000)
+    except AssertionError:
+        pytest.fail(f"the page never showed the download button\n{celery_env.logs()}")
+    expect(card).to_have_attribute("data-status", "ready")
+    expect(page.locator(".export-step.current")).to_have_text("Ready")
+    expect(page.locator("#export-text")).to_have_text("Ready to download.")
+    expect(page.get_by_role("link", name="Refresh")).to_be_hidden()
+    assert page.evaluate("window.__sameDocument") is True and navigations == []
+
+    with page.expect_download() as got:
+        download.click()
+    pdf = got.value
+    assert pdf.suggested_filename.endswith(".pdf")
+    with open(pdf.path(), "rb") as fh:
+        assert fh.read(5) == b"%PDF-"
+    assert not rec.errors and rec.csp_messages() == []
