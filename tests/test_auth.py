@@ -461,19 +461,26 @@ def test_cli_creates_an_admin(app, runner):
     assert r.request.path == "/admin/counselors"
 
 
+GOOD_STDIN = "a long enough password\n"
+
+
 @pytest.mark.parametrize(
-    "email, stdin, message",
+    "email, name, stdin, message",
     [
-        ("a@example.org", "a long enough password\n", "An account with this email already exists."),
-        ("A@Example.org", "a long enough password\n", "An account with this email already exists."),
-        ("new@example.org", "short\n", "Use at least 12 characters."),
-        ("new@example.org", "", "No password on standard input."),
+        ("a@example.org", "X", GOOD_STDIN, "An account with this email already exists."),
+        ("A@Example.org", "X", GOOD_STDIN, "An account with this email already exists."),
+        ("new@example.org", "X", "short\n", "Use at least 12 characters."),
+        ("new@example.org", "X", "", "No password on standard input."),
+        ("not-an-email", "X", GOOD_STDIN, "'not-an-email' is not a valid email address."),
+        ("new@example.org", "N" * 121, GOOD_STDIN, "Give a name of 1 to 120 characters."),
+        ("new@example.org", "  ", GOOD_STDIN, "Give a name of 1 to 120 characters."),
     ],
 )
-def test_cli_create_refuses_with_a_message(app, runner, counselor_a, email, stdin, message):
-    result = runner.invoke(args=["counselors", "create", email, "--name", "X"], input=stdin)
-    assert result.exit_code != 0
+def test_cli_create_refuses_with_a_message(app, runner, counselor_a, email, name, stdin, message):
+    result = runner.invoke(args=["counselors", "create", email, "--name", name], input=stdin)
+    assert result.exit_code == 1, result.exception
     assert message in result.output
+    assert "Traceback" not in result.output
     assert db.session.scalar(select(func.count()).select_from(Counselor)) == 1
 
 

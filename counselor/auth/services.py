@@ -49,9 +49,29 @@ def get_by_email(email: str) -> Counselor | None:
     return db.session.scalar(select(Counselor).where(Counselor.email == normalise_email(email)))
 
 
+def check_account_details(email: str, name: str) -> None:
+    """Raise AccountError for an email or name the account table cannot hold.
+
+    The admin form checks these itself; ``flask counselors create`` relies on this, and on
+    PostgreSQL a too-long name would otherwise end in a database error and a trace.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        validate_email(email, check_deliverability=False)
+    except EmailNotValidError:
+        raise AccountError(f"{email!r} is not a valid email address.") from None
+    if len(email) > 254:
+        raise AccountError("An email address has at most 254 characters.")
+    if not name.strip() or len(name.strip()) > 120:
+        raise AccountError("Give a name of 1 to 120 characters.")
+
+
 def create_counselor(email: str, name: str, password: str, *, admin: bool = False) -> Counselor:
-    """Create an account; raises AccountError for a taken email or weak password."""
+    """Create an account; raises AccountError for a taken or invalid email, a bad name or a
+    weak password."""
     email = normalise_email(email)
+    check_account_details(email, name)
     if get_by_email(email) is not None:
         raise AccountError("An account with this email already exists.")
     check_password_rules(password)
