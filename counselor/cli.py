@@ -28,9 +28,17 @@ def keys_generate() -> None:
 @keys_cli.command("rotate")
 def keys_rotate() -> None:
     """Re-encrypt every sealed value under the first key; safe to run again."""
-    from counselor.core.crypto import rotate_all
+    from counselor.core.crypto import DecryptionError, rotate_all
 
-    checked, rewritten = rotate_all(db.session)
+    try:
+        checked, rewritten = rotate_all(db.session)
+    except DecryptionError:
+        db.session.rollback()
+        raise click.ClickException(
+            "Some data was encrypted with a key that is no longer in COUNSELOR_ENCRYPTION_KEYS; "
+            "put the old key back (after the new first key) and run `flask keys rotate` again. "
+            "Nothing was changed."
+        ) from None
     db.session.commit()
     click.echo(f"Checked {checked} encrypted values; re-encrypted {rewritten} under the first key.")
 
@@ -83,7 +91,7 @@ def counselors_disable(email: str) -> None:
 )
 def demo(reset_password: bool) -> None:
     """Create a demo counselor with two demo cases (when absent) and print its login."""
-    from counselor.auth.services import create_counselor, get_by_email, set_password
+    from counselor.auth.services import create_counselor, get_by_email, set_active, set_password
 
     from counselor.questionnaires.services import sync_library
 
@@ -99,6 +107,8 @@ def demo(reset_password: bool) -> None:
             raise click.ClickException("Refusing to reset the demo password in production.")
         password = secrets.token_urlsafe(12)
         set_password(account, password)
+        if not account.active:
+            set_active(account, True)  # the login printed below must work
     db.session.commit()
     if password:
         click.echo(f"Demo login: {DEMO_EMAIL} / {password}")

@@ -210,3 +210,16 @@ def test_malformed_key_stops_start_up_with_one_sentence(base_config, capsys, key
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "Traceback" not in err, err
     assert "COUNSELOR_ENCRYPTION_KEYS" in err and words in err, err
+
+
+def test_rotate_after_the_old_key_was_dropped_says_what_to_do(make_app, counselor_a):
+    """Dropping the old key before rotating must not end in a trace."""
+    from counselor.config import new_encryption_key
+    from tests.conftest import new_case
+
+    new_case(counselor_a, "Rotation case", ("Robin",))
+    app = make_app(COUNSELOR_ENCRYPTION_KEYS=new_encryption_key())
+    with app.app_context():  # Flask's CLI reuses an app context that is already pushed
+        result = app.test_cli_runner().invoke(args=["keys", "rotate"])
+    assert result.exit_code == 1, result.output
+    assert "no longer in COUNSELOR_ENCRYPTION_KEYS" in result.output and "Traceback" not in result.output
