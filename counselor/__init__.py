@@ -80,9 +80,9 @@ def _import_models() -> None:
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
     import counselor.questionnaires.models  # noqa: F401
-    import counselor.reveal.models  # noqa: F401
     import counselor.reports.models  # noqa: F401
     import counselor.reports.tasks  # noqa: F401
+    import counselor.reveal.models  # noqa: F401
 
 
 class _RedactLinkTokens(logging.Filter):

@@ -92,7 +92,6 @@ def counselors_disable(email: str) -> None:
 def demo(reset_password: bool) -> None:
     """Create a demo counselor with two demo cases (when absent) and print its login."""
     from counselor.auth.services import create_counselor, get_by_email, set_active, set_password
-
     from counselor.questionnaires.services import sync_library
 
     sync_library()
@@ -130,26 +129,48 @@ def _demo_cases(account) -> None:
         ],
     )
     for weeks, agenda, notes, steps in (
-        (4, "First session: goals, pace, how each prefers to talk about desire.",
-         "Both keen; Alex more hesitant to name wishes aloud. Agreed on written homework first.",
-         "Each fills in the intake privately. Agree on a pause signal before anything new."),
-        (2, "Review intake; introduce the desires and boundaries inventory.",
-         "Sam wants more structure in play; Alex curious about following. Discussed aftercare.",
-         "Inventory as homework; one small step together, then a debrief."),
+        (
+            4,
+            "First session: goals, pace, how each prefers to talk about desire.",
+            "Both keen; Alex more hesitant to name wishes aloud. Agreed on written homework first.",
+            "Each fills in the intake privately. Agree on a pause signal before anything new.",
+        ),
+        (
+            2,
+            "Review intake; introduce the desires and boundaries inventory.",
+            "Sam wants more structure in play; Alex curious about following. Discussed aftercare.",
+            "Inventory as homework; one small step together, then a debrief.",
+        ),
     ):
         local = now - timedelta(weeks=weeks)
-        save_session(couple, {"date": local.date(), "time": local.time(), "duration_minutes": 50,
-                              "agenda": agenda, "notes": notes, "next_steps": steps})
+        save_session(
+            couple,
+            {
+                "date": local.date(),
+                "time": local.time(),
+                "duration_minutes": 50,
+                "agenda": agenda,
+                "notes": notes,
+                "next_steps": steps,
+            },
+        )
     single = create_case(
         account,
         "Maya (individual)",
         [{"display_name": "Maya Lindqvist", "pronouns": "she/her", "email": None}],
     )
     local = now - timedelta(days=5)
-    save_session(single, {"date": local.date(), "time": local.time(), "duration_minutes": 50,
-                          "agenda": "Intake conversation.",
-                          "notes": "Wants language for boundaries with a new partner.",
-                          "next_steps": "Reading: a chapter on consent conversations."})
+    save_session(
+        single,
+        {
+            "date": local.date(),
+            "time": local.time(),
+            "duration_minutes": 50,
+            "agenda": "Intake conversation.",
+            "notes": "Wants language for boundaries with a new partner.",
+            "next_steps": "Reading: a chapter on consent conversations.",
+        },
+    )
 
 
 def register_cli(app: Flask) -> None:
@@ -171,6 +192,8 @@ def library_sync() -> None:
     try:
         files, added = sync_library()
     except DefinitionError as exc:
-        raise click.ClickException("A built-in definition is invalid:\n  " + "\n  ".join(exc.errors)) from None
+        raise click.ClickException(
+            "A built-in definition is invalid:\n  " + "\n  ".join(exc.errors)
+        ) from None
     db.session.commit()
     click.echo(f"Library: {files} definitions checked, {added} new versions.")

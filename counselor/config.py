@@ -12,7 +12,6 @@ from datetime import timedelta
 from pathlib import Path
 
 
-
 class ConfigError(RuntimeError):
     """A setting is missing or wrong; the message is one sentence for the operator."""
 
@@ -33,7 +32,9 @@ def _timezone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"COUNSELOR_TIMEZONE {name!r} is not a known time zone (e.g. Europe/Berlin).") from None
+        raise ConfigError(
+            f"COUNSELOR_TIMEZONE {name!r} is not a known time zone (e.g. Europe/Berlin)."
+        ) from None
     return name
 
 
@@ -67,7 +68,9 @@ def load_config(instance_path: Path) -> dict:
     secret_key = os.environ.get("SECRET_KEY", "").strip()
     keys = os.environ.get("COUNSELOR_ENCRYPTION_KEYS", "").strip()
     if production:
-        missing = [n for n, v in (("SECRET_KEY", secret_key), ("COUNSELOR_ENCRYPTION_KEYS", keys)) if not v]
+        missing = [
+            n for n, v in (("SECRET_KEY", secret_key), ("COUNSELOR_ENCRYPTION_KEYS", keys)) if not v
+        ]
         if missing:
             raise ConfigError(
                 f"Counselor will not start in production without {' and '.join(missing)}; "
@@ -86,9 +89,9 @@ def load_config(instance_path: Path) -> dict:
         instance_path.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{instance_path / 'counselor.sqlite3'}"
     if database_url.startswith("postgres://"):
-        database_url = "postgresql://" + database_url[len("postgres://"):]
+        database_url = "postgresql://" + database_url[len("postgres://") :]
     if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
     redis_url = os.environ.get("REDIS_URL", "").strip() or None
 
@@ -113,7 +116,9 @@ def load_config(instance_path: Path) -> dict:
         "COUNSELOR_EXPORT_MAX_ATTEMPTS": _env_int("COUNSELOR_EXPORT_MAX_ATTEMPTS", 3),
         "COUNSELOR_EXPORT_RETENTION_DAYS": _env_int("COUNSELOR_EXPORT_RETENTION_DAYS", 30),
         "COUNSELOR_EXPORT_VISIBILITY_SECONDS": _env_int("COUNSELOR_EXPORT_VISIBILITY_SECONDS", 300),
-        "COUNSELOR_PDF_FONT_DIR": os.environ.get("COUNSELOR_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"),
+        "COUNSELOR_PDF_FONT_DIR": os.environ.get(
+            "COUNSELOR_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"
+        ),
         "COUNSELOR_LINK_TTL_DAYS": _env_int("COUNSELOR_LINK_TTL_DAYS", 30),
         # Sessions: the cookie only names a server-side login session (see auth.sessions),
         # so idle and absolute limits are enforced on the server, not trusted to the browser.
@@ -132,6 +137,10 @@ def load_config(instance_path: Path) -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_HEADERS_ENABLED": False,
         "RATELIMIT_STRATEGY": "moving-window",
-        "COUNSELOR_LOGIN_LIMIT_ACCOUNT": os.environ.get("COUNSELOR_LOGIN_LIMIT_ACCOUNT", "5 per 10 minutes"),
-        "COUNSELOR_LOGIN_LIMIT_ADDRESS": os.environ.get("COUNSELOR_LOGIN_LIMIT_ADDRESS", "20 per 10 minutes"),
+        "COUNSELOR_LOGIN_LIMIT_ACCOUNT": os.environ.get(
+            "COUNSELOR_LOGIN_LIMIT_ACCOUNT", "5 per 10 minutes"
+        ),
+        "COUNSELOR_LOGIN_LIMIT_ADDRESS": os.environ.get(
+            "COUNSELOR_LOGIN_LIMIT_ADDRESS", "20 per 10 minutes"
+        ),
     }

@@ -20,8 +20,14 @@ def test_counselor_creates_case_and_session(client_a, counselor_a):
 
     r = client_a.post(
         case_url + "/sessions/new",
-        data={"date": "2026-11-20", "time": "14:00", "duration_minutes": "50",
-              "agenda": "Talk about pace", "notes": "Private observation", "next_steps": "Intake"},
+        data={
+            "date": "2026-11-20",
+            "time": "14:00",
+            "duration_minutes": "50",
+            "agenda": "Talk about pace",
+            "notes": "Private observation",
+            "next_steps": "Intake",
+        },
     )
     assert r.status_code == 302
     session_page = client_a.get(r.headers["Location"]).get_data(as_text=True)

@@ -27,7 +27,12 @@ def _safe_next(target: str | None) -> str:
     """Only same-site relative paths are followed after login."""
     if target:
         parts = urlsplit(target)
-        if not parts.scheme and not parts.netloc and target.startswith("/") and not target.startswith("//"):
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
             return target
     # The start page, not the caseload: it sends an admin (who has no caseload) to the
     # account list instead of a 403 page.
@@ -88,12 +93,17 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            services.change_password(current_user._get_current_object(), form.current.data, form.new.data)
+            services.change_password(
+                current_user._get_current_object(), form.current.data, form.new.data
+            )
         except services.AccountError as exc:
             form.current.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Password changed. Other browsers signed in to your account were signed out.", "success")
+            flash(
+                "Password changed. Other browsers signed in to your account were signed out.",
+                "success",
+            )
             return redirect(url_for("cases.home"))
     status = 400 if form.errors else 200
     return render_template("auth/password.html", form=form), status

@@ -118,7 +118,9 @@ def start_login_session(counselor: Counselor) -> LoginSession:
     db.session.add(ls)
     counselor.last_login_at = utcnow()
     counselor.current_login_session = ls
-    audit.record("auth.login", "counselor", counselor.id, actor_kind="counselor", actor_id=counselor.id)
+    audit.record(
+        "auth.login", "counselor", counselor.id, actor_kind="counselor", actor_id=counselor.id
+    )
     return ls
 
 

@@ -57,8 +57,13 @@ class CaseForm(FlaskForm):
         if not any((p.display_name.data or "").strip() for p in field.entries):
             raise ValidationError("Name at least one partner.")
         for entry in field.entries:
-            if (entry.email.data or entry.pronouns.data) and not (entry.display_name.data or "").strip():
-                entry.display_name.errors = [*entry.display_name.errors, "Give this partner a name."]
+            if (entry.email.data or entry.pronouns.data) and not (
+                entry.display_name.data or ""
+            ).strip():
+                entry.display_name.errors = [
+                    *entry.display_name.errors,
+                    "Give this partner a name.",
+                ]
                 raise ValidationError("Every partner with details needs a name.")
 
     def partner_rows(self) -> list[dict]:

@@ -54,7 +54,9 @@ class Partner(UUIDPrimaryKey, db.Model):
         UniqueConstraint("case_id", "position", name="uq_partner_case_position"),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
     #: 1..6, the order partners are listed in; unique per case, which also caps a case at six
     position: Mapped[int] = mapped_column(Integer)
     display_name = encrypted()
@@ -71,11 +73,11 @@ class CounselingSession(UUIDPrimaryKey, Timestamps, db.Model):
     """One appointment of a case: when, the agenda, private notes and next steps."""
 
     __tablename__ = "counseling_session"
-    __table_args__ = (
-        CheckConstraint("duration_minutes BETWEEN 5 AND 600", name="duration_range"),
-    )
+    __table_args__ = (CheckConstraint("duration_minutes BETWEEN 5 AND 600", name="duration_range"),)
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     duration_minutes: Mapped[int] = mapped_column(Integer, default=50)
     agenda = encrypted(nullable=True)

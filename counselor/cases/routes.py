@@ -147,7 +147,9 @@ def new_session(case_id: uuid.UUID):
         db.session.commit()
         flash("Session saved.", "success")
         return redirect(url_for("cases.show_session", case_id=case.id, session_id=session.id))
-    return render_template("cases/session_form.html", form=form, case=case, session=None), _status(form)
+    return render_template("cases/session_form.html", form=form, case=case, session=None), _status(
+        form
+    )
 
 
 @bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>")
@@ -176,7 +178,9 @@ def edit_session(case_id: uuid.UUID, session_id: uuid.UUID):
         db.session.commit()
         flash("Session saved.", "success")
         return redirect(url_for("cases.show_session", case_id=case.id, session_id=session.id))
-    return render_template("cases/session_form.html", form=form, case=case, session=session), _status(form)
+    return render_template(
+        "cases/session_form.html", form=form, case=case, session=session
+    ), _status(form)
 
 
 @bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>/delete", methods=["POST"])

@@ -44,9 +44,7 @@ def list_cases(counselor: Counselor, query: str = "", status: str = "active") ->
     few hundred cases at most. Sorted by most recent session, then newest case.
     """
     stmt = (
-        select(Case)
-        .where(Case.counselor_id == counselor.id)
-        .options(selectinload(Case.partners))
+        select(Case).where(Case.counselor_id == counselor.id).options(selectinload(Case.partners))
     )
     if status in ("active", "archived"):
         stmt = stmt.where(Case.status == status)
@@ -68,7 +66,7 @@ def list_cases(counselor: Counselor, query: str = "", status: str = "active") ->
 
 
 def _apply_partners(case: Case, rows: list[dict]) -> None:
-    """Make the case's partners match ``rows``: known ids are updated, others added, the rest removed.
+    """Make the case's partners match ``rows``: known ids updated, others added, the rest removed.
 
     Positions stay where they are (gaps allowed) so that no update ever collides with the
     unique (case, position) pair; new partners take the lowest free positions.
@@ -139,7 +137,9 @@ def _refresh_last_session(case: Case) -> None:
     )
 
 
-def save_session(case: Case, data: dict, session: CounselingSession | None = None) -> CounselingSession:
+def save_session(
+    case: Case, data: dict, session: CounselingSession | None = None
+) -> CounselingSession:
     """Create or update a counseling session from form data (date, time, duration, texts)."""
     created = session is None
     if session is None:
@@ -150,7 +150,9 @@ def save_session(case: Case, data: dict, session: CounselingSession | None = Non
     for field in ("agenda", "notes", "next_steps"):
         setattr(session, field, (data.get(field) or "").strip() or None)
     _refresh_last_session(case)
-    audit.record("session.create" if created else "session.update", "counseling_session", session.id)
+    audit.record(
+        "session.create" if created else "session.update", "counseling_session", session.id
+    )
     return session
 
 
@@ -160,4 +162,3 @@ def delete_session(case: Case, session: CounselingSession) -> None:
     db.session.delete(session)
     _refresh_last_session(case)
     audit.record("session.delete", "counseling_session", session_id)
-

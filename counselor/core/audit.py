@@ -71,7 +71,9 @@ def record(
     return ev
 
 
-def record_now(action: str, object_kind: str = "", object_id: uuid.UUID | str | None = "", **kw) -> None:
+def record_now(
+    action: str, object_kind: str = "", object_id: uuid.UUID | str | None = "", **kw
+) -> None:
     """Write one audit event in its own transaction (for denials that end in an abort)."""
     db.session.rollback()
     record(action, object_kind, object_id, **kw)

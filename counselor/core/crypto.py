@@ -168,7 +168,7 @@ class EncryptedText:
 
 
 def encrypted(nullable: bool = False, *, binary: bool = False) -> EncryptedText:
-    """Declare a plaintext (or, with ``binary``, bytes) attribute stored encrypted in ``<name>_sealed``."""
+    """A text (or, with ``binary``, bytes) attribute stored encrypted in ``<name>_sealed``."""
     return EncryptedText(nullable, binary)
 
 
@@ -196,4 +196,3 @@ def rotate_all(session) -> tuple[int, int]:
                 rewritten += 1
         session.flush()
     return checked, rewritten
-

@@ -46,7 +46,13 @@ def admin_required(view):
 
 
 def get_owned_or_404(
-    model, object_id: uuid.UUID, *, owner: ColumnElement, via=(), where=(), shared: ColumnElement | None = None
+    model,
+    object_id: uuid.UUID,
+    *,
+    owner: ColumnElement,
+    via=(),
+    where=(),
+    shared: ColumnElement | None = None,
 ):
     """Load ``model`` by id only when ``owner`` equals the current counselor, else 404.
 

@@ -11,15 +11,34 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
 ERROR_TEXT = {
-    400: ("This request could not be understood", "Something in what was sent was not valid. Go back, check the form and try again."),
+    400: (
+        "This request could not be understood",
+        "Something in what was sent was not valid. Go back, check the form and try again.",
+    ),
     401: ("Please sign in", "This page needs you to be signed in."),
     403: ("Not available to this account", "Your account does not have access to this page."),
-    404: ("Page not found", "There is nothing here. The address may be mistyped, or the item no longer exists."),
-    405: ("That action is not possible here", "This address does not accept that kind of request. Use the buttons on the page."),
-    409: ("This changed in the meantime", "Someone or something changed this while you were working. Reload and try again."),
-    413: ("Too much at once", "What you sent is larger than Counselor accepts. Shorten it and try again."),
+    404: (
+        "Page not found",
+        "There is nothing here. The address may be mistyped, or the item no longer exists.",
+    ),
+    405: (
+        "That action is not possible here",
+        "This address does not accept that kind of request. Use the buttons on the page.",
+    ),
+    409: (
+        "This changed in the meantime",
+        "Someone or something changed this while you were working. Reload and try again.",
+    ),
+    413: (
+        "Too much at once",
+        "What you sent is larger than Counselor accepts. Shorten it and try again.",
+    ),
     429: ("Too many attempts", "Please wait a few minutes before trying again."),
-    500: ("Something went wrong on our side", "Nothing you did caused this. Your last change may not have been saved; try again in a moment."),
+    500: (
+        "Something went wrong on our side",
+        "Nothing you did caused this. Your last change may not have been saved; "
+        "try again in a moment.",
+    ),
 }
 
 

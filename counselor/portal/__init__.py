@@ -1,4 +1,4 @@
-"""What partners see through their personal link. Never uses Flask-Login or the counselor's session."""
+"""What partners see through their personal link; never Flask-Login or the counselor's session."""
 
 from flask import Blueprint
 

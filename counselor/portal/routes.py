@@ -51,7 +51,7 @@ def landing(token: str):
 
 
 def partner_required(view):
-    """Resolve the partner from the portal cookie (else the same 404 as a bad link) and check CSRF."""
+    """Resolve the partner from the portal cookie (else the bad-link 404) and check CSRF."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
@@ -62,7 +62,10 @@ def partner_required(view):
         if request.method == "POST":
             sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
             if not ps.check_csrf(sent):
-                refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
+                refuse(
+                    400,
+                    "This page was open too long or came from elsewhere. Reload it and try again.",
+                )
         g.portal = ps
         g.ctx = ctx
         return view(ctx, *args, **kwargs)
@@ -94,7 +97,11 @@ def _view_model(ctx) -> dict:
     answers = ctx.response.answers
     defn = ctx.definition
     answered, total = engine.progress(defn, answers)
-    visible = {i["link_id"]: answers.get(i["link_id"]) for i in defn.questions() if engine.is_enabled(defn, i, answers)}
+    visible = {
+        i["link_id"]: answers.get(i["link_id"])
+        for i in defn.questions()
+        if engine.is_enabled(defn, i, answers)
+    }
     return {
         "ctx": ctx,
         "defn": ctx.definition,
@@ -160,13 +167,19 @@ def section(ctx, number: int):
         model["answers"] = shown
     elif request.args.get("check"):
         errors = {
-            k: v for k, v in engine.missing_required(ctx.definition, model["answers"]).items()
+            k: v
+            for k, v in engine.missing_required(ctx.definition, model["answers"]).items()
             if ctx.definition.section_of(k) is sec
         }
     return render_template(
-        "portal/section.html", section=sec, number=number, errors=errors, message=message,
+        "portal/section.html",
+        section=sec,
+        number=number,
+        errors=errors,
+        message=message,
         saved=request.args.get("saved"),
-        page_conditions=engine.page_conditions(ctx.definition, sec, model["answers"]), **model,
+        page_conditions=engine.page_conditions(ctx.definition, sec, model["answers"]),
+        **model,
     ), status
 
 
@@ -182,7 +195,12 @@ def autosave(ctx):
         data = request.get_json(silent=True)
     except RecursionError:  # thousands of nested brackets: silent=True only covers ValueError
         data = None
-    if not isinstance(data, dict) or not isinstance(data.get("answers"), dict) or not isinstance(data.get("revision"), int) or isinstance(data.get("revision"), bool):
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("answers"), dict)
+        or not isinstance(data.get("revision"), int)
+        or isinstance(data.get("revision"), bool)
+    ):
         return jsonify(error="This save was not understood (expected revision and answers)."), 400
     try:
         revision, errors = services.save(ctx, data["answers"], data["revision"])
@@ -190,7 +208,10 @@ def autosave(ctx):
         return jsonify(error=str(exc)), 400
     except services.StaleRevision:
         return jsonify(
-            error="Your answers were changed in another tab or on another device. Reload the page to continue; nothing was overwritten.",
+            error=(
+                "Your answers were changed in another tab or on another device. "
+                "Reload the page to continue; nothing was overwritten."
+            ),
             stale=True,
         ), 409
     if errors:
@@ -204,7 +225,11 @@ def autosave(ctx):
 def review(ctx):
     """All answers on one page, with anything missing marked, and the submit button."""
     model = _view_model(ctx)
-    errors = engine.missing_required(ctx.definition, model["answers"]) if request.args.get("check") else {}
+    errors = (
+        engine.missing_required(ctx.definition, model["answers"])
+        if request.args.get("check")
+        else {}
+    )
     return render_template("portal/review.html", errors=errors, **model)
 
 
@@ -222,9 +247,7 @@ def submit(ctx):
         return redirect(url_for("portal.overview"))
     except services.StaleRevision:
         model = _view_model(ctx)
-        return render_template(
-            "portal/review.html", errors={}, stale=True, **model
-        ), 409
+        return render_template("portal/review.html", errors={}, stale=True, **model), 409
     if errors:
         model = _view_model(ctx)
         return render_template("portal/review.html", errors=errors, **model), 400
@@ -249,7 +272,13 @@ def reopen(ctx):
 def shared(ctx):
     """What you share: matches and shared items of the others, once released."""
     view = view_for_partner(ctx.assignment, ctx.partner.id)
-    audit.record("portal.shared_view", "assignment", ctx.assignment.id, actor_kind="partner", actor_id=ctx.partner.id)
+    audit.record(
+        "portal.shared_view",
+        "assignment",
+        ctx.assignment.id,
+        actor_kind="partner",
+        actor_id=ctx.partner.id,
+    )
     db.session.commit()
     return render_template("portal/shared.html", view=view, **_view_model(ctx))
 

@@ -80,7 +80,9 @@ def open_link(ctx: PartnerContext) -> None:
     if ctx.response.status == "not_opened":
         ctx.response.status = "opened"
         ctx.response.opened_at = now
-    audit.record("portal.open", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    audit.record(
+        "portal.open", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
 
 
 def due_passed(assignment: Assignment) -> bool:
@@ -90,7 +92,11 @@ def due_passed(assignment: Assignment) -> bool:
 
 def editable(ctx: PartnerContext) -> bool:
     """The partner may change answers: not locked, not past due, not submitted."""
-    return not ctx.assignment.locked and not due_passed(ctx.assignment) and ctx.response.status != "submitted"
+    return (
+        not ctx.assignment.locked
+        and not due_passed(ctx.assignment)
+        and ctx.response.status != "submitted"
+    )
 
 
 def can_reopen(ctx: PartnerContext) -> bool:
@@ -100,7 +106,12 @@ def can_reopen(ctx: PartnerContext) -> bool:
     would change what was shown without the counselor seeing it first.
     """
     a = ctx.assignment
-    return ctx.response.status == "submitted" and not a.locked and not due_passed(a) and a.released_at is None
+    return (
+        ctx.response.status == "submitted"
+        and not a.locked
+        and not due_passed(a)
+        and a.released_at is None
+    )
 
 
 def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[int, dict[str, str]]:
@@ -125,7 +136,9 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     except StaleDataError:
         db.session.rollback()
         raise StaleRevision from None
-    audit.record("portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    audit.record(
+        "portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
     return response.revision, {}
 
 
@@ -146,7 +159,9 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     except StaleDataError:
         db.session.rollback()
         raise StaleRevision from None
-    audit.record("portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    audit.record(
+        "portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
     evaluate_alerts(ctx.assignment, response)
     return {}
 
@@ -156,4 +171,6 @@ def reopen(ctx: PartnerContext) -> None:
     if not can_reopen(ctx):
         raise NotEditable
     ctx.response.status = "draft"
-    audit.record("portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id)
+    audit.record(
+        "portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )

@@ -68,7 +68,9 @@ class Definition:
                 if loose:
                     self._add_section("intro", "", "", loose)
                     loose = []
-                self._add_section(item["link_id"], item["text"], item.get("help", ""), item["items"])
+                self._add_section(
+                    item["link_id"], item["text"], item.get("help", ""), item["items"]
+                )
             else:
                 loose.append(item)
         if loose:
@@ -149,7 +151,9 @@ def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool
                 want = cond.get("answer", True)
                 results.append(has_answer(value) == bool(want))
             else:
-                results.append(has_answer(value) and compare_values(cond["operator"], value, cond["answer"]))
+                results.append(
+                    has_answer(value) and compare_values(cond["operator"], value, cond["answer"])
+                )
         ok = any(results) if item.get("enable_behavior") == "any" else all(results)
         if not ok:
             return False
@@ -270,7 +274,11 @@ def _normalise_desire(item: dict, value: Any) -> dict | None:
     if not isinstance(hard_limit, bool):
         raise _Invalid("The hard-limit box is either ticked or not.")
     note = _clean_text(value.get("note") or "", MAX_NOTE, "The note")
-    out = {"roles": {k: clean_roles[k] for k in keys if k in clean_roles}, "hard_limit": hard_limit, "note": note}
+    out = {
+        "roles": {k: clean_roles[k] for k in keys if k in clean_roles},
+        "hard_limit": hard_limit,
+        "note": note,
+    }
     return out if has_answer(out) else None
 
 
@@ -308,9 +316,15 @@ def missing_required(defn: Definition, answers: Mapping[str, Any]) -> dict[str, 
     """Required items that are shown for these answers and have no answer."""
     missing = {}
     for item in defn.questions():
-        if item.get("required") and is_enabled(defn, item, answers) and not has_answer(answers.get(item["link_id"])):
+        if (
+            item.get("required")
+            and is_enabled(defn, item, answers)
+            and not has_answer(answers.get(item["link_id"]))
+        ):
             missing[item["link_id"]] = (
-                "Please answer at least one role." if item["type"] == "desire" else "Please answer this question."
+                "Please answer at least one role."
+                if item["type"] == "desire"
+                else "Please answer this question."
             )
     return missing
 
@@ -351,13 +365,17 @@ def from_form(defn: Definition, section: Section, form: Mapping[str, Any], getli
             raw[item["link_id"]] = getlist(name)
         elif kind == "open-choice":
             chosen = form.get(name, "")
-            raw[item["link_id"]] = form.get(f"{name}-other", "") if chosen == "__other__" else chosen
+            raw[item["link_id"]] = (
+                form.get(f"{name}-other", "") if chosen == "__other__" else chosen
+            )
         else:
             raw[item["link_id"]] = form.get(name, "")
     return raw
 
 
-def page_conditions(defn: Definition, section: Section, answers: Mapping[str, Any]) -> dict[str, dict]:
+def page_conditions(
+    defn: Definition, section: Section, answers: Mapping[str, Any]
+) -> dict[str, dict]:
     """For items with enable_when on a page: shown now or not, and the rules for the page's JS.
 
     Conditions on questions of other pages carry that answer as ``known`` so the script can
@@ -375,7 +393,12 @@ def page_conditions(defn: Definition, section: Section, answers: Mapping[str, An
             rule = dict(cond)
             if cond["question"] not in on_page:
                 question = defn.by_id[cond["question"]]
-                rule["known"] = answers.get(cond["question"]) if is_enabled(defn, question, answers) else None
+                rule["known"] = (
+                    answers.get(cond["question"]) if is_enabled(defn, question, answers) else None
+                )
             rules.append(rule)
-        out[item["link_id"]] = {"enabled": is_enabled(defn, item, answers), "json": json.dumps(rules)}
+        out[item["link_id"]] = {
+            "enabled": is_enabled(defn, item, answers),
+            "json": json.dumps(rules),
+        }
     return out

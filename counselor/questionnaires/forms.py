@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, SelectMultipleField, TextAreaField, widgets
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from counselor.core.forms import no_nul
@@ -28,7 +36,11 @@ def at_least_one(message: str):
 
 
 class _AssignFields(FlaskForm):
-    due_on = DateField("Due date", validators=[Optional()], description="Partners can change their answers until the end of this day.")
+    due_on = DateField(
+        "Due date",
+        validators=[Optional()],
+        description="Partners can change their answers until the end of this day.",
+    )
     instructions = TextAreaField(
         "Note to the partners",
         validators=[Optional(), Length(max=4000), no_nul],
@@ -36,7 +48,10 @@ class _AssignFields(FlaskForm):
     )
     ttl_days = IntegerField(
         "Links work for (days)",
-        validators=[DataRequired(message="Enter a number of days."), NumberRange(min=1, max=365, message="Between 1 and 365 days.")],
+        validators=[
+            DataRequired(message="Enter a number of days."),
+            NumberRange(min=1, max=365, message="Between 1 and 365 days."),
+        ],
     )
     #: a fresh key per rendered form: sending the same form twice creates nothing twice
     request_key = HiddenField()
@@ -50,8 +65,12 @@ class _AssignFields(FlaskForm):
 class CaseAssignForm(_AssignFields):
     """Assign one questionnaire to partners of this case."""
 
-    questionnaire = SelectField("Questionnaire or exercise", validators=[DataRequired(message="Choose a questionnaire.")])
-    partners = MultiCheckboxField("Partners", validators=[at_least_one("Choose at least one partner.")])
+    questionnaire = SelectField(
+        "Questionnaire or exercise", validators=[DataRequired(message="Choose a questionnaire.")]
+    )
+    partners = MultiCheckboxField(
+        "Partners", validators=[at_least_one("Choose at least one partner.")]
+    )
 
 
 class LibraryAssignForm(_AssignFields):
@@ -66,7 +85,9 @@ class ImportForm(FlaskForm):
     definition = TextAreaField(
         "Definition (JSON)",
         validators=[DataRequired(message="Paste a definition."), Length(max=200_000), no_nul],
-        description="The format of the built-in library; importing the same slug again makes a new version.",
+        description=(
+            "The format of the built-in library; importing the same slug again makes a new version."
+        ),
     )
 
 

@@ -45,7 +45,9 @@ class Questionnaire(UUIDPrimaryKey, Timestamps, db.Model):
     kind: Mapped[str] = mapped_column(String(32))
 
     versions: Mapped[list[QuestionnaireVersion]] = relationship(
-        back_populates="questionnaire", order_by="QuestionnaireVersion.number", cascade="all, delete-orphan"
+        back_populates="questionnaire",
+        order_by="QuestionnaireVersion.number",
+        cascade="all, delete-orphan",
     )
 
     @property
@@ -93,7 +95,9 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     __tablename__ = "assignment"
     __table_args__ = (CheckConstraint("link_ttl_days BETWEEN 1 AND 365", name="ttl_range"),)
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
     version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("questionnaire_version.id", ondelete="RESTRICT"), index=True
     )
@@ -110,7 +114,9 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
 
     version: Mapped[QuestionnaireVersion] = relationship()
     case = relationship("Case")
-    links: Mapped[list[Link]] = relationship(back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True)
+    links: Mapped[list[Link]] = relationship(
+        back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
+    )
     responses: Mapped[list[Response]] = relationship(
         back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
     )
@@ -121,8 +127,12 @@ class Link(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "link"
 
-    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
-    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
     #: SHA-256 (hex) of the token in the URL; the token itself is shown once and never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -140,13 +150,15 @@ class Response(UUIDPrimaryKey, db.Model):
     __tablename__ = "response"
     __table_args__ = (
         UniqueConstraint("assignment_id", "partner_id", name="uq_response_assignment_partner"),
-        CheckConstraint(
-            "status IN ('not_opened', 'opened', 'draft', 'submitted')", name="status"
-        ),
+        CheckConstraint("status IN ('not_opened', 'opened', 'draft', 'submitted')", name="status"),
     )
 
-    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
-    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"), index=True)
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
     status: Mapped[str] = mapped_column(String(16), default="not_opened")
     #: JSON object {link_id: answer}, sealed
     answers_json = encrypted(nullable=True)

@@ -22,7 +22,12 @@ from counselor.extensions import db
 from counselor.questionnaires import bp, services
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
 
-STATUS_LABELS = {"not_opened": "Not opened", "opened": "Opened", "draft": "Draft", "submitted": "Submitted"}
+STATUS_LABELS = {
+    "not_opened": "Not opened",
+    "opened": "Opened",
+    "draft": "Draft",
+    "submitted": "Submitted",
+}
 
 
 def qr_svg(url: str) -> Markup:
@@ -60,7 +65,9 @@ def _links_page(issued: list[services.IssuedLink], title: str):
 @counselor_required
 def library():
     """The built-in library and the counselor's own questionnaires."""
-    return render_template("questionnaires/library.html", questionnaires=services.visible_questionnaires())
+    return render_template(
+        "questionnaires/library.html", questionnaires=services.visible_questionnaires()
+    )
 
 
 @bp.route("/questionnaires/<uuid:questionnaire_id>")
@@ -72,7 +79,9 @@ def preview(questionnaire_id: uuid.UUID):
     version = next((v for v in questionnaire.versions if v.number == number), None)
     if version is None:
         abort(404)
-    return render_template("questionnaires/preview.html", questionnaire=questionnaire, version=version)
+    return render_template(
+        "questionnaires/preview.html", questionnaire=questionnaire, version=version
+    )
 
 
 @bp.route("/questionnaires/import", methods=["GET", "POST"])
@@ -97,10 +106,14 @@ def import_definition():
                 audit.record("questionnaire.import", "questionnaire", questionnaire.id)
                 db.session.commit()
                 flash(
-                    f"Saved as version {version.number}." if version else "This definition is unchanged; no new version.",
+                    f"Saved as version {version.number}."
+                    if version
+                    else "This definition is unchanged; no new version.",
                     "success",
                 )
-                return redirect(url_for("questionnaires.preview", questionnaire_id=questionnaire.id))
+                return redirect(
+                    url_for("questionnaires.preview", questionnaire_id=questionnaire.id)
+                )
     status = 400 if (form.errors or problems) else 200
     return render_template("questionnaires/import.html", form=form, problems=problems), status
 
@@ -119,7 +132,10 @@ def _new_key(form) -> None:
 def _already_done(form):
     """A resubmitted form (refresh, double click): nothing is created twice."""
     if form.request_key.data and services.already_assigned(form.request_key.data):
-        flash("These links were already created and shown once. Reissue a link to get a new one.", "warning")
+        flash(
+            "These links were already created and shown once. Reissue a link to get a new one.",
+            "warning",
+        )
         return True
     return False
 
@@ -141,8 +157,12 @@ def assign_many(questionnaire_id: uuid.UUID):
         try:
             for n, case in enumerate(c for c in cases if c.id in chosen):
                 _, links = services.assign(
-                    case, questionnaire.latest, [], due_on=form.due_on.data,
-                    instructions=form.instructions.data, ttl_days=form.ttl_days.data,
+                    case,
+                    questionnaire.latest,
+                    [],
+                    due_on=form.due_on.data,
+                    instructions=form.instructions.data,
+                    ttl_days=form.ttl_days.data,
                     request_key=f"{form.request_key.data}:{n}",
                 )
                 issued.extend(links)
@@ -153,7 +173,9 @@ def assign_many(questionnaire_id: uuid.UUID):
             db.session.commit()
             return _links_page(issued, f"{questionnaire.title}: personal links")
     status = 400 if form.errors else 200
-    return render_template("questionnaires/assign_many.html", form=form, questionnaire=questionnaire), status
+    return render_template(
+        "questionnaires/assign_many.html", form=form, questionnaire=questionnaire
+    ), status
 
 
 @bp.route("/cases/<uuid:case_id>/assign", methods=["GET", "POST"])
@@ -175,9 +197,13 @@ def assign(case_id: uuid.UUID):
         questionnaire = next(q for q in questionnaires if str(q.id) == form.questionnaire.data)
         try:
             _, issued = services.assign(
-                case, questionnaire.latest, [uuid.UUID(p) for p in form.partners.data],
-                due_on=form.due_on.data, instructions=form.instructions.data,
-                ttl_days=form.ttl_days.data, request_key=f"{form.request_key.data}:0",
+                case,
+                questionnaire.latest,
+                [uuid.UUID(p) for p in form.partners.data],
+                due_on=form.due_on.data,
+                instructions=form.instructions.data,
+                ttl_days=form.ttl_days.data,
+                request_key=f"{form.request_key.data}:0",
             )
         except services.AssignmentError as exc:
             form.partners.errors.append(str(exc))
@@ -202,7 +228,11 @@ def assignment(case_id: uuid.UUID, assignment_id: uuid.UUID):
     # would be refreshed one by one while rendering (three queries per partner).
     view = services.assignment_view(item)
     return render_template(
-        "questionnaires/assignment.html", case=case, assignment=item, view=view, due_form=DueForm(due_on=item.due_on)
+        "questionnaires/assignment.html",
+        case=case,
+        assignment=item,
+        view=view,
+        due_form=DueForm(due_on=item.due_on),
     )
 
 
@@ -254,7 +284,10 @@ def change_due(case_id: uuid.UUID, assignment_id: uuid.UUID):
     return _back(case, item)
 
 
-@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/reissue", methods=["POST"])
+@bp.route(
+    "/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/reissue",
+    methods=["POST"],
+)
 @counselor_required
 def reissue(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
     """A new link for a partner; the old one stops working at once."""
@@ -267,7 +300,10 @@ def reissue(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     return _links_page([issued], "New personal link")
 
 
-@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/revoke", methods=["POST"])
+@bp.route(
+    "/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/revoke",
+    methods=["POST"],
+)
 @counselor_required
 def revoke(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
     """Stop a partner's link working; their answers stay."""

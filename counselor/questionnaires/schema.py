@@ -12,8 +12,18 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 ITEM_TYPES = (
-    "group", "display", "boolean", "choice", "open-choice", "string", "text",
-    "integer", "decimal", "date", "scale", "desire",
+    "group",
+    "display",
+    "boolean",
+    "choice",
+    "open-choice",
+    "string",
+    "text",
+    "integer",
+    "decimal",
+    "date",
+    "scale",
+    "desire",
 )
 ANSWERABLE = tuple(t for t in ITEM_TYPES if t not in ("group", "display"))
 SHARE_LEVELS = ("counselor_only", "mutual", "shared")
@@ -99,7 +109,10 @@ ITEM_SCHEMA: dict[str, Any] = {
     },
     "allOf": [
         {"if": {"properties": {"type": {"const": "group"}}}, "then": {"required": ["items"]}},
-        {"if": {"properties": {"type": {"enum": ["choice", "open-choice"]}}}, "then": {"required": ["options"]}},
+        {
+            "if": {"properties": {"type": {"enum": ["choice", "open-choice"]}}},
+            "then": {"required": ["options"]},
+        },
         {"if": {"properties": {"type": {"const": "desire"}}}, "then": {"required": ["roles"]}},
         {
             "if": {"properties": {"type": {"const": "scale"}}},
@@ -108,7 +121,10 @@ ITEM_SCHEMA: dict[str, Any] = {
                 "properties": {"min": {"enum": [0, 1]}, "max": {"enum": [5, 10]}},
             },
         },
-        {"if": {"properties": {"type": {"not": {"const": "group"}}}}, "then": {"not": {"required": ["items"]}}},
+        {
+            "if": {"properties": {"type": {"not": {"const": "group"}}}},
+            "then": {"not": {"required": ["items"]}},
+        },
     ],
 }
 
@@ -123,7 +139,9 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "title": {"type": "string", "minLength": 1, "maxLength": 200},
         #: one line for the counselor: what this is for
         "purpose": {"type": "string", "minLength": 1, "maxLength": 400},
-        "kind": {"enum": ["intake", "exercise", "agreement", "debrief", "check-in", "reflection", "plan"]},
+        "kind": {
+            "enum": ["intake", "exercise", "agreement", "debrief", "check-in", "reflection", "plan"]
+        },
         #: shown to partners on the first page
         "intro": {"type": "string", "maxLength": 4000},
         "estimated_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
@@ -202,8 +220,10 @@ def _rules(doc: dict) -> list[str]:
                 errors.append(f"{here}.enable_when: question '{question}' must be an earlier item")
             elif target.get("type") not in ANSWERABLE:
                 errors.append(f"{here}.enable_when: '{question}' is not a question")
-            elif cond.get("operator") in OPERATORS and cond["operator"] != "exists" and (
-                "answer" not in cond
+            elif (
+                cond.get("operator") in OPERATORS
+                and cond["operator"] != "exists"
+                and ("answer" not in cond)
             ):
                 errors.append(f"{here}.enable_when: operator '{cond['operator']}' needs an answer")
         if kind in ("group", "display") and ("share" in item or "required" in item):
@@ -223,12 +243,15 @@ def _rules(doc: dict) -> list[str]:
             for r in roles:
                 other = by_key.get(r.get("counterpart")) if "counterpart" in r else None
                 if "counterpart" in r and other is None:
-                    errors.append(f"{here}.roles: counterpart '{r['counterpart']}' is not a role here")
+                    errors.append(
+                        f"{here}.roles: counterpart '{r['counterpart']}' is not a role here"
+                    )
                 elif other is not None and other.get("counterpart") != r.get("key"):
                     # A one-way pair would make "both only receive" look like a mutual match.
+                    mine, theirs = r.get("key"), other.get("key")
                     errors.append(
-                        f"{here}.roles: '{r.get('key')}' names '{other.get('key')}' as counterpart, "
-                        f"so '{other.get('key')}' must name '{r.get('key')}' back"
+                        f"{here}.roles: '{mine}' names '{theirs}' as counterpart, "
+                        f"so '{theirs}' must name '{mine}' back"
                     )
         if "alert" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
             errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")

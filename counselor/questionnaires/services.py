@@ -62,20 +62,30 @@ def _store_version(questionnaire: Questionnaire, doc: dict) -> QuestionnaireVers
         checksum=digest,
     )
     questionnaire.versions.append(version)
-    questionnaire.title, questionnaire.purpose, questionnaire.kind = doc["title"], doc["purpose"], doc["kind"]
+    questionnaire.title, questionnaire.purpose, questionnaire.kind = (
+        doc["title"],
+        doc["purpose"],
+        doc["kind"],
+    )
     return version
 
 
-def load_definition(doc: dict, owner_id: uuid.UUID | None) -> tuple[Questionnaire, QuestionnaireVersion | None]:
+def load_definition(
+    doc: dict, owner_id: uuid.UUID | None
+) -> tuple[Questionnaire, QuestionnaireVersion | None]:
     """Validate and store a definition: new questionnaire, new version, or nothing if unchanged."""
     errors = validate_definition(doc)
     if errors:
         raise DefinitionError(errors)
     stmt = select(Questionnaire).where(Questionnaire.slug == doc["slug"])
-    stmt = stmt.where(Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id)
+    stmt = stmt.where(
+        Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id
+    )
     questionnaire = db.session.scalar(stmt)
     if questionnaire is None:
-        questionnaire = Questionnaire(slug=doc["slug"], owner_id=owner_id, title="", purpose="", kind="")
+        questionnaire = Questionnaire(
+            slug=doc["slug"], owner_id=owner_id, title="", purpose="", kind=""
+        )
         db.session.add(questionnaire)
     version = _store_version(questionnaire, doc)
     db.session.flush()
@@ -183,7 +193,11 @@ def assign(
     request_key: str | None = None,
 ) -> tuple[Assignment, list[IssuedLink]]:
     """Give a questionnaire version to some partners of a case: one link and response each."""
-    partners = [p for p in case.partners if p.id in set(partner_ids)] if partner_ids else list(case.partners)
+    partners = (
+        [p for p in case.partners if p.id in set(partner_ids)]
+        if partner_ids
+        else list(case.partners)
+    )
     if not partners:
         raise AssignmentError("Choose at least one partner of this case.")
     if case.status != "active":
@@ -206,7 +220,9 @@ def assign(
     db.session.add(assignment)
     issued = []
     for partner in partners:
-        assignment.responses.append(Response(partner_id=partner.id, status="not_opened", revision=0))
+        assignment.responses.append(
+            Response(partner_id=partner.id, status="not_opened", revision=0)
+        )
         issued.append(_issue(assignment, partner))
     audit.record("assignment.create", "assignment", assignment.id)
     return assignment, issued
@@ -214,13 +230,18 @@ def assign(
 
 def already_assigned(request_key: str) -> bool:
     """Whether a form with this idempotency key already created assignments."""
-    return db.session.scalar(select(Assignment.id).where(Assignment.request_key.like(f"{request_key}%")).limit(1)) is not None
+    return (
+        db.session.scalar(
+            select(Assignment.id).where(Assignment.request_key.like(f"{request_key}%")).limit(1)
+        )
+        is not None
+    )
 
 
 def current_link(assignment: Assignment, partner_id: uuid.UUID) -> Link | None:
     """The partner's newest link for an assignment."""
-    links = [l for l in assignment.links if l.partner_id == partner_id]
-    return max(links, key=lambda l: aware(l.created_at)) if links else None
+    links = [link for link in assignment.links if link.partner_id == partner_id]
+    return max(links, key=lambda link: aware(link.created_at)) if links else None
 
 
 def link_state(link: Link | None) -> str:
@@ -309,6 +330,12 @@ def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
     columns = []
     for response in sorted(assignment.responses, key=lambda r: partners[r.partner_id].position):
         link = current_link(assignment, response.partner_id)
-        answers = engine.visible_answers(defn, response.answers) if response.status in ("draft", "submitted") else {}
-        columns.append(PartnerColumn(partners[response.partner_id], response, link, link_state(link), answers))
+        answers = (
+            engine.visible_answers(defn, response.answers)
+            if response.status in ("draft", "submitted")
+            else {}
+        )
+        columns.append(
+            PartnerColumn(partners[response.partner_id], response, link, link_state(link), answers)
+        )
     return columns

@@ -11,7 +11,11 @@ class SessionExportForm(FlaskForm):
     kind = RadioField(
         "What to export",
         choices=[
-            ("clinical", "Clinical record: session details, private notes, homework answers side by side, comparison and charts"),
+            (
+                "clinical",
+                "Clinical record: session details, private notes, homework answers side by side, "
+                "comparison and charts",
+            ),
             ("handout", "Client handout: next steps and only what this partner may see"),
         ],
         default="clinical",

@@ -1,4 +1,4 @@
-"""Export: one requested PDF, the job record a worker fulfils (the source of truth, not the broker)."""
+"""Export: one requested PDF, the job a worker fulfils (the source of truth, not the broker)."""
 
 from __future__ import annotations
 
@@ -27,12 +27,16 @@ class Export(UUIDPrimaryKey, db.Model):
         CheckConstraint("kind = 'case_record' OR session_id IS NOT NULL", name="session_needed"),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
     session_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("counseling_session.id", ondelete="CASCADE"), index=True
     )
     #: the partner a client handout is for
-    partner_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE")
+    )
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -10,8 +10,8 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, get_session_or_404
 from counselor.core import audit
-from counselor.core.web import refuse
 from counselor.core.ownership import counselor_required
+from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.reports import bp, services
 from counselor.reports.forms import SessionExportForm
@@ -41,8 +41,9 @@ def _publish_and_redirect(case: Case, export):
     published = services.publish(export.id)
     if not published:
         flash(
-            "Your export is saved and queued, but the background worker cannot be reached right now. "
-            "It will start by itself as soon as the worker is back; you can leave this page.",
+            "Your export is saved and queued, but the background worker cannot be reached "
+            "right now. It will start by itself as soon as the worker is back; "
+            "you can leave this page.",
             "warning",
         )
     return redirect(url_for("reports.show", case_id=case.id, export_id=export.id))
@@ -57,7 +58,9 @@ def request_session_export(case_id: uuid.UUID, session_id: uuid.UUID):
     form = export_form(case)
     if not form.validate_on_submit():
         refuse(400, "Choose Clinical record, or Client handout and the partner it is for.")
-    partner_id = uuid.UUID(form.partner.data) if form.kind.data == "handout" and form.partner.data else None
+    partner_id = (
+        uuid.UUID(form.partner.data) if form.kind.data == "handout" and form.partner.data else None
+    )
     try:
         export = services.request_export(case, form.kind.data, session, partner_id)
     except services.ExportError as exc:
@@ -84,7 +87,9 @@ def show(case_id: uuid.UUID, export_id: uuid.UUID):
     """Progress of one export; refreshes itself (with or without JavaScript) until done."""
     case = get_case_or_404(case_id)
     export = services.get_export_or_404(case, export_id)
-    return render_template("reports/export.html", case=case, export=export, status=services.STATUS_TEXT)
+    return render_template(
+        "reports/export.html", case=case, export=export, status=services.STATUS_TEXT
+    )
 
 
 @bp.route("/cases/<uuid:case_id>/exports/<uuid:export_id>/status.json")
@@ -107,10 +112,15 @@ def download(case_id: uuid.UUID, export_id: uuid.UUID):
         refuse(409, "This export is not ready yet.")
     audit.record("export.download", "export", export.id)
     db.session.commit()
-    name = f"counselor-{export.kind.replace('_', '-')}-{export.requested_at:%Y%m%d}-{str(export.id)[:8]}.pdf"
+    kind = export.kind.replace("_", "-")
+    name = f"counselor-{kind}-{export.requested_at:%Y%m%d}-{str(export.id)[:8]}.pdf"
     return HTTPResponse(
-        export.pdf, mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"', "Cache-Control": "no-store"},
+        export.pdf,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -139,5 +149,7 @@ def delete(case_id: uuid.UUID, export_id: uuid.UUID):
     db.session.commit()
     flash("Export deleted.", "success")
     if back and back == str(export.session_id):
-        return redirect(url_for("cases.show_session", case_id=case.id, session_id=export.session_id))
+        return redirect(
+            url_for("cases.show_session", case_id=case.id, session_id=export.session_id)
+        )
     return redirect(url_for("cases.show", case_id=case.id))

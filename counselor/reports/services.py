@@ -43,12 +43,21 @@ class ExportError(ValueError):
 
 # ---- requesting ---------------------------------------------------------------------------
 
+
 def get_export_or_404(case: Case, export_id: uuid.UUID) -> Export:
     """An export of an owned case, else 404."""
-    return get_owned_or_404(Export, export_id, owner=Case.counselor_id, via=(Export.case,), where=(Export.case_id == case.id,))
+    return get_owned_or_404(
+        Export,
+        export_id,
+        owner=Case.counselor_id,
+        via=(Export.case,),
+        where=(Export.case_id == case.id,),
+    )
 
 
-def request_export(case: Case, kind: str, session: CounselingSession | None, partner_id: uuid.UUID | None) -> Export:
+def request_export(
+    case: Case, kind: str, session: CounselingSession | None, partner_id: uuid.UUID | None
+) -> Export:
     """Write the export row (the request); publishing happens after the commit."""
     if kind not in ("clinical", "handout", "case_record"):
         raise ExportError("Choose Clinical record, Client handout or Case record.")
@@ -79,7 +88,9 @@ def publish(export_id: uuid.UUID, countdown: float | None = None) -> bool:
     try:
         celery.send_task(RENDER_TASK, args=[str(export_id)], countdown=countdown, retry=False)
     except Exception as exc:  # noqa: BLE001 - any broker failure means "publish later"
-        log.warning("export %s not published, broker unreachable: %s", export_id, type(exc).__name__)
+        log.warning(
+            "export %s not published, broker unreachable: %s", export_id, type(exc).__name__
+        )
         return False
     db.session.execute(update(Export).where(Export.id == export_id).values(published_at=utcnow()))
     db.session.commit()
@@ -105,13 +116,19 @@ def case_exports(case: Case, session_id: uuid.UUID | None = None) -> list[Export
     """A case's exports (or one session's), newest first, without loading the PDFs' bytes."""
     from sqlalchemy.orm import defer
 
-    stmt = select(Export).where(Export.case_id == case.id).options(defer(Export.pdf_sealed)).order_by(Export.requested_at.desc())
+    stmt = (
+        select(Export)
+        .where(Export.case_id == case.id)
+        .options(defer(Export.pdf_sealed))
+        .order_by(Export.requested_at.desc())
+    )
     if session_id is not None:
         stmt = stmt.where(Export.session_id == session_id)
     return list(db.session.scalars(stmt))
 
 
 # ---- the worker's side ------------------------------------------------------------------------
+
 
 def claim(export_id: uuid.UUID) -> str | None:
     """Take an export for rendering with one conditional UPDATE; None if someone else has it.
@@ -126,9 +143,18 @@ def claim(export_id: uuid.UUID) -> str | None:
         update(Export)
         .where(
             Export.id == export_id,
-            or_(Export.status == "queued", and_(Export.status == "rendering", Export.lease_expires_at < now)),
+            or_(
+                Export.status == "queued",
+                and_(Export.status == "rendering", Export.lease_expires_at < now),
+            ),
         )
-        .values(status="rendering", claim=token, started_at=now, lease_expires_at=lease, attempts=Export.attempts + 1)
+        .values(
+            status="rendering",
+            claim=token,
+            started_at=now,
+            lease_expires_at=lease,
+            attempts=Export.attempts + 1,
+        )
     )
     db.session.commit()
     return token if result.rowcount == 1 else None
@@ -140,7 +166,14 @@ def finish(export_id: uuid.UUID, token: str, pdf: bytes) -> bool:
     result = db.session.execute(
         update(Export)
         .where(Export.id == export_id, Export.claim == token, Export.status == "rendering")
-        .values(status="ready", pdf_sealed=sealed, size_bytes=len(pdf), finished_at=utcnow(), lease_expires_at=None, error=None)
+        .values(
+            status="ready",
+            pdf_sealed=sealed,
+            size_bytes=len(pdf),
+            finished_at=utcnow(),
+            lease_expires_at=None,
+            error=None,
+        )
     )
     db.session.commit()
     if result.rowcount == 1:
@@ -170,11 +203,16 @@ def give_up_or_requeue(export_id: uuid.UUID, token: str, reason: str) -> str:
 def stuck_exports() -> list[uuid.UUID]:
     """Exports that need publishing again: queued and not published lately, or with a dead lease."""
     now = utcnow()
-    republish_before = now - timedelta(seconds=current_app.config["COUNSELOR_EXPORT_REPUBLISH_SECONDS"])
+    republish_before = now - timedelta(
+        seconds=current_app.config["COUNSELOR_EXPORT_REPUBLISH_SECONDS"]
+    )
     rows = db.session.scalars(
         select(Export.id).where(
             or_(
-                and_(Export.status == "queued", or_(Export.published_at.is_(None), Export.published_at < republish_before)),
+                and_(
+                    Export.status == "queued",
+                    or_(Export.published_at.is_(None), Export.published_at < republish_before),
+                ),
                 and_(Export.status == "rendering", Export.lease_expires_at < now),
             )
         )
@@ -194,6 +232,7 @@ def purge_expired() -> int:
 
 # ---- building plain data for the renderer --------------------------------------------------------
 
+
 def _when(dt: datetime | None) -> str:
     local = to_local(dt)
     return local.strftime("%a %-d %b %Y, %H:%M") if local else ""
@@ -206,8 +245,11 @@ def _day(dt: datetime | None) -> str:
 
 def _session_block(s: CounselingSession, *, private: bool) -> d.SessionBlock:
     return d.SessionBlock(
-        when=_when(s.starts_at), duration_minutes=s.duration_minutes, agenda=s.agenda or "",
-        notes=(s.notes or "") if private else "", next_steps=s.next_steps or "",
+        when=_when(s.starts_at),
+        duration_minutes=s.duration_minutes,
+        agenda=s.agenda or "",
+        notes=(s.notes or "") if private else "",
+        next_steps=s.next_steps or "",
     )
 
 
@@ -223,7 +265,11 @@ def _load_assignments(case: Case) -> list[Assignment]:
 
 
 def _submitted_at(assignment: Assignment) -> datetime | None:
-    times = [aware(r.submitted_at) for r in assignment.responses if r.status == "submitted" and r.submitted_at]
+    times = [
+        aware(r.submitted_at)
+        for r in assignment.responses
+        if r.status == "submitted" and r.submitted_at
+    ]
     return max(times) if times else None
 
 
@@ -239,7 +285,8 @@ def _homework(assignment: Assignment) -> d.HomeworkBlock:
     for row in cmp.items:
         block.rows.append(
             d.AnswerRow(
-                question=row.item["text"], section=row.section,
+                question=row.item["text"],
+                section=row.section,
                 answers=[answer_plain(row.item, row.answers[p.id]) for p in cmp.partners],
                 counselor_only=engine.share_of(row.item) == "counselor_only",
             )
@@ -249,7 +296,9 @@ def _homework(assignment: Assignment) -> d.HomeworkBlock:
     return block
 
 
-def _homework_between(assignments: list[Assignment], start: datetime | None, end: datetime | None) -> list[d.HomeworkBlock]:
+def _homework_between(
+    assignments: list[Assignment], start: datetime | None, end: datetime | None
+) -> list[d.HomeworkBlock]:
     out = []
     for a in assignments:
         at = _submitted_at(a)
@@ -288,13 +337,25 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
             per_day = {at.date(): v for at, v in sorted(pts)}
             values[names.get(pid, "Partner")] = [per_day.get(day) for day in days]
         item = entry["item"]
-        series.append(d.Series(item["text"], item["min"], item["max"], [day.strftime("%-d %b") for day in days], values))
+        series.append(
+            d.Series(
+                item["text"],
+                item["min"],
+                item["max"],
+                [day.strftime("%-d %b") for day in days],
+                values,
+            )
+        )
     return series
 
 
 def build_clinical(export: Export) -> d.ClinicalRecord:
     """A clinical record (one session) or case record (all sessions) as plain data."""
-    case = db.session.scalar(select(Case).where(Case.id == export.case_id).options(selectinload(Case.partners), selectinload(Case.sessions)))
+    case = db.session.scalar(
+        select(Case)
+        .where(Case.id == export.case_id)
+        .options(selectinload(Case.partners), selectinload(Case.sessions))
+    )
     counselor = db.session.get(Counselor, case.counselor_id)
     sessions = sorted(case.sessions, key=lambda s: aware(s.starts_at))
     assignments = _load_assignments(case)
@@ -311,15 +372,21 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
             end = None  # the last session of a case record also shows homework sent since
         blocks.append((_session_block(s, private=True), _homework_between(assignments, start, end)))
     return d.ClinicalRecord(
-        variant=export.kind, case_label=case.label, partners=[p.display_name for p in case.partners],
-        counselor=counselor.name, generated_at=_when(utcnow()), sessions=blocks,
+        variant=export.kind,
+        case_label=case.label,
+        partners=[p.display_name for p in case.partners],
+        counselor=counselor.name,
+        generated_at=_when(utcnow()),
+        sessions=blocks,
         charts=_charts(assignments, case.partners),
     )
 
 
 def build_handout(export: Export) -> d.Handout:
     """A client handout for one partner, built only from the partner-facing filter."""
-    case = db.session.scalar(select(Case).where(Case.id == export.case_id).options(selectinload(Case.partners)))
+    case = db.session.scalar(
+        select(Case).where(Case.id == export.case_id).options(selectinload(Case.partners))
+    )
     session = db.session.get(CounselingSession, export.session_id)
     partner = next(p for p in case.partners if p.id == export.partner_id)
     counselor = db.session.get(Counselor, case.counselor_id)
@@ -334,7 +401,10 @@ def build_handout(export: Export) -> d.Handout:
                 texts = []
                 for m in item.matches:
                     if m.cls == "complementary":
-                        texts.append(f"You complement each other with {m.other}: you {m.viewer_role.lower()}, {m.other} {m.other_role.lower()}.")
+                        texts.append(
+                            f"You complement each other with {m.other}: "
+                            f"you {m.viewer_role.lower()}, {m.other} {m.other_role.lower()}."
+                        )
                     else:
                         texts.append(f"You and {m.other} both want this.")
                 for ans in item.answers:
@@ -347,9 +417,14 @@ def build_handout(export: Export) -> d.Handout:
                 due = f"due {a.due_on.strftime('%-d %B %Y')}" if a.due_on else "no due date"
                 upcoming.append((a.version.definition.title, due))
     return d.Handout(
-        case_label=case.label, partner=partner.display_name, counselor=counselor.name,
-        session_when=_when(session.starts_at), generated_at=_when(utcnow()),
-        next_steps=session.next_steps or "", shared=shared, upcoming=upcoming,
+        case_label=case.label,
+        partner=partner.display_name,
+        counselor=counselor.name,
+        session_when=_when(session.starts_at),
+        generated_at=_when(utcnow()),
+        next_steps=session.next_steps or "",
+        shared=shared,
+        upcoming=upcoming,
     )
 
 
@@ -375,9 +450,9 @@ def status_payload(export: Export, download_url: str | None) -> dict:
     """The JSON the status page polls."""
     return {
         "status": export.status,
-        "text": export.error if export.status == "failed" and export.error else STATUS_TEXT[export.status],
+        "text": export.error
+        if export.status == "failed" and export.error
+        else STATUS_TEXT[export.status],
         "download_url": download_url if export.status == "ready" else None,
         "attempts": export.attempts,
     }
-
-

@@ -22,7 +22,12 @@ FAILED_SENTENCE = (
 )
 
 
-@shared_task(name="counselor.reports.tasks.render_export", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@shared_task(
+    name="counselor.reports.tasks.render_export",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
 def render_export(export_id: str) -> str:
     """Render one export; a second delivery of the same message finds it claimed and stops."""
     eid = uuid.UUID(export_id)
@@ -43,7 +48,7 @@ def render_export(export_id: str) -> str:
         status = services.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
         if status == "queued":
             # Back off before the next try; beat republishes it if this message is lost.
-            services.publish(eid, countdown=min(2 ** attempts, 60))
+            services.publish(eid, countdown=min(2**attempts, 60))
         return status
     return "ready" if services.finish(eid, token, pdf) else "lost-claim"
 
@@ -75,7 +80,7 @@ def _purge_embedded_broker() -> None:
     url = broker_url(current_app)
     if not url.startswith("sqla+"):
         return
-    engine = create_engine(url[len("sqla+"):])
+    engine = create_engine(url[len("sqla+") :])
     try:
         with engine.begin() as conn:
             conn.execute(text("DELETE FROM kombu_message WHERE visible = 0"))

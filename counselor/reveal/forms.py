@@ -11,7 +11,8 @@ class ReleaseForm(FlaskForm):
     """Releasing asks for an explicit confirmation."""
 
     confirm = BooleanField(
-        "I have gone through the results with the partners and want each of them to see their matches and shared items.",
+        "I have gone through the results with the partners and want each of them to see "
+        "their matches and shared items.",
         validators=[DataRequired(message="Tick the box to confirm the release.")],
     )
 
@@ -21,5 +22,9 @@ class AcknowledgeForm(FlaskForm):
 
     note = TextAreaField(
         "What you did or decided",
-        validators=[DataRequired(message="Write a short note before closing the alert."), Length(max=4000), no_nul],
+        validators=[
+            DataRequired(message="Write a short note before closing the alert."),
+            Length(max=4000),
+            no_nul,
+        ],
     )

@@ -29,7 +29,16 @@ TENTATIVE = frozenset({"maybe", "if_partner"})
 
 MATCH_CLASSES = ("mutual", "complementary")
 #: counselor-facing order: most pressing first
-CLASS_ORDER = ("limit_collision", "mismatch", "discuss", "complementary", "mutual", "limit", "unanswered", "neither")
+CLASS_ORDER = (
+    "limit_collision",
+    "mismatch",
+    "discuss",
+    "complementary",
+    "mutual",
+    "limit",
+    "unanswered",
+    "neither",
+)
 CLASS_LABELS = {
     "limit_collision": "Limit collision",
     "mismatch": "Mismatch",
@@ -88,7 +97,11 @@ def classify_pairing(a: str | None, b: str | None, *, shared_role: bool) -> str:
     if a in POSITIVE and b in POSITIVE:
         return "mutual" if shared_role else "complementary"
     if "no" in (a, b):
-        return "neither" if a == b == "no" else ("mismatch" if (a in POSITIVE or b in POSITIVE) else "discuss")
+        return (
+            "neither"
+            if a == b == "no"
+            else ("mismatch" if (a in POSITIVE or b in POSITIVE) else "discuss")
+        )
     return "discuss"
 
 
@@ -96,15 +109,24 @@ def _roles_of(answer: Mapping | None) -> dict:
     return dict((answer or {}).get("roles") or {})
 
 
-def compare_pair(item: dict, a_key: Any, a_answer: Mapping | None, b_key: Any, b_answer: Mapping | None) -> PairResult:
+def compare_pair(
+    item: dict, a_key: Any, a_answer: Mapping | None, b_key: Any, b_answer: Mapping | None
+) -> PairResult:
     """Classify one desire item for one pair of partners."""
     ra, rb = _roles_of(a_answer), _roles_of(b_answer)
     pairings = []
     for role in item["roles"]:
         other = role.get("counterpart", role["key"])
         pairings.append(
-            Pairing(role["key"], other, ra.get(role["key"]), rb.get(other),
-                    classify_pairing(ra.get(role["key"]), rb.get(other), shared_role="counterpart" not in role))
+            Pairing(
+                role["key"],
+                other,
+                ra.get(role["key"]),
+                rb.get(other),
+                classify_pairing(
+                    ra.get(role["key"]), rb.get(other), shared_role="counterpart" not in role
+                ),
+            )
         )
     limit_a = bool((a_answer or {}).get("hard_limit"))
     limit_b = bool((b_answer or {}).get("hard_limit"))
@@ -127,7 +149,8 @@ def compare_item(item: dict, answers_by_partner: Mapping[Any, Mapping | None]) -
     """Every pair of partners (in the given order) for one desire item."""
     keys = list(answers_by_partner)
     return [
-        compare_pair(item, a, answers_by_partner[a], b, answers_by_partner[b]) for a, b in combinations(keys, 2)
+        compare_pair(item, a, answers_by_partner[a], b, answers_by_partner[b])
+        for a, b in combinations(keys, 2)
     ]
 
 

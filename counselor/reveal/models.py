@@ -19,9 +19,15 @@ class Alert(UUIDPrimaryKey, db.Model):
     __tablename__ = "alert"
     __table_args__ = (UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),)
 
-    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("case.id", ondelete="CASCADE"), index=True)
-    assignment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assignment.id", ondelete="CASCADE"), index=True)
-    response_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("response.id", ondelete="CASCADE"), index=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
+    )
+    response_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("response.id", ondelete="CASCADE"), index=True
+    )
     partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     #: the item whose answer triggered it (its alert message comes from the definition)
     link_id: Mapped[str] = mapped_column(String(64))

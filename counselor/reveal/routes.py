@@ -34,7 +34,11 @@ def cases_with_alerts() -> set:
 
 @bp.app_context_processor
 def _classes():
-    return {"CLASS_LABELS": matching.CLASS_LABELS, "CLASS_ORDER": matching.CLASS_ORDER, "CLASS_HELP": matching.CLASS_HELP}
+    return {
+        "CLASS_LABELS": matching.CLASS_LABELS,
+        "CLASS_ORDER": matching.CLASS_ORDER,
+        "CLASS_HELP": matching.CLASS_HELP,
+    }
 
 
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
@@ -56,8 +60,13 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     # Render before the commit: a commit expires every loaded object, and the template would
     # then reload the assignment, its responses and each partner one by one (an N+1).
     page = render_template(
-        "reveal/compare.html", case=case, assignment=assignment, cmp=cmp, wanted=wanted,
-        release_form=ReleaseForm(), all_submitted=services.all_submitted(assignment),
+        "reveal/compare.html",
+        case=case,
+        assignment=assignment,
+        cmp=cmp,
+        wanted=wanted,
+        release_form=ReleaseForm(),
+        all_submitted=services.all_submitted(assignment),
     )
     db.session.commit()
     return page
@@ -76,7 +85,10 @@ def release(case_id: uuid.UUID, assignment_id: uuid.UUID):
     except services.ReleaseError as exc:
         refuse(409, str(exc))
     db.session.commit()
-    flash("Released. Each partner now sees their matches and the shared items through their link.", "success")
+    flash(
+        "Released. Each partner now sees their matches and the shared items through their link.",
+        "success",
+    )
     return redirect(url_for("reveal.compare", case_id=case.id, assignment_id=assignment.id))
 
 
@@ -110,11 +122,15 @@ def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
     db.session.commit()
     flash("Alert closed with your note.", "success")
     if request.form.get("next_page") == "assignment":
-        return redirect(url_for("questionnaires.assignment", case_id=case.id, assignment_id=alert.assignment_id))
+        return redirect(
+            url_for("questionnaires.assignment", case_id=case.id, assignment_id=alert.assignment_id)
+        )
     return redirect(url_for("cases.show", case_id=case.id))
 
 
-@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/fhir.json")
+@bp.route(
+    "/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/fhir.json"
+)
 @counselor_required
 def fhir(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
     """One partner's answers as a FHIR R4 QuestionnaireResponse (counselor only)."""
@@ -123,10 +139,12 @@ def fhir(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
     if response is None:
         abort(404)
     body = json.dumps(services.fhir_response(assignment, response), ensure_ascii=False, indent=2)
+    filename = f"questionnaire-response-{response.id}.json"
     db.session.commit()
     return HTTPResponse(
-        body, mimetype="application/fhir+json",
-        headers={"Content-Disposition": f'attachment; filename="questionnaire-response-{response.id}.json"'},
+        body,
+        mimetype="application/fhir+json",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
 
@@ -138,6 +156,7 @@ def export_csv(case_id: uuid.UUID, assignment_id: uuid.UUID):
     body = services.csv_export(assignment)
     db.session.commit()
     return HTTPResponse(
-        "\ufeff" + body, mimetype="text/csv",
+        "\ufeff" + body,
+        mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="assignment-{assignment.id}.csv"'},
     )

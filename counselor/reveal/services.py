@@ -29,6 +29,7 @@ class ReleaseError(ValueError):
 
 # ---- loading -------------------------------------------------------------------------
 
+
 def load_assignment(assignment_id: uuid.UUID) -> Assignment | None:
     """An assignment with its version, case partners and responses in a fixed number of queries."""
     return db.session.scalar(
@@ -59,6 +60,7 @@ def _answers_by_partner(assignment: Assignment) -> dict[uuid.UUID, dict]:
 
 # ---- the partner view (the only partner-facing path) -----------------------------------
 
+
 def view_for_partner(assignment: Assignment, partner_id: uuid.UUID) -> PartnerView:
     """What one partner may see of the others, by the reveal rules."""
     partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
@@ -74,6 +76,7 @@ def view_for_partner(assignment: Assignment, partner_id: uuid.UUID) -> PartnerVi
 
 
 # ---- comparison for the counselor ------------------------------------------------------
+
 
 @dataclass
 class ItemComparison:
@@ -116,7 +119,9 @@ def compare(assignment: Assignment) -> Comparison:
             if item["type"] not in engine.ANSWERABLE:
                 continue
             row = ItemComparison(
-                item, section.title, {p.id: shown[p.id].get(item["link_id"]) for p in partners},
+                item,
+                section.title,
+                {p.id: shown[p.id].get(item["link_id"]) for p in partners},
                 section_index=section.index,
             )
             if item["type"] == "desire":
@@ -129,6 +134,7 @@ def compare(assignment: Assignment) -> Comparison:
 
 
 # ---- release -----------------------------------------------------------------------------
+
 
 def release(assignment: Assignment) -> None:
     """Show partners the shared view; only once everyone has submitted."""
@@ -150,8 +156,11 @@ def withdraw(assignment: Assignment) -> None:
 
 # ---- alerts ------------------------------------------------------------------------------
 
+
 def _triggers(rule: dict, value) -> bool:
-    return engine.has_answer(value) and engine.compare_values(rule["operator"], value, rule["answer"])
+    return engine.has_answer(value) and engine.compare_values(
+        rule["operator"], value, rule["answer"]
+    )
 
 
 def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
@@ -194,7 +203,13 @@ def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     views = []
     for alert in alerts:
         item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
-        views.append(AlertView(alert, (item.get("alert") or {}).get("message", "Screening answer needs attention"), item.get("text", "")))
+        views.append(
+            AlertView(
+                alert,
+                (item.get("alert") or {}).get("message", "Screening answer needs attention"),
+                item.get("text", ""),
+            )
+        )
     return views
 
 
@@ -203,7 +218,10 @@ def open_alerts(case: Case) -> list[AlertView]:
     alerts = db.session.scalars(
         select(Alert)
         .where(Alert.case_id == case.id, Alert.acknowledged_at.is_(None))
-        .options(selectinload(Alert.partner), selectinload(Alert.assignment).selectinload(Assignment.version))
+        .options(
+            selectinload(Alert.partner),
+            selectinload(Alert.assignment).selectinload(Assignment.version),
+        )
         .order_by(Alert.triggered_at.desc())
     ).all()
     return _alert_views(list(alerts))
@@ -222,7 +240,13 @@ def open_alert_case_ids(counselor_id: uuid.UUID) -> set[uuid.UUID]:
 
 def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
     """An alert of an owned case, else 404."""
-    return get_owned_or_404(Alert, alert_id, owner=Case.counselor_id, via=(Alert.case_rel,), where=(Alert.case_id == case.id,))
+    return get_owned_or_404(
+        Alert,
+        alert_id,
+        owner=Case.counselor_id,
+        via=(Alert.case_rel,),
+        where=(Alert.case_id == case.id,),
+    )
 
 
 def acknowledge(alert: Alert, note: str) -> None:
@@ -280,14 +304,36 @@ def _fhir_item(item: dict, answers: dict) -> dict | None:
         for role in item["roles"]:
             answer = (value.get("roles") or {}).get(role["key"])
             if answer:
-                sub.append({
-                    "linkId": f"{lid}.role.{role['key']}",
-                    "text": role["label"],
-                    "answer": [{"valueCoding": {"system": FHIR_SYSTEM, "code": answer, "display": DESIRE_LABELS[answer]}}],
-                })
-        sub.append({"linkId": f"{lid}.hard_limit", "text": "Hard limit", "answer": [{"valueBoolean": bool(value.get("hard_limit"))}]})
+                sub.append(
+                    {
+                        "linkId": f"{lid}.role.{role['key']}",
+                        "text": role["label"],
+                        "answer": [
+                            {
+                                "valueCoding": {
+                                    "system": FHIR_SYSTEM,
+                                    "code": answer,
+                                    "display": DESIRE_LABELS[answer],
+                                }
+                            }
+                        ],
+                    }
+                )
+        sub.append(
+            {
+                "linkId": f"{lid}.hard_limit",
+                "text": "Hard limit",
+                "answer": [{"valueBoolean": bool(value.get("hard_limit"))}],
+            }
+        )
         if value.get("note"):
-            sub.append({"linkId": f"{lid}.note", "text": "Note", "answer": [{"valueString": value["note"]}]})
+            sub.append(
+                {
+                    "linkId": f"{lid}.note",
+                    "text": "Note",
+                    "answer": [{"valueString": value["note"]}],
+                }
+            )
         return {"linkId": lid, "text": item["text"], "item": sub}
     return {"linkId": lid, "text": item["text"], "answer": _fhir_answers(item, value)}
 
@@ -351,10 +397,19 @@ def csv_export(assignment: Assignment) -> str:
     cmp = compare(assignment)
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["section", "link_id", "question", "type", "share"] + [_csv_safe(p.display_name) for p in cmp.partners])
+    writer.writerow(
+        ["section", "link_id", "question", "type", "share"]
+        + [_csv_safe(p.display_name) for p in cmp.partners]
+    )
     for row in cmp.items:
         writer.writerow(
-            [_csv_safe(row.section), row.item["link_id"], _csv_safe(row.item["text"]), row.item["type"], engine.share_of(row.item)]
+            [
+                _csv_safe(row.section),
+                row.item["link_id"],
+                _csv_safe(row.item["text"]),
+                row.item["type"],
+                engine.share_of(row.item),
+            ]
             + [_csv_safe(answer_plain(row.item, row.answers[p.id])) for p in cmp.partners]
         )
     audit.record("export.csv", "assignment", assignment.id)

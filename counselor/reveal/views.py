@@ -112,10 +112,17 @@ def partner_view(
                 if not is_enabled(defn, item, theirs):
                     continue
                 if item["type"] == "desire":
-                    result = compare_pair(item, viewer.key, mine.get(lid), other.key, theirs.get(lid))
+                    result = compare_pair(
+                        item, viewer.key, mine.get(lid), other.key, theirs.get(lid)
+                    )
                     for p in result.matches:
                         shown.matches.append(
-                            MatchLine(other.name, _role_label(item, p.role_a), _role_label(item, p.role_b), p.cls)
+                            MatchLine(
+                                other.name,
+                                _role_label(item, p.role_a),
+                                _role_label(item, p.role_b),
+                                p.cls,
+                            )
                         )
                 elif share == "shared":
                     value = _public_value(item, theirs.get(lid))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import io
 import time
 import uuid
-from datetime import date, time as clock
+from datetime import date
+from datetime import time as clock
 
 import pytest
 from pypdf import PdfReader
@@ -41,9 +42,17 @@ def setup(make_app, celery_env, counselor_a):
         from counselor.cases.services import save_session
 
         case = new_case(counselor_a, "Łukasz & Ольга", ("Łukasz Nowak", "Ольга Петрова"))
-        session = save_session(case, {"date": date(2026, 11, 20), "time": clock(14, 0), "duration_minutes": 50,
-                                      "agenda": "Pace and pause signal", "notes": "Worker test private note",
-                                      "next_steps": "Try the aftercare plan"})
+        session = save_session(
+            case,
+            {
+                "date": date(2026, 11, 20),
+                "time": clock(14, 0),
+                "duration_minutes": 50,
+                "agenda": "Pace and pause signal",
+                "notes": "Worker test private note",
+                "next_steps": "Try the aftercare plan",
+            },
+        )
         db.session.commit()
         client = app.test_client()
         login(client, counselor_a)
@@ -67,12 +76,16 @@ def _wait(client, case_id, export_id, want: str, timeout: float, harness) -> dic
         if data["status"] == want:
             return data
         time.sleep(0.3)
-    pytest.fail(f"export stayed {data.get('status')} (wanted {want}) after {timeout}s\n{harness.logs()}")
+    pytest.fail(
+        f"export stayed {data.get('status')} (wanted {want}) after {timeout}s\n{harness.logs()}"
+    )
 
 
 def _ready_events(export_id) -> int:
     return db.session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "export.ready", AuditEvent.object_id == str(export_id))
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(AuditEvent.action == "export.ready", AuditEvent.object_id == str(export_id))
     )
 
 
@@ -85,7 +98,10 @@ def test_export_over_http_through_a_real_worker(setup, celery_env):
     data = _wait(client, case_id, export_id, "ready", 60, celery_env)
     r = client.get(data["download_url"])
     assert r.status_code == 200 and r.mimetype == "application/pdf"
-    assert "attachment" in r.headers["Content-Disposition"] and r.headers["Cache-Control"] == "no-store"
+    assert (
+        "attachment" in r.headers["Content-Disposition"]
+        and r.headers["Cache-Control"] == "no-store"
+    )
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(r.data)).pages)
     assert "Łukasz & Ольга" in text and "Worker test private note" in text
     with app.app_context():
@@ -153,7 +169,11 @@ def test_poison_export_fails_with_a_sentence_after_bounded_tries(setup, celery_e
         from counselor.cases.models import CounselingSession
 
         # Notes that no key can open: every render of this session fails.
-        db.session.execute(update(CounselingSession).where(CounselingSession.id == session_id).values(notes_sealed=b"\x01garbage-not-a-ciphertext"))
+        db.session.execute(
+            update(CounselingSession)
+            .where(CounselingSession.id == session_id)
+            .values(notes_sealed=b"\x01garbage-not-a-ciphertext")
+        )
         db.session.commit()
     celery_env.start("worker")
     export_id, _, _ = _request(client, case_id, session_id)

@@ -43,11 +43,23 @@ class Process:
         self.kind, self.log = kind, log
         args = [CELERY, "-A", "wsgi:celery_app", kind, "--loglevel", "INFO"]
         if kind == "worker":
-            args += ["--concurrency", "1", "--without-mingle", "--without-gossip", "--pool", "prefork"]
+            args += [
+                "--concurrency",
+                "1",
+                "--without-mingle",
+                "--without-gossip",
+                "--pool",
+                "prefork",
+            ]
         else:
             args += ["--schedule", str(log.with_suffix(".schedule"))]
         self.handle = subprocess.Popen(
-            args, cwd=ROOT, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT, start_new_session=True
+            args,
+            cwd=ROOT,
+            env=env,
+            stdout=log.open("ab"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 40) -> None:
@@ -101,7 +113,9 @@ class Celery:
     def start(self, kind: str = "worker", **env) -> Process:
         """Start a worker or beat with extra environment, and wait until it is ready."""
         n = len(self.processes)
-        proc = Process(kind, {**self.env, **{k: str(v) for k, v in env.items()}}, self.tmp / f"{kind}-{n}.log")
+        proc = Process(
+            kind, {**self.env, **{k: str(v) for k, v in env.items()}}, self.tmp / f"{kind}-{n}.log"
+        )
         self.processes.append(proc)
         proc.wait_ready()
         return proc
