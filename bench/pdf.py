@@ -1,10 +1,12 @@
 """PDF benchmark: how long the renderer takes on a realistic 10-page clinical record.
 
-    python bench/pdf.py --render-only [--runs 20] [--pages 10]
+    python bench/pdf.py [--render-only] [--runs 20] [--pages 10] [--exports 10]
 
-Prints the median render time of ``render_clinical`` on plain data (no database, no broker).
-``realistic_record(pages=10)`` builds that record and is meant for reuse (demo exports,
-further benchmarks). The export half (click-to-ready through broker and worker) comes later.
+Prints the median render time of ``render_clinical`` on plain data (no database, no broker),
+then the median click-to-ready time of an export: from the counselor's POST until the status
+endpoint says ready, through the configured broker (REDIS_URL, else the embedded SQLite
+broker) and a real ``celery worker`` process, on a scratch SQLite database.
+``realistic_record(pages=10)`` builds the record and is meant for reuse.
 """
 
 from __future__ import annotations
@@ -32,65 +34,116 @@ from counselor.reports.pdf import render_clinical  # noqa: E402
 DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
 
 PAUSE_SIGNAL = [
-    ("Agreements", "What word or signal pauses everything at once?",
-     ["“Amber” said out loud, or two taps on the shoulder when talking is hard.",
-      "Amber. And if my hands are busy I hum three short notes — we practised it twice."]),
-    ("Agreements", "What happens in the first five minutes after a pause?",
-     ["We stop, sit up, I get water and a blanket. No questions until she is ready; then a "
-      "short check: what did you notice, what do you need now.",
-      "Lights on, closeness if I want it, and nobody apologises yet. We talk later, not in "
-      "the moment. I want him to stay in the room."]),
-    ("Reflection", "When did you last hesitate to use the pause signal, and why?",
-     ["Once in February, because I did not want to spoil the evening. In hindsight I should "
-      "have used it: the doubt stayed with me for two days.",
-      "I have not hesitated yet, but I notice I wait until I am sure, and I would like to "
-      "use it earlier, when something is merely off."]),
+    (
+        "Agreements",
+        "What word or signal pauses everything at once?",
+        [
+            "“Amber” said out loud, or two taps on the shoulder when talking is hard.",
+            "Amber. And if my hands are busy I hum three short notes — we practised it twice.",
+        ],
+    ),
+    (
+        "Agreements",
+        "What happens in the first five minutes after a pause?",
+        [
+            "We stop, sit up, I get water and a blanket. No questions until she is ready; then a "
+            "short check: what did you notice, what do you need now.",
+            "Lights on, closeness if I want it, and nobody apologises yet. We talk later, not in "
+            "the moment. I want him to stay in the room.",
+        ],
+    ),
+    (
+        "Reflection",
+        "When did you last hesitate to use the pause signal, and why?",
+        [
+            "Once in February, because I did not want to spoil the evening. In hindsight I should "
+            "have used it: the doubt stayed with me for two days.",
+            "I have not hesitated yet, but I notice I wait until I am sure, and I would like to "
+            "use it earlier, when something is merely off.",
+        ],
+    ),
 ]
 
 AFTERCARE = [
-    ("Aftercare", "What helps you feel close and safe afterwards?",
-     ["Being held without talking for a while, then tea and an ordinary conversation about "
-      "tomorrow. Being told that she enjoyed it, in plain words.",
-      "Warmth, a blanket, his hand on my back. Later a short debrief: what was good, what "
-      "was too much, what to change next time."]),
-    ("Aftercare", "Describe a time you felt well cared for after being close.",
-     ["Last autumn, after the first evening we tried the lead-and-follow idea. I had been "
-      "nervous all day and almost cancelled. Afterwards she did not ask me anything at once: "
-      "she made tea, put on the record we both like and sat with her feet on my lap. After a "
-      "while she said three things she had liked, very concretely, and asked whether there "
-      "was one thing I would change. I said the start had felt rushed. She did not defend it; "
-      "she said she had felt the same and had not known how to slow down without breaking "
-      "the mood. We agreed to begin next time with ten minutes of just talking.\n\n"
-      "What made it feel like care was not the tea or the music but that nothing was "
-      "expected of me in that hour. I did not have to perform being fine. The next morning "
-      "she sent a message from work saying she was still thinking about it, in a good way, "
-      "and asked how I was. I realised I had been bracing for feeling ashamed, as I sometimes "
-      "did in earlier relationships, and it did not come. I would like us to keep that hour "
-      "free of plans every time, even when we are tired or it is late.",
-      "After the pause-signal practice in January. We had agreed to try it once just to know "
-      "it works, and he made it feel ordinary — no fuss, just a blanket and a glass of water."]),
-    ("Aftercare", "What do you need the next day?",
-     ["A message during the day, nothing elaborate.",
-      "A check-in in the evening; I sometimes feel low the day after and want him to know "
-      "that this is not about him."]),
-    ("Safety", "Any health, medication or injury that matters for what you plan?",
-     ["Old knee injury: no kneeling for long.", "Asthma: inhaler within reach, always."]),
-    ("Screening", "Has anything happened that you agreed to because you felt pressured?",
-     ["No.", "Once, around the new year — I would like to talk about it with you alone first."]),
+    (
+        "Aftercare",
+        "What helps you feel close and safe afterwards?",
+        [
+            "Being held without talking for a while, then tea and an ordinary conversation about "
+            "tomorrow. Being told that she enjoyed it, in plain words.",
+            "Warmth, a blanket, his hand on my back. Later a short debrief: what was good, what "
+            "was too much, what to change next time.",
+        ],
+    ),
+    (
+        "Aftercare",
+        "Describe a time you felt well cared for after being close.",
+        [
+            "Last autumn, after the first evening we tried the lead-and-follow idea. I had been "
+            "nervous all day and almost cancelled. Afterwards she did not ask me anything at once: "
+            "she made tea, put on the record we both like and sat with her feet on my lap. After a "
+            "while she said three things she had liked, very concretely, and asked whether there "
+            "was one thing I would change. I said the start had felt rushed. She did not defend it; "
+            "she said she had felt the same and had not known how to slow down without breaking "
+            "the mood. We agreed to begin next time with ten minutes of just talking.\n\n"
+            "What made it feel like care was not the tea or the music but that nothing was "
+            "expected of me in that hour. I did not have to perform being fine. The next morning "
+            "she sent a message from work saying she was still thinking about it, in a good way, "
+            "and asked how I was. I realised I had been bracing for feeling ashamed, as I sometimes "
+            "did in earlier relationships, and it did not come. I would like us to keep that hour "
+            "free of plans every time, even when we are tired or it is late.",
+            "After the pause-signal practice in January. We had agreed to try it once just to know "
+            "it works, and he made it feel ordinary — no fuss, just a blanket and a glass of water.",
+        ],
+    ),
+    (
+        "Aftercare",
+        "What do you need the next day?",
+        [
+            "A message during the day, nothing elaborate.",
+            "A check-in in the evening; I sometimes feel low the day after and want him to know "
+            "that this is not about him.",
+        ],
+    ),
+    (
+        "Safety",
+        "Any health, medication or injury that matters for what you plan?",
+        ["Old knee injury: no kneeling for long.", "Asthma: inhaler within reach, always."],
+    ),
+    (
+        "Screening",
+        "Has anything happened that you agreed to because you felt pressured?",
+        ["No.", "Once, around the new year — I would like to talk about it with you alone first."],
+    ),
 ]
 
 DEBRIEF = [
-    ("Debrief", "What excited you about the step you tried?",
-     ["That we planned it together and that it went as we said. Knowing the signal was "
-      "there made it easier to let go.",
-      "Feeling trusted to lead for a while. I liked that we kept it short, as agreed."]),
-    ("Debrief", "What raised doubt?",
-     ["Whether I read her correctly when she went quiet; I checked in twice, maybe too often.",
-      "The moment he asked twice — it pulled me out, but I understand why. Next time one "
-      "glance is enough."]),
-    ("Debrief", "What would you refine before the next step?",
-     ["Agree on a non-verbal check-in so I do not have to ask out loud.",
-      "Slower start, and more time for aftercare; we rushed to make dinner."]),
+    (
+        "Debrief",
+        "What excited you about the step you tried?",
+        [
+            "That we planned it together and that it went as we said. Knowing the signal was "
+            "there made it easier to let go.",
+            "Feeling trusted to lead for a while. I liked that we kept it short, as agreed.",
+        ],
+    ),
+    (
+        "Debrief",
+        "What raised doubt?",
+        [
+            "Whether I read her correctly when she went quiet; I checked in twice, maybe too often.",
+            "The moment he asked twice — it pulled me out, but I understand why. Next time one "
+            "glance is enough.",
+        ],
+    ),
+    (
+        "Debrief",
+        "What would you refine before the next step?",
+        [
+            "Agree on a non-verbal check-in so I do not have to ask out loud.",
+            "Slower start, and more time for aftercare; we rushed to make dinner.",
+        ],
+    ),
 ]
 
 DESIRE_ITEMS = [
@@ -111,13 +164,18 @@ DESIRE_ITEMS = [
 def _homework(kind: int, partners: list[str], week: int) -> HomeworkBlock:
     """One submitted assignment, cycling through the exercises a couple typically gets."""
     n = len(partners)
-    pairs = [f"{a} & {b}" for i, a in enumerate(partners) for b in partners[i + 1:]]
+    pairs = [f"{a} & {b}" for i, a in enumerate(partners) for b in partners[i + 1 :]]
 
     def rows(spec, only_section="Screening"):
-        return [AnswerRow(question=q, section=section,
-                          answers=[answers[i % len(answers)] for i in range(n)],
-                          counselor_only=section == only_section)
-                for section, q, answers in spec]
+        return [
+            AnswerRow(
+                question=q,
+                section=section,
+                answers=[answers[i % len(answers)] for i in range(n)],
+                counselor_only=section == only_section,
+            )
+            for section, q, answers in spec
+        ]
 
     submitted = f"submitted {week + 1} Mar 2026"
     if kind == 0:
@@ -126,19 +184,32 @@ def _homework(kind: int, partners: list[str], week: int) -> HomeworkBlock:
         return HomeworkBlock("Aftercare plan", submitted, partners, rows(AFTERCARE))
     if kind == 2:
         return HomeworkBlock("Debrief after a step", submitted, partners, rows(DEBRIEF))
-    grid = [DesireGridRow(item, [cls if j == 0 else ("mutual", "discuss", cls)[(j + k) % 3]
-                                 for j in range(len(pairs))])
-            for k, (item, cls) in enumerate(DESIRE_ITEMS)]
-    notes = [AnswerRow("Anything you want your counselor to know about this list?", "Notes",
-                       ["Some of these I only want to try once we have done the pause "
-                        "exercise a few more times.",
-                        "I marked one hard limit; I would rather explain it in the session "
-                        "than write it here."][: n] + ["—"] * max(0, n - 2))]
+    grid = [
+        DesireGridRow(
+            item,
+            [cls if j == 0 else ("mutual", "discuss", cls)[(j + k) % 3] for j in range(len(pairs))],
+        )
+        for k, (item, cls) in enumerate(DESIRE_ITEMS)
+    ]
+    notes = [
+        AnswerRow(
+            "Anything you want your counselor to know about this list?",
+            "Notes",
+            [
+                "Some of these I only want to try once we have done the pause "
+                "exercise a few more times.",
+                "I marked one hard limit; I would rather explain it in the session "
+                "than write it here.",
+            ][:n]
+            + ["—"] * max(0, n - 2),
+        )
+    ]
     return HomeworkBlock("Desire inventory", submitted, partners, notes, pairs, grid)
 
 
-def realistic_record(pages: int = 10, partners: list[str] | None = None,
-                     variant: str = "clinical") -> ClinicalRecord:
+def realistic_record(
+    pages: int = 10, partners: list[str] | None = None, variant: str = "clinical"
+) -> ClinicalRecord:
     """A clinical record of about ``pages`` A4 pages: a couple, their homework and check-ins."""
     partners = partners or ["Łukasz Wiśniewski", "Ольга Смирнова"]
     # the header, the desire inventory and the charts take about three pages; each written
@@ -149,22 +220,32 @@ def realistic_record(pages: int = 10, partners: list[str] | None = None,
         when="Tue 3 Mar 2026, 14:00",
         duration_minutes=60,
         agenda="Review the pause-signal exercise.\nDiscuss the desire inventory: the limit "
-               "collision on impact play first.\nAgree the next small step and its debrief.",
+        "collision on impact play first.\nAgree the next small step and its debrief.",
         notes="Both arrived on time and calmer than in February. Ольга raised the new-year "
-              "incident herself; we agreed to a separate 20-minute slot next week before any "
-              "new step.\n\nŁukasz tends to check in verbally very often; explored a "
-              "non-verbal check-in. Watch for over-accommodation on his side.\n\nNo safety "
-              "concerns today. Screening answer flagged for follow-up (see counselor-only rows).",
+        "incident herself; we agreed to a separate 20-minute slot next week before any "
+        "new step.\n\nŁukasz tends to check in verbally very often; explored a "
+        "non-verbal check-in. Watch for over-accommodation on his side.\n\nNo safety "
+        "concerns today. Screening answer flagged for follow-up (see counselor-only rows).",
         next_steps="Practise the pause signal once a week, outside intimate moments.\n"
-                   "Write the aftercare plan together and bring it next time.\n"
-                   "No new steps until the individual conversation with Ольга has happened.",
+        "Write the aftercare plan together and bring it next time.\n"
+        "No new steps until the individual conversation with Ольга has happened.",
     )
     dates = ["6 Jan", "20 Jan", "3 Feb", "17 Feb", "3 Mar"]
     charts = [
-        Series("How safe did you feel speaking up this week?", 0, 10, dates,
-               {partners[0]: [6, 7, 7, 8, 8], partners[1]: [4, 5, None, 6, 7]}),
-        Series("How much energy do you have for the relationship right now?", 1, 5, dates,
-               {partners[0]: [3, 3, 4, 4, 4], partners[1]: [2, 3, 3, 2, 3]}),
+        Series(
+            "How safe did you feel speaking up this week?",
+            0,
+            10,
+            dates,
+            {partners[0]: [6, 7, 7, 8, 8], partners[1]: [4, 5, None, 6, 7]},
+        ),
+        Series(
+            "How much energy do you have for the relationship right now?",
+            1,
+            5,
+            dates,
+            {partners[0]: [3, 3, 4, 4, 4], partners[1]: [2, 3, 3, 2, 3]},
+        ),
     ]
     return ClinicalRecord(
         variant=variant,
@@ -193,25 +274,169 @@ def bench_render(runs: int, pages: int, font_dir: str) -> None:
         start = time.perf_counter()
         pdf = render_clinical(record, font_dir)
         times.append(time.perf_counter() - start)
-    print(f"render clinical record: {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB, "
-          f"median {statistics.median(times) * 1000:.0f} ms over {runs} runs "
-          f"(min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms)")
+    print(
+        f"render clinical record: {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB, "
+        f"median {statistics.median(times) * 1000:.0f} ms over {runs} runs "
+        f"(min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms)"
+    )
+
+
+def _seed(app):
+    """A counselor with a couple, a session with notes and a submitted inventory."""
+    import datetime
+
+    from sqlalchemy import select
+
+    from counselor.auth.services import create_counselor
+    from counselor.cases.services import create_case, save_session
+    from counselor.extensions import db
+    from counselor.questionnaires.models import Questionnaire
+    from counselor.questionnaires.services import assign, sync_library
+
+    with app.app_context():
+        db.create_all()
+        sync_library()
+        counselor = create_counselor("bench@example.org", "Bench Counselor", "bench-password-1")
+        case = create_case(
+            counselor, "Sam & Alex", [{"display_name": "Sam"}, {"display_name": "Alex"}]
+        )
+        session = save_session(
+            case,
+            {
+                "date": datetime.date.today(),
+                "time": datetime.time(10, 0),
+                "duration_minutes": 50,
+                "agenda": "Review the inventory together.",
+                "notes": "Both engaged; agreed on one small step. " * 20,
+                "next_steps": "Try the first step, then each fills in the debrief.",
+            },
+        )
+        inventory = db.session.scalar(
+            select(Questionnaire).where(Questionnaire.slug == "desires-boundaries")
+        )
+        assignment, _ = assign(
+            case, inventory.latest, [], due_on=None, instructions=None, ttl_days=30
+        )
+        answers = ("yes", "want_to_try", "maybe", "no", "if_partner")
+        for n, response in enumerate(assignment.responses):
+            response.answers = {
+                item["link_id"]: {
+                    "roles": {
+                        r["key"]: answers[(i + n + j) % 5] for j, r in enumerate(item["roles"])
+                    },
+                    "hard_limit": False,
+                    "note": "",
+                }
+                for i, item in enumerate(inventory.latest.definition.questions())
+                if item["type"] == "desire"
+            }
+            response.status = "submitted"
+            response.submitted_at = session.starts_at
+        db.session.commit()
+        return case.id, session.id
+
+
+def bench_export(count: int) -> None:
+    """Print the median click-to-ready time of an export through broker and worker."""
+    import signal
+    import subprocess
+    import tempfile
+
+    from counselor import create_app
+    from counselor.config import new_encryption_key
+
+    tmp = Path(tempfile.mkdtemp(prefix="counselor-bench-"))
+    broker = os.environ.get("REDIS_URL") or f"sqla+sqlite:///{tmp / 'broker.sqlite3'}"
+    config = {
+        "INSTANCE_PATH": str(tmp),
+        "SECRET_KEY": "bench-secret",
+        "SERVER_NAME": "bench.local",
+        "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}",
+        "CELERY_BROKER_URL": broker,
+        "WTF_CSRF_ENABLED": False,  # the benchmark drives the form without a browser
+    }
+    app = create_app(config)
+    case_id, session_id = _seed(app)
+    env = {
+        **os.environ,
+        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
+        "SECRET_KEY": "bench-secret",
+        "COUNSELOR_ENCRYPTION_KEYS": config["COUNSELOR_ENCRYPTION_KEYS"],
+        "CELERY_BROKER_URL": broker,
+    }
+    log = tmp / "worker.log"
+    root = Path(__file__).resolve().parent.parent
+    worker = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "celery"),
+            "-A",
+            "wsgi:celery_app",
+            "worker",
+            "--concurrency",
+            "1",
+            "--without-mingle",
+            "--without-gossip",
+            "--loglevel",
+            "INFO",
+        ],
+        cwd=root,
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while b" ready." not in log.read_bytes():
+            if time.monotonic() > deadline or worker.poll() is not None:
+                raise SystemExit(f"worker did not start:\n{log.read_text()[-2000:]}")
+            time.sleep(0.1)
+        client = app.test_client()
+        client.post("/login", data={"email": "bench@example.org", "password": "bench-password-1"})
+        times = []
+        for _ in range(count):
+            start = time.perf_counter()
+            r = client.post(
+                f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": "clinical"}
+            )
+            status_url = r.headers["Location"].rstrip("/") + "/status.json"
+            while True:
+                state = client.get(status_url).get_json()["status"]
+                if state in ("ready", "failed"):
+                    break
+                time.sleep(0.02)
+            times.append(time.perf_counter() - start)
+            if state != "ready":
+                raise SystemExit(f"export failed:\n{log.read_text()[-2000:]}")
+        kind = "Redis" if broker.startswith("redis") else "embedded SQLite"
+        print(
+            f"export click-to-ready ({kind} broker, 1 worker): median {statistics.median(times) * 1000:.0f} ms "
+            f"over {count} exports (min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms)"
+        )
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=20)
 
 
 def main() -> None:
     """Parse arguments and run the benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--render-only", action="store_true",
-                        help="only time the renderer on plain data")
+    parser.add_argument(
+        "--render-only", action="store_true", help="only time the renderer on plain data"
+    )
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--pages", type=int, default=10)
-    parser.add_argument("--font-dir", default=os.environ.get("COUNSELOR_PDF_FONT_DIR",
-                                                             DEFAULT_FONT_DIR))
+    parser.add_argument(
+        "--font-dir", default=os.environ.get("COUNSELOR_PDF_FONT_DIR", DEFAULT_FONT_DIR)
+    )
+    parser.add_argument(
+        "--exports", type=int, default=10, help="exports to time through broker and worker"
+    )
     args = parser.parse_args()
     bench_render(args.runs, args.pages, args.font_dir)
     if not args.render_only:
-        print("export click-to-ready: not measured yet (the export half of this benchmark "
-              "is still to be written)")
+        bench_export(args.exports)
 
 
 if __name__ == "__main__":
