@@ -200,6 +200,17 @@ def give_up_or_requeue(export_id: uuid.UUID, token: str, reason: str) -> str:
     return export.status
 
 
+def fail_now(export_id: uuid.UUID, token: str, reason: str) -> None:
+    """End an export as failed without further tries (a problem no retry can mend)."""
+    export = db.session.get(Export, export_id)
+    if export is None or export.claim != token:
+        return
+    export.status, export.error, export.finished_at = "failed", reason[:400], utcnow()
+    export.claim, export.lease_expires_at = None, None
+    audit.record("export.failed", "export", export_id, actor_kind="system")
+    db.session.commit()
+
+
 def stuck_exports() -> list[uuid.UUID]:
     """Exports that need publishing again: queued and not published lately, or with a dead lease."""
     now = utcnow()

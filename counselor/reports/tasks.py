@@ -13,6 +13,7 @@ from sqlalchemy import text
 from counselor.extensions import db
 from counselor.reports import services
 from counselor.reports.models import Export
+from counselor.reports.pdf import FontError
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,12 @@ def render_export(export_id: str) -> str:
         if delay:
             time.sleep(delay)
         pdf = services.render(export)
+    except FontError as exc:
+        # A setup problem no retry can mend: say it to the counselor at once.
+        log.error("export %s: %s", export_id, exc)
+        db.session.rollback()
+        services.fail_now(eid, token, f"The PDF could not be made: {exc}")
+        return "failed"
     except Exception:  # noqa: BLE001 - any failure is retried, then reported in words
         log.exception("export %s failed to render", export_id)
         db.session.rollback()

@@ -1,9 +1,9 @@
 """The partner-facing filter: the only way anything of another partner reaches a partner.
 
 ``partner_view`` takes plain data (the definition, every assigned partner's answers, the
-release state) and returns only what the reveal rules allow the viewer to see. Pages, the
-client handout PDF and the partner data export are all built from its result, never from
-responses directly.
+release state) and returns only what the reveal rules allow the viewer to see. Pages and the
+client handout PDF (and any partner-facing export to come) are built from its result, never
+from responses directly.
 
 Rules (DESIGN.md): nothing of another partner until every assigned partner has submitted
 AND the counselor has released the assignment; then only desire items that match mutually

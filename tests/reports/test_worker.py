@@ -183,3 +183,14 @@ def test_poison_export_fails_with_a_sentence_after_bounded_tries(setup, celery_e
     assert "Try again" in page
     with app.app_context():
         assert db.session.get(Export, export_id).attempts == 2
+
+
+def test_missing_fonts_fail_at_once_with_the_reason(setup, celery_env, tmp_path):
+    """No retry can bring fonts back: the counselor reads why, after one try."""
+    app, client, case_id, session_id = setup
+    celery_env.start("worker", COUNSELOR_PDF_FONT_DIR=tmp_path / "no-fonts-here")
+    export_id, _, _ = _request(client, case_id, session_id)
+    data = _wait(client, case_id, export_id, "failed", 60, celery_env)
+    assert "COUNSELOR_PDF_FONT_DIR" in data["text"] and "fonts-dejavu-core" in data["text"]
+    with app.app_context():
+        assert db.session.get(Export, export_id).attempts == 1
