@@ -249,21 +249,24 @@ def _back(case: Case, item):
 @counselor_required
 def lock(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Close the assignment for changes by partners."""
-    case, item = _assignment_action(case_id, assignment_id)
-    services.set_locked(item, True)
-    db.session.commit()
-    flash("Locked: partners can read but no longer change their answers.", "success")
-    return _back(case, item)
+    return _set_locked(case_id, assignment_id, True)
 
 
 @bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/unlock", methods=["POST"])
 @counselor_required
 def unlock(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Reopen the assignment for changes."""
+    return _set_locked(case_id, assignment_id, False)
+
+
+def _set_locked(case_id: uuid.UUID, assignment_id: uuid.UUID, locked: bool):
     case, item = _assignment_action(case_id, assignment_id)
-    services.set_locked(item, False)
+    services.set_locked(item, locked)
     db.session.commit()
-    flash("Unlocked: partners can change their answers until the due date.", "success")
+    if locked:
+        flash("Locked: partners can read but no longer change their answers.", "success")
+    else:
+        flash("Unlocked: partners can change their answers until the due date.", "success")
     return _back(case, item)
 
 
