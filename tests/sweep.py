@@ -9,10 +9,11 @@ is not a UUID, to ``MISSING_VALUES``).
 from __future__ import annotations
 
 import re
+import secrets
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, time
+from datetime import date, time, timedelta
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
@@ -22,23 +23,36 @@ from werkzeug.routing.converters import UUIDConverter
 from counselor.extensions import db
 from tests.conftest import Account, new_case
 
-#: the column order of every policy row
-ACTORS = ("anonymous", "counselor_a", "counselor_b", "admin")
+#: the column order of every policy row; "partner" is a browser holding a portal session
+#: of one of A's partners (it opened that partner's personal link), signed in nowhere
+ACTORS = ("anonymous", "counselor_a", "counselor_b", "admin", "partner")
 #: endpoints that serve files, not pages; they are not swept
 SKIP_ENDPOINTS = {"static", "bootstrap.static"}
 SWEPT_METHODS = ("GET", "POST")
+#: the built-in questionnaire the sweep's assignments use: text items to plant canaries in,
+#: a "shared" text item, and an alert rule
+SWEEP_QUESTIONNAIRE = "consent-check-in"
+#: every canary the sweep plants in an answer; a page showing one it should not is a leak
+CANARY = re.compile(r"CANARY-[A-Za-z0-9]+-[0-9a-f]{32}")
+#: what a "ready" export holds (the download only hands the stored bytes back)
+SWEEP_PDF = b"%PDF-1.4\n% sweep export\n%%EOF\n"
 
 
 @dataclass(frozen=True)
 class Redirect:
-    """Expect a redirect to this path (``{case_id}`` and friends are filled in); ``why``
-    tells a refusal ("sign in first") from a success that lands on the same page."""
+    """Expect a redirect to this path (``{case_id}`` and friends are filled in; ``{new}``
+    stands for the id of an object the request creates); ``why`` tells a refusal ("sign in
+    first") from a success that lands on the same page."""
 
     path: str
     why: str = ""
 
     def __str__(self) -> str:
         return f"302 -> {self.path}"
+
+    def pattern(self, objects: dict) -> re.Pattern:
+        parts = self.path.split("{new}")
+        return re.compile("[^/]+".join(re.escape(p.format(**objects)) for p in parts))
 
 
 LOGIN = Redirect("/login", "sign in first")
@@ -55,9 +69,97 @@ def methods_of(rule: Rule) -> list[str]:
     return [m for m in SWEPT_METHODS if m in rule.methods]
 
 
-def make_objects(a: Account, b: Account) -> dict[str, uuid.UUID]:
-    """A fresh case and counseling session of A (and a case of B), committed; their ids."""
+def is_portal(rule: Rule) -> bool:
+    """A partner-portal rule: it knows no counselor, only the portal session (or a token)."""
+    return rule.endpoint.partition(".")[0] == "portal"
+
+
+def canary(label: str) -> str:
+    """A fresh canary string (see ``CANARY``)."""
+    return f"CANARY-{label}-{uuid.uuid4().hex}"
+
+
+def _library_questionnaire():
+    """The sweep's built-in questionnaire, loading the library on first use."""
+    from counselor.questionnaires.models import Questionnaire
+    from counselor.questionnaires.services import sync_library
+
+    def find():
+        return db.session.scalar(
+            select(Questionnaire).where(
+                Questionnaire.slug == SWEEP_QUESTIONNAIRE, Questionnaire.owner_id.is_(None)
+            )
+        )
+
+    found = find()
+    if found is None:
+        sync_library()
+        db.session.commit()
+        found = find()
+    return found
+
+
+def _own_questionnaire(a: Account):
+    """A's own (imported) questionnaire: every counselor but A gets the missing page for it."""
+    from counselor.questionnaires.models import Questionnaire
+    from counselor.questionnaires.services import load_definition
+    from tests.questionnaires.conftest import small_definition
+
+    found = db.session.scalar(
+        select(Questionnaire).where(
+            Questionnaire.slug == "sweep-own", Questionnaire.owner_id == a.id
+        )
+    )
+    if found is None:
+        found, _ = load_definition(small_definition("sweep-own"), a.id)
+    return found
+
+
+def _submitted(response, answers: dict) -> None:
+    from counselor.core.models import utcnow
+
+    response.answers = answers
+    response.status = "submitted"
+    response.submitted_at = utcnow()
+
+
+def _check_in(private: str, shared: str | None = None) -> dict:
+    """Answers to the sweep's questionnaire: ``private`` in an item only the counselor sees
+    (comfort 2 meets the item's alert rule), ``shared`` in one shown to the others once the
+    counselor releases the results."""
+    answers = {"agreements.comfort": 2, "agreements.change": private, "wellbeing.pressure": 0}
+    if shared is not None:
+        answers["agreements.working"] = shared
+    return answers
+
+
+def _assignment(case, partners=None, *, due_in_days: int | None = 14):
+    """Assign the sweep's questionnaire through the service; (assignment, issued links)."""
+    from counselor.core.models import to_local, utcnow
+    from counselor.questionnaires.services import assign
+
+    due = to_local(utcnow()).date() + timedelta(days=due_in_days) if due_in_days else None
+    return assign(
+        case,
+        _library_questionnaire().latest,
+        [p.id for p in partners] if partners else [],
+        due_on=due,
+        instructions=None,
+        ttl_days=None,
+    )
+
+
+def make_objects(a: Account, b: Account) -> dict:
+    """Fresh objects of A (and a case of B), committed; their ids and the raw link token.
+
+    A's case has a counseling session, an assignment of a built-in questionnaire (released,
+    due in two weeks) whose partners submitted answers holding canaries, their personal
+    links, an open alert and a ready export.
+    """
     from counselor.cases.services import save_session
+    from counselor.core.models import utcnow
+    from counselor.reports.services import claim, finish, request_export
+    from counselor.reveal.models import Alert
 
     case = new_case(a, "Sweep case", ("Sweep Partner One", "Sweep Partner Two"))
     session = save_session(
@@ -72,14 +174,101 @@ def make_objects(a: Account, b: Account) -> dict[str, uuid.UUID]:
         },
     )
     b_case = new_case(b, "B's own case", ("B Partner",))
+    assignment, issued = _assignment(case)
+    first = case.partners[0]
+    responses = {r.partner_id: r for r in assignment.responses}
+    for n, partner in enumerate(case.partners):
+        _submitted(responses[partner.id], _check_in(canary(f"sweep{n}")))
+    assignment.released_at = utcnow()
+    db.session.flush()
+    alert = Alert(
+        case_id=case.id,
+        assignment_id=assignment.id,
+        response_id=responses[first.id].id,
+        partner_id=first.id,
+        link_id="agreements.comfort",
+    )
+    db.session.add(alert)
+    export = request_export(case, "clinical", session, None)
+    own_questionnaire = _own_questionnaire(a)
     db.session.commit()
+    assert finish(export.id, claim(export.id), SWEEP_PDF)
     return {
         "case_id": case.id,
-        "partner_id": case.partners[0].id,
+        "partner_id": first.id,
         "session_id": session.id,
         "counselor_id": a.id,
         "b_case_id": b_case.id,
+        "questionnaire_id": _library_questionnaire().id,
+        "own_questionnaire_id": own_questionnaire.id,
+        "assignment_id": assignment.id,
+        "alert_id": alert.id,
+        "export_id": export.id,
+        "token": next(i.token for i in issued if i.partner.id == first.id),
+        "number": 1,
     }
+
+
+@dataclass(frozen=True)
+class PartnerHome:
+    """The partner actor's link and its neighbours.
+
+    ``token`` opens Home Partner One's link to assignment 1 of A's home case: that is the
+    partner actor. Its neighbours, each with answers holding a canary the actor must never
+    see: Home Partner Two on the same assignment (released: only Two's ``shared`` answer may
+    show, on /p/shared), One's own link to a second assignment of the same case
+    (``other_token``), and an assignment of a case of B (``b_token``).
+    """
+
+    token: str
+    other_token: str
+    b_token: str
+    name: str
+    partner_id: uuid.UUID
+    own_canary: str
+    shared: str
+    case_ids: tuple
+    link_id: uuid.UUID
+    other_link_id: uuid.UUID
+    assignment_id: uuid.UUID
+    other_assignment_id: uuid.UUID
+
+
+def make_partner_home(a: Account, b: Account) -> PartnerHome:
+    """Create the partner actor's link and its neighbours (see ``PartnerHome``), committed."""
+    from counselor.core.models import utcnow
+
+    case = new_case(a, "Partner home case", ("Home Partner One", "Home Partner Two"))
+    one, two = case.partners
+    own = canary("home")
+    shared = f"SHARED-{uuid.uuid4().hex}"
+    first, issued = _assignment(case, due_in_days=None)
+    responses = {r.partner_id: r for r in first.responses}
+    _submitted(responses[one.id], _check_in(own))
+    _submitted(responses[two.id], _check_in(canary("copartner"), shared))
+    first.released_at = utcnow()
+    second, other = _assignment(case, [one])
+    _submitted(second.responses[0], _check_in(canary("otherlink")))
+    b_case = new_case(b, "B's partner case", ("B Home One", "B Home Two"))
+    b_assignment, b_issued = _assignment(b_case)
+    for n, response in enumerate(b_assignment.responses):
+        _submitted(response, _check_in(canary(f"bcase{n}"), f"B shared {n}"))
+    db.session.commit()
+    mine = next(i for i in issued if i.partner.id == one.id)
+    return PartnerHome(
+        token=mine.token,
+        other_token=other[0].token,
+        b_token=b_issued[0].token,
+        name=one.display_name,
+        partner_id=one.id,
+        own_canary=own,
+        shared=shared,
+        case_ids=(case.id, b_case.id),
+        link_id=mine.link.id,
+        other_link_id=other[0].link.id,
+        assignment_id=first.id,
+        other_assignment_id=second.id,
+    )
 
 
 #: how to fill each URL argument with A's real objects; a filler gets the ids from
@@ -89,9 +278,21 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "partner_id": lambda o: o["partner_id"],
     "session_id": lambda o: o["session_id"],
     "counselor_id": lambda o: o["counselor_id"],
+    # a built-in questionnaire (every counselor's); the "imported" variant puts A's own there
+    "questionnaire_id": lambda o: o["questionnaire_id"],
+    "assignment_id": lambda o: o["assignment_id"],
+    "alert_id": lambda o: o["alert_id"],
+    "export_id": lambda o: o["export_id"],
+    # the raw token of A's first partner's personal link
+    "token": lambda o: o["token"],
+    # a section of the portal's questionnaire
+    "number": lambda o: o["number"],
 }
 #: a value naming nothing, for arguments that are not UUIDs
-MISSING_VALUES: dict[str, Callable[[], object]] = {}
+MISSING_VALUES: dict[str, Callable[[], object]] = {
+    "token": lambda: secrets.token_urlsafe(32),
+    "number": lambda: 999,
+}
 
 
 class UnknownArgument(LookupError):
@@ -124,6 +325,8 @@ def _missing_value(rule: Rule, arg: str) -> object:
 def variant_names(rule: Rule) -> list[str]:
     """The object variants that apply to a rule (see ``variants``)."""
     names = ["own"]
+    if "questionnaire_id" in rule.arguments:
+        names.append("imported")
     if rule.arguments:
         names.append("missing")
     if "case_id" in rule.arguments and len(rule.arguments) > 1:
@@ -134,11 +337,15 @@ def variant_names(rule: Rule) -> list[str]:
 def variants(rule: Rule, objects: dict) -> dict[str, dict]:
     """URL argument values per variant.
 
-    ``own``: A's objects. ``missing``: every id replaced by one that names nothing.
-    ``mixed``: B's own case with A's other ids (a session of A's reached through B's case).
+    ``own``: A's objects (for a questionnaire: a built-in one, which every counselor may
+    use). ``imported``: A's own imported questionnaire. ``missing``: every id replaced by one
+    that names nothing. ``mixed``: B's own case with A's other ids (a session of A's reached
+    through B's case).
     """
     own = _own(rule, objects)
     found = {"own": own}
+    if "questionnaire_id" in own:
+        found["imported"] = {**own, "questionnaire_id": objects["own_questionnaire_id"]}
     if rule.arguments:
         found["missing"] = {arg: _missing_value(rule, arg) for arg in own}
     if "case_id" in own and len(own) > 1:
@@ -163,10 +370,20 @@ def outcome(response) -> str:
 def matches(expected, response, objects: dict) -> bool:
     """Whether a response is what the policy says."""
     if isinstance(expected, Redirect):
-        return response.status_code == 302 and urlsplit(response.location).path == (
-            expected.path.format(**objects)
+        return response.status_code == 302 and bool(
+            expected.pattern(objects).fullmatch(urlsplit(response.location).path)
         )
     return response.status_code == expected
+
+
+def body_text(response) -> str:
+    """The body as text, whatever it is (a PDF too)."""
+    return response.get_data().decode("utf-8", "replace")
+
+
+def canaries_in(response) -> set[str]:
+    """The planted canaries a response shows."""
+    return set(CANARY.findall(body_text(response)))
 
 
 _VOLATILE = (
@@ -183,10 +400,51 @@ def stable_body(response) -> str:
     return body
 
 
+def _homework(case_ids: list) -> tuple:
+    """Assignments, links, responses, alerts and exports of some cases, as plain values."""
+    from counselor.questionnaires.models import Assignment, Link, Response
+    from counselor.reports.models import Export
+    from counselor.reveal.models import Alert
+
+    of_cases = Assignment.case_id.in_(case_ids)
+    return (
+        tuple(
+            (x.id, x.version_id, x.locked, x.released_at, x.due_on)
+            for x in db.session.scalars(select(Assignment).where(of_cases).order_by(Assignment.id))
+        ),
+        tuple(
+            (x.id, x.partner_id, x.revoked_at, x.token_hash, x.expires_at)
+            for x in db.session.scalars(
+                select(Link).join(Link.assignment).where(of_cases).order_by(Link.id)
+            )
+        ),
+        tuple(
+            (x.id, x.status, x.revision, x.submitted_at, x.answers_json)
+            for x in db.session.scalars(
+                select(Response).join(Response.assignment).where(of_cases).order_by(Response.id)
+            )
+        ),
+        tuple(
+            (x.id, x.acknowledged_at, x.ack_note)
+            for x in db.session.scalars(
+                select(Alert).where(Alert.case_id.in_(case_ids)).order_by(Alert.id)
+            )
+        ),
+        tuple(
+            (x.id, x.kind, x.status, x.size_bytes, x.attempts)
+            for x in db.session.scalars(
+                select(Export).where(Export.case_id.in_(case_ids)).order_by(Export.id)
+            )
+        ),
+    )
+
+
 def snapshot(objects: dict) -> tuple:
-    """What A's objects and account look like in the database right now."""
+    """What A's objects and account look like in the database right now (with the
+    homework of A's case and of the cases in ``objects["watched"]``, if any)."""
     from counselor.auth.models import Counselor, LoginSession
     from counselor.cases.models import Case, CounselingSession, Partner
+    from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
 
     db.session.expire_all()
     case = db.session.get(Case, objects["case_id"])
@@ -217,4 +475,7 @@ def snapshot(objects: dict) -> tuple:
                 LoginSession.ended_at.is_(None),
             )
         ),
+        _homework([objects["case_id"], *objects.get("watched", ())]),
+        db.session.scalar(select(func.count()).select_from(Questionnaire)),
+        db.session.scalar(select(func.count()).select_from(QuestionnaireVersion)),
     )

@@ -3,6 +3,10 @@
 Promise 1 of SECURITY.md: a counselor never reaches another counselor's cases, in any way,
 and gets the same 404 as for something that does not exist. Anonymous visitors are sent to
 the login page; a practice admin sees no clinical page; counselors see no admin page.
+Promise 2: a partner (a browser holding the portal session of one of A's partners' links)
+gets the login page for every counselor route and, on the portal, only its own link's pages:
+no other response's answer (each planted as a canary) shows on any page, and no URL turns
+its session into another link's. A counselor's login opens no portal page.
 
 Adding a route:
 1. add a row to ``POLICY`` below (a route missing from it fails
@@ -24,6 +28,7 @@ from sqlalchemy import func, select
 
 from counselor.core.audit import AuditEvent
 from counselor.extensions import db
+from counselor.portal import session as portal_session
 from tests.conftest import login, make_account
 from tests.sweep import (
     ACTORS,
@@ -31,8 +36,12 @@ from tests.sweep import (
     SIGNED_OUT,
     Redirect,
     UnknownArgument,
+    body_text,
     build_url,
+    canaries_in,
+    is_portal,
     make_objects,
+    make_partner_home,
     matches,
     methods_of,
     outcome,
@@ -47,70 +56,109 @@ from tests.sweep import (
 @dataclass(frozen=True)
 class Row:
     """What each actor gets, per method: ``own`` for A's objects in the URL; ``missing``
-    for ids that name nothing (None for rules without ids). Tuples follow ``ACTORS``:
-    (anonymous, counselor A, counselor B, admin)."""
+    for ids that name nothing (None for rules without ids); ``imported`` for A's own
+    imported questionnaire where ``own`` names a built-in one. Tuples follow ``ACTORS``:
+    (anonymous, counselor A, counselor B, admin, partner)."""
 
     own: dict[str, tuple]
     missing: dict[str, tuple] | None = None
+    imported: dict[str, tuple] | None = None
+
+    def table(self, variant: str) -> dict[str, tuple] | None:
+        """The expectations for an object variant (``mixed`` ids are missing ones)."""
+        return {"own": self.own, "imported": self.imported}.get(variant, self.missing)
 
 
 def owned(**methods) -> Row:
     """A clinical page of one of A's objects: A gets ``methods[m]``, B the same 404 as a
-    missing object, the admin 403, anonymous the login page."""
+    missing object, the admin 403, anonymous and the partner the login page."""
     return Row(
-        own={m: (LOGIN, want, 404, 403) for m, want in methods.items()},
-        missing={m: (LOGIN, 404, 404, 403) for m in methods},
+        own={m: (LOGIN, want, 404, 403, LOGIN) for m, want in methods.items()},
+        missing={m: (LOGIN, 404, 404, 403, LOGIN) for m in methods},
     )
 
 
 def caseload(**methods) -> Row:
     """A clinical page without ids: each counselor gets it for their own caseload."""
-    return Row(own={m: (LOGIN, want, want, 403) for m, want in methods.items()})
+    return Row(own={m: (LOGIN, want, want, 403, LOGIN) for m, want in methods.items()})
+
+
+def library(**methods) -> Row:
+    """A questionnaire page: a built-in questionnaire is every counselor's, an imported one
+    only its owner's (B gets the missing page for A's)."""
+    return Row(
+        own={m: (LOGIN, want, want, 403, LOGIN) for m, want in methods.items()},
+        imported={m: (LOGIN, want, 404, 403, LOGIN) for m, want in methods.items()},
+        missing={m: (LOGIN, 404, 404, 403, LOGIN) for m in methods},
+    )
 
 
 def admin_page(**methods) -> Row:
     """An account-management page: only the admin."""
-    return Row(own={m: (LOGIN, 403, 403, want) for m, want in methods.items()})
+    return Row(own={m: (LOGIN, 403, 403, want, LOGIN) for m, want in methods.items()})
 
 
 def admin_object(**methods) -> Row:
     """An account-management action on A's account (the admin gets 404 for a missing one)."""
     return Row(
-        own={m: (LOGIN, 403, 403, want) for m, want in methods.items()},
-        missing={m: (LOGIN, 403, 403, 404) for m in methods},
+        own={m: (LOGIN, 403, 403, want, LOGIN) for m, want in methods.items()},
+        missing={m: (LOGIN, 403, 403, 404, LOGIN) for m in methods},
     )
 
 
 def signed_in(**methods) -> Row:
-    """One's own account pages: everyone signed in."""
-    return Row(own={m: (LOGIN, want, want, want) for m, want in methods.items()})
+    """One's own account pages: every counselor and admin signed in."""
+    return Row(own={m: (LOGIN, want, want, want, LOGIN) for m, want in methods.items()})
+
+
+def portal(missing: bool = False, **methods) -> Row:
+    """A partner-portal page: only the partner's own portal session reaches it; everyone
+    else (a counselor's login included: the portal never uses Flask-Login) gets the same 404
+    "link not available" page. ``missing``: what each actor gets for a section number that
+    names nothing (all 404)."""
+    return Row(
+        own={m: (404, 404, 404, 404, want) for m, want in methods.items()},
+        missing={m: (404,) * len(ACTORS) for m in methods} if missing else None,
+    )
 
 
 def everyone(**methods) -> Row:
-    """The same answer for every actor, for A's ids and missing ones alike (for example a
-    partner-portal page, which knows no counselor)."""
+    """The same answer for every actor, for A's ids and missing ones alike."""
     rows = {m: (want,) * len(ACTORS) for m, want in methods.items()}
     return Row(own=rows, missing=rows)
 
 
 def explicit(missing: dict[str, tuple] | None = None, **methods) -> Row:
-    """Spelled out per actor: (anonymous, counselor A, counselor B, admin); ``missing`` the
-    same for ids that name nothing."""
+    """Spelled out per actor: (anonymous, counselor A, counselor B, admin, partner);
+    ``missing`` the same for ids that name nothing."""
     return Row(own=dict(methods), missing=missing)
 
 
 HOME = Redirect("/")
 TO_CASE = Redirect("/cases/{case_id}")
 TO_ACCOUNTS = Redirect("/admin/counselors")
+TO_ASSIGNMENT = Redirect("/cases/{case_id}/assignments/{assignment_id}")
+TO_COMPARE = Redirect("/cases/{case_id}/assignments/{assignment_id}/compare")
+TO_NEW_EXPORT = Redirect("/cases/{case_id}/exports/{new}")
+TO_PORTAL = Redirect("/p/")
 
 # Requests carry no form data: 400 means "the form answered with its errors, nothing saved".
+# A's assignment is released and its partners have submitted; its export is ready.
+# The partner's requests carry its portal CSRF token; its own link's answers are submitted
+# and released, so the portal lets it read but change nothing.
 POLICY: dict[str, Row] = {
     # endpoint                 what each actor gets
-    "auth.login": explicit(GET=(200, HOME, HOME, HOME), POST=(400, HOME, HOME, HOME)),
-    "auth.logout": explicit(POST=(LOGIN, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT)),
+    "auth.login": explicit(GET=(200, HOME, HOME, HOME, 200), POST=(400, HOME, HOME, HOME, 400)),
+    "auth.logout": explicit(POST=(LOGIN, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT, LOGIN)),
     "auth.change_password": signed_in(GET=200, POST=400),
     "cases.home": explicit(
-        GET=(Redirect("/cases"), Redirect("/cases"), Redirect("/cases"), TO_ACCOUNTS)
+        GET=(
+            Redirect("/cases"),
+            Redirect("/cases"),
+            Redirect("/cases"),
+            TO_ACCOUNTS,
+            Redirect("/cases"),
+        )
     ),
     "cases.index": caseload(GET=200),
     "cases.new": caseload(GET=200, POST=400),
@@ -126,10 +174,50 @@ POLICY: dict[str, Row] = {
     "admin.counselors": admin_page(GET=200, POST=400),
     "admin.disable": admin_object(POST=TO_ACCOUNTS),
     "admin.enable": admin_object(POST=TO_ACCOUNTS),
+    # questionnaires: the library, A's assignment and its links
+    "questionnaires.library": caseload(GET=200),
+    "questionnaires.preview": library(GET=200),
+    "questionnaires.import_definition": caseload(GET=200, POST=400),
+    "questionnaires.assign_many": library(GET=200, POST=400),
+    "questionnaires.assign": owned(GET=200, POST=400),
+    "questionnaires.assignment": owned(GET=200),
+    "questionnaires.lock": owned(POST=TO_ASSIGNMENT),
+    "questionnaires.unlock": owned(POST=TO_ASSIGNMENT),
+    "questionnaires.change_due": owned(POST=TO_ASSIGNMENT),  # an empty date clears it
+    "questionnaires.reissue": owned(POST=200),  # the page with the new link
+    "questionnaires.revoke": owned(POST=TO_ASSIGNMENT),
+    # reveal: comparison, release (needs the confirm box), alerts (need a note), exports
+    "reveal.compare": owned(GET=200),
+    "reveal.release": owned(POST=400),
+    "reveal.withdraw": owned(POST=TO_COMPARE),
+    "reveal.acknowledge": owned(POST=400),
+    "reveal.fhir": owned(GET=200),
+    "reveal.export_csv": owned(GET=200),
+    # reports: PDF exports (the kind defaults to the clinical record; retry: failed ones only)
+    "reports.request_session_export": owned(POST=TO_NEW_EXPORT),
+    "reports.request_case_export": owned(POST=TO_NEW_EXPORT),
+    "reports.show": owned(GET=200),
+    "reports.status": owned(GET=200),
+    "reports.download": owned(GET=200),
+    "reports.retry": owned(POST=409),
+    "reports.delete": owned(POST=TO_CASE),
+    # the partner portal: the token is the credential, whoever holds it (a bad one: 404);
+    # the /p/ pages carry no ids and serve only the portal session's own link
+    "portal.landing": explicit(
+        GET=(TO_PORTAL,) * len(ACTORS), missing={"GET": (404,) * len(ACTORS)}
+    ),
+    "portal.overview": portal(GET=200),
+    "portal.section": portal(GET=200, POST=TO_PORTAL, missing=True),  # POST: not editable
+    "portal.autosave": portal(POST=409),  # not editable any more
+    "portal.review": portal(GET=200),
+    "portal.submit": portal(POST=400),  # no revision in the form
+    "portal.reopen": portal(POST=TO_PORTAL),  # released: no reopening
+    "portal.shared": portal(GET=200),
+    "portal.leave": portal(POST=200),  # forgets the portal cookie (the sweep puts it back)
 }
 
 #: every outcome a refused request may have; such a request must change nothing
-REFUSALS = (LOGIN, 400, 403, 404, 405)
+REFUSALS = (LOGIN, 400, 403, 404, 405, 409)
 
 
 def test_every_route_is_classified(app):
@@ -142,21 +230,25 @@ def test_every_route_is_classified(app):
             wants = ", ".join(f"{m}=200" for m in methods_of(rule))
             problems.append(
                 f"{rule.endpoint} ({rule.rule}, {'/'.join(methods_of(rule))}) is not in POLICY: "
-                "classify it in tests/test_access.py with owned, caseload, admin_page, "
-                f'admin_object, signed_in, everyone or explicit, e.g. "{rule.endpoint}": '
-                f"{helper}({wants}),"
+                "classify it in tests/test_access.py with owned, caseload, library, admin_page, "
+                f"admin_object, signed_in, portal, everyone or explicit, e.g. "
+                f'"{rule.endpoint}": {helper}({wants}),'
             )
             continue
-        if set(row.own) != set(methods_of(rule)):
-            problems.append(
-                f"{rule.endpoint}: POLICY covers {sorted(row.own)} but the route answers "
-                f"{methods_of(rule)}; make the row match."
-            )
-        if row.missing is None and rule.arguments:
-            problems.append(
-                f"{rule.endpoint}: the row needs `missing` (what ids naming nothing give): the URL "
-                f"carries ids ({sorted(rule.arguments) or 'none'})."
-            )
+        for variant in variant_names(rule):
+            table = row.table(variant)
+            if table is None:
+                problems.append(
+                    f"{rule.endpoint}: the row needs `{variant}` (what the {variant} variant "
+                    f"gives): the URL carries {sorted(rule.arguments)}."
+                )
+            elif set(table) != set(methods_of(rule)):
+                problems.append(
+                    f"{rule.endpoint}: POLICY ({variant}) covers {sorted(table)} but the route "
+                    f"answers {methods_of(rule)}; make the row match."
+                )
+            elif any(len(wants) != len(ACTORS) for wants in table.values()):
+                problems.append(f"{rule.endpoint}: every tuple needs one entry per {ACTORS}.")
     known = {r.endpoint for r in sweep_rules(app)}
     problems += [
         f"POLICY row {e!r} names no route any more; remove it." for e in POLICY if e not in known
@@ -188,18 +280,57 @@ def _audit_count(action: str, actor) -> int:
     )
 
 
+def _portal_cookie(client) -> str | None:
+    c = client.get_cookie(portal_session.COOKIE, domain="counselor.test", path="/p")
+    return c.value if c else None
+
+
+def _set_portal_cookie(client, value: str | None) -> None:
+    """Give a browser exactly this portal cookie (None: none at all)."""
+    if value is None:
+        client.delete_cookie(portal_session.COOKIE, domain="counselor.test", path="/p")
+    else:
+        client.set_cookie(portal_session.COOKIE, value, domain="counselor.test", path="/p")
+
+
+def _open_portal(client, token: str) -> tuple[str, str]:
+    """Open a personal link in ``client``; (the portal cookie, the portal CSRF token)."""
+    r = client.get(f"/l/{token}")
+    assert r.status_code == 302 and urlsplit(r.location).path == "/p/", outcome(r)
+    page = client.get("/p/")
+    assert page.status_code == 200
+    csrf = re.search(r'data-csrf="([^"]+)"', page.get_data(as_text=True)) or re.search(
+        r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)
+    )
+    assert csrf, "no portal CSRF token on the overview"
+    return _portal_cookie(client), csrf.group(1)
+
+
 @pytest.mark.parametrize("actor", ACTORS)
 def test_route_sweep(app, actors, actor):
     """Every rule x method x object variant answers as POLICY says, and a refused request
     changes nothing. For counselor B, A's object gives the very page a missing id gives, and
-    each refusal is written to the audit trail."""
+    each refusal is written to the audit trail. No page shows a planted canary to anyone but
+    A, except the partner's own answer to the partner; the partner (a browser holding the
+    portal session of one of A's partners) reaches only its own link's pages."""
     column = ACTORS.index(actor)
     account = actors.get(actor)
     client = app.test_client()
     if account:
         login(client, account)
     a, b = actors["counselor_a"], actors["counselor_b"]
+    home = make_partner_home(a, b)
+    # Only the partner holds a portal session, and always the one of its own link: a request
+    # that changes the cookie (opening another link, leaving) is undone before the next one.
+    cookie, headers = None, {}
+    if actor == "partner":
+        cookie, csrf = _open_portal(client, home.token)
+        headers = {"X-CSRF-Token": csrf}
+    # the page of a link that does not work, as a browser without any portal session sees it
+    not_available = stable_body(app.test_client().get("/p/"))
+    assert "This link is not available" in not_available
     failures: list[str] = []
+    seen: set[str] = set()  # what the partner saw of its own link (the checks can fail)
     swept = 0
     for rule in sweep_rules(app):
         row = POLICY.get(rule.endpoint)
@@ -208,44 +339,65 @@ def test_route_sweep(app, actors, actor):
         for method in methods_of(rule):
             pages = {}
             for variant in variant_names(rule):
-                objects = make_objects(a, b)
+                objects = {**make_objects(a, b), "watched": home.case_ids}
                 try:
                     values = variants(rule, objects)[variant]
                 except UnknownArgument as exc:
                     failures.append(str(exc))
                     break
-                table = row.own if variant == "own" else row.missing
-                expected = table.get(method, (None,) * 4)[column] if table else None
+                table = row.table(variant)
+                expected = table.get(method, (None,) * len(ACTORS))[column] if table else None
                 url = build_url(rule, values)
                 before = snapshot(objects)
                 denied_before = _audit_count("access.denied", b)
                 forbidden_before = _audit_count("access.forbidden", actors["admin"])
-                response = client.open(url, method=method)
+                _set_portal_cookie(client, cookie)
+                response = client.open(url, method=method, headers=headers)
                 swept += 1
                 where = f"{actor} {method} {url} [{rule.endpoint}, {variant}]"
                 if not matches(expected, response, objects):
                     failures.append(f"{where}: expected {expected}, got {outcome(response)}")
                 if response.status_code >= 500:
                     failures.append(f"{where}: server error")
-                if method == "GET" or expected in REFUSALS:
+                if method == "GET" or expected in REFUSALS or actor == "partner":
                     if snapshot(objects) != before:
-                        failures.append(f"{where}: a refused or read-only request changed A's data")
+                        failures.append(f"{where}: a refused or read-only request changed data")
+                # (the partner's own session answers a section it lacks with a page of its own)
+                no_session = not cookie or rule.endpoint == "portal.landing"
+                if is_portal(rule) and expected == 404 and no_session:
+                    if stable_body(response) != not_available:
+                        failures.append(f"{where}: not the same 404 as a link that does not work")
+                if actor != "counselor_a":
+                    leaked = canaries_in(response) - ({home.own_canary} if cookie else set())
+                    if leaked:
+                        failures.append(f"{where}: shows another's answer {sorted(leaked)}")
+                if actor == "partner" and response.status_code == 200:
+                    body = body_text(response)
+                    seen |= {
+                        what
+                        for what, marker in (
+                            ("own answer", home.own_canary),
+                            ("own name", f"For {home.name}"),
+                            ("shared answer of the other partner", home.shared),
+                        )
+                        if marker in body
+                    }
                 if actor == "counselor_b" and expected == 404:
                     pages[variant] = (response.status_code, stable_body(response))
-                    if _audit_count("access.denied", b) != denied_before + 1:
+                    if not is_portal(rule) and (
+                        _audit_count("access.denied", b) != denied_before + 1
+                    ):
                         failures.append(f"{where}: no single access.denied audit event")
                 if actor == "admin" and expected == 403:
                     if _audit_count("access.forbidden", actors["admin"]) != forbidden_before + 1:
                         failures.append(f"{where}: no single access.forbidden audit event")
                 if method != "GET" and account and not _signed_in(client):
                     login(client, account)  # after logout: sign in again for the next rule
-            if "own" in pages:
-                for other in ("missing", "mixed"):
-                    if other in pages and pages[other] != pages["own"]:
-                        failures.append(
-                            f"counselor_b {method} {rule.endpoint}: A's object and a {other} id "
-                            "give different 404 pages (ids must reveal nothing)"
-                        )
+            if len(set(pages.values())) > 1:
+                failures.append(
+                    f"counselor_b {method} {rule.endpoint}: A's objects and missing ids give "
+                    f"different 404 pages ({', '.join(pages)}); ids must reveal nothing"
+                )
             # Methods the rule does not take: 405 for everyone, before any login check.
             for other_method in sorted({"GET", "POST"} - set(rule.methods)):
                 try:
@@ -255,13 +407,17 @@ def test_route_sweep(app, actors, actor):
                 adapter = app.url_map.bind("counselor.test")
                 if adapter.test(url, other_method):
                     continue  # another rule answers that method on this URL
-                response = client.open(url, method=other_method)
+                _set_portal_cookie(client, cookie)
+                response = client.open(url, method=other_method, headers=headers)
                 swept += 1
                 if response.status_code != 405:
                     failures.append(
                         f"{actor} {other_method} {url}: expected 405, got {outcome(response)}"
                     )
     assert swept > 0
+    missed = {"own answer", "own name", "shared answer of the other partner"} - seen
+    if actor == "partner" and missed:
+        failures.append(f"the partner's pages never showed its {missed}: the checks are blind")
     assert not failures, f"{len(failures)} of {swept} requests broke the policy:\n" + "\n".join(
         failures
     )
@@ -349,3 +505,134 @@ def test_reading_a_case_and_a_session_is_audited(app, client_a, counselor_a):
         ("case.view", str(counselor_a.id), str(objects["case_id"])),
         ("session.view", str(counselor_a.id), str(objects["session_id"])),
     ]
+
+
+# --- the partner portal: one session, one link ---------------------------------------------
+
+
+def _portal_urls(app, sections: int) -> list[tuple[str, str]]:
+    """(method, path) of every /p/ page: each section number of the questionnaire and the
+    numbers just outside it."""
+    urls = []
+    for rule in sweep_rules(app):
+        if not is_portal(rule) or rule.endpoint == "portal.landing":
+            continue
+        numbers = range(0, sections + 2) if "number" in rule.arguments else (None,)
+        for method in methods_of(rule):
+            for n in numbers:
+                urls.append((method, build_url(rule, {"number": n} if n is not None else {})))
+    return urls
+
+
+def _sections_of(assignment_id) -> int:
+    from counselor.questionnaires.models import Assignment
+
+    return len(db.session.get(Assignment, assignment_id).version.definition.sections)
+
+
+def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
+    """A partner's portal session serves its own link and nothing else, whatever the URL.
+
+    The portal URLs carry no ids: a /p/ page serves the link the signed portal cookie names,
+    and a section number is a position inside that link's own questionnaire. The only way to
+    another link is /l/<its token>, i.e. holding that link. So no URL (and no query string or
+    form field naming another link, assignment, response or token) shows another response's
+    answer or changes it; and not even a cookie re-signed with the app's own key to name
+    another link works without that link's token hash.
+    """
+    from counselor.questionnaires.models import Assignment, Link, Response
+
+    a, b = actors["counselor_a"], actors["counselor_b"]
+    home = make_partner_home(a, b)
+    for rule in sweep_rules(app):
+        if is_portal(rule):
+            allowed = {"token"} if rule.endpoint == "portal.landing" else {"number"}
+            assert set(rule.arguments) <= allowed, f"{rule.rule}: portal URLs carry no ids"
+    partner = app.test_client()
+    cookie, csrf = _open_portal(partner, home.token)
+    watched = {**make_objects(a, b), "watched": home.case_ids}
+    before = snapshot(watched)
+    others = [
+        *(str(x) for x in db.session.scalars(select(Link.id).where(Link.id != home.link_id))),
+        *(str(x) for x in db.session.scalars(select(Assignment.id))),
+        *(str(x) for x in db.session.scalars(select(Response.id))),
+        home.other_token,
+        home.b_token,
+        watched["token"],
+    ]
+    keys = ("l", "link", "link_id", "assignment", "assignment_id", "response_id", "token", "id")
+    queries = ["", *(f"?{k}={quote(v)}" for k in keys for v in others[:: max(1, len(others) // 6)])]
+    forms = [{k: v for k in keys} for v in others]
+    requests = 0
+    failures = []
+    for method, path in _portal_urls(app, _sections_of(home.assignment_id)):
+        if method == "GET":
+            tries = [(path + q, None) for q in queries]
+        else:
+            tries = [(path, {**form, "csrf_token": csrf}) for form in forms[:4]]
+        for url, form in tries:
+            _set_portal_cookie(partner, cookie)
+            r = partner.open(url, method=method, data=form, headers={"X-CSRF-Token": csrf})
+            requests += 1
+            leaked = canaries_in(r) - {home.own_canary}
+            if leaked or r.status_code >= 500:
+                failures.append(f"{method} {url}: {r.status_code}, shows {sorted(leaked)}")
+            if path == "/p/" and r.status_code == 200 and f"For {home.name}" not in body_text(r):
+                failures.append(f"{method} {url}: the overview is not Home Partner One's")
+    assert not failures, "\n".join(failures)
+    assert snapshot(watched) == before, "a partner request changed another link's data"
+    assert requests > 50
+
+    # A cookie naming link 2, signed with the app's key but carrying link 1's generation (the
+    # start of its token hash): 404. With link 2's own generation it would work (shown here
+    # as the control): only the holder of link 2's token gets that.
+    link1 = db.session.get(Link, home.link_id)
+    link2 = db.session.get(Link, home.other_link_id)
+    with app.test_request_context():
+        serializer = portal_session._serializer()
+        forged = serializer.dumps({"l": str(link2.id), "g": link1.token_hash[:16], "s": "x"})
+        genuine = serializer.dumps({"l": str(link2.id), "g": link2.token_hash[:16], "s": "x"})
+    # (a change in the payload: the last characters of the signature may be padding bits)
+    tampered = cookie[:5] + ("A" if cookie[5] != "A" else "B") + cookie[6:]
+    for value, want in ((forged, 404), (tampered, 404), (genuine, 200)):
+        browser = app.test_client()
+        _set_portal_cookie(browser, value)
+        r = browser.get("/p/review")
+        assert r.status_code == want, (value, r.status_code)
+        assert want == 200 or not canaries_in(r)
+
+
+def test_the_cookie_of_a_revoked_or_reissued_link_gives_404(app, actors):
+    """Reissuing a link or revoking it ends every portal session made from it at the next
+    request: each /p/ page (reads and posts with the session's own CSRF token) gives the
+    "link not available" 404 and shows no answer; the reissued link works."""
+    from counselor.questionnaires import services
+    from counselor.questionnaires.models import Assignment
+
+    a, b = actors["counselor_a"], actors["counselor_b"]
+    home = make_partner_home(a, b)
+    sessions = {}
+    for name, token in (("reissued", home.token), ("revoked", home.other_token)):
+        browser = app.test_client()
+        cookie, csrf = _open_portal(browser, token)
+        sessions[name] = (browser, cookie, csrf)
+    not_found = stable_body(app.test_client().get("/p/"))
+    fresh = services.reissue(db.session.get(Assignment, home.assignment_id), home.partner_id)
+    services.revoke(db.session.get(Assignment, home.other_assignment_id), home.partner_id)
+    db.session.commit()
+    watched = {**make_objects(a, b), "watched": home.case_ids}
+    before = snapshot(watched)
+    for name, (browser, cookie, csrf) in sessions.items():
+        for method, path in _portal_urls(app, _sections_of(home.assignment_id)):
+            for client in (browser, app.test_client()):  # the same cookie in another browser
+                _set_portal_cookie(client, cookie)
+                r = client.open(path, method=method, headers={"X-CSRF-Token": csrf})
+                assert r.status_code == 404, (name, method, path, r.status_code)
+                assert stable_body(r) == not_found, (name, method, path)
+                assert not canaries_in(r)
+    assert snapshot(watched) == before
+    for token in (home.token, home.other_token):
+        assert app.test_client().get(f"/l/{token}").status_code == 404
+    browser = app.test_client()
+    _open_portal(browser, fresh.token)
+    assert home.own_canary in body_text(browser.get("/p/review"))
