@@ -15,30 +15,12 @@ from sqlalchemy import select
 
 from counselor.extensions import db
 from tests.conftest import csrf_token_from, new_case  # noqa: F401 - re-exported for the tests
+from tests.library_helpers import portal_csrf, questionnaire, revision_of, sync  # noqa: F401
 
 LINK_ROW = re.compile(
     r'<h2 class="h5 mb-1">(?P<name>[^<]+)</h2>.*?value="(?P<url>https?://[^"]+/l/(?P<token>[A-Za-z0-9_\-]+))"',
     re.S,
 )
-
-
-def sync():
-    """Load the built-in library and commit (what `flask library sync` does)."""
-    from counselor.questionnaires.services import sync_library
-
-    result = sync_library()
-    db.session.commit()
-    return result
-
-
-def questionnaire(slug: str, owner_id=None):
-    from counselor.questionnaires.models import Questionnaire
-
-    stmt = select(Questionnaire).where(Questionnaire.slug == slug)
-    stmt = stmt.where(
-        Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id
-    )
-    return db.session.scalar(stmt)
 
 
 def links_from(page: str) -> dict[str, str]:
@@ -107,20 +89,6 @@ def open_link(client, token: str):
     assert r.status_code == 302, r.status_code
     assert r.headers["Location"].endswith("/p/")
     return r
-
-
-def portal_csrf(page: str) -> str:
-    m = re.search(r'data-csrf="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    assert m, "no portal CSRF token on page"
-    return m.group(1)
-
-
-def revision_of(page: str) -> int:
-    m = re.search(r'name="revision" value="(\d+)"', page)
-    assert m, "no revision on page"
-    return int(m.group(1))
 
 
 def section(client, number: int):

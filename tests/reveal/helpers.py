@@ -8,35 +8,14 @@ use their own logged-in test clients. Everything runs on the real app and databa
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from counselor.extensions import db
+from tests.library_helpers import portal_csrf, questionnaire, revision_of, sync  # noqa: F401
 
 INVENTORY = "desires-boundaries"
 INTAKE = "intake"
-
-
-def sync():
-    """Load the built-in library and commit (what `flask library sync` does)."""
-    from counselor.questionnaires.services import sync_library
-
-    result = sync_library()
-    db.session.commit()
-    return result
-
-
-def questionnaire(slug: str, owner_id=None):
-    from counselor.questionnaires.models import Questionnaire
-
-    stmt = select(Questionnaire).where(Questionnaire.slug == slug)
-    stmt = stmt.where(
-        Questionnaire.owner_id.is_(None) if owner_id is None else Questionnaire.owner_id == owner_id
-    )
-    return db.session.scalar(stmt)
 
 
 def load_own(account, doc: dict):
@@ -64,20 +43,6 @@ def assign(case, slug: str = INVENTORY, *, owner_id=None, partners=None):
     )
     db.session.commit()
     return assignment, {i.partner.display_name: i.token for i in issued}
-
-
-def portal_csrf(page: str) -> str:
-    m = re.search(r'data-csrf="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    assert m, "no portal CSRF token on page"
-    return m.group(1)
-
-
-def revision_of(page: str) -> int:
-    m = re.search(r'name="revision" value="(\d+)"', page)
-    assert m, "no revision on page"
-    return int(m.group(1))
 
 
 @dataclass
