@@ -14,6 +14,7 @@ decimal text); date → "YYYY-MM-DD"; scale → int; desire → {"roles": {role:
 from __future__ import annotations
 
 import datetime as _dt
+import json
 import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -381,8 +382,6 @@ def page_conditions(
     Conditions on questions of other pages carry that answer as ``known`` so the script can
     decide without seeing anything but this partner's own answers.
     """
-    import json
-
     on_page = {i["link_id"] for i in walk(section.items)}
     out = {}
     for item in walk(section.items):

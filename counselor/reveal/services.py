@@ -6,6 +6,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass, field
+from itertools import combinations
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -128,8 +129,6 @@ def compare(assignment: Assignment) -> Comparison:
                 row.pairs = matching.compare_item(item, {p.id: row.answers[p.id] for p in partners})
                 every_pair.extend(row.pairs)
             items.append(row)
-    from itertools import combinations
-
     return Comparison(partners, list(combinations(partners, 2)), items, matching.counts(every_pair))
 
 
