@@ -33,7 +33,7 @@ test: $(STAMP)
 	@$(BIN)/pytest
 
 lint: $(STAMP)
-	@$(BIN)/ruff check counselor tests
+	@$(BIN)/ruff check counselor tests bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache
