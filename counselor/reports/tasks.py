@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
+import traceback
 import uuid
 
 from celery import shared_task
@@ -49,7 +51,9 @@ def render_export(export_id: str) -> str:
         services.fail_now(eid, token, f"The PDF could not be made: {exc}")
         return "failed"
     except Exception:  # noqa: BLE001 - any failure is retried, then reported in words
-        log.exception("export %s failed to render", export_id)
+        # Type and place only: an exception's message (a reportlab layout error, say) can
+        # quote the clinical text being laid out, and logs must never hold clinical text.
+        log.error("export %s failed to render: %s", export_id, _where(sys.exc_info()))
         db.session.rollback()
         attempts = db.session.get(Export, eid).attempts
         status = services.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
@@ -58,6 +62,15 @@ def render_export(export_id: str) -> str:
             services.publish(eid, countdown=min(2**attempts, 60))
         return status
     return "ready" if services.finish(eid, token, pdf) else "lost-claim"
+
+
+def _where(exc_info) -> str:
+    """The exception's type and the innermost frame (file:line), nothing of its message."""
+    exc_type, _, tb = exc_info
+    frames = traceback.extract_tb(tb)
+    last = frames[-1] if frames else None
+    place = f" at {os.path.basename(last.filename)}:{last.lineno}" if last else ""
+    return f"{exc_type.__name__}{place}"
 
 
 @shared_task(name="counselor.reports.tasks.republish_stuck_exports", ignore_result=True)

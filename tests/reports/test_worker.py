@@ -106,6 +106,9 @@ def test_export_over_http_through_a_real_worker(setup, celery_env):
     assert "Łukasz & Ольга" in text and "Worker test private note" in text
     with app.app_context():
         assert _ready_events(export_id) == 1
+    # What the worker logs holds no clinical text (canary: the session's private note).
+    full_logs = "".join(proc.log.read_text() for proc in celery_env.processes)
+    assert "Worker test private note" not in full_logs and "Ольга" not in full_logs
 
 
 def test_worker_killed_mid_render_completes_exactly_once(setup, celery_env):
