@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import traceback
 from typing import NoReturn
 
 from flask import Flask, current_app, g, render_template, request
@@ -135,6 +136,13 @@ def init_web(app: Flask) -> None:
         from counselor.extensions import db
 
         db.session.rollback()
-        # The endpoint, not the path: a portal path may carry a personal link token.
-        app.logger.exception("Unhandled error on %s %s", request.method, request.endpoint)
+        # The endpoint, not the path: a portal path may carry a personal link token. The
+        # frames, not the message: an exception's message can quote what a person typed.
+        app.logger.error(
+            "Unhandled %s on %s %s\n%s",
+            type(exc).__name__,
+            request.method,
+            request.endpoint,
+            "".join(traceback.format_tb(exc.__traceback__)),
+        )
         return _render_error(500)
