@@ -12,6 +12,7 @@ import qrcode.image.svg
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy.exc import IntegrityError
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, list_cases
@@ -129,15 +130,22 @@ def _new_key(form) -> None:
         form.request_key.data = secrets.token_hex(16)
 
 
+ALREADY_DONE = "These links were already created and shown once. Reissue a link to get a new one."
+
+
 def _already_done(form):
     """A resubmitted form (refresh, double click): nothing is created twice."""
     if form.request_key.data and services.already_assigned(form.request_key.data):
-        flash(
-            "These links were already created and shown once. Reissue a link to get a new one.",
-            "warning",
-        )
+        flash(ALREADY_DONE, "warning")
         return True
     return False
+
+
+def _lost_race(back: str):
+    """Two copies of the form arrived at once: the unique request key let only one through."""
+    db.session.rollback()
+    flash(ALREADY_DONE, "warning")
+    return redirect(back)
 
 
 @bp.route("/questionnaires/<uuid:questionnaire_id>/assign", methods=["GET", "POST"])
@@ -169,6 +177,8 @@ def assign_many(questionnaire_id: uuid.UUID):
         except services.AssignmentError as exc:
             db.session.rollback()
             form.cases.errors.append(str(exc))
+        except IntegrityError:
+            return _lost_race(url_for("questionnaires.library"))
         else:
             db.session.commit()
             return _links_page(issued, f"{questionnaire.title}: personal links")
@@ -207,6 +217,8 @@ def assign(case_id: uuid.UUID):
             )
         except services.AssignmentError as exc:
             form.partners.errors.append(str(exc))
+        except IntegrityError:
+            return _lost_race(url_for("cases.show", case_id=case_id))
         else:
             db.session.commit()
             return _links_page(issued, f"{questionnaire.title}: personal links")

@@ -519,3 +519,27 @@ def test_due_dates_are_judged_in_the_practice_time_zone(
         open_link(c, tokens["Sam Rivera"])
         _, csrf, rev = section(c, 1)
         assert autosave(c, csrf, rev, {"goals.main": "still today"}).status_code == 200
+
+
+def test_two_copies_of_one_form_arriving_together_create_it_once(client_a, cases, monkeypatch):
+    """The race a double click can win: both copies pass the "already done?" look-up before
+    either commits. The database's unique request key lets one through; the other gets the
+    same "already created" answer, not a 500."""
+    from counselor.questionnaires import services
+
+    couple, _, _ = cases
+    q = questionnaire("consent-check-in")
+    form = client_a.get(f"/cases/{couple.id}/assign").get_data(as_text=True)
+    data = {
+        "questionnaire": str(q.id),
+        "partners": [str(p.id) for p in couple.partners],
+        "ttl_days": "30",
+        "request_key": request_key_from(form),
+    }
+    assert client_a.post(f"/cases/{couple.id}/assign", data=data).status_code == 200
+    # The second copy looked before the first committed: it saw nothing yet.
+    monkeypatch.setattr(services, "already_assigned", lambda key: False)
+    late = client_a.post(f"/cases/{couple.id}/assign", data=data)
+    assert late.status_code == 302, late.status_code
+    assert "already created" in client_a.get(late.headers["Location"]).get_data(as_text=True)
+    assert _count(Assignment) == 1
