@@ -10,6 +10,7 @@ import time
 import uuid
 from datetime import date
 from datetime import time as clock
+from pathlib import Path
 
 import pytest
 from pypdf import PdfReader
@@ -109,6 +110,21 @@ def test_export_over_http_through_a_real_worker(setup, celery_env):
     # What the worker logs holds no clinical text (canary: the session's private note).
     full_logs = "".join(proc.log.read_text() for proc in celery_env.processes)
     assert "Worker test private note" not in full_logs and "Ольга" not in full_logs
+    # Nor does the broker: messages carry export ids only (checked on Redis, CI's broker).
+    assert b"Worker test private note" not in _broker_bytes(celery_env.broker)
+
+
+def _broker_bytes(broker: str) -> bytes:
+    """Everything a Redis broker holds (keys and values), or the embedded broker's file."""
+    if broker.startswith("sqla+sqlite:///"):
+        return Path(broker[len("sqla+sqlite:///") :]).read_bytes()
+    import redis
+
+    client = redis.Redis.from_url(broker)
+    out = b""
+    for key in client.scan_iter():
+        out += key + (client.dump(key) or b"")
+    return out
 
 
 def test_worker_killed_mid_render_completes_exactly_once(setup, celery_env):
