@@ -151,6 +151,11 @@ POLICY: dict[str, Row] = {
     "auth.login": explicit(GET=(200, HOME, HOME, HOME, 200), POST=(400, HOME, HOME, HOME, 400)),
     "auth.logout": explicit(POST=(LOGIN, SIGNED_OUT, SIGNED_OUT, SIGNED_OUT, LOGIN)),
     "auth.change_password": signed_in(GET=200, POST=400),
+    # the TOTP step: no password step pending in the sweep's browsers, so back to the login
+    "auth.login_totp": explicit(
+        GET=(LOGIN, HOME, HOME, HOME, LOGIN), POST=(LOGIN, HOME, HOME, HOME, LOGIN)
+    ),
+    "auth.totp": signed_in(GET=200, POST=400),  # one's own enrolment page; POST: no code
     "cases.home": explicit(
         GET=(
             Redirect("/cases"),

@@ -1,8 +1,8 @@
 """Login and password forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SubmitField
-from wtforms.validators import DataRequired, EqualTo, Length
+from wtforms import EmailField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 
 from counselor.auth.services import MIN_PASSWORD_LENGTH
 
@@ -29,3 +29,30 @@ class PasswordChangeForm(FlaskForm):
         validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
     )
     submit = SubmitField("Change password")
+
+
+def _code_field(label: str = "6-digit code") -> StringField:
+    return StringField(
+        label,
+        validators=[
+            DataRequired(),
+            Length(max=16),
+            Regexp(r"^\s*\d{3}\s?\d{3}\s*$", message="Enter the 6 digits your app shows."),
+        ],
+        description="From your authenticator app.",
+    )
+
+
+class TotpCodeForm(FlaskForm):
+    """The second login step, and confirming an enrolment: one current code."""
+
+    code = _code_field()
+    submit = SubmitField("Continue")
+
+
+class TotpDisableForm(FlaskForm):
+    """Switching TOTP off: the password and a current code."""
+
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    code = _code_field()
+    submit = SubmitField("Switch off")

@@ -6,9 +6,10 @@ import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from counselor.core.crypto import encrypted, sealed_column
 from counselor.core.models import Timestamps, UUIDPrimaryKey, utcnow
 from counselor.extensions import db
 
@@ -32,6 +33,13 @@ class Counselor(UUIDPrimaryKey, Timestamps, UserMixin, db.Model):
     role: Mapped[str] = mapped_column(String(16), default="counselor")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Optional TOTP (RFC 6238): the shared secret, sealed at rest; set while enrolling and
+    # switched on only once a code from it was confirmed (totp_enabled_at).
+    totp_secret = encrypted(nullable=True)
+    totp_secret_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the last accepted 30-second time step: a code of this step or an older one is refused
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     login_sessions: Mapped[list[LoginSession]] = relationship(
         back_populates="counselor", cascade="all, delete-orphan", passive_deletes=True
@@ -44,6 +52,11 @@ class Counselor(UUIDPrimaryKey, Timestamps, UserMixin, db.Model):
     def is_admin(self) -> bool:
         """Whether this account manages other accounts (and sees no clinical data)."""
         return self.role == "admin"
+
+    @property
+    def totp_on(self) -> bool:
+        """Whether signing in needs a code from the authenticator app as well."""
+        return self.totp_enabled_at is not None and self.totp_secret_sealed is not None
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in

@@ -1,21 +1,52 @@
-"""Login, logout and password change."""
+"""Login (with the optional TOTP step), logout, password change and TOTP enrolment."""
 
 from __future__ import annotations
 
+import time
+import uuid
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from counselor.auth import bp, services
-from counselor.auth.forms import LoginForm, PasswordChangeForm
+from counselor.auth.forms import LoginForm, PasswordChangeForm, TotpCodeForm, TotpDisableForm
+from counselor.auth.models import Counselor
 from counselor.core import audit
+from counselor.core.qr import qr_svg
 from counselor.extensions import db, limiter
+
+#: the signed-session key of a login whose password was right and whose code is awaited
+PENDING = "totp_pending"
+
+
+def _pending_counselor() -> Counselor | None:
+    """The account waiting for its TOTP code in this browser, within the time allowed."""
+    pending = session.get(PENDING)
+    if not isinstance(pending, dict):
+        return None
+    try:
+        started = float(pending["at"])
+        counselor_id = uuid.UUID(str(pending["id"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not 0 <= time.time() - started <= services.TOTP_PENDING_SECONDS:
+        return None
+    counselor = db.session.get(Counselor, counselor_id)
+    if counselor is None or not counselor.active or not counselor.totp_on:
+        return None
+    return counselor
 
 
 def _account_key() -> str:
-    """Rate-limit key for failed logins per account (the email typed, normalised)."""
-    return "login-account:" + services.normalise_email(request.form.get("email", ""))[:254]
+    """Rate-limit key for failed logins per account (the email typed, normalised); the code
+    step counts against the same account as the password step."""
+    if request.endpoint == "auth.login_totp":
+        counselor = _pending_counselor()
+        email = counselor.email if counselor is not None else ""
+    else:
+        email = services.normalise_email(request.form.get("email", ""))[:254]
+    return "login-account:" + email
 
 
 def _failed(response) -> bool:
@@ -39,20 +70,36 @@ def _safe_next(target: str | None) -> str:
     return url_for("cases.home")
 
 
+def _throttled(view):
+    """Failed logins (a wrong password or a wrong code) count per account and per address."""
+    view = limiter.shared_limit(
+        lambda: current_app.config["COUNSELOR_LOGIN_LIMIT_ADDRESS"],
+        scope="login-address",
+        methods=["POST"],
+        deduct_when=_failed,
+    )(view)
+    return limiter.shared_limit(
+        lambda: current_app.config["COUNSELOR_LOGIN_LIMIT_ACCOUNT"],
+        scope="login-account",
+        key_func=_account_key,
+        methods=["POST"],
+        deduct_when=_failed,
+    )(view)
+
+
+def _finish_login(counselor: Counselor, next_url: str):
+    # A fresh cookie session at login: nothing from before (or planted) carries over.
+    session.clear()
+    services.start_login_session(counselor)
+    login_user(counselor, remember=False)
+    db.session.commit()
+    return redirect(next_url)
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    lambda: current_app.config["COUNSELOR_LOGIN_LIMIT_ACCOUNT"],
-    key_func=_account_key,
-    methods=["POST"],
-    deduct_when=_failed,
-)
-@limiter.limit(
-    lambda: current_app.config["COUNSELOR_LOGIN_LIMIT_ADDRESS"],
-    methods=["POST"],
-    deduct_when=_failed,
-)
+@_throttled
 def login():
-    """Show the login form and sign a counselor in."""
+    """Show the login form and sign a counselor in (or lead on to the code step)."""
     if current_user.is_authenticated:
         return redirect(url_for("cases.home"))
     form = LoginForm()
@@ -64,14 +111,41 @@ def login():
             form.password.errors.append("That email and password do not match an active account.")
             return render_template("auth/login.html", form=form), 401
         next_url = _safe_next(request.args.get("next"))
-        # A fresh cookie session at login: nothing from before (or planted) carries over.
-        session.clear()
-        services.start_login_session(counselor)
-        login_user(counselor, remember=False)
-        db.session.commit()
-        return redirect(next_url)
+        if counselor.totp_on:
+            # Not signed in yet: only the signed session remembers whose code is awaited.
+            db.session.commit()  # a password rehash, if any
+            session.clear()
+            session[PENDING] = {"id": str(counselor.id), "at": time.time(), "next": next_url}
+            return redirect(url_for("auth.login_totp"))
+        return _finish_login(counselor, next_url)
     status = 400 if form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+@_throttled
+def login_totp():
+    """The second login step: a current code from the authenticator app."""
+    if current_user.is_authenticated:
+        return redirect(url_for("cases.home"))
+    counselor = _pending_counselor()
+    if counselor is None:
+        if session.pop(PENDING, None) is not None:
+            flash("That took too long. Please sign in again.", "warning")
+        return redirect(url_for("auth.login"))
+    form = TotpCodeForm()
+    if form.validate_on_submit():
+        try:
+            services.verify_totp(counselor, form.code.data)
+        except services.TotpError as exc:
+            db.session.rollback()
+            services.totp_failed(counselor)
+            db.session.commit()
+            form.code.errors.append(str(exc))
+            return render_template("auth/login_totp.html", form=form), 401
+        return _finish_login(counselor, _safe_next(session.get(PENDING, {}).get("next")))
+    status = 400 if form.errors else 200
+    return render_template("auth/login_totp.html", form=form), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -107,3 +181,52 @@ def change_password():
             return redirect(url_for("cases.home"))
     status = 400 if form.errors else 200
     return render_template("auth/password.html", form=form), status
+
+
+@bp.route("/account/totp", methods=["GET", "POST"])
+@login_required
+def totp():
+    """Switch two-step sign-in (TOTP) on, by scanning a QR code and confirming a code, or off,
+    with the password and a code."""
+    counselor: Counselor = current_user._get_current_object()
+    if counselor.totp_on:
+        form = TotpDisableForm()
+        if form.validate_on_submit():
+            try:
+                services.disable_totp(counselor, form.password.data, form.code.data)
+            except services.AccountError as exc:
+                db.session.rollback()
+                if isinstance(exc, services.TotpError):
+                    services.totp_failed(counselor)
+                    db.session.commit()
+                    form.code.errors.append(str(exc))
+                else:
+                    form.password.errors.append(str(exc))
+            else:
+                db.session.commit()
+                flash("Two-step sign-in is off.", "success")
+                return redirect(url_for("auth.totp"))
+        status = 400 if form.errors else 200
+        return render_template("auth/totp.html", form=form, enabled=True), status
+
+    form = TotpCodeForm()
+    secret = services.begin_totp_enrolment(counselor)
+    db.session.commit()  # the secret being enrolled stays the same across reloads
+    if form.validate_on_submit():
+        try:
+            services.confirm_totp(counselor, form.code.data)
+        except services.AccountError as exc:
+            db.session.rollback()
+            form.code.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash("Two-step sign-in is on. Signing in now asks for a code.", "success")
+            return redirect(url_for("auth.totp"))
+    status = 400 if form.errors else 200
+    return render_template(
+        "auth/totp.html",
+        form=form,
+        enabled=False,
+        secret=secret,
+        qr=qr_svg(services.totp_uri(counselor), "QR code to add this account to an app"),
+    ), status

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
+import time
 from datetime import datetime, timedelta
 
+import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
@@ -203,3 +206,111 @@ def set_active(counselor: Counselor, active: bool) -> None:
     if not active:
         end_all_login_sessions(counselor)
     audit.record("account.enable" if active else "account.disable", "counselor", counselor.id)
+
+
+# --- TOTP (RFC 6238) -----------------------------------------------------------------------
+
+TOTP_ISSUER = "Counselor"
+TOTP_STEP_SECONDS = 30
+#: codes of one step before or after the current one are accepted (clock drift)
+TOTP_DRIFT_STEPS = 1
+#: how long the second login step waits for the code after the password was right
+TOTP_PENDING_SECONDS = 300
+
+WRONG_CODE = "That code is not right. Check your authenticator app and try again."
+REPLAYED_CODE = (
+    "That code was already used. Wait for the next code in your authenticator app and enter it."
+)
+
+
+class TotpError(AccountError):
+    """A TOTP code was refused; ``replay`` tells a reused code from a wrong one."""
+
+    def __init__(self, message: str, *, replay: bool = False):
+        super().__init__(message)
+        self.replay = replay
+
+
+def _step_of(now: float | None) -> int:
+    return int((time.time() if now is None else now) // TOTP_STEP_SECONDS)
+
+
+def _matching_step(secret: str, code: str, now: float | None) -> int | None:
+    """The time step within the drift window whose code equals ``code``, or None."""
+    code = (code or "").replace(" ", "").strip()
+    if len(code) != 6 or not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret, interval=TOTP_STEP_SECONDS)
+    current = _step_of(now)
+    found = None
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        # Compare every candidate (no early exit), in constant time.
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            found = step
+    return found
+
+
+def verify_totp(counselor: Counselor, code: str, *, now: float | None = None) -> None:
+    """Accept a code of the account's secret once; raises TotpError for a wrong or reused one.
+
+    ``now`` (Unix seconds) defaults to the current time; tests pass chosen times.
+    """
+    secret = counselor.totp_secret
+    if not secret:
+        raise TotpError(WRONG_CODE)
+    step = _matching_step(secret, code, now)
+    if step is None:
+        raise TotpError(WRONG_CODE)
+    if counselor.totp_last_step is not None and step <= counselor.totp_last_step:
+        raise TotpError(REPLAYED_CODE, replay=True)
+    counselor.totp_last_step = step
+
+
+def totp_failed(counselor: Counselor) -> None:
+    """Record a refused code (the event names the account, never the code)."""
+    audit.record("auth.totp_failed", "counselor", counselor.id)
+
+
+def begin_totp_enrolment(counselor: Counselor) -> str:
+    """The secret being enrolled: a new one the first time, the same one until confirmed."""
+    if counselor.totp_on:
+        raise AccountError("Two-step sign-in is already on.")
+    if not counselor.totp_secret_sealed:
+        counselor.totp_secret = pyotp.random_base32()
+        counselor.totp_last_step = None
+    return counselor.totp_secret
+
+
+def totp_uri(counselor: Counselor) -> str:
+    """The otpauth:// URI an authenticator app reads from the QR code."""
+    return pyotp.TOTP(counselor.totp_secret, interval=TOTP_STEP_SECONDS).provisioning_uri(
+        name=counselor.email, issuer_name=TOTP_ISSUER
+    )
+
+
+def confirm_totp(counselor: Counselor, code: str, *, now: float | None = None) -> None:
+    """Switch TOTP on once the counselor typed a current code of the enrolled secret."""
+    if counselor.totp_on:
+        raise AccountError("Two-step sign-in is already on.")
+    if not counselor.totp_secret_sealed:
+        raise TotpError("Start again: scan the QR code, then enter the code it shows.")
+    verify_totp(counselor, code, now=now)
+    counselor.totp_enabled_at = utcnow()
+    audit.record("auth.totp_enabled", "counselor", counselor.id)
+
+
+def disable_totp(
+    counselor: Counselor, password: str, code: str, *, now: float | None = None
+) -> None:
+    """Switch TOTP off after checking the password and a current code."""
+    if not counselor.totp_on:
+        raise AccountError("Two-step sign-in is not on.")
+    try:
+        _hasher.verify(counselor.password_hash, password)
+    except (VerificationError, InvalidHashError):
+        raise AccountError("The password is not right.") from None
+    verify_totp(counselor, code, now=now)
+    counselor.totp_secret = None
+    counselor.totp_enabled_at = None
+    counselor.totp_last_step = None
+    audit.record("auth.totp_disabled", "counselor", counselor.id)
