@@ -83,6 +83,25 @@ def counselors_disable(email: str) -> None:
     click.echo(f"Disabled {account.email}; its sessions end at their next request.")
 
 
+@counselors_cli.command("reset-totp")
+@click.argument("email")
+def counselors_reset_totp(email: str) -> None:
+    """Switch two-step sign-in off for an account whose phone is lost; ends its sessions."""
+    from counselor.auth.services import AccountError, get_by_email, reset_totp
+
+    account = get_by_email(email)
+    if account is None:
+        raise click.ClickException(f"No account with email {email}.")
+    try:
+        reset_totp(account)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from None
+    db.session.commit()
+    click.echo(
+        f"Two-step sign-in is off for {account.email}; they can enrol again after signing in."
+    )
+
+
 @click.command("demo")
 @click.option(
     "--reset-password",

@@ -257,3 +257,23 @@ def test_the_secret_is_not_in_the_database_in_plain_text(app, counselor_a, datab
     assert account(counselor_a).totp_secret == secret, "stored and readable through the model"
     db.session.remove()
     assert not leaks(database_bytes(database_url), secret)
+
+
+def test_operator_resets_totp_for_a_lost_phone(app, runner, counselor_a):
+    """`flask counselors reset-totp` switches it off and signs the account out everywhere."""
+    enable(counselor_a)
+    browser = app.test_client()
+    password_step(browser, counselor_a)
+    code_step(browser, pyotp.TOTP(account(counselor_a).totp_secret).at(time.time() + 30))
+    assert signed_in(browser)
+
+    result = runner.invoke(args=["counselors", "reset-totp", counselor_a.email])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert not account(counselor_a).totp_on and not signed_in(browser)
+    assert "auth.totp_disabled" in actions(counselor_a)
+    # the password alone signs in again; a second reset says there is nothing to reset
+    fresh = app.test_client()
+    login(fresh, counselor_a)
+    again = runner.invoke(args=["counselors", "reset-totp", counselor_a.email])
+    assert again.exit_code == 1 and "not on" in again.output

@@ -310,6 +310,18 @@ def disable_totp(
     except (VerificationError, InvalidHashError):
         raise AccountError("The password is not right.") from None
     verify_totp(counselor, code, now=now)
+    _clear_totp(counselor)
+
+
+def reset_totp(counselor: Counselor) -> None:
+    """Switch TOTP off without a code (operator, for a lost phone); ends the account's sessions."""
+    if not counselor.totp_on:
+        raise AccountError("Two-step sign-in is not on for this account.")
+    _clear_totp(counselor)
+    end_all_login_sessions(counselor)
+
+
+def _clear_totp(counselor: Counselor) -> None:
     counselor.totp_secret = None
     counselor.totp_enabled_at = None
     counselor.totp_last_step = None
