@@ -69,15 +69,23 @@ def counselors_create(email: str, name: str, admin: bool) -> None:
     click.echo(f"Created {'admin' if admin else 'counselor'} account {email.strip().lower()}.")
 
 
-@counselors_cli.command("disable")
-@click.argument("email")
-def counselors_disable(email: str) -> None:
-    """Disable an account and end its sessions."""
-    from counselor.auth.services import get_by_email, set_active
+def _account(email: str):
+    """The account with this email, or a one-line error for the operator."""
+    from counselor.auth.services import get_by_email
 
     account = get_by_email(email)
     if account is None:
         raise click.ClickException(f"No account with email {email}.")
+    return account
+
+
+@counselors_cli.command("disable")
+@click.argument("email")
+def counselors_disable(email: str) -> None:
+    """Disable an account and end its sessions."""
+    from counselor.auth.services import set_active
+
+    account = _account(email)
     set_active(account, False)
     db.session.commit()
     click.echo(f"Disabled {account.email}; its sessions end at their next request.")
@@ -87,11 +95,9 @@ def counselors_disable(email: str) -> None:
 @click.argument("email")
 def counselors_reset_totp(email: str) -> None:
     """Switch two-step sign-in off for an account whose phone is lost; ends its sessions."""
-    from counselor.auth.services import AccountError, get_by_email, reset_totp
+    from counselor.auth.services import AccountError, reset_totp
 
-    account = get_by_email(email)
-    if account is None:
-        raise click.ClickException(f"No account with email {email}.")
+    account = _account(email)
     try:
         reset_totp(account)
     except AccountError as exc:
