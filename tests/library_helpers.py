@@ -43,3 +43,23 @@ def revision_of(page: str) -> int:
     m = re.search(r'name="revision" value="(\d+)"', page)
     assert m, "no revision on page"
     return int(m.group(1))
+
+
+def assign_direct(
+    case, slug="desires-boundaries", *, partners=None, due_on=None, ttl_days=None, owner_id=None
+):
+    """Assign through the service (no HTTP) and commit; returns (assignment, {name: token})."""
+    from counselor.questionnaires import services
+
+    q = questionnaire(slug, owner_id)
+    assert q is not None, f"questionnaire {slug} not loaded"
+    assignment, issued = services.assign(
+        case,
+        q.latest,
+        [p.id for p in partners] if partners else [],
+        due_on=due_on,
+        instructions=None,
+        ttl_days=ttl_days,
+    )
+    db.session.commit()
+    return assignment, {i.partner.display_name: i.token for i in issued}

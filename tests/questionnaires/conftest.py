@@ -15,7 +15,13 @@ from sqlalchemy import select
 
 from counselor.extensions import db
 from tests.conftest import csrf_token_from, new_case  # noqa: F401 - re-exported for the tests
-from tests.library_helpers import portal_csrf, questionnaire, revision_of, sync  # noqa: F401
+from tests.library_helpers import (  # noqa: F401
+    assign_direct,
+    portal_csrf,
+    questionnaire,
+    revision_of,
+    sync,
+)
 
 LINK_ROW = re.compile(
     r'<h2 class="h5 mb-1">(?P<name>[^<]+)</h2>.*?value="(?P<url>https?://[^"]+/l/(?P<token>[A-Za-z0-9_\-]+))"',
@@ -61,26 +67,6 @@ def assign_http(
     r = client.post(f"/cases/{case.id}/assign", data=data)
     assert r.status_code == status, r.get_data(as_text=True)[:2000]
     return r, links_from(r.get_data(as_text=True))
-
-
-def assign_direct(
-    case, slug="desires-boundaries", *, partners=None, due_on=None, ttl_days=None, owner_id=None
-):
-    """Assign through the service (no HTTP) and commit; returns (assignment, {name: token})."""
-    from counselor.questionnaires import services
-
-    q = questionnaire(slug, owner_id)
-    assert q is not None, f"questionnaire {slug} not loaded"
-    assignment, issued = services.assign(
-        case,
-        q.latest,
-        [p.id for p in partners] if partners else [],
-        due_on=due_on,
-        instructions=None,
-        ttl_days=ttl_days,
-    )
-    db.session.commit()
-    return assignment, {i.partner.display_name: i.token for i in issued}
 
 
 def open_link(client, token: str):

@@ -12,7 +12,13 @@ import uuid
 from dataclasses import dataclass
 
 from counselor.extensions import db
-from tests.library_helpers import portal_csrf, questionnaire, revision_of, sync  # noqa: F401
+from tests.library_helpers import (  # noqa: F401
+    assign_direct,
+    portal_csrf,
+    questionnaire,
+    revision_of,
+    sync,
+)
 
 INVENTORY = "desires-boundaries"
 INTAKE = "intake"
@@ -29,20 +35,7 @@ def load_own(account, doc: dict):
 
 def assign(case, slug: str = INVENTORY, *, owner_id=None, partners=None):
     """Assign through the service and commit; returns (assignment, {partner name: raw token})."""
-    from counselor.questionnaires import services
-
-    q = questionnaire(slug, owner_id)
-    assert q is not None, f"questionnaire {slug} not loaded"
-    assignment, issued = services.assign(
-        case,
-        q.latest,
-        [p.id for p in partners] if partners else [],
-        due_on=None,
-        instructions=None,
-        ttl_days=None,
-    )
-    db.session.commit()
-    return assignment, {i.partner.display_name: i.token for i in issued}
+    return assign_direct(case, slug, owner_id=owner_id, partners=partners)
 
 
 @dataclass
