@@ -38,6 +38,9 @@ DESIRE_LABELS = {
     "maybe": "Maybe",
     "no": "No",
 }
+#: how urgently a counselor should look at a raised alert; a rule that names none is "review"
+ALERT_SEVERITIES = ("urgent", "review", "info")
+DEFAULT_SEVERITY = "review"
 OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
 LINK_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
@@ -80,6 +83,19 @@ _alert = {
         "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
         "answer": _answer_value,
         "message": {"type": "string", "minLength": 1, "maxLength": 300},
+        "severity": {"enum": list(ALERT_SEVERITIES)},
+    },
+}
+#: an instrument a definition cites or adapts, and the terms its wording is used under
+_source = {
+    "type": "object",
+    "required": ["citation", "licence"],
+    "additionalProperties": False,
+    "properties": {
+        "citation": {"type": "string", "minLength": 1, "maxLength": 600},
+        "licence": {"type": "string", "minLength": 1, "maxLength": 600},
+        #: which items use it, and whether its wording is exact, adapted or only its idea
+        "use": {"type": "string", "maxLength": 600},
     },
 }
 
@@ -105,6 +121,9 @@ ITEM_SCHEMA: dict[str, Any] = {
         "max_label": {"type": "string", "maxLength": 120},
         "max_length": {"type": "integer", "minimum": 1, "maximum": 20000},
         "roles": {"type": "array", "minItems": 1, "maxItems": 4, "items": _role},
+        #: a caution shown with a high-risk desire item: why it is listed (so a partner can
+        #: say "hard limit"), never an invitation
+        "advisory": {"type": "string", "minLength": 1, "maxLength": 1000},
         "alert": _alert,
     },
     "allOf": [
@@ -145,6 +164,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         #: shown to partners on the first page
         "intro": {"type": "string", "maxLength": 4000},
         "estimated_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
+        "sources": {"type": "array", "minItems": 1, "maxItems": 20, "items": _source},
         "items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
     },
 }
@@ -253,6 +273,8 @@ def _rules(doc: dict) -> list[str]:
                         f"{here}.roles: '{mine}' names '{theirs}' as counterpart, "
                         f"so '{theirs}' must name '{mine}' back"
                     )
+        if "advisory" in item and kind != "desire":
+            errors.append(f"{here}.advisory: only desire items carry an advisory")
         if "alert" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
             errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
         if isinstance(lid, str) and lid not in seen:

@@ -18,7 +18,7 @@ from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
-from counselor.questionnaires.schema import DESIRE_LABELS
+from counselor.questionnaires.schema import DEFAULT_SEVERITY, DESIRE_LABELS
 from counselor.reveal import matching
 from counselor.reveal.models import Alert
 from counselor.reveal.views import PartnerInfo, PartnerView, partner_view
@@ -196,17 +196,21 @@ class AlertView:
     alert: Alert
     message: str
     question: str
+    #: from the item's rule (urgent, review or info); the definition holds it, not the row
+    severity: str = DEFAULT_SEVERITY
 
 
 def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     views = []
     for alert in alerts:
         item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
+        rule = item.get("alert") or {}
         views.append(
             AlertView(
                 alert,
-                (item.get("alert") or {}).get("message", "Screening answer needs attention"),
+                rule.get("message", "Screening answer needs attention"),
                 item.get("text", ""),
+                rule.get("severity", DEFAULT_SEVERITY),
             )
         )
     return views
