@@ -102,6 +102,12 @@ def library_files() -> list[tuple[str, dict]]:
     return out
 
 
+def starter_resources() -> list[dict]:
+    """The starter reading list shipped for the learning-together exercise (title, authors, note)."""
+    entry = resources.files("counselor.questionnaires") / "resources" / "starter.json"
+    return json.loads(entry.read_text(encoding="utf-8"))["resources"]
+
+
 def sync_library() -> tuple[int, int]:
     """Load every built-in definition; returns (files, new versions). Idempotent."""
     files = library_files()

@@ -31,6 +31,22 @@ INVENTORY_CATEGORIES = {
 }
 
 
+#: the desire items of the inventory's first version, whose answers later versions keep
+FIRST_INVENTORY_DESIRES = (
+    "communication.fantasy_talk communication.describe_in_moment communication.instructions "
+    "communication.praise communication.teasing communication.firm_voice communication.scenario "
+    "communication.names communication.outfits power.lead_follow power.decide_next "
+    "power.permission power.rules_evening power.daily_ritual power.service power.rewards "
+    "power.consequences power.switching sensation.massage sensation.light_touch "
+    "sensation.scratching sensation.biting sensation.hair sensation.spanking "
+    "sensation.temperature sensation.impact_tools sensation.marks restraint.blindfold "
+    "restraint.held_by_hands restraint.stay_still restraint.soft_wrist restraint.rope "
+    "restraint.senses restraint.climax_control restraint.check_in care.cuddling "
+    "care.reassurance care.comforts care.talk_same_day care.next_day_message "
+    "care.strong_emotions care.time_apart care.closing_ritual"
+).split()
+
+
 def _all_items(doc):
     return list(walk(doc["items"]))
 
@@ -64,21 +80,22 @@ def test_library_has_the_ten_exercises_of_the_issue():
     }
 
 
-def test_inventory_has_30_desire_items_in_5_categories_each_with_roles():
+def _desires_per_section(doc) -> dict[str, int]:
+    return {
+        section["link_id"]: sum(1 for i in walk(section["items"]) if i["type"] == "desire")
+        for section in doc["items"]
+        if section["type"] == "group"
+    }
+
+
+def test_inventory_has_150_desire_items_in_named_sections_each_with_roles():
     doc = dict(services.library_files())["desires-boundaries.json"]
-    per_section: dict[str, int] = {}
-    for section in doc["items"]:
-        if section["type"] != "group":
-            continue
-        desires = [i for i in walk(section["items"]) if i["type"] == "desire"]
-        for d in desires:
-            assert d["roles"], d["link_id"]
-            assert all(r["label"].strip() for r in d["roles"])
-        per_section[section["link_id"]] = len(desires)
-    total = sum(per_section.values())
-    print(f"inventory: {total} desire items in sections {per_section}")
-    assert total >= 30
-    assert sum(1 for n in per_section.values() if n) >= 5
+    for d in (i for i in _all_items(doc) if i["type"] == "desire"):
+        assert d["roles"], d["link_id"]
+        assert all(r["label"].strip() for r in d["roles"])
+    per_section = _desires_per_section(doc)
+    print(f"inventory: {sum(per_section.values())} desire items in sections {per_section}")
+    assert sum(per_section.values()) >= 150
     for key in INVENTORY_CATEGORIES:
         assert per_section.get(key, 0) >= 1, (
             f"no desire items in the {INVENTORY_CATEGORIES[key]} category"
@@ -90,6 +107,34 @@ def test_inventory_has_30_desire_items_in_5_categories_each_with_roles():
         if i["type"] == "desire" and any("counterpart" in r for r in i["roles"])
     ]
     assert complementary
+
+
+def test_inventory_keeps_every_link_id_of_its_first_version():
+    """Answers given to earlier versions keep their meaning: no item of version 1 disappears."""
+    doc = dict(services.library_files())["desires-boundaries.json"]
+    have = {i["link_id"]: i["type"] for i in _all_items(doc)}
+    for lid in FIRST_INVENTORY_DESIRES:
+        assert have.get(lid) == "desire", lid
+
+
+def test_high_risk_items_carry_an_advisory_and_sensitive_sections_a_note():
+    doc = dict(services.library_files())["desires-boundaries.json"]
+    sections = {s["link_id"]: s for s in doc["items"] if s["type"] == "group"}
+    high = [i for i in walk(sections["high_risk"]["items"]) if i["type"] == "desire"]
+    assert len(high) >= 8
+    assert all(i.get("advisory") for i in high), [i["link_id"] for i in high]
+    texts = " ".join(i["text"].lower() for i in high)
+    assert "breath" in texts and "neck" in texts
+    for key in ("cnc", "high_risk", "recording", "others", "degradation", "body"):
+        first = sections[key]["items"][0]
+        assert first["type"] == "display", key
+    # the body map asks about touch per area, and the words partners should use are shared
+    body = list(walk(sections["body"]["items"]))
+    assert sum(1 for i in body if i["type"] == "desire") >= 12
+    words = [
+        i for i in body if i["type"] in ("string", "text") and i["link_id"].startswith("body.words")
+    ]
+    assert words and all(share_of(i) == "shared" for i in words)
 
 
 def test_intake_has_counselor_only_screening_items():
@@ -206,6 +251,14 @@ def test_loading_an_invalid_definition_stores_nothing(app):
             ),
             "alert",
         ),
+        (
+            lambda d: d["items"][0]["items"][1].update(
+                alert={"operator": "=", "answer": True, "message": "m", "severity": "panic"}
+            ),
+            "panic",
+        ),
+        (lambda d: d["items"][1]["items"][0].update(advisory="Risky."), "only desire items"),
+        (lambda d: d.update(sources=[{"citation": "Someone (2020)."}]), "licence"),
     ],
 )
 def test_each_kind_of_mistake_is_refused_with_its_path(mutate, expect):
@@ -215,6 +268,20 @@ def test_each_kind_of_mistake_is_refused_with_its_path(mutate, expect):
     assert errors, "a broken definition was accepted"
     assert any(expect in e for e in errors), errors
     assert all(e.startswith("$") and ": " in e for e in errors), errors
+
+
+def test_severity_advisory_and_sources_are_accepted_where_they_belong():
+    doc = small_definition(
+        sources=[{"citation": "A. Author (2020). A scale.", "licence": "Free clinical use."}]
+    )
+    doc["items"][0]["items"][1]["alert"] = {
+        "operator": "=",
+        "answer": False,
+        "message": "Pace is not fine.",
+        "severity": "urgent",
+    }
+    doc["items"][1]["items"][1]["advisory"] = "This can hurt; it is listed so you can say no."
+    assert validate_definition(doc) == []
 
 
 @pytest.mark.parametrize(
@@ -479,11 +546,122 @@ def test_a_one_way_counterpart_is_refused():
     from counselor.questionnaires.schema import validate_definition
 
     doc = {
-        "slug": "one-way", "title": "t", "purpose": "p", "kind": "exercise",
-        "items": [{"link_id": "d", "type": "desire", "text": "Massage", "roles": [
-            {"key": "give", "label": "Giving", "counterpart": "receive"},
-            {"key": "receive", "label": "Receiving"},
-        ]}],
+        "slug": "one-way",
+        "title": "t",
+        "purpose": "p",
+        "kind": "exercise",
+        "items": [
+            {
+                "link_id": "d",
+                "type": "desire",
+                "text": "Massage",
+                "roles": [
+                    {"key": "give", "label": "Giving", "counterpart": "receive"},
+                    {"key": "receive", "label": "Receiving"},
+                ],
+            }
+        ],
     }
     errors = validate_definition(doc)
     assert any("must name 'give' back" in e for e in errors), errors
+
+
+# ---- content the clinical review asked for ----
+
+
+def _intake():
+    return dict(services.library_files())["intake.json"]
+
+
+def test_intake_asks_adults_only_with_an_urgent_alert_on_no():
+    items = {i["link_id"]: i for i in _all_items(_intake())}
+    adult = items["about.adult"]
+    assert adult["type"] == "boolean" and adult["required"] is True
+    assert share_of(adult) == "counselor_only"
+    assert adult["alert"]["answer"] is False and adult["alert"]["severity"] == "urgent"
+    # it comes first, before anything sexual is asked
+    assert next(i for i in _all_items(_intake()) if i["type"] not in ("group", "display")) == adult
+
+
+def test_intake_identity_function_and_health_answers_stay_with_the_counselor():
+    items = {i["link_id"]: i for i in _all_items(_intake())}
+    for lid in (
+        "about.pronouns about.gender about.gender_history about.orientation about.structure "
+        "about.partners about.values about.access function.concerns function.how_long "
+        "function.distress sexual_health.contraception sexual_health.sti_test "
+        "sexual_health.medication"
+    ).split():
+        assert share_of(items[lid]) == "counselor_only", lid
+    concerns = " ".join(o["label"].lower() for o in items["function.concerns"]["options"])
+    for word in ("desire", "pain", "arous", "erection", "orgasm", "ejaculat"):
+        assert word in concerns, word
+    assert not any(
+        share_of(i) != "counselor_only"
+        for i in _all_items(_intake())
+        if i["type"] not in ("group", "display")
+    )
+
+
+def test_every_risk_item_offers_talking_in_person_and_alerts_by_severity():
+    doc = _intake()
+    screening = next(i for i in doc["items"] if i["link_id"] == "screening")
+    risk = [
+        i
+        for i in walk(screening["items"])
+        if i["type"] == "choice" and i["link_id"] != "substances.audit_c2"
+    ]
+    assert len(risk) >= 15
+    for item in risk:
+        values = [o["value"] for o in item["options"]]
+        assert "rather_talk" in values, item["link_id"]
+        assert "alert" in item, item["link_id"]
+    severity = {i["link_id"]: i["alert"]["severity"] for i in risk}
+    for lid in (
+        "mood.asq_wish mood.asq_better_off mood.asq_thoughts mood.asq_attempt mood.asq_now "
+        "screening.harm screening.afraid screening.physical screening.forced_sex"
+    ).split():
+        assert severity[lid] == "urgent", lid
+    assert severity["screening.fear_guilt"] == "review"  # a single "once" is not urgent
+    assert severity["screening.fear_guilt_now"] == "urgent"
+
+
+def test_adapted_instruments_are_cited_with_their_licence():
+    doc = _intake()
+    cited = " ".join(s["citation"] + " " + s["licence"] for s in doc["sources"])
+    assert (
+        "ASQ" in cited
+        and "AUDIT-C" in cited
+        and "HITS" in " ".join(s.get("use", "") for s in doc["sources"])
+    )
+    assert all(s["licence"].strip() for s in doc["sources"])
+
+
+@pytest.mark.parametrize(
+    "name,link_id,answer",
+    [
+        ("safety-planning.json", "equipment.learned", "not_yet"),
+        ("safety-planning.json", "medical.substances", "talk"),
+        ("repair-reflection.json", "needs.pause", "pause_all"),
+        ("consent-check-in.json", "wellbeing.life_changes", "yes"),
+    ],
+)
+def test_the_alerts_the_clinical_review_asked_for(name, link_id, answer):
+    from counselor.questionnaires.engine import compare_values
+
+    item = next(
+        i for i in _all_items(dict(services.library_files())[name]) if i["link_id"] == link_id
+    )
+    rule = item["alert"]
+    assert compare_values(rule["operator"], answer, rule["answer"])
+    assert rule.get("severity", "review") == "review"
+
+
+def test_starter_resources_parse_as_references():
+    entries = services.starter_resources()
+    assert len(entries) >= 12
+    titles = [e["title"] for e in entries]
+    assert len(set(titles)) == len(titles)
+    for e in entries:
+        assert e["title"].strip() and e["authors"] and all(a.strip() for a in e["authors"])
+        assert e["note"].strip() and "url" not in e
+    assert ("Come As You Are", ["Emily Nagoski"]) in [(e["title"], e["authors"]) for e in entries]

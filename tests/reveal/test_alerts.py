@@ -149,6 +149,60 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
             assert [m for m in messages if m in body] == [], (browser.name, path)
 
 
+@pytest.mark.parametrize(
+    "overrides,expected",
+    [
+        ({}, {}),
+        ({"about.adult": False}, {"about.adult": "urgent"}),
+        # a single "once" is for review; repeated and still happening is urgent
+        ({"screening.fear_guilt": "once"}, {"screening.fear_guilt": "review"}),
+        (
+            {"screening.fear_guilt": "often", "screening.fear_guilt_now": "still"},
+            {"screening.fear_guilt": "review", "screening.fear_guilt_now": "urgent"},
+        ),
+        # a follow-up the partner never saw raises nothing
+        (
+            {"screening.fear_guilt": "once", "screening.fear_guilt_now": "still"},
+            {"screening.fear_guilt": "review"},
+        ),
+        ({"mood.asq_wish": "rather_talk"}, {"mood.asq_wish": "urgent"}),
+        (
+            {"mood.asq_thoughts": "yes", "mood.asq_now": "yes"},
+            {"mood.asq_thoughts": "urgent", "mood.asq_now": "urgent"},
+        ),
+        ({"screening.physical": "yes"}, {"screening.physical": "urgent"}),
+        ({"screening.harm": "rather_talk"}, {"screening.harm": "urgent"}),
+        (
+            {"substances.audit_c1": "2", "substances.audit_c3": "1"},
+            {"substances.audit_c3": "review"},
+        ),
+        ({"substances.drugs": "once_twice"}, {"substances.drugs": "info"}),
+        ({"function.concerns": ["pain", "arousal"]}, {"function.concerns": "review"}),
+    ],
+)
+def test_intake_alerts_carry_the_severity_their_rule_names(app, counselor_a, overrides, expected):
+    from counselor.reveal.services import open_alerts as alert_views
+
+    sync()
+    case = new_case(counselor_a, "Screened couple")
+    _, tokens = assign(case, INTAKE)
+    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam.answer_and_submit(intake_answers(**overrides))
+    db.session.expire_all()
+    got = {v.alert.link_id: v.severity for v in alert_views(case)}
+    assert got == expected
+
+
+def test_alert_severity_shows_on_the_case_page(app, counselor_a, client_a):
+    sync()
+    case = new_case(counselor_a, "Screened couple")
+    _, tokens = assign(case, INTAKE)
+    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam.answer_and_submit(intake_answers(**{"mood.asq_attempt": "yes"}))
+    page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "alert-severity-urgent" in page and "Positive suicide screen (ASQ)" in page
+
+
 def test_acknowledging_needs_a_note_and_stores_it_encrypted(
     app, counselor_a, client_a, own, database_url
 ):
