@@ -458,7 +458,9 @@ def test_fhir_of_the_inventory_and_intake(app, counselor_a, client_a):
             slug,
             validate_questionnaire_response(resource),
         )
-        top = {i.split(".")[0] for i in answers}
+        # each answered item sits under its section (a nested group's items included)
+        defn = assignment.version.definition
+        top = {defn.section_of(i).link_id for i in answers}
         assert {i["linkId"] for i in resource["item"]} == top
 
 
