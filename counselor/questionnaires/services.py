@@ -103,7 +103,7 @@ def library_files() -> list[tuple[str, dict]]:
 
 
 def starter_resources() -> list[dict]:
-    """The starter reading list shipped for the learning-together exercise (title, authors, note)."""
+    """The starter reading list shipped for the learning-together exercise."""
     entry = resources.files("counselor.questionnaires") / "resources" / "starter.json"
     return json.loads(entry.read_text(encoding="utf-8"))["resources"]
 
