@@ -166,6 +166,12 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
             {"screening.fear_guilt": "review"},
         ),
         ({"mood.asq_wish": "rather_talk"}, {"mood.asq_wish": "urgent"}),
+        # the acuity question follows a "rather talk" too, and is not asked after all "no"
+        (
+            {"mood.asq_wish": "rather_talk", "mood.asq_now": "yes"},
+            {"mood.asq_wish": "urgent", "mood.asq_now": "urgent"},
+        ),
+        ({"mood.asq_now": "yes"}, {}),
         (
             {"mood.asq_thoughts": "yes", "mood.asq_now": "yes"},
             {"mood.asq_thoughts": "urgent", "mood.asq_now": "urgent"},
