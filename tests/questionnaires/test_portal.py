@@ -848,3 +848,26 @@ def test_a_portal_session_reaches_nothing_of_another_link_or_case(
         portal_session.COOKIE, "eyJsIjoiMSJ9.bad.sig", domain="counselor.test", path="/p"
     )
     assert mallory.get("/p/").status_code == 404
+
+
+def test_a_high_risk_item_shows_its_advisory_before_the_answers(app, client_a, couple):
+    assignment, tokens = _assign(client_a, couple, "desires-boundaries")
+    sections = [s.link_id for s in assignment.version.definition.sections]
+    sam = _partner(app, tokens["Sam Rivera"])
+    page, _, _ = section(sam, sections.index("high_risk") + 1)
+    block = item_block(page, "item-high_risk.choking")
+    advisory = block.index('class="item-advisory"')
+    assert "Pressure on the neck can cut off blood to the brain" in block
+    assert advisory < block.index('name="a-high_risk.choking-role-give"')  # read before answering
+    assert "style=" not in block
+    # an ordinary item has no caution
+    assert "item-advisory" not in item_block(page, "item-high_risk.note")
+
+
+def test_preview_shows_alert_severity_and_cited_sources(client_a, couple):
+    page = client_a.get(f"/questionnaires/{questionnaire('intake').id}").get_data(as_text=True)
+    assert "Sources and licences" in page and "Ask Suicide-Screening Questions" in page
+    assert "alert (urgent): Says they are under 18" in page
+    inventory = questionnaire("desires-boundaries").id
+    page = client_a.get(f"/questionnaires/{inventory}").get_data(as_text=True)
+    assert 'class="item-advisory"' in page and "Sources and licences" not in page
