@@ -26,7 +26,10 @@ run: $(STAMP)
 	@echo "  Stop with Ctrl-C."
 	@echo ""
 # honcho runs the Procfile's commands through sh, which must find the venv's gunicorn.
-	@PATH="$(abspath $(BIN)):$$PATH" BIND=$(HOST):$(PORT) $(BIN)/honcho start web worker beat
+# Links shown to the counselor point where make run serves, unless COUNSELOR_BASE_URL says otherwise.
+	@PATH="$(abspath $(BIN)):$$PATH" BIND=$(HOST):$(PORT) \
+		COUNSELOR_BASE_URL="$${COUNSELOR_BASE_URL:-http://$(HOST):$(PORT)}" \
+		$(BIN)/honcho start web worker beat
 
 ## test: the whole suite (SQLite and in-process services unless .ci/run switches real ones on)
 test: $(STAMP)

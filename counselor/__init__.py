@@ -9,7 +9,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from counselor.config import ConfigError, load_config
+from counselor.config import ConfigError, load_config, private_sqlite_file
 from counselor.core.crypto import KeyConfigError, KeyRing
 from counselor.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
 
@@ -32,6 +32,9 @@ def create_app(config: dict | None = None) -> Flask:
         # One clear sentence for the operator instead of a trace.
         print(f"Counselor cannot start: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+
+    # Before SQLite makes it with the umask's mode: the database is nobody else's to read.
+    private_sqlite_file(app.config["SQLALCHEMY_DATABASE_URI"])
 
     proxies = app.config["COUNSELOR_TRUSTED_PROXIES"]
     if proxies:

@@ -10,6 +10,12 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
+
+#: the shortest SECRET_KEY production accepts: it signs login, portal and device cookies
+MIN_SECRET_KEY_BYTES = 32
+#: where ``make run`` serves when nothing else is configured (development only)
+DEV_BASE_URL = "http://127.0.0.1:5000"
 
 
 class ConfigError(RuntimeError):
@@ -51,6 +57,50 @@ def _instance_secret(instance_path: Path, filename: str, make: callable) -> str:
     return value
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create the file of a SQLite URL owner-only (0600) before SQLite creates it world-readable.
+
+    SQLite gives its journal and WAL files the mode of the database file, so they follow.
+    """
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or url[len(prefix) :] in ("", ":memory:"):
+        return
+    path = Path(url[len(prefix) :].split("?", 1)[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
+def _base_url(raw: str, production: bool) -> str:
+    """The public origin links are built from: scheme and host, never taken from a request."""
+    if not raw:
+        if production:
+            raise ConfigError(
+                "Counselor will not start in production without COUNSELOR_BASE_URL, the address "
+                "partners open (for example https://counselor.example.org)."
+            )
+        return DEV_BASE_URL
+    parts = urlsplit(raw)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or parts.username
+        or parts.password
+    ):
+        raise ConfigError(
+            f"COUNSELOR_BASE_URL must be a scheme and host such as https://counselor.example.org, "
+            f"got {raw!r}."
+        )
+    if production and parts.scheme != "https":
+        raise ConfigError("COUNSELOR_BASE_URL must start with https:// in production.")
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
 def new_encryption_key() -> str:
     """Return a fresh 256-bit key, urlsafe base64, as used in COUNSELOR_ENCRYPTION_KEYS."""
     import base64
@@ -76,6 +126,11 @@ def load_config(instance_path: Path) -> dict:
                 f"Counselor will not start in production without {' and '.join(missing)}; "
                 "set it in the environment (see README, Configuration)."
             )
+        if len(secret_key.encode()) < MIN_SECRET_KEY_BYTES:
+            raise ConfigError(
+                f"SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes long in production; "
+                "set a long random string."
+            )
     else:
         secret_key = secret_key or _instance_secret(
             instance_path, "secret_key", lambda: secrets.token_urlsafe(48)
@@ -94,6 +149,7 @@ def load_config(instance_path: Path) -> dict:
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
 
     redis_url = os.environ.get("REDIS_URL", "").strip() or None
+    base_url = _base_url(os.environ.get("COUNSELOR_BASE_URL", "").strip(), production)
 
     return {
         "ENV_NAME": env,
@@ -103,6 +159,8 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        #: the public origin of every link Counselor makes (the request's Host is never used)
+        "COUNSELOR_BASE_URL": base_url,
         #: how many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto (0: trust none)
         "COUNSELOR_TRUSTED_PROXIES": _env_int("COUNSELOR_TRUSTED_PROXIES", 0),
         #: overrides the broker (default: REDIS_URL, else the embedded SQLite broker)

@@ -25,8 +25,11 @@ def broker_url(app: Flask) -> str:
         return app.config["CELERY_BROKER_URL"]
     if app.config.get("REDIS_URL"):
         return app.config["REDIS_URL"]
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
-    return f"sqla+sqlite:///{Path(app.instance_path) / 'broker.sqlite3'}"
+    from counselor.config import private_sqlite_file
+
+    path = Path(app.instance_path) / "broker.sqlite3"
+    private_sqlite_file(f"sqlite:///{path}")  # queued messages name exports: owner-only
+    return f"sqla+sqlite:///{path}"
 
 
 def _transport_options(app: Flask, url: str) -> dict:

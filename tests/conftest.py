@@ -80,6 +80,7 @@ def base_config(database_url, tmp_path_factory) -> dict:
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "counselor.test",
+        "COUNSELOR_BASE_URL": "http://counselor.test",
     }
 
 

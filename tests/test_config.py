@@ -21,7 +21,12 @@ SETTINGS = (
     "COUNSELOR_TIMEZONE",
     "COUNSELOR_IDLE_MINUTES",
     "COUNSELOR_ABSOLUTE_HOURS",
+    "COUNSELOR_BASE_URL",
 )
+
+#: a production SECRET_KEY of the accepted length
+LONG_SECRET = "x" * 32
+BASE_URL = "https://counselor.example.org"
 
 
 @pytest.fixture
@@ -49,7 +54,7 @@ def refuses_to_start(instance, capsys) -> str:
     "present, missing",
     [
         ({"COUNSELOR_ENCRYPTION_KEYS": new_encryption_key()}, ["SECRET_KEY"]),
-        ({"SECRET_KEY": "s3cret"}, ["COUNSELOR_ENCRYPTION_KEYS"]),
+        ({"SECRET_KEY": LONG_SECRET}, ["COUNSELOR_ENCRYPTION_KEYS"]),
         ({}, ["SECRET_KEY", "COUNSELOR_ENCRYPTION_KEYS"]),
     ],
 )
@@ -58,6 +63,7 @@ def test_production_without_secrets_stops_with_one_sentence(
 ):
     clean_env.setenv("COUNSELOR_ENV", "production")
     clean_env.setenv("DATABASE_URL", "postgresql://db.invalid/counselor")
+    clean_env.setenv("COUNSELOR_BASE_URL", BASE_URL)
     for name, value in present.items():
         clean_env.setenv(name, value)
     err = refuses_to_start(tmp_path, capsys)
@@ -69,9 +75,69 @@ def test_production_without_secrets_stops_with_one_sentence(
 
 def test_production_without_database_url_stops_with_one_sentence(clean_env, tmp_path, capsys):
     clean_env.setenv("COUNSELOR_ENV", "production")
-    clean_env.setenv("SECRET_KEY", "s3cret")
+    clean_env.setenv("SECRET_KEY", LONG_SECRET)
     clean_env.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
+    clean_env.setenv("COUNSELOR_BASE_URL", BASE_URL)
     assert "DATABASE_URL" in refuses_to_start(tmp_path, capsys)
+
+
+def _production(env, **settings) -> None:
+    env.setenv("COUNSELOR_ENV", "production")
+    env.setenv("SECRET_KEY", LONG_SECRET)
+    env.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
+    env.setenv("DATABASE_URL", "postgres://user@db.invalid/counselor")
+    env.setenv("COUNSELOR_BASE_URL", BASE_URL)
+    for name, value in settings.items():
+        if value is None:
+            env.delenv(name)
+        else:
+            env.setenv(name, value)
+
+
+def test_production_refuses_a_secret_key_shorter_than_32_bytes(clean_env, tmp_path, capsys):
+    _production(clean_env, SECRET_KEY="s3cret-but-only-31-bytes-long!!")
+    err = refuses_to_start(tmp_path, capsys)
+    assert "SECRET_KEY must be at least 32 bytes" in err
+
+
+def test_production_without_a_base_url_stops_with_one_sentence(clean_env, tmp_path, capsys):
+    _production(clean_env, COUNSELOR_BASE_URL=None)
+    assert "without COUNSELOR_BASE_URL" in refuses_to_start(tmp_path, capsys)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["counselor.example.org", "ftp://counselor.example.org", "https://x.example/path",
+     "http://counselor.example.org"],
+)
+def test_production_refuses_a_base_url_that_is_not_an_https_origin(
+    clean_env, tmp_path, capsys, value
+):
+    _production(clean_env, COUNSELOR_BASE_URL=value)
+    assert "COUNSELOR_BASE_URL must" in refuses_to_start(tmp_path, capsys)
+
+
+def test_development_base_url_defaults_to_the_make_run_address(clean_env, tmp_path):
+    app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["COUNSELOR_BASE_URL"] == "http://127.0.0.1:5000"
+
+
+def test_development_sqlite_database_is_created_owner_only(clean_env, tmp_path):
+    from sqlalchemy import text
+
+    from counselor.extensions import db
+    from counselor.worker import broker_url
+
+    instance = tmp_path / "fresh-instance"
+    app = create_app({"INSTANCE_PATH": str(instance)})
+    with app.app_context():
+        with db.engine.begin() as conn:  # SQLite writes the file at the first connection
+            conn.execute(text("CREATE TABLE t (x INTEGER)"))
+        db.engine.dispose()
+        broker_url(app)
+    for name in ("counselor.sqlite3", "broker.sqlite3"):
+        mode = stat.S_IMODE((instance / name).stat().st_mode)
+        assert mode == 0o600, f"{name} is {oct(mode)}"
 
 
 @pytest.mark.parametrize(
@@ -89,15 +155,14 @@ def test_wrong_settings_stop_with_one_sentence(clean_env, tmp_path, capsys, name
 
 
 def test_production_with_its_secrets_starts_hardened(clean_env, tmp_path):
-    clean_env.setenv("COUNSELOR_ENV", "production")
-    clean_env.setenv("SECRET_KEY", "s3cret")
-    clean_env.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
-    clean_env.setenv("DATABASE_URL", "postgres://user@db.invalid/counselor")
+    _production(clean_env)
     app = create_app({"INSTANCE_PATH": str(tmp_path)})
+    assert app.config["COUNSELOR_BASE_URL"] == BASE_URL
     assert app.config["PRODUCTION"] is True and app.debug is False and app.testing is False
     assert app.config["SESSION_COOKIE_SECURE"] is True
     assert app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://")
-    assert not any(tmp_path.iterdir())
+    # no secret invented (the embedded broker's empty queue file is all that may appear)
+    assert {p.name for p in tmp_path.iterdir()} <= {"broker.sqlite3"}
 
 
 def test_development_creates_its_secrets_once_and_reuses_them(clean_env, tmp_path):

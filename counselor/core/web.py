@@ -6,8 +6,11 @@ import secrets
 import traceback
 from typing import NoReturn
 
-from flask import Flask, current_app, g, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Flask, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
+from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.exceptions import HTTPException, default_exceptions
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
@@ -54,6 +57,12 @@ def refuse(code: int, message: str) -> NoReturn:
     raise exc
 
 
+def public_url(endpoint: str, **values) -> str:
+    """An absolute URL on COUNSELOR_BASE_URL: links given to partners (and mails) never take
+    their host from the request, whose Host header anyone can set."""
+    return current_app.config["COUNSELOR_BASE_URL"] + url_for(endpoint, **values)
+
+
 def csp_nonce() -> str:
     """The per-request nonce for the Content-Security-Policy (no inline script needs it yet)."""
     if "csp_nonce" not in g:
@@ -75,12 +84,28 @@ def _security_headers(response):
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
     response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if current_app.config.get("PRODUCTION"):
+        # Production is served over HTTPS only (README): browsers must never try plain HTTP.
+        response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
     if not (request.endpoint or "").endswith("static"):
         # Clinical pages must not linger in shared caches or the browser's back history.
         # Error pages of unknown URLs (no endpoint) too: they show who is signed in.
         response.headers["Cache-Control"] = "no-store"
         response.headers["Pragma"] = "no-cache"
     return response
+
+
+def _only_our_host() -> None:
+    """Production answers only requests for the host of COUNSELOR_BASE_URL (400 otherwise).
+
+    Checked here rather than through Flask's TRUSTED_HOSTS, which leaves no URL adapter for
+    the error page to render with.
+    """
+    if not current_app.config.get("PRODUCTION"):
+        return
+    ours = urlsplit(current_app.config["COUNSELOR_BASE_URL"]).hostname
+    if not host_is_trusted(request.host, [ours]):
+        refuse(400, "This address is not served here. Check the address and try again.")
 
 
 def _render_error(code: int, detail: str | None = None):
@@ -101,6 +126,8 @@ def _fmt(dt, pattern: str) -> str:
 
 def init_web(app: Flask) -> None:
     """Attach headers, the CSP nonce helper and styled error pages."""
+    # First of all before-request hooks: nothing runs for a request to another host.
+    app.before_request_funcs.setdefault(None, []).insert(0, _only_our_host)
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["localdate"] = lambda dt: _fmt(dt, "%-d %b %Y")

@@ -16,7 +16,7 @@ from counselor.cases.services import get_case_or_404, list_cases
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
-from counselor.core.web import refuse
+from counselor.core.web import public_url, refuse
 from counselor.extensions import db
 from counselor.questionnaires import bp, services
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
@@ -45,7 +45,7 @@ def _links_page(issued: list[services.IssuedLink], title: str):
     """Show freshly issued links once: the tokens exist nowhere else."""
     rows = []
     for item in issued:
-        url = url_for("portal.landing", token=item.token, _external=True)
+        url = public_url("portal.landing", token=item.token)
         rows.append({"issued": item, "url": url, "qr": qr_svg(url)})
     return render_template("questionnaires/links.html", rows=rows, title=title)
 
