@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 import traceback
 from typing import NoReturn
-
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, g, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.sansio.utils import host_is_trusted
 from werkzeug.exceptions import HTTPException, default_exceptions
+from werkzeug.sansio.utils import host_is_trusted
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
 ERROR_TEXT = {

@@ -99,9 +99,9 @@ class SharedBlock:
 
 @dataclass
 class Handout:
-    """What one partner takes home: never notes, unreleased or counselor-only answers."""
+    """What one partner takes home: never notes, unreleased or counselor-only answers, and
+    never the case label (the counselor's private name for the case)."""
 
-    case_label: str
     partner: str
     counselor: str
     session_when: str

@@ -273,7 +273,7 @@ def _only_mark(st: _Styles) -> str:
 # -- running header and footer ---------------------------------------------------------------
 
 
-def _numbered_canvas(family: str, variant_title: str, case_label: str,
+def _numbered_canvas(family: str, variant_title: str, header_right: str,
                      generated_at: str) -> type[canvas.Canvas]:
     """A canvas class that draws the running header and "Page X of Y" once Y is known."""
     bold = f"{family}-Bold"
@@ -305,7 +305,7 @@ def _numbered_canvas(family: str, variant_title: str, case_label: str,
             room = FRAME_W - pdfmetrics.stringWidth(left, bold, 8) - 12 * mm
             self.setFont(family, 8)
             self.setFillColor(MUTED)
-            self.drawRightString(PAGE_W - MARGIN_X, top, _fit(case_label, family, 8, room))
+            self.drawRightString(PAGE_W - MARGIN_X, top, _fit(header_right, family, 8, room))
             self.setStrokeColor(TEAL)
             self.setLineWidth(0.8)
             self.line(MARGIN_X, top - 2.6 * mm, PAGE_W - MARGIN_X, top - 2.6 * mm)
@@ -323,21 +323,26 @@ def _numbered_canvas(family: str, variant_title: str, case_label: str,
     return NumberedCanvas
 
 
-def _build(story: list[Flowable], family: str, variant: str, case_label: str,
-           generated_at: str, subject: str) -> bytes:
-    """Lay the story out on A4 pages with the running header and footer; the PDF bytes."""
-    title = VARIANT_TITLES.get(variant, variant)
+def _build(story: list[Flowable], family: str, variant: str, header_right: str,
+           generated_at: str, *, title: str, author: str, subject: str) -> bytes:
+    """Lay the story out on A4 pages with the running header and footer; the PDF bytes.
+
+    ``header_right`` is printed at the top of every page; ``title``, ``author`` and
+    ``subject`` become the document's metadata, which readers show without opening a page.
+    """
+    variant_title = VARIANT_TITLES.get(variant, variant)
     buf = io.BytesIO()
     doc = BaseDocTemplate(
         buf, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM, title=f"{title} — {_clean(case_label)}",
-        author="Counselor", creator="Counselor", subject=subject,
+        bottomMargin=MARGIN_BOTTOM, title=_clean(title), author=_clean(author),
+        creator="Counselor", subject=_clean(subject), keywords=[],
     )
     # no frame padding: text lines up with the header and footer rules
     frame = Frame(MARGIN_X, MARGIN_BOTTOM, FRAME_W, FRAME_H, leftPadding=0, rightPadding=0,
                   topPadding=0, bottomPadding=0, id="body")
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    doc.build(story, canvasmaker=_numbered_canvas(family, title, case_label, generated_at))
+    doc.build(story, canvasmaker=_numbered_canvas(family, variant_title, header_right,
+                                                  generated_at))
     return buf.getvalue()
 
 
@@ -475,7 +480,8 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
                                    + "; ".join(_markup(s.question) for s in short) + ".",
                                    st.small_muted))
     return _build(story, family, record.variant, record.case_label, record.generated_at,
-                  "Confidential clinical documentation")
+                  title=f"{title} — {_clean(record.case_label)}", author=record.counselor,
+                  subject="Confidential clinical documentation")
 
 
 def _minutes(minutes: int | None) -> str:
@@ -852,8 +858,7 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
     story: list[Flowable] = [
         Paragraph("Notes from your session", st.title),
         Paragraph(f"For {escape(partner)}", st.subtitle),
-        _facts([("Session", handout.session_when), ("Counselor", handout.counselor),
-                ("Case", handout.case_label)], st),
+        _facts([("Session", handout.session_when), ("Counselor", handout.counselor)], st),
         Spacer(1, 6),
         Paragraph(
             "This is yours to keep. It holds the next steps from your session, what you and "
@@ -894,5 +899,8 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
         table = _table(data, [FRAME_W * 0.68, FRAME_W * 0.32], header=True)
         table.setStyle(_table_style(("LEFTPADDING", (0, 0), (-1, -1), 7)))
         story.append(table)
-    return _build(story, family, "handout", handout.case_label, handout.generated_at,
-                  "Client handout")
+    # The case label is the counselor's private name for the case ("Only you see it"): the
+    # handout never prints it, and its metadata hold only what its pages show.
+    return _build(story, family, "handout", f"For {partner}", handout.generated_at,
+                  title="Notes from your session", author=_clean(handout.counselor),
+                  subject=VARIANT_TITLES["handout"])

@@ -428,7 +428,6 @@ def build_handout(export: Export) -> d.Handout:
                 due = f"due {a.due_on.strftime('%-d %B %Y')}" if a.due_on else "no due date"
                 upcoming.append((a.version.definition.title, due))
     return d.Handout(
-        case_label=case.label,
         partner=partner.display_name,
         counselor=counselor.name,
         session_when=_when(session.starts_at),

@@ -83,7 +83,8 @@ def test_handout_holds_matches_and_shared_items_but_no_private_text(app, counsel
     from counselor.cases.services import save_session
     from counselor.core.models import utcnow
 
-    case = new_case(counselor_a, "Handout case", ("Sam", "Alex"))
+    # The label is the counselor's private name for the case: a canary on the handout.
+    case = new_case(counselor_a, "CASELABEL-CANARY Sam & Alex – affair", ("Sam", "Alex"))
     session = save_session(
         case,
         {
@@ -121,8 +122,10 @@ def test_handout_holds_matches_and_shared_items_but_no_private_text(app, counsel
     db.session.commit()
     handout = services.build_handout(db.session.get(Export, export.id))
     pdf = services.render(db.session.get(Export, export.id))
-    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = "".join(page.extract_text() for page in reader.pages)
     flat = " ".join(text.split())
+    metadata = " ".join(str(v) for v in (reader.metadata or {}).values())
 
     assert "Read chapter three together" in flat
     assert "Cuddling afterwards" in flat and "Leading and following" in flat
@@ -137,9 +140,13 @@ def test_handout_holds_matches_and_shared_items_but_no_private_text(app, counsel
         "PRIVATE-SAM-CANARY",
         "UNRELEASED-WORD-ALEX",
         "Something only one wants",
+        "CASELABEL-CANARY",
+        "affair",
     ):
         assert canary not in flat, canary
         assert canary not in repr(handout), canary
+        assert canary not in metadata, canary
+        assert canary.encode() not in pdf, canary
 
 
 def test_case_record_holds_every_session(app, counselor_a):

@@ -89,7 +89,6 @@ def record(**overrides) -> ClinicalRecord:
 
 def handout(**overrides) -> Handout:
     values = {
-        "case_label": "Nowak household",
         "partner": "Ольга",
         "counselor": "Dr. Ingrid Halvorsen",
         "session_when": "Tue 3 Mar 2026, 14:00",
@@ -200,11 +199,24 @@ def test_handout_has_no_way_in_for_notes_or_private_answers():
     # see: a field added here must be checked against the reveal rules before this list grows.
     assert list(inspect.signature(render_handout).parameters) == ["handout", "font_dir"]
     assert [f.name for f in dataclasses.fields(Handout)] == [
-        "case_label", "partner", "counselor", "session_when", "generated_at", "next_steps",
+        "partner", "counselor", "session_when", "generated_at", "next_steps",
         "shared", "upcoming",
     ]
     assert [f.name for f in dataclasses.fields(SharedBlock)] == ["title", "lines"]
     assert [f.name for f in dataclasses.fields(SharedLine)] == ["item", "lines"]
+
+
+def test_handout_metadata_hold_only_what_its_pages_show():
+    # A PDF reader shows /Title, /Author, /Subject and /Keywords in its title bar and file
+    # properties: on a partner's document they may say nothing the pages do not.
+    pdf = render_handout(handout(), FONT_DIR)
+    text = flat(pdf)
+    meta = PdfReader(io.BytesIO(pdf)).metadata
+    assert meta.title == "Notes from your session"
+    for key in ("/Title", "/Author", "/Subject", "/Keywords"):
+        value = " ".join(str(meta.get(key, "")).split())
+        assert value in text, (key, value)
+    assert meta.get("/Author") == "Dr. Ingrid Halvorsen"
 
 
 def test_handout_with_nothing_shared_says_so_kindly():

@@ -89,7 +89,9 @@ def inventory_answers(who: str, c: dict) -> dict:
 @pytest.fixture
 def scenario(app, counselor_a, client_a):
     sync()
-    case = new_case(counselor_a, "Sam & Alex", ("Sam Rivera", "Alex Novak"))
+    # The label is the counselor's private name for the case: no partner page may show it.
+    label = f"Sam & Alex – affair {canary('case-label')}"
+    case = new_case(counselor_a, label, ("Sam Rivera", "Alex Novak"))
     inventory, inv_tokens = assign(case, INVENTORY)
     intake, intake_tokens = assign(case, INTAKE)
     keys = [
@@ -118,6 +120,7 @@ def scenario(app, counselor_a, client_a):
     partners = {p.display_name: p for p in case.partners}
     return SimpleNamespace(
         case=case,
+        label=label,
         inventory=inventory,
         intake=intake,
         c=c,
@@ -141,11 +144,14 @@ def own_canaries(s, who: str) -> list[str]:
 
 
 def assert_nothing_of_the_other(s, browser, other: str, defn):
-    """No canary of the other partner on any page this partner can GET."""
+    """No canary of the other partner, nor the case label, on any page this partner can GET."""
     pages = browser.every_page(defn)
     for path, page in pages.items():
         found = [x for x in own_canaries(s, other) if x in page]
         assert found == [], f"{browser.name} sees {other}'s private text on {path}"
+        assert s.label.split()[-1] not in page and "affair" not in page, (
+            f"{browser.name} sees the case label on {path}"
+        )
     return pages
 
 
