@@ -82,6 +82,7 @@ def _import_models() -> None:
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
+    import counselor.portal.models  # noqa: F401
     import counselor.questionnaires.models  # noqa: F401
     import counselor.reports.models  # noqa: F401
     import counselor.reports.tasks  # noqa: F401

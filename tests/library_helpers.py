@@ -63,3 +63,24 @@ def assign_direct(
     )
     db.session.commit()
     return assignment, {i.partner.display_name: i.token for i in issued}
+
+
+def landing_csrf(page: str) -> str:
+    """The CSRF token of the landing page's button."""
+    m = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert m, "no button form on the landing page"
+    return m.group(1)
+
+
+def open_portal(client, token: str, **request_kwargs):
+    """Open a personal link as a person does: GET the landing page, press its button.
+
+    Returns the POST's response (a redirect to the portal with the portal cookie set).
+    """
+    page = client.get(f"/l/{token}", **request_kwargs)
+    assert page.status_code == 200, page.status_code
+    return client.post(
+        f"/l/{token}",
+        data={"csrf_token": landing_csrf(page.get_data(as_text=True))},
+        **request_kwargs,
+    )

@@ -19,6 +19,7 @@ then cover the route by themselves.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
@@ -29,7 +30,9 @@ from sqlalchemy import func, select
 from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.portal import session as portal_session
+from counselor.portal.models import PortalSessionRecord
 from tests.conftest import login, make_account
+from tests.library_helpers import open_portal
 from tests.sweep import (
     ACTORS,
     LOGIN,
@@ -208,8 +211,12 @@ POLICY: dict[str, Row] = {
     "reports.delete": owned(POST=TO_CASE),
     # the partner portal: the token is the credential, whoever holds it (a bad one: 404);
     # the /p/ pages carry no ids and serve only the portal session's own link
+    # GET shows the button and changes nothing (link previews); a POST without the button's
+    # CSRF token is refused
     "portal.landing": explicit(
-        GET=(TO_PORTAL,) * len(ACTORS), missing={"GET": (404,) * len(ACTORS)}
+        GET=(200,) * len(ACTORS),
+        POST=(400,) * len(ACTORS),
+        missing={"GET": (404,) * len(ACTORS), "POST": (404,) * len(ACTORS)},
     ),
     "portal.overview": portal(GET=200),
     "portal.section": portal(GET=200, POST=TO_PORTAL, missing=True),  # POST: not editable
@@ -300,7 +307,7 @@ def _set_portal_cookie(client, value: str | None) -> None:
 
 def _open_portal(client, token: str) -> tuple[str, str]:
     """Open a personal link in ``client``; (the portal cookie, the portal CSRF token)."""
-    r = client.get(f"/l/{token}")
+    r = open_portal(client, token)
     assert r.status_code == 302 and urlsplit(r.location).path == "/p/", outcome(r)
     page = client.get("/p/")
     assert page.status_code == 200
@@ -590,9 +597,12 @@ def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
 
     # A cookie naming link 2, signed with the app's key but carrying link 1's generation (the
     # start of its token hash): 404. With link 2's own generation it would work (shown here
-    # as the control): only the holder of link 2's token gets that.
+    # as the control): only the holder of link 2's token gets that. The server knows the
+    # session "x" of link 2, as if its holder had opened it.
     link1 = db.session.get(Link, home.link_id)
     link2 = db.session.get(Link, home.other_link_id)
+    db.session.add(PortalSessionRecord(sid_hash=hashlib.sha256(b"x").hexdigest(), link_id=link2.id))
+    db.session.commit()
     with app.test_request_context():
         serializer = portal_session._serializer()
         forged = serializer.dumps({"l": str(link2.id), "g": link1.token_hash[:16], "s": "x"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from functools import wraps
 
 from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
@@ -30,10 +31,15 @@ def _not_found():
     return render_template("portal/not_found.html"), 404
 
 
-@bp.route("/l/<token>")
+@bp.route("/l/<token>", methods=["GET", "POST"])
 @limiter.limit("20 per 10 minutes", deduct_when=_miss)
 def landing(token: str):
-    """Swap the token in the URL for a portal session and move to a URL without it."""
+    """A page with one button that swaps the token for a portal session.
+
+    Mail and chat apps fetch links to preview them: a GET therefore only shows the button
+    and changes nothing (no cookie, not marked opened). The POST starts the session and
+    moves to a URL without the token.
+    """
     link = services.link_for_token(token)
     if link is None:
         audit.record("portal.link_miss", actor_kind="anonymous")
@@ -42,10 +48,26 @@ def landing(token: str):
     ctx = services.context_for(str(link.id), link.token_hash[:16])
     if ctx is None:
         return _not_found()
+    if request.method == "GET":
+        response = make_response(
+            render_template(
+                "portal/landing.html", csrf_token=portal_session.landing_csrf_token(link.token_hash)
+            )
+        )
+        response.headers["Referrer-Policy"] = "no-referrer"
+        return response
+    sent = request.form.get("csrf_token", "")
+    cross_site = request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
+    if cross_site or not hmac.compare_digest(
+        sent, portal_session.landing_csrf_token(link.token_hash)
+    ):
+        refuse(
+            400, "This page came from elsewhere. Open your personal link again and try once more."
+        )
     services.open_link(ctx)
-    db.session.commit()
     response = make_response(redirect(url_for("portal.overview")))
     portal_session.start(response, str(link.id), link.token_hash)
+    db.session.commit()
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
@@ -286,7 +308,11 @@ def shared(ctx):
 @bp.route("/p/leave", methods=["POST"])
 @partner_required
 def leave(ctx):
-    """Forget this device: the link still works to come back."""
+    """Forget this device: the session ends on the server; the link still works to come back."""
     response = make_response(render_template("portal/left.html"))
-    portal_session.end(response)
+    portal_session.end(response, g.portal)
+    audit.record(
+        "portal.leave", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
+    db.session.commit()
     return response

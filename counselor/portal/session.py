@@ -1,8 +1,10 @@
 """The partner's portal session: its own signed cookie, scoped to /p, apart from the counselor's.
 
-The landing URL swaps the link token for this cookie and redirects to a URL without the
-token. The cookie names the link and the first characters of the link's token hash, so a
+The landing page's button swaps the link token for this cookie and redirects to a URL without
+the token. The cookie names the link and the first characters of the link's token hash, so a
 reissued or revoked link ends every portal session made from the old one at the next request.
+It is honoured only while its server-side record exists: "Forget this device" deletes the
+record, so a copy of the cookie stops working at once.
 """
 
 from __future__ import annotations
@@ -10,10 +12,17 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from flask import current_app, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import delete
+
+from counselor.core.models import aware, utcnow
+from counselor.extensions import db
+from counselor.portal.models import PortalSessionRecord
 
 COOKIE = "counselor_portal"
 COOKIE_PATH = "/p"
@@ -44,9 +53,29 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="counselor.portal")
 
 
+def _sid_hash(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def landing_csrf_token(token_hash: str) -> str:
+    """CSRF token of the landing page's button: no cookie exists yet, so it is bound to the
+    link (only someone who holds the link, or was shown its page, can send it)."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"portal-landing|{token_hash}".encode(), hashlib.sha256).hexdigest()
+
+
 def start(response, link_id: str, token_hash: str) -> PortalSession:
-    """Set a fresh portal cookie for a link on ``response``."""
-    ps = PortalSession(link_id, token_hash[:16], secrets.token_urlsafe(16))
+    """Record a fresh portal session (flushed) and set its cookie on ``response``."""
+    ps = PortalSession(link_id, token_hash[:16], secrets.token_urlsafe(32))
+    # Sessions of this link past their age are dead anyway: drop them as a new one starts.
+    db.session.execute(
+        delete(PortalSessionRecord).where(
+            PortalSessionRecord.link_id == uuid.UUID(link_id),
+            PortalSessionRecord.created_at < utcnow() - timedelta(seconds=MAX_AGE_SECONDS),
+        )
+    )
+    db.session.add(PortalSessionRecord(sid_hash=_sid_hash(ps.sid), link_id=uuid.UUID(link_id)))
+    db.session.flush()
     value = _serializer().dumps({"l": ps.link_id, "g": ps.generation, "s": ps.sid})
     response.set_cookie(
         COOKIE,
@@ -71,9 +100,19 @@ def load() -> PortalSession | None:
         return None
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("l", "g", "s")):
         return None
+    record = db.session.get(PortalSessionRecord, _sid_hash(data["s"]))
+    if (
+        record is None
+        or str(record.link_id) != data["l"]
+        or utcnow() - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS)
+    ):
+        return None
     return PortalSession(data["l"], data["g"], data["s"])
 
 
-def end(response) -> None:
-    """Remove the portal cookie."""
+def end(response, ps: PortalSession) -> None:
+    """End the portal session on the server (a copied cookie stops working) and in the browser."""
+    db.session.execute(
+        delete(PortalSessionRecord).where(PortalSessionRecord.sid_hash == _sid_hash(ps.sid))
+    )
     response.delete_cookie(COOKIE, path=COOKIE_PATH)

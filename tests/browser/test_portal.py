@@ -107,6 +107,7 @@ def open_section_one(context, token: str):
     """Open the personal link in a new tab and go to the first section."""
     page = context.new_page()
     page.goto(f"/l/{token}")
+    page.get_by_role("button", name="Open my homework").click()
     expect(page).to_have_url(re.compile(r"/p/$"))
     page.get_by_role("link", name=re.compile(r"^(Start|Continue)$")).click()
     expect(page).to_have_url(re.compile(r"/p/s/1$"))

@@ -17,6 +17,7 @@ from counselor.extensions import db
 from tests.conftest import csrf_token_from, new_case  # noqa: F401 - re-exported for the tests
 from tests.library_helpers import (  # noqa: F401
     assign_direct,
+    open_portal,
     portal_csrf,
     questionnaire,
     revision_of,
@@ -71,7 +72,7 @@ def assign_http(
 
 def open_link(client, token: str):
     """Open a personal link; asserts the landing swapped it for a session."""
-    r = client.get(f"/l/{token}")
+    r = open_portal(client, token)
     assert r.status_code == 302, r.status_code
     assert r.headers["Location"].endswith("/p/")
     return r

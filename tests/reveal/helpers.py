@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from counselor.extensions import db
 from tests.library_helpers import (  # noqa: F401
     assign_direct,
+    open_portal,
     portal_csrf,
     questionnaire,
     revision_of,
@@ -99,7 +100,7 @@ class PartnerBrowser:
 def open_link(app, name: str, token: str) -> PartnerBrowser:
     """A new browser that opened a personal link (the landing swaps it for a session)."""
     client = app.test_client()
-    r = client.get(f"/l/{token}")
+    r = open_portal(client, token)
     assert r.status_code == 302, r.status_code
     assert r.headers["Location"].endswith("/p/")
     return PartnerBrowser(name, client)
