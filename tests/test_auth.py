@@ -295,11 +295,56 @@ def test_a_successful_login_does_not_count_as_a_failure(app, counselor_a):
     for _ in range(4):
         assert attempt(client, counselor_a.email, "wrong password").status_code == 401
     assert attempt(client, counselor_a.email, PASSWORD).status_code == 302
-    client.post("/logout")
-    assert attempt(client, counselor_a.email, "wrong password").status_code == 401, (
+    # (another browser: this one is now a known device with a limit of its own)
+    stranger = app.test_client()
+    assert attempt(stranger, counselor_a.email, "wrong password").status_code == 401, (
         "only 5 failures so far"
     )
-    assert attempt(client, counselor_a.email, "wrong password").status_code == 429
+    assert attempt(stranger, counselor_a.email, "wrong password").status_code == 429
+
+
+DEVICE = "counselor_device"
+
+
+def test_a_stranger_cannot_lock_the_owner_out_of_a_known_browser(app, counselor_a, counselor_b):
+    """OWASP's device cookie: the owner's browser keeps signing in while strangers fail."""
+    owner = app.test_client()
+    first = attempt(owner, counselor_a.email, PASSWORD, "10.3.0.1")
+    assert first.status_code == 302
+    cookie = next(h for h in first.headers.getlist("Set-Cookie") if h.startswith(DEVICE + "="))
+    attrs = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
+    assert {"httponly", "max-age", "path"} <= attrs
+    owner.post("/logout")
+
+    stranger = app.test_client()
+    for n in range(5):
+        assert attempt(stranger, counselor_a.email, "wrong", f"10.4.0.{n}").status_code == 401
+    # the account is locked for every browser that never signed in to it...
+    new_browser = app.test_client()
+    assert attempt(new_browser, counselor_a.email, PASSWORD, "10.5.0.1").status_code == 429
+    assert not signed_in(new_browser)
+    # ...and for a browser whose device cookie belongs to another account
+    b_browser = app.test_client()
+    assert attempt(b_browser, counselor_b.email, PASSWORD, "10.6.0.1").status_code == 302
+    b_browser.post("/logout")
+    assert attempt(b_browser, counselor_a.email, PASSWORD, "10.6.0.1").status_code == 429
+    # a forged device cookie does not pass either
+    forged = app.test_client()
+    forged.set_cookie(DEVICE, "eyJhIjoiMSIsImQiOiIyIn0.forged.sig", domain="counselor.test")
+    assert attempt(forged, counselor_a.email, PASSWORD, "10.7.0.1").status_code == 429
+    # the owner's known browser passes the account limit with the right password
+    assert attempt(owner, counselor_a.email, PASSWORD, "10.3.0.1").status_code == 302
+    assert signed_in(owner)
+
+
+def test_a_known_browser_is_still_limited_per_address_and_on_its_own(app, counselor_a):
+    owner = app.test_client()
+    assert attempt(owner, counselor_a.email, PASSWORD, "10.8.0.1").status_code == 302
+    owner.post("/logout")
+    for n in range(5):
+        assert attempt(owner, counselor_a.email, "wrong", f"10.8.1.{n}").status_code == 401
+    # five failures from the known browser lock that browser, whatever its address
+    assert attempt(owner, counselor_a.email, PASSWORD, "10.8.2.1").status_code == 429
 
 
 # --- CSRF --------------------------------------------------------------------------------
@@ -326,6 +371,10 @@ CSRF_CHECKED_ELSEWHERE: dict[str, str] = {
     "portal.submit": _PORTAL_CSRF_TEST,
     "portal.reopen": _PORTAL_CSRF_TEST,
     "portal.leave": _PORTAL_CSRF_TEST,
+    "portal.landing": (
+        "tests/questionnaires/test_links.py::"
+        "test_the_landing_button_needs_its_csrf_token_and_a_same_site_page"
+    ),
 }
 
 

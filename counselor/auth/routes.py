@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from counselor.auth import bp, services
+from counselor.auth import bp, device, services
 from counselor.auth.forms import LoginForm, PasswordChangeForm, TotpCodeForm, TotpDisableForm
 from counselor.auth.models import Counselor
 from counselor.core import audit
@@ -40,12 +40,19 @@ def _pending_counselor() -> Counselor | None:
 
 def _account_key() -> str:
     """Rate-limit key for failed logins per account (the email typed, normalised); the code
-    step counts against the same account as the password step."""
+    step counts against the same account as the password step.
+
+    A browser that signed in to this account before counts against its own device key
+    instead, so strangers failing at the account cannot lock its owner out (device.py).
+    """
     if request.endpoint == "auth.login_totp":
         counselor = _pending_counselor()
         email = counselor.email if counselor is not None else ""
     else:
         email = services.normalise_email(request.form.get("email", ""))[:254]
+    known = device.known_device(email)
+    if known is not None:
+        return "login-device:" + known
     return "login-account:" + email
 
 
@@ -93,7 +100,9 @@ def _finish_login(counselor: Counselor, next_url: str):
     services.start_login_session(counselor)
     login_user(counselor, remember=False)
     db.session.commit()
-    return redirect(next_url)
+    response = redirect(next_url)
+    device.remember(response, counselor.email)
+    return response
 
 
 @bp.route("/login", methods=["GET", "POST"])
