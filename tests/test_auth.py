@@ -482,9 +482,11 @@ def test_session_cookie_is_httponly_lax_and_not_long_lived(app, counselor_a):
         "/login", data={"email": counselor_a.email, "password": PASSWORD, "remember": "y"}
     )
     assert r.status_code == 302
-    cookies = _set_cookies(r)
-    assert [c.split("=", 1)[0] for c in cookies] == [COOKIE], "no remember-me cookie, nothing else"
-    attrs = [a.strip().lower() for a in cookies[0].split(";")[1:]]
+    # Besides the login cookie only the device cookie (auth/device.py), which signs no one in:
+    # it only lets this browser pass the per-account login limit later.
+    cookies = {c.split("=", 1)[0]: c for c in _set_cookies(r)}
+    assert set(cookies) == {COOKIE, "counselor_device"}, "no remember-me cookie"
+    attrs = [a.strip().lower() for a in cookies[COOKIE].split(";")[1:]]
     assert "httponly" in attrs and "samesite=lax" in attrs
     assert not any(a.startswith(("expires", "max-age")) for a in attrs), "a browser-session cookie"
     assert "secure" not in attrs, "development serves plain http"
@@ -494,7 +496,8 @@ def test_session_cookie_is_secure_in_production(make_app, monkeypatch, database_
     from counselor.config import new_encryption_key
 
     monkeypatch.setenv("COUNSELOR_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "production-secret-for-this-test")
+    monkeypatch.setenv("SECRET_KEY", "production-secret-for-this-test-of-32-bytes")
+    monkeypatch.setenv("COUNSELOR_BASE_URL", "https://counselor.test")
     monkeypatch.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
     monkeypatch.setenv("DATABASE_URL", database_url)
     prod = make_app()
@@ -505,8 +508,9 @@ def test_session_cookie_is_secure_in_production(make_app, monkeypatch, database_
         base_url="https://counselor.test",
     )
     assert r.status_code == 302
-    attrs = [a.strip().lower() for a in _set_cookies(r)[0].split(";")[1:]]
-    assert "secure" in attrs and "httponly" in attrs and "samesite=lax" in attrs
+    for cookie in _set_cookies(r):  # the login cookie and the device cookie
+        attrs = [a.strip().lower() for a in cookie.split(";")[1:]]
+        assert "secure" in attrs and "httponly" in attrs and "samesite=lax" in attrs
 
 
 # --- accounts from the command line and the admin page -----------------------------------
