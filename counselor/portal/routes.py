@@ -58,9 +58,9 @@ def landing(token: str):
         return response
     sent = request.form.get("csrf_token", "")
     cross_site = request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none")
-    if cross_site or not hmac.compare_digest(
-        sent, portal_session.landing_csrf_token(link.token_hash)
-    ):
+    expected = portal_session.landing_csrf_token(link.token_hash)
+    # (bytes: compare_digest refuses non-ASCII text with a TypeError, which would be a 500)
+    if cross_site or not hmac.compare_digest(sent.encode(), expected.encode()):
         refuse(
             400, "This page came from elsewhere. Open your personal link again and try once more."
         )

@@ -552,6 +552,7 @@ def test_the_landing_button_needs_its_csrf_token_and_a_same_site_page(app, coupl
     for data, headers in (
         ({}, {}),
         ({"csrf_token": "forged"}, {}),
+        ({"csrf_token": "fälschung"}, {}),
     ):
         r = c.post(f"/l/{token}", data=data, headers=headers)
         assert r.status_code == 400 and not r.headers.getlist("Set-Cookie")
