@@ -303,17 +303,19 @@ def lock_assignment(assignment: Assignment) -> None:
             .values(updated_at=Assignment.updated_at)
             .execution_options(synchronize_session=False)
         )
-    db.session.execute(
+    # populate_existing overwrites what this session loaded before the lock was granted;
+    # the rows must be fetched (.all()) for that to happen.
+    db.session.scalars(
         select(Assignment)
         .where(Assignment.id == assignment.id)
         .with_for_update()
         .execution_options(populate_existing=True)
-    )
-    db.session.execute(
+    ).all()
+    db.session.scalars(
         select(Response)
         .where(Response.assignment_id == assignment.id)
         .execution_options(populate_existing=True)
-    )
+    ).all()
 
 
 def set_locked(assignment: Assignment, locked: bool) -> None:
