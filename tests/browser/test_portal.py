@@ -284,3 +284,30 @@ def test_the_script_compares_numbers_and_text_as_the_server_does(
     expect(page.get_by_label("QUESTION-more-than-five")).to_be_visible()
     expect(page.get_by_label("QUESTION-exactly-two-and-a-half")).to_be_visible()
     assert not rec.errors, rec.errors
+
+
+def test_a_lock_while_the_page_is_open_is_told_in_the_counselors_words(
+    app, live_server, new_context, counselor_a
+):
+    from counselor.extensions import db
+    from counselor.portal.services import LOCKED
+    from counselor.questionnaires.models import Assignment
+    from counselor.questionnaires.services import set_locked
+
+    case = new_case(counselor_a)
+    assignment, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    partner = next(p for p in case.partners if p.display_name == "Sam Rivera")
+    context, rec = new_context(live_server, **PHONE)
+    page = open_section_one(context, tokens["Sam Rivera"])
+    choose(page, "talk.fantasies", "Yes", tap=True)
+    expect(page.locator("#autosave-status")).to_contain_text("Saved")
+
+    set_locked(db.session.get(Assignment, assignment.id), True)
+    db.session.commit()
+    page.get_by_label("In your own words: what would you like more of?").fill("after the lock")
+    status = page.locator("#autosave-status")
+    expect(status).to_have_text(LOCKED)
+    expect(status).to_have_class(re.compile("text-danger"))
+    answers = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
+    assert answers["talk.fantasies"]["roles"]["together"] == "yes"
+    assert not answers.get("talk.words")
