@@ -219,11 +219,11 @@ POLICY: dict[str, Row] = {
         missing={"GET": (404,) * len(ACTORS), "POST": (404,) * len(ACTORS)},
     ),
     "portal.overview": portal(GET=200),
-    "portal.section": portal(GET=200, POST=TO_PORTAL, missing=True),  # POST: not editable
-    "portal.autosave": portal(POST=409),  # not editable any more
+    "portal.section": portal(GET=200, POST=400, missing=True),  # POST: no revision in the form
+    "portal.autosave": portal(POST=400),  # no JSON body
     "portal.review": portal(GET=200),
     "portal.submit": portal(POST=400),  # no revision in the form
-    "portal.reopen": portal(POST=TO_PORTAL),  # released: no reopening
+    "portal.reopen": portal(POST=409),  # released: no reopening, with the sentence why
     "portal.shared": portal(GET=200),
     "portal.leave": portal(POST=200),  # forgets the portal cookie (the sweep puts it back)
 }

@@ -133,8 +133,14 @@ def _view_model(ctx) -> dict:
         "total": total,
         "editable": services.editable(ctx),
         "can_reopen": services.can_reopen(ctx),
+        "closed_reason": services.closed_because(ctx.assignment),
         "due_passed": services.due_passed(ctx.assignment),
     }
+
+
+def _refused(ctx, reason: str):
+    """The start page with the sentence saying why the answers cannot change (a 409)."""
+    return render_template("portal/overview.html", refused=reason, **_view_model(ctx)), 409
 
 
 @bp.route("/p/")
@@ -154,8 +160,6 @@ def section(ctx, number: int):
     message = None
     status = 200
     if request.method == "POST":
-        if not model["editable"]:
-            return redirect(url_for("portal.overview"))
         raw = engine.from_form(ctx.definition, sec, request.form, request.form.getlist)
         try:
             base = int(request.form.get("revision", ""))
@@ -170,6 +174,9 @@ def section(ctx, number: int):
                 "anything you want to keep, then reload to see the latest answers."
             )
             status = 409
+        except services.NotEditable as exc:
+            message, status = str(exc), 409
+            model = _view_model(ctx)  # the lock re-read the assignment: show what holds now
         if not errors and message is None:
             db.session.commit()
             action = request.form.get("action", "save")
@@ -187,6 +194,8 @@ def section(ctx, number: int):
         # Show what was typed (nothing lost), with the messages beside each item.
         shown = engine.merge(ctx.response.answers, {k: v for k, v in raw.items()})
         model["answers"] = shown
+    elif not model["editable"]:
+        message = services.not_editable_because(ctx)
     elif request.args.get("check"):
         errors = {
             k: v
@@ -209,8 +218,6 @@ def section(ctx, number: int):
 @partner_required
 def autosave(ctx):
     """Save changed answers sent as JSON ``{"revision": n, "answers": {link_id: value}}``."""
-    if not services.editable(ctx):
-        return jsonify(error="These answers can no longer be changed."), 409
     if request.content_length and request.content_length > MAX_SAVE_CHARS * 4:
         return jsonify(error="Too much text in one save."), 413
     try:
@@ -228,6 +235,8 @@ def autosave(ctx):
         revision, errors = services.save(ctx, data["answers"], data["revision"])
     except engine.AnswerError as exc:
         return jsonify(error=str(exc)), 400
+    except services.NotEditable as exc:
+        return jsonify(error=str(exc)), 409
     except services.StaleRevision:
         return jsonify(
             error=(
@@ -265,8 +274,8 @@ def submit(ctx):
         refuse(400, "The form is missing its revision; reload the page.")
     try:
         errors = services.submit(ctx, base)
-    except services.NotEditable:
-        return redirect(url_for("portal.overview"))
+    except services.NotEditable as exc:
+        return _refused(ctx, str(exc))
     except services.StaleRevision:
         model = _view_model(ctx)
         return render_template("portal/review.html", errors={}, stale=True, **model), 409
@@ -283,8 +292,8 @@ def reopen(ctx):
     """Change answers after submitting (until the due date or a lock)."""
     try:
         services.reopen(ctx)
-    except services.NotEditable:
-        return redirect(url_for("portal.overview"))
+    except services.NotEditable as exc:
+        return _refused(ctx, str(exc))
     db.session.commit()
     return redirect(url_for("portal.section", number=1))
 

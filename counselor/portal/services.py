@@ -13,7 +13,7 @@ from counselor.core.models import aware, to_local, utcnow
 from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, Link, Response
-from counselor.questionnaires.services import token_hash
+from counselor.questionnaires.services import lock_assignment, token_hash
 from counselor.reveal.services import evaluate_alerts
 
 
@@ -22,7 +22,26 @@ class StaleRevision(Exception):
 
 
 class NotEditable(Exception):
-    """The assignment is locked, past its due date, or already submitted."""
+    """The answers cannot be changed now; the message tells the partner why."""
+
+
+#: why answers cannot be changed, in the partner's words (pages and autosave show them)
+RELEASED = (
+    "Your counselor has already shared what you have in common from these answers, so they "
+    "can no longer be changed. If something has changed for you, please tell your counselor."
+)
+LOCKED = (
+    "Your counselor has closed these answers for changes. If something has changed for you, "
+    "please tell your counselor."
+)
+DUE_PASSED = (
+    "The due date has passed, so these answers can no longer be changed. If something has "
+    "changed for you, please tell your counselor."
+)
+SUBMITTED = (
+    "You have already sent these answers. To change them, choose “Change my answers” on the "
+    "start page."
+)
 
 
 @dataclass
@@ -90,28 +109,43 @@ def due_passed(assignment: Assignment) -> bool:
     return assignment.due_on is not None and to_local(utcnow()).date() > assignment.due_on
 
 
+def closed_because(assignment: Assignment) -> str | None:
+    """Why nobody may change answers of this assignment now (None: they may)."""
+    if assignment.released_at is not None:
+        # the others saw matches built from these answers; changing them now would change
+        # what was shown without the counselor seeing it first
+        return RELEASED
+    if assignment.locked:
+        return LOCKED
+    if due_passed(assignment):
+        return DUE_PASSED
+    return None
+
+
+def not_editable_because(ctx: PartnerContext) -> str | None:
+    """Why this partner may not change answers now (None: they may)."""
+    closed = closed_because(ctx.assignment)
+    if closed is None and ctx.response.status == "submitted":
+        return SUBMITTED
+    return closed
+
+
 def editable(ctx: PartnerContext) -> bool:
-    """The partner may change answers: not locked, not past due, not submitted."""
-    return (
-        not ctx.assignment.locked
-        and not due_passed(ctx.assignment)
-        and ctx.response.status != "submitted"
-    )
+    """The partner may change answers: not released, locked, past due or submitted."""
+    return not_editable_because(ctx) is None
 
 
 def can_reopen(ctx: PartnerContext) -> bool:
-    """A submitted response may be reopened until the due date, a lock or a release.
+    """A submitted response may be reopened until the due date, a lock or a release."""
+    return ctx.response.status == "submitted" and closed_because(ctx.assignment) is None
 
-    After a release the others see matches built from these answers; changing them then
-    would change what was shown without the counselor seeing it first.
-    """
-    a = ctx.assignment
-    return (
-        ctx.response.status == "submitted"
-        and not a.locked
-        and not due_passed(a)
-        and a.released_at is None
-    )
+
+def _lock_editable(ctx: PartnerContext) -> None:
+    """Take the assignment's lock, then refuse unless the answers may change (NotEditable)."""
+    lock_assignment(ctx.assignment)
+    reason = not_editable_because(ctx)
+    if reason:
+        raise NotEditable(reason)
 
 
 def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[int, dict[str, str]]:
@@ -120,8 +154,7 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     With any error nothing is stored (the page shows what was typed with the message);
     a save from a stale revision raises StaleRevision and overwrites nothing.
     """
-    if not editable(ctx):
-        raise NotEditable
+    _lock_editable(ctx)
     clean, errors = engine.validate_changes(ctx.definition, raw_changes)
     if errors:
         return ctx.response.revision, errors
@@ -144,8 +177,7 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
 
 def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     """Submit if every shown required item is answered; returns errors by link_id."""
-    if not editable(ctx):
-        raise NotEditable
+    _lock_editable(ctx)
     response = ctx.response
     if response.revision != base_revision:
         raise StaleRevision
@@ -168,8 +200,12 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
 
 def reopen(ctx: PartnerContext) -> None:
     """Turn a submitted response back into a draft so the partner can change it."""
-    if not can_reopen(ctx):
-        raise NotEditable
+    lock_assignment(ctx.assignment)  # a release waits for this, or this sees the release
+    closed = closed_because(ctx.assignment)
+    if closed:
+        raise NotEditable(closed)
+    if ctx.response.status != "submitted":
+        return  # already a draft (a second tab or a double click): nothing to reopen
     ctx.response.status = "draft"
     audit.record(
         "portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -112,21 +113,67 @@ def share_of(item: dict) -> str:
     return item.get("share", DEFAULT_SHARE.get(item["type"], "counselor_only"))
 
 
+#: a plain decimal numeral: what a stored decimal answer looks like, and all a text answer
+#: must look like to count as a number (no spaces, no "NaN", "Infinity" or "0x10")
+_NUMERAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
+
+
+def as_number(value: Any) -> Decimal | None:
+    """The exact finite value of a number or a numeral string; None for anything else.
+
+    A value out of a double's range ("1e999") is no number either, so the portal's script,
+    which works in doubles, decides every condition as the server does.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # str() of a float is its shortest round-trip form: 2.5 -> "2.5", 0.1 -> "0.1"
+        return Decimal(str(value)) if math.isfinite(value) else None
+    if isinstance(value, str) and len(value) <= 100 and _NUMERAL.match(value):
+        number = Decimal(value)
+        return number if math.isfinite(float(number)) else None
+    return None
+
+
+def _kind(value: Any) -> tuple[str, Any]:
+    if isinstance(value, bool):
+        return "boolean", value
+    number = as_number(value)
+    if number is not None:
+        return "number", number
+    if isinstance(value, str):
+        return "text", value
+    return "other", value
+
+
 def compare_values(op: str, have: Any, want: Any) -> bool:
-    """FHIR-style comparison of an answer with a wanted value (any element of a list)."""
-    if isinstance(have, list):  # a multiple choice matches when any chosen value does
+    """An answer against a wanted value: the one rule for enable_when and alerts.
+
+    Each side is a boolean, a number (a JSON number or a numeral string such as a stored
+    decimal answer "2.50", compared by exact value, so "2.5" = 2.5), or text (compared
+    character by character; a date "YYYY-MM-DD" orders as text does). Values of different
+    kinds are never equal and have no order: only ``!=`` holds. Booleans have no order. A
+    multiple choice meets ``op`` when any chosen value does, and ``!=`` when none equals
+    ``want``. Nothing raises: "NaN", "Infinity" or "1e999" typed into a text item are text.
+    The portal's script (static/js/portal.js) mirrors this rule.
+    """
+    if isinstance(have, list):
         if op == "!=":
-            return want not in have
+            return not any(compare_values("=", h, want) for h in have)
         return any(compare_values(op, h, want) for h in have)
+    kind_have, a = _kind(have)
+    kind_want, b = _kind(want)
+    if kind_have != kind_want or kind_have == "other":
+        return op == "!="
     if op == "=":
-        return have == want
+        return a == b
     if op == "!=":
-        return have != want
-    try:
-        a, b = Decimal(str(have)), Decimal(str(want))
-    except InvalidOperation:
-        a, b = str(have), str(want)
-    return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}[op]
+        return a != b
+    if kind_have == "boolean":
+        return False
+    return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}.get(op, False)
 
 
 def has_answer(value: Any) -> bool:
@@ -246,13 +293,13 @@ def normalise(item: dict, value: Any) -> Any:
 
 
 def _check_range(item: dict, number) -> None:
-    low, high = item.get("min"), item.get("max")
-    if low is not None and number < Decimal(str(low)):
-        raise _Invalid(f"Enter {low} or more.")
-    if high is not None and number > Decimal(str(high)):
-        raise _Invalid(f"Enter {high} or less.")
-    if isinstance(number, float) and math.isnan(number):
-        raise _Invalid("Enter a number.")
+    # as_number: a bound that is no finite number (a definition stored before such bounds
+    # were refused) limits nothing instead of failing every save
+    low, high = as_number(item.get("min")), as_number(item.get("max"))
+    if low is not None and number < low:
+        raise _Invalid(f"Enter {item['min']} or more.")
+    if high is not None and number > high:
+        raise _Invalid(f"Enter {item['max']} or less.")
 
 
 def _normalise_desire(item: dict, value: Any) -> dict | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import uuid
 from datetime import date, datetime
 from functools import cached_property
@@ -178,8 +179,19 @@ class Response(UUIDPrimaryKey, db.Model):
     @property
     def answers(self) -> dict:
         """The decrypted answers mapping."""
-        return json.loads(self.answers_json) if self.answers_json else {}
+        if not self.answers_json:
+            return {}
+        # No answer holds NaN or an infinity now, but one stored before they were refused
+        # reads as unanswered rather than breaking every page that shows it.
+        return json.loads(
+            self.answers_json, parse_constant=lambda _: None, parse_float=_finite_or_none
+        )
 
     @answers.setter
     def answers(self, value: dict) -> None:
-        self.answers_json = json.dumps(value, ensure_ascii=False, sort_keys=True)
+        self.answers_json = json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+
+
+def _finite_or_none(text: str) -> float | None:
+    number = float(text)  # "1e999" parses as infinity
+    return number if math.isfinite(number) else None

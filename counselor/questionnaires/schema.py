@@ -7,6 +7,7 @@ a ``share`` level deciding who may ever see its answers (see DESIGN.md, reveal r
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator
@@ -202,6 +203,24 @@ def _too_deep(doc: Any) -> str | None:
     return None
 
 
+def _not_finite(doc: Any) -> list[str]:
+    """Paths of NaN or infinite numbers (JSON parsers accept NaN, Infinity and 1e999).
+
+    No comparison or range means anything with them, so they are refused by name.
+    """
+    errors, stack = [], [(doc, "$")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            shown = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+            errors.append(f"{path}: {shown} is not a number a definition can use")
+        elif isinstance(value, dict):
+            stack.extend((v, f"{path}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{path}[{n}]") for n, v in enumerate(value))
+    return sorted(errors)
+
+
 def _walk(items: Any, path: str = "$.items"):
     # Tolerates a document the schema refused, so its other mistakes are reported too.
     if not isinstance(items, list):
@@ -291,6 +310,9 @@ def validate_definition(doc: Any) -> list[str]:
     deep = _too_deep(doc)
     if deep:
         return [deep]
+    not_finite = _not_finite(doc)
+    if not_finite:
+        return not_finite
     errors = sorted(f"{_path(e.absolute_path)}: {e.message}" for e in _validator.iter_errors(doc))
     if isinstance(doc, dict):
         errors += [e for e in _rules(doc) if e not in errors]

@@ -12,7 +12,7 @@ from importlib import resources
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from counselor.cases.models import Case, Partner
@@ -286,8 +286,41 @@ def revoke(assignment: Assignment, partner_id: uuid.UUID) -> None:
         raise AssignmentError("That partner has no working link to revoke.")
 
 
+def lock_assignment(assignment: Assignment) -> None:
+    """Hold the assignment's row lock until the commit, with it and its responses re-read.
+
+    Release, withdraw, lock, due date changes, reopen, submit and every answer save take it
+    first. On one assignment they then run one at a time, and each decides on what the one
+    before it committed: a release and a reopen can no longer both pass their checks, so
+    "released" always means every response submitted and unchanged since.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        # SQLite ignores FOR UPDATE: its one lock is the database's write lock, which a write
+        # takes. This write changes nothing but makes the reads below run under that lock.
+        db.session.execute(
+            update(Assignment)
+            .where(Assignment.id == assignment.id)
+            .values(updated_at=Assignment.updated_at)
+            .execution_options(synchronize_session=False)
+        )
+    # populate_existing overwrites what this session loaded before the lock was granted;
+    # the rows must be fetched (.all()) for that to happen.
+    db.session.scalars(
+        select(Assignment)
+        .where(Assignment.id == assignment.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    db.session.scalars(
+        select(Response)
+        .where(Response.assignment_id == assignment.id)
+        .execution_options(populate_existing=True)
+    ).all()
+
+
 def set_locked(assignment: Assignment, locked: bool) -> None:
     """Close or reopen an assignment for editing by partners."""
+    lock_assignment(assignment)
     assignment.locked = locked
     audit.record("assignment.lock" if locked else "assignment.unlock", "assignment", assignment.id)
 
@@ -297,6 +330,7 @@ def set_due(assignment: Assignment, due_on: date | None) -> None:
     # the practice's today, the day partners see the due date against
     if due_on is not None and due_on < to_local(utcnow()).date():
         raise AssignmentError("The new due date is in the past.")
+    lock_assignment(assignment)
     assignment.due_on = due_on
     audit.record("assignment.due_change", "assignment", assignment.id)
 

@@ -19,6 +19,7 @@ from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
 from counselor.questionnaires.schema import DEFAULT_SEVERITY, DESIRE_LABELS
+from counselor.questionnaires.services import lock_assignment
 from counselor.reveal import matching
 from counselor.reveal.models import Alert
 from counselor.reveal.views import PartnerInfo, PartnerView, partner_view
@@ -137,6 +138,7 @@ def compare(assignment: Assignment) -> Comparison:
 
 def release(assignment: Assignment) -> None:
     """Show partners the shared view; only once everyone has submitted."""
+    lock_assignment(assignment)  # a partner's reopen or save waits, or we see its result
     if assignment.released_at is not None:
         raise ReleaseError("This assignment is already released.")
     if not all_submitted(assignment):
@@ -147,6 +149,7 @@ def release(assignment: Assignment) -> None:
 
 def withdraw(assignment: Assignment) -> None:
     """Hide the shared view again."""
+    lock_assignment(assignment)
     if assignment.released_at is None:
         raise ReleaseError("This assignment is not released.")
     assignment.released_at = None

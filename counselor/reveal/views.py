@@ -91,9 +91,9 @@ def partner_view(
     released: bool,
 ) -> PartnerView:
     """What ``viewer`` may see of the other partners' answers."""
-    if not all_submitted:
-        return PartnerView(False, "not_all_submitted")
-    if not released:
+    if not (all_submitted and released):
+        # One answer for both: a partner must not learn from this page whether the others
+        # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).
         return PartnerView(False, "not_released")
     mine = answers.get(viewer.key) or {}
     others = [p for p in partners if p.key != viewer.key]

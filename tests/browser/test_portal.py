@@ -206,7 +206,7 @@ def test_conditional_questions_follow_the_answer_without_reload(
     expect(hard).to_be_visible()
     # Saves run one at a time and read the page when they start, so a save answered after
     # this last tap that carries "No" means the last state is stored, whatever came before.
-    saved = page.wait_for_event("response", autosave_with('"pace.talk":"false"'))
+    saved = page.wait_for_event("response", autosave_with('"pace.talk":false'))
     assert saved.status == 200
     expect(page.locator("#autosave-status")).to_contain_text("Saved")
     assert navigations == [] and page.evaluate("window.__sameDocument") is True
@@ -257,3 +257,59 @@ def test_second_tab_is_told_and_does_not_overwrite_the_first(
     assert [u for u in rec.urls if u.endswith("/p/autosave")] == saves
     answers = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
     assert answers["talk.fantasies"]["roles"]["together"] == "yes"
+
+
+def test_the_script_compares_numbers_and_text_as_the_server_does(
+    app, live_server, new_context, counselor_a
+):
+    from tests.questionnaires.test_numbers import DEFINITION
+
+    case = new_case(counselor_a)
+    _, tokens = assign_own(counselor_a, case, DEFINITION)
+    context, rec = new_context(live_server, **PHONE)
+    page = open_section_one(context, tokens["Sam Rivera"])
+    feel = page.get_by_label("How many, in words or digits?")
+    amount = page.get_by_label("An amount")
+    more = page.get_by_label("QUESTION-more-than-five")
+    exact = page.get_by_label("QUESTION-exactly-two-and-a-half")
+
+    for typed, shown in (("NaN", False), ("Infinity", False), ("7", True), ("10", True)):
+        feel.fill(typed)  # "10" > 5 by value; "NaN" and "Infinity" are text, with no order
+        expect(more).to_be_visible() if shown else expect(more).to_be_hidden()
+    for typed, shown in (("2.6", False), ("2,50", True)):
+        amount.fill(typed)  # a decimal "2.50" equals the wanted 2.5
+        expect(exact).to_be_visible() if shown else expect(exact).to_be_hidden()
+    saved = page.wait_for_event("response", autosave_with('"n.amount":"2.50"'))
+    assert saved.status == 200
+
+    page.reload()  # the server draws the same
+    expect(page.get_by_label("QUESTION-more-than-five")).to_be_visible()
+    expect(page.get_by_label("QUESTION-exactly-two-and-a-half")).to_be_visible()
+    assert not rec.errors, rec.errors
+
+
+def test_a_lock_while_the_page_is_open_is_told_in_the_counselors_words(
+    app, live_server, new_context, counselor_a
+):
+    from counselor.extensions import db
+    from counselor.portal.services import LOCKED
+    from counselor.questionnaires.models import Assignment
+    from counselor.questionnaires.services import set_locked
+
+    case = new_case(counselor_a)
+    assignment, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    partner = next(p for p in case.partners if p.display_name == "Sam Rivera")
+    context, rec = new_context(live_server, **PHONE)
+    page = open_section_one(context, tokens["Sam Rivera"])
+    choose(page, "talk.fantasies", "Yes", tap=True)
+    expect(page.locator("#autosave-status")).to_contain_text("Saved")
+
+    set_locked(db.session.get(Assignment, assignment.id), True)
+    db.session.commit()
+    page.get_by_label("In your own words: what would you like more of?").fill("after the lock")
+    status = page.locator("#autosave-status")
+    expect(status).to_have_text(LOCKED)
+    expect(status).to_have_class(re.compile("text-danger"))
+    answers = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
+    assert answers["talk.fantasies"]["roles"]["together"] == "yes"
+    assert not answers.get("talk.words")

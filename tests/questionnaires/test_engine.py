@@ -135,7 +135,12 @@ CASES = [
     ("d", ">=", 2.5, "2.50", True),
     ("d", "<", 10, "9.99", True),
     ("d", "<=", 10, "10.01", False),
-    ("d", "=", 2.5, "2.5", False),
+    ("d", "=", 2.5, "2.5", True),  # a stored decimal equals the same number
+    ("d", "=", 2.5, "2.50", True),
+    ("d", "!=", 2.5, "2.5", False),
+    ("d", "=", 3, "3.0", True),
+    ("t", ">", 5, "NaN", False),  # text that no number is: no order, and no error
+    ("t", "!=", 5, "NaN", True),
 ]
 
 
@@ -486,3 +491,137 @@ def test_validate_changes_refuses_items_that_have_no_answer():
 
 def test_merge_clears_with_none_and_keeps_the_rest():
     assert engine.merge({"a": 1, "b": 2}, {"a": None, "c": 3}) == {"b": 2, "c": 3}
+
+
+# ---- compare_values: one rule across types, checked both ways ----
+
+#: (have, operator, want, expected); each also holds mirrored: want <op'> have
+COMPARISONS = [
+    ("2.5", "=", 2.5, True),
+    ("2.50", "=", 2.5, True),
+    ("2.5", "=", "2.50", True),  # two numerals compare as numbers
+    ("2.5", "<", 2.51, True),
+    ("2.5", ">=", 2.5, True),
+    ("0.1", "=", 0.1, True),
+    (3, "=", "3.0", True),
+    (3, "=", 3.0, True),
+    (7, ">", 6.5, True),
+    ("10", ">", "9", True),  # by value, not by characters
+    ("-1.5", "<", 0, True),
+    ("1e2", "=", 100, True),
+    ("abc", "=", 5, False),
+    ("abc", "!=", 5, True),
+    ("abc", ">", 5, False),
+    ("abc", "<", 5, False),
+    ("NaN", ">", 5, False),
+    ("NaN", "=", "NaN", True),  # text equal to text
+    ("Infinity", ">", 5, False),
+    ("1e999", ">", 5, False),  # out of a double's range: text, as in the portal's script
+    ("-inf", "<", 0, False),
+    (" 5", "=", 5, False),  # spaces make it text
+    (float("nan"), "=", float("nan"), False),
+    (float("nan"), "!=", 1, True),
+    (float("inf"), ">", 1, False),
+    (True, "=", True, True),
+    (True, "=", "true", False),  # a boolean is no text
+    (True, "=", 1, False),  # nor a number
+    (False, "!=", 0, True),
+    (True, ">", False, False),  # booleans have no order
+    ("yes", "=", "yes", True),
+    ("yes", "=", "Yes", False),
+    ("b", "<", "c", True),
+    ("2026-03-01", ">", "2026-02-28", True),  # ISO dates order as text
+    ("2026-03-01", "<=", "2026-03-01", True),
+    ({"roles": {"x": "yes"}}, "=", "yes", False),
+    ({"roles": {"x": "yes"}}, "!=", "yes", True),
+]
+MIRROR = {"=": "=", "!=": "!=", ">": "<", "<": ">", ">=": "<=", "<=": ">="}
+
+
+@pytest.mark.parametrize("have,op,want,expected", COMPARISONS)
+def test_compare_values_one_rule_both_ways(have, op, want, expected):
+    assert engine.compare_values(op, have, want) is expected
+    assert engine.compare_values(MIRROR[op], want, have) is expected
+
+
+@pytest.mark.parametrize(
+    "chosen,op,want,expected",
+    [
+        (["x", "y"], "=", "y", True),
+        (["x", "y"], "!=", "y", False),
+        (["x", "y"], "!=", "z", True),
+        (["1", "2"], "=", 2, True),  # numerals among the chosen values compare by value
+        ([], "=", "x", False),
+    ],
+)
+def test_compare_values_on_a_multiple_choice(chosen, op, want, expected):
+    assert engine.compare_values(op, chosen, want) is expected
+
+
+def test_compare_values_never_raises_whatever_it_is_given():
+    odd = [
+        "NaN",
+        "sNaN",
+        "-Infinity",
+        "1e999",
+        "1e-999",
+        float("nan"),
+        float("-inf"),
+        None,
+        {},
+        [],
+        "",
+        "0x10",
+        "1_000",
+        "٣",
+    ]
+    for have in odd:
+        for want in [*odd, 0, 2.5, "2.5", True, "text"]:
+            for op in MIRROR:
+                engine.compare_values(op, have, want)
+
+
+NON_FINITE = ["NaN", "nan", "Infinity", "-inf", "+Infinity", "1e999", "-1e999", "sNaN"]
+
+
+@pytest.mark.parametrize("kind", ["integer", "decimal", "scale"])
+@pytest.mark.parametrize("raw", [*NON_FINITE, float("nan"), float("inf"), float("-inf")], ids=repr)
+def test_non_finite_numbers_are_refused_with_a_sentence(kind, raw):
+    item = ITEMS[kind]
+    defn = Definition(
+        {"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [item]}
+    )
+    clean, errors = engine.validate_changes(defn, {item["link_id"]: raw})
+    assert clean == {}
+    message = errors[item["link_id"]]
+    assert message.startswith("Enter ") and message.endswith("."), message
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), float("-inf")])
+@pytest.mark.parametrize("where", ["answer", "min"])
+def test_a_definition_with_a_non_finite_number_is_refused_by_path(bad, where):
+    dep = {"link_id": "dep", "type": "decimal", "text": "Dependent"}
+    if where == "answer":
+        dep["enable_when"] = [{"question": "i", "operator": ">", "answer": bad}]
+    else:
+        dep["min"] = bad
+    doc = {
+        "slug": "rules",
+        "title": "Rules",
+        "purpose": "p",
+        "kind": "exercise",
+        "items": [*SOURCES, dep],
+    }
+    errors = validate_definition(doc)
+    path = f"$.items[{len(SOURCES)}]." + ("enable_when[0].answer" if where == "answer" else "min")
+    assert any(e.startswith(path + ": ") and "not a number" in e for e in errors), errors
+
+
+def test_a_range_bound_that_is_no_number_limits_nothing_instead_of_failing():
+    """A definition stored before non-finite numbers were refused still takes answers."""
+    item = {"link_id": "d", "type": "decimal", "text": "D", "min": float("nan"), "max": 10}
+    defn = Definition(
+        {"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [item]}
+    )
+    assert engine.validate_changes(defn, {"d": "-3"}) == ({"d": "-3"}, {})
+    assert engine.validate_changes(defn, {"d": "11"})[1] == {"d": "Enter 10 or less."}

@@ -186,7 +186,8 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
             "a-communication.fantasy_talk-role-together": "no",
         },
     )
-    assert r.status_code == 302
+    assert r.status_code == 409
+    assert "You have already sent these answers" in r.get_data(as_text=True)
     r = autosave(
         sam, page_csrf, before_rev, {"communication.fantasy_talk": {"roles": {"together": "no"}}}
     )
@@ -294,7 +295,7 @@ def test_locked_assignment_cannot_be_changed(app, client_a, couple, counselor_a)
 
     assert client_a.post(f"/cases/{couple.id}/assignments/{assignment.id}/lock").status_code == 302
     overview = sam.get("/p/").get_data(as_text=True)
-    assert "closed this for changes" in overview and "Original" in overview
+    assert "closed these answers for changes" in overview and "Original" in overview
     assert sam.get("/p/s/1").status_code == 200
     assert _try_to_change(sam, assignment.id, sam_id) == snapshot
 

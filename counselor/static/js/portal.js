@@ -48,7 +48,12 @@
       }
       return checked(name);
     }
-    if (type === "boolean" || type === "scale") { return checked(name); }
+    if (type === "boolean") {
+      var yes = checked(name);
+      return yes === "true" ? true : yes === "false" ? false : "";
+    }
+    if (type === "scale") { return checked(name); }
+    if (type === "decimal") { return field(name).trim().replace(",", "."); }
     if (type === "open-choice") {
       var v = checked(name);
       return v === "__other__" ? field(name + "-other") : v;
@@ -115,25 +120,34 @@
     }
     return true;
   }
-  function norm(v) {
-    if (v === "true") { return true; }
-    if (v === "false") { return false; }
-    if (typeof v === "string" && v !== "" && !isNaN(Number(v))) { return Number(v); }
-    return v;
+  // The same rule as compare_values in questionnaires/engine.py: booleans, numbers (JSON
+  // numbers and plain numerals such as "2.50", by value) and text; different kinds are
+  // never equal and have no order; booleans have no order.
+  var NUMERAL = /^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$/;
+  function kind(v) {
+    if (typeof v === "boolean") { return ["boolean", v]; }
+    if (typeof v === "number") { return isFinite(v) ? ["number", v] : ["other", v]; }
+    if (typeof v === "string") {
+      if (v.length <= 100 && NUMERAL.test(v) && isFinite(Number(v))) { return ["number", Number(v)]; }
+      return ["text", v];
+    }
+    return ["other", v];
   }
   function compare(op, have, want) {
     if (Array.isArray(have)) {
-      if (op === "!=") { return have.indexOf(want) < 0; }
+      if (op === "!=") { return !have.some(function (h) { return compare("=", h, want); }); }
       return have.some(function (h) { return compare(op, h, want); });
     }
-    have = norm(have); want = norm(want);
+    var a = kind(have), b = kind(want);
+    if (a[0] !== b[0] || a[0] === "other") { return op === "!="; }
+    if (op === "=") { return a[1] === b[1]; }
+    if (op === "!=") { return a[1] !== b[1]; }
+    if (a[0] === "boolean") { return false; }
     switch (op) {
-      case "=": return have === want;
-      case "!=": return have !== want;
-      case ">": return have > want;
-      case "<": return have < want;
-      case ">=": return have >= want;
-      case "<=": return have <= want;
+      case ">": return a[1] > b[1];
+      case "<": return a[1] < b[1];
+      case ">=": return a[1] >= b[1];
+      case "<=": return a[1] <= b[1];
     }
     return false;
   }
