@@ -27,7 +27,7 @@ from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Response
 from counselor.questionnaires.services import assign, load_definition
 from tests.conftest import PG_URL, new_case, service_unavailable
-from tests.library_helpers import portal_csrf, revision_of
+from tests.library_helpers import landing_csrf, portal_csrf, revision_of
 
 #: tries per run (the issue asks for at least 50)
 TRIES = 60
@@ -142,7 +142,10 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
     )
     assert status == 302
     partner = Browser(server)
-    assert partner.request(f"/l/{token}")[0] == 302
+    # the landing page shows a button (link previews change nothing); pressing it opens the portal
+    status, landing = partner.request(f"/l/{token}")
+    assert status == 200
+    assert partner.request(f"/l/{token}", {"csrf_token": landing_csrf(landing)})[0] == 302
     _reset(assignment.id)
     counselor_csrf = _csrf(counselor.request(base + "/compare")[1])
     partner_csrf = portal_csrf(partner.request("/p/")[1])
