@@ -119,10 +119,9 @@ def _view_model(ctx) -> dict:
     answers = ctx.response.answers
     defn = ctx.definition
     answered, total = engine.progress(defn, answers)
+    shown = engine.enabled_states(defn, answers)
     visible = {
-        i["link_id"]: answers.get(i["link_id"])
-        for i in defn.questions()
-        if engine.is_enabled(defn, i, answers)
+        i["link_id"]: answers.get(i["link_id"]) for i in defn.questions() if shown[i["link_id"]]
     }
     return {
         "ctx": ctx,

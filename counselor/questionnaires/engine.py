@@ -55,6 +55,7 @@ class Definition:
     by_id: dict[str, dict] = field(init=False)
     order: list[str] = field(init=False)
     parent: dict[str, dict] = field(init=False)
+    _section_by_id: dict[str, Section] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.by_id, self.order, self.parent = {}, [], {}
@@ -77,6 +78,9 @@ class Definition:
                 loose.append(item)
         if loose:
             self._add_section("more", "", "", loose)
+        self._section_by_id = {
+            i["link_id"]: section for section in self.sections for i in walk(section.items)
+        }
 
     def _add_section(self, link_id: str, title: str, help_: str, items: list[dict]) -> None:
         self.sections.append(Section(len(self.sections), link_id, title, help_, items))
@@ -94,10 +98,7 @@ class Definition:
 
     def section_of(self, link_id: str) -> Section | None:
         """The section holding an item."""
-        for section in self.sections:
-            if any(i["link_id"] == link_id for i in walk(section.items)):
-                return section
-        return None
+        return self._section_by_id.get(link_id)
 
 
 def walk(items: list[dict]) -> Iterator[dict]:
@@ -185,28 +186,72 @@ def has_answer(value: Any) -> bool:
     return True
 
 
-def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool:
-    """FHIR enableWhen: is this item (and its parents) shown for these answers?"""
-    conditions = item.get("enable_when")
-    if conditions:
-        results = []
-        for cond in conditions:
-            value = answers.get(cond["question"])
-            question = defn.by_id.get(cond["question"])
-            if question is not None and not is_enabled(defn, question, answers):
-                value = None  # an answer to a hidden question does not count
-            if cond["operator"] == "exists":
-                want = cond.get("answer", True)
-                results.append(has_answer(value) == bool(want))
-            else:
-                results.append(
-                    has_answer(value) and compare_values(cond["operator"], value, cond["answer"])
-                )
-        ok = any(results) if item.get("enable_behavior") == "any" else all(results)
-        if not ok:
-            return False
+def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bool]:
+    """FHIR enableWhen for every item at once: {link_id: shown for these answers}.
+
+    Each item is decided once, after the questions its conditions read and the group holding
+    it, so the cost is linear in the definition. Asking item by item re-decided every
+    question a condition reads, which grew exponentially with chained conditions.
+    """
+    states: dict[str, bool] = {}
+    for lid in defn.order:
+        if lid not in states:
+            _decide(defn, lid, answers, states)
+    return states
+
+
+def _decide(defn: Definition, start: str, answers: Mapping[str, Any], states: dict) -> None:
+    # Conditions name earlier items (import checks that), so a pass in document order finds
+    # everything an item reads already decided; this explicit stack only serves a definition
+    # stored before that check, without recursion. An item read inside a cycle counts as
+    # hidden. Each item pushes what it reads once, so the work stays linear.
+    pending = object()
+    stack = [start]
+    while stack:
+        lid = stack[-1]
+        if states.get(lid) in (True, False):
+            stack.pop()
+            continue
+        item = defn.by_id[lid]
+        parent = defn.parent.get(lid)
+        needs = [cond["question"] for cond in item.get("enable_when") or ()]
+        if parent is not None:
+            needs.append(parent["link_id"])
+        todo = [q for q in needs if q in defn.by_id and q not in states]
+        if todo and lid not in states:
+            states[lid] = pending
+            stack.extend(todo)
+            continue
+        stack.pop()
+        states[lid] = _shown(defn, item, answers, states)
+
+
+def _shown(defn: Definition, item: dict, answers: Mapping[str, Any], states: dict) -> bool:
+    """One item's own conditions and its group, given the decided states of what they read."""
     parent = defn.parent.get(item["link_id"])
-    return parent is None or is_enabled(defn, parent, answers)
+    if parent is not None and states.get(parent["link_id"]) is not True:
+        return False
+    conditions = item.get("enable_when")
+    if not conditions:
+        return True
+    results = []
+    for cond in conditions:
+        value = answers.get(cond["question"])
+        if cond["question"] in defn.by_id and states.get(cond["question"]) is not True:
+            value = None  # an answer to a hidden question does not count
+        if cond["operator"] == "exists":
+            want = cond.get("answer", True)
+            results.append(has_answer(value) == bool(want))
+        else:
+            results.append(
+                has_answer(value) and compare_values(cond["operator"], value, cond["answer"])
+            )
+    return any(results) if item.get("enable_behavior") == "any" else all(results)
+
+
+def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool:
+    """Whether one item is shown; to ask about many, call enabled_states once instead."""
+    return enabled_states(defn, answers)[item["link_id"]]
 
 
 def _clean_text(value: Any, limit: int, label: str) -> str:
@@ -363,10 +408,11 @@ def merge(answers: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
 def missing_required(defn: Definition, answers: Mapping[str, Any]) -> dict[str, str]:
     """Required items that are shown for these answers and have no answer."""
     missing = {}
+    shown = enabled_states(defn, answers)
     for item in defn.questions():
         if (
             item.get("required")
-            and is_enabled(defn, item, answers)
+            and shown[item["link_id"]]
             and not has_answer(answers.get(item["link_id"]))
         ):
             missing[item["link_id"]] = (
@@ -379,16 +425,14 @@ def missing_required(defn: Definition, answers: Mapping[str, Any]) -> dict[str, 
 
 def visible_answers(defn: Definition, answers: Mapping[str, Any]) -> dict:
     """Only the answers of items shown for these answers (what a reader should see)."""
-    return {
-        lid: value
-        for lid, value in answers.items()
-        if lid in defn.by_id and is_enabled(defn, defn.by_id[lid], answers) and has_answer(value)
-    }
+    shown = enabled_states(defn, answers)
+    return {lid: value for lid, value in answers.items() if shown.get(lid) and has_answer(value)}
 
 
 def progress(defn: Definition, answers: Mapping[str, Any]) -> tuple[int, int]:
     """(answered, total) over the questions currently shown."""
-    shown = [i for i in defn.questions() if is_enabled(defn, i, answers)]
+    states = enabled_states(defn, answers)
+    shown = [i for i in defn.questions() if states[i["link_id"]]]
     return sum(1 for i in shown if has_answer(answers.get(i["link_id"]))), len(shown)
 
 
@@ -430,6 +474,7 @@ def page_conditions(
     decide without seeing anything but this partner's own answers.
     """
     on_page = {i["link_id"] for i in walk(section.items)}
+    shown = enabled_states(defn, answers)
     out = {}
     for item in walk(section.items):
         if not item.get("enable_when"):
@@ -438,13 +483,12 @@ def page_conditions(
         for cond in item["enable_when"]:
             rule = dict(cond)
             if cond["question"] not in on_page:
-                question = defn.by_id[cond["question"]]
                 rule["known"] = (
-                    answers.get(cond["question"]) if is_enabled(defn, question, answers) else None
+                    answers.get(cond["question"]) if shown.get(cond["question"]) else None
                 )
             rules.append(rule)
         out[item["link_id"]] = {
-            "enabled": is_enabled(defn, item, answers),
+            "enabled": shown[item["link_id"]],
             "json": json.dumps(rules),
         }
     return out

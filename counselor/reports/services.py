@@ -328,8 +328,9 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
             if r.status != "submitted" or r.submitted_at is None:
                 continue
             answers = r.answers
+            shown = engine.enabled_states(defn, answers)
             for item in defn.questions():
-                if item["type"] != "scale" or not engine.is_enabled(defn, item, answers):
+                if item["type"] != "scale" or not shown[item["link_id"]]:
                     continue
                 value = answers.get(item["link_id"])
                 if value is None:

@@ -173,9 +173,10 @@ def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
         db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
     )
     raised = []
+    shown = engine.enabled_states(defn, answers)
     for item in defn.questions():
         rule = item.get("alert")
-        if not rule or item["link_id"] in existing or not engine.is_enabled(defn, item, answers):
+        if not rule or item["link_id"] in existing or not shown[item["link_id"]]:
             continue
         if _triggers(rule, answers.get(item["link_id"])):
             alert = Alert(

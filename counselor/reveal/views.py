@@ -19,7 +19,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from counselor.questionnaires.engine import Definition, has_answer, is_enabled, share_of, walk
+from counselor.questionnaires.engine import (
+    Definition,
+    enabled_states,
+    has_answer,
+    share_of,
+    walk,
+)
 from counselor.reveal.matching import compare_pair
 
 
@@ -97,19 +103,22 @@ def partner_view(
         return PartnerView(False, "not_released")
     mine = answers.get(viewer.key) or {}
     others = [p for p in partners if p.key != viewer.key]
+    hidden_by_unshared = _depends_on_unshared(defn)
+    my_states = enabled_states(defn, mine)
+    their_states = {o.key: enabled_states(defn, answers.get(o.key) or {}) for o in others}
     items: list[SharedItem] = []
     for section in defn.sections:
         for lid in _section_ids(defn, section):
             item = defn.by_id[lid]
             share = share_of(item)
-            if share == "counselor_only" or _depends_on_unshared(defn, item):
+            if share == "counselor_only" or lid in hidden_by_unshared:
                 continue
-            if not is_enabled(defn, item, mine):
+            if not my_states[lid]:
                 continue
             shown = SharedItem(lid, item["text"], section.title)
             for other in others:
                 theirs = answers.get(other.key) or {}
-                if not is_enabled(defn, item, theirs):
+                if not their_states[other.key][lid]:
                     continue
                 if item["type"] == "desire":
                     result = compare_pair(
@@ -137,21 +146,31 @@ def partner_view(
     return PartnerView(True, "released", items)
 
 
-def _depends_on_unshared(defn: Definition, item: dict) -> bool:
-    """Whether the item (or a group holding it) is shown only for some answers to a question
-    that is not ``shared``: that another partner's answer is shown at all would tell the
-    viewer something of that private answer (a follow-up that appears only after "I do not
-    feel safe at home" tells the screening answer), so nothing of others is shown for it."""
-    node: dict | None = item
-    while node is not None:
-        for cond in node.get("enable_when") or ():
+def _depends_on_unshared(defn: Definition) -> set[str]:
+    """The items shown only for some answers to a question that is not ``shared`` (through
+    their own conditions, a group holding them, or the questions those read): that another
+    partner's answer is shown at all would tell the viewer something of that private answer
+    (a follow-up that appears only after "I do not feel safe at home" tells the screening
+    answer), so nothing of others is shown for them."""
+    # One pass in document order: a condition names an earlier item and a group comes before
+    # its children, so what an item depends on is decided before it (linear, no recursion).
+    # A name not yet decided (a definition stored before that order was checked) counts as
+    # dependent: refusing to show is the safe side.
+    decided: dict[str, bool] = {}
+    for lid in defn.order:
+        item = defn.by_id[lid]
+        parent = defn.parent.get(lid)
+        dependent = parent is not None and decided.get(parent["link_id"], True)
+        for cond in item.get("enable_when") or ():
             question = defn.by_id.get(cond["question"])
-            if question is None or share_of(question) != "shared":
-                return True
-            if _depends_on_unshared(defn, question):
-                return True
-        node = defn.parent.get(node["link_id"])
-    return False
+            if (
+                question is None
+                or share_of(question) != "shared"
+                or decided.get(cond["question"], True)
+            ):
+                dependent = True
+        decided[lid] = dependent
+    return {lid for lid, dependent in decided.items() if dependent}
 
 
 def _section_ids(defn: Definition, section) -> list[str]:
