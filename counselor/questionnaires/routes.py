@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import secrets
 import uuid
@@ -20,6 +19,7 @@ from counselor.core.web import public_url, refuse
 from counselor.extensions import db
 from counselor.questionnaires import bp, services
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
+from counselor.questionnaires.schema import ParseError, parse_definition
 
 STATUS_LABELS = {
     "not_opened": "Not opened",
@@ -81,11 +81,9 @@ def import_definition():
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            doc = json.loads(form.definition.data)
-        except json.JSONDecodeError as exc:
-            problems = [f"$: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]
-        except RecursionError:  # e.g. thousands of "[": the parser gives up, which is not a 500
-            problems = ["$: nested too deeply to be a questionnaire definition"]
+            doc = parse_definition(form.definition.data)
+        except ParseError as exc:
+            problems = exc.errors
         else:
             try:
                 questionnaire, version = services.load_definition(doc, current_user.id)

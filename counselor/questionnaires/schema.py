@@ -7,6 +7,7 @@ a ``share`` level deciding who may ever see its answers (see DESIGN.md, reveal r
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
@@ -180,27 +181,139 @@ def _path(parts) -> str:
     return out
 
 
-#: groups inside groups, at most this deep (the library uses 2); deeper documents are refused
-#: before the schema is applied, whose validator would otherwise recurse without bound
+# Limits on an imported definition. Evaluation is linear in a definition's size, so these
+# only bound that size; each sits far above real use (the largest built-in questionnaire has
+# 53 items, nesting 2, 4 conditions on one item, chains 1 deep). README lists them.
+#: characters of the JSON text (the import form refuses more before parsing)
+MAX_DEFINITION_CHARS = 200_000
+#: items of every kind, groups and display items included
+MAX_ITEMS = 1_000
+#: groups inside groups (the library uses 2); checked before the schema, whose validator
+#: would otherwise recurse without bound
 MAX_NESTING = 8
+#: enable_when conditions on one item
+MAX_CONDITIONS = 20
+#: options of one choice item
+MAX_OPTIONS = 100
+#: an item shown when a question is answered that is itself shown when another is, and so on
+MAX_CHAIN = 100
+#: digits of a number anywhere in the document
+MAX_NUMBER_DIGITS = 40
 
 
-def _too_deep(doc: Any) -> str | None:
-    """The path of the first group nested deeper than MAX_NESTING (checked without recursion)."""
-    stack = [(doc.get("items"), "$.items", 1)] if isinstance(doc, dict) else []
+class ParseError(ValueError):
+    """The text is not a definition we can read; ``errors`` are "path: reason" lines."""
+
+    def __init__(self, errors: list[str]):
+        super().__init__("; ".join(errors))
+        self.errors = errors
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ParseError([f"$: {name} is not a number a definition can hold"])
+
+
+def _parse_int(text: str) -> int:
+    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
+        raise ParseError([f"$: a number has more than {MAX_NUMBER_DIGITS} digits"])
+    return int(text)
+
+
+def _parse_float(text: str) -> float:
+    if len(text) > MAX_NUMBER_DIGITS + 10:
+        raise ParseError([f"$: a number has more than {MAX_NUMBER_DIGITS} digits"])
+    number = float(text)
+    if number in (float("inf"), float("-inf")):
+        raise ParseError([f"$: the number {text[:20]} is too large"])
+    return number
+
+
+def parse_definition(text: str) -> Any:
+    """The JSON document in ``text``, or ParseError naming what is wrong and where.
+
+    Every way the parser can fail is caught here: malformed JSON, nesting deeper than the
+    parser's recursion (thousands of "["), integers past Python's 4,300-digit conversion limit,
+    NaN and Infinity, and text over the size limit.
+    """
+    if len(text) > MAX_DEFINITION_CHARS:
+        raise ParseError(
+            [f"$: the definition has {len(text):,} characters; at most {MAX_DEFINITION_CHARS:,}"]
+        )
+    try:
+        return json.loads(
+            text,
+            parse_int=_parse_int,
+            parse_float=_parse_float,
+            parse_constant=_refuse_constant,
+        )
+    except json.JSONDecodeError as exc:
+        raise ParseError(
+            [f"$: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]
+        ) from None
+    except RecursionError:
+        raise ParseError(["$: nested too deeply to be a questionnaire definition"]) from None
+    except ParseError:
+        raise
+    except ValueError as exc:  # any other conversion the parser gives up on
+        raise ParseError([f"$: not a readable definition ({str(exc)[:80]})"]) from None
+
+
+def _nodes(doc: Any):
+    """Every (path, value) of a document, keys as values too, without recursion."""
+    stack = [("$", doc)]
+    while stack:
+        path, value = stack.pop()
+        yield path, value
+        if isinstance(value, dict):
+            for key, child in value.items():
+                yield path, key
+                stack.append((f"{path}.{key}" if _printable(key) else path, child))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{n}]", child) for n, child in enumerate(value))
+
+
+def _printable(text: Any) -> bool:
+    """Whether a string holds no NUL and no lone surrogate (so it can be stored and shown)."""
+    if not isinstance(text, str) or "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _limits(doc: Any) -> list[str]:
+    """Size limits checked before the schema, so a huge or hostile document costs little.
+
+    Returns the first problem found (a document this far off is not worth listing in full).
+    """
+    if not isinstance(doc, dict):
+        return []
+    for path, value in _nodes(doc):
+        if isinstance(value, str) and not _printable(value):
+            return [
+                f"{path}: contains a NUL character or an unpaired surrogate (\\u0000, \\ud800); "
+                "remove it"
+            ]
+    count = 0
+    stack = [(doc.get("items"), "$.items", 1)]
     while stack:
         items, path, level = stack.pop()
         if not isinstance(items, list):
             continue
+        count += len(items)
+        if count > MAX_ITEMS:
+            return [f"{path}: the definition has more than {MAX_ITEMS:,} items (groups count)"]
         for n, item in enumerate(items):
             if isinstance(item, dict) and isinstance(item.get("items"), list):
                 if level >= MAX_NESTING:
-                    return (
+                    return [
                         f"{path}[{n}].items: groups are nested too deeply "
                         f"(at most {MAX_NESTING} levels)"
-                    )
+                    ]
                 stack.append((item["items"], f"{path}[{n}].items", level + 1))
-    return None
+    return []
 
 
 def _not_finite(doc: Any) -> list[str]:
@@ -221,17 +334,20 @@ def _not_finite(doc: Any) -> list[str]:
     return sorted(errors)
 
 
-def _walk(items: Any, path: str = "$.items"):
-    # Tolerates a document the schema refused, so its other mistakes are reported too.
+def _walk(items: Any, path: str = "$.items", parent: dict | None = None):
+    """(path, item, enclosing group) in document order.
+
+    Tolerates a document the schema refused, so its other mistakes are reported too.
+    """
     if not isinstance(items, list):
         return
     for n, item in enumerate(items):
         if not isinstance(item, dict):
             continue
         here = f"{path}[{n}]"
-        yield here, item
+        yield here, item, parent
         if item.get("type") == "group":
-            yield from _walk(item.get("items"), here + ".items")
+            yield from _walk(item.get("items"), here + ".items", item)
 
 
 def _dicts(value: Any) -> list[dict]:
@@ -246,11 +362,32 @@ def _rules(doc: dict) -> list[str]:
     """The checks a JSON Schema cannot express (unique ids, earlier questions, ranges)."""
     errors: list[str] = []
     seen: dict[str, dict] = {}
-    for here, item in _walk(doc.get("items")):
+    #: how many conditions deep each item is shown (0 = always), to bound the chains
+    chain: dict[str, int] = {}
+    for here, item, parent in _walk(doc.get("items")):
         lid, kind = item.get("link_id"), item.get("type")
         if isinstance(lid, str) and lid in seen:
             errors.append(f"{here}.link_id: '{lid}' is used twice; link_ids must be unique")
-        for cond in _dicts(item.get("enable_when")):
+        conditions = _dicts(item.get("enable_when"))
+        if len(conditions) > MAX_CONDITIONS:
+            errors.append(
+                f"{here}.enable_when: {len(conditions)} conditions; at most {MAX_CONDITIONS}"
+            )
+        if len(_dicts(item.get("options"))) > MAX_OPTIONS:
+            errors.append(f"{here}.options: more than {MAX_OPTIONS} options")
+        depth = chain.get(parent.get("link_id"), 0) if parent else 0
+        for cond in conditions:
+            if isinstance(cond.get("question"), str):
+                depth = max(depth, chain.get(cond["question"], 0) + 1)
+        if depth > MAX_CHAIN:
+            errors.append(
+                f"{here}.enable_when: conditions chain {depth} deep here (an item shown after "
+                f"one that is itself shown after another, and so on); at most {MAX_CHAIN}"
+            )
+            depth = 0  # report where the limit is crossed, not every item after it
+        if isinstance(lid, str) and lid not in chain:
+            chain[lid] = depth
+        for cond in conditions:
             question = cond.get("question")
             if not isinstance(question, str):
                 continue
@@ -307,9 +444,9 @@ def validate_definition(doc: Any) -> list[str]:
     Schema errors and the rules a schema cannot express are reported together, so an author
     sees every mistake at once instead of one kind per attempt.
     """
-    deep = _too_deep(doc)
-    if deep:
-        return [deep]
+    too_big = _limits(doc)
+    if too_big:
+        return too_big
     not_finite = _not_finite(doc)
     if not_finite:
         return not_finite
