@@ -8,6 +8,7 @@ still render; imports past the limits are refused with the path of the problem.
 
 from __future__ import annotations
 
+import html
 import json
 from collections.abc import Iterator
 
@@ -408,3 +409,25 @@ def test_load_definition_refuses_past_the_limits(app, counselor_a):
     with pytest.raises(DefinitionError) as caught:
         load_definition(straight_chain(MAX_CHAIN + 2), counselor_a.id)
     assert caught.value.errors[0].startswith(f"$.items[{MAX_CHAIN + 1}].enable_when")
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ('{"slug": "x", "items": [' + "9" * 5_000 + "]}", "more than 40 digits"),
+        ('{"slug": "x", "estimated_minutes": NaN}', "NaN is not a number"),
+        ('{"slug": "x", "estimated_minutes": -Infinity}', "-Infinity is not a number"),
+        ('{"slug": "x", "estimated_minutes": 1e400}', "is too large"),
+        ("[" * 100_000, "nested too deeply"),
+        ('{"slug": "x",', "not valid JSON"),
+        ('{"title": "\\u0000"}', "$.title: contains a NUL character"),
+        ('{"title": "\\ud800"}', "$.title: contains a NUL character or an unpaired surrogate"),
+    ],
+)
+def test_import_of_unreadable_json_is_a_400_with_a_sentence(app, client_a, text, problem):
+    page = client_a.get("/questionnaires/import").get_data(as_text=True)
+    r = client_a.post(
+        "/questionnaires/import", data={"definition": text, "csrf_token": csrf_token_from(page)}
+    )
+    assert r.status_code == 400
+    assert problem in html.unescape(r.get_data(as_text=True))
