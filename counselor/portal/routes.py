@@ -118,8 +118,8 @@ def _section_or_404(ctx, number: int):
 def _view_model(ctx) -> dict:
     answers = ctx.response.answers
     defn = ctx.definition
-    answered, total = engine.progress(defn, answers)
-    shown = engine.enabled_states(defn, answers)
+    shown = engine.enabled_states(defn, answers)  # once per page: every rule below reuses it
+    answered, total = engine.progress(defn, answers, shown)
     visible = {
         i["link_id"]: answers.get(i["link_id"]) for i in defn.questions() if shown[i["link_id"]]
     }
@@ -127,6 +127,7 @@ def _view_model(ctx) -> dict:
         "ctx": ctx,
         "defn": ctx.definition,
         "answers": answers,
+        "shown": shown,
         "visible": visible,
         "answered": answered,
         "total": total,
@@ -191,14 +192,17 @@ def section(ctx, number: int):
         if errors:
             status = 400
         # Show what was typed (nothing lost), with the messages beside each item.
-        shown = engine.merge(ctx.response.answers, {k: v for k, v in raw.items()})
-        model["answers"] = shown
+        typed = engine.merge(ctx.response.answers, {k: v for k, v in raw.items()})
+        model["answers"] = typed
+        model["shown"] = engine.enabled_states(ctx.definition, typed)
     elif not model["editable"]:
         message = services.not_editable_because(ctx)
     elif request.args.get("check"):
         errors = {
             k: v
-            for k, v in engine.missing_required(ctx.definition, model["answers"]).items()
+            for k, v in engine.missing_required(
+                ctx.definition, model["answers"], model["shown"]
+            ).items()
             if ctx.definition.section_of(k) is sec
         }
     return render_template(
@@ -208,7 +212,9 @@ def section(ctx, number: int):
         errors=errors,
         message=message,
         saved=request.args.get("saved"),
-        page_conditions=engine.page_conditions(ctx.definition, sec, model["answers"]),
+        page_conditions=engine.page_conditions(
+            ctx.definition, sec, model["answers"], model["shown"]
+        ),
         **model,
     ), status
 
@@ -256,7 +262,7 @@ def review(ctx):
     """All answers on one page, with anything missing marked, and the submit button."""
     model = _view_model(ctx)
     errors = (
-        engine.missing_required(ctx.definition, model["answers"])
+        engine.missing_required(ctx.definition, model["answers"], model["shown"])
         if request.args.get("check")
         else {}
     )

@@ -195,7 +195,12 @@ def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bo
     """
     states: dict[str, bool] = {}
     for lid in defn.order:
-        if lid not in states:
+        if lid in states:
+            continue
+        item = defn.by_id[lid]
+        if all(c["question"] in states for c in item.get("enable_when") or ()):
+            states[lid] = _shown(defn, item, answers, states)  # the usual case: all read earlier
+        else:
             _decide(defn, lid, answers, states)
     return states
 
@@ -405,10 +410,15 @@ def merge(answers: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
     return out
 
 
-def missing_required(defn: Definition, answers: Mapping[str, Any]) -> dict[str, str]:
-    """Required items that are shown for these answers and have no answer."""
+def missing_required(
+    defn: Definition, answers: Mapping[str, Any], shown: Mapping[str, bool] | None = None
+) -> dict[str, str]:
+    """Required items that are shown for these answers and have no answer.
+
+    ``shown`` is ``enabled_states(defn, answers)`` when the caller has it already.
+    """
     missing = {}
-    shown = enabled_states(defn, answers)
+    shown = enabled_states(defn, answers) if shown is None else shown
     for item in defn.questions():
         if (
             item.get("required")
@@ -429,9 +439,11 @@ def visible_answers(defn: Definition, answers: Mapping[str, Any]) -> dict:
     return {lid: value for lid, value in answers.items() if shown.get(lid) and has_answer(value)}
 
 
-def progress(defn: Definition, answers: Mapping[str, Any]) -> tuple[int, int]:
-    """(answered, total) over the questions currently shown."""
-    states = enabled_states(defn, answers)
+def progress(
+    defn: Definition, answers: Mapping[str, Any], shown: Mapping[str, bool] | None = None
+) -> tuple[int, int]:
+    """(answered, total) over the questions currently shown (``shown`` as in missing_required)."""
+    states = enabled_states(defn, answers) if shown is None else shown
     shown = [i for i in defn.questions() if states[i["link_id"]]]
     return sum(1 for i in shown if has_answer(answers.get(i["link_id"]))), len(shown)
 
@@ -466,15 +478,19 @@ def from_form(defn: Definition, section: Section, form: Mapping[str, Any], getli
 
 
 def page_conditions(
-    defn: Definition, section: Section, answers: Mapping[str, Any]
+    defn: Definition,
+    section: Section,
+    answers: Mapping[str, Any],
+    shown: Mapping[str, bool] | None = None,
 ) -> dict[str, dict]:
     """For items with enable_when on a page: shown now or not, and the rules for the page's JS.
 
     Conditions on questions of other pages carry that answer as ``known`` so the script can
-    decide without seeing anything but this partner's own answers.
+    decide without seeing anything but this partner's own answers. ``shown`` is
+    ``enabled_states(defn, answers)`` when the caller has it already.
     """
     on_page = {i["link_id"] for i in walk(section.items)}
-    shown = enabled_states(defn, answers)
+    shown = enabled_states(defn, answers) if shown is None else shown
     out = {}
     for item in walk(section.items):
         if not item.get("enable_when"):
