@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import traceback
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, render_template, request, url_for
+from flask import Flask, current_app, g, jsonify, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.sansio.utils import host_is_trusted
@@ -60,6 +61,66 @@ def public_url(endpoint: str, **values) -> str:
     """An absolute URL on COUNSELOR_BASE_URL: links given to partners (and mails) never take
     their host from the request, whose Host header anyone can set."""
     return current_app.config["COUNSELOR_BASE_URL"] + url_for(endpoint, **values)
+
+
+#: characters no text can carry into Counselor: PostgreSQL refuses NUL in text columns, and a
+#: lone surrogate (only a JSON "\ud800" escape makes one) cannot be encoded as UTF-8 for the
+#: database, encryption or a page
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+UNSTORABLE_TEXT = (
+    "Something you sent contains an invisible character that cannot be saved (a NUL "
+    "character or a broken emoji). Please remove it, or retype that text, and try again."
+)
+
+
+def unstorable(text: Any) -> bool:
+    """Whether a string holds a character that cannot be stored (NUL, lone surrogate)."""
+    return isinstance(text, str) and UNSTORABLE.search(text) is not None
+
+
+def _json_unstorable(doc: Any) -> bool:
+    # Iterative: a JSON body can nest deeper than Python's recursion limit.
+    stack = [doc]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif unstorable(value):
+            return True
+    return False
+
+
+def _input_unstorable() -> bool:
+    """Whether any input a route may read carries an unstorable character."""
+    for multi in (request.args, request.form, request.cookies):
+        for key, values in multi.lists():
+            if unstorable(key) or any(unstorable(v) for v in values):
+                return True
+    if any(unstorable(v) for v in request.headers.values()):
+        return True
+    if any(unstorable(v) for v in (request.view_args or {}).values()):
+        return True
+    return request.is_json and _json_unstorable(request.get_json(silent=True))
+
+
+def _refuse_unstorable_input():
+    """Refuse NUL and lone surrogates once, for every route, before any of them reads input.
+
+    A NUL in the sign-in email reached PostgreSQL as a DataError (a 500); checking at the
+    boundary covers every form, query string, JSON body and header at once.
+    """
+    try:
+        bad = _input_unstorable()
+    except RecursionError:  # a JSON body nested thousands deep: get_json gives up
+        return jsonify(error="This request was not understood."), 400
+    if not bad:
+        return None
+    if request.is_json:
+        return jsonify(error=UNSTORABLE_TEXT), 400
+    refuse(400, UNSTORABLE_TEXT)
 
 
 def csp_nonce() -> str:
@@ -127,6 +188,7 @@ def init_web(app: Flask) -> None:
     """Attach headers, the CSP nonce helper and styled error pages."""
     # First of all before-request hooks: nothing runs for a request to another host.
     app.before_request_funcs.setdefault(None, []).insert(0, _only_our_host)
+    app.before_request(_refuse_unstorable_input)
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["localdate"] = lambda dt: _fmt(dt, "%-d %b %Y")
