@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 import traceback
 from typing import Any, NoReturn
@@ -12,6 +11,8 @@ from flask import Flask, current_app, g, jsonify, render_template, request, url_
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.sansio.utils import host_is_trusted
+
+from counselor.core.text import unstorable
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
 ERROR_TEXT = {
@@ -63,19 +64,10 @@ def public_url(endpoint: str, **values) -> str:
     return current_app.config["COUNSELOR_BASE_URL"] + url_for(endpoint, **values)
 
 
-#: characters no text can carry into Counselor: PostgreSQL refuses NUL in text columns, and a
-#: lone surrogate (only a JSON "\ud800" escape makes one) cannot be encoded as UTF-8 for the
-#: database, encryption or a page
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 UNSTORABLE_TEXT = (
     "Something you sent contains an invisible character that cannot be saved (a NUL "
     "character or a broken emoji). Please remove it, or retype that text, and try again."
 )
-
-
-def unstorable(text: Any) -> bool:
-    """Whether a string holds a character that cannot be stored (NUL, lone surrogate)."""
-    return isinstance(text, str) and UNSTORABLE.search(text) is not None
 
 
 def _json_unstorable(doc: Any) -> bool:

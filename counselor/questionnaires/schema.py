@@ -13,6 +13,8 @@ from typing import Any
 
 from jsonschema import Draft202012Validator
 
+from counselor.core.text import unstorable
+
 ITEM_TYPES = (
     "group",
     "display",
@@ -273,14 +275,7 @@ def _nodes(doc: Any):
 
 
 def _printable(text: Any) -> bool:
-    """Whether a string holds no NUL and no lone surrogate (so it can be stored and shown)."""
-    if not isinstance(text, str) or "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
+    return isinstance(text, str) and not unstorable(text)
 
 
 def _limits(doc: Any) -> list[str]:
