@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from counselor.core.web import UNSTORABLE_TEXT
+from counselor.extensions import limiter
 from counselor.questionnaires.engine import walk
 from tests.conftest import login, make_account, new_case
 from tests.library_helpers import assign_direct, portal_csrf, revision_of, sync
@@ -259,9 +260,15 @@ definition_text = st.one_of(
 def fuzz_app(make_app):
     """The app with rate limits off (so bad input reaches the code behind them) and the
     counselor forms' CSRF check off (so it reaches form validation)."""
+    enabled = limiter.enabled
     application = make_app(RATELIMIT_ENABLED=False, WTF_CSRF_ENABLED=False)
-    with application.app_context():
-        yield application
+    try:
+        with application.app_context():
+            yield application
+    finally:
+        # The limiter is one object for every app, and init_app keeps its last setting as the
+        # default for the next app: switch it back on for the tests after this one.
+        limiter.enabled = enabled
 
 
 def test_every_covered_post_route_is_fuzzed(fuzz_app):
