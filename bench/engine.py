@@ -4,10 +4,11 @@
 
 Builds ``definition_at_limits()`` (the import limits reached together: 1,000 items, groups 8
 levels deep, a condition chain 98 deep, choice items with 100 options, and as many conditions
-as the 200,000-character limit leaves room for), imports it through the real validation, assigns it to a couple on a scratch SQLite
-database, fills in both partners' answers so that every item is shown, releases it, and
-prints the median and worst time of a GET of each portal section, the partner's shared view
-and the counselor's comparison page (through the Flask test client, templates included).
+as the size limit leaves room for), imports it through the real validation, assigns it to a
+couple on a scratch SQLite database, fills in both partners' answers so that every item is
+shown, releases it, and prints the median and worst time of a GET of each portal section, the
+partner's shared view and the counselor's comparison page (through the Flask test client,
+templates included), with the CPU time of each.
 """
 
 from __future__ import annotations

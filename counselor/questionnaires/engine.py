@@ -55,6 +55,8 @@ class Definition:
     by_id: dict[str, dict] = field(init=False)
     order: list[str] = field(init=False)
     parent: dict[str, dict] = field(init=False)
+    #: every condition reads an earlier item (import checks it; older stored versions may not)
+    in_order: bool = field(init=False)
     _section_by_id: dict[str, Section] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -81,6 +83,12 @@ class Definition:
         self._section_by_id = {
             i["link_id"]: section for section in self.sections for i in walk(section.items)
         }
+        position = {lid: n for n, lid in enumerate(self.order)}
+        self.in_order = all(
+            position.get(cond["question"], -1) < position[lid]
+            for lid in self.order
+            for cond in self.by_id[lid].get("enable_when") or ()
+        )
 
     def _add_section(self, link_id: str, title: str, help_: str, items: list[dict]) -> None:
         self.sections.append(Section(len(self.sections), link_id, title, help_, items))
@@ -194,13 +202,12 @@ def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bo
     question a condition reads, which grew exponentially with chained conditions.
     """
     states: dict[str, bool] = {}
+    if defn.in_order:  # the usual case: one pass, everything an item reads decided before it
+        for lid in defn.order:
+            states[lid] = _shown(defn, defn.by_id[lid], answers, states)
+        return states
     for lid in defn.order:
-        if lid in states:
-            continue
-        item = defn.by_id[lid]
-        if all(c["question"] in states for c in item.get("enable_when") or ()):
-            states[lid] = _shown(defn, item, answers, states)  # the usual case: all read earlier
-        else:
+        if lid not in states:
             _decide(defn, lid, answers, states)
     return states
 
@@ -239,19 +246,18 @@ def _shown(defn: Definition, item: dict, answers: Mapping[str, Any], states: dic
     conditions = item.get("enable_when")
     if not conditions:
         return True
-    results = []
+    any_of = item.get("enable_behavior") == "any"
     for cond in conditions:
         value = answers.get(cond["question"])
         if cond["question"] in defn.by_id and states.get(cond["question"]) is not True:
             value = None  # an answer to a hidden question does not count
         if cond["operator"] == "exists":
-            want = cond.get("answer", True)
-            results.append(has_answer(value) == bool(want))
+            met = has_answer(value) == bool(cond.get("answer", True))
         else:
-            results.append(
-                has_answer(value) and compare_values(cond["operator"], value, cond["answer"])
-            )
-    return any(results) if item.get("enable_behavior") == "any" else all(results)
+            met = has_answer(value) and compare_values(cond["operator"], value, cond["answer"])
+        if bool(met) is any_of:  # the first met condition decides "any", the first unmet one "all"
+            return any_of
+    return not any_of
 
 
 def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool:

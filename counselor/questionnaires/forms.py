@@ -16,6 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from counselor.core.forms import no_nul
+from counselor.questionnaires.schema import MAX_DEFINITION_CHARS
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -84,7 +85,11 @@ class ImportForm(FlaskForm):
 
     definition = TextAreaField(
         "Definition (JSON)",
-        validators=[DataRequired(message="Paste a definition."), Length(max=200_000), no_nul],
+        validators=[
+            DataRequired(message="Paste a definition."),
+            Length(max=MAX_DEFINITION_CHARS),
+            no_nul,
+        ],
         description=(
             "The format of the built-in library; importing the same slug again makes a new version."
         ),
