@@ -24,7 +24,7 @@ from counselor.core.web import UNSTORABLE_TEXT
 from counselor.extensions import limiter
 from counselor.questionnaires.engine import walk
 from tests.conftest import login, make_account, new_case
-from tests.library_helpers import assign_direct, portal_csrf, revision_of, sync
+from tests.library_helpers import assign_direct, open_portal, portal_csrf, revision_of, sync
 from tests.sweep import build_url, is_portal, make_objects, methods_of, sweep_rules, variants
 
 MIN_INPUTS = 1_000
@@ -293,7 +293,7 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
         assignment, tokens = assign_direct(case, slug)
         defn = assignment.version.definition
         partner = app.test_client()
-        assert partner.get(f"/l/{next(iter(tokens.values()))}").status_code == 302
+        assert open_portal(partner, next(iter(tokens.values()))).status_code == 302
         page = partner.get("/p/s/1").get_data(as_text=True)
         csrf, ids = portal_csrf(page), list(defn.by_id)
 
@@ -407,7 +407,7 @@ def test_lone_surrogate_in_an_autosave_is_a_json_400(fuzz_app):
     sync()
     assignment, tokens = assign_direct(new_case(a), "consent-check-in")
     partner = fuzz_app.test_client()
-    partner.get(f"/l/{next(iter(tokens.values()))}")
+    assert open_portal(partner, next(iter(tokens.values()))).status_code == 302
     page = partner.get("/p/s/1").get_data(as_text=True)
     r = partner.post(
         "/p/autosave",
