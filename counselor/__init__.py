@@ -1,4 +1,9 @@
-"""Counselor: caseload, homework and private answers for sex therapists and sex educators."""
+"""Counselor: caseload, homework and private answers for sex therapists and sex educators.
+
+Importing this package imports no Flask, SQLAlchemy or Celery: the pure modules below it (the
+definition engine, matching, the partner filter, PDF data and rendering) stay importable on
+their own. ``create_app`` imports the web side when it is called.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +11,22 @@ import logging
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from flask import Flask
-
-from counselor.config import ConfigError, load_config, private_sqlite_file
-from counselor.core.crypto import KeyConfigError, KeyRing
-from counselor.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+if TYPE_CHECKING:
+    from flask import Flask
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, CLI."""
+    from flask import Flask
+
+    from counselor.config import ConfigError, load_config, private_sqlite_file
+    from counselor.core.crypto import KeyConfigError, KeyRing
+    from counselor.extensions import bootstrap, csrf, db, limiter, migrate
+
     config = dict(config or {})
     app = Flask(
         __name__,
@@ -56,15 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_web(app)
 
-    from counselor import admin, auth, cases, portal, questionnaires, reports, reveal
-
-    app.register_blueprint(auth.bp)
-    app.register_blueprint(cases.bp)
-    app.register_blueprint(admin.bp)
-    app.register_blueprint(questionnaires.bp)
-    app.register_blueprint(portal.bp)
-    app.register_blueprint(reveal.bp)
-    app.register_blueprint(reports.bp)
+    _register_blueprints(app)
 
     from counselor.worker import celery_init_app
 
@@ -75,6 +76,28 @@ def create_app(config: dict | None = None) -> Flask:
     register_cli(app)
     _import_models()
     return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    """Each feature's blueprint, after its routes module has attached the views to it."""
+    # The routes modules are imported for what they do: their decorators fill the blueprints.
+    from counselor.admin import routes as _admin_routes  # noqa: F401
+    from counselor.admin.blueprint import bp as admin_bp
+    from counselor.auth import routes as _auth_routes  # noqa: F401
+    from counselor.auth.blueprint import bp as auth_bp
+    from counselor.cases import routes as _cases_routes  # noqa: F401
+    from counselor.cases.blueprint import bp as cases_bp
+    from counselor.portal import routes as _portal_routes  # noqa: F401
+    from counselor.portal.blueprint import bp as portal_bp
+    from counselor.questionnaires import routes as _questionnaires_routes  # noqa: F401
+    from counselor.questionnaires.blueprint import bp as questionnaires_bp
+    from counselor.reports import routes as _reports_routes  # noqa: F401
+    from counselor.reports.blueprint import bp as reports_bp
+    from counselor.reveal import routes as _reveal_routes  # noqa: F401
+    from counselor.reveal.blueprint import bp as reveal_bp
+
+    for bp in (auth_bp, cases_bp, admin_bp, questionnaires_bp, portal_bp, reveal_bp, reports_bp):
+        app.register_blueprint(bp)
 
 
 def _import_models() -> None:
@@ -117,6 +140,8 @@ def _redact_link_tokens_in_logs() -> None:
 
 
 def _init_login(app: Flask) -> None:
+    from counselor.extensions import login_manager
+
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to continue."

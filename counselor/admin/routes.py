@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from counselor.admin import bp
+from counselor.admin.blueprint import bp
 from counselor.admin.forms import NewCounselorForm
 from counselor.auth import services
 from counselor.auth.models import Counselor

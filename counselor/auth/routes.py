@@ -9,7 +9,8 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from counselor.auth import bp, device, services
+from counselor.auth import device, services
+from counselor.auth.blueprint import bp
 from counselor.auth.forms import LoginForm, PasswordChangeForm, TotpCodeForm, TotpDisableForm
 from counselor.auth.models import Counselor
 from counselor.core import audit

@@ -7,7 +7,8 @@ import uuid
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from counselor.cases import bp, services
+from counselor.cases import services
+from counselor.cases.blueprint import bp
 from counselor.cases.forms import CaseForm, ConfirmDeleteForm, SessionForm
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow

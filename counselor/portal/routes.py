@@ -10,8 +10,9 @@ from flask import abort, g, jsonify, make_response, redirect, render_template, r
 from counselor.core import audit
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db, limiter
-from counselor.portal import bp, services
+from counselor.portal import services
 from counselor.portal import session as portal_session
+from counselor.portal.blueprint import bp
 from counselor.questionnaires import engine
 from counselor.reveal.services import view_for_partner
 

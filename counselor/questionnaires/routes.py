@@ -17,7 +17,8 @@ from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse
 from counselor.extensions import db
-from counselor.questionnaires import bp, services
+from counselor.questionnaires import services
+from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
 from counselor.questionnaires.schema import ParseError, parse_definition
 

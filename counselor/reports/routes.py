@@ -13,7 +13,8 @@ from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import db
-from counselor.reports import bp, services
+from counselor.reports import services
+from counselor.reports.blueprint import bp
 from counselor.reports.forms import SessionExportForm
 
 

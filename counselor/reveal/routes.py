@@ -16,7 +16,8 @@ from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.questionnaires.services import get_assignment_or_404
-from counselor.reveal import bp, matching, services
+from counselor.reveal import matching, services
+from counselor.reveal.blueprint import bp
 from counselor.reveal.forms import AcknowledgeForm, ReleaseForm
 
 

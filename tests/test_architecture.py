@@ -1,0 +1,56 @@
+"""The layering holds at run time: the pure domain modules import no web, database or broker."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: the domain modules that must stay plain functions of plain data (STYLE.md, habit 12)
+PURE_MODULES = (
+    "counselor.questionnaires.engine",
+    "counselor.questionnaires.schema",
+    "counselor.reveal.matching",
+    "counselor.reveal.views",
+    "counselor.reports.data",
+    "counselor.reports.pdf",
+)
+#: what importing a pure module must not load, directly or through a package __init__
+FORBIDDEN = ("flask", "sqlalchemy", "flask_sqlalchemy", "celery")
+
+PROBE = """
+import importlib, json, sys
+importlib.import_module(sys.argv[1])
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in sys.argv[2:])))
+"""
+
+
+@pytest.mark.parametrize("module", PURE_MODULES)
+def test_importing_a_pure_module_loads_no_flask_sqlalchemy_or_celery(module):
+    """A fresh interpreter imports the module alone; none of the web stack comes with it."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter on our own module
+        [sys.executable, "-c", PROBE, module, *FORBIDDEN],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(result.stdout) == [], f"importing {module} loaded the web stack"
+
+
+def test_the_probe_sees_a_web_import():
+    """The probe is not blind: a module that pulls in Flask is reported."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter on our own module
+        [sys.executable, "-c", PROBE, "counselor.extensions", *FORBIDDEN],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    loaded = json.loads(result.stdout)
+    assert "flask" in loaded and "sqlalchemy" in loaded
