@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 import traceback
 import uuid
 
@@ -38,12 +37,7 @@ def render_export(export_id: str) -> str:
     if token is None:
         return "skipped"
     try:
-        export = db.session.get(Export, eid)
-        # Fault injection for the worker tests: hold the claim this long before rendering.
-        delay = float(os.environ.get("COUNSELOR_FAULT_RENDER_DELAY_SECONDS", "0") or 0)
-        if delay:
-            time.sleep(delay)
-        pdf = services.render(export)
+        pdf = services.render(db.session.get(Export, eid))
     except FontError as exc:
         # A setup problem no retry can mend: say it to the counselor at once.
         log.error("export %s: %s", export_id, exc)

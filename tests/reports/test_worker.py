@@ -19,6 +19,7 @@ from sqlalchemy import func, select, update
 from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.reports.models import Export
+from counselor.reports.services import RENDER_TASK
 from tests.conftest import login, new_case
 from tests.reports.worker_harness import Celery, broker_for_test
 
@@ -61,12 +62,10 @@ def setup(make_app, celery_env, counselor_a):
 
 
 def _request(client, case_id, session_id, kind="clinical"):
-    started = time.monotonic()
     r = client.post(f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": kind})
-    elapsed = time.monotonic() - started
     assert r.status_code == 302, r.get_data(as_text=True)[:400]
     export_id = uuid.UUID(r.headers["Location"].rstrip("/").split("/")[-1])
-    return export_id, elapsed, r
+    return export_id, r
 
 
 def _wait(client, case_id, export_id, want: str, timeout: float, harness) -> dict:
@@ -93,7 +92,7 @@ def _ready_events(export_id) -> int:
 def test_export_over_http_through_a_real_worker(setup, celery_env):
     app, client, case_id, session_id = setup
     celery_env.start("worker")
-    export_id, elapsed, _ = _request(client, case_id, session_id)
+    export_id, _ = _request(client, case_id, session_id)
     page = client.get(f"/cases/{case_id}/exports/{export_id}").get_data(as_text=True)
     assert "Queued" in page and "Rendering" in page
     data = _wait(client, case_id, export_id, "ready", 60, celery_env)
@@ -108,7 +107,7 @@ def test_export_over_http_through_a_real_worker(setup, celery_env):
     with app.app_context():
         assert _ready_events(export_id) == 1
     # What the worker logs holds no clinical text (canary: the session's private note).
-    full_logs = "".join(proc.log.read_text() for proc in celery_env.processes)
+    full_logs = celery_env.full_logs()
     assert "Worker test private note" not in full_logs and "Ольга" not in full_logs
     # Nor does the broker: messages carry export ids only (checked on Redis, CI's broker).
     assert b"Worker test private note" not in _broker_bytes(celery_env.broker)
@@ -129,8 +128,8 @@ def _broker_bytes(broker: str) -> bytes:
 
 def test_worker_killed_mid_render_completes_exactly_once(setup, celery_env):
     app, client, case_id, session_id = setup
-    slow = celery_env.start("worker", COUNSELOR_FAULT_RENDER_DELAY_SECONDS=30)
-    export_id, _, _ = _request(client, case_id, session_id)
+    slow = celery_env.start("worker", render_delay=30)
+    export_id, _ = _request(client, case_id, session_id)
     _wait(client, case_id, export_id, "rendering", 30, celery_env)
     slow.kill()  # SIGKILL the worker and its pool child in the middle of the render
     celery_env.start("worker")
@@ -143,15 +142,18 @@ def test_worker_killed_mid_render_completes_exactly_once(setup, celery_env):
         assert db.session.scalar(select(func.count()).select_from(Export)) == 1
 
 
-def test_broker_down_answers_fast_and_completes_when_back(make_app, setup, celery_env, counselor_a):
+def test_broker_down_answers_with_a_queued_status_and_completes_when_back(
+    make_app, setup, celery_env, counselor_a
+):
+    """The request succeeds and says the export waits; how fast it answers is measured by
+    bench/broker_down.py, not asserted here."""
     app, _, case_id, session_id = setup
     # Nothing listens on port 1: a broker that is down, not a mock.
     down = make_app(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     with down.app_context():
         client = down.test_client()
         login(client, counselor_a)
-        export_id, elapsed, r = _request(client, case_id, session_id)
-        assert elapsed < 2.0, f"request took {elapsed:.2f}s with the broker down"
+        export_id, r = _request(client, case_id, session_id)
         page = client.get(r.headers["Location"]).get_data(as_text=True)
         assert "cannot be reached right now" in page and "Queued" in page
         assert db.session.get(Export, export_id).published_at is None
@@ -167,19 +169,21 @@ def test_broker_down_answers_fast_and_completes_when_back(make_app, setup, celer
 
 def test_a_task_delivered_twice_makes_one_pdf(setup, celery_env):
     app, client, case_id, session_id = setup
-    export_id, _, _ = _request(client, case_id, session_id)
+    export_id, _ = _request(client, case_id, session_id)
     with app.app_context():
         from counselor.reports import services
 
         assert services.publish(export_id) and services.publish(export_id)  # two more copies
     celery_env.start("worker")
     _wait(client, case_id, export_id, "ready", 60, celery_env)
-    time.sleep(2)  # let the duplicate deliveries run
+    # all three deliveries ran: one made the PDF, the two copies found it claimed
+    celery_env.wait_for_log(f"{RENDER_TASK}[", 3 * 2, 60)  # "Received" and "succeeded" each
+    log = celery_env.full_logs()
+    assert log.count("succeeded in") == 3, celery_env.logs()
+    assert log.count(": 'ready'") == 1 and log.count(": 'skipped'") == 2, celery_env.logs()
     with app.app_context():
         assert _ready_events(export_id) == 1
         assert db.session.get(Export, export_id).attempts == 1
-    log = celery_env.logs()
-    assert log.count("succeeded") >= 2 or "'skipped'" in log
 
 
 def test_poison_export_fails_with_a_sentence_after_bounded_tries(setup, celery_env):
@@ -195,7 +199,7 @@ def test_poison_export_fails_with_a_sentence_after_bounded_tries(setup, celery_e
         )
         db.session.commit()
     celery_env.start("worker")
-    export_id, _, _ = _request(client, case_id, session_id)
+    export_id, _ = _request(client, case_id, session_id)
     data = _wait(client, case_id, export_id, "failed", 60, celery_env)
     assert "could not be made after 2 tries" in data["text"]
     page = client.get(f"/cases/{case_id}/exports/{export_id}").get_data(as_text=True)
@@ -208,7 +212,7 @@ def test_missing_fonts_fail_at_once_with_the_reason(setup, celery_env, tmp_path)
     """No retry can bring fonts back: the counselor reads why, after one try."""
     app, client, case_id, session_id = setup
     celery_env.start("worker", COUNSELOR_PDF_FONT_DIR=tmp_path / "no-fonts-here")
-    export_id, _, _ = _request(client, case_id, session_id)
+    export_id, _ = _request(client, case_id, session_id)
     data = _wait(client, case_id, export_id, "failed", 60, celery_env)
     assert "COUNSELOR_PDF_FONT_DIR" in data["text"] and "fonts-dejavu-core" in data["text"]
     with app.app_context():

@@ -39,9 +39,9 @@ def broker_for_test(tmp_path: Path) -> str:
 class Process:
     """A celery worker or beat started in its own process group, with its log in a file."""
 
-    def __init__(self, kind: str, env: dict, log: Path):
+    def __init__(self, kind: str, env: dict, log: Path, entry: str = "wsgi:celery_app"):
         self.kind, self.log = kind, log
-        args = [CELERY, "-A", "wsgi:celery_app", kind, "--loglevel", "INFO"]
+        args = [CELERY, "-A", entry, kind, "--loglevel", "INFO"]
         if kind == "worker":
             args += [
                 "--concurrency",
@@ -110,15 +110,39 @@ class Celery:
         }
         self.processes: list[Process] = []
 
-    def start(self, kind: str = "worker", **env) -> Process:
-        """Start a worker or beat with extra environment, and wait until it is ready."""
+    def start(self, kind: str = "worker", *, render_delay: float | None = None, **env) -> Process:
+        """Start a worker or beat with extra environment, and wait until it is ready.
+
+        ``render_delay``: a worker whose every render first holds its claim this many seconds
+        (the test-only entry ``tests.reports.slow_render_app``).
+        """
         n = len(self.processes)
+        entry = "wsgi:celery_app"
+        if render_delay is not None:
+            entry = "tests.reports.slow_render_app:celery_app"
+            env["TEST_RENDER_DELAY_SECONDS"] = render_delay
         proc = Process(
-            kind, {**self.env, **{k: str(v) for k, v in env.items()}}, self.tmp / f"{kind}-{n}.log"
+            kind,
+            {**self.env, **{k: str(v) for k, v in env.items()}},
+            self.tmp / f"{kind}-{n}.log",
+            entry,
         )
         self.processes.append(proc)
         proc.wait_ready()
         return proc
+
+    def wait_for_log(self, marker: str, count: int, timeout: float) -> None:
+        """Until the processes' logs hold ``marker`` at least ``count`` times."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.full_logs().count(marker) >= count:
+                return
+            time.sleep(0.2)
+        pytest.fail(f"{marker!r} not logged {count} times in {timeout}s\n{self.logs()}")
+
+    def full_logs(self) -> str:
+        """The whole log of every process started."""
+        return "".join(p.log.read_text() for p in self.processes)
 
     def stop(self) -> None:
         """Stop everything started, at once (SIGKILL to each process group).

@@ -1,0 +1,29 @@
+"""Celery entry of the worker tests' slow worker: the Procfile's app, with a render that first
+holds its claim for TEST_RENDER_DELAY_SECONDS, so that a test can kill the worker mid-render.
+
+Loaded only by ``celery -A tests.reports.slow_render_app:celery_app`` (see worker_harness):
+production code carries no fault hook. The delay sits after the claim, not in a
+``task_prerun`` signal, because the test needs the export claimed (status "rendering", its
+lease held) when the worker dies.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from counselor.reports import services
+from wsgi import app, celery_app  # noqa: F401 - the worker's app and Celery app
+
+DELAY_SECONDS = float(os.environ["TEST_RENDER_DELAY_SECONDS"])
+_render = services.render
+
+
+def _slow_render(export):
+    """Hold the claim, then render as production does."""
+    time.sleep(DELAY_SECONDS)
+    return _render(export)
+
+
+# the task looks services.render up at each call, so this reaches every render of this process
+services.render = _slow_render
