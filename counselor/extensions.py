@@ -40,8 +40,13 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @event.listens_for(Engine, "connect")
 def _sqlite_foreign_keys(dbapi_connection, connection_record) -> None:
-    """SQLite ignores foreign keys unless asked: cascades must behave as on PostgreSQL."""
+    """SQLite ignores foreign keys unless asked: cascades must behave as on PostgreSQL.
+
+    Deleted rows are overwritten too (Debian's default, not every build's), so that an erased
+    case leaves not even its ciphertext in the file's free pages.
+    """
     if isinstance(dbapi_connection, sqlite3.Connection):
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
