@@ -110,8 +110,6 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     #: when the counselor released the shared view to the partners (None: not released)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: idempotency key of the form that created it, so a resubmitted form creates nothing twice
-    request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     version: Mapped[QuestionnaireVersion] = relationship()
     case = relationship("Case")
@@ -121,6 +119,20 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     responses: Mapped[list[Response]] = relationship(
         back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
     )
+
+
+class SubmittedForm(db.Model):
+    """An assign form that was acted on, by the idempotency key it carried: a refreshed,
+    double-clicked or doubled form finds its key taken and creates nothing twice."""
+
+    __tablename__ = "submitted_form"
+
+    #: the random key the form was rendered with (32 hex characters)
+    request_key: Mapped[str] = mapped_column(String(32), primary_key=True)
+    counselor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Link(UUIDPrimaryKey, db.Model):

@@ -111,8 +111,8 @@ _REQUEST_KEY = re.compile(r"^[0-9a-f]{32}$")
 
 
 def _new_key(form) -> None:
-    # A posted key is matched with LIKE and stored in a 64-character column: one with "%" or
-    # "_" blocked every later assignment, and a long one failed the INSERT on PostgreSQL.
+    # A posted key is the primary key of a 32-character column: a longer one would fail the
+    # INSERT on PostgreSQL, and only keys the server made can name a form.
     if not _REQUEST_KEY.match(form.request_key.data or ""):
         form.request_key.data = secrets.token_hex(16)
 
@@ -150,7 +150,7 @@ def assign_many(questionnaire_id: uuid.UUID):
         chosen = {uuid.UUID(v) for v in form.cases.data}
         issued: list[services.IssuedLink] = []
         try:
-            for n, case in enumerate(c for c in cases if c.id in chosen):
+            for case in (c for c in cases if c.id in chosen):
                 _, links = services.assign(
                     case,
                     questionnaire.latest,
@@ -158,9 +158,9 @@ def assign_many(questionnaire_id: uuid.UUID):
                     due_on=form.due_on.data,
                     instructions=form.instructions.data,
                     ttl_days=form.ttl_days.data,
-                    request_key=f"{form.request_key.data}:{n}",
                 )
                 issued.extend(links)
+            services.claim_form(form.request_key.data, current_user.id)
         except services.AssignmentError as exc:
             db.session.rollback()
             form.cases.errors.append(str(exc))
@@ -200,8 +200,8 @@ def assign(case_id: uuid.UUID):
                 due_on=form.due_on.data,
                 instructions=form.instructions.data,
                 ttl_days=form.ttl_days.data,
-                request_key=f"{form.request_key.data}:0",
             )
+            services.claim_form(form.request_key.data, current_user.id)
         except services.AssignmentError as exc:
             form.partners.errors.append(str(exc))
         except IntegrityError:

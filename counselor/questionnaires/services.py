@@ -26,6 +26,7 @@ from counselor.questionnaires.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    SubmittedForm,
 )
 from counselor.questionnaires.schema import validate_definition
 
@@ -196,7 +197,6 @@ def assign(
     due_on: date | None,
     instructions: str | None,
     ttl_days: int | None,
-    request_key: str | None = None,
 ) -> tuple[Assignment, list[IssuedLink]]:
     """Give a questionnaire version to some partners of a case: one link and response each."""
     partners = (
@@ -220,7 +220,6 @@ def assign(
         due_on=due_on,
         instructions=(instructions or "").strip() or None,
         link_ttl_days=ttl,
-        request_key=request_key,
     )
     assignment.case = case
     db.session.add(assignment)
@@ -235,13 +234,15 @@ def assign(
 
 
 def already_assigned(request_key: str) -> bool:
-    """Whether a form with this idempotency key already created assignments."""
-    return (
-        db.session.scalar(
-            select(Assignment.id).where(Assignment.request_key.like(f"{request_key}%")).limit(1)
-        )
-        is not None
-    )
+    """Whether a form with this idempotency key was already acted on."""
+    return db.session.get(SubmittedForm, request_key) is not None
+
+
+def claim_form(request_key: str, counselor_id: uuid.UUID) -> None:
+    """Take the form's key before acting on it (flushed): a second copy of the same form,
+    even one arriving at the same moment, fails with IntegrityError here or at commit."""
+    db.session.add(SubmittedForm(request_key=request_key, counselor_id=counselor_id))
+    db.session.flush()
 
 
 def current_link(assignment: Assignment, partner_id: uuid.UUID) -> Link | None:

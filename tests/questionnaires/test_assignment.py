@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event, func, select
 
 from counselor.extensions import db
-from counselor.questionnaires.models import Assignment, Link, Response
+from counselor.questionnaires.models import Assignment, Link, Response, SubmittedForm
 from tests.conftest import new_case
 from tests.questionnaires.conftest import (
     assign_direct,
@@ -188,7 +188,8 @@ def test_a_tampered_request_key_neither_blocks_nor_breaks_assigning(client_a, ca
     assert r.status_code == 200, r.status_code
     assert len(links_from(r.get_data(as_text=True))) == 2
     assert _count(Assignment) == 2
-    assert all(len(k or "") <= 64 for k in db.session.scalars(select(Assignment.request_key)))
+    keys = list(db.session.scalars(select(SubmittedForm.request_key)))
+    assert len(keys) == 2 and all(re.fullmatch("[0-9a-f]{32}", k) for k in keys)
 
 
 def test_assign_only_some_partners(client_a, cases):
