@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import hmac
-import secrets
 import time
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pyotp
 from argon2 import PasswordHasher
@@ -16,7 +14,8 @@ from sqlalchemy import select, update
 
 from counselor.auth.models import Counselor, LoginSession
 from counselor.core import audit
-from counselor.core.models import utcnow
+from counselor.core.models import aware, utcnow
+from counselor.core.tokens import new_token, token_hash
 from counselor.extensions import db
 
 _hasher = PasswordHasher()
@@ -109,14 +108,10 @@ def authenticate(email: str, password: str) -> Counselor | None:
     return counselor
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def start_login_session(counselor: Counselor) -> LoginSession:
     """Open a new server-side login session with a fresh random token."""
-    token = secrets.token_urlsafe(32)
-    ls = LoginSession(token_hash=_token_hash(token), counselor_id=counselor.id)
+    token, digest = new_token(32)
+    ls = LoginSession(token_hash=digest, counselor_id=counselor.id)
     ls.token = token
     db.session.add(ls)
     counselor.last_login_at = utcnow()
@@ -127,24 +122,17 @@ def start_login_session(counselor: Counselor) -> LoginSession:
     return ls
 
 
-def _aware(dt: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything is stored in UTC.
-    from datetime import UTC
-
-    return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-
-
 def load_login_session(token: str) -> Counselor | None:
     """Resolve a cookie token to its counselor, enforcing idle and absolute timeouts."""
     if not token or len(token) > 128:
         return None
-    ls = db.session.get(LoginSession, _token_hash(token))
+    ls = db.session.get(LoginSession, token_hash(token))
     if ls is None or ls.ended_at is not None:
         return None
     now = utcnow()
     idle: timedelta = current_app.config["COUNSELOR_IDLE_TIMEOUT"]
     absolute: timedelta = current_app.config["COUNSELOR_ABSOLUTE_TIMEOUT"]
-    if now - _aware(ls.last_seen_at) > idle or now - _aware(ls.created_at) > absolute:
+    if now - aware(ls.last_seen_at) > idle or now - aware(ls.created_at) > absolute:
         ls.ended_at = now
         db.session.commit()
         return None
@@ -152,7 +140,7 @@ def load_login_session(token: str) -> Counselor | None:
     if not counselor.active:
         return None
     # Touch at most once a minute: enough for a 30-minute idle limit, and it keeps reads cheap.
-    if now - _aware(ls.last_seen_at) > timedelta(minutes=1):
+    if now - aware(ls.last_seen_at) > timedelta(minutes=1):
         ls.last_seen_at = now
         db.session.commit()
     ls.token = token

@@ -11,8 +11,7 @@ from sqlalchemy.orm import selectinload
 from counselor.auth.models import Counselor
 from counselor.cases.models import MAX_PARTNERS, Case, CounselingSession, Partner
 from counselor.core import audit
-from counselor.core.models import aware as _aware
-from counselor.core.models import combine_local
+from counselor.core.models import aware, combine_local
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 
@@ -59,7 +58,7 @@ def list_cases(counselor: Counselor, query: str = "", status: str = "active") ->
         ]
     epoch = datetime.min.replace(tzinfo=UTC)
     cases.sort(
-        key=lambda c: (_aware(c.last_session_at) or epoch, _aware(c.created_at) or epoch),
+        key=lambda c: (aware(c.last_session_at) or epoch, aware(c.created_at) or epoch),
         reverse=True,
     )
     return cases

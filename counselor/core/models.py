@@ -34,6 +34,18 @@ def to_local(dt: datetime | None) -> datetime | None:
     return dt.astimezone(practice_zone()) if dt else None
 
 
+def local_day(dt: datetime | None) -> str:
+    """A stored time as the practice's date, e.g. "2 Mar 2026" (empty for None)."""
+    local = to_local(dt)
+    return local.strftime("%-d %b %Y") if local else ""
+
+
+def local_datetime(dt: datetime | None) -> str:
+    """A stored time as the practice's day and time, e.g. "Mon 2 Mar 2026, 10:00"."""
+    local = to_local(dt)
+    return local.strftime("%a %-d %b %Y, %H:%M") if local else ""
+
+
 def combine_local(day: date, at: time) -> datetime:
     """A date and time typed in the practice's zone, as UTC."""
     return datetime.combine(day, at, tzinfo=practice_zone()).astimezone(UTC)

@@ -12,6 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.sansio.utils import host_is_trusted
 
+from counselor.core.models import local_datetime, local_day
 from counselor.core.text import unstorable
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
@@ -169,13 +170,6 @@ def _render_error(code: int, detail: str | None = None):
     return render_template(template, code=code, title=title, text=detail or text), code
 
 
-def _fmt(dt, pattern: str) -> str:
-    from counselor.core.models import to_local
-
-    local = to_local(dt)
-    return local.strftime(pattern) if local else ""
-
-
 def init_web(app: Flask) -> None:
     """Attach headers, the CSP nonce helper and styled error pages."""
     # First of all before-request hooks: nothing runs for a request to another host.
@@ -183,8 +177,8 @@ def init_web(app: Flask) -> None:
     app.before_request(_refuse_unstorable_input)
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
-    app.jinja_env.filters["localdate"] = lambda dt: _fmt(dt, "%-d %b %Y")
-    app.jinja_env.filters["localdatetime"] = lambda dt: _fmt(dt, "%a %-d %b %Y, %H:%M")
+    app.jinja_env.filters["localdate"] = local_day
+    app.jinja_env.filters["localdatetime"] = local_datetime
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

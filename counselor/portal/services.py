@@ -10,10 +10,11 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from counselor.core import audit
 from counselor.core.models import aware, to_local, utcnow
+from counselor.core.tokens import token_hash
 from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, Link, Response
-from counselor.questionnaires.services import lock_assignment, token_hash
+from counselor.questionnaires.services import lock_assignment
 from counselor.reveal.services import evaluate_alerts
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,6 +18,7 @@ from counselor.cases.models import Case, Partner
 from counselor.core import audit
 from counselor.core.models import aware, to_local, utcnow
 from counselor.core.ownership import get_owned_or_404
+from counselor.core.tokens import new_token
 from counselor.extensions import db
 from counselor.questionnaires.models import (
     Assignment,
@@ -166,18 +166,8 @@ class IssuedLink:
     partner: Partner
 
 
-def _new_token() -> tuple[str, str]:
-    token = secrets.token_urlsafe(TOKEN_BYTES)
-    return token, hashlib.sha256(token.encode()).hexdigest()
-
-
-def token_hash(token: str) -> str:
-    """The stored form of a link token."""
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def _issue(assignment: Assignment, partner: Partner) -> IssuedLink:
-    token, digest = _new_token()
+    token, digest = new_token(TOKEN_BYTES)
     link = Link(
         partner_id=partner.id,
         token_hash=digest,

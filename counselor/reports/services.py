@@ -15,7 +15,9 @@ from counselor.auth.models import Counselor
 from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.core import audit
 from counselor.core.crypto import associated_data, keyring
-from counselor.core.models import aware, to_local, utcnow
+from counselor.core.models import aware, utcnow
+from counselor.core.models import local_datetime as _when
+from counselor.core.models import local_day as _day
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.questionnaires import engine
@@ -242,16 +244,6 @@ def purge_expired() -> int:
 
 
 # ---- building plain data for the renderer --------------------------------------------------------
-
-
-def _when(dt: datetime | None) -> str:
-    local = to_local(dt)
-    return local.strftime("%a %-d %b %Y, %H:%M") if local else ""
-
-
-def _day(dt: datetime | None) -> str:
-    local = to_local(dt)
-    return local.strftime("%-d %b %Y") if local else ""
 
 
 def _session_block(s: CounselingSession, *, private: bool) -> d.SessionBlock:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select, text, update
 
 from counselor import _RedactLinkTokens
 from counselor.core.models import utcnow
+from counselor.core.tokens import new_token, token_hash
 from counselor.extensions import db
 from counselor.portal import services as portal_services
 from counselor.questionnaires import services
@@ -58,7 +59,7 @@ def test_100000_tokens_have_no_duplicates():
     n = 100_000
     tokens, hashes = set(), set()
     for _ in range(n):
-        token, digest = services._new_token()
+        token, digest = new_token(services.TOKEN_BYTES)
         tokens.add(token)
         hashes.add(digest)
     assert min(len(t) for t in tokens) >= 43
@@ -121,7 +122,7 @@ def test_only_the_sha256_of_a_token_is_stored(app, client_a, couple):
     hashes = set(db.session.scalars(select(Link.token_hash)))
     for t in all_tokens:
         assert t not in dump
-        assert services.token_hash(t) in hashes
+        assert token_hash(t) in hashes
     assert all(re.fullmatch(r"[0-9a-f]{64}", h) for h in hashes)
 
     url = db.engine.url
@@ -178,7 +179,7 @@ def test_valid_one_second_before_expiry_and_refused_at_expiry(app, couple, monke
     token = tokens["Sam Rivera"]
     expires = (utcnow() + timedelta(days=3)).replace(microsecond=0)
     db.session.execute(
-        update(Link).where(Link.token_hash == services.token_hash(token)).values(expires_at=expires)
+        update(Link).where(Link.token_hash == token_hash(token)).values(expires_at=expires)
     )
     db.session.commit()
     client = app.test_client()
@@ -200,7 +201,7 @@ def test_expiry_in_the_database_is_honoured_without_a_fake_clock(app, couple):
     open_link(client, token)
     db.session.execute(
         update(Link)
-        .where(Link.token_hash == services.token_hash(token))
+        .where(Link.token_hash == token_hash(token))
         .values(expires_at=utcnow() - timedelta(seconds=1))
     )
     db.session.commit()
@@ -212,7 +213,7 @@ def test_link_lifetime_follows_the_assign_form(app, client_a, couple):
     q = questionnaire("debrief")
     _, tokens = assign_http(client_a, couple, q.id, ttl_days="2")
     link = db.session.scalar(
-        select(Link).where(Link.token_hash == services.token_hash(tokens["Sam Rivera"]))
+        select(Link).where(Link.token_hash == token_hash(tokens["Sam Rivera"]))
     )
     from counselor.core.models import aware
 
