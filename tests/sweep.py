@@ -74,15 +74,32 @@ def is_portal(rule: Rule) -> bool:
     return rule.endpoint.partition(".")[0] == "portal"
 
 
+def sign_in(client, account: Account) -> None:
+    """Sign the browser in as ``account`` through the login-session service, as the login
+    form does after the password check. The sweep tests what a signed-in browser reaches, not
+    the form (tests/test_auth.py does), and one Argon2 check per sweep test would cost more
+    than the sweep's requests."""
+    from counselor.auth.models import Counselor
+    from counselor.auth.services import start_login_session
+
+    login_session = start_login_session(db.session.get(Counselor, account.id))
+    db.session.commit()
+    with client.session_transaction() as cookie_session:
+        cookie_session.clear()
+        cookie_session["_user_id"] = login_session.token
+        cookie_session["_fresh"] = True
+
+
 def canary(label: str) -> str:
     """A fresh canary string (see ``CANARY``)."""
     return f"CANARY-{label}-{uuid.uuid4().hex}"
 
 
 def _library_questionnaire():
-    """The sweep's built-in questionnaire, loading the library on first use."""
+    """The sweep's built-in questionnaire, loading it (alone: every sweep test starts from an
+    empty database, and the whole library costs half a second) on first use."""
     from counselor.questionnaires.models import Questionnaire
-    from counselor.questionnaires.services import sync_library
+    from counselor.questionnaires.services import library_files, load_definition
 
     def find():
         return db.session.scalar(
@@ -93,9 +110,9 @@ def _library_questionnaire():
 
     found = find()
     if found is None:
-        sync_library()
+        doc = next(doc for _, doc in library_files() if doc["slug"] == SWEEP_QUESTIONNAIRE)
+        found, _ = load_definition(doc, None)
         db.session.commit()
-        found = find()
     return found
 
 

@@ -31,7 +31,7 @@ from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
-from tests.conftest import login, make_account
+from tests.conftest import make_account
 from tests.library_helpers import open_portal
 from tests.sweep import (
     ACTORS,
@@ -48,6 +48,7 @@ from tests.sweep import (
     matches,
     methods_of,
     outcome,
+    sign_in,
     snapshot,
     stable_body,
     sweep_rules,
@@ -318,18 +319,50 @@ def _open_portal(client, token: str) -> tuple[str, str]:
     return _portal_cookie(client), csrf.group(1)
 
 
-@pytest.mark.parametrize("actor", ACTORS)
-def test_route_sweep(app, actors, actor):
-    """Every rule x method x object variant answers as POLICY says, and a refused request
-    changes nothing. For counselor B, A's object gives the very page a missing id gives, and
-    each refusal is written to the audit trail. No page shows a planted canary to anyone but
-    A, except the partner's own answer to the partner; the partner (a browser holding the
-    portal session of one of A's partners) reaches only its own link's pages."""
+#: one sweep test per (actor, endpoint): ``-k "counselor_b and cases.show"`` runs one route,
+#: and a failure names it
+SWEEP = [
+    pytest.param(actor, endpoint, id=f"{actor}-{endpoint}")
+    for endpoint in POLICY
+    for actor in ACTORS
+]
+
+
+@pytest.mark.parametrize(("actor", "endpoint"), SWEEP)
+def test_route_sweep(app, actors, actor, endpoint):
+    """Every rule x method x object variant of the endpoint answers as POLICY says, and a
+    refused request changes nothing. For counselor B, A's object gives the very page a
+    missing id gives, and each refusal is written to the audit trail. No page shows a planted
+    canary to anyone but A, except the partner's own answer to the partner; the partner (a
+    browser holding the portal session of one of A's partners) reaches only its own link's
+    pages."""
+    rules = [r for r in sweep_rules(app) if r.endpoint == endpoint]
+    assert rules, f"POLICY row {endpoint!r} names no route (see test_every_route_is_classified)"
+    swept, failures, _ = _sweep(app, actors, actor, rules)
+    assert swept > 0
+    assert not failures, f"{len(failures)} of {swept} requests broke the policy:\n" + "\n".join(
+        failures
+    )
+
+
+def test_the_partner_sweep_sees_its_own_pages(app, actors):
+    """The partner's checks are not blind: swept over the portal, its pages showed its own
+    answer, its own name and the other partner's shared answer."""
+    rules = [r for r in sweep_rules(app) if is_portal(r)]
+    _, failures, seen = _sweep(app, actors, "partner", rules)
+    missed = {"own answer", "own name", "shared answer of the other partner"} - seen
+    assert not missed, f"the partner's pages never showed its {missed}: the checks are blind"
+    assert not failures, "\n".join(failures)
+
+
+def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
+    """Request every method and object variant of ``rules`` as ``actor``; (requests made,
+    policy failures, what the partner saw of its own link)."""
     column = ACTORS.index(actor)
     account = actors.get(actor)
     client = app.test_client()
     if account:
-        login(client, account)
+        sign_in(client, account)
     a, b = actors["counselor_a"], actors["counselor_b"]
     home = make_partner_home(a, b)
     # Only the partner holds a portal session, and always the one of its own link: a request
@@ -344,10 +377,8 @@ def test_route_sweep(app, actors, actor):
     failures: list[str] = []
     seen: set[str] = set()  # what the partner saw of its own link (the checks can fail)
     swept = 0
-    for rule in sweep_rules(app):
-        row = POLICY.get(rule.endpoint)
-        if row is None:
-            continue  # reported by test_every_route_is_classified
+    for rule in rules:
+        row = POLICY[rule.endpoint]
         for method in methods_of(rule):
             pages = {}
             for variant in variant_names(rule):
@@ -404,7 +435,7 @@ def test_route_sweep(app, actors, actor):
                     if _audit_count("access.forbidden", actors["admin"]) != forbidden_before + 1:
                         failures.append(f"{where}: no single access.forbidden audit event")
                 if method != "GET" and account and not _signed_in(client):
-                    login(client, account)  # after logout: sign in again for the next rule
+                    sign_in(client, account)  # after logout: sign in again for the next rule
             if len(set(pages.values())) > 1:
                 failures.append(
                     f"counselor_b {method} {rule.endpoint}: A's objects and missing ids give "
@@ -426,13 +457,7 @@ def test_route_sweep(app, actors, actor):
                     failures.append(
                         f"{actor} {other_method} {url}: expected 405, got {outcome(response)}"
                     )
-    assert swept > 0
-    missed = {"own answer", "own name", "shared answer of the other partner"} - seen
-    if actor == "partner" and missed:
-        failures.append(f"the partner's pages never showed its {missed}: the checks are blind")
-    assert not failures, f"{len(failures)} of {swept} requests broke the policy:\n" + "\n".join(
-        failures
-    )
+    return swept, failures, seen
 
 
 def test_other_counselors_case_gives_the_missing_page_and_is_audited(
