@@ -9,6 +9,7 @@ import uuid
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
+from wtforms import SelectChoice
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, list_cases
@@ -142,7 +143,7 @@ def assign_many(questionnaire_id: uuid.UUID):
     questionnaire = services.get_questionnaire_or_404(questionnaire_id)
     form = LibraryAssignForm()
     cases = list_cases(current_user, status="active")
-    form.cases.choices = [(str(c.id), c.label) for c in cases]
+    form.cases.choices = [SelectChoice(str(c.id), c.label) for c in cases]
     _new_key(form)
     if form.validate_on_submit():
         if _already_done(form):
@@ -182,8 +183,10 @@ def assign(case_id: uuid.UUID):
     case = get_case_or_404(case_id)
     form = CaseAssignForm()
     questionnaires = services.visible_questionnaires()
-    form.questionnaire.choices = [("", "Choose…")] + [(str(q.id), q.title) for q in questionnaires]
-    form.partners.choices = [(str(p.id), p.display_name) for p in case.partners]
+    form.questionnaire.choices = [SelectChoice("", "Choose…")] + [
+        SelectChoice(str(q.id), q.title) for q in questionnaires
+    ]
+    form.partners.choices = [SelectChoice(str(p.id), p.display_name) for p in case.partners]
     if request.method == "GET":
         form.partners.data = [str(p.id) for p in case.partners]
         form.questionnaire.data = request.args.get("questionnaire", "")

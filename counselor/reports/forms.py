@@ -1,7 +1,7 @@
 """Export request form."""
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField
+from wtforms import RadioField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, Optional
 
 
@@ -11,12 +11,14 @@ class SessionExportForm(FlaskForm):
     kind = RadioField(
         "What to export",
         choices=[
-            (
+            SelectChoice(
                 "clinical",
                 "Clinical record: session details, private notes, homework answers side by side, "
                 "comparison and charts",
             ),
-            ("handout", "Client handout: next steps and only what this partner may see"),
+            SelectChoice(
+                "handout", "Client handout: next steps and only what this partner may see"
+            ),
         ],
         default="clinical",
         validators=[DataRequired(message="Choose what to export.")],

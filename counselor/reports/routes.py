@@ -6,6 +6,7 @@ import uuid
 
 from flask import Response as HTTPResponse
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from wtforms import SelectChoice
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, get_session_or_404
@@ -28,7 +29,7 @@ def export_list(case: Case, session_id=None) -> list:
 def export_form(case: Case) -> SessionExportForm:
     """The export form with this case's partners to choose from."""
     form = SessionExportForm()
-    form.partner.choices = [(str(p.id), p.display_name) for p in case.partners]
+    form.partner.choices = [SelectChoice(str(p.id), p.display_name) for p in case.partners]
     return form
 
 
