@@ -47,39 +47,25 @@ def _transport_options(app: Flask, url: str) -> dict:
     }
 
 
-def celery_init_app(app: Flask) -> Celery:
-    """Create the Celery app bound to ``app`` and store it in ``app.extensions['celery']``."""
-
-    class FlaskTask(Task):
-        def __call__(self, *args, **kwargs):
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
+def celery_settings(app: Flask) -> dict:
+    """Celery's settings for ``app``: the broker, late acknowledgement, the beat schedule."""
     url = broker_url(app)
-    if url.startswith("sqla+"):
-        # Passing polling_interval through broker_transport_options crashes the worker
-        # (kombu hands unknown options to create_engine), so set it on the transport class.
-        from kombu.transport import sqlalchemy as kombu_sqla
-
-        kombu_sqla.Transport.polling_interval = EMBEDDED_POLLING_SECONDS
-
-    celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.conf.update(
-        broker_url=url,
-        task_ignore_result=True,
-        result_backend=None,
+    return {
+        "broker_url": url,
+        "task_ignore_result": True,
+        "result_backend": None,
         # A task is acknowledged after it ran, and handed back if its worker dies.
-        task_acks_late=True,
-        task_reject_on_worker_lost=True,
-        worker_prefetch_multiplier=1,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
         # Publishing must never hold up a counselor's request when the broker is down:
         # the export row stays queued and the beat job publishes it later.
-        broker_connection_timeout=1.0,
-        broker_connection_retry_on_startup=True,
-        task_publish_retry=False,
-        broker_transport_options=_transport_options(app, url),
-        worker_hijack_root_logger=False,
-        beat_schedule={
+        "broker_connection_timeout": 1.0,
+        "broker_connection_retry_on_startup": True,
+        "task_publish_retry": False,
+        "broker_transport_options": _transport_options(app, url),
+        "worker_hijack_root_logger": False,
+        "beat_schedule": {
             "republish-stuck-exports": {
                 "task": "counselor.reports.tasks.republish_stuck_exports",
                 "schedule": timedelta(seconds=app.config["COUNSELOR_EXPORT_SWEEP_SECONDS"]),
@@ -89,9 +75,32 @@ def celery_init_app(app: Flask) -> Celery:
                 "schedule": timedelta(hours=1),
             },
         },
-        beat_schedule_filename=str(Path(app.instance_path) / "celerybeat-schedule"),
-        task_always_eager=app.config.get("CELERY_TASK_ALWAYS_EAGER", False),
-    )
+        "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
+    }
+
+
+def celery_init_app(app: Flask) -> Celery:
+    """Create the Celery app bound to ``app`` and store it in ``app.extensions['celery']``.
+
+    As in Flask's Celery pattern, the settings live in ``app.config["CELERY"]``; a key given
+    there (by a test, say) wins over the one ``celery_settings`` computes.
+    """
+
+    class FlaskTask(Task):
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    app.config["CELERY"] = {**celery_settings(app), **app.config.get("CELERY", {})}
+    if app.config["CELERY"]["broker_url"].startswith("sqla+"):
+        # Passing polling_interval through broker_transport_options crashes the worker
+        # (kombu hands unknown options to create_engine), so set it on the transport class.
+        from kombu.transport import sqlalchemy as kombu_sqla
+
+        kombu_sqla.Transport.polling_interval = EMBEDDED_POLLING_SECONDS
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(app.config["CELERY"])
     celery_app.set_default()
     app.extensions["celery"] = celery_app
     return celery_app

@@ -39,3 +39,12 @@ def test_counselor_creates_case_and_session(client_a, counselor_a):
 def test_other_counselor_gets_404(client_b, counselor_a):
     case = new_case(counselor_a)
     assert client_b.get(f"/cases/{case.id}").status_code == 404
+
+
+def test_celery_settings_live_in_app_config_and_a_given_key_wins(make_app):
+    """Flask's Celery pattern: app.config["CELERY"] is what the Celery app is configured from."""
+    app = make_app(CELERY_BROKER_URL="redis://127.0.0.1:1/3", CELERY={"task_always_eager": True})
+    celery = app.extensions["celery"]
+    assert app.config["CELERY"]["broker_url"] == celery.conf.broker_url == "redis://127.0.0.1:1/3"
+    assert celery.conf.task_always_eager is True  # given in CELERY
+    assert celery.conf.task_acks_late is True  # computed default kept

@@ -89,9 +89,7 @@ def _purge_embedded_broker() -> None:
     from flask import current_app
     from sqlalchemy import create_engine
 
-    from counselor.worker import broker_url
-
-    url = broker_url(current_app)
+    url = current_app.config["CELERY"]["broker_url"]
     if not url.startswith("sqla+"):
         return
     engine = create_engine(url[len("sqla+") :])
