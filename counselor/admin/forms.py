@@ -1,10 +1,10 @@
 """Account management forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import BooleanField, EmailField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length
 
-from counselor.auth.services import MIN_PASSWORD_LENGTH
+from counselor.auth.forms import again_field, new_password_field
 
 
 class NewCounselorForm(FlaskForm):
@@ -12,14 +12,7 @@ class NewCounselorForm(FlaskForm):
 
     name = StringField("Name", validators=[DataRequired(), Length(max=120)])
     email = EmailField("Email", validators=[DataRequired(), Email(), Length(max=254)])
-    password = PasswordField(
-        "Initial password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters; ask them to change it.",
-    )
-    confirm = PasswordField(
-        "Initial password again",
-        validators=[DataRequired(), EqualTo("password", message="The two passwords differ.")],
-    )
+    password = new_password_field("Initial password", "; ask them to change it")
+    confirm = again_field("Initial password again", "password", "The two passwords differ.")
     admin = BooleanField("Practice admin (manages accounts, sees no cases)")
     submit = SubmitField("Create account")

@@ -7,6 +7,20 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 from counselor.auth.services import MIN_PASSWORD_LENGTH
 
 
+def new_password_field(label: str, hint: str) -> PasswordField:
+    """A password being chosen: the length rule, said under the field."""
+    return PasswordField(
+        label,
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters{hint}.",
+    )
+
+
+def again_field(label: str, of: str, message: str) -> PasswordField:
+    """The chosen password typed a second time, which must equal the field ``of``."""
+    return PasswordField(label, validators=[DataRequired(), EqualTo(of, message=message)])
+
+
 class LoginForm(FlaskForm):
     """Email and password."""
 
@@ -19,15 +33,8 @@ class PasswordChangeForm(FlaskForm):
     """Current password and a new one typed twice."""
 
     current = PasswordField("Current password", validators=[DataRequired(), Length(max=1024)])
-    new = PasswordField(
-        "New password",
-        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=1024)],
-        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
-    )
-    confirm = PasswordField(
-        "New password again",
-        validators=[DataRequired(), EqualTo("new", message="The two new passwords differ.")],
-    )
+    new = new_password_field("New password", "")
+    confirm = again_field("New password again", "new", "The two new passwords differ.")
     submit = SubmitField("Change password")
 
 
