@@ -7,13 +7,23 @@ HOST    ?= 127.0.0.1
 PORT    ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test lint clean
+LOCK    := requirements.lock
 
-$(STAMP): pyproject.toml
+.PHONY: run test lint lock clean
+
+# Every dependency at the version pinned in requirements.lock (make lock renews it), then the
+# project itself from this checkout.
+$(STAMP): pyproject.toml $(LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --upgrade pip
-	@$(BIN)/python -m pip install --quiet -e '.[test,dev]'
+	@$(BIN)/python -m pip install --quiet -r $(LOCK)
+	@$(BIN)/python -m pip install --quiet --no-deps -e '.[test,dev]'
 	@touch $(STAMP)
+
+## lock: pin every dependency (with the test and dev extras) anew in requirements.lock
+lock: $(STAMP)
+	@$(BIN)/pip-compile --quiet --upgrade --extra test --extra dev --strip-extras \
+		--no-emit-index-url --no-emit-find-links --output-file $(LOCK) pyproject.toml
 
 ## run: migrate, load the library, refresh the demo login, and start web + worker + beat on http://$(HOST):$(PORT)
 run: $(STAMP)
