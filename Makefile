@@ -45,10 +45,11 @@ run: $(STAMP)
 test: $(STAMP)
 	@$(BIN)/pytest
 
-## lint: ruff, and the import contracts of pyproject.toml (core imports no feature, features
+## lint: ruff (lint and format), and the import contracts of pyproject.toml (core imports no feature, features
 ## are layered, pure modules import no Flask, SQLAlchemy or Celery)
 lint: $(STAMP)
 	@$(BIN)/ruff check counselor tests bench
+	@$(BIN)/ruff format --check counselor tests bench
 	@$(BIN)/lint-imports --no-cache
 
 clean:

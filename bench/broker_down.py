@@ -48,7 +48,9 @@ def bench_broker_down(count: int) -> None:
     times = []
     for _ in range(count):
         start = time.perf_counter()
-        r = client.post(f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": "clinical"})
+        r = client.post(
+            f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": "clinical"}
+        )
         times.append(time.perf_counter() - start)
         if r.status_code != 302:
             raise SystemExit(f"the request failed with {r.status_code}")

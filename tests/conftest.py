@@ -47,7 +47,7 @@ def service_unavailable(what: str) -> None:
 def sqlalchemy_url(url: str) -> str:
     """The driver-qualified URL create_app would use."""
     if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://"):]
+        return "postgresql+psycopg://" + url[len("postgresql://") :]
     return url
 
 

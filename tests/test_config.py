@@ -107,8 +107,12 @@ def test_production_without_a_base_url_stops_with_one_sentence(clean_env, tmp_pa
 
 @pytest.mark.parametrize(
     "value",
-    ["counselor.example.org", "ftp://counselor.example.org", "https://x.example/path",
-     "http://counselor.example.org"],
+    [
+        "counselor.example.org",
+        "ftp://counselor.example.org",
+        "https://x.example/path",
+        "http://counselor.example.org",
+    ],
 )
 def test_production_refuses_a_base_url_that_is_not_an_https_origin(
     clean_env, tmp_path, capsys, value

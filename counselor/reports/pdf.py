@@ -135,8 +135,12 @@ def register_fonts(font_dir: str) -> str:
     paths = {style: os.path.join(key, name) for style, name in FONT_FILES.items()}
     if not all(os.path.isfile(p) for p in paths.values()):
         raise FontError(_font_sentence(font_dir))
-    names = {"normal": family, "bold": f"{family}-Bold", "italic": f"{family}-Oblique",
-             "boldItalic": f"{family}-BoldOblique"}
+    names = {
+        "normal": family,
+        "bold": f"{family}-Bold",
+        "italic": f"{family}-Oblique",
+        "boldItalic": f"{family}-BoldOblique",
+    }
     try:
         for style, path in paths.items():
             pdfmetrics.registerFont(TTFont(names[style], path))
@@ -151,7 +155,8 @@ def _font_sentence(font_dir: str) -> str:
     return (
         f"No usable DejaVu Sans fonts in {font_dir!r}: install the Debian package "
         "fonts-dejavu-core or set COUNSELOR_PDF_FONT_DIR to a directory holding "
-        + ", ".join(FONT_FILES.values()) + "."
+        + ", ".join(FONT_FILES.values())
+        + "."
     )
 
 
@@ -206,56 +211,137 @@ class _Styles:
         italic = f"{family}-Oblique"
         lead = base * 1.42
         self.family, self.bold, self.italic = family, bold, italic
-        self.body = ParagraphStyle("body", fontName=family, fontSize=base, leading=lead,
-                                   textColor=INK, spaceAfter=4, splitLongWords=1)
+        self.body = ParagraphStyle(
+            "body",
+            fontName=family,
+            fontSize=base,
+            leading=lead,
+            textColor=INK,
+            spaceAfter=4,
+            splitLongWords=1,
+        )
         self.muted = ParagraphStyle("muted", parent=self.body, fontName=italic, textColor=MUTED)
-        self.small = ParagraphStyle("small", parent=self.body, fontSize=base - 1.5,
-                                    leading=(base - 1.5) * 1.35, spaceAfter=0)
+        self.small = ParagraphStyle(
+            "small",
+            parent=self.body,
+            fontSize=base - 1.5,
+            leading=(base - 1.5) * 1.35,
+            spaceAfter=0,
+        )
         self.small_muted = ParagraphStyle("small_muted", parent=self.small, textColor=MUTED)
-        self.title = ParagraphStyle("title", fontName=bold, fontSize=20, leading=25,
-                                    textColor=TEAL, spaceAfter=2)
-        self.subtitle = ParagraphStyle("subtitle", fontName=family, fontSize=11.5, leading=15,
-                                       textColor=MUTED, spaceAfter=10)
+        self.title = ParagraphStyle(
+            "title", fontName=bold, fontSize=20, leading=25, textColor=TEAL, spaceAfter=2
+        )
+        self.subtitle = ParagraphStyle(
+            "subtitle", fontName=family, fontSize=11.5, leading=15, textColor=MUTED, spaceAfter=10
+        )
         # h1 and kickers before tables do not keep with what follows: platypus would wrap
         # them with a whole table or note in one KeepTogether and push it all to the next
         # page, leaving half-empty pages; _heading breaks early instead
-        self.h1 = ParagraphStyle("h1", fontName=bold, fontSize=13, leading=17, textColor=TEAL,
-                                 spaceBefore=12, spaceAfter=5)
-        self.h2 = ParagraphStyle("h2", fontName=bold, fontSize=11, leading=14.5, textColor=INK,
-                                 spaceBefore=9, spaceAfter=2, keepWithNext=1)
-        self.h3 = ParagraphStyle("h3", fontName=bold, fontSize=9.5, leading=13, textColor=TEAL,
-                                 spaceBefore=8, spaceAfter=3, keepWithNext=1)
-        self.kicker = ParagraphStyle("kicker", fontName=bold, fontSize=7.5, leading=10,
-                                     textColor=MUTED, spaceBefore=6, spaceAfter=3)
-        self.meta = ParagraphStyle("meta", parent=self.body, fontSize=base - 1, textColor=MUTED,
-                                   spaceAfter=6, keepWithNext=1)
+        self.h1 = ParagraphStyle(
+            "h1",
+            fontName=bold,
+            fontSize=13,
+            leading=17,
+            textColor=TEAL,
+            spaceBefore=12,
+            spaceAfter=5,
+        )
+        self.h2 = ParagraphStyle(
+            "h2",
+            fontName=bold,
+            fontSize=11,
+            leading=14.5,
+            textColor=INK,
+            spaceBefore=9,
+            spaceAfter=2,
+            keepWithNext=1,
+        )
+        self.h3 = ParagraphStyle(
+            "h3",
+            fontName=bold,
+            fontSize=9.5,
+            leading=13,
+            textColor=TEAL,
+            spaceBefore=8,
+            spaceAfter=3,
+            keepWithNext=1,
+        )
+        self.kicker = ParagraphStyle(
+            "kicker",
+            fontName=bold,
+            fontSize=7.5,
+            leading=10,
+            textColor=MUTED,
+            spaceBefore=6,
+            spaceAfter=3,
+        )
+        self.meta = ParagraphStyle(
+            "meta",
+            parent=self.body,
+            fontSize=base - 1,
+            textColor=MUTED,
+            spaceAfter=6,
+            keepWithNext=1,
+        )
         self.label = ParagraphStyle("label", parent=self.small, fontName=bold, textColor=MUTED)
         self.value = ParagraphStyle("value", parent=self.body, spaceAfter=0)
-        self.cell = ParagraphStyle("cell", parent=self.body, fontSize=base - 1,
-                                   leading=(base - 1) * 1.38, spaceAfter=0)
-        self.cell_head = ParagraphStyle("cell_head", parent=self.cell, fontName=bold,
-                                        textColor=TEAL)
+        self.cell = ParagraphStyle(
+            "cell", parent=self.body, fontSize=base - 1, leading=(base - 1) * 1.38, spaceAfter=0
+        )
+        self.cell_head = ParagraphStyle(
+            "cell_head", parent=self.cell, fontName=bold, textColor=TEAL
+        )
         self.cell_question = ParagraphStyle("cell_question", parent=self.cell, fontName=bold)
-        self.section_row = ParagraphStyle("section_row", parent=self.cell, fontName=bold,
-                                          textColor=TEAL, fontSize=base - 0.5)
-        self.private = ParagraphStyle("private", parent=self.body, backColor=PRIVATE_BG,
-                                      borderColor=PRIVATE_LINE, borderWidth=0.6,
-                                      borderPadding=(7, 8, 7, 8), leftIndent=8, rightIndent=8,
-                                      spaceBefore=6, spaceAfter=12)
-        self.stack_question = ParagraphStyle("stack_question", parent=self.cell_question,
-                                             fontSize=base, leading=lead, spaceBefore=8,
-                                             spaceAfter=3, keepWithNext=1)
-        self.stack_partner = ParagraphStyle("stack_partner", parent=self.small, fontName=bold,
-                                            textColor=TEAL, leftIndent=10, spaceBefore=3,
-                                            keepWithNext=1)
-        self.stack_answer = ParagraphStyle("stack_answer", parent=self.body, leftIndent=10,
-                                           spaceAfter=3)
-        self.stack_empty = ParagraphStyle("stack_empty", parent=self.stack_answer,
-                                          fontName=italic, textColor=MUTED)
-        self.grid_cell = ParagraphStyle("grid_cell", parent=self.cell, fontSize=base - 1.5,
-                                        leading=(base - 1.5) * 1.3, alignment=TA_CENTER)
-        self.bullet = ParagraphStyle("bullet", parent=self.body, leftIndent=14, bulletIndent=3,
-                                     spaceAfter=2)
+        self.section_row = ParagraphStyle(
+            "section_row", parent=self.cell, fontName=bold, textColor=TEAL, fontSize=base - 0.5
+        )
+        self.private = ParagraphStyle(
+            "private",
+            parent=self.body,
+            backColor=PRIVATE_BG,
+            borderColor=PRIVATE_LINE,
+            borderWidth=0.6,
+            borderPadding=(7, 8, 7, 8),
+            leftIndent=8,
+            rightIndent=8,
+            spaceBefore=6,
+            spaceAfter=12,
+        )
+        self.stack_question = ParagraphStyle(
+            "stack_question",
+            parent=self.cell_question,
+            fontSize=base,
+            leading=lead,
+            spaceBefore=8,
+            spaceAfter=3,
+            keepWithNext=1,
+        )
+        self.stack_partner = ParagraphStyle(
+            "stack_partner",
+            parent=self.small,
+            fontName=bold,
+            textColor=TEAL,
+            leftIndent=10,
+            spaceBefore=3,
+            keepWithNext=1,
+        )
+        self.stack_answer = ParagraphStyle(
+            "stack_answer", parent=self.body, leftIndent=10, spaceAfter=3
+        )
+        self.stack_empty = ParagraphStyle(
+            "stack_empty", parent=self.stack_answer, fontName=italic, textColor=MUTED
+        )
+        self.grid_cell = ParagraphStyle(
+            "grid_cell",
+            parent=self.cell,
+            fontSize=base - 1.5,
+            leading=(base - 1.5) * 1.3,
+            alignment=TA_CENTER,
+        )
+        self.bullet = ParagraphStyle(
+            "bullet", parent=self.body, leftIndent=14, bulletIndent=3, spaceAfter=2
+        )
 
 
 def _para(text: object, style: ParagraphStyle, empty: str = "") -> Paragraph:
@@ -266,15 +352,18 @@ def _para(text: object, style: ParagraphStyle, empty: str = "") -> Paragraph:
 
 
 def _only_mark(st: _Styles) -> str:
-    return (f'<font name="{st.bold}" size="6.5" color="{ONLY_INK.hexval()}">'
-            "\u00a0COUNSELOR ONLY\u00a0</font>")
+    return (
+        f'<font name="{st.bold}" size="6.5" color="{ONLY_INK.hexval()}">'
+        "\u00a0COUNSELOR ONLY\u00a0</font>"
+    )
 
 
 # -- running header and footer ---------------------------------------------------------------
 
 
-def _numbered_canvas(family: str, variant_title: str, header_right: str,
-                     generated_at: str) -> type[canvas.Canvas]:
+def _numbered_canvas(
+    family: str, variant_title: str, header_right: str, generated_at: str
+) -> type[canvas.Canvas]:
     """A canvas class that draws the running header and "Page X of Y" once Y is known."""
     bold = f"{family}-Bold"
     left = f"Confidential — {variant_title}"
@@ -316,15 +405,25 @@ def _numbered_canvas(family: str, variant_title: str, header_right: str,
             self.setFont(family, 7.5)
             self.drawString(MARGIN_X, bottom, "Confidential")
             footer = f"Page {self._pageNumber} of {total} · Generated {_clean(generated_at)}"
-            self.drawRightString(PAGE_W - MARGIN_X, bottom,
-                                 _fit(footer, family, 7.5, FRAME_W * 0.8))
+            self.drawRightString(
+                PAGE_W - MARGIN_X, bottom, _fit(footer, family, 7.5, FRAME_W * 0.8)
+            )
             self.restoreState()
 
     return NumberedCanvas
 
 
-def _build(story: list[Flowable], family: str, variant: str, header_right: str,
-           generated_at: str, *, title: str, author: str, subject: str) -> bytes:
+def _build(
+    story: list[Flowable],
+    family: str,
+    variant: str,
+    header_right: str,
+    generated_at: str,
+    *,
+    title: str,
+    author: str,
+    subject: str,
+) -> bytes:
     """Lay the story out on A4 pages with the running header and footer; the PDF bytes.
 
     ``header_right`` is printed at the top of every page; ``title``, ``author`` and
@@ -333,16 +432,34 @@ def _build(story: list[Flowable], family: str, variant: str, header_right: str,
     variant_title = VARIANT_TITLES.get(variant, variant)
     buf = io.BytesIO()
     doc = BaseDocTemplate(
-        buf, pagesize=A4, leftMargin=MARGIN_X, rightMargin=MARGIN_X, topMargin=MARGIN_TOP,
-        bottomMargin=MARGIN_BOTTOM, title=_clean(title), author=_clean(author),
-        creator="Counselor", subject=_clean(subject), keywords=[],
+        buf,
+        pagesize=A4,
+        leftMargin=MARGIN_X,
+        rightMargin=MARGIN_X,
+        topMargin=MARGIN_TOP,
+        bottomMargin=MARGIN_BOTTOM,
+        title=_clean(title),
+        author=_clean(author),
+        creator="Counselor",
+        subject=_clean(subject),
+        keywords=[],
     )
     # no frame padding: text lines up with the header and footer rules
-    frame = Frame(MARGIN_X, MARGIN_BOTTOM, FRAME_W, FRAME_H, leftPadding=0, rightPadding=0,
-                  topPadding=0, bottomPadding=0, id="body")
+    frame = Frame(
+        MARGIN_X,
+        MARGIN_BOTTOM,
+        FRAME_W,
+        FRAME_H,
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+        id="body",
+    )
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    doc.build(story, canvasmaker=_numbered_canvas(family, variant_title, header_right,
-                                                  generated_at))
+    doc.build(
+        story, canvasmaker=_numbered_canvas(family, variant_title, header_right, generated_at)
+    )
     return buf.getvalue()
 
 
@@ -351,21 +468,27 @@ def _build(story: list[Flowable], family: str, variant: str, header_right: str,
 
 def _facts(rows: Iterable[tuple[str, object]], st: _Styles) -> Table:
     """The sand-coloured block of labelled facts under a document's title."""
-    data = [[Paragraph(escape(label.upper()), st.label), _para(value, st.value, "—")]
-            for label, value in rows]
+    data = [
+        [Paragraph(escape(label.upper()), st.label), _para(value, st.value, "—")]
+        for label, value in rows
+    ]
     table = _table(data, [34 * mm, FRAME_W - 34 * mm])
-    table.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, -1), SAND),
-        ("LINEABOVE", (0, 0), (-1, 0), 1.2, TEAL),
-        ("LINEBELOW", (0, -1), (-1, -1), 0.5, SAND_LINE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 4),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
-        ("LEFTPADDING", (0, 0), (-1, -1), 8),
-        ("TOPPADDING", (0, 0), (-1, 0), 8),
-        ("BOTTOMPADDING", (0, -1), (-1, -1), 8),
-        ("LEFTPADDING", (0, 0), (0, -1), 10),
-    ]))
+    table.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), SAND),
+                ("LINEABOVE", (0, 0), (-1, 0), 1.2, TEAL),
+                ("LINEBELOW", (0, -1), (-1, -1), 0.5, SAND_LINE),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("TOPPADDING", (0, 0), (-1, -1), 4),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, 0), 8),
+                ("BOTTOMPADDING", (0, -1), (-1, -1), 8),
+                ("LEFTPADDING", (0, 0), (0, -1), 10),
+            ]
+        )
+    )
     return table
 
 
@@ -381,10 +504,16 @@ def _table(data: list[list], widths: list[float], header: bool = False) -> Table
     may split inside its cells instead of raising LayoutError; ordinary rows never split, and
     long answers do not come here at all: they are stacked under their question.
     """
-    tallest = max((_height(cell, w) for row in data for cell, w in zip(row, widths, strict=False)),
-                  default=0)
-    return Table(data, colWidths=widths, repeatRows=1 if header else 0, hAlign="LEFT",
-                 splitInRow=1 if tallest > FRAME_H * 0.5 else 0)
+    tallest = max(
+        (_height(cell, w) for row in data for cell, w in zip(row, widths, strict=False)), default=0
+    )
+    return Table(
+        data,
+        colWidths=widths,
+        repeatRows=1 if header else 0,
+        hAlign="LEFT",
+        splitInRow=1 if tallest > FRAME_H * 0.5 else 0,
+    )
 
 
 def _height(cell: object, width: float) -> float:
@@ -394,23 +523,26 @@ def _height(cell: object, width: float) -> float:
 
 def _table_style(*extra: tuple) -> TableStyle:
     """The house table: sand header row over a teal rule, hairlines between rows."""
-    return TableStyle([
-        ("BACKGROUND", (0, 0), (-1, 0), SAND),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.4, SAND_LINE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-        ("LEFTPADDING", (0, 0), (-1, -1), 6),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 6),
-        *extra,
-        # last, so that on a continued page it is drawn over the hairline reportlab carries
-        # over from the row before the break
-        ("LINEBELOW", (0, 0), (-1, 0), 0.9, TEAL),
-    ])
+    return TableStyle(
+        [
+            ("BACKGROUND", (0, 0), (-1, 0), SAND),
+            ("LINEBELOW", (0, 1), (-1, -1), 0.4, SAND_LINE),
+            ("VALIGN", (0, 0), (-1, -1), "TOP"),
+            ("TOPPADDING", (0, 0), (-1, -1), 5),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ("LEFTPADDING", (0, 0), (-1, -1), 6),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 6),
+            *extra,
+            # last, so that on a continued page it is drawn over the hairline reportlab carries
+            # over from the row before the break
+            ("LINEBELOW", (0, 0), (-1, 0), 0.9, TEAL),
+        ]
+    )
 
 
-def _text_block(text: str, style: ParagraphStyle, empty: str,
-                empty_style: ParagraphStyle) -> list[Flowable]:
+def _text_block(
+    text: str, style: ParagraphStyle, empty: str, empty_style: ParagraphStyle
+) -> list[Flowable]:
     """Typed text as paragraphs (one per blank-line-separated block), or a quiet placeholder."""
     blocks = [b for b in re.split(r"\n\s*\n", _clean(text)) if b.strip()]
     if not blocks:
@@ -441,18 +573,35 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         if len(sessions) == 1:
             span = f"1 session, {_clean(sessions[0][0].when)}"
         elif sessions:
-            span = (f"{len(sessions)} sessions, {_clean(sessions[0][0].when)} to "
-                    f"{_clean(sessions[-1][0].when)}")
-        story.append(_facts([("Case", record.case_label), ("Partners", partners),
-                             ("Counselor", record.counselor), ("Sessions", span)], st))
+            span = (
+                f"{len(sessions)} sessions, {_clean(sessions[0][0].when)} to "
+                f"{_clean(sessions[-1][0].when)}"
+            )
+        story.append(
+            _facts(
+                [
+                    ("Case", record.case_label),
+                    ("Partners", partners),
+                    ("Counselor", record.counselor),
+                    ("Sessions", span),
+                ],
+                st,
+            )
+        )
     else:
         session = sessions[0][0] if sessions else None
-        story.append(_facts([
-            ("Case", record.case_label), ("Partners", partners),
-            ("Session", session.when if session else ""),
-            ("Duration", _minutes(session.duration_minutes) if session else ""),
-            ("Counselor", record.counselor),
-        ], st))
+        story.append(
+            _facts(
+                [
+                    ("Case", record.case_label),
+                    ("Partners", partners),
+                    ("Session", session.when if session else ""),
+                    ("Duration", _minutes(session.duration_minutes) if session else ""),
+                    ("Counselor", record.counselor),
+                ],
+                st,
+            )
+        )
     story.append(Spacer(1, 6))
 
     if not sessions:
@@ -470,18 +619,31 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         else:
             story += _heading(heading, st.h1, 90 * mm)
         if not drawable:
-            story.append(Paragraph("Fewer than two check-ins so far: nothing to chart yet.",
-                                   st.muted))
+            story.append(
+                Paragraph("Fewer than two check-ins so far: nothing to chart yet.", st.muted)
+            )
         for series in drawable:
             story.append(_chart(series, record.partners, st))
         short = [s for s in record.charts if not _chartable(s)]
         if drawable and short:
-            story.append(Paragraph("Not charted yet (fewer than two check-ins): "
-                                   + "; ".join(_markup(s.question) for s in short) + ".",
-                                   st.small_muted))
-    return _build(story, family, record.variant, record.case_label, record.generated_at,
-                  title=f"{title} — {_clean(record.case_label)}", author=record.counselor,
-                  subject="Confidential clinical documentation")
+            story.append(
+                Paragraph(
+                    "Not charted yet (fewer than two check-ins): "
+                    + "; ".join(_markup(s.question) for s in short)
+                    + ".",
+                    st.small_muted,
+                )
+            )
+    return _build(
+        story,
+        family,
+        record.variant,
+        record.case_label,
+        record.generated_at,
+        title=f"{title} — {_clean(record.case_label)}",
+        author=record.counselor,
+        subject="Confidential clinical documentation",
+    )
 
 
 def _minutes(minutes: int | None) -> str:
@@ -495,27 +657,48 @@ def _minutes(minutes: int | None) -> str:
 
 def _band(left: str, right: str, st: _Styles, room: float = 70 * mm) -> list[Flowable]:
     """A teal band across the page that opens a part of a case record (markup given)."""
-    band = _table([[Paragraph(left, ParagraphStyle("band", parent=st.h2, textColor=colors.white,
-                                                   spaceBefore=0, spaceAfter=0)),
-                    Paragraph(right, ParagraphStyle("band_right", parent=st.value,
-                                                    textColor=colors.white, alignment=TA_RIGHT))]],
-                  [FRAME_W * 0.4, FRAME_W * 0.6])
-    band.setStyle(TableStyle([
-        ("BACKGROUND", (0, 0), (-1, -1), TEAL),
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("LEFTPADDING", (0, 0), (-1, -1), 8),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 8),
-        ("TOPPADDING", (0, 0), (-1, -1), 5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
-    ]))
+    band = _table(
+        [
+            [
+                Paragraph(
+                    left,
+                    ParagraphStyle(
+                        "band", parent=st.h2, textColor=colors.white, spaceBefore=0, spaceAfter=0
+                    ),
+                ),
+                Paragraph(
+                    right,
+                    ParagraphStyle(
+                        "band_right", parent=st.value, textColor=colors.white, alignment=TA_RIGHT
+                    ),
+                ),
+            ]
+        ],
+        [FRAME_W * 0.4, FRAME_W * 0.6],
+    )
+    band.setStyle(
+        TableStyle(
+            [
+                ("BACKGROUND", (0, 0), (-1, -1), TEAL),
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 8),
+                ("RIGHTPADDING", (0, 0), (-1, -1), 8),
+                ("TOPPADDING", (0, 0), (-1, -1), 5),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 6),
+            ]
+        )
+    )
     return [CondPageBreak(room), Spacer(1, 10), band, Spacer(1, 2)]
 
 
 def _session_heading(index: int, total: int, session: SessionBlock, st: _Styles) -> list[Flowable]:
     """The band that opens each session of a case record."""
     length = _minutes(session.duration_minutes)
-    return _band(f"Session {index} of {total}",
-                 _markup(session.when) + (f" · {length}" if length else ""), st)
+    return _band(
+        f"Session {index} of {total}",
+        _markup(session.when) + (f" · {length}" if length else ""),
+        st,
+    )
 
 
 def _session(session: SessionBlock, homework: list[HomeworkBlock], st: _Styles) -> list[Flowable]:
@@ -523,7 +706,9 @@ def _session(session: SessionBlock, homework: list[HomeworkBlock], st: _Styles) 
     out += _text_block(session.agenda, st.body, "No agenda recorded.", st.muted)
     out += _heading(
         f'Private notes <font name="{st.family}" size="8" color="{PRIVATE_INK.hexval()}">'
-        "· counselor only, never shared with partners</font>", st.h1)
+        "· counselor only, never shared with partners</font>",
+        st.h1,
+    )
     if _clean(session.notes).strip():
         out.append(Paragraph(_markup(session.notes.strip()), st.private))
     else:
@@ -555,8 +740,9 @@ def _homework(block: HomeworkBlock, st: _Styles, first: bool) -> list[Flowable]:
     if block.grid:
         kicker = "DESIRE COMPARISON"
         # straight after the block's title (no answers) the title's own page check holds
-        out += (_heading(kicker, st.kicker, 40 * mm) if block.rows
-                else [Paragraph(kicker, st.kicker)])
+        out += (
+            _heading(kicker, st.kicker, 40 * mm) if block.rows else [Paragraph(kicker, st.kicker)]
+        )
         out.extend(_grid(block, st))
         out.append(_legend(st))
     if not block.rows and not block.grid:
@@ -571,8 +757,11 @@ def _answers(block: HomeworkBlock, st: _Styles) -> list[Flowable]:
     question_w = FRAME_W * (0.32 if n <= 2 else 0.25 if n <= 4 else 0.19)
     answer_w = (FRAME_W - question_w) / n
     widths = [question_w] + [answer_w] * n
-    cell = st.cell if n <= 3 else ParagraphStyle("cell_small", parent=st.cell, fontSize=7.5,
-                                                 leading=10.3)
+    cell = (
+        st.cell
+        if n <= 3
+        else ParagraphStyle("cell_small", parent=st.cell, fontSize=7.5, leading=10.3)
+    )
     head = [Paragraph("Question", st.cell_head)]
     head += [Paragraph(escape(p), st.cell_head) for p in partners]
 
@@ -625,16 +814,20 @@ def _too_tall(row: AnswerRow, cells: list[Flowable], widths: list[float]) -> boo
     return tallest > FRAME_H * MAX_ROW_SHARE
 
 
-def _answer_table(head: list[Flowable], rows: list[tuple[list, str, str]],
-                  widths: list[float]) -> Table:
+def _answer_table(
+    head: list[Flowable], rows: list[tuple[list, str, str]], widths: list[float]
+) -> Table:
     table = _table([head] + [cells for cells, _, _ in rows], widths, header=True)
     style = []
     for i, (_, kind, _) in enumerate(rows, start=1):
         if kind == "section":
             # a section title never ends a page: it stays with the row after it
-            style += [("SPAN", (0, i), (-1, i)), ("TOPPADDING", (0, i), (-1, i), 9),
-                      ("BOTTOMPADDING", (0, i), (-1, i), 3),
-                      ("NOSPLIT", (0, i), (-1, min(i + 1, len(rows))))]
+            style += [
+                ("SPAN", (0, i), (-1, i)),
+                ("TOPPADDING", (0, i), (-1, i), 9),
+                ("BOTTOMPADDING", (0, i), (-1, i), 3),
+                ("NOSPLIT", (0, i), (-1, min(i + 1, len(rows)))),
+            ]
         else:
             style.append(("LINEAFTER", (0, i), (0, i), 0.4, SAND_LINE))
         if kind == "only":
@@ -681,8 +874,11 @@ def _grid(block: HomeworkBlock, st: _Styles) -> list[Flowable]:
         head = [Paragraph("Item", st.cell_head)]
         head += [Paragraph(escape(labels[i]), pair_head) for i in chunk]
         data = [head]
-        style = [("VALIGN", (0, 0), (-1, -1), "MIDDLE"), ("TOPPADDING", (0, 0), (-1, -1), 4),
-                 ("BOTTOMPADDING", (0, 0), (-1, -1), 5)]
+        style = [
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 4),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 5),
+        ]
         for r, row in enumerate(block.grid, start=1):
             line: list[Flowable] = [Paragraph(_markup(row.item), st.cell)]
             for c, i in enumerate(chunk, start=1):
@@ -692,8 +888,10 @@ def _grid(block: HomeworkBlock, st: _Styles) -> list[Flowable]:
                 style.append(("BACKGROUND", (c, r), (c, r), colors.HexColor(bg)))
             data.append(line)
         # white gaps between coloured cells keep neighbouring classes apart
-        style += [("LINEAFTER", (1, 1), (-1, -1), 2, colors.white),
-                  ("LINEBELOW", (1, 1), (-1, -1), 2, colors.white)]
+        style += [
+            ("LINEAFTER", (1, 1), (-1, -1), 2, colors.white),
+            ("LINEBELOW", (1, 1), (-1, -1), 2, colors.white),
+        ]
         table = _table(data, [item_w] + [pair_w] * len(chunk), header=True)
         table.setStyle(_table_style(*style))
         out += [table, Spacer(1, 6)]
@@ -707,14 +905,17 @@ def _legend(st: _Styles) -> Flowable:
         para, bg = _class_cell(key, st, st.grid_cell)
         cells.append((para, bg, Paragraph(escape(CLASS_HELP.get(key, "")), st.small_muted)))
     half = (len(cells) + 1) // 2
-    data, style = [], [
-        ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 5),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 5),
-        ("LINEBELOW", (0, 0), (-1, -2), 2, colors.white),
-    ]
+    data, style = (
+        [],
+        [
+            ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+            ("TOPPADDING", (0, 0), (-1, -1), 2),
+            ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ("LEFTPADDING", (0, 0), (-1, -1), 5),
+            ("RIGHTPADDING", (0, 0), (-1, -1), 5),
+            ("LINEBELOW", (0, 0), (-1, -2), 2, colors.white),
+        ],
+    )
     for r in range(half):
         line = []
         for c, item in enumerate((cells[r], cells[r + half] if r + half < len(cells) else None)):
@@ -787,8 +988,9 @@ def _chart(series: Series, partners: list[str], st: _Styles) -> Flowable:
         line.strokeWidth = 1.6
         if sum(v is not None for v in rows[i]) >= 2:
             line.lineStyle = "joinedLine"
-        line.symbol = makeMarker(marker, size=5, fillColor=colors.HexColor(colour),
-                                 strokeColor=colors.HexColor(colour))
+        line.symbol = makeMarker(
+            marker, size=5, fillColor=colors.HexColor(colour), strokeColor=colors.HexColor(colour)
+        )
         line.name = _fit(name, st.family, 7.5, legend_w - 16)
     drawing.add(chart)
 
@@ -804,25 +1006,33 @@ def _chart(series: Series, partners: list[str], st: _Styles) -> Flowable:
         legend.deltay = 12
         legend.dx, legend.dy = 14, 6
         # Auto: each sample drawn by the chart itself, its line colour with its marker
-        legend.colorNamePairs = [(Auto(obj=chart, index=i), chart.lines[i].name)
-                                 for i in range(len(names))]
+        legend.colorNamePairs = [
+            (Auto(obj=chart, index=i), chart.lines[i].name) for i in range(len(names))
+        ]
         drawing.add(legend)
 
-    scale = (f"scale {series.low:g}–{series.high:g} · {ndates} check-ins, "
-             f"{_clean(series.dates[0])} to {_clean(series.dates[-1])}")
-    return KeepTogether([
-        Paragraph(_markup(series.question), st.h3),
-        Paragraph(escape(scale), ParagraphStyle("chart_meta", parent=st.meta, spaceAfter=2)),
-        drawing,
-        Spacer(1, 6),
-    ])
+    scale = (
+        f"scale {series.low:g}–{series.high:g} · {ndates} check-ins, "
+        f"{_clean(series.dates[0])} to {_clean(series.dates[-1])}"
+    )
+    return KeepTogether(
+        [
+            Paragraph(_markup(series.question), st.h3),
+            Paragraph(escape(scale), ParagraphStyle("chart_meta", parent=st.meta, spaceAfter=2)),
+            drawing,
+            Spacer(1, 6),
+        ]
+    )
 
 
 def _chartable(series: Series) -> bool:
     """At least two check-ins with an answer: one point is no trend."""
     ndates = len(series.dates)
-    answered = sum(_finite(v) is not None
-                   for values in series.values.values() for v in list(values or [])[:ndates])
+    answered = sum(
+        _finite(v) is not None
+        for values in series.values.values()
+        for v in list(values or [])[:ndates]
+    )
     return len(series.dates) >= 2 and answered >= 2
 
 
@@ -863,44 +1073,72 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
         Paragraph(
             "This is yours to keep. It holds the next steps from your session, what you and "
             "your partners have chosen to share with each other, and your homework for the "
-            "coming weeks.", st.muted),
+            "coming weeks.",
+            st.muted,
+        ),
         *_heading("Next steps", st.h1),
     ]
-    story += _text_block(handout.next_steps, st.body, "No next steps were written down this time.",
-                         st.muted)
+    story += _text_block(
+        handout.next_steps, st.body, "No next steps were written down this time.", st.muted
+    )
 
     story += _heading("What you share", st.h1)
     if not handout.shared:
-        story.append(Paragraph(
-            "Nothing shared yet. Once everyone has answered an exercise and your counselor has "
-            "opened it up, what you have in common appears here.", st.muted))
+        story.append(
+            Paragraph(
+                "Nothing shared yet. Once everyone has answered an exercise and your counselor has "
+                "opened it up, what you have in common appears here.",
+                st.muted,
+            )
+        )
     # the padding grows the band outwards; the indents bring it back to the frame's edges
-    block_title = ParagraphStyle("block_title", parent=st.h2, textColor=TEAL, backColor=SAND,
-                                 borderPadding=(4, 6, 5, 6), leftIndent=6, rightIndent=6,
-                                 spaceBefore=14, spaceAfter=9)
-    item_style = ParagraphStyle("shared_item", parent=st.body, fontName=st.bold, spaceBefore=5,
-                                spaceAfter=2, keepWithNext=1)
+    block_title = ParagraphStyle(
+        "block_title",
+        parent=st.h2,
+        textColor=TEAL,
+        backColor=SAND,
+        borderPadding=(4, 6, 5, 6),
+        leftIndent=6,
+        rightIndent=6,
+        spaceBefore=14,
+        spaceAfter=9,
+    )
+    item_style = ParagraphStyle(
+        "shared_item", parent=st.body, fontName=st.bold, spaceBefore=5, spaceAfter=2, keepWithNext=1
+    )
     for block in handout.shared:
         story.append(Paragraph(_markup(block.title) or "Exercise", block_title))
         if not block.lines:
             story.append(Paragraph("Nothing in common to show from this exercise yet.", st.muted))
         for shared in block.lines:
             story.append(Paragraph(_markup(shared.item), item_style))
-            story += [Paragraph(_markup(line), st.bullet, bulletText="•")
-                      for line in shared.lines if _clean(line).strip()]
+            story += [
+                Paragraph(_markup(line), st.bullet, bulletText="•")
+                for line in shared.lines
+                if _clean(line).strip()
+            ]
 
     story += _heading("Homework for the coming weeks", st.h1)
     if not handout.upcoming:
         story.append(Paragraph("No homework for now.", st.muted))
     else:
         data = [[Paragraph("Exercise", st.cell_head), Paragraph("Due", st.cell_head)]]
-        data += [[_para(title, st.value), _para(due, st.value, "no due date")]
-                 for title, due in handout.upcoming]
+        data += [
+            [_para(title, st.value), _para(due, st.value, "no due date")]
+            for title, due in handout.upcoming
+        ]
         table = _table(data, [FRAME_W * 0.68, FRAME_W * 0.32], header=True)
         table.setStyle(_table_style(("LEFTPADDING", (0, 0), (-1, -1), 7)))
         story.append(table)
     # The case label is the counselor's private name for the case ("Only you see it"): the
     # handout never prints it, and its metadata hold only what its pages show.
-    return _build(story, family, "handout", f"For {partner}", handout.generated_at,
-                  title="Notes from your session", author=_clean(handout.counselor),
-                  subject=VARIANT_TITLES["handout"])
+    return _build(
+        story,
+        family,
+        "handout",
+        f"For {partner}",
+        handout.generated_at,
+        title="Notes from your session",
+        author=_clean(handout.counselor),
+        subject=VARIANT_TITLES["handout"],
+    )

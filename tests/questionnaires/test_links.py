@@ -593,8 +593,12 @@ def test_forget_this_device_ends_the_session_on_the_server(app, couple):
     assert r.status_code == 200 and "forgotten" in r.get_data(as_text=True)
     assert phone.get("/p/").status_code == 404
     assert copy.get("/p/").status_code == 404
-    assert copy.post("/p/autosave", json={"revision": 0, "answers": {}},
-                     headers={"X-CSRF-Token": csrf}).status_code == 404
+    assert (
+        copy.post(
+            "/p/autosave", json={"revision": 0, "answers": {}}, headers={"X-CSRF-Token": csrf}
+        ).status_code
+        == 404
+    )
     # the link still works to come back
     open_link(phone, tokens["Sam Rivera"])
     assert phone.get("/p/").status_code == 200

@@ -53,7 +53,7 @@ def session(**overrides) -> SessionBlock:
 
 
 def homework(partners=PARTNERS, answers=None) -> HomeworkBlock:
-    pairs = [f"{a} & {b}" for i, a in enumerate(partners) for b in partners[i + 1:]]
+    pairs = [f"{a} & {b}" for i, a in enumerate(partners) for b in partners[i + 1 :]]
     answers = answers or [f"Amber, says {p}" for p in partners]
     return HomeworkBlock(
         title="Pause signal",
@@ -61,14 +61,19 @@ def homework(partners=PARTNERS, answers=None) -> HomeworkBlock:
         partners=list(partners),
         rows=[
             AnswerRow("What word or signal pauses everything at once?", "Agreements", answers),
-            AnswerRow("Has anything happened that you agreed to because you felt pressured?",
-                      "Screening", ["No." for _ in partners], counselor_only=True),
+            AnswerRow(
+                "Has anything happened that you agreed to because you felt pressured?",
+                "Screening",
+                ["No." for _ in partners],
+                counselor_only=True,
+            ),
         ],
         pair_labels=pairs,
         grid=[
             DesireGridRow("Blindfold", ["mutual", "discuss", "limit_collision"][: len(pairs)]),
-            DesireGridRow("One leads, one follows",
-                          ["complementary", "mismatch", "neither"][: len(pairs)]),
+            DesireGridRow(
+                "One leads, one follows", ["complementary", "mismatch", "neither"][: len(pairs)]
+            ),
         ],
     )
 
@@ -81,8 +86,15 @@ def record(**overrides) -> ClinicalRecord:
         "counselor": "Dr. Ingrid Halvorsen",
         "generated_at": "3 Mar 2026, 16:05 UTC",
         "sessions": [(session(), [homework()])],
-        "charts": [Series("How safe did you feel speaking up?", 0, 10, ["6 Jan", "20 Jan", "3 Feb"],
-                          {"Łukasz": [6, 7, 8], "Ольга": [4, None, 6], "Ολυμπία": [5, 5, 7]})],
+        "charts": [
+            Series(
+                "How safe did you feel speaking up?",
+                0,
+                10,
+                ["6 Jan", "20 Jan", "3 Feb"],
+                {"Łukasz": [6, 7, 8], "Ольга": [4, None, 6], "Ολυμπία": [5, 5, 7]},
+            )
+        ],
     }
     return ClinicalRecord(**{**values, **overrides})
 
@@ -94,8 +106,11 @@ def handout(**overrides) -> Handout:
         "session_when": "Tue 3 Mar 2026, 14:00",
         "generated_at": "3 Mar 2026, 16:05 UTC",
         "next_steps": "Practise the pause signal once a week.",
-        "shared": [SharedBlock("Desire inventory",
-                               [SharedLine("Blindfold", ["You and Łukasz both want this."])])],
+        "shared": [
+            SharedBlock(
+                "Desire inventory", [SharedLine("Blindfold", ["You and Łukasz both want this."])]
+            )
+        ],
         "upcoming": [("Aftercare plan", "due Tue 17 Mar 2026")],
     }
     return Handout(**{**values, **overrides})
@@ -103,9 +118,17 @@ def handout(**overrides) -> Handout:
 
 def test_clinical_record_shows_every_section_and_each_partners_answers():
     text = flat(render_clinical(record(), FONT_DIR))
-    for heading in ("Clinical record", "Agenda", "Private notes", "Next steps",
-                    "Homework since the previous session", "ANSWERS SIDE BY SIDE",
-                    "DESIRE COMPARISON", "LEGEND", "Check-in scores over time"):
+    for heading in (
+        "Clinical record",
+        "Agenda",
+        "Private notes",
+        "Next steps",
+        "Homework since the previous session",
+        "ANSWERS SIDE BY SIDE",
+        "DESIRE COMPARISON",
+        "LEGEND",
+        "Check-in scores over time",
+    ):
         assert heading in text
     for partner in PARTNERS:
         assert f"Amber, says {partner}" in text
@@ -136,8 +159,14 @@ def test_counselor_only_rows_are_marked():
 
 
 def test_markup_typed_in_answers_and_notes_prints_literally():
-    rec = record(sessions=[(session(notes=MARKUP, agenda="a <b>bold</b> claim"),
-                            [homework(answers=[MARKUP, "x", "y"])])])
+    rec = record(
+        sessions=[
+            (
+                session(notes=MARKUP, agenda="a <b>bold</b> claim"),
+                [homework(answers=[MARKUP, "x", "y"])],
+            )
+        ]
+    )
     pdf = render_clinical(rec, FONT_DIR)
     text = flat(pdf)
     assert "<font color=red>loud</font>" in text
@@ -162,20 +191,25 @@ def test_unicode_names_survive_in_text_and_chart_legend():
 
 
 def test_case_record_prints_every_session_oldest_first():
-    sessions = [(session(when=f"Tue {day} Mar 2026, 14:00", notes=f"note of day {day}"), [])
-                for day in (3, 17, 31)]
+    sessions = [
+        (session(when=f"Tue {day} Mar 2026, 14:00", notes=f"note of day {day}"), [])
+        for day in (3, 17, 31)
+    ]
     text = flat(render_clinical(record(variant="case_record", sessions=sessions), FONT_DIR))
     assert "Confidential — Case record" in text
     assert "3 sessions, Tue 3 Mar 2026, 14:00 to Tue 31 Mar 2026, 14:00" in text
-    positions = [text.index(f"Session {i} of 3 Tue {day} Mar 2026")
-                 for i, day in ((1, 3), (2, 17), (3, 31))]
+    positions = [
+        text.index(f"Session {i} of 3 Tue {day} Mar 2026") for i, day in ((1, 3), (2, 17), (3, 31))
+    ]
     assert positions == sorted(positions)
     assert all(f"note of day {day}" in text for day in (3, 17, 31))
 
 
 def test_charts_need_two_check_ins():
-    charts = [Series("Energy this week", 1, 5, ["6 Jan", "20 Jan"], {"Łukasz": [2, 4]}),
-              Series("Only once asked", 1, 5, ["6 Jan"], {"Łukasz": [3]})]
+    charts = [
+        Series("Energy this week", 1, 5, ["6 Jan", "20 Jan"], {"Łukasz": [2, 4]}),
+        Series("Only once asked", 1, 5, ["6 Jan"], {"Łukasz": [3]}),
+    ]
     text = flat(render_clinical(record(charts=charts), FONT_DIR))
     assert "Energy this week" in text and "20 Jan" in text
     assert "Not charted yet (fewer than two check-ins): Only once asked." in text
@@ -185,10 +219,19 @@ def test_handout_shows_next_steps_shared_lines_and_upcoming_homework():
     pdf = render_handout(handout(), FONT_DIR)
     text = flat(pdf)
     pages = pages_text(pdf)
-    for expected in ("Notes from your session", "For Ольга", "Next steps",
-                     "Practise the pause signal once a week.", "What you share", "Desire inventory",
-                     "Blindfold", "You and Łukasz both want this.", "Homework for the coming weeks",
-                     "Aftercare plan", "due Tue 17 Mar 2026"):
+    for expected in (
+        "Notes from your session",
+        "For Ольга",
+        "Next steps",
+        "Practise the pause signal once a week.",
+        "What you share",
+        "Desire inventory",
+        "Blindfold",
+        "You and Łukasz both want this.",
+        "Homework for the coming weeks",
+        "Aftercare plan",
+        "due Tue 17 Mar 2026",
+    ):
         assert expected in text
     assert "Confidential — Client handout" in pages[0] and "Page 1 of 1" in pages[0]
     assert "Private notes" not in text and "COUNSELOR ONLY" not in text
@@ -199,8 +242,13 @@ def test_handout_has_no_way_in_for_notes_or_private_answers():
     # see: a field added here must be checked against the reveal rules before this list grows.
     assert list(inspect.signature(render_handout).parameters) == ["handout", "font_dir"]
     assert [f.name for f in dataclasses.fields(Handout)] == [
-        "partner", "counselor", "session_when", "generated_at", "next_steps",
-        "shared", "upcoming",
+        "partner",
+        "counselor",
+        "session_when",
+        "generated_at",
+        "next_steps",
+        "shared",
+        "upcoming",
     ]
     assert [f.name for f in dataclasses.fields(SharedBlock)] == ["title", "lines"]
     assert [f.name for f in dataclasses.fields(SharedLine)] == ["item", "lines"]
@@ -225,8 +273,10 @@ def test_handout_with_nothing_shared_says_so_kindly():
 
 
 def test_ten_page_record_with_5000_character_answers_splits_across_pages():
-    long = [(f"{p} wrote: " + "we talked about it for a long time and " * 130)[:4990] + f" end{i}"
-            for i, p in enumerate(PARTNERS)]
+    long = [
+        (f"{p} wrote: " + "we talked about it for a long time and " * 130)[:4990] + f" end{i}"
+        for i, p in enumerate(PARTNERS)
+    ]
     block = homework(answers=long)
     block.rows = [AnswerRow(f"Reflection {n}", "Reflection", long) for n in range(4)] + block.rows
     pdf = render_clinical(record(sessions=[(session(notes="note " * 1500), [block])]), FONT_DIR)
@@ -263,8 +313,12 @@ def test_missing_font_dir_raises_font_error_with_one_clear_sentence(tmp_path):
 
 
 def test_unreadable_font_file_raises_font_error(tmp_path):
-    for name in ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf",
-                 "DejaVuSans-BoldOblique.ttf"):
+    for name in (
+        "DejaVuSans.ttf",
+        "DejaVuSans-Bold.ttf",
+        "DejaVuSans-Oblique.ttf",
+        "DejaVuSans-BoldOblique.ttf",
+    ):
         (tmp_path / name).write_bytes(b"not a font")
     with pytest.raises(FontError, match="COUNSELOR_PDF_FONT_DIR"):
         render_handout(handout(), str(tmp_path))
@@ -276,23 +330,35 @@ def test_arbitrary_text_never_crashes_the_renderer(notes, answer, other, name):
     rec = record(
         case_label=name,
         partners=[name, "Ольга"],
-        sessions=[(session(notes=notes, agenda=other, next_steps=answer),
-                   [homework(partners=[name, "Ольга"], answers=[answer, other])])],
+        sessions=[
+            (
+                session(notes=notes, agenda=other, next_steps=answer),
+                [homework(partners=[name, "Ольга"], answers=[answer, other])],
+            )
+        ],
         charts=[Series(other, 0, 10, [name, notes[:20]], {name: [1, 2], "Ольга": [None, 3]})],
     )
     assert render_clinical(rec, FONT_DIR).startswith(b"%PDF")
-    ho = handout(partner=name, next_steps=notes,
-                 shared=[SharedBlock(answer, [SharedLine(other, [notes, answer])])],
-                 upcoming=[(answer, other)])
+    ho = handout(
+        partner=name,
+        next_steps=notes,
+        shared=[SharedBlock(answer, [SharedLine(other, [notes, answer])])],
+        upcoming=[(answer, other)],
+    )
     assert render_handout(ho, FONT_DIR).startswith(b"%PDF")
 
 
 def test_huge_labels_outside_answers_still_print():
     huge = "label " * 3000
     rows = [AnswerRow("q", huge, ["a", "b"])]
-    block = HomeworkBlock(huge, "submitted", ["Łukasz", "Ольга"], rows,
-                          [huge], [DesireGridRow(huge, ["mutual"])])
-    rec = record(variant="case_record", case_label=huge, partners=[huge, "Ольга"],
-                 sessions=[(session(when=huge), [block])])
+    block = HomeworkBlock(
+        huge, "submitted", ["Łukasz", "Ольга"], rows, [huge], [DesireGridRow(huge, ["mutual"])]
+    )
+    rec = record(
+        variant="case_record",
+        case_label=huge,
+        partners=[huge, "Ольга"],
+        sessions=[(session(when=huge), [block])],
+    )
     assert render_clinical(rec, FONT_DIR).startswith(b"%PDF")
     assert render_handout(handout(session_when=huge, upcoming=[(huge, huge)]), FONT_DIR)

@@ -474,6 +474,7 @@ def test_rendered_page_for_the_plain_example(app):
 
 # ---- the property --------------------------------------------------------------------------
 
+
 @st.composite
 def answer_sets(draw):
     n = draw(st.integers(min_value=2, max_value=4))
