@@ -336,6 +336,18 @@ def _seed(app):
         return case.id, session.id
 
 
+def signed_in_client(app):
+    """A test client signed in as the account ``_seed`` made."""
+    client = app.test_client()
+    client.post("/login", data={"email": "bench@example.org", "password": "bench-password-1"})
+    return client
+
+
+def post_export(client, case_id, session_id):
+    """The counselor's click on "clinical record" in a session's export panel."""
+    return client.post(f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": "clinical"})
+
+
 def bench_export(count: int) -> None:
     """Print the median click-to-ready time of an export through broker and worker."""
     import signal
@@ -392,14 +404,11 @@ def bench_export(count: int) -> None:
             if time.monotonic() > deadline or worker.poll() is not None:
                 raise SystemExit(f"worker did not start:\n{log.read_text()[-2000:]}")
             time.sleep(0.1)
-        client = app.test_client()
-        client.post("/login", data={"email": "bench@example.org", "password": "bench-password-1"})
+        client = signed_in_client(app)
         times = []
         for _ in range(count):
             start = time.perf_counter()
-            r = client.post(
-                f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": "clinical"}
-            )
+            r = post_export(client, case_id, session_id)
             status_url = r.headers["Location"].rstrip("/") + "/status.json"
             while True:
                 state = client.get(status_url).get_json()["status"]
