@@ -21,6 +21,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import delete
 
 from counselor.core.models import aware, utcnow
+from counselor.core.tokens import token_hash
 from counselor.extensions import db
 from counselor.portal.models import PortalSessionRecord
 
@@ -54,7 +55,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _sid_hash(sid: str) -> str:
-    return hashlib.sha256(sid.encode()).hexdigest()
+    return token_hash(sid)
 
 
 def landing_csrf_token(token_hash: str) -> str:

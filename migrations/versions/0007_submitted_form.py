@@ -1,7 +1,7 @@
 """submitted_form: assign forms' idempotency keys in a table of their own
 
-Revision ID: 0006
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-29 05:30:00.000000
 
 The key was stored on each assignment with a ":n" suffix and looked up by LIKE prefix; a
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0006'
-down_revision = '0005'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 
