@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 from counselor.devrun import group_alive, read_procfile
 
@@ -26,14 +27,18 @@ def test_ctrl_c_stops_every_process_group_it_started():
         text=True,
         start_new_session=True,
     )
-    groups, lines = [], []
+    groups, lines, child_up = [], [], False
+    # If the runner never says what the test waits for, end it so the read below returns.
+    watchdog = threading.Timer(60, runner.kill)
+    watchdog.start()
     try:
-        for line in runner.stdout:
+        for line in runner.stdout:  # until both groups started and the stubborn child is up
             lines.append(line)
             m = re.search(r"started \(pid (\d+)\)", line)
             if m:
                 groups.append(int(m.group(1)))
-            if "child-up" in line and len(groups) == 2:
+            child_up = child_up or "child-up" in line
+            if child_up and len(groups) == 2:
                 break
         assert len(groups) == 2, "".join(lines)
         os.killpg(runner.pid, signal.SIGINT)  # Ctrl-C reaches the runner's job
@@ -41,6 +46,7 @@ def test_ctrl_c_stops_every_process_group_it_started():
         assert "sending SIGKILL" in rest, rest
         assert not [g for g in groups if group_alive(g)], "".join(lines) + rest
     finally:
+        watchdog.cancel()
         for g in groups:
             if group_alive(g):
                 os.killpg(g, signal.SIGKILL)
