@@ -276,7 +276,9 @@ def sign_in(base: str, email: str) -> str:
 def open_link(base: str, token: str) -> dict:
     """Open a personal link; returns the portal cookie, CSRF token and revision."""
     b = Browser(base)
-    b.get(f"/l/{token}")
+    landing = b.get(f"/l/{token}")  # the landing page's button swaps the token for a session
+    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
+    b.post(f"/l/{token}", {"csrf_token": button})
     page = b.get("/p/s/1")
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
     revision = int(re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"',
