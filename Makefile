@@ -35,11 +35,12 @@ run: $(STAMP)
 	@echo "  Sign in with the demo login printed above (a fresh password at every start)."
 	@echo "  Stop with Ctrl-C."
 	@echo ""
-# honcho runs the Procfile's commands through sh, which must find the venv's gunicorn.
+# devrun runs the Procfile's commands through sh, which must find the venv's gunicorn, and
+# stops every process it started on Ctrl-C (honcho could leave one running).
 # Links shown to the counselor point where make run serves, unless COUNSELOR_BASE_URL says otherwise.
 	@PATH="$(abspath $(BIN)):$$PATH" BIND=$(HOST):$(PORT) \
 		COUNSELOR_BASE_URL="$${COUNSELOR_BASE_URL:-http://$(HOST):$(PORT)}" \
-		$(BIN)/honcho start web worker beat
+		$(BIN)/python -m counselor.devrun web worker beat
 
 ## test: the whole suite (SQLite and in-process services unless .ci/run switches real ones on)
 test: $(STAMP)

@@ -124,6 +124,9 @@ class IsolatedClient(FlaskClient):
                 db.session.commit()
             else:
                 db.session.rollback()
+            # The app keeps objects loaded across a commit; the test wants to see what the
+            # request changed, so its objects are read again on their next use.
+            db.session.expire_all()
         with self.application.app_context():
             return super().run_wsgi_app(environ, buffered)
 

@@ -11,6 +11,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from counselor.auth.models import Counselor, LoginSession
 from counselor.core import audit
@@ -126,7 +127,12 @@ def load_login_session(token: str) -> Counselor | None:
     """Resolve a cookie token to its counselor, enforcing idle and absolute timeouts."""
     if not token or len(token) > 128:
         return None
-    ls = db.session.get(LoginSession, token_hash(token))
+    # The login session and its counselor in one statement: every counselor page runs this.
+    ls = db.session.scalar(
+        select(LoginSession)
+        .options(joinedload(LoginSession.counselor))
+        .where(LoginSession.token_hash == token_hash(token))
+    )
     if ls is None or ls.ended_at is not None:
         return None
     now = utcnow()

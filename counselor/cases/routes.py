@@ -36,10 +36,13 @@ def index():
     if status not in ("active", "archived", "all"):
         status = "active"
     query = request.args.get("q", "")[:200]
-    cases = services.list_cases(current_user, query, status)
+    page = request.args.get("page", 1, type=int)
+    caseload = services.caseload_page(
+        current_user, query, status, page, services.flagged_case_ids(current_user)
+    )
     audit.record("caseload.view", "counselor", current_user.id)
     db.session.commit()
-    return render_template("cases/index.html", cases=cases, status=status, query=query)
+    return render_template("cases/index.html", caseload=caseload, status=status, query=query)
 
 
 @bp.route("/cases/new", methods=["GET", "POST"])

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 
+from flask import current_app
+from sqlalchemy import case as sa_case
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import MAX_PARTNERS, Case, CounselingSession, Partner
 from counselor.core import audit
-from counselor.core.models import aware, combine_local
+from counselor.core.models import combine_local
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 
@@ -36,32 +39,115 @@ def get_session_or_404(case: Case, session_id: uuid.UUID) -> CounselingSession:
     )
 
 
-def list_cases(counselor: Counselor, query: str = "", status: str = "active") -> list[Case]:
-    """The counselor's cases filtered by status and a search over label and partner names.
+#: cases on one caseload page: the page stays small however large the caseload grows
+PAGE_SIZE = 50
 
-    Labels and names are encrypted, so the search runs after decryption; a caseload is a
-    few hundred cases at most. Sorted by most recent session, then newest case.
+
+@dataclass
+class CaseloadPage:
+    """One page of the caseload, with what the page links need."""
+
+    cases: list[Case]
+    page: int
+    pages: int
+    total: int
+    flagged: set[uuid.UUID] = dc_field(default_factory=set)
+
+    @property
+    def first(self) -> int:
+        """Position of the first case on this page (1-based), 0 when there is none."""
+        return (self.page - 1) * PAGE_SIZE + 1 if self.cases else 0
+
+    @property
+    def last(self) -> int:
+        """Position of the last case on this page."""
+        return self.first + len(self.cases) - 1 if self.cases else 0
+
+
+def flagged_case_ids(counselor: Counselor) -> set[uuid.UUID]:
+    """Cases another feature flags for attention (reveal: open alerts); they lead the caseload.
+
+    Features register a ``counselor -> set of case ids`` function in
+    ``app.extensions["caseload_flags"]``, so that cases imports none of them.
     """
-    stmt = (
-        select(Case).where(Case.counselor_id == counselor.id).options(selectinload(Case.partners))
-    )
+    flagged: set[uuid.UUID] = set()
+    for provider in current_app.extensions.get("caseload_flags", ()):
+        flagged |= provider(counselor)
+    return flagged
+
+
+def _caseload_statement(counselor: Counselor, status: str, flagged: set[uuid.UUID]):
+    """The counselor's cases in caseload order: flagged first, latest session, newest case."""
+    stmt = select(Case).where(Case.counselor_id == counselor.id)
     if status in ("active", "archived"):
         stmt = stmt.where(Case.status == status)
-    cases = list(db.session.scalars(stmt))
-    needle = query.strip().casefold()
-    if needle:
-        cases = [
-            c
-            for c in cases
-            if needle in c.label.casefold()
-            or any(needle in p.display_name.casefold() for p in c.partners)
-        ]
-    epoch = datetime.min.replace(tzinfo=UTC)
-    cases.sort(
-        key=lambda c: (aware(c.last_session_at) or epoch, aware(c.created_at) or epoch),
-        reverse=True,
+    order = [Case.last_session_at.desc().nulls_last(), Case.created_at.desc(), Case.id]
+    if flagged:
+        order.insert(0, sa_case((Case.id.in_(flagged), 0), else_=1))
+    return stmt.order_by(*order)
+
+
+def _matches(case: Case, needle: str) -> bool:
+    return needle in case.label.casefold() or any(
+        needle in p.display_name.casefold() for p in case.partners
     )
-    return cases
+
+
+def list_cases(
+    counselor: Counselor,
+    query: str = "",
+    status: str = "active",
+    flagged: set[uuid.UUID] | None = None,
+) -> list[Case]:
+    """Every case of the counselor matching status and a search over label and partner names.
+
+    Labels and names are encrypted, so a search decrypts every label and partner name of
+    the counselor's cases (about 20 ms per 1,000 cases) and filters in Python.
+    """
+    stmt = _caseload_statement(counselor, status, flagged or set())
+    cases = list(db.session.scalars(stmt.options(selectinload(Case.partners))))
+    needle = query.strip().casefold()
+    return [c for c in cases if _matches(c, needle)] if needle else cases
+
+
+def caseload_page(
+    counselor: Counselor,
+    query: str = "",
+    status: str = "active",
+    page: int = 1,
+    flagged: set[uuid.UUID] | None = None,
+) -> CaseloadPage:
+    """One page of the caseload in caseload order; ``flagged`` cases (open alerts) come first.
+
+    Without a search the database sorts and cuts the page, so only the page's cases are
+    loaded and decrypted. A search must decrypt all labels and names first (see list_cases).
+    """
+    flagged = flagged or set()
+    if query.strip():
+        matching = list_cases(counselor, query, status, flagged)
+        total = len(matching)
+        page = _clamp(page, total)
+        cases = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return CaseloadPage(cases, page, _pages(total), total, flagged)
+    stmt = _caseload_statement(counselor, status, flagged)
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    page = _clamp(page, total)
+    cases = list(
+        db.session.scalars(
+            stmt.options(selectinload(Case.partners))
+            .limit(PAGE_SIZE)
+            .offset((page - 1) * PAGE_SIZE)
+        )
+    )
+    return CaseloadPage(cases, page, _pages(total), total, flagged)
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def _clamp(page: int, total: int) -> int:
+    return min(max(page, 1), _pages(total))
 
 
 def _apply_partners(case: Case, rows: list[dict]) -> None:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from counselor.core import audit
@@ -13,7 +14,7 @@ from counselor.core.models import aware, to_local, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import db
 from counselor.questionnaires import engine
-from counselor.questionnaires.models import Assignment, Link, Response
+from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal.services import evaluate_alerts
 
@@ -80,15 +81,30 @@ def context_for(link_id: str, generation: str) -> PartnerContext | None:
         lid = uuid.UUID(link_id)
     except ValueError:
         return None
-    link = db.session.get(Link, lid)
-    if not _valid(link) or link.token_hash[:16] != generation:
-        return None
-    response = db.session.scalar(
-        select(Response).where(
-            Response.assignment_id == link.assignment_id, Response.partner_id == link.partner_id
+    # One statement for what every portal request needs: link, response, assignment, partner
+    # and the version's id and checksum (its parsed definition is cached per process, so the
+    # JSON text is read only when this process has not parsed that version yet).
+    row = db.session.execute(
+        select(Link, Response)
+        .join(
+            Response,
+            and_(
+                Response.assignment_id == Link.assignment_id,
+                Response.partner_id == Link.partner_id,
+            ),
         )
-    )
-    if response is None:
+        .options(
+            joinedload(Link.assignment)
+            .joinedload(Assignment.version)
+            .defer(QuestionnaireVersion.definition_json),
+            joinedload(Link.partner),
+        )
+        .where(Link.id == lid)
+    ).first()
+    if row is None:
+        return None
+    link, response = row
+    if not _valid(link) or link.token_hash[:16] != generation:
         return None
     return PartnerContext(link, link.assignment, response)
 

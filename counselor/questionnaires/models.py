@@ -6,7 +6,6 @@ import json
 import math
 import uuid
 from datetime import date, datetime
-from functools import cached_property
 
 from sqlalchemy import (
     Boolean,
@@ -78,10 +77,36 @@ class QuestionnaireVersion(UUIDPrimaryKey, db.Model):
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
 
-    @cached_property
+    @property
     def definition(self) -> Definition:
-        """The parsed definition with its sections and lookups."""
-        return Definition(json.loads(self.definition_json))
+        """The parsed definition with its sections and lookups (parsed once per process)."""
+        return parsed_definition(self)
+
+
+#: parsed definitions by (version id, checksum); versions are immutable, so entries never go stale
+_PARSED: dict[tuple[uuid.UUID, str], Definition] = {}
+#: a worker process keeps at most this many parsed definitions (a library has a few dozen)
+_PARSED_MAX = 512
+
+
+def parsed_definition(version: QuestionnaireVersion) -> Definition:
+    """The parsed definition of an immutable version, cached per process by id and checksum.
+
+    A version never changes (see below), so every request of a worker process can share
+    one parsed copy instead of parsing the JSON again; callers must not mutate it. The key
+    holds the checksum too, so even a row rewritten outside the application is never served
+    stale. A query may defer ``definition_json``: it is then read only on a cache miss.
+    """
+    if version.id is None:  # not flushed yet: nothing stable to key on
+        return Definition(json.loads(version.definition_json))
+    key = (version.id, version.checksum)
+    found = _PARSED.get(key)
+    if found is None:
+        found = Definition(json.loads(version.definition_json))
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[key] = found
+    return found
 
 
 @event.listens_for(QuestionnaireVersion, "before_update")

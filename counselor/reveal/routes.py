@@ -7,7 +7,6 @@ import uuid
 
 from flask import Response as HTTPResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
@@ -27,10 +26,12 @@ def case_alerts(case: Case) -> list:
     return services.open_alerts(case)
 
 
-@bp.app_template_global()
-def cases_with_alerts() -> set:
-    """Ids of the current counselor's cases with an open alert (the caseload puts them first)."""
-    return services.open_alert_case_ids(current_user.id)
+@bp.record_once
+def _flag_cases_with_alerts(state) -> None:
+    # Cases with an open alert lead the caseload; cases asks for them without importing reveal.
+    state.app.extensions.setdefault("caseload_flags", []).append(
+        lambda counselor: services.open_alert_case_ids(counselor.id)
+    )
 
 
 @bp.app_context_processor

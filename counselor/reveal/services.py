@@ -6,6 +6,7 @@ import csv
 import io
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import combinations
 
 from sqlalchemy import select
@@ -90,6 +91,11 @@ class ItemComparison:
     pairs: list[matching.PairResult] = field(default_factory=list)
     #: the section's position (titles repeat: loose items before and after groups have none)
     section_index: int = -1
+
+    @cached_property
+    def role_labels(self) -> dict[str, str]:
+        """Role key to label (the matrix names the roles of each match)."""
+        return {r["key"]: r["label"] for r in self.item.get("roles", ())}
 
     @property
     def worst(self) -> str | None:

@@ -84,3 +84,35 @@ def test_export_page_moves_to_ready_without_reload(
     with open(pdf.path(), "rb") as fh:
         assert fh.read(5) == b"%PDF-"
     assert not rec.errors and rec.csp_messages() == []
+
+
+def test_export_page_polls_soon_after_the_click_then_backs_off(
+    app, serve, celery_env, new_context, counselor_a
+):
+    from counselor.cases.services import save_session
+
+    live = serve(CELERY_BROKER_URL=celery_env.broker)  # no worker: the export stays queued
+    case = new_case(counselor_a)
+    save_session(case, {"date": date(2026, 11, 20), "time": clock(14, 0), "duration_minutes": 50})
+    db.session.commit()
+
+    context, rec = new_context(live)
+    # Record the pause before every poll the page schedules (the delays, not the clock).
+    context.add_init_script(
+        "window.__pauses = []; var __st = window.setTimeout;"
+        "window.setTimeout = function (f, ms) { window.__pauses.push(ms); return __st(f, ms); };"
+    )
+    page = context.new_page()
+    sign_in(page, counselor_a)
+    page.get_by_role("link", name="Sam & Alex").click()
+    page.get_by_role("link", name=re.compile("Fri 20 Nov 2026")).click()
+    page.get_by_role("button", name="Export PDF").click()
+    expect(page).to_have_url(re.compile(r"/exports/[0-9a-f-]+$"))
+    status_url = page.locator("#export-status").get_attribute("data-status-url")
+    for _ in range(7):  # each poll asks the status endpoint once
+        with page.expect_response(lambda r: r.url.endswith(status_url)):
+            pass
+    pauses = [ms for ms in page.evaluate("window.__pauses") if ms >= 150][:7]
+    assert pauses[0] == 150, pauses
+    assert pauses == sorted(pauses) and pauses[-1] <= 2000 and pauses[-1] > pauses[0], pauses
+    assert not rec.errors and rec.csp_messages() == []

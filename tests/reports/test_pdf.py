@@ -362,3 +362,11 @@ def test_huge_labels_outside_answers_still_print():
     )
     assert render_clinical(rec, FONT_DIR).startswith(b"%PDF")
     assert render_handout(handout(session_when=huge, upcoming=[(huge, huge)]), FONT_DIR)
+
+
+def test_reportlab_runs_with_its_c_accelerator():
+    """rl_accel is a dependency: text measuring and escaping run in C, not in Python."""
+    from reportlab.lib import rl_accel
+
+    assert rl_accel.escapePDF.__module__ == "_rl_accel"
+    assert rl_accel.unicode2T1.__module__ == "_rl_accel"

@@ -1,5 +1,7 @@
 // Export status: poll the JSON endpoint and move queued → rendering → ready without a reload.
 // Without JavaScript the page shows the state it was loaded with and a Refresh button.
+// The first poll comes soon after the click, so a fast export (most take well under a
+// second) is seen ready about when it is; then the pause grows to two seconds.
 (function () {
   "use strict";
   var card = document.getElementById("export-status");
@@ -9,6 +11,13 @@
   var download = document.getElementById("export-download");
   var refresh = document.getElementById("export-refresh");
   var order = ["queued", "rendering", "ready"];
+  var FIRST_POLL_MS = 150, BACKOFF = 1.5, MAX_POLL_MS = 2000;
+  var delay = FIRST_POLL_MS;
+
+  function later() {
+    setTimeout(poll, delay);
+    delay = Math.min(Math.round(delay * BACKOFF), MAX_POLL_MS);
+  }
 
   function paint(status) {
     card.setAttribute("data-status", status);
@@ -32,12 +41,12 @@
         } else if (data.status === "failed") {
           window.location.reload();  // shows the retry button rendered by the server
         } else {
-          setTimeout(poll, 1000);
+          later();
         }
       })
-      .catch(function () { setTimeout(poll, 3000); });
+      .catch(function () { delay = MAX_POLL_MS; later(); });
   }
 
   paint(card.getAttribute("data-status"));
-  if (["queued", "rendering"].indexOf(card.getAttribute("data-status")) >= 0) { setTimeout(poll, 700); }
+  if (["queued", "rendering"].indexOf(card.getAttribute("data-status")) >= 0) { later(); }
 })();

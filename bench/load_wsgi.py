@@ -1,0 +1,7 @@
+"""The project as bench/load.py serves it: the real app, with a scratch instance folder."""
+
+import os
+
+from counselor import create_app
+
+app = create_app({"INSTANCE_PATH": os.environ["BENCH_INSTANCE"]})

@@ -1,0 +1,32 @@
+"""Parsed definitions of immutable versions are kept per process, keyed by version and checksum."""
+
+from __future__ import annotations
+
+from counselor.extensions import db
+from counselor.questionnaires.models import QuestionnaireVersion
+from tests.library_helpers import questionnaire, sync
+
+
+def _fresh(version_id):
+    db.session.expire_all()
+    return db.session.get(QuestionnaireVersion, version_id)
+
+
+def test_a_version_is_parsed_once_per_process(app):
+    sync()
+    intake, inventory = questionnaire("intake").latest, questionnaire("desires-boundaries").latest
+    first = _fresh(intake.id).definition
+    again = _fresh(intake.id).definition  # another request, another row object
+    assert again is first
+    assert _fresh(inventory.id).definition is not first
+    assert [s.title for s in first.sections] == [s.title for s in intake.definition.sections]
+
+
+def test_a_changed_checksum_is_parsed_again(app):
+    sync()
+    version = questionnaire("intake").latest
+    cached = _fresh(version.id).definition
+    other = QuestionnaireVersion(
+        id=version.id, number=version.number, definition_json='{"items": []}', checksum="x" * 64
+    )
+    assert other.definition is not cached and other.definition.sections == []

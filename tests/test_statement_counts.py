@@ -1,0 +1,105 @@
+"""Counselor pages and the autosave run a small, fixed number of SQL statements.
+
+A page commits its audit event before it renders; the session keeps what the view loaded
+across that commit, so no template re-reads a case, a partner or a session row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from counselor.auth.models import Counselor
+from counselor.cases.services import create_case, save_session
+from counselor.core.models import utcnow
+from counselor.extensions import db
+from tests.conftest import new_case
+from tests.library_helpers import assign_direct, portal_csrf, revision_of, sync
+from tests.reveal.helpers import open_link
+from tests.reveal.test_compare_queries import counting
+
+#: the caseload: login session with its counselor, alert flags, count, page, partners, audit
+CASELOAD_STATEMENTS = 6
+#: the case page: login session, case, audit, partners, sessions, alerts, assignments, exports
+CASE_PAGE_STATEMENTS = 8
+#: a session page: login session, case, session, audit, exports of the session, partners
+SESSION_PAGE_STATEMENTS = 6
+#: an autosave: the portal session; link with response, assignment and version in one query;
+#: the assignment's row lock (on SQLite a no-op write, then the assignment and its responses
+#: re-read, after which the version is fetched again); the update; the audit event
+AUTOSAVE_STATEMENTS = 8
+
+
+def _add_cases(account, count: int, start: int = 0) -> None:
+    owner = db.session.get(Counselor, account.id)
+    for n in range(start, start + count):
+        create_case(owner, f"Case {n:04d}", [{"display_name": f"Partner {n}a"},
+                                             {"display_name": f"Partner {n}b"}])
+    db.session.commit()
+
+
+def _statements(client, url: str) -> list[str]:
+    client.get(url)  # warm-up: anything cached per process is loaded once
+    with counting() as statements:
+        r = client.get(url)
+    assert r.status_code == 200
+    return statements
+
+
+@pytest.mark.parametrize("url", ["/cases", "/cases?q=partner+1", "/cases?status=all&page=2"])
+def test_caseload_statement_count_does_not_grow_with_the_caseload(app, client_a, counselor_a, url):
+    _add_cases(counselor_a, 3)
+    few = _statements(client_a, url)
+    _add_cases(counselor_a, 117, start=3)
+    many = _statements(client_a, url)
+    print(f"\ncaseload {url}: {len(few)} statements for 3 cases, {len(many)} for 120")
+    assert len(many) == len(few) <= CASELOAD_STATEMENTS, "\n".join(many)
+
+
+def test_case_page_reads_each_row_once(app, client_a, counselor_a):
+    case = new_case(counselor_a)
+    for day in range(12):
+        start = utcnow() - timedelta(days=day)
+        save_session(case, {"date": start.date(), "time": start.time(), "duration_minutes": 50,
+                            "agenda": f"Agenda {day}"})
+    db.session.commit()
+    statements = _statements(client_a, f"/cases/{case.id}")
+    print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
+    assert len(statements) <= CASE_PAGE_STATEMENTS, "\n".join(statements)
+
+
+def test_session_page_reads_each_row_once(app, client_a, counselor_a):
+    case = new_case(counselor_a)
+    start = utcnow()
+    session = save_session(case, {"date": start.date(), "time": start.time(),
+                                  "duration_minutes": 50, "notes": "Private"})
+    db.session.commit()
+    statements = _statements(client_a, f"/cases/{case.id}/sessions/{session.id}")
+    print(f"\nsession page: {len(statements)} statements")
+    assert len(statements) <= SESSION_PAGE_STATEMENTS, "\n".join(statements)
+
+
+def test_autosave_runs_a_fixed_handful_of_statements(app, counselor_a):
+    sync()
+    case = new_case(counselor_a)
+    _, tokens = assign_direct(case, "intake")
+    browser = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    page = browser.get("/p/s/1")
+    csrf, revision = portal_csrf(page), revision_of(page)
+    counts = []
+    for n in range(2):
+        with counting() as statements:
+            r = browser.client.post(
+                "/p/autosave",
+                data=json.dumps({"revision": revision, "answers": {"goals.main": f"words {n}"}}),
+                content_type="application/json",
+                headers={"X-CSRF-Token": csrf},
+            )
+        assert r.status_code == 200, r.get_data(as_text=True)
+        revision = r.get_json()["revision"]
+        counts.append(statements)
+    print(f"\nautosave: {[len(s) for s in counts]} statements")
+    for statements in counts:
+        assert len(statements) <= AUTOSAVE_STATEMENTS, "\n".join(statements)
