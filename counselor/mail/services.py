@@ -128,6 +128,7 @@ def claim(message_id: uuid.UUID) -> str | None:
         .values(
             status="sending", claim=token, lease_expires_at=lease, attempts=Message.attempts + 1
         )
+        .execution_options(synchronize_session=False)
     )
     db.session.commit()
     return token if result.rowcount == 1 else None
@@ -174,6 +175,7 @@ def _finish(message_id: uuid.UUID, token: str, **values) -> bool:
         update(Message)
         .where(Message.id == message_id, Message.claim == token, Message.status == "sending")
         .values(claim=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
 
@@ -272,7 +274,10 @@ def republish_due() -> int:
     for message_id in ids:
         if publish(message_id):
             db.session.execute(
-                update(Message).where(Message.id == message_id).values(published_at=utcnow())
+                update(Message)
+                .where(Message.id == message_id)
+                .values(published_at=utcnow())
+                .execution_options(synchronize_session=False)
             )
             db.session.commit()
     return len(ids)
