@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField
+from wtforms.validators import InputRequired
 
 
 class NotificationsForm(FlaskForm):
@@ -15,5 +16,5 @@ class NotificationsForm(FlaskForm):
     delivery = RadioField(
         "How",
         choices=[("each", "One mail per event"), ("digest", "One summary a day")],
-        default="each",
+        validators=[InputRequired("Choose one mail per event or one summary a day.")],
     )

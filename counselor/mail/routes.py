@@ -97,6 +97,7 @@ def dev_mail(message_id: uuid.UUID):
     _require_dev_mailbox()
     path = services.mailbox() / f"{message_id}.eml"
     if not path.is_file():
+        audit.record_now("access.denied", "message", message_id)
         abort(404)
     email = _read(path)
     body = email.get_body(preferencelist=("plain",))
