@@ -88,17 +88,20 @@ def publish(message_id: uuid.UUID) -> bool:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail: COUNSELOR_BASE_URL, else the request's host, else local."""
+    """An absolute link for a mail, on COUNSELOR_BASE_URL when it is set.
+
+    Without it, development uses the request's own address (right for ``make run`` on any
+    port); production never does, since a forged Host header would then put another site's
+    address into a counselor's mail. It falls back to SERVER_NAME, then to the local address.
+    """
+    config = current_app.config
     path = current_app.url_map.bind("localhost").build(endpoint, values)
-    base = current_app.config.get("COUNSELOR_BASE_URL")
-    if not base:
-        if has_request_context():
-            base = request.host_url
-        elif current_app.config.get("SERVER_NAME"):
-            base = f"{current_app.config['PREFERRED_URL_SCHEME']}://{current_app.config['SERVER_NAME']}"
-        else:
-            base = "http://127.0.0.1:5000"
-    return base.rstrip("/") + path
+    base = config.get("COUNSELOR_BASE_URL")
+    if not base and has_request_context() and not config["PRODUCTION"]:
+        base = request.host_url
+    if not base and config.get("SERVER_NAME"):
+        base = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
+    return (base or "http://127.0.0.1:5000").rstrip("/") + path
 
 
 # ---- the worker's side --------------------------------------------------------------------
