@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import re
 import uuid
-from email import policy
-from email.parser import BytesParser
 
 from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
@@ -16,8 +13,6 @@ from counselor.extensions import db
 from counselor.mail import notify, services
 from counselor.mail.blueprint import bp
 from counselor.mail.forms import NotificationsForm
-
-URL = re.compile(r"(https?://[^\s<>\"]+)")
 
 
 @bp.route("/account/notifications", methods=["GET", "POST"])
@@ -63,31 +58,15 @@ def _require_dev_mailbox() -> None:
         abort(404)
 
 
-def _read(path):
-    with path.open("rb") as fh:
-        return BytesParser(policy=policy.default).parse(fh)
-
-
 @bp.route("/dev/mail")
 @login_required
 def dev_mailbox():
     """Development only: the mails written to instance/mail/, newest first."""
     _require_dev_mailbox()
-    box = services.mailbox()
-    files = (
-        sorted(box.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
-        if (box.is_dir())
-        else []
-    )
-    mails = []
-    for path in files[:200]:
-        email = _read(path)
-        mails.append(
-            {"id": path.stem, "to": email["To"], "subject": email["Subject"], "date": email["Date"]}
-        )
+    mails = services.mailbox_list()
     audit.record("mail.dev_list", "message")
     db.session.commit()
-    return render_template("mail/dev_mailbox.html", mails=mails, folder=str(box))
+    return render_template("mail/dev_mailbox.html", mails=mails, folder=str(services.mailbox()))
 
 
 @bp.route("/dev/mail/<uuid:message_id>")
@@ -95,22 +74,10 @@ def dev_mailbox():
 def dev_mail(message_id: uuid.UUID):
     """Development only: one mail, its links clickable (a new user follows a sign-in link)."""
     _require_dev_mailbox()
-    path = services.mailbox() / f"{message_id}.eml"
-    if not path.is_file():
+    shown = services.mailbox_read(message_id)
+    if shown is None:
         audit.record_now("access.denied", "message", message_id)
         abort(404)
-    email = _read(path)
-    body = email.get_body(preferencelist=("plain",))
-    text = body.get_content() if body is not None else ""
-    # Split into text and links, so the template escapes the text and links only the URLs.
-    lines = [
-        [(part, bool(URL.fullmatch(part))) for part in URL.split(line) if part]
-        for line in text.splitlines()
-    ]
     audit.record("mail.dev_read", "message", message_id)
     db.session.commit()
-    return render_template(
-        "mail/dev_mail.html",
-        headers=[(k, email[k]) for k in ("From", "To", "Subject", "Date", "Message-ID")],
-        lines=lines,
-    )
+    return render_template("mail/dev_mail.html", headers=shown[0], lines=shown[1])

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import uuid
 from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 
 from flask import current_app, has_app_context, has_request_context, request
@@ -27,6 +30,8 @@ SEND_TASK = "counselor.mail.tasks.send_message"
 _TO_PUBLISH = "counselor_mail_to_publish"
 #: the longest wait between two tries of one message
 MAX_BACKOFF_SECONDS = 3600
+#: a link in a development mail, made clickable on its page
+URL = re.compile(r"(https?://[^\s<>\"]+)")
 
 
 # ---- queueing ---------------------------------------------------------------------------
@@ -164,6 +169,43 @@ def email_of(message: Message):
 def mailbox() -> Path:
     """The development mailbox: .eml files under instance/mail/."""
     return Path(current_app.instance_path) / "mail"
+
+
+def _parse(path: Path):
+    with path.open("rb") as fh:
+        return BytesParser(policy=policy.default).parse(fh)
+
+
+def mailbox_list(limit: int = 200) -> list[dict]:
+    """The development mailbox's mails, newest first: id, recipient, subject, date."""
+    box = mailbox()
+    if not box.is_dir():
+        return []
+    files = sorted(box.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    out = []
+    for path in files[:limit]:
+        email = _parse(path)
+        out.append(
+            {"id": path.stem, "to": email["To"], "subject": email["Subject"], "date": email["Date"]}
+        )
+    return out
+
+
+def mailbox_read(message_id: uuid.UUID):
+    """One development mail as (headers, lines of (text, is_link) parts), or None."""
+    path = mailbox() / f"{message_id}.eml"
+    if not path.is_file():
+        return None
+    email = _parse(path)
+    body = email.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    # Text and links apart, so the page escapes the text and makes only the URLs links.
+    lines = [
+        [(part, bool(URL.fullmatch(part))) for part in URL.split(line) if part]
+        for line in text.splitlines()
+    ]
+    headers = [(k, email[k]) for k in ("From", "To", "Subject", "Date", "Message-ID")]
+    return headers, lines
 
 
 def send(message: Message) -> None:
