@@ -143,14 +143,20 @@ def claim(message_id: uuid.UUID) -> str | None:
 
 
 def still_wanted(message: Message) -> bool:
-    """A partner who lost their address, or a disabled account, gets nothing any more."""
+    """Nothing for a partner who lost their address, a disabled account, or a kind switched off."""
     if message.partner_id is not None:
         partner = db.session.get(Partner, message.partner_id)
         if partner is None or not partner.email:
             return False
     if message.counselor_id is not None and message.kind.startswith("notify."):
+        from counselor.mail.notify import settings_for
+
         counselor = db.session.get(Counselor, message.counselor_id)
         if counselor is None or not counselor.active:
+            return False
+        # A kind switched off is honoured at once, also for its mails still waiting.
+        kind = message.kind.removeprefix("notify.")
+        if kind != "digest" and not getattr(settings_for(counselor.id), kind, True):
             return False
     return True
 

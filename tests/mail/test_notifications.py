@@ -106,3 +106,17 @@ def test_a_disabled_account_gets_no_mail(mail_app, alice):
     db.session.commit()
     submit(mail_app, tokens["Sam Rivera"], {"one.feel": "Fine"})
     assert messages() == []
+
+
+def test_switching_a_kind_off_also_drops_its_mails_still_waiting(mail_app, alice, smtp):
+    from counselor.mail.models import Message
+
+    smtp.reply = "451 4.3.0 Try again later"
+    _, _, tokens = homework(alice)
+    submit(mail_app, tokens["Sam Rivera"], {"one.feel": "Fine"})
+    [waiting] = messages()
+    assert send_message.run(str(waiting.id)) == "queued"
+    _choose(mail_app, alice, alert="y", undeliverable="y", delivery="each")
+    smtp.reply = None
+    assert send_message.run(str(waiting.id)) == "cancelled"
+    assert db.session.get(Message, waiting.id).status == "cancelled" and smtp.received == []
