@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SEVERITIES = ("urgent", "review", "info")
+from counselor.questionnaires.schema import ALERT_SEVERITIES as SEVERITIES
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
 from counselor.mail import compose, services
 from counselor.mail.models import Digest, Notice, NotificationSetting
+from counselor.questionnaires.schema import DEFAULT_SEVERITY
 
 SEVERITY_ORDER = {s: n for n, s in enumerate(reversed(compose.SEVERITIES))}
 
@@ -74,10 +75,13 @@ def _event(
     services.queue(mail, counselor.email, case_id=case_id, counselor_id=counselor_id)
 
 
-def _severity_of(alert) -> str | None:
+#: alert severities worth a mail; an "info" alert waits on the case page
+MAILED_SEVERITIES = ("urgent", "review")
+
+
+def _severity_of(alert) -> str:
     item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
-    severity = (item.get("alert") or {}).get("severity")
-    return severity if severity in compose.SEVERITIES else None
+    return (item.get("alert") or {}).get("severity", DEFAULT_SEVERITY)
 
 
 def _worst(severities) -> str | None:
@@ -86,11 +90,12 @@ def _worst(severities) -> str | None:
 
 
 def homework_submitted(assignment, alerts: list) -> None:
-    """After a partner submitted: tell the counselor, and once more if it raised alerts."""
+    """After a partner submitted: tell the counselor, and once more for urgent or review alerts."""
     counselor_id = assignment.case.counselor_id
     _event(counselor_id, assignment.case_id, "submitted")
-    if alerts:
-        _event(counselor_id, assignment.case_id, "alert", _worst(_severity_of(a) for a in alerts))
+    mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
+    if mailed:
+        _event(counselor_id, assignment.case_id, "alert", _worst(mailed))
 
 
 def undeliverable(counselor_id: uuid.UUID, case_id: uuid.UUID | None) -> None:

@@ -81,10 +81,21 @@ def test_a_screening_alert_mails_its_kind_and_no_answer(mail_app, alice, smtp):
     [mail] = smtp.mails()
     body = mail.get_body().get_content()
     assert mail["Subject"] == "Counselor: a screening alert needs your attention"
-    assert "screening alert was raised in one of your cases" in body
+    assert "screening alert (severity: review) was raised in one of your cases" in body
     assert f"/cases/{case.id}" in body
     for private in ("Tense today", "Low comfort", "Comfort", "Sam", "Small check"):
         assert private not in mail.as_string()
+
+
+@pytest.mark.parametrize("severity, mailed", [("urgent", True), ("info", False)])
+def test_an_alert_is_mailed_when_urgent_or_review_not_info(mail_app, alice, smtp, severity, mailed):
+    rule = {**ALERT_RULE, "severity": severity}
+    _, _, tokens = homework(alice, doc=definition(alert=rule))
+    submit(mail_app, tokens["Sam Rivera"], {"one.feel": "Tense today", "one.rate": 2})
+    alerts = [m for m in messages() if m.kind == "notify.alert"]
+    assert len(alerts) == int(mailed)
+    if mailed:
+        assert f"screening alert (severity: {severity})" in alerts[0].body
 
 
 def test_smtp_down_leaves_the_row_queued_then_it_is_sent_once_when_up(make_app, smtp):
