@@ -11,7 +11,7 @@ from email import policy
 from email.parser import BytesParser
 from pathlib import Path
 
-from flask import current_app, has_app_context, has_request_context, request
+from flask import current_app, has_app_context
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -93,20 +93,13 @@ def publish(message_id: uuid.UUID) -> bool:
 
 
 def external_url(endpoint: str, **values) -> str:
-    """An absolute link for a mail, on COUNSELOR_BASE_URL when it is set.
+    """An absolute link for a mail, on COUNSELOR_BASE_URL (never the request's Host header).
 
-    Without it, development uses the request's own address (right for ``make run`` on any
-    port); production never does, since a forged Host header would then put another site's
-    address into a counselor's mail. It falls back to SERVER_NAME, then to the local address.
+    Built without ``url_for``, which needs a request or SERVER_NAME: beat makes the digests
+    with neither.
     """
-    config = current_app.config
     path = current_app.url_map.bind("localhost").build(endpoint, values)
-    base = config.get("COUNSELOR_BASE_URL")
-    if not base and has_request_context() and not config["PRODUCTION"]:
-        base = request.host_url
-    if not base and config.get("SERVER_NAME"):
-        base = f"{config['PREFERRED_URL_SCHEME']}://{config['SERVER_NAME']}"
-    return (base or "http://127.0.0.1:5000").rstrip("/") + path
+    return current_app.config["COUNSELOR_BASE_URL"].rstrip("/") + path
 
 
 # ---- the worker's side --------------------------------------------------------------------

@@ -5,19 +5,15 @@ from __future__ import annotations
 import pytest
 
 from counselor import create_app
-from counselor.config import new_encryption_key
-from tests.test_config import SETTINGS, refuses_to_start
+from tests.test_config import SETTINGS, _production, refuses_to_start
 
 
 @pytest.fixture
 def production(monkeypatch):
-    """A production environment with every secret but the mail settings."""
+    """A production environment with every setting it needs but the mail settings."""
     for name in SETTINGS:
         monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("COUNSELOR_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "s3cret")
-    monkeypatch.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
-    monkeypatch.setenv("DATABASE_URL", "postgresql://db.invalid/counselor")
+    _production(monkeypatch, COUNSELOR_SMTP_HOST=None, COUNSELOR_MAIL_SENDER=None)
     return monkeypatch
 
 
