@@ -67,6 +67,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     _register_blueprints(app)
 
+    from counselor.mail.blueprint import bp as mail_bp
+
+    app.register_blueprint(mail_bp)
+
     from counselor.worker import celery_init_app
 
     celery_init_app(app)
@@ -105,6 +109,8 @@ def _import_models() -> None:
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
+    import counselor.mail.models  # noqa: F401
+    import counselor.mail.tasks  # noqa: F401
     import counselor.portal.models  # noqa: F401
     import counselor.questionnaires.models  # noqa: F401
     import counselor.reports.models  # noqa: F401

@@ -108,6 +108,73 @@ def new_encryption_key() -> str:
     return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
 
 
+SMTP_SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+#: the subject of every mail to a partner: it must not hint at what the counseling is about
+DEFAULT_MAIL_SUBJECT = "A message from your counselor's practice"
+
+
+def _mail_settings(production: bool) -> dict:
+    """SMTP settings; production refuses to start without a server and a sender."""
+    host = os.environ.get("COUNSELOR_SMTP_HOST", "").strip()
+    sender = os.environ.get("COUNSELOR_MAIL_SENDER", "").strip()
+    security = os.environ.get("COUNSELOR_SMTP_SECURITY", "starttls").strip().lower()
+    user = os.environ.get("COUNSELOR_SMTP_USER", "").strip()
+    password = os.environ.get("COUNSELOR_SMTP_PASSWORD", "")
+    if production:
+        required = (("COUNSELOR_SMTP_HOST", host), ("COUNSELOR_MAIL_SENDER", sender))
+        missing = [name for name, value in required if not value]
+        if missing:
+            raise ConfigError(
+                f"Counselor will not start in production without {' and '.join(missing)}: "
+                "mail must leave the machine through an SMTP server (see README, Mail)."
+            )
+    if security not in SMTP_SECURITY:
+        raise ConfigError("COUNSELOR_SMTP_SECURITY must be 'starttls', 'tls' or 'none'.")
+    if bool(user) != bool(password):
+        raise ConfigError("COUNSELOR_SMTP_USER and COUNSELOR_SMTP_PASSWORD must be set together.")
+    if production and user and security == "none":
+        raise ConfigError(
+            "COUNSELOR_SMTP_SECURITY=none would send the SMTP password unencrypted; "
+            "use starttls or tls."
+        )
+    if sender:
+        from email.utils import parseaddr
+
+        from email_validator import EmailNotValidError, validate_email
+
+        try:
+            validate_email(parseaddr(sender)[1], check_deliverability=False)
+        except EmailNotValidError:
+            raise ConfigError(
+                f"COUNSELOR_MAIL_SENDER {sender!r} is not a mail address "
+                "(e.g. 'Practice <mail@example.org>')."
+            ) from None
+    port = _env_int("COUNSELOR_SMTP_PORT", SMTP_SECURITY[security])
+    if not 0 < port < 65536:
+        raise ConfigError(f"COUNSELOR_SMTP_PORT must be between 1 and 65535, got {port}.")
+    return {
+        #: unset: mail is written as .eml files under instance/mail/ (development only)
+        "COUNSELOR_SMTP_HOST": host or None,
+        "COUNSELOR_SMTP_PORT": port,
+        "COUNSELOR_SMTP_SECURITY": security,
+        "COUNSELOR_SMTP_USER": user or None,
+        "COUNSELOR_SMTP_PASSWORD": password or None,
+        "COUNSELOR_SMTP_TIMEOUT_SECONDS": _env_int("COUNSELOR_SMTP_TIMEOUT_SECONDS", 15),
+        "COUNSELOR_MAIL_SENDER": sender or "Counselor <counselor@localhost>",
+        "COUNSELOR_MAIL_SUBJECT": os.environ.get("COUNSELOR_MAIL_SUBJECT", "").strip()
+        or DEFAULT_MAIL_SUBJECT,
+        # Retries: a temporary failure waits RETRY_SECONDS, doubling per try (at most an
+        # hour), and the message fails after MAX_ATTEMPTS tries.
+        "COUNSELOR_MAIL_MAX_ATTEMPTS": _env_int("COUNSELOR_MAIL_MAX_ATTEMPTS", 8),
+        "COUNSELOR_MAIL_RETRY_SECONDS": _env_int("COUNSELOR_MAIL_RETRY_SECONDS", 30),
+        "COUNSELOR_MAIL_LEASE_SECONDS": _env_int("COUNSELOR_MAIL_LEASE_SECONDS", 120),
+        "COUNSELOR_MAIL_SWEEP_SECONDS": _env_int("COUNSELOR_MAIL_SWEEP_SECONDS", 15),
+        "COUNSELOR_MAIL_REPUBLISH_SECONDS": _env_int("COUNSELOR_MAIL_REPUBLISH_SECONDS", 60),
+        #: practice-local hour from which the daily digest is sent
+        "COUNSELOR_MAIL_DIGEST_HOUR": _env_int("COUNSELOR_MAIL_DIGEST_HOUR", 7),
+    }
+
+
 def load_config(instance_path: Path) -> dict:
     """Build the Flask config mapping from the environment."""
     env = os.environ.get("COUNSELOR_ENV", "development").strip().lower()
@@ -152,6 +219,7 @@ def load_config(instance_path: Path) -> dict:
     base_url = _base_url(os.environ.get("COUNSELOR_BASE_URL", "").strip(), production)
 
     return {
+        **_mail_settings(production),
         "ENV_NAME": env,
         "PRODUCTION": production,
         "SECRET_KEY": secret_key,

@@ -74,6 +74,15 @@ def celery_settings(app: Flask) -> dict:
                 "task": "counselor.reports.tasks.purge_expired",
                 "schedule": timedelta(hours=1),
             },
+            "republish-due-messages": {
+                "task": "counselor.mail.tasks.republish_due_messages",
+                "schedule": timedelta(seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]),
+            },
+            # Hourly: the job itself waits for the digest hour and makes each digest once.
+            "send-digests": {
+                "task": "counselor.mail.tasks.send_digests",
+                "schedule": timedelta(hours=1),
+            },
         },
         "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
     }

@@ -208,6 +208,7 @@ def make_objects(a: Account, b: Account) -> dict:
     db.session.add(alert)
     export = request_export(case, "clinical", session, None)
     own_questionnaire = _own_questionnaire(a)
+    message = _mail_to(a)
     db.session.commit()
     assert finish(export.id, claim(export.id), SWEEP_PDF)
     return {
@@ -221,9 +222,24 @@ def make_objects(a: Account, b: Account) -> dict:
         "assignment_id": assignment.id,
         "alert_id": alert.id,
         "export_id": export.id,
+        "message_id": message.id,
         "token": next(i.token for i in issued if i.partner.id == first.id),
         "number": 1,
     }
+
+
+def _mail_to(a: Account):
+    """A notification to A, written to the development mailbox (the test apps have no SMTP)."""
+    from counselor.mail import compose, services
+    from counselor.mail.models import Message
+
+    mail = compose.submitted("http://counselor.test/cases/x", "http://counselor.test/n")
+    message = Message(
+        kind=mail.kind, recipient=a.email, subject=mail.subject, body=mail.body, counselor_id=a.id
+    )
+    db.session.add(message)
+    services.send(message)
+    return message
 
 
 @dataclass(frozen=True)
@@ -300,6 +316,8 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "assignment_id": lambda o: o["assignment_id"],
     "alert_id": lambda o: o["alert_id"],
     "export_id": lambda o: o["export_id"],
+    # a mail in the development mailbox (instance/mail/<id>.eml)
+    "message_id": lambda o: o["message_id"],
     # the raw token of A's first partner's personal link
     "token": lambda o: o["token"],
     # a section of the portal's questionnaire

@@ -210,6 +210,13 @@ POLICY: dict[str, Row] = {
     "reports.download": owned(GET=200),
     "reports.retry": owned(POST=409),
     "reports.delete": owned(POST=TO_CASE),
+    # mail: one's own notification choices (POST: no delivery chosen); the development
+    # mailbox is the machine's (no SMTP configured in the tests): every signed-in user
+    "mail.notifications": caseload(GET=200, POST=400),
+    "mail.dev_mailbox": signed_in(GET=200),
+    "mail.dev_mail": explicit(
+        GET=(LOGIN, 200, 200, 200, LOGIN), missing={"GET": (LOGIN, 404, 404, 404, LOGIN)}
+    ),
     # the partner portal: the token is the credential, whoever holds it (a bad one: 404);
     # the /p/ pages carry no ids and serve only the portal session's own link
     # GET shows the button and changes nothing (link previews); a POST without the button's

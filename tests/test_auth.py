@@ -500,6 +500,8 @@ def test_session_cookie_is_secure_in_production(make_app, monkeypatch, database_
     monkeypatch.setenv("COUNSELOR_BASE_URL", "https://counselor.test")
     monkeypatch.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
     monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("COUNSELOR_SMTP_HOST", "smtp.invalid")
+    monkeypatch.setenv("COUNSELOR_MAIL_SENDER", "mail@example.org")
     prod = make_app()
     assert prod.config["PRODUCTION"] is True and prod.config["SESSION_COOKIE_SECURE"] is True
     r = prod.test_client().post(

@@ -22,6 +22,12 @@ SETTINGS = (
     "COUNSELOR_IDLE_MINUTES",
     "COUNSELOR_ABSOLUTE_HOURS",
     "COUNSELOR_BASE_URL",
+    "COUNSELOR_SMTP_HOST",
+    "COUNSELOR_SMTP_PORT",
+    "COUNSELOR_SMTP_SECURITY",
+    "COUNSELOR_SMTP_USER",
+    "COUNSELOR_SMTP_PASSWORD",
+    "COUNSELOR_MAIL_SENDER",
 )
 
 #: a production SECRET_KEY of the accepted length
@@ -87,6 +93,8 @@ def _production(env, **settings) -> None:
     env.setenv("COUNSELOR_ENCRYPTION_KEYS", new_encryption_key())
     env.setenv("DATABASE_URL", "postgres://user@db.invalid/counselor")
     env.setenv("COUNSELOR_BASE_URL", BASE_URL)
+    env.setenv("COUNSELOR_SMTP_HOST", "smtp.invalid")
+    env.setenv("COUNSELOR_MAIL_SENDER", "Practice <mail@example.org>")
     for name, value in settings.items():
         if value is None:
             env.delenv(name)

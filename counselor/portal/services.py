@@ -13,6 +13,7 @@ from counselor.core import audit
 from counselor.core.models import aware, to_local, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import db
+from counselor.mail import notify
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
 from counselor.questionnaires.services import lock_assignment
@@ -211,7 +212,8 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     audit.record(
         "portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
     )
-    evaluate_alerts(ctx.assignment, response)
+    alerts = evaluate_alerts(ctx.assignment, response)
+    notify.homework_submitted(ctx.assignment, alerts)
     return {}
 
 

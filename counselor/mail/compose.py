@@ -1,0 +1,113 @@
+"""The words of every mail, built from plain values: links, counts and a severity.
+
+Pure: no Flask, no database. Nothing here is given a case label, a questionnaire title, an
+answer or a note, so no mail can carry one (the canary test builds every kind to prove it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from counselor.questionnaires.schema import ALERT_SEVERITIES as SEVERITIES
+
+
+@dataclass(frozen=True)
+class Mail:
+    """A composed mail: its kind, subject and plain-text body."""
+
+    kind: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class CaseNews:
+    """What happened in one case since the last digest: counts and a link, never the label."""
+
+    case_url: str
+    submitted: int = 0
+    alerts: int = 0
+    undeliverable: int = 0
+    #: the highest alert severity known (None when the items define none)
+    severity: str | None = None
+
+
+def _footer(settings_url: str) -> str:
+    return (
+        "\n\n--\n"
+        "Counselor sends this mail because you chose it under Notifications. "
+        "No mail from Counselor names a case or carries what anyone wrote.\n"
+        f"Choose which mails you get: {settings_url}\n"
+    )
+
+
+def _severity(severity: str | None) -> str:
+    return f" (severity: {severity})" if severity in SEVERITIES else ""
+
+
+def submitted(case_url: str, settings_url: str) -> Mail:
+    """A partner submitted homework in one of the counselor's cases."""
+    return Mail(
+        "notify.submitted",
+        "Counselor: homework was submitted",
+        "A partner submitted homework in one of your cases.\n\n"
+        f"Open the case (you will be asked to sign in):\n{case_url}" + _footer(settings_url),
+    )
+
+
+def alert(case_url: str, settings_url: str, severity: str | None = None) -> Mail:
+    """A screening alert was raised: its severity only, never the answer or the question."""
+    return Mail(
+        "notify.alert",
+        "Counselor: a screening alert needs your attention",
+        f"A screening alert{_severity(severity)} was raised in one of your cases.\n\n"
+        f"Open the case to read it (you will be asked to sign in):\n{case_url}"
+        + _footer(settings_url),
+    )
+
+
+def undeliverable(case_url: str | None, settings_url: str) -> Mail:
+    """A mail to someone in one of the counselor's cases could not be delivered."""
+    where = f"Open the case (you will be asked to sign in):\n{case_url}\n\n" if case_url else ""
+    return Mail(
+        "notify.undeliverable",
+        "Counselor: a mail could not be delivered",
+        "A mail Counselor sent for one of your cases could not be delivered.\n\n"
+        + where
+        + f"Why it failed is shown under Notifications:\n{settings_url}"
+        + _footer(settings_url),
+    )
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def digest(news: list[CaseNews], settings_url: str) -> Mail:
+    """The daily digest: per case, how many submissions, alerts and undelivered mails."""
+    lines = []
+    for n, item in enumerate(news, start=1):
+        parts = []
+        if item.alerts:
+            parts.append(
+                _count(item.alerts, "screening alert", "screening alerts")
+                + _severity(item.severity)
+            )
+        if item.submitted:
+            parts.append(_count(item.submitted, "homework submitted", "homework submissions"))
+        if item.undeliverable:
+            parts.append(_count(item.undeliverable, "mail not delivered", "mails not delivered"))
+        lines.append(f"{n}. One of your cases: {', '.join(parts)}.\n   {item.case_url}")
+    return Mail(
+        "notify.digest",
+        "Counselor: your daily summary",
+        "Since your last summary:\n\n"
+        + "\n".join(lines)
+        + "\n\nEach link opens the case after you sign in."
+        + _footer(settings_url),
+    )
+
+
+def partner(body: str, practice_subject: str) -> Mail:
+    """A mail to a partner: always under the practice's neutral subject line."""
+    return Mail("partner", practice_subject, body)

@@ -1,0 +1,20 @@
+"""The notification settings form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField
+from wtforms.validators import InputRequired
+
+
+class NotificationsForm(FlaskForm):
+    """Which mails a counselor gets, and how."""
+
+    submitted = BooleanField("A partner submitted homework")
+    alert = BooleanField("A screening alert was raised")
+    undeliverable = BooleanField("A mail for one of my cases could not be delivered")
+    delivery = RadioField(
+        "How",
+        choices=[("each", "One mail per event"), ("digest", "One summary a day")],
+        validators=[InputRequired("Choose one mail per event or one summary a day.")],
+    )

@@ -1,0 +1,127 @@
+"""The outbox and counselor notifications. No row holds clinical content."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.extensions import db
+
+MESSAGE_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
+NOTICE_KINDS = ("submitted", "alert", "undeliverable")
+
+
+class Message(UUIDPrimaryKey, db.Model):
+    """One mail: queued → sending → sent (or failed, or cancelled); the source of truth.
+
+    References are nullable and cascade: a message about a case or to a partner disappears
+    with them, so a mail for an erased case or a removed partner is never sent.
+    """
+
+    __tablename__ = "message"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="status"
+        ),
+    )
+
+    #: what the mail is, e.g. ``notify.submitted`` (never its content)
+    kind: Mapped[str] = mapped_column(String(32))
+    recipient = encrypted()
+    recipient_sealed: Mapped[bytes] = sealed_column()
+    subject: Mapped[str] = mapped_column(String(200))
+    #: sealed because partner mails will carry sign-in links, which are credentials
+    body = encrypted()
+    body_sealed: Mapped[bytes] = sealed_column()
+    status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    #: not to be tried before then (backoff after a temporary failure)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: last time the task was handed to the broker (None: it never reached it)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: random value of the current claim, so only the claim holder can finish the message
+    claim: Mapped[str | None] = mapped_column(String(32))
+    #: a send holds the message until then; after it, beat hands it to another worker
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: one sentence for the counselor: why the last try failed (never the server's words)
+    error: Mapped[str | None] = mapped_column(String(300))
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    #: the counselor the mail is to, or responsible for it (told when it cannot be delivered)
+    counselor_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class NotificationSetting(db.Model):
+    """Which mails a counselor wants, and whether as one daily digest."""
+
+    __tablename__ = "notification_setting"
+
+    counselor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("counselor.id", ondelete="CASCADE"), primary_key=True
+    )
+    submitted: Mapped[bool] = mapped_column(Boolean, default=True)
+    alert: Mapped[bool] = mapped_column(Boolean, default=True)
+    undeliverable: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: True: one mail a day with everything; False: one mail per event
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Digest(UUIDPrimaryKey, db.Model):
+    """One daily digest of one counselor; unique per day, so a job run twice sends one."""
+
+    __tablename__ = "digest"
+    __table_args__ = (UniqueConstraint("counselor_id", "day", name="uq_digest_counselor_day"),)
+
+    counselor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("counselor.id", ondelete="CASCADE"))
+    #: the practice-local day the digest was made for
+    day: Mapped[date] = mapped_column(Date)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Notice(UUIDPrimaryKey, db.Model):
+    """An event a counselor chose to hear of, waiting for their daily digest."""
+
+    __tablename__ = "notice"
+    __table_args__ = (
+        CheckConstraint("kind IN ('submitted', 'alert', 'undeliverable')", name="kind"),
+    )
+
+    counselor_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
+    )
+    case_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    #: the alert's severity where the item defines one (no answer, no item text)
+    severity: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the digest that carried it (None: still waiting)
+    digest_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("digest.id", ondelete="CASCADE"), index=True
+    )

@@ -1,0 +1,170 @@
+"""Counselor notifications: mail per event, or one daily digest, as each counselor chose."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import date
+
+from flask import current_app
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from counselor.auth.models import Counselor
+from counselor.core import audit
+from counselor.core.models import to_local, utcnow
+from counselor.extensions import db
+from counselor.mail import compose, services
+from counselor.mail.models import Digest, Notice, NotificationSetting
+from counselor.questionnaires.schema import DEFAULT_SEVERITY
+
+SEVERITY_ORDER = {s: n for n, s in enumerate(reversed(compose.SEVERITIES))}
+
+
+def settings_for(counselor_id: uuid.UUID) -> NotificationSetting:
+    """A counselor's choices; the defaults (every kind, one mail each) until they choose."""
+    found = db.session.get(NotificationSetting, counselor_id)
+    if found is not None:
+        return found
+    return NotificationSetting(
+        counselor_id=counselor_id, submitted=True, alert=True, undeliverable=True, digest=False
+    )
+
+
+def save_settings(counselor_id: uuid.UUID, **choices: bool) -> NotificationSetting:
+    """Store a counselor's choices (which kinds, and digest or one mail per event)."""
+    setting = db.session.get(NotificationSetting, counselor_id)
+    if setting is None:
+        setting = NotificationSetting(counselor_id=counselor_id)
+        db.session.add(setting)
+    for kind in ("submitted", "alert", "undeliverable", "digest"):
+        setattr(setting, kind, bool(choices.get(kind)))
+    db.session.flush()
+    audit.record("notifications.change", "counselor", counselor_id)
+    return setting
+
+
+def _case_url(case_id: uuid.UUID | None) -> str | None:
+    return services.external_url("cases.show", case_id=case_id) if case_id else None
+
+
+def _settings_url() -> str:
+    return services.external_url("mail.notifications")
+
+
+def _event(
+    counselor_id: uuid.UUID, case_id: uuid.UUID | None, kind: str, severity: str | None = None
+) -> None:
+    setting = settings_for(counselor_id)
+    if not getattr(setting, kind):
+        return
+    counselor = db.session.get(Counselor, counselor_id)
+    if counselor is None or not counselor.active:
+        return
+    if setting.digest:
+        db.session.add(
+            Notice(counselor_id=counselor_id, case_id=case_id, kind=kind, severity=severity)
+        )
+        return
+    if kind == "submitted":
+        mail = compose.submitted(_case_url(case_id), _settings_url())
+    elif kind == "alert":
+        mail = compose.alert(_case_url(case_id), _settings_url(), severity)
+    else:
+        mail = compose.undeliverable(_case_url(case_id), _settings_url())
+    services.queue(mail, counselor.email, case_id=case_id, counselor_id=counselor_id)
+
+
+#: alert severities worth a mail; an "info" alert waits on the case page
+MAILED_SEVERITIES = ("urgent", "review")
+
+
+def _severity_of(alert) -> str:
+    item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
+    return (item.get("alert") or {}).get("severity", DEFAULT_SEVERITY)
+
+
+def _worst(severities) -> str | None:
+    known = [s for s in severities if s in SEVERITY_ORDER]
+    return max(known, key=SEVERITY_ORDER.__getitem__) if known else None
+
+
+def homework_submitted(assignment, alerts: list) -> None:
+    """After a partner submitted: tell the counselor, and once more for urgent or review alerts."""
+    counselor_id = assignment.case.counselor_id
+    _event(counselor_id, assignment.case_id, "submitted")
+    mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
+    if mailed:
+        _event(counselor_id, assignment.case_id, "alert", _worst(mailed))
+
+
+def undeliverable(counselor_id: uuid.UUID, case_id: uuid.UUID | None) -> None:
+    """A mail sent on the counselor's behalf could not be delivered."""
+    _event(counselor_id, case_id, "undeliverable")
+
+
+# ---- the daily digest -------------------------------------------------------------------
+
+
+def _news(notices: list[Notice]) -> list[compose.CaseNews]:
+    by_case: dict = defaultdict(list)
+    for notice in notices:
+        by_case[notice.case_id].append(notice)
+    news = []
+    for case_id, items in by_case.items():
+        news.append(
+            compose.CaseNews(
+                case_url=_case_url(case_id) or _settings_url(),
+                submitted=sum(n.kind == "submitted" for n in items),
+                alerts=sum(n.kind == "alert" for n in items),
+                undeliverable=sum(n.kind == "undeliverable" for n in items),
+                severity=_worst(n.severity for n in items if n.kind == "alert"),
+            )
+        )
+    # Alerts first: what may need attention today leads the mail.
+    return sorted(news, key=lambda n: (-n.alerts, -n.submitted))
+
+
+def digest_day() -> date | None:
+    """The practice-local day a digest may be made for now (None before the digest hour)."""
+    local = to_local(utcnow())
+    return local.date() if local.hour >= current_app.config["COUNSELOR_MAIL_DIGEST_HOUR"] else None
+
+
+def send_digests(day: date | None = None) -> int:
+    """Make today's digest for every counselor with waiting notices; returns how many.
+
+    Safe to run twice (or at once in two processes): a counselor's digest of a day is a
+    unique row, so the second run finds it made and sends nothing.
+    """
+    day = day or digest_day()
+    if day is None:
+        return 0
+    waiting = set(db.session.scalars(select(Notice.counselor_id).where(Notice.digest_id.is_(None))))
+    made = 0
+    for counselor_id in waiting:
+        counselor = db.session.get(Counselor, counselor_id)
+        digest = Digest(counselor_id=counselor_id, day=day)
+        db.session.add(digest)
+        try:
+            db.session.flush()
+        except IntegrityError:
+            db.session.rollback()  # already made today; its notices wait for tomorrow
+            continue
+        db.session.execute(
+            update(Notice)
+            .where(Notice.counselor_id == counselor_id, Notice.digest_id.is_(None))
+            .values(digest_id=digest.id)
+            .execution_options(synchronize_session=False)
+        )
+        notices = list(db.session.scalars(select(Notice).where(Notice.digest_id == digest.id)))
+        if notices and counselor is not None and counselor.active:
+            message = services.queue(
+                compose.digest(_news(notices), _settings_url()),
+                counselor.email,
+                counselor_id=counselor_id,
+            )
+            digest.message_id = message.id
+            made += 1
+        db.session.commit()
+    return made

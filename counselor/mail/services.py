@@ -1,0 +1,342 @@
+"""The outbox: queueing messages, publishing after commit, claiming, sending, retrying."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import uuid
+from datetime import timedelta
+from email import policy
+from email.parser import BytesParser
+from pathlib import Path
+
+from flask import current_app, has_app_context
+from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy.orm import Session
+
+from counselor.auth.models import Counselor
+from counselor.cases.models import Partner
+from counselor.core import audit
+from counselor.core.models import utcnow
+from counselor.extensions import db
+from counselor.mail import compose, transport
+from counselor.mail.models import Message
+
+log = logging.getLogger(__name__)
+
+SEND_TASK = "counselor.mail.tasks.send_message"
+#: session.info key: ids of messages queued in this transaction, published once it commits
+_TO_PUBLISH = "counselor_mail_to_publish"
+#: the longest wait between two tries of one message
+MAX_BACKOFF_SECONDS = 3600
+#: a link in a development mail, made clickable on its page
+URL = re.compile(r"(https?://[^\s<>\"]+)")
+
+
+# ---- queueing ---------------------------------------------------------------------------
+
+
+def queue(
+    mail: compose.Mail,
+    recipient: str,
+    *,
+    case_id: uuid.UUID | None = None,
+    partner_id: uuid.UUID | None = None,
+    counselor_id: uuid.UUID | None = None,
+) -> Message:
+    """Write a message row; its task is published once the transaction commits."""
+    message = Message(
+        kind=mail.kind,
+        recipient=recipient,
+        subject=mail.subject,
+        body=mail.body,
+        status="queued",
+        case_id=case_id,
+        partner_id=partner_id,
+        counselor_id=counselor_id,
+        # Optimistic: if publishing fails after the commit, beat republishes it later.
+        published_at=utcnow(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    audit.record("mail.queue", "message", message.id, actor_kind="system")
+    db.session.info.setdefault(_TO_PUBLISH, []).append(message.id)
+    return message
+
+
+@event.listens_for(Session, "after_commit")
+def _publish_after_commit(session: Session) -> None:
+    """A worker must never look for a message the database does not hold yet."""
+    ids = session.info.pop(_TO_PUBLISH, None)
+    if ids and has_app_context():
+        for message_id in ids:
+            publish(message_id)
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session: Session) -> None:
+    session.info.pop(_TO_PUBLISH, None)
+
+
+def publish(message_id: uuid.UUID) -> bool:
+    """Hand a message's task to the broker; False (nothing raised) when it is unreachable."""
+    celery = current_app.extensions["celery"]
+    try:
+        celery.send_task(SEND_TASK, args=[str(message_id)], retry=False)
+    except Exception as exc:  # noqa: BLE001 - any broker failure means "beat publishes later"
+        log.warning(
+            "message %s not published, broker unreachable: %s", message_id, type(exc).__name__
+        )
+        return False
+    return True
+
+
+def external_url(endpoint: str, **values) -> str:
+    """An absolute link for a mail, on COUNSELOR_BASE_URL (never the request's Host header).
+
+    Built without ``url_for``, which needs a request or SERVER_NAME: beat makes the digests
+    with neither.
+    """
+    path = current_app.url_map.bind("localhost").build(endpoint, values)
+    return current_app.config["COUNSELOR_BASE_URL"].rstrip("/") + path
+
+
+# ---- the worker's side --------------------------------------------------------------------
+
+
+def claim(message_id: uuid.UUID) -> str | None:
+    """Take a message for sending with one conditional UPDATE; None if it is not ours to send.
+
+    Claimable: queued and due, or sending with an expired lease (its worker died). A second
+    delivery of the same task finds it sending or sent and does nothing.
+    """
+    now = utcnow()
+    token = secrets.token_hex(16)
+    lease = now + timedelta(seconds=current_app.config["COUNSELOR_MAIL_LEASE_SECONDS"])
+    result = db.session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            or_(
+                and_(
+                    Message.status == "queued",
+                    or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                ),
+                and_(Message.status == "sending", Message.lease_expires_at < now),
+            ),
+        )
+        .values(
+            status="sending", claim=token, lease_expires_at=lease, attempts=Message.attempts + 1
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return token if result.rowcount == 1 else None
+
+
+def still_wanted(message: Message) -> bool:
+    """Nothing for a partner who lost their address, a disabled account, or a kind switched off."""
+    if message.partner_id is not None:
+        partner = db.session.get(Partner, message.partner_id)
+        if partner is None or not partner.email:
+            return False
+    if message.counselor_id is not None and message.kind.startswith("notify."):
+        from counselor.mail.notify import settings_for
+
+        counselor = db.session.get(Counselor, message.counselor_id)
+        if counselor is None or not counselor.active:
+            return False
+        # A kind switched off is honoured at once, also for its mails still waiting.
+        kind = message.kind.removeprefix("notify.")
+        if kind != "digest" and not getattr(settings_for(counselor.id), kind, True):
+            return False
+    return True
+
+
+def email_of(message: Message):
+    """The message as an RFC 5322 mail."""
+    return transport.build_email(
+        str(message.id),
+        current_app.config["COUNSELOR_MAIL_SENDER"],
+        message.recipient,
+        message.subject,
+        message.body,
+    )
+
+
+def mailbox() -> Path:
+    """The development mailbox: .eml files under instance/mail/."""
+    return Path(current_app.instance_path) / "mail"
+
+
+def _parse(path: Path):
+    with path.open("rb") as fh:
+        return BytesParser(policy=policy.default).parse(fh)
+
+
+def mailbox_list(limit: int = 200) -> list[dict]:
+    """The development mailbox's mails, newest first: id, recipient, subject, date."""
+    box = mailbox()
+    if not box.is_dir():
+        return []
+    files = sorted(box.glob("*.eml"), key=lambda p: p.stat().st_mtime, reverse=True)
+    out = []
+    for path in files[:limit]:
+        email = _parse(path)
+        out.append(
+            {"id": path.stem, "to": email["To"], "subject": email["Subject"], "date": email["Date"]}
+        )
+    return out
+
+
+def mailbox_read(message_id: uuid.UUID):
+    """One development mail as (headers, lines of (text, is_link) parts), or None."""
+    path = mailbox() / f"{message_id}.eml"
+    if not path.is_file():
+        return None
+    email = _parse(path)
+    body = email.get_body(preferencelist=("plain",))
+    text = body.get_content() if body is not None else ""
+    # Text and links apart, so the page escapes the text and makes only the URLs links.
+    lines = [
+        [(part, bool(URL.fullmatch(part))) for part in URL.split(line) if part]
+        for line in text.splitlines()
+    ]
+    headers = [(k, email[k]) for k in ("From", "To", "Subject", "Date", "Message-ID")]
+    return headers, lines
+
+
+def send(message: Message) -> None:
+    """Hand one message to SMTP or the development mailbox (raises transport failures)."""
+    transport.deliver(
+        email_of(message), transport.SmtpSettings.from_config(current_app.config), mailbox()
+    )
+
+
+def _finish(message_id: uuid.UUID, token: str, **values) -> bool:
+    result = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.claim == token, Message.status == "sending")
+        .values(claim=None, lease_expires_at=None, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(message_id: uuid.UUID, token: str) -> bool:
+    """Record the send if we still hold the claim."""
+    done = _finish(message_id, token, status="sent", sent_at=utcnow(), error=None)
+    if done:
+        audit.record("mail.sent", "message", message_id, actor_kind="system")
+    db.session.commit()
+    return done
+
+
+def cancel(message_id: uuid.UUID, token: str) -> None:
+    """Drop a message nobody should receive any more."""
+    if _finish(message_id, token, status="cancelled"):
+        audit.record("mail.cancel", "message", message_id, actor_kind="system")
+    db.session.commit()
+
+
+def backoff_seconds(attempts: int, base: int) -> int:
+    """Wait before the next try: ``base`` after the first, doubling, at most an hour."""
+    return min(base * 2 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
+
+
+def retry_later(message_id: uuid.UUID, token: str, reason: str) -> str:
+    """After a temporary failure: queued again with backoff, or failed after the last try."""
+    message = db.session.get(Message, message_id)
+    if message is None or message.claim != token:
+        return "gone"
+    config = current_app.config
+    if message.attempts >= config["COUNSELOR_MAIL_MAX_ATTEMPTS"]:
+        return fail(
+            message_id,
+            token,
+            f"{reason} Counselor gave up after {message.attempts} tries; the mail was not sent.",
+        )
+    wait = backoff_seconds(message.attempts, config["COUNSELOR_MAIL_RETRY_SECONDS"])
+    _finish(
+        message_id,
+        token,
+        status="queued",
+        error=f"{reason} Counselor will try again.",
+        next_attempt_at=utcnow() + timedelta(seconds=wait),
+        published_at=None,
+    )
+    audit.record("mail.retry", "message", message_id, actor_kind="system")
+    db.session.commit()
+    return "queued"
+
+
+def fail(message_id: uuid.UUID, token: str, reason: str) -> str:
+    """End a message as failed with a sentence for the counselor, and tell them."""
+    message = db.session.get(Message, message_id)
+    if message is None or not _finish(message_id, token, status="failed", error=reason[:300]):
+        db.session.commit()
+        return "gone"
+    audit.record("mail.failed", "message", message_id, actor_kind="system")
+    if message.counselor_id is not None and not message.kind.startswith("notify."):
+        # A counselor's own notification failing is not mailed to that same address.
+        from counselor.mail import notify
+
+        notify.undeliverable(message.counselor_id, message.case_id)
+    db.session.commit()
+    return "failed"
+
+
+def due_messages() -> list[uuid.UUID]:
+    """Messages to publish again: due and not published lately, or with a dead lease."""
+    now = utcnow()
+    republish_before = now - timedelta(
+        seconds=current_app.config["COUNSELOR_MAIL_REPUBLISH_SECONDS"]
+    )
+    return list(
+        db.session.scalars(
+            select(Message.id).where(
+                or_(
+                    and_(
+                        Message.status == "queued",
+                        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
+                        or_(
+                            Message.published_at.is_(None),
+                            Message.published_at < republish_before,
+                        ),
+                    ),
+                    and_(Message.status == "sending", Message.lease_expires_at < now),
+                )
+            )
+        )
+    )
+
+
+def republish_due() -> int:
+    """Publish every due message again; a message published twice is still sent once."""
+    ids = due_messages()
+    for message_id in ids:
+        if publish(message_id):
+            db.session.execute(
+                update(Message)
+                .where(Message.id == message_id)
+                .values(published_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+    return len(ids)
+
+
+# ---- what the counselor sees ------------------------------------------------------------------
+
+
+def undelivered_for(counselor_id: uuid.UUID, limit: int = 20) -> list[Message]:
+    """The counselor's mails that failed, newest first, each with its sentence."""
+    return list(
+        db.session.scalars(
+            select(Message)
+            .where(Message.counselor_id == counselor_id, Message.status == "failed")
+            .order_by(Message.created_at.desc())
+            .limit(limit)
+        )
+    )

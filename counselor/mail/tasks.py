@@ -1,0 +1,57 @@
+"""Celery tasks of the outbox. They take ids, never ORM objects, and run in the app context."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from celery import shared_task
+
+from counselor.extensions import db
+from counselor.mail import notify, services, transport
+from counselor.mail.models import Message
+
+log = logging.getLogger(__name__)
+
+
+@shared_task(
+    name="counselor.mail.tasks.send_message",
+    acks_late=True,
+    reject_on_worker_lost=True,
+    ignore_result=True,
+)
+def send_message(message_id: str) -> str:
+    """Send one message; a second delivery of the same task finds it claimed and stops."""
+    mid = uuid.UUID(message_id)
+    token = services.claim(mid)
+    if token is None:
+        return "skipped"
+    message = db.session.get(Message, mid)
+    if message is None:
+        return "gone"  # its case or partner was removed in the meantime
+    if not services.still_wanted(message):
+        services.cancel(mid, token)
+        return "cancelled"
+    try:
+        services.send(message)
+    except transport.PermanentFailure as exc:
+        log.warning("message %s refused for good", message_id)
+        db.session.rollback()
+        return services.fail(mid, token, str(exc))
+    except transport.TemporaryFailure as exc:
+        log.info("message %s not sent yet: %s", message_id, exc)
+        db.session.rollback()
+        return services.retry_later(mid, token, str(exc))
+    return "sent" if services.mark_sent(mid, token) else "lost-claim"
+
+
+@shared_task(name="counselor.mail.tasks.republish_due_messages", ignore_result=True)
+def republish_due_messages() -> int:
+    """Publish again every message that is due and has no live task (or whose worker died)."""
+    return services.republish_due()
+
+
+@shared_task(name="counselor.mail.tasks.send_digests", ignore_result=True)
+def send_digests() -> int:
+    """Make the day's digests once the digest hour has come; running twice sends nothing twice."""
+    return notify.send_digests()

@@ -1,0 +1,119 @@
+"""No mail carries clinical content: canaries planted everywhere a mail could take them from
+(case label, partner names, questionnaire title and item texts, alert message, answers,
+session notes) appear in no message kind Counselor builds: not in the subject, body or
+headers, not in what the SMTP server received and not in the .eml files."""
+
+from __future__ import annotations
+
+from datetime import date
+from datetime import time as clock
+from email import policy
+from email.parser import BytesParser
+
+import pytest
+
+from counselor.extensions import db
+from counselor.mail import compose, notify, services
+from counselor.mail.tasks import send_message
+from tests.conftest import make_account
+from tests.mail.conftest import messages, smtp_config
+from tests.mail.helpers import definition, homework, submit
+from tests.questionnaires.conftest import unique_canary
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # kombu's own use of SA
+
+KINDS = {"notify.submitted", "notify.alert", "notify.undeliverable", "notify.digest", "partner"}
+
+
+@pytest.fixture(params=["smtp", "eml"])
+def sending_app(request, make_app, smtp_server, smtp, tmp_path):
+    """An app sending to the aiosmtpd server, or writing .eml files (no SMTP settings)."""
+    if request.param == "smtp":
+        app = make_app(**smtp_config(smtp_server.port))
+    else:
+        app = make_app(INSTANCE_PATH=str(tmp_path / "instance"), COUNSELOR_MAIL_MAX_ATTEMPTS=1)
+    with app.app_context():
+        yield request.param, app
+
+
+def test_no_canary_in_any_mail(sending_app, smtp):
+    how, app = sending_app
+    from counselor.cases.services import save_session
+
+    c = {k: unique_canary(k) for k in ("label", "one", "two", "title", "item", "alert", "answer")}
+    c["note"] = unique_canary("note")
+    account = make_account("alice@example.org", "Alice")
+    doc = definition(
+        title=c["title"],
+        slug="canary-check",
+        alert={"operator": "<=", "answer": 3, "message": c["alert"]},
+    )
+    doc["items"][0]["items"][0]["text"] = c["item"]
+    case, _, tokens = homework(account, label=c["label"], names=(c["one"], c["two"]), doc=doc)
+    save_session(
+        case,
+        {
+            "date": date(2026, 11, 20),
+            "time": clock(10, 0),
+            "duration_minutes": 50,
+            "agenda": c["note"],
+            "notes": c["note"],
+            "next_steps": c["note"],
+        },
+    )
+    db.session.commit()
+    submit(app, tokens[c["one"]], {"one.feel": c["answer"], "one.rate": 1})  # submitted + alert
+    # A partner mail the server refuses for good (or, with .eml files, that cannot be written
+    # there) tells the counselor it was not delivered.
+    partner = case.partners[0]
+    partner.email = "one@example.net"
+    db.session.commit()
+    services.queue(
+        compose.partner(
+            "Your counselor has something for you.", app.config["COUNSELOR_MAIL_SUBJECT"]
+        ),
+        "one@example.net",
+        case_id=case.id,
+        partner_id=partner.id,
+        counselor_id=account.id,
+    )
+    db.session.commit()
+    if how == "smtp":
+        smtp.reply = "550 5.1.1 User unknown"
+        send_message.run(str(messages()[-1].id))
+        smtp.reply = None
+    else:
+        notify.undeliverable(account.id, case.id)
+        db.session.commit()
+    # The same events once more, for a counselor who chose the daily digest.
+    notify.save_settings(account.id, submitted=True, alert=True, undeliverable=True, digest=True)
+    submit(app, tokens[c["two"]], {"one.feel": c["answer"], "one.rate": 2})
+    notify.undeliverable(account.id, case.id)
+    notify.send_digests(date(2026, 11, 29))
+    db.session.commit()
+
+    built = messages()
+    assert {m.kind for m in built} == KINDS, "every kind of mail was built"
+    for message in built:
+        if message.status == "queued":
+            assert send_message.run(str(message.id)) == "sent"
+    texts = {f"{m.kind} row": f"{m.recipient}\n{m.subject}\n{m.body}\n{m.error}" for m in built}
+    if how == "smtp":
+        raw = smtp.received
+        assert len(raw) == len(KINDS) - 1  # the refused partner mail never arrived
+    else:
+        raw = [p.read_bytes() for p in services.mailbox().glob("*.eml")]
+        assert len(raw) == len(KINDS)
+    for n, r in enumerate(raw):
+        # Raw bytes, and decoded too: a long line may be quoted-printable on the wire.
+        mail = BytesParser(policy=policy.default).parsebytes(r)
+        decoded = "\n".join(f"{k}: {v}" for k, v in mail.items())
+        texts[f"received mail {n}"] = r.decode("utf-8", "replace") + decoded
+        texts[f"received mail {n}"] += mail.get_body(preferencelist=("plain",)).get_content()
+    found = [
+        f"{what} carries {name}"
+        for what, text in texts.items()
+        for name, v in c.items()
+        if v in text
+    ]
+    assert found == []
