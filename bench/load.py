@@ -118,9 +118,16 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
                 case = create_case(c, f"Case {key} {n:04d}", partners)
                 for s in range(n % 4):
                     start = utcnow() - timedelta(days=7 * s + n % 7)
-                    save_session(case, {"date": start.date(), "time": start.time(),
-                                        "duration_minutes": 50, "agenda": SENTENCE,
-                                        "notes": SENTENCE})
+                    save_session(
+                        case,
+                        {
+                            "date": start.date(),
+                            "time": start.time(),
+                            "duration_minutes": 50,
+                            "agenda": SENTENCE,
+                            "notes": SENTENCE,
+                        },
+                    )
                 if n % 200 == 0:
                     db.session.commit()
         db.session.commit()
@@ -130,15 +137,20 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         db.session.commit()
 
         def submitted(case):
-            assignment, issued = assign(case, inventory, [], due_on=None, instructions=None,
-                                        ttl_days=30)
+            assignment, issued = assign(
+                case, inventory, [], due_on=None, instructions=None, ttl_days=30
+            )
             db.session.flush()
             for link in issued:
                 ctx = portal.context_for(str(link.link.id), link.link.token_hash[:16])
                 answers = {
-                    i["link_id"]: {"roles": {r["key"]: "yes" for r in i["roles"]},
-                                   "hard_limit": False, "note": ""}
-                    for i in ctx.definition.questions() if i["type"] == "desire"
+                    i["link_id"]: {
+                        "roles": {r["key"]: "yes" for r in i["roles"]},
+                        "hard_limit": False,
+                        "note": "",
+                    }
+                    for i in ctx.definition.questions()
+                    if i["type"] == "desire"
                 }
                 portal.save(ctx, answers, ctx.response.revision)
                 portal.submit(ctx, ctx.response.revision)
@@ -147,15 +159,16 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
 
         compare = {}
         for size in (2, 6):
-            case = create_case(owner, f"Compare {size}", [{"display_name": n} for n in names[:size]])
+            case = create_case(
+                owner, f"Compare {size}", [{"display_name": n} for n in names[:size]]
+            )
             compare[size] = (str(case.id), str(submitted(case).id))
         out["compare"] = compare
         # Partners who will autosave the thirty-item page: one case each, one link each.
         tokens = []
         for n in range(4):
             case = create_case(owner, f"Autosave {n}", [{"display_name": names[n]}])
-            _, issued = assign(case, thirty.latest, [], due_on=None, instructions=None,
-                               ttl_days=30)
+            _, issued = assign(case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30)
             tokens.append(issued[0].token)
         db.session.commit()
         out["autosave_tokens"] = tokens
@@ -164,8 +177,9 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         batch = 5000
         for start in range(0, audit_rows, batch):
             for i in range(start, min(start + batch, audit_rows)):
-                ev = audit.record("case.view", "case", f"{i:032x}", actor_kind="counselor",
-                                  actor_id=owner.id)
+                ev = audit.record(
+                    "case.view", "case", f"{i:032x}", actor_kind="counselor", actor_id=owner.id
+                )
                 ev.at = utcnow() - timedelta(minutes=i % 525_600)
             db.session.commit()
     return out
@@ -181,7 +195,9 @@ def explain(data: dict) -> None:
     from counselor.extensions import db
     from counselor.reveal.models import Alert
 
-    large = db.session.scalar(select(Counselor).where(Counselor.email == data["counselors"]["large"]))
+    large = db.session.scalar(
+        select(Counselor).where(Counselor.email == data["counselors"]["large"])
+    )
     db.session.execute(text("ANALYZE"))
     alerts = (
         select(Alert.case_id)
@@ -216,9 +232,21 @@ def start_gunicorn(target: str, env: dict) -> tuple[subprocess.Popen, str]:
     """gunicorn sync x2 on a free port, as the Procfile's web process runs (no access log)."""
     port = free_port()
     proc = subprocess.Popen(
-        [str(BIN / "gunicorn"), "--worker-class", "sync", "--workers", "2",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target],
-        cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
+        [
+            str(BIN / "gunicorn"),
+            "--worker-class",
+            "sync",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--log-level",
+            "warning",
+            target,
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
@@ -267,7 +295,8 @@ def sign_in(base: str, email: str) -> str:
     b = Browser(base)
     page = b.get("/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page)
+        r'name="csrf_token" value="([^"]+)"', page
+    )
     b.post("/login", {"csrf_token": token.group(1), "email": email, "password": PASSWORD})
     assert "Caseload" in b.get("/cases"), "bench sign-in failed"
     return b.cookie_header()
@@ -281,8 +310,10 @@ def open_link(base: str, token: str) -> dict:
     b.post(f"/l/{token}", {"csrf_token": button})
     page = b.get("/p/s/1")
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    revision = int(re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"',
-                             page).group(2) or 0)
+    revision = int(
+        re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page).group(2)
+        or 0
+    )
     return {"cookie": b.cookie_header(), "csrf": csrf, "revision": revision}
 
 
@@ -339,9 +370,19 @@ def wrk(url: str, script: str, seconds: float, connections: int, tmp: Path) -> d
     path.write_text(script)
     threads = min(connections, 4)
     out = subprocess.run(
-        [WRK, f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", str(path),
-         url],
-        capture_output=True, text=True, check=True,
+        [
+            WRK,
+            f"-t{threads}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(path),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
@@ -379,13 +420,22 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
         "WEB_CONCURRENCY": "2",
     }
     os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
-    app = create_app({"INSTANCE_PATH": str(instance), "SQLALCHEMY_DATABASE_URI": _sa(database_url),
-                      "SECRET_KEY": SECRET, "COUNSELOR_ENCRYPTION_KEYS": keys})
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "SQLALCHEMY_DATABASE_URI": _sa(database_url),
+            "SECRET_KEY": SECRET,
+            "COUNSELOR_ENCRYPTION_KEYS": keys,
+        }
+    )
     t0 = time.monotonic()
     data = seed(app, small=10, large=args.cases, audit_rows=args.audit_rows)
     ref_app.create_schema(ref_app.url())
-    print(f"[{label}] seeded in {time.monotonic() - t0:.1f} s: 10 + 100 + {args.cases} cases, "
-          f"{args.audit_rows} audit events", flush=True)
+    print(
+        f"[{label}] seeded in {time.monotonic() - t0:.1f} s: 10 + 100 + {args.cases} cases, "
+        f"{args.audit_rows} audit events",
+        flush=True,
+    )
     with app.app_context():
         from counselor.extensions import db
 
@@ -400,23 +450,51 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
         large = sign_in(pbase, data["counselors"]["large"])
         sessions = [open_link(pbase, t) for t in data["autosave_tokens"]]
         ref_page = (rbase + "/page", "")
-        ref_post = (rbase + "/save", POST_LUA % lua_string(
-            urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})))
+        ref_post = (
+            rbase + "/save",
+            POST_LUA
+            % lua_string(urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})),
+        )
         answers = json.dumps(thirty_answers(), ensure_ascii=False)
         c2, a2 = data["compare"][2]
         c6, a6 = data["compare"][6]
         measures = [
             ("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page, 0.6),
-            (f"caseload, {args.cases} cases", pbase + "/cases", GET_LUA % lua_string(large),
-             ref_page, 0.6),
-            ("case page", pbase + f"/cases/{data['case']}", GET_LUA % lua_string(small),
-             ref_page, 0.6),
-            ("comparison, 2 partners", pbase + f"/cases/{c2}/assignments/{a2}/compare",
-             GET_LUA % lua_string(small), ref_page, 0.5),
-            ("comparison, 6 partners", pbase + f"/cases/{c6}/assignments/{a6}/compare",
-             GET_LUA % lua_string(small), ref_page, 0.3),
-            ("portal autosave, 30 items", pbase + "/p/autosave",
-             AUTOSAVE_LUA % (lua_table(sessions), lua_string(answers)), ref_post, 0.6),
+            (
+                f"caseload, {args.cases} cases",
+                pbase + "/cases",
+                GET_LUA % lua_string(large),
+                ref_page,
+                0.6,
+            ),
+            (
+                "case page",
+                pbase + f"/cases/{data['case']}",
+                GET_LUA % lua_string(small),
+                ref_page,
+                0.6,
+            ),
+            (
+                "comparison, 2 partners",
+                pbase + f"/cases/{c2}/assignments/{a2}/compare",
+                GET_LUA % lua_string(small),
+                ref_page,
+                0.5,
+            ),
+            (
+                "comparison, 6 partners",
+                pbase + f"/cases/{c6}/assignments/{a6}/compare",
+                GET_LUA % lua_string(small),
+                ref_page,
+                0.3,
+            ),
+            (
+                "portal autosave, 30 items",
+                pbase + "/p/autosave",
+                AUTOSAVE_LUA % (lua_table(sessions), lua_string(answers)),
+                ref_post,
+                0.6,
+            ),
         ]
         rows = []
         for name, url, script, (rurl, rscript), goal in measures:
@@ -428,26 +506,43 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
                 after = wrk(rurl, rscript, args.seconds, conns, tmp)
                 ref = (before["rps"] + after["rps"]) / 2
                 rounds.append((mine, ref, mine["rps"] / ref))
-            mine = {k: statistics.median(r[0][k] for r in rounds) for k in ("rps", "p50", "p99", "bad")}
+            mine = {
+                k: statistics.median(r[0][k] for r in rounds) for k in ("rps", "p50", "p99", "bad")
+            }
             ref = statistics.median(r[1] for r in rounds)
             ratio = statistics.median(r[2] for r in rounds)
-            row = {"db": label, "measure": name, "ref_rps": ref, **mine, "ratio": ratio,
-                   "goal": goal}
+            row = {
+                "db": label,
+                "measure": name,
+                "ref_rps": ref,
+                **mine,
+                "ratio": ratio,
+                "goal": goal,
+            }
             rows.append(row)
             print(_line(row), flush=True)
         # One user, one connection: does a page's latency grow with the caseload? 10 cases
         # fill a fifth of a page, 100 and more fill the page of 50.
         sizes = {"small": 10, "mid": 100, "large": args.cases}
         cookies = {"small": small, "mid": sign_in(pbase, data["counselors"]["mid"]), "large": large}
-        p50 = {k: wrk(pbase + "/cases", GET_LUA % lua_string(cookies[k]), args.seconds, 1,
-                      tmp)["p50"] for k in sizes}
+        p50 = {
+            k: wrk(pbase + "/cases", GET_LUA % lua_string(cookies[k]), args.seconds, 1, tmp)["p50"]
+            for k in sizes
+        }
         for a, b in (("small", "large"), ("mid", "large")):
-            rows.append({"db": label,
-                         "measure": f"caseload {sizes[a]} → {sizes[b]} cases, one user",
-                         "one_user": (p50[a], p50[b]), "flat": p50[b] / p50[a]})
-            print(f"[{label}] caseload one user p50: {p50[a]:.1f} ms ({sizes[a]} cases) -> "
-                  f"{p50[b]:.1f} ms ({sizes[b]} cases): {p50[b] / p50[a]:.2f}x (goal <= 1.5x)",
-                  flush=True)
+            rows.append(
+                {
+                    "db": label,
+                    "measure": f"caseload {sizes[a]} → {sizes[b]} cases, one user",
+                    "one_user": (p50[a], p50[b]),
+                    "flat": p50[b] / p50[a],
+                }
+            )
+            print(
+                f"[{label}] caseload one user p50: {p50[a]:.1f} ms ({sizes[a]} cases) -> "
+                f"{p50[b]:.1f} ms ({sizes[b]} cases): {p50[b] / p50[a]:.2f}x (goal <= 1.5x)",
+                flush=True,
+            )
         return rows
     finally:
         stop(project)
@@ -455,29 +550,40 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
 
 
 def _sa(url: str) -> str:
-    return "postgresql+psycopg://" + url[len("postgresql://"):] if url.startswith(
-        "postgresql://") else url
+    return (
+        "postgresql+psycopg://" + url[len("postgresql://") :]
+        if url.startswith("postgresql://")
+        else url
+    )
 
 
 def _line(row: dict) -> str:
     ok = "ok" if row["ratio"] >= row["goal"] else "BELOW"
-    return (f"[{row['db']}] {row['measure']:<28} ref {row['ref_rps']:7.0f} req/s | project "
-            f"{row['rps']:7.0f} req/s p50 {row['p50']:6.1f} ms p99 {row['p99']:6.1f} ms | ratio "
-            f"{row['ratio']:.3f} (goal >= {row['goal']}) {ok}"
-            + (f" | {row['bad']:.0f} non-2xx" if row["bad"] else ""))
+    return (
+        f"[{row['db']}] {row['measure']:<28} ref {row['ref_rps']:7.0f} req/s | project "
+        f"{row['rps']:7.0f} req/s p50 {row['p50']:6.1f} ms p99 {row['p99']:6.1f} ms | ratio "
+        f"{row['ratio']:.3f} (goal >= {row['goal']}) {ok}"
+        + (f" | {row['bad']:.0f} non-2xx" if row["bad"] else "")
+    )
 
 
 def markdown(rows: list[dict]) -> str:
     """The README table."""
-    lines = ["| database | measure | reference req/s | Counselor req/s | p50 ms | p99 ms | ratio | goal |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| database | measure | reference req/s | Counselor req/s | p50 ms | p99 ms | ratio | goal |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in rows:
         if "one_user" in r:
-            lines.append(f"| {r['db']} | {r['measure']} | | | {r['one_user'][0]:.1f} → "
-                         f"{r['one_user'][1]:.1f} | | {r['flat']:.2f}× | ≤ 1.5× |")
+            lines.append(
+                f"| {r['db']} | {r['measure']} | | | {r['one_user'][0]:.1f} → "
+                f"{r['one_user'][1]:.1f} | | {r['flat']:.2f}× | ≤ 1.5× |"
+            )
         else:
-            lines.append(f"| {r['db']} | {r['measure']} | {r['ref_rps']:.0f} | {r['rps']:.0f} | "
-                         f"{r['p50']:.1f} | {r['p99']:.1f} | {r['ratio']:.3f} | ≥ {r['goal']} |")
+            lines.append(
+                f"| {r['db']} | {r['measure']} | {r['ref_rps']:.0f} | {r['rps']:.0f} | "
+                f"{r['p50']:.1f} | {r['p99']:.1f} | {r['ratio']:.3f} | ≥ {r['goal']} |"
+            )
     return "\n".join(lines)
 
 

@@ -45,13 +45,18 @@ def create_schema(database_url: str) -> None:
         conn.execute(text("DROP TABLE IF EXISTS ref_row"))
         conn.execute(text("DROP TABLE IF EXISTS ref_save"))
         conn.execute(
-            text("CREATE TABLE ref_row (id INTEGER PRIMARY KEY, label VARCHAR(200), created_at VARCHAR(40))")
+            text(
+                "CREATE TABLE ref_row (id INTEGER PRIMARY KEY, label VARCHAR(200), created_at VARCHAR(40))"
+            )
         )
         serial = "SERIAL" if engine.dialect.name == "postgresql" else "INTEGER"
         conn.execute(text(f"CREATE TABLE ref_save (id {serial} PRIMARY KEY, body TEXT)"))
         conn.execute(
             text("INSERT INTO ref_row (id, label, created_at) VALUES (:i, :l, :c)"),
-            [{"i": i, "l": f"Row number {i}", "c": f"2026-11-{1 + i % 28:02d}"} for i in range(200)],
+            [
+                {"i": i, "l": f"Row number {i}", "c": f"2026-11-{1 + i % 28:02d}"}
+                for i in range(200)
+            ],
         )
     engine.dispose()
 
@@ -63,7 +68,9 @@ engine = create_engine(url()) if "REF_DATABASE_URL" in os.environ else None
 @app.get("/page")
 def page():
     with engine.connect() as conn:
-        rows = conn.execute(text("SELECT id, label, created_at FROM ref_row ORDER BY id LIMIT 50")).all()
+        rows = conn.execute(
+            text("SELECT id, label, created_at FROM ref_row ORDER BY id LIMIT 50")
+        ).all()
     return render_template_string(PAGE, rows=rows)
 
 

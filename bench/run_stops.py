@@ -114,7 +114,9 @@ def one_round(
         honcho.wait()
     reader.join(5)
     left = processes_marked(marker)
-    detail = f"{hung}{len(started)} processes before Ctrl-C, {len(left)} left after the runner exited"
+    detail = (
+        f"{hung}{len(started)} processes before Ctrl-C, {len(left)} left after the runner exited"
+    )
     if hung and not left:
         return False, detail + "\n" + "".join(lines[-15:])
     if left:
@@ -145,7 +147,9 @@ def main() -> int:
         t0 = time.monotonic()
         ok, detail = one_round(args.port, args.timeout, args.early, args.honcho)
         failures += not ok
-        print(f"round {n}: {'clean' if ok else 'LEFT OVER'} in {time.monotonic() - t0:.1f} s; {detail}")
+        print(
+            f"round {n}: {'clean' if ok else 'LEFT OVER'} in {time.monotonic() - t0:.1f} s; {detail}"
+        )
     return 1 if failures else 0
 
 

@@ -45,11 +45,12 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
-    """Foreign keys as on PostgreSQL; WAL with synchronous=NORMAL for concurrent web workers.
+    """Foreign keys as on PostgreSQL; erased rows overwritten; WAL with synchronous=NORMAL.
 
     SQLite ignores foreign keys unless asked, and cascades must behave as on PostgreSQL.
     Deleted rows are overwritten too (Debian's default, not every build's), so that an erased
-    case leaves not even its ciphertext in the file's free pages. In WAL mode readers never wait for the writer, and a commit appends to the log instead of
+    case leaves not even its ciphertext in the file's free pages.
+    In WAL mode readers never wait for the writer, and a commit appends to the log instead of
     rewriting pages under an exclusive lock. With synchronous=NORMAL the log is fsynced at each
     checkpoint rather than at each commit: a committed transaction survives a crash of the
     process (it is in the log file, in the operating system's cache), and a power loss or

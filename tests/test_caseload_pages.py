@@ -39,7 +39,7 @@ def test_caseload_pages_hold_fifty_cases_in_order(app, client_a, counselor_a):
 def test_caseload_page_links_are_accessible_and_keep_the_filter(app, client_a, counselor_a):
     _cases(counselor_a, 60)
     page = client_a.get("/cases?q=case&status=all&page=2").get_data(as_text=True)
-    nav = page[page.index('<nav class="mt-3" aria-label="Caseload pages">'):]
+    nav = page[page.index('<nav class="mt-3" aria-label="Caseload pages">') :]
     assert 'aria-current="page" aria-label="Page 2, current page"' in nav
     assert 'href="/cases?q=case&amp;status=all&amp;page=1" rel="prev"' in nav
     assert '<span class="page-link">Next</span>' in nav

@@ -16,4 +16,3 @@ def test_every_sqlite_connection_gets_wal_normal_and_foreign_keys(tmp_path):
         assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     finally:
         conn.close()
-

@@ -35,8 +35,11 @@ AUTOSAVE_STATEMENTS = 8
 def _add_cases(account, count: int, start: int = 0) -> None:
     owner = db.session.get(Counselor, account.id)
     for n in range(start, start + count):
-        create_case(owner, f"Case {n:04d}", [{"display_name": f"Partner {n}a"},
-                                             {"display_name": f"Partner {n}b"}])
+        create_case(
+            owner,
+            f"Case {n:04d}",
+            [{"display_name": f"Partner {n}a"}, {"display_name": f"Partner {n}b"}],
+        )
     db.session.commit()
 
 
@@ -62,8 +65,15 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     case = new_case(counselor_a)
     for day in range(12):
         start = utcnow() - timedelta(days=day)
-        save_session(case, {"date": start.date(), "time": start.time(), "duration_minutes": 50,
-                            "agenda": f"Agenda {day}"})
+        save_session(
+            case,
+            {
+                "date": start.date(),
+                "time": start.time(),
+                "duration_minutes": 50,
+                "agenda": f"Agenda {day}",
+            },
+        )
     db.session.commit()
     statements = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
@@ -73,8 +83,10 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
 def test_session_page_reads_each_row_once(app, client_a, counselor_a):
     case = new_case(counselor_a)
     start = utcnow()
-    session = save_session(case, {"date": start.date(), "time": start.time(),
-                                  "duration_minutes": 50, "notes": "Private"})
+    session = save_session(
+        case,
+        {"date": start.date(), "time": start.time(), "duration_minutes": 50, "notes": "Private"},
+    )
     db.session.commit()
     statements = _statements(client_a, f"/cases/{case.id}/sessions/{session.id}")
     print(f"\nsession page: {len(statements)} statements")
