@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    JSON,
     String,
     Text,
     UniqueConstraint,
@@ -112,6 +113,8 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: idempotency key of the form that created it, so a resubmitted form creates nothing twice
     request_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: link_ids of the sections the counselor chose (None: every section of the version)
+    sections: Mapped[list[str] | None] = mapped_column(JSON)
 
     version: Mapped[QuestionnaireVersion] = relationship()
     case = relationship("Case")
@@ -121,6 +124,12 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     responses: Mapped[list[Response]] = relationship(
         back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def definition(self) -> Definition:
+        """The version's definition with only the chosen sections: the portal, the comparison
+        and matching work on this, never on sections the counselor left out."""
+        return self.version.definition.only(self.sections)
 
 
 class Link(UUIDPrimaryKey, db.Model):

@@ -17,7 +17,7 @@ from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse
 from counselor.extensions import db
-from counselor.questionnaires import bp, services
+from counselor.questionnaires import bp, engine, services
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
 from counselor.questionnaires.schema import ParseError, parse_definition
 
@@ -33,6 +33,12 @@ STATUS_LABELS = {
 def case_assignments(case: Case) -> list:
     """The case page lists its homework through this (cases knows nothing of questionnaires)."""
     return services.case_assignments(case)
+
+
+@bp.app_template_global()
+def desire_value(item: dict, value) -> dict:
+    """A stored desire answer in today's shape (older item-wide limits read per role)."""
+    return engine.desire_value(item, value)
 
 
 @bp.app_template_global()

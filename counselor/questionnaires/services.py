@@ -365,7 +365,7 @@ def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
     """Per assigned partner: status, link state and the answers shown under the version's rules."""
     from counselor.questionnaires import engine
 
-    defn = assignment.version.definition
+    defn = assignment.definition
     partners = {p.id: p for p in assignment.case.partners}
     columns = []
     for response in sorted(assignment.responses, key=lambda r: partners[r.partner_id].position):
