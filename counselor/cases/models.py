@@ -99,6 +99,9 @@ class PartnerRelationship(UUIDPrimaryKey, db.Model):
     partner_b_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("partner.id", ondelete="CASCADE"), index=True
     )
+    # declared so a flush deletes a pair before a partner it names
+    partner_a: Mapped[Partner] = relationship(foreign_keys=[partner_a_id])
+    partner_b: Mapped[Partner] = relationship(foreign_keys=[partner_b_id])
 
     @property
     def pair(self) -> frozenset:
