@@ -161,9 +161,7 @@ def delete_case(case: Case, typed_label: str) -> None:
         raise CaseError("The label you typed does not match this case; nothing was deleted.")
     case_id = case.id
     db.session.execute(delete(CounselingSession).where(CounselingSession.case_id == case_id))
-    db.session.execute(
-        delete(PartnerRelationship).where(PartnerRelationship.case_id == case_id)
-    )
+    db.session.execute(delete(PartnerRelationship).where(PartnerRelationship.case_id == case_id))
     db.session.execute(delete(Partner).where(Partner.case_id == case_id))
     db.session.delete(case)
     db.session.flush()

@@ -7,8 +7,9 @@ endpoint and the tests all go through the same rules.
 Stored answer shapes per item type:
 boolean → bool; choice → str (list[str] when ``multiple``); open-choice → str (an option
 value or the partner's own words); string, text → str; integer → int; decimal → str (exact
-decimal text); date → "YYYY-MM-DD"; scale → int; desire → {"roles": {role: answer}, "limits": [role],
-"fantasy": bool, "experience": "liked" | "disliked" | "never" | "", "note": str}.
+decimal text); date → "YYYY-MM-DD"; scale → int; desire → {"roles": {role: answer},
+"limits": [role], "fantasy": bool, "experience": "liked" | "disliked" | "never" | "",
+"note": str}.
 
 A hard limit belongs to a role ("giving is fine, receiving is a hard limit"). Answers saved
 before that carry ``"hard_limit": bool`` for the whole item; ``desire_value`` reads them as a
@@ -111,9 +112,7 @@ class Definition:
             i
             for s in self.sections
             if s.link_id in keep
-            for i in (
-                [self.by_id[s.link_id]] if s.link_id in self.by_id else s.items
-            )
+            for i in ([self.by_id[s.link_id]] if s.link_id in self.by_id else s.items)
         ]
         self._narrowed[key] = Definition({**self.doc, "items": items})
         return self._narrowed[key]

@@ -18,8 +18,9 @@ receiving does not hide a match where that partner gives. A yes or want-to-try m
 "fantasy only — not to act on" never counts as a match: it is classified like a maybe.
 
 A pair has every class its pairings have (``classes``: an item whose pairings disagree shows
-each), with ``limit`` also listed under a collision. ``cls`` is the one class a cell leads with: a collision first, then a match (what
-the pair can build on), then the most pressing rest. Two partners who both want only the
+each), with ``limit`` also listed under a collision. ``cls`` is the one class a cell leads
+with: a collision first, then a match (what the pair can build on), then the most pressing
+rest. Two partners who both want only the
 same one-sided role (both only give) do not match.
 
 Only partners in a relationship with each other are compared (``pairs`` from the case's

@@ -109,7 +109,9 @@ def partner_view(
         return PartnerView(False, "not_released")
     mine = answers.get(viewer.key) or {}
     others = [
-        p for p in partners if p.key != viewer.key and (related is None or related(viewer.key, p.key))
+        p
+        for p in partners
+        if p.key != viewer.key and (related is None or related(viewer.key, p.key))
     ]
     hidden_by_unshared = _depends_on_unshared(defn)
     my_states = enabled_states(defn, mine)

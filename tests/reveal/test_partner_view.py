@@ -21,8 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from counselor.questionnaires.engine import Definition
-from counselor.questionnaires.schema import EXPERIENCE
-from counselor.questionnaires.schema import validate_definition
+from counselor.questionnaires.schema import EXPERIENCE, validate_definition
 from counselor.reveal.views import MatchLine, PartnerInfo, PartnerView, SharedAnswer, partner_view
 
 ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
@@ -505,11 +504,7 @@ def answer_sets(draw):
     n = draw(st.integers(min_value=2, max_value=6))
     pairs = [frozenset((a, b)) for a in range(n) for b in range(a + 1, n)]
     # a relationship map: everyone with everyone, or any subset of the pairs (a polycule)
-    related = (
-        None
-        if draw(st.integers(0, 3)) == 0
-        else {p for p in pairs if draw(st.booleans())}
-    )
+    related = None if draw(st.integers(0, 3)) == 0 else {p for p in pairs if draw(st.booleans())}
     answers = {}
     for p in range(n):
         mine: dict = {}
@@ -783,7 +778,8 @@ def test_a_partner_never_sees_a_metamour():
             released=True,
             related=lambda a, b: frozenset((a, b)) in related,
         )
-        seen[viewer.key] = sorted({m.other for e in view.items for m in e.matches} | {
-            a.other for e in view.items for a in e.answers
-        })
+        seen[viewer.key] = sorted(
+            {m.other for e in view.items for m in e.matches}
+            | {a.other for e in view.items for a in e.answers}
+        )
     assert seen == {0: ["Partner-1", "Partner-2"], 1: ["Partner-0"], 2: ["Partner-0"]}
