@@ -108,6 +108,9 @@ class PairResult:
     pairings: list[Pairing] = field(default_factory=list)
     #: every class of the pair, in counselor order (see the module docstring)
     classes: tuple[str, ...] = ()
+    #: the roles each partner marked a hard limit
+    limits_a: frozenset = frozenset()
+    limits_b: frozenset = frozenset()
 
     @property
     def matches(self) -> list[Pairing]:
@@ -170,7 +173,16 @@ def compare_pair(
         present.add("limit")  # a limit is a limit, also where a yes runs into it
     classes = tuple(c for c in CLASS_ORDER if c in present)
     cls = next(c for c in LEAD_ORDER if c in present)
-    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes)
+    return PairResult(
+        item["link_id"],
+        a_key,
+        b_key,
+        cls,
+        pairings,
+        classes,
+        frozenset(limits_a),
+        frozenset(limits_b),
+    )
 
 
 def related_pairs(keys: Iterable[Any], related: Callable[[Any, Any], bool] | None = None) -> list:
@@ -198,3 +210,37 @@ def counts(results: list[PairResult]) -> dict[str, int]:
         for c in r.classes:
             out[c] += 1
     return out
+
+
+def _label(item: dict, key: str) -> str:
+    return next((r["label"] for r in item["roles"] if r["key"] == key), key)
+
+
+def who_does_what(item: dict, result: PairResult, name_a: str, name_b: str) -> list[str]:
+    """Counselor-facing lines saying who leads or gives in a pair's matches and limits
+    ("Jordan: Leading · Riley: Following"), in role order."""
+    lines = []
+    for p in result.pairings:
+        role_a, role_b = _label(item, p.role_a), _label(item, p.role_b)
+        if p.cls == "complementary":
+            lines.append(f"{name_a}: {role_a} · {name_b}: {role_b}")
+        elif p.cls == "mutual":
+            lines.append("Both want it" if len(item["roles"]) == 1 else f"Both: {role_a}")
+        elif p.cls in ("limit", "limit_collision"):
+            limited = [
+                f"{who}'s hard limit: {role}"
+                for who, role, key, limits in (
+                    (name_a, role_a, p.role_a, result.limits_a),
+                    (name_b, role_b, p.role_b, result.limits_b),
+                )
+                if key in limits
+            ]
+            if p.cls == "limit_collision":
+                wishes = []
+                if p.role_a in result.limits_a and p.answer_b in POSITIVE:
+                    wishes.append(f"{name_b} wants {role_b}")
+                if p.role_b in result.limits_b and p.answer_a in POSITIVE:
+                    wishes.append(f"{name_a} wants {role_a}")
+                limited.append(" and ".join(wishes))
+            lines.append(" · ".join(limited))
+    return list(dict.fromkeys(lines))

@@ -113,6 +113,19 @@ class Comparison:
     items: list[ItemComparison]
     counts: dict[str, int]
 
+    def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
+        """The rows of one section; with a class, only the desire items that have it."""
+        return [
+            r
+            for r in self.items
+            if r.section_index == section_index and (not wanted or wanted in r.classes)
+        ]
+
+    @property
+    def names(self) -> dict[uuid.UUID, str]:
+        """Partner id to the name shown."""
+        return {p.id: p.display_name for p in self.partners}
+
 
 def compare(assignment: Assignment) -> Comparison:
     """Side-by-side answers, and desire classes for every pair of assigned partners who are in a
