@@ -197,6 +197,9 @@ def assign(case_id: uuid.UUID):
         if _already_done(form):
             return redirect(url_for("cases.show", case_id=case.id))
         questionnaire = next(q for q in questionnaires if str(q.id) == form.questionnaire.data)
+        # the section boxes of the chosen questionnaire, when the page showed them
+        shown = request.form.get(f"sections-{questionnaire.id}-shown")
+        sections = request.form.getlist(f"sections-{questionnaire.id}") if shown else None
         try:
             _, issued = services.assign(
                 case,
@@ -206,6 +209,7 @@ def assign(case_id: uuid.UUID):
                 instructions=form.instructions.data,
                 ttl_days=form.ttl_days.data,
                 request_key=f"{form.request_key.data}:0",
+                sections=sections,
             )
         except services.AssignmentError as exc:
             form.partners.errors.append(str(exc))

@@ -197,8 +197,11 @@ def assign(
     instructions: str | None,
     ttl_days: int | None,
     request_key: str | None = None,
+    sections: list[str] | None = None,
 ) -> tuple[Assignment, list[IssuedLink]]:
-    """Give a questionnaire version to some partners of a case: one link and response each."""
+    """Give a questionnaire version to some partners of a case: one link and response each.
+
+    ``sections`` names the sections (top-level groups) to include; None means all of them."""
     partners = (
         [p for p in case.partners if p.id in set(partner_ids)]
         if partner_ids
@@ -221,6 +224,7 @@ def assign(
         instructions=(instructions or "").strip() or None,
         link_ttl_days=ttl,
         request_key=request_key,
+        sections=_chosen_sections(version, sections),
     )
     assignment.case = case
     db.session.add(assignment)
@@ -232,6 +236,19 @@ def assign(
         issued.append(_issue(assignment, partner))
     audit.record("assignment.create", "assignment", assignment.id)
     return assignment, issued
+
+
+def _chosen_sections(version: QuestionnaireVersion, sections: list[str] | None) -> list[str] | None:
+    """The sections to store: None for all (the default), else the chosen ones in order."""
+    if sections is None:
+        return None
+    known = [s.link_id for s in version.definition.sections]
+    if set(sections) - set(known):
+        raise AssignmentError("Choose sections of this questionnaire.")
+    if not sections:
+        raise AssignmentError("Choose at least one section.")
+    chosen = [k for k in known if k in set(sections)]
+    return None if chosen == known else chosen
 
 
 def already_assigned(request_key: str) -> bool:

@@ -135,7 +135,6 @@ def compare(assignment: Assignment) -> Comparison:
     answers = _answers_by_partner(assignment)
     shown = {p.id: engine.visible_answers(defn, answers.get(p.id, {})) for p in partners}
     items: list[ItemComparison] = []
-    every_pair: list[matching.PairResult] = []
     for section in defn.sections:
         for item in engine.walk(section.items):
             if item["type"] not in engine.ANSWERABLE:
@@ -150,10 +149,12 @@ def compare(assignment: Assignment) -> Comparison:
                 row.pairs = matching.compare_item(
                     item, {p.id: row.answers[p.id] for p in partners}, assignment.case.related
                 )
-                every_pair.extend(row.pairs)
             items.append(row)
     pairs = matching.related_pairs(partners, lambda a, b: assignment.case.related(a.id, b.id))
-    return Comparison(partners, pairs, items, matching.counts(every_pair))
+    # an item counts once under each class any of its pairs has: the number beside a class is
+    # the number of rows its filter shows
+    counts = {c: sum(1 for row in items if c in row.classes) for c in matching.CLASS_ORDER}
+    return Comparison(partners, pairs, items, counts)
 
 
 # ---- release -----------------------------------------------------------------------------
