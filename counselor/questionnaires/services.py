@@ -396,3 +396,38 @@ def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
             PartnerColumn(partners[response.partner_id], response, link, link_state(link), answers)
         )
     return columns
+
+
+def upgrade_desire_answers() -> tuple[int, int]:
+    """Rewrite stored desire answers that carry an item-wide ``hard_limit`` in today's shape (a
+    limit on every role the partner answered); returns (responses checked, rewritten). Safe to
+    run again: an upgraded answer has no ``hard_limit`` left."""
+    from counselor.questionnaires import engine
+
+    checked = rewritten = 0
+    responses = db.session.scalars(
+        select(Response)
+        .where(Response.answers_json_sealed.is_not(None))
+        .options(selectinload(Response.assignment).selectinload(Assignment.version))
+        .execution_options(yield_per=200)
+    )
+    for response in responses:
+        checked += 1
+        defn = response.assignment.version.definition
+        answers = response.answers
+        old = [
+            lid
+            for lid, value in answers.items()
+            if isinstance(value, dict)
+            and "hard_limit" in value
+            and defn.by_id.get(lid, {}).get("type") == "desire"
+        ]
+        if not old:
+            continue
+        for lid in old:
+            answers[lid] = engine.desire_value(defn.by_id[lid], answers[lid])
+        response.answers = answers
+        rewritten += 1
+        audit.record("response.upgrade", "response", response.id, actor_kind="system")
+    db.session.flush()
+    return checked, rewritten

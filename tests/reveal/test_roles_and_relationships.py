@@ -185,3 +185,39 @@ def test_sections_chosen_at_assignment_are_all_the_partner_and_comparison_see(
     cmp = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}/compare")
     text = cmp.get_data(as_text=True)
     assert "Light spanking" not in text and "Cuddling" in text
+
+
+def test_flask_answers_upgrade_turns_item_limits_into_role_limits(app, counselor_a, runner):
+    """Answers saved before limits were per role: the limit lands on every answered role (every
+    role when none was answered), the rest of the answer is kept, and a second run changes
+    nothing."""
+    from counselor.questionnaires.models import Response
+
+    sync()
+    case = new_case(counselor_a)
+    assignment, _ = assign(case, INVENTORY)
+    sam = next(r for r in assignment.responses if r.partner.display_name == "Sam Rivera")
+    sam.answers = {
+        INSTRUCTIONS: {"roles": {"receive": "no"}, "hard_limit": True, "note": "N"},
+        LEAD: {"roles": {}, "hard_limit": True, "note": ""},
+        "care.cuddling": {"roles": {"together": "yes"}, "hard_limit": False, "note": ""},
+        "closing.not_listed": "text stays as it was",
+    }
+    db.session.commit()
+    result = runner.invoke(args=["answers", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "rewrote 1 " in result.output
+    db.session.expire_all()
+    answers = db.session.get(Response, sam.id).answers
+    assert answers[INSTRUCTIONS] == {
+        "roles": {"receive": "no"},
+        "limits": ["receive"],
+        "fantasy": False,
+        "experience": "",
+        "note": "N",
+    }
+    assert answers[LEAD]["limits"] == ["lead", "follow"]
+    assert answers["care.cuddling"]["limits"] == [] and "hard_limit" not in answers["care.cuddling"]
+    assert answers["closing.not_listed"] == "text stays as it was"
+    again = runner.invoke(args=["answers", "upgrade"])
+    assert "rewrote 0 " in again.output
