@@ -1,4 +1,5 @@
-"""Command-line tools: `flask keys`, `flask counselors`, `flask demo`."""
+"""Command-line tools: `flask keys`, `flask counselors`, `flask demo`, `flask library`,
+`flask answers`."""
 
 from __future__ import annotations
 
@@ -204,6 +205,7 @@ def register_cli(app: Flask) -> None:
     app.cli.add_command(counselors_cli)
     app.cli.add_command(demo)
     app.cli.add_command(library_cli)
+    app.cli.add_command(answers_cli)
 
 
 library_cli = AppGroup("library", help="The built-in questionnaire library.")
@@ -222,3 +224,17 @@ def library_sync() -> None:
         ) from None
     db.session.commit()
     click.echo(f"Library: {files} definitions checked, {added} new versions.")
+
+
+answers_cli = AppGroup("answers", help="Stored answers.")
+
+
+@answers_cli.command("upgrade")
+def answers_upgrade() -> None:
+    """Rewrite older desire answers: an item-wide hard limit becomes a limit on every role the
+    partner answered. Idempotent; run after `flask db upgrade`."""
+    from counselor.questionnaires.services import upgrade_desire_answers
+
+    checked, rewritten = upgrade_desire_answers()
+    db.session.commit()
+    click.echo(f"Checked {checked} responses; rewrote {rewritten} with per-role hard limits.")

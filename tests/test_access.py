@@ -176,6 +176,7 @@ POLICY: dict[str, Row] = {
     "cases.archive": owned(POST=TO_CASE),
     "cases.unarchive": owned(POST=TO_CASE),
     "cases.delete": owned(GET=200, POST=400),
+    "cases.relationships": owned(GET=200, POST=TO_CASE),  # no box ticked: nobody together
     "cases.new_session": owned(GET=200, POST=400),
     "cases.show_session": owned(GET=200),
     "cases.edit_session": owned(GET=200, POST=400),

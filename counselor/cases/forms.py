@@ -123,3 +123,10 @@ class ConfirmDeleteForm(FlaskForm):
 
     confirm_label = StringField("Type the case label to confirm", validators=[DataRequired()])
     submit = SubmitField("Delete this case and everything in it")
+
+
+class RelationshipMapForm(FlaskForm):
+    """The relationship map: one checkbox per pair of partners, read by the route from the pairs
+    the case has (so a posted name that is not a pair of this case is ignored)."""
+
+    submit = SubmitField("Save the relationship map")

@@ -43,6 +43,13 @@ class Case(UUIDPrimaryKey, Timestamps, db.Model):
         cascade="all, delete-orphan",
         passive_deletes=True,
     )
+    relationships: Mapped[list[PartnerRelationship]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+
+    def related(self, a: uuid.UUID, b: uuid.UUID) -> bool:
+        """Whether two partners of this case are in a relationship with each other."""
+        return frozenset((a, b)) in {r.pair for r in self.relationships}
 
 
 class Partner(UUIDPrimaryKey, db.Model):
@@ -67,6 +74,39 @@ class Partner(UUIDPrimaryKey, db.Model):
     email_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="partners")
+
+
+class PartnerRelationship(UUIDPrimaryKey, db.Model):
+    """Two partners of a case who are in a relationship with each other (the relationship map).
+
+    Matching, the comparison and what a partner sees after a release work per relationship:
+    partners without a row between them (metamours in a polycule) are never compared.
+    """
+
+    __tablename__ = "partner_relationship"
+    __table_args__ = (
+        CheckConstraint("partner_a_id <> partner_b_id", name="two_partners"),
+        UniqueConstraint("partner_a_id", "partner_b_id", name="uq_partner_relationship_pair"),
+    )
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    #: the pair in case order (partner_a has the lower position), so a pair has one row
+    partner_a_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    partner_b_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    # declared so a flush deletes a pair before a partner it names
+    partner_a: Mapped[Partner] = relationship(foreign_keys=[partner_a_id])
+    partner_b: Mapped[Partner] = relationship(foreign_keys=[partner_b_id])
+
+    @property
+    def pair(self) -> frozenset:
+        """The two partner ids, unordered."""
+        return frozenset((self.partner_a_id, self.partner_b_id))
 
 
 class CounselingSession(UUIDPrimaryKey, Timestamps, db.Model):

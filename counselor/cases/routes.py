@@ -9,7 +9,7 @@ from flask_login import current_user
 
 from counselor.cases import services
 from counselor.cases.blueprint import bp
-from counselor.cases.forms import CaseForm, ConfirmDeleteForm, SessionForm
+from counselor.cases.forms import CaseForm, ConfirmDeleteForm, RelationshipMapForm, SessionForm
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
 from counselor.core.ownership import counselor_required
@@ -95,6 +95,28 @@ def edit(case_id: uuid.UUID):
             flash("Case saved.", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template("cases/form.html", form=form, case=case), _status(form)
+
+
+@bp.route("/cases/<uuid:case_id>/relationships", methods=["GET", "POST"])
+@counselor_required
+def relationships(case_id: uuid.UUID):
+    """Who in a case is in a relationship with whom (comparison and matching follow it)."""
+    case = services.get_case_or_404(case_id)
+    form = RelationshipMapForm()
+    pairs = services.partner_pairs(case)
+    if form.validate_on_submit():
+        chosen = {
+            frozenset((a.id, b.id)) for a, b in pairs if request.form.get(f"pair-{a.id}-{b.id}")
+        }
+        services.set_relationships(case, chosen)
+        db.session.commit()
+        flash("Relationship map saved.", "success")
+        return redirect(url_for("cases.show", case_id=case.id))
+    audit.record("case.view", "case", case.id)
+    db.session.commit()
+    return render_template("cases/relationships.html", form=form, case=case, pairs=pairs), _status(
+        form
+    )
 
 
 @bp.route("/cases/<uuid:case_id>/archive", methods=["POST"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from dataclasses import field as dc_field
+from itertools import combinations
 
 from flask import current_app
 from sqlalchemy import case as sa_case
@@ -12,7 +13,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from counselor.auth.models import Counselor
-from counselor.cases.models import MAX_PARTNERS, Case, CounselingSession, Partner
+from counselor.cases.models import (
+    MAX_PARTNERS,
+    Case,
+    CounselingSession,
+    Partner,
+    PartnerRelationship,
+)
 from counselor.core import audit
 from counselor.core.models import combine_local
 from counselor.core.ownership import get_owned_or_404
@@ -162,6 +169,8 @@ def _apply_partners(case: Case, rows: list[dict]) -> None:
     keep = {row["id"] for row in rows if row.get("id") in existing}
     for pid, partner in existing.items():
         if pid not in keep:
+            for rel in [r for r in case.relationships if partner.id in r.pair]:
+                case.relationships.remove(rel)
             case.partners.remove(partner)
             audit.record("partner.remove", "partner", partner.id)
     db.session.flush()  # free the removed partners' positions before new partners take them
@@ -170,11 +179,39 @@ def _apply_partners(case: Case, rows: list[dict]) -> None:
         partner = existing.get(row["id"]) if row.get("id") in keep else None
         if partner is None:
             partner = Partner(position=next(free))
+            # a newcomer is in a relationship with everyone until the counselor says otherwise
+            for other in case.partners:
+                case.relationships.append(_relationship(case, other, partner))
             case.partners.append(partner)
         partner.display_name = row["display_name"]
         partner.pronouns = row.get("pronouns")
         partner.email = row.get("email")
     case.partners.sort(key=lambda p: p.position)
+
+
+def _relationship(case: Case, a: Partner, b: Partner) -> PartnerRelationship:
+    first, second = sorted((a, b), key=lambda p: p.position)
+    return PartnerRelationship(case_id=case.id, partner_a_id=first.id, partner_b_id=second.id)
+
+
+def partner_pairs(case: Case) -> list[tuple[Partner, Partner]]:
+    """Every pair of the case's partners, in case order (what the relationship map is made of)."""
+    return list(combinations(case.partners, 2))
+
+
+def set_relationships(case: Case, pairs: set[frozenset]) -> None:
+    """Make the case's relationship map hold exactly ``pairs`` (sets of two partner ids)."""
+    ids = {p.id for p in case.partners}
+    if any(len(pair) != 2 or not pair <= ids for pair in pairs):
+        raise CaseError("A relationship is between two partners of this case.")
+    for rel in [r for r in case.relationships if r.pair not in pairs]:
+        case.relationships.remove(rel)
+    have = {r.pair for r in case.relationships}
+    for a, b in partner_pairs(case):
+        if frozenset((a.id, b.id)) in pairs and frozenset((a.id, b.id)) not in have:
+            case.relationships.append(_relationship(case, a, b))
+    db.session.flush()
+    audit.record("case.relationships", "case", case.id)
 
 
 def create_case(counselor: Counselor, label: str, partners: list[dict]) -> Case:
@@ -209,6 +246,7 @@ def delete_case(case: Case, typed_label: str) -> None:
         raise CaseError("The label you typed does not match this case; nothing was deleted.")
     case_id = case.id
     db.session.execute(delete(CounselingSession).where(CounselingSession.case_id == case_id))
+    db.session.execute(delete(PartnerRelationship).where(PartnerRelationship.case_id == case_id))
     db.session.execute(delete(Partner).where(Partner.case_id == case_id))
     db.session.delete(case)
     db.session.flush()

@@ -57,7 +57,7 @@ class PartnerContext:
 
     @property
     def definition(self) -> engine.Definition:
-        return self.assignment.version.definition
+        return self.assignment.definition
 
     @property
     def partner(self):

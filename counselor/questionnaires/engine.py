@@ -8,7 +8,13 @@ Stored answer shapes per item type:
 boolean → bool; choice → str (list[str] when ``multiple``); open-choice → str (an option
 value or the partner's own words); string, text → str; integer → int; decimal → str (exact
 decimal text); date → "YYYY-MM-DD"; scale → int; desire → {"roles": {role: answer},
-"hard_limit": bool, "note": str}.
+"limits": [role], "fantasy": bool, "experience": "liked" | "disliked" | "never" | "",
+"note": str}.
+
+A hard limit belongs to a role ("giving is fine, receiving is a hard limit"). Answers saved
+before that carry ``"hard_limit": bool`` for the whole item; ``desire_value`` reads them as a
+limit on every role the partner answered (every role when none was answered), and
+``flask answers upgrade`` rewrites them so.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from counselor.questionnaires.schema import ANSWERABLE, DEFAULT_SHARE, DESIRE_ANSWERS
+from counselor.questionnaires.schema import ANSWERABLE, DEFAULT_SHARE, DESIRE_ANSWERS, EXPERIENCE
 
 #: length limits per answer, so no single box can take the whole request budget
 MAX_STRING = 1_000
@@ -58,6 +64,7 @@ class Definition:
     #: every condition reads an earlier item (import checks it; older stored versions may not)
     in_order: bool = field(init=False)
     _section_by_id: dict[str, Section] = field(init=False, repr=False)
+    _narrowed: dict[frozenset, Definition] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         self.by_id, self.order, self.parent = {}, [], {}
@@ -92,6 +99,23 @@ class Definition:
 
     def _add_section(self, link_id: str, title: str, help_: str, items: list[dict]) -> None:
         self.sections.append(Section(len(self.sections), link_id, title, help_, items))
+
+    def only(self, section_ids: list[str] | None) -> Definition:
+        """The definition with only the named sections (all of them for None or no match)."""
+        keep = set(section_ids or ()) & {s.link_id for s in self.sections}
+        if not keep or keep == {s.link_id for s in self.sections}:
+            return self
+        key = frozenset(keep)
+        if key in self._narrowed:
+            return self._narrowed[key]
+        items = [
+            i
+            for s in self.sections
+            if s.link_id in keep
+            for i in ([self.by_id[s.link_id]] if s.link_id in self.by_id else s.items)
+        ]
+        self._narrowed[key] = Definition({**self.doc, "items": items})
+        return self._narrowed[key]
 
     @property
     def title(self) -> str:
@@ -190,8 +214,30 @@ def has_answer(value: Any) -> bool:
     if value is None or value == "" or value == []:
         return False
     if isinstance(value, dict):
-        return bool(value.get("roles")) or bool(value.get("hard_limit")) or bool(value.get("note"))
+        return any(value.get(k) for k in DESIRE_KEYS | {"hard_limit"})
     return True
+
+
+#: the keys of a stored desire answer
+DESIRE_KEYS = frozenset({"roles", "limits", "fantasy", "experience", "note"})
+
+
+def desire_value(item: dict, value: Any) -> dict:
+    """A stored desire answer in today's shape (an item-wide limit of older answers becomes a
+    limit on every role the partner answered, or on every role when none was answered)."""
+    value = value if isinstance(value, dict) else {}
+    roles = dict(value.get("roles") or {})
+    limits = list(value.get("limits") or ())
+    if value.get("hard_limit") and not limits:
+        keys = [r["key"] for r in item["roles"]]
+        limits = [k for k in keys if roles.get(k)] or keys
+    return {
+        "roles": roles,
+        "limits": limits,
+        "fantasy": bool(value.get("fantasy")),
+        "experience": value.get("experience") or "",
+        "note": value.get("note") or "",
+    }
 
 
 def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bool]:
@@ -359,7 +405,7 @@ def _check_range(item: dict, number) -> None:
 
 
 def _normalise_desire(item: dict, value: Any) -> dict | None:
-    if not isinstance(value, dict) or set(value) - {"roles", "hard_limit", "note"}:
+    if not isinstance(value, dict) or set(value) - DESIRE_KEYS - {"hard_limit"}:
         raise _Invalid("This answer is not in the expected form.")
     roles = value.get("roles") or {}
     if not isinstance(roles, dict):
@@ -374,15 +420,28 @@ def _normalise_desire(item: dict, value: Any) -> dict | None:
         if answer not in DESIRE_ANSWERS:
             raise _Invalid("Choose one of the answers shown.")
         clean_roles[key] = answer
-    hard_limit = value.get("hard_limit", False)
-    if not isinstance(hard_limit, bool):
-        raise _Invalid("The hard-limit box is either ticked or not.")
-    note = _clean_text(value.get("note") or "", MAX_NOTE, "The note")
-    out = {
-        "roles": {k: clean_roles[k] for k in keys if k in clean_roles},
-        "hard_limit": hard_limit,
-        "note": note,
-    }
+    limits = value.get("limits") or []
+    if not isinstance(limits, list) or not all(isinstance(k, str) for k in limits):
+        raise _Invalid("This answer is not in the expected form.")
+    if set(limits) - set(keys):
+        raise _Invalid("This answer names a role the question does not have.")
+    for flag in ("hard_limit", "fantasy"):
+        if not isinstance(value.get(flag, False), bool):
+            raise _Invalid("A tick box is either ticked or not.")
+    experience = value.get("experience") or ""
+    if experience and experience not in EXPERIENCE:
+        raise _Invalid("Choose one of the answers shown.")
+    out = desire_value(
+        item,
+        {
+            "roles": {k: clean_roles[k] for k in keys if k in clean_roles},
+            "limits": [k for k in keys if k in limits],
+            "hard_limit": value.get("hard_limit", False),
+            "fantasy": value.get("fantasy", False),
+            "experience": experience,
+            "note": _clean_text(value.get("note") or "", MAX_NOTE, "The note"),
+        },
+    )
     return out if has_answer(out) else None
 
 
@@ -468,7 +527,11 @@ def from_form(defn: Definition, section: Section, form: Mapping[str, Any], getli
         if kind == "desire":
             raw[item["link_id"]] = {
                 "roles": {r["key"]: form.get(f"{name}-role-{r['key']}", "") for r in item["roles"]},
-                "hard_limit": form.get(f"{name}-limit") == "on",
+                "limits": [
+                    r["key"] for r in item["roles"] if form.get(f"{name}-limit-{r['key']}") == "on"
+                ],
+                "fantasy": form.get(f"{name}-fantasy") == "on",
+                "experience": form.get(f"{name}-experience", ""),
                 "note": form.get(f"{name}-note", ""),
             }
         elif kind == "choice" and item.get("multiple"):

@@ -8,6 +8,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Date,
@@ -135,6 +136,8 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     #: when the counselor released the shared view to the partners (None: not released)
     released_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: link_ids of the sections the counselor chose (None: every section of the version)
+    sections: Mapped[list[str] | None] = mapped_column(JSON)
 
     version: Mapped[QuestionnaireVersion] = relationship()
     case = relationship("Case")
@@ -144,6 +147,12 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     responses: Mapped[list[Response]] = relationship(
         back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def definition(self) -> Definition:
+        """The version's definition with only the chosen sections: the portal, the comparison
+        and matching work on this, never on sections the counselor left out."""
+        return self.version.definition.only(self.sections)
 
 
 class SubmittedForm(db.Model):

@@ -18,7 +18,7 @@ from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse
 from counselor.extensions import db
-from counselor.questionnaires import services
+from counselor.questionnaires import engine, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
 from counselor.questionnaires.schema import ParseError, parse_definition
@@ -35,6 +35,12 @@ STATUS_LABELS = {
 def case_assignments(case: Case) -> list:
     """The case page lists its homework through this (cases knows nothing of questionnaires)."""
     return services.case_assignments(case)
+
+
+@bp.app_template_global()
+def desire_value(item: dict, value) -> dict:
+    """A stored desire answer in today's shape (older item-wide limits read per role)."""
+    return engine.desire_value(item, value)
 
 
 @bp.app_template_global()
@@ -195,6 +201,9 @@ def assign(case_id: uuid.UUID):
         if _already_done(form):
             return redirect(url_for("cases.show", case_id=case.id))
         questionnaire = next(q for q in questionnaires if str(q.id) == form.questionnaire.data)
+        # the section boxes of the chosen questionnaire, when the page showed them
+        shown = request.form.get(f"sections-{questionnaire.id}-shown")
+        sections = request.form.getlist(f"sections-{questionnaire.id}") if shown else None
         try:
             _, issued = services.assign(
                 case,
@@ -203,6 +212,7 @@ def assign(case_id: uuid.UUID):
                 due_on=form.due_on.data,
                 instructions=form.instructions.data,
                 ttl_days=form.ttl_days.data,
+                sections=sections,
             )
             services.claim_form(form.request_key.data, current_user.id)
         except services.AssignmentError as exc:

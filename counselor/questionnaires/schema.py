@@ -42,6 +42,13 @@ DESIRE_LABELS = {
     "maybe": "Maybe",
     "no": "No",
 }
+#: whether a partner has done a desire item's activity before; never shown to another partner
+EXPERIENCE = ("liked", "disliked", "never")
+EXPERIENCE_LABELS = {
+    "liked": "Done it and liked it",
+    "disliked": "Done it and did not like it",
+    "never": "Never done it",
+}
 #: how urgently a counselor should look at a raised alert; a rule that names none is "review"
 ALERT_SEVERITIES = ("urgent", "review", "info")
 DEFAULT_SEVERITY = "review"

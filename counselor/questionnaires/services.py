@@ -187,8 +187,11 @@ def assign(
     due_on: date | None,
     instructions: str | None,
     ttl_days: int | None,
+    sections: list[str] | None = None,
 ) -> tuple[Assignment, list[IssuedLink]]:
-    """Give a questionnaire version to some partners of a case: one link and response each."""
+    """Give a questionnaire version to some partners of a case: one link and response each.
+
+    ``sections`` names the sections (top-level groups) to include; None means all of them."""
     partners = (
         [p for p in case.partners if p.id in set(partner_ids)]
         if partner_ids
@@ -210,6 +213,7 @@ def assign(
         due_on=due_on,
         instructions=(instructions or "").strip() or None,
         link_ttl_days=ttl,
+        sections=_chosen_sections(version, sections),
     )
     assignment.case = case
     db.session.add(assignment)
@@ -221,6 +225,19 @@ def assign(
         issued.append(_issue(assignment, partner))
     audit.record("assignment.create", "assignment", assignment.id)
     return assignment, issued
+
+
+def _chosen_sections(version: QuestionnaireVersion, sections: list[str] | None) -> list[str] | None:
+    """The sections to store: None for all (the default), else the chosen ones in order."""
+    if sections is None:
+        return None
+    known = [s.link_id for s in version.definition.sections]
+    if set(sections) - set(known):
+        raise AssignmentError("Choose sections of this questionnaire.")
+    if not sections:
+        raise AssignmentError("Choose at least one section.")
+    chosen = [k for k in known if k in set(sections)]
+    return None if chosen == known else chosen
 
 
 def already_assigned(request_key: str) -> bool:
@@ -356,7 +373,7 @@ def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
     """Per assigned partner: status, link state and the answers shown under the version's rules."""
     from counselor.questionnaires import engine
 
-    defn = assignment.version.definition
+    defn = assignment.definition
     partners = {p.id: p for p in assignment.case.partners}
     columns = []
     for response in sorted(assignment.responses, key=lambda r: partners[r.partner_id].position):
@@ -370,3 +387,38 @@ def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
             PartnerColumn(partners[response.partner_id], response, link, link_state(link), answers)
         )
     return columns
+
+
+def upgrade_desire_answers() -> tuple[int, int]:
+    """Rewrite stored desire answers that carry an item-wide ``hard_limit`` in today's shape (a
+    limit on every role the partner answered); returns (responses checked, rewritten). Safe to
+    run again: an upgraded answer has no ``hard_limit`` left."""
+    from counselor.questionnaires import engine
+
+    checked = rewritten = 0
+    responses = db.session.scalars(
+        select(Response)
+        .where(Response.answers_json_sealed.is_not(None))
+        .options(selectinload(Response.assignment).selectinload(Assignment.version))
+        .execution_options(yield_per=200)
+    )
+    for response in responses:
+        checked += 1
+        defn = response.assignment.version.definition
+        answers = response.answers
+        old = [
+            lid
+            for lid, value in answers.items()
+            if isinstance(value, dict)
+            and "hard_limit" in value
+            and defn.by_id.get(lid, {}).get("type") == "desire"
+        ]
+        if not old:
+            continue
+        for lid in old:
+            answers[lid] = engine.desire_value(defn.by_id[lid], answers[lid])
+        response.answers = answers
+        rewritten += 1
+        audit.record("response.upgrade", "response", response.id, actor_kind="system")
+    db.session.flush()
+    return checked, rewritten

@@ -280,7 +280,7 @@ def _homework(assignment: Assignment) -> d.HomeworkBlock:
     cmp = compare(assignment)
     names = [p.display_name for p in cmp.partners]
     block = d.HomeworkBlock(
-        title=assignment.version.definition.title,
+        title=assignment.definition.title,
         submitted=f"submitted {_day(_submitted_at(assignment))}",
         partners=names,
         pair_labels=[f"{a.display_name} & {b.display_name}" for a, b in cmp.pairs],
@@ -315,7 +315,7 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
     """Scale items that recur across submitted assignments of the same questionnaire."""
     by_item: dict[tuple[str, str], dict] = {}
     for a in assignments:
-        defn = a.version.definition
+        defn = a.definition
         for r in a.responses:
             if r.status != "submitted" or r.submitted_at is None:
                 continue
@@ -414,12 +414,12 @@ def build_handout(export: Export) -> d.Handout:
                 for ans in item.answers:
                     texts.append(f"{ans.other}: {answer_plain(ans.item, ans.value)}")
                 lines.append(d.SharedLine(item.text, texts))
-            shared.append(d.SharedBlock(a.version.definition.title, lines))
+            shared.append(d.SharedBlock(a.definition.title, lines))
         if aware(a.created_at) >= aware(session.starts_at):
             mine = next(r for r in a.responses if r.partner_id == partner.id)
             if mine.status != "submitted":
                 due = f"due {a.due_on.strftime('%-d %B %Y')}" if a.due_on else "no due date"
-                upcoming.append((a.version.definition.title, due))
+                upcoming.append((a.definition.title, due))
     return d.Handout(
         partner=partner.display_name,
         counselor=counselor.name,

@@ -11,18 +11,30 @@ with that counterpart of the other (A gives ↔ B receives). Each pairing is cla
 - ``neither``: both no;
 - ``unanswered``: one of them left the role open (never read as a no).
 
-The pair's class for the item is the most pressing pairing class, except that a hard limit
-marked by either partner overrides everything: ``limit_collision`` when the other partner
-said yes or want-to-try anywhere on the item, otherwise ``limit`` (a limit nobody runs into).
-Two partners who both want only the same one-sided role (both only give) do not match.
+A hard limit belongs to a role: a pairing where either role is a partner's hard limit is
+``limit_collision`` when the other partner said yes or want-to-try on the paired role,
+otherwise ``limit``; the other pairings of the item are classified as usual, so a limit on
+receiving does not hide a match where that partner gives. A yes or want-to-try marked
+"fantasy only — not to act on" never counts as a match: it is classified like a maybe.
+
+A pair has every class its pairings have (``classes``: an item whose pairings disagree shows
+each), with ``limit`` also listed under a collision. ``cls`` is the one class a cell leads
+with: a collision first, then a match (what the pair can build on), then the most pressing
+rest. Two partners who both want only the
+same one-sided role (both only give) do not match.
+
+Only partners in a relationship with each other are compared (``pairs`` from the case's
+relationship map); metamours are never paired.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
+
+from counselor.questionnaires.engine import desire_value
 
 POSITIVE = frozenset({"yes", "want_to_try"})
 TENTATIVE = frozenset({"maybe", "if_partner"})
@@ -72,6 +84,19 @@ class Pairing:
     cls: str
 
 
+#: which class a cell leads with when its pairings disagree
+LEAD_ORDER = (
+    "limit_collision",
+    "complementary",
+    "mutual",
+    "mismatch",
+    "discuss",
+    "limit",
+    "unanswered",
+    "neither",
+)
+
+
 @dataclass
 class PairResult:
     """How two partners' answers to one desire item relate."""
@@ -81,12 +106,15 @@ class PairResult:
     partner_b: Any
     cls: str
     pairings: list[Pairing] = field(default_factory=list)
+    #: every class of the pair, in counselor order (see the module docstring)
+    classes: tuple[str, ...] = ()
+    #: the roles each partner marked a hard limit
+    limits_a: frozenset = frozenset()
+    limits_b: frozenset = frozenset()
 
     @property
     def matches(self) -> list[Pairing]:
         """The pairings that are mutual or complementary (what partners may see)."""
-        if self.cls in ("limit", "limit_collision"):
-            return []
         return [p for p in self.pairings if p.cls in MATCH_CLASSES]
 
 
@@ -105,58 +133,114 @@ def classify_pairing(a: str | None, b: str | None, *, shared_role: bool) -> str:
     return "discuss"
 
 
-def _roles_of(answer: Mapping | None) -> dict:
-    return dict((answer or {}).get("roles") or {})
+def _for_matching(answer: Mapping) -> dict:
+    """The role answers as they count for a match: a fantasy-only yes counts as a maybe."""
+    roles = dict(answer.get("roles") or {})
+    if answer.get("fantasy"):
+        return {k: ("maybe" if v in POSITIVE else v) for k, v in roles.items()}
+    return roles
+
+
+def _empty(answer: Mapping) -> bool:
+    return not answer.get("roles") and not answer.get("limits")
 
 
 def compare_pair(
     item: dict, a_key: Any, a_answer: Mapping | None, b_key: Any, b_answer: Mapping | None
 ) -> PairResult:
     """Classify one desire item for one pair of partners."""
-    ra, rb = _roles_of(a_answer), _roles_of(b_answer)
+    a, b = desire_value(item, a_answer), desire_value(item, b_answer)
+    ma, mb = _for_matching(a), _for_matching(b)
+    limits_a, limits_b = set(a["limits"]), set(b["limits"])
     pairings = []
     for role in item["roles"]:
-        other = role.get("counterpart", role["key"])
-        pairings.append(
-            Pairing(
-                role["key"],
-                other,
-                ra.get(role["key"]),
-                rb.get(other),
-                classify_pairing(
-                    ra.get(role["key"]), rb.get(other), shared_role="counterpart" not in role
-                ),
+        mine, other = role["key"], role.get("counterpart", role["key"])
+        raw_a, raw_b = a["roles"].get(mine), b["roles"].get(other)
+        if mine in limits_a or other in limits_b:
+            collides = (mine in limits_a and raw_b in POSITIVE) or (
+                other in limits_b and raw_a in POSITIVE
             )
-        )
-    limit_a = bool((a_answer or {}).get("hard_limit"))
-    limit_b = bool((b_answer or {}).get("hard_limit"))
-    if limit_a or limit_b:
-        other_positive = (limit_a and any(v in POSITIVE for v in rb.values())) or (
-            limit_b and any(v in POSITIVE for v in ra.values())
-        )
-        cls = "limit_collision" if other_positive else "limit"
-    elif not ra or not rb:
-        cls = "unanswered"
-    else:
-        present = {p.cls for p in pairings}
-        # A match in one direction is what the pair can build on; otherwise the most pressing.
-        order = ("complementary", "mutual", "mismatch", "discuss", "unanswered", "neither")
-        cls = next(c for c in order if c in present)
-    return PairResult(item["link_id"], a_key, b_key, cls, pairings)
+            cls = "limit_collision" if collides else "limit"
+        elif _empty(a) or _empty(b):
+            cls = "unanswered"
+        else:
+            cls = classify_pairing(
+                ma.get(mine), mb.get(other), shared_role="counterpart" not in role
+            )
+        pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
+    present = {p.cls for p in pairings}
+    if "limit_collision" in present:
+        present.add("limit")  # a limit is a limit, also where a yes runs into it
+    classes = tuple(c for c in CLASS_ORDER if c in present)
+    cls = next(c for c in LEAD_ORDER if c in present)
+    return PairResult(
+        item["link_id"],
+        a_key,
+        b_key,
+        cls,
+        pairings,
+        classes,
+        frozenset(limits_a),
+        frozenset(limits_b),
+    )
 
 
-def compare_item(item: dict, answers_by_partner: Mapping[Any, Mapping | None]) -> list[PairResult]:
-    """Every pair of partners (in the given order) for one desire item."""
-    keys = list(answers_by_partner)
+def related_pairs(keys: Iterable[Any], related: Callable[[Any, Any], bool] | None = None) -> list:
+    """The pairs of partners (in the given order) that are in a relationship with each other."""
+    return [(a, b) for a, b in combinations(list(keys), 2) if related is None or related(a, b)]
+
+
+def compare_item(
+    item: dict,
+    answers_by_partner: Mapping[Any, Mapping | None],
+    related: Callable[[Any, Any], bool] | None = None,
+) -> list[PairResult]:
+    """Every pair of partners in a relationship (everyone with everyone without ``related``)."""
     return [
         compare_pair(item, a, answers_by_partner[a], b, answers_by_partner[b])
-        for a, b in combinations(keys, 2)
+        for a, b in related_pairs(answers_by_partner, related)
     ]
 
 
 def counts(results: list[PairResult]) -> dict[str, int]:
-    """How many item-pairs fall in each class, in counselor order."""
+    """How many item-pairs have each class, in counselor order (a pair counts under each of its
+    classes, so the number shown for a class is the number of rows its filter shows)."""
     out = {c: 0 for c in CLASS_ORDER}
     for r in results:
-        out[r.cls] += 1
+        for c in r.classes:
+            out[c] += 1
     return out
+
+
+def _label(item: dict, key: str) -> str:
+    return next((r["label"] for r in item["roles"] if r["key"] == key), key)
+
+
+def who_does_what(item: dict, result: PairResult, name_a: str, name_b: str) -> list[str]:
+    """Counselor-facing lines saying who leads or gives in a pair's matches and limits
+    ("Jordan: Leading · Riley: Following"), in role order."""
+    lines = []
+    for p in result.pairings:
+        role_a, role_b = _label(item, p.role_a), _label(item, p.role_b)
+        if p.cls == "complementary":
+            lines.append(f"{name_a}: {role_a} · {name_b}: {role_b}")
+        elif p.cls == "mutual":
+            lines.append("Both want it" if len(item["roles"]) == 1 else f"Both: {role_a}")
+        elif p.cls in ("limit", "limit_collision"):
+            limited = [
+                f"{who}'s hard limit: {role}"
+                for who, role, key, limits in (
+                    (name_a, role_a, p.role_a, result.limits_a),
+                    (name_b, role_b, p.role_b, result.limits_b),
+                )
+                if key in limits
+            ]
+            if p.cls == "limit_collision":
+                wishes = []
+                if p.role_a in result.limits_a and p.answer_b in POSITIVE:
+                    wishes.append(f"{name_b} wants {role_b}")
+                if p.role_b in result.limits_b and p.answer_a in POSITIVE:
+                    wishes.append(f"{name_a} wants {role_a}")
+                limited.append(" and ".join(wishes))
+            lines.append(" · ".join(limited))
+    return list(dict.fromkeys(lines))

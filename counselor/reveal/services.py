@@ -7,7 +7,6 @@ import io
 import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
-from itertools import combinations
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -19,7 +18,7 @@ from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
-from counselor.questionnaires.schema import DEFAULT_SEVERITY, DESIRE_LABELS
+from counselor.questionnaires.schema import DEFAULT_SEVERITY, DESIRE_LABELS, EXPERIENCE_LABELS
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal import matching
 from counselor.reveal.models import Alert
@@ -42,6 +41,7 @@ def load_assignment(assignment_id: uuid.UUID) -> Assignment | None:
             selectinload(Assignment.responses),
             selectinload(Assignment.version),
             selectinload(Assignment.case).selectinload(Case.partners),
+            selectinload(Assignment.case).selectinload(Case.relationships),
         )
     )
 
@@ -69,12 +69,13 @@ def view_for_partner(assignment: Assignment, partner_id: uuid.UUID) -> PartnerVi
     partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
     viewer = next(p for p in partners if p.key == partner_id)
     return partner_view(
-        assignment.version.definition,
+        assignment.definition,
         viewer,
         partners,
         _answers_by_partner(assignment),
         all_submitted=all_submitted(assignment),
         released=assignment.released_at is not None,
+        related=assignment.case.related,
     )
 
 
@@ -99,9 +100,13 @@ class ItemComparison:
 
     @property
     def worst(self) -> str | None:
-        """The most pressing class among the pairs (for filtering)."""
-        classes = {p.cls for p in self.pairs}
-        return next((c for c in matching.CLASS_ORDER if c in classes), None)
+        """The most pressing class among the pairs."""
+        return next((c for c in matching.CLASS_ORDER if c in self.classes), None)
+
+    @property
+    def classes(self) -> set[str]:
+        """Every class any pair has on this item (what the class filter looks for)."""
+        return {c for p in self.pairs for c in p.classes}
 
 
 @dataclass
@@ -109,19 +114,33 @@ class Comparison:
     """Everything the comparison page shows."""
 
     partners: list[Partner]
+    #: the pairs compared: partners in a relationship with each other, in case order
     pairs: list[tuple[Partner, Partner]]
     items: list[ItemComparison]
     counts: dict[str, int]
 
+    def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
+        """The rows of one section; with a class, only the desire items that have it."""
+        return [
+            r
+            for r in self.items
+            if r.section_index == section_index and (not wanted or wanted in r.classes)
+        ]
+
+    @property
+    def names(self) -> dict[uuid.UUID, str]:
+        """Partner id to the name shown."""
+        return {p.id: p.display_name for p in self.partners}
+
 
 def compare(assignment: Assignment) -> Comparison:
-    """Side-by-side answers and desire classes for every pair of assigned partners."""
-    defn = assignment.version.definition
+    """Side-by-side answers, and desire classes for every pair of assigned partners who are in a
+    relationship with each other (the case's relationship map)."""
+    defn = assignment.definition
     partners = assigned_partners(assignment)
     answers = _answers_by_partner(assignment)
     shown = {p.id: engine.visible_answers(defn, answers.get(p.id, {})) for p in partners}
     items: list[ItemComparison] = []
-    every_pair: list[matching.PairResult] = []
     for section in defn.sections:
         for item in engine.walk(section.items):
             if item["type"] not in engine.ANSWERABLE:
@@ -133,10 +152,15 @@ def compare(assignment: Assignment) -> Comparison:
                 section_index=section.index,
             )
             if item["type"] == "desire":
-                row.pairs = matching.compare_item(item, {p.id: row.answers[p.id] for p in partners})
-                every_pair.extend(row.pairs)
+                row.pairs = matching.compare_item(
+                    item, {p.id: row.answers[p.id] for p in partners}, assignment.case.related
+                )
             items.append(row)
-    return Comparison(partners, list(combinations(partners, 2)), items, matching.counts(every_pair))
+    pairs = matching.related_pairs(partners, lambda a, b: assignment.case.related(a.id, b.id))
+    # an item counts once under each class any of its pairs has: the number beside a class is
+    # the number of rows its filter shows
+    counts = {c: sum(1 for row in items if c in row.classes) for c in matching.CLASS_ORDER}
+    return Comparison(partners, pairs, items, counts)
 
 
 # ---- release -----------------------------------------------------------------------------
@@ -173,7 +197,7 @@ def _triggers(rule: dict, value) -> bool:
 
 def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
     """Raise an alert for every shown item whose alert rule the submitted answers meet."""
-    defn = assignment.version.definition
+    defn = assignment.definition
     answers = response.answers
     existing = set(
         db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
@@ -213,7 +237,7 @@ class AlertView:
 def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     views = []
     for alert in alerts:
-        item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
+        item = alert.assignment.definition.by_id.get(alert.link_id, {})
         rule = item.get("alert") or {}
         views.append(
             AlertView(
@@ -274,6 +298,7 @@ def acknowledge(alert: Alert, note: str) -> None:
 # ---- counselor exports -----------------------------------------------------------------
 
 FHIR_SYSTEM = "urn:counselor:desire-answer"
+FHIR_EXPERIENCE_SYSTEM = "urn:counselor:desire-experience"
 
 
 def _fhir_answers(item: dict, value) -> list[dict]:
@@ -313,9 +338,10 @@ def _fhir_item(item: dict, answers: dict) -> dict | None:
     if not engine.has_answer(value):
         return None
     if item["type"] == "desire":
+        value = engine.desire_value(item, value)
         sub = []
         for role in item["roles"]:
-            answer = (value.get("roles") or {}).get(role["key"])
+            answer = value["roles"].get(role["key"])
             if answer:
                 sub.append(
                     {
@@ -332,14 +358,37 @@ def _fhir_item(item: dict, answers: dict) -> dict | None:
                         ],
                     }
                 )
+            sub.append(
+                {
+                    "linkId": f"{lid}.hard_limit.{role['key']}",
+                    "text": f"Hard limit: {role['label']}",
+                    "answer": [{"valueBoolean": role["key"] in value["limits"]}],
+                }
+            )
         sub.append(
             {
-                "linkId": f"{lid}.hard_limit",
-                "text": "Hard limit",
-                "answer": [{"valueBoolean": bool(value.get("hard_limit"))}],
+                "linkId": f"{lid}.fantasy",
+                "text": "Fantasy only — not to act on",
+                "answer": [{"valueBoolean": value["fantasy"]}],
             }
         )
-        if value.get("note"):
+        if value["experience"]:
+            sub.append(
+                {
+                    "linkId": f"{lid}.experience",
+                    "text": "Experience",
+                    "answer": [
+                        {
+                            "valueCoding": {
+                                "system": FHIR_EXPERIENCE_SYSTEM,
+                                "code": value["experience"],
+                                "display": EXPERIENCE_LABELS[value["experience"]],
+                            }
+                        }
+                    ],
+                }
+            )
+        if value["note"]:
             sub.append(
                 {
                     "linkId": f"{lid}.note",
@@ -354,7 +403,7 @@ def _fhir_item(item: dict, answers: dict) -> dict | None:
 def fhir_response(assignment: Assignment, response: Response) -> dict:
     """A partner's answers as an HL7 FHIR R4 QuestionnaireResponse resource."""
     version: QuestionnaireVersion = assignment.version
-    defn = version.definition
+    defn = assignment.definition
     answers = engine.visible_answers(defn, response.answers)
     items = [c for c in (_fhir_item(i, answers) for i in defn.doc["items"]) if c]
     resource = {
@@ -392,14 +441,19 @@ def answer_plain(item: dict, value) -> str:
         values = value if isinstance(value, list) else [value]
         return "; ".join(labels.get(v, v) for v in values)
     if kind == "desire":
+        value = engine.desire_value(item, value)
+        several = len(item["roles"]) > 1
         parts = []
         for role in item["roles"]:
-            answer = (value.get("roles") or {}).get(role["key"])
-            label = DESIRE_LABELS.get(answer, "not answered")
-            parts.append(f"{role['label']}: {label}" if len(item["roles"]) > 1 else label)
-        if value.get("hard_limit"):
-            parts.append("HARD LIMIT")
-        if value.get("note"):
+            label = DESIRE_LABELS.get(value["roles"].get(role["key"]), "not answered")
+            if role["key"] in value["limits"]:
+                label += " (HARD LIMIT)"
+            parts.append(f"{role['label']}: {label}" if several else label)
+        if value["fantasy"]:
+            parts.append("fantasy only, not to act on")
+        if value["experience"]:
+            parts.append(EXPERIENCE_LABELS[value["experience"]])
+        if value["note"]:
             parts.append(f"Note: {value['note']}")
         return "; ".join(parts)
     return str(value)

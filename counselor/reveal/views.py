@@ -7,7 +7,9 @@ from responses directly.
 
 Rules (DESIGN.md): nothing of another partner until every assigned partner has submitted
 AND the counselor has released the assignment; then only desire items that match mutually
-or complementarily (never a no, maybe, hard limit, note or unmatched answer), items the
+or complementarily between partners in a relationship with each other (never a no, maybe,
+hard limit, fantasy-only mark, experience, note or unmatched answer; a hard limit on one role
+hides only the pairings of that role), items the
 author marked ``shared``, and non-desire ``mutual`` items where both gave the same answer;
 never a ``counselor_only`` item, and never an item shown only for some answers to a question
 that is not ``shared`` (its presence would tell that answer).
@@ -15,7 +17,7 @@ that is not ``shared`` (its presence would tell that answer).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -81,7 +83,7 @@ def _role_label(item: dict, key: str) -> str:
 
 
 def _public_value(item: dict, value: Any) -> Any:
-    """Strip from an answer what is never shown to another partner (notes, limits)."""
+    """Strip from an answer what is never shown to another partner (desire answers whole)."""
     if item["type"] == "desire" or not has_answer(value):
         return None
     return value
@@ -95,14 +97,22 @@ def partner_view(
     *,
     all_submitted: bool,
     released: bool,
+    related: Callable[[Any, Any], bool] | None = None,
 ) -> PartnerView:
-    """What ``viewer`` may see of the other partners' answers."""
+    """What ``viewer`` may see of the other partners' answers.
+
+    ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
+    map); a partner sees nothing at all of anyone they are not in a relationship with."""
     if not (all_submitted and released):
         # One answer for both: a partner must not learn from this page whether the others
         # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).
         return PartnerView(False, "not_released")
     mine = answers.get(viewer.key) or {}
-    others = [p for p in partners if p.key != viewer.key]
+    others = [
+        p
+        for p in partners
+        if p.key != viewer.key and (related is None or related(viewer.key, p.key))
+    ]
     hidden_by_unshared = _depends_on_unshared(defn)
     my_states = enabled_states(defn, mine)
     their_states = {o.key: enabled_states(defn, answers.get(o.key) or {}) for o in others}

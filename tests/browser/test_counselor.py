@@ -44,7 +44,7 @@ def test_stored_xss_in_answers_and_notes_renders_inert(app, live_server, new_con
     page = open_section_one(partner, tokens["Sam Rivera"])
     choose(page, "talk.fantasies", "Yes", tap=True)
     page.get_by_label("In your own words: what would you like more of?").fill(TYPED)
-    note_toggle = item(page, "talk.fantasies").get_by_text("Add a note for my counselor")
+    note_toggle = item(page, "talk.fantasies").get_by_text("More about this")
     note_toggle.tap()
     expected = json.dumps(TYPED, ensure_ascii=False)[1:-1]
     with page.expect_response(

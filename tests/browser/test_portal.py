@@ -138,7 +138,14 @@ def test_phone_answers_survive_closing_the_tab(app, live_server, new_context, co
     choose(page, "talk.fantasies", "Yes", tap=True)
     choose(page, "talk.instructions", "Want to try", role="Give", tap=True)
     choose(page, "talk.instructions", "No", role="Receive", tap=True)
-    item(page, "talk.instructions").get_by_text("This is a hard limit for me").tap()
+    # a hard limit on receiving only; fantasy only and experience behind "More about this"
+    item(page, "talk.instructions").get_by_text("Receive is a hard limit for me").tap()
+    more = item(page, "talk.fantasies").get_by_text("More about this")
+    more.tap()
+    item(page, "talk.fantasies").get_by_text("Fantasy only").tap()
+    with page.expect_response(autosave_with('"experience":"never"')) as saved:
+        item(page, "talk.fantasies").get_by_text("Never done it").tap()
+    assert saved.value.status == 200
     expect(status).to_contain_text("Saved")
 
     words = page.get_by_label("In your own words: what would you like more of?")
@@ -164,12 +171,15 @@ def test_phone_answers_survive_closing_the_tab(app, live_server, new_context, co
     expect(radio(page, "talk.fantasies", "together", "yes")).to_be_checked()
     expect(radio(page, "talk.instructions", "give", "want_to_try")).to_be_checked()
     expect(radio(page, "talk.instructions", "receive", "no")).to_be_checked()
-    expect(page.locator('[id="a-talk.instructions-limit"]')).to_be_checked()
+    expect(page.locator('[id="a-talk.instructions-limit-receive"]')).to_be_checked()
+    expect(page.locator('[id="a-talk.instructions-limit-give"]')).not_to_be_checked()
+    expect(page.locator('[id="a-talk.fantasies-fantasy"]')).to_be_checked()
+    expect(page.locator('[id="a-talk.fantasies-experience-never"]')).to_be_checked()
     expect(page.get_by_label("In your own words: what would you like more of?")).to_have_value(
         WORDS
     )
     # nothing else got selected on the way
-    expect(page.locator("input[type=radio]:checked")).to_have_count(3)
+    expect(page.locator("input[type=radio]:checked")).to_have_count(4)
 
 
 def test_conditional_questions_follow_the_answer_without_reload(

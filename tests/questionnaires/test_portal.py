@@ -106,7 +106,9 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
             "a-communication.fantasy_talk-role-together": "yes",
             "a-communication.instructions-role-give": "want_to_try",
             "a-communication.instructions-role-receive": "no",
-            "a-communication.instructions-limit": "on",
+            "a-communication.instructions-limit-receive": "on",
+            "a-communication.fantasy_talk-fantasy": "on",
+            "a-communication.fantasy_talk-experience": "liked",
             "a-communication.praise-note": "Only in private <b>please</b>",
         },
     )
@@ -123,12 +125,16 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
         {
             "power.lead_follow": {
                 "roles": {"lead": "maybe", "follow": "yes"},
-                "hard_limit": False,
+                "limits": [],
+                "fantasy": False,
+                "experience": "",
                 "note": "slowly",
             },
             "power.permission": {
                 "roles": {"grant": "", "ask": "if_partner"},
-                "hard_limit": False,
+                "limits": ["grant"],
+                "fantasy": False,
+                "experience": "never",
                 "note": "",
             },
         },
@@ -144,13 +150,18 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     assert checked(page, "a-communication.fantasy_talk-role-together-yes")
     assert checked(page, "a-communication.instructions-role-give-want_to_try")
     assert checked(page, "a-communication.instructions-role-receive-no")
-    assert checked(page, "a-communication.instructions-limit")
-    assert not checked(page, "a-communication.praise-limit")
+    assert checked(page, "a-communication.instructions-limit-receive")
+    assert not checked(page, "a-communication.instructions-limit-give")
+    assert not checked(page, "a-communication.praise-limit-give")
+    assert checked(page, "a-communication.fantasy_talk-fantasy")
+    assert checked(page, "a-communication.fantasy_talk-experience-liked")
     assert "Only in private &lt;b&gt;please&lt;/b&gt;" in page
     page, _, _ = section(sam, power)
     assert checked(page, "a-power.lead_follow-role-lead-maybe")
     assert checked(page, "a-power.lead_follow-role-follow-yes")
     assert checked(page, "a-power.permission-role-ask-if_partner")
+    assert checked(page, "a-power.permission-limit-grant")
+    assert checked(page, "a-power.permission-experience-never")
     assert not any(
         checked(page, f"a-power.permission-role-grant-{v}") for v in ("yes", "no", "maybe")
     )
@@ -160,6 +171,9 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     stored = response_of(assignment.id, sam_id)
     assert stored.status == "draft"
     assert stored.answers["communication.praise"]["note"] == "Only in private <b>please</b>"
+    assert stored.answers["communication.instructions"]["limits"] == ["receive"]
+    assert stored.answers["communication.fantasy_talk"]["fantasy"] is True
+    assert stored.answers["communication.fantasy_talk"]["experience"] == "liked"
     assert b"Only in private" not in bytes(stored.answers_json_sealed)
 
     # review and submit
@@ -170,7 +184,8 @@ def test_inventory_flow_from_assignment_to_submission(app, client_a, couple):
     assert r.status_code == 302
     done = sam.get("/p/?submitted=1").get_data(as_text=True)
     assert "Thank you" in done and "Sent to your counselor" in done
-    assert "Want to try" in done and "Hard limit" in done  # own answers, read-only
+    assert "Want to try" in done and "Receiving: Hard limit" in done  # own answers, read-only
+    assert "Fantasy only" in done and "Done it, liked it" in done
     assert 'name="a-' not in done
     assert "Change my answers" in done  # may reopen until the due date
     # a POST to a section after submit changes nothing
@@ -505,6 +520,18 @@ def _bad_inputs(rev: int) -> list[tuple[str, dict]]:
                     "answers": {"two.touch": {"roles": {"together": "yes"}, "note": "\x00"}},
                 }
             ),
+        ),
+        (
+            "desire limit on an unknown role",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {}, "limits": ["boss"]}}}),
+        ),
+        (
+            "desire experience not offered",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {}, "experience": "often"}}}),
+        ),
+        (
+            "desire fantasy as text",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {}, "fantasy": "yes"}}}),
         ),
         (
             "desire unknown role",

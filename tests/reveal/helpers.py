@@ -106,9 +106,26 @@ def open_link(app, name: str, token: str) -> PartnerBrowser:
     return PartnerBrowser(name, client)
 
 
-def desire(roles: dict | None = None, *, limit: bool = False, note: str = "") -> dict:
-    """A desire answer as the portal stores it."""
-    return {"roles": roles or {}, "hard_limit": limit, "note": note}
+def desire(
+    roles: dict | None = None,
+    *,
+    limit: bool = False,
+    limits: list[str] | None = None,
+    fantasy: bool = False,
+    experience: str = "",
+    note: str = "",
+) -> dict:
+    """A desire answer as the portal stores it (``limit``: a hard limit on every answered role)."""
+    roles = roles or {}
+    if limits is None:
+        limits = [k for k, v in roles.items() if v] if limit else []
+    return {
+        "roles": roles,
+        "limits": limits,
+        "fantasy": fantasy,
+        "experience": experience,
+        "note": note,
+    }
 
 
 def canary(label: str) -> str:

@@ -353,7 +353,13 @@ def exported(app, counselor_a):
         "g.dec": "2.5",
         "g.date": "2024-02-29",
         "g.scale": 4,
-        "g.desire": desire({"give": "yes", "receive": "maybe"}, limit=True, note=sam_note),
+        "g.desire": desire(
+            {"give": "yes", "receive": "maybe"},
+            limits=["receive"],
+            fantasy=True,
+            experience="disliked",
+            note=sam_note,
+        ),
     }
     sam.answer_and_submit(sam_answers)
     alex.autosave({"g.text": alex_text, "g.bool": True, "g.hidden": "after yes"})
@@ -395,7 +401,11 @@ def test_fhir_questionnaire_response_of_every_item_type(exported, client_a):
     sub = {i["linkId"]: i for i in by_id["g.desire"]["item"]}
     assert sub["g.desire.role.give"]["answer"][0]["valueCoding"]["code"] == "yes"
     assert sub["g.desire.role.receive"]["answer"][0]["valueCoding"]["code"] == "maybe"
-    assert sub["g.desire.hard_limit"]["answer"] == [{"valueBoolean": True}]
+    # a hard limit per role, fantasy only and experience, each its own answer
+    assert sub["g.desire.hard_limit.give"]["answer"] == [{"valueBoolean": False}]
+    assert sub["g.desire.hard_limit.receive"]["answer"] == [{"valueBoolean": True}]
+    assert sub["g.desire.fantasy"]["answer"] == [{"valueBoolean": True}]
+    assert sub["g.desire.experience"]["answer"][0]["valueCoding"]["code"] == "disliked"
     assert sub["g.desire.note"]["answer"] == [{"valueString": sam_note}]
     assert "g.hidden" not in by_id  # not shown to Sam (g.bool is false), so not exported
     body = json.dumps(resource)
@@ -500,7 +510,9 @@ def test_csv_one_row_per_item_one_column_per_partner(exported, client_a, counsel
     assert cell["g.text"][sam] == "'+1 and -1 and @SUM(A1)"
     assert cell["g.int"][sam] == "42" and cell["g.bool"][sam] == "No"
     assert cell["g.multi"][sam] == "Pe; Ar"
-    assert sam_note in cell["g.desire"][sam] and "HARD LIMIT" in cell["g.desire"][sam]
+    assert sam_note in cell["g.desire"][sam]
+    assert "Giving: Yes; Receiving: Maybe (HARD LIMIT); fantasy only" in cell["g.desire"][sam]
+    assert "Done it and did not like it" in cell["g.desire"][sam]
     assert cell["g.text"][alex] == alex_text
     assert cell["g.hidden"][sam] == ""
     for r in body:

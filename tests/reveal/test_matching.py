@@ -14,6 +14,7 @@ from math import comb
 
 import pytest
 
+from counselor.questionnaires.engine import desire_value
 from counselor.reveal import matching
 
 ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
@@ -46,10 +47,12 @@ LEAD_FOLLOW = {
 COUNTERPART_ITEMS = [GIVE_RECEIVE, LEAD_FOLLOW]
 
 
-def ans(roles: dict, *, limit: bool = False, note: str = "") -> dict:
+def ans(roles: dict, *, limits=(), fantasy: bool = False, note: str = "") -> dict:
     return {
         "roles": {k: v for k, v in roles.items() if v is not None},
-        "hard_limit": limit,
+        "limits": sorted(limits),
+        "fantasy": fantasy,
+        "experience": "",
         "note": note,
     }
 
@@ -212,61 +215,114 @@ def test_an_item_with_a_shared_role_and_counterpart_roles():
     assert [(m.role_a, m.cls) for m in r.matches] == [("together", "mutual")]
 
 
-# ---- hard limits ---------------------------------------------------------------------------
+# ---- hard limits per role -------------------------------------------------------------------
+
+
+def expected_with_limits(item, a, b, limits_a, limits_b):
+    """The issue's rules with hard limits per role: [(role_a, role_b, class)]."""
+    out = []
+    for role in item["roles"]:
+        mine, other = role["key"], role.get("counterpart", role["key"])
+        x, y = a.get(mine), b.get(other)
+        if mine in limits_a or other in limits_b:
+            hit = (mine in limits_a and y in POSITIVE) or (other in limits_b and x in POSITIVE)
+            out.append((mine, other, "limit_collision" if hit else "limit"))
+        elif not (a or limits_a) or not (b or limits_b):
+            out.append((mine, other, "unanswered"))
+        else:
+            out.append((mine, other, expected_pairing(x, y, shared="counterpart" not in role)))
+    return out
+
+
+def subsets(keys):
+    return [set(c) for n in range(len(keys) + 1) for c in itertools.combinations(keys, n)]
 
 
 @pytest.mark.parametrize("item", [TOGETHER, GIVE_RECEIVE, LEAD_FOLLOW], ids=lambda i: i["link_id"])
-def test_hard_limit_against_every_answer_of_the_other(item):
+def test_hard_limits_per_role_against_every_answer_of_the_other(item):
     keys = [r["key"] for r in item["roles"]]
-    for limiter_answers in itertools.product(ANSWERS, repeat=len(keys)):
-        for other_answers in itertools.product(ANSWERS, repeat=len(keys)):
-            a = ans(dict(zip(keys, limiter_answers, strict=True)), limit=True)
-            b = ans(dict(zip(keys, other_answers, strict=True)))
-            expected = "limit_collision" if any(x in POSITIVE for x in other_answers) else "limit"
-            for r in (
-                matching.compare_pair(item, "A", a, "B", b),
-                matching.compare_pair(item, "B", b, "A", a),
-            ):
-                assert r.cls == expected, (a, b, r)
-                assert r.matches == [], "nothing of an item with a hard limit is a match"
+    tried = 0
+    for la in subsets(keys):
+        for lb in subsets(keys):
+            for xa in itertools.product(ANSWERS, repeat=len(keys)):
+                for xb in itertools.product(ANSWERS, repeat=len(keys)):
+                    ra = {k: v for k, v in zip(keys, xa, strict=True) if v}
+                    rb = {k: v for k, v in zip(keys, xb, strict=True) if v}
+                    a, b = ans(ra, limits=la), ans(rb, limits=lb)
+                    r = matching.compare_pair(item, "A", a, "B", b)
+                    want = expected_with_limits(item, ra, rb, la, lb)
+                    assert [(p.role_a, p.role_b, p.cls) for p in r.pairings] == want
+                    # a match is exactly a pairing of two wished roles, neither a limit
+                    assert [(m.role_a, m.role_b) for m in r.matches] == [
+                        (x, y) for x, y, c in want if c in ("mutual", "complementary")
+                    ]
+                    classes = {c for _, _, c in want}
+                    assert ("limit_collision" in classes) <= ("limit" in r.classes)
+                    assert r.cls in r.classes and set(r.classes) <= classes | {"limit"}
+                    if "limit_collision" in classes:
+                        assert r.cls == "limit_collision"
+                    tried += 1
+    assert tried > 0
 
 
-def test_hard_limit_with_the_others_yes_or_no():
-    limited = ans({"give": "no", "receive": "no"}, limit=True)
-    assert (
-        matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"receive": "yes"})).cls
-        == "limit_collision"
+def test_a_limit_on_receiving_keeps_the_match_where_that_partner_gives():
+    """The issue's case: giving is fine, receiving is a hard limit."""
+    a = ans({"give": "yes"}, limits={"receive"})
+    b = ans({"give": "yes", "receive": "yes"})
+    r = matching.compare_pair(GIVE_RECEIVE, "A", a, "B", b)
+    assert [(p.role_a, p.role_b, p.cls) for p in r.pairings] == [
+        ("give", "receive", "complementary"),
+        ("receive", "give", "limit_collision"),
+    ]
+    assert [(m.role_a, m.role_b) for m in r.matches] == [("give", "receive")]
+    assert r.cls == "limit_collision"
+    assert r.classes == ("limit_collision", "complementary", "limit")
+    # without B's wish to give, the limit collides with nothing: a match and a limit
+    r = matching.compare_pair(GIVE_RECEIVE, "A", a, "B", ans({"receive": "yes", "give": "no"}))
+    assert r.cls == "complementary" and r.classes == ("complementary", "limit")
+
+
+def test_an_item_wide_limit_of_older_answers_becomes_a_limit_on_every_answered_role():
+    old = {"roles": {"give": "no"}, "hard_limit": True, "note": ""}
+    assert desire_value(GIVE_RECEIVE, old)["limits"] == ["give"]
+    # a limit with no role answered was a limit on the whole item: every role
+    old = {"roles": {}, "hard_limit": True, "note": ""}
+    assert desire_value(GIVE_RECEIVE, old)["limits"] == ["give", "receive"]
+    r = matching.compare_pair(TOGETHER, "A", old, "B", ans({"together": "yes"}))
+    assert r.cls == "limit_collision" and r.matches == []
+    # both said yes and both marked the item a limit (contradictory but possible)
+    both = {"roles": {"together": "yes"}, "hard_limit": True, "note": ""}
+    r = matching.compare_pair(TOGETHER, "A", both, "B", both)
+    assert r.cls == "limit_collision" and r.matches == []
+
+
+# ---- fantasy only ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("wish", ["yes", "want_to_try"])
+def test_fantasy_only_never_counts_as_a_match(wish):
+    fantasy = ans({"together": wish}, fantasy=True)
+    for other in (ans({"together": "yes"}), ans({"together": wish}, fantasy=True)):
+        r = matching.compare_pair(TOGETHER, "A", fantasy, "B", other)
+        assert r.matches == [] and r.cls == "discuss"
+    r = matching.compare_pair(
+        GIVE_RECEIVE, "A", ans({"give": wish}, fantasy=True), "B", ans({"receive": "yes"})
     )
-    assert (
-        matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "want_to_try"})).cls
-        == "limit_collision"
-    )
-    assert (
-        matching.compare_pair(
-            GIVE_RECEIVE, "A", limited, "B", ans({"give": "no", "receive": "no"})
-        ).cls
-        == "limit"
-    )
-    assert (
-        matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", ans({"give": "maybe"})).cls
-        == "limit"
-    )
-    assert matching.compare_pair(GIVE_RECEIVE, "A", limited, "B", None).cls == "limit"
-    # a hard limit with no role answered at all is still a limit
-    only_limit = ans({}, limit=True)
-    assert (
-        matching.compare_pair(TOGETHER, "A", only_limit, "B", ans({"together": "yes"})).cls
-        == "limit_collision"
-    )
-    # both limits, both yes (contradictory but possible): still a collision, never a match
-    both = matching.compare_pair(
+    assert r.matches == [] and r.cls == "discuss"
+    # the same answers without the mark match
+    r = matching.compare_pair(TOGETHER, "A", ans({"together": wish}), "B", ans({"together": "yes"}))
+    assert r.cls == "mutual"
+
+
+def test_a_fantasy_yes_still_runs_into_a_limit():
+    r = matching.compare_pair(
         TOGETHER,
         "A",
-        ans({"together": "yes"}, limit=True),
+        ans({"together": "yes"}, fantasy=True),
         "B",
-        ans({"together": "yes"}, limit=True),
+        ans({}, limits={"together"}),
     )
-    assert both.cls == "limit_collision" and both.matches == []
+    assert r.cls == "limit_collision"
 
 
 # ---- many partners ---------------------------------------------------------------------
@@ -292,24 +348,39 @@ def test_compare_item_gives_every_pair_once(n):
         )
 
 
-def test_counts():
+def test_counts_count_every_class_of_a_pair():
     assert matching.counts([]) == {c: 0 for c in matching.CLASS_ORDER}
     answers = {
         "A": ans({"give": "yes", "receive": "no"}),
         "B": ans({"give": "no", "receive": "yes"}),
-        "C": ans({"give": "no", "receive": "no"}, limit=True),
+        "C": ans({"give": "no", "receive": "no"}, limits={"give", "receive"}),
         "D": ans({}),
+        "E": ans({"give": "yes", "receive": "yes"}, limits={"receive"}),
     }
     results = matching.compare_item(GIVE_RECEIVE, answers)
     got = matching.counts(results)
     assert list(got) == list(matching.CLASS_ORDER)
-    assert sum(got.values()) == len(results) == 6
-    # A-B complementary; A-C collision; A-D unanswered; B-C collision; B-D unanswered; C-D limit
-    assert got == {
-        **{c: 0 for c in matching.CLASS_ORDER},
-        "complementary": 1,
-        "limit_collision": 2,
-        "unanswered": 2,
-        "limit": 1,
-    }
+    # a pair counts under each of its classes: the count of a class is the rows its filter shows
+    for c in matching.CLASS_ORDER:
+        assert got[c] == sum(1 for r in results if c in r.classes)
+    # every limit is a limit, also where it collides: each pair with C or E (7 of 10)
+    assert got["limit"] == 7 and got["limit_collision"] == 4
+    by_pair = {(r.partner_a, r.partner_b): r for r in results}
+    assert by_pair[("A", "B")].classes == ("complementary", "neither")
+    assert by_pair[("A", "C")].classes == ("limit_collision", "limit")
+    assert by_pair[("C", "D")].classes == ("limit",)
+    assert by_pair[("A", "D")].classes == ("unanswered",)
+    # A's wish to give runs into E's limit on receiving; A's no on receiving meets E's giving
+    assert by_pair[("A", "E")].classes == ("limit_collision", "mismatch", "limit")
+    # B receives what E gives: E's limit on receiving does not hide it
+    assert by_pair[("B", "E")].classes == ("complementary", "limit")
+    assert by_pair[("B", "E")].cls == "complementary"
+    assert [(m.role_a, m.role_b) for m in by_pair[("B", "E")].matches] == [("receive", "give")]
     assert set(matching.CLASS_LABELS) == set(matching.CLASS_ORDER) == set(matching.CLASS_HELP)
+
+
+def test_only_partners_in_a_relationship_are_compared():
+    answers = {k: ans({"together": "yes"}) for k in "ABC"}
+    related = {frozenset("AB"), frozenset("BC")}
+    results = matching.compare_item(TOGETHER, answers, lambda a, b: frozenset((a, b)) in related)
+    assert [(r.partner_a, r.partner_b) for r in results] == [("A", "B"), ("B", "C")]

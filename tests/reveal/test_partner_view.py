@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from counselor.questionnaires.engine import Definition
-from counselor.questionnaires.schema import validate_definition
+from counselor.questionnaires.schema import EXPERIENCE, validate_definition
 from counselor.reveal.views import MatchLine, PartnerInfo, PartnerView, SharedAnswer, partner_view
 
 ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
@@ -187,9 +187,13 @@ def _enabled(item, answers) -> bool:
     return True
 
 
-def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[str, dict]:
+def expected(
+    viewer: int, partners: list[PartnerInfo], answers: dict, related=None
+) -> dict[str, dict]:
     """{item text: {"matches": [(other, viewer role, other role, cls)],
-    "answers": [(other, value)]}} as the reveal rules allow."""
+    "answers": [(other, value)]}} as the reveal rules allow: nothing of a partner the viewer
+    is not in a relationship with; a match is a pair of wished roles, neither of them a hard
+    limit of either partner, and no wish marked fantasy only."""
     out: dict[str, dict] = {}
     mine = answers[viewer]
     for item in DEFN.questions():
@@ -200,15 +204,19 @@ def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[st
         for other in partners:
             if other.key == viewer:
                 continue
+            if related is not None and frozenset((viewer, other.key)) not in related:
+                continue
             theirs = answers[other.key]
             if not _enabled(item, theirs):
                 continue
             if item["type"] == "desire":
                 a, b = mine.get(lid), theirs.get(lid)
-                if a is None or b is None or a["hard_limit"] or b["hard_limit"]:
+                if a is None or b is None or a.get("fantasy") or b.get("fantasy"):
                     continue
                 for role in item["roles"]:
                     other_role = role.get("counterpart", role["key"])
+                    if role["key"] in _limits(item, a) or other_role in _limits(item, b):
+                        continue
                     if (
                         a["roles"].get(role["key"]) in POSITIVE
                         and b["roles"].get(other_role) in POSITIVE
@@ -230,6 +238,15 @@ def expected(viewer: int, partners: list[PartnerInfo], answers: dict) -> dict[st
         if entry["matches"] or entry["answers"]:
             out[item["text"]] = entry
     return out
+
+
+def _limits(item, answer) -> set:
+    """The roles an answer marks a hard limit (older answers: every answered role)."""
+    if "limits" in answer:
+        return set(answer["limits"])
+    if answer.get("hard_limit"):
+        return set(answer["roles"]) or {r["key"] for r in item["roles"]}
+    return set()
 
 
 def view_as_expected_shape(view: PartnerView) -> dict[str, dict]:
@@ -322,8 +339,13 @@ def expected_on_page(exp: dict[str, dict]) -> dict[str, dict]:
 # ---- plain examples ------------------------------------------------------------------------
 
 
-def d(roles=None, limit=False, note=""):
-    return {"roles": roles or {}, "hard_limit": limit, "note": note}
+def d(roles=None, limit=False, note="", limits=None, fantasy=False, experience=""):
+    out = {"roles": roles or {}, "note": note, "fantasy": fantasy, "experience": experience}
+    if limits is not None:
+        out["limits"] = sorted(limits)
+    else:
+        out["hard_limit"] = limit  # an answer saved before limits were per role
+    return out
 
 
 def couple_answers():
@@ -477,7 +499,10 @@ def test_rendered_page_for_the_plain_example(app):
 
 @st.composite
 def answer_sets(draw):
-    n = draw(st.integers(min_value=2, max_value=4))
+    n = draw(st.integers(min_value=2, max_value=6))
+    pairs = [frozenset((a, b)) for a in range(n) for b in range(a + 1, n)]
+    # a relationship map: everyone with everyone, or any subset of the pairs (a polycule)
+    related = None if draw(st.integers(0, 3)) == 0 else {p for p in pairs if draw(st.booleans())}
     answers = {}
     for p in range(n):
         mine: dict = {}
@@ -486,11 +511,17 @@ def answer_sets(draw):
             if draw(st.integers(0, 9)) == 0:
                 continue  # left the whole item open
             roles = {r["key"]: draw(st.sampled_from(ANSWERS)) for r in item["roles"]}
-            mine[lid] = {
+            answer = {
                 "roles": {k: v for k, v in roles.items() if v is not None},
-                "hard_limit": draw(st.integers(0, 4)) == 0,
                 "note": f"CANARY-{p}-{lid}-NOTE",
+                "fantasy": draw(st.integers(0, 5)) == 0,
+                "experience": draw(st.sampled_from(EXPERIENCE + ("",))),
             }
+            if draw(st.integers(0, 5)) == 0:  # saved before limits were per role
+                answer["hard_limit"] = draw(st.integers(0, 3)) == 0
+            else:
+                answer["limits"] = [r["key"] for r in item["roles"] if draw(st.integers(0, 4)) == 0]
+            mine[lid] = answer
         mine["w.private"] = f"CANARY-{p}-w.private-TEXT"
         mine["w.default"] = f"CANARY-{p}-w.default-TEXT"
         if draw(st.booleans()):
@@ -511,7 +542,11 @@ def answer_sets(draw):
         answers[p] = mine
     released = draw(st.sampled_from([True, True, True, False]))
     all_submitted = draw(st.sampled_from([True, True, True, False]))
-    return names(n), answers, all_submitted, released
+    return names(n), answers, all_submitted, released, related
+
+
+def _related(related):
+    return None if related is None else (lambda a, b: frozenset((a, b)) in related)
 
 
 def _forbidden_for(viewer: int, answers: dict) -> list[str]:
@@ -528,19 +563,26 @@ def _forbidden_for(viewer: int, answers: dict) -> list[str]:
 
 
 def test_property_a_partner_sees_only_what_the_rules_allow(app):
-    """For random answers of 2-4 partners, each partner's view and page hold only what the
-    reveal rules allow; the run must have shown matches and checked canaries, or it proved
-    nothing."""
+    """For random answers of 2-6 partners with random relationship maps, each partner's view and
+    page hold only what the reveal rules allow; the run must have shown matches, checked
+    canaries and metamours, or it proved nothing."""
     examples: Counter = Counter()
 
     @settings(max_examples=150, deadline=None)
     @given(data=answer_sets())
     def check(data):
-        partners, answers, all_submitted, released = data
+        partners, answers, all_submitted, released, related = data
         examples["examples"] += 1
+        examples[f"partners_{len(partners)}"] += 1
         for viewer in partners:
             view = partner_view(
-                DEFN, viewer, partners, answers, all_submitted=all_submitted, released=released
+                DEFN,
+                viewer,
+                partners,
+                answers,
+                all_submitted=all_submitted,
+                released=released,
+                related=_related(related),
             )
             page = render_shared(app, view)
             examples["views"] += 1
@@ -551,12 +593,16 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app):
             assert [c for c in forbidden if c in page] == [], "a canary reached the shared page"
             # desire answer codes and labels of anybody never appear as such
             assert not {"yes", "no", "maybe", "if_partner", "want_to_try"} & set(strings)
+            assert not set(EXPERIENCE) & set(strings)
             for label in (
                 "Maybe",
                 "Want to try",
                 "If my partner wants",
                 "Only if my partner wants it",
                 "Hard limit",
+                "Fantasy only",
+                "Done it",
+                "Never done",
                 "ROLE-secret",
                 "ITEM-secret",
             ):
@@ -565,9 +611,15 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app):
                 assert view.items == [] and not view.visible
                 assert not any(p.name in page for p in partners)
                 continue
-            exp = expected(viewer.key, partners, answers)
+            exp = expected(viewer.key, partners, answers, related)
             got = view_as_expected_shape(view)
             assert got == exp
+            # a metamour (no relationship with the viewer) is named nowhere on the page
+            for other in partners:
+                if related is not None and other.key != viewer.key:
+                    if frozenset((viewer.key, other.key)) not in related:
+                        assert other.name not in page and other.name not in blob
+                        examples["metamours_checked"] += 1
             for entry in view.items:
                 for a in entry.answers:
                     assert isinstance(a, SharedAnswer) and a.item["type"] != "desire"
@@ -594,6 +646,7 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app):
     assert examples["views"] >= 2 * examples["examples"] > 0
     assert examples["matches_shown"] > 0, "no example showed a match: the checks are blind"
     assert examples["canaries_checked"] > 0, "no canary was checked: the checks are blind"
+    assert examples["metamours_checked"] > 0, "no metamour was checked: the map is untested"
 
 
 # ---- a shared item shown only after a private answer ------------------------------------
@@ -673,3 +726,63 @@ def test_a_shared_answer_renders_inert(app):
     page = render_shared(app, view)
     assert payload not in page and "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+
+
+# ---- per-role limits, fantasy only and the relationship map ------------------------------
+
+
+def test_a_limit_on_one_role_hides_only_that_roles_match():
+    partners = names(2)
+    answers = {
+        0: {"d.give": d({"give": "yes", "receive": "yes"}, limits={"receive"}, note="CANARY-n")},
+        1: {"d.give": d({"give": "yes", "receive": "yes"})},
+    }
+    view = partner_view(DEFN, partners[0], partners, answers, all_submitted=True, released=True)
+    assert view_as_expected_shape(view) == {
+        "ITEM-give": {
+            "matches": [("Partner-1", "ROLE-giving", "ROLE-receiving", "complementary")],
+            "answers": [],
+        }
+    }
+    # the other side sees the same single match, and nothing says a limit exists
+    view = partner_view(DEFN, partners[1], partners, answers, all_submitted=True, released=True)
+    assert [(m.viewer_role, m.other_role) for e in view.items for m in e.matches] == [
+        ("ROLE-receiving", "ROLE-giving")
+    ]
+    assert "limit" not in repr(view).lower() and "CANARY" not in repr(view)
+
+
+def test_fantasy_only_and_experience_never_reach_a_partner():
+    partners = names(2)
+    answers = {
+        0: {"d.together": d({"together": "yes"}, fantasy=True, experience="liked", limits=())},
+        1: {"d.together": d({"together": "yes"}, experience="never", limits=())},
+    }
+    for viewer in partners:
+        view = partner_view(DEFN, viewer, partners, answers, all_submitted=True, released=True)
+        assert view.items == []
+        assert "liked" not in repr(view) and "never" not in repr(view)
+
+
+def test_a_partner_never_sees_a_metamour():
+    """0 is with 1 and with 2; 1 and 2 are not together (metamours)."""
+    partners = names(3)
+    yes = d({"together": "yes"}, limits=())
+    answers = {k: {"d.together": yes, "w.shared": f"Shared words of {k}"} for k in range(3)}
+    related = {frozenset((0, 1)), frozenset((0, 2))}
+    seen = {}
+    for viewer in partners:
+        view = partner_view(
+            DEFN,
+            viewer,
+            partners,
+            answers,
+            all_submitted=True,
+            released=True,
+            related=lambda a, b: frozenset((a, b)) in related,
+        )
+        seen[viewer.key] = sorted(
+            {m.other for e in view.items for m in e.matches}
+            | {a.other for e in view.items for a in e.answers}
+        )
+    assert seen == {0: ["Partner-1", "Partner-2"], 1: ["Partner-0"], 2: ["Partner-0"]}

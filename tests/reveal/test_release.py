@@ -240,7 +240,12 @@ def test_compare_release_withdraw_as_a_new_user_would(scenario, app, client_b):
         )  # a text label, not colour alone
     desire_items = sum(1 for i in defn.questions() if i["type"] == "desire")
     expected_counts = {c: 1 for c in ITEM_TEXT}
-    expected_counts["unanswered"] = desire_items - 7
+    # an item counts under every class its role pairings have: the collision is a limit too,
+    # instructions' receiving is "neither" (both no) beside the complementary giving, and the
+    # lead and spanking items each leave one direction open
+    expected_counts["limit"] = 2
+    expected_counts["neither"] = 2
+    expected_counts["unanswered"] = desire_items - 7 + 2
     for cls in matching.CLASS_ORDER:
         assert f"{matching.CLASS_LABELS[cls]}: {expected_counts[cls]}</span>" in page, cls
     # the counselor sees everything side by side, notes included

@@ -60,3 +60,19 @@
     });
   });
 })();
+
+// Assign form: show the section choices of the chosen questionnaire only (without this
+// script every questionnaire's choices are listed and only the chosen one's are read).
+(function () {
+  "use strict";
+  var select = document.querySelector("select[name=questionnaire]");
+  var groups = document.querySelectorAll(".assign-sections");
+  if (!select || !groups.length) { return; }
+  function show() {
+    groups.forEach(function (g) {
+      g.hidden = g.getAttribute("data-questionnaire") !== select.value;
+    });
+  }
+  select.addEventListener("change", show);
+  show();
+})();

@@ -38,8 +38,18 @@
         if (!(key in roles)) { roles[key] = ""; }
         if (input.checked) { roles[key] = input.value; }
       });
-      var limit = form.querySelector('input[name="' + CSS.escape(name + "-limit") + '"]');
-      return { roles: roles, hard_limit: !!(limit && limit.checked), note: field(name + "-note") };
+      var limits = [];
+      el.querySelectorAll('input[type=checkbox][name^="' + name + '-limit-"]').forEach(function (box) {
+        if (box.checked) { limits.push(box.name.slice((name + "-limit-").length)); }
+      });
+      var fantasy = form.querySelector('input[name="' + CSS.escape(name + "-fantasy") + '"]');
+      return {
+        roles: roles,
+        limits: limits,
+        fantasy: !!(fantasy && fantasy.checked),
+        experience: checked(name + "-experience"),
+        note: field(name + "-note")
+      };
     }
     if (type === "choice") {
       var boxes = el.querySelectorAll('input[type=checkbox][name="' + CSS.escape(name) + '"]');
@@ -116,7 +126,8 @@
     if (v === null || v === undefined || v === "") { return false; }
     if (Array.isArray(v)) { return v.length > 0; }
     if (typeof v === "object") {
-      return Object.keys(v.roles || {}).some(function (k) { return v.roles[k]; }) || v.hard_limit || !!v.note;
+      return Object.keys(v.roles || {}).some(function (k) { return v.roles[k]; }) ||
+        (v.limits || []).length > 0 || !!v.fantasy || !!v.experience || !!v.note;
     }
     return true;
   }
