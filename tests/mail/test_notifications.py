@@ -119,4 +119,5 @@ def test_switching_a_kind_off_also_drops_its_mails_still_waiting(mail_app, alice
     _choose(mail_app, alice, alert="y", undeliverable="y", delivery="each")
     smtp.reply = None
     assert send_message.run(str(waiting.id)) == "cancelled"
+    db.session.expire_all()  # the task changed the row with an UPDATE; read it anew
     assert db.session.get(Message, waiting.id).status == "cancelled" and smtp.received == []
