@@ -64,3 +64,17 @@ def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def flush_erased_pages() -> None:
+    """After an erase has committed, leave no copy of the erased rows in SQLite's files.
+
+    In WAL mode a delete is first written to the log; the database file keeps the old pages,
+    and the log keeps earlier frames, until a checkpoint. A TRUNCATE checkpoint writes the
+    overwritten pages (secure_delete) into the file and empties the log. PostgreSQL needs
+    nothing here: its dead tuples are not readable through the database, and VACUUM reclaims
+    them on its own schedule.
+    """
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")

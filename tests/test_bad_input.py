@@ -144,6 +144,8 @@ FORMS: dict[str, dict[str, str]] = {
     "cases.new": {"label": "Fuzz", **PARTNER_FIELDS},
     "cases.edit_session": SESSION_FIELDS,
     "cases.new_session": SESSION_FIELDS,
+    "cases.relationships": {"pair": ""},
+    "mail.notifications": {"submitted": "y", "alert": "y", "undeliverable": "", "delivery": "each"},
     "questionnaires.assign": {**ASSIGN_FIELDS, "questionnaire": "", "partners": ""},
     "questionnaires.assign_many": {**ASSIGN_FIELDS, "cases": ""},
     "questionnaires.change_due": {"due_on": ""},

@@ -22,8 +22,9 @@ from tests.reveal.test_compare_queries import counting
 
 #: the caseload: login session with its counselor, alert flags, count, page, partners, audit
 CASELOAD_STATEMENTS = 6
-#: the case page: login session, case, audit, partners, sessions, alerts, assignments, exports
-CASE_PAGE_STATEMENTS = 8
+#: the case page: login session, case, audit, partners, relationship map, sessions, alerts,
+#: assignments, exports
+CASE_PAGE_STATEMENTS = 9
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; link with response, assignment and version in one query;

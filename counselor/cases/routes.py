@@ -13,7 +13,7 @@ from counselor.cases.forms import CaseForm, ConfirmDeleteForm, RelationshipMapFo
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
 from counselor.core.ownership import counselor_required
-from counselor.extensions import db
+from counselor.extensions import db, flush_erased_pages
 
 
 def _status(form) -> int:
@@ -154,6 +154,7 @@ def delete(case_id: uuid.UUID):
             form.confirm_label.errors.append(str(exc))
         else:
             db.session.commit()
+            flush_erased_pages()
             flash("The case and everything in it were deleted.", "success")
             return redirect(url_for("cases.index"))
     return render_template("cases/delete.html", form=form, case=case), _status(form)

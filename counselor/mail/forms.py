@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField
+from wtforms import BooleanField, RadioField, SelectChoice
 from wtforms.validators import InputRequired
 
 
@@ -15,6 +15,9 @@ class NotificationsForm(FlaskForm):
     undeliverable = BooleanField("A mail for one of my cases could not be delivered")
     delivery = RadioField(
         "How",
-        choices=[("each", "One mail per event"), ("digest", "One summary a day")],
+        choices=[
+            SelectChoice("each", "One mail per event"),
+            SelectChoice("digest", "One summary a day"),
+        ],
         validators=[InputRequired("Choose one mail per event or one summary a day.")],
     )
