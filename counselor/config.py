@@ -101,6 +101,18 @@ def _base_url(raw: str, production: bool) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+#: a plain public page that says nothing about counseling
+DEFAULT_QUICK_EXIT_URL = "https://www.bbc.com/weather"
+
+
+def _exit_url(url: str) -> str:
+    """A quick exit target must be an absolute http(s) URL (a browser leaves for it at once)."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("COUNSELOR_QUICK_EXIT_URL must be an absolute https:// address.")
+    return url
+
+
 def new_encryption_key() -> str:
     """Return a fresh 256-bit key, urlsafe base64, as used in COUNSELOR_ENCRYPTION_KEYS."""
     import base64
@@ -246,6 +258,10 @@ def load_config(instance_path: Path) -> dict:
             "COUNSELOR_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"
         ),
         "COUNSELOR_LINK_TTL_DAYS": _env_int("COUNSELOR_LINK_TTL_DAYS", 30),
+        #: where a partner's "Quick exit" goes unless Practice settings name another page
+        "COUNSELOR_QUICK_EXIT_URL": _exit_url(
+            os.environ.get("COUNSELOR_QUICK_EXIT_URL", "").strip() or DEFAULT_QUICK_EXIT_URL
+        ),
         # Sessions: the cookie only names a server-side login session (see auth.sessions),
         # so idle and absolute limits are enforced on the server, not trusted to the browser.
         "SESSION_COOKIE_NAME": "counselor_session",

@@ -1,9 +1,10 @@
 """Account management forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField, SubmitField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, ValidationError
 
+from counselor.admin.settings import valid_exit_url
 from counselor.auth.forms import again_field, new_password_field
 
 
@@ -16,3 +17,30 @@ class NewCounselorForm(FlaskForm):
     confirm = again_field("Initial password again", "password", "The two passwords differ.")
     admin = BooleanField("Practice admin (manages accounts, sees no cases)")
     submit = SubmitField("Create account")
+
+
+class PracticeSettingsForm(FlaskForm):
+    """What partners see in a hard moment, set once for the whole practice."""
+
+    safety_text = TextAreaField(
+        "Safety resources for partners",
+        validators=[Length(max=4000)],
+        description=(
+            "Shown to a partner after an answer that raises a screening alert (the answer itself "
+            "is never repeated). Name crisis lines and how to reach you. Empty: the default text."
+        ),
+    )
+    quick_exit_url = StringField(
+        "Quick exit page",
+        validators=[Length(max=500)],
+        description=(
+            "A plain public page the Quick exit button leaves for, such as a weather or news "
+            "site. Empty: the server's COUNSELOR_QUICK_EXIT_URL."
+        ),
+    )
+    submit = SubmitField("Save settings")
+
+    def validate_quick_exit_url(self, field) -> None:
+        """Only an absolute http(s) address may be a quick exit."""
+        if field.data and field.data.strip() and not valid_exit_url(field.data.strip()):
+            raise ValidationError("Enter a full address starting with https://.")

@@ -8,8 +8,10 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
+from counselor.admin import settings
 from counselor.admin.blueprint import bp
-from counselor.admin.forms import NewCounselorForm
+from counselor.admin.forms import NewCounselorForm, PracticeSettingsForm
+from counselor.admin.models import DEFAULT_SAFETY_TEXT
 from counselor.auth import services
 from counselor.auth.models import Counselor
 from counselor.core import audit
@@ -70,3 +72,27 @@ def enable(counselor_id: uuid.UUID):
     db.session.commit()
     flash(f"{account.email} can sign in again.", "success")
     return redirect(url_for("admin.counselors"))
+
+
+@bp.route("/practice", methods=["GET", "POST"])
+@admin_required
+def practice():
+    """Practice settings: partners' safety resources and the Quick exit page."""
+    row = settings.current()
+    form = PracticeSettingsForm(
+        data={"safety_text": row.safety_text or "", "quick_exit_url": row.quick_exit_url or ""}
+    )
+    if form.validate_on_submit():
+        settings.update(form.safety_text.data or "", form.quick_exit_url.data or "")
+        db.session.commit()
+        flash("Practice settings saved.", "success")
+        return redirect(url_for("admin.practice"))
+    audit.record("practice.settings_view")
+    db.session.commit()
+    status = 400 if form.errors else 200
+    return render_template(
+        "admin/practice.html",
+        form=form,
+        default_safety=DEFAULT_SAFETY_TEXT,
+        default_exit=settings.quick_exit_url() if not row.quick_exit_url else None,
+    ), status

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String
+from sqlalchemy import Boolean, DateTime, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core.models import utcnow
@@ -27,3 +27,7 @@ class PortalSessionRecord(db.Model):
         ForeignKey("link.id", ondelete="CASCADE"), index=True
     )
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the link's PIN was entered in this session (always true while the link has no PIN)
+    pin_ok: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: the last portal request; after PIN_IDLE_MINUTES without one the PIN is asked again
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)

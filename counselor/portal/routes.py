@@ -7,6 +7,7 @@ from functools import wraps
 
 from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
 
+from counselor.admin import settings as practice_settings
 from counselor.core import audit
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db, limiter
@@ -73,24 +74,42 @@ def landing(token: str):
     return response
 
 
+def _resolve(with_csrf: bool = True):
+    """The portal session and partner context of this request (None, None if none)."""
+    ps = portal_session.load()
+    ctx = services.context_for(ps.link_id, ps.generation) if ps else None
+    if ctx is None:
+        return None, None
+    if db.session.dirty:
+        db.session.commit()  # the session's idle bookkeeping, apart from the route's work
+    if with_csrf and request.method == "POST" and not ps.check_csrf(_sent_csrf()):
+        refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
+    g.portal = ps
+    g.ctx = ctx
+    return ps, ctx
+
+
+def _sent_csrf() -> str | None:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+    if not sent and request.path == url_for("portal.autosave"):
+        # navigator.sendBeacon cannot set headers: a flush on leaving carries it in the body
+        data = request.get_json(force=True, silent=True)
+        sent = data.get("csrf_token") if isinstance(data, dict) else None
+    return sent if isinstance(sent, str) else None
+
+
 def partner_required(view):
-    """Resolve the partner from the portal cookie (else the bad-link 404) and check CSRF."""
+    """Resolve the partner from the portal cookie (else the bad-link 404), check CSRF and PIN."""
 
     @wraps(view)
     def wrapped(*args, **kwargs):
-        ps = portal_session.load()
-        ctx = services.context_for(ps.link_id, ps.generation) if ps else None
+        ps, ctx = _resolve()
         if ctx is None:
             return _not_found()
-        if request.method == "POST":
-            sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
-            if not ps.check_csrf(sent):
-                refuse(
-                    400,
-                    "This page was open too long or came from elsewhere. Reload it and try again.",
-                )
-        g.portal = ps
-        g.ctx = ctx
+        if ctx.link.pin_hash and not ps.pin_ok:
+            if request.path == url_for("portal.autosave"):
+                return jsonify(error="Enter your PIN to go on; reload the page."), 401
+            return redirect(url_for("portal.pin"))
         return view(ctx, *args, **kwargs)
 
     return wrapped
@@ -106,7 +125,10 @@ def _portal_headers(response):
 @bp.app_context_processor
 def _portal_globals():
     ps = g.get("portal")
-    return {"portal_csrf_token": ps.csrf_token if ps else ""}
+    return {
+        "portal_csrf_token": ps.csrf_token if ps else "",
+        "quick_exit_url": practice_settings.quick_exit_url,
+    }
 
 
 def _section_or_404(ctx, number: int):
@@ -121,8 +143,14 @@ def _view_model(ctx) -> dict:
     defn = ctx.definition
     shown = engine.enabled_states(defn, answers)  # once per page: every rule below reuses it
     answered, total = engine.progress(defn, answers, shown)
+    editable = services.editable(ctx)
+    # On a shared phone, whoever holds it later must not read the screening answers back:
+    # once sent (or closed), counselor-only answers are not shown to anyone on this page.
+    hide_private = not editable
     visible = {
-        i["link_id"]: answers.get(i["link_id"]) for i in defn.questions() if shown[i["link_id"]]
+        i["link_id"]: answers.get(i["link_id"])
+        for i in defn.questions()
+        if shown[i["link_id"]] and not (hide_private and engine.share_of(i) == "counselor_only")
     }
     return {
         "ctx": ctx,
@@ -132,7 +160,9 @@ def _view_model(ctx) -> dict:
         "visible": visible,
         "answered": answered,
         "total": total,
-        "editable": services.editable(ctx),
+        "editable": editable,
+        "hid_private": hide_private
+        and any(engine.share_of(i) == "counselor_only" for i in defn.questions()),
         "can_reopen": services.can_reopen(ctx),
         "closed_reason": services.closed_because(ctx.assignment),
         "due_passed": services.due_passed(ctx.assignment),
@@ -148,7 +178,10 @@ def _refused(ctx, reason: str):
 @partner_required
 def overview(ctx):
     """Start page: what this is, the sections, progress, and the partner's own answers."""
-    return render_template("portal/overview.html", **_view_model(ctx))
+    safety = None
+    if request.args.get("submitted") and services.raised_alert(ctx):
+        safety = practice_settings.safety_text()
+    return render_template("portal/overview.html", safety=safety, **_view_model(ctx))
 
 
 @bp.route("/p/s/<int:number>", methods=["GET", "POST"])
@@ -329,5 +362,76 @@ def leave(ctx):
     audit.record(
         "portal.leave", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
     )
+    db.session.commit()
+    return response
+
+
+@bp.route("/p/pin", methods=["GET", "POST"])
+@limiter.limit("10 per 10 minutes", methods=["POST"])
+def pin():
+    """Ask for the link's PIN (a new browser, or 15 idle minutes)."""
+    ps, ctx = _resolve()
+    if ctx is None:
+        return _not_found()
+    if not ctx.link.pin_hash or ps.pin_ok:
+        return redirect(url_for("portal.overview"))
+    error, status = None, 200
+    if request.method == "POST":
+        try:
+            ok = services.check_pin(ctx, request.form.get("pin", "").strip())
+        except services.PinWait as wait:
+            ok = False
+            error = (
+                f"Too many tries. Please wait {wait.minutes} "
+                f"{'minute' if wait.minutes == 1 else 'minutes'} and try again."
+            )
+            status = 429
+        else:
+            if not ok:
+                error, status = "That PIN is not right. Please try again.", 400
+        if ok:
+            portal_session.pin_passed(ps)
+            db.session.commit()
+            return redirect(url_for("portal.overview"))
+        db.session.commit()
+    return render_template("portal/pin.html", error=error), status
+
+
+@bp.route("/p/pin/set", methods=["POST"])
+@partner_required
+def pin_set(ctx):
+    """Protect this portal with a PIN; other browsers must enter it from now on."""
+    pin_value = request.form.get("pin", "").strip()
+    if pin_value != request.form.get("pin_again", "").strip():
+        error = "The two PINs differ. Please type the same PIN twice."
+    else:
+        try:
+            services.set_pin(ctx, pin_value)
+        except ValueError as exc:
+            error = str(exc)
+        else:
+            # Other browsers holding this link must now show the PIN; this one just did.
+            portal_session.end_others(ctx.link.id, g.portal)
+            portal_session.pin_passed(g.portal)
+            db.session.commit()
+            return redirect(url_for("portal.overview", pin=1))
+    model = _view_model(ctx)
+    return render_template("portal/overview.html", safety=None, pin_error=error, **model), 400
+
+
+@bp.route("/p/exit", methods=["POST"])
+def quick_exit():
+    """Quick exit: end the portal session (when the token is right) and leave at once.
+
+    portal.js sends this as a beacon and replaces the page itself; without JavaScript the
+    form lands here and a 0-second refresh moves on (a redirect after a form post would be
+    blocked by the form-action CSP).
+    """
+    ps = portal_session.load()
+    target = practice_settings.quick_exit_url()
+    response = make_response(render_template("portal/exit.html", target=target))
+    if ps is not None and ps.check_csrf(request.form.get("csrf_token")):
+        portal_session.end(response, ps)
+        audit.record("portal.quick_exit", "link", ps.link_id, actor_kind="partner")
     db.session.commit()
     return response

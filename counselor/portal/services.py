@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import and_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
@@ -17,7 +21,15 @@ from counselor.mail import notify
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
 from counselor.questionnaires.services import lock_assignment
+from counselor.reveal.models import Alert
 from counselor.reveal.services import evaluate_alerts
+
+_pin_hasher = PasswordHasher()
+PIN_PATTERN = re.compile(r"[0-9]{4,8}")
+#: wrong PINs allowed before each further wrong one makes the partner wait
+PIN_FREE_TRIES = 3
+#: the longest wait after many wrong PINs
+PIN_MAX_WAIT = timedelta(hours=1)
 
 
 class StaleRevision(Exception):
@@ -228,4 +240,69 @@ def reopen(ctx: PartnerContext) -> None:
     ctx.response.status = "draft"
     audit.record(
         "portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
+
+
+class PinWait(Exception):
+    """Too many wrong PINs: the next try is possible only after ``minutes``."""
+
+    def __init__(self, minutes: int):
+        super().__init__(minutes)
+        self.minutes = minutes
+
+
+def set_pin(ctx: PartnerContext, pin: str) -> None:
+    """Protect this link with a 4–8 digit PIN (argon2 hash); raises ValueError if malformed."""
+    if not PIN_PATTERN.fullmatch(pin or ""):
+        raise ValueError("A PIN is 4 to 8 digits, nothing else.")
+    ctx.link.pin_hash = _pin_hasher.hash(pin)
+    ctx.link.pin_failures = 0
+    ctx.link.pin_blocked_until = None
+    audit.record(
+        "portal.pin_set", "link", ctx.link.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
+
+
+def _wait_minutes(link: Link) -> int:
+    left = aware(link.pin_blocked_until) - utcnow() if link.pin_blocked_until else timedelta(0)
+    return max(1, -(-int(left.total_seconds()) // 60)) if left > timedelta(0) else 0
+
+
+def check_pin(ctx: PartnerContext, pin: str) -> bool:
+    """Whether ``pin`` is the link's PIN; wrong ones are counted and slow further tries.
+
+    Raises PinWait while a wait from earlier wrong PINs runs (the PIN is not even checked).
+    """
+    link = ctx.link
+    wait = _wait_minutes(link)
+    if wait:
+        raise PinWait(wait)
+    try:
+        ok = bool(link.pin_hash) and _pin_hasher.verify(link.pin_hash, pin or "")
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if ok:
+        link.pin_failures = 0
+        link.pin_blocked_until = None
+        audit.record(
+            "portal.pin_ok", "link", link.id, actor_kind="partner", actor_id=ctx.partner.id
+        )
+        return True
+    link.pin_failures = (link.pin_failures or 0) + 1
+    over = link.pin_failures - PIN_FREE_TRIES
+    if over > 0:
+        link.pin_blocked_until = utcnow() + min(timedelta(minutes=2 ** (over - 1)), PIN_MAX_WAIT)
+    audit.record("portal.pin_wrong", "link", link.id, actor_kind="partner", actor_id=ctx.partner.id)
+    return False
+
+
+def raised_alert(ctx: PartnerContext) -> bool:
+    """Whether this partner's submitted answers raised a screening alert still open."""
+    return (
+        db.session.scalar(
+            select(Alert.id)
+            .where(Alert.response_id == ctx.response.id, Alert.acknowledged_at.is_(None))
+            .limit(1)
+        )
+        is not None
     )

@@ -29,6 +29,10 @@ COOKIE = "counselor_portal"
 COOKIE_PATH = "/p"
 #: a portal session lasts at most this long; the partner opens their link again after it
 MAX_AGE_SECONDS = 12 * 3600
+#: after this long without a portal request, a link's PIN is asked for again
+PIN_IDLE = timedelta(minutes=15)
+#: last_seen_at is written at most this often (not on every autosave)
+_TOUCH_EVERY = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,8 @@ class PortalSession:
     link_id: str
     generation: str
     sid: str
+    #: the link's PIN (if it has one) was entered here and the session has not idled since
+    pin_ok: bool = False
 
     @property
     def csrf_token(self) -> str:
@@ -102,13 +108,44 @@ def load() -> PortalSession | None:
     if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("l", "g", "s")):
         return None
     record = db.session.get(PortalSessionRecord, _sid_hash(data["s"]))
+    now = utcnow()
     if (
         record is None
         or str(record.link_id) != data["l"]
-        or utcnow() - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS)
+        or now - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS)
     ):
         return None
-    return PortalSession(data["l"], data["g"], data["s"])
+    seen = aware(record.last_seen_at or record.created_at)
+    if record.pin_ok and now - seen > PIN_IDLE:
+        record.pin_ok = False  # idle too long: whoever holds the phone now shows the PIN again
+    if now - seen > _TOUCH_EVERY:
+        record.last_seen_at = now
+    return PortalSession(data["l"], data["g"], data["s"], pin_ok=record.pin_ok)
+
+
+def pin_passed(ps: PortalSession) -> None:
+    """Mark this portal session as past the PIN (flushed with the route's commit)."""
+    record = db.session.get(PortalSessionRecord, _sid_hash(ps.sid))
+    if record is not None:
+        record.pin_ok = True
+        record.last_seen_at = utcnow()
+
+
+def end_others(link_id: uuid.UUID, keep: PortalSession) -> None:
+    """End every other portal session of a link (its PIN was just set here)."""
+    db.session.execute(
+        delete(PortalSessionRecord).where(
+            PortalSessionRecord.link_id == link_id,
+            PortalSessionRecord.sid_hash != _sid_hash(keep.sid),
+        )
+    )
+
+
+def end_quietly(ps: PortalSession) -> None:
+    """End the portal session on the server only (a beacon's answer sets no cookie)."""
+    db.session.execute(
+        delete(PortalSessionRecord).where(PortalSessionRecord.sid_hash == _sid_hash(ps.sid))
+    )
 
 
 def end(response, ps: PortalSession) -> None:

@@ -310,7 +310,9 @@ def test_locked_assignment_cannot_be_changed(app, client_a, couple, counselor_a)
 
     assert client_a.post(f"/cases/{couple.id}/assignments/{assignment.id}/lock").status_code == 302
     overview = sam.get("/p/").get_data(as_text=True)
-    assert "closed these answers for changes" in overview and "Original" in overview
+    # (one.feel is counselor-only: once closed it is not shown back on the partner's device)
+    assert "closed these answers for changes" in overview and "Original" not in overview
+    assert "meant only for your counselor are not shown here" in overview
     assert sam.get("/p/s/1").status_code == 200
     assert _try_to_change(sam, assignment.id, sam_id) == snapshot
 
@@ -348,7 +350,9 @@ def test_after_the_due_date_answers_are_read_only(app, client_a, couple, counsel
     before = response_of(assignment.id, sam_id)
     snapshot = (before.answers, before.revision, before.status)
     overview = sam.get("/p/").get_data(as_text=True)
-    assert "Change my answers" not in overview and "Before the due date" in overview
+    # (one.feel is counselor-only: once closed it is not shown back on the partner's device)
+    assert "Change my answers" not in overview and "Before the due date" not in overview
+    assert "meant only for your counselor are not shown here" in overview
     assert _try_to_change(sam, assignment.id, sam_id) == snapshot
 
 
