@@ -93,7 +93,10 @@ def _sent_csrf() -> str | None:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
     if not sent and request.path == url_for("portal.autosave"):
         # navigator.sendBeacon cannot set headers: a flush on leaving carries it in the body
-        data = request.get_json(force=True, silent=True)
+        try:
+            data = request.get_json(force=True, silent=True)
+        except RecursionError:  # deeply nested brackets: silent=True only covers ValueError
+            data = None
         sent = data.get("csrf_token") if isinstance(data, dict) else None
     return sent if isinstance(sent, str) else None
 
@@ -142,7 +145,7 @@ def _view_model(ctx) -> dict:
     answers = ctx.response.answers
     defn = ctx.definition
     shown = engine.enabled_states(defn, answers)  # once per page: every rule below reuses it
-    answered, total = engine.progress(defn, answers, shown)
+    answered, total = engine.progress(defn, answers)
     editable = services.editable(ctx)
     # On a shared phone, whoever holds it later must not read the screening answers back:
     # once sent (or closed), counselor-only answers are not shown to anyone on this page.
@@ -261,6 +264,10 @@ def autosave(ctx):
         return jsonify(error="Too much text in one save."), 413
     try:
         data = request.get_json(silent=True)
+        if data is None and request.mimetype == "text/plain":
+            # a beacon flushed as the page goes away: text/plain, its CSRF token in the body
+            beacon = request.get_json(force=True, silent=True)
+            data = beacon if isinstance(beacon, dict) and "csrf_token" in beacon else None
     except RecursionError:  # thousands of nested brackets: silent=True only covers ValueError
         data = None
     if (
@@ -295,9 +302,10 @@ def autosave(ctx):
 def review(ctx):
     """All answers on one page, with anything missing marked, and the submit button."""
     model = _view_model(ctx)
+    # Missing required answers are marked before Send, not only after a refused one.
     errors = (
         engine.missing_required(ctx.definition, model["answers"], model["shown"])
-        if request.args.get("check")
+        if model["editable"]
         else {}
     )
     return render_template("portal/review.html", errors=errors, **model)

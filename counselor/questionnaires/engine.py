@@ -128,6 +128,21 @@ class Definition:
             if item["type"] in ANSWERABLE:
                 yield item
 
+    def counted_questions(self) -> list[dict]:
+        """The one count of questions (library, portal "x of N", review): every answerable
+        item asked of everyone. A follow-up shown only for some answers (its own or an
+        enclosing group's enable_when) is not counted, so N never moves while answering."""
+        return [i for i in self.questions() if not self.is_follow_up(i)]
+
+    def is_follow_up(self, item: dict) -> bool:
+        """Whether the item is shown only for some answers (its own or a parent's rule)."""
+        node: dict | None = item
+        while node is not None:
+            if node.get("enable_when"):
+                return True
+            node = self.parent.get(node["link_id"])
+        return False
+
     def section_of(self, link_id: str) -> Section | None:
         """The section holding an item."""
         return self._section_by_id.get(link_id)
@@ -504,13 +519,10 @@ def visible_answers(defn: Definition, answers: Mapping[str, Any]) -> dict:
     return {lid: value for lid, value in answers.items() if shown.get(lid) and has_answer(value)}
 
 
-def progress(
-    defn: Definition, answers: Mapping[str, Any], shown: Mapping[str, bool] | None = None
-) -> tuple[int, int]:
-    """(answered, total) over the questions currently shown (``shown`` as in missing_required)."""
-    states = enabled_states(defn, answers) if shown is None else shown
-    shown = [i for i in defn.questions() if states[i["link_id"]]]
-    return sum(1 for i in shown if has_answer(answers.get(i["link_id"]))), len(shown)
+def progress(defn: Definition, answers: Mapping[str, Any]) -> tuple[int, int]:
+    """(answered, total) over the counted questions (Definition.counted_questions)."""
+    counted = defn.counted_questions()
+    return sum(1 for i in counted if has_answer(answers.get(i["link_id"]))), len(counted)
 
 
 def from_form(defn: Definition, section: Section, form: Mapping[str, Any], getlist) -> dict:

@@ -6,7 +6,7 @@ import re
 import secrets
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
@@ -14,6 +14,7 @@ from wtforms import SelectChoice
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, list_cases
 from counselor.core import audit
+from counselor.core.crypto import keyring
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse
@@ -312,6 +313,46 @@ def reissue(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     except services.AssignmentError:
         abort(404)
     db.session.commit()
+    # Post-redirect-get: a reload of the page that shows the link must not mint another
+    # (that would silently kill the link just sent). The raw token rides once, encrypted,
+    # in the counselor's session to the GET, which takes it out.
+    key = secrets.token_urlsafe(12)
+    blob = keyring().encrypt(issued.token, _shown_link_aad(key, issued.link.id))
+    session[_SHOWN_LINK] = {"k": key, "l": str(issued.link.id), "t": blob.hex()}
+    return redirect(
+        url_for("questionnaires.new_link", case_id=case.id, assignment_id=item.id, key=key),
+        code=303,
+    )
+
+
+_SHOWN_LINK = "shown_link"
+
+
+def _shown_link_aad(key: str, link_id) -> bytes:
+    return f"shown-link|{key}|{link_id}".encode()
+
+
+@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/new-link/<key>")
+@counselor_required
+def new_link(case_id: uuid.UUID, assignment_id: uuid.UUID, key: str):
+    """Show a reissued link once; a reload says it was shown and mints nothing."""
+    case, item = _assignment_action(case_id, assignment_id)
+    held = session.get(_SHOWN_LINK)
+    link = None
+    if isinstance(held, dict) and held.get("k") == key:
+        session.pop(_SHOWN_LINK)
+        link = next((x for x in item.links if str(x.id) == held.get("l")), None)
+    if link is None or link.revoked_at is not None:
+        flash(
+            "That new link was shown once and is not kept. It still works if you sent it; "
+            "if it got lost, reissue it again.",
+            "info",
+        )
+        return _back(case, item)
+    token = keyring().decrypt(bytes.fromhex(held["t"]), _shown_link_aad(key, link.id))
+    audit.record("link.shown", "link", link.id)
+    db.session.commit()
+    issued = services.IssuedLink(link=link, token=token, case=case, partner=link.partner)
     return _links_page([issued], "New personal link")
 
 

@@ -112,7 +112,8 @@ def test_only_the_sha256_of_a_token_is_stored(app, client_a, couple):
 
     assignment = db.session.scalar(select(Assignment))
     r = client_a.post(
-        f"/cases/{couple.id}/assignments/{assignment.id}/partners/{couple.partners[1].id}/reissue"
+        f"/cases/{couple.id}/assignments/{assignment.id}/partners/{couple.partners[1].id}/reissue",
+        follow_redirects=True,
     )
     assert r.status_code == 200
     new_token = re.search(r"/l/([A-Za-z0-9_\-]+)", r.get_data(as_text=True)).group(1)
@@ -250,7 +251,10 @@ def test_reissue_ends_the_old_link_and_its_sessions_at_once(app, client_a, coupl
     open_link(phone, old)
     page = phone.get("/p/s/1").get_data(as_text=True)
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    r = client_a.post(f"/cases/{couple.id}/assignments/{assignment.id}/partners/{sam.id}/reissue")
+    r = client_a.post(
+        f"/cases/{couple.id}/assignments/{assignment.id}/partners/{sam.id}/reissue",
+        follow_redirects=True,
+    )
     assert r.status_code == 200
     new = re.search(r"/l/([A-Za-z0-9_\-]+)", r.get_data(as_text=True)).group(1)
     assert new != old

@@ -12,6 +12,7 @@
   var inFlight = false;
   var pending = false;
   var stopped = false;
+  var dirty = false;  // typed since the last save started
 
   function items() { return Array.prototype.slice.call(form.querySelectorAll(".q-item")); }
   function linkId(el) { return el.id.replace(/^item-/, ""); }
@@ -85,14 +86,16 @@
     statusEl.classList.toggle("text-danger", !!isError);
   }
 
-  function save() {
+  function save(keepalive) {
     if (stopped) { return; }
     if (inFlight) { pending = true; return; }
     inFlight = true;
+    dirty = false;
     say("Saving…");
     fetch(url, {
       method: "POST",
       credentials: "same-origin",
+      keepalive: !!keepalive,
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
       body: JSON.stringify({ revision: parseInt(revisionEl.value, 10), answers: collect() })
     }).then(function (response) {
@@ -109,6 +112,7 @@
         say((result.data.error || "Not saved.") + " Use the Save button to see details.", true);
       }
     }).catch(function () {
+      dirty = true;
       say("Not saved: no connection. Your answers are still on this page; try the Save button.", true);
     }).then(function () {
       inFlight = false;
@@ -183,11 +187,40 @@
       var any = el.getAttribute("data-enable-behavior") === "any";
       var on = any ? results.some(Boolean) : results.every(Boolean);
       el.classList.toggle("d-none", !on);
+      // A follow-up that is a whole card hides its card too (no empty card is left).
+      var card = el.parentElement && el.parentElement.parentElement;
+      if (card && card.classList.contains("q-card") && card.firstElementChild.firstElementChild === el) {
+        card.classList.toggle("d-none", !on);
+      }
     });
   }
 
-  form.addEventListener("input", function () { applyConditions(); schedule(); });
-  form.addEventListener("change", function () { applyConditions(); schedule(); });
+  // Leaving the page (tab closed, app switched) within a second of typing: send what is
+  // pending as a beacon, which the browser delivers even as the page goes away. A beacon
+  // cannot set headers, so the portal CSRF token rides in the body.
+  function flush() {
+    if (!dirty || stopped || !navigator.sendBeacon) { return; }
+    clearTimeout(timer);
+    var body = JSON.stringify({
+      revision: parseInt(revisionEl.value, 10), answers: collect(), csrf_token: csrf
+    });
+    if (navigator.sendBeacon(url, new Blob([body], { type: "text/plain;charset=UTF-8" }))) {
+      dirty = false;
+      // the beacon's answer is never read, so the next save would start from a revision
+      // this page does not know: should the page come back (bfcache), it asks for a reload
+      stopped = true;
+      say("Saved as you left. Reload the page to go on.");
+    }
+  }
+  window.addEventListener("pagehide", flush);
+  // Switching apps or tabs usually keeps the page alive: save at once (keepalive lets the
+  // request finish even if the browser then discards the page) and go on as normal.
+  document.addEventListener("visibilitychange", function () {
+    if (document.visibilityState === "hidden" && dirty && !stopped) { clearTimeout(timer); save(true); }
+  });
+
+  form.addEventListener("input", function () { dirty = true; applyConditions(); schedule(); });
+  form.addEventListener("change", function () { dirty = true; applyConditions(); schedule(); });
   // A full form post is the source of truth when the partner presses a button.
   form.addEventListener("submit", function () { clearTimeout(timer); stopped = true; });
   applyConditions();
