@@ -6,7 +6,7 @@ import json
 import uuid
 
 from flask import Response as HTTPResponse
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, g, redirect, render_template, request, url_for
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
@@ -117,6 +117,18 @@ def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
     alert = services.get_alert_or_404(case, alert_id)
     form = AcknowledgeForm()
     if not form.validate_on_submit():
+        if "csrf_token" not in form.errors and form.note.errors:
+            # An empty note (browser validation skipped) gets its page back, with the message
+            # under that alert's note field, not a bare error page.
+            from counselor.cases.routes import show as case_page
+            from counselor.questionnaires.routes import assignment as assignment_page
+
+            g.alert_note_error = (alert.id, form.note.errors[0])
+            if request.form.get("next_page") == "assignment":
+                page = assignment_page(case_id=case.id, assignment_id=alert.assignment_id)
+            else:
+                page = case_page(case_id=case.id)
+            return page, 400
         refuse(400, "Write a short note of what you did before closing the alert.")
     try:
         services.acknowledge(alert, form.note.data)
