@@ -47,7 +47,10 @@ def test_axe_finds_no_wcag_violation_on_the_portal(app, live_server, new_context
     case = new_case(counselor_a)
     _, tokens = assign_own(counselor_a, case, small_alert_definition("axe-portal"))
     seen: dict[str, list[str]] = {}
-    for options, label in ((PHONE, "phone"), ({"viewport": {"width": 1280, "height": 900}}, "desk")):
+    for options, label in (
+        (PHONE, "phone"),
+        ({"viewport": {"width": 1280, "height": 900}}, "desk"),
+    ):
         context, _ = new_context(live_server, **options)
         page = context.new_page()
         page.goto(f"/l/{tokens['Sam Rivera' if label == 'phone' else 'Alex Novak']}")
@@ -71,7 +74,7 @@ def test_axe_sees_a_violation_when_there_is_one(app, live_server, new_context):
     page.goto("/login")
     page.evaluate(
         "document.querySelector('main').insertAdjacentHTML('beforeend',"
-        " '<input id=\"bare\"><p id=\"faint\">faint text</p>');"
+        ' \'<input id="bare"><p id="faint">faint text</p>\');'
         "document.getElementById('faint').style.color = '#aaa';"  # CSSOM: allowed by the CSP
     )
     found = " ".join(axe_violations(page))
@@ -108,7 +111,10 @@ def test_axe_finds_no_wcag_violation_on_counselor_pages(app, live_server, new_co
     expect(ppage.locator("#autosave-status")).to_contain_text("Saved")
 
     seen: dict[str, list[str]] = {}
-    for options, label in ((PHONE, "phone"), ({"viewport": {"width": 1280, "height": 900}}, "desk")):
+    for options, label in (
+        (PHONE, "phone"),
+        ({"viewport": {"width": 1280, "height": 900}}, "desk"),
+    ):
         context, _ = new_context(live_server, **options)
         page = context.new_page()
         sign_in(page, counselor_a)
