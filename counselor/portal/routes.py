@@ -142,14 +142,21 @@ def _section_or_404(ctx, number: int):
 
 
 def _view_model(ctx) -> dict:
-    answers = ctx.response.answers
     defn = ctx.definition
-    shown = engine.enabled_states(defn, answers)  # once per page: every rule below reuses it
-    answered, total = engine.progress(defn, answers)
     editable = services.editable(ctx)
     # On a shared phone, whoever holds it later must not read the screening answers back:
-    # once sent (or closed), counselor-only answers are not shown to anyone on this page.
+    # once sent (or closed), no page gets the counselor-only answers at all - not the list,
+    # not the (disabled) controls of a section, not a follow-up shown because of one.
     hide_private = not editable
+    answers = ctx.response.answers
+    if hide_private:
+        answers = {
+            lid: value
+            for lid, value in answers.items()
+            if lid in defn.by_id and engine.share_of(defn.by_id[lid]) != "counselor_only"
+        }
+    shown = engine.enabled_states(defn, answers)  # once per page: every rule below reuses it
+    answered, total = engine.progress(defn, answers)
     visible = {
         i["link_id"]: answers.get(i["link_id"])
         for i in defn.questions()
@@ -229,7 +236,7 @@ def section(ctx, number: int):
         if errors:
             status = 400
         # Show what was typed (nothing lost), with the messages beside each item.
-        typed = engine.merge(ctx.response.answers, {k: v for k, v in raw.items()})
+        typed = engine.merge(model["answers"], {k: v for k, v in raw.items()})
         model["answers"] = typed
         model["shown"] = engine.enabled_states(ctx.definition, typed)
     elif not model["editable"]:

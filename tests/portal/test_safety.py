@@ -54,12 +54,13 @@ def test_after_submit_counselor_only_answers_are_not_shown_back(app, couple):
     review = sam.get("/p/review")
     assert 'id="answer-check.pushed"' in review  # before sending, the partner checks them all
     sam.submit()
-    for path in ("/p/", "/p/review"):
+    for path in ("/p/", "/p/review", "/p/s/1"):
         page = sam.get(path)
         assert FEEL in page  # a shared answer is still shown
         assert 'id="answer-check.tired"' not in page
         assert 'id="answer-check.pushed"' not in page
-        assert "A bit" not in page
+        assert not re.search(r'value="a_bit"\s*checked', page)  # not in the closed section
+        assert not re.search(r'value="9"( autocomplete="off")?\s*checked', page)
     assert "meant only for your counselor are not shown here" in sam.get("/p/")
 
 
