@@ -277,7 +277,9 @@ def make_partner_home(a: Account, b: Account) -> PartnerHome:
     shared = f"SHARED-{uuid.uuid4().hex}"
     first, issued = _assignment(case, due_in_days=None)
     responses = {r.partner_id: r for r in first.responses}
-    _submitted(responses[one.id], _check_in(own))
+    # (own canary in a shared item too: once sent, the partner's pages no longer show their
+    # counselor-only answers, so the shared one proves the checks can see an own answer)
+    _submitted(responses[one.id], _check_in(own, own))
     _submitted(responses[two.id], _check_in(canary("copartner"), shared))
     first.released_at = utcnow()
     second, other = _assignment(case, [one])
@@ -322,11 +324,14 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "token": lambda o: o["token"],
     # a section of the portal's questionnaire
     "number": lambda o: o["number"],
+    # the key of a reissued link waiting to be shown once (none waits in the sweep)
+    "key": lambda o: "no-link-waiting",
 }
 #: a value naming nothing, for arguments that are not UUIDs
 MISSING_VALUES: dict[str, Callable[[], object]] = {
     "token": lambda: secrets.token_urlsafe(32),
     "number": lambda: 999,
+    "key": lambda: "no-link-waiting",
 }
 
 

@@ -184,6 +184,7 @@ POLICY: dict[str, Row] = {
     "admin.counselors": admin_page(GET=200, POST=400),
     "admin.disable": admin_object(POST=TO_ACCOUNTS),
     "admin.enable": admin_object(POST=TO_ACCOUNTS),
+    "admin.practice": admin_page(GET=200, POST=Redirect("/admin/practice")),  # empty: defaults
     # questionnaires: the library, A's assignment and its links
     "questionnaires.library": caseload(GET=200),
     "questionnaires.preview": library(GET=200),
@@ -194,7 +195,12 @@ POLICY: dict[str, Row] = {
     "questionnaires.lock": owned(POST=TO_ASSIGNMENT),
     "questionnaires.unlock": owned(POST=TO_ASSIGNMENT),
     "questionnaires.change_due": owned(POST=TO_ASSIGNMENT),  # an empty date clears it
-    "questionnaires.reissue": owned(POST=200),  # the page with the new link
+    # the new link is shown on a GET after the POST; that GET shows it once, then (or for a
+    # key it never made) goes back to the assignment
+    "questionnaires.reissue": owned(
+        POST=Redirect("/cases/{case_id}/assignments/{assignment_id}/new-link/{new}")
+    ),
+    "questionnaires.new_link": owned(GET=TO_ASSIGNMENT),
     "questionnaires.revoke": owned(POST=TO_ASSIGNMENT),
     # reveal: comparison, release (needs the confirm box), alerts (need a note), exports
     "reveal.compare": owned(GET=200),
@@ -235,6 +241,11 @@ POLICY: dict[str, Row] = {
     "portal.reopen": portal(POST=409),  # released: no reopening, with the sentence why
     "portal.shared": portal(GET=200),
     "portal.leave": portal(POST=200),  # forgets the portal cookie (the sweep puts it back)
+    "portal.pin": portal(GET=TO_PORTAL, POST=TO_PORTAL),  # this link has no PIN
+    "portal.pin_set": portal(POST=400),  # no PIN in the form
+    # Quick exit leaves for the neutral page whoever asks; it ends a session only with the
+    # portal's token
+    "portal.quick_exit": everyone(POST=200),
 }
 
 #: every outcome a refused request may have; such a request must change nothing
@@ -557,10 +568,11 @@ def test_reading_a_case_and_a_session_is_audited(app, client_a, counselor_a):
 
 def _portal_urls(app, sections: int) -> list[tuple[str, str]]:
     """(method, path) of every /p/ page: each section number of the questionnaire and the
-    numbers just outside it."""
+    numbers just outside it. (Quick exit is no page of a link: it leaves for the neutral
+    page whoever asks, and shows nothing.)"""
     urls = []
     for rule in sweep_rules(app):
-        if not is_portal(rule) or rule.endpoint == "portal.landing":
+        if not is_portal(rule) or rule.endpoint in ("portal.landing", "portal.quick_exit"):
             continue
         numbers = range(0, sections + 2) if "number" in rule.arguments else (None,)
         for method in methods_of(rule):

@@ -368,19 +368,6 @@ def shared(ctx):
     return render_template("portal/shared.html", view=view, **_view_model(ctx))
 
 
-@bp.route("/p/leave", methods=["POST"])
-@partner_required
-def leave(ctx):
-    """Forget this device: the session ends on the server; the link still works to come back."""
-    response = make_response(render_template("portal/left.html"))
-    portal_session.end(response, g.portal)
-    audit.record(
-        "portal.leave", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
-    db.session.commit()
-    return response
-
-
 @bp.route("/p/pin", methods=["GET", "POST"])
 @limiter.limit("10 per 10 minutes", methods=["POST"])
 def pin():
@@ -448,5 +435,18 @@ def quick_exit():
     if ps is not None and ps.check_csrf(request.form.get("csrf_token")):
         portal_session.end(response, ps)
         audit.record("portal.quick_exit", "link", ps.link_id, actor_kind="partner")
+    db.session.commit()
+    return response
+
+
+@bp.route("/p/leave", methods=["POST"])
+@partner_required
+def leave(ctx):
+    """Forget this device: the session ends on the server; the link still works to come back."""
+    response = make_response(render_template("portal/left.html"))
+    portal_session.end(response, g.portal)
+    audit.record(
+        "portal.leave", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
+    )
     db.session.commit()
     return response

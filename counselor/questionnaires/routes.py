@@ -320,8 +320,7 @@ def reissue(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     blob = keyring().encrypt(issued.token, _shown_link_aad(key, issued.link.id))
     session[_SHOWN_LINK] = {"k": key, "l": str(issued.link.id), "t": blob.hex()}
     return redirect(
-        url_for("questionnaires.new_link", case_id=case.id, assignment_id=item.id, key=key),
-        code=303,
+        url_for("questionnaires.new_link", case_id=case.id, assignment_id=item.id, key=key)
     )
 
 
