@@ -106,10 +106,10 @@ def _register_blueprints(app: Flask) -> None:
 
 def _import_models() -> None:
     """Every model module, so that metadata, migrations and key rotation see all tables."""
-    import counselor.admin.models  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
+    import counselor.core.practice  # noqa: F401
     import counselor.mail.models  # noqa: F401
     import counselor.mail.tasks  # noqa: F401
     import counselor.portal.models  # noqa: F401

@@ -4,8 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, ValidationError
 
-from counselor.admin.settings import valid_exit_url
 from counselor.auth.forms import again_field, new_password_field
+from counselor.core.practice import valid_exit_url
 
 
 class NewCounselorForm(FlaskForm):

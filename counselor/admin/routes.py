@@ -8,14 +8,14 @@ from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from counselor.admin import settings
 from counselor.admin.blueprint import bp
 from counselor.admin.forms import NewCounselorForm, PracticeSettingsForm
-from counselor.admin.models import DEFAULT_SAFETY_TEXT
 from counselor.auth import services
 from counselor.auth.models import Counselor
 from counselor.core import audit
+from counselor.core import practice as settings
 from counselor.core.ownership import admin_required
+from counselor.core.practice import DEFAULT_SAFETY_TEXT
 from counselor.extensions import db
 
 

@@ -7,8 +7,8 @@ from functools import wraps
 
 from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
 
-from counselor.admin import settings as practice_settings
 from counselor.core import audit
+from counselor.core import practice as practice_settings
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db, limiter
 from counselor.portal import services

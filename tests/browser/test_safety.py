@@ -12,7 +12,7 @@ from flask import request, request_finished
 from playwright.sync_api import expect
 from sqlalchemy import func, select
 
-from counselor.admin.models import PracticeSettings
+from counselor.core.practice import PracticeSettings
 from counselor.extensions import db
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires.models import Response

@@ -10,8 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
-from counselor.admin.models import DEFAULT_SAFETY_TEXT
 from counselor.core.models import utcnow
+from counselor.core.practice import DEFAULT_SAFETY_TEXT
 from counselor.extensions import db
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
