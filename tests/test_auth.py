@@ -371,6 +371,11 @@ CSRF_CHECKED_ELSEWHERE: dict[str, str] = {
     "portal.submit": _PORTAL_CSRF_TEST,
     "portal.reopen": _PORTAL_CSRF_TEST,
     "portal.leave": _PORTAL_CSRF_TEST,
+    "portal.pin": "tests/portal/test_safety.py::test_pin_posts_need_the_portal_csrf_token",
+    "portal.pin_set": "tests/portal/test_safety.py::test_pin_posts_need_the_portal_csrf_token",
+    "portal.quick_exit": (
+        "tests/portal/test_safety.py::test_quick_exit_without_the_token_leaves_but_ends_nothing"
+    ),
     "portal.landing": (
         "tests/questionnaires/test_links.py::"
         "test_the_landing_button_needs_its_csrf_token_and_a_same_site_page"

@@ -132,6 +132,7 @@ FORMS: dict[str, dict[str, str]] = {
     },
     "admin.disable": {},
     "admin.enable": {},
+    "admin.practice": {"safety_text": "Call 112.", "quick_exit_url": "https://example.org/"},
     "auth.change_password": {"current": "x", "new": "y", "confirm": "y"},
     "auth.login": {"email": "a@example.org", "password": "x"},
     "auth.login_totp": {"code": "123456"},

@@ -65,7 +65,14 @@ def html_problems(response) -> list[str]:
         f"event-handler attribute: {m}"
         for m in re.findall(r"<[^>]*\son[a-z]+\s*=[^>]*>", html, re.I)
     ]
-    for host in re.findall(r"(?:https?:)?//([A-Za-z0-9.-]+\.[A-Za-z]{2,})", html):
+    # What a page loads or links to: src, href, action, srcset, poster and CSS url(). A URL in
+    # text or in a form value (the Quick exit page an admin typed) is not fetched by anyone.
+    targets = re.findall(
+        r"""(?:\b(?:src|href|action|srcset|poster)\s*=\s*["']?|url\(\s*["']?)([^"'\s>)]+)""",
+        html,
+        re.I,
+    )
+    for host in re.findall(r"(?:https?:)?//([A-Za-z0-9.-]+\.[A-Za-z]{2,})", " ".join(targets)):
         if host != HOST:
             problems.append(f"URL to another host: {host}")
     return problems
@@ -214,7 +221,12 @@ def test_every_page_has_security_headers_and_clean_markup(every_page):
     ]
     assert sum(r.status_code == 200 for _, r in html_pages) >= 10
     problems = [f"{where}: {p}" for where, r in every_page for p in header_problems(r)]
-    problems += [f"{where}: {p}" for where, r in html_pages for p in html_problems(r)]
+    for where, r in html_pages:
+        found = html_problems(r)
+        if where.endswith("POST /p/exit"):
+            # Quick exit without JavaScript: leaving for the configured outside page is its job
+            found = [p for p in found if not p.startswith("URL to another host")]
+        problems += [f"{where}: {p}" for p in found]
     problems += [f"{where}: {r.status_code}" for where, r in every_page if r.status_code >= 500]
     assert not problems, "\n".join(problems)
 

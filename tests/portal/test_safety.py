@@ -187,6 +187,23 @@ def test_a_pin_is_asked_on_a_new_browser_and_is_an_argon2_hash(app, couple):
     assert other.client.get("/p/s/1").status_code == 200
 
 
+def test_pin_posts_need_the_portal_csrf_token(app, couple):
+    """Setting or entering a PIN with a forged token changes nothing."""
+    _, assignment, tokens = couple
+    sam = _sam(app, couple)
+    r = sam.client.post(
+        "/p/pin/set", data={"csrf_token": "forged", "pin": "4821", "pin_again": "4821"}
+    )
+    assert r.status_code == 400
+    assert _link(assignment).pin_hash is None
+    assert _set_pin(sam).status_code == 302
+    other = open_link(app, "Sam", tokens["Sam Rivera"])
+    other.get("/p/pin")
+    r = other.client.post("/p/pin", data={"csrf_token": "forged", "pin": "4821"})
+    assert r.status_code == 400
+    assert other.client.get("/p/s/1").status_code == 302  # still asked for the PIN
+
+
 @pytest.mark.parametrize(
     "pin,again", [("12", "12"), ("123456789", "123456789"), ("12a4", "12a4"), ("1234", "1235")]
 )
