@@ -206,8 +206,11 @@ def _triggers(rule: dict, value) -> bool:
     )
 
 
-def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
-    """Raise an alert for every shown item whose alert rule the submitted answers meet."""
+def evaluate_alerts(
+    assignment: Assignment, response: Response, only: set[str] | None = None
+) -> list[Alert]:
+    """Raise an alert for every shown item whose alert rule the submitted answers meet
+    (``only``: just these items, e.g. a stop raised on save, before any submit)."""
     defn = assignment.definition
     answers = response.answers
     existing = set(
@@ -218,6 +221,8 @@ def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
     for item in defn.questions():
         rule = item.get("alert")
         if not rule or item["link_id"] in existing or not shown[item["link_id"]]:
+            continue
+        if only is not None and item["link_id"] not in only:
             continue
         if _triggers(rule, answers.get(item["link_id"])):
             alert = Alert(

@@ -179,3 +179,14 @@ def test_stop_if_is_validated():
 def test_the_library_definitions_with_scores_are_valid():
     for name in ("intake.json", "consent-check-in.json"):
         assert validate_definition(json.loads((LIBRARY / name).read_text())) == [], name
+
+
+def test_stop_for_finds_the_first_met_stop_and_its_section():
+    from counselor.questionnaires.engine import stop_for
+
+    defn = Definition(json.loads((LIBRARY / "intake.json").read_text()))
+    assert stop_for(defn, {"about.adult": True}) is None
+    assert stop_for(defn, {}) is None
+    stop = stop_for(defn, {"about.adult": False})
+    assert (stop.link_id, stop.section) == ("about.adult", 1)
+    assert "for adults" in stop.message
