@@ -541,9 +541,7 @@ def _score_rules(doc: dict, items: dict[str, dict]) -> list[str]:
             elif item.get("type") == "choice" and not any(
                 _numeral(o.get("value")) for o in _dicts(item.get("options"))
             ):
-                errors.append(
-                    f"{here}.items[{i}]: '{lid}' has no option whose value is a number"
-                )
+                errors.append(f"{here}.items[{i}]: '{lid}' has no option whose value is a number")
         for r, rev in enumerate(_dicts(rule.get("reverse"))):
             if isinstance(rev.get("item"), str) and rev["item"] not in named:
                 errors.append(
@@ -558,7 +556,9 @@ def _score_rules(doc: dict, items: dict[str, dict]) -> list[str]:
                 f"at most {len(named) - 1}"
             )
         cuts = [c.get("at_least") for c in _dicts(rule.get("cutoffs"))]
-        if all(_number(c) for c in cuts) and any(a >= b for a, b in zip(cuts, cuts[1:])):
+        if all(_number(c) for c in cuts) and any(
+            a >= b for a, b in zip(cuts, cuts[1:], strict=False)
+        ):
             errors.append(f"{here}.cutoffs: at_least values must rise from one cut-off to the next")
     return errors
 
