@@ -177,7 +177,7 @@ def test_stop_if_is_validated():
 
 
 def test_the_library_definitions_with_scores_are_valid():
-    for name in ("intake.json", "consent-check-in.json"):
+    for name in ("intake.json", "consent-check-in.json", "relationship-check-in.json"):
         assert validate_definition(json.loads((LIBRARY / name).read_text())) == [], name
 
 
@@ -190,3 +190,18 @@ def test_stop_for_finds_the_first_met_stop_and_its_section():
     stop = stop_for(defn, {"about.adult": False})
     assert (stop.link_id, stop.section) == ("about.adult", 1)
     assert "for adults" in stop.message
+
+
+def test_relationship_check_in_scores_csi4_and_sexual_satisfaction():
+    defn = Definition(json.loads((LIBRARY / "relationship-check-in.json").read_text()))
+    csi = {f"relationship.csi_{n}": v for n, v in zip((1, 2, 3, 4), "3334", strict=True)}
+    sexual = {"sexual.overall": 8, "sexual.fit": 6, "sexual.closeness": 9, "sexual.worry": 2}
+    got = {s.key: s for s in scores(defn, {**csi, **sexual})}
+    assert got["csi4"].value == 13 and got["csi4"].interpretation.startswith("Below 13.5")
+    # talk is missing (one may be): the mean of 8, 6, 9 and 10 - 2
+    assert got["sexual_satisfaction"].value == Decimal("7.75")
+    assert (
+        got["sexual_satisfaction"].prorated and "High" in got["sexual_satisfaction"].interpretation
+    )
+    del csi["relationship.csi_4"]
+    assert scores(defn, csi)[0].reason == "1 of 4 items unanswered; every item is needed"
