@@ -98,6 +98,13 @@ def homework_submitted(assignment, alerts: list) -> None:
         _event(counselor_id, assignment.case_id, "alert", _worst(mailed))
 
 
+def alerts_raised(assignment, alerts: list) -> None:
+    """Alerts raised before a submit (a partner stopped by an answer): mail as on submit."""
+    mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
+    if mailed:
+        _event(assignment.case.counselor_id, assignment.case_id, "alert", _worst(mailed))
+
+
 def undeliverable(counselor_id: uuid.UUID, case_id: uuid.UUID | None) -> None:
     """A mail sent on the counselor's behalf could not be delivered."""
     _event(counselor_id, case_id, "undeliverable")

@@ -176,7 +176,13 @@ def _view_model(ctx) -> dict:
         "can_reopen": services.can_reopen(ctx),
         "closed_reason": services.closed_because(ctx.assignment),
         "due_passed": services.due_passed(ctx.assignment),
+        "stop": engine.stop_for(defn, answers, shown),
     }
+
+
+def _stopped(model: dict, status: int = 200):
+    """The kind page shown instead of anything past a stopping answer."""
+    return render_template("portal/stopped.html", **model), status
 
 
 def _refused(ctx, reason: str):
@@ -200,6 +206,8 @@ def section(ctx, number: int):
     """One section of the questionnaire; saving works with and without JavaScript."""
     sec = _section_or_404(ctx, number)
     model = _view_model(ctx)
+    if model["stop"] and number > model["stop"].section:
+        return _stopped(model)
     errors: dict[str, str] = {}
     message = None
     status = 200
@@ -309,6 +317,8 @@ def autosave(ctx):
 def review(ctx):
     """All answers on one page, with anything missing marked, and the submit button."""
     model = _view_model(ctx)
+    if model["stop"]:
+        return _stopped(model)
     # Missing required answers are marked before Send, not only after a refused one.
     errors = (
         engine.missing_required(ctx.definition, model["answers"], model["shown"])
@@ -330,6 +340,8 @@ def submit(ctx):
         errors = services.submit(ctx, base)
     except services.NotEditable as exc:
         return _refused(ctx, str(exc))
+    except services.Stopped:
+        return _stopped(_view_model(ctx), 409)
     except services.StaleRevision:
         model = _view_model(ctx)
         return render_template("portal/review.html", errors={}, stale=True, **model), 409

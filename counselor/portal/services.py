@@ -36,6 +36,10 @@ class StaleRevision(Exception):
     """The answers changed since the page was loaded (another tab or device)."""
 
 
+class Stopped(Exception):
+    """An answer closes the rest of the questionnaire (an item's stop_if); str is the message."""
+
+
 class NotEditable(Exception):
     """The answers cannot be changed now; the message tells the partner why."""
 
@@ -202,6 +206,12 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     audit.record(
         "portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
     )
+    stop = engine.stop_for(ctx.definition, response.answers)
+    if stop is not None:
+        # The partner cannot submit past a stop, so its alert is raised now, not on submit.
+        notify.alerts_raised(
+            ctx.assignment, evaluate_alerts(ctx.assignment, response, only={stop.link_id})
+        )
     return response.revision, {}
 
 
@@ -211,6 +221,9 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     response = ctx.response
     if response.revision != base_revision:
         raise StaleRevision
+    stop = engine.stop_for(ctx.definition, response.answers)
+    if stop is not None:
+        raise Stopped(stop.message)
     missing = engine.missing_required(ctx.definition, response.answers)
     if missing:
         return missing

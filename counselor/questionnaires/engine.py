@@ -513,6 +513,31 @@ def missing_required(
     return missing
 
 
+@dataclass(frozen=True)
+class Stop:
+    """An answer after which a partner cannot go on (an item's ``stop_if`` met)."""
+
+    link_id: str
+    #: 1-based number of the section holding the item: later sections are closed
+    section: int
+    message: str
+
+
+def stop_for(
+    defn: Definition, answers: Mapping[str, Any], shown: Mapping[str, bool] | None = None
+) -> Stop | None:
+    """The first shown item whose ``stop_if`` rule the answers meet, or None."""
+    shown = shown if shown is not None else enabled_states(defn, answers)
+    for lid in defn.order:
+        rule = defn.by_id[lid].get("stop_if")
+        value = answers.get(lid)
+        if rule and shown.get(lid) and has_answer(value):
+            if compare_values(rule["operator"], value, rule["answer"]):
+                section = defn.section_of(lid)
+                return Stop(lid, section.index + 1 if section else 1, rule["message"])
+    return None
+
+
 def visible_answers(defn: Definition, answers: Mapping[str, Any]) -> dict:
     """Only the answers of items shown for these answers (what a reader should see)."""
     shown = enabled_states(defn, answers)

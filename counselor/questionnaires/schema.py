@@ -110,6 +110,68 @@ _source = {
     },
 }
 
+#: a stop in the portal: an answer after which a partner cannot go on (e.g. under 18)
+_stop_if = {
+    "type": "object",
+    "required": ["operator", "answer", "message"],
+    "additionalProperties": False,
+    "properties": {
+        "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
+        "answer": _answer_value,
+        #: shown to the partner in place of the next page: say why, kindly, and whom to reach
+        "message": {"type": "string", "minLength": 1, "maxLength": 1000},
+    },
+}
+_cutoff = {
+    "type": "object",
+    "required": ["at_least", "text"],
+    "additionalProperties": False,
+    "properties": {
+        "at_least": {"type": "number"},
+        "text": {"type": "string", "minLength": 1, "maxLength": 400},
+    },
+}
+#: a scored outcome measure over numeric answers (see counselor/questionnaires/scoring.py)
+_score = {
+    "type": "object",
+    "required": ["key", "title", "method", "items", "source"],
+    "additionalProperties": False,
+    "properties": {
+        "key": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
+        "title": {"type": "string", "minLength": 1, "maxLength": 200},
+        "method": {"enum": ["sum", "mean"]},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 200,
+            "items": {"type": "string", "pattern": LINK_ID},
+        },
+        "reverse": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["item", "min", "max"],
+                "additionalProperties": False,
+                "properties": {
+                    "item": {"type": "string", "pattern": LINK_ID},
+                    "min": {"type": "number"},
+                    "max": {"type": "number"},
+                },
+            },
+        },
+        #: unanswered items tolerated (prorated from the answered ones); more → not scored
+        "max_missing": {"type": "integer", "minimum": 0},
+        #: what an item hidden by its enable_when counts as; without it a hidden item is missing
+        "hidden_as": {"type": "number"},
+        "cutoffs": {"type": "array", "minItems": 1, "maxItems": 20, "items": _cutoff},
+        #: where the scoring and cut-offs come from, or that the score is practice-defined
+        "source": {"type": "string", "minLength": 1, "maxLength": 1000},
+        #: shared: a partner sees their own score (never another's) once results are released
+        "share": {"enum": ["counselor_only", "shared"]},
+    },
+}
+
 ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["link_id", "type", "text"],
@@ -136,6 +198,7 @@ ITEM_SCHEMA: dict[str, Any] = {
         #: say "hard limit"), never an invitation
         "advisory": {"type": "string", "minLength": 1, "maxLength": 1000},
         "alert": _alert,
+        "stop_if": _stop_if,
     },
     "allOf": [
         {"if": {"properties": {"type": {"const": "group"}}}, "then": {"required": ["items"]}},
@@ -177,6 +240,7 @@ DEFINITION_SCHEMA: dict[str, Any] = {
         "estimated_minutes": {"type": "integer", "minimum": 1, "maximum": 240},
         "sources": {"type": "array", "minItems": 1, "maxItems": 20, "items": _source},
         "items": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/item"}},
+        "scores": {"type": "array", "minItems": 1, "maxItems": 20, "items": _score},
     },
 }
 
@@ -436,9 +500,74 @@ def _rules(doc: dict) -> list[str]:
             errors.append(f"{here}.advisory: only desire items carry an advisory")
         if "alert" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
             errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
+        if "stop_if" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
+            errors.append(
+                f"{here}.stop_if: a stop works on boolean, choice, scale and number items"
+            )
         if isinstance(lid, str) and lid not in seen:
             seen[lid] = item
+    return errors + _score_rules(doc, seen)
+
+
+#: item types whose answers can be numbers a score adds up
+SCORABLE = ("scale", "integer", "decimal", "choice")
+
+
+def _score_rules(doc: dict, items: dict[str, dict]) -> list[str]:
+    """A score names answerable numeric items once each, and its cut-offs rise."""
+    errors: list[str] = []
+    keys: set[str] = set()
+    for n, rule in enumerate(_dicts(doc.get("scores"))):
+        here = f"$.scores[{n}]"
+        key = rule.get("key")
+        if isinstance(key, str):
+            if key in keys:
+                errors.append(f"{here}.key: '{key}' is used twice; score keys must be unique")
+            keys.add(key)
+        named = [i for i in rule.get("items") or () if isinstance(i, str)]
+        if len(set(named)) != len(named):
+            errors.append(f"{here}.items: an item is named twice")
+        for i, lid in enumerate(named):
+            item = items.get(lid)
+            if item is None:
+                errors.append(f"{here}.items[{i}]: '{lid}' is not an item of this definition")
+            elif item.get("type") not in SCORABLE:
+                errors.append(
+                    f"{here}.items[{i}]: '{lid}' is a {item.get('type')} item; scores add up "
+                    "scale, integer, decimal and choice answers"
+                )
+            elif item.get("type") == "choice" and item.get("multiple"):
+                errors.append(f"{here}.items[{i}]: '{lid}' allows several answers; one is needed")
+            elif item.get("type") == "choice" and not any(
+                _numeral(o.get("value")) for o in _dicts(item.get("options"))
+            ):
+                errors.append(f"{here}.items[{i}]: '{lid}' has no option whose value is a number")
+        for r, rev in enumerate(_dicts(rule.get("reverse"))):
+            if isinstance(rev.get("item"), str) and rev["item"] not in named:
+                errors.append(
+                    f"{here}.reverse[{r}].item: '{rev['item']}' is not one of this score's items"
+                )
+            if _number(rev.get("min")) and _number(rev.get("max")) and rev["min"] >= rev["max"]:
+                errors.append(f"{here}.reverse[{r}]: min must be below max")
+        missing = rule.get("max_missing")
+        if isinstance(missing, int) and named and missing >= len(named):
+            errors.append(
+                f"{here}.max_missing: {missing} would allow a score with no item answered; "
+                f"at most {len(named) - 1}"
+            )
+        cuts = [c.get("at_least") for c in _dicts(rule.get("cutoffs"))]
+        if all(_number(c) for c in cuts) and any(
+            a >= b for a, b in zip(cuts, cuts[1:], strict=False)
+        ):
+            errors.append(f"{here}.cutoffs: at_least values must rise from one cut-off to the next")
     return errors
+
+
+def _numeral(value: Any) -> bool:
+    try:
+        return isinstance(value, str) and math.isfinite(float(value))
+    except ValueError:
+        return False
 
 
 def validate_definition(doc: Any) -> list[str]:

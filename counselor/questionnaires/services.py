@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from importlib import resources
 
@@ -367,11 +367,13 @@ class PartnerColumn:
     link: Link | None
     link_state: str
     answers: dict
+    #: the definition's scored measures for this partner's answers (counselor-facing)
+    scores: list = field(default_factory=list)
 
 
 def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
     """Per assigned partner: status, link state and the answers shown under the version's rules."""
-    from counselor.questionnaires import engine
+    from counselor.questionnaires import engine, scoring
 
     defn = assignment.definition
     partners = {p.id: p for p in assignment.case.partners}
@@ -384,7 +386,14 @@ def assignment_view(assignment: Assignment) -> list[PartnerColumn]:
             else {}
         )
         columns.append(
-            PartnerColumn(partners[response.partner_id], response, link, link_state(link), answers)
+            PartnerColumn(
+                partners[response.partner_id],
+                response,
+                link,
+                link_state(link),
+                answers,
+                scoring.scores(defn, answers) if answers else [],
+            )
         )
     return columns
 

@@ -46,6 +46,15 @@ class DesireGridRow:
 
 
 @dataclass
+class ScoreLine:
+    """One scored measure of an assignment: a line per partner, and where it comes from."""
+
+    title: str
+    results: list[str]  # e.g. "Sam: 4 (positive screen …)", same order as the partners
+    source: str
+
+
+@dataclass
 class HomeworkBlock:
     """One submitted assignment: answers side by side and, for desire items, the grid."""
 
@@ -55,6 +64,8 @@ class HomeworkBlock:
     rows: list[AnswerRow] = field(default_factory=list)
     pair_labels: list[str] = field(default_factory=list)  # e.g. ["Sam & Alex"]
     grid: list[DesireGridRow] = field(default_factory=list)
+    #: scored measures (clinical record only: the partner handout has no HomeworkBlock)
+    scores: list[ScoreLine] = field(default_factory=list)
 
 
 @dataclass

@@ -734,6 +734,11 @@ def _homework(block: HomeworkBlock, st: _Styles, first: bool) -> list[Flowable]:
         meta += (" · " if meta else "") + "answered by " + escape(names)
     if meta:
         out.append(Paragraph(meta, st.meta))
+    for line in block.scores:
+        out.append(Paragraph("SCORE (COUNSELOR ONLY)", st.kicker))
+        out.append(Paragraph(_markup(line.title), st.body))
+        out.extend(Paragraph(_markup(r), st.small) for r in line.results)
+        out.append(Paragraph("Source: " + _markup(line.source), st.small_muted))
     if block.rows:
         out.append(Paragraph("ANSWERS SIDE BY SIDE", st.kicker))
         out.extend(_answers(block, st))

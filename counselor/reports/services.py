@@ -296,7 +296,23 @@ def _homework(assignment: Assignment) -> d.HomeworkBlock:
         )
         if row.pairs:
             block.grid.append(d.DesireGridRow(row.item["text"], [p.cls for p in row.pairs]))
+    for n, first in enumerate(cmp.scores[0].scores if cmp.scores else ()):
+        block.scores.append(
+            d.ScoreLine(
+                first.title,
+                [f"{ps.partner.display_name}: {_score_text(ps.scores[n])}" for ps in cmp.scores],
+                first.source,
+            )
+        )
     return block
+
+
+def _score_text(score) -> str:
+    if not score.scored:
+        return f"not scored ({score.reason})"
+    prorated = f", prorated from {score.answered} of {score.total}" if score.prorated else ""
+    reading = f" – {score.interpretation}" if score.interpretation else ""
+    return f"{score.shown}{prorated}{reading}"
 
 
 def _homework_between(

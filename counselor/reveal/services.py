@@ -16,7 +16,7 @@ from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
-from counselor.questionnaires import engine
+from counselor.questionnaires import engine, scoring
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
 from counselor.questionnaires.schema import DEFAULT_SEVERITY, DESIRE_LABELS, EXPERIENCE_LABELS
 from counselor.questionnaires.services import lock_assignment
@@ -110,6 +110,14 @@ class ItemComparison:
 
 
 @dataclass
+class PartnerScores:
+    """One partner's scores, as the score cards show them."""
+
+    partner: Partner
+    scores: list[scoring.Score]
+
+
+@dataclass
 class Comparison:
     """Everything the comparison page shows."""
 
@@ -118,6 +126,8 @@ class Comparison:
     pairs: list[tuple[Partner, Partner]]
     items: list[ItemComparison]
     counts: dict[str, int]
+    #: per partner, the definition's scored measures (counselor-facing)
+    scores: list[PartnerScores] = field(default_factory=list)
 
     def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
         """The rows of one section; with a class, only the desire items that have it."""
@@ -160,7 +170,8 @@ def compare(assignment: Assignment) -> Comparison:
     # an item counts once under each class any of its pairs has: the number beside a class is
     # the number of rows its filter shows
     counts = {c: sum(1 for row in items if c in row.classes) for c in matching.CLASS_ORDER}
-    return Comparison(partners, pairs, items, counts)
+    scored = [PartnerScores(p, scoring.scores(defn, shown[p.id])) for p in partners]
+    return Comparison(partners, pairs, items, counts, scored)
 
 
 # ---- release -----------------------------------------------------------------------------
@@ -195,8 +206,11 @@ def _triggers(rule: dict, value) -> bool:
     )
 
 
-def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
-    """Raise an alert for every shown item whose alert rule the submitted answers meet."""
+def evaluate_alerts(
+    assignment: Assignment, response: Response, only: set[str] | None = None
+) -> list[Alert]:
+    """Raise an alert for every shown item whose alert rule the submitted answers meet
+    (``only``: just these items, e.g. a stop raised on save, before any submit)."""
     defn = assignment.definition
     answers = response.answers
     existing = set(
@@ -207,6 +221,8 @@ def evaluate_alerts(assignment: Assignment, response: Response) -> list[Alert]:
     for item in defn.questions():
         rule = item.get("alert")
         if not rule or item["link_id"] in existing or not shown[item["link_id"]]:
+            continue
+        if only is not None and item["link_id"] not in only:
             continue
         if _triggers(rule, answers.get(item["link_id"])):
             alert = Alert(

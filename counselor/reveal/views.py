@@ -12,7 +12,8 @@ hard limit, fantasy-only mark, experience, note or unmatched answer; a hard limi
 hides only the pairings of that role), items the
 author marked ``shared``, and non-desire ``mutual`` items where both gave the same answer;
 never a ``counselor_only`` item, and never an item shown only for some answers to a question
-that is not ``shared`` (its presence would tell that answer).
+that is not ``shared`` (its presence would tell that answer). A score the author marked
+``shared`` is shown to a partner for their own answers only, never another partner's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from counselor.questionnaires.engine import (
     share_of,
     walk,
 )
+from counselor.questionnaires.scoring import Score, scores
 from counselor.reveal.matching import compare_pair
 
 
@@ -76,6 +78,8 @@ class PartnerView:
     visible: bool
     reason: str
     items: list[SharedItem] = field(default_factory=list)
+    #: the viewer's OWN scores on measures marked shared (never another partner's)
+    own_scores: list[Score] = field(default_factory=list)
 
 
 def _role_label(item: dict, key: str) -> str:
@@ -153,7 +157,8 @@ def partner_view(
                         shown.answers.append(SharedAnswer(other.name, item, value))
             if shown.matches or shown.answers:
                 items.append(shown)
-    return PartnerView(True, "released", items)
+    own = [s for s in scores(defn, mine, shared_only=True) if s.scored]
+    return PartnerView(True, "released", items, own)
 
 
 def _depends_on_unshared(defn: Definition) -> set[str]:
