@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import secrets
 import sys
-from datetime import UTC, datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -142,61 +141,10 @@ def demo(reset_password: bool) -> None:
 
 
 def _demo_cases(account) -> None:
-    """Two believable cases with a few sessions each."""
-    from counselor.cases.services import create_case, save_session
+    """The demo cases (see ``counselor.demo``)."""
+    from counselor.demo import create_demo_cases
 
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    couple = create_case(
-        account,
-        "Sam & Alex",
-        [
-            {"display_name": "Sam Rivera", "pronouns": "they/them", "email": None},
-            {"display_name": "Alex Novak", "pronouns": "he/him", "email": None},
-        ],
-    )
-    for weeks, agenda, notes, steps in (
-        (
-            4,
-            "First session: goals, pace, how each prefers to talk about desire.",
-            "Both keen; Alex more hesitant to name wishes aloud. Agreed on written homework first.",
-            "Each fills in the intake privately. Agree on a pause signal before anything new.",
-        ),
-        (
-            2,
-            "Review intake; introduce the desires and boundaries inventory.",
-            "Sam wants more structure in play; Alex curious about following. Discussed aftercare.",
-            "Inventory as homework; one small step together, then a debrief.",
-        ),
-    ):
-        local = now - timedelta(weeks=weeks)
-        save_session(
-            couple,
-            {
-                "date": local.date(),
-                "time": local.time(),
-                "duration_minutes": 50,
-                "agenda": agenda,
-                "notes": notes,
-                "next_steps": steps,
-            },
-        )
-    single = create_case(
-        account,
-        "Maya (individual)",
-        [{"display_name": "Maya Lindqvist", "pronouns": "she/her", "email": None}],
-    )
-    local = now - timedelta(days=5)
-    save_session(
-        single,
-        {
-            "date": local.date(),
-            "time": local.time(),
-            "duration_minutes": 50,
-            "agenda": "Intake conversation.",
-            "notes": "Wants language for boundaries with a new partner.",
-            "next_steps": "Reading: a chapter on consent conversations.",
-        },
-    )
+    create_demo_cases(account)
 
 
 def register_cli(app: Flask) -> None:

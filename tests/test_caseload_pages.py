@@ -74,10 +74,21 @@ def test_out_of_range_or_malformed_pages_show_the_nearest_page(app, client_a, co
 def test_flagged_cases_lead_every_page_order(app, counselor_a):
     cases = _cases(counselor_a, 120)
     owner = db.session.get(Counselor, counselor_a.id)
-    flagged = {cases[119].id, cases[75].id}
+    flagged = {cases[119].id: (1, "review"), cases[75].id: (1, "review")}
     first = caseload_page(owner, "", "active", 1, flagged)
     assert [c.label for c in first.cases[:3]] == ["Case 075", "Case 119", "Case 000"]
     third = caseload_page(owner, "", "active", 3, flagged)
     assert "Case 119" not in [c.label for c in third.cases]
     searched = caseload_page(owner, "case 1", "active", 1, flagged)
     assert searched.cases[0].label == "Case 119"
+
+
+def test_flag_ranks_order_the_caseload_across_pages(app, counselor_a):
+    # reveal's provider ranks urgent 0, review 1: the more pressing rank leads, whatever the
+    # sessions say, and a page later than the first never holds a flagged case
+    cases = _cases(counselor_a, 120)
+    owner = db.session.get(Counselor, counselor_a.id)
+    flagged = {cases[3].id: (1, "review"), cases[119].id: (0, "urgent")}
+    first = caseload_page(owner, "", "active", 1, flagged)
+    assert [c.label for c in first.cases[:3]] == ["Case 119", "Case 003", "Case 000"]
+    assert first.flagged[cases[119].id] == (0, "urgent")

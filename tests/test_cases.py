@@ -439,8 +439,9 @@ def test_flask_demo_creates_a_working_login_and_two_cases(app, runner):
     client = app.test_client()
     r = client.post("/login", data={"email": email, "password": password}, follow_redirects=True)
     assert r.status_code == 200 and r.request.path == "/cases"
-    assert labels_in(page(r)) == ["Maya (individual)", "Sam &amp; Alex"]
-    assert count(Case) == 2 and count(CounselingSession) == 3
+    # the couple has an open screening alert: it comes first
+    assert labels_in(page(r)) == ["Sam &amp; Alex", "Maya (individual)"]
+    assert count(Case) == 2 and count(CounselingSession) == 4
 
     again = runner.invoke(args=["demo"])
     assert again.exit_code == 0 and "password unchanged" in again.output

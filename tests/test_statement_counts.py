@@ -22,9 +22,10 @@ from tests.reveal.test_compare_queries import counting
 
 #: the caseload: login session with its counselor, alert flags, count, page, partners, audit
 CASELOAD_STATEMENTS = 6
-#: the case page: login session, case, audit, partners, relationship map, sessions, alerts,
-#: assignments, exports
-CASE_PAGE_STATEMENTS = 9
+#: the case page: login session, case, audit, partners, relationship map, sessions, open
+#: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
+#: branch: one more read, whatever the number of alerts), assignments, exports
+CASE_PAGE_STATEMENTS = 10
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; link with response, assignment and version in one query;

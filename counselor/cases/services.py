@@ -58,7 +58,8 @@ class CaseloadPage:
     page: int
     pages: int
     total: int
-    flagged: set[uuid.UUID] = dc_field(default_factory=set)
+    #: flagged case id -> (rank, kind) from the caseload_flags providers (see flagged_case_ids)
+    flagged: dict[uuid.UUID, tuple[int, str]] = dc_field(default_factory=dict)
 
     @property
     def first(self) -> int:
@@ -71,26 +72,38 @@ class CaseloadPage:
         return self.first + len(self.cases) - 1 if self.cases else 0
 
 
-def flagged_case_ids(counselor: Counselor) -> set[uuid.UUID]:
+def flagged_case_ids(counselor: Counselor) -> dict[uuid.UUID, tuple[int, str]]:
     """Cases another feature flags for attention (reveal: open alerts); they lead the caseload.
 
-    Features register a ``counselor -> set of case ids`` function in
-    ``app.extensions["caseload_flags"]``, so that cases imports none of them.
+    Features register a ``counselor -> {case id: (rank, kind)}`` function in
+    ``app.extensions["caseload_flags"]``, so that cases imports none of them. A lower rank
+    leads (reveal: urgent before review before info); ``kind`` names the flag for the badge.
+    A case flagged twice keeps its most pressing flag.
     """
-    flagged: set[uuid.UUID] = set()
+    flagged: dict[uuid.UUID, tuple[int, str]] = {}
     for provider in current_app.extensions.get("caseload_flags", ()):
-        flagged |= provider(counselor)
+        for case_id, flag in provider(counselor).items():
+            if case_id not in flagged or flag < flagged[case_id]:
+                flagged[case_id] = flag
     return flagged
 
 
-def _caseload_statement(counselor: Counselor, status: str, flagged: set[uuid.UUID]):
-    """The counselor's cases in caseload order: flagged first, latest session, newest case."""
+def _caseload_statement(
+    counselor: Counselor, status: str, flagged: dict[uuid.UUID, tuple[int, str]]
+):
+    """The counselor's cases in caseload order: flagged first by rank, latest session, newest
+    case."""
     stmt = select(Case).where(Case.counselor_id == counselor.id)
     if status in ("active", "archived"):
         stmt = stmt.where(Case.status == status)
     order = [Case.last_session_at.desc().nulls_last(), Case.created_at.desc(), Case.id]
     if flagged:
-        order.insert(0, sa_case((Case.id.in_(flagged), 0), else_=1))
+        by_rank: dict[int, list[uuid.UUID]] = {}
+        for case_id, (rank, _kind) in flagged.items():
+            by_rank.setdefault(rank, []).append(case_id)
+        # one IN list per rank (a handful), not one WHEN per case
+        whens = [(Case.id.in_(ids), rank) for rank, ids in sorted(by_rank.items())]
+        order.insert(0, sa_case(*whens, else_=max(by_rank) + 1))
     return stmt.order_by(*order)
 
 
@@ -104,14 +117,14 @@ def list_cases(
     counselor: Counselor,
     query: str = "",
     status: str = "active",
-    flagged: set[uuid.UUID] | None = None,
+    flagged: dict[uuid.UUID, tuple[int, str]] | None = None,
 ) -> list[Case]:
     """Every case of the counselor matching status and a search over label and partner names.
 
     Labels and names are encrypted, so a search decrypts every label and partner name of
     the counselor's cases (about 20 ms per 1,000 cases) and filters in Python.
     """
-    stmt = _caseload_statement(counselor, status, flagged or set())
+    stmt = _caseload_statement(counselor, status, flagged or {})
     cases = list(db.session.scalars(stmt.options(selectinload(Case.partners))))
     needle = query.strip().casefold()
     return [c for c in cases if _matches(c, needle)] if needle else cases
@@ -122,14 +135,14 @@ def caseload_page(
     query: str = "",
     status: str = "active",
     page: int = 1,
-    flagged: set[uuid.UUID] | None = None,
+    flagged: dict[uuid.UUID, tuple[int, str]] | None = None,
 ) -> CaseloadPage:
     """One page of the caseload in caseload order; ``flagged`` cases (open alerts) come first.
 
     Without a search the database sorts and cuts the page, so only the page's cases are
     loaded and decrypted. A search must decrypt all labels and names first (see list_cases).
     """
-    flagged = flagged or set()
+    flagged = flagged or {}
     if query.strip():
         matching = list_cases(counselor, query, status, flagged)
         total = len(matching)

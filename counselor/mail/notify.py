@@ -80,8 +80,9 @@ MAILED_SEVERITIES = ("urgent", "review")
 
 
 def _severity_of(alert) -> str:
-    item = alert.assignment.version.definition.by_id.get(alert.link_id, {})
-    return (item.get("alert") or {}).get("severity", DEFAULT_SEVERITY)
+    # the severity stored on the alert row when it was raised: the same one the case page,
+    # the caseload order and the PDF summary show (no re-reading of the definition)
+    return alert.severity or DEFAULT_SEVERITY
 
 
 def _worst(severities) -> str | None:

@@ -80,6 +80,40 @@ class Series:
 
 
 @dataclass
+class AlertItem:
+    """One triggered screening item: its message and the partner's actual answer."""
+
+    severity: str
+    message: str
+    question: str
+    answer: str
+
+
+@dataclass
+class AlertLine:
+    """The alerts one submitted response raised, with the counselor's closing note."""
+
+    when: str
+    partner: str
+    severity: str
+    title: str
+    items: list[AlertItem]
+    closed: str = ""  # when it was closed; empty while open
+    note: str = ""
+
+
+@dataclass
+class Summary:
+    """The one-page summary a clinical record opens with (plain lines, counselor only)."""
+
+    alerts: list[AlertLine] = field(default_factory=list)
+    collisions: list[str] = field(default_factory=list)
+    mismatches: list[str] = field(default_factory=list)
+    who_does_what: list[str] = field(default_factory=list)  # matching.who_does_what lines
+    notes: list[tuple[str, str, str]] = field(default_factory=list)  # (partner, item, note)
+
+
+@dataclass
 class ClinicalRecord:
     """A clinical record (one session) or a case record (every session)."""
 
@@ -90,6 +124,9 @@ class ClinicalRecord:
     generated_at: str
     sessions: list[tuple[SessionBlock, list[HomeworkBlock]]]
     charts: list[Series] = field(default_factory=list)
+    #: case record only: homework sent after the last session ended (it belongs to none yet)
+    after_last: list[HomeworkBlock] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)
 
 
 @dataclass
@@ -120,3 +157,7 @@ class Handout:
     next_steps: str
     shared: list[SharedBlock] = field(default_factory=list)
     upcoming: list[tuple[str, str]] = field(default_factory=list)  # (title, due text)
+    next_appointment: str = ""  # the next recorded session, if any
+    contact: str = ""  # how to reach the counselor
+    #: the pause signal from a released pause-signal exercise (through the partner filter)
+    pause_signal: list[str] = field(default_factory=list)

@@ -37,6 +37,7 @@ from reportlab.platypus import (
     Flowable,
     Frame,
     KeepTogether,
+    PageBreak,
     PageTemplate,
     Paragraph,
     Spacer,
@@ -52,6 +53,7 @@ from counselor.reports.data import (
     HomeworkBlock,
     Series,
     SessionBlock,
+    Summary,
 )
 from counselor.reveal.matching import CLASS_HELP, CLASS_LABELS, CLASS_ORDER
 
@@ -498,7 +500,8 @@ def _heading(text: str, style: ParagraphStyle, room: float = 30 * mm) -> list[Fl
 
 
 def _table(data: list[list], widths: list[float], header: bool = False) -> Table:
-    """A full-width table of typed text; the header row repeats on every page it runs onto.
+    """A full-width table of typed text; the header row repeats on every page it runs onto,
+    and the last row never stands alone on a page.
 
     A row taller than half a page (a 3,000-character case label, a novel of an item text)
     may split inside its cells instead of raising LayoutError; ordinary rows never split, and
@@ -507,13 +510,23 @@ def _table(data: list[list], widths: list[float], header: bool = False) -> Table
     tallest = max(
         (_height(cell, w) for row in data for cell, w in zip(row, widths, strict=False)), default=0
     )
-    return Table(
+    table = Table(
         data,
         colWidths=widths,
         repeatRows=1 if header else 0,
         hAlign="LEFT",
         splitInRow=1 if tallest > FRAME_H * 0.5 else 0,
     )
+    last_two = sum(
+        max((_height(cell, w) for cell, w in zip(row, widths, strict=False)), default=0) + 12
+        for row in data[-2:]
+    )
+    if len(data) >= (4 if header else 3) and last_two < FRAME_H * 0.4:
+        # the last row never goes onto a page alone (under a repeated header, or none): it
+        # takes the row before it along (only when both fit easily: a pair too tall for a
+        # page could never be placed)
+        table.setStyle(TableStyle([("NOSPLIT", (0, -2), (-1, -1))]))
+    return table
 
 
 def _height(cell: object, width: float) -> float:
@@ -603,6 +616,7 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
             )
         )
     story.append(Spacer(1, 6))
+    story += _summary(record.summary, st)
 
     if not sessions:
         story.append(Paragraph("No sessions recorded.", st.muted))
@@ -610,6 +624,11 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         if case_record:
             story.extend(_session_heading(index, len(sessions), session, st))
         story.extend(_session(session, homework, st))
+    if case_record and record.after_last:
+        story += _band("Since the last session", "", st, 60 * mm)
+        story.append(Paragraph("Homework sent after the last session", st.h1))
+        for index, block in enumerate(record.after_last):
+            story.extend(_homework(block, st, first=index == 0))
 
     drawable = [s for s in record.charts if _chartable(s)]
     if record.charts:
@@ -644,6 +663,57 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         author=record.counselor,
         subject="Confidential clinical documentation",
     )
+
+
+SEVERITY_WORDS = {"urgent": "URGENT", "review": "Review", "info": "Info"}
+
+
+def _summary(summary: Summary, st: _Styles) -> list[Flowable]:
+    """The first page: what needs the counselor's eyes before the full tables."""
+    out: list[Flowable] = [Paragraph("At a glance", st.h1)]
+    out += [Paragraph("Screening alerts", st.h2)]
+    if not summary.alerts:
+        out.append(Paragraph("No screening alerts.", st.muted))
+    for alert in summary.alerts:
+        status = f"closed {escape(_clean(alert.closed))}" if alert.closed else "<b>open</b>"
+        lines = [
+            Paragraph(
+                f"<b>{SEVERITY_WORDS.get(alert.severity, alert.severity)}</b> · "
+                f"{_markup(alert.partner)} · {_markup(alert.title)} · "
+                f"{escape(_clean(alert.when))} · {status}",
+                st.body,
+            )
+        ]
+        lines += [
+            Paragraph(
+                f"{_markup(i.message)} — answered: {_markup(i.answer) or 'no answer'}",
+                st.bullet,
+                bulletText="•",
+            )
+            for i in alert.items
+        ]
+        if alert.note:
+            lines.append(Paragraph(f"<b>Closing note:</b> {_markup(alert.note)}", st.bullet))
+        out.append(KeepTogether(lines))
+    for title, entries, empty in (
+        ("Limit collisions", summary.collisions, "No limit collisions."),
+        ("Mismatches", summary.mismatches, "No mismatches."),
+        ("Who does what", summary.who_does_what, "No matches or limits to name."),
+    ):
+        out.append(Paragraph(title, st.h2))
+        out += [Paragraph(_markup(e), st.bullet, bulletText="•") for e in entries]
+        if not entries:
+            out.append(Paragraph(empty, st.muted))
+    out.append(Paragraph("Partner notes", st.h2))
+    out += [
+        Paragraph(
+            f"<b>{_markup(who)}</b> on {_markup(item)}: {_markup(note)}", st.bullet, bulletText="•"
+        )
+        for who, item, note in summary.notes
+    ]
+    if not summary.notes:
+        out.append(Paragraph("No notes written on desire items.", st.muted))
+    return out + [PageBreak()]
 
 
 def _minutes(minutes: int | None) -> str:
@@ -1073,7 +1143,12 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
     story: list[Flowable] = [
         Paragraph("Notes from your session", st.title),
         Paragraph(f"For {escape(partner)}", st.subtitle),
-        _facts([("Session", handout.session_when), ("Counselor", handout.counselor)], st),
+        _facts(
+            [("Session", handout.session_when), ("Counselor", handout.counselor)]
+            + ([("Next appointment", handout.next_appointment)] if handout.next_appointment else [])
+            + ([("Contact", handout.contact)] if handout.contact else []),
+            st,
+        ),
         Spacer(1, 6),
         Paragraph(
             "This is yours to keep. It holds the next steps from your session, what you and "
@@ -1081,8 +1156,16 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
             "coming weeks.",
             st.muted,
         ),
-        *_heading("Next steps", st.h1),
     ]
+    if handout.pause_signal:
+        story += _heading("Your pause signal", st.h1)
+        story.append(
+            Paragraph("Anyone can use it at any time, and everything stops at once.", st.muted)
+        )
+        story += [
+            Paragraph(_markup(line), st.bullet, bulletText="•") for line in handout.pause_signal
+        ]
+    story += _heading("Next steps", st.h1)
     story += _text_block(
         handout.next_steps, st.body, "No next steps were written down this time.", st.muted
     )

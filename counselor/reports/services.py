@@ -23,8 +23,10 @@ from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment
 from counselor.reports import data as d
+from counselor.reports import homework
 from counselor.reports.models import Export
-from counselor.reveal.services import answer_plain, compare, view_for_partner
+from counselor.reveal import matching
+from counselor.reveal.services import all_alert_cards, answer_plain, compare, view_for_partner
 
 log = logging.getLogger(__name__)
 
@@ -315,16 +317,18 @@ def _score_text(score) -> str:
     return f"{score.shown}{prorated}{reading}"
 
 
-def _homework_between(
-    assignments: list[Assignment], start: datetime | None, end: datetime | None
-) -> list[d.HomeworkBlock]:
-    out = []
-    for a in assignments:
-        at = _submitted_at(a)
-        if at is None or (start is not None and at <= start) or (end is not None and at > end):
-            continue
-        out.append(_homework(a))
-    return out
+def _session_end(s: CounselingSession) -> datetime:
+    return aware(s.starts_at) + timedelta(minutes=s.duration_minutes)
+
+
+def homework_by_session(
+    sessions: list[CounselingSession], assignments: list[Assignment]
+) -> dict[int, list[Assignment]]:
+    """Submitted assignments by the session they came in for (see ``reports.homework``)."""
+    buckets = homework.by_session(
+        [_session_end(s) for s in sessions], [_submitted_at(a) for a in assignments]
+    )
+    return {index: [assignments[i] for i in found] for index, found in buckets.items()}
 
 
 def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Series]:
@@ -369,6 +373,57 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
     return series
 
 
+def _alert_lines(case: Case, until: datetime | None) -> list[d.AlertLine]:
+    """A case's alerts raised up to ``until`` (all when None), open ones first, with notes."""
+    lines = []
+    for card in all_alert_cards(case):
+        if until is not None and aware(card.first.triggered_at) > until:
+            continue
+        lines.append(
+            d.AlertLine(
+                when=_when(card.first.triggered_at),
+                partner=card.first.partner.display_name,
+                severity=card.severity,
+                title=card.title,
+                items=[
+                    d.AlertItem(v.severity, v.message, v.question, v.answer) for v in card.items
+                ],
+                closed=_when(card.acknowledged_at) if card.acknowledged_at else "",
+                note=card.note or "",
+            )
+        )
+    return lines
+
+
+def _summary(assignments: list[Assignment], alerts: list[d.AlertLine]) -> d.Summary:
+    """What a counselor reads first: alerts, collisions, mismatches, who does what, notes."""
+    out = d.Summary(alerts=alerts)
+    for a in assignments:
+        cmp = compare(a)
+        names = cmp.names
+        for row in cmp.items:
+            item = row.item
+            if item["type"] != "desire":
+                continue
+            for pr in row.pairs:
+                first, second = names[pr.partner_a], names[pr.partner_b]
+                if "limit_collision" in pr.classes:
+                    out.collisions.append(f"{item['text']} ({first} & {second})")
+                if "mismatch" in pr.classes:
+                    out.mismatches.append(f"{item['text']} ({first} & {second})")
+                # the comparison's own lines (per-role matches and limits), so the PDF and the
+                # compare page never say it differently
+                out.who_does_what += [
+                    f"{item['text']}: {line}"
+                    for line in matching.who_does_what(item, pr, first, second)
+                ]
+            for p in cmp.partners:
+                value = row.answers[p.id]
+                if isinstance(value, dict) and value.get("note"):
+                    out.notes.append((p.display_name, item["text"], value["note"]))
+    return out
+
+
 def build_clinical(export: Export) -> d.ClinicalRecord:
     """A clinical record (one session) or case record (all sessions) as plain data."""
     case = db.session.scalar(
@@ -383,14 +438,19 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
         chosen = [s for s in sessions if s.id == export.session_id]
     else:
         chosen = sessions
+    buckets = homework_by_session(sessions, assignments)
     blocks = []
     for s in chosen:
-        idx = sessions.index(s)
-        start = aware(sessions[idx - 1].starts_at) if idx > 0 else None
-        end = aware(s.starts_at) + timedelta(minutes=s.duration_minutes)
-        if export.kind == "case_record" and idx == len(sessions) - 1:
-            end = None  # the last session of a case record also shows homework sent since
-        blocks.append((_session_block(s, private=True), _homework_between(assignments, start, end)))
+        found = buckets.get(sessions.index(s), [])
+        blocks.append((_session_block(s, private=True), [_homework(a) for a in found]))
+    after_last = []
+    if export.kind == "case_record":
+        after_last = [_homework(a) for a in buckets.get(homework.AFTER_LAST, [])]
+        covered = [a for found in buckets.values() for a in found]
+        until = None
+    else:
+        covered = buckets.get(sessions.index(chosen[0]), []) if chosen else []
+        until = _session_end(chosen[0]) if chosen else None
     return d.ClinicalRecord(
         variant=export.kind,
         case_label=case.label,
@@ -399,7 +459,62 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
         generated_at=_when(utcnow()),
         sessions=blocks,
         charts=_charts(assignments, case.partners),
+        after_last=after_last,
+        summary=_summary(covered, _alert_lines(case, until)),
     )
+
+
+#: the built-in exercise whose shared answers are the partners' agreed pause signal
+PAUSE_SIGNAL_SLUG = "pause-signal"
+PAUSE_SIGNAL_ITEMS = {"signal.word": "pause word", "signal.nonverbal": "signal without words"}
+
+
+def _handout_lines(item) -> list[str]:
+    """One line per thing shared about an item: a mutual match on several roles is one line
+    naming the roles, never the same sentence once per role."""
+    texts: list[str] = []
+    mutual: dict[str, list[str]] = {}
+    for m in item.matches:
+        if m.cls == "complementary":
+            texts.append(
+                f"You complement each other with {m.other}: "
+                f"you {m.viewer_role.lower()}, {m.other} {m.other_role.lower()}."
+            )
+        else:
+            mutual.setdefault(m.other, []).append(m.viewer_role)
+    for other, roles in mutual.items():
+        named = [r.lower() for r in roles if r.lower() != "together"]
+        texts.append(
+            f"You and {other} both want this"
+            + (f" ({', '.join(dict.fromkeys(named))})." if named else ".")
+        )
+    texts += [f"{ans.other}: {answer_plain(ans.item, ans.value)}" for ans in item.answers]
+    return list(dict.fromkeys(texts))
+
+
+def _pause_lines(assignment: Assignment, partner: Partner, view) -> list[str]:
+    """The pause signal: the partner's own answer and what the filter lets them see of the
+    others' (the exercise marks these items shared)."""
+    mine = next(r for r in assignment.responses if r.partner_id == partner.id).answers
+    lines = []
+    for link_id, what in PAUSE_SIGNAL_ITEMS.items():
+        own = mine.get(link_id)
+        others = [
+            (ans.other, ans.value)
+            for item in view.items
+            if item.link_id == link_id
+            for ans in item.answers
+        ]
+        values = [v for v in [own, *(v for _, v in others)] if engine.has_answer(v)]
+        if not values:
+            continue
+        if len({str(v).strip().lower() for v in values}) == 1 and others:
+            lines.append(f"Your agreed {what}: {values[0]}")
+            continue
+        parts = [f"you suggested “{own}”"] if engine.has_answer(own) else []
+        parts += [f"{name} suggested “{v}”" for name, v in others if engine.has_answer(v)]
+        lines.append(f"Your {what}: " + "; ".join(parts) + ".")
+    return lines
 
 
 def build_handout(export: Export) -> d.Handout:
@@ -410,34 +525,37 @@ def build_handout(export: Export) -> d.Handout:
     session = db.session.get(CounselingSession, export.session_id)
     partner = next(p for p in case.partners if p.id == export.partner_id)
     counselor = db.session.get(Counselor, case.counselor_id)
-    shared, upcoming = [], []
+    shared, upcoming, pause = [], [], []
     for a in _load_assignments(case):
         if not any(r.partner_id == partner.id for r in a.responses):
             continue
         view = view_for_partner(a, partner.id)  # the same filter as the partner's own page
         if view.visible and view.items:
-            lines = []
-            for item in view.items:
-                texts = []
-                for m in item.matches:
-                    if m.cls == "complementary":
-                        texts.append(
-                            f"You complement each other with {m.other}: "
-                            f"you {m.viewer_role.lower()}, {m.other} {m.other_role.lower()}."
-                        )
-                    else:
-                        texts.append(f"You and {m.other} both want this.")
-                for ans in item.answers:
-                    texts.append(f"{ans.other}: {answer_plain(ans.item, ans.value)}")
-                lines.append(d.SharedLine(item.text, texts))
+            lines = [d.SharedLine(item.text, _handout_lines(item)) for item in view.items]
             shared.append(d.SharedBlock(a.definition.title, lines))
+        if view.visible and a.definition.doc["slug"] == PAUSE_SIGNAL_SLUG:
+            pause = _pause_lines(a, partner, view) or pause
         if aware(a.created_at) >= aware(session.starts_at):
             mine = next(r for r in a.responses if r.partner_id == partner.id)
             if mine.status != "submitted":
                 due = f"due {a.due_on.strftime('%-d %B %Y')}" if a.due_on else "no due date"
                 upcoming.append((a.definition.title, due))
+    # asked of the database, not of case.sessions: loaded rows survive commits now
+    # (expire_on_commit=False), so a collection loaded earlier may miss a session added since
+    later = db.session.scalar(
+        select(CounselingSession.starts_at)
+        .where(
+            CounselingSession.case_id == case.id,
+            CounselingSession.starts_at > session.starts_at,
+        )
+        .order_by(CounselingSession.starts_at)
+        .limit(1)
+    )
     return d.Handout(
         partner=partner.display_name,
+        next_appointment=_when(later) if later else "",
+        contact=f"{counselor.name} · {counselor.email}",
+        pause_signal=pause,
         counselor=counselor.name,
         session_when=_when(session.starts_at),
         generated_at=_when(utcnow()),

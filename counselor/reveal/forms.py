@@ -15,6 +15,10 @@ class ReleaseForm(FlaskForm):
         "their matches and shared items.",
         validators=[DataRequired(message="Tick the box to confirm the release.")],
     )
+    #: the second confirmation, asked for only while screening alerts of the case are open
+    confirm_alerts = BooleanField(
+        "I have read the open screening alerts named above and still want to release now."
+    )
 
 
 class AcknowledgeForm(FlaskForm):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
@@ -17,7 +17,10 @@ class Alert(UUIDPrimaryKey, db.Model):
     """A screening answer that met its item's alert rule, until acknowledged with a note."""
 
     __tablename__ = "alert"
-    __table_args__ = (UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),)
+    __table_args__ = (
+        UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),
+        CheckConstraint("severity IN ('urgent', 'review', 'info')", name="severity"),
+    )
 
     case_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("case.id", ondelete="CASCADE"), index=True
@@ -31,6 +34,9 @@ class Alert(UUIDPrimaryKey, db.Model):
     partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
     #: the item whose answer triggered it (its alert message comes from the definition)
     link_id: Mapped[str] = mapped_column(String(64))
+    #: copied from the item's rule when raised, so ordering is a query and a later definition
+    #: edit does not silently change how pressing an old alert was
+    severity: Mapped[str] = mapped_column(String(8), default="review", server_default="review")
     triggered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ack_note = encrypted(nullable=True)
@@ -38,4 +44,5 @@ class Alert(UUIDPrimaryKey, db.Model):
 
     partner = relationship("Partner")
     assignment = relationship("Assignment")
+    response = relationship("Response")
     case_rel = relationship("Case")

@@ -22,16 +22,23 @@ from counselor.reveal.forms import AcknowledgeForm, ReleaseForm
 
 @bp.app_template_global()
 def case_alerts(case: Case) -> list:
-    """Open alerts of a case (the case page shows them; cases knows nothing of alerts)."""
-    return services.open_alerts(case)
+    """Open alert cards of a case (the case page shows them; cases knows nothing of alerts)."""
+    return services.open_alert_cards(case)
 
 
 @bp.record_once
 def _flag_cases_with_alerts(state) -> None:
-    # Cases with an open alert lead the caseload; cases asks for them without importing reveal.
+    # Cases with an open alert lead the caseload, urgent first; cases asks for them without
+    # importing reveal.
     state.app.extensions.setdefault("caseload_flags", []).append(
-        lambda counselor: services.open_alert_case_ids(counselor.id)
+        lambda counselor: services.caseload_alert_flags(counselor.id)
     )
+
+
+@bp.app_template_global()
+def case_closed_alerts(case: Case) -> list:
+    """Closed alert cards of a case with their notes (the case's history)."""
+    return services.closed_alert_cards(case)
 
 
 @bp.app_context_processor
@@ -70,6 +77,8 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
         wanted=wanted,
         release_form=ReleaseForm(),
         all_submitted=services.all_submitted(assignment),
+        open_alerts=services.open_alerts(case),
+        previews=services.preview_for_partners(assignment),
     )
     db.session.commit()
     return page
@@ -83,8 +92,14 @@ def release(case_id: uuid.UUID, assignment_id: uuid.UUID):
     form = ReleaseForm()
     if not form.validate_on_submit():
         refuse(400, "Tick the confirmation box to release the results.")
+    confirmed: set[uuid.UUID] = set()
+    if form.confirm_alerts.data:
+        try:
+            confirmed = {uuid.UUID(v) for v in request.form.getlist("alert_id")}
+        except ValueError:
+            refuse(400, "The list of confirmed alerts was not understood. Reload the page.")
     try:
-        services.release(assignment)
+        services.release(assignment, confirmed)
     except services.ReleaseError as exc:
         refuse(409, str(exc))
     db.session.commit()
@@ -131,11 +146,16 @@ def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
             return page, 400
         refuse(400, "Write a short note of what you did before closing the alert.")
     try:
-        services.acknowledge(alert, form.note.data)
+        closed = services.acknowledge(alert, form.note.data)
     except services.ReleaseError as exc:
         refuse(409, str(exc))
     db.session.commit()
-    flash("Alert closed with your note.", "success")
+    flash(
+        "Alert closed with your note."
+        if len(closed) == 1
+        else f"{len(closed)} alerts closed with your note.",
+        "success",
+    )
     if request.form.get("next_page") == "assignment":
         return redirect(
             url_for("questionnaires.assignment", case_id=case.id, assignment_id=alert.assignment_id)

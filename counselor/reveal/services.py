@@ -8,6 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from sqlalchemy import case as sa_case
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -64,8 +65,14 @@ def _answers_by_partner(assignment: Assignment) -> dict[uuid.UUID, dict]:
 # ---- the partner view (the only partner-facing path) -----------------------------------
 
 
-def view_for_partner(assignment: Assignment, partner_id: uuid.UUID) -> PartnerView:
-    """What one partner may see of the others, by the reveal rules."""
+def view_for_partner(
+    assignment: Assignment, partner_id: uuid.UUID, *, as_released: bool = False
+) -> PartnerView:
+    """What one partner may see of the others, by the reveal rules.
+
+    ``as_released`` asks what the partner would see once released (the counselor's preview);
+    it goes through the same filter, only the release flag differs.
+    """
     partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
     viewer = next(p for p in partners if p.key == partner_id)
     return partner_view(
@@ -74,9 +81,17 @@ def view_for_partner(assignment: Assignment, partner_id: uuid.UUID) -> PartnerVi
         partners,
         _answers_by_partner(assignment),
         all_submitted=all_submitted(assignment),
-        released=assignment.released_at is not None,
+        released=as_released or assignment.released_at is not None,
         related=assignment.case.related,
     )
+
+
+def preview_for_partners(assignment: Assignment) -> list[tuple[Partner, PartnerView]]:
+    """For each assigned partner, exactly what their shared page will show after release."""
+    return [
+        (p, view_for_partner(assignment, p.id, as_released=True))
+        for p in assigned_partners(assignment)
+    ]
 
 
 # ---- comparison for the counselor ------------------------------------------------------
@@ -177,13 +192,24 @@ def compare(assignment: Assignment) -> Comparison:
 # ---- release -----------------------------------------------------------------------------
 
 
-def release(assignment: Assignment) -> None:
-    """Show partners the shared view; only once everyone has submitted."""
+def release(assignment: Assignment, confirmed_alerts: set[uuid.UUID] | None = None) -> None:
+    """Show partners the shared view; only once everyone has submitted, and with open alerts
+    of the case only when the counselor confirmed each of them by name."""
     lock_assignment(assignment)  # a partner's reopen or save waits, or we see its result
     if assignment.released_at is not None:
         raise ReleaseError("This assignment is already released.")
     if not all_submitted(assignment):
         raise ReleaseError("Every assigned partner must submit before you can release the results.")
+    # An alert raised after the page was shown is not covered by the confirmation given on it.
+    unconfirmed = [
+        v for v in open_alerts(assignment.case) if v.alert.id not in (confirmed_alerts or set())
+    ]
+    if unconfirmed:
+        named = "; ".join(f"{v.alert.partner.display_name}: {v.message}" for v in unconfirmed)
+        raise ReleaseError(
+            "This case has open screening alerts. Read them and confirm you still want to "
+            f"release: {named}"
+        )
     assignment.released_at = utcnow()
     audit.record("assignment.release", "assignment", assignment.id)
 
@@ -231,6 +257,7 @@ def evaluate_alerts(
                 response_id=response.id,
                 partner_id=response.partner_id,
                 link_id=item["link_id"],
+                severity=rule.get("severity", DEFAULT_SEVERITY),
             )
             db.session.add(alert)
             db.session.flush()
@@ -239,15 +266,56 @@ def evaluate_alerts(
     return raised
 
 
+SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}
+#: urgent first, then review, then info (a SQL expression, so every list orders alike)
+_by_severity = sa_case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK))
+
+
 @dataclass
 class AlertView:
-    """An alert with the message its item defines."""
+    """An alert with the message its item defines and the partner's actual answer."""
 
     alert: Alert
     message: str
     question: str
-    #: from the item's rule (urgent, review or info); the definition holds it, not the row
-    severity: str = DEFAULT_SEVERITY
+    answer: str = ""
+
+    @property
+    def severity(self) -> str:
+        """How pressing the alert is (stored on the row when raised)."""
+        return self.alert.severity
+
+
+@dataclass
+class AlertCard:
+    """The alerts one submitted response raised: one card, closed with one note."""
+
+    items: list[AlertView]
+
+    @property
+    def first(self) -> Alert:
+        """The most pressing alert of the card (its id is the card's handle)."""
+        return self.items[0].alert
+
+    @property
+    def severity(self) -> str:
+        """The card is as pressing as its most pressing item."""
+        return self.first.severity
+
+    @property
+    def title(self) -> str:
+        """The questionnaire the response answers."""
+        return self.first.assignment.definition.title
+
+    @property
+    def acknowledged_at(self):
+        """When the card was closed (None while open)."""
+        return self.first.acknowledged_at
+
+    @property
+    def note(self) -> str | None:
+        """The counselor's closing note."""
+        return self.first.ack_note
 
 
 def _alert_views(alerts: list[Alert]) -> list[AlertView]:
@@ -255,40 +323,87 @@ def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     for alert in alerts:
         item = alert.assignment.definition.by_id.get(alert.link_id, {})
         rule = item.get("alert") or {}
+        response = alert.response
+        value = response.answers.get(alert.link_id) if response is not None else None
         views.append(
             AlertView(
                 alert,
                 rule.get("message", "Screening answer needs attention"),
                 item.get("text", ""),
-                rule.get("severity", DEFAULT_SEVERITY),
+                answer_plain(item, value) if item else "",
             )
         )
     return views
 
 
-def open_alerts(case: Case) -> list[AlertView]:
-    """Unacknowledged alerts of a case, newest first."""
-    alerts = db.session.scalars(
-        select(Alert)
-        .where(Alert.case_id == case.id, Alert.acknowledged_at.is_(None))
-        .options(
-            selectinload(Alert.partner),
-            selectinload(Alert.assignment).selectinload(Assignment.version),
-        )
-        .order_by(Alert.triggered_at.desc())
-    ).all()
-    return _alert_views(list(alerts))
+def _cards(alerts: list[Alert]) -> list[AlertCard]:
+    """Group alerts (already in display order) into one card per response."""
+    cards: dict[uuid.UUID, AlertCard] = {}
+    for view in _alert_views(alerts):
+        cards.setdefault(view.alert.response_id, AlertCard([])).items.append(view)
+    return list(cards.values())
 
 
-def open_alert_case_ids(counselor_id: uuid.UUID) -> set[uuid.UUID]:
-    """Cases of a counselor with an unacknowledged alert (for the caseload flag)."""
-    return set(
+def _case_alerts(case_id: uuid.UUID, *, closed: bool) -> list[Alert]:
+    done = Alert.acknowledged_at.is_not(None) if closed else Alert.acknowledged_at.is_(None)
+    order = (
+        (Alert.acknowledged_at.desc(), _by_severity, Alert.triggered_at.desc())
+        if closed
+        else (_by_severity, Alert.triggered_at.desc())
+    )
+    return list(
         db.session.scalars(
-            select(Alert.case_id)
-            .join(Case, Case.id == Alert.case_id)
-            .where(Case.counselor_id == counselor_id, Alert.acknowledged_at.is_(None))
+            select(Alert)
+            .where(Alert.case_id == case_id, done)
+            .options(
+                selectinload(Alert.partner),
+                selectinload(Alert.response),
+                selectinload(Alert.assignment).selectinload(Assignment.version),
+            )
+            .order_by(*order, Alert.link_id)
         )
     )
+
+
+def open_alerts(case: Case) -> list[AlertView]:
+    """Unacknowledged alerts of a case, urgent first, then newest first."""
+    return _alert_views(_case_alerts(case.id, closed=False))
+
+
+def open_alert_cards(case: Case) -> list[AlertCard]:
+    """Open alerts of a case as one card per submitted response, the most pressing first."""
+    cards = _cards(_case_alerts(case.id, closed=False))
+    return sorted(cards, key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
+
+
+def closed_alert_cards(case: Case) -> list[AlertCard]:
+    """Closed alerts of a case with their notes, most recently closed first (the history)."""
+    return _cards(_case_alerts(case.id, closed=True))
+
+
+def all_alert_cards(case: Case) -> list[AlertCard]:
+    """Every alert card of a case: the open ones (most pressing first), then the closed ones."""
+    return open_alert_cards(case) + closed_alert_cards(case)
+
+
+def open_alert_case_ids(counselor_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Cases of a counselor with an unacknowledged alert and their most pressing severity."""
+    rows = db.session.execute(
+        select(Alert.case_id, Alert.severity)
+        .join(Case, Case.id == Alert.case_id)
+        .where(Case.counselor_id == counselor_id, Alert.acknowledged_at.is_(None))
+        .order_by(_by_severity.desc())
+    )
+    return {case_id: severity for case_id, severity in rows}
+
+
+def caseload_alert_flags(counselor_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, str]]:
+    """The caseload's flags: case id -> (severity rank, severity) of its most pressing open
+    alert, so the caseload sorts urgent before review before info."""
+    return {
+        case_id: (SEVERITY_RANK.get(severity, len(SEVERITY_RANK)), severity)
+        for case_id, severity in open_alert_case_ids(counselor_id).items()
+    }
 
 
 def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
@@ -302,13 +417,19 @@ def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
     )
 
 
-def acknowledge(alert: Alert, note: str) -> None:
-    """Close an alert with the counselor's note (required)."""
+def acknowledge(alert: Alert, note: str) -> list[Alert]:
+    """Close an alert and every other open alert of the same response with one note."""
     if alert.acknowledged_at is not None:
         raise ReleaseError("This alert was already acknowledged.")
-    alert.acknowledged_at = utcnow()
-    alert.ack_note = note.strip()
-    audit.record("alert.acknowledge", "alert", alert.id)
+    closing = db.session.scalars(
+        select(Alert).where(Alert.response_id == alert.response_id, Alert.acknowledged_at.is_(None))
+    ).all()
+    now = utcnow()
+    for each in closing:
+        each.acknowledged_at = now
+        each.ack_note = note.strip()
+        audit.record("alert.acknowledge", "alert", each.id)
+    return list(closing)
 
 
 # ---- counselor exports -----------------------------------------------------------------

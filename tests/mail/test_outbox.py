@@ -285,3 +285,22 @@ def test_links_in_mails_never_follow_the_request_host(make_app):
         assert services.external_url("mail.notifications") == (
             "https://counselor.example.org/account/notifications"
         )
+
+
+def test_an_alert_mail_takes_the_severity_stored_on_the_alert_row(mail_app, alice):
+    from counselor.mail import notify
+    from counselor.reveal.models import Alert
+
+    # the rule says info (no mail), but the row says urgent: the row is what the case page,
+    # the caseload and the PDFs show, so the mail follows the row, not a re-read definition
+    rule = {**ALERT_RULE, "severity": "info"}
+    _, assignment, tokens = homework(alice, doc=definition(alert=rule))
+    submit(mail_app, tokens["Sam Rivera"], {"one.feel": "Tense today", "one.rate": 2})
+    assert [m for m in messages() if m.kind == "notify.alert"] == []
+    [alert] = db.session.scalars(select(Alert).where(Alert.assignment_id == assignment.id))
+    assert alert.severity == "info"
+    alert.severity = "urgent"
+    notify.homework_submitted(assignment, [alert])
+    db.session.commit()
+    [mailed] = [m for m in messages() if m.kind == "notify.alert"]
+    assert "screening alert (severity: urgent)" in mailed.body

@@ -265,8 +265,12 @@ def test_acknowledging_needs_a_note_and_stores_it_encrypted(
             if p.exists()
         )
         assert note.encode() not in blob and note.split()[0].encode() not in blob
-    # gone from the case page and the caseload, and a second acknowledgement is refused
-    assert PUSHED not in client_a.get(f"/cases/{case.id}").get_data(as_text=True)
+    # gone from the open alerts and the caseload, kept with its note in the case's history,
+    # and a second acknowledgement is refused
+    page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
+    assert "alert-card" not in page and "screening alert to look at" not in page
+    history = page[page.index("Closed screening alerts") :]
+    assert PUSHED in history and note in history and "answered: A bit" in history
     assert "case-alert-flag" not in client_a.get("/cases").get_data(as_text=True)
     r = client_a.post(url, data={"note": "again"})
     assert r.status_code == 409

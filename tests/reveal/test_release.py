@@ -168,8 +168,17 @@ def answer_everything(s):
     s.alex_intake.answer_and_submit(intake_answers())
 
 
-def release(s, *, confirm=True, client=None):
-    data = {"confirm": "y"} if confirm else {}
+def release(s, *, confirm=True, client=None, alerts=True):
+    """Post the release form; ``alerts`` also confirms the case's open alerts by id."""
+    data: dict = {"confirm": "y"} if confirm else {}
+    if alerts:
+        db.session.expire_all()
+        ids = [
+            str(a.id)
+            for a in db.session.query(Alert).filter_by(case_id=s.case.id, acknowledged_at=None)
+        ]
+        if ids:
+            data |= {"confirm_alerts": "y", "alert_id": ids}
     return (client or s.counselor).post(s.base + "/release", data=data)
 
 

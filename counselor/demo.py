@@ -1,0 +1,186 @@
+"""Demo data for `flask demo`: one case that shows every stage of the loop at once.
+
+Times are chosen in the practice's time zone at hours a practice keeps (sessions in the
+afternoon, homework sent in the evening), and a case is opened before its first session.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from counselor.core.models import combine_local, practice_zone, utcnow
+
+SAM_INVENTORY = {
+    "communication.fantasy_talk": ({"together": "yes"}, [], ""),
+    "communication.instructions": ({"give": "yes", "receive": "no"}, [], ""),
+    "power.lead_follow": ({"lead": "want_to_try"}, [], "Slowly, with a lot of checking in."),
+    "sensation.spanking": ({"give": "yes"}, [], ""),
+    "restraint.rope": ({"give": "yes", "receive": "want_to_try"}, [], ""),
+    "care.cuddling": ({"together": "yes"}, [], ""),
+}
+ALEX_INVENTORY = {
+    "communication.fantasy_talk": ({"together": "want_to_try"}, [], ""),
+    "communication.instructions": ({"give": "no", "receive": "yes"}, [], ""),
+    "power.lead_follow": ({"follow": "yes"}, [], ""),
+    "sensation.spanking": ({"receive": "no"}, [], "Not for me, but I am glad we talked."),
+    "restraint.rope": ({"give": "no", "receive": "no"}, ["give", "receive"], ""),
+    "care.cuddling": ({"together": "yes"}, [], ""),
+}
+INTAKE = {
+    "about.adult": True,
+    "goals.main": "Talk more openly about what we want.",
+    "screening.pressure": "no",
+    "screening.fear_guilt": "never",
+    "screening.safe_home": "yes",
+    "screening.harm": "no",
+    "screening.afraid": "no",
+    "screening.physical": "no",
+    "screening.forced_sex": "no",
+    "screening.put_down": "no",
+    "mood.asq_wish": "no",
+    "mood.asq_better_off": "no",
+    "mood.asq_thoughts": "no",
+    "mood.asq_attempt": "no",
+    "mood.self_harm": "no",
+    "substances.audit_c1": "0",
+    "substances.drugs": "never",
+    "substances.with_sex": "never",
+    "substances.worry": "no",
+    "screening.alone": False,
+}
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return combine_local(day, time(hour, minute))
+
+
+def _desires(answers: dict) -> dict:
+    return {
+        lid: {"roles": roles, "limits": limits, "note": note}
+        for lid, (roles, limits, note) in answers.items()
+    }
+
+
+def _weekday(day: date) -> date:
+    """The Friday before a weekend day (a practice sees clients on weekdays)."""
+    return day - timedelta(days=max(0, day.weekday() - 4))
+
+
+def _session(case, day: date, hour: int, agenda: str = "", notes: str = "", steps: str = ""):
+    from counselor.cases.services import save_session
+
+    day = _weekday(day)
+    return save_session(
+        case,
+        {
+            "date": day,
+            "time": time(hour, 0),
+            "duration_minutes": 50,
+            "agenda": agenda,
+            "notes": notes,
+            "next_steps": steps,
+        },
+    )
+
+
+def _homework(case, slug: str, given: datetime, sent: dict[str, tuple[dict, datetime]]):
+    """Assign a built-in questionnaire and record each partner's submitted answers."""
+    from counselor.extensions import db
+    from counselor.questionnaires.models import Questionnaire
+    from counselor.questionnaires.services import assign
+    from counselor.reveal.services import evaluate_alerts
+
+    q = db.session.query(Questionnaire).filter_by(slug=slug, owner_id=None).one()
+    assignment, _ = assign(case, q.latest, [], due_on=None, instructions=None, ttl_days=30)
+    assignment.created_at = given
+    db.session.flush()
+    for response in assignment.responses:
+        answers, at = sent[response.partner.display_name]
+        response.answers = answers
+        response.status = "submitted"
+        response.saved_at = response.submitted_at = at
+        for alert in evaluate_alerts(assignment, response):
+            alert.triggered_at = at
+    db.session.flush()
+    return assignment
+
+
+def create_demo_cases(account) -> None:
+    """A couple with every stage (homework, released comparison, open alert, ready PDF), and
+    an individual case with one session."""
+    from counselor.cases.services import create_case
+    from counselor.extensions import db
+    from counselor.reports import services as reports
+
+    today = datetime.now(practice_zone()).date()
+    couple = create_case(
+        account,
+        "Sam & Alex",
+        [
+            {"display_name": "Sam Rivera", "pronouns": "they/them", "email": None},
+            {"display_name": "Alex Novak", "pronouns": "he/him", "email": None},
+        ],
+    )
+    couple.created_at = _at(today - timedelta(days=31), 9, 40)
+    first = _session(
+        couple,
+        today - timedelta(days=28),
+        16,
+        "First session: goals, pace, how each prefers to talk about desire.",
+        "Both keen; Alex more hesitant to name wishes aloud. Agreed on written homework first.",
+        "Each fills in the intake and the inventory privately. Agree on a pause signal.",
+    )
+    given = first.starts_at + timedelta(hours=1)
+    _homework(
+        couple,
+        "intake",
+        given,
+        {
+            "Sam Rivera": (
+                {**INTAKE, "screening.pressure": "a_little"},
+                _at(today - timedelta(days=25), 20, 40),
+            ),
+            "Alex Novak": (INTAKE, _at(today - timedelta(days=24), 21, 15)),
+        },
+    )
+    inventory = _homework(
+        couple,
+        "desires-boundaries",
+        given,
+        {
+            "Sam Rivera": (_desires(SAM_INVENTORY), _at(today - timedelta(days=20), 19, 5)),
+            "Alex Novak": (_desires(ALEX_INVENTORY), _at(today - timedelta(days=18), 21, 30)),
+        },
+    )
+    second = _session(
+        couple,
+        today - timedelta(days=14),
+        16,
+        "Go through the inventory together.",
+        "Sam wants more structure in play; Alex curious about following. Discussed aftercare.",
+        "One small step together, then a debrief.",
+    )
+    inventory.released_at = second.starts_at + timedelta(minutes=45)
+    _session(couple, today + timedelta(days=7), 16, "Debrief of the first step.")
+    db.session.flush()
+    export = reports.request_export(couple, "clinical", second, None)
+    export.requested_at = second.starts_at + timedelta(hours=2)
+    export.pdf = reports.render(export)
+    export.size_bytes = len(export.pdf)
+    export.status = "ready"
+    export.finished_at = utcnow()
+
+    single = create_case(
+        account,
+        "Maya (individual)",
+        [{"display_name": "Maya Lindqvist", "pronouns": "she/her", "email": None}],
+    )
+    single.created_at = _at(today - timedelta(days=8), 11, 20)
+    _session(
+        single,
+        today - timedelta(days=5),
+        11,
+        "Intake conversation.",
+        "Wants language for boundaries with a new partner.",
+        "Reading: a chapter on consent conversations.",
+    )

@@ -1,0 +1,43 @@
+"""The demo couple's case and comparison pages in a real browser (issue 9 §2, §5, §8): the
+alert card with the partner's answer, the release panel's second confirmation naming the open
+alert, and the per-partner preview, with no CSP violation."""
+
+from __future__ import annotations
+
+import os
+import re
+from types import SimpleNamespace
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.browser.conftest import sign_in
+
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
+
+
+def test_demo_case_and_compare_pages_show_alerts_release_check_and_preview(app, serve, new_context):
+    live = serve()
+    result = live.app.test_cli_runner().invoke(args=["demo"])
+    email, password = re.search(r"Demo login: (\S+) / (\S+)", result.output).groups()
+    context, rec = new_context(live)
+    page = context.new_page()
+    sign_in(page, SimpleNamespace(email=email, password=password))
+    expect(page.locator(".case-alert-flag").first).to_be_visible()
+    page.get_by_role("link", name=re.compile("Sam & Alex")).click()
+    card = page.locator(".alert-card")
+    expect(card).to_have_count(1)
+    expect(card).to_contain_text("Sam Rivera answered: A little")
+    shots = os.environ.get("COUNSELOR_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=f"{shots}/case.png", full_page=True)
+
+    # the intake is open for release: its second confirmation names the alert
+    page.get_by_role("link", name="Getting started: intake").first.click()
+    page.get_by_role("link", name=re.compile("Compare")).first.click()
+    expect(page.locator(".release-alert-list")).to_contain_text("Sam Rivera")
+    expect(page.get_by_label(re.compile("still want to release"))).to_be_visible()
+    expect(page.get_by_role("heading", name="Preview as partner")).to_be_visible()
+    if shots:
+        page.screenshot(path=f"{shots}/compare.png", full_page=True)
+    assert rec.csp_messages() == [] and rec.errors == []

@@ -1,0 +1,60 @@
+"""First sign-in shows the whole loop (issue 9 §8): the demo's times are in the practice's
+zone at plausible hours, cases open before their sessions, and one case has submitted
+homework, a released comparison, an open alert and a ready PDF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from counselor.cases.models import Case
+from counselor.core.models import aware, to_local, utcnow
+from counselor.extensions import db
+from counselor.questionnaires.models import Assignment, Response
+from counselor.reports.models import Export
+from counselor.reveal.models import Alert
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Los_Angeles"])
+def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
+    app = make_app(COUNSELOR_TIMEZONE=zone)
+    with app.app_context():
+        result = app.test_cli_runner().invoke(args=["demo"])
+        assert result.exit_code == 0, result.output
+        email, password = re.search(r"Demo login: (\S+) / (\S+)", result.output).groups()
+
+        cases = db.session.scalars(select(Case)).all()
+        for case in cases:
+            starts = [aware(s.starts_at) for s in case.sessions]
+            assert starts and aware(case.created_at) < min(starts), case.label
+            for s in case.sessions:
+                local = to_local(s.starts_at)
+                assert 8 <= local.hour <= 18 and local.weekday() < 5, (case.label, local)
+            past = [s for s in starts if s < utcnow()]
+            assert len(past) >= 1
+        responses = db.session.scalars(select(Response)).all()
+        assert responses and all(r.status == "submitted" for r in responses)
+        for r in responses:
+            assert 7 <= to_local(r.submitted_at).hour <= 22
+            assert aware(r.submitted_at) < utcnow()
+        released = db.session.scalars(
+            select(Assignment).where(Assignment.released_at.is_not(None))
+        ).all()
+        assert len(released) == 1
+        (alert,) = db.session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None))).all()
+        (export,) = db.session.scalars(select(Export).where(Export.status == "ready")).all()
+        couple = next(c for c in cases if c.label == "Sam & Alex")
+        assert alert.case_id == released[0].case_id == export.case_id == couple.id
+        ids = (couple.id, released[0].id, export.id)
+
+    client = app.test_client()
+    r = client.post("/login", data={"email": email, "password": password})
+    assert r.status_code == 302
+    page = client.get(f"/cases/{ids[0]}").get_data(as_text=True)
+    assert "alert-card" in page and "Sam Rivera answered: A little" in page
+    compare = client.get(f"/cases/{ids[0]}/assignments/{ids[1]}/compare").get_data(as_text=True)
+    assert "Released" in compare and "What Alex Novak will see" in compare
+    pdf = client.get(f"/cases/{ids[0]}/exports/{ids[2]}/download")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
