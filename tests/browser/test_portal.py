@@ -111,6 +111,8 @@ def open_section_one(context, token: str):
     expect(page).to_have_url(re.compile(r"/p/$"))
     page.get_by_role("link", name=re.compile(r"^(Start|Continue)$")).click()
     expect(page).to_have_url(re.compile(r"/p/s/1$"))
+    # the URL changes before the page's scripts run: wait for them, as a person would see them
+    page.wait_for_load_state("load")
     return page
 
 
