@@ -11,6 +11,7 @@ import json
 import uuid
 from dataclasses import dataclass
 
+from counselor.demo import INTAKE as DEMO_INTAKE
 from counselor.extensions import db
 from tests.library_helpers import (  # noqa: F401
     assign_direct,
@@ -140,28 +141,8 @@ def fresh(obj):
 
 def intake_answers(**overrides) -> dict:
     """A complete intake with every screening answer reassuring (no alert) unless overridden."""
-    answers = {
-        "about.adult": True,
-        "goals.main": "Talk more openly about what we want.",
-        "screening.pressure": "no",
-        "screening.fear_guilt": "never",
-        "screening.safe_home": "yes",
-        "screening.harm": "no",
-        "screening.afraid": "no",
-        "screening.physical": "no",
-        "screening.forced_sex": "no",
-        "screening.put_down": "no",
-        "mood.asq_wish": "no",
-        "mood.asq_better_off": "no",
-        "mood.asq_thoughts": "no",
-        "mood.asq_attempt": "no",
-        "mood.self_harm": "no",
-        "substances.audit_c1": "0",
-        "substances.drugs": "never",
-        "substances.with_sex": "never",
-        "substances.worry": "no",
-        "screening.alone": False,
-    }
+    # the demo's reassuring intake is the one complete, alert-free answer set
+    answers = dict(DEMO_INTAKE)
     answers.update(overrides)
     return answers
 
