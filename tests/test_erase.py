@@ -10,9 +10,7 @@ from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Link, Response
 from counselor.reports.models import Export
 from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.library_helpers import questionnaire, sync
-from tests.test_canary import database_bytes
+from tests.support import database_bytes, new_case, questionnaire, sync
 
 CANARY_NAME = "Canary-Erase-Partner-Zq81"
 CANARY_ANSWER = "Canary-Erase-Answer-Vx27"

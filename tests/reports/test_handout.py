@@ -11,7 +11,7 @@ from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
 from counselor.reports import services
 from counselor.reports.models import Export
-from tests.conftest import new_case
+from tests.support import new_case
 
 DEFINITION = {
     "slug": "handout-check",

@@ -15,9 +15,8 @@ from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
 from counselor.reports import services
 from counselor.reports.models import Export
-from tests.conftest import new_case
-from tests.library_helpers import questionnaire, sync
 from tests.reports.test_handout import _submit
+from tests.support import new_case, questionnaire, sync
 
 TWO_ROLES = {
     "slug": "two-roles",

@@ -13,8 +13,8 @@ from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
 from counselor.reports import homework, services
 from counselor.reports.models import Export
-from tests.conftest import new_case
 from tests.reports.test_handout import DEFINITION
+from tests.support import new_case
 
 T = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 ENDS = [T + timedelta(minutes=50), T + timedelta(days=7, minutes=50)]

@@ -11,8 +11,8 @@ from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
 from counselor.reports import services
 from counselor.reports.models import Export
-from tests.conftest import new_case
 from tests.reveal.test_scores import scored_definition
+from tests.support import new_case
 
 
 def test_case_record_prints_each_partners_scores_with_reading_and_source(app, counselor_a):

@@ -1,7 +1,8 @@
-"""Celery entry of the worker tests' slow worker: the Procfile's app, with a render that first
-holds its claim for TEST_RENDER_DELAY_SECONDS, so that a test can kill the worker mid-render.
+"""Celery entry of the worker tests' slow worker: the test workers' app (``celery_app``), with
+a render that first holds its claim for TEST_RENDER_DELAY_SECONDS, so that a test can kill the
+worker mid-render.
 
-Loaded only by ``celery -A tests.reports.slow_render_app:celery_app`` (see worker_harness):
+Loaded only by ``celery -A tests.support.slow_render_app:celery_app`` (see ``workers``):
 production code carries no fault hook. The delay sits after the claim, not in a
 ``task_prerun`` signal, because the test needs the export claimed (status "rendering", its
 lease held) when the worker dies.
@@ -13,7 +14,7 @@ import os
 import time
 
 from counselor.reports import services
-from wsgi import app, celery_app  # noqa: F401 - the worker's app and Celery app
+from tests.support.celery_app import app, celery_app  # noqa: F401 - the test workers' apps
 
 DELAY_SECONDS = float(os.environ["TEST_RENDER_DELAY_SECONDS"])
 _render = services.render
