@@ -85,6 +85,7 @@ def test_no_canary_in_any_mail(sending_app, smtp):
         db.session.commit()
     # The same events once more, for a counselor who chose the daily digest.
     notify.save_settings(account.id, submitted=True, alert=True, undeliverable=True, digest=True)
+    db.session.commit()
     submit(app, tokens[c["two"]], {"one.feel": c["answer"], "one.rate": 2})
     notify.undeliverable(account.id, case.id)
     notify.send_digests(date(2026, 11, 29))
