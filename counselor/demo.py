@@ -85,10 +85,10 @@ def _session(case, day: date, hour: int, agenda: str = "", notes: str = "", step
 
 def _homework(case, slug: str, given: datetime, sent: dict[str, tuple[dict, datetime]]):
     """Assign a built-in questionnaire and record each partner's submitted answers."""
+    from counselor.alerts.services import evaluate_alerts
     from counselor.extensions import db
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign
-    from counselor.reveal.services import evaluate_alerts
 
     q = db.session.query(Questionnaire).filter_by(slug=slug, owner_id=None).one()
     assignment, _ = assign(case, q.latest, [], due_on=None, instructions=None, ttl_days=30)

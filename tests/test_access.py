@@ -204,7 +204,7 @@ POLICY: dict[str, Row] = {
     "reveal.compare": owned(GET=200),
     "reveal.release": owned(POST=400),
     "reveal.withdraw": owned(POST=TO_COMPARE),
-    "reveal.acknowledge": owned(POST=400),
+    "alerts.acknowledge": owned(POST=400),
     "reveal.fhir": owned(GET=200),
     "reveal.export_csv": owned(GET=200),
     # reports: PDF exports (the kind defaults to the clinical record; retry: failed ones only)

@@ -13,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: the domain modules that must stay plain functions of plain data (STYLE.md, habit 12)
 PURE_MODULES = (
+    "counselor.questionnaires.answers",
     "counselor.questionnaires.engine",
     "counselor.questionnaires.scoring",
     "counselor.questionnaires.schema",

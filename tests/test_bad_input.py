@@ -167,7 +167,7 @@ FORMS: dict[str, dict[str, str]] = {
     "reports.request_case_export": {"kind": "handout", "partner": ""},
     "reports.request_session_export": {"kind": "clinical", "partner": ""},
     "reports.retry": {},
-    "reveal.acknowledge": {"note": "n", "next_page": ""},
+    "alerts.acknowledge": {"note": "n", "next_page": ""},
     "reveal.release": {},
     "reveal.withdraw": {},
 }

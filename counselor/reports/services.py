@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import selectinload
 
+from counselor.alerts.services import all_alert_cards
 from counselor.auth.models import Counselor
 from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.core import audit
@@ -21,12 +22,13 @@ from counselor.core.models import local_day as _day
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.questionnaires import engine
+from counselor.questionnaires.answers import answer_plain
 from counselor.questionnaires.models import Assignment
 from counselor.reports import data as d
 from counselor.reports import homework
 from counselor.reports.models import Export
 from counselor.reveal import matching
-from counselor.reveal.services import all_alert_cards, answer_plain, compare, view_for_partner
+from counselor.reveal.services import compare, view_for_partner
 
 log = logging.getLogger(__name__)
 

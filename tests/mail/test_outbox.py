@@ -287,8 +287,8 @@ def test_links_in_mails_never_follow_the_request_host(make_app):
 
 
 def test_an_alert_mail_takes_the_severity_stored_on_the_alert_row(mail_app, alice):
+    from counselor.alerts.models import Alert
     from counselor.mail import notify
-    from counselor.reveal.models import Alert
 
     # the rule says info (no mail), but the row says urgent: the row is what the case page,
     # the caseload and the PDFs show, so the mail follows the row, not a re-read definition

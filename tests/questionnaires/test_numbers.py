@@ -12,9 +12,9 @@ import json
 import pytest
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
-from counselor.reveal.models import Alert
 from tests.support import assign, load_own, new_case, open_link
 
 DEFINITION = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
-from counselor.reveal.models import Alert
 from tests.support import INTAKE, assign, new_case, open_link, portal_csrf, revision_of, sync
 
 

@@ -10,8 +10,8 @@ import re
 import pytest
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
-from counselor.reveal.models import Alert
 from tests.support import assign, load_own, new_case, open_link, small_alert_definition
 
 TIRED = "ALERTMSG-tired: slow down the pace."

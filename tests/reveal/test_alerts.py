@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
-from counselor.reveal.models import Alert
 from tests.support import (
     INTAKE,
     assign,
@@ -187,7 +187,7 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
     ],
 )
 def test_intake_alerts_carry_the_severity_their_rule_names(app, counselor_a, overrides, expected):
-    from counselor.reveal.services import open_alerts as alert_views
+    from counselor.alerts.services import open_alerts as alert_views
 
     sync()
     case = new_case(counselor_a, "Screened couple")

@@ -14,10 +14,10 @@ from types import SimpleNamespace
 import pytest
 from markupsafe import escape
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Response
 from counselor.reveal import matching
-from counselor.reveal.models import Alert
 from tests.support import (
     INTAKE,
     INVENTORY,
