@@ -110,6 +110,7 @@ def create_demo_cases(account) -> None:
     an individual case with one session."""
     from counselor.cases.services import create_case
     from counselor.extensions import db
+    from counselor.reports import builders
     from counselor.reports import services as reports
 
     today = datetime.now(practice_zone()).date()
@@ -165,7 +166,7 @@ def create_demo_cases(account) -> None:
     db.session.flush()
     export = reports.request_export(couple, "clinical", second, None)
     export.requested_at = second.starts_at + timedelta(hours=2)
-    export.pdf = reports.render(export)
+    export.pdf = builders.render(export)
     export.size_bytes = len(export.pdf)
     export.status = "ready"
     export.finished_at = utcnow()

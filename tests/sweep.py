@@ -150,10 +150,11 @@ def make_objects(a: Account, b: Account) -> dict:
     due in two weeks) whose partners submitted answers holding canaries, their personal
     links, an open alert and a ready export.
     """
+    from counselor.alerts.models import Alert
     from counselor.cases.services import save_session
     from counselor.core.models import utcnow
-    from counselor.reports.services import claim, finish, request_export
-    from counselor.reveal.models import Alert
+    from counselor.reports.services import request_export
+    from counselor.reports.worker import claim, finish
 
     case = new_case(a, "Sweep case", ("Sweep Partner One", "Sweep Partner Two"))
     session = save_session(
@@ -419,9 +420,9 @@ def stable_body(response) -> str:
 
 def _homework(case_ids: list) -> tuple:
     """Assignments, links, responses, alerts and exports of some cases, as plain values."""
+    from counselor.alerts.models import Alert
     from counselor.questionnaires.models import Assignment, Link, Response
     from counselor.reports.models import Export
-    from counselor.reveal.models import Alert
 
     of_cases = Assignment.case_id.in_(case_ids)
     return (

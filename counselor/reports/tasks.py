@@ -12,7 +12,7 @@ from celery import shared_task
 from sqlalchemy import text
 
 from counselor.extensions import db
-from counselor.reports import services
+from counselor.reports import builders, services, worker
 from counselor.reports.models import Export
 from counselor.reports.pdf import FontError
 
@@ -33,16 +33,16 @@ FAILED_SENTENCE = (
 def render_export(export_id: str) -> str:
     """Render one export; a second delivery of the same message finds it claimed and stops."""
     eid = uuid.UUID(export_id)
-    token = services.claim(eid)
+    token = worker.claim(eid)
     if token is None:
         return "skipped"
     try:
-        pdf = services.render(db.session.get(Export, eid))
+        pdf = builders.render(db.session.get(Export, eid))
     except FontError as exc:
         # A setup problem no retry can mend: say it to the counselor at once.
         log.error("export %s: %s", export_id, exc)
         db.session.rollback()
-        services.fail_now(eid, token, f"The PDF could not be made: {exc}")
+        worker.fail_now(eid, token, f"The PDF could not be made: {exc}")
         return "failed"
     except Exception:  # noqa: BLE001 - any failure is retried, then reported in words
         # Type and place only: an exception's message (a reportlab layout error, say) can
@@ -50,12 +50,12 @@ def render_export(export_id: str) -> str:
         log.error("export %s failed to render: %s", export_id, _where(sys.exc_info()))
         db.session.rollback()
         attempts = db.session.get(Export, eid).attempts
-        status = services.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
+        status = worker.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
         if status == "queued":
             # Back off before the next try; beat republishes it if this message is lost.
             services.publish(eid, countdown=min(2**attempts, 60))
         return status
-    return "ready" if services.finish(eid, token, pdf) else "lost-claim"
+    return "ready" if worker.finish(eid, token, pdf) else "lost-claim"
 
 
 def _where(exc_info) -> str:
@@ -70,7 +70,7 @@ def _where(exc_info) -> str:
 @shared_task(name="counselor.reports.tasks.republish_stuck_exports", ignore_result=True)
 def republish_stuck_exports() -> int:
     """Publish again every export that is queued without a live message or whose worker died."""
-    ids = services.stuck_exports()
+    ids = worker.stuck_exports()
     for eid in ids:
         services.publish(eid)
     return len(ids)
@@ -79,7 +79,7 @@ def republish_stuck_exports() -> int:
 @shared_task(name="counselor.reports.tasks.purge_expired", ignore_result=True)
 def purge_expired() -> int:
     """Delete exports past retention, and delivered messages the embedded broker keeps."""
-    count = services.purge_expired()
+    count = worker.purge_expired()
     _purge_embedded_broker()
     return count
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import time
 
-from counselor.reports import services
+from counselor.reports import builders
 from tests.support.celery_app import app, celery_app  # noqa: F401 - the test workers' apps
 
 DELAY_SECONDS = float(os.environ["TEST_RENDER_DELAY_SECONDS"])
-_render = services.render
+_render = builders.render
 
 
 def _slow_render(export):
@@ -26,5 +26,5 @@ def _slow_render(export):
     return _render(export)
 
 
-# the task looks services.render up at each call, so this reaches every render of this process
-services.render = _slow_render
+# the task looks builders.render up at each call, so this reaches every render of this process
+builders.render = _slow_render
