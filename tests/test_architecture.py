@@ -15,8 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 PURE_MODULES = (
     "counselor.questionnaires.answers",
     "counselor.questionnaires.engine",
-    "counselor.questionnaires.scoring",
+    "counselor.questionnaires.parsing",
     "counselor.questionnaires.schema",
+    "counselor.questionnaires.scoring",
+    "counselor.questionnaires.validation",
+    "counselor.questionnaires.values",
     "counselor.reveal.matching",
     "counselor.reveal.views",
     "counselor.reports.data",

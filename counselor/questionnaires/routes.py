@@ -22,7 +22,7 @@ from counselor.extensions import db
 from counselor.questionnaires import engine, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
-from counselor.questionnaires.schema import ParseError, parse_definition
+from counselor.questionnaires.parsing import ParseError, parse_definition
 
 STATUS_LABELS = {
     "not_opened": "Not opened",

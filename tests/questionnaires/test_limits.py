@@ -19,14 +19,14 @@ from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.engine import Definition
 from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
-from counselor.questionnaires.schema import (
+from counselor.questionnaires.parsing import (
     MAX_CHAIN,
     MAX_CONDITIONS,
     MAX_ITEMS,
     MAX_NESTING,
     MAX_OPTIONS,
-    validate_definition,
 )
+from counselor.questionnaires.schema import validate_definition
 from counselor.questionnaires.services import DefinitionError, load_definition
 from counselor.reveal.services import release
 from counselor.reveal.views import PartnerInfo, partner_view
