@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.auth.blueprint import bp as auth_bp
     from counselor.cases import routes as _cases_routes  # noqa: F401
     from counselor.cases.blueprint import bp as cases_bp
+    from counselor.pages import routes as _pages_routes  # noqa: F401
     from counselor.portal import routes as _portal_routes  # noqa: F401
     from counselor.portal.blueprint import bp as portal_bp
     from counselor.questionnaires import routes as _questionnaires_routes  # noqa: F401

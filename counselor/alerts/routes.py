@@ -9,32 +9,10 @@ from flask import current_app, flash, g, redirect, request, url_for
 from counselor.alerts import services
 from counselor.alerts.blueprint import bp
 from counselor.alerts.forms import AcknowledgeForm
-from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import db
-
-
-@bp.app_template_global()
-def case_alerts(case: Case) -> list:
-    """Open alert cards of a case (the case page shows them; cases knows nothing of alerts)."""
-    return services.open_alert_cards(case)
-
-
-@bp.record_once
-def _flag_cases_with_alerts(state) -> None:
-    # Cases with an open alert lead the caseload, urgent first; cases asks for them without
-    # importing reveal.
-    state.app.extensions.setdefault("caseload_flags", []).append(
-        lambda counselor: services.caseload_alert_flags(counselor.id)
-    )
-
-
-@bp.app_template_global()
-def case_closed_alerts(case: Case) -> list:
-    """Closed alert cards of a case with their notes (the case's history)."""
-    return services.closed_alert_cards(case)
 
 
 @bp.route("/cases/<uuid:case_id>/alerts/<uuid:alert_id>/acknowledge", methods=["POST"])

@@ -33,12 +33,6 @@ STATUS_LABELS = {
 
 
 @bp.app_template_global()
-def case_assignments(case: Case) -> list:
-    """The case page lists its homework through this (cases knows nothing of questionnaires)."""
-    return services.case_assignments(case)
-
-
-@bp.app_template_global()
 def desire_value(item: dict, value) -> dict:
     """A stored desire answer in today's shape (older item-wide limits read per role)."""
     return engine.desire_value(item, value)
@@ -227,26 +221,6 @@ def assign(case_id: uuid.UUID):
     return render_template(
         "questionnaires/assign.html", form=form, case=case, questionnaires=questionnaires
     ), status
-
-
-@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>")
-@counselor_required
-def assignment(case_id: uuid.UUID, assignment_id: uuid.UUID):
-    """Status per partner and each partner's answers."""
-    case = get_case_or_404(case_id)
-    item = services.get_assignment_or_404(case, assignment_id)
-    audit.record("assignment.view", "assignment", item.id)
-    db.session.commit()
-    # Built after the commit: a commit expires every loaded row, and rows loaded before it
-    # would be refreshed one by one while rendering (three queries per partner).
-    view = services.assignment_view(item)
-    return render_template(
-        "questionnaires/assignment.html",
-        case=case,
-        assignment=item,
-        view=view,
-        due_form=DueForm(due_on=item.due_on),
-    )
 
 
 def _assignment_action(case_id: uuid.UUID, assignment_id: uuid.UUID):
