@@ -11,9 +11,9 @@ from sqlalchemy.orm import selectinload
 
 from counselor.alerts.models import Alert
 from counselor.cases.models import Case
+from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import utcnow
-from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.answers import answer_plain
@@ -207,13 +207,7 @@ def caseload_alert_flags(counselor_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, 
 
 def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
     """An alert of an owned case, else 404."""
-    return get_owned_or_404(
-        Alert,
-        alert_id,
-        owner=Case.counselor_id,
-        via=(Alert.case_rel,),
-        where=(Alert.case_id == case.id,),
-    )
+    return get_in_case_or_404(Alert, case, alert_id, via=Alert.case_rel)
 
 
 def acknowledge(alert: Alert, note: str) -> list[Alert]:

@@ -34,15 +34,21 @@ def get_case_or_404(case_id: uuid.UUID) -> Case:
     return get_owned_or_404(Case, case_id, owner=Case.counselor_id)
 
 
+def get_in_case_or_404(model, case: Case, row_id: uuid.UUID, *, via=None):
+    """A row of ``model`` (with a ``case_id``) that belongs to ``case`` of the current
+    counselor, else 404; ``via`` is its relationship to the case when not named ``case``."""
+    return get_owned_or_404(
+        model,
+        row_id,
+        owner=Case.counselor_id,
+        via=(via if via is not None else model.case,),
+        where=(model.case_id == case.id,),
+    )
+
+
 def get_session_or_404(case: Case, session_id: uuid.UUID) -> CounselingSession:
     """A counseling session of an owned case, or 404."""
-    return get_owned_or_404(
-        CounselingSession,
-        session_id,
-        owner=Case.counselor_id,
-        via=(CounselingSession.case,),
-        where=(CounselingSession.case_id == case.id,),
-    )
+    return get_in_case_or_404(CounselingSession, case, session_id)
 
 
 #: cases on one caseload page: the page stays small however large the caseload grows

@@ -14,9 +14,9 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from counselor.cases.models import Case, CounselingSession
+from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import utcnow
-from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 from counselor.reports import data as d
 from counselor.reports.models import Export
@@ -43,13 +43,7 @@ class ExportError(ValueError):
 
 def get_export_or_404(case: Case, export_id: uuid.UUID) -> Export:
     """An export of an owned case, else 404."""
-    return get_owned_or_404(
-        Export,
-        export_id,
-        owner=Case.counselor_id,
-        via=(Export.case,),
-        where=(Export.case_id == case.id,),
-    )
+    return get_in_case_or_404(Export, case, export_id)
 
 
 def request_export(
