@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
 
@@ -22,16 +22,10 @@ class Alert(UUIDPrimaryKey, db.Model):
         CheckConstraint("severity IN ('urgent', 'review', 'info')", name="severity"),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
-    assignment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
-    )
-    response_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("response.id", ondelete="CASCADE"), index=True
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
+    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
+    response_id: Mapped[uuid.UUID] = cascade_key("response.id")
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False)
     #: the item whose answer triggered it (its alert message comes from the definition)
     link_id: Mapped[str] = mapped_column(String(64))
     #: copied from the item's rule when raised, so ordering is a query and a later definition
