@@ -15,6 +15,7 @@ from counselor.extensions import db
 from counselor.reports import builders, services, worker
 from counselor.reports.models import Export
 from counselor.reports.pdf import FontError
+from counselor.worker import lease_task
 
 log = logging.getLogger(__name__)
 
@@ -24,30 +25,21 @@ FAILED_SENTENCE = (
 )
 
 
-@shared_task(
-    name="counselor.reports.tasks.render_export",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
-def render_export(export_id: str) -> str:
+@lease_task("counselor.reports.tasks.render_export", worker.claim)
+def render_export(eid: uuid.UUID, token: str) -> str:
     """Render one export; a second delivery of the same message finds it claimed and stops."""
-    eid = uuid.UUID(export_id)
-    token = worker.claim(eid)
-    if token is None:
-        return "skipped"
     try:
         pdf = builders.render(db.session.get(Export, eid))
     except FontError as exc:
         # A setup problem no retry can mend: say it to the counselor at once.
-        log.error("export %s: %s", export_id, exc)
+        log.error("export %s: %s", eid, exc)
         db.session.rollback()
         worker.fail_now(eid, token, f"The PDF could not be made: {exc}")
         return "failed"
     except Exception:  # noqa: BLE001 - any failure is retried, then reported in words
         # Type and place only: an exception's message (a reportlab layout error, say) can
         # quote the clinical text being laid out, and logs must never hold clinical text.
-        log.error("export %s failed to render: %s", export_id, _where(sys.exc_info()))
+        log.error("export %s failed to render: %s", eid, _where(sys.exc_info()))
         db.session.rollback()
         attempts = db.session.get(Export, eid).attempts
         status = worker.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
