@@ -34,10 +34,19 @@ def to_local(dt: datetime | None) -> datetime | None:
     return dt.astimezone(practice_zone()) if dt else None
 
 
+def day_text(day: date | None, *, year: bool = True, long: bool = False) -> str:
+    """A calendar date as every page and PDF prints it: "2 Mar 2026", "2 Mar" without the
+    year, "2 March 2026" with the month spelled out (partner-facing text); empty for None."""
+    if day is None:
+        return ""
+    text = f"{day.day} {day.strftime('%B' if long else '%b')}"
+    return f"{text} {day.year}" if year else text
+
+
 def local_day(dt: datetime | None) -> str:
     """A stored time as the practice's date, e.g. "2 Mar 2026" (empty for None)."""
     local = to_local(dt)
-    return local.strftime("%-d %b %Y") if local else ""
+    return day_text(local.date()) if local else ""
 
 
 def local_datetime(dt: datetime | None) -> str:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from counselor.alerts.services import all_alert_cards
 from counselor.auth.models import Counselor
 from counselor.cases.models import Case, CounselingSession, Partner
-from counselor.core.models import aware, utcnow
+from counselor.core.models import aware, day_text, utcnow
 from counselor.core.models import local_datetime as _when
 from counselor.core.models import local_day as _day
 from counselor.extensions import db
@@ -147,7 +147,7 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
                 item["text"],
                 item["min"],
                 item["max"],
-                [day.strftime("%-d %b") for day in days],
+                [day_text(day, year=False) for day in days],
                 values,
             )
         )
@@ -319,7 +319,7 @@ def build_handout(export: Export) -> d.Handout:
         if aware(a.created_at) >= aware(session.starts_at):
             mine = next(r for r in a.responses if r.partner_id == partner.id)
             if mine.status != "submitted":
-                due = f"due {a.due_on.strftime('%-d %B %Y')}" if a.due_on else "no due date"
+                due = f"due {day_text(a.due_on, long=True)}" if a.due_on else "no due date"
                 upcoming.append((a.definition.title, due))
     # asked of the database, not of case.sessions: loaded rows survive commits now
     # (expire_on_commit=False), so a collection loaded earlier may miss a session added since
