@@ -211,9 +211,7 @@ def _totp_off(counselor: Counselor):
             db.session.rollback()
             form.password.errors.append(str(exc))
         else:
-            db.session.commit()
-            flash("Two-step sign-in is off.", "success")
-            return redirect(url_for("auth.totp"))
+            return _switched("Two-step sign-in is off.")
     status = 400 if form.errors else 200
     return render_template("auth/totp.html", form=form, enabled=True), status
 
@@ -230,9 +228,7 @@ def _totp_on(counselor: Counselor):
             db.session.rollback()
             form.code.errors.append(str(exc))
         else:
-            db.session.commit()
-            flash("Two-step sign-in is on. Signing in now asks for a code.", "success")
-            return redirect(url_for("auth.totp"))
+            return _switched("Two-step sign-in is on. Signing in now asks for a code.")
     status = 400 if form.errors else 200
     return render_template(
         "auth/totp.html",
@@ -241,6 +237,13 @@ def _totp_on(counselor: Counselor):
         secret=secret,
         qr=qr_svg(services.totp_uri(counselor), "QR code to add this account to an app"),
     ), status
+
+
+def _switched(message: str):
+    """Two-step sign-in was switched: keep it, say so, show the page in its new state."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("auth.totp"))
 
 
 def _code_refused(counselor: Counselor, field, exc: Exception) -> None:

@@ -40,9 +40,7 @@ def index():
 @counselor_required
 def show(case_id: uuid.UUID):
     """A case: its partners, the timeline of sessions, homework, alerts and exports."""
-    page = read_models.case_page(get_case_or_404(case_id))
-    db.session.commit()
-    return render_template("cases/show.html", case=page.case, page=page)
+    return _render("cases/show.html", read_models.case_page(get_case_or_404(case_id)))
 
 
 @cases_bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>")
@@ -51,14 +49,7 @@ def show_session(case_id: uuid.UUID, session_id: uuid.UUID):
     """One counseling session with its notes and its exports."""
     case = get_case_or_404(case_id)
     page = read_models.session_page(case, get_session_or_404(case, session_id))
-    db.session.commit()
-    return render_template(
-        "cases/session.html",
-        case=case,
-        session=page.session,
-        exports=page.exports,
-        export_form=session_export_form(case),
-    )
+    return _render("cases/session.html", page, export_form=session_export_form(case))
 
 
 @questionnaires_bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>")
@@ -67,12 +58,13 @@ def assignment(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Status per partner and each partner's answers."""
     case = get_case_or_404(case_id)
     page = read_models.assignment_page(case, get_assignment_or_404(case, assignment_id))
-    db.session.commit()
-    return render_template(
-        "questionnaires/assignment.html",
-        case=case,
-        assignment=page.assignment,
-        view=page.view,
-        alert_cards=page.open_alerts,
-        due_form=DueForm(due_on=page.assignment.due_on),
+    return _render(
+        "questionnaires/assignment.html", page, due_form=DueForm(due_on=page.assignment.due_on)
     )
+
+
+def _render(template: str, page, **extra):
+    """Commit the page's audit event, then render the template with the read model's fields
+    (and ``extra``, such as the page's forms)."""
+    db.session.commit()
+    return render_template(template, **vars(page), **extra)
