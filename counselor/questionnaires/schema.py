@@ -63,88 +63,83 @@ DEFAULT_SEVERITY = "review"
 OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
 LINK_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
-_option = {
-    "type": "object",
-    "required": ["value", "label"],
-    "additionalProperties": False,
-    "properties": {
+
+def _closed(required: list[str], properties: dict) -> dict:
+    """A JSON object with only these properties, of which the ``required`` ones must be there."""
+    return {
+        "type": "object",
+        "required": required,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+_option = _closed(
+    ["value", "label"],
+    {
         "value": {"type": "string", "minLength": 1, "maxLength": 64},
         "label": {"type": "string", "minLength": 1, "maxLength": 300},
     },
-}
-_role = {
-    "type": "object",
-    "required": ["key", "label"],
-    "additionalProperties": False,
-    "properties": {
+)
+_role = _closed(
+    ["key", "label"],
+    {
         "key": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
         "label": {"type": "string", "minLength": 1, "maxLength": 120},
         #: the role that completes this one (give/receive); absent for a shared role
         "counterpart": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
     },
-}
+)
 _answer_value = {"type": ["string", "number", "boolean"]}
-_enable_when = {
-    "type": "object",
-    "required": ["question", "operator"],
-    "additionalProperties": False,
-    "properties": {
+_enable_when = _closed(
+    ["question", "operator"],
+    {
         "question": {"type": "string", "pattern": LINK_ID},
         "operator": {"enum": list(OPERATORS)},
         "answer": _answer_value,
     },
-}
-_alert = {
-    "type": "object",
-    "required": ["operator", "answer", "message"],
-    "additionalProperties": False,
-    "properties": {
+)
+_alert = _closed(
+    ["operator", "answer", "message"],
+    {
         "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
         "answer": _answer_value,
         "message": {"type": "string", "minLength": 1, "maxLength": 300},
         "severity": {"enum": list(ALERT_SEVERITIES)},
     },
-}
+)
 #: an instrument a definition cites or adapts, and the terms its wording is used under
-_source = {
-    "type": "object",
-    "required": ["citation", "licence"],
-    "additionalProperties": False,
-    "properties": {
+_source = _closed(
+    ["citation", "licence"],
+    {
         "citation": {"type": "string", "minLength": 1, "maxLength": 600},
         "licence": {"type": "string", "minLength": 1, "maxLength": 600},
         #: which items use it, and whether its wording is exact, adapted or only its idea
         "use": {"type": "string", "maxLength": 600},
     },
-}
+)
 
 #: a stop in the portal: an answer after which a partner cannot go on (e.g. under 18)
-_stop_if = {
-    "type": "object",
-    "required": ["operator", "answer", "message"],
-    "additionalProperties": False,
-    "properties": {
+_stop_if = _closed(
+    ["operator", "answer", "message"],
+    {
         "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
         "answer": _answer_value,
         #: shown to the partner in place of the next page: say why, kindly, and whom to reach
         "message": {"type": "string", "minLength": 1, "maxLength": 1000},
     },
-}
-_cutoff = {
-    "type": "object",
-    "required": ["at_least", "text"],
-    "additionalProperties": False,
-    "properties": {
+)
+_cutoff = _closed(
+    ["at_least", "text"],
+    {
         "at_least": {"type": "number"},
         "text": {"type": "string", "minLength": 1, "maxLength": 400},
     },
-}
+)
 #: a scored outcome measure over numeric answers (see counselor/questionnaires/scoring.py)
-_score = {
-    "type": "object",
-    "required": ["key", "title", "method", "items", "source"],
-    "additionalProperties": False,
-    "properties": {
+_score = _closed(
+    ["key", "title", "method", "items", "source"],
+    {
         "key": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
         "title": {"type": "string", "minLength": 1, "maxLength": 200},
         "method": {"enum": ["sum", "mean"]},
@@ -178,7 +173,7 @@ _score = {
         #: shared: a partner sees their own score (never another's) once results are released
         "share": {"enum": ["counselor_only", "shared"]},
     },
-}
+)
 
 ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",
