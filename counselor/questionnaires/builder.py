@@ -57,6 +57,17 @@ def clone(doc: dict, slug: str) -> dict:
     return out
 
 
+#: JSON Schema's wording of the commonest mistakes in the builder, in a counselor's words
+_PLAIN = ((re.compile(r"^'' should be non-empty$"), "is empty; write something here"),)
+
+
+def _plain(reason: str) -> str:
+    for pattern, words in _PLAIN:
+        if pattern.match(reason):
+            return words
+    return reason
+
+
 def problems_by_place(errors: list[str]) -> dict[str, Any]:
     """The validator's "path: reason" lines grouped by where the builder shows them.
 
@@ -67,6 +78,7 @@ def problems_by_place(errors: list[str]) -> dict[str, Any]:
     out: dict[str, Any] = {"items": {}, "scores": {}, "general": []}
     for line in errors:
         path, _, reason = line.partition(": ")
+        reason = _plain(reason)
         for key, pattern in (("items", _ITEM_PATH), ("scores", _SCORE_PATH)):
             found = pattern.match(path)
             if found:
@@ -76,5 +88,5 @@ def problems_by_place(errors: list[str]) -> dict[str, Any]:
                 )
                 break
         else:
-            out["general"].append(line)
+            out["general"].append(f"{path}: {reason}")
     return out

@@ -181,7 +181,7 @@ def test_the_live_check_names_problems_by_item_and_renders_the_phone_view(
     assert data["problems"]["items"][f"$.items[{n}].items[1]"] == [
         "enable_when: question 'nowhere' must be an earlier item"
     ]
-    assert data["problems"]["general"] == ["$.title: '' should be non-empty"]
+    assert data["problems"]["general"] == ["$.title: is empty; write something here"]
     broken = client_a.post(check, data="{not json", content_type="application/json")
     assert broken.status_code == 400
     assert broken.get_json()["problems"]["general"][0].startswith("$: not valid JSON")

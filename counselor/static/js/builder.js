@@ -486,6 +486,14 @@
     checkStatus.className = "small mb-2 " + (count ? "text-danger" : "text-success");
   }
 
+  // Editing an item brings it into view in the phone preview (the preview's ids are the
+  // portal's: item-<link_id>).
+  root.addEventListener("focusin", function (ev) {
+    var card = ev.target.closest ? ev.target.closest("[data-link-id]") : null;
+    if (!card) { return; }
+    var shown = preview.querySelector('[id="item-' + card.getAttribute("data-link-id").replace(/"/g, "") + '"]');
+    if (shown) { preview.scrollTop = shown.getBoundingClientRect().top - preview.getBoundingClientRect().top + preview.scrollTop - 60; }
+  });
   form.addEventListener("submit", function () { hidden.value = JSON.stringify(doc); });
   render();
 })();
