@@ -26,6 +26,12 @@ from counselor.questionnaires.schema import (
 )
 
 
+def _printable(lines: list[str]) -> list[str]:
+    """Messages that may quote posted text, with any lone surrogate (which no page can be
+    encoded with) written as its escape."""
+    return [line.encode("utf-8", "backslashreplace").decode("utf-8") for line in lines]
+
+
 def _to_editor(questionnaire_id: uuid.UUID):
     return redirect(url_for("questionnaires.edit", questionnaire_id=questionnaire_id))
 
@@ -59,8 +65,9 @@ def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[st
         questionnaire=questionnaire,
         version=version,
         form=form,
-        doc_json=json.dumps(doc, ensure_ascii=False),
-        problems=problems,
+        # ASCII: a lone surrogate posted back goes out as its JSON escape, never raw
+        doc_json=json.dumps(doc, ensure_ascii=True),
+        problems=_printable(problems),
         vocabulary=json.dumps(
             {
                 "types": ITEM_TYPES,
@@ -236,5 +243,8 @@ def import_fhir():
                 )
     status = 400 if (form.errors or problems or notes) else 200
     return render_template(
-        "questionnaires/import_fhir.html", form=form, problems=problems, notes=notes
+        "questionnaires/import_fhir.html",
+        form=form,
+        problems=_printable(problems),
+        notes=_printable(notes),
     ), status

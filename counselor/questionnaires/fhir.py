@@ -378,11 +378,16 @@ def _codes(ext: dict) -> list[str]:
     coding = concept.get("coding") if isinstance(concept, dict) else None
     if not isinstance(coding, list):
         return []
-    return [c.get("code") for c in coding if isinstance(c, dict)]
+    return [c["code"] for c in coding if isinstance(c, dict) and isinstance(c.get("code"), str)]
 
 
-def _ours(url: str) -> str | None:
-    return url[len(EXT) :] if url.startswith(EXT) else None
+def _ours(url: Any) -> str | None:
+    return url[len(EXT) :] if isinstance(url, str) and url.startswith(EXT) else None
+
+
+def _list(value: Any) -> list:
+    """A list element of the resource, or nothing (a wrong type is reported elsewhere)."""
+    return value if isinstance(value, list) else []
 
 
 def from_fhir(resource: Any) -> tuple[dict, list[str]]:
@@ -490,7 +495,7 @@ def _items(items: list, path: str, reader: _Reader, level: int) -> list[dict]:
 
 
 def _item(raw: dict, here: str, reader: _Reader, level: int) -> dict | None:
-    fhir_type = raw.get("type")
+    fhir_type = raw.get("type") if isinstance(raw.get("type"), str) else repr(raw.get("type"))[:40]
     ext_by_name: dict[str, list[tuple[int, dict]]] = {}
     sdc: dict[str, Any] = {}
     controls: list[str] = []
@@ -559,7 +564,7 @@ def _item(raw: dict, here: str, reader: _Reader, level: int) -> dict | None:
                 isinstance(e, dict)
                 and e.get("url") == ITEM_CONTROL
                 and set(_codes(e)) & {"help", "flyover"}
-                for e in child.get("extension") or ()
+                for e in _list(child.get("extension"))
             )
             and "help" not in item
             and isinstance(child.get("text"), str)

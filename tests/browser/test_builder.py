@@ -170,7 +170,9 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     assert resource["resourceType"] == "Questionnaire" and resource["version"] == "2"
     back, notes = fhir.from_fhir(resource)
     assert notes == [] and back == copy.latest.definition.doc
+    assert axe_violations(page) == []  # the preview page with its builder actions
     page.goto("/questionnaires/import-fhir")
+    assert axe_violations(page) == []
     page.get_by_label("FHIR Questionnaire file (.json)").set_input_files(str(saved))
     page.get_by_role("button", name="Check and import").click()
     expect(page.get_by_text("Identical to the newest version")).to_be_visible()
