@@ -86,7 +86,9 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     page.get_by_role("button", name="Copy and edit").click()
     expect(page).to_have_url(re.compile(r"/questionnaires/[0-9a-f-]+/edit$"))
     expect(page.get_by_text("This is your copy")).to_be_visible()
-    expect(page.locator("#builder-check")).to_have_text("No problems: ready to save.", timeout=CHECK_MS)
+    expect(page.locator("#builder-check")).to_have_text(
+        "No problems: ready to save.", timeout=CHECK_MS
+    )
     build_the_section(page)
     section = page.locator(".b-section").last
 
@@ -109,7 +111,9 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     expect(first.locator(".b-problem")).to_contain_text("alert.message", timeout=CHECK_MS)
     expect(page.locator("#builder-check")).to_contain_text("1 problem", timeout=CHECK_MS)
     first.get_by_label("Message on the case page").fill("Pressure this week: please ask")
-    expect(page.locator("#builder-check")).to_have_text("No problems: ready to save.", timeout=CHECK_MS)
+    expect(page.locator("#builder-check")).to_have_text(
+        "No problems: ready to save.", timeout=CHECK_MS
+    )
 
     # the live preview: the partner's view at phone width
     preview = page.locator("#builder-preview")
@@ -190,8 +194,12 @@ def test_the_builder_and_its_preview_fit_a_phone(app, live_server, new_context, 
     sign_in(page, counselor_a)
     page.goto("/questionnaires")
     page.get_by_role("button", name="New questionnaire").click()
-    expect(page.locator("#builder-check")).to_have_text("No problems: ready to save.", timeout=CHECK_MS)
-    expect(page.locator("#builder-preview")).to_contain_text("Your first question", timeout=CHECK_MS)
+    expect(page.locator("#builder-check")).to_have_text(
+        "No problems: ready to save.", timeout=CHECK_MS
+    )
+    expect(page.locator("#builder-preview")).to_contain_text(
+        "Your first question", timeout=CHECK_MS
+    )
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=f"{SHOTS}/builder-390.png", full_page=True)
     assert axe_violations(page) == []
