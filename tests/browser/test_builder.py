@@ -5,6 +5,7 @@ publish, assign, answer as a partner, see the alert; export FHIR and import it a
 from __future__ import annotations
 
 import json
+import os
 import re
 from urllib.parse import urlsplit
 
@@ -16,7 +17,9 @@ from tests.browser.test_accessibility import DESK, axe_violations
 from tests.conftest import new_case
 from tests.questionnaires.conftest import questionnaire, sync
 
-SHOTS = "/tmp/builder-shots"
+#: where to keep screenshots of the builder (1280 px) and its preview and the builder at 390 px,
+#: to look at (COUNSELOR_SCREENSHOTS, as the demo page test does); else the test's tmp_path
+SHOTS_ENV = "COUNSELOR_SCREENSHOTS"
 #: the live check asks the server about the whole definition (the intake: 0.2 s of validation
 #: on a quiet machine); a loaded one may take seconds, so waits on its result allow 30 s
 CHECK_MS = 30_000
@@ -70,9 +73,7 @@ def build_the_section(page) -> None:
 def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     app, live_server, new_context, counselor_a, tmp_path
 ):
-    import os
-
-    os.makedirs(SHOTS, exist_ok=True)
+    shots = os.environ.get(SHOTS_ENV) or str(tmp_path)
     sync()
     case = new_case(counselor_a)
     from tests.browser.conftest import commit
@@ -121,9 +122,9 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     expect(preview).to_contain_text("Follow-up: shown only for some answers", timeout=CHECK_MS)
     box = preview.bounding_box()
     assert box["width"] <= 390
-    page.screenshot(path=f"{SHOTS}/builder-1280.png", full_page=False)
+    page.screenshot(path=f"{shots}/builder-1280.png", full_page=False)
     preview.locator(".preview-section").last.scroll_into_view_if_needed()
-    preview.screenshot(path=f"{SHOTS}/preview-390.png")
+    preview.screenshot(path=f"{shots}/preview-390.png")
     assert axe_violations(page) == []
     assert not rec.errors, rec.errors
     assert rec.csp_messages() == [] and page.evaluate("window.__cspViolations") == []
@@ -184,7 +185,9 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     assert not rec.errors, rec.errors
 
 
-def test_the_builder_and_its_preview_fit_a_phone(app, live_server, new_context, counselor_a):
+def test_the_builder_and_its_preview_fit_a_phone(
+    app, live_server, new_context, counselor_a, tmp_path
+):
     sync()
     from tests.browser.conftest import commit
 
@@ -201,6 +204,6 @@ def test_the_builder_and_its_preview_fit_a_phone(app, live_server, new_context, 
         "Your first question", timeout=CHECK_MS
     )
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.screenshot(path=f"{SHOTS}/builder-390.png", full_page=True)
+    page.screenshot(path=f"{os.environ.get(SHOTS_ENV) or tmp_path}/builder-390.png", full_page=True)
     assert axe_violations(page) == []
     assert not rec.errors, rec.errors
