@@ -90,6 +90,7 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     expect(page.locator("#builder-check")).to_have_text(
         "No problems: ready to save.", timeout=CHECK_MS
     )
+    page.screenshot(path=f"{shots}/builder-1280-top.png")
     build_the_section(page)
     section = page.locator(".b-section").last
 
