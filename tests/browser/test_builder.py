@@ -12,10 +12,9 @@ from urllib.parse import urlsplit
 from playwright.sync_api import expect
 
 from counselor.questionnaires import fhir
-from tests.browser.conftest import PHONE, sign_in
 from tests.browser.test_accessibility import DESK, axe_violations
-from tests.conftest import new_case
-from tests.questionnaires.conftest import questionnaire, sync
+from tests.support import new_case, questionnaire, sync
+from tests.support.browser import PHONE, sign_in_page
 
 #: where to keep screenshots of the builder (1280 px) and its preview and the builder at 390 px,
 #: to look at (COUNSELOR_SCREENSHOTS, as the demo page test does); else the test's tmp_path
@@ -76,12 +75,9 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     shots = os.environ.get(SHOTS_ENV) or str(tmp_path)
     sync()
     case = new_case(counselor_a)
-    from tests.browser.conftest import commit
-
-    commit()
     context, rec = new_context(live_server, **DESK, accept_downloads=True)
     page = context.new_page()
-    sign_in(page, counselor_a)
+    sign_in_page(page, counselor_a)
     page.goto("/questionnaires")
     page.get_by_role("link", name="Getting started: intake").first.click()
     page.get_by_role("button", name="Copy and edit").click()
@@ -190,12 +186,9 @@ def test_the_builder_and_its_preview_fit_a_phone(
     app, live_server, new_context, counselor_a, tmp_path
 ):
     sync()
-    from tests.browser.conftest import commit
-
-    commit()
     context, rec = new_context(live_server, **PHONE)
     page = context.new_page()
-    sign_in(page, counselor_a)
+    sign_in_page(page, counselor_a)
     page.goto("/questionnaires")
     page.get_by_role("button", name="New questionnaire").click()
     expect(page.locator("#builder-check")).to_have_text(

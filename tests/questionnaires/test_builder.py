@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from counselor.extensions import db
 from counselor.questionnaires.models import Questionnaire
-from tests.conftest import new_case
-from tests.questionnaires.conftest import assign_http, questionnaire, sync
+from tests.support import assign_http, new_case, questionnaire, sync
 
 
 def editor_doc(page: str) -> dict:

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from counselor.extensions import db
 from counselor.questionnaires.models import QuestionnaireVersion
 from counselor.questionnaires.services import load_definition
-from tests.questionnaires.conftest import small_definition
 from tests.reveal.test_release_race import Browser, _csrf, server  # noqa: F401 - the fixture
+from tests.support import small_definition
 
 TRIES = 50
 

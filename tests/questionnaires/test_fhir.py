@@ -12,7 +12,7 @@ import pytest
 from counselor.questionnaires import fhir
 from counselor.questionnaires.schema import validate_definition
 from counselor.questionnaires.services import library_files
-from tests.questionnaires.conftest import questionnaire, sync
+from tests.support import questionnaire, sync
 from tests.support.fhir import link_ids, validate_questionnaire
 
 BUILT_INS = library_files()
