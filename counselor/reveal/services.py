@@ -17,7 +17,7 @@ from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
-from counselor.questionnaires import engine, scoring
+from counselor.questionnaires import engine, scoring, signals
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
 from counselor.questionnaires.schema import DEFAULT_SEVERITY, DESIRE_LABELS, EXPERIENCE_LABELS
 from counselor.questionnaires.services import lock_assignment
@@ -212,6 +212,7 @@ def release(assignment: Assignment, confirmed_alerts: set[uuid.UUID] | None = No
         )
     assignment.released_at = utcnow()
     audit.record("assignment.release", "assignment", assignment.id)
+    signals.results_released.send(assignment)
 
 
 def withdraw(assignment: Assignment) -> None:
