@@ -277,7 +277,14 @@ def _portal_globals():
     return {
         "portal_csrf_token": ps.csrf_token if ps else "",
         "quick_exit_url": practice_settings.quick_exit_url,
+        # pages a homework view renders get its own hw_url (see _view_model); this one, for a
+        # page rendered apart from a view, links the short URLs of the session's homework
+        "hw_url": _short_url,
     }
+
+
+def _short_url(endpoint: str, **values) -> str:
+    return url_for("portal.start" if endpoint == "portal.overview" else endpoint, **values)
 
 
 def _section_or_404(ctx, number: int):
