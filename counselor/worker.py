@@ -106,6 +106,11 @@ def celery_settings(app: Flask) -> dict:
                 "task": "counselor.mail.tasks.republish_due_messages",
                 "schedule": timedelta(seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]),
             },
+            # Hourly: each reminder is made once (a unique row per partner, homework, kind).
+            "send-partner-reminders": {
+                "task": "counselor.mail.tasks.send_partner_reminders",
+                "schedule": timedelta(hours=1),
+            },
             # Hourly: the job itself waits for the digest hour and makes each digest once.
             "send-digests": {
                 "task": "counselor.mail.tasks.send_digests",

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from counselor.alerts import services as alerts
 from counselor.alerts.services import AlertCard
 from counselor.auth.models import Counselor
+from counselor.cases import homes as homes_
 from counselor.cases import services as cases
+from counselor.cases.homes import HomeRow
 from counselor.cases.models import Case, CounselingSession
 from counselor.core import audit
 from counselor.questionnaires import services as questionnaires
@@ -34,6 +36,8 @@ class CasePage:
     closed_alerts: list[AlertCard]
     #: the case's PDF exports, newest first
     exports: list[Export]
+    #: per partner: their home, the state of its link, last opened, mail opt-out
+    homes: list[HomeRow]
 
 
 @dataclass
@@ -72,6 +76,7 @@ def case_page(case: Case) -> CasePage:
         assignments=questionnaires.case_assignments(case),
         closed_alerts=alerts.closed_alert_cards(case),
         exports=reports.case_exports(case),
+        homes=homes_.case_homes(case),
     )
 
 
