@@ -134,7 +134,7 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
     case = new_case(counselor_a)
     questionnaire, _ = load_definition(DEFINITION, counselor_a.id)
     assignment, issued = assign(
-        case, questionnaire.latest, [], due_on=None, instructions=None, ttl_days=None
+        case, questionnaire.latest, [], due_on=None, instructions=None, ttl_days=None, links=True
     )
     db.session.commit()
     base = f"/cases/{case.id}/assignments/{assignment.id}"
