@@ -139,14 +139,20 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
         box.uncheck()
     sections.get_by_label(re.compile("How this week went")).check()
     page.get_by_label("Alex Novak").uncheck()
-    page.get_by_role("button", name="Assign and show the links").click()
-    link = page.locator('input[value*="/l/"]').first.input_value()
+    page.get_by_role("button", name="Assign").click()
+    # Sam has no home yet: the page gives their home link once
+    link = page.locator('input[value*="/h/"]').first.input_value()
 
     partner, _ = new_context(live_server, **PHONE)
     phone = partner.new_page()
     phone.goto(urlsplit(link).path)  # the link names COUNSELOR_BASE_URL; this is the live app
     phone.get_by_role("button", name="Open my homework").click()
-    phone.goto("/p/s/1")
+    phone.wait_for_load_state("load")
+    phone.goto("/p/home")
+    phone.locator("a.stretched-link").first.click()
+    phone.wait_for_load_state("load")
+    homework = urlsplit(phone.url).path.rstrip("/")  # /p/a/<assignment id>
+    phone.goto(f"{homework}/s/1")
     expect(phone.get_by_role("heading", name="How this week went")).to_be_visible()
     follow_up = phone.get_by_label("What happened? Only if you want to say.")
     expect(follow_up).to_be_hidden()
@@ -155,7 +161,7 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     follow_up.fill("We rushed.")
     phone.locator(".scale-btn").filter(has_text=re.compile("^7$")).tap()
     expect(phone.locator("#autosave-status")).to_contain_text("Saved")
-    phone.goto("/p/review")
+    phone.goto(f"{homework}/review")
     phone.get_by_role("button", name="Send to my counselor").click()
     expect(phone.get_by_text("If you need support")).to_be_visible()
 
