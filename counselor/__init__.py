@@ -87,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
     # The routes modules are imported for what they do: their decorators fill the blueprints.
     from counselor.admin import routes as _admin_routes  # noqa: F401
     from counselor.admin.blueprint import bp as admin_bp
+    from counselor.agreements import routes as _agreements_routes  # noqa: F401
+    from counselor.agreements.blueprint import bp as agreements_bp
     from counselor.auth import routes as _auth_routes  # noqa: F401
     from counselor.auth.blueprint import bp as auth_bp
     from counselor.cases import routes as _cases_routes  # noqa: F401
@@ -100,12 +102,22 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.reveal import routes as _reveal_routes  # noqa: F401
     from counselor.reveal.blueprint import bp as reveal_bp
 
-    for bp in (auth_bp, cases_bp, admin_bp, questionnaires_bp, portal_bp, reveal_bp, reports_bp):
+    for bp in (
+        auth_bp,
+        cases_bp,
+        admin_bp,
+        questionnaires_bp,
+        portal_bp,
+        reveal_bp,
+        reports_bp,
+        agreements_bp,
+    ):
         app.register_blueprint(bp)
 
 
 def _import_models() -> None:
     """Every model module, so that metadata, migrations and key rotation see all tables."""
+    import counselor.agreements.models  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401

@@ -66,6 +66,17 @@ def alert(case_url: str, settings_url: str, severity: str | None = None) -> Mail
     )
 
 
+def paused(case_url: str, settings_url: str) -> Mail:
+    """A partner paused part of an agreement: urgent, and nothing of what was paused."""
+    return Mail(
+        "notify.paused",
+        "Counselor: a partner pressed pause (urgent)",
+        "A partner paused part of an agreement in one of your cases (severity: urgent).\n\n"
+        f"Open the case to see it (you will be asked to sign in):\n{case_url}"
+        + _footer(settings_url),
+    )
+
+
 def undeliverable(case_url: str | None, settings_url: str) -> Mail:
     """A mail to someone in one of the counselor's cases could not be delivered."""
     where = f"Open the case (you will be asked to sign in):\n{case_url}\n\n" if case_url else ""

@@ -5,7 +5,17 @@ from __future__ import annotations
 import hmac
 from functools import wraps
 
-from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from counselor.core import audit
 from counselor.core import practice as practice_settings
@@ -197,7 +207,19 @@ def overview(ctx):
     safety = None
     if request.args.get("submitted") and services.raised_alert(ctx):
         safety = practice_settings.safety_text()
-    return render_template("portal/overview.html", safety=safety, **_view_model(ctx))
+    return render_template(
+        "portal/overview.html", safety=safety, home_cards=_home_cards(ctx), **_view_model(ctx)
+    )
+
+
+def _home_cards(ctx) -> list:
+    """What features above the portal add to the partner's start page (agreements), through
+    ``app.extensions["partner_home_cards"]``: the portal imports none of them."""
+    return [
+        card
+        for provider in current_app.extensions.get("partner_home_cards", ())
+        for card in provider(ctx.partner)
+    ]
 
 
 @bp.route("/p/s/<int:number>", methods=["GET", "POST"])

@@ -47,6 +47,8 @@ from reportlab.platypus import (
 
 from counselor.reports.data import (
     VARIANT_TITLES,
+    AgreementBlock,
+    AgreementDocument,
     AnswerRow,
     ClinicalRecord,
     Handout,
@@ -57,7 +59,7 @@ from counselor.reports.data import (
 )
 from counselor.reveal.matching import CLASS_HELP, CLASS_LABELS, CLASS_ORDER
 
-__all__ = ["FontError", "render_clinical", "render_handout"]
+__all__ = ["FontError", "render_agreement", "render_clinical", "render_handout"]
 
 # -- page and palette ------------------------------------------------------------------------
 
@@ -629,6 +631,11 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         story.append(Paragraph("Homework sent after the last session", st.h1))
         for index, block in enumerate(record.after_last):
             story.extend(_homework(block, st, first=index == 0))
+
+    if record.agreements:
+        story += _band("Agreements", "", st, 60 * mm)
+        for block in record.agreements:
+            story += _agreement(block, st, changes=True)
 
     drawable = [s for s in record.charts if _chartable(s)]
     if record.charts:
@@ -1229,4 +1236,85 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
         title="Notes from your session",
         author=_clean(handout.counselor),
         subject=VARIANT_TITLES["handout"],
+    )
+
+
+# -- agreements ----------------------------------------------------------------------------------
+
+
+def _agreement(block: AgreementBlock, st: _Styles, *, changes: bool) -> list[Flowable]:
+    """One agreement: the version in force, its clauses (paused ones marked), what is
+    pending, and its history (with the changes since the previous session in records)."""
+    out: list[Flowable] = _heading(_clean(block.title) or "Agreement", st.h1, 40 * mm)
+    out.append(
+        _facts(
+            [
+                ("Between", ", ".join(_clean(p) for p in block.partners)),
+                ("In force", block.in_force),
+            ],
+            st,
+        )
+    )
+    clause_head = ParagraphStyle(
+        "clause_head", parent=st.body, fontName=st.bold, spaceBefore=6, spaceAfter=1, keepWithNext=1
+    )
+    if not block.clauses:
+        out.append(Paragraph("No version is in force yet.", st.muted))
+    for n, clause in enumerate(block.clauses, start=1):
+        out.append(Paragraph(f"{n}. {_markup(clause.kind)}", clause_head))
+        if clause.state:
+            out.append(Paragraph(f"<b>{_markup(clause.state)}</b>", st.body))
+        out += _text_block(clause.text, st.body, "", st.muted)
+        out += [
+            Paragraph(f"<b>{_markup(label)}:</b> {_markup(value)}", st.bullet, bulletText="•")
+            for label, value in clause.details
+            if _clean(value).strip()
+        ]
+    if block.pending:
+        out += _heading("Waiting for everyone to read", st.h2, 20 * mm)
+        out += [Paragraph(_markup(line), st.bullet, bulletText="•") for line in block.pending]
+    if changes and block.changes:
+        out += _heading("Changes since the previous session", st.h2, 20 * mm)
+        out += [
+            Paragraph(f"{_markup(when)} — {_markup(what)}", st.bullet, bulletText="•")
+            for when, what in block.changes
+        ]
+    if block.history:
+        out += _heading("History", st.h2, 20 * mm)
+        data = [[Paragraph("When", st.cell_head), Paragraph("What", st.cell_head)]]
+        data += [[_para(when, st.value), _para(what, st.value)] for when, what in block.history]
+        table = _table(data, [FRAME_W * 0.3, FRAME_W * 0.7], header=True)
+        table.setStyle(_table_style(("LEFTPADDING", (0, 0), (-1, -1), 7)))
+        out.append(table)
+    return out
+
+
+def render_agreement(document: AgreementDocument, font_dir: str) -> bytes:
+    """A partner's copy of an agreement and its history: no case label, no counselor notes,
+    every version named by the SHA-256 of its exact content."""
+    family = register_fonts(font_dir)
+    st = _Styles(family, base=10.5)
+    partner = _clean(document.partner).strip() or "you"
+    story: list[Flowable] = [
+        Paragraph("Your agreement", st.title),
+        Paragraph(f"For {escape(partner)}", st.subtitle),
+        Paragraph(
+            "This is your private copy. Any of you can pause any part of it at any moment, from "
+            "your personal page, without giving a reason. Each version is named by a "
+            "fingerprint (SHA-256) of its exact words, so everyone can be sure they agreed to "
+            "the same text.",
+            st.muted,
+        ),
+        Spacer(1, 6),
+    ]
+    story += _agreement(document.agreement, st, changes=False)
+    return _build(
+        story,
+        family,
+        "agreement",
+        f"For {partner}",
+        document.generated_at,
+        title="Your agreement",
+        author=_clean(document.practice),
+        subject=VARIANT_TITLES["agreement"],
     )

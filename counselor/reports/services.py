@@ -128,7 +128,8 @@ def case_exports(case: Case, session_id: uuid.UUID | None = None) -> list[Export
     )
     if session_id is not None:
         stmt = stmt.where(Export.session_id == session_id)
-    return list(db.session.scalars(stmt))
+    # a partner's agreement PDF is theirs: it is not among the counselor's exports
+    return list(db.session.scalars(stmt.where(Export.kind != "agreement")))
 
 
 # ---- the worker's side ------------------------------------------------------------------------
@@ -461,7 +462,25 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
         charts=_charts(assignments, case.partners),
         after_last=after_last,
         summary=_summary(covered, _alert_lines(case, until)),
+        agreements=_record_sections(case, chosen, sessions, export.kind),
     )
+
+
+def _record_sections(case, chosen, sessions, kind) -> list:
+    """What features above reports add to a record (agreements: the one in force and the
+    changes since the previous session), without reports importing them."""
+    if kind == "clinical" and chosen:
+        index = sessions.index(chosen[0])
+        since = aware(sessions[index - 1].starts_at) if index > 0 else None
+        until = _session_end(chosen[0])
+    else:
+        last = sessions[-2] if len(sessions) > 1 else None
+        since, until = (aware(last.starts_at) if last else None), None
+    return [
+        block
+        for provider in current_app.extensions.get("record_sections", ())
+        for block in provider(case.id, since, until)
+    ]
 
 
 #: the built-in exercise whose shared answers are the partners' agreed pause signal
@@ -570,6 +589,10 @@ def render(export: Export) -> bytes:
     from counselor.reports.pdf import render_clinical, render_handout
 
     font_dir = current_app.config["COUNSELOR_PDF_FONT_DIR"]
+    # a feature above reports (agreements) renders its own kinds through this pipeline
+    plugged = current_app.extensions.get("export_renderers", {}).get(export.kind)
+    if plugged is not None:
+        return plugged(export, font_dir)
     if export.kind == "handout":
         return render_handout(build_handout(export), font_dir)
     return render_clinical(build_clinical(export), font_dir)
