@@ -384,3 +384,43 @@ def test_a_draft_with_bad_input_keeps_what_was_typed(app, client_a, counselor_a)
     )
     assert got.status_code == 400 and "A role must name a partner" in got.get_data(as_text=True)
     assert db.session.get(AgreementVersion, services.draft_of(agreement).id).clauses == []
+
+
+def test_partner_posts_need_the_portal_csrf_token(make_app):
+    """The partner's agreement forms are exempt from Flask-WTF (the counselor's token): each
+    refuses a request without the portal's own token and changes nothing."""
+    from counselor.auth.models import Counselor  # noqa: F401 - models loaded with the app
+    from tests.conftest import make_account
+
+    app = make_app(WTF_CSRF_ENABLED=True)
+    with app.app_context():
+        a = make_account("a@example.org", "Counselor A")
+        r = released_case(a)
+        agreement = published_agreement(r.case)
+        agree_all(agreement)
+        key = services.in_force(agreement).clauses[0]["key"]
+        sam = app.test_client()
+        good = portal(sam, r.tokens["Sam Rivera"])
+        base = f"/p/agreements/{agreement.id}"
+        forms = {
+            "/answer": {"version_id": services.in_force(agreement).id, "answer": "talk"},
+            "/pause": {"clause": key},
+            "/pdf": {},
+        }
+        for path, data in forms.items():
+            for token in (None, "forged"):
+                sent = dict(data, **({"csrf_token": token} if token else {}))
+                got = sam.post(base + path, data=sent)
+                assert got.status_code == 400, (path, token, got.status_code)
+        assert not db.session.scalars(select(ClausePause)).all()
+        assert len(db.session.scalars(select(AgreementAck)).all()) == 2
+        # with the portal's token the same pause works: the refusals were about the token
+        assert (
+            sam.post(base + "/pause", data={"clause": key, "csrf_token": good}).status_code == 302
+        )
+        paused = db.session.scalars(select(ClausePause)).one()
+        for path in ("/pause-note", "/lift"):
+            got = sam.post(base + path, data={"pause": paused.id, "note": "x"})
+            assert got.status_code == 400
+        db.session.expire_all()
+        assert paused.note is None and paused.lifted_at is None
