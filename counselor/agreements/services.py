@@ -473,9 +473,11 @@ class CounselorView:
 def clause_summary(clause: dict, names: dict) -> str:
     """A clause in one line (history and mails to the counselor's own record)."""
     text = clause.get("text") or ""
-    if clause["kind"] == "pause_signal" and clause.get("signal", {}).get("word"):
-        text = text or f"Pause word: {clause['signal']['word']}"
-    return f"{cl.KINDS[clause['kind']]}: {text}"
+    word = (clause.get("signal") or {}).get("word")
+    if clause["kind"] == "pause_signal" and word:
+        text = f"pause word {word}"
+    text = " ".join(text.split())
+    return f"{cl.KINDS[clause['kind']]}: {text[:120]}{'…' if len(text) > 120 else ''}"
 
 
 def _names(agreement: Agreement) -> dict[uuid.UUID, str]:
@@ -670,6 +672,10 @@ class Material:
     follows: str = ""
     #: for pause-signal answers: the clause field it fills
     signal_field: str = ""
+    #: for shared answers: whose answer, to which question, and the answer as text
+    author: str = ""
+    question: str = ""
+    value: str = ""
 
 
 def _released(case: Case):
@@ -758,7 +764,7 @@ def material_for(agreement: Agreement) -> list[Material]:
                         source=title,
                         label=f"{item.text} — {said}",
                         kind="activity",
-                        text=f"{item.text} ({said})",
+                        text=item.text,
                         leads=leads,
                         follows=follows,
                     )
@@ -777,15 +783,35 @@ def material_for(agreement: Agreement) -> list[Material]:
                         source=title,
                         label=f"{names[author]} — {item.text}: {value}",
                         kind=kind,
-                        text=f"{item.text} {names[author]}: {value}",
+                        text=value,
                         signal_field=SIGNAL_ITEMS.get(item.link_id, "")
                         if kind == "pause_signal"
                         else "",
+                        author=names[author],
+                        question=item.text.rstrip(" ?:."),
+                        value=value,
                     )
                 )
     # one line per thing, in a stable order
     unique = {m.key: m for m in found}
     return list(unique.values())
+
+
+def _merged(found: list[Material], with_question: bool = False) -> str:
+    """Answers to one field as lines: one line per question, the partners' shared answer once
+    when they gave the same one, else each partner's own."""
+    by_question: dict[str, list[Material]] = {}
+    for m in found:
+        by_question.setdefault(m.question, []).append(m)
+    lines = []
+    for question, answers in by_question.items():
+        ask = f"{question}: " if with_question or len(by_question) > 1 else ""
+        values = {m.value.strip().casefold() for m in answers}
+        if len(values) == 1:
+            lines.append(ask + answers[0].value)
+        else:
+            lines.append(ask + "; ".join(f"{m.author}: {m.value}" for m in answers))
+    return "\n".join(lines)
 
 
 def add_material(agreement: Agreement, draft: AgreementVersion, keys: list[str]) -> int:
@@ -799,31 +825,27 @@ def add_material(agreement: Agreement, draft: AgreementVersion, keys: list[str])
     if not chosen:
         raise AgreementError("Tick what you want to add to the draft.")
     added: list[dict] = []
-    signal: dict[str, list[str]] = {}
-    signal_text: list[str] = []
-    aftercare: list[str] = []
+    signal: dict[str, list[Material]] = {}
+    aftercare: list[Material] = []
     for m in chosen:
         if m.kind == "activity":
             added.append(
                 {"kind": "activity", "text": m.text, "leads": m.leads, "follows": m.follows}
             )
         elif m.kind == "pause_signal":
-            if m.signal_field:
-                signal.setdefault(m.signal_field, []).append(m.text)
-            else:
-                signal_text.append(m.text)
+            signal.setdefault(m.signal_field or "after", []).append(m)
         else:
-            aftercare.append(m.text)
-    if signal or signal_text:
+            aftercare.append(m)
+    if signal:
         added.append(
             {
                 "kind": "pause_signal",
-                "text": "\n".join(signal_text),
-                "signal": {f: "\n".join(v) for f, v in signal.items()},
+                "text": "Any of us can use it at any time, and everything stops at once.",
+                "signal": {f: _merged(found) for f, found in signal.items()},
             }
         )
     if aftercare:
-        added.append({"kind": "aftercare", "text": "\n".join(aftercare)})
+        added.append({"kind": "aftercare", "text": _merged(aftercare, with_question=True)})
     content = draft.content
     keys_ok = {str(pid) for pid in agreement.partner_ids}
     try:
