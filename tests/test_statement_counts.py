@@ -24,8 +24,9 @@ from tests.reveal.test_compare_queries import counting
 CASELOAD_STATEMENTS = 6
 #: the case page: login session, case, audit, partners, relationship map, sessions, open
 #: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
-#: branch: one more read, whatever the number of alerts), assignments, exports
-CASE_PAGE_STATEMENTS = 10
+#: branch: one more read, whatever the number of alerts), assignments, exports, agreements
+#: (four more reads once a case has any: members, versions, answers, pauses)
+CASE_PAGE_STATEMENTS = 11
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; link with response, assignment and version in one query;
@@ -80,6 +81,23 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     statements = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
     assert len(statements) <= CASE_PAGE_STATEMENTS, "\n".join(statements)
+
+
+def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_a, counselor_a):
+    from counselor.agreements import services
+    from tests.agreements.helpers import agree_all, published_agreement
+
+    case = new_case(counselor_a)
+    first = published_agreement(case)
+    agree_all(first)
+    services.pause(first, case.partners[0], services.in_force(first).clauses[0]["key"])
+    db.session.commit()
+    one = _statements(client_a, f"/cases/{case.id}")
+    for _ in range(3):
+        agree_all(published_agreement(case))
+    many = _statements(client_a, f"/cases/{case.id}")
+    print(f"\ncase page: {len(one)} statements with 1 agreement, {len(many)} with 4")
+    assert len(many) == len(one) <= CASE_PAGE_STATEMENTS + 4, "\n".join(many)
 
 
 def test_session_page_reads_each_row_once(app, client_a, counselor_a):

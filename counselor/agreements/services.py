@@ -496,11 +496,16 @@ def role_names(clause: dict, names: dict) -> tuple[str, str]:
     return name(clause.get("leads")), name(clause.get("follows"))
 
 
-def counselor_view(agreement: Agreement) -> CounselorView:
+def counselor_view(
+    agreement: Agreement,
+    acks: list[AgreementAck] | None = None,
+    pauses: list[ClausePause] | None = None,
+) -> CounselorView:
     """The version in force, pending versions with who agreed or asked to talk, paused
-    clauses with the notes, and the whole history with times."""
-    acks = acks_of(agreement)
-    pauses = pauses_of(agreement)
+    clauses with the notes, and the whole history with times (``acks`` and ``pauses``:
+    already loaded, oldest first)."""
+    acks = acks_of(agreement) if acks is None else acks
+    pauses = pauses_of(agreement) if pauses is None else pauses
     names = _names(agreement)
     members = [p for p in agreement.case.partners if p.id in agreement.partner_ids]
     current = in_force(agreement)
@@ -548,12 +553,35 @@ def counselor_view(agreement: Agreement) -> CounselorView:
 
 def case_agreements(case: Case) -> list[CounselorView]:
     """Every agreement of a case as the case page shows it."""
-    found = db.session.scalars(
-        _with_everything(select(Agreement))
-        .where(Agreement.case_id == case.id)
-        .order_by(Agreement.created_at)
+    found = list(
+        db.session.scalars(
+            _with_everything(select(Agreement))
+            .where(Agreement.case_id == case.id)
+            .order_by(Agreement.created_at)
+        )
     )
-    return [counselor_view(a) for a in found]
+    if not found:
+        return []
+    # one read each for every agreement's answers and pauses, however many agreements
+    ids = [a.id for a in found]
+    acks = db.session.scalars(
+        select(AgreementAck)
+        .where(AgreementAck.agreement_id.in_(ids))
+        .order_by(AgreementAck.at, AgreementAck.id)
+    ).all()
+    pauses = db.session.scalars(
+        select(ClausePause)
+        .where(ClausePause.agreement_id.in_(ids))
+        .order_by(ClausePause.paused_at, ClausePause.id)
+    ).all()
+    return [
+        counselor_view(
+            a,
+            [x for x in acks if x.agreement_id == a.id],
+            [x for x in pauses if x.agreement_id == a.id],
+        )
+        for a in found
+    ]
 
 
 @dataclass
