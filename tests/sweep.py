@@ -233,7 +233,8 @@ def make_objects(a: Account, b: Account) -> dict:
 
 def _agreement(case):
     """An agreement of A's case with one published version (a clause holding a canary) that
-    both partners agreed to, one of its clauses paused with a note; no draft is open."""
+    both partners agreed to, one of its clauses paused with a note, and a draft of version 2
+    open."""
     from counselor.agreements import services
 
     agreement = services.create(case, "Sweep agreement", [p.id for p in case.partners])
@@ -245,6 +246,7 @@ def _agreement(case):
         services.answer(agreement, partner, draft.id, "agree", canary("acknote"))
     paused = services.pause(agreement, case.partners[0], draft.clauses[1]["key"])
     services.note_pause(agreement, case.partners[0], paused.id, canary("pausenote"))
+    services.start_draft(agreement)
     return agreement
 
 

@@ -145,7 +145,6 @@ TO_ASSIGNMENT = Redirect("/cases/{case_id}/assignments/{assignment_id}")
 TO_COMPARE = Redirect("/cases/{case_id}/assignments/{assignment_id}/compare")
 TO_NEW_EXPORT = Redirect("/cases/{case_id}/exports/{new}")
 TO_PORTAL = Redirect("/p/")
-TO_AGREEMENT = Redirect("/cases/{case_id}/agreements/{agreement_id}")
 
 # Requests carry no form data: 400 means "the form answered with its errors, nothing saved".
 # A's assignment is released and its partners have submitted; its export is ready.
@@ -244,13 +243,12 @@ POLICY: dict[str, Row] = {
     "portal.leave": portal(POST=200),  # forgets the portal cookie (the sweep puts it back)
     "portal.pin": portal(GET=TO_PORTAL, POST=TO_PORTAL),  # this link has no PIN
     "portal.pin_set": portal(POST=400),  # no PIN in the form
-    # agreements: A's agreement has a published version and no draft open (a draft GET goes
-    # back to the agreement; a draft, material or publish POST finds none to change: 409; a
-    # publish POST without its version: 400)
+    # agreements: A's agreement has a published version and a draft open (its POST without a
+    # title, material without a tick and publish without its version: 400, nothing saved)
     "agreements.new": owned(GET=200, POST=400),
     "agreements.show": owned(GET=200),
-    "agreements.draft": owned(GET=TO_AGREEMENT, POST=409),
-    "agreements.material": owned(POST=409),
+    "agreements.draft": owned(GET=200, POST=400),
+    "agreements.material": owned(POST=400),
     "agreements.publish": owned(POST=400),
     # the partner's agreement pages: the list is its own; A's agreement is one the partner
     # is not in (a partner of another case), so it gets the very 404 of a missing one
