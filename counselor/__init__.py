@@ -118,6 +118,7 @@ def _register_blueprints(app: Flask) -> None:
 def _import_models() -> None:
     """Every model module, so that metadata, migrations and key rotation see all tables."""
     import counselor.agreements.models  # noqa: F401
+    import counselor.agreements.tasks  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401

@@ -78,6 +78,11 @@ def celery_settings(app: Flask) -> dict:
                 "task": "counselor.mail.tasks.republish_due_messages",
                 "schedule": timedelta(seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]),
             },
+            # Hourly: each agreement's review reminder goes out once per version in force.
+            "remind-agreement-reviews": {
+                "task": "counselor.agreements.tasks.remind_reviews",
+                "schedule": timedelta(hours=1),
+            },
             # Hourly: the job itself waits for the digest hour and makes each digest once.
             "send-digests": {
                 "task": "counselor.mail.tasks.send_digests",

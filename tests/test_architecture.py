@@ -18,6 +18,7 @@ PURE_MODULES = (
     "counselor.questionnaires.schema",
     "counselor.reveal.matching",
     "counselor.reveal.views",
+    "counselor.agreements.clauses",
     "counselor.reports.data",
     "counselor.reports.pdf",
 )

@@ -883,3 +883,38 @@ def add_material(agreement: Agreement, draft: AgreementVersion, keys: list[str])
     draft.content_json = cl.canonical(content["title"], clauses)
     audit.record("agreement.material", "agreement_version", draft.id)
     return len(added)
+
+
+def remind_reviews() -> int:
+    """Mail the partners of each agreement whose version in force reached its review date, once
+    per version: a conditional UPDATE claims the reminder, so two runs at once send one."""
+    from sqlalchemy import or_
+
+    today = to_local(utcnow()).date()
+    due = db.session.execute(
+        select(Agreement.id, Agreement.in_force_id)
+        .join(AgreementVersion, AgreementVersion.id == Agreement.in_force_id)
+        .where(
+            AgreementVersion.review_on <= today,
+            or_(Agreement.reminded_id.is_(None), Agreement.reminded_id != Agreement.in_force_id),
+        )
+    ).all()
+    sent = 0
+    for agreement_id, version_id in due:
+        claimed = db.session.execute(
+            update(Agreement)
+            .where(
+                Agreement.id == agreement_id,
+                Agreement.in_force_id == version_id,
+                or_(Agreement.reminded_id.is_(None), Agreement.reminded_id != version_id),
+            )
+            .values(reminded_id=version_id)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:
+            continue
+        agreement = db.session.get(Agreement, agreement_id)
+        mailing.tell_partners(agreement, "review")
+        audit.record("agreement.review_reminder", "agreement", agreement_id, actor_kind="system")
+        sent += 1
+    return sent

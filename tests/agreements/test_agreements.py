@@ -424,3 +424,30 @@ def test_partner_posts_need_the_portal_csrf_token(make_app):
             assert got.status_code == 400
         db.session.expire_all()
         assert paused.note is None and paused.lifted_at is None
+
+
+def test_review_reminders_go_to_the_partners_once_per_version(app, counselor_a):
+    from sqlalchemy import update
+
+    from counselor.agreements.models import AgreementVersion
+    from counselor.agreements.tasks import remind_reviews
+
+    case = new_case(counselor_a)
+    for partner, email in zip(case.partners, ("sam@example.net", "alex@example.net"), strict=True):
+        partner.email = email
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    before = {m.id for m in db.session.scalars(select(Message))}
+    assert remind_reviews() == 0  # not due yet
+    db.session.execute(
+        update(AgreementVersion)
+        .where(AgreementVersion.id == agreement.in_force_id)
+        .values(review_on=services.to_local(services.utcnow()).date())
+    )
+    db.session.commit()
+    assert remind_reviews() == 1
+    assert remind_reviews() == 0  # a second run sends nothing twice
+    mails = db.session.scalars(select(Message).where(Message.id.not_in(before))).all()
+    assert sorted(m.recipient for m in mails) == ["alex@example.net", "sam@example.net"]
+    assert all("Our agreement" not in m.body and "Pineapple" not in m.body for m in mails)
+    assert services.counselor_view(agreement).review_due  # and the case page says so
