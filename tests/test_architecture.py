@@ -19,6 +19,7 @@ PURE_MODULES = (
     "counselor.reveal.matching",
     "counselor.reveal.views",
     "counselor.agreements.clauses",
+    "counselor.agreements.material",
     "counselor.reports.data",
     "counselor.reports.pdf",
 )

@@ -7,7 +7,6 @@ what the one before it committed. "In force" is kept on the agreement row under 
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -16,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from counselor.agreements import clauses as cl
-from counselor.agreements import mailing
+from counselor.agreements import mailing, material
 from counselor.agreements.models import (
     Agreement,
     AgreementAck,
@@ -671,39 +670,7 @@ def agreement_cards_for(partner: Partner) -> list[HomeCard]:
 
 # ---- material the counselor may pull in ----------------------------------------------------
 
-#: built-in exercises whose shared answers may become clauses, and the clause kind they make
-MATERIAL_EXERCISES = {"pause-signal": "pause_signal", "aftercare-plan": "aftercare"}
-#: pause-signal items that fill the pause signal clause's own fields
-SIGNAL_ITEMS = {
-    "signal.word": "word",
-    "signal.nonverbal": "nonverbal",
-    "lights.green": "checkin",
-    "lights.yellow": "checkin",
-    "lights.red": "checkin",
-    "lights.other_words": "checkin",
-    "after.what": "after",
-    "after.avoid": "after",
-    "after.resume": "after",
-}
-
-
-@dataclass
-class Material:
-    """One thing every partner of the agreement may already see, offered as a clause."""
-
-    key: str
-    source: str
-    label: str
-    kind: str
-    text: str
-    leads: str = ""
-    follows: str = ""
-    #: for pause-signal answers: the clause field it fills
-    signal_field: str = ""
-    #: for shared answers: whose answer, to which question, and the answer as text
-    author: str = ""
-    question: str = ""
-    value: str = ""
+Material = material.Material
 
 
 def _released(case: Case):
@@ -724,102 +691,21 @@ def material_for(agreement: Agreement) -> list[Material]:
     the partners' own pages): a match between two partners only when they are the whole
     agreement, and a partner's shared answer only when every other partner of the agreement
     is shown it. Never a maybe, a no, a limit, a note or a counselor-only answer."""
-    from counselor.questionnaires.engine import has_answer
     from counselor.reveal.services import answer_plain, assigned_partners
-    from counselor.reveal.views import PartnerInfo, partner_view
 
-    members = agreement.partner_ids
-    names = _names(agreement)
     found: list[Material] = []
     for assignment in _released(agreement.case):
-        assigned = {p.id for p in assigned_partners(assignment)}
-        if not members <= assigned:
-            continue
-        defn = assignment.definition
-        slug = defn.doc["slug"]
-        # names are the ids, so the views say exactly whose answer or match each line is
-        infos = [PartnerInfo(pid, str(pid)) for pid in sorted(assigned, key=str)]
-        answers = {r.partner_id: r.answers for r in assignment.responses}
-        views = {
-            pid: partner_view(
-                defn,
-                next(i for i in infos if i.key == pid),
-                infos,
-                answers,
-                all_submitted=all(r.status == "submitted" for r in assignment.responses),
-                released=True,
-                related=assignment.case.related,
-            )
-            for pid in members
-        }
-        if not all(v.visible for v in views.values()):
-            continue
-        seen_by: dict[tuple, set] = {}
-        lines: dict[tuple, object] = {}
-        for viewer, view in views.items():
-            for item in view.items:
-                for m in item.matches:
-                    other = uuid.UUID(m.other)
-                    sides = frozenset(((viewer, m.viewer_role), (other, m.other_role)))
-                    key = (item.link_id, "match", sides, m.cls)
-                    seen_by.setdefault(key, set()).add(viewer)
-                    if viewer < other or key not in lines:
-                        lines[key] = (item, viewer, other, m)
-                for a in item.answers:
-                    author = uuid.UUID(a.other)
-                    key = (item.link_id, "answer", author, json.dumps(a.value, sort_keys=True))
-                    seen_by.setdefault(key, set()).add(viewer)
-                    lines[key] = (item, author, a)
-        title = defn.title
-        for key, line in lines.items():
-            if key[1] == "match":
-                pair = {who for who, _ in key[2]}
-                if pair != members or seen_by[key] != members:
-                    continue
-                item, viewer, other, m = line
-                if m.cls == "complementary":
-                    # the item's first role gives or leads (give/receive, lead/follow)
-                    first = defn.by_id[item.link_id]["roles"][0]["label"]
-                    giver, taker = (viewer, other) if m.viewer_role == first else (other, viewer)
-                    leads, follows = str(giver), str(taker)
-                    said = f"{names[viewer]}: {m.viewer_role} · {names[other]}: {m.other_role}"
-                else:
-                    leads = follows = ""
-                    said = f"Both want this ({m.viewer_role.lower()})"
-                found.append(
-                    Material(
-                        key=f"{assignment.id}:{item.link_id}:{m.viewer_role}:{m.other_role}",
-                        source=title,
-                        label=f"{item.text} — {said}",
-                        kind="activity",
-                        text=item.text,
-                        leads=leads,
-                        follows=follows,
-                    )
-                )
-            else:
-                item, author, a = line
-                kind = MATERIAL_EXERCISES.get(slug)
-                if kind is None or author not in members:
-                    continue
-                if seen_by[key] != members - {author} or not has_answer(a.value):
-                    continue
-                value = answer_plain(a.item, a.value)
-                found.append(
-                    Material(
-                        key=f"{assignment.id}:{item.link_id}:{author}",
-                        source=title,
-                        label=f"{names[author]} — {item.text}: {value}",
-                        kind=kind,
-                        text=value,
-                        signal_field=SIGNAL_ITEMS.get(item.link_id, "")
-                        if kind == "pause_signal"
-                        else "",
-                        author=names[author],
-                        question=item.text.rstrip(" ?:."),
-                        value=value,
-                    )
-                )
+        found += material.offer(
+            assignment.definition,
+            str(assignment.id),
+            [p.id for p in assigned_partners(assignment)],
+            {r.partner_id: r.answers for r in assignment.responses},
+            agreement.partner_ids,
+            names=_names(agreement),
+            all_submitted=all(r.status == "submitted" for r in assignment.responses),
+            related=assignment.case.related,
+            plain=answer_plain,
+        )
     # one line per thing, in a stable order
     unique = {m.key: m for m in found}
     return list(unique.values())
