@@ -605,6 +605,13 @@ class PartnerPage:
     my_pauses: dict[str, ClausePause]
 
     @property
+    def my_other_pauses(self) -> list[ClausePause]:
+        """This partner's pauses of clauses the version in force no longer has (still theirs
+        to lift)."""
+        keys = {c.key for c in self.clauses}
+        return [p for k, p in self.my_pauses.items() if k not in keys]
+
+    @property
     def title(self) -> str:
         return self.to_answer.title
 

@@ -451,3 +451,20 @@ def test_review_reminders_go_to_the_partners_once_per_version(app, counselor_a):
     assert sorted(m.recipient for m in mails) == ["alex@example.net", "sam@example.net"]
     assert all("Our agreement" not in m.body and "Pineapple" not in m.body for m in mails)
     assert services.counselor_view(agreement).review_due  # and the case page says so
+
+
+def test_a_pause_on_a_clause_taken_out_stays_liftable_by_its_partner(app, counselor_a):
+    case = new_case(counselor_a)
+    sam, _ = case.partners
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    v1 = services.in_force(agreement)
+    paused = services.pause(agreement, sam, v1.clauses[2]["key"])
+    revise(agreement, v1.clauses[:2])
+    agree_all(agreement)
+    page = services.partner_page(agreement, sam)
+    assert [p.id for p in page.my_other_pauses] == [paused.id]
+    assert not any(c.paused for c in page.clauses)
+    services.lift(agreement, sam, paused.id)
+    db.session.commit()
+    assert services.partner_page(agreement, sam).my_other_pauses == []

@@ -121,3 +121,47 @@ def test_draft_agree_pause_revise_agree_and_the_pdf(app, live_server, new_contex
     assert "You paused a part" in text and "You agreed to version 2" in text
     assert "Too fast for me" not in text and r.case.label not in text
     assert not crec.errors
+
+
+def test_axe_finds_no_wcag_violation_on_agreement_pages(app, live_server, new_context, counselor_a):
+    from counselor.agreements import services
+    from tests.agreements.helpers import agree_all, published_agreement, revise
+    from tests.browser.test_accessibility import SCREENS, axe_violations
+
+    r = released_case(counselor_a)
+    agreement = published_agreement(r.case)
+    agree_all(agreement)
+    v1 = services.published(agreement)[0]
+    paused = services.pause(agreement, r.sam, v1.clauses[1]["key"])
+    services.note_pause(agreement, r.sam, paused.id, "A note")
+    changed = dict(v1.clauses[2], text="A blanket, water and quiet")
+    revise(agreement, [v1.clauses[0], v1.clauses[1], changed, {"kind": "safety", "text": "Water"}])
+    services.start_draft(agreement)
+    commit()
+    base = f"/cases/{r.case.id}/agreements/{agreement.id}"
+    seen: dict[str, list[str]] = {}
+    for options, label in SCREENS:
+        context, _ = new_context(live_server, **options)
+        page = context.new_page()
+        sign_in(page, counselor_a)
+        for where, path in (
+            ("case", f"/cases/{r.case.id}"),
+            ("agreement", base),
+            ("draft", base + "/draft"),
+            ("new", f"/cases/{r.case.id}/agreements/new"),
+        ):
+            page.goto(path)
+            seen[f"{label} {where}"] = axe_violations(page)
+        for name in ("Sam Rivera", "Alex Novak"):
+            ctx, _ = new_context(live_server, **options)
+            p = ctx.new_page()
+            _open_agreement(p, r.tokens[name])
+            seen[f"{label} partner {name}"] = axe_violations(p)
+            if name == "Alex Novak" and label == "phone":
+                _shot(p, "partner-to-read-390.png")
+            p.goto("/p/agreements")
+            seen[f"{label} partner list {name}"] = axe_violations(p)
+        if label == "desk":
+            page.goto(base + "/draft")
+            _shot(page, "counselor-draft-1280.png")
+    assert {w: v for w, v in seen.items() if v} == {}
