@@ -468,3 +468,20 @@ def test_a_pause_on_a_clause_taken_out_stays_liftable_by_its_partner(app, counse
     services.lift(agreement, sam, paused.id)
     db.session.commit()
     assert services.partner_page(agreement, sam).my_other_pauses == []
+
+
+def test_erasing_the_case_erases_its_agreements(app, counselor_a):
+    from counselor.agreements.models import Agreement, AgreementPartner
+    from counselor.cases.services import delete_case
+
+    case = new_case(counselor_a)
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    services.pause(agreement, case.partners[0], services.in_force(agreement).clauses[0]["key"])
+    db.session.commit()
+    db.session.expunge_all()  # as the delete route does: a case loaded by itself
+    case = db.session.get(type(case), case.id)
+    delete_case(case, case.label)
+    db.session.commit()
+    for model in (Agreement, AgreementPartner, AgreementVersion, AgreementAck, ClausePause):
+        assert db.session.scalars(select(model)).all() == [], model.__name__
