@@ -144,7 +144,7 @@ def offer(
             Material(
                 key=f"{source_key}:{item.link_id}:{author}",
                 source=defn.title,
-                label=f"{names[author]} — {item.text}: {value}",
+                label=f"{names[author]}: {value} — {item.text.rstrip(' ?:.')}",
                 kind=kind,
                 text=value,
                 signal_field=SIGNAL_ITEMS.get(item.link_id, "") if kind == "pause_signal" else "",

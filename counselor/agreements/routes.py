@@ -147,6 +147,19 @@ def draft(case_id: uuid.UUID, agreement_id: uuid.UUID):
                 # an empty clause cannot be saved: it is shown to be filled in, then saved
                 rows = version.clauses + [{"kind": action[4:], "text": "", "key": ""}]
                 focus = len(rows) - 1
+            elif action == "publish":
+                if request.form.get("version_id") != str(version.id):
+                    refuse(409, "This page showed another draft. Reload it before publishing.")
+                try:
+                    published = services.publish(agreement, version.id)
+                except services.AgreementError as exc:
+                    refuse(400, str(exc))
+                db.session.commit()
+                flash(
+                    f"Version {published.number} is published. The partners are asked to read it.",
+                    "success",
+                )
+                return _to_agreement(case, agreement)
             else:
                 flash("Draft saved. The partners see nothing until you publish it.", "success")
                 return redirect(

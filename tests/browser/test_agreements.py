@@ -51,8 +51,8 @@ def test_draft_agree_pause_revise_agree_and_the_pdf(app, live_server, new_contex
     counselor.get_by_role("button", name=re.compile("Open the agreement")).click()
     # from the matches and the pause signal: what both partners may already see
     counselor.get_by_label(re.compile("Giving or receiving instructions")).check()
-    counselor.get_by_label(re.compile("Sam Rivera — A pause word")).check()
-    counselor.get_by_label(re.compile("Alex Novak — A pause word")).check()
+    counselor.get_by_label(re.compile("Sam Rivera: Pineapple")).check()
+    counselor.get_by_label(re.compile("Alex Novak: Pineapple")).check()
     counselor.get_by_role("button", name="Add the ticked to the draft").click()
     expect(counselor.get_by_text("Added 2 clauses to the draft")).to_be_visible()
     counselor.get_by_role("button", name="Publish version 1").click()
@@ -94,7 +94,7 @@ def test_draft_agree_pause_revise_agree_and_the_pdf(app, live_server, new_contex
     counselor.get_by_role("button", name="Draft a new version").click()
     text = counselor.locator("textarea[name='c-0-text']")
     text.fill(text.input_value() + " One instruction at a time, and we check in after each.")
-    counselor.get_by_role("button", name="Save draft").click()
+    # publishing saves what is typed first
     counselor.get_by_role("button", name="Publish version 2").click()
     expect(counselor.get_by_text("Version 2 is published")).to_be_visible()
 
