@@ -20,8 +20,9 @@ from tests.library_helpers import assign_direct, portal_csrf, revision_of, sync
 from tests.reveal.helpers import open_link
 from tests.reveal.test_compare_queries import counting
 
-#: the caseload: login session with its counselor, alert flags, count, page, partners, audit
-CASELOAD_STATEMENTS = 6
+#: the caseload: login session with its counselor, alert flags, pause flags (agreements),
+#: count, page, partners, audit
+CASELOAD_STATEMENTS = 7
 #: the case page: login session, case, audit, partners, relationship map, sessions, open
 #: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
 #: branch: one more read, whatever the number of alerts), assignments, exports, agreements

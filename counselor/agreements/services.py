@@ -811,3 +811,16 @@ def remind_reviews() -> int:
         audit.record("agreement.review_reminder", "agreement", agreement_id, actor_kind="system")
         sent += 1
     return sent
+
+
+def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
+    """The caseload's flags (``app.extensions["caseload_flags"]``): a case with a clause a
+    partner paused leads the caseload as an urgent alert does."""
+    rows = db.session.scalars(
+        select(Agreement.case_id)
+        .join(ClausePause, ClausePause.agreement_id == Agreement.id)
+        .join(Case, Case.id == Agreement.case_id)
+        .where(Case.counselor_id == counselor.id, ClausePause.lifted_at.is_(None))
+        .distinct()
+    )
+    return {case_id: (0, "pause") for case_id in rows}

@@ -485,3 +485,16 @@ def test_erasing_the_case_erases_its_agreements(app, counselor_a):
     db.session.commit()
     for model in (Agreement, AgreementPartner, AgreementVersion, AgreementAck, ClausePause):
         assert db.session.scalars(select(model)).all() == [], model.__name__
+
+
+def test_a_case_with_a_paused_clause_leads_the_caseload(app, client_a, counselor_a):
+    quiet = new_case(counselor_a, "Quiet case")
+    case = new_case(counselor_a, "Paused case")
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    services.pause(agreement, case.partners[0], services.in_force(agreement).clauses[0]["key"])
+    db.session.commit()
+    page = client_a.get("/cases").get_data(as_text=True)
+    assert page.index("Paused case") < page.index("Quiet case")
+    assert "Paused by a partner" in page
+    assert quiet
