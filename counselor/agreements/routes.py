@@ -40,12 +40,11 @@ def _clause_words():
 
 @bp.record_once
 def _plug_in(state) -> None:
-    # Features below this one show agreements without importing it: the caseload, the
-    # partner's start page
-    # lists their agreements, the record PDFs carry the agreement in force, and the export
-    # worker renders the partner's PDF.
+    # Features below this one show agreements without importing it: a case with a paused
+    # clause leads the caseload like an urgent alert, the partner's start page lists their
+    # agreements, the record PDFs carry the agreement in force, and the export worker
+    # renders the partner's PDF.
     ext = state.app.extensions
-    # a case with a paused clause leads the caseload like an urgent alert
     ext.setdefault("caseload_flags", []).append(services.caseload_pause_flags)
     ext.setdefault("partner_home_cards", []).append(_home_cards)
     ext.setdefault("record_sections", []).append(exports.record_section)
