@@ -8,6 +8,8 @@ PORT    ?= 5000
 export FLASK_APP := wsgi
 
 LOCK    := requirements.lock
+# pytest-xdist workers for make test: one per core; 0 runs the suite in one process
+TEST_JOBS ?= auto
 
 .PHONY: run test lint lock clean
 
@@ -42,9 +44,10 @@ run: $(STAMP)
 		COUNSELOR_BASE_URL="$${COUNSELOR_BASE_URL:-http://$(HOST):$(PORT)}" \
 		$(BIN)/python -m counselor.devrun web worker beat
 
-## test: the whole suite (SQLite and in-process services unless .ci/run switches real ones on)
+## test: the whole suite on every core (SQLite and in-process services unless .ci/run switches
+## real ones on); each xdist worker has its own database, Redis database, Celery queue and ports
 test: $(STAMP)
-	@$(BIN)/pytest
+	@$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal
 
 ## lint: ruff (lint and format), and the import contracts of pyproject.toml (core imports no feature, features
 ## are layered, pure modules import no Flask, SQLAlchemy or Celery)

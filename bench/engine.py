@@ -24,14 +24,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from counselor.questionnaires.schema import (  # noqa: E402
+from counselor.questionnaires.parsing import (  # noqa: E402
     MAX_CONDITIONS,
     MAX_DEFINITION_CHARS,
     MAX_ITEMS,
     MAX_NESTING,
     MAX_OPTIONS,
-    validate_definition,
 )
+from counselor.questionnaires.schema import validate_definition  # noqa: E402
 
 SECTIONS = 10
 #: questions per condition layer; each reads questions of the layers before, so the chain is

@@ -189,11 +189,11 @@ def explain(data: dict) -> None:
     """PostgreSQL plans of the caseload's queries: index scans, nothing over other data."""
     from sqlalchemy import select, text
 
+    from counselor.alerts.models import Alert
     from counselor.auth.models import Counselor
     from counselor.cases.models import Case
     from counselor.cases.services import _caseload_statement
     from counselor.extensions import db
-    from counselor.reveal.models import Alert
 
     large = db.session.scalar(
         select(Counselor).where(Counselor.email == data["counselors"]["large"])

@@ -89,10 +89,13 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.admin.blueprint import bp as admin_bp
     from counselor.agreements import routes as _agreements_routes  # noqa: F401
     from counselor.agreements.blueprint import bp as agreements_bp
+    from counselor.alerts import routes as _alerts_routes  # noqa: F401
+    from counselor.alerts.blueprint import bp as alerts_bp
     from counselor.auth import routes as _auth_routes  # noqa: F401
     from counselor.auth.blueprint import bp as auth_bp
     from counselor.cases import routes as _cases_routes  # noqa: F401
     from counselor.cases.blueprint import bp as cases_bp
+    from counselor.pages import routes as _pages_routes  # noqa: F401
     from counselor.portal import routes as _portal_routes  # noqa: F401
     from counselor.portal.blueprint import bp as portal_bp
     from counselor.questionnaires import routes as _questionnaires_routes  # noqa: F401
@@ -107,6 +110,7 @@ def _register_blueprints(app: Flask) -> None:
         cases_bp,
         admin_bp,
         questionnaires_bp,
+        alerts_bp,
         portal_bp,
         reveal_bp,
         reports_bp,
@@ -119,6 +123,7 @@ def _import_models() -> None:
     """Every model module, so that metadata, migrations and key rotation see all tables."""
     import counselor.agreements.models  # noqa: F401
     import counselor.agreements.tasks  # noqa: F401
+    import counselor.alerts.models  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
@@ -129,7 +134,6 @@ def _import_models() -> None:
     import counselor.questionnaires.models  # noqa: F401
     import counselor.reports.models  # noqa: F401
     import counselor.reports.tasks  # noqa: F401
-    import counselor.reveal.models  # noqa: F401
 
 
 class _RedactLinkTokens(logging.Filter):

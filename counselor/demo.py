@@ -171,10 +171,10 @@ def _session(case, day: date, hour: int, agenda: str = "", notes: str = "", step
 
 def _homework(case, slug: str, given: datetime, sent: dict[str, tuple[dict, datetime]]):
     """Assign a built-in questionnaire and record each partner's submitted answers."""
+    from counselor.alerts.services import evaluate_alerts
     from counselor.extensions import db
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign
-    from counselor.reveal.services import evaluate_alerts
 
     q = db.session.query(Questionnaire).filter_by(slug=slug, owner_id=None).one()
     assignment, _ = assign(case, q.latest, [], due_on=None, instructions=None, ttl_days=30)
@@ -196,6 +196,7 @@ def create_demo_cases(account) -> None:
     an individual case with one session."""
     from counselor.cases.services import create_case
     from counselor.extensions import db
+    from counselor.reports import builders
     from counselor.reports import services as reports
 
     today = datetime.now(practice_zone()).date()
@@ -263,7 +264,7 @@ def create_demo_cases(account) -> None:
     db.session.flush()
     export = reports.request_export(couple, "clinical", second, None)
     export.requested_at = second.starts_at + timedelta(hours=2)
-    export.pdf = reports.render(export)
+    export.pdf = builders.render(export)
     export.size_bytes = len(export.pdf)
     export.status = "ready"
     export.finished_at = utcnow()

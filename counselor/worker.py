@@ -8,15 +8,43 @@ message is republished by the beat job, a duplicate one does nothing.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
-from celery import Celery, Task
+from celery import Celery, Task, shared_task
 from flask import Flask
 
 #: how often the embedded (SQLite) broker is polled; kombu's default of 1 s makes every
 #: export wait a second before it starts
 EMBEDDED_POLLING_SECONDS = 0.1
+
+
+def lease_task(name: str, claim: Callable[[uuid.UUID], str | None]):
+    """A task working on one outbox row under a lease (counselor.core.lease).
+
+    The task takes the row's id as text; ``claim`` takes the row, and the decorated function
+    runs with (id, claim token) only when the claim succeeded ("skipped" otherwise: a second
+    delivery of the same message). The message is acknowledged only once the task ran, so a
+    worker lost mid-task leaves it to another worker, whose claim finds the lease expired.
+    """
+
+    def decorate(work: Callable[[uuid.UUID, str], str]):
+        def run(row_id: str) -> str:
+            rid = uuid.UUID(row_id)
+            token = claim(rid)
+            return "skipped" if token is None else work(rid, token)
+
+        # the task's name, doc and module, not its signature: callers pass the id as text
+        for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+            setattr(run, attr, getattr(work, attr))
+
+        return shared_task(
+            name=name, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+        )(run)
+
+    return decorate
 
 
 def broker_url(app: Flask) -> str:

@@ -1,32 +1,36 @@
-"""Fixtures: app, client, runner, counselors, logged-in clients; a clean database per test.
+"""Fixtures: app, client, runner, counselors, signed-in clients; a clean database per test.
+
+Only fixtures live here; the helpers tests call are in ``tests.support``.
 
 The suite runs on SQLite by default. With COUNSELOR_TEST_DATABASE_URL set (``.ci/run`` does)
-it runs on that PostgreSQL; with COUNSELOR_REQUIRE_SERVICES=1 an unreachable service fails
+it runs on that PostgreSQL (each pytest-xdist worker on a database of its own, see
+``tests.support.services``); with COUNSELOR_REQUIRE_SERVICES=1 an unreachable service fails
 the run instead of skipping the tests that need it.
 """
 
 from __future__ import annotations
 
-import functools
-import os
-import re
 import sqlite3
-from dataclasses import dataclass
 
 import pytest
 from flask import current_app, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from counselor import create_app
 from counselor.config import new_encryption_key
 from counselor.extensions import db, limiter
-
-PG_URL = os.environ.get("COUNSELOR_TEST_DATABASE_URL", "").strip()
-REDIS_URL = os.environ.get("COUNSELOR_TEST_REDIS_URL", "").strip()
-REQUIRE_SERVICES = os.environ.get("COUNSELOR_REQUIRE_SERVICES") == "1"
-PASSWORD = "correct horse battery staple"
+from tests.support.accounts import Account, make_account, signed_in_client
+from tests.support.services import (
+    CELERY_QUEUE,
+    PG_URL,
+    REQUIRE_SERVICES,
+    ensure_pg_database,
+    sqlalchemy_url,
+)
+from tests.support.workers import Celery, broker_for_test
 
 
 @event.listens_for(Engine, "connect")
@@ -37,25 +41,15 @@ def _sqlite_without_fsync(dbapi_connection, connection_record) -> None:
         dbapi_connection.execute("PRAGMA synchronous=OFF")
 
 
-def service_unavailable(what: str) -> None:
-    """Skip a test that needs a missing service, or fail when CI requires services."""
-    if REQUIRE_SERVICES:
-        pytest.fail(f"{what} is required (COUNSELOR_REQUIRE_SERVICES=1) but not reachable")
-    pytest.skip(f"{what} not available")
-
-
-def sqlalchemy_url(url: str) -> str:
-    """The driver-qualified URL create_app would use."""
-    if url.startswith("postgresql://"):
-        return "postgresql+psycopg://" + url[len("postgresql://") :]
-    return url
-
-
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory) -> str:
-    """The test database: PostgreSQL when configured, else a SQLite file for this run."""
+    """The test database: PostgreSQL when configured, else a SQLite file for this run.
+
+    Under pytest-xdist each worker's PostgreSQL database (``<db>_gwN``) is created here.
+    """
     if PG_URL:
         try:
+            ensure_pg_database(PG_URL)
             engine = create_engine(sqlalchemy_url(PG_URL))
             with engine.connect() as conn:
                 conn.execute(text("select 1"))
@@ -81,6 +75,8 @@ def base_config(database_url, tmp_path_factory) -> dict:
         "RATELIMIT_STORAGE_URI": "memory://",
         "SERVER_NAME": "counselor.test",
         "COUNSELOR_BASE_URL": "http://counselor.test",
+        # tasks published by the tests go to this xdist worker's queue (see tests.support.workers)
+        "CELERY": {"task_default_queue": CELERY_QUEUE},
     }
 
 
@@ -105,6 +101,21 @@ def _wipe() -> None:
             conn.execute(table.delete())
 
 
+class UncommittedChanges(AssertionError):
+    """A test made a request while its own session held changes it had not committed."""
+
+
+@event.listens_for(Session, "after_flush")
+def _remember_flush(session, flush_context) -> None:
+    session.info["flushed"] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_flush(session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop("flushed", None)
+
+
 class IsolatedClient(FlaskClient):
     """A test browser whose every request runs in its own app context, as in production.
 
@@ -112,21 +123,28 @@ class IsolatedClient(FlaskClient):
     active app context for a request of the same app. Without this class ``g`` (Flask-Login's
     cached user, the CSP nonce) and the database session would carry over from one request to
     the next, even from one browser to another: an anonymous browser would be "signed in" as
-    whoever signed in last. Before each request the test's own session is committed, so what
-    the test set up is visible to the request and what the request changed is re-read after.
+    whoever signed in last.
+
+    The test's own session is never committed here: a test commits what it set up itself
+    (the helpers of ``tests.support`` do), and a request made while the test's session holds
+    uncommitted changes fails with ``UncommittedChanges`` instead of silently seeing or not
+    seeing them. Before each request the test's (read-only) transaction ends, so that it holds
+    no lock the request waits for and the test re-reads what the request changed.
     """
 
     def run_wsgi_app(self, environ, buffered=False):
         if self.preserve_context:  # ``with client:`` keeps Flask's documented behaviour
             return super().run_wsgi_app(environ, buffered)
         if has_app_context() and current_app._get_current_object() is self.application:
-            if db.session.is_active:
-                db.session.commit()
-            else:
-                db.session.rollback()
-            # The app keeps objects loaded across a commit; the test wants to see what the
-            # request changed, so its objects are read again on their next use.
-            db.session.expire_all()
+            session = db.session()
+            if session.new or session.dirty or session.deleted or session.info.get("flushed"):
+                raise UncommittedChanges(
+                    "the test's session has uncommitted changes; commit them "
+                    "(db.session.commit()) before the request"
+                )
+            # ends the read transaction and expires the test's objects: their next use
+            # reads what the request changed
+            session.rollback()
         with self.application.app_context():
             return super().run_wsgi_app(environ, buffered)
 
@@ -175,39 +193,6 @@ def runner(app):
     return app.test_cli_runner()
 
 
-@dataclass
-class Account:
-    """A created account and the password to sign in with."""
-
-    id: object
-    email: str
-    password: str
-    name: str
-
-
-@functools.cache
-def _hash_once(password: str) -> str:
-    from counselor.auth.services import hash_password
-
-    return hash_password(password)
-
-
-def make_account(email: str, name: str, *, admin: bool = False) -> Account:
-    """Create an account through the service, committed.
-
-    The argon2 hash of the shared test password is computed once per run (it costs about
-    0.1 s); signing in still verifies it for real.
-    """
-    from counselor.auth import services
-
-    hashed = _hash_once(PASSWORD)
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(services, "hash_password", lambda password: hashed)
-        c = services.create_counselor(email, name, PASSWORD, admin=admin)
-    db.session.commit()
-    return Account(c.id, c.email, PASSWORD, c.name)
-
-
 @pytest.fixture
 def counselor_a(app) -> Account:
     return make_account("a@example.org", "Counselor A")
@@ -223,52 +208,30 @@ def admin(app) -> Account:
     return make_account("admin@example.org", "Practice Admin", admin=True)
 
 
-def login(client, account: Account):
-    """Sign in through the login form; asserts it worked."""
-    response = client.post("/login", data={"email": account.email, "password": account.password})
-    assert response.status_code == 302, response.get_data(as_text=True)[:500]
-    return response
-
-
 @pytest.fixture
 def client_a(app, counselor_a):
     """A browser signed in as counselor A."""
-    c = app.test_client()
-    login(c, counselor_a)
-    return c
+    return signed_in_client(app, counselor_a)
 
 
 @pytest.fixture
 def client_b(app, counselor_b):
     """A browser signed in as counselor B."""
-    c = app.test_client()
-    login(c, counselor_b)
-    return c
+    return signed_in_client(app, counselor_b)
 
 
 @pytest.fixture
 def client_admin(app, admin):
     """A browser signed in as the practice admin."""
-    c = app.test_client()
-    login(c, admin)
-    return c
+    return signed_in_client(app, admin)
 
 
-def csrf_token_from(html: str) -> str:
-    """The CSRF token of the first form on a page."""
-    m = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
-        r'name="csrf_token" value="([^"]+)"', html
-    )
-    assert m, "no CSRF token on page"
-    return m.group(1)
-
-
-def new_case(account: Account, label: str = "Sam & Alex", names=("Sam Rivera", "Alex Novak")):
-    """A case owned by ``account`` with the given partner names, committed."""
-    from counselor.auth.models import Counselor
-    from counselor.cases.services import create_case
-
-    owner = db.session.get(Counselor, account.id)
-    case = create_case(owner, label, [{"display_name": n} for n in names])
-    db.session.commit()
-    return case
+@pytest.fixture
+def celery_env(base_config, tmp_path):
+    """Real Celery worker and beat processes for one test (started by the test with
+    ``celery_env.start``), on a broker of the test's own; always stopped afterwards."""
+    harness = Celery(base_config, broker_for_test(tmp_path), tmp_path)
+    try:
+        yield harness
+    finally:
+        harness.stop()

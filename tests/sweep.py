@@ -21,7 +21,7 @@ from werkzeug.routing import Rule
 from werkzeug.routing.converters import UUIDConverter
 
 from counselor.extensions import db
-from tests.conftest import Account, new_case
+from tests.support import CANARY, Account, canary, new_case
 
 #: the column order of every policy row; "partner" is a browser holding a portal session
 #: of one of A's partners (it opened that partner's personal link), signed in nowhere
@@ -32,8 +32,6 @@ SWEPT_METHODS = ("GET", "POST")
 #: the built-in questionnaire the sweep's assignments use: text items to plant canaries in,
 #: a "shared" text item, and an alert rule
 SWEEP_QUESTIONNAIRE = "consent-check-in"
-#: every canary the sweep plants in an answer; a page showing one it should not is a leak
-CANARY = re.compile(r"CANARY-[A-Za-z0-9]+-[0-9a-f]{32}")
 #: what a "ready" export holds (the download only hands the stored bytes back)
 SWEEP_PDF = b"%PDF-1.4\n% sweep export\n%%EOF\n"
 
@@ -75,27 +73,6 @@ def is_portal(rule: Rule) -> bool:
     return rule.endpoint.partition(".")[0] == "portal" or rule.rule.startswith("/p/")
 
 
-def sign_in(client, account: Account) -> None:
-    """Sign the browser in as ``account`` through the login-session service, as the login
-    form does after the password check. The sweep tests what a signed-in browser reaches, not
-    the form (tests/test_auth.py does), and one Argon2 check per sweep test would cost more
-    than the sweep's requests."""
-    from counselor.auth.models import Counselor
-    from counselor.auth.services import start_login_session
-
-    login_session = start_login_session(db.session.get(Counselor, account.id))
-    db.session.commit()
-    with client.session_transaction() as cookie_session:
-        cookie_session.clear()
-        cookie_session["_user_id"] = login_session.token
-        cookie_session["_fresh"] = True
-
-
-def canary(label: str) -> str:
-    """A fresh canary string (see ``CANARY``)."""
-    return f"CANARY-{label}-{uuid.uuid4().hex}"
-
-
 def _library_questionnaire():
     """The sweep's built-in questionnaire, loading it (alone: every sweep test starts from an
     empty database, and the whole library costs half a second) on first use."""
@@ -121,7 +98,7 @@ def _own_questionnaire(a: Account):
     """A's own (imported) questionnaire: every counselor but A gets the missing page for it."""
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import load_definition
-    from tests.questionnaires.conftest import small_definition
+    from tests.support import small_definition
 
     found = db.session.scalar(
         select(Questionnaire).where(
@@ -174,10 +151,11 @@ def make_objects(a: Account, b: Account) -> dict:
     due in two weeks) whose partners submitted answers holding canaries, their personal
     links, an open alert and a ready export.
     """
+    from counselor.alerts.models import Alert
     from counselor.cases.services import save_session
     from counselor.core.models import utcnow
-    from counselor.reports.services import claim, finish, request_export
-    from counselor.reveal.models import Alert
+    from counselor.reports.services import request_export
+    from counselor.reports.worker import claim, finish
 
     case = new_case(a, "Sweep case", ("Sweep Partner One", "Sweep Partner Two"))
     session = save_session(
@@ -466,9 +444,9 @@ def stable_body(response) -> str:
 
 def _homework(case_ids: list) -> tuple:
     """Assignments, links, responses, alerts and exports of some cases, as plain values."""
+    from counselor.alerts.models import Alert
     from counselor.questionnaires.models import Assignment, Link, Response
     from counselor.reports.models import Export
-    from counselor.reveal.models import Alert
 
     of_cases = Assignment.case_id.in_(case_ids)
     return (

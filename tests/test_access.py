@@ -31,8 +31,7 @@ from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
-from tests.conftest import make_account
-from tests.library_helpers import open_portal
+from tests.support import make_account, open_portal, sign_in
 from tests.sweep import (
     ACTORS,
     LOGIN,
@@ -48,7 +47,6 @@ from tests.sweep import (
     matches,
     methods_of,
     outcome,
-    sign_in,
     snapshot,
     stable_body,
     sweep_rules,
@@ -206,7 +204,7 @@ POLICY: dict[str, Row] = {
     "reveal.compare": owned(GET=200),
     "reveal.release": owned(POST=400),
     "reveal.withdraw": owned(POST=TO_COMPARE),
-    "reveal.acknowledge": owned(POST=400),
+    "alerts.acknowledge": owned(POST=400),
     "reveal.fhir": owned(GET=200),
     "reveal.export_csv": owned(GET=200),
     # reports: PDF exports (the kind defaults to the clinical record; retry: failed ones only)
@@ -309,7 +307,7 @@ def test_every_route_is_classified(app):
 @pytest.fixture
 def actors(app):
     """Counselors A and B and the admin, with a browser for each actor (only the actor
-    under test is signed in, see ``sign_in``)."""
+    under test is signed in, see ``tests.support.sign_in``)."""
     accounts = {
         "counselor_a": make_account("a@example.org", "Counselor A"),
         "counselor_b": make_account("b@example.org", "Counselor B"),
@@ -402,7 +400,7 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
     account = actors.get(actor)
     client = app.test_client()
     if account:
-        sign_in(client, account)
+        sign_in(client, account, form=False)
     a, b = actors["counselor_a"], actors["counselor_b"]
     home = make_partner_home(a, b)
     # Only the partner holds a portal session, and always the one of its own link: a request
@@ -475,7 +473,9 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
                     if _audit_count("access.forbidden", actors["admin"]) != forbidden_before + 1:
                         failures.append(f"{where}: no single access.forbidden audit event")
                 if method != "GET" and account and not _signed_in(client):
-                    sign_in(client, account)  # after logout: sign in again for the next rule
+                    sign_in(
+                        client, account, form=False
+                    )  # after logout: sign in again for the next rule
             if len(set(pages.values())) > 1:
                 failures.append(
                     f"counselor_b {method} {rule.endpoint}: A's objects and missing ids give "
@@ -507,7 +507,7 @@ def test_other_counselors_case_gives_the_missing_page_and_is_audited(
     probe is written to the audit trail under B's name."""
     import uuid
 
-    from tests.conftest import new_case
+    from tests.support import new_case
 
     case = new_case(counselor_a, "Jo & Lee", ("Jo Secret-Partner", "Lee"))
     probe = client_b.get(f"/cases/{case.id}")
@@ -528,7 +528,7 @@ def test_other_counselors_case_gives_the_missing_page_and_is_audited(
 def test_anonymous_is_sent_to_login_and_back(app, counselor_a):
     """An anonymous visitor of a case URL lands on the login page, and after signing in is
     taken back to the page asked for."""
-    from tests.conftest import new_case
+    from tests.support import new_case
 
     case = new_case(counselor_a)
     client = app.test_client()

@@ -13,9 +13,13 @@ ROOT = Path(__file__).resolve().parent.parent
 
 #: the domain modules that must stay plain functions of plain data (STYLE.md, habit 12)
 PURE_MODULES = (
+    "counselor.questionnaires.answers",
     "counselor.questionnaires.engine",
-    "counselor.questionnaires.scoring",
+    "counselor.questionnaires.parsing",
     "counselor.questionnaires.schema",
+    "counselor.questionnaires.scoring",
+    "counselor.questionnaires.validation",
+    "counselor.questionnaires.values",
     "counselor.reveal.matching",
     "counselor.reveal.views",
     "counselor.agreements.clauses",

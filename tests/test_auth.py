@@ -13,7 +13,7 @@ from counselor.auth.models import Counselor, LoginSession
 from counselor.core.audit import AuditEvent
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from tests.conftest import PASSWORD, csrf_token_from, login, make_account, new_case
+from tests.support import PASSWORD, csrf_token_from, make_account, new_case, sign_in
 from tests.sweep import (
     UnknownArgument,
     build_url,
@@ -121,7 +121,7 @@ def test_session_identifier_changes_at_login(app, counselor_a):
     with client.session_transaction() as s:
         s["planted"] = "by an attacker"
     before = cookie_value(client)
-    login(client, counselor_a)
+    sign_in(client, counselor_a)
     after = cookie_value(client)
     assert before and after and before != after
     with client.session_transaction() as s:
@@ -133,7 +133,7 @@ def test_session_identifier_changes_at_login(app, counselor_a):
     assert not signed_in(browser_with_cookie(app, before))
 
     second = app.test_client()
-    login(second, counselor_a)
+    sign_in(second, counselor_a)
     with second.session_transaction() as s:
         assert s["_user_id"] != token, "every login gets its own identifier"
     assert signed_in(client) and signed_in(second)
@@ -193,8 +193,8 @@ NEW_PASSWORD = "a brand new passphrase"  # noqa: S105
 
 def test_password_change_ends_other_sessions_but_keeps_this_one(app, counselor_a):
     here, elsewhere = app.test_client(), app.test_client()
-    login(here, counselor_a)
-    login(elsewhere, counselor_a)
+    sign_in(here, counselor_a)
+    sign_in(elsewhere, counselor_a)
     r = here.post(
         "/account/password",
         data={"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD},
@@ -222,7 +222,7 @@ def test_password_change_ends_other_sessions_but_keeps_this_one(app, counselor_a
 )
 def test_password_change_refusals_change_nothing(app, client_a, counselor_a, form, message):
     elsewhere = app.test_client()
-    login(elsewhere, counselor_a)
+    sign_in(elsewhere, counselor_a)
     before = db.session.get(Counselor, counselor_a.id).password_hash
     r = client_a.post("/account/password", data=form)
     assert r.status_code == 400

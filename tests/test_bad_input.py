@@ -23,8 +23,16 @@ from hypothesis import strategies as st
 from counselor.core.web import UNSTORABLE_TEXT
 from counselor.extensions import limiter
 from counselor.questionnaires.engine import walk
-from tests.conftest import login, make_account, new_case
-from tests.library_helpers import assign_direct, open_portal, portal_csrf, revision_of, sync
+from tests.support import (
+    assign,
+    make_account,
+    new_case,
+    open_portal,
+    portal_csrf,
+    revision_of,
+    sign_in,
+    sync,
+)
 from tests.sweep import build_url, is_portal, make_objects, methods_of, sweep_rules, variants
 
 MIN_INPUTS = 1_000
@@ -173,7 +181,7 @@ FORMS: dict[str, dict[str, str]] = {
     "reports.request_case_export": {"kind": "handout", "partner": ""},
     "reports.request_session_export": {"kind": "clinical", "partner": ""},
     "reports.retry": {},
-    "reveal.acknowledge": {"note": "n", "next_page": ""},
+    "alerts.acknowledge": {"note": "n", "next_page": ""},
     "reveal.release": {},
     "reveal.withdraw": {},
 }
@@ -307,7 +315,7 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
     # the portal: a draft of the check-in (conditions) and of the inventory (desire answers)
     for slug, examples in (("consent-check-in", 150), ("desires-boundaries", 100)):
         case = new_case(a)
-        assignment, tokens = assign_direct(case, slug)
+        assignment, tokens = assign(case, slug)
         defn = assignment.version.definition
         partner = app.test_client()
         assert open_portal(partner, next(iter(tokens.values()))).status_code == 302
@@ -370,7 +378,7 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
 
     # the counselor's import, with definition texts made to break the parser and the rules
     counselor = app.test_client()
-    login(counselor, a)
+    sign_in(counselor, a)
 
     def import_definition(text):
         r = counselor.post(
@@ -384,7 +392,7 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
 
     # every form, in an order that keeps destructive ones last
     clients = {"admin": app.test_client(), "anonymous": app.test_client(), "counselor": counselor}
-    login(clients["admin"], admin)
+    sign_in(clients["admin"], admin)
     rules = {r.endpoint: r for r in sweep_rules(app) if r.endpoint in FORMS}
     for endpoint in sorted(FORMS, key=lambda e: (e in LAST, LAST.index(e) if e in LAST else 0, e)):
         rule = rules[endpoint]
@@ -422,7 +430,7 @@ def test_nul_in_the_sign_in_email_is_a_400_page(fuzz_app):
 def test_lone_surrogate_in_an_autosave_is_a_json_400(fuzz_app):
     a = make_account("a@example.org", "Counselor A")
     sync()
-    assignment, tokens = assign_direct(new_case(a), "consent-check-in")
+    assignment, tokens = assign(new_case(a), "consent-check-in")
     partner = fuzz_app.test_client()
     assert open_portal(partner, next(iter(tokens.values()))).status_code == 302
     page = partner.get("/p/s/1").get_data(as_text=True)
@@ -439,7 +447,7 @@ def test_lone_surrogate_in_an_autosave_is_a_json_400(fuzz_app):
 def test_nul_in_a_query_string_is_a_400(fuzz_app):
     a = make_account("a@example.org", "Counselor A")
     c = fuzz_app.test_client()
-    login(c, a)
+    sign_in(c, a)
     r = c.get("/cases?q=%00")
     assert r.status_code == 400
     assert "invisible character" in r.get_data(as_text=True)

@@ -7,48 +7,9 @@ bytes, or a ``pg_dump`` of the PostgreSQL database.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import uuid
-from pathlib import Path
 
-from sqlalchemy.engine import make_url
-
-from tests.conftest import PG_URL, service_unavailable
-
-
-def database_bytes(database_url: str) -> bytes:
-    """Everything the database holds, as bytes: the SQLite files or a full pg_dump."""
-    url = make_url(database_url)
-    if url.get_backend_name() == "sqlite":
-        path = Path(url.database)
-        files = [path, *(path.with_name(path.name + s) for s in ("-journal", "-wal"))]
-        return b"".join(f.read_bytes() for f in files if f.exists())
-    pg_dump = shutil.which("pg_dump")
-    if pg_dump is None:
-        service_unavailable("pg_dump")
-    done = subprocess.run([pg_dump, "--no-owner", PG_URL], capture_output=True, timeout=120)  # noqa: S603
-    assert done.returncode == 0, done.stderr.decode(errors="replace")
-    return done.stdout
-
-
-def encodings(text: str) -> list[bytes]:
-    """The forms a plain-text leak could take: UTF-8, UTF-16, and hex (how pg_dump prints
-    bytea, so plaintext stored in a binary column would show as hex)."""
-    raw = text.encode()
-    return [
-        raw,
-        text.encode("utf-16-le"),
-        text.encode("utf-16-be"),
-        raw.hex().encode(),
-        raw.hex().upper().encode(),
-    ]
-
-
-def leaks(dump: bytes, *canaries: str) -> list[str]:
-    """The canaries found in ``dump`` in any plain encoding."""
-    lowered = dump.lower()
-    return [c for c in canaries for form in encodings(c) if form.lower() in lowered]
+from tests.support import database_bytes, leaks
 
 
 def test_partner_name_and_note_typed_in_the_ui_are_not_in_the_database(
@@ -122,7 +83,7 @@ def test_agreement_text_and_notes_typed_in_the_pages_are_not_in_the_database(
 
     from counselor.agreements import services
     from counselor.extensions import db
-    from tests.agreements.helpers import portal, released_case
+    from tests.support.agreements import portal, released_case
 
     tag = uuid.uuid4().hex[:10]
     title, clause = f"Title canary {tag}", f"Clause canary {tag}: blindfold only at home"

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.extensions import db
-from tests.conftest import login, make_account, new_case
+from tests.support import make_account, new_case, sign_in
 
 NAMES = ["Robin Ash", "Kim Birch", "Lou Cedar", "Max Dune", "Noor Elm", "Ola Fir"]
 
@@ -387,7 +387,7 @@ def test_extreme_dates_get_a_message_in_any_time_zone(make_app):
         with app.app_context():
             account = make_account(f"{zone.split('/')[1].lower()}@example.org", zone)
             client = app.test_client()
-            login(client, account)
+            sign_in(client, account)
             case = new_case(account)
             for day in ("0001-01-01", "9999-12-31"):
                 r = client.post(

@@ -13,7 +13,7 @@ from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.config import new_encryption_key
 from counselor.core.crypto import REGISTRY, DecryptionError, KeyRing, associated_data
 from counselor.extensions import db
-from tests.conftest import make_account, new_case
+from tests.support import make_account, new_case
 
 AAD = associated_data("partner", "display_name", uuid.UUID(int=1))
 
@@ -193,11 +193,15 @@ def test_keys_generate_prints_a_usable_key(runner):
     assert runner.invoke(args=["keys", "generate"]).output.strip() != key
 
 
+VALID_KEY = base64.urlsafe_b64encode(bytes(32)).decode()
+
+
 @pytest.mark.parametrize(
     "keys, words",
     [
         ("not-a-key", "key #1 in COUNSELOR_ENCRYPTION_KEYS is not base64"),
-        (new_encryption_key() + ",not-a-key", "key #2 in COUNSELOR_ENCRYPTION_KEYS is not base64"),
+        # a valid key (fixed: pytest-xdist needs every worker to collect the same test ids)
+        (VALID_KEY + ",not-a-key", "key #2 in COUNSELOR_ENCRYPTION_KEYS is not base64"),
         (base64.urlsafe_b64encode(b"short").decode(), "must be 32 bytes"),
         ("", "holds no key"),
         (" , ", "holds no key"),
@@ -215,7 +219,7 @@ def test_malformed_key_stops_start_up_with_one_sentence(base_config, capsys, key
 def test_rotate_after_the_old_key_was_dropped_says_what_to_do(make_app, counselor_a):
     """Dropping the old key before rotating must not end in a trace."""
     from counselor.config import new_encryption_key
-    from tests.conftest import new_case
+    from tests.support import new_case
 
     new_case(counselor_a, "Rotation case", ("Robin",))
     app = make_app(COUNSELOR_ENCRYPTION_KEYS=new_encryption_key())

@@ -9,12 +9,12 @@ import re
 import pytest
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.cases.models import Case
 from counselor.core.models import aware, to_local, utcnow
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Response
 from counselor.reports.models import Export
-from counselor.reveal.models import Alert
 
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Los_Angeles"])

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from counselor.alerts.models import Alert
 from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.core.crypto import REGISTRY
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Link, Response
 from counselor.reports.models import Export
-from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.library_helpers import questionnaire, sync
-from tests.test_canary import database_bytes
+from tests.support import database_bytes, new_case, questionnaire, sync
 
 CANARY_NAME = "Canary-Erase-Partner-Zq81"
 CANARY_ANSWER = "Canary-Erase-Answer-Vx27"

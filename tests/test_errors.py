@@ -10,7 +10,7 @@ import uuid
 import pytest
 
 from counselor.core.web import ERROR_TEXT
-from tests.conftest import PASSWORD, login, make_account, new_case
+from tests.support import PASSWORD, make_account, new_case, sign_in
 from tests.sweep import (
     UnknownArgument,
     build_url,
@@ -161,7 +161,7 @@ def test_500_page_shows_no_trace(make_app, caplog):
     assert app.testing is False and not app.config.get("PROPAGATE_EXCEPTIONS")
     with app.app_context():
         client = app.test_client()
-        login(client, make_account("a@example.org", "Counselor A"))
+        sign_in(client, make_account("a@example.org", "Counselor A"))
         r = client.get("/explode?typed=secret+detail+of+the+failure")
     styled_error(r, 500)
     assert "secret detail of the failure" not in r.get_data(as_text=True)
@@ -187,7 +187,7 @@ def every_page(app):
     accounts = {"counselor_a": a, "admin": make_account("admin@example.org", "Admin", admin=True)}
     clients = {who: app.test_client() for who in ("anonymous", *accounts)}
     for who, account in accounts.items():
-        login(clients[who], account)
+        sign_in(clients[who], account)
     pages = []
     for rule in sweep_rules(app):
         if rule.endpoint not in POLICY:
@@ -201,7 +201,7 @@ def every_page(app):
                     continue  # reported by the sweep
                 pages.append((f"{who} {method} {url}", client.open(url, method=method)))
                 if method != "GET" and who in accounts and not _signed_in(client):
-                    login(client, accounts[who])  # after logout, for the next rules
+                    sign_in(client, accounts[who])  # after logout, for the next rules
     for client in clients.values():
         for where in ("/nowhere", "/logout"):
             pages.append((f"GET {where}", client.get(where)))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import login, new_case
-from tests.library_helpers import questionnaire, sync
-from tests.questionnaires.conftest import assign_http
+from tests.support import assign_http, new_case, questionnaire, sign_in, sync
 
 BASE = "https://counselor.example.org"
 
@@ -16,7 +14,7 @@ def test_links_are_built_from_the_base_url_never_from_the_host_header(make_app, 
         case = new_case(counselor_a)
         client = app.test_client()
         client.environ_base["HTTP_HOST"] = "evil.example"
-        login(client, counselor_a)
+        sign_in(client, counselor_a)
         r, tokens = assign_http(client, case, questionnaire("desires-boundaries").id)
         page = r.get_data(as_text=True)
         assert tokens and "evil.example" not in page

@@ -10,7 +10,7 @@ from counselor.auth import services as auth_services
 from counselor.auth.models import LoginSession
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from tests.reveal.test_compare_queries import counting
+from tests.support import counting
 
 
 class Clock:

@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from counselor.extensions import db
-from tests.conftest import PG_URL, service_unavailable, sqlalchemy_url
+from tests.support import PG_URL, service_unavailable, sqlalchemy_url
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The first things a counselor does: sign in, open a case, record a session."""
 
-from tests.conftest import new_case
+from tests.support import new_case
 
 
 def test_counselor_creates_case_and_session(client_a, counselor_a):

@@ -15,10 +15,7 @@ from counselor.auth.models import Counselor
 from counselor.cases.services import create_case, save_session
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from tests.conftest import new_case
-from tests.library_helpers import assign_direct, portal_csrf, revision_of, sync
-from tests.reveal.helpers import open_link
-from tests.reveal.test_compare_queries import counting
+from tests.support import assign, counting, new_case, open_link, portal_csrf, revision_of, sync
 
 #: the caseload: login session with its counselor, alert flags, pause flags (agreements),
 #: count, page, partners, audit
@@ -86,7 +83,7 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
 
 def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_a, counselor_a):
     from counselor.agreements import services
-    from tests.agreements.helpers import agree_all, published_agreement
+    from tests.support.agreements import agree_all, published_agreement
 
     case = new_case(counselor_a)
     first = published_agreement(case)
@@ -117,8 +114,8 @@ def test_session_page_reads_each_row_once(app, client_a, counselor_a):
 def test_autosave_runs_a_fixed_handful_of_statements(app, counselor_a):
     sync()
     case = new_case(counselor_a)
-    _, tokens = assign_direct(case, "intake")
-    browser = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    _, tokens = assign(case, "intake")
+    browser = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     page = browser.get("/p/s/1")
     csrf, revision = portal_csrf(page), revision_of(page)
     counts = []

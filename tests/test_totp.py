@@ -12,8 +12,7 @@ from counselor.auth import services
 from counselor.auth.models import Counselor
 from counselor.core.audit import AuditEvent
 from counselor.extensions import db
-from tests.conftest import PASSWORD, login
-from tests.test_canary import database_bytes, leaks
+from tests.support import PASSWORD, database_bytes, leaks, sign_in
 
 THROTTLED = "Too many attempts in a short time."
 STEP = services.TOTP_STEP_SECONDS
@@ -110,7 +109,7 @@ def test_login_with_totp_needs_the_code_before_signing_in(app, counselor_a):
 
 def test_login_without_totp_is_unchanged(app, counselor_a):
     client = app.test_client()
-    login(client, counselor_a)
+    sign_in(client, counselor_a)
     assert signed_in(client)
 
 
@@ -274,6 +273,6 @@ def test_operator_resets_totp_for_a_lost_phone(app, runner, counselor_a):
     assert "auth.totp_disabled" in actions(counselor_a)
     # the password alone signs in again; a second reset says there is nothing to reset
     fresh = app.test_client()
-    login(fresh, counselor_a)
+    sign_in(fresh, counselor_a)
     again = runner.invoke(args=["counselors", "reset-totp", counselor_a.email])
     assert again.exit_code == 1 and "not on" in again.output

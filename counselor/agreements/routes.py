@@ -12,19 +12,12 @@ from counselor.agreements import clauses as cl
 from counselor.agreements import exports, services
 from counselor.agreements.blueprint import bp
 from counselor.agreements.forms import DraftForm, NewAgreementForm, PlainForm, parse_clauses
-from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db
 from counselor.portal.routes import partner_required
-
-
-@bp.app_template_global()
-def case_agreements(case: Case) -> list:
-    """The agreements of a case (the case page shows them; cases knows nothing of them)."""
-    return services.case_agreements(case)
 
 
 @bp.app_context_processor
@@ -40,12 +33,11 @@ def _clause_words():
 
 @bp.record_once
 def _plug_in(state) -> None:
-    # Features below this one show agreements without importing it: a case with a paused
-    # clause leads the caseload like an urgent alert, the partner's start page lists their
-    # agreements, the record PDFs carry the agreement in force, and the export worker
-    # renders the partner's PDF.
+    # Features below this one show agreements without importing it: the partner's start page
+    # lists their agreements, the record PDFs carry the agreement in force, and the export
+    # worker renders the partner's PDF. (The case page and the caseload are pages above
+    # agreements: their read models ask agreements directly.)
     ext = state.app.extensions
-    ext.setdefault("caseload_flags", []).append(services.caseload_pause_flags)
     ext.setdefault("partner_home_cards", []).append(_home_cards)
     ext.setdefault("record_sections", []).append(exports.record_section)
     ext.setdefault("export_renderers", {})["agreement"] = exports.render

@@ -698,7 +698,8 @@ def material_for(agreement: Agreement) -> list[Material]:
     the partners' own pages): a match between two partners only when they are the whole
     agreement, and a partner's shared answer only when every other partner of the agreement
     is shown it. Never a maybe, a no, a limit, a note or a counselor-only answer."""
-    from counselor.reveal.services import answer_plain, assigned_partners
+    from counselor.questionnaires.answers import answer_plain
+    from counselor.reveal.services import assigned_partners
 
     found: list[Material] = []
     for assignment in _released(agreement.case):
@@ -814,8 +815,8 @@ def remind_reviews() -> int:
 
 
 def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
-    """The caseload's flags (``app.extensions["caseload_flags"]``): a case with a clause a
-    partner paused leads the caseload as an urgent alert does."""
+    """The caseload's flags (``pages.read_models.caseload``): a case with a clause a partner
+    paused leads the caseload as an urgent alert does."""
     rows = db.session.scalars(
         select(Agreement.case_id)
         .join(ClausePause, ClausePause.agreement_id == Agreement.id)

@@ -6,11 +6,11 @@ import uuid
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, ForeignKey, String
+from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey, utcnow
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
 ROLES = ("counselor", "admin")
@@ -75,9 +75,7 @@ class LoginSession(db.Model):
 
     #: SHA-256 of the random token held in the session cookie
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    counselor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
-    )
+    counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

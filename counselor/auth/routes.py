@@ -148,10 +148,7 @@ def login_totp():
         try:
             services.verify_totp(counselor, form.code.data)
         except services.TotpError as exc:
-            db.session.rollback()
-            services.totp_failed(counselor)
-            db.session.commit()
-            form.code.errors.append(str(exc))
+            _code_refused(counselor, form.code, exc)
             return render_template("auth/login_totp.html", form=form), 401
         return _finish_login(counselor, _safe_next(session.get(PENDING, {}).get("next")))
     status = 400 if form.errors else 200
@@ -199,26 +196,28 @@ def totp():
     """Switch two-step sign-in (TOTP) on, by scanning a QR code and confirming a code, or off,
     with the password and a code."""
     counselor: Counselor = current_user._get_current_object()
-    if counselor.totp_on:
-        form = TotpDisableForm()
-        if form.validate_on_submit():
-            try:
-                services.disable_totp(counselor, form.password.data, form.code.data)
-            except services.AccountError as exc:
-                db.session.rollback()
-                if isinstance(exc, services.TotpError):
-                    services.totp_failed(counselor)
-                    db.session.commit()
-                    form.code.errors.append(str(exc))
-                else:
-                    form.password.errors.append(str(exc))
-            else:
-                db.session.commit()
-                flash("Two-step sign-in is off.", "success")
-                return redirect(url_for("auth.totp"))
-        status = 400 if form.errors else 200
-        return render_template("auth/totp.html", form=form, enabled=True), status
+    return _totp_off(counselor) if counselor.totp_on else _totp_on(counselor)
 
+
+def _totp_off(counselor: Counselor):
+    """Switching two-step sign-in off: the password and a current code."""
+    form = TotpDisableForm()
+    if form.validate_on_submit():
+        try:
+            services.disable_totp(counselor, form.password.data, form.code.data)
+        except services.TotpError as exc:
+            _code_refused(counselor, form.code, exc)
+        except services.AccountError as exc:
+            db.session.rollback()
+            form.password.errors.append(str(exc))
+        else:
+            return _switched("Two-step sign-in is off.")
+    status = 400 if form.errors else 200
+    return render_template("auth/totp.html", form=form, enabled=True), status
+
+
+def _totp_on(counselor: Counselor):
+    """Switching two-step sign-in on: scan the QR code of a new secret, confirm a code."""
     form = TotpCodeForm()
     secret = services.begin_totp_enrolment(counselor)
     db.session.commit()  # the secret being enrolled stays the same across reloads
@@ -229,9 +228,7 @@ def totp():
             db.session.rollback()
             form.code.errors.append(str(exc))
         else:
-            db.session.commit()
-            flash("Two-step sign-in is on. Signing in now asks for a code.", "success")
-            return redirect(url_for("auth.totp"))
+            return _switched("Two-step sign-in is on. Signing in now asks for a code.")
     status = 400 if form.errors else 200
     return render_template(
         "auth/totp.html",
@@ -240,3 +237,18 @@ def totp():
         secret=secret,
         qr=qr_svg(services.totp_uri(counselor), "QR code to add this account to an app"),
     ), status
+
+
+def _switched(message: str):
+    """Two-step sign-in was switched: keep it, say so, show the page in its new state."""
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for("auth.totp"))
+
+
+def _code_refused(counselor: Counselor, field, exc: Exception) -> None:
+    """A refused code: nothing of the attempt is kept but its audit event; the field says why."""
+    db.session.rollback()
+    services.totp_failed(counselor)
+    db.session.commit()
+    field.errors.append(str(exc))

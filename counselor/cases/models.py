@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key
 from counselor.extensions import db
 
 MAX_PARTNERS = 6
@@ -61,9 +61,7 @@ class Partner(UUIDPrimaryKey, db.Model):
         UniqueConstraint("case_id", "position", name="uq_partner_case_position"),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     #: 1..6, the order partners are listed in; unique per case, which also caps a case at six
     position: Mapped[int] = mapped_column(Integer)
     display_name = encrypted()
@@ -89,16 +87,10 @@ class PartnerRelationship(UUIDPrimaryKey, db.Model):
         UniqueConstraint("partner_a_id", "partner_b_id", name="uq_partner_relationship_pair"),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     #: the pair in case order (partner_a has the lower position), so a pair has one row
-    partner_a_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
-    partner_b_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
+    partner_a_id: Mapped[uuid.UUID] = cascade_key("partner.id")
+    partner_b_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     # declared so a flush deletes a pair before a partner it names
     partner_a: Mapped[Partner] = relationship(foreign_keys=[partner_a_id])
     partner_b: Mapped[Partner] = relationship(foreign_keys=[partner_b_id])
@@ -115,9 +107,7 @@ class CounselingSession(UUIDPrimaryKey, Timestamps, db.Model):
     __tablename__ = "counseling_session"
     __table_args__ = (CheckConstraint("duration_minutes BETWEEN 5 AND 600", name="duration_range"),)
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     duration_minutes: Mapped[int] = mapped_column(Integer, default=50)
     agenda = encrypted(nullable=True)

@@ -1,4 +1,8 @@
-"""Caseload pages: thin routes that parse, call one service, commit once."""
+"""Case and session forms: thin routes that parse, call one service, commit once.
+
+The caseload, case and session pages show other features too: their views are in
+`counselor.pages.routes` (attached to this blueprint).
+"""
 
 from __future__ import annotations
 
@@ -28,23 +32,6 @@ def home():
     return redirect(url_for("cases.index"))
 
 
-@bp.route("/cases")
-@counselor_required
-def index():
-    """The caseload: search, filter by status, most recent session first."""
-    status = request.args.get("status", "active")
-    if status not in ("active", "archived", "all"):
-        status = "active"
-    query = request.args.get("q", "")[:200]
-    page = request.args.get("page", 1, type=int)
-    caseload = services.caseload_page(
-        current_user, query, status, page, services.flagged_case_ids(current_user)
-    )
-    audit.record("caseload.view", "counselor", current_user.id)
-    db.session.commit()
-    return render_template("cases/index.html", caseload=caseload, status=status, query=query)
-
-
 @bp.route("/cases/new", methods=["GET", "POST"])
 @counselor_required
 def new():
@@ -60,16 +47,6 @@ def new():
             flash("Case created.", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template("cases/form.html", form=form, case=None), _status(form)
-
-
-@bp.route("/cases/<uuid:case_id>")
-@counselor_required
-def show(case_id: uuid.UUID):
-    """A case: its partners and the timeline of sessions."""
-    case = services.get_case_or_404(case_id)
-    audit.record("case.view", "case", case.id)
-    db.session.commit()
-    return render_template("cases/show.html", case=case)
 
 
 @bp.route("/cases/<uuid:case_id>/edit", methods=["GET", "POST"])
@@ -177,17 +154,6 @@ def new_session(case_id: uuid.UUID):
     return render_template("cases/session_form.html", form=form, case=case, session=None), _status(
         form
     )
-
-
-@bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>")
-@counselor_required
-def show_session(case_id: uuid.UUID, session_id: uuid.UUID):
-    """One counseling session with its notes."""
-    case = services.get_case_or_404(case_id)
-    session = services.get_session_or_404(case, session_id)
-    audit.record("session.view", "counseling_session", session.id)
-    db.session.commit()
-    return render_template("cases/session.html", case=case, session=session)
 
 
 @bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>/edit", methods=["GET", "POST"])

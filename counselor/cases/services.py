@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from dataclasses import field as dc_field
 from itertools import combinations
 
-from flask import current_app
 from sqlalchemy import case as sa_case
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
@@ -35,15 +34,21 @@ def get_case_or_404(case_id: uuid.UUID) -> Case:
     return get_owned_or_404(Case, case_id, owner=Case.counselor_id)
 
 
+def get_in_case_or_404(model, case: Case, row_id: uuid.UUID, *, via=None):
+    """A row of ``model`` (with a ``case_id``) that belongs to ``case`` of the current
+    counselor, else 404; ``via`` is its relationship to the case when not named ``case``."""
+    return get_owned_or_404(
+        model,
+        row_id,
+        owner=Case.counselor_id,
+        via=(via if via is not None else model.case,),
+        where=(model.case_id == case.id,),
+    )
+
+
 def get_session_or_404(case: Case, session_id: uuid.UUID) -> CounselingSession:
     """A counseling session of an owned case, or 404."""
-    return get_owned_or_404(
-        CounselingSession,
-        session_id,
-        owner=Case.counselor_id,
-        via=(CounselingSession.case,),
-        where=(CounselingSession.case_id == case.id,),
-    )
+    return get_in_case_or_404(CounselingSession, case, session_id)
 
 
 #: cases on one caseload page: the page stays small however large the caseload grows
@@ -58,7 +63,7 @@ class CaseloadPage:
     page: int
     pages: int
     total: int
-    #: flagged case id -> (rank, kind) from the caseload_flags providers (see flagged_case_ids)
+    #: flagged case id -> (rank, kind); the caller passes them (open alerts, see pages.read_models)
     flagged: dict[uuid.UUID, tuple[int, str]] = dc_field(default_factory=dict)
 
     @property
@@ -70,22 +75,6 @@ class CaseloadPage:
     def last(self) -> int:
         """Position of the last case on this page."""
         return self.first + len(self.cases) - 1 if self.cases else 0
-
-
-def flagged_case_ids(counselor: Counselor) -> dict[uuid.UUID, tuple[int, str]]:
-    """Cases another feature flags for attention (reveal: open alerts); they lead the caseload.
-
-    Features register a ``counselor -> {case id: (rank, kind)}`` function in
-    ``app.extensions["caseload_flags"]``, so that cases imports none of them. A lower rank
-    leads (reveal: urgent before review before info); ``kind`` names the flag for the badge.
-    A case flagged twice keeps its most pressing flag.
-    """
-    flagged: dict[uuid.UUID, tuple[int, str]] = {}
-    for provider in current_app.extensions.get("caseload_flags", ()):
-        for case_id, flag in provider(counselor).items():
-            if case_id not in flagged or flag < flagged[case_id]:
-                flagged[case_id] = flag
-    return flagged
 
 
 def _caseload_statement(

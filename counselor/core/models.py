@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import DateTime, Uuid
+from sqlalchemy import DateTime, ForeignKey, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 
@@ -34,10 +34,19 @@ def to_local(dt: datetime | None) -> datetime | None:
     return dt.astimezone(practice_zone()) if dt else None
 
 
+def day_text(day: date | None, *, year: bool = True, long: bool = False) -> str:
+    """A calendar date as every page and PDF prints it: "2 Mar 2026", "2 Mar" without the
+    year, "2 March 2026" with the month spelled out (partner-facing text); empty for None."""
+    if day is None:
+        return ""
+    text = f"{day.day} {day.strftime('%B' if long else '%b')}"
+    return f"{text} {day.year}" if year else text
+
+
 def local_day(dt: datetime | None) -> str:
     """A stored time as the practice's date, e.g. "2 Mar 2026" (empty for None)."""
     local = to_local(dt)
-    return local.strftime("%-d %b %Y") if local else ""
+    return day_text(local.date()) if local else ""
 
 
 def local_datetime(dt: datetime | None) -> str:
@@ -71,3 +80,9 @@ class Timestamps:
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
+
+
+def cascade_key(target: str, *, index: bool = True):
+    """A foreign key to ``target`` ("table.id") whose row goes with its parent (ON DELETE
+    CASCADE), indexed unless told otherwise: erasing a case reaches every row under it."""
+    return mapped_column(ForeignKey(target, ondelete="CASCADE"), index=index)

@@ -12,7 +12,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.sansio.utils import host_is_trusted
 
-from counselor.core.models import local_datetime, local_day
+from counselor.core.models import day_text, local_datetime, local_day
 from counselor.core.text import unstorable
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
@@ -178,6 +178,7 @@ def init_web(app: Flask) -> None:
     app.after_request(_security_headers)
     app.jinja_env.globals["csp_nonce"] = csp_nonce
     app.jinja_env.filters["localdate"] = local_day
+    app.jinja_env.filters["day"] = day_text
     app.jinja_env.filters["localdatetime"] = local_datetime
 
     @app.errorhandler(HTTPException)

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
@@ -59,16 +59,10 @@ class Message(UUIDPrimaryKey, db.Model):
     lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: one sentence for the counselor: why the last try failed (never the server's words)
     error: Mapped[str | None] = mapped_column(String(300))
-    case_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
-    partner_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID | None] = cascade_key("case.id")
+    partner_id: Mapped[uuid.UUID | None] = cascade_key("partner.id")
     #: the counselor the mail is to, or responsible for it (told when it cannot be delivered)
-    counselor_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
-    )
+    counselor_id: Mapped[uuid.UUID | None] = cascade_key("counselor.id")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -94,7 +88,7 @@ class Digest(UUIDPrimaryKey, db.Model):
     __tablename__ = "digest"
     __table_args__ = (UniqueConstraint("counselor_id", "day", name="uq_digest_counselor_day"),)
 
-    counselor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("counselor.id", ondelete="CASCADE"))
+    counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id", index=False)
     #: the practice-local day the digest was made for
     day: Mapped[date] = mapped_column(Date)
     message_id: Mapped[uuid.UUID | None] = mapped_column(
@@ -111,17 +105,11 @@ class Notice(UUIDPrimaryKey, db.Model):
         CheckConstraint("kind IN ('submitted', 'alert', 'undeliverable')", name="kind"),
     )
 
-    counselor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
-    )
-    case_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")
+    case_id: Mapped[uuid.UUID | None] = cascade_key("case.id")
     kind: Mapped[str] = mapped_column(String(16))
     #: the alert's severity where the item defines one (no answer, no item text)
     severity: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: the digest that carried it (None: still waiting)
-    digest_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("digest.id", ondelete="CASCADE"), index=True
-    )
+    digest_id: Mapped[uuid.UUID | None] = cascade_key("digest.id")

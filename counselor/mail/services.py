@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import secrets
 import uuid
 from datetime import timedelta
 from email import policy
@@ -12,12 +11,13 @@ from email.parser import BytesParser
 from pathlib import Path
 
 from flask import current_app, has_app_context
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import Partner
 from counselor.core import audit
+from counselor.core.lease import Lease
 from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.mail import compose, transport
@@ -30,6 +30,15 @@ SEND_TASK = "counselor.mail.tasks.send_message"
 _TO_PUBLISH = "counselor_mail_to_publish"
 #: the longest wait between two tries of one message
 MAX_BACKOFF_SECONDS = 3600
+
+#: a worker claims a message for sending under a lease (counselor.core.lease)
+LEASE = Lease(
+    Message,
+    waiting="queued",
+    working="sending",
+    lease_setting="COUNSELOR_MAIL_LEASE_SECONDS",
+    republish_setting="COUNSELOR_MAIL_REPUBLISH_SECONDS",
+)
 #: a link in a development mail, made clickable on its page
 URL = re.compile(r"(https?://[^\s<>\"]+)")
 
@@ -111,28 +120,11 @@ def claim(message_id: uuid.UUID) -> str | None:
     Claimable: queued and due, or sending with an expired lease (its worker died). A second
     delivery of the same task finds it sending or sent and does nothing.
     """
-    now = utcnow()
-    token = secrets.token_hex(16)
-    lease = now + timedelta(seconds=current_app.config["COUNSELOR_MAIL_LEASE_SECONDS"])
-    result = db.session.execute(
-        update(Message)
-        .where(
-            Message.id == message_id,
-            or_(
-                and_(
-                    Message.status == "queued",
-                    or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-                ),
-                and_(Message.status == "sending", Message.lease_expires_at < now),
-            ),
-        )
-        .values(
-            status="sending", claim=token, lease_expires_at=lease, attempts=Message.attempts + 1
-        )
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return token if result.rowcount == 1 else None
+    return LEASE.claim(message_id, _due())
+
+
+def _due():
+    return or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= utcnow())
 
 
 def still_wanted(message: Message) -> bool:
@@ -214,19 +206,9 @@ def send(message: Message) -> None:
     )
 
 
-def _finish(message_id: uuid.UUID, token: str, **values) -> bool:
-    result = db.session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.claim == token, Message.status == "sending")
-        .values(claim=None, lease_expires_at=None, **values)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount == 1
-
-
 def mark_sent(message_id: uuid.UUID, token: str) -> bool:
     """Record the send if we still hold the claim."""
-    done = _finish(message_id, token, status="sent", sent_at=utcnow(), error=None)
+    done = LEASE.finish(message_id, token, status="sent", sent_at=utcnow(), error=None)
     if done:
         audit.record("mail.sent", "message", message_id, actor_kind="system")
     db.session.commit()
@@ -235,7 +217,7 @@ def mark_sent(message_id: uuid.UUID, token: str) -> bool:
 
 def cancel(message_id: uuid.UUID, token: str) -> None:
     """Drop a message nobody should receive any more."""
-    if _finish(message_id, token, status="cancelled"):
+    if LEASE.finish(message_id, token, status="cancelled"):
         audit.record("mail.cancel", "message", message_id, actor_kind="system")
     db.session.commit()
 
@@ -247,8 +229,8 @@ def backoff_seconds(attempts: int, base: int) -> int:
 
 def retry_later(message_id: uuid.UUID, token: str, reason: str) -> str:
     """After a temporary failure: queued again with backoff, or failed after the last try."""
-    message = db.session.get(Message, message_id)
-    if message is None or message.claim != token:
+    message = LEASE.held(message_id, token)
+    if message is None:
         return "gone"
     config = current_app.config
     if message.attempts >= config["COUNSELOR_MAIL_MAX_ATTEMPTS"]:
@@ -258,7 +240,7 @@ def retry_later(message_id: uuid.UUID, token: str, reason: str) -> str:
             f"{reason} Counselor gave up after {message.attempts} tries; the mail was not sent.",
         )
     wait = backoff_seconds(message.attempts, config["COUNSELOR_MAIL_RETRY_SECONDS"])
-    _finish(
+    LEASE.finish(
         message_id,
         token,
         status="queued",
@@ -274,7 +256,7 @@ def retry_later(message_id: uuid.UUID, token: str, reason: str) -> str:
 def fail(message_id: uuid.UUID, token: str, reason: str) -> str:
     """End a message as failed with a sentence for the counselor, and tell them."""
     message = db.session.get(Message, message_id)
-    if message is None or not _finish(message_id, token, status="failed", error=reason[:300]):
+    if message is None or not LEASE.finish(message_id, token, status="failed", error=reason[:300]):
         db.session.commit()
         return "gone"
     audit.record("mail.failed", "message", message_id, actor_kind="system")
@@ -289,27 +271,7 @@ def fail(message_id: uuid.UUID, token: str, reason: str) -> str:
 
 def due_messages() -> list[uuid.UUID]:
     """Messages to publish again: due and not published lately, or with a dead lease."""
-    now = utcnow()
-    republish_before = now - timedelta(
-        seconds=current_app.config["COUNSELOR_MAIL_REPUBLISH_SECONDS"]
-    )
-    return list(
-        db.session.scalars(
-            select(Message.id).where(
-                or_(
-                    and_(
-                        Message.status == "queued",
-                        or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= now),
-                        or_(
-                            Message.published_at.is_(None),
-                            Message.published_at < republish_before,
-                        ),
-                    ),
-                    and_(Message.status == "sending", Message.lease_expires_at < now),
-                )
-            )
-        )
-    )
+    return LEASE.stale(_due())
 
 
 def republish_due() -> int:

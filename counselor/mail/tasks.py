@@ -10,22 +10,14 @@ from celery import shared_task
 from counselor.extensions import db
 from counselor.mail import notify, services, transport
 from counselor.mail.models import Message
+from counselor.worker import lease_task
 
 log = logging.getLogger(__name__)
 
 
-@shared_task(
-    name="counselor.mail.tasks.send_message",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
-def send_message(message_id: str) -> str:
+@lease_task("counselor.mail.tasks.send_message", services.claim)
+def send_message(mid: uuid.UUID, token: str) -> str:
     """Send one message; a second delivery of the same task finds it claimed and stops."""
-    mid = uuid.UUID(message_id)
-    token = services.claim(mid)
-    if token is None:
-        return "skipped"
     message = db.session.get(Message, mid)
     if message is None:
         return "gone"  # its case or partner was removed in the meantime
@@ -35,11 +27,11 @@ def send_message(message_id: str) -> str:
     try:
         services.send(message)
     except transport.PermanentFailure as exc:
-        log.warning("message %s refused for good", message_id)
+        log.warning("message %s refused for good", mid)
         db.session.rollback()
         return services.fail(mid, token, str(exc))
     except transport.TemporaryFailure as exc:
-        log.info("message %s not sent yet: %s", message_id, exc)
+        log.info("message %s not sent yet: %s", mid, exc)
         db.session.rollback()
         return services.retry_later(mid, token, str(exc))
     return "sent" if services.mark_sent(mid, token) else "lost-claim"

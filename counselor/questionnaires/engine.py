@@ -1,4 +1,4 @@
-"""Questionnaire logic on plain data: sections, enable_when, answer validation.
+"""Questionnaire logic on plain data: sections, enable_when, stops, progress, form fields.
 
 Pure functions of a definition (the validated JSON document) and an answers mapping
 ``{link_id: value}``. No Flask, no database: the portal, the counselor pages, the autosave
@@ -15,30 +15,31 @@ A hard limit belongs to a role ("giving is fine, receiving is a hard limit"). An
 before that carry ``"hard_limit": bool`` for the whole item; ``desire_value`` reads them as a
 limit on every role the partner answered (every role when none was answered), and
 ``flask answers upgrade`` rewrites them so.
+
+Reading one value (numbers, comparison, "answered", desire answers) is
+``counselor.questionnaires.values``; checking what a partner sends is
+``counselor.questionnaires.validation``. Their names stay importable from here.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-import math
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from counselor.questionnaires.schema import ANSWERABLE, DEFAULT_SHARE, DESIRE_ANSWERS, EXPERIENCE
-
-#: length limits per answer, so no single box can take the whole request budget
-MAX_STRING = 1_000
-MAX_TEXT = 10_000
-MAX_NOTE = 2_000
-MAX_INTEGER = 10**12
-
-
-class AnswerError(ValueError):
-    """A request carried answers that cannot belong to this questionnaire (a 4xx)."""
+from counselor.questionnaires.schema import ANSWERABLE, DEFAULT_SHARE
+from counselor.questionnaires.validation import MAX_NOTE as MAX_NOTE
+from counselor.questionnaires.validation import MAX_TEXT as MAX_TEXT
+from counselor.questionnaires.validation import AnswerError as AnswerError
+from counselor.questionnaires.validation import merge as merge
+from counselor.questionnaires.validation import normalise as normalise
+from counselor.questionnaires.validation import validate_changes as validate_changes
+from counselor.questionnaires.values import DESIRE_KEYS as DESIRE_KEYS
+from counselor.questionnaires.values import as_number as as_number
+from counselor.questionnaires.values import compare_values as compare_values
+from counselor.questionnaires.values import desire_value as desire_value
+from counselor.questionnaires.values import has_answer as has_answer
 
 
 @dataclass
@@ -161,100 +162,6 @@ def share_of(item: dict) -> str:
     return item.get("share", DEFAULT_SHARE.get(item["type"], "counselor_only"))
 
 
-#: a plain decimal numeral: what a stored decimal answer looks like, and all a text answer
-#: must look like to count as a number (no spaces, no "NaN", "Infinity" or "0x10")
-_NUMERAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?\Z")
-
-
-def as_number(value: Any) -> Decimal | None:
-    """The exact finite value of a number or a numeral string; None for anything else.
-
-    A value out of a double's range ("1e999") is no number either, so the portal's script,
-    which works in doubles, decides every condition as the server does.
-    """
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        # str() of a float is its shortest round-trip form: 2.5 -> "2.5", 0.1 -> "0.1"
-        return Decimal(str(value)) if math.isfinite(value) else None
-    if isinstance(value, str) and len(value) <= 100 and _NUMERAL.match(value):
-        number = Decimal(value)
-        return number if math.isfinite(float(number)) else None
-    return None
-
-
-def _kind(value: Any) -> tuple[str, Any]:
-    if isinstance(value, bool):
-        return "boolean", value
-    number = as_number(value)
-    if number is not None:
-        return "number", number
-    if isinstance(value, str):
-        return "text", value
-    return "other", value
-
-
-def compare_values(op: str, have: Any, want: Any) -> bool:
-    """An answer against a wanted value: the one rule for enable_when and alerts.
-
-    Each side is a boolean, a number (a JSON number or a numeral string such as a stored
-    decimal answer "2.50", compared by exact value, so "2.5" = 2.5), or text (compared
-    character by character; a date "YYYY-MM-DD" orders as text does). Values of different
-    kinds are never equal and have no order: only ``!=`` holds. Booleans have no order. A
-    multiple choice meets ``op`` when any chosen value does, and ``!=`` when none equals
-    ``want``. Nothing raises: "NaN", "Infinity" or "1e999" typed into a text item are text.
-    The portal's script (static/js/portal.js) mirrors this rule.
-    """
-    if isinstance(have, list):
-        if op == "!=":
-            return not any(compare_values("=", h, want) for h in have)
-        return any(compare_values(op, h, want) for h in have)
-    kind_have, a = _kind(have)
-    kind_want, b = _kind(want)
-    if kind_have != kind_want or kind_have == "other":
-        return op == "!="
-    if op == "=":
-        return a == b
-    if op == "!=":
-        return a != b
-    if kind_have == "boolean":
-        return False
-    return {">": a > b, "<": a < b, ">=": a >= b, "<=": a <= b}.get(op, False)
-
-
-def has_answer(value: Any) -> bool:
-    """Whether a stored value counts as answered (an empty desire or blank text does not)."""
-    if value is None or value == "" or value == []:
-        return False
-    if isinstance(value, dict):
-        return any(value.get(k) for k in DESIRE_KEYS | {"hard_limit"})
-    return True
-
-
-#: the keys of a stored desire answer
-DESIRE_KEYS = frozenset({"roles", "limits", "fantasy", "experience", "note"})
-
-
-def desire_value(item: dict, value: Any) -> dict:
-    """A stored desire answer in today's shape (an item-wide limit of older answers becomes a
-    limit on every role the partner answered, or on every role when none was answered)."""
-    value = value if isinstance(value, dict) else {}
-    roles = dict(value.get("roles") or {})
-    limits = list(value.get("limits") or ())
-    if value.get("hard_limit") and not limits:
-        keys = [r["key"] for r in item["roles"]]
-        limits = [k for k in keys if roles.get(k)] or keys
-    return {
-        "roles": roles,
-        "limits": limits,
-        "fantasy": bool(value.get("fantasy")),
-        "experience": value.get("experience") or "",
-        "note": value.get("note") or "",
-    }
-
-
 def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bool]:
     """FHIR enableWhen for every item at once: {link_id: shown for these answers}.
 
@@ -324,170 +231,6 @@ def _shown(defn: Definition, item: dict, answers: Mapping[str, Any], states: dic
 def is_enabled(defn: Definition, item: dict, answers: Mapping[str, Any]) -> bool:
     """Whether one item is shown; to ask about many, call enabled_states once instead."""
     return enabled_states(defn, answers)[item["link_id"]]
-
-
-def _clean_text(value: Any, limit: int, label: str) -> str:
-    if not isinstance(value, str):
-        raise _Invalid(f"{label} must be text.")
-    if "\x00" in value:
-        raise _Invalid("This answer contains a NUL character; remove it and try again.")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored or encrypted
-        raise _Invalid(
-            "This answer contains a character that cannot be saved; remove it and try again."
-        ) from None
-    if len(value) > limit:
-        raise _Invalid(f"Please keep this under {limit:,} characters (it has {len(value):,}).")
-    return value
-
-
-class _Invalid(ValueError):
-    """One answer is not acceptable; shown beside its item."""
-
-
-def _option_values(item: dict) -> list[str]:
-    return [o["value"] for o in item["options"]]
-
-
-def normalise(item: dict, value: Any) -> Any:
-    """Check one raw answer against its item and return the stored shape (None = cleared)."""
-    kind = item["type"]
-    if value is None or value == "" or value == []:
-        return None
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if value in ("true", "yes", "1"):
-            return True
-        if value in ("false", "no", "0"):
-            return False
-        raise _Invalid("Choose yes or no.")
-    if kind in ("string", "text"):
-        default = MAX_STRING if kind == "string" else MAX_TEXT
-        return _clean_text(value, item.get("max_length", default), "This answer") or None
-    if kind == "choice":
-        allowed = _option_values(item)
-        values = value if isinstance(value, list) else [value]
-        if not item.get("multiple") and len(values) > 1:
-            raise _Invalid("Choose one option.")
-        for v in values:
-            if v not in allowed:
-                raise _Invalid("Choose one of the options shown.")
-        return [v for v in allowed if v in values] if item.get("multiple") else values[0]
-    if kind == "open-choice":
-        return _clean_text(value, MAX_STRING, "This answer").strip() or None
-    if kind in ("integer", "scale"):
-        if isinstance(value, bool):
-            raise _Invalid("Enter a whole number.")
-        try:
-            number = int(value) if not isinstance(value, float) or value.is_integer() else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None or abs(number) > MAX_INTEGER:
-            raise _Invalid("Enter a whole number.")
-        _check_range(item, number)
-        return number
-    if kind == "decimal":
-        if isinstance(value, bool):
-            raise _Invalid("Enter a number.")
-        try:
-            number = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
-            raise _Invalid("Enter a number, for example 2.5.") from None
-        if not number.is_finite() or abs(number) > MAX_INTEGER or len(str(value)) > 40:
-            raise _Invalid("Enter a number, for example 2.5.")
-        _check_range(item, number)
-        return str(number)
-    if kind == "date":
-        try:
-            return _dt.date.fromisoformat(str(value)).isoformat()
-        except ValueError:
-            raise _Invalid("Enter a date as YYYY-MM-DD.") from None
-    if kind == "desire":
-        return _normalise_desire(item, value)
-    raise AnswerError(f"'{item['link_id']}' cannot be answered.")
-
-
-def _check_range(item: dict, number) -> None:
-    # as_number: a bound that is no finite number (a definition stored before such bounds
-    # were refused) limits nothing instead of failing every save
-    low, high = as_number(item.get("min")), as_number(item.get("max"))
-    if low is not None and number < low:
-        raise _Invalid(f"Enter {item['min']} or more.")
-    if high is not None and number > high:
-        raise _Invalid(f"Enter {item['max']} or less.")
-
-
-def _normalise_desire(item: dict, value: Any) -> dict | None:
-    if not isinstance(value, dict) or set(value) - DESIRE_KEYS - {"hard_limit"}:
-        raise _Invalid("This answer is not in the expected form.")
-    roles = value.get("roles") or {}
-    if not isinstance(roles, dict):
-        raise _Invalid("This answer is not in the expected form.")
-    keys = [r["key"] for r in item["roles"]]
-    clean_roles = {}
-    for key, answer in roles.items():
-        if key not in keys:
-            raise _Invalid("This answer names a role the question does not have.")
-        if answer in (None, ""):
-            continue
-        if answer not in DESIRE_ANSWERS:
-            raise _Invalid("Choose one of the answers shown.")
-        clean_roles[key] = answer
-    limits = value.get("limits") or []
-    if not isinstance(limits, list) or not all(isinstance(k, str) for k in limits):
-        raise _Invalid("This answer is not in the expected form.")
-    if set(limits) - set(keys):
-        raise _Invalid("This answer names a role the question does not have.")
-    for flag in ("hard_limit", "fantasy"):
-        if not isinstance(value.get(flag, False), bool):
-            raise _Invalid("A tick box is either ticked or not.")
-    experience = value.get("experience") or ""
-    if experience and experience not in EXPERIENCE:
-        raise _Invalid("Choose one of the answers shown.")
-    out = desire_value(
-        item,
-        {
-            "roles": {k: clean_roles[k] for k in keys if k in clean_roles},
-            "limits": [k for k in keys if k in limits],
-            "hard_limit": value.get("hard_limit", False),
-            "fantasy": value.get("fantasy", False),
-            "experience": experience,
-            "note": _clean_text(value.get("note") or "", MAX_NOTE, "The note"),
-        },
-    )
-    return out if has_answer(out) else None
-
-
-def validate_changes(defn: Definition, changes: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
-    """Normalise a partial set of answers; returns (clean changes, {link_id: error}).
-
-    Raises AnswerError for a link_id that is not a question of this definition: that is a
-    broken or forged request, not a typing mistake.
-    """
-    clean: dict[str, Any] = {}
-    errors: dict[str, str] = {}
-    for link_id, raw in changes.items():
-        item = defn.by_id.get(link_id) if isinstance(link_id, str) else None
-        if item is None or item["type"] not in ANSWERABLE:
-            raise AnswerError(f"'{str(link_id)[:64]}' is not a question of this questionnaire.")
-        try:
-            clean[link_id] = normalise(item, raw)
-        except _Invalid as exc:
-            errors[link_id] = str(exc)
-    return clean, errors
-
-
-def merge(answers: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
-    """Apply clean changes to stored answers; None clears an answer."""
-    out = dict(answers)
-    for link_id, value in changes.items():
-        if value is None:
-            out.pop(link_id, None)
-        else:
-            out[link_id] = value
-    return out
 
 
 def missing_required(

@@ -16,7 +16,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from counselor.core.forms import no_nul
-from counselor.questionnaires.schema import MAX_DEFINITION_CHARS
+from counselor.questionnaires.parsing import MAX_DEFINITION_CHARS
 
 
 class MultiCheckboxField(SelectMultipleField):

@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey, utcnow
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 from counselor.questionnaires.engine import Definition
 
@@ -38,9 +38,7 @@ class Questionnaire(UUIDPrimaryKey, Timestamps, db.Model):
 
     slug: Mapped[str] = mapped_column(String(64), index=True)
     #: None for the built-in library, else the counselor who imported it
-    owner_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
-    )
+    owner_id: Mapped[uuid.UUID | None] = cascade_key("counselor.id")
     title: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(400))
     kind: Mapped[str] = mapped_column(String(32))
@@ -66,9 +64,7 @@ class QuestionnaireVersion(UUIDPrimaryKey, db.Model):
         CheckConstraint("number >= 1", name="number_positive"),
     )
 
-    questionnaire_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("questionnaire.id", ondelete="CASCADE"), index=True
-    )
+    questionnaire_id: Mapped[uuid.UUID] = cascade_key("questionnaire.id")
     number: Mapped[int] = mapped_column(Integer)
     #: the validated JSON definition, exactly as loaded
     definition_json: Mapped[str] = mapped_column(Text)
@@ -122,9 +118,7 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
     __tablename__ = "assignment"
     __table_args__ = (CheckConstraint("link_ttl_days BETWEEN 1 AND 365", name="ttl_range"),)
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     version_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("questionnaire_version.id", ondelete="RESTRICT"), index=True
     )
@@ -163,9 +157,7 @@ class SubmittedForm(db.Model):
 
     #: the random key the form was rendered with (32 hex characters)
     request_key: Mapped[str] = mapped_column(String(32), primary_key=True)
-    counselor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("counselor.id", ondelete="CASCADE"), index=True
-    )
+    counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -174,12 +166,8 @@ class Link(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "link"
 
-    assignment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
+    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     #: SHA-256 (hex) of the token in the URL; the token itself is shown once and never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -205,12 +193,8 @@ class Response(UUIDPrimaryKey, db.Model):
         CheckConstraint("status IN ('not_opened', 'opened', 'draft', 'submitted')", name="status"),
     )
 
-    assignment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
+    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     status: Mapped[str] = mapped_column(String(16), default="not_opened")
     #: JSON object {link_id: answer}, sealed
     answers_json = encrypted(nullable=True)

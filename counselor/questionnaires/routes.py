@@ -22,7 +22,6 @@ from counselor.extensions import db
 from counselor.questionnaires import engine, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
-from counselor.questionnaires.schema import ParseError, parse_definition
 
 STATUS_LABELS = {
     "not_opened": "Not opened",
@@ -30,12 +29,6 @@ STATUS_LABELS = {
     "draft": "Draft",
     "submitted": "Submitted",
 }
-
-
-@bp.app_template_global()
-def case_assignments(case: Case) -> list:
-    """The case page lists its homework through this (cases knows nothing of questionnaires)."""
-    return services.case_assignments(case)
 
 
 @bp.app_template_global()
@@ -90,26 +83,20 @@ def import_definition():
     problems: list[str] = []
     if form.validate_on_submit():
         try:
-            doc = parse_definition(form.definition.data)
-        except ParseError as exc:
+            questionnaire, version = services.import_definition(
+                form.definition.data, current_user.id
+            )
+        except services.DefinitionError as exc:
             problems = exc.errors
         else:
-            try:
-                questionnaire, version = services.load_definition(doc, current_user.id)
-            except services.DefinitionError as exc:
-                problems = exc.errors
-            else:
-                audit.record("questionnaire.import", "questionnaire", questionnaire.id)
-                db.session.commit()
-                flash(
-                    f"Saved as version {version.number}."
-                    if version
-                    else "This definition is unchanged; no new version.",
-                    "success",
-                )
-                return redirect(
-                    url_for("questionnaires.preview", questionnaire_id=questionnaire.id)
-                )
+            db.session.commit()
+            flash(
+                f"Saved as version {version.number}."
+                if version
+                else "This definition is unchanged; no new version.",
+                "success",
+            )
+            return redirect(url_for("questionnaires.preview", questionnaire_id=questionnaire.id))
     status = 400 if (form.errors or problems) else 200
     return render_template("questionnaires/import.html", form=form, problems=problems), status
 
@@ -156,18 +143,14 @@ def assign_many(questionnaire_id: uuid.UUID):
         if _already_done(form):
             return redirect(url_for("questionnaires.library"))
         chosen = {uuid.UUID(v) for v in form.cases.data}
-        issued: list[services.IssuedLink] = []
         try:
-            for case in (c for c in cases if c.id in chosen):
-                _, links = services.assign(
-                    case,
-                    questionnaire.latest,
-                    [],
-                    due_on=form.due_on.data,
-                    instructions=form.instructions.data,
-                    ttl_days=form.ttl_days.data,
-                )
-                issued.extend(links)
+            issued = services.assign_to_cases(
+                [c for c in cases if c.id in chosen],
+                questionnaire.latest,
+                due_on=form.due_on.data,
+                instructions=form.instructions.data,
+                ttl_days=form.ttl_days.data,
+            )
             services.claim_form(form.request_key.data, current_user.id)
         except services.AssignmentError as exc:
             db.session.rollback()
@@ -227,26 +210,6 @@ def assign(case_id: uuid.UUID):
     return render_template(
         "questionnaires/assign.html", form=form, case=case, questionnaires=questionnaires
     ), status
-
-
-@bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>")
-@counselor_required
-def assignment(case_id: uuid.UUID, assignment_id: uuid.UUID):
-    """Status per partner and each partner's answers."""
-    case = get_case_or_404(case_id)
-    item = services.get_assignment_or_404(case, assignment_id)
-    audit.record("assignment.view", "assignment", item.id)
-    db.session.commit()
-    # Built after the commit: a commit expires every loaded row, and rows loaded before it
-    # would be refreshed one by one while rendering (three queries per partner).
-    view = services.assignment_view(item)
-    return render_template(
-        "questionnaires/assignment.html",
-        case=case,
-        assignment=item,
-        view=view,
-        due_form=DueForm(due_on=item.due_on),
-    )
 
 
 def _assignment_action(case_id: uuid.UUID, assignment_id: uuid.UUID):

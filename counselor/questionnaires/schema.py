@@ -1,5 +1,8 @@
 """The questionnaire definition format: a JSON Schema plus the checks a schema cannot express.
 
+Reading a definition's text (the size limits, JSON that cannot crash the parser) is
+``counselor.questionnaires.parsing``; ``validate_definition`` here checks what it read.
+
 Item types follow HL7 FHIR R4 Questionnaire (group, display, boolean, choice, open-choice,
 string, text, integer, decimal, date) plus ``scale`` and ``desire``. Every answerable item has
 a ``share`` level deciding who may ever see its answers (see DESIGN.md, reveal rules).
@@ -7,13 +10,18 @@ a ``share`` level deciding who may ever see its answers (see DESIGN.md, reveal r
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
-from counselor.core.text import unstorable
+from counselor.questionnaires.parsing import (
+    MAX_CHAIN,
+    MAX_CONDITIONS,
+    MAX_OPTIONS,
+    non_finite_numbers,
+    size_problems,
+)
 
 ITEM_TYPES = (
     "group",
@@ -55,88 +63,83 @@ DEFAULT_SEVERITY = "review"
 OPERATORS = ("exists", "=", "!=", ">", "<", ">=", "<=")
 LINK_ID = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
 
-_option = {
-    "type": "object",
-    "required": ["value", "label"],
-    "additionalProperties": False,
-    "properties": {
+
+def _closed(required: list[str], properties: dict) -> dict:
+    """A JSON object with only these properties, of which the ``required`` ones must be there."""
+    return {
+        "type": "object",
+        "required": required,
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+_option = _closed(
+    ["value", "label"],
+    {
         "value": {"type": "string", "minLength": 1, "maxLength": 64},
         "label": {"type": "string", "minLength": 1, "maxLength": 300},
     },
-}
-_role = {
-    "type": "object",
-    "required": ["key", "label"],
-    "additionalProperties": False,
-    "properties": {
+)
+_role = _closed(
+    ["key", "label"],
+    {
         "key": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
         "label": {"type": "string", "minLength": 1, "maxLength": 120},
         #: the role that completes this one (give/receive); absent for a shared role
         "counterpart": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
     },
-}
+)
 _answer_value = {"type": ["string", "number", "boolean"]}
-_enable_when = {
-    "type": "object",
-    "required": ["question", "operator"],
-    "additionalProperties": False,
-    "properties": {
+_enable_when = _closed(
+    ["question", "operator"],
+    {
         "question": {"type": "string", "pattern": LINK_ID},
         "operator": {"enum": list(OPERATORS)},
         "answer": _answer_value,
     },
-}
-_alert = {
-    "type": "object",
-    "required": ["operator", "answer", "message"],
-    "additionalProperties": False,
-    "properties": {
+)
+_alert = _closed(
+    ["operator", "answer", "message"],
+    {
         "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
         "answer": _answer_value,
         "message": {"type": "string", "minLength": 1, "maxLength": 300},
         "severity": {"enum": list(ALERT_SEVERITIES)},
     },
-}
+)
 #: an instrument a definition cites or adapts, and the terms its wording is used under
-_source = {
-    "type": "object",
-    "required": ["citation", "licence"],
-    "additionalProperties": False,
-    "properties": {
+_source = _closed(
+    ["citation", "licence"],
+    {
         "citation": {"type": "string", "minLength": 1, "maxLength": 600},
         "licence": {"type": "string", "minLength": 1, "maxLength": 600},
         #: which items use it, and whether its wording is exact, adapted or only its idea
         "use": {"type": "string", "maxLength": 600},
     },
-}
+)
 
 #: a stop in the portal: an answer after which a partner cannot go on (e.g. under 18)
-_stop_if = {
-    "type": "object",
-    "required": ["operator", "answer", "message"],
-    "additionalProperties": False,
-    "properties": {
+_stop_if = _closed(
+    ["operator", "answer", "message"],
+    {
         "operator": {"enum": ["=", "!=", ">", "<", ">=", "<="]},
         "answer": _answer_value,
         #: shown to the partner in place of the next page: say why, kindly, and whom to reach
         "message": {"type": "string", "minLength": 1, "maxLength": 1000},
     },
-}
-_cutoff = {
-    "type": "object",
-    "required": ["at_least", "text"],
-    "additionalProperties": False,
-    "properties": {
+)
+_cutoff = _closed(
+    ["at_least", "text"],
+    {
         "at_least": {"type": "number"},
         "text": {"type": "string", "minLength": 1, "maxLength": 400},
     },
-}
+)
 #: a scored outcome measure over numeric answers (see counselor/questionnaires/scoring.py)
-_score = {
-    "type": "object",
-    "required": ["key", "title", "method", "items", "source"],
-    "additionalProperties": False,
-    "properties": {
+_score = _closed(
+    ["key", "title", "method", "items", "source"],
+    {
         "key": {"type": "string", "pattern": r"^[a-z][a-z0-9_]{0,31}$"},
         "title": {"type": "string", "minLength": 1, "maxLength": 200},
         "method": {"enum": ["sum", "mean"]},
@@ -170,7 +173,7 @@ _score = {
         #: shared: a partner sees their own score (never another's) once results are released
         "share": {"enum": ["counselor_only", "shared"]},
     },
-}
+)
 
 ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -252,153 +255,6 @@ def _path(parts) -> str:
     for p in parts:
         out += f"[{p}]" if isinstance(p, int) else f".{p}"
     return out
-
-
-# Limits on an imported definition. Evaluation is linear in a definition's size, so these
-# only bound that size; each sits well above real use (the built-in inventory has 242 items in
-# 103,092 characters; the intake nests 3 levels, has 9 conditions on one item and chains 2
-# deep). README lists them.
-#: characters of the JSON text (the import form refuses more before parsing)
-MAX_DEFINITION_CHARS = 400_000
-#: items of every kind, groups and display items included
-MAX_ITEMS = 1_000
-#: groups inside groups (the library uses 2); checked before the schema, whose validator
-#: would otherwise recurse without bound
-MAX_NESTING = 8
-#: enable_when conditions on one item
-MAX_CONDITIONS = 20
-#: options of one choice item
-MAX_OPTIONS = 100
-#: an item shown when a question is answered that is itself shown when another is, and so on
-MAX_CHAIN = 100
-#: digits of a number anywhere in the document
-MAX_NUMBER_DIGITS = 40
-
-
-class ParseError(ValueError):
-    """The text is not a definition we can read; ``errors`` are "path: reason" lines."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("; ".join(errors))
-        self.errors = errors
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ParseError([f"$: {name} is not a number a definition can hold"])
-
-
-def _parse_int(text: str) -> int:
-    if len(text.lstrip("-")) > MAX_NUMBER_DIGITS:
-        raise ParseError([f"$: a number has more than {MAX_NUMBER_DIGITS} digits"])
-    return int(text)
-
-
-def _parse_float(text: str) -> float:
-    if len(text) > MAX_NUMBER_DIGITS + 10:
-        raise ParseError([f"$: a number has more than {MAX_NUMBER_DIGITS} digits"])
-    number = float(text)
-    if number in (float("inf"), float("-inf")):
-        raise ParseError([f"$: the number {text[:20]} is too large"])
-    return number
-
-
-def parse_definition(text: str) -> Any:
-    """The JSON document in ``text``, or ParseError naming what is wrong and where.
-
-    Every way the parser can fail is caught here: malformed JSON, nesting deeper than the
-    parser's recursion (thousands of "["), integers past Python's 4,300-digit conversion limit,
-    NaN and Infinity, and text over the size limit.
-    """
-    if len(text) > MAX_DEFINITION_CHARS:
-        raise ParseError(
-            [f"$: the definition has {len(text):,} characters; at most {MAX_DEFINITION_CHARS:,}"]
-        )
-    try:
-        return json.loads(
-            text,
-            parse_int=_parse_int,
-            parse_float=_parse_float,
-            parse_constant=_refuse_constant,
-        )
-    except json.JSONDecodeError as exc:
-        raise ParseError(
-            [f"$: not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno})"]
-        ) from None
-    except RecursionError:
-        raise ParseError(["$: nested too deeply to be a questionnaire definition"]) from None
-    except ParseError:
-        raise
-    except ValueError as exc:  # any other conversion the parser gives up on
-        raise ParseError([f"$: not a readable definition ({str(exc)[:80]})"]) from None
-
-
-def _nodes(doc: Any):
-    """Every (path, value) of a document, keys as values too, without recursion."""
-    stack = [("$", doc)]
-    while stack:
-        path, value = stack.pop()
-        yield path, value
-        if isinstance(value, dict):
-            for key, child in value.items():
-                yield path, key
-                stack.append((f"{path}.{key}" if _printable(key) else path, child))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{n}]", child) for n, child in enumerate(value))
-
-
-def _printable(text: Any) -> bool:
-    return isinstance(text, str) and not unstorable(text)
-
-
-def _limits(doc: Any) -> list[str]:
-    """Size limits checked before the schema, so a huge or hostile document costs little.
-
-    Returns the first problem found (a document this far off is not worth listing in full).
-    """
-    if not isinstance(doc, dict):
-        return []
-    for path, value in _nodes(doc):
-        if isinstance(value, str) and not _printable(value):
-            return [
-                f"{path}: contains a NUL character or an unpaired surrogate (\\u0000, \\ud800); "
-                "remove it"
-            ]
-    count = 0
-    stack = [(doc.get("items"), "$.items", 1)]
-    while stack:
-        items, path, level = stack.pop()
-        if not isinstance(items, list):
-            continue
-        count += len(items)
-        if count > MAX_ITEMS:
-            return [f"{path}: the definition has more than {MAX_ITEMS:,} items (groups count)"]
-        for n, item in enumerate(items):
-            if isinstance(item, dict) and isinstance(item.get("items"), list):
-                if level >= MAX_NESTING:
-                    return [
-                        f"{path}[{n}].items: groups are nested too deeply "
-                        f"(at most {MAX_NESTING} levels)"
-                    ]
-                stack.append((item["items"], f"{path}[{n}].items", level + 1))
-    return []
-
-
-def _not_finite(doc: Any) -> list[str]:
-    """Paths of NaN or infinite numbers (JSON parsers accept NaN, Infinity and 1e999).
-
-    No comparison or range means anything with them, so they are refused by name.
-    """
-    errors, stack = [], [(doc, "$")]
-    while stack:
-        value, path = stack.pop()
-        if isinstance(value, float) and not math.isfinite(value):
-            shown = "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
-            errors.append(f"{path}: {shown} is not a number a definition can use")
-        elif isinstance(value, dict):
-            stack.extend((v, f"{path}.{k}") for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((v, f"{path}[{n}]") for n, v in enumerate(value))
-    return sorted(errors)
 
 
 def _walk(items: Any, path: str = "$.items", parent: dict | None = None):
@@ -576,10 +432,10 @@ def validate_definition(doc: Any) -> list[str]:
     Schema errors and the rules a schema cannot express are reported together, so an author
     sees every mistake at once instead of one kind per attempt.
     """
-    too_big = _limits(doc)
+    too_big = size_problems(doc)
     if too_big:
         return too_big
-    not_finite = _not_finite(doc)
+    not_finite = non_finite_numbers(doc)
     if not_finite:
         return not_finite
     errors = sorted(f"{_path(e.absolute_path)}: {e.message}" for e in _validator.iter_errors(doc))

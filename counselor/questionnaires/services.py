@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
 from counselor.cases.models import Case, Partner
+from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import aware, to_local, utcnow
 from counselor.core.ownership import get_owned_or_404
@@ -28,6 +29,7 @@ from counselor.questionnaires.models import (
     Response,
     SubmittedForm,
 )
+from counselor.questionnaires.parsing import ParseError, parse_definition
 from counselor.questionnaires.schema import validate_definition
 
 #: 32 random bytes = 256 bits in every personal link
@@ -44,6 +46,20 @@ class DefinitionError(ValueError):
 
 class AssignmentError(ValueError):
     """An assignment rule was broken; the message is shown to the counselor."""
+
+
+def import_definition(
+    text: str, owner_id: uuid.UUID
+) -> tuple[Questionnaire, QuestionnaireVersion | None]:
+    """A counselor's own questionnaire (or a new version of one) from the JSON text they typed
+    or uploaded; DefinitionError names every problem as "path: reason"."""
+    try:
+        doc = parse_definition(text)
+    except ParseError as exc:
+        raise DefinitionError(exc.errors) from None
+    questionnaire, version = load_definition(doc, owner_id)
+    audit.record("questionnaire.import", "questionnaire", questionnaire.id)
+    return questionnaire, version
 
 
 def checksum(doc: dict) -> str:
@@ -147,13 +163,7 @@ def get_questionnaire_or_404(questionnaire_id: uuid.UUID) -> Questionnaire:
 
 def get_assignment_or_404(case: Case, assignment_id: uuid.UUID) -> Assignment:
     """An assignment of an owned case, else 404."""
-    return get_owned_or_404(
-        Assignment,
-        assignment_id,
-        owner=Case.counselor_id,
-        via=(Assignment.case,),
-        where=(Assignment.case_id == case.id,),
-    )
+    return get_in_case_or_404(Assignment, case, assignment_id)
 
 
 @dataclass
@@ -243,6 +253,24 @@ def _chosen_sections(version: QuestionnaireVersion, sections: list[str] | None) 
 def already_assigned(request_key: str) -> bool:
     """Whether a form with this idempotency key was already acted on."""
     return db.session.get(SubmittedForm, request_key) is not None
+
+
+def assign_to_cases(
+    cases: list[Case],
+    version: QuestionnaireVersion,
+    *,
+    due_on: date | None,
+    instructions: str | None,
+    ttl_days: int | None,
+) -> list[IssuedLink]:
+    """Give a questionnaire version to every partner of each case; all the links issued."""
+    issued: list[IssuedLink] = []
+    for case in cases:
+        _, links = assign(
+            case, version, [], due_on=due_on, instructions=instructions, ttl_days=ttl_days
+        )
+        issued.extend(links)
+    return issued
 
 
 def claim_form(request_key: str, counselor_id: uuid.UUID) -> None:

@@ -1,6 +1,6 @@
 """Plain data the PDF renderer takes. No ORM objects, no Flask: the renderer is pure.
 
-Builders in ``counselor.reports.services`` fill these from the database; a client handout
+Builders in ``counselor.reports.builders`` fill these from the database; a client handout
 is built only from ``counselor.reveal.views.partner_view`` results, so it can never hold
 anything the reveal rules keep from partners.
 """

@@ -24,3 +24,10 @@ class SessionExportForm(FlaskForm):
         validators=[DataRequired(message="Choose what to export.")],
     )
     partner = SelectField("Handout for", validators=[Optional()])
+
+
+def session_export_form(case) -> SessionExportForm:
+    """The export form of a session page, with the case's partners to choose from."""
+    form = SessionExportForm()
+    form.partner.choices = [SelectChoice(str(p.id), p.display_name) for p in case.partners]
+    return form

@@ -5,11 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String
+from sqlalchemy import CheckConstraint, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
 EXPORT_KINDS = ("clinical", "handout", "case_record", "agreement")
@@ -33,20 +33,12 @@ class Export(UUIDPrimaryKey, db.Model):
         ),
     )
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
-    session_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("counseling_session.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
+    session_id: Mapped[uuid.UUID | None] = cascade_key("counseling_session.id")
     #: the partner a client handout is for, or who asked for their agreement's PDF
-    partner_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE")
-    )
+    partner_id: Mapped[uuid.UUID | None] = cascade_key("partner.id", index=False)
     #: the agreement of a partner's agreement PDF (the agreements feature renders it)
-    agreement_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
-    )
+    agreement_id: Mapped[uuid.UUID | None] = cascade_key("agreement.id")
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -6,7 +6,6 @@ import uuid
 
 from flask import Response as HTTPResponse
 from flask import flash, jsonify, redirect, render_template, request, url_for
-from wtforms import SelectChoice
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, get_session_or_404
@@ -16,21 +15,7 @@ from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.reports import services
 from counselor.reports.blueprint import bp
-from counselor.reports.forms import SessionExportForm
-
-
-@bp.app_template_global()
-def export_list(case: Case, session_id=None) -> list:
-    """Exports for the case and session pages (cases knows nothing of reports)."""
-    return services.case_exports(case, session_id)
-
-
-@bp.app_template_global()
-def export_form(case: Case) -> SessionExportForm:
-    """The export form with this case's partners to choose from."""
-    form = SessionExportForm()
-    form.partner.choices = [SelectChoice(str(p.id), p.display_name) for p in case.partners]
-    return form
+from counselor.reports.forms import session_export_form
 
 
 @bp.app_template_global()
@@ -57,7 +42,7 @@ def request_session_export(case_id: uuid.UUID, session_id: uuid.UUID):
     """Ask for a clinical record or a client handout of a session."""
     case = get_case_or_404(case_id)
     session = get_session_or_404(case, session_id)
-    form = export_form(case)
+    form = session_export_form(case)
     if not form.validate_on_submit():
         refuse(400, "Choose Clinical record, or Client handout and the partner it is for.")
     partner_id = (

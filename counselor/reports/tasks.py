@@ -12,9 +12,10 @@ from celery import shared_task
 from sqlalchemy import text
 
 from counselor.extensions import db
-from counselor.reports import services
+from counselor.reports import builders, services, worker
 from counselor.reports.models import Export
 from counselor.reports.pdf import FontError
+from counselor.worker import lease_task
 
 log = logging.getLogger(__name__)
 
@@ -24,38 +25,29 @@ FAILED_SENTENCE = (
 )
 
 
-@shared_task(
-    name="counselor.reports.tasks.render_export",
-    acks_late=True,
-    reject_on_worker_lost=True,
-    ignore_result=True,
-)
-def render_export(export_id: str) -> str:
+@lease_task("counselor.reports.tasks.render_export", worker.claim)
+def render_export(eid: uuid.UUID, token: str) -> str:
     """Render one export; a second delivery of the same message finds it claimed and stops."""
-    eid = uuid.UUID(export_id)
-    token = services.claim(eid)
-    if token is None:
-        return "skipped"
     try:
-        pdf = services.render(db.session.get(Export, eid))
+        pdf = builders.render(db.session.get(Export, eid))
     except FontError as exc:
         # A setup problem no retry can mend: say it to the counselor at once.
-        log.error("export %s: %s", export_id, exc)
+        log.error("export %s: %s", eid, exc)
         db.session.rollback()
-        services.fail_now(eid, token, f"The PDF could not be made: {exc}")
+        worker.fail_now(eid, token, f"The PDF could not be made: {exc}")
         return "failed"
     except Exception:  # noqa: BLE001 - any failure is retried, then reported in words
         # Type and place only: an exception's message (a reportlab layout error, say) can
         # quote the clinical text being laid out, and logs must never hold clinical text.
-        log.error("export %s failed to render: %s", export_id, _where(sys.exc_info()))
+        log.error("export %s failed to render: %s", eid, _where(sys.exc_info()))
         db.session.rollback()
         attempts = db.session.get(Export, eid).attempts
-        status = services.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
+        status = worker.give_up_or_requeue(eid, token, FAILED_SENTENCE.format(n=attempts))
         if status == "queued":
             # Back off before the next try; beat republishes it if this message is lost.
             services.publish(eid, countdown=min(2**attempts, 60))
         return status
-    return "ready" if services.finish(eid, token, pdf) else "lost-claim"
+    return "ready" if worker.finish(eid, token, pdf) else "lost-claim"
 
 
 def _where(exc_info) -> str:
@@ -70,7 +62,7 @@ def _where(exc_info) -> str:
 @shared_task(name="counselor.reports.tasks.republish_stuck_exports", ignore_result=True)
 def republish_stuck_exports() -> int:
     """Publish again every export that is queued without a live message or whose worker died."""
-    ids = services.stuck_exports()
+    ids = worker.stuck_exports()
     for eid in ids:
         services.publish(eid)
     return len(ids)
@@ -79,7 +71,7 @@ def republish_stuck_exports() -> int:
 @shared_task(name="counselor.reports.tasks.purge_expired", ignore_result=True)
 def purge_expired() -> int:
     """Delete exports past retention, and delivered messages the embedded broker keeps."""
-    count = services.purge_expired()
+    count = worker.purge_expired()
     _purge_embedded_broker()
     return count
 

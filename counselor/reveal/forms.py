@@ -1,10 +1,8 @@
-"""Release and alert forms."""
+"""Releasing an assignment's shared view."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, TextAreaField
-from wtforms.validators import DataRequired, Length
-
-from counselor.core.forms import no_nul
+from wtforms import BooleanField
+from wtforms.validators import DataRequired
 
 
 class ReleaseForm(FlaskForm):
@@ -18,17 +16,4 @@ class ReleaseForm(FlaskForm):
     #: the second confirmation, asked for only while screening alerts of the case are open
     confirm_alerts = BooleanField(
         "I have read the open screening alerts named above and still want to release now."
-    )
-
-
-class AcknowledgeForm(FlaskForm):
-    """Closing an alert needs a note of what was done."""
-
-    note = TextAreaField(
-        "What you did or decided",
-        validators=[
-            DataRequired(message="Write a short note before closing the alert."),
-            Length(max=4000),
-            no_nul,
-        ],
     )

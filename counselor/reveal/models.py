@@ -1,48 +1,9 @@
-"""Safety alerts raised by screening answers; visible to the counselor only."""
+"""Where the alert model used to live: `Alert` is `counselor.alerts.models.Alert` now.
 
-from __future__ import annotations
+Kept so that code written against the old place (the partner portal) keeps importing; new code
+imports from `counselor.alerts.models`.
+"""
 
-import uuid
-from datetime import datetime
+from counselor.alerts.models import Alert
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, utcnow
-from counselor.extensions import db
-
-
-class Alert(UUIDPrimaryKey, db.Model):
-    """A screening answer that met its item's alert rule, until acknowledged with a note."""
-
-    __tablename__ = "alert"
-    __table_args__ = (
-        UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),
-        CheckConstraint("severity IN ('urgent', 'review', 'info')", name="severity"),
-    )
-
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
-    assignment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
-    )
-    response_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("response.id", ondelete="CASCADE"), index=True
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
-    #: the item whose answer triggered it (its alert message comes from the definition)
-    link_id: Mapped[str] = mapped_column(String(64))
-    #: copied from the item's rule when raised, so ordering is a query and a later definition
-    #: edit does not silently change how pressing an old alert was
-    severity: Mapped[str] = mapped_column(String(8), default="review", server_default="review")
-    triggered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    ack_note = encrypted(nullable=True)
-    ack_note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
-
-    partner = relationship("Partner")
-    assignment = relationship("Assignment")
-    response = relationship("Response")
-    case_rel = relationship("Case")
+__all__ = ["Alert"]

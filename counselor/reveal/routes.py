@@ -1,4 +1,4 @@
-"""Comparison, release, alerts and counselor-only exports."""
+"""Comparison, release and the counselor-only exports."""
 
 from __future__ import annotations
 
@@ -6,39 +6,17 @@ import json
 import uuid
 
 from flask import Response as HTTPResponse
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
-from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.questionnaires.services import get_assignment_or_404
-from counselor.reveal import matching, services
+from counselor.reveal import exports, matching, services
 from counselor.reveal.blueprint import bp
-from counselor.reveal.forms import AcknowledgeForm, ReleaseForm
-
-
-@bp.app_template_global()
-def case_alerts(case: Case) -> list:
-    """Open alert cards of a case (the case page shows them; cases knows nothing of alerts)."""
-    return services.open_alert_cards(case)
-
-
-@bp.record_once
-def _flag_cases_with_alerts(state) -> None:
-    # Cases with an open alert lead the caseload, urgent first; cases asks for them without
-    # importing reveal.
-    state.app.extensions.setdefault("caseload_flags", []).append(
-        lambda counselor: services.caseload_alert_flags(counselor.id)
-    )
-
-
-@bp.app_template_global()
-def case_closed_alerts(case: Case) -> list:
-    """Closed alert cards of a case with their notes (the case's history)."""
-    return services.closed_alert_cards(case)
+from counselor.reveal.forms import ReleaseForm
 
 
 @bp.app_context_processor
@@ -124,45 +102,6 @@ def withdraw(case_id: uuid.UUID, assignment_id: uuid.UUID):
     return redirect(url_for("reveal.compare", case_id=case.id, assignment_id=assignment.id))
 
 
-@bp.route("/cases/<uuid:case_id>/alerts/<uuid:alert_id>/acknowledge", methods=["POST"])
-@counselor_required
-def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
-    """Close an alert with a note."""
-    case = get_case_or_404(case_id)
-    alert = services.get_alert_or_404(case, alert_id)
-    form = AcknowledgeForm()
-    if not form.validate_on_submit():
-        if "csrf_token" not in form.errors and form.note.errors:
-            # An empty note (browser validation skipped) gets its page back, with the message
-            # under that alert's note field, not a bare error page.
-            from counselor.cases.routes import show as case_page
-            from counselor.questionnaires.routes import assignment as assignment_page
-
-            g.alert_note_error = (alert.id, form.note.errors[0])
-            if request.form.get("next_page") == "assignment":
-                page = assignment_page(case_id=case.id, assignment_id=alert.assignment_id)
-            else:
-                page = case_page(case_id=case.id)
-            return page, 400
-        refuse(400, "Write a short note of what you did before closing the alert.")
-    try:
-        closed = services.acknowledge(alert, form.note.data)
-    except services.ReleaseError as exc:
-        refuse(409, str(exc))
-    db.session.commit()
-    flash(
-        "Alert closed with your note."
-        if len(closed) == 1
-        else f"{len(closed)} alerts closed with your note.",
-        "success",
-    )
-    if request.form.get("next_page") == "assignment":
-        return redirect(
-            url_for("questionnaires.assignment", case_id=case.id, assignment_id=alert.assignment_id)
-        )
-    return redirect(url_for("cases.show", case_id=case.id))
-
-
 @bp.route(
     "/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/fhir.json"
 )
@@ -173,7 +112,7 @@ def fhir(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
     response = next((r for r in assignment.responses if r.partner_id == partner_id), None)
     if response is None:
         abort(404)
-    body = json.dumps(services.fhir_response(assignment, response), ensure_ascii=False, indent=2)
+    body = json.dumps(exports.fhir_response(assignment, response), ensure_ascii=False, indent=2)
     filename = f"questionnaire-response-{response.id}.json"
     db.session.commit()
     return HTTPResponse(
@@ -188,7 +127,7 @@ def fhir(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
 def export_csv(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """An assignment as CSV: one row per item, one column per partner (counselor only)."""
     case, assignment = _load(case_id, assignment_id)
-    body = services.csv_export(assignment)
+    body = exports.csv_export(assignment)
     db.session.commit()
     return HTTPResponse(
         "\ufeff" + body,

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 from counselor.agreements import services
 from counselor.extensions import db
 from counselor.reports.models import Export
-from tests.agreements.helpers import agree_all, portal, published_agreement, released_case, revise
+from tests.support.agreements import agree_all, portal, published_agreement, released_case, revise
 
 
 def _text(pdf: bytes) -> str:
@@ -88,7 +88,8 @@ def test_the_records_carry_the_agreement_in_force_and_the_changes_since_the_last
     app, counselor_a
 ):
     from counselor.cases.services import save_session
-    from counselor.reports.services import render, request_export
+    from counselor.reports.builders import render
+    from counselor.reports.services import request_export
 
     r = released_case(counselor_a)
     session = {"duration_minutes": 50, "agenda": "", "notes": "", "next_steps": ""}

@@ -22,10 +22,9 @@ from counselor.agreements import services
 from counselor.agreements.models import Agreement, AgreementAck, ClausePause
 from counselor.core.models import aware
 from counselor.extensions import db
-from tests.agreements.helpers import CLAUSES, agree_all, published_agreement, revise
-from tests.conftest import new_case
-from tests.library_helpers import assign_direct, landing_csrf, portal_csrf, sync
 from tests.reveal.test_release_race import Browser, _csrf, server  # noqa: F401 - fixture
+from tests.support import assign, landing_csrf, new_case, portal_csrf, sync
+from tests.support.agreements import CLAUSES, agree_all, published_agreement, revise
 
 #: tries per race (the issue asks for at least 50)
 TRIES = 50
@@ -80,7 +79,7 @@ def _partner(server_url: str, token: str) -> tuple[Browser, str]:
 def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys):  # noqa: F811
     sync()
     case = new_case(counselor_a)
-    _, tokens = assign_direct(case, "pause-signal")
+    _, tokens = assign(case, "pause-signal")
     sam, alex = case.partners
     sam_b, sam_csrf = _partner(server, tokens[sam.display_name])
     alex_b, alex_csrf = _partner(server, tokens[alex.display_name])

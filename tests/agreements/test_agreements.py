@@ -13,14 +13,14 @@ from counselor.agreements import services
 from counselor.agreements.models import AgreementAck, AgreementVersion, ClausePause
 from counselor.extensions import db
 from counselor.mail.models import Message
-from tests.agreements.helpers import (
+from tests.support import fresh, fresh_row, new_case
+from tests.support.agreements import (
     agree_all,
     portal,
     published_agreement,
     released_case,
     revise,
 )
-from tests.conftest import new_case
 from tests.sweep import stable_body
 
 # ---- material: only what every partner of the agreement may already see ----------------------
@@ -246,7 +246,7 @@ def test_partners_read_agree_pause_and_see_paused_by_a_partner(app, counselor_a)
         _agreement_url(agreement) + "/answer",
         data={"csrf_token": alex_csrf, "version_id": version.id, "answer": "agree"},
     )
-    key = services.in_force(db.session.get(type(agreement), agreement.id)).clauses[1]["key"]
+    key = services.in_force(fresh(agreement)).clauses[1]["key"]
     paused = sam.post(
         _agreement_url(agreement) + "/pause", data={"csrf_token": sam_csrf, "clause": key}
     )
@@ -261,7 +261,7 @@ def test_partners_read_agree_pause_and_see_paused_by_a_partner(app, counselor_a)
         _agreement_url(agreement) + "/lift", data={"csrf_token": alex_csrf, "pause": pause_id}
     )
     assert refused.status_code == 400
-    assert db.session.get(ClausePause, pause_id).lifted_at is None
+    assert fresh_row(ClausePause, id=pause_id).lifted_at is None
     lifted = sam.post(
         _agreement_url(agreement) + "/lift", data={"csrf_token": sam_csrf, "pause": pause_id}
     )
@@ -291,9 +291,9 @@ def test_a_partner_outside_the_agreement_or_case_gets_the_missing_link_page(
 ):
     r = released_case(counselor_a, names=("Sam Rivera", "Alex Novak", "Kai Ito"), label="Three")
     kai_token = None
-    from tests.library_helpers import assign_direct
+    from tests.support import assign
 
-    _, tokens = assign_direct(r.case, "pause-signal", partners=[r.case.partners[2]])
+    _, tokens = assign(r.case, "pause-signal", partners=[r.case.partners[2]])
     kai_token = tokens["Kai Ito"]
     agreement = published_agreement(r.case, partners=[r.sam, r.alex])
     other = released_case(counselor_b, label="B's case")
@@ -383,14 +383,14 @@ def test_a_draft_with_bad_input_keeps_what_was_typed(app, client_a, counselor_a)
         },
     )
     assert got.status_code == 400 and "A role must name a partner" in got.get_data(as_text=True)
-    assert db.session.get(AgreementVersion, services.draft_of(agreement).id).clauses == []
+    assert fresh_row(AgreementVersion, id=services.draft_of(agreement).id).clauses == []
 
 
 def test_partner_posts_need_the_portal_csrf_token(make_app):
     """The partner's agreement forms are exempt from Flask-WTF (the counselor's token): each
     refuses a request without the portal's own token and changes nothing."""
     from counselor.auth.models import Counselor  # noqa: F401 - models loaded with the app
-    from tests.conftest import make_account
+    from tests.support import make_account
 
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -6,21 +6,19 @@ COUNSELOR_REQUIRE_SERVICES=1 (CI), where that is a failure.
 
 The live app is a normal test app (same database as the test, wiped afterwards) with real
 CSRF protection switched on and no SERVER_NAME, so that every URL it makes points back at
-the address the browser used.
+the address the browser used. The helpers these tests call live in ``tests.support.browser``.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from dataclasses import dataclass, field
 
 import pytest
 from werkzeug.serving import make_server
 
-from counselor.extensions import db
-from tests.conftest import REQUIRE_SERVICES
+from tests.support import REQUIRE_SERVICES
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -160,53 +158,3 @@ def new_context(browser, serve):
     finally:
         for context in opened:
             context.close()
-
-
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 3,
-    "is_mobile": True,
-    "has_touch": True,
-}
-
-
-def sign_in(page, account) -> None:
-    """Sign in through the login page as a counselor would."""
-    from playwright.sync_api import expect
-
-    page.goto("/login")
-    page.get_by_label("Email").fill(account.email)
-    page.get_by_label("Password").fill(account.password)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/cases$"))
-
-
-def commit() -> None:
-    """Make the test's setup visible to the server thread and end the test's transaction."""
-    db.session.commit()
-
-
-def fresh(model, **where):
-    """One row read anew from the database (what the server stored, not a cached object)."""
-    from sqlalchemy import select
-
-    db.session.expire_all()
-    stmt = select(model)
-    for name, value in where.items():
-        stmt = stmt.where(getattr(model, name) == value)
-    return db.session.scalar(stmt)
-
-
-def assign_own(account, case, doc: dict):
-    """Store ``doc`` as the counselor's own questionnaire and assign it to every partner.
-
-    Returns (assignment, {partner display name: raw link token}), committed.
-    """
-    from counselor.questionnaires.services import assign, load_definition
-
-    questionnaire, _ = load_definition(doc, account.id)
-    assignment, issued = assign(
-        case, questionnaire.latest, [], due_on=None, instructions=None, ttl_days=None
-    )
-    commit()
-    return assignment, {i.partner.display_name: i.token for i in issued}

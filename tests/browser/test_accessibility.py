@@ -10,10 +10,9 @@ import pytest
 from playwright.sync_api import expect
 
 from counselor.extensions import db
-from tests.browser.conftest import PHONE, assign_own, sign_in
 from tests.browser.test_portal import PHONE_DOC, choose, open_section_one
-from tests.conftest import new_case
-from tests.reveal.helpers import small_alert_definition
+from tests.support import assign, load_own, new_case, small_alert_definition
+from tests.support.browser import PHONE, sign_in_page
 
 DESK = {"viewport": {"width": 1280, "height": 900}}
 SCREENS = ((PHONE, "phone"), (DESK, "desk"))
@@ -47,7 +46,7 @@ def check(page, where: str, seen: dict) -> None:
 
 def test_axe_finds_no_wcag_violation_on_the_portal(app, live_server, new_context, counselor_a):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, small_alert_definition("axe-portal"))
+    _, tokens = assign(case, load_own(counselor_a, small_alert_definition("axe-portal")))
     seen: dict[str, list[str]] = {}
     for options, label in (
         (PHONE, "phone"),
@@ -121,7 +120,7 @@ def test_axe_finds_no_wcag_violation_on_counselor_pages(app, live_server, new_co
     from counselor.reports.services import request_export
 
     case = new_case(counselor_a)
-    assignment, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    assignment, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     session = save_session(
         case,
         {
@@ -149,7 +148,7 @@ def test_axe_finds_no_wcag_violation_on_counselor_pages(app, live_server, new_co
     ):
         context, _ = new_context(live_server, **options)
         page = context.new_page()
-        sign_in(page, counselor_a)
+        sign_in_page(page, counselor_a)
         check(page, f"{label} caseload", seen)
         for where, path in (
             ("case", f"/cases/{case.id}"),
@@ -185,8 +184,8 @@ def test_answer_buttons_are_44_px_and_the_focus_ring_is_visible(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, small_alert_definition("sizes"))
-    _, desire_tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, small_alert_definition("sizes")))
+    _, desire_tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     context, _ = new_context(live_server, **PHONE)
     page = open_section_one(context, tokens["Sam Rivera"])
     sizes = page.eval_on_selector_all(

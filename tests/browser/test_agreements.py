@@ -19,8 +19,8 @@ from counselor.agreements.models import AgreementVersion
 from counselor.extensions import db
 from counselor.mail.models import Message
 from counselor.reports.models import Export
-from tests.agreements.helpers import released_case
-from tests.browser.conftest import PHONE, commit, sign_in
+from tests.support.agreements import released_case
+from tests.support.browser import PHONE, sign_in_page
 
 
 def _shot(page, name: str) -> None:
@@ -41,10 +41,10 @@ def test_draft_agree_pause_revise_agree_and_the_pdf(app, live_server, new_contex
     from counselor.reports.tasks import render_export
 
     r = released_case(counselor_a)
-    commit()
+    db.session.commit()
     counselor_ctx, crec = new_context(live_server, viewport={"width": 1280, "height": 900})
     counselor = counselor_ctx.new_page()
-    sign_in(counselor, counselor_a)
+    sign_in_page(counselor, counselor_a)
     counselor.goto(f"/cases/{r.case.id}")
     counselor.get_by_role("link", name="New agreement").click()
     counselor.get_by_label("Title the partners will see").fill("Our agreement")
@@ -125,8 +125,8 @@ def test_draft_agree_pause_revise_agree_and_the_pdf(app, live_server, new_contex
 
 def test_axe_finds_no_wcag_violation_on_agreement_pages(app, live_server, new_context, counselor_a):
     from counselor.agreements import services
-    from tests.agreements.helpers import agree_all, published_agreement, revise
     from tests.browser.test_accessibility import SCREENS, axe_violations
+    from tests.support.agreements import agree_all, published_agreement, revise
 
     r = released_case(counselor_a)
     agreement = published_agreement(r.case)
@@ -137,13 +137,13 @@ def test_axe_finds_no_wcag_violation_on_agreement_pages(app, live_server, new_co
     changed = dict(v1.clauses[2], text="A blanket, water and quiet")
     revise(agreement, [v1.clauses[0], v1.clauses[1], changed, {"kind": "safety", "text": "Water"}])
     services.start_draft(agreement)
-    commit()
+    db.session.commit()
     base = f"/cases/{r.case.id}/agreements/{agreement.id}"
     seen: dict[str, list[str]] = {}
     for options, label in SCREENS:
         context, _ = new_context(live_server, **options)
         page = context.new_page()
-        sign_in(page, counselor_a)
+        sign_in_page(page, counselor_a)
         for where, path in (
             ("case", f"/cases/{r.case.id}"),
             ("agreement", base),

@@ -7,9 +7,9 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.browser.conftest import PHONE, assign_own, sign_in
 from tests.browser.test_portal import PHONE_DOC, choose, item, open_section_one
-from tests.conftest import new_case
+from tests.support import assign, load_own, new_case
+from tests.support.browser import PHONE, sign_in_page
 
 PAYLOADS = [
     "<script>window.__xss=1</script>",
@@ -37,7 +37,7 @@ def assert_inert(page, rec, where: str) -> None:
 
 def test_stored_xss_in_answers_and_notes_renders_inert(app, live_server, new_context, counselor_a):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
 
     # The partner types the payloads as a text answer and a note; autosave stores them.
     partner, partner_rec = new_context(live_server, **PHONE)
@@ -60,7 +60,7 @@ def test_stored_xss_in_answers_and_notes_renders_inert(app, live_server, new_con
     # The counselor writes them into a session's private notes and agenda.
     counselor, rec = new_context(live_server)
     page = counselor.new_page()
-    sign_in(page, counselor_a)
+    sign_in_page(page, counselor_a)
     page.get_by_role("link", name="Sam & Alex").click()
     page.get_by_role("link", name="Record a session").first.click()
     page.get_by_label("Agenda").fill(TYPED)
@@ -81,14 +81,14 @@ def test_stored_xss_in_answers_and_notes_renders_inert(app, live_server, new_con
 
 def test_no_request_leaves_the_server(app, live_server, new_context, counselor_a):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     origin = live_server.url + "/"
 
     counselor, rec = new_context(live_server)
     page = counselor.new_page()
     page.goto("/login")
     expect(page.get_by_role("button", name="Sign in")).to_be_visible()
-    sign_in(page, counselor_a)  # the caseload
+    sign_in_page(page, counselor_a)  # the caseload
     expect(page.get_by_role("link", name="Sam & Alex")).to_be_visible()
     page.get_by_role("link", name="Sam & Alex").click()
     expect(page.get_by_role("link", name="Record a session")).to_be_visible()

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import sign_in
+from tests.support.browser import sign_in_page
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -22,7 +22,7 @@ def test_demo_case_and_compare_pages_show_alerts_release_check_and_preview(app, 
     email, password = re.search(r"Demo login: (\S+) / (\S+)", result.output).groups()
     context, rec = new_context(live)
     page = context.new_page()
-    sign_in(page, SimpleNamespace(email=email, password=password))
+    sign_in_page(page, SimpleNamespace(email=email, password=password))
     expect(page.locator(".case-alert-flag").first).to_be_visible()
     page.get_by_role("link", name=re.compile("Sam & Alex")).click()
     card = page.locator(".alert-card")

@@ -10,21 +10,10 @@ import pytest
 from playwright.sync_api import expect
 
 from counselor.extensions import db
-from tests.browser.conftest import sign_in
-from tests.conftest import new_case
-from tests.reports.worker_harness import Celery, broker_for_test
+from tests.support import new_case
+from tests.support.browser import sign_in_page
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def celery_env(base_config, tmp_path):
-    """Worker processes for one test, always stopped afterwards."""
-    harness = Celery(base_config, broker_for_test(tmp_path), tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.stop()
 
 
 def test_export_page_moves_to_ready_without_reload(
@@ -49,7 +38,7 @@ def test_export_page_moves_to_ready_without_reload(
 
     context, rec = new_context(live, accept_downloads=True)
     page = context.new_page()
-    sign_in(page, counselor_a)
+    sign_in_page(page, counselor_a)
     page.get_by_role("link", name="Sam & Alex").click()
     page.get_by_role("link", name=re.compile("Fri 20 Nov 2026")).click()
     page.get_by_role("button", name="Export PDF").click()
@@ -103,7 +92,7 @@ def test_export_page_polls_soon_after_the_click_then_backs_off(
         "window.setTimeout = function (f, ms) { window.__pauses.push(ms); return __st(f, ms); };"
     )
     page = context.new_page()
-    sign_in(page, counselor_a)
+    sign_in_page(page, counselor_a)
     page.get_by_role("link", name="Sam & Alex").click()
     page.get_by_role("link", name=re.compile("Fri 20 Nov 2026")).click()
     page.get_by_role("button", name="Export PDF").click()

@@ -11,8 +11,8 @@ import re
 from playwright.sync_api import expect
 
 from counselor.questionnaires.models import Response
-from tests.browser.conftest import PHONE, assign_own, fresh
-from tests.conftest import new_case
+from tests.support import assign, fresh_row, load_own, new_case
+from tests.support.browser import PHONE
 
 WORDS = "More slow evenings — and saying “pause” out loud: ça va?"
 
@@ -127,7 +127,7 @@ def autosave_with(text: str):
 
 def test_phone_answers_survive_closing_the_tab(app, live_server, new_context, counselor_a):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     token = tokens["Sam Rivera"]
 
     context, rec = new_context(live_server, **PHONE)
@@ -188,7 +188,7 @@ def test_conditional_questions_follow_the_answer_without_reload(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    assignment, tokens = assign_own(counselor_a, case, CONDITIONAL_DOC)
+    assignment, tokens = assign(case, load_own(counselor_a, CONDITIONAL_DOC))
     context, rec = new_context(live_server, **PHONE)
     page = open_section_one(context, tokens["Sam Rivera"])
     navigations = []
@@ -229,7 +229,7 @@ def test_conditional_questions_follow_the_answer_without_reload(
     expect(page.get_by_label("Is something making it hard to talk about?")).to_be_visible()
     expect(page.get_by_label("What would you change about the pace?")).to_be_hidden()
     partner = next(p for p in case.partners if p.display_name == "Sam Rivera")
-    stored = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
+    stored = fresh_row(Response, assignment_id=assignment.id, partner_id=partner.id).answers
     assert stored.get("pace.talk") is False
 
 
@@ -237,7 +237,7 @@ def test_second_tab_is_told_and_does_not_overwrite_the_first(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    assignment, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    assignment, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     partner = next(p for p in case.partners if p.display_name == "Sam Rivera")
     context, rec = new_context(live_server)
     tab1 = open_section_one(context, tokens["Sam Rivera"])
@@ -258,7 +258,7 @@ def test_second_tab_is_told_and_does_not_overwrite_the_first(
         "typed in tab 2"
     )
 
-    answers = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
+    answers = fresh_row(Response, assignment_id=assignment.id, partner_id=partner.id).answers
     assert answers["talk.fantasies"]["roles"]["together"] == "yes"
     assert not answers.get("talk.words")
 
@@ -267,7 +267,7 @@ def test_second_tab_is_told_and_does_not_overwrite_the_first(
     choose(tab2, "talk.instructions", "Maybe", role="Give")
     tab2.wait_for_timeout(1200)
     assert [u for u in rec.urls if u.endswith("/p/autosave")] == saves
-    answers = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
+    answers = fresh_row(Response, assignment_id=assignment.id, partner_id=partner.id).answers
     assert answers["talk.fantasies"]["roles"]["together"] == "yes"
 
 
@@ -277,7 +277,7 @@ def test_the_script_compares_numbers_and_text_as_the_server_does(
     from tests.questionnaires.test_numbers import DEFINITION
 
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, DEFINITION)
+    _, tokens = assign(case, load_own(counselor_a, DEFINITION))
     context, rec = new_context(live_server, **PHONE)
     page = open_section_one(context, tokens["Sam Rivera"])
     feel = page.get_by_label("How many, in words or digits?")
@@ -309,7 +309,7 @@ def test_a_lock_while_the_page_is_open_is_told_in_the_counselors_words(
     from counselor.questionnaires.services import set_locked
 
     case = new_case(counselor_a)
-    assignment, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    assignment, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     partner = next(p for p in case.partners if p.display_name == "Sam Rivera")
     context, rec = new_context(live_server, **PHONE)
     page = open_section_one(context, tokens["Sam Rivera"])
@@ -322,6 +322,6 @@ def test_a_lock_while_the_page_is_open_is_told_in_the_counselors_words(
     status = page.locator("#autosave-status")
     expect(status).to_have_text(LOCKED)
     expect(status).to_have_class(re.compile("text-danger"))
-    answers = fresh(Response, assignment_id=assignment.id, partner_id=partner.id).answers
+    answers = fresh_row(Response, assignment_id=assignment.id, partner_id=partner.id).answers
     assert answers["talk.fantasies"]["roles"]["together"] == "yes"
     assert not answers.get("talk.words")

@@ -16,16 +16,16 @@ from counselor.core.practice import PracticeSettings
 from counselor.extensions import db
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires.models import Response
-from tests.browser.conftest import PHONE, assign_own, commit, fresh
 from tests.browser.test_portal import PHONE_DOC, open_section_one
-from tests.conftest import new_case
+from tests.support import assign, fresh_row, load_own, new_case
+from tests.support.browser import PHONE
 
 
 def _neutral(live_server) -> str:
     """Quick exit goes to a page of the test server (no request may leave the machine)."""
     url = f"{live_server.url}/login?neutral=1"
     db.session.add(PracticeSettings(id=1, quick_exit_url=url))
-    commit()
+    db.session.commit()
     return url
 
 
@@ -33,7 +33,7 @@ def test_quick_exit_by_keyboard_replaces_history_and_ends_the_session(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     neutral = _neutral(live_server)
     context, rec = new_context(live_server, **PHONE)
     page = open_section_one(context, tokens["Sam Rivera"])
@@ -77,7 +77,7 @@ def test_quick_exit_without_javascript_still_leaves_and_ends_the_session(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     neutral = _neutral(live_server)
     context, _ = new_context(live_server, java_script_enabled=False)
     page = context.new_page()
@@ -94,7 +94,7 @@ def test_an_answer_typed_just_before_leaving_is_flushed_by_a_beacon(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     context, rec = new_context(live_server, **PHONE)
     page = open_section_one(context, tokens["Sam Rivera"])
     box = page.get_by_label("In your own words: what would you like more of?")
@@ -110,7 +110,7 @@ def test_an_answer_typed_just_before_leaving_is_flushed_by_a_beacon(
     page.goto("about:blank")  # leave well within the 0.9 s autosave delay
     assert saved.wait(30), "nothing was saved as the page went away"
     sam = next(p for p in case.partners if p.display_name == "Sam Rivera")
-    stored = fresh(Response, partner_id=sam.id)
+    stored = fresh_row(Response, partner_id=sam.id)
     assert stored.answers.get("talk.words") == "beacon-words"
 
 
@@ -118,7 +118,7 @@ def test_the_saved_status_is_on_screen_where_the_partner_types(
     app, live_server, new_context, counselor_a
 ):
     case = new_case(counselor_a)
-    _, tokens = assign_own(counselor_a, case, PHONE_DOC)
+    _, tokens = assign(case, load_own(counselor_a, PHONE_DOC))
     context, _ = new_context(live_server, **{**PHONE, "viewport": {"width": 390, "height": 500}})
     page = open_section_one(context, tokens["Sam Rivera"])
     box = page.get_by_label("In your own words: what would you like more of?")

@@ -1,12 +1,15 @@
-"""Fixtures of the mail tests: a real SMTP server (aiosmtpd) and an app that sends to it."""
+"""Fixtures of the mail tests: a real SMTP server (aiosmtpd) and an app that sends to it.
+
+The helpers these tests call live in ``tests.support.mail`` and ``tests.support.smtp``.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from counselor.extensions import db
-from tests.conftest import make_account
-from tests.mail.smtp_server import SmtpServer
+from tests.support import make_account
+from tests.support.mail import smtp_config
+from tests.support.smtp import SmtpServer
 
 
 @pytest.fixture(scope="session")
@@ -27,21 +30,6 @@ def smtp(smtp_server):
     smtp_server.recorder.reset()
 
 
-def smtp_config(port: int, **extra) -> dict:
-    """Settings that send plain SMTP to 127.0.0.1:port, retrying at once (no backoff wait)."""
-    return {
-        "COUNSELOR_SMTP_HOST": "127.0.0.1",
-        "COUNSELOR_SMTP_PORT": port,
-        "COUNSELOR_SMTP_SECURITY": "none",
-        "COUNSELOR_SMTP_TIMEOUT_SECONDS": 5,
-        "COUNSELOR_MAIL_SENDER": "Practice <mail@example.org>",
-        "COUNSELOR_MAIL_RETRY_SECONDS": 0,
-        "COUNSELOR_MAIL_MAX_ATTEMPTS": 3,
-        "COUNSELOR_BASE_URL": "https://counselor.example.org",
-        **extra,
-    }
-
-
 @pytest.fixture
 def mail_app(make_app, smtp_server, smtp):
     """An app sending over SMTP to the test server, with its context pushed."""
@@ -54,13 +42,3 @@ def mail_app(make_app, smtp_server, smtp):
 def alice(mail_app):
     """A counselor account on the mail app."""
     return make_account("alice@example.org", "Alice Counselor")
-
-
-def messages():
-    """Every outbox row, oldest first, read fresh."""
-    from sqlalchemy import select
-
-    from counselor.mail.models import Message
-
-    db.session.expire_all()
-    return list(db.session.scalars(select(Message).order_by(Message.created_at)))

@@ -15,10 +15,8 @@ import pytest
 from counselor.extensions import db
 from counselor.mail import compose, notify, services
 from counselor.mail.tasks import send_message
-from tests.conftest import make_account
-from tests.mail.conftest import messages, smtp_config
-from tests.mail.helpers import definition, homework, submit
-from tests.questionnaires.conftest import unique_canary
+from tests.support import canary, make_account
+from tests.support.mail import definition, homework, messages, smtp_config, submit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # kombu's own use of SA
 
@@ -40,8 +38,8 @@ def test_no_canary_in_any_mail(sending_app, smtp):
     how, app = sending_app
     from counselor.cases.services import save_session
 
-    c = {k: unique_canary(k) for k in ("label", "one", "two", "title", "item", "alert", "answer")}
-    c["note"] = unique_canary("note")
+    c = {k: canary(k) for k in ("label", "one", "two", "title", "item", "alert", "answer")}
+    c["note"] = canary("note")
     account = make_account("alice@example.org", "Alice")
     doc = definition(
         title=c["title"],
@@ -87,6 +85,7 @@ def test_no_canary_in_any_mail(sending_app, smtp):
         db.session.commit()
     # The same events once more, for a counselor who chose the daily digest.
     notify.save_settings(account.id, submitted=True, alert=True, undeliverable=True, digest=True)
+    db.session.commit()
     submit(app, tokens[c["two"]], {"one.feel": c["answer"], "one.rate": 2})
     notify.undeliverable(account.id, case.id)
     notify.send_digests(date(2026, 11, 29))

@@ -10,7 +10,7 @@ import pytest
 from counselor.extensions import db
 from counselor.mail import compose, services
 from counselor.mail.tasks import send_message
-from tests.conftest import login, make_account
+from tests.support import make_account, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # kombu's own use of SA
 
@@ -48,7 +48,7 @@ def test_the_development_page_lists_mails_and_links_what_they_link(local_app):
     account = make_account("alice@example.org", "Alice")
     browser = local_app.test_client()
     assert browser.get("/dev/mail").status_code == 302, "sign in first"
-    login(browser, account)
+    sign_in(browser, account)
     home = browser.get("/cases").get_data(as_text=True)
     assert 'href="/dev/mail"' in home, "the menu leads there"
     listing = browser.get("/dev/mail").get_data(as_text=True)
@@ -67,7 +67,7 @@ def test_mail_text_is_shown_escaped_on_the_development_page(local_app):
     db.session.commit()
     send_message.run(str(message.id))
     browser = local_app.test_client()
-    login(browser, make_account("alice@example.org", "Alice"))
+    sign_in(browser, make_account("alice@example.org", "Alice"))
     page = browser.get(f"/dev/mail/{message.id}").get_data(as_text=True)
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
 
@@ -81,7 +81,7 @@ def test_the_development_page_is_404_outside_development(make_app, tmp_path, ove
     app = make_app(INSTANCE_PATH=str(tmp_path / "instance"), **overrides)
     with app.app_context():
         browser = app.test_client()
-        login(browser, make_account("alice@example.org", "Alice"))
+        sign_in(browser, make_account("alice@example.org", "Alice"))
         assert browser.get("/dev/mail").status_code == 404
         assert browser.get("/dev/mail/00000000-0000-0000-0000-000000000001").status_code == 404
         assert 'href="/dev/mail"' not in browser.get("/cases").get_data(as_text=True)

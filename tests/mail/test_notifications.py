@@ -11,23 +11,22 @@ from counselor.extensions import db
 from counselor.mail import notify
 from counselor.mail.models import Digest, Notice
 from counselor.mail.tasks import send_message
-from tests.conftest import login
-from tests.mail.conftest import messages
-from tests.mail.helpers import ALERT_RULE, definition, homework, submit
+from tests.support import sign_in
+from tests.support.mail import ALERT_RULE, definition, homework, messages, submit
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # kombu's own use of SA
 
 
 def _choose(mail_app, account, **form):
     browser = mail_app.test_client()
-    login(browser, account)
+    sign_in(browser, account)
     r = browser.post("/account/notifications", data=form)
     return browser, r
 
 
 def test_the_settings_page_shows_and_saves_the_choices(mail_app, alice):
     browser = mail_app.test_client()
-    login(browser, alice)
+    sign_in(browser, alice)
     assert 'href="/account/notifications"' in browser.get("/account/password").get_data(
         as_text=True
     )

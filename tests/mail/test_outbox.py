@@ -19,10 +19,9 @@ from counselor.extensions import db
 from counselor.mail import compose, services
 from counselor.mail.models import Message
 from counselor.mail.tasks import send_message
-from tests.conftest import PG_URL, login, new_case, service_unavailable
-from tests.mail.conftest import messages
-from tests.mail.helpers import ALERT_RULE, definition, homework, submit
-from tests.mail.smtp_server import SmtpServer, free_port
+from tests.support import PG_URL, free_port, new_case, service_unavailable, sign_in
+from tests.support.mail import ALERT_RULE, definition, homework, messages, submit
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # kombu's own use of SA
 
@@ -100,11 +99,11 @@ def test_an_alert_is_mailed_when_urgent_or_review_not_info(mail_app, alice, smtp
 
 def test_smtp_down_leaves_the_row_queued_then_it_is_sent_once_when_up(make_app, smtp):
     port = free_port()  # nothing listens here yet: connection refused
-    from tests.mail.conftest import smtp_config
+    from tests.support.mail import smtp_config
 
     app = make_app(**smtp_config(port))
     with app.app_context():
-        from tests.conftest import make_account
+        from tests.support import make_account
 
         make_account("alice@example.org", "Alice")
         mid = _queue()
@@ -190,7 +189,7 @@ def test_a_5xx_reply_fails_with_a_sentence_the_counselor_sees(mail_app, alice, s
     assert _run(notice.id) == "sent"
     assert "could not be delivered" in smtp.mails()[0].get_body().get_content()
     browser = mail_app.test_client()
-    login(browser, alice)
+    sign_in(browser, alice)
     page = browser.get("/account/notifications").get_data(as_text=True)
     assert "The mail server refused this mail for good (reply 550)" in page
     assert f"/cases/{case.id}" in page
@@ -288,8 +287,8 @@ def test_links_in_mails_never_follow_the_request_host(make_app):
 
 
 def test_an_alert_mail_takes_the_severity_stored_on_the_alert_row(mail_app, alice):
+    from counselor.alerts.models import Alert
     from counselor.mail import notify
-    from counselor.reveal.models import Alert
 
     # the rule says info (no mail), but the row says urgent: the row is what the case page,
     # the caseload and the PDFs show, so the mail follows the row, not a re-read definition

@@ -13,22 +13,11 @@ import pytest
 from counselor.extensions import db
 from counselor.mail import compose, services
 from counselor.mail.models import Message
-from tests.conftest import make_account
-from tests.mail.conftest import smtp_config
-from tests.mail.smtp_server import SmtpServer, free_port
-from tests.reports.worker_harness import Celery, broker_for_test
+from tests.support import free_port, make_account
+from tests.support.mail import smtp_config
+from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def celery_env(base_config, tmp_path):
-    """Worker and beat processes for one test, always stopped afterwards."""
-    harness = Celery(base_config, broker_for_test(tmp_path), tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.stop()
 
 
 def _worker_env(port: int) -> dict:

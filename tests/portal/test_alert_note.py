@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from tests.conftest import new_case
-from tests.reveal.helpers import assign, load_own, open_link, small_alert_definition
+from tests.support import assign, load_own, new_case, open_link, small_alert_definition
 
 
 @pytest.mark.parametrize("next_page", ["case", "assignment"])
@@ -18,7 +17,9 @@ def test_an_empty_alert_note_gets_the_form_back_with_a_message(
     load_own(counselor_a, small_alert_definition())
     case = new_case(counselor_a, "Flagged couple")
     assignment, tokens = assign(case, "alert-check", owner_id=counselor_a.id)
-    open_link(app, "Sam", tokens["Sam Rivera"]).answer_and_submit({"check.pushed": "a_bit"})
+    open_link(app.test_client(), tokens["Sam Rivera"], name="Sam").answer_and_submit(
+        {"check.pushed": "a_bit"}
+    )
     page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
     alert_id = re.search(r"/alerts/([0-9a-f-]+)/acknowledge", page).group(1)
     r = client_a.post(

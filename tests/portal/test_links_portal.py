@@ -12,8 +12,7 @@ from sqlalchemy import func, select
 
 from counselor.extensions import db
 from counselor.questionnaires.models import Link
-from tests.conftest import new_case
-from tests.library_helpers import assign_direct, sync
+from tests.support import assign, new_case, sync
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ def couple(app, counselor_a):
 
 
 def test_reissue_is_post_redirect_get_and_a_reload_mints_nothing(app, client_a, couple):
-    assignment, _ = assign_direct(couple)
+    assignment, _ = assign(couple)
     sam = couple.partners[0]
     base = f"/cases/{couple.id}/assignments/{assignment.id}"
     r = client_a.post(f"{base}/partners/{sam.id}/reissue")
@@ -80,14 +79,14 @@ DOC = {
 
 @pytest.fixture
 def followups(app, couple, counselor_a):
-    from tests.reveal.helpers import assign, load_own
+    from tests.support import assign, load_own
 
     load_own(counselor_a, DOC)
     return assign(couple, "follow-ups", owner_id=counselor_a.id)
 
 
 def _partner(app, token):
-    from tests.library_helpers import open_portal
+    from tests.support import open_portal
 
     c = app.test_client()
     assert open_portal(c, token).status_code == 302
@@ -95,7 +94,7 @@ def _partner(app, token):
 
 
 def _state(client, path="/p/s/1"):
-    from tests.library_helpers import portal_csrf, revision_of
+    from tests.support import portal_csrf, revision_of
 
     page = client.get(path).get_data(as_text=True)
     return page, portal_csrf(page), revision_of(page)
@@ -158,7 +157,7 @@ def test_a_hidden_follow_up_leaves_no_empty_card(app, followups):
 
 
 def test_after_a_lock_the_controls_are_disabled_with_the_reason(app, client_a, couple, followups):
-    from tests.conftest import csrf_token_from
+    from tests.support import csrf_token_from
 
     assignment, tokens = followups
     sam = _partner(app, tokens["Sam Rivera"])

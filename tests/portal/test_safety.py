@@ -16,9 +16,15 @@ from counselor.extensions import db
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires.models import Link
-from tests.conftest import csrf_token_from, new_case
-from tests.library_helpers import portal_csrf
-from tests.reveal.helpers import assign, load_own, open_link, small_alert_definition
+from tests.support import (
+    assign,
+    csrf_token_from,
+    load_own,
+    new_case,
+    open_link,
+    portal_csrf,
+    small_alert_definition,
+)
 
 FEEL = "CANARY-feel-ok"
 
@@ -33,7 +39,7 @@ def couple(app, counselor_a):
 
 def _sam(app, couple):
     _, _, tokens = couple
-    return open_link(app, "Sam", tokens["Sam Rivera"])
+    return open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
 
 
 def _link(assignment, name="Sam Rivera") -> Link:
@@ -90,7 +96,7 @@ def test_an_alert_answer_shows_the_practice_safety_text_without_the_answer(
 
 def test_no_alert_no_safety_text_and_the_default_says_call_emergency_services(app, couple):
     _, _, tokens = couple
-    alex = open_link(app, "Alex", tokens["Alex Novak"])
+    alex = open_link(app.test_client(), tokens["Alex Novak"], name="Alex")
     alex.autosave({"check.feel": FEEL, "check.tired": 1, "check.pushed": "no"})
     r = alex.submit()
     assert "If you need support" not in alex.client.get(r.headers["Location"]).get_data(
@@ -176,7 +182,7 @@ def test_a_pin_is_asked_on_a_new_browser_and_is_an_argon2_hash(app, couple):
     assert r.status_code == 302
     assert sam.client.get("/p/").status_code == 200  # this browser just set it
     assert _link(assignment).pin_hash.startswith("$argon2")
-    other = open_link(app, "Sam", tokens["Sam Rivera"])
+    other = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
     r = other.client.get("/p/s/1")
     assert r.status_code == 302 and r.headers["Location"].endswith("/p/pin")
     page = other.get("/p/pin")
@@ -197,7 +203,7 @@ def test_pin_posts_need_the_portal_csrf_token(app, couple):
     assert r.status_code == 400
     assert _link(assignment).pin_hash is None
     assert _set_pin(sam).status_code == 302
-    other = open_link(app, "Sam", tokens["Sam Rivera"])
+    other = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
     other.get("/p/pin")
     r = other.client.post("/p/pin", data={"csrf_token": "forged", "pin": "4821"})
     assert r.status_code == 400
@@ -233,7 +239,7 @@ def test_wrong_pins_are_throttled(app, couple):
     _, assignment, tokens = couple
     sam = _sam(app, couple)
     _set_pin(sam)
-    other = open_link(app, "Sam", tokens["Sam Rivera"])
+    other = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
     csrf = portal_csrf(other.get("/p/pin"))
     codes = [
         other.client.post("/p/pin", data={"csrf_token": csrf, "pin": f"99{n:02d}"}).status_code
@@ -259,5 +265,5 @@ def test_the_counselor_clears_the_pin_by_reissuing_the_link(app, couple, client_
     )
     assert r.status_code == 200
     token = re.search(r"/l/([A-Za-z0-9_\-]+)", r.get_data(as_text=True)).group(1)
-    fresh_phone = open_link(app, "Sam", token)
+    fresh_phone = open_link(app.test_client(), token, name="Sam")
     assert fresh_phone.client.get("/p/").status_code == 200  # no PIN on the new link

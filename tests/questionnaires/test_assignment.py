@@ -13,12 +13,12 @@ from sqlalchemy import event, func, select
 
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Link, Response, SubmittedForm
-from tests.conftest import new_case
-from tests.questionnaires.conftest import (
-    assign_direct,
+from tests.support import (
+    assign,
     autosave,
     links_from,
     load_own,
+    new_case,
     open_link,
     partner_named,
     practice_today,
@@ -173,7 +173,7 @@ def test_resubmitting_the_same_assign_form_creates_nothing_twice(client_a, cases
 def test_a_tampered_request_key_neither_blocks_nor_breaks_assigning(client_a, cases, key):
     couple, _, _ = cases
     q = questionnaire("consent-check-in")
-    from tests.questionnaires.conftest import assign_http
+    from tests.support import assign_http
 
     assign_http(client_a, couple, q.id)  # an earlier assignment made through the form exists
     r = client_a.post(
@@ -233,7 +233,7 @@ def test_status_table_shows_not_opened_opened_draft_submitted_with_times(
 ):
     sync()
     case = new_case(counselor_a, label="Four", names=("Ana One", "Ben Two", "Cy Three", "Di Four"))
-    assignment, tokens = assign_direct(case, "consent-check-in")
+    assignment, tokens = assign(case, "consent-check-in")
     # Ben opens; Cy opens and saves; Di opens, answers and submits
     for name in ("Ben Two", "Cy Three", "Di Four"):
         c = app.test_client()
@@ -309,7 +309,7 @@ def test_another_counselor_gets_404_everywhere_and_changes_nothing(
 ):
     sync()
     case = new_case(counselor_a)
-    assignment, tokens = assign_direct(case, "intake", due_on=practice_today() + timedelta(days=5))
+    assignment, tokens = assign(case, "intake", due_on=practice_today() + timedelta(days=5))
     sam = partner_named(case, "Sam Rivera")
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     assert client_b.get(base).status_code == 404
@@ -371,7 +371,7 @@ def test_a_due_date_in_the_past_is_refused_with_a_message(app, client_a, counsel
     assert "The due date is in the past." in r.get_data(as_text=True)
     assert _count(Assignment) == 0
 
-    assignment, _ = assign_direct(case, "intake", due_on=practice_today() + timedelta(days=3))
+    assignment, _ = assign(case, "intake", due_on=practice_today() + timedelta(days=3))
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     r = client_a.post(f"{base}/due", data={"due_on": yesterday})
     assert r.status_code == 400
@@ -425,7 +425,7 @@ def count_statements():
 
 def _answered_assignment(app, case, slug, owner_id=None):
     """An assignment where every partner has opened and saved a few answers."""
-    assignment, tokens = assign_direct(case, slug, owner_id=owner_id)
+    assignment, tokens = assign(case, slug, owner_id=owner_id)
     defn = db.session.get(Assignment, assignment.id).version.definition
     first = next(i for i in defn.questions() if i["type"] in ("desire", "text"))
     for token in tokens.values():
@@ -510,7 +510,7 @@ def test_due_dates_are_judged_in_the_practice_time_zone(
         case = new_case(counselor_a, label="Zoned pair")
         monkeypatch.setattr(services, "utcnow", lambda: now)
         monkeypatch.setattr(portal_services, "utcnow", lambda: now)
-        assignment, tokens = assign_direct(case, "intake", due_on=local_today)
+        assignment, tokens = assign(case, "intake", due_on=local_today)
         with pytest.raises(services.AssignmentError):
             services.set_due(
                 db.session.get(Assignment, assignment.id), local_today - timedelta(days=1)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from counselor.extensions import db
 from counselor.questionnaires.models import QuestionnaireVersion
-from tests.library_helpers import questionnaire, sync
+from tests.support import questionnaire, sync
 
 
 def _fresh(version_id):

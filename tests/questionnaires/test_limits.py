@@ -19,20 +19,18 @@ from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.engine import Definition
 from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
-from counselor.questionnaires.schema import (
+from counselor.questionnaires.parsing import (
     MAX_CHAIN,
     MAX_CONDITIONS,
     MAX_ITEMS,
     MAX_NESTING,
     MAX_OPTIONS,
-    validate_definition,
 )
+from counselor.questionnaires.schema import validate_definition
 from counselor.questionnaires.services import DefinitionError, load_definition
 from counselor.reveal.services import release
 from counselor.reveal.views import PartnerInfo, partner_view
-from tests.conftest import csrf_token_from, new_case
-from tests.library_helpers import assign_direct
-from tests.reveal.helpers import open_link
+from tests.support import assign, csrf_token_from, new_case, open_link
 
 
 def _doc(items: list[dict], slug: str = "runaway") -> dict:
@@ -357,8 +355,8 @@ def _partner_pages(sections: int) -> Iterator[str]:
 
 def _walk_every_page(app, client_a, counselor_a, doc: dict, answers: dict) -> None:
     case = new_case(counselor_a)
-    assignment, tokens = assign_direct(case, doc["slug"], owner_id=counselor_a.id)
-    browsers = [open_link(app, name, token) for name, token in tokens.items()]
+    assignment, tokens = assign(case, doc["slug"], owner_id=counselor_a.id)
+    browsers = [open_link(app.test_client(), token, name=name) for name, token in tokens.items()]
     for browser in browsers:
         browser.answer_and_submit(answers)
     release(assignment)

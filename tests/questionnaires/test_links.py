@@ -19,14 +19,15 @@ from counselor.extensions import db
 from counselor.portal import services as portal_services
 from counselor.questionnaires import services
 from counselor.questionnaires.models import Link
-from tests.conftest import login, new_case
-from tests.questionnaires.conftest import (
-    assign_direct,
+from tests.support import (
+    assign,
     assign_http,
+    new_case,
     open_link,
     open_portal,
     partner_named,
     questionnaire,
+    sign_in,
     sync,
 )
 
@@ -139,7 +140,7 @@ def test_only_the_sha256_of_a_token_is_stored(app, client_a, couple):
 
 
 def test_logs_hold_no_raw_token(app, couple, caplog):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     token = tokens["Sam Rivera"]
     caplog.set_level(logging.DEBUG)
     client = app.test_client()
@@ -176,7 +177,7 @@ def test_werkzeug_and_gunicorn_log_lines_are_redacted(caplog):
 
 
 def test_valid_one_second_before_expiry_and_refused_at_expiry(app, couple, monkeypatch):
-    assignment, tokens = assign_direct(couple)
+    assignment, tokens = assign(couple)
     token = tokens["Sam Rivera"]
     expires = (utcnow() + timedelta(days=3)).replace(microsecond=0)
     db.session.execute(
@@ -196,7 +197,7 @@ def test_valid_one_second_before_expiry_and_refused_at_expiry(app, couple, monke
 
 
 def test_expiry_in_the_database_is_honoured_without_a_fake_clock(app, couple):
-    assignment, tokens = assign_direct(couple)
+    assignment, tokens = assign(couple)
     token = tokens["Sam Rivera"]
     client = app.test_client()
     open_link(client, token)
@@ -226,7 +227,7 @@ def test_link_lifetime_follows_the_assign_form(app, client_a, couple):
 
 
 def test_revoke_applies_at_the_next_request(app, client_a, couple):
-    assignment, tokens = assign_direct(couple)
+    assignment, tokens = assign(couple)
     sam = partner_named(couple, "Sam Rivera")
     partner = app.test_client()
     open_link(partner, tokens["Sam Rivera"])
@@ -244,7 +245,7 @@ def test_revoke_applies_at_the_next_request(app, client_a, couple):
 
 
 def test_reissue_ends_the_old_link_and_its_sessions_at_once(app, client_a, couple):
-    assignment, tokens = assign_direct(couple)
+    assignment, tokens = assign(couple)
     sam = partner_named(couple, "Sam Rivera")
     old = tokens["Sam Rivera"]
     phone = app.test_client()
@@ -281,7 +282,7 @@ def _not_found_body(client, path, addr="192.0.2.10"):
 
 
 def test_unknown_expired_and_revoked_tokens_get_byte_identical_404s(app, client_a, couple):
-    assignment, tokens = assign_direct(couple)
+    assignment, tokens = assign(couple)
     sam, alex = partner_named(couple, "Sam Rivera"), partner_named(couple, "Alex Novak")
     # Sam's link: revoked; Alex's link: expired
     services.revoke(assignment, sam.id)
@@ -306,7 +307,7 @@ def test_unknown_expired_and_revoked_tokens_get_byte_identical_404s(app, client_
 
 
 def test_random_probes_miss_and_repeated_misses_are_rate_limited(app, couple):
-    assignment, tokens = assign_direct(couple)
+    assignment, tokens = assign(couple)
     c = app.test_client()
     probes = hits = 0
     bodies = set()
@@ -336,7 +337,7 @@ def test_random_probes_miss_and_repeated_misses_are_rate_limited(app, couple):
 
 
 def test_successful_landings_do_not_count_as_misses(app, couple):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     c = app.test_client()
     for _ in range(25):
         r = open_portal(c, tokens["Sam Rivera"], environ_base={"REMOTE_ADDR": "192.0.2.99"})
@@ -347,7 +348,7 @@ def test_successful_landings_do_not_count_as_misses(app, couple):
 
 
 def test_landing_swaps_the_token_for_a_session_and_a_clean_url(app, couple):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     token = tokens["Sam Rivera"]
     c = app.test_client()
     r = open_portal(c, token)
@@ -365,7 +366,7 @@ def test_landing_swaps_the_token_for_a_session_and_a_clean_url(app, couple):
 
 
 def test_every_portal_response_has_no_store(app, couple):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     c = app.test_client()
     seen = []
     seen.append(("landing page", c.get(f"/l/{tokens['Sam Rivera']}")))
@@ -420,7 +421,7 @@ def test_every_portal_response_has_no_store(app, couple):
 
 
 def test_unrouted_portal_responses_have_no_store_too(app, couple):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     c = app.test_client()
     open_link(c, tokens["Sam Rivera"])
     for r in (c.get("/p/autosave"), c.get("/p/nothing-here")):
@@ -435,7 +436,7 @@ def _set_cookie(response, name):
 def test_portal_cookie_is_httponly_lax_scoped_to_p_and_apart_from_the_counselor_cookie(
     app, couple, counselor_a
 ):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     c = app.test_client()
     r = open_portal(c, tokens["Sam Rivera"])
     cookie = _set_cookie(r, "counselor_portal")
@@ -450,7 +451,7 @@ def test_portal_cookie_is_httponly_lax_scoped_to_p_and_apart_from_the_counselor_
         for h in r.headers.getlist("Set-Cookie")
     )
     # the counselor's login sets a different cookie for the whole site
-    login_response = login(app.test_client(), counselor_a)
+    login_response = sign_in(app.test_client(), counselor_a)
     assert _set_cookie(login_response, app.config["SESSION_COOKIE_NAME"])
 
 
@@ -459,7 +460,7 @@ def test_portal_cookie_is_secure_when_cookies_must_be(make_app, counselor_a):
     with secure_app.app_context():
         sync()
         case = new_case(counselor_a, label="Secure pair")
-        _, tokens = assign_direct(case)
+        _, tokens = assign(case)
         r = open_portal(
             secure_app.test_client(), tokens["Sam Rivera"], base_url="https://counselor.test"
         )
@@ -468,10 +469,10 @@ def test_portal_cookie_is_secure_when_cookies_must_be(make_app, counselor_a):
 
 def test_counselor_login_and_portal_session_live_side_by_side(app, client_a, couple):
     """One browser: counselor signed in, opens a partner link; leaving one keeps the other."""
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     browser = client_a
     assert browser.get("/cases").status_code == 200
-    landing = open_link(browser, tokens["Sam Rivera"])
+    landing = open_link(browser, tokens["Sam Rivera"]).landing
     overview = browser.get("/p/")
     # portal responses never touch the counselor's cookie
     counselor_cookie = app.config["SESSION_COOKIE_NAME"] + "="
@@ -495,7 +496,7 @@ def test_counselor_login_and_portal_session_live_side_by_side(app, client_a, cou
 
 
 def test_a_portal_session_does_not_sign_anyone_in_on_the_counselor_side(app, couple):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     c = app.test_client()
     open_link(c, tokens["Sam Rivera"])
     assignment_id = db.session.scalar(select(Link.assignment_id))
@@ -525,7 +526,7 @@ def test_a_link_preview_get_changes_nothing_and_sets_no_cookie(app, couple):
     from counselor.portal.models import PortalSessionRecord
 
     couple_label = couple.label
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     sam = partner_named(couple, "Sam Rivera")
     events_before = db.session.scalar(select(func.count()).select_from(AuditEvent))
     bot = app.test_client()
@@ -553,7 +554,7 @@ def test_a_link_preview_get_changes_nothing_and_sets_no_cookie(app, couple):
 
 
 def test_the_landing_button_needs_its_csrf_token_and_a_same_site_page(app, couple):
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     token = tokens["Sam Rivera"]
     c = app.test_client()
     for data, headers in (
@@ -584,7 +585,7 @@ def test_a_bad_token_gets_the_same_404_on_the_button_as_on_the_page(app, couple)
 
 def test_forget_this_device_ends_the_session_on_the_server(app, couple):
     """A copy of the portal cookie (another browser, a backup) stops working at once."""
-    _, tokens = assign_direct(couple)
+    _, tokens = assign(couple)
     phone = app.test_client()
     open_link(phone, tokens["Sam Rivera"])
     cookie = phone.get_cookie("counselor_portal", domain="counselor.test", path="/p").value

@@ -12,11 +12,10 @@ import json
 import pytest
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
-from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.reveal.helpers import assign, load_own, open_link
+from tests.support import assign, load_own, new_case, open_link
 
 DEFINITION = {
     "slug": "numbers-check",
@@ -62,7 +61,7 @@ def numbers(app, counselor_a, client_a):
     case = new_case(counselor_a)
     q = load_own(counselor_a, DEFINITION)
     assignment, tokens = assign(case, DEFINITION["slug"], owner_id=counselor_a.id)
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     sam_id = next(p.id for p in case.partners if p.display_name == "Sam Rivera")
     return q.latest.definition, assignment, sam, base, sam_id

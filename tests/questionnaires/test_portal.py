@@ -14,11 +14,12 @@ from sqlalchemy import select, update
 from counselor.extensions import db
 from counselor.portal import session as portal_session
 from counselor.questionnaires.models import Assignment, Link
-from tests.conftest import new_case
-from tests.questionnaires.conftest import (
+from tests.support import (
     assign_http,
     autosave,
+    canary,
     load_own,
+    new_case,
     open_link,
     partner_named,
     portal_csrf,
@@ -28,7 +29,6 @@ from tests.questionnaires.conftest import (
     revision_of,
     section,
     sync,
-    unique_canary,
 )
 
 
@@ -766,9 +766,9 @@ def test_arbitrary_text_is_stored_exactly_or_refused(app, client_a, couple, coun
 def test_a_partner_never_sees_the_other_partners_answers(app, client_a, couple, counselor_a):
     assignment, tokens = _assign(client_a, couple, "desires-boundaries")
     canary_text, canary_note, canary_shared = (
-        unique_canary("closing"),
-        unique_canary("note"),
-        unique_canary("shared"),
+        canary("closing"),
+        canary("note"),
+        canary("shared"),
     )
     alex = _partner(app, tokens["Alex Novak"])
     _, csrf, rev = section(alex, 6)
@@ -809,7 +809,7 @@ def test_a_partner_never_sees_the_other_partners_answers(app, client_a, couple, 
     other_assignment, other_tokens = _assign(client_a, other, "intake")
     robin = _partner(app, other_tokens["Robin Lee"])
     _, rcsf, rrev = section(robin, 1)
-    robin_canary = unique_canary("robin")
+    robin_canary = canary("robin")
     assert autosave(robin, rcsf, rrev, {"goals.main": robin_canary}).status_code == 200
 
     sam = _partner(app, tokens["Sam Rivera"])
@@ -835,8 +835,8 @@ def test_a_partner_never_sees_the_other_partners_answers(app, client_a, couple, 
         seen.append(sam.get(path).get_data(as_text=True))
     everything = "\n".join(seen)
     assert "For Sam Rivera" in everything
-    for canary in (canary_text, canary_note, canary_shared, robin_canary):
-        assert canary not in everything
+    for planted in (canary_text, canary_note, canary_shared, robin_canary):
+        assert planted not in everything
     assert "Alex Novak" not in everything and "Robin" not in everything
     # the counselor sees Alex's canaries, so they were really stored
     counselor_page = client_a.get(f"/cases/{couple.id}/assignments/{assignment.id}").get_data(

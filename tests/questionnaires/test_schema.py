@@ -13,14 +13,7 @@ from counselor.questionnaires import services
 from counselor.questionnaires.engine import Definition, share_of, walk
 from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
 from counselor.questionnaires.schema import validate_definition
-from tests.conftest import new_case
-from tests.questionnaires.conftest import (
-    assign_direct,
-    links_from,
-    questionnaire,
-    small_definition,
-    sync,
-)
+from tests.support import assign, links_from, new_case, questionnaire, small_definition, sync
 
 INVENTORY_CATEGORIES = {
     "communication": "communication and role play",
@@ -362,7 +355,7 @@ def test_an_invalid_library_file_fails_sync_with_its_name(runner, monkeypatch):
 def test_a_version_in_use_cannot_change(app, counselor_a):
     sync()
     case = new_case(counselor_a)
-    assignment, _ = assign_direct(case, "pause-signal")
+    assignment, _ = assign(case, "pause-signal")
     version = db.session.get(QuestionnaireVersion, assignment.version_id)
     before = version.definition_json
     version.definition_json = before.replace("pause", "stop")
@@ -405,7 +398,7 @@ def test_answers_render_against_the_version_they_were_given_for(app, client_a, c
     assert old_text.replace("'", "&#39;") in page or old_text in page
     assert "A completely new wording" not in page
     # the partner sees version 1 as well
-    from tests.questionnaires.conftest import open_link, section
+    from tests.support import open_link, section
 
     partner = app.test_client()
     token = links_from(r.get_data(as_text=True))[case.partners[0].display_name]
@@ -503,14 +496,7 @@ def test_given_answers_keep_their_version_when_the_questionnaire_changes(
     app, client_a, counselor_a
 ):
     """Answered under v1; v2 rewords the question and an option: readers still see v1's words."""
-    from tests.questionnaires.conftest import (
-        assign_http,
-        autosave,
-        load_own,
-        open_link,
-        revision_of,
-        section,
-    )
+    from tests.support import assign_http, autosave, load_own, open_link, revision_of, section
 
     case = new_case(counselor_a)
     q = load_own(counselor_a)

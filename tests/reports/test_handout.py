@@ -9,9 +9,9 @@ from pypdf import PdfReader
 
 from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
-from counselor.reports import services
+from counselor.reports import builders, services
 from counselor.reports.models import Export
-from tests.conftest import new_case
+from tests.support import new_case
 
 DEFINITION = {
     "slug": "handout-check",
@@ -120,8 +120,8 @@ def test_handout_holds_matches_and_shared_items_but_no_private_text(app, counsel
     sam = next(p for p in case.partners if p.display_name == "Sam")
     export = services.request_export(case, "handout", session, sam.id)
     db.session.commit()
-    handout = services.build_handout(db.session.get(Export, export.id))
-    pdf = services.render(db.session.get(Export, export.id))
+    handout = builders.build_handout(db.session.get(Export, export.id))
+    pdf = builders.render(db.session.get(Export, export.id))
     reader = PdfReader(io.BytesIO(pdf))
     text = "".join(page.extract_text() for page in reader.pages)
     flat = " ".join(text.split())
@@ -167,7 +167,7 @@ def test_case_record_holds_every_session(app, counselor_a):
         )
     export = services.request_export(case, "case_record", None, None)
     db.session.commit()
-    pdf = services.render(db.session.get(Export, export.id))
+    pdf = builders.render(db.session.get(Export, export.id))
     text = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "FIRST-SESSION-NOTE" in text and "SECOND-SESSION-NOTE" in text
     assert "Case record" in text and "Page 1 of" in text

@@ -13,11 +13,10 @@ from pypdf import PdfReader
 from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
-from counselor.reports import services
+from counselor.reports import builders, services
 from counselor.reports.models import Export
-from tests.conftest import new_case
-from tests.library_helpers import questionnaire, sync
 from tests.reports.test_handout import _submit
+from tests.support import new_case, questionnaire, sync
 
 TWO_ROLES = {
     "slug": "two-roles",
@@ -41,7 +40,7 @@ TWO_ROLES = {
 def _handout_text(case, session, partner) -> str:
     export = services.request_export(case, "handout", session, partner.id)
     db.session.commit()
-    pdf = services.render(db.session.get(Export, export.id))
+    pdf = builders.render(db.session.get(Export, export.id))
     return " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
 
 

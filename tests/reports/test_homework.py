@@ -11,10 +11,10 @@ from pypdf import PdfReader
 
 from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
-from counselor.reports import homework, services
+from counselor.reports import builders, homework, services
 from counselor.reports.models import Export
-from tests.conftest import new_case
 from tests.reports.test_handout import DEFINITION
+from tests.support import new_case
 
 T = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 ENDS = [T + timedelta(minutes=50), T + timedelta(days=7, minutes=50)]
@@ -41,7 +41,7 @@ def _titled(counselor_a, slug: str, title: str):
 
 
 def _text(export_id) -> str:
-    pdf = services.render(db.session.get(Export, export_id))
+    pdf = builders.render(db.session.get(Export, export_id))
     return " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
 
 
@@ -81,7 +81,7 @@ def test_clinical_record_and_case_record_agree_on_a_sessions_homework(app, couns
     for s in (first, second):
         export = services.request_export(case, "clinical", s, None)
         db.session.commit()
-        record = services.build_clinical(db.session.get(Export, export.id))
+        record = builders.build_clinical(db.session.get(Export, export.id))
         clinical[s.id] = [b.title for b in record.sessions[0][1]]
         text = _text(export.id)
         for title in clinical[s.id]:
@@ -91,7 +91,7 @@ def test_clinical_record_and_case_record_agree_on_a_sessions_homework(app, couns
 
     export = services.request_export(case, "case_record", None, None)
     db.session.commit()
-    record = services.build_clinical(db.session.get(Export, export.id))
+    record = builders.build_clinical(db.session.get(Export, export.id))
     assert [[b.title for b in hw] for _, hw in record.sessions] == [
         clinical[first.id],
         clinical[second.id],

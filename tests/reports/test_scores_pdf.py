@@ -9,10 +9,10 @@ from pypdf import PdfReader
 
 from counselor.extensions import db
 from counselor.questionnaires.services import assign, load_definition
-from counselor.reports import services
+from counselor.reports import builders, services
 from counselor.reports.models import Export
-from tests.conftest import new_case
 from tests.reveal.test_scores import scored_definition
+from tests.support import new_case
 
 
 def test_case_record_prints_each_partners_scores_with_reading_and_source(app, counselor_a):
@@ -41,7 +41,7 @@ def test_case_record_prints_each_partners_scores_with_reading_and_source(app, co
     db.session.commit()
     export = services.request_export(case, "case_record", None, None)
     db.session.commit()
-    pdf = services.render(db.session.get(Export, export.id))
+    pdf = builders.render(db.session.get(Export, export.id))
     text = " ".join("".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf)).pages).split())
     assert "SCORE (COUNSELOR ONLY)" in text
     assert "TITLE-shared-score" in text and "TITLE-private-score" in text

@@ -10,11 +10,11 @@ from datetime import timedelta
 
 from pypdf import PdfReader
 
+from counselor.alerts.models import Alert
 from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
-from counselor.reports import services
+from counselor.reports import builders, services
 from counselor.reports.models import Export
-from counselor.reveal.models import Alert
 from tests.reveal import test_release as _release_tests
 from tests.reveal.test_release import ITEM_TEXT, answer_everything
 
@@ -44,7 +44,7 @@ def test_clinical_record_opens_with_the_summary_and_keeps_the_closing_note(scena
 
     export = services.request_export(s.case, "clinical", session, None)
     db.session.commit()
-    text = pages(services.render(db.session.get(Export, export.id)))
+    text = pages(builders.render(db.session.get(Export, export.id)))
     assert "At a glance" in text[0]
     # the summary runs until the session's own pages (its who does what and notes may take it
     # past one page): those open with the agenda
@@ -63,5 +63,5 @@ def test_clinical_record_opens_with_the_summary_and_keeps_the_closing_note(scena
 
     export = services.request_export(s.case, "case_record", None, None)
     db.session.commit()
-    record = " ".join(pages(services.render(db.session.get(Export, export.id))))
+    record = " ".join(pages(builders.render(db.session.get(Export, export.id))))
     assert f"Closing note: {note}" in record and PRESSURE in record

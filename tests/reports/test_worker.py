@@ -20,20 +20,9 @@ from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.reports.models import Export
 from counselor.reports.services import RENDER_TASK
-from tests.conftest import login, new_case
-from tests.reports.worker_harness import Celery, broker_for_test
+from tests.support import new_case, sign_in
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
-
-
-@pytest.fixture
-def celery_env(base_config, tmp_path):
-    """Processes for one test, always stopped afterwards."""
-    harness = Celery(base_config, broker_for_test(tmp_path), tmp_path)
-    try:
-        yield harness
-    finally:
-        harness.stop()
 
 
 @pytest.fixture
@@ -57,7 +46,7 @@ def setup(make_app, celery_env, counselor_a):
         )
         db.session.commit()
         client = app.test_client()
-        login(client, counselor_a)
+        sign_in(client, counselor_a)
         yield app, client, case.id, session.id
 
 
@@ -152,7 +141,7 @@ def test_broker_down_answers_with_a_queued_status_and_completes_when_back(
     down = make_app(CELERY_BROKER_URL="redis://127.0.0.1:1/0")
     with down.app_context():
         client = down.test_client()
-        login(client, counselor_a)
+        sign_in(client, counselor_a)
         export_id, r = _request(client, case_id, session_id)
         page = client.get(r.headers["Location"]).get_data(as_text=True)
         assert "cannot be reached right now" in page and "Queued" in page
@@ -162,7 +151,7 @@ def test_broker_down_answers_with_a_queued_status_and_completes_when_back(
     celery_env.start("beat")
     with app.app_context():
         c = app.test_client()
-        login(c, counselor_a)
+        sign_in(c, counselor_a)
         _wait(c, case_id, export_id, "ready", 60, celery_env)
         assert _ready_events(export_id) == 1
 

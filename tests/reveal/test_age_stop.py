@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
-from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.reveal.helpers import INTAKE, assign, open_link, portal_csrf, revision_of, sync
+from tests.support import INTAKE, assign, new_case, open_link, portal_csrf, revision_of, sync
 
 
 def _alerts(case_id) -> list[Alert]:
@@ -21,7 +20,7 @@ def test_answering_under_18_stops_the_portal_and_alerts_at_once(app, counselor_a
     sync()
     case = new_case(counselor_a, names=("Sam Rivera",))
     assignment, tokens = assign(case, INTAKE)
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     assert "the questions stop here" not in sam.get("/p/s/2").lower()
 
     sam.autosave({"about.adult": False})

@@ -10,10 +10,9 @@ import re
 import pytest
 from sqlalchemy import select
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
-from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.reveal.helpers import assign, load_own, open_link, small_alert_definition
+from tests.support import assign, load_own, new_case, open_link, small_alert_definition
 
 TIRED = "ALERTMSG-tired: slow down the pace."
 PUSHED = "ALERTMSG-pushed: follow up privately."
@@ -42,7 +41,7 @@ def graded(app, counselor_a):
 
 def submit(app, counselor_a, case, answers, slug="graded-check"):
     assignment, tokens = assign(case, slug, owner_id=counselor_a.id)
-    open_link(app, "Sam Rivera", tokens["Sam Rivera"]).answer_and_submit(answers)
+    open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera").answer_and_submit(answers)
     return assignment
 
 

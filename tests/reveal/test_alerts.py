@@ -13,15 +13,15 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import make_url
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
-from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.reveal.helpers import (
+from tests.support import (
     INTAKE,
     assign,
     canary,
     intake_answers,
     load_own,
+    new_case,
     open_link,
     small_alert_definition,
     sync,
@@ -64,7 +64,7 @@ def assign_own(counselor_a, case):
 def test_alert_rules_trigger_on_submit(app, counselor_a, own, tired, pushed, expected):
     case = new_case(counselor_a)
     assignment, tokens = assign_own(counselor_a, case)
-    partner = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    partner = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     answers = {"check.feel": "fine"}
     if tired is not None:
         answers["check.tired"] = tired
@@ -83,7 +83,7 @@ def test_alert_rules_trigger_on_submit(app, counselor_a, own, tired, pushed, exp
 def test_resubmitting_does_not_raise_the_same_alert_twice(app, counselor_a, own):
     case = new_case(counselor_a)
     assignment, tokens = assign_own(counselor_a, case)
-    partner = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    partner = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     partner.answer_and_submit({"check.tired": 8})
     r = partner.client.post("/p/reopen", data={"csrf_token": partner.csrf()})
     assert r.status_code == 302
@@ -111,9 +111,9 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
 
     intake, tokens = assign(flagged, INTAKE)
     check, check_tokens = assign_own(counselor_a, flagged)
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
-    alex = open_link(app, "Alex Novak", tokens["Alex Novak"])
-    sam_check = open_link(app, "Sam Rivera", check_tokens["Sam Rivera"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
+    alex = open_link(app.test_client(), tokens["Alex Novak"], name="Alex Novak")
+    sam_check = open_link(app.test_client(), check_tokens["Sam Rivera"], name="Sam Rivera")
     sam.answer_and_submit(intake_answers(**{"screening.pressure": "a_little"}))
     alex.answer_and_submit(intake_answers())
     sam_check.answer_and_submit({"check.tired": 8, "check.pushed": "yes"})
@@ -187,12 +187,12 @@ def test_alert_shows_to_the_counselor_and_never_to_a_partner(app, counselor_a, c
     ],
 )
 def test_intake_alerts_carry_the_severity_their_rule_names(app, counselor_a, overrides, expected):
-    from counselor.reveal.services import open_alerts as alert_views
+    from counselor.alerts.services import open_alerts as alert_views
 
     sync()
     case = new_case(counselor_a, "Screened couple")
     _, tokens = assign(case, INTAKE)
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     answers = intake_answers(**overrides)
     sam.autosave(answers)
     if answers["about.adult"]:
@@ -208,7 +208,7 @@ def test_alert_severity_shows_on_the_case_page(app, counselor_a, client_a):
     sync()
     case = new_case(counselor_a, "Screened couple")
     _, tokens = assign(case, INTAKE)
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     sam.answer_and_submit(intake_answers(**{"mood.asq_attempt": "yes"}))
     page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
     assert "alert-severity-urgent" in page and "Positive suicide screen (ASQ)" in page
@@ -219,7 +219,7 @@ def test_acknowledging_needs_a_note_and_stores_it_encrypted(
 ):
     case = new_case(counselor_a, "Flagged couple")
     assignment, tokens = assign_own(counselor_a, case)
-    partner = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    partner = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     partner.answer_and_submit({"check.pushed": "a_bit"})
     (alert,) = open_alerts(case.id)
     url = f"/cases/{case.id}/alerts/{alert.id}/acknowledge"
@@ -282,7 +282,9 @@ def test_an_alert_is_acknowledged_only_through_its_own_case(app, counselor_a, cl
     case = new_case(counselor_a, "Flagged couple")
     other = new_case(counselor_a, "Other couple")
     _, tokens = assign_own(counselor_a, case)
-    open_link(app, "Sam Rivera", tokens["Sam Rivera"]).answer_and_submit({"check.tired": 10})
+    open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera").answer_and_submit(
+        {"check.tired": 10}
+    )
     (alert,) = open_alerts(case.id)
     r = client_a.post(
         f"/cases/{other.id}/alerts/{alert.id}/acknowledge", data={"note": "wrong case"}

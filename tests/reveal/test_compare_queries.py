@@ -3,15 +3,21 @@ of items or of partners (no N+1 over responses, partners or versions)."""
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import event
 
 from counselor.extensions import db
 from counselor.questionnaires.services import reissue
-from tests.conftest import new_case
-from tests.reveal.helpers import INVENTORY, assign, desire, load_own, open_link, questionnaire, sync
+from tests.support import (
+    INVENTORY,
+    assign,
+    counting,
+    desire,
+    load_own,
+    new_case,
+    open_link,
+    questionnaire,
+    sync,
+)
 
 SMALL = {
     "slug": "two-items",
@@ -32,26 +38,10 @@ SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
 ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
 
 
-@contextmanager
-def counting():
-    """Collect every SQL statement the engine runs inside the block."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    db.session.commit()  # nothing of the test's own session is flushed inside the block
-    event.listen(db.engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", before)
-
-
 def _submitted(app, case, slug, answers_for, owner_id=None):
     assignment, tokens = assign(case, slug, owner_id=owner_id)
     for n, (name, token) in enumerate(tokens.items()):
-        open_link(app, name, token).answer_and_submit(answers_for(n))
+        open_link(app.test_client(), token, name=name).answer_and_submit(answers_for(n))
     return assignment
 
 
@@ -126,7 +116,7 @@ def test_shared_page_statement_count_does_not_grow(small_and_large, client_a, ap
         partner = case.partners[0]
         issued = reissue(assignment, partner.id)
         db.session.commit()
-        browser = open_link(app, partner.display_name, issued.token)
+        browser = open_link(app.test_client(), issued.token, name=partner.display_name)
         browser.get("/p/shared")
         with counting() as statements:
             page = browser.get("/p/shared")

@@ -17,8 +17,7 @@ from sqlalchemy import select
 from counselor.core.audit import AuditEvent
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
-from tests.conftest import new_case
-from tests.reveal.helpers import (
+from tests.support import (
     INTAKE,
     INVENTORY,
     assign,
@@ -26,6 +25,7 @@ from tests.reveal.helpers import (
     desire,
     intake_answers,
     load_own,
+    new_case,
     open_link,
     sync,
 )
@@ -337,9 +337,9 @@ def exported(app, counselor_a):
     case = new_case(counselor_a, "Sam & Alex", ("Sam Rivera", "=cmd|' /C calc'!A0"))
     assignment, tokens = assign(case, "all-types", owner_id=counselor_a.id)
     sam_note, alex_text = canary("sam-note"), canary("alex-text")
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
     alex_name = "=cmd|' /C calc'!A0"
-    alex = open_link(app, alex_name, tokens[alex_name])
+    alex = open_link(app.test_client(), tokens[alex_name], name=alex_name)
     sam_answers = {
         "g.bool": False,
         "g.choice": "y",
@@ -461,7 +461,9 @@ def test_fhir_of_the_inventory_and_intake(app, counselor_a, client_a):
         ),
     ):
         assignment, tokens = assign(case, slug)
-        open_link(app, "Sam Rivera", tokens["Sam Rivera"]).answer_and_submit(answers)
+        open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera").answer_and_submit(
+            answers
+        )
         sam = next(p for p in case.partners if p.display_name == "Sam Rivera")
         resource = get_fhir(client_a, f"/cases/{case.id}/assignments/{assignment.id}", sam)
         assert validate_questionnaire_response(resource) == [], (

@@ -14,18 +14,18 @@ from types import SimpleNamespace
 import pytest
 from markupsafe import escape
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Response
 from counselor.reveal import matching
-from counselor.reveal.models import Alert
-from tests.conftest import new_case
-from tests.reveal.helpers import (
+from tests.support import (
     INTAKE,
     INVENTORY,
     assign,
     canary,
     desire,
     intake_answers,
+    new_case,
     open_link,
     sync,
 )
@@ -114,10 +114,10 @@ def scenario(app, counselor_a, client_a):
     c = {k: canary(k) for k in keys}
     c["sam-shared"] = f"SAM-SHARED-{uuid.uuid4().hex[:8]}"
     c["alex-shared"] = f"ALEX-SHARED-{uuid.uuid4().hex[:8]}"
-    sam = open_link(app, "Sam Rivera", inv_tokens["Sam Rivera"])
-    alex = open_link(app, "Alex Novak", inv_tokens["Alex Novak"])
-    sam_intake = open_link(app, "Sam Rivera", intake_tokens["Sam Rivera"])
-    alex_intake = open_link(app, "Alex Novak", intake_tokens["Alex Novak"])
+    sam = open_link(app.test_client(), inv_tokens["Sam Rivera"], name="Sam Rivera")
+    alex = open_link(app.test_client(), inv_tokens["Alex Novak"], name="Alex Novak")
+    sam_intake = open_link(app.test_client(), intake_tokens["Sam Rivera"], name="Sam Rivera")
+    alex_intake = open_link(app.test_client(), intake_tokens["Alex Novak"], name="Alex Novak")
     base = f"/cases/{case.id}/assignments/{inventory.id}"
     partners = {p.display_name: p for p in case.partners}
     return SimpleNamespace(
@@ -415,13 +415,13 @@ LOOSE = {
 
 
 def test_compare_page_lists_every_item_once_under_its_own_section(app, counselor_a, client_a):
-    from tests.reveal.helpers import load_own
+    from tests.support import load_own
 
     load_own(counselor_a, LOOSE)
     case = new_case(counselor_a)
     assignment, tokens = assign(case, "loose-items", owner_id=counselor_a.id)
     for name, token in tokens.items():
-        open_link(app, name, token).answer_and_submit(
+        open_link(app.test_client(), token, name=name).answer_and_submit(
             {"first": f"{name} first", "last": f"{name} last"}
         )
     page = client_a.get(f"/cases/{case.id}/assignments/{assignment.id}/compare").get_data(

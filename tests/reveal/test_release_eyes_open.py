@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 
+from counselor.alerts.models import Alert
 from counselor.extensions import db
-from counselor.reveal.models import Alert
 from tests.reveal import test_release as _release_tests
 from tests.reveal.test_release import (
     ITEM_TEXT,

@@ -26,8 +26,14 @@ from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Response
 from counselor.questionnaires.services import assign, load_definition
-from tests.conftest import PG_URL, new_case, service_unavailable
-from tests.library_helpers import landing_csrf, portal_csrf, revision_of
+from tests.support import (
+    PG_URL,
+    landing_csrf,
+    new_case,
+    portal_csrf,
+    revision_of,
+    service_unavailable,
+)
 
 #: tries per run (the issue asks for at least 50)
 TRIES = 60

@@ -13,8 +13,7 @@ import pytest
 
 from counselor.cases.models import Case
 from counselor.extensions import db
-from tests.conftest import csrf_token_from, new_case
-from tests.reveal.helpers import INVENTORY, assign, desire, open_link, sync
+from tests.support import INVENTORY, assign, csrf_token_from, desire, new_case, open_link, sync
 
 LEAD = "power.lead_follow"
 INSTRUCTIONS = "communication.instructions"
@@ -42,7 +41,7 @@ def polycule(app, counselor_a, client_a):
     assert len(case.relationships) == 3
     set_map(client_a, case, [("Jordan", "Riley"), ("Jordan", "Casey")])
     assignment, tokens = assign(case, INVENTORY)
-    browsers = {n: open_link(app, n, t) for n, t in tokens.items()}
+    browsers = {n: open_link(app.test_client(), t, name=n) for n, t in tokens.items()}
     answers = {
         "Jordan": {
             LEAD: desire({"lead": "yes"}, note="JORDAN-LEAD-NOTE"),
@@ -177,7 +176,7 @@ def test_sections_chosen_at_assignment_are_all_the_partner_and_comparison_see(
     assignment = db.session.query(Assignment).filter_by(case_id=case.id).one()
     assert assignment.sections == ["touch", "care"]
     assert [s.link_id for s in assignment.definition.sections] == ["touch", "care"]
-    browser = open_link(app, "Sam Rivera", token)
+    browser = open_link(app.test_client(), token, name="Sam Rivera")
     home = browser.get("/p/")
     assert "Touch, kissing and closeness" in home and "Impact" not in home
     assert "Section 1 of 2" in browser.get("/p/s/1")

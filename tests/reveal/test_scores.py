@@ -6,8 +6,7 @@ import re
 
 from counselor.questionnaires.engine import Definition
 from counselor.reveal.views import PartnerInfo, partner_view
-from tests.conftest import new_case
-from tests.reveal.helpers import assign, load_own, open_link
+from tests.support import assign, load_own, new_case, open_link
 
 
 def _scale(lid: str) -> dict:
@@ -81,8 +80,8 @@ def test_scores_show_on_the_counselor_pages_and_the_partners_own_page(app, couns
     load_own(counselor_a, scored_definition())
     case = new_case(counselor_a)
     assignment, tokens = assign(case, "scored-check", owner_id=counselor_a.id)
-    sam = open_link(app, "Sam Rivera", tokens["Sam Rivera"])
-    alex = open_link(app, "Alex Novak", tokens["Alex Novak"])
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
+    alex = open_link(app.test_client(), tokens["Alex Novak"], name="Alex Novak")
     sam.answer_and_submit({"s.a": 1, "s.b": 2})
     alex.answer_and_submit({"s.a": 9, "s.b": 8})
     base = f"/cases/{case.id}/assignments/{assignment.id}"

@@ -1,8 +1,9 @@
-"""Real Celery worker and beat processes for the export tests.
+"""Real Celery worker and beat processes for the export and mail tests.
 
-The broker is Redis when COUNSELOR_TEST_REDIS_URL is set (CI), otherwise the embedded
-SQLite broker in a temporary folder. Workers run ``celery -A wsgi:celery_app`` exactly as
-the Procfile does, against the test database and the test keys.
+The broker is Redis when COUNSELOR_TEST_REDIS_URL is set (CI; each pytest-xdist worker has a
+Redis database of its own), otherwise the embedded SQLite broker in the test's temporary
+folder. Workers run the Procfile's Celery app (``tests.support.celery_app`` only adds this
+xdist worker's queue) against the test database and the test keys.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REDIS_URL, service_unavailable
+from tests.support.services import CELERY_QUEUE, REDIS_URL, service_unavailable
 
 ROOT = Path(__file__).resolve().parents[2]
+ENTRY = "tests.support.celery_app:celery_app"
 CELERY = str(Path(sys.executable).parent / "celery")
 
 
@@ -39,7 +41,7 @@ def broker_for_test(tmp_path: Path) -> str:
 class Process:
     """A celery worker or beat started in its own process group, with its log in a file."""
 
-    def __init__(self, kind: str, env: dict, log: Path, entry: str = "wsgi:celery_app"):
+    def __init__(self, kind: str, env: dict, log: Path, entry: str = ENTRY):
         self.kind, self.log = kind, log
         args = [CELERY, "-A", entry, kind, "--loglevel", "INFO"]
         if kind == "worker":
@@ -107,6 +109,7 @@ class Celery:
             "COUNSELOR_EXPORT_VISIBILITY_SECONDS": "6",
             "COUNSELOR_EXPORT_MAX_ATTEMPTS": "2",
             "PYTHONUNBUFFERED": "1",
+            "COUNSELOR_TEST_CELERY_QUEUE": CELERY_QUEUE,
         }
         self.processes: list[Process] = []
 
@@ -114,12 +117,12 @@ class Celery:
         """Start a worker or beat with extra environment, and wait until it is ready.
 
         ``render_delay``: a worker whose every render first holds its claim this many seconds
-        (the test-only entry ``tests.reports.slow_render_app``).
+        (the test-only entry ``tests.support.slow_render_app``).
         """
         n = len(self.processes)
-        entry = "wsgi:celery_app"
+        entry = ENTRY
         if render_delay is not None:
-            entry = "tests.reports.slow_render_app:celery_app"
+            entry = "tests.support.slow_render_app:celery_app"
             env["TEST_RENDER_DELAY_SECONDS"] = render_delay
         proc = Process(
             kind,

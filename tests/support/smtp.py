@@ -6,19 +6,13 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from email import policy
 from email.parser import BytesParser
 
 from aiosmtpd.controller import Controller
 
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.support.services import free_port
 
 
 class Recorder:

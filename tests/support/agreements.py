@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from counselor.agreements import services
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from tests.conftest import new_case
-from tests.library_helpers import assign_direct, open_portal, portal_csrf, questionnaire
+from tests.support import assign, new_case, open_portal, portal_csrf, questionnaire
 
 
 def _desire(roles: dict, **more) -> dict:
@@ -38,7 +37,7 @@ def _submit(assignment, answers_by_name: dict) -> None:
 
 def released_case(account, names=("Sam Rivera", "Alex Novak"), label="Sam & Alex") -> Released:
     """Both partners answered the pause signal and the inventory; both are released."""
-    from tests.library_helpers import sync
+    from tests.support import sync
 
     if questionnaire("pause-signal") is None:
         sync()
@@ -46,7 +45,7 @@ def released_case(account, names=("Sam Rivera", "Alex Novak"), label="Sam & Alex
     sam, alex = case.partners[0], case.partners[1]
     tag = uuid.uuid4().hex[:8]
     private = [f"PRIVATE-worry-{tag}", f"PRIVATE-note-{tag}", f"PRIVATE-maybe-{tag}"]
-    pause, tokens = assign_direct(case, "pause-signal", partners=[sam, alex])
+    pause, tokens = assign(case, "pause-signal", partners=[sam, alex])
     _submit(
         pause,
         {
@@ -58,7 +57,7 @@ def released_case(account, names=("Sam Rivera", "Alex Novak"), label="Sam & Alex
             alex.display_name: {"signal.word": "Pineapple", "after.what": "A blanket and water"},
         },
     )
-    inventory, _ = assign_direct(case, "desires-boundaries", partners=[sam, alex])
+    inventory, _ = assign(case, "desires-boundaries", partners=[sam, alex])
     _submit(
         inventory,
         {

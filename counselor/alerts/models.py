@@ -1,0 +1,42 @@
+"""Safety alerts raised by screening answers; visible to the counselor only."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, DateTime, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
+from counselor.extensions import db
+
+
+class Alert(UUIDPrimaryKey, db.Model):
+    """A screening answer that met its item's alert rule, until acknowledged with a note."""
+
+    __tablename__ = "alert"
+    __table_args__ = (
+        UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),
+        CheckConstraint("severity IN ('urgent', 'review', 'info')", name="severity"),
+    )
+
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
+    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
+    response_id: Mapped[uuid.UUID] = cascade_key("response.id")
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False)
+    #: the item whose answer triggered it (its alert message comes from the definition)
+    link_id: Mapped[str] = mapped_column(String(64))
+    #: copied from the item's rule when raised, so ordering is a query and a later definition
+    #: edit does not silently change how pressing an old alert was
+    severity: Mapped[str] = mapped_column(String(8), default="review", server_default="review")
+    triggered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_note = encrypted(nullable=True)
+    ack_note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+
+    partner = relationship("Partner")
+    assignment = relationship("Assignment")
+    response = relationship("Response")
+    case_rel = relationship("Case")

@@ -1,0 +1,225 @@
+"""Raising, listing and closing safety alerts. Functions flush; routes commit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import case as sa_case
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from counselor.alerts.models import Alert
+from counselor.cases.models import Case
+from counselor.cases.services import get_in_case_or_404
+from counselor.core import audit
+from counselor.core.models import utcnow
+from counselor.extensions import db
+from counselor.questionnaires import engine
+from counselor.questionnaires.answers import answer_plain
+from counselor.questionnaires.models import Assignment, Response
+from counselor.questionnaires.schema import DEFAULT_SEVERITY
+
+
+class AlertError(ValueError):
+    """An alert cannot be closed now; the message says why (a 409)."""
+
+
+def _triggers(rule: dict, value) -> bool:
+    return engine.has_answer(value) and engine.compare_values(
+        rule["operator"], value, rule["answer"]
+    )
+
+
+def evaluate_alerts(
+    assignment: Assignment, response: Response, only: set[str] | None = None
+) -> list[Alert]:
+    """Raise an alert for every shown item whose alert rule the submitted answers meet
+    (``only``: just these items, e.g. a stop raised on save, before any submit)."""
+    defn = assignment.definition
+    answers = response.answers
+    existing = set(
+        db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
+    )
+    raised = []
+    shown = engine.enabled_states(defn, answers)
+    for item in defn.questions():
+        rule = item.get("alert")
+        if not rule or item["link_id"] in existing or not shown[item["link_id"]]:
+            continue
+        if only is not None and item["link_id"] not in only:
+            continue
+        if _triggers(rule, answers.get(item["link_id"])):
+            alert = Alert(
+                case_id=assignment.case_id,
+                assignment_id=assignment.id,
+                response_id=response.id,
+                partner_id=response.partner_id,
+                link_id=item["link_id"],
+                severity=rule.get("severity", DEFAULT_SEVERITY),
+            )
+            db.session.add(alert)
+            db.session.flush()
+            audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+            raised.append(alert)
+    return raised
+
+
+SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}
+#: urgent first, then review, then info (a SQL expression, so every list orders alike)
+_by_severity = sa_case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK))
+
+
+@dataclass
+class AlertView:
+    """An alert with the message its item defines and the partner's actual answer."""
+
+    alert: Alert
+    message: str
+    question: str
+    answer: str = ""
+
+    @property
+    def severity(self) -> str:
+        """How pressing the alert is (stored on the row when raised)."""
+        return self.alert.severity
+
+
+@dataclass
+class AlertCard:
+    """The alerts one submitted response raised: one card, closed with one note."""
+
+    items: list[AlertView]
+
+    @property
+    def first(self) -> Alert:
+        """The most pressing alert of the card (its id is the card's handle)."""
+        return self.items[0].alert
+
+    @property
+    def severity(self) -> str:
+        """The card is as pressing as its most pressing item."""
+        return self.first.severity
+
+    @property
+    def title(self) -> str:
+        """The questionnaire the response answers."""
+        return self.first.assignment.definition.title
+
+    @property
+    def acknowledged_at(self):
+        """When the card was closed (None while open)."""
+        return self.first.acknowledged_at
+
+    @property
+    def note(self) -> str | None:
+        """The counselor's closing note."""
+        return self.first.ack_note
+
+
+def _alert_views(alerts: list[Alert]) -> list[AlertView]:
+    views = []
+    for alert in alerts:
+        item = alert.assignment.definition.by_id.get(alert.link_id, {})
+        rule = item.get("alert") or {}
+        response = alert.response
+        value = response.answers.get(alert.link_id) if response is not None else None
+        views.append(
+            AlertView(
+                alert,
+                rule.get("message", "Screening answer needs attention"),
+                item.get("text", ""),
+                answer_plain(item, value) if item else "",
+            )
+        )
+    return views
+
+
+def _cards(alerts: list[Alert]) -> list[AlertCard]:
+    """Group alerts (already in display order) into one card per response."""
+    cards: dict[uuid.UUID, AlertCard] = {}
+    for view in _alert_views(alerts):
+        cards.setdefault(view.alert.response_id, AlertCard([])).items.append(view)
+    return list(cards.values())
+
+
+def _case_alerts(case_id: uuid.UUID, *, closed: bool) -> list[Alert]:
+    done = Alert.acknowledged_at.is_not(None) if closed else Alert.acknowledged_at.is_(None)
+    order = (
+        (Alert.acknowledged_at.desc(), _by_severity, Alert.triggered_at.desc())
+        if closed
+        else (_by_severity, Alert.triggered_at.desc())
+    )
+    return list(
+        db.session.scalars(
+            select(Alert)
+            .where(Alert.case_id == case_id, done)
+            .options(
+                selectinload(Alert.partner),
+                selectinload(Alert.response),
+                selectinload(Alert.assignment).selectinload(Assignment.version),
+            )
+            .order_by(*order, Alert.link_id)
+        )
+    )
+
+
+def open_alerts(case: Case) -> list[AlertView]:
+    """Unacknowledged alerts of a case, urgent first, then newest first."""
+    return _alert_views(_case_alerts(case.id, closed=False))
+
+
+def open_alert_cards(case: Case) -> list[AlertCard]:
+    """Open alerts of a case as one card per submitted response, the most pressing first."""
+    cards = _cards(_case_alerts(case.id, closed=False))
+    return sorted(cards, key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
+
+
+def closed_alert_cards(case: Case) -> list[AlertCard]:
+    """Closed alerts of a case with their notes, most recently closed first (the history)."""
+    return _cards(_case_alerts(case.id, closed=True))
+
+
+def all_alert_cards(case: Case) -> list[AlertCard]:
+    """Every alert card of a case: the open ones (most pressing first), then the closed ones."""
+    return open_alert_cards(case) + closed_alert_cards(case)
+
+
+def open_alert_case_ids(counselor_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    """Cases of a counselor with an unacknowledged alert and their most pressing severity."""
+    rows = db.session.execute(
+        select(Alert.case_id, Alert.severity)
+        .join(Case, Case.id == Alert.case_id)
+        .where(Case.counselor_id == counselor_id, Alert.acknowledged_at.is_(None))
+        .order_by(_by_severity.desc())
+    )
+    return {case_id: severity for case_id, severity in rows}
+
+
+def caseload_alert_flags(counselor_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, str]]:
+    """The caseload's flags: case id -> (severity rank, severity) of its most pressing open
+    alert, so the caseload sorts urgent before review before info."""
+    return {
+        case_id: (SEVERITY_RANK.get(severity, len(SEVERITY_RANK)), severity)
+        for case_id, severity in open_alert_case_ids(counselor_id).items()
+    }
+
+
+def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
+    """An alert of an owned case, else 404."""
+    return get_in_case_or_404(Alert, case, alert_id, via=Alert.case_rel)
+
+
+def acknowledge(alert: Alert, note: str) -> list[Alert]:
+    """Close an alert and every other open alert of the same response with one note."""
+    if alert.acknowledged_at is not None:
+        raise AlertError("This alert was already acknowledged.")
+    closing = db.session.scalars(
+        select(Alert).where(Alert.response_id == alert.response_id, Alert.acknowledged_at.is_(None))
+    ).all()
+    now = utcnow()
+    for each in closing:
+        each.acknowledged_at = now
+        each.ack_note = note.strip()
+        audit.record("alert.acknowledge", "alert", each.id)
+    return list(closing)

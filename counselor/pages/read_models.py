@@ -1,0 +1,106 @@
+"""What each composed page shows, gathered from the features' services; reads are audited here.
+
+The functions add their audit event and load every row the page renders, in a fixed number of
+statements whatever the size of the case (``tests/test_statement_counts.py``); the view
+commits once, then renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from counselor.agreements import services as agreements
+from counselor.agreements.services import CounselorView
+from counselor.alerts import services as alerts
+from counselor.alerts.services import AlertCard
+from counselor.auth.models import Counselor
+from counselor.cases import services as cases
+from counselor.cases.models import Case, CounselingSession
+from counselor.core import audit
+from counselor.questionnaires import services as questionnaires
+from counselor.questionnaires.models import Assignment
+from counselor.reports import services as reports
+from counselor.reports.models import Export
+
+
+@dataclass
+class CasePage:
+    """The case page: the case (partners, sessions) and each feature's panel."""
+
+    case: Case
+    #: homework, newest first, with responses and links loaded
+    assignments: list[Assignment]
+    #: screening alerts still open (one card per response, the most pressing first)
+    open_alerts: list[AlertCard]
+    #: closed alert cards with their notes (the history)
+    closed_alerts: list[AlertCard]
+    #: the case's PDF exports, newest first
+    exports: list[Export]
+    #: the case's agreements, each with its state (pauses first)
+    agreements: list[CounselorView]
+
+
+@dataclass
+class SessionPage:
+    """A counseling session's page: the session and its PDF exports."""
+
+    case: Case
+    session: CounselingSession
+    exports: list[Export]
+
+
+@dataclass
+class AssignmentPage:
+    """The counselor's page of one assignment: its status and answers, and its open alerts."""
+
+    case: Case
+    assignment: Assignment
+    view: list[questionnaires.PartnerColumn]
+    open_alerts: list[AlertCard]
+
+
+def caseload(counselor: Counselor, query: str, status: str, page: int) -> cases.CaseloadPage:
+    """One page of the caseload; cases with an open alert or a clause a partner paused lead
+    it, pauses and urgent alerts first."""
+    flagged = alerts.caseload_alert_flags(counselor.id)
+    for case_id, flag in agreements.caseload_pause_flags(counselor).items():
+        # (0, "pause") sorts before (0, "urgent"): a pause is the flag the badge names
+        if case_id not in flagged or flag < flagged[case_id]:
+            flagged[case_id] = flag
+    listing = cases.caseload_page(counselor, query, status, page, flagged)
+    audit.record("caseload.view", "counselor", counselor.id)
+    return listing
+
+
+def case_page(case: Case) -> CasePage:
+    """Everything the case page shows besides the case's own rows."""
+    audit.record("case.view", "case", case.id)
+    return CasePage(
+        case=case,
+        open_alerts=alerts.open_alert_cards(case),
+        assignments=questionnaires.case_assignments(case),
+        closed_alerts=alerts.closed_alert_cards(case),
+        exports=reports.case_exports(case),
+        agreements=agreements.case_agreements(case),
+    )
+
+
+def session_page(case: Case, session: CounselingSession) -> SessionPage:
+    """A session's page: the session and the exports made of it."""
+    audit.record("session.view", "counseling_session", session.id)
+    return SessionPage(case, session, reports.case_exports(case, session.id))
+
+
+def assignment_page(case: Case, assignment: Assignment) -> AssignmentPage:
+    """An assignment's status per partner, each partner's answers, and its open alert cards."""
+    audit.record("assignment.view", "assignment", assignment.id)
+    return AssignmentPage(
+        case=case,
+        assignment=assignment,
+        view=questionnaires.assignment_view(assignment),
+        open_alerts=[
+            card
+            for card in alerts.open_alert_cards(case)
+            if card.first.assignment_id == assignment.id
+        ],
+    )

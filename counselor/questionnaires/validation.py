@@ -1,0 +1,192 @@
+"""What a partner sends, checked against its item and normalised to the stored shape (pure).
+
+An unacceptable answer is a message beside its item; an answer to something that is no
+question of the questionnaire is a broken or forged request (``AnswerError``, a 4xx).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Mapping
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from counselor.questionnaires.schema import ANSWERABLE, DESIRE_ANSWERS, EXPERIENCE
+from counselor.questionnaires.values import DESIRE_KEYS, as_number, desire_value, has_answer
+
+if TYPE_CHECKING:
+    from counselor.questionnaires.engine import Definition
+
+#: length limits per answer, so no single box can take the whole request budget
+MAX_STRING = 1_000
+MAX_TEXT = 10_000
+MAX_NOTE = 2_000
+MAX_INTEGER = 10**12
+
+
+class AnswerError(ValueError):
+    """A request carried answers that cannot belong to this questionnaire (a 4xx)."""
+
+
+def _clean_text(value: Any, limit: int, label: str) -> str:
+    if not isinstance(value, str):
+        raise _Invalid(f"{label} must be text.")
+    if "\x00" in value:
+        raise _Invalid("This answer contains a NUL character; remove it and try again.")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored or encrypted
+        raise _Invalid(
+            "This answer contains a character that cannot be saved; remove it and try again."
+        ) from None
+    if len(value) > limit:
+        raise _Invalid(f"Please keep this under {limit:,} characters (it has {len(value):,}).")
+    return value
+
+
+class _Invalid(ValueError):
+    """One answer is not acceptable; shown beside its item."""
+
+
+def _option_values(item: dict) -> list[str]:
+    return [o["value"] for o in item["options"]]
+
+
+def normalise(item: dict, value: Any) -> Any:
+    """Check one raw answer against its item and return the stored shape (None = cleared)."""
+    kind = item["type"]
+    if value is None or value == "" or value == []:
+        return None
+    if kind == "boolean":
+        if isinstance(value, bool):
+            return value
+        if value in ("true", "yes", "1"):
+            return True
+        if value in ("false", "no", "0"):
+            return False
+        raise _Invalid("Choose yes or no.")
+    if kind in ("string", "text"):
+        default = MAX_STRING if kind == "string" else MAX_TEXT
+        return _clean_text(value, item.get("max_length", default), "This answer") or None
+    if kind == "choice":
+        allowed = _option_values(item)
+        values = value if isinstance(value, list) else [value]
+        if not item.get("multiple") and len(values) > 1:
+            raise _Invalid("Choose one option.")
+        for v in values:
+            if v not in allowed:
+                raise _Invalid("Choose one of the options shown.")
+        return [v for v in allowed if v in values] if item.get("multiple") else values[0]
+    if kind == "open-choice":
+        return _clean_text(value, MAX_STRING, "This answer").strip() or None
+    if kind in ("integer", "scale"):
+        if isinstance(value, bool):
+            raise _Invalid("Enter a whole number.")
+        try:
+            number = int(value) if not isinstance(value, float) or value.is_integer() else None
+        except (TypeError, ValueError):
+            number = None
+        if number is None or abs(number) > MAX_INTEGER:
+            raise _Invalid("Enter a whole number.")
+        _check_range(item, number)
+        return number
+    if kind == "decimal":
+        if isinstance(value, bool):
+            raise _Invalid("Enter a number.")
+        try:
+            number = Decimal(str(value).strip().replace(",", "."))
+        except InvalidOperation:
+            raise _Invalid("Enter a number, for example 2.5.") from None
+        if not number.is_finite() or abs(number) > MAX_INTEGER or len(str(value)) > 40:
+            raise _Invalid("Enter a number, for example 2.5.")
+        _check_range(item, number)
+        return str(number)
+    if kind == "date":
+        try:
+            return _dt.date.fromisoformat(str(value)).isoformat()
+        except ValueError:
+            raise _Invalid("Enter a date as YYYY-MM-DD.") from None
+    if kind == "desire":
+        return _normalise_desire(item, value)
+    raise AnswerError(f"'{item['link_id']}' cannot be answered.")
+
+
+def _check_range(item: dict, number) -> None:
+    # as_number: a bound that is no finite number (a definition stored before such bounds
+    # were refused) limits nothing instead of failing every save
+    low, high = as_number(item.get("min")), as_number(item.get("max"))
+    if low is not None and number < low:
+        raise _Invalid(f"Enter {item['min']} or more.")
+    if high is not None and number > high:
+        raise _Invalid(f"Enter {item['max']} or less.")
+
+
+def _normalise_desire(item: dict, value: Any) -> dict | None:
+    if not isinstance(value, dict) or set(value) - DESIRE_KEYS - {"hard_limit"}:
+        raise _Invalid("This answer is not in the expected form.")
+    roles = value.get("roles") or {}
+    if not isinstance(roles, dict):
+        raise _Invalid("This answer is not in the expected form.")
+    keys = [r["key"] for r in item["roles"]]
+    clean_roles = {}
+    for key, answer in roles.items():
+        if key not in keys:
+            raise _Invalid("This answer names a role the question does not have.")
+        if answer in (None, ""):
+            continue
+        if answer not in DESIRE_ANSWERS:
+            raise _Invalid("Choose one of the answers shown.")
+        clean_roles[key] = answer
+    limits = value.get("limits") or []
+    if not isinstance(limits, list) or not all(isinstance(k, str) for k in limits):
+        raise _Invalid("This answer is not in the expected form.")
+    if set(limits) - set(keys):
+        raise _Invalid("This answer names a role the question does not have.")
+    for flag in ("hard_limit", "fantasy"):
+        if not isinstance(value.get(flag, False), bool):
+            raise _Invalid("A tick box is either ticked or not.")
+    experience = value.get("experience") or ""
+    if experience and experience not in EXPERIENCE:
+        raise _Invalid("Choose one of the answers shown.")
+    out = desire_value(
+        item,
+        {
+            "roles": {k: clean_roles[k] for k in keys if k in clean_roles},
+            "limits": [k for k in keys if k in limits],
+            "hard_limit": value.get("hard_limit", False),
+            "fantasy": value.get("fantasy", False),
+            "experience": experience,
+            "note": _clean_text(value.get("note") or "", MAX_NOTE, "The note"),
+        },
+    )
+    return out if has_answer(out) else None
+
+
+def validate_changes(defn: Definition, changes: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
+    """Normalise a partial set of answers; returns (clean changes, {link_id: error}).
+
+    Raises AnswerError for a link_id that is not a question of this definition: that is a
+    broken or forged request, not a typing mistake.
+    """
+    clean: dict[str, Any] = {}
+    errors: dict[str, str] = {}
+    for link_id, raw in changes.items():
+        item = defn.by_id.get(link_id) if isinstance(link_id, str) else None
+        if item is None or item["type"] not in ANSWERABLE:
+            raise AnswerError(f"'{str(link_id)[:64]}' is not a question of this questionnaire.")
+        try:
+            clean[link_id] = normalise(item, raw)
+        except _Invalid as exc:
+            errors[link_id] = str(exc)
+    return clean, errors
+
+
+def merge(answers: Mapping[str, Any], changes: Mapping[str, Any]) -> dict:
+    """Apply clean changes to stored answers; None clears an answer."""
+    out = dict(answers)
+    for link_id, value in changes.items():
+        if value is None:
+            out.pop(link_id, None)
+        else:
+            out[link_id] = value
+    return out
