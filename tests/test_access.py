@@ -95,6 +95,16 @@ def library(**methods) -> Row:
     )
 
 
+def builder(**methods) -> Row:
+    """Editing a questionnaire: only its owner (A, for A's own); a built-in (``own``) or
+    missing one is the missing page for every counselor."""
+    return Row(
+        own={m: (LOGIN, 404, 404, 403, LOGIN) for m in methods},
+        imported={m: (LOGIN, want, 404, 403, LOGIN) for m, want in methods.items()},
+        missing={m: (LOGIN, 404, 404, 403, LOGIN) for m in methods},
+    )
+
+
 def admin_page(**methods) -> Row:
     """An account-management page: only the admin."""
     return Row(own={m: (LOGIN, 403, 403, want, LOGIN) for m, want in methods.items()})
@@ -143,6 +153,8 @@ TO_ASSIGNMENT = Redirect("/cases/{case_id}/assignments/{assignment_id}")
 TO_COMPARE = Redirect("/cases/{case_id}/assignments/{assignment_id}/compare")
 TO_NEW_EXPORT = Redirect("/cases/{case_id}/exports/{new}")
 TO_PORTAL = Redirect("/p/")
+TO_NEW_DRAFT = Redirect("/questionnaires/{new}/edit")
+TO_OWN_EDITOR = Redirect("/questionnaires/{own_questionnaire_id}/edit")
 
 # Requests carry no form data: 400 means "the form answered with its errors, nothing saved".
 # A's assignment is released and its partners have submitted; its export is ready.
@@ -188,6 +200,15 @@ POLICY: dict[str, Row] = {
     "questionnaires.preview": library(GET=200),
     "questionnaires.import_definition": caseload(GET=200, POST=400),
     "questionnaires.assign_many": library(GET=200, POST=400),
+    # the builder: anyone who reads a questionnaire may copy it; only its owner edits it
+    "questionnaires.create": caseload(POST=TO_NEW_DRAFT),
+    "questionnaires.clone": library(POST=TO_NEW_DRAFT),
+    "questionnaires.edit": builder(GET=200, POST=400),
+    "questionnaires.check": builder(POST=400),  # no JSON posted
+    "questionnaires.publish": builder(POST=TO_OWN_EDITOR),  # already published: says so
+    "questionnaires.share": builder(POST=Redirect("/questionnaires/{own_questionnaire_id}")),
+    "questionnaires.export_fhir": library(GET=200),
+    "questionnaires.import_fhir": caseload(GET=200, POST=400),
     "questionnaires.assign": owned(GET=200, POST=400),
     "questionnaires.assignment": owned(GET=200),
     "questionnaires.lock": owned(POST=TO_ASSIGNMENT),

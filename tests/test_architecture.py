@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 #: the domain modules that must stay plain functions of plain data (STYLE.md, habit 12)
 PURE_MODULES = (
     "counselor.questionnaires.answers",
+    "counselor.questionnaires.builder",
     "counselor.questionnaires.engine",
+    "counselor.questionnaires.fhir",
     "counselor.questionnaires.parsing",
     "counselor.questionnaires.schema",
     "counselor.questionnaires.scoring",

@@ -2,8 +2,9 @@
 
 At least ``MIN_INPUTS`` requests a run, each carrying generated bad input (NUL, lone
 surrogates, malformed UTF-8, CRLF, huge numbers, NaN, deep nesting, oversized text, wrong
-types), go to the definition import, every counselor and admin form, the portal's autosave,
-section and submit, and the sign-in. Every answer must be below 500. The test counts what it
+types), go to the definition import, the questionnaire builder (its save and its live check),
+the FHIR Questionnaire import, every counselor and admin form, the portal's autosave, section
+and submit, and the sign-in. Every answer must be below 500. The test counts what it
 sent and fails when it sent fewer than ``MIN_INPUTS``, so it cannot silently do less. It runs
 on the suite's database: SQLite locally, PostgreSQL in CI.
 """
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from counselor.core.web import UNSTORABLE_TEXT
 from counselor.extensions import limiter
+from counselor.questionnaires import fhir
 from counselor.questionnaires.engine import walk
 from tests.support import (
     assign,
@@ -173,6 +175,13 @@ FORMS: dict[str, dict[str, str]] = {
     "questionnaires.assign_many": {**ASSIGN_FIELDS, "cases": ""},
     "questionnaires.change_due": {"due_on": ""},
     "questionnaires.import_definition": {"definition": "{}"},
+    "questionnaires.create": {},
+    "questionnaires.clone": {},
+    "questionnaires.edit": {"definition": "{}", "base": "1", "action": "save"},
+    "questionnaires.check": {},
+    "questionnaires.publish": {},
+    "questionnaires.share": {"shared": "1"},
+    "questionnaires.import_fhir": {"text": "{}", "accept": ""},
     "questionnaires.lock": {},
     "questionnaires.unlock": {},
     "questionnaires.reissue": {},
@@ -184,6 +193,13 @@ FORMS: dict[str, dict[str, str]] = {
     "alerts.acknowledge": {"note": "n", "next_page": ""},
     "reveal.release": {},
     "reveal.withdraw": {},
+}
+#: builder routes edit A's own questionnaire (a built-in one is the missing page for everyone)
+ON_OWN_QUESTIONNAIRE = {
+    "questionnaires.edit",
+    "questionnaires.check",
+    "questionnaires.publish",
+    "questionnaires.share",
 }
 #: POST routes left out, and why
 NOT_FUZZED = {"auth.logout": "ends the session the other forms are sent with; takes no fields"}
@@ -224,6 +240,15 @@ def _run(strategy, examples: int, send: Callable) -> None:
 
 # ---- definition texts ---------------------------------------------------------------------
 
+SCALE = {
+    "link_id": "c",
+    "type": "scale",
+    "text": "C",
+    "min": 0,
+    "max": 10,
+    "min_label": "low",
+    "max_label": "high",
+}
 VALID = {
     "slug": "fuzz",
     "title": "Fuzz",
@@ -273,6 +298,61 @@ definition_text = st.one_of(
             '{"title": "\\u0000"}',
             '{"title": "\\ud800\\udbff"}',
             json.dumps({**VALID, "estimated_minutes": math.inf}, allow_nan=True),
+        ]
+    ),
+)
+
+
+VALID_FHIR = fhir.to_fhir({**VALID, "items": [*VALID["items"], SCALE]})
+FHIR_PATHS = [
+    ("resourceType",),
+    ("url",),
+    ("title",),
+    ("extension", 0),
+    ("extension", 0, "valueCode"),
+    ("item",),
+    ("item", 0),
+    ("item", 0, "type"),
+    ("item", 0, "linkId"),
+    ("item", 1, "enableWhen", 0),
+    ("item", 1, "enableWhen", 0, "question"),
+    ("item", 1, "enableWhen", 0, "answerBoolean"),
+    ("item", 1, "enableBehavior"),
+    ("item", 2, "extension"),
+    ("item", 2, "extension", 1, "valueInteger"),
+    ("item", 2, "extension", 0, "valueString"),
+]
+
+
+def _mutated_fhir(path: tuple, value) -> str:
+    doc = json.loads(json.dumps(VALID_FHIR))
+    node = doc
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return json.dumps(doc, allow_nan=True)
+
+
+def _cycle() -> str:
+    doc = json.loads(json.dumps(VALID_FHIR))
+    doc["item"][0]["enableWhen"] = [{"question": "b", "operator": "exists", "answerBoolean": True}]
+    return json.dumps(doc)
+
+
+fhir_text = st.one_of(
+    st.builds(_mutated_fhir, st.sampled_from(FHIR_PATHS), json_value),
+    bad_text,
+    st.sampled_from(
+        [
+            json.dumps({**VALID_FHIR, "resourceType": "Patient"}),
+            _cycle(),
+            json.dumps({**VALID_FHIR, "item": [{"linkId": "x", "type": "attachment"}] * 3}),
+            json.dumps(
+                {**VALID_FHIR, "item": [{"linkId": "x", "text": "X", "type": "string"}] * 6_000}
+            ),
+            "[" * 50_000,
+            '{"resourceType": "Questionnaire", "item": [' + "9" * 5_000 + "]}",
+            '{"resourceType": "Questionnaire", "title": "\\u0000"}',
         ]
     ),
 )
@@ -390,13 +470,48 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
 
     _run(definition_text, 200, import_definition)
 
+    # the builder's save and live check on A's own questionnaire, and the FHIR import
+    own = objects["own_questionnaire_id"]
+
+    def builder_save(text):
+        r = counselor.post(
+            f"/questionnaires/{own}/edit",
+            data=form_body([("definition", text), ("action", "save")]),
+            content_type="application/x-www-form-urlencoded",
+        )
+        counter.check(r, f"builder save {text[:300]!r}")
+
+    _run(definition_text, 100, builder_save)
+
+    def builder_check(text):
+        body = text.encode("utf-8", "surrogatepass")
+        r = counselor.post(
+            f"/questionnaires/{own}/check", data=body, content_type="application/json"
+        )
+        counter.check(r, f"builder check {text[:300]!r}")
+        assert r.status_code in (200, 400), r.status_code
+
+    _run(definition_text, 100, builder_check)
+
+    def import_fhir(value):
+        text, accept = value
+        fields = [("text", text)] + ([("accept", "y")] if accept else [])
+        r = counselor.post(
+            "/questionnaires/import-fhir",
+            data=form_body(fields),
+            content_type="application/x-www-form-urlencoded",
+        )
+        counter.check(r, f"import FHIR {text[:300]!r}")
+
+    _run(st.tuples(fhir_text, st.booleans()), 200, import_fhir)
+
     # every form, in an order that keeps destructive ones last
     clients = {"admin": app.test_client(), "anonymous": app.test_client(), "counselor": counselor}
     sign_in(clients["admin"], admin)
     rules = {r.endpoint: r for r in sweep_rules(app) if r.endpoint in FORMS}
     for endpoint in sorted(FORMS, key=lambda e: (e in LAST, LAST.index(e) if e in LAST else 0, e)):
         rule = rules[endpoint]
-        values = variants(rule, objects)["own"]
+        values = variants(rule, objects)["imported" if endpoint in ON_OWN_QUESTIONNAIRE else "own"]
         if endpoint in ("admin.disable", "admin.enable"):
             values = {"counselor_id": b.id}
         url = build_url(rule, values)

@@ -19,6 +19,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
+    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -42,6 +44,8 @@ class Questionnaire(UUIDPrimaryKey, Timestamps, db.Model):
     title: Mapped[str] = mapped_column(String(200))
     purpose: Mapped[str] = mapped_column(String(400))
     kind: Mapped[str] = mapped_column(String(32))
+    #: the owner shares it read-only with every counselor of the practice (who can clone it)
+    shared: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     versions: Mapped[list[QuestionnaireVersion]] = relationship(
         back_populates="questionnaire",
@@ -50,8 +54,14 @@ class Questionnaire(UUIDPrimaryKey, Timestamps, db.Model):
     )
 
     @property
-    def latest(self) -> QuestionnaireVersion:
-        """The newest version (the one new assignments use)."""
+    def latest(self) -> QuestionnaireVersion | None:
+        """The newest published version (the one new assignments use); None for a questionnaire
+        that is still a draft."""
+        return next((v for v in reversed(self.versions) if v.published_at is not None), None)
+
+    @property
+    def newest(self) -> QuestionnaireVersion:
+        """The newest version, a draft or published (the one the builder opens)."""
         return self.versions[-1]
 
 
@@ -71,6 +81,8 @@ class QuestionnaireVersion(UUIDPrimaryKey, db.Model):
     #: SHA-256 of the canonical JSON, to notice a changed library file
     checksum: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: when it became assignable; None for a draft saved in the builder (set once, never undone)
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     questionnaire: Mapped[Questionnaire] = relationship(back_populates="versions")
 
@@ -109,6 +121,12 @@ def parsed_definition(version: QuestionnaireVersion) -> Definition:
 @event.listens_for(QuestionnaireVersion, "before_update")
 def _versions_are_immutable(mapper, connection, target) -> None:
     # Answers are always read against the version they were given for: never rewrite one.
+    # The one change allowed is publishing a draft, once: its definition stays as it was.
+    state = inspect(target)
+    changed = {a.key for a in state.attrs if a.history.has_changes()}
+    before = state.attrs.published_at.history.deleted
+    if changed == {"published_at"} and before in ([], [None]) and target.published_at:
+        return
     raise RuntimeError("questionnaire versions are immutable; create a new version instead")
 
 

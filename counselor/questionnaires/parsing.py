@@ -61,17 +61,15 @@ def _parse_float(text: str) -> float:
     return number
 
 
-def parse_definition(text: str) -> Any:
+def parse_definition(text: str, max_chars: int = MAX_DEFINITION_CHARS) -> Any:
     """The JSON document in ``text``, or ParseError naming what is wrong and where.
 
     Every way the parser can fail is caught here: malformed JSON, nesting deeper than the
     parser's recursion (thousands of "["), integers past Python's 4,300-digit conversion limit,
     NaN and Infinity, and text over the size limit.
     """
-    if len(text) > MAX_DEFINITION_CHARS:
-        raise ParseError(
-            [f"$: the definition has {len(text):,} characters; at most {MAX_DEFINITION_CHARS:,}"]
-        )
+    if len(text) > max_chars:
+        raise ParseError([f"$: the text has {len(text):,} characters; at most {max_chars:,}"])
     try:
         return json.loads(
             text,

@@ -19,7 +19,7 @@ from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse
 from counselor.extensions import db
-from counselor.questionnaires import engine, services
+from counselor.questionnaires import authoring, engine, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
 
@@ -66,12 +66,17 @@ def library():
 def preview(questionnaire_id: uuid.UUID):
     """A questionnaire as partners will see it, with its versions."""
     questionnaire = services.get_questionnaire_or_404(questionnaire_id)
-    number = request.args.get("v", type=int) or questionnaire.latest.number
-    version = next((v for v in questionnaire.versions if v.number == number), None)
+    versions = authoring.readable_versions(questionnaire)  # another's drafts stay theirs
+    number = request.args.get("v", type=int) or (versions[-1].number if versions else 0)
+    version = next((v for v in versions if v.number == number), None)
     if version is None:
         abort(404)
     return render_template(
-        "questionnaires/preview.html", questionnaire=questionnaire, version=version
+        "questionnaires/preview.html",
+        questionnaire=questionnaire,
+        version=version,
+        versions=versions,
+        mine=authoring.is_mine(questionnaire),
     )
 
 
@@ -172,7 +177,7 @@ def assign(case_id: uuid.UUID):
     """Give a questionnaire to partners of this case and show their links."""
     case = get_case_or_404(case_id)
     form = CaseAssignForm()
-    questionnaires = services.visible_questionnaires()
+    questionnaires = services.visible_questionnaires(published_only=True)
     form.questionnaire.choices = [SelectChoice("", "Choose…")] + [
         SelectChoice(str(q.id), q.title) for q in questionnaires
     ]

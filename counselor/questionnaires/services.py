@@ -68,23 +68,41 @@ def checksum(doc: dict) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _store_version(questionnaire: Questionnaire, doc: dict) -> QuestionnaireVersion | None:
-    """Add a version when the definition differs from the latest; returns it (or None)."""
+def _store_version(
+    questionnaire: Questionnaire, doc: dict, *, publish: bool = True
+) -> QuestionnaireVersion | None:
+    """Add a version when the definition differs from the newest; returns it (or None).
+
+    ``publish`` makes it assignable at once (import, library sync); the builder saves drafts.
+    Publishing a definition equal to the newest draft publishes that draft."""
     digest = checksum(doc)
-    if questionnaire.versions and questionnaire.latest.checksum == digest:
+    if questionnaire.versions and questionnaire.newest.checksum == digest:
+        newest = questionnaire.newest
+        if publish and newest.published_at is None:
+            newest.published_at = utcnow()
+            adopt_names(questionnaire, doc)
+            return newest
         return None
     version = QuestionnaireVersion(
         number=len(questionnaire.versions) + 1,
         definition_json=json.dumps(doc, ensure_ascii=False, indent=1),
         checksum=digest,
+        published_at=utcnow() if publish else None,
     )
     questionnaire.versions.append(version)
+    if publish or questionnaire.latest is None:
+        adopt_names(questionnaire, doc)
+    return version
+
+
+def adopt_names(questionnaire: Questionnaire, doc: dict) -> None:
+    """The questionnaire's listed title, purpose and kind: those of its newest published
+    version (of its newest draft until one is published); others never see a draft's."""
     questionnaire.title, questionnaire.purpose, questionnaire.kind = (
         doc["title"],
         doc["purpose"],
         doc["kind"],
     )
-    return version
 
 
 def load_definition(
@@ -140,24 +158,33 @@ def sync_library() -> tuple[int, int]:
     return len(files), added
 
 
-def visible_questionnaires() -> list[Questionnaire]:
-    """The built-in library and the current counselor's own questionnaires."""
+def _readable():
+    """Built-ins, and questionnaires their owners share with the practice (read-only)."""
+    return or_(Questionnaire.owner_id.is_(None), Questionnaire.shared.is_(True))
+
+
+def visible_questionnaires(published_only: bool = False) -> list[Questionnaire]:
+    """The built-in library, the current counselor's own questionnaires and those shared with
+    the practice; ``published_only`` leaves out the ones with no published version yet."""
     stmt = (
         select(Questionnaire)
-        .where(or_(Questionnaire.owner_id.is_(None), Questionnaire.owner_id == current_user.id))
+        .where(or_(_readable(), Questionnaire.owner_id == current_user.id))
         .options(selectinload(Questionnaire.versions))
         .order_by(Questionnaire.owner_id.is_not(None), Questionnaire.title)
     )
-    return list(db.session.scalars(stmt))
+    found = list(db.session.scalars(stmt))
+    # a draft is its owner's alone, and never assignable
+    return [
+        q
+        for q in found
+        if q.latest is not None or (not published_only and q.owner_id == current_user.id)
+    ]
 
 
 def get_questionnaire_or_404(questionnaire_id: uuid.UUID) -> Questionnaire:
-    """A built-in or own questionnaire, else 404."""
+    """A built-in, shared or own questionnaire, else 404."""
     return get_owned_or_404(
-        Questionnaire,
-        questionnaire_id,
-        owner=Questionnaire.owner_id,
-        shared=Questionnaire.owner_id.is_(None),
+        Questionnaire, questionnaire_id, owner=Questionnaire.owner_id, shared=_readable()
     )
 
 
@@ -207,6 +234,8 @@ def assign(
         if partner_ids
         else list(case.partners)
     )
+    if version is None or version.published_at is None:
+        raise AssignmentError("This questionnaire is a draft: publish it before assigning it.")
     if not partners:
         raise AssignmentError("Choose at least one partner of this case.")
     if case.status != "active":

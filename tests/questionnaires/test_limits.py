@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import select
 
+from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.questionnaires import engine
 from counselor.questionnaires.engine import Definition
@@ -343,7 +344,9 @@ def _store_unchecked(account, doc: dict) -> None:
         slug=doc["slug"], owner_id=account.id, title="Runaway", purpose="p", kind="exercise"
     )
     q.versions.append(
-        QuestionnaireVersion(number=1, definition_json=json.dumps(doc), checksum="0" * 64)
+        QuestionnaireVersion(
+            number=1, definition_json=json.dumps(doc), checksum="0" * 64, published_at=utcnow()
+        )
     )
     db.session.add(q)
     db.session.commit()

@@ -1,6 +1,6 @@
 """Counselor exports: one partner's answers as a FHIR R4 QuestionnaireResponse, an assignment as
-CSV. The FHIR resource is checked against the structure of the R4 resource by a small
-recursive validator written here (no network, no FHIR library).
+CSV. The FHIR resource is checked against the R4 structure by the ``fhir.resources`` library
+(tests/support/fhir.py), and its items against the exported Questionnaire.
 """
 
 from __future__ import annotations
@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
 import uuid
 
 import pytest
@@ -29,184 +28,7 @@ from tests.support import (
     open_link,
     sync,
 )
-
-# ---- a structural validator for R4 QuestionnaireResponse --------------------------------
-
-QR_ELEMENTS = {
-    "resourceType",
-    "id",
-    "meta",
-    "implicitRules",
-    "language",
-    "text",
-    "contained",
-    "extension",
-    "modifierExtension",
-    "identifier",
-    "basedOn",
-    "partOf",
-    "questionnaire",
-    "status",
-    "subject",
-    "encounter",
-    "authored",
-    "author",
-    "source",
-    "item",
-}
-STATUSES = {"in-progress", "completed", "amended", "entered-in-error", "stopped"}
-ITEM_ELEMENTS = {
-    "id",
-    "extension",
-    "modifierExtension",
-    "linkId",
-    "definition",
-    "text",
-    "answer",
-    "item",
-}
-ANSWER_ELEMENTS = {"id", "extension", "modifierExtension", "item"}
-VALUE_KEYS = {
-    "valueBoolean",
-    "valueDecimal",
-    "valueInteger",
-    "valueDate",
-    "valueDateTime",
-    "valueTime",
-    "valueString",
-    "valueUri",
-    "valueAttachment",
-    "valueCoding",
-    "valueQuantity",
-    "valueReference",
-}
-FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
-DATE = re.compile(r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$")
-DATETIME = re.compile(
-    r"^\d{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01])(T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00)))?)?)?$"
-)
-TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d+)?$")
-CANONICAL = re.compile(r"^\S+$")
-
-
-def _is_int(v) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _check_value(key: str, v, path: str, errors: list[str]) -> None:
-    ok = {
-        "valueBoolean": lambda: isinstance(v, bool),
-        "valueDecimal": lambda: isinstance(v, (int, float)) and not isinstance(v, bool),
-        "valueInteger": lambda: _is_int(v) and -(2**31) <= v < 2**31,
-        "valueDate": lambda: isinstance(v, str) and DATE.match(v),
-        "valueDateTime": lambda: isinstance(v, str) and DATETIME.match(v),
-        "valueTime": lambda: isinstance(v, str) and TIME.match(v),
-        "valueString": lambda: isinstance(v, str) and v != "",
-        "valueUri": lambda: isinstance(v, str) and CANONICAL.match(v),
-        "valueAttachment": lambda: isinstance(v, dict),
-        "valueCoding": lambda: (
-            isinstance(v, dict)
-            and set(v) <= {"system", "version", "code", "display", "userSelected"}
-            and all(isinstance(v[k], str) and v[k] for k in v if k != "userSelected")
-            and ("code" in v or "display" in v)
-        ),
-        "valueQuantity": lambda: isinstance(v, dict) and "value" in v,
-        "valueReference": lambda: isinstance(v, dict) and ("reference" in v or "display" in v),
-    }[key]()
-    if not ok:
-        errors.append(f"{path}.{key}: {v!r} is not a valid {key[5:]}")
-
-
-def _no_empty(node, path: str, errors: list[str]) -> None:
-    """FHIR JSON: no null, no empty string, object or array anywhere."""
-    if node is None or node == "" or node == [] or node == {}:
-        errors.append(f"{path}: empty values are not allowed in FHIR JSON")
-    elif isinstance(node, dict):
-        for k, v in node.items():
-            _no_empty(v, f"{path}.{k}", errors)
-    elif isinstance(node, list):
-        for n, v in enumerate(node):
-            _no_empty(v, f"{path}[{n}]", errors)
-
-
-def _check_items(items, path: str, errors: list[str]) -> None:
-    if not isinstance(items, list):
-        errors.append(f"{path}: item must be a list")
-        return
-    for n, item in enumerate(items):
-        here = f"{path}[{n}]"
-        if not isinstance(item, dict):
-            errors.append(f"{here}: not an object")
-            continue
-        if unknown := set(item) - ITEM_ELEMENTS:
-            errors.append(f"{here}: unknown elements {sorted(unknown)}")
-        if not isinstance(item.get("linkId"), str) or not item.get("linkId"):
-            errors.append(f"{here}.linkId: required string")
-        if "text" in item and not isinstance(item["text"], str):
-            errors.append(f"{here}.text: must be a string")
-        has_answer, has_item = "answer" in item, "item" in item
-        if has_answer == has_item:
-            errors.append(f"{here}: needs either answer or item")
-        if has_item:
-            _check_items(item["item"], here + ".item", errors)
-        if has_answer:
-            if not isinstance(item["answer"], list):
-                errors.append(f"{here}.answer: must be a list")
-                continue
-            for m, answer in enumerate(item["answer"]):
-                ahere = f"{here}.answer[{m}]"
-                if not isinstance(answer, dict):
-                    errors.append(f"{ahere}: not an object")
-                    continue
-                values = [k for k in answer if k.startswith("value")]
-                if len(values) != 1 or values[0] not in VALUE_KEYS:
-                    errors.append(
-                        f"{ahere}: needs exactly one value[x] of {sorted(VALUE_KEYS)}, has {values}"
-                    )
-                else:
-                    _check_value(values[0], answer[values[0]], ahere, errors)
-                if unknown := set(answer) - ANSWER_ELEMENTS - set(values):
-                    errors.append(f"{ahere}: unknown elements {sorted(unknown)}")
-                if "item" in answer:
-                    _check_items(answer["item"], ahere + ".item", errors)
-
-
-def validate_questionnaire_response(resource) -> list[str]:
-    """Every structural problem with an R4 QuestionnaireResponse; [] when it conforms."""
-    errors: list[str] = []
-    if not isinstance(resource, dict):
-        return ["$: not a JSON object"]
-    if resource.get("resourceType") != "QuestionnaireResponse":
-        errors.append("$.resourceType: must be QuestionnaireResponse")
-    if unknown := set(resource) - QR_ELEMENTS:
-        errors.append(f"$: unknown elements {sorted(unknown)}")
-    if "id" in resource and not (isinstance(resource["id"], str) and FHIR_ID.match(resource["id"])):
-        errors.append("$.id: not a FHIR id")
-    q = resource.get("questionnaire")
-    if q is not None and not (isinstance(q, str) and CANONICAL.match(q)):
-        errors.append("$.questionnaire: must be a canonical URL string")
-    if resource.get("status") not in STATUSES:
-        errors.append(f"$.status: {resource.get('status')!r} not in {sorted(STATUSES)}")
-    if "authored" in resource and not (
-        isinstance(resource["authored"], str) and DATETIME.match(resource["authored"])
-    ):
-        errors.append("$.authored: not a FHIR dateTime")
-    if "subject" in resource and not isinstance(resource["subject"], dict):
-        errors.append("$.subject: must be a Reference")
-    if "item" in resource:
-        _check_items(resource["item"], "$.item", errors)
-    _no_empty(resource, "$", errors)
-    return errors
-
-
-def link_ids(items) -> list[str]:
-    out = []
-    for item in items:
-        out.append(item["linkId"])
-        out += link_ids(item.get("item", []))
-        for a in item.get("answer", []):
-            out += link_ids(a.get("item", []))
-    return out
+from tests.support.fhir import link_ids, validate_questionnaire_response
 
 
 def test_the_validator_refuses_broken_resources():
@@ -470,6 +292,12 @@ def test_fhir_of_the_inventory_and_intake(app, counselor_a, client_a):
             slug,
             validate_questionnaire_response(resource),
         )
+        # it answers the Questionnaire the builder exports: every linkId is one of its items
+        questionnaire = client_a.get(
+            f"/questionnaires/{assignment.version.questionnaire_id}/fhir.json"
+        ).get_json(force=True)
+        assert resource["questionnaire"] == f"{questionnaire['url']}|{questionnaire['version']}"
+        assert set(link_ids(resource["item"])) <= set(link_ids(questionnaire["item"]))
         # each answered item sits under its section (a nested group's items included)
         defn = assignment.version.definition
         top = {defn.section_of(i).link_id for i in answers}

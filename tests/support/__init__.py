@@ -11,6 +11,7 @@ Fixtures live in the ``conftest.py`` files; everything a test calls lives here:
 - ``mail``, ``smtp``: the mail tests' settings, outbox and SMTP server
 - ``workers``: real Celery worker and beat processes
 - ``browser``: Playwright helpers
+- ``fhir``: FHIR R4 validation of exported resources (the ``fhir.resources`` library)
 """
 
 from tests.support.accounts import (

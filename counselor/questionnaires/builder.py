@@ -1,0 +1,92 @@
+"""Pure operations of the questionnaire builder on a definition (a plain dict).
+
+No Flask, no database: the builder's routes and services, and the tests, call these. The
+editing itself happens in the browser (static/js/builder.js) on the same JSON, and every
+saved definition goes through ``schema.validate_definition``, the one validator.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from typing import Any
+
+#: the path of an item inside a definition, as the validator names it: $.items[0].items[3]
+_ITEM_PATH = re.compile(r"^\$\.items\[\d+\](?:\.items\[\d+\])*")
+_SCORE_PATH = re.compile(r"^\$\.scores\[\d+\]")
+SLUG_MAX = 64
+
+
+def blank(slug: str) -> dict:
+    """A new questionnaire: one section with one question, ready to be edited."""
+    return {
+        "slug": slug,
+        "title": "Untitled questionnaire",
+        "purpose": "What this questionnaire is for (only you see this line).",
+        "kind": "exercise",
+        "estimated_minutes": 10,
+        "items": [
+            {
+                "link_id": "section-1",
+                "type": "group",
+                "text": "Section 1",
+                "items": [{"link_id": "item-1", "type": "text", "text": "Your first question"}],
+            }
+        ],
+    }
+
+
+def unique_slug(base: str, taken: set[str]) -> str:
+    """``base`` made a valid slug not in ``taken`` (``intake-copy``, ``intake-copy-2``, …)."""
+    slug = re.sub(r"[^a-z0-9-]+", "-", base.lower()).strip("-")[: SLUG_MAX - 4] or "questionnaire"
+    if len(slug) < 2:
+        slug = f"{slug}-q"
+    found, n = slug, 1
+    while found in taken:
+        n += 1
+        found = f"{slug}-{n}"
+    return found
+
+
+def clone(doc: dict, slug: str) -> dict:
+    """A copy of a definition under a new slug, titled as a copy, to edit as one's own."""
+    out = copy.deepcopy(doc)
+    out["slug"] = slug
+    suffix = " (copy)"
+    out["title"] = doc["title"][: 200 - len(suffix)] + suffix
+    return out
+
+
+#: JSON Schema's wording of the commonest mistakes in the builder, in a counselor's words
+_PLAIN = ((re.compile(r"^'' should be non-empty$"), "is empty; write something here"),)
+
+
+def _plain(reason: str) -> str:
+    for pattern, words in _PLAIN:
+        if pattern.match(reason):
+            return words
+    return reason
+
+
+def problems_by_place(errors: list[str]) -> dict[str, Any]:
+    """The validator's "path: reason" lines grouped by where the builder shows them.
+
+    ``items`` maps an item's path (``$.items[0].items[2]``) to the problems of that item, each
+    without the item's own path (``enable_when: question 'x' must be an earlier item``);
+    ``scores`` does the same for scoring rules; everything else is ``general``.
+    """
+    out: dict[str, Any] = {"items": {}, "scores": {}, "general": []}
+    for line in errors:
+        path, _, reason = line.partition(": ")
+        reason = _plain(reason)
+        for key, pattern in (("items", _ITEM_PATH), ("scores", _SCORE_PATH)):
+            found = pattern.match(path)
+            if found:
+                rest = path[found.end() :].lstrip(".")
+                out[key].setdefault(found.group(0), []).append(
+                    f"{rest}: {reason}" if rest else reason
+                )
+                break
+        else:
+            out["general"].append(f"{path}: {reason}")
+    return out
