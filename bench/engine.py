@@ -172,7 +172,9 @@ def main() -> None:
             counselor, "Sam & Alex", [{"display_name": "Sam"}, {"display_name": "Alex"}]
         )
         _, version = load_definition(doc, counselor.id)
-        assignment, issued = assign(case, version, [], due_on=None, instructions=None, ttl_days=30)
+        assignment, issued = assign(
+            case, version, [], due_on=None, instructions=None, ttl_days=30, links=True
+        )
         defn = version.definition
         for response in assignment.responses:
             response.answers = answer_everything(defn)

@@ -91,6 +91,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     from sqlalchemy import select
 
     from counselor.auth.services import create_counselor
+    from counselor.cases import homes
     from counselor.cases.services import create_case, save_session
     from counselor.core import audit
     from counselor.core.models import utcnow
@@ -137,12 +138,12 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         db.session.commit()
 
         def submitted(case):
-            assignment, issued = assign(
-                case, inventory, [], due_on=None, instructions=None, ttl_days=30
-            )
+            assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
             db.session.flush()
-            for link in issued:
-                ctx = portal.context_for(str(link.link.id), link.link.token_hash[:16])
+            for partner in case.partners:
+                ctx = portal.assignment_context(
+                    portal.PortalContext(partner, homes.home_of(partner)), assignment.id
+                )
                 answers = {
                     i["link_id"]: {
                         "roles": {r["key"]: "yes" for r in i["roles"]},
@@ -168,7 +169,9 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         tokens = []
         for n in range(4):
             case = create_case(owner, f"Autosave {n}", [{"display_name": names[n]}])
-            _, issued = assign(case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30)
+            _, issued = assign(
+                case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30, links=True
+            )
             tokens.append(issued[0].token)
         db.session.commit()
         out["autosave_tokens"] = tokens

@@ -146,15 +146,17 @@ class _RedactLinkTokens(logging.Filter):
         elif record.args:
             record.args = tuple(_redact(a) for a in record.args)
         if isinstance(record.msg, str):
-            record.msg = LINK_PATH.sub("/l/[redacted]", record.msg)
+            record.msg = LINK_PATH.sub(_REDACTED, record.msg)
         return True
 
 
-LINK_PATH = re.compile(r"/l/[A-Za-z0-9_\-]+")
+#: per-assignment, home, mail sign-in and opt-out links all carry a secret in their path
+LINK_PATH = re.compile(r"/(l|h|in|mail/opt-out)/[A-Za-z0-9_\-.]+")
+_REDACTED = r"/\1/[redacted]"
 
 
 def _redact(value):
-    return LINK_PATH.sub("/l/[redacted]", value) if isinstance(value, str) else value
+    return LINK_PATH.sub(_REDACTED, value) if isinstance(value, str) else value
 
 
 def _redact_link_tokens_in_logs() -> None:

@@ -258,6 +258,10 @@ def load_config(instance_path: Path) -> dict:
             "COUNSELOR_PDF_FONT_DIR", "/usr/share/fonts/truetype/dejavu"
         ),
         "COUNSELOR_LINK_TTL_DAYS": _env_int("COUNSELOR_LINK_TTL_DAYS", 30),
+        #: a partner's standing home link works this long (reissue gives a new one)
+        "COUNSELOR_HOME_LINK_TTL_DAYS": _env_int("COUNSELOR_HOME_LINK_TTL_DAYS", 180),
+        #: a sign-in link in a partner mail works this long, and starts one session only
+        "COUNSELOR_SIGN_IN_TTL_DAYS": _env_int("COUNSELOR_SIGN_IN_TTL_DAYS", 7),
         #: where a partner's "Quick exit" goes unless Practice settings name another page
         "COUNSELOR_QUICK_EXIT_URL": _exit_url(
             os.environ.get("COUNSELOR_QUICK_EXIT_URL", "").strip() or DEFAULT_QUICK_EXIT_URL

@@ -260,6 +260,12 @@ def create_demo_cases(account) -> None:
     pause.released_at = second.starts_at + timedelta(minutes=45)
     db.session.flush()
     _agreement(couple, second.starts_at + timedelta(minutes=50))
+    # Addresses only now: the seeded history sends no mail, and the homework a new user
+    # assigns reaches both partners in the development mailbox (/dev/mail), where its
+    # sign-in link can be followed. (example.org is reserved: nothing leaves the machine.)
+    addresses = ("sam@example.org", "alex@example.org")
+    for partner, address in zip(couple.partners, addresses, strict=True):
+        partner.email = address
     _session(couple, today + timedelta(days=7), 16, "Debrief of the first step.")
     db.session.flush()
     export = reports.request_export(couple, "clinical", second, None)

@@ -111,6 +111,11 @@ def celery_settings(app: Flask) -> dict:
                 "task": "counselor.agreements.tasks.remind_reviews",
                 "schedule": timedelta(hours=1),
             },
+            # Hourly: each reminder is made once (a unique row per partner, homework, kind).
+            "send-partner-reminders": {
+                "task": "counselor.mail.tasks.send_partner_reminders",
+                "schedule": timedelta(hours=1),
+            },
             # Hourly: the job itself waits for the digest hour and makes each digest once.
             "send-digests": {
                 "task": "counselor.mail.tasks.send_digests",

@@ -141,6 +141,7 @@ def _assignment(case, partners=None, *, due_in_days: int | None = 14):
         due_on=due,
         instructions=None,
         ttl_days=None,
+        links=True,
     )
 
 
@@ -189,6 +190,10 @@ def make_objects(a: Account, b: Account) -> dict:
     own_questionnaire = _own_questionnaire(a)
     message = _mail_to(a)
     agreement = _agreement(case)
+    from counselor.cases import homes
+
+    home_token = homes.issue_home_link(first)
+    sign_in_token = homes.mint_sign_in(first.id)
     db.session.commit()
     assert finish(export.id, claim(export.id), SWEEP_PDF)
     return {
@@ -205,6 +210,9 @@ def make_objects(a: Account, b: Account) -> dict:
         "message_id": message.id,
         "agreement_id": agreement.id,
         "token": next(i.token for i in issued if i.partner.id == first.id),
+        "home_token": home_token,
+        "sign_in_token": sign_in_token,
+        "opt_out_token": homes.opt_out_token(first.id),
         "number": 1,
     }
 
@@ -324,6 +332,10 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "message_id": lambda o: o["message_id"],
     # the raw token of A's first partner's personal link
     "token": lambda o: o["token"],
+    # ... of their home link, of a mail's sign-in link to it, of their mail opt-out link
+    "home_token": lambda o: o["home_token"],
+    "sign_in_token": lambda o: o["sign_in_token"],
+    "opt_out_token": lambda o: o["opt_out_token"],
     # a section of the portal's questionnaire
     "number": lambda o: o["number"],
     # the key of a reissued link waiting to be shown once (none waits in the sweep)
@@ -332,6 +344,9 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
 #: a value naming nothing, for arguments that are not UUIDs
 MISSING_VALUES: dict[str, Callable[[], object]] = {
     "token": lambda: secrets.token_urlsafe(32),
+    "home_token": lambda: secrets.token_urlsafe(32),
+    "sign_in_token": lambda: secrets.token_urlsafe(32),
+    "opt_out_token": lambda: secrets.token_urlsafe(32),
     "number": lambda: 999,
     "key": lambda: "no-link-waiting",
 }
@@ -341,9 +356,15 @@ class UnknownArgument(LookupError):
     """A rule takes an argument the sweep cannot fill yet."""
 
 
+def url_arguments(rule: Rule) -> set[str]:
+    """The arguments a rule's URL carries (not those its ``defaults`` fill, as the short
+    portal URLs' ``assignment_id=None``)."""
+    return set(rule.arguments) - set(rule.defaults or {})
+
+
 def _own(rule: Rule, objects: dict) -> dict:
     values = {}
-    for arg in sorted(rule.arguments):
+    for arg in sorted(url_arguments(rule)):
         if arg not in OWN_VALUES:
             raise UnknownArgument(
                 f"{rule.endpoint} ({rule.rule}) takes <{arg}>: teach tests/sweep.py OWN_VALUES "
@@ -367,11 +388,12 @@ def _missing_value(rule: Rule, arg: str) -> object:
 def variant_names(rule: Rule) -> list[str]:
     """The object variants that apply to a rule (see ``variants``)."""
     names = ["own"]
-    if "questionnaire_id" in rule.arguments:
+    arguments = url_arguments(rule)
+    if "questionnaire_id" in arguments:
         names.append("imported")
-    if rule.arguments:
+    if arguments:
         names.append("missing")
-    if "case_id" in rule.arguments and len(rule.arguments) > 1:
+    if "case_id" in arguments and len(arguments) > 1:
         names.append("mixed")
     return names
 
@@ -385,10 +407,13 @@ def variants(rule: Rule, objects: dict) -> dict[str, dict]:
     through B's case).
     """
     own = _own(rule, objects)
+    if is_portal(rule) and "assignment_id" in own and "portal_assignment_id" in objects:
+        # a homework page of the portal: "own" is the partner actor's own homework
+        own["assignment_id"] = objects["portal_assignment_id"]
     found = {"own": own}
     if "questionnaire_id" in own:
         found["imported"] = {**own, "questionnaire_id": objects["own_questionnaire_id"]}
-    if rule.arguments:
+    if own:
         found["missing"] = {arg: _missing_value(rule, arg) for arg in own}
     if "case_id" in own and len(own) > 1:
         found["mixed"] = {**own, "case_id": objects["b_case_id"]}

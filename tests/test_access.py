@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
 from dataclasses import dataclass
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -50,6 +51,7 @@ from tests.sweep import (
     snapshot,
     stable_body,
     sweep_rules,
+    url_arguments,
     variant_names,
     variants,
 )
@@ -155,6 +157,7 @@ TO_NEW_EXPORT = Redirect("/cases/{case_id}/exports/{new}")
 TO_PORTAL = Redirect("/p/")
 TO_NEW_DRAFT = Redirect("/questionnaires/{new}/edit")
 TO_OWN_EDITOR = Redirect("/questionnaires/{own_questionnaire_id}/edit")
+TO_NEW_HOME_LINK = Redirect("/cases/{case_id}/partners/{partner_id}/home-link/{new}")
 
 # Requests carry no form data: 400 means "the form answered with its errors, nothing saved".
 # A's assignment is released and its partners have submitted; its export is ready.
@@ -191,6 +194,10 @@ POLICY: dict[str, Row] = {
     "cases.show_session": owned(GET=200),
     "cases.edit_session": owned(GET=200, POST=400),
     "cases.delete_session": owned(POST=TO_CASE),
+    # a partner's home link: given (shown once after a redirect), revoked
+    "cases.issue_home_link": owned(POST=TO_NEW_HOME_LINK),
+    "cases.home_link": owned(GET=TO_CASE),  # no link waits to be shown in the sweep
+    "cases.revoke_home_link": owned(POST=TO_CASE),
     "admin.counselors": admin_page(GET=200, POST=400),
     "admin.disable": admin_object(POST=TO_ACCOUNTS),
     "admin.enable": admin_object(POST=TO_ACCOUNTS),
@@ -240,6 +247,13 @@ POLICY: dict[str, Row] = {
     # mailbox is the machine's (no SMTP configured in the tests): every signed-in user
     "mail.notifications": caseload(GET=200, POST=400),
     "mail.dev_mailbox": signed_in(GET=200),
+    # the opt-out link of a partner's mails: its signed token is the credential; the GET only
+    # shows the button (mail scanners fetch links), the POST opts the partner out
+    "mail.opt_out": explicit(
+        GET=(200,) * len(ACTORS),
+        POST=(200,) * len(ACTORS),
+        missing={"GET": (404,) * len(ACTORS), "POST": (404,) * len(ACTORS)},
+    ),
     "mail.dev_mail": explicit(
         GET=(LOGIN, 200, 200, 200, LOGIN), missing={"GET": (LOGIN, 404, 404, 404, LOGIN)}
     ),
@@ -252,13 +266,29 @@ POLICY: dict[str, Row] = {
         POST=(400,) * len(ACTORS),
         missing={"GET": (404,) * len(ACTORS), "POST": (404,) * len(ACTORS)},
     ),
-    "portal.overview": portal(GET=200),
+    # the partner's home link and a mail's sign-in link: the same landing as a personal link
+    "portal.home_landing": explicit(
+        GET=(200,) * len(ACTORS),
+        POST=(400,) * len(ACTORS),
+        missing={"GET": (404,) * len(ACTORS), "POST": (404,) * len(ACTORS)},
+    ),
+    "portal.sign_in": explicit(
+        GET=(200,) * len(ACTORS),
+        POST=(400,) * len(ACTORS),
+        missing={"GET": (404,) * len(ACTORS), "POST": (404,) * len(ACTORS)},
+    ),
+    # the home lists the partner's own homework; /p/ is the homework the session is on
+    "portal.home": portal(GET=200),
+    "portal.start": portal(GET=200),
+    # homework pages: /p/a/<the partner's own assignment>/… and the short /p/… of the one the
+    # session is on; any other assignment id is the same 404 as a link that does not work
+    "portal.overview": portal(GET=200, missing=True),
     "portal.section": portal(GET=200, POST=400, missing=True),  # POST: no revision in the form
-    "portal.autosave": portal(POST=400),  # no JSON body
-    "portal.review": portal(GET=200),
-    "portal.submit": portal(POST=400),  # no revision in the form
-    "portal.reopen": portal(POST=409),  # released: no reopening, with the sentence why
-    "portal.shared": portal(GET=200),
+    "portal.autosave": portal(POST=400, missing=True),  # no JSON body
+    "portal.review": portal(GET=200, missing=True),
+    "portal.submit": portal(POST=400, missing=True),  # no revision in the form
+    "portal.reopen": portal(POST=409, missing=True),  # released: no reopening, with the reason
+    "portal.shared": portal(GET=200, missing=True),
     "portal.leave": portal(POST=200),  # forgets the portal cookie (the sweep puts it back)
     "portal.pin": portal(GET=TO_PORTAL, POST=TO_PORTAL),  # this link has no PIN
     "portal.pin_set": portal(POST=400),  # no PIN in the form
@@ -441,7 +471,11 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
         for method in methods_of(rule):
             pages = {}
             for variant in variant_names(rule):
-                objects = {**make_objects(a, b), "watched": home.case_ids}
+                objects = {
+                    **make_objects(a, b),
+                    "watched": home.case_ids,
+                    "portal_assignment_id": home.assignment_id,
+                }
                 try:
                     values = variants(rule, objects)[variant]
                 except UnknownArgument as exc:
@@ -608,22 +642,35 @@ def test_reading_a_case_and_a_session_is_audited(app, client_a, counselor_a):
 # --- the partner portal: one session, one link ---------------------------------------------
 
 
-def _portal_urls(app, sections: int) -> list[tuple[str, str]]:
-    """(method, path) of every /p/ page: each section number of the questionnaire and the
-    numbers just outside it. (Quick exit is no page of a link: it leaves for the neutral
-    page whoever asks, and shows nothing. Agreement pages carry an agreement id and are
-    swept, per partner and agreement, in tests/agreements.)"""
+def _portal_urls(app, sections: int, assignment_id) -> list[tuple[str, str]]:
+    """(method, path) of every /p/ page, the homework pages of ``assignment_id``: each
+    section number of the questionnaire and the numbers just outside it. (Landings and Quick
+    exit are no pages of a session: Quick exit leaves for the neutral page whoever asks.
+    Agreement pages carry an agreement id and are swept, per partner and agreement, in
+    tests/agreements.)"""
     urls = []
     for rule in sweep_rules(app):
-        if not is_portal(rule) or rule.endpoint in ("portal.landing", "portal.quick_exit"):
+        if not is_portal(rule) or rule.endpoint in LANDINGS or rule.endpoint == "portal.quick_exit":
             continue
-        if "agreement_id" in rule.arguments:
+        arguments = url_arguments(rule)
+        if "agreement_id" in arguments:
             continue
-        numbers = range(0, sections + 2) if "number" in rule.arguments else (None,)
+        numbers = range(0, sections + 2) if "number" in arguments else (None,)
         for method in methods_of(rule):
             for n in numbers:
-                urls.append((method, build_url(rule, {"number": n} if n is not None else {})))
+                values = {"number": n} if n is not None else {}
+                if "assignment_id" in arguments:
+                    values["assignment_id"] = assignment_id
+                urls.append((method, build_url(rule, values)))
     return urls
+
+
+#: the portal's landings and the token argument each takes
+LANDINGS = {
+    "portal.landing": "token",
+    "portal.home_landing": "home_token",
+    "portal.sign_in": "sign_in_token",
+}
 
 
 def _sections_of(assignment_id) -> int:
@@ -633,14 +680,15 @@ def _sections_of(assignment_id) -> int:
 
 
 def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
-    """A partner's portal session serves its own link and nothing else, whatever the URL.
+    """A partner's portal session serves that partner's own homework and nothing else.
 
-    The portal URLs carry no ids: a /p/ page serves the link the signed portal cookie names,
-    and a section number is a position inside that link's own questionnaire. The only way to
-    another link is /l/<its token>, i.e. holding that link. So no URL (and no query string or
-    form field naming another link, assignment, response or token) shows another response's
-    answer or changes it; and not even a cookie re-signed with the app's own key to name
-    another link works without that link's token hash.
+    The portal URLs carry at most an assignment id and a section number: a /p/ page serves
+    the partner the signed portal cookie names, /p/a/<id>/… only an assignment given to that
+    partner, and every other id (the other partner's only homework, another case's, one that
+    names nothing) gives the same 404. So no URL (and no query string or form field naming
+    another link, assignment, response or token) shows another response's answer or changes
+    it; and not even a cookie signed with the app's own key works without a session the
+    server recorded for a link.
     """
     from counselor.questionnaires.models import Assignment, Link, Response
 
@@ -648,12 +696,13 @@ def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
     home = make_partner_home(a, b)
     for rule in sweep_rules(app):
         if is_portal(rule):
-            allowed = {"token"} if rule.endpoint == "portal.landing" else {"number"}
+            allowed = {LANDINGS[rule.endpoint]} if rule.endpoint in LANDINGS else set()
+            allowed |= {"number", "assignment_id"} if rule.endpoint not in LANDINGS else set()
             # an agreement's pages name it, and answer 404 for one the partner is not in
             # (tests/agreements: a partner outside the agreement or of another case)
             if rule.endpoint.startswith("agreements."):
                 allowed = {"agreement_id", "export_id"}
-            assert set(rule.arguments) <= allowed, f"{rule.rule}: portal URLs carry no ids"
+            assert url_arguments(rule) <= allowed, f"{rule.rule}: portal URLs carry no other ids"
     partner = app.test_client()
     cookie, csrf = _open_portal(partner, home.token)
     watched = {**make_objects(a, b), "watched": home.case_ids}
@@ -671,7 +720,8 @@ def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
     forms = [{k: v for k in keys} for v in others]
     requests = 0
     failures = []
-    for method, path in _portal_urls(app, _sections_of(home.assignment_id)):
+    sections = _sections_of(home.assignment_id)
+    for method, path in _portal_urls(app, sections, home.assignment_id):
         if method == "GET":
             tries = [(path + q, None) for q in queries]
         else:
@@ -685,30 +735,50 @@ def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
                 failures.append(f"{method} {url}: {r.status_code}, shows {sorted(leaked)}")
             if path == "/p/" and r.status_code == 200 and f"For {home.name}" not in body_text(r):
                 failures.append(f"{method} {url}: the overview is not Home Partner One's")
+    # Every assignment that is not this partner's, and one that names nothing: the same 404.
+    mine = {home.assignment_id, home.other_assignment_id}
+    foreign = [x for x in db.session.scalars(select(Assignment.id)) if x not in mine]
+    assert len(foreign) >= 2  # the case of B's, and A's sweep case
+    _set_portal_cookie(partner, cookie)
+    missing_page = stable_body(partner.get(f"/p/a/{uuid.uuid4()}/"))
+    for assignment_id in foreign:
+        for method, path in _portal_urls(app, sections, assignment_id):
+            if "/p/a/" not in path:
+                continue
+            _set_portal_cookie(partner, cookie)
+            r = partner.open(path, method=method, headers={"X-CSRF-Token": csrf})
+            requests += 1
+            if r.status_code != 404 or (method == "GET" and stable_body(r) != missing_page):
+                failures.append(f"{method} {path}: {r.status_code}, not the missing page")
+            if canaries_in(r):
+                failures.append(f"{method} {path}: shows {sorted(canaries_in(r))}")
     assert not failures, "\n".join(failures)
     assert snapshot(watched) == before, "a partner request changed another link's data"
     assert requests > 50
 
-    # A cookie naming link 2, signed with the app's key but carrying link 1's generation (the
-    # start of its token hash): 404. With link 2's own generation it would work (shown here
-    # as the control): only the holder of link 2's token gets that. The server knows the
-    # session "x" of link 2, as if its holder had opened it.
-    link1 = db.session.get(Link, home.link_id)
-    link2 = db.session.get(Link, home.other_link_id)
-    db.session.add(PortalSessionRecord(sid_hash=hashlib.sha256(b"x").hexdigest(), link_id=link2.id))
-    db.session.commit()
+    # A cookie signed with the app's key naming a session the server never recorded: 404. The
+    # same cookie works once the server holds that session (the control): only opening a
+    # link records one.
     with app.test_request_context():
-        serializer = portal_session._serializer()
-        forged = serializer.dumps({"l": str(link2.id), "g": link1.token_hash[:16], "s": "x"})
-        genuine = serializer.dumps({"l": str(link2.id), "g": link2.token_hash[:16], "s": "x"})
+        forged = portal_session._serializer().dumps({"s": "x"})
     # (a change in the payload: the last characters of the signature may be padding bits)
     tampered = cookie[:5] + ("A" if cookie[5] != "A" else "B") + cookie[6:]
-    for value, want in ((forged, 404), (tampered, 404), (genuine, 200)):
+    for value in (forged, tampered):
         browser = app.test_client()
         _set_portal_cookie(browser, value)
-        r = browser.get("/p/review")
-        assert r.status_code == want, (value, r.status_code)
-        assert want == 200 or not canaries_in(r)
+        assert browser.get("/p/review").status_code == 404
+    db.session.add(
+        PortalSessionRecord(
+            sid_hash=hashlib.sha256(b"x").hexdigest(),
+            partner_id=home.partner_id,
+            link_id=home.other_link_id,
+            focus_assignment_id=home.other_assignment_id,
+        )
+    )
+    db.session.commit()
+    browser = app.test_client()
+    _set_portal_cookie(browser, forged)
+    assert browser.get("/p/review").status_code == 200
 
 
 def test_the_cookie_of_a_revoked_or_reissued_link_gives_404(app, actors):
@@ -732,7 +802,7 @@ def test_the_cookie_of_a_revoked_or_reissued_link_gives_404(app, actors):
     watched = {**make_objects(a, b), "watched": home.case_ids}
     before = snapshot(watched)
     for name, (browser, cookie, csrf) in sessions.items():
-        for method, path in _portal_urls(app, _sections_of(home.assignment_id)):
+        for method, path in _portal_urls(app, _sections_of(home.assignment_id), home.assignment_id):
             for client in (browser, app.test_client()):  # the same cookie in another browser
                 _set_portal_cookie(client, cookie)
                 r = client.open(path, method=method, headers={"X-CSRF-Token": csrf})

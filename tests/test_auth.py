@@ -388,6 +388,18 @@ CSRF_CHECKED_ELSEWHERE: dict[str, str] = {
         "tests/questionnaires/test_links.py::"
         "test_the_landing_button_needs_its_csrf_token_and_a_same_site_page"
     ),
+    # the home and sign-in landings are the same landing (portal.routes._landing)
+    "portal.home_landing": (
+        "tests/portal/test_home.py::test_the_home_and_sign_in_buttons_need_their_csrf_token"
+    ),
+    "portal.sign_in": (
+        "tests/portal/test_home.py::test_the_home_and_sign_in_buttons_need_their_csrf_token"
+    ),
+    # the signed token in the URL is the credential; a forged one changes nothing
+    "mail.opt_out": (
+        "tests/mail/test_partner_mail.py::"
+        "test_the_opt_out_link_is_honoured_at_once_and_the_counselor_sees_it"
+    ),
 }
 
 

@@ -22,15 +22,18 @@ from tests.support import assign, counting, new_case, open_link, portal_csrf, re
 CASELOAD_STATEMENTS = 7
 #: the case page: login session, case, audit, partners, relationship map, sessions, open
 #: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
-#: branch: one more read, whatever the number of alerts), assignments, exports, agreements
-#: (four more reads once a case has any: members, versions, answers, pauses)
-CASE_PAGE_STATEMENTS = 11
+#: branch: one more read, whatever the number of alerts), assignments, exports, the partners'
+#: homes (one read, whatever the number of partners), agreements (four more reads once a case
+#: has any: members, versions, answers, pauses)
+CASE_PAGE_STATEMENTS = 12
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
-#: an autosave: the portal session; link with response, assignment and version in one query;
-#: the assignment's row lock (on SQLite a no-op write, then the assignment and its responses
-#: re-read, after which the version is fetched again); the update; the audit event
-AUTOSAVE_STATEMENTS = 8
+#: an autosave: the portal session; its partner with case, home and the link that opened the
+#: session in one query; the assignment the URL names with the partner's response and the
+#: version in one query; the assignment's row lock (on SQLite a no-op write, then the
+#: assignment and its responses re-read, after which the version is fetched again); the
+#: update; the audit event
+AUTOSAVE_STATEMENTS = 9
 
 
 def _add_cases(account, count: int, start: int = 0) -> None:

@@ -1,8 +1,15 @@
 """Account management forms."""
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, ValidationError
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional, ValidationError
 
 from counselor.auth.forms import again_field, new_password_field
 from counselor.core.practice import valid_exit_url
@@ -38,7 +45,38 @@ class PracticeSettingsForm(FlaskForm):
             "site. Empty: the server's COUNSELOR_QUICK_EXIT_URL."
         ),
     )
+    partner_subject = StringField(
+        "Subject of mails to partners",
+        validators=[Length(max=150)],
+        description=(
+            "Neutral: anyone who sees a partner's inbox reads it. Never name a topic. Empty: "
+            "\u201cA message from your counselor\u2019s practice\u201d."
+        ),
+    )
+    reminder_days = IntegerField(
+        "Reminder before a due date (days)",
+        validators=[Optional(), NumberRange(min=1, max=14)],
+        description=(
+            "Partners who have not sent their answers get one reminder this many days "
+            "before. Empty: 2."
+        ),
+    )
+    quiet_from = IntegerField(
+        "Quiet hours from (hour)",
+        validators=[Optional(), NumberRange(min=0, max=23)],
+        description="No mail to partners from this hour … Empty: 21.",
+    )
+    quiet_until = IntegerField(
+        "Quiet hours until (hour)",
+        validators=[Optional(), NumberRange(min=0, max=23)],
+        description="… until this hour, in the practice's time zone; mails wait. Empty: 8.",
+    )
     submit = SubmitField("Save settings")
+
+    def validate_partner_subject(self, field) -> None:
+        """A subject is one line (a line break would let it forge mail headers)."""
+        if field.data and any(c in field.data for c in "\r\n"):
+            raise ValidationError("Write the subject on one line.")
 
     def validate_quick_exit_url(self, field) -> None:
         """Only an absolute http(s) address may be a quick exit."""

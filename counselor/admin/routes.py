@@ -80,10 +80,23 @@ def practice():
     """Practice settings: partners' safety resources and the Quick exit page."""
     row = settings.current()
     form = PracticeSettingsForm(
-        data={"safety_text": row.safety_text or "", "quick_exit_url": row.quick_exit_url or ""}
+        data={
+            "safety_text": row.safety_text or "",
+            "quick_exit_url": row.quick_exit_url or "",
+            "partner_subject": row.partner_subject or "",
+            "reminder_days": row.reminder_days,
+            "quiet_from": row.quiet_from_hour,
+            "quiet_until": row.quiet_until_hour,
+        }
     )
     if form.validate_on_submit():
         settings.update(form.safety_text.data or "", form.quick_exit_url.data or "")
+        settings.update_mail(
+            form.partner_subject.data or "",
+            form.reminder_days.data,
+            form.quiet_from.data,
+            form.quiet_until.data,
+        )
         db.session.commit()
         flash("Practice settings saved.", "success")
         return redirect(url_for("admin.practice"))

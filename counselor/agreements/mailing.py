@@ -1,18 +1,18 @@
 """The mails agreements cause: partners are told there is something to read (never what),
 and the counselor is alerted when a clause is paused.
 
-Every partner mail goes through ``send_partner_mail``: when the partner home brings its own
-partner-mail function (sign-in link, opt-out, quiet hours), this one function switches to it.
+Every partner mail goes through ``send_partner_mail``, on the partner home's partner mail
+(``mail.partner.queue_notice``): the practice's neutral subject, a fresh sign-in link minted
+when the mail is sent, the opt-out link (an opt-out is honoured, also for mails waiting), and
+quiet hours.
 """
 
 from __future__ import annotations
 
 import uuid
 
-from counselor.mail import compose, notify, services
-
-#: the neutral subject line every partner mail carries (no topic, no case)
-SUBJECT = "A message from your counselor's practice"
+from counselor.mail import notify
+from counselor.mail.partner import queue_notice
 
 #: the words of each partner mail: no title, no clause, no name, no case label
 BODIES = {
@@ -31,18 +31,12 @@ BODIES = {
         "You can read it on your personal page; your counselor will talk it through with you."
     ),
 }
-FOOTER = (
-    "\n\n--\nThis mail names nothing you wrote. If you did not expect it, you can ignore it "
-    "or tell your counselor."
-)
 
 
 def send_partner_mail(partner, kind: str) -> None:
-    """Queue one mail of ``kind`` (see BODIES) to a partner with an email address."""
-    if not partner.email:
-        return
-    mail = compose.partner(BODIES[kind] + FOOTER, SUBJECT)
-    services.queue(mail, partner.email, case_id=partner.case_id, partner_id=partner.id)
+    """Queue one mail of ``kind`` (see BODIES) to a partner with an address who has not opted
+    out."""
+    queue_notice(f"agreement.{kind}", BODIES[kind], partner)
 
 
 def tell_partners(agreement, kind: str, but: uuid.UUID | None = None) -> None:

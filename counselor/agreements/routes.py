@@ -18,6 +18,7 @@ from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db
 from counselor.portal.routes import partner_required
+from counselor.portal.services import HomeCard
 
 
 @bp.app_context_processor
@@ -38,17 +39,24 @@ def _plug_in(state) -> None:
     # worker renders the partner's PDF. (The case page and the caseload are pages above
     # agreements: their read models ask agreements directly.)
     ext = state.app.extensions
-    ext.setdefault("partner_home_cards", []).append(_home_cards)
+    ext.setdefault("portal_home_cards", []).append(_home_cards)
     ext.setdefault("record_sections", []).append(exports.record_section)
     ext.setdefault("export_renderers", {})["agreement"] = exports.render
 
 
-def _home_cards(partner) -> list:
-    """The partner's agreements for their start page, each with the link to it."""
-    cards = services.agreement_cards_for(partner)
-    for card in cards:
-        card.url = url_for("agreements.portal_show", agreement_id=card.agreement_id)
-    return cards
+def _home_cards(pctx) -> list[HomeCard]:
+    """The partner's agreements as cards of their home (``portal_home_cards``), each with the
+    link to it; one to read or with a paused part comes before the others."""
+    return [
+        HomeCard(
+            title=card.title or "Your agreement",
+            text=card.sentence,
+            url=url_for("agreements.portal_show", agreement_id=card.agreement_id),
+            link_text="Read it" if card.status == "to_read" else "Open it",
+            order=10 if card.status in ("to_read", "paused") else 20,
+        )
+        for card in services.agreement_cards_for(pctx.partner)
+    ]
 
 
 # ---- the counselor -------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
 MAX_PARTNERS = 6
@@ -119,3 +119,52 @@ class CounselingSession(UUIDPrimaryKey, Timestamps, db.Model):
     next_steps_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="sessions")
+
+
+class PartnerHome(db.Model):
+    """One partner's home in their case: the standing personal link, its PIN, mail choices.
+
+    One row per partner (a person in two cases is two partners, so has two homes). Only a
+    hash of the link's token is kept; the token is shown once to the counselor.
+    """
+
+    __tablename__ = "partner_home"
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True
+    )
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 (hex) of the standing home link's token (None: no home link given yet)
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the last time the partner opened their home (shown to the counselor)
+    last_opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: argon2 hash of the partner's optional portal PIN; a reissued home link starts without one
+    pin_hash: Mapped[str | None] = mapped_column(String(255))
+    #: wrong PINs in a row; each one past the free tries doubles the wait before the next
+    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pin_blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the partner asked for no more mail (through the link in any mail)
+    mail_opted_out_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    partner: Mapped[Partner] = relationship()
+
+
+class SignInLink(UUIDPrimaryKey, db.Model):
+    """A short-lived, single-use link to a partner's home, minted for one mail."""
+
+    __tablename__ = "sign_in_link"
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    #: SHA-256 (hex) of the token in the mail; the token itself is never stored
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: when it started a portal session (it starts one only)
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from counselor.cases import services
+from counselor.cases import homes, services
 from counselor.cases.blueprint import bp
 from counselor.cases.forms import CaseForm, ConfirmDeleteForm, RelationshipMapForm, SessionForm
-from counselor.core import audit
+from counselor.core import audit, shown
 from counselor.core.models import to_local, utcnow
 from counselor.core.ownership import counselor_required
+from counselor.core.qr import qr_svg
+from counselor.core.web import public_url
 from counselor.extensions import db, flush_erased_pages
 
 
@@ -47,6 +49,67 @@ def new():
             flash("Case created.", "success")
             return redirect(url_for("cases.show", case_id=case.id))
     return render_template("cases/form.html", form=form, case=None), _status(form)
+
+
+def _partner_or_404(case_id: uuid.UUID, partner_id: uuid.UUID):
+    case = services.get_case_or_404(case_id)
+    partner = next((p for p in case.partners if p.id == partner_id), None)
+    if partner is None:
+        audit.record_now("access.denied", "partner", partner_id)
+        abort(404)
+    return case, partner
+
+
+@bp.route("/cases/<uuid:case_id>/partners/<uuid:partner_id>/home-link", methods=["POST"])
+@counselor_required
+def issue_home_link(case_id: uuid.UUID, partner_id: uuid.UUID):
+    """Give a partner their home link (or a new one: the old one stops working at once)."""
+    case, partner = _partner_or_404(case_id, partner_id)
+    token = homes.issue_home_link(partner)
+    db.session.commit()
+    key = shown.hold(token, partner.id)
+    return redirect(url_for("cases.home_link", case_id=case.id, partner_id=partner.id, key=key))
+
+
+@bp.route("/cases/<uuid:case_id>/partners/<uuid:partner_id>/home-link/<key>")
+@counselor_required
+def home_link(case_id: uuid.UUID, partner_id: uuid.UUID, key: str):
+    """Show a new home link once (copy or scan); a reload says it was shown and mints nothing."""
+    case, partner = _partner_or_404(case_id, partner_id)
+    token = shown.take(key, partner.id)
+    if token is None:
+        flash(
+            "That home link was shown once and is not kept. It still works if you sent it; "
+            "if it got lost, give a new one.",
+            "info",
+        )
+        return redirect(url_for("cases.show", case_id=case.id))
+    audit.record("home.shown", "partner", partner.id)
+    db.session.commit()
+    url = public_url("portal.home_landing", home_token=token)
+    home = homes.home_of(partner)
+    return render_template(
+        "cases/home_link.html",
+        case=case,
+        rows=[{"partner": partner, "home": home, "url": url, "qr": qr_svg(url)}],
+    )
+
+
+@bp.route("/cases/<uuid:case_id>/partners/<uuid:partner_id>/home-link/revoke", methods=["POST"])
+@counselor_required
+def revoke_home_link(case_id: uuid.UUID, partner_id: uuid.UUID):
+    """Stop a partner's home link (and the sign-in links of their mails) working at once."""
+    case, partner = _partner_or_404(case_id, partner_id)
+    if homes.revoke_home_link(partner):
+        db.session.commit()
+        flash(
+            f"{partner.display_name}'s home link is revoked; it stops working at once. "
+            "Give a new one when they need it.",
+            "success",
+        )
+    else:
+        flash(f"{partner.display_name} has no working home link to revoke.", "warning")
+    return redirect(url_for("cases.show", case_id=case.id))
 
 
 @bp.route("/cases/<uuid:case_id>/edit", methods=["GET", "POST"])

@@ -122,3 +122,78 @@ def digest(news: list[CaseNews], settings_url: str) -> Mail:
 def partner(body: str, practice_subject: str) -> Mail:
     """A mail to a partner: always under the practice's neutral subject line."""
     return Mail("partner", practice_subject, body)
+
+
+#: where a partner mail's sign-in link goes; the worker mints the link when it sends the mail,
+#: so the outbox never holds it and its short life starts at delivery
+SIGN_IN_LINK = "{sign_in_link}"
+
+
+def _partner_mail(kind: str, subject: str, lead: str, ttl_days: int, opt_out_url: str) -> Mail:
+    days = _count(ttl_days, "day", "days")
+    return Mail(
+        f"partner.{kind}",
+        subject,
+        "Hello,\n\n"
+        f"{lead}\n\n"
+        f"Open your page with this link (it works once, for the next {days}):\n"
+        f"{SIGN_IN_LINK}\n\n"
+        "If it has expired or was already used, open the personal link your counselor gave "
+        "you, or ask them for a new one. Nothing of what you wrote is ever sent by mail.\n\n"
+        "--\n"
+        "You get this mail because your counselor's practice has your email address.\n"
+        f"To get no more mails like this: {opt_out_url}\n",
+    )
+
+
+def partner_notice(kind: str, subject: str, lead: str, ttl_days: int, opt_out_url: str) -> Mail:
+    """A partner mail of another feature (agreements): its ``lead`` sentences (content-free,
+    the feature's responsibility), then the sign-in link and the opt-out, as every partner
+    mail."""
+    return _partner_mail(kind, subject, lead, ttl_days, opt_out_url)
+
+
+def partner_homework(subject: str, ttl_days: int, opt_out_url: str) -> Mail:
+    """New homework is on the partner's page (never what it is)."""
+    return _partner_mail(
+        "homework",
+        subject,
+        "Your counselor has added something new for you on your private page.",
+        ttl_days,
+        opt_out_url,
+    )
+
+
+def partner_reminder(subject: str, due: str, ttl_days: int, opt_out_url: str) -> Mail:
+    """A gentle reminder before a due date (``due`` as the partner reads it)."""
+    return _partner_mail(
+        "reminder",
+        subject,
+        f"A gentle reminder: something on your private page is due on {due}. "
+        "There is no need to finish it in one go; what you write is saved as you go.",
+        ttl_days,
+        opt_out_url,
+    )
+
+
+def partner_due(subject: str, ttl_days: int, opt_out_url: str) -> Mail:
+    """On the due date, to a partner who has not sent their answers yet."""
+    return _partner_mail(
+        "due",
+        subject,
+        "Something on your private page is due today. If it does not fit your day, that is "
+        "all right: you can tell your counselor.",
+        ttl_days,
+        opt_out_url,
+    )
+
+
+def partner_released(subject: str, ttl_days: int, opt_out_url: str) -> Mail:
+    """The counselor shared results with the partner."""
+    return _partner_mail(
+        "released",
+        subject,
+        "Your counselor has shared something with you on your private page.",
+        ttl_days,
+        opt_out_url,
+    )

@@ -113,3 +113,32 @@ class Notice(UUIDPrimaryKey, db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: the digest that carried it (None: still waiting)
     digest_id: Mapped[uuid.UUID | None] = cascade_key("digest.id")
+
+
+PARTNER_MAIL_KINDS = ("homework", "reminder", "due", "released")
+
+
+class PartnerMail(UUIDPrimaryKey, db.Model):
+    """That one mail of a kind about one assignment was made for one partner.
+
+    Unique per (partner, assignment, kind): a reminder job run twice, or at once in two
+    processes, finds the row taken and queues nothing the second time.
+    """
+
+    __tablename__ = "partner_mail"
+    __table_args__ = (
+        UniqueConstraint("partner_id", "assignment_id", "kind", name="uq_partner_mail_once"),
+        CheckConstraint("kind IN ('homework', 'reminder', 'due', 'released')", name="kind"),
+    )
+
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), index=True
+    )
+    assignment_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    message_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("message.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import uuid
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 
+from counselor.cases import homes
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
-from counselor.extensions import db
+from counselor.extensions import csrf, db, limiter
 from counselor.mail import notify, services
 from counselor.mail.blueprint import bp
 from counselor.mail.forms import NotificationsForm
@@ -81,3 +91,25 @@ def dev_mail(message_id: uuid.UUID):
     audit.record("mail.dev_read", "message", message_id)
     db.session.commit()
     return render_template("mail/dev_mail.html", headers=shown[0], lines=shown[1])
+
+
+@bp.route("/mail/opt-out/<opt_out_token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token in the URL is the secret; the partner has no session here
+@limiter.limit("20 per 10 minutes")
+def opt_out(opt_out_token: str):
+    """A partner's "no more mail" link: a button (a mail scanner's GET changes nothing),
+    then a page confirming it. Honoured at once, also for mails already waiting."""
+    partner = homes.partner_for_opt_out(opt_out_token)
+    if partner is None:
+        audit.record("access.denied", "opt_out_link")
+        db.session.commit()
+        return render_template("portal/not_found.html"), 404
+    done = False
+    if request.method == "POST":
+        homes.opt_out(partner)
+        db.session.commit()
+        done = True
+    response = make_response(render_template("mail/opt_out.html", done=done))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import policy
 from email.parser import BytesParser
 from pathlib import Path
@@ -15,6 +15,7 @@ from sqlalchemy import event, or_, select, update
 from sqlalchemy.orm import Session
 
 from counselor.auth.models import Counselor
+from counselor.cases import homes
 from counselor.cases.models import Partner
 from counselor.core import audit
 from counselor.core.lease import Lease
@@ -53,8 +54,13 @@ def queue(
     case_id: uuid.UUID | None = None,
     partner_id: uuid.UUID | None = None,
     counselor_id: uuid.UUID | None = None,
+    not_before: datetime | None = None,
 ) -> Message:
-    """Write a message row; its task is published once the transaction commits."""
+    """Write a message row; its task is published once the transaction commits.
+
+    A message ``not_before`` a time (quiet hours) waits in the outbox: beat publishes it
+    once that time has come.
+    """
     message = Message(
         kind=mail.kind,
         recipient=recipient,
@@ -64,13 +70,15 @@ def queue(
         case_id=case_id,
         partner_id=partner_id,
         counselor_id=counselor_id,
+        next_attempt_at=not_before,
         # Optimistic: if publishing fails after the commit, beat republishes it later.
-        published_at=utcnow(),
+        published_at=None if not_before else utcnow(),
     )
     db.session.add(message)
     db.session.flush()
     audit.record("mail.queue", "message", message.id, actor_kind="system")
-    db.session.info.setdefault(_TO_PUBLISH, []).append(message.id)
+    if not_before is None:
+        db.session.info.setdefault(_TO_PUBLISH, []).append(message.id)
     return message
 
 
@@ -131,7 +139,10 @@ def still_wanted(message: Message) -> bool:
     """Nothing for a partner who lost their address, a disabled account, or a kind switched off."""
     if message.partner_id is not None:
         partner = db.session.get(Partner, message.partner_id)
-        if partner is None or not partner.email:
+        # an opt-out is honoured at once, also for mails already waiting
+        if not homes.mail_allowed(partner):
+            return False
+        if message.kind in ("partner.reminder", "partner.due") and _already_sent(message):
             return False
     if message.counselor_id is not None and message.kind.startswith("notify."):
         from counselor.mail.notify import settings_for
@@ -146,14 +157,40 @@ def still_wanted(message: Message) -> bool:
     return True
 
 
-def email_of(message: Message):
+def _already_sent(message: Message) -> bool:
+    """Whether the partner sent the homework a reminder is about (then it is not sent)."""
+    from counselor.mail.models import PartnerMail
+    from counselor.questionnaires.models import Response
+
+    status = db.session.scalar(
+        select(Response.status)
+        .join(PartnerMail, PartnerMail.assignment_id == Response.assignment_id)
+        .where(PartnerMail.message_id == message.id, Response.partner_id == message.partner_id)
+    )
+    return status == "submitted"
+
+
+def body_to_send(message: Message) -> str:
+    """The body as delivered: a partner mail gets its fresh sign-in link minted now (committed
+    before delivery, so it works when clicked); the outbox row never holds it."""
+    body = message.body
+    if message.partner_id is not None and compose.SIGN_IN_LINK in body:
+        token = homes.mint_sign_in(message.partner_id)
+        db.session.commit()
+        body = body.replace(
+            compose.SIGN_IN_LINK, external_url("portal.sign_in", sign_in_token=token)
+        )
+    return body
+
+
+def email_of(message: Message, body: str | None = None):
     """The message as an RFC 5322 mail."""
     return transport.build_email(
         str(message.id),
         current_app.config["COUNSELOR_MAIL_SENDER"],
         message.recipient,
         message.subject,
-        message.body,
+        message.body if body is None else body,
     )
 
 
@@ -202,7 +239,9 @@ def mailbox_read(message_id: uuid.UUID):
 def send(message: Message) -> None:
     """Hand one message to SMTP or the development mailbox (raises transport failures)."""
     transport.deliver(
-        email_of(message), transport.SmtpSettings.from_config(current_app.config), mailbox()
+        email_of(message, body_to_send(message)),
+        transport.SmtpSettings.from_config(current_app.config),
+        mailbox(),
     )
 
 
@@ -219,6 +258,20 @@ def cancel(message_id: uuid.UUID, token: str) -> None:
     """Drop a message nobody should receive any more."""
     if LEASE.finish(message_id, token, status="cancelled"):
         audit.record("mail.cancel", "message", message_id, actor_kind="system")
+    db.session.commit()
+
+
+def defer(message_id: uuid.UUID, token: str, until: datetime) -> None:
+    """Put a claimed message back to wait (quiet hours); the try does not count."""
+    if LEASE.finish(
+        message_id,
+        token,
+        status="queued",
+        next_attempt_at=until,
+        published_at=None,
+        attempts=Message.attempts - 1,
+    ):
+        audit.record("mail.wait", "message", message_id, actor_kind="system")
     db.session.commit()
 
 

@@ -7,8 +7,10 @@ import uuid
 
 from celery import shared_task
 
+from counselor.core import practice
+from counselor.core.models import utcnow
 from counselor.extensions import db
-from counselor.mail import notify, services, transport
+from counselor.mail import notify, partner, services, transport
 from counselor.mail.models import Message
 from counselor.worker import lease_task
 
@@ -24,6 +26,12 @@ def send_message(mid: uuid.UUID, token: str) -> str:
     if not services.still_wanted(message):
         services.cancel(mid, token)
         return "cancelled"
+    if message.partner_id is not None:
+        # a retry (or a late task) must not reach a partner at night either
+        until = practice.quiet_until(utcnow())
+        if until is not None:
+            services.defer(mid, token, until)
+            return "waiting"
     try:
         services.send(message)
     except transport.PermanentFailure as exc:
@@ -47,3 +55,9 @@ def republish_due_messages() -> int:
 def send_digests() -> int:
     """Make the day's digests once the digest hour has come; running twice sends nothing twice."""
     return notify.send_digests()
+
+
+@shared_task(name="counselor.mail.tasks.send_partner_reminders", ignore_result=True)
+def send_partner_reminders() -> int:
+    """Queue the reminders before and on due dates; running twice queues nothing twice."""
+    return partner.send_reminders()

@@ -14,7 +14,9 @@ from counselor.agreements.services import CounselorView
 from counselor.alerts import services as alerts
 from counselor.alerts.services import AlertCard
 from counselor.auth.models import Counselor
+from counselor.cases import homes as homes_
 from counselor.cases import services as cases
+from counselor.cases.homes import HomeRow
 from counselor.cases.models import Case, CounselingSession
 from counselor.core import audit
 from counselor.questionnaires import services as questionnaires
@@ -36,6 +38,8 @@ class CasePage:
     closed_alerts: list[AlertCard]
     #: the case's PDF exports, newest first
     exports: list[Export]
+    #: per partner: their home, the state of its link, last opened, mail opt-out
+    homes: list[HomeRow]
     #: the case's agreements, each with its state (pauses first)
     agreements: list[CounselorView]
 
@@ -81,6 +85,7 @@ def case_page(case: Case) -> CasePage:
         assignments=questionnaires.case_assignments(case),
         closed_alerts=alerts.closed_alert_cards(case),
         exports=reports.case_exports(case),
+        homes=homes_.case_homes(case),
         agreements=agreements.case_agreements(case),
     )
 

@@ -1,10 +1,11 @@
 """The partner's portal session: its own signed cookie, scoped to /p, apart from the counselor's.
 
-The landing page's button swaps the link token for this cookie and redirects to a URL without
-the token. The cookie names the link and the first characters of the link's token hash, so a
-reissued or revoked link ends every portal session made from the old one at the next request.
-It is honoured only while its server-side record exists: "Forget this device" deletes the
-record, so a copy of the cookie stops working at once.
+A portal session is one partner of one case. A landing page's button (home link, a mail's
+sign-in link, or a per-assignment link from before homes) swaps the token for this cookie
+and redirects to a URL without the token. The server-side record says which partner, and
+what opened it: a per-assignment link (its revocation or expiry ends the session) or the
+home (a reissued or revoked home link ends it). The cookie is honoured only while its record
+exists: "Forget this device" deletes the record, so a copy of the cookie stops working at once.
 """
 
 from __future__ import annotations
@@ -37,12 +38,17 @@ _TOUCH_EVERY = timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class PortalSession:
-    """What the cookie says: which link, which generation of it, and a session id."""
+    """One portal session: its id, its partner and what opened it (from the server's record)."""
 
-    link_id: str
-    generation: str
     sid: str
-    #: the link's PIN (if it has one) was entered here and the session has not idled since
+    partner_id: uuid.UUID
+    #: the per-assignment link that opened it (None: the home or a mail's sign-in link)
+    link_id: uuid.UUID | None = None
+    #: what the session remembers of the home link (see counselor.cases.homes.generation)
+    home_generation: str | None = None
+    #: the assignment the short legacy URLs act on
+    focus_assignment_id: uuid.UUID | None = None
+    #: the partner's PIN (if they have one) was entered here and the session has not idled since
     pin_ok: bool = False
 
     @property
@@ -71,19 +77,36 @@ def landing_csrf_token(token_hash: str) -> str:
     return hmac.new(key, f"portal-landing|{token_hash}".encode(), hashlib.sha256).hexdigest()
 
 
-def start(response, link_id: str, token_hash: str) -> PortalSession:
-    """Record a fresh portal session (flushed) and set its cookie on ``response``."""
-    ps = PortalSession(link_id, token_hash[:16], secrets.token_urlsafe(32))
-    # Sessions of this link past their age are dead anyway: drop them as a new one starts.
+def start(
+    response,
+    partner_id: uuid.UUID,
+    *,
+    link_id: uuid.UUID | None = None,
+    home_generation: str | None = None,
+    focus_assignment_id: uuid.UUID | None = None,
+) -> PortalSession:
+    """Record a fresh portal session of a partner (flushed) and set its cookie on ``response``."""
+    ps = PortalSession(
+        secrets.token_urlsafe(32), partner_id, link_id, home_generation, focus_assignment_id
+    )
+    # Sessions of this partner past their age are dead anyway: drop them as a new one starts.
     db.session.execute(
         delete(PortalSessionRecord).where(
-            PortalSessionRecord.link_id == uuid.UUID(link_id),
+            PortalSessionRecord.partner_id == partner_id,
             PortalSessionRecord.created_at < utcnow() - timedelta(seconds=MAX_AGE_SECONDS),
         )
     )
-    db.session.add(PortalSessionRecord(sid_hash=_sid_hash(ps.sid), link_id=uuid.UUID(link_id)))
+    db.session.add(
+        PortalSessionRecord(
+            sid_hash=_sid_hash(ps.sid),
+            partner_id=partner_id,
+            link_id=link_id,
+            home_generation=home_generation,
+            focus_assignment_id=focus_assignment_id,
+        )
+    )
     db.session.flush()
-    value = _serializer().dumps({"l": ps.link_id, "g": ps.generation, "s": ps.sid})
+    value = _serializer().dumps({"s": ps.sid})
     response.set_cookie(
         COOKIE,
         value,
@@ -97,7 +120,10 @@ def start(response, link_id: str, token_hash: str) -> PortalSession:
 
 
 def load() -> PortalSession | None:
-    """The portal session named by the request's cookie, if its signature and age are good."""
+    """The portal session named by the request's cookie, if its signature, age and record hold.
+
+    Whether the link that opened it still works is the caller's check (portal.services).
+    """
     raw = request.cookies.get(COOKIE)
     if not raw or len(raw) > 1024:
         return None
@@ -105,22 +131,33 @@ def load() -> PortalSession | None:
         data = _serializer().loads(raw, max_age=MAX_AGE_SECONDS)
     except BadSignature:
         return None
-    if not isinstance(data, dict) or not all(isinstance(data.get(k), str) for k in ("l", "g", "s")):
+    if not isinstance(data, dict) or not isinstance(data.get("s"), str):
         return None
     record = db.session.get(PortalSessionRecord, _sid_hash(data["s"]))
     now = utcnow()
-    if (
-        record is None
-        or str(record.link_id) != data["l"]
-        or now - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS)
-    ):
+    if record is None or now - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS):
         return None
     seen = aware(record.last_seen_at or record.created_at)
     if record.pin_ok and now - seen > PIN_IDLE:
         record.pin_ok = False  # idle too long: whoever holds the phone now shows the PIN again
     if now - seen > _TOUCH_EVERY:
         record.last_seen_at = now
-    return PortalSession(data["l"], data["g"], data["s"], pin_ok=record.pin_ok)
+    return PortalSession(
+        data["s"],
+        record.partner_id,
+        record.link_id,
+        record.home_generation,
+        record.focus_assignment_id,
+        pin_ok=record.pin_ok,
+    )
+
+
+def focus(ps: PortalSession, assignment_id: uuid.UUID) -> None:
+    """Remember the assignment this session opened last (what the short legacy URLs act on)."""
+    if ps.focus_assignment_id != assignment_id:
+        record = db.session.get(PortalSessionRecord, _sid_hash(ps.sid))
+        if record is not None:
+            record.focus_assignment_id = assignment_id
 
 
 def pin_passed(ps: PortalSession) -> None:
@@ -131,11 +168,11 @@ def pin_passed(ps: PortalSession) -> None:
         record.last_seen_at = utcnow()
 
 
-def end_others(link_id: uuid.UUID, keep: PortalSession) -> None:
-    """End every other portal session of a link (its PIN was just set here)."""
+def end_others(partner_id: uuid.UUID, keep: PortalSession) -> None:
+    """End every other portal session of a partner (their PIN was just set here)."""
     db.session.execute(
         delete(PortalSessionRecord).where(
-            PortalSessionRecord.link_id == link_id,
+            PortalSessionRecord.partner_id == partner_id,
             PortalSessionRecord.sid_hash != _sid_hash(keep.sid),
         )
     )

@@ -180,7 +180,9 @@ class SubmittedForm(db.Model):
 
 
 class Link(UUIDPrimaryKey, db.Model):
-    """A partner's personal link to one assignment. Only a hash of its token is kept."""
+    """A partner's personal link to one assignment (before homes). Only a hash of its token is
+    kept. It opens a portal session for its partner until it expires; the PIN lives on the
+    partner's home (counselor.cases.models.PartnerHome)."""
 
     __tablename__ = "link"
 
@@ -192,11 +194,6 @@ class Link(UUIDPrimaryKey, db.Model):
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    #: argon2 hash of the partner's optional portal PIN; a reissued link starts without one
-    pin_hash: Mapped[str | None] = mapped_column(String(255))
-    #: wrong PINs in a row; each one past the free tries doubles the wait before the next
-    pin_failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    pin_blocked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     assignment: Mapped[Assignment] = relationship(back_populates="links")
     partner = relationship("Partner")

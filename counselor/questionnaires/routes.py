@@ -6,15 +6,15 @@ import re
 import secrets
 import uuid
 
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
+from counselor.cases import homes
 from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, list_cases
-from counselor.core import audit
-from counselor.core.crypto import keyring
+from counselor.core import audit, shown
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse
@@ -41,6 +41,33 @@ def desire_value(item: dict, value) -> dict:
 def response_status_label(status: str) -> str:
     """Human label of a response status."""
     return STATUS_LABELS.get(status, status)
+
+
+def _homes_page(assignments: list, title: str):
+    """After assigning: the homework is on each partner's home. A partner without a working
+    home link gets one now, shown once (copy or scan); the others need nothing new."""
+    rows, on_home = [], []
+    for assignment in assignments:
+        for response in sorted(assignment.responses, key=lambda r: r.partner.position):
+            partner = response.partner
+            if homes.home_link_state(homes.home_of(partner)) == "active":
+                on_home.append(partner)
+                continue
+            token = homes.issue_home_link(partner)
+            url = public_url("portal.home_landing", home_token=token)
+            rows.append(
+                {"partner": partner, "home": homes.home_of(partner), "url": url, "qr": qr_svg(url)}
+            )
+    db.session.commit()
+    cases = {a.case_id for a in assignments}
+    back = (
+        url_for("cases.show", case_id=assignments[0].case_id)
+        if len(cases) == 1
+        else url_for("cases.index")
+    )
+    return render_template(
+        "questionnaires/assigned.html", rows=rows, on_home=on_home, title=title, back=back
+    )
 
 
 def _links_page(issued: list[services.IssuedLink], title: str):
@@ -149,7 +176,7 @@ def assign_many(questionnaire_id: uuid.UUID):
             return redirect(url_for("questionnaires.library"))
         chosen = {uuid.UUID(v) for v in form.cases.data}
         try:
-            issued = services.assign_to_cases(
+            made = services.assign_to_cases(
                 [c for c in cases if c.id in chosen],
                 questionnaire.latest,
                 due_on=form.due_on.data,
@@ -164,7 +191,7 @@ def assign_many(questionnaire_id: uuid.UUID):
             return _lost_race(url_for("questionnaires.library"))
         else:
             db.session.commit()
-            return _links_page(issued, f"{questionnaire.title}: personal links")
+            return _homes_page(made, f"{questionnaire.title}: assigned")
     status = 400 if form.errors else 200
     return render_template(
         "questionnaires/assign_many.html", form=form, questionnaire=questionnaire
@@ -194,7 +221,7 @@ def assign(case_id: uuid.UUID):
         shown = request.form.get(f"sections-{questionnaire.id}-shown")
         sections = request.form.getlist(f"sections-{questionnaire.id}") if shown else None
         try:
-            _, issued = services.assign(
+            assignment, _ = services.assign(
                 case,
                 questionnaire.latest,
                 [uuid.UUID(p) for p in form.partners.data],
@@ -210,7 +237,7 @@ def assign(case_id: uuid.UUID):
             return _lost_race(url_for("cases.show", case_id=case_id))
         else:
             db.session.commit()
-            return _links_page(issued, f"{questionnaire.title}: personal links")
+            return _homes_page([assignment], f"{questionnaire.title}: assigned")
     status = 400 if form.errors else 200
     return render_template(
         "questionnaires/assign.html", form=form, case=case, questionnaires=questionnaires
@@ -281,22 +308,10 @@ def reissue(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     except services.AssignmentError:
         abort(404)
     db.session.commit()
-    # Post-redirect-get: a reload of the page that shows the link must not mint another
-    # (that would silently kill the link just sent). The raw token rides once, encrypted,
-    # in the counselor's session to the GET, which takes it out.
-    key = secrets.token_urlsafe(12)
-    blob = keyring().encrypt(issued.token, _shown_link_aad(key, issued.link.id))
-    session[_SHOWN_LINK] = {"k": key, "l": str(issued.link.id), "t": blob.hex()}
+    key = shown.hold(issued.token, issued.link.id)
     return redirect(
         url_for("questionnaires.new_link", case_id=case.id, assignment_id=item.id, key=key)
     )
-
-
-_SHOWN_LINK = "shown_link"
-
-
-def _shown_link_aad(key: str, link_id) -> bytes:
-    return f"shown-link|{key}|{link_id}".encode()
 
 
 @bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/new-link/<key>")
@@ -304,19 +319,16 @@ def _shown_link_aad(key: str, link_id) -> bytes:
 def new_link(case_id: uuid.UUID, assignment_id: uuid.UUID, key: str):
     """Show a reissued link once; a reload says it was shown and mints nothing."""
     case, item = _assignment_action(case_id, assignment_id)
-    held = session.get(_SHOWN_LINK)
-    link = None
-    if isinstance(held, dict) and held.get("k") == key:
-        session.pop(_SHOWN_LINK)
-        link = next((x for x in item.links if str(x.id) == held.get("l")), None)
-    if link is None or link.revoked_at is not None:
+    ref = shown.held_ref(key)
+    link = next((x for x in item.links if str(x.id) == ref), None) if ref else None
+    token = shown.take(key, link.id) if link is not None and link.revoked_at is None else None
+    if token is None:
         flash(
             "That new link was shown once and is not kept. It still works if you sent it; "
             "if it got lost, reissue it again.",
             "info",
         )
         return _back(case, item)
-    token = keyring().decrypt(bytes.fromhex(held["t"]), _shown_link_aad(key, link.id))
     audit.record("link.shown", "link", link.id)
     db.session.commit()
     issued = services.IssuedLink(link=link, token=token, case=case, partner=link.partner)

@@ -14,13 +14,14 @@ from flask_login import current_user
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import selectinload
 
-from counselor.cases.models import Case, Partner
+from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import aware, to_local, utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.core.tokens import new_token
 from counselor.extensions import db
+from counselor.questionnaires import signals
 from counselor.questionnaires.models import (
     Assignment,
     Link,
@@ -225,10 +226,14 @@ def assign(
     instructions: str | None,
     ttl_days: int | None,
     sections: list[str] | None = None,
+    links: bool = False,
 ) -> tuple[Assignment, list[IssuedLink]]:
-    """Give a questionnaire version to some partners of a case: one link and response each.
+    """Give a questionnaire version to some partners of a case: one response each, on their
+    homes (and signals ``homework_assigned``, which mails the partners).
 
-    ``sections`` names the sections (top-level groups) to include; None means all of them."""
+    ``sections`` names the sections (top-level groups) to include; None means all of them.
+    ``links`` also mints a per-assignment link per partner, as before homes (scripts and
+    tests that open one homework directly); the counselor's pages hand out home links."""
     partners = (
         [p for p in case.partners if p.id in set(partner_ids)]
         if partner_ids
@@ -261,8 +266,11 @@ def assign(
         assignment.responses.append(
             Response(partner_id=partner.id, status="not_opened", revision=0)
         )
-        issued.append(_issue(assignment, partner))
+        if links:
+            issued.append(_issue(assignment, partner))
+    db.session.flush()
     audit.record("assignment.create", "assignment", assignment.id)
+    signals.homework_assigned.send(assignment, partners=partners)
     return assignment, issued
 
 
@@ -291,15 +299,13 @@ def assign_to_cases(
     due_on: date | None,
     instructions: str | None,
     ttl_days: int | None,
-) -> list[IssuedLink]:
-    """Give a questionnaire version to every partner of each case; all the links issued."""
-    issued: list[IssuedLink] = []
-    for case in cases:
-        _, links = assign(
-            case, version, [], due_on=due_on, instructions=instructions, ttl_days=ttl_days
-        )
-        issued.extend(links)
-    return issued
+) -> list[Assignment]:
+    """Give a questionnaire version to every partner of each case (it appears on their homes);
+    the assignments made."""
+    return [
+        assign(case, version, [], due_on=due_on, instructions=instructions, ttl_days=ttl_days)[0]
+        for case in cases
+    ]
 
 
 def claim_form(request_key: str, counselor_id: uuid.UUID) -> None:
@@ -335,6 +341,10 @@ def reissue(assignment: Assignment, partner_id: uuid.UUID) -> IssuedLink:
             link.revoked_at = now
     issued = _issue(assignment, partner)
     audit.record("link.reissue", "link", issued.link.id)
+    # A new link is what a partner who forgot their PIN asks for: it starts without one.
+    home = db.session.get(PartnerHome, partner_id)
+    if home is not None:
+        home.pin_hash, home.pin_failures, home.pin_blocked_until = None, 0, None
     return issued
 
 

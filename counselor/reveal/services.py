@@ -18,7 +18,7 @@ from counselor.cases.models import Case, Partner
 from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from counselor.questionnaires import engine, scoring
+from counselor.questionnaires import engine, scoring, signals
 from counselor.questionnaires.models import Assignment
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal import matching
@@ -211,6 +211,7 @@ def release(assignment: Assignment, confirmed_alerts: set[uuid.UUID] | None = No
         )
     assignment.released_at = utcnow()
     audit.record("assignment.release", "assignment", assignment.id)
+    signals.results_released.send(assignment)
 
 
 def withdraw(assignment: Assignment) -> None:

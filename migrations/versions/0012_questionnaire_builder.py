@@ -18,18 +18,25 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("questionnaire", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("shared", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
-    with op.batch_alter_table("questionnaire_version", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("published_at", sa.DateTime(timezone=True), nullable=True))
+    # Plain ADD COLUMN on every database: on SQLite a batch rebuild of `questionnaire` would
+    # drop the table its versions point at, which fails (or, with foreign keys off, loses rows)
+    # as soon as a practice has questionnaires.
+    op.add_column(
+        "questionnaire",
+        sa.Column("shared", sa.Boolean(), server_default=sa.false(), nullable=False),
+    )
+    op.add_column(
+        "questionnaire_version", sa.Column("published_at", sa.DateTime(timezone=True), nullable=True)
+    )
     # every version stored before the builder was assignable: published when it was made
     op.execute("UPDATE questionnaire_version SET published_at = created_at")
 
 
 def downgrade():
-    with op.batch_alter_table("questionnaire_version", schema=None) as batch_op:
-        batch_op.drop_column("published_at")
-    with op.batch_alter_table("questionnaire", schema=None) as batch_op:
-        batch_op.drop_column("shared")
+    if op.get_bind().dialect.name == "sqlite":
+        # SQLite's own DROP COLUMN (3.35+), for the same reason as above
+        op.execute("ALTER TABLE questionnaire_version DROP COLUMN published_at")
+        op.execute("ALTER TABLE questionnaire DROP COLUMN shared")
+    else:
+        op.drop_column("questionnaire_version", "published_at")
+        op.drop_column("questionnaire", "shared")

@@ -174,8 +174,8 @@ def test_a_pause_holds_a_clause_for_everyone_and_only_its_partner_lifts_it(app, 
     mails = db.session.scalars(
         select(Message).where(Message.id.not_in([m.id for m in asked_to_read]))
     ).all()
-    assert {m.kind for m in mails} == {"notify.paused", "partner"}
-    assert [m.recipient for m in mails if m.kind == "partner"] == ["alex@example.net"]
+    assert {m.kind for m in mails} == {"notify.paused", "partner.agreement.paused"}
+    assert [m.recipient for m in mails if m.kind == "partner.agreement.paused"] == ["alex@example.net"]
     for m in mails + asked_to_read:
         for text in ("Giving instructions", "Our agreement", "Sam", "Marks", case.label):
             assert text not in m.subject + m.body
@@ -229,7 +229,7 @@ def test_partners_read_agree_pause_and_see_paused_by_a_partner(app, counselor_a)
     sam, alex = app.test_client(), app.test_client()
     sam_csrf = portal(sam, r.tokens["Sam Rivera"])
     alex_csrf = portal(alex, r.tokens["Alex Novak"])
-    home = sam.get("/p/").get_data(as_text=True)
+    home = sam.get("/p/home").get_data(as_text=True)
     assert "Our agreement" in home and "There is a version for you to read" in home
     page = sam.get(_agreement_url(agreement)).get_data(as_text=True)
     version = services.published(agreement)[0]
@@ -311,7 +311,7 @@ def test_a_partner_outside_the_agreement_or_case_gets_the_missing_link_page(
         data={"csrf_token": kai_csrf, "version_id": "x", "answer": "agree"},
     )
     assert got.status_code == 404 and stable_body(got) == missing
-    assert "Our agreement" not in kai.get("/p/").get_data(as_text=True)
+    assert "Our agreement" not in kai.get("/p/home").get_data(as_text=True)
     assert "Our agreement" not in kai.get("/p/agreements").get_data(as_text=True)
     assert not db.session.scalars(select(AgreementAck)).all()
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from counselor.cases.models import PartnerHome
 from counselor.core.models import utcnow
 from counselor.core.practice import DEFAULT_SAFETY_TEXT
 from counselor.extensions import db
@@ -40,6 +41,11 @@ def couple(app, counselor_a):
 def _sam(app, couple):
     _, _, tokens = couple
     return open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
+
+
+def _home(assignment, name="Sam Rivera") -> PartnerHome:
+    """The partner's home row: their PIN guards every page of theirs (not one link's)."""
+    return db.session.get(PartnerHome, _link(assignment, name).partner_id)
 
 
 def _link(assignment, name="Sam Rivera") -> Link:
@@ -181,7 +187,7 @@ def test_a_pin_is_asked_on_a_new_browser_and_is_an_argon2_hash(app, couple):
     r = _set_pin(sam)
     assert r.status_code == 302
     assert sam.client.get("/p/").status_code == 200  # this browser just set it
-    assert _link(assignment).pin_hash.startswith("$argon2")
+    assert _home(assignment).pin_hash.startswith("$argon2")
     other = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
     r = other.client.get("/p/s/1")
     assert r.status_code == 302 and r.headers["Location"].endswith("/p/pin")
@@ -201,7 +207,7 @@ def test_pin_posts_need_the_portal_csrf_token(app, couple):
         "/p/pin/set", data={"csrf_token": "forged", "pin": "4821", "pin_again": "4821"}
     )
     assert r.status_code == 400
-    assert _link(assignment).pin_hash is None
+    assert _home(assignment).pin_hash is None
     assert _set_pin(sam).status_code == 302
     other = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
     other.get("/p/pin")
@@ -249,7 +255,7 @@ def test_wrong_pins_are_throttled(app, couple):
     # even the right PIN waits now
     r = other.client.post("/p/pin", data={"csrf_token": csrf, "pin": "4821"})
     assert r.status_code == 429 and "wait" in r.get_data(as_text=True)
-    assert _link(assignment).pin_failures == 4
+    assert _home(assignment).pin_failures == 4
 
 
 def test_the_counselor_clears_the_pin_by_reissuing_the_link(app, couple, client_a):

@@ -45,8 +45,14 @@ def couple(app, counselor_a):
 
 def test_issued_link_carries_at_least_256_random_bits(client_a, couple):
     q = questionnaire("desires-boundaries")
-    _, tokens = assign_http(client_a, couple, q.id)
-    assert set(tokens) == {"Sam Rivera", "Alex Novak"}
+    _, homes = assign_http(client_a, couple, q.id)  # the home links the assign page gives
+    _, links = assign(couple, q.slug)  # per-assignment links, as before homes
+    assert set(homes) == set(links) == {"Sam Rivera", "Alex Novak"}
+    tokens = {
+        f"{n} {kind}": t.removeprefix("/h/")
+        for kind, d in (("home", homes), ("link", links))
+        for n, t in d.items()
+    }
     for token in tokens.values():
         assert TOKEN_RE.match(token)
         # measure what was issued: the bytes the token encodes, and nothing else around them
@@ -104,7 +110,7 @@ def _dump_database() -> str:
 
 def test_only_the_sha256_of_a_token_is_stored(app, client_a, couple):
     q = questionnaire("desires-boundaries")
-    _, tokens = assign_http(client_a, couple, q.id)
+    _, tokens = assign(couple, q.slug)
     partner = app.test_client()
     token = tokens["Sam Rivera"]
     open_link(partner, token)
@@ -211,9 +217,8 @@ def test_expiry_in_the_database_is_honoured_without_a_fake_clock(app, couple):
     assert client.get(f"/l/{token}").status_code == 404
 
 
-def test_link_lifetime_follows_the_assign_form(app, client_a, couple):
-    q = questionnaire("debrief")
-    _, tokens = assign_http(client_a, couple, q.id, ttl_days="2")
+def test_link_lifetime_follows_the_assignment(app, client_a, couple):
+    _, tokens = assign(couple, "debrief", ttl_days=2)
     link = db.session.scalar(
         select(Link).where(Link.token_hash == token_hash(tokens["Sam Rivera"]))
     )

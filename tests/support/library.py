@@ -70,20 +70,25 @@ def assign(
         due_on=due_on,
         instructions=None,
         ttl_days=ttl_days,
+        links=True,  # per-assignment links, as before homes: one homework opened directly
     )
     db.session.commit()
     return assignment, {i.partner.display_name: i.token for i in issued}
 
 
 LINK_ROW = re.compile(
-    r'<h2 class="h5 mb-1">(?P<name>[^<]+)</h2>.*?value="(?P<url>https?://[^"]+/l/(?P<token>[A-Za-z0-9_\-]+))"',
+    r'<h2 class="h5 mb-1">(?P<name>[^<]+)</h2>.*?value="(?P<url>https?://[^"]+/(?P<kind>[lh])/(?P<token>[A-Za-z0-9_\-]+))"',
     re.S,
 )
 
 
 def links_from(page: str) -> dict[str, str]:
-    """{partner display name: raw token} from the page that shows freshly issued links."""
-    return {html.unescape(m["name"]).strip(): m["token"] for m in LINK_ROW.finditer(page)}
+    """{partner display name: raw token} from a page that shows freshly issued links; a home
+    link is given as its path ``/h/<token>`` (open_link opens either kind)."""
+    return {
+        html.unescape(m["name"]).strip(): (m["token"] if m["kind"] == "l" else f"/h/{m['token']}")
+        for m in LINK_ROW.finditer(page)
+    }
 
 
 def request_key_from(page: str) -> str:

@@ -38,13 +38,15 @@ def landing_csrf(page: str) -> str:
 def open_portal(client, token: str, **request_kwargs):
     """Open a personal link as a person does: GET the landing page, press its button.
 
-    Returns the POST's response, whatever it is (a test of a refused link checks it); see
-    ``open_link`` for a link that must work.
+    ``token`` is a per-assignment link's token, or a path such as ``/h/<token>`` (a home
+    link) or ``/in/<token>`` (a mail's sign-in link). Returns the POST's response, whatever it
+    is (a test of a refused link checks it); see ``open_link`` for a link that must work.
     """
-    page = client.get(f"/l/{token}", **request_kwargs)
+    path = token if token.startswith("/") else f"/l/{token}"
+    page = client.get(path, **request_kwargs)
     assert page.status_code == 200, page.status_code
     return client.post(
-        f"/l/{token}",
+        path,
         data={"csrf_token": landing_csrf(page.get_data(as_text=True))},
         **request_kwargs,
     )
@@ -127,10 +129,19 @@ class PartnerBrowser:
 def open_link(client, token: str, *, name: str = "partner") -> PartnerBrowser:
     """``client`` opens a personal link; asserts the landing swapped it for a portal session.
 
-    Returns the browser as a PartnerBrowser (``name`` is only for the test's messages).
+    Returns the browser as a PartnerBrowser (``name`` is only for the test's messages). A home
+    link (``/h/<token>``) leads to the partner's home; the partner then taps their newest
+    homework, as a person would, so the short URLs (/p/s/1, …) act on it.
     """
     r = open_portal(client, token)
     assert r.status_code == 302, r.status_code
+    if token.startswith("/h/"):
+        assert r.headers["Location"].endswith("/p/home")
+        home = client.get("/p/home").get_data(as_text=True)
+        newest = re.search(r'href="(/p/a/[0-9a-f\-]+/)"', home)
+        assert newest, "no homework on the home"
+        assert client.get(newest.group(1)).status_code == 200
+        return PartnerBrowser(name, client, r)
     assert r.headers["Location"].endswith("/p/")
     return PartnerBrowser(name, client, r)
 

@@ -1,0 +1,16 @@
+"""Signals of homework events, for features above this one (mail) to act on.
+
+Sent inside the service's transaction, before the route commits: a receiver that writes rows
+(an outbox message) commits with the event or not at all.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+#: sender: the Assignment; ``partners``: the partners it was given to
+homework_assigned = _signals.signal("homework-assigned")
+#: sender: the Assignment, just released to its partners
+results_released = _signals.signal("results-released")
