@@ -33,7 +33,13 @@ def _shot(page, name: str) -> None:
 def _open_agreement(page, token: str) -> None:
     page.goto(f"/l/{token}")
     page.get_by_role("button", name="Open my homework").click()
-    page.get_by_role("link", name="Our agreement").click()
+    # a per-assignment link opens that homework; the agreement's card is on the partner's home
+    page.wait_for_load_state("load")
+    page.goto("/p/home")
+    card = page.locator("section.home-card").filter(
+        has=page.get_by_role("heading", name="Our agreement")
+    )
+    card.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Our agreement")).to_be_visible()
 
 
