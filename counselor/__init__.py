@@ -87,6 +87,8 @@ def _register_blueprints(app: Flask) -> None:
     # The routes modules are imported for what they do: their decorators fill the blueprints.
     from counselor.admin import routes as _admin_routes  # noqa: F401
     from counselor.admin.blueprint import bp as admin_bp
+    from counselor.agreements import routes as _agreements_routes  # noqa: F401
+    from counselor.agreements.blueprint import bp as agreements_bp
     from counselor.alerts import routes as _alerts_routes  # noqa: F401
     from counselor.alerts.blueprint import bp as alerts_bp
     from counselor.auth import routes as _auth_routes  # noqa: F401
@@ -113,12 +115,15 @@ def _register_blueprints(app: Flask) -> None:
         portal_bp,
         reveal_bp,
         reports_bp,
+        agreements_bp,
     ):
         app.register_blueprint(bp)
 
 
 def _import_models() -> None:
     """Every model module, so that metadata, migrations and key rotation see all tables."""
+    import counselor.agreements.models  # noqa: F401
+    import counselor.agreements.tasks  # noqa: F401
     import counselor.alerts.models  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401

@@ -50,6 +50,92 @@ INTAKE = {
 }
 
 
+PAUSE_SIGNAL = {
+    "Sam Rivera": {
+        "signal.word": "Pineapple",
+        "signal.nonverbal": "Two taps on the arm",
+        "after.what": "We stop, sit up, and check in with words.",
+    },
+    "Alex Novak": {
+        "signal.word": "Pineapple",
+        "signal.nonverbal": "Two taps on the arm",
+        "lights.yellow": "Slow down and check in",
+    },
+}
+#: the demo agreement's first version; the second changes one clause and adds one
+AGREEMENT_V1 = [
+    {
+        "kind": "pause_signal",
+        "text": "Either of us can call it at any time; everything stops at once.",
+        "signal": {
+            "word": "Pineapple",
+            "nonverbal": "Two taps on the arm",
+            "checkin": "Yellow: slow down and check in",
+            "after": "We stop, sit up, and check in with words.",
+        },
+    },
+    {
+        "kind": "activity",
+        "text": "Giving and receiving instructions during intimacy",
+        "where": "At home",
+        "when": "When we both have the evening free",
+        "off_table": "Instructions in front of other people",
+    },
+    {"kind": "aftercare", "text": "A blanket, water, and ten quiet minutes together."},
+]
+
+
+def _agreement(case, at: datetime) -> None:
+    """An agreement with two versions: both agreed to the first; Sam has agreed to the
+    second, which waits for Alex."""
+    from sqlalchemy import update
+
+    from counselor.agreements import services
+    from counselor.agreements.models import AgreementAck, AgreementVersion
+    from counselor.extensions import db
+
+    sam, alex = case.partners
+    agreement = services.create(case, "Our agreement", [sam.id, alex.id])
+    agreement.created_at = at
+    first = services.draft_of(agreement)
+    services.save_draft(agreement, first, "Our agreement", AGREEMENT_V1, None)
+    services.publish(agreement, first.id)
+    for partner in (sam, alex):
+        services.answer(agreement, partner, first.id, "agree", None)
+    clauses = [dict(c) for c in first.clauses]
+    clauses[1]["text"] = "Giving and receiving instructions during intimacy, one at a time"
+    clauses.append({"kind": "conduct", "text": "We check in the morning after, every time."})
+    second = services.start_draft(agreement)
+    services.save_draft(agreement, second, "Our agreement", clauses, None)
+    services.publish(agreement, second.id)
+    services.answer(agreement, sam, second.id, "agree", None)
+    db.session.flush()
+    # the story's times (published versions never change through the ORM)
+    for version, published in ((first, at), (second, at + timedelta(days=9, hours=4))):
+        db.session.execute(
+            update(AgreementVersion)
+            .where(AgreementVersion.id == version.id)
+            .values(
+                published_at=published,
+                created_at=published,
+                review_on=(published + timedelta(weeks=8)).date(),
+            )
+        )
+    for n, ack in enumerate(
+        db.session.scalars(
+            db.select(AgreementAck)
+            .where(AgreementAck.agreement_id == agreement.id)
+            .order_by(AgreementAck.at)
+        )
+    ):
+        db.session.execute(
+            update(AgreementAck)
+            .where(AgreementAck.id == ack.id)
+            .values(at=at + timedelta(days=[1, 2, 10][n], hours=20))
+        )
+    db.session.expire_all()
+
+
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
     return combine_local(day, time(hour, minute))
 
@@ -162,6 +248,18 @@ def create_demo_cases(account) -> None:
         "One small step together, then a debrief.",
     )
     inventory.released_at = second.starts_at + timedelta(minutes=45)
+    pause = _homework(
+        couple,
+        "pause-signal",
+        given,
+        {
+            "Sam Rivera": (PAUSE_SIGNAL["Sam Rivera"], _at(today - timedelta(days=19), 20, 10)),
+            "Alex Novak": (PAUSE_SIGNAL["Alex Novak"], _at(today - timedelta(days=17), 19, 45)),
+        },
+    )
+    pause.released_at = second.starts_at + timedelta(minutes=45)
+    db.session.flush()
+    _agreement(couple, second.starts_at + timedelta(minutes=50))
     # Addresses only now: the seeded history sends no mail, and the homework a new user
     # assigns reaches both partners in the development mailbox (/dev/mail), where its
     # sign-in link can be followed. (example.org is reserved: nothing leaves the machine.)

@@ -106,6 +106,11 @@ def celery_settings(app: Flask) -> dict:
                 "task": "counselor.mail.tasks.republish_due_messages",
                 "schedule": timedelta(seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]),
             },
+            # Hourly: each agreement's review reminder goes out once per version in force.
+            "remind-agreement-reviews": {
+                "task": "counselor.agreements.tasks.remind_reviews",
+                "schedule": timedelta(hours=1),
+            },
             # Hourly: each reminder is made once (a unique row per partner, homework, kind).
             "send-partner-reminders": {
                 "task": "counselor.mail.tasks.send_partner_reminders",

@@ -68,8 +68,9 @@ def methods_of(rule: Rule) -> list[str]:
 
 
 def is_portal(rule: Rule) -> bool:
-    """A partner-portal rule: it knows no counselor, only the portal session (or a token)."""
-    return rule.endpoint.partition(".")[0] == "portal"
+    """A partner-portal rule: it knows no counselor, only the portal session (or a token).
+    Features above the portal (agreements) serve their partner pages under /p/ too."""
+    return rule.endpoint.partition(".")[0] == "portal" or rule.rule.startswith("/p/")
 
 
 def _library_questionnaire():
@@ -188,6 +189,7 @@ def make_objects(a: Account, b: Account) -> dict:
     export = request_export(case, "clinical", session, None)
     own_questionnaire = _own_questionnaire(a)
     message = _mail_to(a)
+    agreement = _agreement(case)
     from counselor.cases import homes
 
     home_token = homes.issue_home_link(first)
@@ -206,12 +208,32 @@ def make_objects(a: Account, b: Account) -> dict:
         "alert_id": alert.id,
         "export_id": export.id,
         "message_id": message.id,
+        "agreement_id": agreement.id,
         "token": next(i.token for i in issued if i.partner.id == first.id),
         "home_token": home_token,
         "sign_in_token": sign_in_token,
         "opt_out_token": homes.opt_out_token(first.id),
         "number": 1,
     }
+
+
+def _agreement(case):
+    """An agreement of A's case with one published version (a clause holding a canary) that
+    both partners agreed to, one of its clauses paused with a note, and a draft of version 2
+    open."""
+    from counselor.agreements import services
+
+    agreement = services.create(case, "Sweep agreement", [p.id for p in case.partners])
+    draft = services.draft_of(agreement)
+    clauses = [{"kind": "free", "text": canary("clause")}, {"kind": "safety", "text": "Water"}]
+    services.save_draft(agreement, draft, "Sweep agreement", clauses, None)
+    services.publish(agreement, draft.id)
+    for partner in case.partners:
+        services.answer(agreement, partner, draft.id, "agree", canary("acknote"))
+    paused = services.pause(agreement, case.partners[0], draft.clauses[1]["key"])
+    services.note_pause(agreement, case.partners[0], paused.id, canary("pausenote"))
+    services.start_draft(agreement)
+    return agreement
 
 
 def _mail_to(a: Account):
@@ -304,6 +326,8 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "assignment_id": lambda o: o["assignment_id"],
     "alert_id": lambda o: o["alert_id"],
     "export_id": lambda o: o["export_id"],
+    # A's agreement (published, agreed, a clause paused)
+    "agreement_id": lambda o: o["agreement_id"],
     # a mail in the development mailbox (instance/mail/<id>.eml)
     "message_id": lambda o: o["message_id"],
     # the raw token of A's first partner's personal link

@@ -292,6 +292,24 @@ POLICY: dict[str, Row] = {
     "portal.leave": portal(POST=200),  # forgets the portal cookie (the sweep puts it back)
     "portal.pin": portal(GET=TO_PORTAL, POST=TO_PORTAL),  # this link has no PIN
     "portal.pin_set": portal(POST=400),  # no PIN in the form
+    # agreements: A's agreement has a published version and a draft open (its POST without a
+    # title, material without a tick and publish without its version: 400, nothing saved)
+    "agreements.new": owned(GET=200, POST=400),
+    "agreements.show": owned(GET=200),
+    "agreements.draft": owned(GET=200, POST=400),
+    "agreements.material": owned(POST=400),
+    "agreements.publish": owned(POST=400),
+    # the partner's agreement pages: the list is its own; A's agreement is one the partner
+    # is not in (a partner of another case), so it gets the very 404 of a missing one
+    "agreements.portal_list": portal(GET=200),
+    "agreements.portal_show": portal(GET=404, missing=True),
+    "agreements.portal_answer": portal(POST=404, missing=True),
+    "agreements.portal_pause": portal(POST=404, missing=True),
+    "agreements.portal_pause_note": portal(POST=404, missing=True),
+    "agreements.portal_lift": portal(POST=404, missing=True),
+    "agreements.portal_pdf": portal(POST=404, missing=True),
+    "agreements.portal_pdf_status": portal(GET=404, missing=True),
+    "agreements.portal_pdf_download": portal(GET=404, missing=True),
     # Quick exit leaves for the neutral page whoever asks; it ends a session only with the
     # portal's token
     "portal.quick_exit": everyone(POST=200),
@@ -417,6 +435,9 @@ def test_the_partner_sweep_sees_its_own_pages(app, actors):
     """The partner's checks are not blind: swept over the portal, its pages showed its own
     answer, its own name and the other partner's shared answer."""
     rules = [r for r in sweep_rules(app) if is_portal(r)]
+    # the rules that end the portal session on the server go last (agreements' /p/ rules are
+    # registered after the portal's own)
+    rules.sort(key=lambda r: r.endpoint in ("portal.leave", "portal.quick_exit"))
     _, failures, seen = _sweep(app, actors, "partner", rules)
     missed = {"own answer", "own name", "shared answer of the other partner"} - seen
     assert not missed, f"the partner's pages never showed its {missed}: the checks are blind"
@@ -624,12 +645,16 @@ def test_reading_a_case_and_a_session_is_audited(app, client_a, counselor_a):
 def _portal_urls(app, sections: int, assignment_id) -> list[tuple[str, str]]:
     """(method, path) of every /p/ page, the homework pages of ``assignment_id``: each
     section number of the questionnaire and the numbers just outside it. (Landings and Quick
-    exit are no pages of a session: Quick exit leaves for the neutral page whoever asks.)"""
+    exit are no pages of a session: Quick exit leaves for the neutral page whoever asks.
+    Agreement pages carry an agreement id and are swept, per partner and agreement, in
+    tests/agreements.)"""
     urls = []
     for rule in sweep_rules(app):
         if not is_portal(rule) or rule.endpoint in LANDINGS or rule.endpoint == "portal.quick_exit":
             continue
         arguments = url_arguments(rule)
+        if "agreement_id" in arguments:
+            continue
         numbers = range(0, sections + 2) if "number" in arguments else (None,)
         for method in methods_of(rule):
             for n in numbers:
@@ -673,6 +698,10 @@ def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
         if is_portal(rule):
             allowed = {LANDINGS[rule.endpoint]} if rule.endpoint in LANDINGS else set()
             allowed |= {"number", "assignment_id"} if rule.endpoint not in LANDINGS else set()
+            # an agreement's pages name it, and answer 404 for one the partner is not in
+            # (tests/agreements: a partner outside the agreement or of another case)
+            if rule.endpoint.startswith("agreements."):
+                allowed = {"agreement_id", "export_id"}
             assert url_arguments(rule) <= allowed, f"{rule.rule}: portal URLs carry no other ids"
     partner = app.test_client()
     cookie, csrf = _open_portal(partner, home.token)

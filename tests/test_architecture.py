@@ -24,6 +24,8 @@ PURE_MODULES = (
     "counselor.questionnaires.values",
     "counselor.reveal.matching",
     "counselor.reveal.views",
+    "counselor.agreements.clauses",
+    "counselor.agreements.material",
     "counselor.reports.data",
     "counselor.reports.pdf",
 )

@@ -365,7 +365,15 @@ def csrf_login(client, account) -> None:
 _PORTAL_CSRF_TEST = (
     "tests/questionnaires/test_portal.py::test_portal_posts_need_the_portal_csrf_token"
 )
+_AGREEMENT_CSRF_TEST = (
+    "tests/agreements/test_agreements.py::test_partner_posts_need_the_portal_csrf_token"
+)
 CSRF_CHECKED_ELSEWHERE: dict[str, str] = {
+    "agreements.portal_answer": _AGREEMENT_CSRF_TEST,
+    "agreements.portal_pause": _AGREEMENT_CSRF_TEST,
+    "agreements.portal_pause_note": _AGREEMENT_CSRF_TEST,
+    "agreements.portal_lift": _AGREEMENT_CSRF_TEST,
+    "agreements.portal_pdf": _AGREEMENT_CSRF_TEST,
     "portal.section": _PORTAL_CSRF_TEST,
     "portal.autosave": _PORTAL_CSRF_TEST,
     "portal.submit": _PORTAL_CSRF_TEST,

@@ -133,6 +133,20 @@ SESSION_FIELDS = {
 ASSIGN_FIELDS = {"due_on": "", "instructions": "", "ttl_days": "30", "request_key": ""}
 #: every counselor-side and admin POST route and the fields its form sends
 FORMS: dict[str, dict[str, str]] = {
+    "agreements.new": {"title": "T", "partners": ""},
+    # the sweep's agreement has a draft open: a clause row, the title and the review date
+    "agreements.draft": {
+        "title": "T",
+        "review_on": "",
+        "action": "save",
+        "c-0-kind": "activity",
+        "c-0-text": "t",
+        "c-0-leads": "",
+        "c-0-when": "",
+        "c-0-signal_word": "",
+    },
+    "agreements.material": {"pick": ""},
+    "agreements.publish": {"version_id": ""},
     "admin.counselors": {
         "name": "N",
         "email": "n@example.org",

@@ -72,3 +72,65 @@ def test_the_scan_finds_a_plain_text_canary(app, counselor_a, database_url):
     audit.record("test.canary", "case", tag)
     db.session.commit()
     assert leaks(database_bytes(database_url), tag) == [tag]
+
+
+def test_agreement_text_and_notes_typed_in_the_pages_are_not_in_the_database(
+    app, client_a, counselor_a, database_url
+):
+    """An agreement's title and clauses (typed by the counselor), and a partner's note to an
+    answer and to a pause (typed on the portal): readable back, nowhere in plain text."""
+    import re
+
+    from counselor.agreements import services
+    from counselor.extensions import db
+    from tests.support.agreements import portal, released_case
+
+    tag = uuid.uuid4().hex[:10]
+    title, clause = f"Title canary {tag}", f"Clause canary {tag}: blindfold only at home"
+    where, answer_note = f"Where canary {tag}", f"Answer note canary {tag}"
+    pause_note = f"Pause note canary {tag}"
+    r = released_case(counselor_a)
+    created = client_a.post(
+        f"/cases/{r.case.id}/agreements/new",
+        data={"title": title, "partners": [str(r.sam.id), str(r.alex.id)]},
+    )
+    draft_url = created.location
+    saved = client_a.post(
+        draft_url,
+        data={"title": title, "c-0-kind": "activity", "c-0-text": clause, "c-0-where": where},
+    )
+    assert saved.status_code == 302, saved.get_data(as_text=True)
+    page = client_a.get(draft_url).get_data(as_text=True)
+    version_id = re.search(r'name="version_id" value="([^"]+)"', page).group(1)
+    assert client_a.post(draft_url.replace("/draft", "/publish"), data={"version_id": version_id})
+    agreement = services.agreements_of_partner(r.sam)[0]
+    sam, alex = app.test_client(), app.test_client()
+    sam_csrf, alex_csrf = portal(sam, r.tokens["Sam Rivera"]), portal(alex, r.tokens["Alex Novak"])
+    url = f"/p/agreements/{agreement.id}"
+    sam.post(
+        url + "/answer",
+        data={
+            "csrf_token": sam_csrf,
+            "version_id": version_id,
+            "answer": "agree",
+            "note": answer_note,
+        },
+    )
+    alex.post(
+        url + "/answer", data={"csrf_token": alex_csrf, "version_id": version_id, "answer": "agree"}
+    )
+    db.session.expire_all()
+    key = services.in_force(services.for_partner(r.sam, agreement.id)).clauses[0]["key"]
+    paused = sam.post(url + "/pause", data={"csrf_token": sam_csrf, "clause": key})
+    pause_id = re.search(r"paused=([0-9a-f-]+)", paused.location).group(1)
+    sam.post(
+        url + "/pause-note", data={"csrf_token": sam_csrf, "pause": pause_id, "note": pause_note}
+    )
+
+    shown = client_a.get(f"/cases/{r.case.id}/agreements/{agreement.id}").get_data(as_text=True)
+    for text in (title, clause, where, answer_note, pause_note):
+        assert text in shown, text
+    assert clause in alex.get(url).get_data(as_text=True)
+
+    found = leaks(database_bytes(database_url), title, clause, where, answer_note, pause_note, tag)
+    assert found == [], f"plain text in the database: {found}"

@@ -40,20 +40,32 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
             assert 7 <= to_local(r.submitted_at).hour <= 22
             assert aware(r.submitted_at) < utcnow()
         released = db.session.scalars(
-            select(Assignment).where(Assignment.released_at.is_not(None))
+            select(Assignment)
+            .where(Assignment.released_at.is_not(None))
+            .order_by(Assignment.created_at)
         ).all()
-        assert len(released) == 1
+        # the inventory and the pause signal (the agreement was drafted from both)
+        assert len(released) == 2
+        released.sort(key=lambda a: a.definition.doc["slug"] != "desires-boundaries")
         (alert,) = db.session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None))).all()
         (export,) = db.session.scalars(select(Export).where(Export.status == "ready")).all()
         couple = next(c for c in cases if c.label == "Sam & Alex")
         assert alert.case_id == released[0].case_id == export.case_id == couple.id
         ids = (couple.id, released[0].id, export.id)
+        from counselor.agreements import services as agreements
+
+        (agreement,) = agreements.case_agreements(couple)
+        assert [v.number for v in agreements.published(agreement.agreement)] == [1, 2]
+        assert agreement.in_force.number == 1 and [v.number for v, _ in agreement.pending] == [2]
+        for line in agreement.history:
+            assert line.at < utcnow()
 
     client = app.test_client()
     r = client.post("/login", data={"email": email, "password": password})
     assert r.status_code == 302
     page = client.get(f"/cases/{ids[0]}").get_data(as_text=True)
     assert "alert-card" in page and "Sam Rivera answered: A little" in page
+    assert "Our agreement" in page and "version 2 waiting: 1 of 2 agreed" in page
     compare = client.get(f"/cases/{ids[0]}/assignments/{ids[1]}/compare").get_data(as_text=True)
     assert "Released" in compare and "What Alex Novak will see" in compare
     pdf = client.get(f"/cases/{ids[0]}/exports/{ids[2]}/download")

@@ -17,13 +17,15 @@ from counselor.core.models import utcnow
 from counselor.extensions import db
 from tests.support import assign, counting, new_case, open_link, portal_csrf, revision_of, sync
 
-#: the caseload: login session with its counselor, alert flags, count, page, partners, audit
-CASELOAD_STATEMENTS = 6
+#: the caseload: login session with its counselor, alert flags, pause flags (agreements),
+#: count, page, partners, audit
+CASELOAD_STATEMENTS = 7
 #: the case page: login session, case, audit, partners, relationship map, sessions, open
 #: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
 #: branch: one more read, whatever the number of alerts), assignments, exports, the partners'
-#: homes (one read, whatever the number of partners)
-CASE_PAGE_STATEMENTS = 11
+#: homes (one read, whatever the number of partners), agreements (four more reads once a case
+#: has any: members, versions, answers, pauses)
+CASE_PAGE_STATEMENTS = 12
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; its partner with case, home and the link that opened the
@@ -80,6 +82,23 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     statements = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
     assert len(statements) <= CASE_PAGE_STATEMENTS, "\n".join(statements)
+
+
+def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_a, counselor_a):
+    from counselor.agreements import services
+    from tests.support.agreements import agree_all, published_agreement
+
+    case = new_case(counselor_a)
+    first = published_agreement(case)
+    agree_all(first)
+    services.pause(first, case.partners[0], services.in_force(first).clauses[0]["key"])
+    db.session.commit()
+    one = _statements(client_a, f"/cases/{case.id}")
+    for _ in range(3):
+        agree_all(published_agreement(case))
+    many = _statements(client_a, f"/cases/{case.id}")
+    print(f"\ncase page: {len(one)} statements with 1 agreement, {len(many)} with 4")
+    assert len(many) == len(one) <= CASE_PAGE_STATEMENTS + 4, "\n".join(many)
 
 
 def test_session_page_reads_each_row_once(app, client_a, counselor_a):

@@ -66,6 +66,17 @@ def alert(case_url: str, settings_url: str, severity: str | None = None) -> Mail
     )
 
 
+def paused(case_url: str, settings_url: str) -> Mail:
+    """A partner paused part of an agreement: urgent, and nothing of what was paused."""
+    return Mail(
+        "notify.paused",
+        "Counselor: a partner pressed pause (urgent)",
+        "A partner paused part of an agreement in one of your cases (severity: urgent).\n\n"
+        f"Open the case to see it (you will be asked to sign in):\n{case_url}"
+        + _footer(settings_url),
+    )
+
+
 def undeliverable(case_url: str | None, settings_url: str) -> Mail:
     """A mail to someone in one of the counselor's cases could not be delivered."""
     where = f"Open the case (you will be asked to sign in):\n{case_url}\n\n" if case_url else ""
@@ -133,6 +144,13 @@ def _partner_mail(kind: str, subject: str, lead: str, ttl_days: int, opt_out_url
         "You get this mail because your counselor's practice has your email address.\n"
         f"To get no more mails like this: {opt_out_url}\n",
     )
+
+
+def partner_notice(kind: str, subject: str, lead: str, ttl_days: int, opt_out_url: str) -> Mail:
+    """A partner mail of another feature (agreements): its ``lead`` sentences (content-free,
+    the feature's responsibility), then the sign-in link and the opt-out, as every partner
+    mail."""
+    return _partner_mail(kind, subject, lead, ttl_days, opt_out_url)
 
 
 def partner_homework(subject: str, ttl_days: int, opt_out_url: str) -> Mail:

@@ -53,7 +53,12 @@ def _settings_url() -> str:
 
 
 def _event(
-    counselor_id: uuid.UUID, case_id: uuid.UUID | None, kind: str, severity: str | None = None
+    counselor_id: uuid.UUID,
+    case_id: uuid.UUID | None,
+    kind: str,
+    severity: str | None = None,
+    *,
+    paused: bool = False,
 ) -> None:
     setting = settings_for(counselor_id)
     if not getattr(setting, kind):
@@ -68,6 +73,8 @@ def _event(
         return
     if kind == "submitted":
         mail = compose.submitted(_case_url(case_id), _settings_url())
+    elif kind == "alert" and paused:
+        mail = compose.paused(_case_url(case_id), _settings_url())
     elif kind == "alert":
         mail = compose.alert(_case_url(case_id), _settings_url(), severity)
     else:
@@ -104,6 +111,11 @@ def alerts_raised(assignment, alerts: list) -> None:
     mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
     if mailed:
         _event(assignment.case.counselor_id, assignment.case_id, "alert", _worst(mailed))
+
+
+def clause_paused(case) -> None:
+    """A partner paused a clause of an agreement: an urgent alert (nothing of the clause)."""
+    _event(case.counselor_id, case.id, "alert", "urgent", paused=True)
 
 
 def undeliverable(counselor_id: uuid.UUID, case_id: uuid.UUID | None) -> None:

@@ -121,3 +121,26 @@ def send_reminders(now: datetime | None = None) -> int:
         made += queue_once(kind, assignment, partner, now) is not None
     db.session.commit()
     return made
+
+
+def queue_notice(kind: str, lead: str, partner: Partner, now: datetime | None = None):
+    """Queue a partner mail another feature words (agreements: ``kind`` names it, ``lead`` is
+    its content-free text) with a fresh sign-in link minted at sending, the opt-out link, and
+    held until quiet hours end; None when the partner has no address or opted out."""
+    if not homes.mail_allowed(partner):
+        return None
+    mail = compose.partner_notice(
+        kind,
+        practice.partner_subject(),
+        lead,
+        current_app.config["COUNSELOR_SIGN_IN_TTL_DAYS"],
+        services.external_url("mail.opt_out", opt_out_token=homes.opt_out_token(partner.id)),
+    )
+    return services.queue(
+        mail,
+        partner.email,
+        case_id=partner.case_id,
+        partner_id=partner.id,
+        counselor_id=partner.case.counselor_id,
+        not_before=practice.quiet_until(now or utcnow()),
+    )

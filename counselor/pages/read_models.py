@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from counselor.agreements import services as agreements
+from counselor.agreements.services import CounselorView
 from counselor.alerts import services as alerts
 from counselor.alerts.services import AlertCard
 from counselor.auth.models import Counselor
@@ -38,6 +40,8 @@ class CasePage:
     exports: list[Export]
     #: per partner: their home, the state of its link, last opened, mail opt-out
     homes: list[HomeRow]
+    #: the case's agreements, each with its state (pauses first)
+    agreements: list[CounselorView]
 
 
 @dataclass
@@ -60,8 +64,13 @@ class AssignmentPage:
 
 
 def caseload(counselor: Counselor, query: str, status: str, page: int) -> cases.CaseloadPage:
-    """One page of the caseload; cases with an open alert lead it, urgent first."""
+    """One page of the caseload; cases with an open alert or a clause a partner paused lead
+    it, pauses and urgent alerts first."""
     flagged = alerts.caseload_alert_flags(counselor.id)
+    for case_id, flag in agreements.caseload_pause_flags(counselor).items():
+        # (0, "pause") sorts before (0, "urgent"): a pause is the flag the badge names
+        if case_id not in flagged or flag < flagged[case_id]:
+            flagged[case_id] = flag
     listing = cases.caseload_page(counselor, query, status, page, flagged)
     audit.record("caseload.view", "counselor", counselor.id)
     return listing
@@ -77,6 +86,7 @@ def case_page(case: Case) -> CasePage:
         closed_alerts=alerts.closed_alert_cards(case),
         exports=reports.case_exports(case),
         homes=homes_.case_homes(case),
+        agreements=agreements.case_agreements(case),
     )
 
 

@@ -14,7 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from flask import abort, g, jsonify, make_response, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from counselor.cases import homes
 from counselor.cases.models import Partner

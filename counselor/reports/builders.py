@@ -242,7 +242,26 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
         charts=_charts(assignments, case.partners),
         after_last=after_last,
         summary=_summary(covered, _alert_lines(case, until)),
+        agreements=_record_sections(case, chosen, sessions, export.kind),
     )
+
+
+def _record_sections(case, chosen, sessions, kind) -> list:
+    """What features above reports add to a record (agreements: the one in force and the
+    changes since the previous session), through ``app.extensions["record_sections"]``,
+    without reports importing them."""
+    if kind == "clinical" and chosen:
+        index = sessions.index(chosen[0])
+        since = aware(sessions[index - 1].starts_at) if index > 0 else None
+        until = _session_end(chosen[0])
+    else:
+        last = sessions[-2] if len(sessions) > 1 else None
+        since, until = (aware(last.starts_at) if last else None), None
+    return [
+        block
+        for provider in current_app.extensions.get("record_sections", ())
+        for block in provider(case.id, since, until)
+    ]
 
 
 #: the built-in exercise whose shared answers are the partners' agreed pause signal
@@ -351,6 +370,11 @@ def render(export: Export) -> bytes:
     from counselor.reports.pdf import render_clinical, render_handout
 
     font_dir = current_app.config["COUNSELOR_PDF_FONT_DIR"]
+    # a feature above reports (agreements) renders its own kinds through this pipeline,
+    # registered in ``app.extensions["export_renderers"]``
+    plugged = current_app.extensions.get("export_renderers", {}).get(export.kind)
+    if plugged is not None:
+        return plugged(export, font_dir)
     if export.kind == "handout":
         return render_handout(build_handout(export), font_dir)
     return render_clinical(build_clinical(export), font_dir)

@@ -13,7 +13,45 @@ VARIANT_TITLES = {
     "clinical": "Clinical record",
     "handout": "Client handout",
     "case_record": "Case record",
+    "agreement": "Agreement",
 }
+
+
+@dataclass
+class ClauseBlock:
+    """One clause as printed: its kind, wording, roles and conditions, and its state."""
+
+    kind: str
+    text: str
+    #: (label, value) lines: roles, pause signal fields, conditions
+    details: list[tuple[str, str]] = field(default_factory=list)
+    #: e.g. "Paused by a partner" or "Paused by Sam on …: note" (empty: in force)
+    state: str = ""
+
+
+@dataclass
+class AgreementBlock:
+    """One agreement: the version in force with its clauses, and its history lines."""
+
+    title: str
+    partners: list[str]
+    in_force: str  # e.g. "Version 2, in force since 3 Mar 2026 (SHA-256 ab12…)"
+    clauses: list[ClauseBlock] = field(default_factory=list)
+    pending: list[str] = field(default_factory=list)
+    #: (when, what) lines, oldest first: versions with hashes, answers, pauses
+    history: list[tuple[str, str]] = field(default_factory=list)
+    #: (when, what) changes since the previous session (records only)
+    changes: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class AgreementDocument:
+    """A partner's agreement PDF: through the partner filter, no case label, no notes."""
+
+    partner: str
+    generated_at: str
+    practice: str
+    agreement: AgreementBlock
 
 
 @dataclass
@@ -127,6 +165,8 @@ class ClinicalRecord:
     #: case record only: homework sent after the last session ended (it belongs to none yet)
     after_last: list[HomeworkBlock] = field(default_factory=list)
     summary: Summary = field(default_factory=Summary)
+    #: agreements of the case: the one in force and the changes since the previous session
+    agreements: list[AgreementBlock] = field(default_factory=list)
 
 
 @dataclass

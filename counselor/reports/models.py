@@ -12,7 +12,7 @@ from counselor.core.crypto import encrypted, sealed_column
 from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
-EXPORT_KINDS = ("clinical", "handout", "case_record")
+EXPORT_KINDS = ("clinical", "handout", "case_record", "agreement")
 EXPORT_STATUSES = ("queued", "rendering", "ready", "failed")
 
 
@@ -21,16 +21,24 @@ class Export(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "export"
     __table_args__ = (
-        CheckConstraint("kind IN ('clinical', 'handout', 'case_record')", name="kind"),
+        CheckConstraint("kind IN ('clinical', 'handout', 'case_record', 'agreement')", name="kind"),
         CheckConstraint("status IN ('queued', 'rendering', 'ready', 'failed')", name="status"),
         CheckConstraint("kind != 'handout' OR partner_id IS NOT NULL", name="handout_partner"),
-        CheckConstraint("kind = 'case_record' OR session_id IS NOT NULL", name="session_needed"),
+        CheckConstraint(
+            "kind IN ('case_record', 'agreement') OR session_id IS NOT NULL", name="session_needed"
+        ),
+        CheckConstraint(
+            "kind != 'agreement' OR (agreement_id IS NOT NULL AND partner_id IS NOT NULL)",
+            name="agreement_partner",
+        ),
     )
 
     case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     session_id: Mapped[uuid.UUID | None] = cascade_key("counseling_session.id")
-    #: the partner a client handout is for
+    #: the partner a client handout is for, or who asked for their agreement's PDF
     partner_id: Mapped[uuid.UUID | None] = cascade_key("partner.id", index=False)
+    #: the agreement of a partner's agreement PDF (the agreements feature renders it)
+    agreement_id: Mapped[uuid.UUID | None] = cascade_key("agreement.id")
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

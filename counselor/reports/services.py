@@ -115,7 +115,8 @@ def case_exports(case: Case, session_id: uuid.UUID | None = None) -> list[Export
     )
     if session_id is not None:
         stmt = stmt.where(Export.session_id == session_id)
-    return list(db.session.scalars(stmt))
+    # a partner's agreement PDF is theirs: it is not among the counselor's exports
+    return list(db.session.scalars(stmt.where(Export.kind != "agreement")))
 
 
 def export_label(export: Export) -> str:

@@ -786,3 +786,115 @@ def test_a_partner_never_sees_a_metamour():
             | {a.other for e in view.items for a in e.answers}
         )
     assert seen == {0: ["Partner-1", "Partner-2"], 1: ["Partner-0"], 2: ["Partner-0"]}
+
+
+# ---- agreements: what a counselor may pull in is what every partner of it already sees -------
+
+
+def test_property_agreement_material_is_only_what_every_partner_of_it_sees():
+    """For random answers, relationship maps and sets of agreement partners, every line the
+    counselor is offered for an agreement (``agreements.material.offer``) is shown by the
+    partner filter to every partner of that agreement: a match only to its two partners when
+    they are the whole agreement, a shared answer to every other partner of it; no canary, no
+    name of a partner outside it; and every match a couple sees is offered to that couple."""
+    from counselor.agreements import material
+
+    examples: Counter = Counter()
+    material.MATERIAL_EXERCISES[DOC["slug"]] = "aftercare"  # its shared answers are material
+
+    def plain(item, value):
+        return str(value)
+
+    @settings(max_examples=120, deadline=None)
+    @given(data=answer_sets(), pick=st.data())
+    def check(data, pick):
+        partners, answers, all_submitted, released, related = data
+        keys = [p.key for p in partners]
+        if pick.draw(st.booleans()):  # a couple's agreement (matches can be material)
+            members = set(
+                pick.draw(st.lists(st.sampled_from(keys), min_size=2, max_size=2, unique=True))
+            )
+        else:  # any partners of the case
+            members = set(pick.draw(st.lists(st.sampled_from(keys), min_size=1, unique=True)))
+        names_of = {p.key: p.name for p in partners}
+        offered = material.offer(
+            DEFN,
+            "A",
+            [p.key for p in partners],
+            answers,
+            members,
+            names=names_of,
+            all_submitted=all_submitted,
+            related=_related(related),
+            plain=plain,
+            released=released,
+        )
+        examples["examples"] += 1
+        views = {
+            p.key: partner_view(
+                DEFN,
+                p,
+                partners,
+                answers,
+                all_submitted=all_submitted,
+                released=released,
+                related=_related(related),
+            )
+            for p in partners
+            if p.key in members
+        }
+        blob = "\n".join(strings_in(offered))
+        forbidden = [c for p in partners for c in _forbidden_for(p.key, answers)]
+        assert [c for c in forbidden if c in blob] == [], "a canary reached the material"
+        outsiders = [p.name for p in partners if p.key not in members]
+        assert [n for n in outsiders if n in blob] == [], "material names a partner outside it"
+        if not (all_submitted and released):
+            assert offered == []
+            return
+        for m in offered:
+            if m.kind == "activity":
+                examples["matches_offered"] += 1
+                assert len(members) == 2
+                a, b = sorted(members)
+                seen_a = [
+                    x
+                    for i in views[a].items
+                    if i.text == m.text
+                    for x in i.matches
+                    if x.other == names_of[b]
+                ]
+                seen_b = [
+                    x
+                    for i in views[b].items
+                    if i.text == m.text
+                    for x in i.matches
+                    if x.other == names_of[a]
+                ]
+                assert seen_a and seen_b, "a match offered that its partners are not shown"
+            else:
+                examples["answers_offered"] += 1
+                author = next(k for k, n in names_of.items() if n == m.author)
+                assert author in members
+                for other in members - {author}:
+                    assert any(
+                        x.other == m.author and plain(x.item, x.value) == m.value
+                        for i in views[other].items
+                        for x in i.answers
+                    ), "an answer offered that another partner of the agreement is not shown"
+        # not blind: every match a couple is shown is offered to that couple
+        if len(members) == 2:
+            a, b = sorted(members)
+            shown = {
+                (i.text, x.cls) for i in views[a].items for x in i.matches if x.other == names_of[b]
+            }
+            got = {(m.text, "x") for m in offered if m.kind == "activity"}
+            assert {t for t, _ in shown} == {t for t, _ in got}
+        examples["canaries_checked"] += len(forbidden)
+
+    try:
+        check()
+    finally:
+        del material.MATERIAL_EXERCISES[DOC["slug"]]
+    print(f"\nagreement material property: {dict(examples)}")
+    assert examples["matches_offered"] > 0, "no example offered a match: the checks are blind"
+    assert examples["answers_offered"] > 0, "no example offered an answer: the checks are blind"

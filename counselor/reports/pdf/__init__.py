@@ -11,11 +11,13 @@ holding ``<font>``, ``<a href>`` or ``<img src>`` would otherwise be obeyed, not
 The modules: ``fonts`` (the embedded family), ``text`` (cleaning and fitting typed text),
 ``styles`` (page, palette, paragraph styles), ``layout`` (pages, header and footer, house
 tables), ``charts`` and ``comparison`` (the check-in charts and the desire grid), and one module
-per document: ``clinical`` and ``handout``.
+per document: ``clinical``, ``handout`` and ``agreement`` (a partner's copy of an agreement,
+and the agreement section of the records).
 """
 
+from counselor.reports.pdf.agreement import render_agreement
 from counselor.reports.pdf.clinical import render_clinical
 from counselor.reports.pdf.fonts import FontError
 from counselor.reports.pdf.handout import render_handout
 
-__all__ = ["FontError", "render_clinical", "render_handout"]
+__all__ = ["FontError", "render_agreement", "render_clinical", "render_handout"]

@@ -27,6 +27,7 @@ from counselor.reports.data import (
     SessionBlock,
     Summary,
 )
+from counselor.reports.pdf.agreement import agreement_section
 from counselor.reports.pdf.charts import chartable, score_chart
 from counselor.reports.pdf.comparison import class_legend, desire_grid
 from counselor.reports.pdf.fonts import register_fonts
@@ -119,6 +120,11 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         story.append(Paragraph("Homework sent after the last session", st.h1))
         for index, block in enumerate(record.after_last):
             story.extend(_homework(block, st, first=index == 0))
+
+    if record.agreements:
+        story += _band("Agreements", "", st, 60 * mm)
+        for block in record.agreements:
+            story += agreement_section(block, st, changes=True)
 
     drawable = [s for s in record.charts if chartable(s)]
     if record.charts:

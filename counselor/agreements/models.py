@@ -1,0 +1,203 @@
+"""Agreements, their immutable numbered versions, acknowledgements and pauses.
+
+Every clinical text (titles, clauses, notes) is sealed like answers. Acknowledgements and
+pauses are events: rows are never deleted by the application; an acknowledgement never
+changes, and a pause changes only twice (its optional note added once, its lift once).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    Uuid,
+    event,
+    inspect,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.extensions import db
+
+ANSWERS = ("agree", "talk")
+
+
+class Agreement(UUIDPrimaryKey, db.Model):
+    """A living record between some partners of a case (default: all of them)."""
+
+    __tablename__ = "agreement"
+
+    case_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("case.id", ondelete="CASCADE"), index=True
+    )
+    #: the name partners see (never the case label)
+    title = encrypted()
+    title_sealed: Mapped[bytes] = sealed_column()
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: the newest version every partner agreed to (kept under the agreement's row lock, so two
+    #: partners agreeing at once both count)
+    #: (no foreign key: versions go only with their agreement, and a cycle of keys between
+    #: the two tables would buy nothing)
+    in_force_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    #: the version whose review reminder went out (the beat job sends each once)
+    reminded_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+    members: Mapped[list[AgreementPartner]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True
+    )
+    versions: Mapped[list[AgreementVersion]] = relationship(
+        back_populates="agreement",
+        order_by="AgreementVersion.number",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
+    case = relationship("Case")
+
+    @property
+    def partner_ids(self) -> set[uuid.UUID]:
+        """The partners of the agreement."""
+        return {m.partner_id for m in self.members}
+
+
+class AgreementPartner(db.Model):
+    """One partner of an agreement."""
+
+    __tablename__ = "agreement_partner"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True
+    )
+    partner_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+
+
+class AgreementVersion(UUIDPrimaryKey, db.Model):
+    """One numbered version: a draft while the counselor writes it, immutable once published."""
+
+    __tablename__ = "agreement_version"
+    __table_args__ = (
+        UniqueConstraint("agreement_id", "number", name="uq_agreement_version_number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    #: JSON {"title": ..., "clauses": [...]}, sealed
+    content_json = encrypted()
+    content_json_sealed: Mapped[bytes] = sealed_column()
+    #: SHA-256 of the canonical content, set when published (what acknowledgements name)
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    review_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: None while a draft
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    agreement: Mapped[Agreement] = relationship(back_populates="versions")
+
+    @property
+    def content(self) -> dict:
+        """The decrypted content: title and clauses."""
+        return json.loads(self.content_json)
+
+    @property
+    def clauses(self) -> list[dict]:
+        """The clauses, in order."""
+        return self.content["clauses"]
+
+    @property
+    def title(self) -> str:
+        """The title as it stood in this version."""
+        return self.content["title"]
+
+
+@event.listens_for(AgreementVersion, "before_update")
+def _published_versions_are_immutable(mapper, connection, target) -> None:
+    # A published version is what partners acknowledged (by hash): it never changes.
+    history = inspect(target).attrs.published_at.history
+    if history.deleted and history.deleted[0] is not None:
+        raise RuntimeError("published agreement versions are immutable; draft a new version")
+    if not history.added and target.published_at is not None:
+        raise RuntimeError("published agreement versions are immutable; draft a new version")
+
+
+class AgreementAck(UUIDPrimaryKey, db.Model):
+    """A partner's answer to one version: agree, or want to talk first (append-only)."""
+
+    __tablename__ = "agreement_ack"
+    __table_args__ = (
+        CheckConstraint("answer IN ('agree', 'talk')", name="answer"),
+        Index("ix_agreement_ack_version_partner", "version_id", "partner_id"),
+    )
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
+    )
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreement_version.id", ondelete="CASCADE")
+    )
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    answer: Mapped[str] = mapped_column(String(8))
+    #: the exact version content answered (its SHA-256), printed in the PDFs
+    content_hash: Mapped[str] = mapped_column(String(64))
+    #: for the counselor only
+    note = encrypted(nullable=True)
+    note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    partner = relationship("Partner")
+
+
+@event.listens_for(AgreementAck, "before_update")
+def _acks_are_append_only(mapper, connection, target) -> None:
+    raise RuntimeError("acknowledgements are append-only")
+
+
+class ClausePause(UUIDPrimaryKey, db.Model):
+    """A partner paused one clause for everyone; only that partner lifts it."""
+
+    __tablename__ = "clause_pause"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
+    )
+    #: the version in force when the clause was paused
+    version_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("agreement_version.id", ondelete="CASCADE")
+    )
+    #: the clause's key (it holds across the versions that keep the clause)
+    clause_key: Mapped[str] = mapped_column(String(16))
+    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    #: for the counselor only; may be added once, after the pause
+    note = encrypted(nullable=True)
+    note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
+    lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    partner = relationship("Partner")
+
+
+@event.listens_for(ClausePause, "before_update")
+def _pauses_change_once(mapper, connection, target) -> None:
+    # Append-only but for two one-time facts: the note added after, and the lift.
+    state = inspect(target)
+    for name in ("agreement_id", "version_id", "clause_key", "partner_id", "paused_at"):
+        if state.attrs[name].history.has_changes():
+            raise RuntimeError("pauses are append-only")
+    for name in ("note_sealed", "lifted_at"):
+        deleted = state.attrs[name].history.deleted
+        if deleted and deleted[0] is not None:
+            raise RuntimeError("a pause's note and lift are written once")
