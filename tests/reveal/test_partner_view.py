@@ -17,7 +17,7 @@ from collections import Counter
 
 import pytest
 from flask import render_template
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from counselor.questionnaires.engine import Definition
@@ -545,6 +545,30 @@ def answer_sets(draw):
     return names(n), answers, all_submitted, released, related
 
 
+def _a_couple_who_match():
+    """Two partners who said yes to every role of every desire item and shared their text,
+    released: an example in which matches and shared answers must be offered, so that the
+    material property's checks can never all be skipped by chance."""
+    answers = {
+        p: {
+            **{
+                i["link_id"]: {
+                    "roles": {r["key"]: "yes" for r in i["roles"]},
+                    "note": f"CANARY-{p}-{i['link_id']}-NOTE",
+                    "fantasy": False,
+                    "experience": "",
+                    "limits": [],
+                }
+                for i in DESIRES
+            },
+            "w.private": f"CANARY-{p}-w.private-TEXT",
+            "w.shared": f"SHARED-{p}-TEXT",
+        }
+        for p in range(2)
+    }
+    return names(2), answers, True, True, None
+
+
 def _related(related):
     return None if related is None else (lambda a, b: frozenset((a, b)) in related)
 
@@ -807,10 +831,13 @@ def test_property_agreement_material_is_only_what_every_partner_of_it_sees():
 
     @settings(max_examples=120, deadline=None)
     @given(data=answer_sets(), pick=st.data())
+    @example(data=_a_couple_who_match(), pick=None)
     def check(data, pick):
         partners, answers, all_submitted, released, related = data
         keys = [p.key for p in partners]
-        if pick.draw(st.booleans()):  # a couple's agreement (matches can be material)
+        if pick is None:  # the explicit example: the couple's own agreement
+            members = set(keys)
+        elif pick.draw(st.booleans()):  # a couple's agreement (matches can be material)
             members = set(
                 pick.draw(st.lists(st.sampled_from(keys), min_size=2, max_size=2, unique=True))
             )
