@@ -497,6 +497,30 @@ def test_rendered_page_for_the_plain_example(app):
 # ---- the property --------------------------------------------------------------------------
 
 
+def _a_couple_who_match():
+    """Two partners who said yes to every role of every desire item and shared their text,
+    released: an example in which matches and shared answers must be offered, so that the
+    material property's checks can never all be skipped by chance."""
+    answers = {
+        p: {
+            **{
+                i["link_id"]: {
+                    "roles": {r["key"]: "yes" for r in i["roles"]},
+                    "note": f"CANARY-{p}-{i['link_id']}-NOTE",
+                    "fantasy": False,
+                    "experience": "",
+                    "limits": [],
+                }
+                for i in DESIRES
+            },
+            "w.private": f"CANARY-{p}-w.private-TEXT",
+            "w.shared": f"SHARED-{p}-TEXT",
+        }
+        for p in range(2)
+    }
+    return names(2), answers, True, True, None
+
+
 @st.composite
 def answer_sets(draw):
     n = draw(st.integers(min_value=2, max_value=6))
@@ -545,30 +569,6 @@ def answer_sets(draw):
     return names(n), answers, all_submitted, released, related
 
 
-def _a_couple_who_match():
-    """Two partners who said yes to every role of every desire item and shared their text,
-    released: an example in which matches and shared answers must be offered, so that the
-    material property's checks can never all be skipped by chance."""
-    answers = {
-        p: {
-            **{
-                i["link_id"]: {
-                    "roles": {r["key"]: "yes" for r in i["roles"]},
-                    "note": f"CANARY-{p}-{i['link_id']}-NOTE",
-                    "fantasy": False,
-                    "experience": "",
-                    "limits": [],
-                }
-                for i in DESIRES
-            },
-            "w.private": f"CANARY-{p}-w.private-TEXT",
-            "w.shared": f"SHARED-{p}-TEXT",
-        }
-        for p in range(2)
-    }
-    return names(2), answers, True, True, None
-
-
 def _related(related):
     return None if related is None else (lambda a, b: frozenset((a, b)) in related)
 
@@ -594,6 +594,7 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app):
 
     @settings(max_examples=150, deadline=None)
     @given(data=answer_sets())
+    @example(data=_a_couple_who_match())
     def check(data):
         partners, answers, all_submitted, released, related = data
         examples["examples"] += 1
