@@ -47,7 +47,7 @@ run: $(STAMP)
 ## test: the whole suite on every core (SQLite and in-process services unless .ci/run switches
 ## real ones on); each xdist worker has its own database, Redis database, Celery queue and ports
 test: $(STAMP)
-	@$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal
+	@$(BIN)/pytest -n $(TEST_JOBS) --dist worksteal --durations=30
 
 ## lint: ruff (lint and format), and the import contracts of pyproject.toml (core imports no feature, features
 ## are layered, pure modules import no Flask, SQLAlchemy or Celery)

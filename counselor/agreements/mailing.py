@@ -1,5 +1,5 @@
 """The mails agreements cause: partners are told there is something to read (never what),
-and the counselor is alerted when a clause is paused.
+the counselor is alerted when a clause is paused and reminded when a review is due.
 
 Every partner mail goes through ``send_partner_mail``, on the partner home's partner mail
 (``mail.partner.queue_notice``): the practice's neutral subject, a fresh sign-in link minted
@@ -49,3 +49,8 @@ def tell_partners(agreement, kind: str, but: uuid.UUID | None = None) -> None:
 def alert_counselor(agreement) -> None:
     """A clause was paused: an urgent alert to the counselor (severity only)."""
     notify.clause_paused(agreement.case)
+
+
+def remind_counselor(agreement) -> None:
+    """The version in force reached its review date: the counselor is told (nothing of it)."""
+    notify.agreement_review(agreement.case)

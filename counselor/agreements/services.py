@@ -780,8 +780,9 @@ def add_material(agreement: Agreement, draft: AgreementVersion, keys: list[str])
 
 
 def remind_reviews() -> int:
-    """Mail the partners of each agreement whose version in force reached its review date, once
-    per version: a conditional UPDATE claims the reminder, so two runs at once send one."""
+    """Mail the partners and the counselor of each agreement whose version in force reached
+    its review date, once per version: a conditional UPDATE claims the reminder, so two runs
+    at once send one."""
     from sqlalchemy import or_
 
     today = to_local(utcnow()).date()
@@ -809,6 +810,7 @@ def remind_reviews() -> int:
             continue
         agreement = db.session.get(Agreement, agreement_id)
         mailing.tell_partners(agreement, "review")
+        mailing.remind_counselor(agreement)
         audit.record("agreement.review_reminder", "agreement", agreement_id, actor_kind="system")
         sent += 1
     return sent

@@ -28,6 +28,9 @@ class CaseNews:
     submitted: int = 0
     alerts: int = 0
     undeliverable: int = 0
+    #: clauses of an agreement a partner paused (urgent), agreements due for review
+    paused: int = 0
+    reviews: int = 0
     #: the highest alert severity known (None when the items define none)
     severity: str | None = None
 
@@ -77,6 +80,18 @@ def paused(case_url: str, settings_url: str) -> Mail:
     )
 
 
+def review_due(case_url: str, settings_url: str) -> Mail:
+    """An agreement reached its review date: the partners were reminded too."""
+    return Mail(
+        "notify.review",
+        "Counselor: an agreement is due for review",
+        "An agreement in one of your cases has reached its review date. "
+        "Its partners were reminded as well.\n\n"
+        f"Open the case to plan the review (you will be asked to sign in):\n{case_url}"
+        + _footer(settings_url),
+    )
+
+
 def undeliverable(case_url: str | None, settings_url: str) -> Mail:
     """A mail to someone in one of the counselor's cases could not be delivered."""
     where = f"Open the case (you will be asked to sign in):\n{case_url}\n\n" if case_url else ""
@@ -95,10 +110,16 @@ def _count(n: int, one: str, many: str) -> str:
 
 
 def digest(news: list[CaseNews], settings_url: str) -> Mail:
-    """The daily digest: per case, how many submissions, alerts and undelivered mails."""
+    """The daily digest: per case, how many pauses, alerts, submissions, reviews due and
+    undelivered mails."""
     lines = []
     for n, item in enumerate(news, start=1):
         parts = []
+        if item.paused:
+            parts.append(
+                _count(item.paused, "pause pressed by a partner", "pauses pressed by partners")
+                + " (severity: urgent)"
+            )
         if item.alerts:
             parts.append(
                 _count(item.alerts, "screening alert", "screening alerts")
@@ -106,6 +127,10 @@ def digest(news: list[CaseNews], settings_url: str) -> Mail:
             )
         if item.submitted:
             parts.append(_count(item.submitted, "homework submitted", "homework submissions"))
+        if item.reviews:
+            parts.append(
+                _count(item.reviews, "agreement due for review", "agreements due for review")
+            )
         if item.undeliverable:
             parts.append(_count(item.undeliverable, "mail not delivered", "mails not delivered"))
         lines.append(f"{n}. One of your cases: {', '.join(parts)}.\n   {item.case_url}")

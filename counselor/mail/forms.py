@@ -11,7 +11,10 @@ class NotificationsForm(FlaskForm):
     """Which mails a counselor gets, and how."""
 
     submitted = BooleanField("A partner submitted homework")
-    alert = BooleanField("A screening alert was raised")
+    alert = BooleanField(
+        "Something needs my attention: a screening alert, a partner pressed pause, "
+        "an agreement is due for review"
+    )
     undeliverable = BooleanField("A mail for one of my cases could not be delivered")
     delivery = RadioField(
         "How",

@@ -102,7 +102,9 @@ class Notice(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "notice"
     __table_args__ = (
-        CheckConstraint("kind IN ('submitted', 'alert', 'undeliverable')", name="kind"),
+        CheckConstraint(
+            "kind IN ('submitted', 'alert', 'undeliverable', 'paused', 'review')", name="kind"
+        ),
     )
 
     counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")

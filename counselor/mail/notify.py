@@ -52,16 +52,24 @@ def _settings_url() -> str:
     return services.external_url("mail.notifications")
 
 
+#: the notification setting that switches each kind of event on or off: a paused clause and
+#: an agreement due for review are among what needs the counselor's attention ("alert")
+SETTING_OF = {"paused": "alert", "review": "alert"}
+
+
+def wanted(counselor_id: uuid.UUID, kind: str) -> bool:
+    """Whether the counselor chose to hear of events of this kind."""
+    return bool(getattr(settings_for(counselor_id), SETTING_OF.get(kind, kind), True))
+
+
 def _event(
     counselor_id: uuid.UUID,
     case_id: uuid.UUID | None,
     kind: str,
     severity: str | None = None,
-    *,
-    paused: bool = False,
 ) -> None:
     setting = settings_for(counselor_id)
-    if not getattr(setting, kind):
+    if not wanted(counselor_id, kind):
         return
     counselor = db.session.get(Counselor, counselor_id)
     if counselor is None or not counselor.active:
@@ -73,8 +81,10 @@ def _event(
         return
     if kind == "submitted":
         mail = compose.submitted(_case_url(case_id), _settings_url())
-    elif kind == "alert" and paused:
+    elif kind == "paused":
         mail = compose.paused(_case_url(case_id), _settings_url())
+    elif kind == "review":
+        mail = compose.review_due(_case_url(case_id), _settings_url())
     elif kind == "alert":
         mail = compose.alert(_case_url(case_id), _settings_url(), severity)
     else:
@@ -115,7 +125,12 @@ def alerts_raised(assignment, alerts: list) -> None:
 
 def clause_paused(case) -> None:
     """A partner paused a clause of an agreement: an urgent alert (nothing of the clause)."""
-    _event(case.counselor_id, case.id, "alert", "urgent", paused=True)
+    _event(case.counselor_id, case.id, "paused", "urgent")
+
+
+def agreement_review(case) -> None:
+    """An agreement of the case reached its review date (nothing of the agreement)."""
+    _event(case.counselor_id, case.id, "review")
 
 
 def undeliverable(counselor_id: uuid.UUID, case_id: uuid.UUID | None) -> None:
@@ -137,12 +152,14 @@ def _news(notices: list[Notice]) -> list[compose.CaseNews]:
                 case_url=_case_url(case_id) or _settings_url(),
                 submitted=sum(n.kind == "submitted" for n in items),
                 alerts=sum(n.kind == "alert" for n in items),
+                paused=sum(n.kind == "paused" for n in items),
+                reviews=sum(n.kind == "review" for n in items),
                 undeliverable=sum(n.kind == "undeliverable" for n in items),
                 severity=_worst(n.severity for n in items if n.kind == "alert"),
             )
         )
     # Alerts first: what may need attention today leads the mail.
-    return sorted(news, key=lambda n: (-n.alerts, -n.submitted))
+    return sorted(news, key=lambda n: (-n.paused, -n.alerts, -n.reviews, -n.submitted))
 
 
 def digest_day() -> date | None:

@@ -449,9 +449,56 @@ def test_review_reminders_go_to_the_partners_once_per_version(app, counselor_a):
     assert remind_reviews() == 1
     assert remind_reviews() == 0  # a second run sends nothing twice
     mails = db.session.scalars(select(Message).where(Message.id.not_in(before))).all()
-    assert sorted(m.recipient for m in mails) == ["alex@example.net", "sam@example.net"]
+    assert sorted(m.recipient for m in mails) == [
+        "a@example.org",  # the counselor, told that a review is due
+        "alex@example.net",
+        "sam@example.net",
+    ]
     assert all("Our agreement" not in m.body and "Pineapple" not in m.body for m in mails)
+    assert "due for review" in next(m.subject for m in mails if m.kind == "notify.review")
     assert services.counselor_view(agreement).review_due  # and the case page says so
+
+
+def test_the_digest_tells_a_pause_and_a_review_apart_from_screening_alerts(app, counselor_a):
+    from datetime import date
+
+    from sqlalchemy import update
+
+    from counselor.mail import notify
+
+    notify.save_settings(counselor_a.id, alert=True, digest=True)
+    case = new_case(counselor_a)
+    sam, _ = case.partners
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    services.pause(agreement, sam, services.in_force(agreement).clauses[0]["key"])
+    db.session.execute(
+        update(AgreementVersion)
+        .where(AgreementVersion.id == agreement.in_force_id)
+        .values(review_on=services.to_local(services.utcnow()).date())
+    )
+    db.session.commit()
+    services.remind_reviews()
+    db.session.commit()
+    assert notify.send_digests(date(2026, 11, 29)) == 1
+    digest = db.session.scalars(select(Message).where(Message.kind == "notify.digest")).one()
+    assert "1 pause pressed by a partner (severity: urgent)" in digest.body
+    assert "1 agreement due for review" in digest.body
+    assert "screening alert" not in digest.body, "a pause is not a screening alert"
+
+
+def test_switching_attention_mails_off_also_silences_pauses(app, counselor_a):
+    from counselor.mail import notify
+
+    notify.save_settings(counselor_a.id, submitted=True)  # alerts off, one mail per event
+    case = new_case(counselor_a)
+    sam, _ = case.partners
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    services.pause(agreement, sam, services.in_force(agreement).clauses[0]["key"])
+    db.session.commit()
+    kinds = set(db.session.scalars(select(Message.kind)))
+    assert "notify.paused" not in kinds
 
 
 def test_a_pause_on_a_clause_taken_out_stays_liftable_by_its_partner(app, counselor_a):
