@@ -25,6 +25,7 @@ from counselor.agreements.models import (
 )
 from counselor.cases.models import Case, Partner
 from counselor.core import audit
+from counselor.core.locking import lock_row
 from counselor.core.models import aware, to_local, utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
@@ -67,25 +68,12 @@ def get_agreement_or_404(case: Case, agreement_id: uuid.UUID) -> Agreement:
 def lock(agreement: Agreement) -> Agreement:
     """Hold the agreement's row lock until the commit, with it, its versions, answers and
     pauses re-read (see the module's docstring)."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE; a write takes its one lock (see lock_assignment).
-        db.session.execute(
-            update(Agreement)
-            .where(Agreement.id == agreement.id)
-            .values(in_force_id=Agreement.in_force_id)
-            .execution_options(synchronize_session=False)
-        )
-    db.session.scalars(
-        _with_everything(select(Agreement))
-        .where(Agreement.id == agreement.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    db.session.scalars(
-        select(AgreementVersion)
-        .where(AgreementVersion.agreement_id == agreement.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    lock_row(
+        Agreement,
+        agreement.id,
+        query=_with_everything(select(Agreement)),
+        children=[(AgreementVersion, AgreementVersion.agreement_id)],
+    )
     return agreement
 
 

@@ -13,9 +13,10 @@ import json
 import uuid
 
 from flask_login import current_user
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from counselor.core import audit
+from counselor.core.locking import lock_row
 from counselor.core.models import utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
@@ -97,25 +98,11 @@ def clone(source: Questionnaire, owner_id: uuid.UUID) -> Questionnaire:
 def lock(questionnaire: Questionnaire) -> None:
     """Hold the questionnaire's row lock until the commit, its versions re-read: two saves
     (two tabs) then run one after the other and the second sees the first's version."""
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE; this write takes its one (database-wide) write lock
-        db.session.execute(
-            update(Questionnaire)
-            .where(Questionnaire.id == questionnaire.id)
-            .values(updated_at=Questionnaire.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-    db.session.scalars(
-        select(Questionnaire)
-        .where(Questionnaire.id == questionnaire.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    db.session.scalars(
-        select(QuestionnaireVersion)
-        .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    lock_row(
+        Questionnaire,
+        questionnaire.id,
+        children=[(QuestionnaireVersion, QuestionnaireVersion.questionnaire_id)],
+    )
     db.session.refresh(questionnaire, ["versions"])
 
 

@@ -11,12 +11,13 @@ from importlib import resources
 
 from flask import current_app
 from flask_login import current_user
-from sqlalchemy import or_, select, update
+from sqlalchemy import or_, select
 from sqlalchemy.orm import selectinload
 
 from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
+from counselor.core.locking import lock_row
 from counselor.core.models import aware, to_local, utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.core.tokens import new_token
@@ -369,28 +370,7 @@ def lock_assignment(assignment: Assignment) -> None:
     before it committed: a release and a reopen can no longer both pass their checks, so
     "released" always means every response submitted and unchanged since.
     """
-    if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE: its one lock is the database's write lock, which a write
-        # takes. This write changes nothing but makes the reads below run under that lock.
-        db.session.execute(
-            update(Assignment)
-            .where(Assignment.id == assignment.id)
-            .values(updated_at=Assignment.updated_at)
-            .execution_options(synchronize_session=False)
-        )
-    # populate_existing overwrites what this session loaded before the lock was granted;
-    # the rows must be fetched (.all()) for that to happen.
-    db.session.scalars(
-        select(Assignment)
-        .where(Assignment.id == assignment.id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
-    db.session.scalars(
-        select(Response)
-        .where(Response.assignment_id == assignment.id)
-        .execution_options(populate_existing=True)
-    ).all()
+    lock_row(Assignment, assignment.id, children=[(Response, Response.assignment_id)])
 
 
 def set_locked(assignment: Assignment, locked: bool) -> None:
