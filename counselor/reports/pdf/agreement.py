@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
 from counselor.reports.data import VARIANT_TITLES, AgreementBlock, AgreementDocument
-from counselor.reports.pdf.fonts import register_fonts
 from counselor.reports.pdf.layout import (
     build_pdf,
     facts_table,
     house_style,
     house_table,
     page_heading,
+    partner_cover,
     text_blocks,
 )
 from counselor.reports.pdf.styles import FRAME_W, Styles, text_para
@@ -74,12 +72,8 @@ def agreement_section(block: AgreementBlock, st: Styles, *, changes: bool) -> li
 def render_agreement(document: AgreementDocument, font_dir: str) -> bytes:
     """A partner's copy of an agreement and its history: no case label, no counselor notes,
     every version named by the SHA-256 of its exact content."""
-    family = register_fonts(font_dir)
-    st = Styles(family, base=10.5)
-    partner = clean(document.partner).strip() or "you"
-    story: list[Flowable] = [
-        Paragraph("Your agreement", st.title),
-        Paragraph(f"For {escape(partner)}", st.subtitle),
+    family, st, partner, story = partner_cover(font_dir, document.partner, "Your agreement")
+    story += [
         Paragraph(
             "This is your private copy. Any of you can pause any part of it at any moment, from "
             "your personal page, without giving a reason. Each version is named by a "

@@ -2,33 +2,27 @@
 
 from __future__ import annotations
 
-from xml.sax.saxutils import escape
-
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Flowable, Paragraph, Spacer
+from reportlab.platypus import Paragraph, Spacer
 
 from counselor.reports.data import VARIANT_TITLES, Handout
-from counselor.reports.pdf.fonts import register_fonts
 from counselor.reports.pdf.layout import (
     build_pdf,
     facts_table,
     house_style,
     house_table,
     page_heading,
+    partner_cover,
     text_blocks,
 )
-from counselor.reports.pdf.styles import FRAME_W, SAND, TEAL, Styles, text_para
+from counselor.reports.pdf.styles import FRAME_W, SAND, TEAL, text_para
 from counselor.reports.pdf.text import clean, markup
 
 
 def render_handout(handout: Handout, font_dir: str) -> bytes:
     """What one partner takes home: next steps, what they share, and the coming homework."""
-    family = register_fonts(font_dir)
-    st = Styles(family, base=10.5)
-    partner = clean(handout.partner).strip() or "you"
-    story: list[Flowable] = [
-        Paragraph("Notes from your session", st.title),
-        Paragraph(f"For {escape(partner)}", st.subtitle),
+    family, st, partner, story = partner_cover(font_dir, handout.partner, "Notes from your session")
+    story += [
         facts_table(
             [("Session", handout.session_when), ("Counselor", handout.counselor)]
             + ([("Next appointment", handout.next_appointment)] if handout.next_appointment else [])

@@ -24,6 +24,7 @@ from reportlab.platypus import (
 )
 
 from counselor.reports.data import VARIANT_TITLES
+from counselor.reports.pdf.fonts import register_fonts
 from counselor.reports.pdf.styles import (
     FRAME_H,
     FRAME_W,
@@ -243,3 +244,15 @@ def text_blocks(
     if not blocks:
         return [Paragraph(escape(empty), empty_style)]
     return [Paragraph(markup(b.strip("\n")), style) for b in blocks]
+
+
+def partner_cover(
+    font_dir: str, partner: object, title: str
+) -> tuple[str, Styles, str, list[Flowable]]:
+    """The opening of a document a partner keeps: its fonts and styles, the partner's name as
+    printed ("you" when there is none) and the title block."""
+    family = register_fonts(font_dir)
+    st = Styles(family, base=10.5)
+    name = clean(partner).strip() or "you"
+    cover = [Paragraph(title, st.title), Paragraph(f"For {escape(name)}", st.subtitle)]
+    return family, st, name, cover

@@ -83,47 +83,26 @@ class Styles:
         self.subtitle = ParagraphStyle(
             "subtitle", fontName=family, fontSize=11.5, leading=15, textColor=MUTED, spaceAfter=10
         )
+
         # h1 and kickers before tables do not keep with what follows: platypus would wrap
         # them with a whole table or note in one KeepTogether and push it all to the next
         # page, leaving half-empty pages; page_heading breaks early instead
-        self.h1 = ParagraphStyle(
-            "h1",
-            fontName=bold,
-            fontSize=13,
-            leading=17,
-            textColor=TEAL,
-            spaceBefore=12,
-            spaceAfter=5,
-        )
-        self.h2 = ParagraphStyle(
-            "h2",
-            fontName=bold,
-            fontSize=11,
-            leading=14.5,
-            textColor=INK,
-            spaceBefore=9,
-            spaceAfter=2,
-            keepWithNext=1,
-        )
-        self.h3 = ParagraphStyle(
-            "h3",
-            fontName=bold,
-            fontSize=9.5,
-            leading=13,
-            textColor=TEAL,
-            spaceBefore=8,
-            spaceAfter=3,
-            keepWithNext=1,
-        )
-        self.kicker = ParagraphStyle(
-            "kicker",
-            fontName=bold,
-            fontSize=7.5,
-            leading=10,
-            textColor=MUTED,
-            spaceBefore=6,
-            spaceAfter=3,
-        )
+        def heading(name, size, leading, color, before, after, keep=0):
+            return ParagraphStyle(
+                name,
+                fontName=bold,
+                fontSize=size,
+                leading=leading,
+                textColor=color,
+                spaceBefore=before,
+                spaceAfter=after,
+                keepWithNext=keep,
+            )
+
+        self.h1 = heading("h1", 13, 17, TEAL, before=12, after=5)
+        self.h2 = heading("h2", 11, 14.5, INK, before=9, after=2, keep=1)
+        self.h3 = heading("h3", 9.5, 13, TEAL, before=8, after=3, keep=1)
+        self.kicker = heading("kicker", 7.5, 10, MUTED, before=6, after=3)
         self.meta = ParagraphStyle(
             "meta",
             parent=self.body,
