@@ -241,7 +241,7 @@ def _mail_to(a: Account):
     from counselor.mail import compose, services
     from counselor.mail.models import Message
 
-    mail = compose.submitted("http://counselor.test/cases/x", "http://counselor.test/n")
+    mail = compose.notice("submitted", "http://counselor.test/cases/x", "http://counselor.test/n")
     message = Message(
         kind=mail.kind, recipient=a.email, subject=mail.subject, body=mail.body, counselor_id=a.id
     )

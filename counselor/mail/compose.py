@@ -48,46 +48,42 @@ def _severity(severity: str | None) -> str:
     return f" (severity: {severity})" if severity in SEVERITIES else ""
 
 
-def submitted(case_url: str, settings_url: str) -> Mail:
-    """A partner submitted homework in one of the counselor's cases."""
-    return Mail(
-        "notify.submitted",
-        "Counselor: homework was submitted",
-        "A partner submitted homework in one of your cases.\n\n"
-        f"Open the case (you will be asked to sign in):\n{case_url}" + _footer(settings_url),
-    )
-
-
-def alert(case_url: str, settings_url: str, severity: str | None = None) -> Mail:
-    """A screening alert was raised: its severity only, never the answer or the question."""
-    return Mail(
-        "notify.alert",
-        "Counselor: a screening alert needs your attention",
-        f"A screening alert{_severity(severity)} was raised in one of your cases.\n\n"
-        f"Open the case to read it (you will be asked to sign in):\n{case_url}"
-        + _footer(settings_url),
-    )
-
-
-def paused(case_url: str, settings_url: str) -> Mail:
-    """A partner paused part of an agreement: urgent, and nothing of what was paused."""
-    return Mail(
-        "notify.paused",
-        "Counselor: a partner pressed pause (urgent)",
-        "A partner paused part of an agreement in one of your cases (severity: urgent).\n\n"
-        f"Open the case to see it (you will be asked to sign in):\n{case_url}"
-        + _footer(settings_url),
-    )
-
-
-def review_due(case_url: str, settings_url: str) -> Mail:
-    """An agreement reached its review date: the partners were reminded too."""
-    return Mail(
-        "notify.review",
-        "Counselor: an agreement is due for review",
+#: each mail to the counselor about one case: its subject, what happened (never what anyone
+#: wrote, never the case's label) and what the link does
+NOTICES = {
+    "submitted": (
+        "homework was submitted",
+        "A partner submitted homework in one of your cases.",
+        "Open the case",
+    ),
+    "alert": (
+        "a screening alert needs your attention",
+        "A screening alert{severity} was raised in one of your cases.",
+        "Open the case to read it",
+    ),
+    "paused": (
+        "a partner pressed pause (urgent)",
+        "A partner paused part of an agreement in one of your cases (severity: urgent).",
+        "Open the case to see it",
+    ),
+    "review": (
+        "an agreement is due for review",
         "An agreement in one of your cases has reached its review date. "
-        "Its partners were reminded as well.\n\n"
-        f"Open the case to plan the review (you will be asked to sign in):\n{case_url}"
+        "Its partners were reminded as well.",
+        "Open the case to plan the review",
+    ),
+}
+
+
+def notice(kind: str, case_url: str, settings_url: str, severity: str | None = None) -> Mail:
+    """The mail of one event of ``kind`` (see NOTICES) in one case; an alert names only its
+    severity."""
+    subject, lead, action = NOTICES[kind]
+    return Mail(
+        f"notify.{kind}",
+        f"Counselor: {subject}",
+        lead.format(severity=_severity(severity))
+        + f"\n\n{action} (you will be asked to sign in):\n{case_url}"
         + _footer(settings_url),
     )
 

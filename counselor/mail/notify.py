@@ -79,16 +79,10 @@ def _event(
             Notice(counselor_id=counselor_id, case_id=case_id, kind=kind, severity=severity)
         )
         return
-    if kind == "submitted":
-        mail = compose.submitted(_case_url(case_id), _settings_url())
-    elif kind == "paused":
-        mail = compose.paused(_case_url(case_id), _settings_url())
-    elif kind == "review":
-        mail = compose.review_due(_case_url(case_id), _settings_url())
-    elif kind == "alert":
-        mail = compose.alert(_case_url(case_id), _settings_url(), severity)
-    else:
+    if kind == "undeliverable":
         mail = compose.undeliverable(_case_url(case_id), _settings_url())
+    else:
+        mail = compose.notice(kind, _case_url(case_id), _settings_url(), severity)
     services.queue(mail, counselor.email, case_id=case_id, counselor_id=counselor_id)
 
 

@@ -25,7 +25,9 @@ def local_app(make_app, tmp_path):
 
 def _sent_to_mailbox(app, recipient="alice@example.org"):
     link = "http://counselor.test/cases/00000000-0000-0000-0000-000000000001"
-    message = services.queue(compose.submitted(link, "http://counselor.test/n"), recipient)
+    message = services.queue(
+        compose.notice("submitted", link, "http://counselor.test/n"), recipient
+    )
     db.session.commit()
     assert send_message.run(str(message.id)) == "sent"
     return message.id, link

@@ -40,7 +40,7 @@ def _audits(action: str, message_id) -> int:
 
 
 def _queue(recipient="alice@example.org", **refs) -> uuid.UUID:
-    mail = compose.submitted("https://counselor.test/cases/x", "https://counselor.test/n")
+    mail = compose.notice("submitted", "https://counselor.test/cases/x", "https://counselor.test/n")
     message = services.queue(mail, recipient, **refs)
     db.session.commit()
     return message.id

@@ -48,7 +48,7 @@ def _until(what, check, timeout: float, harness):
 
 def _queue(app) -> object:
     make_account("alice@example.org", "Alice")
-    mail = compose.submitted("http://counselor.test/cases/x", "http://counselor.test/n")
+    mail = compose.notice("submitted", "http://counselor.test/cases/x", "http://counselor.test/n")
     message = services.queue(mail, "alice@example.org")
     db.session.commit()  # published to the broker after this commit
     return message.id
