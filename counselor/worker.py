@@ -75,6 +75,28 @@ def _transport_options(app: Flask, url: str) -> dict:
     }
 
 
+def beat_schedule(app: Flask) -> dict:
+    """What beat starts, and how often. Every job is safe to run twice or late: each claims
+    its rows with a conditional write, so a second run finds nothing left to do."""
+    every = {
+        # exports and mails whose broker message was lost are published again
+        "counselor.reports.tasks.republish_stuck_exports": timedelta(
+            seconds=app.config["COUNSELOR_EXPORT_SWEEP_SECONDS"]
+        ),
+        "counselor.reports.tasks.purge_expired": timedelta(hours=1),
+        "counselor.mail.tasks.republish_due_messages": timedelta(
+            seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]
+        ),
+        # each agreement's review reminder goes out once per version in force
+        "counselor.agreements.tasks.remind_reviews": timedelta(hours=1),
+        # each reminder is made once (a unique row per partner, homework, kind)
+        "counselor.mail.tasks.send_partner_reminders": timedelta(hours=1),
+        # the job itself waits for the digest hour and makes each digest once
+        "counselor.mail.tasks.send_digests": timedelta(hours=1),
+    }
+    return {task: {"task": task, "schedule": period} for task, period in every.items()}
+
+
 def celery_settings(app: Flask) -> dict:
     """Celery's settings for ``app``: the broker, late acknowledgement, the beat schedule."""
     url = broker_url(app)
@@ -93,35 +115,7 @@ def celery_settings(app: Flask) -> dict:
         "task_publish_retry": False,
         "broker_transport_options": _transport_options(app, url),
         "worker_hijack_root_logger": False,
-        "beat_schedule": {
-            "republish-stuck-exports": {
-                "task": "counselor.reports.tasks.republish_stuck_exports",
-                "schedule": timedelta(seconds=app.config["COUNSELOR_EXPORT_SWEEP_SECONDS"]),
-            },
-            "purge-expired-exports": {
-                "task": "counselor.reports.tasks.purge_expired",
-                "schedule": timedelta(hours=1),
-            },
-            "republish-due-messages": {
-                "task": "counselor.mail.tasks.republish_due_messages",
-                "schedule": timedelta(seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]),
-            },
-            # Hourly: each agreement's review reminder goes out once per version in force.
-            "remind-agreement-reviews": {
-                "task": "counselor.agreements.tasks.remind_reviews",
-                "schedule": timedelta(hours=1),
-            },
-            # Hourly: each reminder is made once (a unique row per partner, homework, kind).
-            "send-partner-reminders": {
-                "task": "counselor.mail.tasks.send_partner_reminders",
-                "schedule": timedelta(hours=1),
-            },
-            # Hourly: the job itself waits for the digest hour and makes each digest once.
-            "send-digests": {
-                "task": "counselor.mail.tasks.send_digests",
-                "schedule": timedelta(hours=1),
-            },
-        },
+        "beat_schedule": beat_schedule(app),
         "beat_schedule_filename": str(Path(app.instance_path) / "celerybeat-schedule"),
     }
 
