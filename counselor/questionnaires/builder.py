@@ -8,8 +8,11 @@ saved definition goes through ``schema.validate_definition``, the one validator.
 from __future__ import annotations
 
 import copy
+import json
 import re
 from typing import Any
+
+from counselor.questionnaires import engine
 
 #: the path of an item inside a definition, as the validator names it: $.items[0].items[3]
 _ITEM_PATH = re.compile(r"^\$\.items\[\d+\](?:\.items\[\d+\])*")
@@ -90,3 +93,23 @@ def problems_by_place(errors: list[str]) -> dict[str, Any]:
         else:
             out["general"].append(f"{path}: {reason}")
     return out
+
+
+def preview_context(doc: dict) -> dict:
+    """What the phone preview needs to behave as the portal: every section on one page, each
+    follow-up with its rules (``page_conditions``, as the portal's page gets them) and each
+    stop with its rule, under the card (top-level item of a section) that holds it."""
+    defn = engine.Definition(doc)
+    everything = engine.Section(0, "", "", "", [i for s in defn.sections for i in s.items])
+    conditions = engine.page_conditions(defn, everything, {})
+    item_ids = {
+        card["link_id"]: {i["link_id"] for i in engine.walk([card])}
+        for section in defn.sections
+        for card in section.items
+    }
+    stops = [
+        {"item": item, "rule": json.dumps(item["stop_if"])}
+        for item in engine.walk(everything.items)
+        if item.get("stop_if")
+    ]
+    return {"defn": defn, "conditions": conditions, "item_ids": item_ids, "stops": stops}

@@ -12,7 +12,7 @@ from flask_login import current_user
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.extensions import db
-from counselor.questionnaires import authoring, builder, engine, services
+from counselor.questionnaires import authoring, builder, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.builder_forms import BuilderForm, FhirImportForm
 from counselor.questionnaires.fhir import FhirError
@@ -143,8 +143,9 @@ def check(questionnaire_id: uuid.UUID):
     errors = validate_definition(doc)
     preview = None
     if not errors:
-        defn = engine.Definition(doc)
-        preview = render_template("questionnaires/_phone_preview.html", defn=defn)
+        preview = render_template(
+            "questionnaires/_phone_preview.html", **builder.preview_context(doc)
+        )
     return jsonify(problems=builder.problems_by_place(errors), preview=preview)
 
 

@@ -279,7 +279,7 @@
       ]);
       body.appendChild(row);
     }
-    if (item.type === "choice" || item.type === "open-choice") { body.appendChild(optionsEditor(item)); }
+    if (item.type === "choice" || item.type === "open-choice") { body.appendChild(optionsEditor(item, path)); }
     if (item.type === "scale") {
       body.appendChild(el("div", { "class": "row g-2" }, [
         el("div", { "class": "col-6 col-sm-3" }, [labelled("From", select([[0, "0"], [1, "1"]], item.min, function (v) { item.min = parseInt(v, 10); }, true))]),
@@ -296,11 +296,9 @@
       });
     }
     if (item.type === "desire") { body.appendChild(rolesEditor(item)); }
-    body.appendChild(conditionsEditor(item));
-    if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(alertEditor(item)); }
-    if (item.stop_if) {
-      body.appendChild(el("p", { "class": "small text-body-secondary", text: "Stops the questionnaire when the answer " + (OP_LABELS[item.stop_if.operator] || item.stop_if.operator) + " " + JSON.stringify(item.stop_if.answer) + " (kept as it is)." }));
-    }
+    body.appendChild(conditionsEditor(item, path));
+    if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(alertEditor(item, path)); }
+    if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(stopEditor(item, path)); }
     if (item.type === "group") {
       var list = el("div", { "class": "b-list" });
       renderList(item.items, path + ".items", list, depth + 1);
@@ -320,8 +318,11 @@
     }
   }
 
-  function optionsEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Answers to choose from" })]);
+  // Where the live check names a problem of this part of an item (see showProblems).
+  function problemsAt(key) { return el("ul", { "class": "b-problems list-unstyled mb-1", "data-problems-for": key }); }
+
+  function optionsEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Answers to choose from" }), problemsAt(path + ".options")]);
     item.options.forEach(function (o, i) {
       box.appendChild(el("div", { "class": "b-row" }, [
         labelled("Answer " + (i + 1), textInput(o.label, function (v) { o.label = v; }, { maxlength: 300 })),
@@ -352,8 +353,9 @@
     return box;
   }
 
-  function conditionsEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Show this only when…" })]);
+  function conditionsEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub b-conditions" }, [el("legend", { "class": "small fw-semibold", text: "Show this only when…" }), problemsAt(path + ".enable_when"),
+      problemsAt(path + ".enable_behavior")]);
     var earlier = questionsBefore(item);
     (item.enable_when || []).forEach(function (c, i) {
       var q = findItem(c.question);
@@ -384,8 +386,25 @@
     return box;
   }
 
-  function alertEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Alert for the counselor" })]);
+  function stopEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub b-stop" }, [el("legend", { "class": "small fw-semibold", text: "Stop after this answer" }), problemsAt(path + ".stop_if")]);
+    box.appendChild(checkbox("Stop the questionnaire after a given answer (for example, under 18)", !!item.stop_if, function (v) {
+      if (v) { item.stop_if = { operator: "=", answer: defaultAnswer(item), message: "Thank you. This questionnaire is not the right one for you; please talk to your counselor." }; } else { delete item.stop_if; }
+    }, true));
+    if (item.stop_if) {
+      var st = item.stop_if;
+      box.appendChild(el("div", { "class": "b-row" }, [
+        labelled("When the answer", select(vocab.operators.filter(function (o) { return o !== "exists"; }).map(function (o) { return [o, OP_LABELS[o]]; }), st.operator, function (v) { st.operator = v; })),
+        labelled("Value", answerControl(item, st.answer, function (v) { st.answer = v; }))
+      ]));
+      box.appendChild(labelled("What the partner reads instead of the next page", textArea(st.message, function (v) { st.message = v; }, 2, "b-stop-msg-" + item.link_id),
+        "Say why, kindly, and whom to reach."));
+    }
+    return box;
+  }
+
+  function alertEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Alert for the counselor" }), problemsAt(path + ".alert")]);
     box.appendChild(checkbox("Raise an alert when the answer meets a rule", !!item.alert, function (v) {
       if (v) { item.alert = { operator: "=", answer: defaultAnswer(item), message: "Please look at this answer.", severity: "review" }; } else { delete item.alert; }
     }, true));
@@ -401,6 +420,41 @@
     return box;
   }
 
+  // The lowest and highest answer a scored item can have (a reverse-scored one counts
+  // lowest + highest - answer).
+  function answerRange(q) {
+    if (q.type === "choice") {
+      var nums = (q.options || []).map(function (o) { return Number(o.value); }).filter(function (x) { return isFinite(x); });
+      return nums.length ? [Math.min.apply(null, nums), Math.max.apply(null, nums)] : [0, 1];
+    }
+    return [typeof q.min === "number" ? q.min : 0, typeof q.max === "number" ? q.max : 10];
+  }
+  function scoreItemRow(s, q) {
+    var lid = q.link_id;
+    var counted = s.items.indexOf(lid) >= 0;
+    var rev = (s.reverse || []).filter(function (r) { return r.item === lid; })[0];
+    function dropReverse() {
+      s.reverse = (s.reverse || []).filter(function (r) { return r.item !== lid; });
+      if (!s.reverse.length) { delete s.reverse; }
+    }
+    var row = el("div", { "class": "b-score-item" }, [checkbox(shorten(q.text, 80), counted, function (v) {
+      var at = s.items.indexOf(lid);
+      if (v && at < 0) { s.items.push(lid); } else if (!v && at >= 0) { s.items.splice(at, 1); dropReverse(); }
+    }, true)]);
+    if (!counted) { return row; }
+    var sub = el("div", { "class": "b-reverse" }, [checkbox("Reverse-scored (a high answer counts low)", !!rev, function (v) {
+      if (v) { var r = answerRange(q); s.reverse = s.reverse || []; s.reverse.push({ item: lid, min: r[0], max: r[1] }); } else { dropReverse(); }
+    }, true)]);
+    if (rev) {
+      sub.appendChild(el("div", { "class": "b-row" }, ["min", "max"].map(function (k) {
+        return labelled(k === "min" ? "Lowest answer" : "Highest answer", textInput(rev[k], function (v) { var x = Number(v); rev[k] = v.trim() !== "" && isFinite(x) ? x : v; }, { inputmode: "decimal" }));
+      })));
+      sub.appendChild(el("p", { "class": "form-text mt-0 mb-2", text: "Counts as lowest + highest − the answer." }));
+    }
+    row.appendChild(sub);
+    return row;
+  }
+
   function scoresCard() {
     var scorable = [];
     walk(doc.items, function (i) { if (SCORABLE.indexOf(i.type) >= 0 && !(i.type === "choice" && i.multiple)) { scorable.push(i); } });
@@ -413,16 +467,19 @@
       box.appendChild(labelled("Title", textInput(s.title, function (v) { s.title = v; }, { maxlength: 200 })));
       box.appendChild(el("div", { "class": "row g-2" }, [
         el("div", { "class": "col-sm-6" }, [labelled("How", select([["sum", "Sum"], ["mean", "Mean"]], s.method, function (v) { s.method = v; }))]),
-        el("div", { "class": "col-sm-6" }, [labelled("Unanswered items allowed", textInput(s.max_missing || 0, function (v) { var k = parseInt(v, 10); if (!k) { delete s.max_missing; } else { s.max_missing = k; } }, { inputmode: "numeric" }))])
+        el("div", { "class": "col-sm-6" }, [labelled("Unanswered items allowed", textInput(s.max_missing || 0, function (v) {
+          var k = Number(v); if (v.trim() === "" || k === 0) { delete s.max_missing; } else { s.max_missing = Number.isInteger(k) ? k : v; }
+        }, { inputmode: "numeric" }), "More unanswered than this: no score. Fewer: the answered ones are prorated.")]),
+        problemsAt(path + ".max_missing"), problemsAt(path + ".method")
       ]));
-      var items = el("fieldset", { "class": "mb-2" }, [el("legend", { "class": "small", text: "Items it adds up" })]);
-      scorable.forEach(function (q) {
-        items.appendChild(checkbox(shorten(q.text, 80), s.items.indexOf(q.link_id) >= 0, function (v) {
-          var at = s.items.indexOf(q.link_id);
-          if (v && at < 0) { s.items.push(q.link_id); } else if (!v && at >= 0) { s.items.splice(at, 1); }
-        }));
-      });
+      var items = el("fieldset", { "class": "mb-2 b-score-items" }, [el("legend", { "class": "small", text: "Items it adds up" }), problemsAt(path + ".items"), problemsAt(path + ".reverse")]);
+      if (!scorable.length) { items.appendChild(el("p", { "class": "small text-body-secondary mb-1", text: "Add a scale, number or choice question first." })); }
+      scorable.forEach(function (q) { items.appendChild(scoreItemRow(s, q)); });
       box.appendChild(items);
+      box.appendChild(labelled("A follow-up left hidden counts as (optional)", textInput(s.hidden_as, function (v) {
+        var x = Number(v); if (v.trim() === "") { delete s.hidden_as; } else { s.hidden_as = isFinite(x) ? x : v; }
+      }, { inputmode: "decimal" }), "Leave empty to count a hidden follow-up as unanswered."));
+      box.appendChild(problemsAt(path + ".cutoffs"));
       (s.cutoffs || []).forEach(function (c, i) {
         box.appendChild(el("div", { "class": "b-row" }, [
           labelled("From", textInput(c.at_least, function (v) { var x = Number(v); c.at_least = v.trim() !== "" && isFinite(x) ? x : v; }, { inputmode: "decimal" })),
@@ -458,22 +515,61 @@
         if (mine !== seq) { return; }
         problems = data.problems || { items: {}, scores: {}, general: [] };
         showProblems();
-        if (data.preview) { preview.innerHTML = data.preview; previewNote.textContent = ""; }
+        if (data.preview) { showPreview(data.preview); previewNote.textContent = ""; }
         else { previewNote.textContent = "The preview shows the last version without problems."; }
       })
       .catch(function () { if (mine === seq) { checkStatus.textContent = "Could not check just now; saving still checks everything."; } });
   }
+  // "enable_when[0].answer: reason" in a counselor's words: "condition 1, answer: reason".
+  var PART_WORDS = [[/^enable_when\[(\d+)\]/, function (m) { return "condition " + (Number(m[1]) + 1); }],
+    [/^enable_when/, "conditions"], [/^enable_behavior/, "several conditions"], [/^stop_if/, "stop"],
+    [/^options\[(\d+)\]/, function (m) { return "answer " + (Number(m[1]) + 1); }],
+    [/^reverse\[(\d+)\]/, function (m) { return "reverse-scored item " + (Number(m[1]) + 1); }],
+    [/^cutoffs\[(\d+)\]/, function (m) { return "cut-off " + (Number(m[1]) + 1); }],
+    [/^items\[(\d+)\]/, function (m) { return "item " + (Number(m[1]) + 1); }],
+    [/^max_missing/, "unanswered items allowed"], [/^hidden_as/, "hidden follow-up counts as"]];
+  function plainPart(rest) {
+    for (var i = 0; i < PART_WORDS.length; i += 1) {
+      var m = PART_WORDS[i][0].exec(rest);
+      if (m) {
+        var words = typeof PART_WORDS[i][1] === "function" ? PART_WORDS[i][1](m) : PART_WORDS[i][1];
+        var tail = rest.slice(m[0].length).replace(/^\./, "");
+        return words + (tail ? ", " + tail.replace(/_/g, " ") : "");
+      }
+    }
+    return rest.replace(/_/g, " ");
+  }
+  // Each problem of the live check goes to the part of its item (or score) it names, when
+  // that part has a place for problems, else to the top of the item.
   function showProblems() {
     var count = 0;
+    var places = {};
     Array.prototype.forEach.call(root.querySelectorAll("[data-problems-for]"), function (ul) {
-      var key = ul.getAttribute("data-problems-for");
-      var list = (problems.items[key] || problems.scores[key] || []);
+      places[ul.getAttribute("data-problems-for")] = ul;
       ul.textContent = "";
-      list.forEach(function (p) { ul.appendChild(el("li", { "class": "b-problem", text: p })); });
-      count += list.length;
-      var badge = root.querySelector('[data-count-for="' + key + '"]');
-      if (badge) { badge.textContent = list.length ? list.length + (list.length === 1 ? " problem" : " problems") : ""; badge.classList.toggle("d-none", !list.length); }
-      if (list.length) { var body = ul.parentNode.querySelector(".b-item-body"); if (body) { body.classList.remove("d-none"); } }
+    });
+    var perItem = {};
+    [problems.items || {}, problems.scores || {}].forEach(function (group) {
+      Object.keys(group).forEach(function (key) {
+        perItem[key] = group[key].length;
+        group[key].forEach(function (p) {
+          var cut = p.indexOf(": ");
+          var rest = cut > 0 ? p.slice(0, cut) : "";
+          var part = /^[a-z_]+/.exec(rest);
+          var ul = (part && places[key + "." + part[0]]) || places[key];
+          if (!ul) { return; }
+          var words = rest ? plainPart(rest) + ": " + p.slice(cut + 2) : p;
+          ul.appendChild(el("li", { "class": "b-problem", text: words }));
+          count += 1;
+          var body = ul.closest(".b-item") ? ul.closest(".b-item").querySelector(".b-item-body") : null;
+          if (body) { body.classList.remove("d-none"); }
+        });
+      });
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-count-for]"), function (badge) {
+      var n = perItem[badge.getAttribute("data-count-for")] || 0;
+      badge.textContent = n ? n + (n === 1 ? " problem" : " problems") : "";
+      badge.classList.toggle("d-none", !n);
     });
     var general = document.getElementById("b-general-problems");
     if (general) {
@@ -485,6 +581,37 @@
       : "No problems: ready to save.";
     checkStatus.className = "small mb-2 " + (count ? "text-danger" : "text-success");
   }
+
+  // ---- the phone preview behaves as the portal: answers can be given, follow-ups appear
+  // (conditions.js, the portal's own rules) and a stop shows what the partner would read.
+  var C = window.CounselorConditions;
+  function applyStops() {
+    Array.prototype.forEach.call(preview.querySelectorAll("[data-stop]"), function (box) {
+      var rule = JSON.parse(box.getAttribute("data-stop"));
+      var item = preview.querySelector('[id="item-' + box.getAttribute("data-stop-for").replace(/"/g, "") + '"]');
+      var v = item && !item.classList.contains("d-none") ? C.valueOf(preview, item) : null;
+      box.classList.toggle("d-none", !(C.has(v) && C.compare(rule.operator, v, rule.answer)));
+    });
+  }
+  function previewChanged() { if (C) { C.apply(preview); applyStops(); } }
+  // What was answered in the preview survives a refresh of it (ids are the portal's).
+  function showPreview(html) {
+    var kept = {};
+    Array.prototype.forEach.call(preview.querySelectorAll("input[id], textarea[id]"), function (input) {
+      kept[input.id] = input.type === "radio" || input.type === "checkbox" ? input.checked : input.value;
+    });
+    var scroll = preview.scrollTop;
+    preview.innerHTML = html;
+    Object.keys(kept).forEach(function (id) {
+      var input = document.getElementById(id);
+      if (!input || !preview.contains(input)) { return; }
+      if (input.type === "radio" || input.type === "checkbox") { input.checked = kept[id]; } else { input.value = kept[id]; }
+    });
+    previewChanged();
+    preview.scrollTop = scroll;
+  }
+  preview.addEventListener("input", previewChanged);
+  preview.addEventListener("change", previewChanged);
 
   // Editing an item brings it into view in the phone preview (the preview's ids are the
   // portal's: item-<link_id>).
