@@ -67,6 +67,9 @@ def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[st
         form=form,
         # ASCII: a lone surrogate posted back goes out as its JSON escape, never raw
         doc_json=json.dumps(doc, ensure_ascii=True),
+        # without scripts: the saved newest version, whose rules the plain forms edit
+        saved=version.definition.doc,
+        outline=builder.items_with_paths(version.definition.doc),
         problems=_printable(problems),
         vocabulary=json.dumps(
             {
