@@ -20,6 +20,21 @@ from counselor.questionnaires.values import as_number
 _ITEM_PATH = re.compile(r"^\$\.items\[\d+\](?:\.items\[\d+\])*")
 _SCORE_PATH = re.compile(r"^\$\.scores\[\d+\]")
 SLUG_MAX = 64
+#: the item types in a counselor's words (static/js/builder.js names them alike)
+TYPE_LABELS = {
+    "group": "Group of questions",
+    "display": "Text to read",
+    "boolean": "Yes / no",
+    "choice": "Choice",
+    "open-choice": "Choice or own words",
+    "string": "Short text",
+    "text": "Long text",
+    "integer": "Whole number",
+    "decimal": "Number",
+    "date": "Date",
+    "scale": "Scale",
+    "desire": "Desire",
+}
 
 
 def blank(slug: str) -> dict:
@@ -63,7 +78,10 @@ def clone(doc: dict, slug: str) -> dict:
 
 
 #: JSON Schema's wording of the commonest mistakes in the builder, in a counselor's words
-_PLAIN = ((re.compile(r"^'' should be non-empty$"), "is empty; write something here"),)
+_PLAIN = (
+    (re.compile(r"^'' should be non-empty$"), "is empty; write something here"),
+    (re.compile(r"^\[\] should be non-empty$"), "choose at least one"),
+)
 
 
 def _plain(reason: str) -> str:

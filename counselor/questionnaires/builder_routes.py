@@ -60,6 +60,8 @@ def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[st
     version = questionnaire.newest
     if form.base.data is None:
         form.base.data = version.number
+    if not form.definition.data:  # without scripts, "Save and publish" publishes this
+        form.definition.data = json.dumps(doc, ensure_ascii=True)
     return render_template(
         "questionnaires/builder.html",
         questionnaire=questionnaire,
@@ -70,6 +72,12 @@ def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[st
         # without scripts: the saved newest version, whose rules the plain forms edit
         saved=version.definition.doc,
         outline=builder.items_with_paths(version.definition.doc),
+        type_labels=builder.TYPE_LABELS,
+        # the saved version's phone view; builder.js replaces it as the counselor edits
+        preview=render_template(
+            "questionnaires/_phone_preview.html",
+            **builder.preview_context(version.definition.doc),
+        ),
         problems=_printable(problems),
         vocabulary=json.dumps(
             {
