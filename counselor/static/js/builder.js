@@ -11,7 +11,6 @@
   var csrf = root.getAttribute("data-csrf");
   var hidden = document.getElementById("builder-definition");
   var checkStatus = document.getElementById("builder-check");
-  var preview = document.getElementById("builder-preview");
   var previewNote = document.getElementById("builder-preview-note");
   var open = {};          // link_id -> true for item cards shown expanded
   var problems = { items: {}, scores: {}, general: [] };
@@ -31,62 +30,12 @@
   var KINDS = ["intake", "exercise", "agreement", "debrief", "check-in", "reflection", "plan"];
   var ALERTABLE = ["boolean", "choice", "scale", "integer", "decimal"];
   var SCORABLE = ["scale", "integer", "decimal", "choice"];
-  var uid = 0;
 
-  // ---- small DOM helpers -----------------------------------------------------------------
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      var v = attrs[k];
-      if (v === null || v === undefined || v === false) { return; }
-      if (k === "text") { node.textContent = v; } else if (k === "on") {
-        Object.keys(v).forEach(function (ev) { node.addEventListener(ev, v[ev]); });
-      } else if (v === true) { node.setAttribute(k, ""); } else { node.setAttribute(k, v); }
-    });
-    (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function nextId(prefix) { uid += 1; return "b-" + prefix + "-" + uid; }
-  function labelled(label, control, hint) {
-    var id = control.id || nextId("f");
-    control.id = id;
-    if (!control.className) { control.className = control.tagName === "SELECT" ? "form-select form-select-sm" : "form-control form-control-sm"; }
-    return el("div", { "class": "mb-2" }, [el("label", { "class": "form-label small mb-1", "for": id, text: label }), control,
-      hint ? el("div", { "class": "form-text", text: hint }) : null]);
-  }
-  function textInput(value, onInput, attrs) {
-    var input = el("input", Object.assign({ type: "text", value: value === undefined ? "" : value }, attrs || {}));
-    input.addEventListener("input", function () { onInput(input.value); changed(); });
-    return input;
-  }
-  function textArea(value, onInput, rows, id) {
-    var area = el("textarea", { rows: rows || 2, id: id || null });
-    area.value = value || "";
-    area.addEventListener("input", function () { onInput(area.value); changed(); });
-    return area;
-  }
-  function select(options, value, onChange, structural) {
-    var sel = el("select", {});
-    options.forEach(function (o) {
-      var opt = el("option", { value: o[0], text: o[1] });
-      if (String(o[0]) === String(value)) { opt.selected = true; }
-      sel.appendChild(opt);
-    });
-    sel.addEventListener("change", function () { onChange(sel.value); if (structural) { render(sel.id); } else { changed(); } });
-    return sel;
-  }
-  function checkbox(label, checked, onChange, structural) {
-    var id = nextId("c");
-    var box = el("input", { type: "checkbox", "class": "form-check-input", id: id, checked: !!checked });
-    box.addEventListener("change", function () { onChange(box.checked); if (structural) { render(id); } else { changed(); } });
-    return el("div", { "class": "form-check mb-2" }, [box, el("label", { "class": "form-check-label small", "for": id, text: label })]);
-  }
-  function button(label, onClick, cls, attrs) {
-    var b = el("button", Object.assign({ type: "button", "class": cls || "btn btn-sm btn-outline-secondary", text: label }, attrs || {}));
-    b.addEventListener("click", onClick);
-    return b;
-  }
-  function shorten(text, n) { text = String(text || ""); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+  // ---- small DOM helpers (builder-ui.js) ---------------------------------------------------
+  var ui = window.BuilderUI({ changed: function () { changed(); }, render: function (id) { render(id); } });
+  var el = ui.el, nextId = ui.nextId, labelled = ui.labelled, textInput = ui.textInput, textArea = ui.textArea,
+    select = ui.select, checkbox = ui.checkbox, button = ui.button, shorten = ui.shorten, problemsAt = ui.problemsAt,
+    answerControl = ui.answerControl;
 
   // ---- the definition --------------------------------------------------------------------
   function walk(items, fn, path) {
@@ -135,25 +84,6 @@
     if (q.type === "scale") { return q.max; }
     if (q.type === "integer" || q.type === "decimal") { return 0; }
     return "";
-  }
-
-  // A control for an answer to question q (conditions and alerts compare with it).
-  function answerControl(q, value, onChange) {
-    if (q && q.type === "boolean") {
-      return select([["true", "Yes"], ["false", "No"]], String(value), function (v) { onChange(v === "true"); });
-    }
-    if (q && (q.type === "choice" || q.type === "open-choice")) {
-      return select((q.options || []).map(function (o) { return [o.value, o.label]; }), value, onChange);
-    }
-    if (q && q.type === "scale") {
-      var opts = [];
-      for (var n = q.min; n <= q.max; n += 1) { opts.push([n, String(n)]); }
-      return select(opts, value, function (v) { onChange(parseInt(v, 10)); });
-    }
-    if (q && (q.type === "integer" || q.type === "decimal")) {
-      return textInput(value, function (v) { var num = Number(v); onChange(v.trim() !== "" && isFinite(num) ? num : v); }, { inputmode: "decimal" });
-    }
-    return textInput(value, onChange, q && q.type === "date" ? { type: "date" } : {});
   }
 
   // ---- rendering -------------------------------------------------------------------------
@@ -317,9 +247,6 @@
       ]));
     }
   }
-
-  // Where the live check names a problem of this part of an item (see showProblems).
-  function problemsAt(key) { return el("ul", { "class": "b-problems list-unstyled mb-1", "data-problems-for": key }); }
 
   function optionsEditor(item, path) {
     var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Answers to choose from" }), problemsAt(path + ".options")]);
@@ -515,29 +442,10 @@
         if (mine !== seq) { return; }
         problems = data.problems || { items: {}, scores: {}, general: [] };
         showProblems();
-        if (data.preview) { showPreview(data.preview); previewNote.textContent = ""; }
+        if (data.preview) { window.BuilderPreview.show(data.preview); previewNote.textContent = ""; }
         else { previewNote.textContent = "The preview shows the last version without problems."; }
       })
       .catch(function () { if (mine === seq) { checkStatus.textContent = "Could not check just now; saving still checks everything."; } });
-  }
-  // "enable_when[0].answer: reason" in a counselor's words: "condition 1, answer: reason".
-  var PART_WORDS = [[/^enable_when\[(\d+)\]/, function (m) { return "condition " + (Number(m[1]) + 1); }],
-    [/^enable_when/, "conditions"], [/^enable_behavior/, "several conditions"], [/^stop_if/, "stop"],
-    [/^options\[(\d+)\]/, function (m) { return "answer " + (Number(m[1]) + 1); }],
-    [/^reverse\[(\d+)\]/, function (m) { return "reverse-scored item " + (Number(m[1]) + 1); }],
-    [/^cutoffs\[(\d+)\]/, function (m) { return "cut-off " + (Number(m[1]) + 1); }],
-    [/^items\[(\d+)\]/, function (m) { return "item " + (Number(m[1]) + 1); }],
-    [/^max_missing/, "unanswered items allowed"], [/^hidden_as/, "hidden follow-up counts as"]];
-  function plainPart(rest) {
-    for (var i = 0; i < PART_WORDS.length; i += 1) {
-      var m = PART_WORDS[i][0].exec(rest);
-      if (m) {
-        var words = typeof PART_WORDS[i][1] === "function" ? PART_WORDS[i][1](m) : PART_WORDS[i][1];
-        var tail = rest.slice(m[0].length).replace(/^\./, "");
-        return words + (tail ? ", " + tail.replace(/_/g, " ") : "");
-      }
-    }
-    return rest.replace(/_/g, " ");
   }
   // Each problem of the live check goes to the part of its item (or score) it names, when
   // that part has a place for problems, else to the top of the item.
@@ -558,7 +466,7 @@
           var part = /^[a-z_]+/.exec(rest);
           var ul = (part && places[key + "." + part[0]]) || places[key];
           if (!ul) { return; }
-          var words = rest ? plainPart(rest) + ": " + p.slice(cut + 2) : p;
+          var words = rest ? window.BuilderPreview.plainPart(rest) + ": " + p.slice(cut + 2) : p;
           ul.appendChild(el("li", { "class": "b-problem", text: words }));
           count += 1;
           var body = ul.closest(".b-item") ? ul.closest(".b-item").querySelector(".b-item-body") : null;
@@ -582,45 +490,6 @@
     checkStatus.className = "small mb-2 " + (count ? "text-danger" : "text-success");
   }
 
-  // ---- the phone preview behaves as the portal: answers can be given, follow-ups appear
-  // (conditions.js, the portal's own rules) and a stop shows what the partner would read.
-  var C = window.CounselorConditions;
-  function applyStops() {
-    Array.prototype.forEach.call(preview.querySelectorAll("[data-stop]"), function (box) {
-      var rule = JSON.parse(box.getAttribute("data-stop"));
-      var item = preview.querySelector('[id="item-' + box.getAttribute("data-stop-for").replace(/"/g, "") + '"]');
-      var v = item && !item.classList.contains("d-none") ? C.valueOf(preview, item) : null;
-      box.classList.toggle("d-none", !(C.has(v) && C.compare(rule.operator, v, rule.answer)));
-    });
-  }
-  function previewChanged() { if (C) { C.apply(preview); applyStops(); } }
-  // What was answered in the preview survives a refresh of it (ids are the portal's).
-  function showPreview(html) {
-    var kept = {};
-    Array.prototype.forEach.call(preview.querySelectorAll("input[id], textarea[id]"), function (input) {
-      kept[input.id] = input.type === "radio" || input.type === "checkbox" ? input.checked : input.value;
-    });
-    var scroll = preview.scrollTop;
-    preview.innerHTML = html;
-    Object.keys(kept).forEach(function (id) {
-      var input = document.getElementById(id);
-      if (!input || !preview.contains(input)) { return; }
-      if (input.type === "radio" || input.type === "checkbox") { input.checked = kept[id]; } else { input.value = kept[id]; }
-    });
-    previewChanged();
-    preview.scrollTop = scroll;
-  }
-  preview.addEventListener("input", previewChanged);
-  preview.addEventListener("change", previewChanged);
-
-  // Editing an item brings it into view in the phone preview (the preview's ids are the
-  // portal's: item-<link_id>).
-  root.addEventListener("focusin", function (ev) {
-    var card = ev.target.closest ? ev.target.closest("[data-link-id]") : null;
-    if (!card) { return; }
-    var shown = preview.querySelector('[id="item-' + card.getAttribute("data-link-id").replace(/"/g, "") + '"]');
-    if (shown) { preview.scrollTop = shown.getBoundingClientRect().top - preview.getBoundingClientRect().top + preview.scrollTop - 60; }
-  });
   form.addEventListener("submit", function () { hidden.value = JSON.stringify(doc); });
   render();
 })();
