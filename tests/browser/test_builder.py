@@ -259,6 +259,7 @@ def test_without_javascript_conditions_and_scores_are_edited_in_plain_forms(
     # the last question of the intake, shown only when an earlier one is answered "Yes"
     page.locator(".builder-outline a").last.click()
     expect(page.get_by_role("heading", name=re.compile("^When to show it"))).to_be_visible()
+    page.screenshot(path=f"{shots}/rules-nojs-1280.png", full_page=True)
     row = page.locator(".rules-row").last
     row.get_by_label("Question").select_option(index=1)
     row.get_by_label("Answer").select_option("exists")
