@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from counselor.questionnaires import fhir
+from counselor.questionnaires import fhir_import
 from tests.browser.test_accessibility import DESK, axe_violations
 from tests.support import new_case, questionnaire, sync
 from tests.support.browser import PHONE, sign_in_page
@@ -210,7 +210,7 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     download.value.save_as(saved)
     resource = json.loads(saved.read_text())
     assert resource["resourceType"] == "Questionnaire" and resource["version"] == "2"
-    back, notes = fhir.from_fhir(resource)
+    back, notes = fhir_import.from_fhir(resource)
     assert notes == [] and back == copy.latest.definition.doc
     assert axe_violations(page) == []  # the preview page with its builder actions
     page.goto("/questionnaires/import-fhir")
