@@ -190,3 +190,26 @@ def test_a_score_with_a_reverse_scored_item_and_cut_offs_from_the_plain_form(
     r = client_a.post(edit, data={"base": 3, "action": "remove"})
     assert r.status_code == 302
     assert len(own("intake-copy", counselor_a.id).newest.definition.doc.get("scores", [])) == n
+
+
+def test_without_scripts_save_and_publish_publishes_the_saved_version(app, counselor_a, client_a):
+    sync()
+    url, copy = build(client_a, counselor_a)
+    page = client_a.get(url).get_data(as_text=True)
+    sent = re.search(
+        r'id="builder-definition" name="definition" type="hidden" value="([^"]*)"', page
+    )
+    base = re.search(r'id="builder-base" name="base" type="hidden" value="(\d+)"', page)
+    # the phone view is there without scripts too: the saved version, follow-ups hidden
+    assert 'id="item-item-91"' in page and "Did anything feel pressured this week?" in page
+    r = client_a.post(
+        url,
+        data={
+            "definition": html.unescape(sent.group(1)),
+            "base": base.group(1),
+            "action": "publish",
+        },
+    )
+    assert r.status_code == 302
+    copy = own("intake-copy", counselor_a.id)
+    assert copy.latest.number == 2 and len(copy.versions) == 2
