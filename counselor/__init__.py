@@ -100,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.portal.blueprint import bp as portal_bp
     from counselor.questionnaires import builder_routes as _builder_routes  # noqa: F401
     from counselor.questionnaires import routes as _questionnaires_routes  # noqa: F401
+    from counselor.questionnaires import rules_routes as _rules_routes  # noqa: F401
     from counselor.questionnaires.blueprint import bp as questionnaires_bp
     from counselor.reports import routes as _reports_routes  # noqa: F401
     from counselor.reports.blueprint import bp as reports_bp

@@ -212,6 +212,9 @@ POLICY: dict[str, Row] = {
     "questionnaires.clone": library(POST=TO_NEW_DRAFT),
     "questionnaires.edit": builder(GET=200, POST=400),
     "questionnaires.check": builder(POST=400),  # no JSON posted
+    # the builder's plain forms: no item or score named in the query, back to the builder
+    "questionnaires.item_rules": builder(GET=TO_OWN_EDITOR, POST=TO_OWN_EDITOR),
+    "questionnaires.score_rule": builder(GET=TO_OWN_EDITOR, POST=TO_OWN_EDITOR),
     "questionnaires.publish": builder(POST=TO_OWN_EDITOR),  # already published: says so
     "questionnaires.share": builder(POST=Redirect("/questionnaires/{own_questionnaire_id}")),
     "questionnaires.export_fhir": library(GET=200),

@@ -22,9 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from counselor.core.web import UNSTORABLE_TEXT
-from counselor.extensions import limiter
-from counselor.questionnaires import fhir
+from counselor.extensions import db, limiter
+from counselor.questionnaires import builder, fhir
 from counselor.questionnaires.engine import walk
+from counselor.questionnaires.models import Questionnaire
 from tests.support import (
     assign,
     make_account,
@@ -189,6 +190,9 @@ FORMS: dict[str, dict[str, str]] = {
     "questionnaires.clone": {},
     "questionnaires.edit": {"definition": "{}", "base": "1", "action": "save"},
     "questionnaires.check": {},
+    # without ?item= or ?n= these go back to the builder; the forms themselves are fuzzed below
+    "questionnaires.item_rules": {"base": ""},
+    "questionnaires.score_rule": {"base": ""},
     "questionnaires.publish": {},
     "questionnaires.share": {"shared": "1"},
     "questionnaires.import_fhir": {"text": "{}", "accept": ""},
@@ -208,6 +212,8 @@ FORMS: dict[str, dict[str, str]] = {
 ON_OWN_QUESTIONNAIRE = {
     "questionnaires.edit",
     "questionnaires.check",
+    "questionnaires.item_rules",
+    "questionnaires.score_rule",
     "questionnaires.publish",
     "questionnaires.share",
 }
@@ -502,6 +508,61 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
         assert r.status_code in (200, 400), r.status_code
 
     _run(definition_text, 100, builder_check)
+
+    # the builder's plain forms: the last item's rules, and a new score
+    doc = db.session.get(Questionnaire, own).newest.definition.doc
+    last = builder.items_with_paths(doc)[-1][1]["link_id"]
+    earlier = [q["link_id"] for q in builder.earlier_questions(doc, last)] or [""]
+    scorable = [q["link_id"] for q in builder.scorable(doc)] or [""]
+    plain_forms = (
+        (
+            f"/questionnaires/{own}/rules?item={quote(last)}",
+            {
+                "base": "",
+                "conditions-0-question": earlier[0],
+                "conditions-0-operator": "=",
+                "conditions-0-answer": "yes",
+                "conditions-1-question": earlier[-1],
+                "conditions-1-operator": "exists",
+                "behavior": "any",
+                "stop": "y",
+                "stop_operator": "<=",
+                "stop_answer": "1",
+                "stop_message": "m",
+                "alert": "y",
+                "alert_operator": ">=",
+                "alert_answer": "2",
+                "alert_severity": "urgent",
+                "alert_message": "m",
+            },
+        ),
+        (
+            f"/questionnaires/{own}/score?n=new",
+            {
+                "base": "",
+                "action": "save",
+                "title": "T",
+                "method": "mean",
+                "items": scorable[0],
+                "reverse": scorable[0],
+                "max_missing": "0",
+                "hidden_as": "1.5",
+                "cutoffs-0-at_least": "1",
+                "cutoffs-0-text": "t",
+                "source": "s",
+                "share": "shared",
+            },
+        ),
+    )
+    for url, fields in plain_forms:
+
+        def plain_form(value, url=url):
+            r = counselor.post(
+                url, data=form_body(value), content_type="application/x-www-form-urlencoded"
+            )
+            counter.check(r, f"{url} {value!r:.300}")
+
+        _run(fields_for(fields), 40, plain_form)
 
     def import_fhir(value):
         text, accept = value

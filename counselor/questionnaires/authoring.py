@@ -20,7 +20,7 @@ from counselor.core.locking import lock_row
 from counselor.core.models import utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
-from counselor.questionnaires import builder, fhir
+from counselor.questionnaires import builder, fhir, fhir_import
 from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
 from counselor.questionnaires.parsing import MAX_DEFINITION_CHARS, parse_definition
 from counselor.questionnaires.schema import validate_definition
@@ -191,7 +191,7 @@ def import_fhir(
     when identical. Raises ParseError, fhir.FhirError, DefinitionError, or NotesPending when
     something would be left out and ``accept_notes`` is false."""
     resource = parse_definition(text, max_chars=fhir.MAX_FHIR_CHARS)
-    doc, notes = fhir.from_fhir(resource)
+    doc, notes = fhir_import.from_fhir(resource)
     errors = validate_definition(doc)
     size = len(json.dumps(doc, ensure_ascii=False))
     if size > MAX_DEFINITION_CHARS:

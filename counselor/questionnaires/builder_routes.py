@@ -12,7 +12,7 @@ from flask_login import current_user
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.extensions import db
-from counselor.questionnaires import authoring, builder, engine, services
+from counselor.questionnaires import authoring, builder, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.builder_forms import BuilderForm, FhirImportForm
 from counselor.questionnaires.fhir import FhirError
@@ -60,6 +60,8 @@ def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[st
     version = questionnaire.newest
     if form.base.data is None:
         form.base.data = version.number
+    if not form.definition.data:  # without scripts, "Save and publish" publishes this
+        form.definition.data = json.dumps(doc, ensure_ascii=True)
     return render_template(
         "questionnaires/builder.html",
         questionnaire=questionnaire,
@@ -67,6 +69,15 @@ def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[st
         form=form,
         # ASCII: a lone surrogate posted back goes out as its JSON escape, never raw
         doc_json=json.dumps(doc, ensure_ascii=True),
+        # without scripts: the saved newest version, whose rules the plain forms edit
+        saved=version.definition.doc,
+        outline=builder.items_with_paths(version.definition.doc),
+        type_labels=builder.TYPE_LABELS,
+        # the saved version's phone view; builder.js replaces it as the counselor edits
+        preview=render_template(
+            "questionnaires/_phone_preview.html",
+            **builder.preview_context(version.definition.doc),
+        ),
         problems=_printable(problems),
         vocabulary=json.dumps(
             {
@@ -143,8 +154,9 @@ def check(questionnaire_id: uuid.UUID):
     errors = validate_definition(doc)
     preview = None
     if not errors:
-        defn = engine.Definition(doc)
-        preview = render_template("questionnaires/_phone_preview.html", defn=defn)
+        preview = render_template(
+            "questionnaires/_phone_preview.html", **builder.preview_context(doc)
+        )
     return jsonify(problems=builder.problems_by_place(errors), preview=preview)
 
 

@@ -1,6 +1,7 @@
 """The questionnaire builder in a real browser (issue 15, "Done means"): clone the intake, add
-a section with three items including a condition and an alert, preview it at phone width,
-publish, assign, answer as a partner, see the alert; export FHIR and import it again."""
+a section with three items including a condition, a stop and an alert, and a score with a
+reverse-scored item; try the preview at phone width as a partner would; publish, assign, answer
+as a partner, see the alert; export FHIR and import it again."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from urllib.parse import urlsplit
 
 from playwright.sync_api import expect
 
-from counselor.questionnaires import fhir
+from counselor.questionnaires import fhir_import
 from tests.browser.test_accessibility import DESK, axe_violations
 from tests.support import new_case, questionnaire, sync
 from tests.support.browser import PHONE, sign_in_page
@@ -67,6 +68,24 @@ def build_the_section(page) -> None:
     third.get_by_label("Kind of question").select_option("scale")
     third = newest_item(section)
     third.get_by_label("Question", exact=True).fill("How close did you feel this week?")
+    # ... which stops the questionnaire at 0, with a kind word
+    third.get_by_label(re.compile("^Stop the questionnaire after a given answer")).check()
+    third = newest_item(section)
+    stop = third.locator(".b-stop")
+    stop.get_by_label("When the answer").select_option("<=")
+    stop.get_by_label("Value").select_option("0")
+    stop.get_by_label("What the partner reads instead of the next page").fill(
+        "Thank you for saying so. Let's talk about it together at your next session."
+    )
+    # 4. a score over the scale, reverse-scored (feeling close counts low)
+    page.get_by_role("button", name="Add a score").click()
+    score = page.locator("[data-path^='$.scores']").last
+    score.get_by_label("Title").fill("Distance this week")
+    score.get_by_label("How close did you feel this week?").check()
+    score = page.locator("[data-path^='$.scores']").last
+    score.get_by_label("Reverse-scored (a high answer counts low)").check()
+    score = page.locator("[data-path^='$.scores']").last
+    expect(score.get_by_label("Highest answer")).to_have_value("10")
 
 
 def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
@@ -113,12 +132,23 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
         "No problems: ready to save.", timeout=CHECK_MS
     )
 
-    # the live preview: the partner's view at phone width
+    # the live preview: the partner's view at phone width, answered as a partner would
     preview = page.locator("#builder-preview")
     expect(preview).to_contain_text("How close did you feel this week?", timeout=CHECK_MS)
-    expect(preview).to_contain_text("Follow-up: shown only for some answers", timeout=CHECK_MS)
     box = preview.bounding_box()
     assert box["width"] <= 390
+    shown = preview.get_by_label("What happened? Only if you want to say.")
+    expect(shown).to_be_hidden()
+    asked = preview.locator("fieldset").filter(has_text="Did anything feel pressured")
+    asked.locator("label").filter(has_text=re.compile("^Yes$")).click()
+    expect(shown).to_be_visible()
+    asked.locator("label").filter(has_text=re.compile("^No$")).click()
+    expect(shown).to_be_hidden()
+    stop_note = preview.get_by_text("Let's talk about it together at your next session.")
+    expect(stop_note).to_be_hidden()
+    closeness = preview.locator("fieldset").filter(has_text="How close did you feel")
+    closeness.locator(".scale-btn").filter(has_text=re.compile("^0")).click()
+    expect(stop_note).to_be_visible()
     page.screenshot(path=f"{shots}/builder-1280.png", full_page=False)
     preview.locator(".preview-section").last.scroll_into_view_if_needed()
     preview.screenshot(path=f"{shots}/preview-390.png")
@@ -130,6 +160,10 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     expect(page.get_by_text("Published version 2: you can assign it now.")).to_be_visible()
     copy = questionnaire("intake-copy", counselor_a.id)
     assert copy.latest.number == 2
+    saved = copy.latest.definition.doc
+    scale = saved["items"][-1]["items"][2]
+    assert scale["stop_if"]["operator"] == "<=" and scale["stop_if"]["answer"] == 0
+    assert saved["scores"][-1]["reverse"] == [{"item": scale["link_id"], "min": 0, "max": 10}]
 
     # assign only the new section to Sam
     page.goto(f"/cases/{case.id}/assign")
@@ -176,7 +210,7 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     download.value.save_as(saved)
     resource = json.loads(saved.read_text())
     assert resource["resourceType"] == "Questionnaire" and resource["version"] == "2"
-    back, notes = fhir.from_fhir(resource)
+    back, notes = fhir_import.from_fhir(resource)
     assert notes == [] and back == copy.latest.definition.doc
     assert axe_violations(page) == []  # the preview page with its builder actions
     page.goto("/questionnaires/import-fhir")
@@ -206,4 +240,45 @@ def test_the_builder_and_its_preview_fit_a_phone(
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=f"{os.environ.get(SHOTS_ENV) or tmp_path}/builder-390.png", full_page=True)
     assert axe_violations(page) == []
+    assert not rec.errors, rec.errors
+
+
+def test_without_javascript_conditions_and_scores_are_edited_in_plain_forms(
+    app, live_server, new_context, counselor_a, tmp_path
+):
+    shots = os.environ.get(SHOTS_ENV) or str(tmp_path)
+    sync()
+    context, rec = new_context(live_server, **DESK, java_script_enabled=False)
+    page = context.new_page()
+    sign_in_page(page, counselor_a)
+    page.goto("/questionnaires")
+    page.get_by_role("link", name="Getting started: intake").first.click()
+    page.get_by_role("button", name="Copy and edit").click()
+    expect(page.get_by_text("This page needs JavaScript to edit the questions")).to_be_visible()
+    page.screenshot(path=f"{shots}/builder-nojs-1280.png")
+    # the last question of the intake, shown only when an earlier one is answered "Yes"
+    page.locator(".builder-outline a").last.click()
+    expect(page.get_by_role("heading", name=re.compile("^When to show it"))).to_be_visible()
+    page.screenshot(path=f"{shots}/rules-nojs-1280.png", full_page=True)
+    row = page.locator(".rules-row").last
+    row.get_by_label("Question").select_option(index=1)
+    row.get_by_label("Answer").select_option("exists")
+    page.get_by_role("button", name="Save as a draft version").click()
+    expect(page.get_by_text(re.compile("Saved as draft version 2"))).to_be_visible()
+    # a score: problems at their fields, then saved with a reverse-scored item
+    page.get_by_role("link", name="Add a score").click()
+    page.get_by_label("Title").fill("Comfort")
+    page.get_by_role("button", name="Save as a draft version").click()
+    expect(page.locator(".invalid-feedback").first).to_be_visible()
+    assert page.locator(".is-invalid, .invalid-feedback").count() > 0
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.screenshot(path=f"{shots}/score-nojs-390.png", full_page=True)
+    wish = "How much does taking part feel like your own wish?"
+    page.get_by_label(f"Adds up: {wish}").check()
+    page.get_by_label(f"Reverse-scored: {wish}").check()
+    page.get_by_role("button", name="Save as a draft version").click()
+    expect(page.get_by_text(re.compile("Saved as draft version 3"))).to_be_visible()
+    doc = questionnaire("intake-copy", counselor_a.id).newest.definition.doc
+    assert doc["scores"][-1]["reverse"][0]["item"] == doc["scores"][-1]["items"][0]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert not rec.errors, rec.errors

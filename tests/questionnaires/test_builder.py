@@ -167,7 +167,14 @@ def test_the_live_check_names_problems_by_item_and_renders_the_phone_view(
     data = r.get_json()
     assert data["problems"] == {"items": {}, "scores": {}, "general": []}
     assert "Did anything feel pressured this week?" in data["preview"]
-    assert "Follow-up: shown only for some answers" in data["preview"]
+    # the follow-up carries the portal's rules and starts hidden, as it does for a partner
+    follow_up = re.search(
+        r'<div class="q-item q-text d-none" id="item-item-91"\s+data-enable-when="([^"]+)"',
+        data["preview"],
+    )
+    assert follow_up and json.loads(follow_up.group(1).replace("&#34;", '"')) == [
+        {"question": "item-90", "operator": "=", "answer": True}
+    ]
     n = len(doc["items"]) - 1
     doc["items"][n]["items"][0]["alert"]["severity"] = "panic"
     doc["items"][n]["items"][1]["enable_when"][0]["question"] = "nowhere"

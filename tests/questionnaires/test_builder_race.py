@@ -91,3 +91,59 @@ def test_two_saves_at_once_never_both_win_nor_fail(server, app, counselor_a):  #
             problems.append(f"try {n}: the newest version is not the winner's")
     print(f"{TRIES} races: {outcomes}, {len(problems)} violations")
     assert problems == []
+
+
+def test_two_plain_form_saves_at_once_never_both_win_nor_fail(server, app, counselor_a):  # noqa: F811
+    """The same for the builder's plain forms (an item's rules, without JavaScript)."""
+    questionnaire, _ = load_definition(small_definition("race-rules"), counselor_a.id)
+    db.session.commit()
+    rules = f"/questionnaires/{questionnaire.id}/rules?item=one.pace"
+    tabs = [_signed_in(server, counselor_a), _signed_in(server, counselor_a)]
+    problems: list[str] = []
+    for n in range(TRIES // 5):
+        pages = [tab.request(rules)[1] for tab in tabs]
+        base = int(re.search(r'id="base" name="base" type="hidden" value="(\d+)"', pages[0])[1])
+        barrier = threading.Barrier(2)
+        got: dict[int, int] = {}
+        bodies = [
+            {
+                "csrf_token": _csrf(pages[k]),
+                "base": base,
+                "conditions-0-question": "one.ok",
+                "conditions-0-operator": "=",
+                "conditions-0-answer": ("yes", "no")[(n + k) % 2],
+                "alert": "y",
+                "alert_operator": "=",
+                "alert_answer": "Slower",
+                "alert_severity": "review",
+                "alert_message": f"Try {n} tab {k}",
+            }
+            for k in (0, 1)
+        ]
+
+        def save(k: int, body: dict, barrier: threading.Barrier, got: dict) -> None:
+            barrier.wait()
+            got[k] = tabs[k].request(rules, body)[0]
+
+        threads = [threading.Thread(target=save, args=(k, bodies[k], barrier, got)) for k in (0, 1)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=60)
+        if sorted(got.values()) != [302, 409]:
+            problems.append(f"try {n}: {got}")
+            continue
+        winner = 0 if got[0] == 302 else 1
+        db.session.expire_all()
+        newest = db.session.scalar(
+            select(QuestionnaireVersion)
+            .where(QuestionnaireVersion.questionnaire_id == questionnaire.id)
+            .order_by(QuestionnaireVersion.number.desc())
+        )
+        db.session.commit()
+        if newest.number != base + 1:
+            problems.append(f"try {n}: version {newest.number} after a save from {base}")
+        pace = newest.definition.doc["items"][0]["items"][2]
+        if pace["alert"]["message"] != f"Try {n} tab {winner}":
+            problems.append(f"try {n}: the newest version is not the winner's")
+    assert problems == []

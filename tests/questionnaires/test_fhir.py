@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from counselor.questionnaires import fhir
+from counselor.questionnaires import fhir, fhir_import
 from counselor.questionnaires.schema import validate_definition
 from counselor.questionnaires.services import library_files
 from tests.support import questionnaire, sync
@@ -24,7 +24,7 @@ def test_every_built_in_round_trips_through_a_valid_fhir_questionnaire(name, doc
     text = json.dumps(resource, ensure_ascii=False)
     assert validate_questionnaire(json.loads(text)) == []
     assert len(text) < fhir.MAX_FHIR_CHARS
-    back, notes = fhir.from_fhir(json.loads(text))
+    back, notes = fhir_import.from_fhir(json.loads(text))
     assert notes == []
     assert back == doc
     assert validate_definition(back) == []
@@ -154,7 +154,7 @@ FOREIGN = {
 
 
 def test_a_foreign_questionnaire_maps_and_names_what_it_cannot_keep(app, counselor_a, client_a):
-    doc, notes = fhir.from_fhir(json.loads(json.dumps(FOREIGN)))
+    doc, notes = fhir_import.from_fhir(json.loads(json.dumps(FOREIGN)))
     assert doc["items"][0] == {
         "link_id": "q1",
         "type": "choice",

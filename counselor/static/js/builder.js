@@ -11,7 +11,6 @@
   var csrf = root.getAttribute("data-csrf");
   var hidden = document.getElementById("builder-definition");
   var checkStatus = document.getElementById("builder-check");
-  var preview = document.getElementById("builder-preview");
   var previewNote = document.getElementById("builder-preview-note");
   var open = {};          // link_id -> true for item cards shown expanded
   var problems = { items: {}, scores: {}, general: [] };
@@ -31,62 +30,12 @@
   var KINDS = ["intake", "exercise", "agreement", "debrief", "check-in", "reflection", "plan"];
   var ALERTABLE = ["boolean", "choice", "scale", "integer", "decimal"];
   var SCORABLE = ["scale", "integer", "decimal", "choice"];
-  var uid = 0;
 
-  // ---- small DOM helpers -----------------------------------------------------------------
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) {
-      var v = attrs[k];
-      if (v === null || v === undefined || v === false) { return; }
-      if (k === "text") { node.textContent = v; } else if (k === "on") {
-        Object.keys(v).forEach(function (ev) { node.addEventListener(ev, v[ev]); });
-      } else if (v === true) { node.setAttribute(k, ""); } else { node.setAttribute(k, v); }
-    });
-    (children || []).forEach(function (c) { if (c) { node.appendChild(typeof c === "string" ? document.createTextNode(c) : c); } });
-    return node;
-  }
-  function nextId(prefix) { uid += 1; return "b-" + prefix + "-" + uid; }
-  function labelled(label, control, hint) {
-    var id = control.id || nextId("f");
-    control.id = id;
-    if (!control.className) { control.className = control.tagName === "SELECT" ? "form-select form-select-sm" : "form-control form-control-sm"; }
-    return el("div", { "class": "mb-2" }, [el("label", { "class": "form-label small mb-1", "for": id, text: label }), control,
-      hint ? el("div", { "class": "form-text", text: hint }) : null]);
-  }
-  function textInput(value, onInput, attrs) {
-    var input = el("input", Object.assign({ type: "text", value: value === undefined ? "" : value }, attrs || {}));
-    input.addEventListener("input", function () { onInput(input.value); changed(); });
-    return input;
-  }
-  function textArea(value, onInput, rows, id) {
-    var area = el("textarea", { rows: rows || 2, id: id || null });
-    area.value = value || "";
-    area.addEventListener("input", function () { onInput(area.value); changed(); });
-    return area;
-  }
-  function select(options, value, onChange, structural) {
-    var sel = el("select", {});
-    options.forEach(function (o) {
-      var opt = el("option", { value: o[0], text: o[1] });
-      if (String(o[0]) === String(value)) { opt.selected = true; }
-      sel.appendChild(opt);
-    });
-    sel.addEventListener("change", function () { onChange(sel.value); if (structural) { render(sel.id); } else { changed(); } });
-    return sel;
-  }
-  function checkbox(label, checked, onChange, structural) {
-    var id = nextId("c");
-    var box = el("input", { type: "checkbox", "class": "form-check-input", id: id, checked: !!checked });
-    box.addEventListener("change", function () { onChange(box.checked); if (structural) { render(id); } else { changed(); } });
-    return el("div", { "class": "form-check mb-2" }, [box, el("label", { "class": "form-check-label small", "for": id, text: label })]);
-  }
-  function button(label, onClick, cls, attrs) {
-    var b = el("button", Object.assign({ type: "button", "class": cls || "btn btn-sm btn-outline-secondary", text: label }, attrs || {}));
-    b.addEventListener("click", onClick);
-    return b;
-  }
-  function shorten(text, n) { text = String(text || ""); return text.length > n ? text.slice(0, n - 1) + "…" : text; }
+  // ---- small DOM helpers (builder-ui.js) ---------------------------------------------------
+  var ui = window.BuilderUI({ changed: function () { changed(); }, render: function (id) { render(id); } });
+  var el = ui.el, nextId = ui.nextId, labelled = ui.labelled, textInput = ui.textInput, textArea = ui.textArea,
+    select = ui.select, checkbox = ui.checkbox, button = ui.button, shorten = ui.shorten, problemsAt = ui.problemsAt,
+    answerControl = ui.answerControl;
 
   // ---- the definition --------------------------------------------------------------------
   function walk(items, fn, path) {
@@ -135,25 +84,6 @@
     if (q.type === "scale") { return q.max; }
     if (q.type === "integer" || q.type === "decimal") { return 0; }
     return "";
-  }
-
-  // A control for an answer to question q (conditions and alerts compare with it).
-  function answerControl(q, value, onChange) {
-    if (q && q.type === "boolean") {
-      return select([["true", "Yes"], ["false", "No"]], String(value), function (v) { onChange(v === "true"); });
-    }
-    if (q && (q.type === "choice" || q.type === "open-choice")) {
-      return select((q.options || []).map(function (o) { return [o.value, o.label]; }), value, onChange);
-    }
-    if (q && q.type === "scale") {
-      var opts = [];
-      for (var n = q.min; n <= q.max; n += 1) { opts.push([n, String(n)]); }
-      return select(opts, value, function (v) { onChange(parseInt(v, 10)); });
-    }
-    if (q && (q.type === "integer" || q.type === "decimal")) {
-      return textInput(value, function (v) { var num = Number(v); onChange(v.trim() !== "" && isFinite(num) ? num : v); }, { inputmode: "decimal" });
-    }
-    return textInput(value, onChange, q && q.type === "date" ? { type: "date" } : {});
   }
 
   // ---- rendering -------------------------------------------------------------------------
@@ -279,7 +209,7 @@
       ]);
       body.appendChild(row);
     }
-    if (item.type === "choice" || item.type === "open-choice") { body.appendChild(optionsEditor(item)); }
+    if (item.type === "choice" || item.type === "open-choice") { body.appendChild(optionsEditor(item, path)); }
     if (item.type === "scale") {
       body.appendChild(el("div", { "class": "row g-2" }, [
         el("div", { "class": "col-6 col-sm-3" }, [labelled("From", select([[0, "0"], [1, "1"]], item.min, function (v) { item.min = parseInt(v, 10); }, true))]),
@@ -296,11 +226,9 @@
       });
     }
     if (item.type === "desire") { body.appendChild(rolesEditor(item)); }
-    body.appendChild(conditionsEditor(item));
-    if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(alertEditor(item)); }
-    if (item.stop_if) {
-      body.appendChild(el("p", { "class": "small text-body-secondary", text: "Stops the questionnaire when the answer " + (OP_LABELS[item.stop_if.operator] || item.stop_if.operator) + " " + JSON.stringify(item.stop_if.answer) + " (kept as it is)." }));
-    }
+    body.appendChild(conditionsEditor(item, path));
+    if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(alertEditor(item, path)); }
+    if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(stopEditor(item, path)); }
     if (item.type === "group") {
       var list = el("div", { "class": "b-list" });
       renderList(item.items, path + ".items", list, depth + 1);
@@ -320,8 +248,8 @@
     }
   }
 
-  function optionsEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Answers to choose from" })]);
+  function optionsEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Answers to choose from" }), problemsAt(path + ".options")]);
     item.options.forEach(function (o, i) {
       box.appendChild(el("div", { "class": "b-row" }, [
         labelled("Answer " + (i + 1), textInput(o.label, function (v) { o.label = v; }, { maxlength: 300 })),
@@ -352,8 +280,9 @@
     return box;
   }
 
-  function conditionsEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Show this only when…" })]);
+  function conditionsEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub b-conditions" }, [el("legend", { "class": "small fw-semibold", text: "Show this only when…" }), problemsAt(path + ".enable_when"),
+      problemsAt(path + ".enable_behavior")]);
     var earlier = questionsBefore(item);
     (item.enable_when || []).forEach(function (c, i) {
       var q = findItem(c.question);
@@ -384,8 +313,25 @@
     return box;
   }
 
-  function alertEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Alert for the counselor" })]);
+  function stopEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub b-stop" }, [el("legend", { "class": "small fw-semibold", text: "Stop after this answer" }), problemsAt(path + ".stop_if")]);
+    box.appendChild(checkbox("Stop the questionnaire after a given answer (for example, under 18)", !!item.stop_if, function (v) {
+      if (v) { item.stop_if = { operator: "=", answer: defaultAnswer(item), message: "Thank you. This questionnaire is not the right one for you; please talk to your counselor." }; } else { delete item.stop_if; }
+    }, true));
+    if (item.stop_if) {
+      var st = item.stop_if;
+      box.appendChild(el("div", { "class": "b-row" }, [
+        labelled("When the answer", select(vocab.operators.filter(function (o) { return o !== "exists"; }).map(function (o) { return [o, OP_LABELS[o]]; }), st.operator, function (v) { st.operator = v; })),
+        labelled("Value", answerControl(item, st.answer, function (v) { st.answer = v; }))
+      ]));
+      box.appendChild(labelled("What the partner reads instead of the next page", textArea(st.message, function (v) { st.message = v; }, 2, "b-stop-msg-" + item.link_id),
+        "Say why, kindly, and whom to reach."));
+    }
+    return box;
+  }
+
+  function alertEditor(item, path) {
+    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Alert for the counselor" }), problemsAt(path + ".alert")]);
     box.appendChild(checkbox("Raise an alert when the answer meets a rule", !!item.alert, function (v) {
       if (v) { item.alert = { operator: "=", answer: defaultAnswer(item), message: "Please look at this answer.", severity: "review" }; } else { delete item.alert; }
     }, true));
@@ -401,6 +347,41 @@
     return box;
   }
 
+  // The lowest and highest answer a scored item can have (a reverse-scored one counts
+  // lowest + highest - answer).
+  function answerRange(q) {
+    if (q.type === "choice") {
+      var nums = (q.options || []).map(function (o) { return Number(o.value); }).filter(function (x) { return isFinite(x); });
+      return nums.length ? [Math.min.apply(null, nums), Math.max.apply(null, nums)] : [0, 1];
+    }
+    return [typeof q.min === "number" ? q.min : 0, typeof q.max === "number" ? q.max : 10];
+  }
+  function scoreItemRow(s, q) {
+    var lid = q.link_id;
+    var counted = s.items.indexOf(lid) >= 0;
+    var rev = (s.reverse || []).filter(function (r) { return r.item === lid; })[0];
+    function dropReverse() {
+      s.reverse = (s.reverse || []).filter(function (r) { return r.item !== lid; });
+      if (!s.reverse.length) { delete s.reverse; }
+    }
+    var row = el("div", { "class": "b-score-item" }, [checkbox(shorten(q.text, 80), counted, function (v) {
+      var at = s.items.indexOf(lid);
+      if (v && at < 0) { s.items.push(lid); } else if (!v && at >= 0) { s.items.splice(at, 1); dropReverse(); }
+    }, true)]);
+    if (!counted) { return row; }
+    var sub = el("div", { "class": "b-reverse" }, [checkbox("Reverse-scored (a high answer counts low)", !!rev, function (v) {
+      if (v) { var r = answerRange(q); s.reverse = s.reverse || []; s.reverse.push({ item: lid, min: r[0], max: r[1] }); } else { dropReverse(); }
+    }, true)]);
+    if (rev) {
+      sub.appendChild(el("div", { "class": "b-row" }, ["min", "max"].map(function (k) {
+        return labelled(k === "min" ? "Lowest answer" : "Highest answer", textInput(rev[k], function (v) { var x = Number(v); rev[k] = v.trim() !== "" && isFinite(x) ? x : v; }, { inputmode: "decimal" }));
+      })));
+      sub.appendChild(el("p", { "class": "form-text mt-0 mb-2", text: "Counts as lowest + highest − the answer." }));
+    }
+    row.appendChild(sub);
+    return row;
+  }
+
   function scoresCard() {
     var scorable = [];
     walk(doc.items, function (i) { if (SCORABLE.indexOf(i.type) >= 0 && !(i.type === "choice" && i.multiple)) { scorable.push(i); } });
@@ -413,16 +394,19 @@
       box.appendChild(labelled("Title", textInput(s.title, function (v) { s.title = v; }, { maxlength: 200 })));
       box.appendChild(el("div", { "class": "row g-2" }, [
         el("div", { "class": "col-sm-6" }, [labelled("How", select([["sum", "Sum"], ["mean", "Mean"]], s.method, function (v) { s.method = v; }))]),
-        el("div", { "class": "col-sm-6" }, [labelled("Unanswered items allowed", textInput(s.max_missing || 0, function (v) { var k = parseInt(v, 10); if (!k) { delete s.max_missing; } else { s.max_missing = k; } }, { inputmode: "numeric" }))])
+        el("div", { "class": "col-sm-6" }, [labelled("Unanswered items allowed", textInput(s.max_missing || 0, function (v) {
+          var k = Number(v); if (v.trim() === "" || k === 0) { delete s.max_missing; } else { s.max_missing = Number.isInteger(k) ? k : v; }
+        }, { inputmode: "numeric" }), "More unanswered than this: no score. Fewer: the answered ones are prorated.")]),
+        problemsAt(path + ".max_missing"), problemsAt(path + ".method")
       ]));
-      var items = el("fieldset", { "class": "mb-2" }, [el("legend", { "class": "small", text: "Items it adds up" })]);
-      scorable.forEach(function (q) {
-        items.appendChild(checkbox(shorten(q.text, 80), s.items.indexOf(q.link_id) >= 0, function (v) {
-          var at = s.items.indexOf(q.link_id);
-          if (v && at < 0) { s.items.push(q.link_id); } else if (!v && at >= 0) { s.items.splice(at, 1); }
-        }));
-      });
+      var items = el("fieldset", { "class": "mb-2 b-score-items" }, [el("legend", { "class": "small", text: "Items it adds up" }), problemsAt(path + ".items"), problemsAt(path + ".reverse")]);
+      if (!scorable.length) { items.appendChild(el("p", { "class": "small text-body-secondary mb-1", text: "Add a scale, number or choice question first." })); }
+      scorable.forEach(function (q) { items.appendChild(scoreItemRow(s, q)); });
       box.appendChild(items);
+      box.appendChild(labelled("A follow-up left hidden counts as (optional)", textInput(s.hidden_as, function (v) {
+        var x = Number(v); if (v.trim() === "") { delete s.hidden_as; } else { s.hidden_as = isFinite(x) ? x : v; }
+      }, { inputmode: "decimal" }), "Leave empty to count a hidden follow-up as unanswered."));
+      box.appendChild(problemsAt(path + ".cutoffs"));
       (s.cutoffs || []).forEach(function (c, i) {
         box.appendChild(el("div", { "class": "b-row" }, [
           labelled("From", textInput(c.at_least, function (v) { var x = Number(v); c.at_least = v.trim() !== "" && isFinite(x) ? x : v; }, { inputmode: "decimal" })),
@@ -458,22 +442,42 @@
         if (mine !== seq) { return; }
         problems = data.problems || { items: {}, scores: {}, general: [] };
         showProblems();
-        if (data.preview) { preview.innerHTML = data.preview; previewNote.textContent = ""; }
+        if (data.preview) { window.BuilderPreview.show(data.preview); previewNote.textContent = ""; }
         else { previewNote.textContent = "The preview shows the last version without problems."; }
       })
       .catch(function () { if (mine === seq) { checkStatus.textContent = "Could not check just now; saving still checks everything."; } });
   }
+  // Each problem of the live check goes to the part of its item (or score) it names, when
+  // that part has a place for problems, else to the top of the item.
   function showProblems() {
     var count = 0;
+    var places = {};
     Array.prototype.forEach.call(root.querySelectorAll("[data-problems-for]"), function (ul) {
-      var key = ul.getAttribute("data-problems-for");
-      var list = (problems.items[key] || problems.scores[key] || []);
+      places[ul.getAttribute("data-problems-for")] = ul;
       ul.textContent = "";
-      list.forEach(function (p) { ul.appendChild(el("li", { "class": "b-problem", text: p })); });
-      count += list.length;
-      var badge = root.querySelector('[data-count-for="' + key + '"]');
-      if (badge) { badge.textContent = list.length ? list.length + (list.length === 1 ? " problem" : " problems") : ""; badge.classList.toggle("d-none", !list.length); }
-      if (list.length) { var body = ul.parentNode.querySelector(".b-item-body"); if (body) { body.classList.remove("d-none"); } }
+    });
+    var perItem = {};
+    [problems.items || {}, problems.scores || {}].forEach(function (group) {
+      Object.keys(group).forEach(function (key) {
+        perItem[key] = group[key].length;
+        group[key].forEach(function (p) {
+          var cut = p.indexOf(": ");
+          var rest = cut > 0 ? p.slice(0, cut) : "";
+          var part = /^[a-z_]+/.exec(rest);
+          var ul = (part && places[key + "." + part[0]]) || places[key];
+          if (!ul) { return; }
+          var words = rest ? window.BuilderPreview.plainPart(rest) + ": " + p.slice(cut + 2) : p;
+          ul.appendChild(el("li", { "class": "b-problem", text: words }));
+          count += 1;
+          var body = ul.closest(".b-item") ? ul.closest(".b-item").querySelector(".b-item-body") : null;
+          if (body) { body.classList.remove("d-none"); }
+        });
+      });
+    });
+    Array.prototype.forEach.call(root.querySelectorAll("[data-count-for]"), function (badge) {
+      var n = perItem[badge.getAttribute("data-count-for")] || 0;
+      badge.textContent = n ? n + (n === 1 ? " problem" : " problems") : "";
+      badge.classList.toggle("d-none", !n);
     });
     var general = document.getElementById("b-general-problems");
     if (general) {
@@ -486,14 +490,6 @@
     checkStatus.className = "small mb-2 " + (count ? "text-danger" : "text-success");
   }
 
-  // Editing an item brings it into view in the phone preview (the preview's ids are the
-  // portal's: item-<link_id>).
-  root.addEventListener("focusin", function (ev) {
-    var card = ev.target.closest ? ev.target.closest("[data-link-id]") : null;
-    if (!card) { return; }
-    var shown = preview.querySelector('[id="item-' + card.getAttribute("data-link-id").replace(/"/g, "") + '"]');
-    if (shown) { preview.scrollTop = shown.getBoundingClientRect().top - preview.getBoundingClientRect().top + preview.scrollTop - 60; }
-  });
   form.addEventListener("submit", function () { hidden.value = JSON.stringify(doc); });
   render();
 })();
