@@ -109,6 +109,15 @@ def delete(resource_id: uuid.UUID):
     return redirect(url_for("learning.index"))
 
 
+def _ids(values: list[str] | None) -> list[uuid.UUID]:
+    try:
+        return [uuid.UUID(v) for v in values or []]
+    except ValueError:
+        raise services.ResourceError(
+            "One of the chosen resources is not in your library; reload."
+        ) from None
+
+
 @bp.route(
     "/cases/<uuid:case_id>/assignments/<uuid:learning_assignment_id>/resources",
     methods=["GET", "POST"],
@@ -123,27 +132,23 @@ def attach(case_id: uuid.UUID, learning_assignment_id: uuid.UUID):
         audit.record_now("access.denied", "assignment", assignment.id)
         abort(404)
     form = AttachForm()
-    own, others = services.library()
     error = None
     if form.validate_on_submit():
         try:
-            ids = [uuid.UUID(v) for v in form.resources.data or []]
-            services.set_attached(case, "assignment", assignment.id, ids)
-        except ValueError as exc:  # a malformed id, or ResourceError
+            services.set_attached(case, "assignment", assignment.id, _ids(form.resources.data))
+        except services.ResourceError as exc:
             db.session.rollback()
-            error = (
-                str(exc)
-                if isinstance(exc, services.ResourceError)
-                else ("One of the chosen resources is not in your library; reload.")
-            )
+            error = str(exc)
         else:
             db.session.commit()
             flash("The partners of this homework see these on their page.", "success")
-            return redirect(
-                url_for("questionnaires.assignment", case_id=case.id, assignment_id=assignment.id)
+            back = url_for(
+                "questionnaires.assignment", case_id=case.id, assignment_id=assignment.id
             )
+            return redirect(back)
     elif request.method == "POST":
         error = "This page was open too long. Reload it and try again."
+    own, others = services.library()
     chosen = {r.id for r in services.attached("assignment", assignment.id)}
     audit.record("assignment.view", "assignment", assignment.id)
     db.session.commit()
