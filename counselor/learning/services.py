@@ -75,8 +75,8 @@ def _checked(data: ResourceInput) -> dict:
     }
 
 
-def _readable():
-    return or_(Resource.owner_id == current_user.id, Resource.shared.is_(True))
+def _readable(counselor_id: uuid.UUID):
+    return or_(Resource.owner_id == counselor_id, Resource.shared.is_(True))
 
 
 def seed_starter(counselor_id: uuid.UUID) -> int:
@@ -106,7 +106,9 @@ def seed_starter(counselor_id: uuid.UUID) -> int:
 def library() -> tuple[list[Resource], list[Resource]]:
     """(the current counselor's resources, those other counselors share), by title."""
     seed_starter(current_user.id)
-    rows = db.session.scalars(select(Resource).where(_readable()).order_by(Resource.title))
+    rows = db.session.scalars(
+        select(Resource).where(_readable(current_user.id)).order_by(Resource.title)
+    )
     own, others = [], []
     for r in rows:
         (own if r.owner_id == current_user.id else others).append(r)
@@ -168,8 +170,8 @@ def attached(target_kind: str, target_id: uuid.UUID) -> list[Resource]:
 def set_attached(
     case: Case, target_kind: str, target_id: uuid.UUID, resource_ids: Iterable[uuid.UUID]
 ) -> list[Resource]:
-    """Make exactly these resources (own or shared, of the current counselor's reach) the ones
-    attached to an assignment or step of ``case``; flushes and returns them.
+    """Make exactly these resources (the case's counselor's own, or shared) the ones attached
+    to an assignment or step of ``case``; flushes and returns them.
 
     The caller has checked that the target belongs to ``case`` (the steps feature calls this
     with its step's id and ``target_kind="step"``)."""
@@ -177,12 +179,16 @@ def set_attached(
         raise ResourceError(f"Resources attach to {' or '.join(TARGETS)}s only.")
     wanted = set(resource_ids)
     found = (
-        set(db.session.scalars(select(Resource.id).where(Resource.id.in_(wanted), _readable())))
+        set(
+            db.session.scalars(
+                select(Resource.id).where(Resource.id.in_(wanted), _readable(case.counselor_id))
+            )
+        )
         if wanted
         else set()
     )
     if found != wanted:
-        raise ResourceError("One of the chosen resources is no longer in your library; reload.")
+        raise ResourceError("One of the chosen resources is not in your library; reload the page.")
     rows = db.session.scalars(
         select(ResourceAttachment).where(
             ResourceAttachment.target_kind == target_kind,

@@ -150,13 +150,12 @@ def test_the_counselor_sees_who_acknowledged_which_version_and_when(
 
 
 def test_a_partner_never_learns_whether_another_partner_acknowledged(app, counselor_a, client):
-    from flask.testing import FlaskClient
 
     case, _, tokens = _intake_case(counselor_a)
     _open(client, tokens["Sam Rivera"])
     secret = canary("samsname")
     acknowledge_consent(client, secret)
-    alex = FlaskClient(app, use_cookies=True)
+    alex = app.test_client()
     _open(alex, tokens["Alex Novak"])
     for path in ("/p/home", "/p/consent"):
         page = alex.get(path).get_data(as_text=True)
