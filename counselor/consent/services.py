@@ -176,9 +176,21 @@ def status_of(partner: Partner) -> PartnerConsent:
 
 
 def case_status(case: Case) -> list[PartnerConsent]:
-    """Each partner of the case with their consent status, in case order."""
-    current = current_text()
-    acks = _latest_acks([p.id for p in case.partners])
+    """Each partner of the case with their consent status, in case order (one read: every
+    version, newest first, with the acknowledgements of these partners)."""
+    ids = [p.id for p in case.partners]
+    rows = db.session.execute(
+        select(ConsentText, ConsentAck)
+        .outerjoin(
+            ConsentAck, (ConsentAck.text_id == ConsentText.id) & ConsentAck.partner_id.in_(ids)
+        )
+        .order_by(ConsentText.number.desc(), ConsentAck.acknowledged_at.desc())
+    ).all()
+    current = rows[0][0] if rows else current_text()
+    acks: dict[uuid.UUID, ConsentAck] = {}
+    for _, ack in rows:
+        if ack is not None:
+            acks.setdefault(ack.partner_id, ack)  # the newest version's comes first
     return [PartnerConsent(p, current, acks.get(p.id)) for p in case.partners]
 
 
