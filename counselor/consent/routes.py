@@ -16,7 +16,7 @@ from counselor.consent.forms import ConsentTextForm
 from counselor.core import audit
 from counselor.core.models import day_text
 from counselor.core.ownership import admin_required, counselor_required
-from counselor.extensions import db
+from counselor.extensions import csrf, db
 from counselor.portal import services as portal_services
 from counselor.portal.routes import partner_required
 from counselor.portal.services import HomeCard
@@ -173,5 +173,15 @@ def portal_consent(pctx):
     )
     db.session.commit()
     return render_template(
-        "consent/portal.html", ctx=pctx, consent=consent, error=error, typed=typed
+        "consent/portal.html",
+        ctx=pctx,
+        consent=consent,
+        consent_blocks=services.blocks(consent.current.text),
+        error=error,
+        typed=typed,
     ), code
+
+
+# The partner's page checks the portal's own CSRF token (partner_required) instead of Flask-WTF's
+# (the counselor's token lives in a cookie a partner's pages never read or write).
+csrf.exempt(portal_consent)

@@ -280,3 +280,33 @@ def has_intake(partner: Partner) -> bool:
         .limit(1)
     )
     return db.session.scalar(stmt) is not None
+
+
+@dataclass(frozen=True)
+class Block:
+    """One paragraph of a consent text as a page shows it: an optional heading, then its parts
+    in order, each ("text", lines) or ("list", items written "- ...")."""
+
+    heading: str
+    parts: list[tuple[str, list[str]]]
+
+
+def blocks(text: str) -> list[Block]:
+    """The text's paragraphs (blank-line separated); a short first line without closing
+    punctuation, followed by more, reads as the paragraph's heading."""
+    out = []
+    for para in (p for p in text.split("\n\n") if p.strip()):
+        lines = [line.strip() for line in para.strip().split("\n")]
+        heading = ""
+        if len(lines) > 1 and len(lines[0]) <= 80 and not lines[0].endswith((".", ":", ";", ",")):
+            heading, lines = lines[0], lines[1:]
+        parts: list[tuple[str, list[str]]] = []
+        for line in lines:
+            kind = "list" if line.startswith("- ") else "text"
+            value = line[2:].strip() if kind == "list" else line
+            if parts and parts[-1][0] == kind:
+                parts[-1][1].append(value)
+            else:
+                parts.append((kind, [value]))
+        out.append(Block(heading, parts))
+    return out

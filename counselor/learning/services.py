@@ -103,14 +103,18 @@ def seed_starter(counselor_id: uuid.UUID) -> int:
     return len(entries)
 
 
+def library_of(counselor_id: uuid.UUID) -> list[Resource]:
+    """A counselor's own resources and those others share, by title (the starter list given
+    on first use)."""
+    seed_starter(counselor_id)
+    stmt = select(Resource).where(_readable(counselor_id)).order_by(Resource.title)
+    return list(db.session.scalars(stmt))
+
+
 def library() -> tuple[list[Resource], list[Resource]]:
     """(the current counselor's resources, those other counselors share), by title."""
-    seed_starter(current_user.id)
-    rows = db.session.scalars(
-        select(Resource).where(_readable(current_user.id)).order_by(Resource.title)
-    )
     own, others = [], []
-    for r in rows:
+    for r in library_of(current_user.id):
         (own if r.owner_id == current_user.id else others).append(r)
     return own, others
 

@@ -227,3 +227,14 @@ def test_versions_and_acknowledgements_never_change_but_keys_rotate(app, counsel
         db.session.flush()
     db.session.rollback()
     assert db.session.scalar(select(ConsentText.number)) == 1
+
+
+def test_the_text_shows_as_headed_paragraphs_with_lists_in_order():
+    found = services.blocks("Intro line.\n\nWhen we share\nWe share when:\n- one;\n- two.\nThen.")
+    assert found[0].heading == "" and found[0].parts == [("text", ["Intro line."])]
+    assert found[1].heading == "When we share"
+    assert found[1].parts == [
+        ("text", ["We share when:"]),
+        ("list", ["one;", "two."]),
+        ("text", ["Then."]),
+    ]
