@@ -21,11 +21,10 @@ from sqlalchemy import (
     String,
     UniqueConstraint,
     event,
-    inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from counselor.core.crypto import associated_data, encrypted, keyring, sealed_column
+from counselor.core.crypto import encrypted, only_rewrapped, sealed_column
 from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
 from counselor.extensions import db
 
@@ -56,28 +55,10 @@ class ConsentText(UUIDPrimaryKey, db.Model):
     )
 
 
-def _only_rewrapped(target) -> bool:
-    """Whether an update only re-encrypts sealed values under another key (``flask keys
-    rotate``), every plaintext staying the same."""
-    state = inspect(target)
-    for attr in state.mapper.column_attrs:
-        history = state.attrs[attr.key].history
-        if not history.has_changes():
-            continue
-        old = history.deleted[0] if history.deleted else None
-        if not attr.key.endswith("_sealed") or old is None:
-            return False
-        name = attr.key.removesuffix("_sealed")
-        aad = associated_data(target.__tablename__, name, target.id)
-        if keyring().decrypt(bytes(old), aad) != getattr(target, name):
-            return False
-    return True
-
-
 @event.listens_for(ConsentText, "before_update")
 def _versions_are_immutable(mapper, connection, target) -> None:
     # Partners acknowledged this exact text: a change is a new version, never an edit.
-    if not _only_rewrapped(target):
+    if not only_rewrapped(target):
         raise RuntimeError("consent text versions are immutable; save a new version")
 
 
@@ -106,5 +87,5 @@ class ConsentAck(UUIDPrimaryKey, db.Model):
 
 @event.listens_for(ConsentAck, "before_update")
 def _acks_are_append_only(mapper, connection, target) -> None:
-    if not _only_rewrapped(target):
+    if not only_rewrapped(target):
         raise RuntimeError("consent acknowledgements never change")

@@ -213,20 +213,42 @@ def test_the_admin_edits_the_text_in_practice_settings(app, client_admin, client
     assert client_a.get("/admin/practice/consent").status_code == 403
 
 
-def test_versions_and_acknowledgements_never_change_but_keys_rotate(app, counselor_a):
-    from counselor.core.crypto import rotate_all
-
+def test_versions_and_acknowledgements_never_change(app, counselor_a):
     case = new_case(counselor_a)
     version = services.current_text()
     services.acknowledge(case.partners[0], version.id, "Sam", practice_today())
-    db.session.commit()
-    assert rotate_all(db.session)[0] >= 2  # re-encrypting the same words is allowed
     db.session.commit()
     version.text = "Changed words"
     with pytest.raises(RuntimeError, match="immutable"):
         db.session.flush()
     db.session.rollback()
+    ack = db.session.scalar(select(ConsentAck))
+    ack.typed_name = "Someone else"
+    with pytest.raises(RuntimeError, match="never change"):
+        db.session.flush()
+    db.session.rollback()
     assert db.session.scalar(select(ConsentText.number)) == 1
+
+
+def test_key_rotation_rewraps_consent_rows_without_changing_them(make_app):
+    from counselor.config import new_encryption_key
+    from counselor.core.crypto import rotate_all
+    from tests.support import make_account
+
+    k1, k2 = new_encryption_key(), new_encryption_key()
+    with make_app(COUNSELOR_ENCRYPTION_KEYS=k1).app_context():
+        case = new_case(make_account("a@example.org", "Counselor A"))
+        version = services.current_text()
+        services.acknowledge(case.partners[0], version.id, "Sam Typed", practice_today())
+        db.session.commit()
+    with make_app(COUNSELOR_ENCRYPTION_KEYS=f"{k2},{k1}").app_context():
+        checked, rewritten = rotate_all(db.session)
+        db.session.commit()
+        assert rewritten >= 2  # the text and the typed name, among the case's own
+    with make_app(COUNSELOR_ENCRYPTION_KEYS=k2).app_context():
+        db.session.expire_all()
+        assert db.session.scalar(select(ConsentAck)).typed_name == "Sam Typed"
+        assert "Mandated reporting" in db.session.scalar(select(ConsentText)).text
 
 
 def test_the_text_shows_as_headed_paragraphs_with_lists_in_order():
