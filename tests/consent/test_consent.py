@@ -260,3 +260,26 @@ def test_the_text_shows_as_headed_paragraphs_with_lists_in_order():
         ("list", ["one;", "two."]),
         ("text", ["Then."]),
     ]
+
+
+def test_erasing_a_case_erases_its_acknowledgements_and_resource_attachments(
+    app, counselor_a, client_a
+):
+    from counselor.learning import services as learning
+    from counselor.learning.models import ResourceAttachment
+
+    sync()
+    case, assignment, _ = _intake_case(counselor_a)
+    typed = canary("erasedname")
+    services.acknowledge(case.partners[0], services.current_text().id, typed, practice_today())
+    learning.seed_starter(counselor_a.id)
+    homework, _ = assign(case, "learning-together")
+    learning.set_attached(
+        case, "assignment", homework.id, [learning.library_of(counselor_a.id)[0].id]
+    )
+    db.session.commit()
+    erased = client_a.post(f"/cases/{case.id}/delete", data={"confirm_label": case.label})
+    assert erased.status_code == 302
+    assert db.session.scalar(select(func.count()).select_from(ConsentAck)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ResourceAttachment)) == 0
+    assert services.current_text().number == 1  # the practice's text stays
