@@ -95,6 +95,10 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.auth.blueprint import bp as auth_bp
     from counselor.cases import routes as _cases_routes  # noqa: F401
     from counselor.cases.blueprint import bp as cases_bp
+    from counselor.consent import routes as _consent_routes  # noqa: F401
+    from counselor.consent.blueprint import bp as consent_bp
+    from counselor.learning import routes as _learning_routes  # noqa: F401
+    from counselor.learning.blueprint import bp as learning_bp
     from counselor.pages import routes as _pages_routes  # noqa: F401
     from counselor.portal import routes as _portal_routes  # noqa: F401
     from counselor.portal.blueprint import bp as portal_bp
@@ -117,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
         reveal_bp,
         reports_bp,
         agreements_bp,
+        consent_bp,
+        learning_bp,
     ):
         app.register_blueprint(bp)
 
@@ -128,8 +134,10 @@ def _import_models() -> None:
     import counselor.alerts.models  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
+    import counselor.consent.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
     import counselor.core.practice  # noqa: F401
+    import counselor.learning.models  # noqa: F401
     import counselor.mail.models  # noqa: F401
     import counselor.mail.tasks  # noqa: F401
     import counselor.portal.models  # noqa: F401

@@ -192,6 +192,7 @@ def make_objects(a: Account, b: Account) -> dict:
     agreement = _agreement(case)
     from counselor.cases import homes
 
+    learning_assignment, resource = _learning(case, a)
     home_token = homes.issue_home_link(first)
     sign_in_token = homes.mint_sign_in(first.id)
     db.session.commit()
@@ -209,12 +210,38 @@ def make_objects(a: Account, b: Account) -> dict:
         "export_id": export.id,
         "message_id": message.id,
         "agreement_id": agreement.id,
+        "learning_assignment_id": learning_assignment.id,
+        "resource_id": resource.id,
         "token": next(i.token for i in issued if i.partner.id == first.id),
         "home_token": home_token,
         "sign_in_token": sign_in_token,
         "opt_out_token": homes.opt_out_token(first.id),
         "number": 1,
     }
+
+
+def _learning(case, a: Account):
+    """A learning-together assignment of A's case with one of A's resources attached."""
+    from counselor.learning.models import Resource, ResourceAttachment
+    from counselor.questionnaires.services import assign, library_files, load_definition
+
+    doc = next(doc for _, doc in library_files() if doc["slug"] == "learning-together")
+    questionnaire, _ = load_definition(doc, None)
+    assignment, _ = assign(
+        case, questionnaire.latest, [], due_on=None, instructions=None, ttl_days=None, links=False
+    )
+    resource = Resource(owner_id=a.id, title="Sweep book", source="Sweep author")
+    db.session.add(resource)
+    db.session.flush()
+    db.session.add(
+        ResourceAttachment(
+            case_id=case.id,
+            resource_id=resource.id,
+            target_kind="assignment",
+            target_id=assignment.id,
+        )
+    )
+    return assignment, resource
 
 
 def _agreement(case):
@@ -328,6 +355,9 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     "export_id": lambda o: o["export_id"],
     # A's agreement (published, agreed, a clause paused)
     "agreement_id": lambda o: o["agreement_id"],
+    # a learning-together assignment of A's case; one of A's resources (attached to it)
+    "learning_assignment_id": lambda o: o["learning_assignment_id"],
+    "resource_id": lambda o: o["resource_id"],
     # a mail in the development mailbox (instance/mail/<id>.eml)
     "message_id": lambda o: o["message_id"],
     # the raw token of A's first partner's personal link

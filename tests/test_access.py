@@ -157,6 +157,7 @@ TO_NEW_EXPORT = Redirect("/cases/{case_id}/exports/{new}")
 TO_PORTAL = Redirect("/p/")
 TO_NEW_DRAFT = Redirect("/questionnaires/{new}/edit")
 TO_OWN_EDITOR = Redirect("/questionnaires/{own_questionnaire_id}/edit")
+TO_LEARNING = Redirect("/cases/{case_id}/assignments/{learning_assignment_id}")
 TO_NEW_HOME_LINK = Redirect("/cases/{case_id}/partners/{partner_id}/home-link/{new}")
 
 # Requests carry no form data: 400 means "the form answered with its errors, nothing saved".
@@ -313,6 +314,17 @@ POLICY: dict[str, Row] = {
     "agreements.portal_pdf": portal(POST=404, missing=True),
     "agreements.portal_pdf_status": portal(GET=404, missing=True),
     "agreements.portal_pdf_download": portal(GET=404, missing=True),
+    # informed consent: the practice's text (admin; POST without text: 400), the counselor's
+    # record of a case, the partner's page (POST without the text's version: 400)
+    "consent.text": admin_page(GET=200, POST=400),
+    "consent.case_record": owned(GET=200),
+    "consent.portal_consent": portal(GET=200, POST=400),
+    # the resource library: A's own resource (B: the missing page); resources of A's
+    # learning-together assignment (an empty choice clears them)
+    "learning.index": caseload(GET=200, POST=400),
+    "learning.edit": owned(GET=200, POST=400),
+    "learning.delete": owned(POST=Redirect("/resources")),
+    "learning.attach": owned(GET=200, POST=TO_LEARNING),
     # Quick exit leaves for the neutral page whoever asks; it ends a session only with the
     # portal's token
     "portal.quick_exit": everyone(POST=200),

@@ -131,6 +131,7 @@ SESSION_FIELDS = {
     "notes": "n",
     "next_steps": "s",
 }
+RESOURCE_FIELDS = {"title": "T", "source": "S", "url": "", "note": "", "shared": ""}
 ASSIGN_FIELDS = {"due_on": "", "instructions": "", "ttl_days": "30", "request_key": ""}
 #: every counselor-side and admin POST route and the fields its form sends
 FORMS: dict[str, dict[str, str]] = {
@@ -205,6 +206,11 @@ FORMS: dict[str, dict[str, str]] = {
     "reports.request_session_export": {"kind": "clinical", "partner": ""},
     "reports.retry": {},
     "alerts.acknowledge": {"note": "n", "next_page": ""},
+    "consent.text": {"text": "T"},
+    "learning.index": RESOURCE_FIELDS,
+    "learning.edit": RESOURCE_FIELDS,
+    "learning.delete": {},
+    "learning.attach": {"resources": ""},
     "reveal.release": {},
     "reveal.withdraw": {},
 }
@@ -221,6 +227,7 @@ ON_OWN_QUESTIONNAIRE = {
 NOT_FUZZED = {"auth.logout": "ends the session the other forms are sent with; takes no fields"}
 #: routes that end or change what later forms need go last
 LAST = (
+    "learning.delete",
     "cases.delete_session",
     "reports.delete",
     "questionnaires.revoke",
@@ -588,7 +595,7 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
         url = build_url(rule, values)
         who = (
             "admin"
-            if endpoint.startswith("admin.")
+            if endpoint.startswith("admin.") or endpoint == "consent.text"
             else "anonymous"
             if endpoint.startswith("auth.login")
             else "counselor"

@@ -228,3 +228,40 @@ def test_rotate_after_the_old_key_was_dropped_says_what_to_do(make_app, counselo
     assert result.exit_code == 1, result.output
     assert "no longer in COUNSELOR_ENCRYPTION_KEYS" in result.output
     assert "Traceback" not in result.output
+
+
+def test_key_rotation_rewraps_agreements_and_consent_that_never_change(make_app):
+    """Published agreement versions, acknowledgements, pauses and consent rows refuse any
+    change but one: their ciphertext re-encrypted under the new key, words unchanged."""
+    from counselor.agreements import services as agreements
+    from counselor.agreements.models import AgreementAck, AgreementVersion, ClausePause
+    from counselor.consent import services as consent
+    from counselor.consent.models import ConsentAck
+    from counselor.core.crypto import rotate_all
+    from tests.support import practice_today
+    from tests.support.agreements import published_agreement
+
+    k1, k2 = new_encryption_key(), new_encryption_key()
+    with make_app(COUNSELOR_ENCRYPTION_KEYS=k1).app_context():
+        case = new_case(make_account("a@example.org", "Counselor A"))
+        sam = case.partners[0]
+        agreement = published_agreement(case, [{"kind": "free", "text": "Slowly"}])
+        version = agreements.published(agreement)[0]
+        agreements.answer(agreement, sam, version.id, "agree", "A note")
+        agreements.answer(agreement, case.partners[1], version.id, "agree", None)
+        paused = agreements.pause(agreement, sam, version.clauses[0]["key"])
+        agreements.note_pause(agreement, sam, paused.id, "Pause note")
+        consent.acknowledge(sam, consent.current_text().id, "Sam Typed", practice_today())
+        db.session.commit()
+        sam_id = sam.id
+    with make_app(COUNSELOR_ENCRYPTION_KEYS=f"{k2},{k1}").app_context():
+        checked, rewritten = rotate_all(db.session)
+        db.session.commit()
+        assert rewritten == checked
+    with make_app(COUNSELOR_ENCRYPTION_KEYS=k2).app_context():
+        db.session.expire_all()
+        assert "Slowly" in db.session.scalar(select(AgreementVersion)).content_json
+        sams = select(AgreementAck).where(AgreementAck.partner_id == sam_id)
+        assert db.session.scalar(sams).note == "A note"
+        assert db.session.scalar(select(ClausePause)).note == "Pause note"
+        assert db.session.scalar(select(ConsentAck)).typed_name == "Sam Typed"

@@ -24,8 +24,9 @@ CASELOAD_STATEMENTS = 7
 #: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
 #: branch: one more read, whatever the number of alerts), assignments, exports, the partners'
 #: homes (one read, whatever the number of partners), agreements (four more reads once a case
-#: has any: members, versions, answers, pauses)
-CASE_PAGE_STATEMENTS = 12
+#: has any: members, versions, answers, pauses), the consent text's versions with the
+#: partners' acknowledgements (one read)
+CASE_PAGE_STATEMENTS = 13
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; its partner with case, home and the link that opened the

@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from counselor.core.crypto import encrypted, sealed_column
+from counselor.core.crypto import encrypted, only_rewrapped, sealed_column
 from counselor.core.models import UUIDPrimaryKey, utcnow
 from counselor.extensions import db
 
@@ -126,7 +126,10 @@ class AgreementVersion(UUIDPrimaryKey, db.Model):
 
 @event.listens_for(AgreementVersion, "before_update")
 def _published_versions_are_immutable(mapper, connection, target) -> None:
-    # A published version is what partners acknowledged (by hash): it never changes.
+    # A published version is what partners acknowledged (by hash): it never changes, but
+    # for its ciphertext re-encrypted under a new key (`flask keys rotate`).
+    if only_rewrapped(target):
+        return
     history = inspect(target).attrs.published_at.history
     if history.deleted and history.deleted[0] is not None:
         raise RuntimeError("published agreement versions are immutable; draft a new version")
@@ -163,7 +166,8 @@ class AgreementAck(UUIDPrimaryKey, db.Model):
 
 @event.listens_for(AgreementAck, "before_update")
 def _acks_are_append_only(mapper, connection, target) -> None:
-    raise RuntimeError("acknowledgements are append-only")
+    if not only_rewrapped(target):  # key rotation re-encrypts the note, words unchanged
+        raise RuntimeError("acknowledgements are append-only")
 
 
 class ClausePause(UUIDPrimaryKey, db.Model):
@@ -192,7 +196,10 @@ class ClausePause(UUIDPrimaryKey, db.Model):
 
 @event.listens_for(ClausePause, "before_update")
 def _pauses_change_once(mapper, connection, target) -> None:
-    # Append-only but for two one-time facts: the note added after, and the lift.
+    # Append-only but for two one-time facts: the note added after, and the lift (and key
+    # rotation, which re-encrypts the note, words unchanged).
+    if only_rewrapped(target):
+        return
     state = inspect(target)
     for name in ("agreement_id", "version_id", "clause_key", "partner_id", "paused_at"):
         if state.attrs[name].history.has_changes():

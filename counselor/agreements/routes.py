@@ -79,7 +79,8 @@ def new(case_id: uuid.UUID):
     form = NewAgreementForm()
     form.partners.choices = [SelectChoice(str(p.id), p.display_name) for p in case.partners]
     if request.method == "GET":
-        form.partners.data = [str(p.id) for p in services.default_members(case)]
+        pair = request.args.get("pair", type=int)
+        form.partners.data = [str(p.id) for p in services.default_members(case, pair)]
         form.title.data = "Our agreement"
     elif form.validate_on_submit():
         try:
@@ -93,7 +94,9 @@ def new(case_id: uuid.UUID):
             return redirect(url_for("agreements.draft", case_id=case.id, agreement_id=agreement.id))
     audit.record("case.view", "case", case.id)
     db.session.commit()
-    return render_template("agreements/new.html", case=case, form=form), 400 if form.errors else 200
+    pairs = services.relationship_pairs(case)
+    status = 400 if form.errors else 200
+    return render_template("agreements/new.html", case=case, form=form, pairs=pairs), status
 
 
 @bp.route("/cases/<uuid:case_id>/agreements/<uuid:agreement_id>")

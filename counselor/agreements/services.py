@@ -150,14 +150,27 @@ def active_pauses(pauses: list[ClausePause]) -> list[ClausePause]:
 # ---- the counselor: agreements and drafts --------------------------------------------------
 
 
-def default_members(case: Case) -> list[Partner]:
+def relationship_pairs(case: Case) -> list[tuple[Partner, Partner]]:
+    """The case's relationships as partner pairs, in case order (the map's first pair first)."""
+    by_id = {p.id: p for p in case.partners}
+    pairs = [(by_id[r.partner_a_id], by_id[r.partner_b_id]) for r in case.relationships]
+    return sorted(pairs, key=lambda ab: (ab[0].position, ab[1].position))
+
+
+def default_members(case: Case, pair: int | None = None) -> list[Partner]:
     """Who a new agreement is between unless the counselor chooses: everyone, when everyone is
-    in a relationship with everyone; otherwise nobody is preselected (choose one relationship)."""
+    in a relationship with everyone; otherwise the partners of one relationship (``pair``:
+    its place in ``relationship_pairs``, else the first); nobody when the map has none."""
     partners = list(case.partners)
     everyone = all(
         case.related(a.id, b.id) for i, a in enumerate(partners) for b in partners[i + 1 :]
     )
-    return partners if everyone else []
+    if everyone and pair is None:
+        return partners
+    pairs = relationship_pairs(case)
+    if not pairs:
+        return []
+    return list(pairs[pair if pair is not None and 0 <= pair < len(pairs) else 0])
 
 
 def _title(text: str) -> str:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from flask import current_app
-from sqlalchemy import LargeBinary, select
+from sqlalchemy import LargeBinary, inspect, select
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -175,6 +175,31 @@ def encrypted(nullable: bool = False, *, binary: bool = False) -> EncryptedText:
 def sealed_column(nullable: bool = False) -> Mapped[bytes]:
     """The ciphertext column that backs an :func:`encrypted` attribute."""
     return mapped_column(Sealed(), nullable=nullable)
+
+
+def only_rewrapped(target) -> bool:
+    """Whether a pending update of ``target`` only re-encrypts sealed values under another key
+    (what ``rotate_all`` does), every plaintext staying the same: append-only and immutable
+    rows allow exactly this change."""
+    state = inspect(target)
+    for attr in state.mapper.column_attrs:
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else None
+        if not attr.key.endswith("_sealed") or old is None:
+            return False
+        name = attr.key.removesuffix("_sealed")
+        descriptor = getattr(type(target), name, None)
+        if not isinstance(descriptor, EncryptedText):
+            return False
+        ring = keyring()
+        opened = (ring.decrypt_bytes if descriptor.binary else ring.decrypt)(
+            bytes(old), associated_data(target.__tablename__, name, target.id)
+        )
+        if opened != getattr(target, name):
+            return False
+    return True
 
 
 def rotate_all(session) -> tuple[int, int]:

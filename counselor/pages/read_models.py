@@ -7,6 +7,7 @@ commits once, then renders.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 
 from counselor.agreements import services as agreements
@@ -18,7 +19,11 @@ from counselor.cases import homes as homes_
 from counselor.cases import services as cases
 from counselor.cases.homes import HomeRow
 from counselor.cases.models import Case, CounselingSession
+from counselor.consent import services as consent
+from counselor.consent.services import PartnerConsent
 from counselor.core import audit
+from counselor.learning import services as learning
+from counselor.learning.models import Resource
 from counselor.questionnaires import services as questionnaires
 from counselor.questionnaires.models import Assignment
 from counselor.reports import services as reports
@@ -42,6 +47,8 @@ class CasePage:
     homes: list[HomeRow]
     #: the case's agreements, each with its state (pauses first)
     agreements: list[CounselorView]
+    #: per partner id: where they stand with the practice's consent text
+    consent: dict[uuid.UUID, PartnerConsent]
 
 
 @dataclass
@@ -61,6 +68,8 @@ class AssignmentPage:
     assignment: Assignment
     view: list[questionnaires.PartnerColumn]
     open_alerts: list[AlertCard]
+    #: resources attached for its partners (None: not the learning-together exercise)
+    resources: list[Resource] | None = None
 
 
 def caseload(counselor: Counselor, query: str, status: str, page: int) -> cases.CaseloadPage:
@@ -87,6 +96,7 @@ def case_page(case: Case) -> CasePage:
         exports=reports.case_exports(case),
         homes=homes_.case_homes(case),
         agreements=agreements.case_agreements(case),
+        consent={c.partner.id: c for c in consent.case_status(case)},
     )
 
 
@@ -108,4 +118,7 @@ def assignment_page(case: Case, assignment: Assignment) -> AssignmentPage:
             for card in alerts.open_alert_cards(case)
             if card.first.assignment_id == assignment.id
         ],
+        resources=learning.attached("assignment", assignment.id)
+        if learning.is_learning(assignment)
+        else None,
     )

@@ -245,6 +245,12 @@ def homework_required(view):
             db.session.commit()
             return _not_found()
         portal_session.focus(g.portal, ctx.assignment.id)
+        # a gate (consent before an intake) stops pages and the submit; saving answers never
+        # is refused, so nothing typed is lost when a gate appears mid-way
+        if request.method == "GET" or request.endpoint == "portal.submit":
+            gate = services.homework_gate(ctx)
+            if gate:
+                return redirect(gate)
         return view(ctx, *args, **kwargs)
 
     return wrapped

@@ -233,10 +233,24 @@ class HomeCard:
 
     title: str
     text: str
-    url: str
+    #: the card's button (None: no button)
+    url: str | None
     link_text: str
     #: lower comes first
     order: int = 100
+    #: lines listed on the card itself, such as resources to read
+    entries: list[HomeCardEntry] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HomeCardEntry:
+    """One line of a home card: plain text, with an outside link when ``href`` is given (an
+    http(s) address: the page shows a link and loads nothing from it)."""
+
+    title: str
+    detail: str = ""
+    note: str = ""
+    href: str | None = None
 
 
 @dataclass
@@ -282,6 +296,17 @@ def home_view(pctx: PortalContext) -> HomeView:
         view.cards.extend(provider(pctx))
     view.cards.sort(key=lambda c: c.order)
     return view
+
+
+def homework_gate(ctx: PartnerContext) -> str | None:
+    """Where the partner must go before answering this homework (another feature's page, such
+    as the practice's consent text before an intake), or None. Features register
+    ``PartnerContext -> str | None`` in ``app.extensions["portal_homework_gates"]``."""
+    for gate in current_app.extensions.get("portal_homework_gates", ()):
+        url = gate(ctx)
+        if url:
+            return url
+    return None
 
 
 def due_passed(assignment: Assignment) -> bool:

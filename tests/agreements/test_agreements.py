@@ -83,6 +83,35 @@ def test_a_metamour_pair_offers_nothing(app, counselor_a):
     assert not [m for m in services.material_for(agreement) if m.kind == "activity"]
 
 
+def test_a_new_agreement_in_a_polycule_starts_from_one_relationship(app, client_a, counselor_a):
+    from counselor.cases.services import set_relationships
+
+    case = new_case(counselor_a, "Triad", ("Sam Rivera", "Alex Novak", "Kai Ito"))
+    sam, alex, kai = case.partners
+    set_relationships(case, {frozenset((sam.id, alex.id)), frozenset((alex.id, kai.id))})
+    db.session.commit()
+    assert services.default_members(case) == [sam, alex]
+    assert services.default_members(case, 1) == [alex, kai]
+    url = f"/cases/{case.id}/agreements/new"
+
+    def ticked(page: str) -> set[str]:
+        boxes = re.findall(r"<input[^>]*>", page)
+        return {re.search(r'value="([^"]+)"', b).group(1) for b in boxes if "checked" in b}
+
+    page = client_a.get(url).get_data(as_text=True)
+    assert ticked(page) == {str(sam.id), str(alex.id)}
+    assert "Alex Novak &amp; Kai Ito" in page
+    other = client_a.get(url + "?pair=1").get_data(as_text=True)
+    assert ticked(other) == {str(alex.id), str(kai.id)}
+    # a pair the map does not have falls back to the first; a word instead of a number too
+    assert ticked(client_a.get(url + "?pair=9").get_data(as_text=True)) == ticked(page)
+    assert client_a.get(url + "?pair=x").status_code == 200
+    set_relationships(case, set())
+    db.session.commit()
+    assert services.default_members(case) == []
+    assert "no relationships yet" in client_a.get(url).get_data(as_text=True)
+
+
 # ---- versions, answers, in force ------------------------------------------------------------
 
 

@@ -893,6 +893,8 @@ def test_preview_shows_alert_severity_and_cited_sources(client_a, couple):
     page = client_a.get(f"/questionnaires/{questionnaire('intake').id}").get_data(as_text=True)
     assert "Sources and licences" in page and "Ask Suicide-Screening Questions" in page
     assert "alert (urgent): Says they are under 18" in page
+    assert "Informed consent comes first" in page  # the consent step, set by the practice
     inventory = questionnaire("desires-boundaries").id
     page = client_a.get(f"/questionnaires/{inventory}").get_data(as_text=True)
     assert 'class="item-advisory"' in page and "Sources and licences" not in page
+    assert "Informed consent comes first" not in page

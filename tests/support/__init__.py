@@ -41,6 +41,7 @@ from tests.support.library import (
 )
 from tests.support.portal import (
     PartnerBrowser,
+    acknowledge_consent,
     autosave,
     landing_csrf,
     open_link,
@@ -61,6 +62,7 @@ from tests.support.services import (
 )
 
 __all__ = [
+    "acknowledge_consent",
     "CANARY",
     "INTAKE",
     "INVENTORY",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
@@ -140,10 +141,34 @@ def open_link(client, token: str, *, name: str = "partner") -> PartnerBrowser:
         home = client.get("/p/home").get_data(as_text=True)
         newest = re.search(r'href="(/p/a/[0-9a-f\-]+/)"', home)
         assert newest, "no homework on the home"
+        if client.get(newest.group(1)).status_code == 302:  # an intake asks for consent first
+            acknowledge_consent(client, name)
         assert client.get(newest.group(1)).status_code == 200
         return PartnerBrowser(name, client, r)
     assert r.headers["Location"].endswith("/p/")
+    if urlsplit(client.get("/p/").headers.get("Location", "")).path == "/p/consent":
+        acknowledge_consent(client, name)
     return PartnerBrowser(name, client, r)
+
+
+def acknowledge_consent(client, name: str = "partner"):
+    """The partner reads the practice's consent text and agrees by typed name and today's
+    date (what an intake asks first); returns the POST's response."""
+    page = client.get("/p/consent").get_data(as_text=True)
+    text_id = re.search(r'name="text_id" value="([^"]+)"', page)
+    day = re.search(r'name="date" type="date" value="([^"]+)"', page)
+    assert text_id and day, "no consent form on the page"
+    r = client.post(
+        "/p/consent",
+        data={
+            "csrf_token": portal_csrf(page),
+            "text_id": text_id.group(1),
+            "name": name,
+            "date": day.group(1),
+        },
+    )
+    assert r.status_code == 302, r.get_data(as_text=True)[:1000]
+    return r
 
 
 def response_of(assignment_id, partner_id):
