@@ -266,19 +266,43 @@ def page_count(pdf: bytes) -> int:
 
 
 def bench_render(runs: int, pages: int, font_dir: str) -> None:
-    """Print the median render time of a realistic clinical record."""
+    """Print the median render time of a realistic clinical record, per page, beside a bare
+    reportlab document of the same content (bench/pdf_reference.py), interleaved."""
+    from bench.pdf_reference import render_bare
+
     record = realistic_record(pages)
-    render_clinical(record, font_dir)  # warm-up: font registration happens once per process
-    times = []
+    # warm-up: font registration happens once per process, on each side
+    pdf, bare = render_clinical(record, font_dir), render_bare(record, font_dir)
+    times, ref_times = [], []
     for _ in range(runs):
         start = time.perf_counter()
         pdf = render_clinical(record, font_dir)
         times.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        bare = render_bare(record, font_dir)
+        ref_times.append(time.perf_counter() - start)
+    mine, ref = statistics.median(times) * 1000, statistics.median(ref_times) * 1000
+    n, m = page_count(pdf), page_count(bare)
     print(
-        f"render clinical record: {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB, "
-        f"median {statistics.median(times) * 1000:.0f} ms over {runs} runs "
+        f"render clinical record: {n} pages, {len(pdf) / 1024:.0f} KiB, "
+        f"median {mine:.0f} ms over {runs} runs "
         f"(min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms)"
     )
+    print(
+        f"bare reportlab, same content: {m} pages, {len(bare) / 1024:.0f} KiB, median {ref:.0f} ms"
+    )
+    print(
+        f"per page: {mine / n:.1f} ms vs {ref / m:.1f} ms: {mine / n / (ref / m):.2f}x "
+        f"(goal <= 1.5x); rl_accel {'in use' if _rl_accel() else 'NOT installed'}"
+    )
+
+
+def _rl_accel() -> bool:
+    try:
+        import _rl_accel  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _seed(app):
