@@ -265,7 +265,7 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def bench_render(runs: int, pages: int, font_dir: str) -> None:
+def bench_render(runs: int, pages: int, font_dir: str) -> str:
     """Print the median render time of a realistic clinical record, per page, beside a bare
     reportlab document of the same content (bench/pdf_reference.py), interleaved."""
     from bench.pdf_reference import render_bare
@@ -291,9 +291,15 @@ def bench_render(runs: int, pages: int, font_dir: str) -> None:
     print(
         f"bare reportlab, same content: {m} pages, {len(bare) / 1024:.0f} KiB, median {ref:.0f} ms"
     )
+    ratio = mine / n / (ref / m)
     print(
-        f"per page: {mine / n:.1f} ms vs {ref / m:.1f} ms: {mine / n / (ref / m):.2f}x "
+        f"per page: {mine / n:.1f} ms vs {ref / m:.1f} ms: {ratio:.2f}x "
         f"(goal <= 1.5x); rl_accel {'in use' if _rl_accel() else 'NOT installed'}"
+    )
+    return (
+        f"| clinical record PDF, per page | bare reportlab, same content: {ref / m:.1f} ms "
+        f"({m} pages in {ref:.0f} ms) | {mine / n:.1f} ms ({n} pages in {mine:.0f} ms) | "
+        f"{ratio:.2f}× | ≤ 1.5× |"
     )
 
 
@@ -467,9 +473,13 @@ def main() -> None:
         "--exports", type=int, default=10, help="exports to time through broker and worker"
     )
     args = parser.parse_args()
-    bench_render(args.runs, args.pages, args.font_dir)
+    row = bench_render(args.runs, args.pages, args.font_dir)
     if not args.render_only:
         bench_export(args.exports)
+    print()
+    print("| measure | bare reference | Counselor | ratio | goal |")
+    print("|---|---|---|---|---|")
+    print(row)
 
 
 if __name__ == "__main__":
