@@ -174,3 +174,26 @@ def test_shared_page_statement_count_does_not_grow(small_and_large, client_a, ap
         counts.append(len(statements))
     print(f"\nshared page: {counts[0]} statements for 2 partners, {counts[1]} for 6 partners")
     assert counts[0] == counts[1]
+
+
+def test_a_section_preview_is_exactly_that_section_of_the_partner_view(small_and_large):
+    """Paging never shows a partner's preview anything the whole view would not: each
+    section's preview is the whole view's items of that section, and together they are all."""
+    from counselor.reveal import services
+
+    (_, _), (_, large) = small_and_large
+    assignment = services.load_assignment(large.id)
+    defn = assignment.definition
+    for partner in services.assigned_partners(assignment):
+        whole = services.view_for_partner(assignment, partner.id, as_released=True)
+        together = []
+        for section in defn.sections:
+            part = services.view_for_partner(
+                assignment, partner.id, as_released=True, section_index=section.index
+            )
+            assert all(defn.section_of(i.link_id) is section for i in part.items)
+            together += part.items
+        assert [(i.link_id, i.matches, i.answers) for i in together] == [
+            (i.link_id, i.matches, i.answers) for i in whole.items
+        ]
+        assert whole.items, "the six partners match on something"
