@@ -1,17 +1,20 @@
 """Practice scale: no page's time grows with the audit table or with other counselors' data.
 
-    python bench/scale.py --pg-url postgresql://postgres@127.0.0.1:5432/scale_bench
+    python bench/scale.py --pg-url postgresql://postgres@127.0.0.1:5432/counselor_bench
     python bench/scale.py --pg-url ... --quick        # 10 counselors, 500,000 audit events
+    python bench/scale.py --pg-url ... --plans        # also every statement's scans
 
 Seeds one measured counselor (200 cases of 2-6 partners with sessions, a couple and six
 partners with a submitted desire inventory, a partner's thirty-item exercise) through the
-app's own services, times every page they and their partners use (in process, through the
-Flask test client, templates included; median of --runs requests), then grows the database
-around them: N-1 more counselors with 200 cases each, also through the services, and a year
-of audit events (millions of rows, written with COPY: the audit table is append-only and the
-services would only add the same rows slower). It then times the same pages again, prints
-small vs large per page, and EXPLAINs every statement each page ran against the large
-database, flagging a sequential scan of any table that holds other counselors' rows.
+app's own services and times every page they and their partners use, in process through the
+Flask test client, templates included: wall-clock and this process's CPU time per request
+(medians of --runs), and the database's own time for the page's statements (EXPLAIN ANALYZE).
+Then it grows the database around them: N-1 more counselors with 200 cases each, 20 private
+questionnaires each and homework on a quarter of their cases, also through the services, and
+a year of audit events (millions of rows, written with COPY: the audit table is append-only
+and the services would only add the same rows slower), runs ANALYZE, and measures the same
+pages again. It prints a markdown table of small against large per page and flags any
+sequential scan of a table of more than 5,000 rows in the plans of the large database.
 
 The database named by --pg-url is emptied first: give it a bench database.
 """
