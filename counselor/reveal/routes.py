@@ -45,7 +45,8 @@ def _sections_shown(cmp: services.Comparison, defn, wanted: str):
     """(the sections with rows, whether the comparison is long enough to page, the section
     shown or None when every section is on the page)."""
     asked = request.args.get("section", "")
-    with_rows = [s for s in defn.sections if cmp.section_counts().get(s.index)]
+    rows = cmp.section_counts()
+    with_rows = [s for s in defn.sections if rows.get(s.index)]
     if cmp.cells <= PAGE_CELLS or len(with_rows) < 2:
         return with_rows, False, None
     if asked == "all":
