@@ -11,7 +11,10 @@ LOCK    := requirements.lock
 # pytest-xdist workers for make test: one per core; 0 runs the suite in one process
 TEST_JOBS ?= auto
 
-.PHONY: run test lint lock clean
+.PHONY: run test lint lock clean bench bench-quick
+
+# bench and bench-quick EMPTY this PostgreSQL database: give them one of their own
+BENCH_PG_URL ?= postgresql://postgres@127.0.0.1:5432/counselor_bench
 
 # Every dependency at the version pinned in requirements.lock (make lock renews it), then the
 # project itself from this checkout.
@@ -55,6 +58,19 @@ lint: $(STAMP)
 	@$(BIN)/ruff check counselor tests bench
 	@$(BIN)/ruff format --check counselor tests bench
 	@$(BIN)/lint-imports --no-cache
+
+## bench: every benchmark of README's table on a quiet machine (about 35 minutes; wrk and a
+## PostgreSQL at BENCH_PG_URL, whose database it empties); prints markdown tables to paste
+bench: $(STAMP)
+	@$(BIN)/python bench/load.py --pg-url $(BENCH_PG_URL)
+	@$(BIN)/python bench/pdf.py --render-only --runs 20
+	@$(BIN)/python bench/scale.py --pg-url $(BENCH_PG_URL)
+
+## bench-quick: the same, shorter and smaller (rough figures, for development)
+bench-quick: $(STAMP)
+	@$(BIN)/python bench/load.py --quick --pg-url $(BENCH_PG_URL)
+	@$(BIN)/python bench/pdf.py --render-only --runs 5
+	@$(BIN)/python bench/scale.py --quick --pg-url $(BENCH_PG_URL)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -265,20 +265,56 @@ def page_count(pdf: bytes) -> int:
     return len(PdfReader(io.BytesIO(pdf)).pages)
 
 
-def bench_render(runs: int, pages: int, font_dir: str) -> None:
-    """Print the median render time of a realistic clinical record."""
+def bench_render(runs: int, pages: int, font_dir: str) -> str:
+    """Print the median render time of a realistic clinical record, per page, beside a bare
+    reportlab document of the same content (bench/pdf_reference.py), interleaved run by run.
+
+    Times are CPU time of this process (rendering is single-threaded CPU work, and CPU time
+    does not count waiting for a busy core); the ratio is the median of the per-run ratios,
+    each run's project render against the reference render right after it."""
+    from bench.pdf_reference import render_bare
+
     record = realistic_record(pages)
-    render_clinical(record, font_dir)  # warm-up: font registration happens once per process
-    times = []
+    # warm-up: font registration happens once per process, on each side
+    pdf, bare = render_clinical(record, font_dir), render_bare(record, font_dir)
+    n, m = page_count(pdf), page_count(bare)
+    times, ref_times, ratios = [], [], []
     for _ in range(runs):
-        start = time.perf_counter()
-        pdf = render_clinical(record, font_dir)
-        times.append(time.perf_counter() - start)
+        start = time.process_time()
+        render_clinical(record, font_dir)
+        mine = time.process_time() - start
+        start = time.process_time()
+        render_bare(record, font_dir)
+        ref = time.process_time() - start
+        times.append(mine * 1000)
+        ref_times.append(ref * 1000)
+        ratios.append((mine / n) / (ref / m))
+    mine, ref, ratio = (statistics.median(v) for v in (times, ref_times, ratios))
     print(
-        f"render clinical record: {page_count(pdf)} pages, {len(pdf) / 1024:.0f} KiB, "
-        f"median {statistics.median(times) * 1000:.0f} ms over {runs} runs "
-        f"(min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms)"
+        f"render clinical record: {n} pages, {len(pdf) / 1024:.0f} KiB, median {mine:.0f} ms "
+        f"CPU over {runs} runs (min {min(times):.0f} ms, max {max(times):.0f} ms)"
     )
+    print(
+        f"bare reportlab, same content: {m} pages, {len(bare) / 1024:.0f} KiB, median "
+        f"{ref:.0f} ms CPU (min {min(ref_times):.0f} ms, max {max(ref_times):.0f} ms)"
+    )
+    print(
+        f"per page: {mine / n:.1f} ms vs {ref / m:.1f} ms: median of per-run ratios "
+        f"{ratio:.2f}x (goal <= 1.5x); rl_accel {'in use' if _rl_accel() else 'NOT installed'}"
+    )
+    return (
+        f"| clinical record PDF, per page (CPU) | bare reportlab, same content: "
+        f"{ref / m:.1f} ms ({m} pages in {ref:.0f} ms) | {mine / n:.1f} ms ({n} pages in "
+        f"{mine:.0f} ms) | {ratio:.2f}× | ≤ 1.5× |"
+    )
+
+
+def _rl_accel() -> bool:
+    try:
+        import _rl_accel  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _seed(app):
@@ -443,9 +479,13 @@ def main() -> None:
         "--exports", type=int, default=10, help="exports to time through broker and worker"
     )
     args = parser.parse_args()
-    bench_render(args.runs, args.pages, args.font_dir)
+    row = bench_render(args.runs, args.pages, args.font_dir)
     if not args.render_only:
         bench_export(args.exports)
+    print()
+    print("| measure | bare reference | Counselor | ratio | goal |")
+    print("|---|---|---|---|---|")
+    print(row)
 
 
 if __name__ == "__main__":

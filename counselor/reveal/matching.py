@@ -145,27 +145,46 @@ def _empty(answer: Mapping) -> bool:
     return not answer.get("roles") and not answer.get("limits")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """One partner's answer to one desire item, normalised once for every pair it is in."""
+
+    roles: dict
+    matching: dict
+    limits: frozenset
+    empty: bool
+
+
+def prepare(item: dict, answer: Mapping | None) -> Prepared:
+    """Normalise an answer for matching (today's shape; a fantasy-only yes as a maybe)."""
+    value = desire_value(item, answer)
+    return Prepared(value["roles"], _for_matching(value), frozenset(value["limits"]), _empty(value))
+
+
 def compare_pair(
     item: dict, a_key: Any, a_answer: Mapping | None, b_key: Any, b_answer: Mapping | None
 ) -> PairResult:
     """Classify one desire item for one pair of partners."""
-    a, b = desire_value(item, a_answer), desire_value(item, b_answer)
-    ma, mb = _for_matching(a), _for_matching(b)
-    limits_a, limits_b = set(a["limits"]), set(b["limits"])
+    return compare_prepared(item, a_key, prepare(item, a_answer), b_key, prepare(item, b_answer))
+
+
+def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepared) -> PairResult:
+    """``compare_pair`` on answers already prepared (each partner's once per item)."""
+    limits_a, limits_b = a.limits, b.limits
     pairings = []
     for role in item["roles"]:
         mine, other = role["key"], role.get("counterpart", role["key"])
-        raw_a, raw_b = a["roles"].get(mine), b["roles"].get(other)
+        raw_a, raw_b = a.roles.get(mine), b.roles.get(other)
         if mine in limits_a or other in limits_b:
             collides = (mine in limits_a and raw_b in POSITIVE) or (
                 other in limits_b and raw_a in POSITIVE
             )
             cls = "limit_collision" if collides else "limit"
-        elif _empty(a) or _empty(b):
+        elif a.empty or b.empty:
             cls = "unanswered"
         else:
             cls = classify_pairing(
-                ma.get(mine), mb.get(other), shared_role="counterpart" not in role
+                a.matching.get(mine), b.matching.get(other), shared_role="counterpart" not in role
             )
         pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
     present = {p.cls for p in pairings}
@@ -173,16 +192,7 @@ def compare_pair(
         present.add("limit")  # a limit is a limit, also where a yes runs into it
     classes = tuple(c for c in CLASS_ORDER if c in present)
     cls = next(c for c in LEAD_ORDER if c in present)
-    return PairResult(
-        item["link_id"],
-        a_key,
-        b_key,
-        cls,
-        pairings,
-        classes,
-        frozenset(limits_a),
-        frozenset(limits_b),
-    )
+    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, limits_a, limits_b)
 
 
 def related_pairs(keys: Iterable[Any], related: Callable[[Any, Any], bool] | None = None) -> list:
@@ -196,10 +206,16 @@ def compare_item(
     related: Callable[[Any, Any], bool] | None = None,
 ) -> list[PairResult]:
     """Every pair of partners in a relationship (everyone with everyone without ``related``)."""
-    return [
-        compare_pair(item, a, answers_by_partner[a], b, answers_by_partner[b])
-        for a, b in related_pairs(answers_by_partner, related)
-    ]
+    return compare_item_pairs(item, answers_by_partner, related_pairs(answers_by_partner, related))
+
+
+def compare_item_pairs(
+    item: dict, answers_by_partner: Mapping[Any, Mapping | None], pairs: Iterable[tuple]
+) -> list[PairResult]:
+    """``compare_item`` for pairs decided once (the same for every item of an assignment);
+    each partner's answer is prepared once, however many pairs they are in."""
+    prepared = {k: prepare(item, v) for k, v in answers_by_partner.items()}
+    return [compare_prepared(item, a, prepared[a], b, prepared[b]) for a, b in pairs]
 
 
 def counts(results: list[PairResult]) -> dict[str, int]:

@@ -35,15 +35,43 @@ def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
     return case, services.load_assignment(owned.id)
 
 
+#: a comparison with more answer and matrix cells than this is shown one section at a time
+#: (the desire inventory of 200 items for a couple or a triad stays on one page; for six
+#: partners, 15 pairs would make some 4,000 cells and 5 MB of HTML)
+PAGE_CELLS = 1_500
+
+
+def _sections_shown(cmp: services.Comparison, defn, wanted: str):
+    """(the sections with rows, whether the comparison is long enough to page, the section
+    shown or None when every section is on the page)."""
+    asked = request.args.get("section", "")
+    rows = cmp.section_counts()
+    with_rows = [s for s in defn.sections if rows.get(s.index)]
+    if cmp.cells <= PAGE_CELLS or len(with_rows) < 2:
+        return with_rows, False, None
+    if asked == "all":
+        return with_rows, True, None
+    if asked:
+        current = next((s for n, s in enumerate(defn.sections, 1) if str(n) == asked), None)
+        if current is None or current not in with_rows:
+            refuse(404, "This questionnaire has no such section. Choose one from the list.")
+        return with_rows, True, current
+    counts = cmp.section_counts(wanted)  # start where the class is found
+    return with_rows, True, next((s for s in with_rows if counts.get(s.index)), with_rows[0])
+
+
 @bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/compare")
 @counselor_required
 def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
-    """Every partner's answers side by side, with the desire matrix by pair."""
+    """Every partner's answers side by side, with the desire matrix by pair; a long comparison
+    one section at a time (``?section=N``, or ``all``)."""
     case, assignment = _load(case_id, assignment_id)
     cmp = services.compare(assignment)
     wanted = request.args.get("class", "")
     if wanted and wanted not in matching.CLASS_ORDER:
         wanted = ""
+    defn = assignment.definition
+    sections, paged, current = _sections_shown(cmp, defn, wanted)
     audit.record("assignment.compare", "assignment", assignment.id)
     # Render before the commit: a commit expires every loaded object, and the template would
     # then reload the assignment, its responses and each partner one by one (an N+1).
@@ -53,10 +81,16 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
         assignment=assignment,
         cmp=cmp,
         wanted=wanted,
+        sections=sections,
+        shown={current.index} if current is not None else {s.index for s in sections},
+        current=current,
+        paged=paged,
         release_form=ReleaseForm(),
         all_submitted=services.all_submitted(assignment),
         open_alerts=services.open_alerts(case),
-        previews=services.preview_for_partners(assignment),
+        previews=services.preview_for_partners(
+            assignment, current.index if current is not None else None
+        ),
     )
     db.session.commit()
     return page

@@ -61,16 +61,28 @@ def _answers_by_partner(assignment: Assignment) -> dict[uuid.UUID, dict]:
     return {r.partner_id: r.answers for r in assignment.responses}
 
 
+def _related(case: Case):
+    """``case.related`` with the relationship map read once (it is asked per pair and item)."""
+    pairs = {r.pair for r in case.relationships}
+    return lambda a, b: frozenset((a, b)) in pairs
+
+
 # ---- the partner view (the only partner-facing path) -----------------------------------
 
 
 def view_for_partner(
-    assignment: Assignment, partner_id: uuid.UUID, *, as_released: bool = False
+    assignment: Assignment,
+    partner_id: uuid.UUID,
+    *,
+    as_released: bool = False,
+    section_index: int | None = None,
+    answers: dict | None = None,
 ) -> PartnerView:
     """What one partner may see of the others, by the reveal rules.
 
     ``as_released`` asks what the partner would see once released (the counselor's preview);
-    it goes through the same filter, only the release flag differs.
+    it goes through the same filter, only the release flag differs. ``section_index`` keeps
+    only that section's items (a long comparison is shown one section at a time).
     """
     partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
     viewer = next(p for p in partners if p.key == partner_id)
@@ -78,17 +90,27 @@ def view_for_partner(
         assignment.definition,
         viewer,
         partners,
-        _answers_by_partner(assignment),
+        _answers_by_partner(assignment) if answers is None else answers,
         all_submitted=all_submitted(assignment),
         released=as_released or assignment.released_at is not None,
-        related=assignment.case.related,
+        related=_related(assignment.case),
+        section_index=section_index,
     )
 
 
-def preview_for_partners(assignment: Assignment) -> list[tuple[Partner, PartnerView]]:
-    """For each assigned partner, exactly what their shared page will show after release."""
+def preview_for_partners(
+    assignment: Assignment, section_index: int | None = None
+) -> list[tuple[Partner, PartnerView]]:
+    """For each assigned partner, exactly what their shared page will show after release (of
+    one section only, with ``section_index``)."""
+    answers = _answers_by_partner(assignment)  # decrypted and parsed once for every partner
     return [
-        (p, view_for_partner(assignment, p.id, as_released=True))
+        (
+            p,
+            view_for_partner(
+                assignment, p.id, as_released=True, section_index=section_index, answers=answers
+            ),
+        )
         for p in assigned_partners(assignment)
     ]
 
@@ -152,6 +174,23 @@ class Comparison:
         ]
 
     @property
+    def cells(self) -> int:
+        """How many answer and matrix cells the whole comparison has (what a page costs)."""
+        return len(self.items) * (len(self.partners) + len(self.pairs))
+
+    def section_counts(self, wanted: str = "") -> dict[int, int]:
+        """Per section index, its rows (with a class, its desire items that have it)."""
+        out: dict[int, int] = {}
+        for r in self.items:
+            if not wanted or wanted in r.classes:
+                out[r.section_index] = out.get(r.section_index, 0) + 1
+        return out
+
+    def collisions_in(self) -> dict[int, int]:
+        """Per section index, its items where a yes runs into a hard limit."""
+        return self.section_counts("limit_collision")
+
+    @property
     def names(self) -> dict[uuid.UUID, str]:
         """Partner id to the name shown."""
         return {p.id: p.display_name for p in self.partners}
@@ -164,6 +203,8 @@ def compare(assignment: Assignment) -> Comparison:
     partners = assigned_partners(assignment)
     answers = _answers_by_partner(assignment)
     shown = {p.id: engine.visible_answers(defn, answers.get(p.id, {})) for p in partners}
+    related = _related(assignment.case)
+    pair_ids = matching.related_pairs([p.id for p in partners], related)
     items: list[ItemComparison] = []
     for section in defn.sections:
         for item in engine.walk(section.items):
@@ -176,11 +217,9 @@ def compare(assignment: Assignment) -> Comparison:
                 section_index=section.index,
             )
             if item["type"] == "desire":
-                row.pairs = matching.compare_item(
-                    item, {p.id: row.answers[p.id] for p in partners}, assignment.case.related
-                )
+                row.pairs = matching.compare_item_pairs(item, row.answers, pair_ids)
             items.append(row)
-    pairs = matching.related_pairs(partners, lambda a, b: assignment.case.related(a.id, b.id))
+    pairs = matching.related_pairs(partners, lambda a, b: related(a.id, b.id))
     # an item counts once under each class any of its pairs has: the number beside a class is
     # the number of rows its filter shows
     counts = {c: sum(1 for row in items if c in row.classes) for c in matching.CLASS_ORDER}

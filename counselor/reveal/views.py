@@ -102,11 +102,14 @@ def partner_view(
     all_submitted: bool,
     released: bool,
     related: Callable[[Any, Any], bool] | None = None,
+    section_index: int | None = None,
 ) -> PartnerView:
     """What ``viewer`` may see of the other partners' answers.
 
     ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
-    map); a partner sees nothing at all of anyone they are not in a relationship with."""
+    map); a partner sees nothing at all of anyone they are not in a relationship with.
+    ``section_index`` keeps only that section's items (the counselor's preview of a long
+    comparison, one section at a time): it only ever leaves items out."""
     if not (all_submitted and released):
         # One answer for both: a partner must not learn from this page whether the others
         # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).
@@ -122,6 +125,8 @@ def partner_view(
     their_states = {o.key: enabled_states(defn, answers.get(o.key) or {}) for o in others}
     items: list[SharedItem] = []
     for section in defn.sections:
+        if section_index is not None and section.index != section_index:
+            continue
         for lid in _section_ids(defn, section):
             item = defn.by_id[lid]
             share = share_of(item)

@@ -3,6 +3,8 @@ of items or of partners (no N+1 over responses, partners or versions)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from counselor.extensions import db
@@ -91,17 +93,65 @@ def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):
     few = compare_statements(client_a, small_case, small)
     many = compare_statements(client_a, large_case, large)
     assert len(large.responses) == 6 and len(small.responses) == 2
-    page = client_a.get(f"/cases/{large_case.id}/assignments/{large.id}/compare").get_data(
-        as_text=True
-    )
-    assert page.count('<td class="cell">') == 15 * sum(
-        1 for i in large.version.definition.questions() if i["type"] == "desire"
-    )
     print(
         f"\ncompare page: {len(few)} statements for 2 items x 2 partners, "
         f"{len(many)} for the inventory x 6 partners"
     )
     assert len(many) == len(few), "\n".join(["small:", *few, "large:", *many])
+    url = f"/cases/{large_case.id}/assignments/{large.id}/compare"
+    with counting() as statements:
+        assert client_a.get(url + "?section=all").status_code == 200
+    assert len(statements) == len(few)
+
+
+def test_six_partners_see_one_section_at_a_time(small_and_large, client_a):
+    """15 pairs x the inventory would be a 5 MB page: it is paged by section, every cell is on
+    exactly one page, and every section's page stays small."""
+    (small_case, small), (large_case, large) = small_and_large
+    defn = large.version.definition
+    desires = [i for i in defn.questions() if i["type"] == "desire"]
+    url = f"/cases/{large_case.id}/assignments/{large.id}/compare"
+    first = client_a.get(url).get_data(as_text=True)
+    assert 'aria-labelledby="sections-h"' in first and 'aria-current="page"' in first
+    cells, largest = 0, 0
+    for n, section in enumerate(defn.sections, 1):
+        page = client_a.get(f"{url}?section={n}").get_data(as_text=True)
+        cells += page.count('<td class="cell">')
+        largest = max(largest, len(page))
+        in_section = [i for i in desires if defn.section_of(i["link_id"]) is section]
+        assert page.count('<td class="cell">') == 15 * len(in_section)
+        assert f"Of section {n}," in page  # the preview says it is of this section only
+    assert cells == 15 * len(desires)
+    assert largest < 600_000
+    everything = client_a.get(url + "?section=all").get_data(as_text=True)
+    assert everything.count('<td class="cell">') == 15 * len(desires)
+    # a couple's short exercise stays on one page, with no section list
+    small_page = client_a.get(f"/cases/{small_case.id}/assignments/{small.id}/compare")
+    assert 'id="sections-h"' not in small_page.get_data(as_text=True)
+
+
+def test_section_paging_refuses_a_section_that_is_not_there(small_and_large, client_a):
+    (_, _), (large_case, large) = small_and_large
+    url = f"/cases/{large_case.id}/assignments/{large.id}/compare"
+    for bad in ("0", "99", "two", "-1"):
+        r = client_a.get(f"{url}?section={bad}")
+        assert r.status_code == 404, bad
+        assert "no such section" in r.get_data(as_text=True)
+
+
+def test_a_class_filter_opens_the_first_section_that_has_it(small_and_large, client_a):
+    (_, _), (large_case, large) = small_and_large
+    url = f"/cases/{large_case.id}/assignments/{large.id}/compare"
+    page = client_a.get(url + "?class=limit_collision").get_data(as_text=True)
+    total = int(re.search(r"Limit collision: (\d+)</span>", page).group(1))
+    assert total > 0
+    current = re.search(r'section=(\d+)&amp;class=limit_collision"[^>]*aria-current="page"', page)
+    assert current, "the filtered page names its section"
+    rows = page.count('<td class="cell">')
+    assert rows > 0 and "No item in this class" not in page
+    # the section list's numbers add up to the class's count
+    badges = re.findall(r'class="badge text-bg-light">(\d+)</span>', page)
+    assert sum(int(b) for b in badges) == total
 
 
 def test_shared_page_statement_count_does_not_grow(small_and_large, client_a, app):
@@ -124,3 +174,26 @@ def test_shared_page_statement_count_does_not_grow(small_and_large, client_a, ap
         counts.append(len(statements))
     print(f"\nshared page: {counts[0]} statements for 2 partners, {counts[1]} for 6 partners")
     assert counts[0] == counts[1]
+
+
+def test_a_section_preview_is_exactly_that_section_of_the_partner_view(small_and_large):
+    """Paging never shows a partner's preview anything the whole view would not: each
+    section's preview is the whole view's items of that section, and together they are all."""
+    from counselor.reveal import services
+
+    (_, _), (_, large) = small_and_large
+    assignment = services.load_assignment(large.id)
+    defn = assignment.definition
+    for partner in services.assigned_partners(assignment):
+        whole = services.view_for_partner(assignment, partner.id, as_released=True)
+        together = []
+        for section in defn.sections:
+            part = services.view_for_partner(
+                assignment, partner.id, as_released=True, section_index=section.index
+            )
+            assert all(defn.section_of(i.link_id) is section for i in part.items)
+            together += part.items
+        assert [(i.link_id, i.matches, i.answers) for i in together] == [
+            (i.link_id, i.matches, i.answers) for i in whole.items
+        ]
+        assert whole.items, "the six partners match on something"

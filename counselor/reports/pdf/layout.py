@@ -213,8 +213,17 @@ def house_table(data: list[list], widths: list[float], header: bool = False) -> 
 
 
 def cell_height(cell: object, width: float) -> float:
-    """The height a table cell's content needs at the given column width (padding aside)."""
-    return cell.wrap(width - 12, FRAME_H)[1] if isinstance(cell, Flowable) else 0
+    """The height a table cell's content needs at the given column width (padding aside).
+
+    Remembered on the cell: a row is measured to decide whether it is stacked, then for the
+    table's split rules, and a Paragraph breaks its lines anew on every wrap (rendering a
+    record spent a tenth of its time re-measuring the same cells)."""
+    if not isinstance(cell, Flowable):
+        return 0
+    heights = cell.__dict__.setdefault("_house_heights", {})
+    if width not in heights:
+        heights[width] = cell.wrap(width - 12, FRAME_H)[1]
+    return heights[width]
 
 
 def house_style(*extra: tuple) -> TableStyle:
