@@ -1,7 +1,7 @@
 """practice scale: the library's read of shared questionnaires is an index scan
 
-Revision ID: 0016
-Revises: 0015
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-11-29 12:00:00.000000
 
 The library page reads built-ins (owner IS NULL), the counselor's own (owner = me) and those
@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = "0016"
-down_revision = "0015"
+revision = "0017"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
