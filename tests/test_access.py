@@ -481,16 +481,20 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
     failures: list[str] = []
     seen: set[str] = set()  # what the partner saw of its own link (the checks can fail)
     swept = 0
+    # Fresh objects for every request, unless the request before (of the same rule) was
+    # checked to have changed nothing of them (a read, or a refusal): then they are reused.
     for rule in rules:
+        kept = None
         row = POLICY[rule.endpoint]
         for method in methods_of(rule):
             pages = {}
             for variant in variant_names(rule):
-                objects = {
+                objects = kept or {
                     **make_objects(a, b),
                     "watched": home.case_ids,
                     "portal_assignment_id": home.assignment_id,
                 }
+                kept = None
                 try:
                     values = variants(rule, objects)[variant]
                 except UnknownArgument as exc:
@@ -513,6 +517,8 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
                 if method == "GET" or expected in REFUSALS or actor == "partner":
                     if snapshot(objects) != before:
                         failures.append(f"{where}: a refused or read-only request changed data")
+                    else:
+                        kept = objects
                 # (the partner's own session answers a section it lacks with a page of its own)
                 no_session = not cookie or rule.endpoint == "portal.landing"
                 if is_portal(rule) and expected == 404 and no_session:
@@ -543,6 +549,7 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
                     if _audit_count("access.forbidden", actors["admin"]) != forbidden_before + 1:
                         failures.append(f"{where}: no single access.forbidden audit event")
                 if method != "GET" and account and not _signed_in(client):
+                    kept = None
                     sign_in(
                         client, account, form=False
                     )  # after logout: sign in again for the next rule
@@ -554,7 +561,7 @@ def _sweep(app, actors, actor: str, rules) -> tuple[int, list[str], set[str]]:
             # Methods the rule does not take: 405 for everyone, before any login check.
             for other_method in sorted({"GET", "POST"} - set(rule.methods)):
                 try:
-                    url = build_url(rule, variants(rule, make_objects(a, b))["own"])
+                    url = build_url(rule, variants(rule, kept or make_objects(a, b))["own"])
                 except UnknownArgument:
                     continue  # reported above
                 adapter = app.url_map.bind("counselor.test")
