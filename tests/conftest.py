@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import sqlite3
 
+import jinja2
 import pytest
 from flask import current_app, has_app_context
 from flask.testing import FlaskClient
@@ -149,6 +150,24 @@ class IsolatedClient(FlaskClient):
             return super().run_wsgi_app(environ, buffered)
 
 
+class _TemplateCodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the whole run: every test makes an app of its
+    own, and without this each would compile every template it renders anew."""
+
+    def __init__(self) -> None:
+        self.code: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.code:
+            bucket.bytecode_from_string(self.code[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.code[bucket.key] = bucket.bytecode_to_string()
+
+
+_TEMPLATE_CODE = _TemplateCodeCache()
+
+
 @pytest.fixture
 def make_app(base_config, _schema):
     """Factory for apps with extra config; every app made is cleaned up after the test.
@@ -161,6 +180,7 @@ def make_app(base_config, _schema):
     def factory(**overrides):
         app = create_app({**base_config, **overrides})
         app.test_client_class = IsolatedClient
+        app.jinja_env.bytecode_cache = _TEMPLATE_CODE
         made.append(app)
         return app
 
