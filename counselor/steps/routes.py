@@ -117,7 +117,10 @@ def case_steps(case_id: uuid.UUID):
             else:
                 db.session.commit()
                 flash("Step added. The partners see it on their page.", "success")
-                return _to_steps(case, "#add")
+                # the next step most often goes on the same ladder
+                return redirect(
+                    url_for("steps.case_steps", case_id=case.id, place=form.place.data) + "#add"
+                )
         status = 400
     audit.record("steps.view", "case", case.id)
     db.session.commit()

@@ -466,8 +466,12 @@ def asks_to_slow(answers: dict) -> list[str]:
 
 @signals.homework_submitted.connect
 def _debrief_sent(assignment: Assignment, response: Response, **_) -> list:
+    return debrief_sent(assignment, response)
+
+
+def debrief_sent(assignment: Assignment, response: Response) -> list:
     """A step's debrief asking to slow down or pause holds the next step for everyone and
-    raises a review alert for the counselor."""
+    raises a review alert for the counselor; the alerts raised."""
     debrief = db.session.scalar(
         select(StepDebrief).where(
             StepDebrief.assignment_id == assignment.id,
