@@ -71,7 +71,7 @@ def create_demo_ladder(case, agreement, at: datetime) -> None:
     steps = [services.add_step(ladder, what, size) for what, size in LADDER]
     sam, alex = case.partners
     for n, (sam_answers, alex_answers, shares) in enumerate(DEBRIEFS):
-        done_at = at + timedelta(days=2 + 3 * n, hours=21)
+        done_at = at + timedelta(days=2 + 3 * n, hours=3)
         services.mark(ladder, (sam, alex)[n % 2], steps[n].id, "done")
         steps[n].marked_at = done_at
         debriefs = {d.partner_id: d for d in steps[n].debriefs}
@@ -95,7 +95,7 @@ def create_demo_ladder(case, agreement, at: datetime) -> None:
                 **answers,
             }
             response.status = "submitted"
-            response.saved_at = response.submitted_at = done_at + timedelta(hours=14)
+            response.saved_at = response.submitted_at = done_at + timedelta(hours=15)
             db.session.flush()
             for alert in services.debrief_sent(response.assignment, response):
                 alert.triggered_at = response.submitted_at

@@ -135,7 +135,9 @@ def test_ladder_debriefs_shared_log_and_a_pause(app, live_server, new_context, c
     expect(sam.get_by_text("Paused for now.")).to_be_visible()
     expect(sam.get_by_role("button", name="We did it")).to_have_count(0)
     counselor.goto(f"/cases/{case.id}")
-    expect(counselor.get_by_text(re.compile("the next step is paused for everyone"))).to_be_visible()
+    expect(
+        counselor.get_by_text(re.compile("the next step is paused for everyone"))
+    ).to_be_visible()
     _shot(counselor, "steps-counselor-case-1280.png")
     counselor.get_by_role("link", name="Open the steps").click()
     expect(counselor.get_by_text("Paused because a debrief asked to slow down")).to_be_visible()

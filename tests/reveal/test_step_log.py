@@ -94,9 +94,7 @@ def test_property_the_log_shows_only_what_was_shared_after_everyone_sent(app, co
                     if author.id == viewer.id:
                         continue
                     for key, text in written[author.id].items():
-                        may = (
-                            viewer in members and everyone and key in chosen[author.id]
-                        )
+                        may = viewer in members and everyone and key in chosen[author.id]
                         assert (text in page) == may, (
                             f"{viewer.display_name} {'misses' if may else 'sees'} {key} "
                             f"of {author.display_name} (sent: {len(sent)})"

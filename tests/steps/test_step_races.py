@@ -74,7 +74,11 @@ def _check(step_id, got, violations: list) -> str:
     if sorted(got) != [302, 409]:
         violations.append(f"two presses gave {got}, not one decision and one refusal")
     if step.status == "done":
-        if len(debriefs) != 2 or len({d.partner_id for d in debriefs}) != 2 or len(assignments) != 1:
+        if (
+            len(debriefs) != 2
+            or len({d.partner_id for d in debriefs}) != 2
+            or len(assignments) != 1
+        ):
             violations.append(f"done with {len(debriefs)} debriefs in {len(assignments)} homework")
     elif debriefs:
         violations.append(f"{step.status} but {len(debriefs)} debriefs")
