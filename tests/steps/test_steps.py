@@ -252,3 +252,26 @@ def test_the_counselor_writes_orders_and_answers_proposals(app, lc, client_a):
     # Alex never sees Sam's declined idea
     alex, _ = phone(app, lc.alex)
     assert "Something else" not in alex.get("/p/steps").get_data(as_text=True)
+
+
+def test_steps_and_the_log_are_not_in_the_database_in_plain_text(app, lc, database_url):
+    """A step's words and the reflections in the shared log: readable back on the pages,
+    nowhere in plain text at rest."""
+    from counselor.steps import services
+    from tests.support import database_bytes, leaks
+
+    what, size, conditions = canary("stepwhat"), canary("stepsize"), canary("stepcond")
+    ladder = db.session.get(type(lc.ladder), lc.ladder.id)
+    step = services.add_step(ladder, what, size, conditions)
+    db.session.commit()
+    sam, sam_csrf = phone(app, lc.sam)
+    for s in lc.steps:
+        assert _mark(sam, sam_csrf, lc, fresh(s), "skip").status_code == 302
+    assert _mark(sam, sam_csrf, lc, step, "done").status_code == 302
+    shared = canary("sharedreflection")
+    answer_debrief(sam, _debrief(lc.sam.id, step.id).assignment_id, {**CALM, "next.refine": shared})
+    assert _share(sam, sam_csrf, lc, step, ["next.refine"]).status_code == 302
+    page = sam.get("/p/steps").get_data(as_text=True)
+    assert what in page and size in page and conditions in page
+    found = leaks(database_bytes(database_url), what, size, conditions, shared)
+    assert found == [], f"plain text in the database: {found}"
