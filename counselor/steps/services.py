@@ -452,7 +452,7 @@ def asks_to_slow(answers: dict) -> list[str]:
     """The answers of a debrief that ask to slow down or pause: a ``*.pace`` answer of
     SLOW_PACE, or a ``*.fatigue`` or ``*.anxiety`` number at or above the practice's
     threshold (COUNSELOR_STEP_PAUSE_AT, 0–10)."""
-    threshold = current_app.config.get("COUNSELOR_STEP_PAUSE_AT", 7)
+    threshold = current_app.config["COUNSELOR_STEP_PAUSE_AT"]
     found = []
     for key, value in answers.items():
         leaf = key.rsplit(".", 1)[-1]
