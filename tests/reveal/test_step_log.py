@@ -45,7 +45,7 @@ def test_property_the_log_shows_only_what_was_shared_after_everyone_sent(app, co
     examples: Counter = Counter()
 
     @settings(
-        max_examples=15,
+        max_examples=10,
         deadline=None,
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
     )
