@@ -51,8 +51,6 @@ class Ladder(UUIDPrimaryKey, db.Model):
     #: the clause's key in the agreement ("" for the agreement as a whole or the case)
     clause_key: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    #: bumped by every change, so the lock is a real write on SQLite too
-    revision: Mapped[int] = mapped_column(Integer, default=0)
 
     steps: Mapped[list[Step]] = relationship(
         back_populates="ladder",

@@ -14,7 +14,7 @@ import uuid
 from datetime import date
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from counselor.agreements import services as agreements
@@ -22,6 +22,7 @@ from counselor.alerts.services import raise_rule_alert
 from counselor.cases.models import Case, Partner
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
+from counselor.core.locking import lock_row
 from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
 from counselor.mail.partner import queue_notice
@@ -56,25 +57,12 @@ class Stale(StepError):
 
 def lock(ladder: Ladder) -> Ladder:
     """Hold the ladder's row lock until the commit, its steps and debriefs re-read."""
-    db.session.execute(
-        update(Ladder)
-        .where(Ladder.id == ladder.id)
-        .values(revision=Ladder.revision + 1)
-        .execution_options(synchronize_session=False)
+    lock_row(
+        Ladder,
+        ladder.id,
+        query=select(Ladder).options(selectinload(Ladder.steps).selectinload(Step.debriefs)),
+        children=((Step, Step.ladder_id),),
     )
-    db.session.scalars(
-        select(Ladder)
-        .where(Ladder.id == ladder.id)
-        .with_for_update()
-        .options(selectinload(Ladder.steps).selectinload(Step.debriefs))
-        .execution_options(populate_existing=True)
-    ).all()
-    db.session.scalars(
-        select(Step)
-        .where(Step.ladder_id == ladder.id)
-        .options(selectinload(Step.debriefs))
-        .execution_options(populate_existing=True)
-    ).all()
     return ladder
 
 

@@ -1,7 +1,7 @@
 """steps: ladders of small steps under a clause or a case, debriefs and the shared log
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-11-29 11:41:06.198094
 
 """
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0015'
-down_revision = '0014'
+revision = '0016'
+down_revision = '0015'
 branch_labels = None
 depends_on = None
 
@@ -23,7 +23,6 @@ def upgrade():
     sa.Column('agreement_id', sa.Uuid(), nullable=True),
     sa.Column('clause_key', sa.String(length=16), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('revision', sa.Integer(), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['agreement_id'], ['agreement.id'], name=op.f('fk_step_ladder_agreement_id_agreement'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['case_id'], ['case.id'], name=op.f('fk_step_ladder_case_id_case'), ondelete='CASCADE'),
