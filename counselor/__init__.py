@@ -110,6 +110,8 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.reports.blueprint import bp as reports_bp
     from counselor.reveal import routes as _reveal_routes  # noqa: F401
     from counselor.reveal.blueprint import bp as reveal_bp
+    from counselor.steps import routes as _steps_routes  # noqa: F401
+    from counselor.steps.blueprint import bp as steps_bp
 
     for bp in (
         auth_bp,
@@ -123,6 +125,7 @@ def _register_blueprints(app: Flask) -> None:
         agreements_bp,
         consent_bp,
         learning_bp,
+        steps_bp,
     ):
         app.register_blueprint(bp)
 
@@ -144,6 +147,8 @@ def _import_models() -> None:
     import counselor.questionnaires.models  # noqa: F401
     import counselor.reports.models  # noqa: F401
     import counselor.reports.tasks  # noqa: F401
+    import counselor.steps.models  # noqa: F401
+    import counselor.steps.services  # noqa: F401 - its receiver pauses steps on a debrief
 
 
 class _RedactLinkTokens(logging.Filter):

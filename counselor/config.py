@@ -178,6 +178,8 @@ def _mail_settings(production: bool) -> dict:
         # Retries: a temporary failure waits RETRY_SECONDS, doubling per try (at most an
         # hour), and the message fails after MAX_ATTEMPTS tries.
         "COUNSELOR_MAIL_MAX_ATTEMPTS": _env_int("COUNSELOR_MAIL_MAX_ATTEMPTS", 8),
+        # a step debrief's fatigue or anxiety (0-10) from which the next step pauses
+        "COUNSELOR_STEP_PAUSE_AT": _env_int("COUNSELOR_STEP_PAUSE_AT", 7),
         "COUNSELOR_MAIL_RETRY_SECONDS": _env_int("COUNSELOR_MAIL_RETRY_SECONDS", 30),
         "COUNSELOR_MAIL_LEASE_SECONDS": _env_int("COUNSELOR_MAIL_LEASE_SECONDS", 120),
         "COUNSELOR_MAIL_SWEEP_SECONDS": _env_int("COUNSELOR_MAIL_SWEEP_SECONDS", 15),

@@ -85,7 +85,7 @@ AGREEMENT_V1 = [
 ]
 
 
-def _agreement(case, at: datetime) -> None:
+def _agreement(case, at: datetime):
     """An agreement with two versions: both agreed to the first; Sam has agreed to the
     second, which waits for Alex."""
     from sqlalchemy import update
@@ -134,6 +134,7 @@ def _agreement(case, at: datetime) -> None:
             .values(at=at + timedelta(days=[1, 2, 10][n], hours=20))
         )
     db.session.expire_all()
+    return agreement
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -259,7 +260,10 @@ def create_demo_cases(account) -> None:
     )
     pause.released_at = second.starts_at + timedelta(minutes=45)
     db.session.flush()
-    _agreement(couple, second.starts_at + timedelta(minutes=50))
+    agreement = _agreement(couple, second.starts_at + timedelta(minutes=50))
+    from counselor.steps.demo import create_demo_ladder
+
+    create_demo_ladder(couple, agreement, second.starts_at + timedelta(hours=1))
     # Addresses only now: the seeded history sends no mail, and the homework a new user
     # assigns reaches both partners in the development mailbox (/dev/mail), where its
     # sign-in link can be followed. (example.org is reserved: nothing leaves the machine.)

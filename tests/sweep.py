@@ -190,6 +190,7 @@ def make_objects(a: Account, b: Account) -> dict:
     own_questionnaire = _own_questionnaire(a)
     message = _mail_to(a)
     agreement = _agreement(case)
+    ladder, step = _steps(case)
     from counselor.cases import homes
 
     learning_assignment, resource = _learning(case, a)
@@ -212,6 +213,8 @@ def make_objects(a: Account, b: Account) -> dict:
         "agreement_id": agreement.id,
         "learning_assignment_id": learning_assignment.id,
         "resource_id": resource.id,
+        "ladder_id": ladder.id,
+        "step_id": step.id,
         "token": next(i.token for i in issued if i.partner.id == first.id),
         "home_token": home_token,
         "sign_in_token": sign_in_token,
@@ -261,6 +264,16 @@ def _agreement(case):
     services.note_pause(agreement, case.partners[0], paused.id, canary("pausenote"))
     services.start_draft(agreement)
     return agreement
+
+
+def _steps(case):
+    """A ladder of A's case with one open step (its text a canary), and a partner's proposal."""
+    from counselor.steps import services
+
+    ladder = services.ladder_at(case, "case")
+    step = services.add_step(ladder, canary("step"), canary("stepsize"))
+    services.add_step(ladder, canary("proposal"), proposed_by=case.partners[1])
+    return ladder, step
 
 
 def _mail_to(a: Account):
@@ -358,6 +371,9 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     # a learning-together assignment of A's case; one of A's resources (attached to it)
     "learning_assignment_id": lambda o: o["learning_assignment_id"],
     "resource_id": lambda o: o["resource_id"],
+    # a ladder of A's case and its open step
+    "ladder_id": lambda o: o["ladder_id"],
+    "step_id": lambda o: o["step_id"],
     # a mail in the development mailbox (instance/mail/<id>.eml)
     "message_id": lambda o: o["message_id"],
     # the raw token of A's first partner's personal link

@@ -325,6 +325,19 @@ POLICY: dict[str, Row] = {
     "learning.edit": owned(GET=200, POST=400),
     "learning.delete": owned(POST=Redirect("/resources")),
     "learning.attach": owned(GET=200, POST=TO_LEARNING),
+    # steps: A's ladder has one open step (a POST without its fields is refused, nothing
+    # saved: 400; deciding on a step that is no proposal, resuming one not paused: 409)
+    "steps.case_steps": owned(GET=200, POST=400),
+    "steps.edit": owned(GET=200, POST=400),
+    "steps.move": owned(POST=400),
+    "steps.decide": owned(POST=409),
+    "steps.resume": owned(POST=409),
+    # the partner's steps and log are their own; A's ladder is one the partner is not in
+    "steps.portal_steps": portal(GET=200),
+    "steps.portal_log": portal(GET=200),
+    "steps.portal_mark": portal(POST=404, missing=True),
+    "steps.portal_share": portal(POST=404, missing=True),
+    "steps.portal_propose": portal(POST=404, missing=True),
     # Quick exit leaves for the neutral page whoever asks; it ends a session only with the
     # portal's token
     "portal.quick_exit": everyone(POST=200),

@@ -211,6 +211,19 @@ FORMS: dict[str, dict[str, str]] = {
     "learning.edit": RESOURCE_FIELDS,
     "learning.delete": {},
     "learning.attach": {"resources": ""},
+    # the sweep's ladder has one open step, and a partner's proposal
+    "steps.case_steps": {
+        "place": "case",
+        "what": "w",
+        "size": "",
+        "conditions": "",
+        "planned_on": "",
+        "debrief": "",
+    },
+    "steps.edit": {"what": "w", "size": "", "conditions": "", "planned_on": "", "debrief": ""},
+    "steps.move": {"direction": "up"},
+    "steps.decide": {"decision": "accept"},
+    "steps.resume": {},
     "reveal.release": {},
     "reveal.withdraw": {},
 }
@@ -478,6 +491,28 @@ def test_generated_bad_input_never_gets_a_500(fuzz_app):
         counter.check(r, f"submit {fields!r:.300}")
 
     _run(fields_for({"revision": "1"}), 50, submit)
+
+    # the partner's steps: suggesting a step, marking one and sharing, with generated text
+    from counselor.steps import services as steps
+
+    ladder = steps.ladder_at(case, "case")
+    step = steps.add_step(ladder, "A small step")
+    db.session.commit()
+    for action, fields, examples in (
+        ("propose", {"what": "w", "size": "", "conditions": ""}, 50),
+        ("mark", {"step": str(step.id), "action": "pause"}, 25),
+        ("share", {"step": str(step.id), "share": "step.what"}, 25),
+    ):
+
+        def steps_post(fields, partner=partner, csrf=csrf, action=action):
+            r = partner.post(
+                f"/p/steps/{ladder.id}/{action}",
+                data=form_body([("csrf_token", csrf), *fields]),
+                content_type="application/x-www-form-urlencoded",
+            )
+            counter.check(r, f"steps {action} {fields!r:.300}")
+
+        _run(fields_for(fields), examples, steps_post)
 
     # the counselor's import, with definition texts made to break the parser and the rules
     counselor = app.test_client()

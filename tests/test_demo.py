@@ -15,6 +15,7 @@ from counselor.core.models import aware, to_local, utcnow
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, Response
 from counselor.reports.models import Export
+from counselor.steps.models import Step, StepDebrief
 
 
 @pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Los_Angeles"])
@@ -34,8 +35,11 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
                 assert 8 <= local.hour <= 18 and local.weekday() < 5, (case.label, local)
             past = [s for s in starts if s < utcnow()]
             assert len(past) >= 1
-        responses = db.session.scalars(select(Response)).all()
-        assert responses and all(r.status == "submitted" for r in responses)
+        # the ladder three steps in: Alex's debrief of step 3 is still to write
+        debriefs = set(db.session.scalars(select(StepDebrief.assignment_id)))
+        waiting = db.session.scalars(select(Response).where(Response.status != "submitted")).all()
+        assert len(waiting) == 1 and waiting[0].assignment_id in debriefs
+        responses = db.session.scalars(select(Response).where(Response.status == "submitted")).all()
         for r in responses:
             assert 7 <= to_local(r.submitted_at).hour <= 22
             assert aware(r.submitted_at) < utcnow()
@@ -47,9 +51,21 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
         # the inventory and the pause signal (the agreement was drafted from both)
         assert len(released) == 2
         released.sort(key=lambda a: a.definition.doc["slug"] != "desires-boundaries")
-        (alert,) = db.session.scalars(select(Alert).where(Alert.acknowledged_at.is_(None))).all()
+        (alert,) = db.session.scalars(
+            select(Alert).where(
+                Alert.acknowledged_at.is_(None), Alert.assignment_id.not_in(debriefs)
+            )
+        ).all()
+        # Sam's debrief of step 3 asked to slow down: step 4 is paused, the counselor alerted
+        assert db.session.scalar(select(Alert).where(Alert.link_id == "steps.pace"))
+        steps = db.session.scalars(select(Step).order_by(Step.position)).all()
+        assert [s.status for s in steps] == ["done", "done", "done", "paused"]
         (export,) = db.session.scalars(select(Export).where(Export.status == "ready")).all()
         couple = next(c for c in cases if c.label == "Sam & Alex")
+        from counselor.steps import views as steps_views
+
+        # steps 1 and 2 are in the shared log; step 3 waits for Alex's debrief
+        assert [e.number for e in steps_views.shared_log(couple.partners[0])] == [1, 2]
         assert alert.case_id == released[0].case_id == export.case_id == couple.id
         ids = (couple.id, released[0].id, export.id)
         from counselor.agreements import services as agreements
@@ -66,6 +82,7 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
     page = client.get(f"/cases/{ids[0]}").get_data(as_text=True)
     assert "alert-card" in page and "Sam Rivera answered: A little" in page
     assert "Our agreement" in page and "version 2 waiting: 1 of 2 agreed" in page
+    assert "A step is paused until you resume it" in page and "3 of 4 steps done" in page
     compare = client.get(f"/cases/{ids[0]}/assignments/{ids[1]}/compare").get_data(as_text=True)
     assert "Released" in compare and "What Alex Novak will see" in compare
     pdf = client.get(f"/cases/{ids[0]}/exports/{ids[2]}/download")

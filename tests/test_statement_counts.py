@@ -25,8 +25,9 @@ CASELOAD_STATEMENTS = 7
 #: branch: one more read, whatever the number of alerts), assignments, exports, the partners'
 #: homes (one read, whatever the number of partners), agreements (four more reads once a case
 #: has any: members, versions, answers, pauses), the consent text's versions with the
-#: partners' acknowledgements (one read)
-CASE_PAGE_STATEMENTS = 13
+#: partners' acknowledgements (one read), steps (one read of the ladders; two more once a
+#: case has any: their steps and debriefs)
+CASE_PAGE_STATEMENTS = 14
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; its partner with case, home and the link that opened the

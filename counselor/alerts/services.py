@@ -65,6 +65,40 @@ def evaluate_alerts(
     return raised
 
 
+#: alerts a feature raises on a submitted response by its own rule rather than an item's,
+#: keyed by the name stored as the alert's ``link_id``, with the message the counselor reads
+RULE_MESSAGES = {
+    "steps.pace": (
+        "A step debrief asked to slow down or pause, or said fatigue or anxiety was high: "
+        "the next step is paused for everyone until you resume it."
+    ),
+}
+
+
+def raise_rule_alert(
+    assignment: Assignment, response: Response, rule: str, severity: str = "review"
+) -> Alert | None:
+    """Raise the alert ``rule`` (a key of RULE_MESSAGES) on a response, once: None when it
+    was raised before (a reopened and sent-again response)."""
+    found = db.session.scalar(
+        select(Alert).where(Alert.response_id == response.id, Alert.link_id == rule)
+    )
+    if found is not None:
+        return None
+    alert = Alert(
+        case_id=assignment.case_id,
+        assignment_id=assignment.id,
+        response_id=response.id,
+        partner_id=response.partner_id,
+        link_id=rule,
+        severity=severity,
+    )
+    db.session.add(alert)
+    db.session.flush()
+    audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+    return alert
+
+
 SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}
 #: urgent first, then review, then info (a SQL expression, so every list orders alike)
 _by_severity = sa_case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK))
@@ -122,6 +156,8 @@ def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     for alert in alerts:
         item = alert.assignment.definition.by_id.get(alert.link_id, {})
         rule = item.get("alert") or {}
+        if alert.link_id in RULE_MESSAGES:
+            rule = {"message": RULE_MESSAGES[alert.link_id]}
         response = alert.response
         value = response.answers.get(alert.link_id) if response is not None else None
         views.append(

@@ -28,6 +28,7 @@ from counselor.questionnaires import services as questionnaires
 from counselor.questionnaires.models import Assignment
 from counselor.reports import services as reports
 from counselor.reports.models import Export
+from counselor.steps import views as steps
 
 
 @dataclass
@@ -49,6 +50,8 @@ class CasePage:
     agreements: list[CounselorView]
     #: per partner id: where they stand with the practice's consent text
     consent: dict[uuid.UUID, PartnerConsent]
+    #: how far the case's ladders of steps are
+    steps: steps.CaseSummary
 
 
 @dataclass
@@ -97,6 +100,7 @@ def case_page(case: Case) -> CasePage:
         homes=homes_.case_homes(case),
         agreements=agreements.case_agreements(case),
         consent={c.partner.id: c for c in consent.case_status(case)},
+        steps=steps.case_summary(case),
     )
 
 

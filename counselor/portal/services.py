@@ -21,7 +21,7 @@ from counselor.core.models import aware, to_local, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import db
 from counselor.mail import notify
-from counselor.questionnaires import engine
+from counselor.questionnaires import engine, signals
 from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal.models import Alert
@@ -409,6 +409,8 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
         "portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
     )
     alerts = evaluate_alerts(ctx.assignment, response)
+    for _, raised in signals.homework_submitted.send(ctx.assignment, response=response):
+        alerts += raised or []
     notify.homework_submitted(ctx.assignment, alerts)
     return {}
 

@@ -228,13 +228,16 @@ def assign(
     ttl_days: int | None,
     sections: list[str] | None = None,
     links: bool = False,
+    announce: bool = True,
 ) -> tuple[Assignment, list[IssuedLink]]:
     """Give a questionnaire version to some partners of a case: one response each, on their
     homes (and signals ``homework_assigned``, which mails the partners).
 
     ``sections`` names the sections (top-level groups) to include; None means all of them.
     ``links`` also mints a per-assignment link per partner, as before homes (scripts and
-    tests that open one homework directly); the counselor's pages hand out home links."""
+    tests that open one homework directly); the counselor's pages hand out home links.
+    ``announce=False``: no ``homework_assigned`` signal (a feature that mails in its own
+    words, such as step debriefs)."""
     partners = (
         [p for p in case.partners if p.id in set(partner_ids)]
         if partner_ids
@@ -271,7 +274,8 @@ def assign(
             issued.append(_issue(assignment, partner))
     db.session.flush()
     audit.record("assignment.create", "assignment", assignment.id)
-    signals.homework_assigned.send(assignment, partners=partners)
+    if announce:
+        signals.homework_assigned.send(assignment, partners=partners)
     return assignment, issued
 
 

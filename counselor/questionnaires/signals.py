@@ -14,3 +14,6 @@ _signals = Namespace()
 homework_assigned = _signals.signal("homework-assigned")
 #: sender: the Assignment, just released to its partners
 results_released = _signals.signal("results-released")
+#: sender: the Assignment; ``response``: the Response a partner just submitted. A receiver
+#: may return a list of alerts it raised (they are mailed to the counselor with the others)
+homework_submitted = _signals.signal("homework-submitted")

@@ -1,0 +1,1 @@
+"""Steps: ladders of small, reversible experiments, their debriefs and the shared log."""

@@ -1,0 +1,277 @@
+"""Steps (issue 13): a ladder under an agreement's clause, partners marking steps, debriefs,
+what each chooses to share, the shared log after every debrief is in, and a debrief that
+asks to slow down pausing the next step and alerting the counselor."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from counselor.alerts.models import Alert
+from counselor.core.audit import AuditEvent
+from counselor.extensions import db
+from counselor.mail.models import Message
+from counselor.steps.models import Step, StepDebrief
+from tests.support import canary, csrf_token_from, fresh
+from tests.support.steps import CALM, answer_debrief, ladder_case, phone
+
+
+@pytest.fixture
+def lc(app, counselor_a):
+    return ladder_case(counselor_a)
+
+
+def _mark(client, csrf, lc, step, action):
+    return client.post(
+        f"/p/steps/{lc.ladder.id}/mark",
+        data={"csrf_token": csrf, "step": str(step.id), "action": action},
+    )
+
+
+def _debrief(partner_id, step_id) -> StepDebrief:
+    db.session.expire_all()
+    return db.session.scalar(
+        select(StepDebrief).where(
+            StepDebrief.step_id == step_id, StepDebrief.partner_id == partner_id
+        )
+    )
+
+
+def _share(client, csrf, lc, step, keys):
+    return client.post(
+        f"/p/steps/{lc.ladder.id}/share",
+        data={"csrf_token": csrf, "step": str(step.id), "share": keys},
+    )
+
+
+def test_a_done_step_gives_each_partner_a_debrief_and_the_log_waits_for_both(app, lc):
+    sam, sam_csrf = phone(app, lc.sam)
+    alex, alex_csrf = phone(app, lc.alex)
+    page = sam.get("/p/steps").get_data(as_text=True)
+    assert "Hold hands while talking about the day" in page and "We did it" in page
+    # the agreement's clause is named, and its partners' names are theirs to see
+    assert "Under: Activity" in page
+
+    mails_before = db.session.scalar(select(db.func.count(Message.id)))
+    r = _mark(sam, sam_csrf, lc, lc.steps[0], "done")
+    assert r.status_code == 302
+    assert fresh(lc.steps[0]).status == "done"
+    sam_d, alex_d = _debrief(lc.sam.id, lc.steps[0].id), _debrief(lc.alex.id, lc.steps[0].id)
+    assert sam_d and alex_d and sam_d.assignment_id == alex_d.assignment_id
+    # one content-free mail each (new_case gives both partners an address)
+    mails = db.session.scalars(select(Message)).all()
+    assert len(mails) - mails_before == 2
+    # the debrief is on each home, and Alex's page now offers to write it
+    home = alex.get("/p/home").get_data(as_text=True)
+    assert "A short debrief is waiting for you" in home
+    assert f"/p/a/{alex_d.assignment_id}/" in alex.get("/p/steps").get_data(as_text=True)
+
+    secret = {who: canary(f"doubt-{who}") for who in ("sam", "alex")}
+    shared = {who: canary(f"exciting-{who}") for who in ("sam", "alex")}
+    for who, client, debrief in (("sam", sam, sam_d), ("alex", alex, alex_d)):
+        answer_debrief(
+            client,
+            debrief.assignment_id,
+            {**CALM, "looking_back.exciting": shared[who], "looking_back.doubt": secret[who]},
+        )
+    # Sam chooses: the exciting part only
+    page = sam.get("/p/steps").get_data(as_text=True)
+    assert "what goes into your shared log" in page and secret["sam"] in page
+    assert _share(sam, sam_csrf, lc, lc.steps[0], ["looking_back.exciting"]).status_code == 302
+    # before Alex sends, nobody's log shows the step, and nothing of Sam reaches Alex
+    for client in (sam, alex):
+        log = client.get("/p/steps/log").get_data(as_text=True)
+        assert "Nothing here yet" in log
+    for path in ("/p/steps", "/p/steps/log", "/p/home"):
+        body = alex.get(path).get_data(as_text=True)
+        assert shared["sam"] not in body and secret["sam"] not in body
+    # sending twice is refused, and nothing changes
+    assert _share(sam, sam_csrf, lc, lc.steps[0], ["looking_back.doubt"]).status_code == 409
+
+    assert _share(alex, alex_csrf, lc, lc.steps[0], ["looking_back.exciting"]).status_code == 302
+    for client in (sam, alex):
+        log = client.get("/p/steps/log").get_data(as_text=True)
+        assert shared["sam"] in log and shared["alex"] in log
+        assert secret["sam"] not in log and secret["alex"] not in log
+    for path in ("/p/steps", "/p/home"):
+        assert secret["sam"] not in alex.get(path).get_data(as_text=True)
+        assert secret["alex"] not in sam.get(path).get_data(as_text=True)
+    assert "Your shared log" in sam.get("/p/home").get_data(as_text=True)
+    kinds = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"steps.done", "steps.share", "portal.steps", "portal.steps_log"} <= kinds
+
+
+def test_a_tense_debrief_pauses_the_next_step_and_alerts_the_counselor(app, lc, client_a):
+    sam, sam_csrf = phone(app, lc.sam)
+    assert _mark(sam, sam_csrf, lc, lc.steps[0], "done").status_code == 302
+    debrief = _debrief(lc.sam.id, lc.steps[0].id)
+    answer_debrief(sam, debrief.assignment_id, {**CALM, "now.anxiety": 8})
+    assert fresh(lc.steps[1]).status == "paused"
+    alert = db.session.scalar(select(Alert).where(Alert.link_id == "steps.pace"))
+    assert alert is not None and alert.severity == "review"
+    # a partner cannot go on past the pause; the page says why, kindly
+    r = _mark(sam, sam_csrf, lc, lc.steps[1], "done")
+    assert r.status_code == 409 and "Your counselor will go through it" in r.get_data(as_text=True)
+    # the counselor sees the alert and the pause, and resumes the step
+    case_page = client_a.get(f"/cases/{lc.case.id}").get_data(as_text=True)
+    assert "the next step is paused" in case_page
+    page = client_a.get(f"/cases/{lc.case.id}/steps").get_data(as_text=True)
+    assert "Paused because a debrief asked to slow down" in page
+    r = client_a.post(
+        f"/cases/{lc.case.id}/steps/{lc.steps[1].id}/resume",
+        data={"csrf_token": csrf_token_from(page)},
+    )
+    assert r.status_code == 302 and fresh(lc.steps[1]).status == "open"
+
+
+@pytest.mark.parametrize(
+    "answers", [{"next.pace": "pause"}, {"next.pace": "gentler"}, {"now.fatigue": 7}]
+)
+def test_slowing_down_or_fatigue_also_pauses(app, lc, answers):
+    sam, sam_csrf = phone(app, lc.sam)
+    _mark(sam, sam_csrf, lc, lc.steps[0], "done")
+    answer_debrief(sam, _debrief(lc.sam.id, lc.steps[0].id).assignment_id, {**CALM, **answers})
+    assert fresh(lc.steps[1]).status == "paused"
+
+
+def test_a_calm_debrief_leaves_the_next_step_open(app, lc):
+    sam, sam_csrf = phone(app, lc.sam)
+    _mark(sam, sam_csrf, lc, lc.steps[0], "done")
+    answer_debrief(sam, _debrief(lc.sam.id, lc.steps[0].id).assignment_id, CALM)
+    assert fresh(lc.steps[1]).status == "open"
+
+
+def test_skip_and_pause_and_a_stale_page(app, lc):
+    sam, sam_csrf = phone(app, lc.sam)
+    alex, alex_csrf = phone(app, lc.alex)
+    assert _mark(sam, sam_csrf, lc, lc.steps[0], "skip").status_code == 302
+    assert _debrief(lc.sam.id, lc.steps[0].id) is None
+    # Alex's page still showed step 1: told what happened, nothing recorded
+    r = _mark(alex, alex_csrf, lc, lc.steps[0], "done")
+    assert r.status_code == 409 and "already marked this step" in r.get_data(as_text=True)
+    assert _mark(alex, alex_csrf, lc, lc.steps[1], "pause").status_code == 302
+    assert fresh(lc.steps[1]).status == "paused"
+    assert "paused for now" in sam.get("/p/home").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"step": "nope", "action": "done"},
+        {"action": "done"},
+        {"step": "STEP", "action": "explode"},
+    ],
+)
+def test_bad_marks_are_refused_plainly(app, lc, data):
+    sam, sam_csrf = phone(app, lc.sam)
+    data = {k: (str(lc.steps[0].id) if v == "STEP" else v) for k, v in data.items()}
+    r = sam.post(f"/p/steps/{lc.ladder.id}/mark", data={"csrf_token": sam_csrf, **data})
+    assert r.status_code == 400
+    assert fresh(lc.steps[0]).status == "open"
+
+
+def test_a_partner_outside_the_agreement_sees_nothing_of_its_steps(app, counselor_a):
+    lc = ladder_case(
+        counselor_a,
+        names=("Sam Rivera", "Alex Novak", "Kai Moreau"),
+        partners=lambda case: case.partners[:2],
+    )
+    kai = lc.case.partners[2]
+    client, csrf = phone(app, kai)
+    for path in ("/p/steps", "/p/steps/log", "/p/home"):
+        body = client.get(path).get_data(as_text=True)
+        assert "Hold hands" not in body and "Our agreement" not in body
+    r = client.post(
+        f"/p/steps/{lc.ladder.id}/mark",
+        data={"csrf_token": csrf, "step": str(lc.steps[0].id), "action": "done"},
+    )
+    assert r.status_code == 404
+    assert fresh(lc.steps[0]).status == "open"
+
+
+def test_the_counselor_writes_orders_and_answers_proposals(app, lc, client_a):
+    page = client_a.get(f"/cases/{lc.case.id}/steps").get_data(as_text=True)
+    place = f"{lc.agreement.id}:{lc.ladder.clause_key}"
+    assert f'<option value="{place}"' in page
+    r = client_a.post(
+        f"/cases/{lc.case.id}/steps",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "place": place,
+            "what": "Read a chapter together",
+            "size": "One evening",
+        },
+    )
+    assert r.status_code == 302
+    new = db.session.scalar(select(Step).where(Step.position == 4))
+    assert new is not None and new.what == "Read a chapter together"
+    # empty "what": a clear message, 400
+    r = client_a.post(
+        f"/cases/{lc.case.id}/steps",
+        data={"csrf_token": csrf_token_from(page), "place": place, "what": " "},
+    )
+    assert r.status_code == 400 and "Say what the step is" in r.get_data(as_text=True)
+    # move step 3 up
+    r = client_a.post(
+        f"/cases/{lc.case.id}/steps/{lc.steps[2].id}/move",
+        data={"csrf_token": csrf_token_from(page), "direction": "up"},
+    )
+    assert r.status_code == 302
+    assert fresh(lc.steps[2]).position < fresh(lc.steps[1]).position
+    # edit
+    r = client_a.post(
+        f"/cases/{lc.case.id}/steps/{lc.steps[0].id}/edit",
+        data={"csrf_token": csrf_token_from(page), "what": "Hold hands", "size": "Two minutes"},
+    )
+    assert r.status_code == 302 and fresh(lc.steps[0]).size == "Two minutes"
+
+    # a partner proposes; the counselor accepts one, declines another
+    sam, sam_csrf = phone(app, lc.sam)
+    for what in ("A massage with words", "Something else"):
+        r = sam.post(
+            f"/p/steps/{lc.ladder.id}/propose", data={"csrf_token": sam_csrf, "what": what}
+        )
+        assert r.status_code == 302
+    proposals = db.session.scalars(select(Step).where(Step.status == "proposed")).all()
+    assert len(proposals) == 2
+    page = client_a.get(f"/cases/{lc.case.id}/steps").get_data(as_text=True)
+    assert "Proposed by a partner" in page and "A massage with words" in page
+    for step, decision in zip(
+        sorted(proposals, key=lambda s: s.what), ("accept", "decline"), strict=True
+    ):
+        r = client_a.post(
+            f"/cases/{lc.case.id}/steps/{step.id}/decide",
+            data={"csrf_token": csrf_token_from(page), "decision": decision},
+        )
+        assert r.status_code == 302
+    assert {s.what: s.status for s in db.session.scalars(select(Step))}[
+        "A massage with words"
+    ] == "open"
+    mine = sam.get("/p/steps").get_data(as_text=True)
+    assert "talk it through with you first" in mine
+    # Alex never sees Sam's declined idea
+    alex, _ = phone(app, lc.alex)
+    assert "Something else" not in alex.get("/p/steps").get_data(as_text=True)
+
+
+def test_steps_and_the_log_are_not_in_the_database_in_plain_text(app, lc, database_url):
+    """A step's words and the reflections in the shared log: readable back on the pages,
+    nowhere in plain text at rest."""
+    from counselor.steps import services
+    from tests.support import database_bytes, leaks
+
+    what, size, conditions = canary("stepwhat"), canary("stepsize"), canary("stepcond")
+    ladder = db.session.get(type(lc.ladder), lc.ladder.id)
+    step = services.add_step(ladder, what, size, conditions)
+    db.session.commit()
+    sam, sam_csrf = phone(app, lc.sam)
+    for s in lc.steps:
+        assert _mark(sam, sam_csrf, lc, fresh(s), "skip").status_code == 302
+    assert _mark(sam, sam_csrf, lc, step, "done").status_code == 302
+    shared = canary("sharedreflection")
+    answer_debrief(sam, _debrief(lc.sam.id, step.id).assignment_id, {**CALM, "next.refine": shared})
+    assert _share(sam, sam_csrf, lc, step, ["next.refine"]).status_code == 302
+    page = sam.get("/p/steps").get_data(as_text=True)
+    assert what in page and size in page and conditions in page
+    found = leaks(database_bytes(database_url), what, size, conditions, shared)
+    assert found == [], f"plain text in the database: {found}"
