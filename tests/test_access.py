@@ -681,14 +681,14 @@ def _portal_urls(app, sections: int, assignment_id) -> list[tuple[str, str]]:
     """(method, path) of every /p/ page, the homework pages of ``assignment_id``: each
     section number of the questionnaire and the numbers just outside it. (Landings and Quick
     exit are no pages of a session: Quick exit leaves for the neutral page whoever asks.
-    Agreement pages carry an agreement id and are swept, per partner and agreement, in
-    tests/agreements.)"""
+    Agreement and ladder pages carry its id and are swept, per partner, in tests/agreements
+    and tests/steps.)"""
     urls = []
     for rule in sweep_rules(app):
         if not is_portal(rule) or rule.endpoint in LANDINGS or rule.endpoint == "portal.quick_exit":
             continue
         arguments = url_arguments(rule)
-        if "agreement_id" in arguments:
+        if "agreement_id" in arguments or "ladder_id" in arguments:
             continue
         numbers = range(0, sections + 2) if "number" in arguments else (None,)
         for method in methods_of(rule):
@@ -737,6 +737,10 @@ def test_a_portal_session_cannot_be_turned_into_another_link(app, actors):
             # (tests/agreements: a partner outside the agreement or of another case)
             if rule.endpoint.startswith("agreements."):
                 allowed = {"agreement_id", "export_id"}
+            # a ladder's buttons name it, and answer 404 for a ladder the partner is not of
+            # (tests/steps: a partner outside the agreement, another case's ladder)
+            if rule.endpoint.startswith("steps."):
+                allowed = {"ladder_id"}
             assert url_arguments(rule) <= allowed, f"{rule.rule}: portal URLs carry no other ids"
     partner = app.test_client()
     cookie, csrf = _open_portal(partner, home.token)
