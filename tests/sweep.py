@@ -8,6 +8,7 @@ is not a UUID, to ``MISSING_VALUES``).
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import uuid
@@ -73,23 +74,25 @@ def is_portal(rule: Rule) -> bool:
     return rule.endpoint.partition(".")[0] == "portal" or rule.rule.startswith("/p/")
 
 
-def _library_questionnaire():
-    """The sweep's built-in questionnaire, loading it (alone: every sweep test starts from an
-    empty database, and the whole library costs half a second) on first use."""
+@functools.cache
+def _library_doc(slug: str) -> dict:
+    """A built-in definition as shipped, read once per run (it is never changed)."""
+    from counselor.questionnaires.services import library_files
+
+    return next(doc for _, doc in library_files() if doc["slug"] == slug)
+
+
+def _library_questionnaire(slug: str = SWEEP_QUESTIONNAIRE):
+    """A built-in questionnaire, loading it (alone: every sweep test starts from an empty
+    database, and the whole library costs half a second) on first use."""
     from counselor.questionnaires.models import Questionnaire
-    from counselor.questionnaires.services import library_files, load_definition
+    from counselor.questionnaires.services import load_definition
 
-    def find():
-        return db.session.scalar(
-            select(Questionnaire).where(
-                Questionnaire.slug == SWEEP_QUESTIONNAIRE, Questionnaire.owner_id.is_(None)
-            )
-        )
-
-    found = find()
+    found = db.session.scalar(
+        select(Questionnaire).where(Questionnaire.slug == slug, Questionnaire.owner_id.is_(None))
+    )
     if found is None:
-        doc = next(doc for _, doc in library_files() if doc["slug"] == SWEEP_QUESTIONNAIRE)
-        found, _ = load_definition(doc, None)
+        found, _ = load_definition(_library_doc(slug), None)
         db.session.commit()
     return found
 
@@ -226,10 +229,9 @@ def make_objects(a: Account, b: Account) -> dict:
 def _learning(case, a: Account):
     """A learning-together assignment of A's case with one of A's resources attached."""
     from counselor.learning.models import Resource, ResourceAttachment
-    from counselor.questionnaires.services import assign, library_files, load_definition
+    from counselor.questionnaires.services import assign
 
-    doc = next(doc for _, doc in library_files() if doc["slug"] == "learning-together")
-    questionnaire, _ = load_definition(doc, None)
+    questionnaire = _library_questionnaire("learning-together")
     assignment, _ = assign(
         case, questionnaire.latest, [], due_on=None, instructions=None, ttl_days=None, links=False
     )
