@@ -127,7 +127,7 @@ def test_the_trends_page_draws_a_chart_per_partner_with_a_table(
     page = r.get_data(as_text=True)
     question = "How tired or worn out do you feel these days?"
     assert page.count('<svg class="trend-chart"') == 2  # fatigue, once per partner
-    assert f"<title id=\"trend-0-0-t\">Sam Rivera: {question}</title>" in page
+    assert f'<title id="trend-0-0-t">Sam Rivera: {question}</title>' in page
     assert "Sam Rivera answered 2 on" in page and "latest 5, up 3 from the baseline" in page
     assert "Alex Novak answered 6 on" in page and "down 1 from the baseline" in page
     # the table holds every answer; a day without an answer says so
