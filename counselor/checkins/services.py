@@ -186,13 +186,12 @@ def case_schedules(case: Case) -> list[ScheduleRow]:
         )
         .order_by(Schedule.created_at.desc())
     ).all()
-    names = {p.id: p.display_name for p in case.partners}
     order = {"active": 0, "paused": 1, "ended": 2}
     rows = [
         ScheduleRow(
             s,
             s.questionnaire.latest.definition.title if s.questionnaire.latest else "",
-            [names[m.partner_id] for m in s.members if m.partner_id in names],
+            [p.display_name for p in case.partners if p.id in s.partner_ids],
             _rhythm(s),
             _next_text(s),
         )

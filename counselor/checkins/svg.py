@@ -11,8 +11,10 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape, quoteattr
 
-WIDTH, HEIGHT = 560, 230
-LEFT, RIGHT, TOP, BOTTOM = 36, 56, 22, 44
+WIDTH, HEIGHT = 420, 220
+LEFT, RIGHT, TOP, BOTTOM = 36, 62, 22, 44
+#: room between the axes and the first and last points
+PAD = 16
 #: at most this many date labels under the axis (every point keeps its value label)
 MAX_DATE_LABELS = 7
 
@@ -61,8 +63,10 @@ def chart(
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     n = len(dates)
 
+    inner = plot_w - 2 * PAD  # the first and last points sit clear of the axes
+
     def x(i: int) -> float:
-        return LEFT + (plot_w * i / (n - 1) if n > 1 else plot_w / 2)
+        return LEFT + PAD + (inner * i / (n - 1) if n > 1 else inner / 2)
 
     def y(v: float) -> float:
         return TOP + plot_h * (1 - (v - low) / (high - low))
@@ -105,22 +109,15 @@ def chart(
             f'y2="{by:.1f}"/>'
         )
         out.append(
-            f'<text class="trend-axis" x="{WIDTH - RIGHT + 4}" y="{by + 4:.1f}">'
+            f'<text class="trend-axis" x="{WIDTH - 2}" y="{by + 4:.1f}" text-anchor="end">'
             f"baseline {_num(base)}</text>"
         )
-    # the line, broken where a check-in went unanswered, then a marker and value per point
-    segment: list[str] = []
-    segments = []
-    for i, v in enumerate(values):
-        if v is None:
-            segments.append(segment)
-            segment = []
-        else:
-            segment.append(f"{x(i):.1f},{y(v):.1f}")
-    segments.append(segment)
-    for seg in segments:
-        if len(seg) >= 2:
-            out.append(f'<polyline class="trend-line" points={quoteattr(" ".join(seg))}/>')
+    # the line through the partner's own answers (a day only another partner answered is
+    # on the axis so that the charts of one item line up, but it is no gap in this line),
+    # then a marker and its value per answer
+    points = [f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values) if v is not None]
+    if len(points) >= 2:
+        out.append(f'<polyline class="trend-line" points={quoteattr(" ".join(points))}/>')
     for i, v in enumerate(values):
         if v is None:
             continue

@@ -145,10 +145,33 @@ def test_the_trends_page_without_repeated_answers_says_how_charts_come(app, clie
     assert "No trends yet" in page
 
 
-def test_a_chart_breaks_its_line_where_a_check_in_was_not_answered():
+def test_a_chart_joins_the_partners_own_answers_and_escapes_its_text():
     drawn = svg.chart("t", "Q <b>", "Sam & Alex", ["1 Mar", "2 Mar", "3 Mar", "4 Mar"],
                       [1, 2, None, 4], 0, 10)  # fmt: skip
-    assert drawn.count("<polyline") == 1  # 1-2 joined; 4 alone is a marker only
+    # one line through the three answers; the day without one is on the axis, not a point
+    assert drawn.count("<polyline") == 1 and drawn.count(" ", drawn.index("points=")) > 2
     assert drawn.count('class="trend-point"') == 3
+    assert svg.chart("o", "Q", "Sam", ["1 Mar", "2 Mar"], [None, 3], 0, 10).count("<poly") == 0
     assert "Q &lt;b&gt;" in drawn and "Sam &amp; Alex" in drawn
     assert 'role="img"' in drawn and 'aria-labelledby="t-t t-d"' in drawn
+
+
+def test_a_trend_rule_survives_a_fhir_round_trip():
+    from counselor.questionnaires.fhir import from_fhir, to_fhir
+    from counselor.questionnaires.services import library_files
+
+    doc = next(d for _, d in library_files() if d["slug"] == CHECK_IN)
+    back, notes = from_fhir(to_fhir(doc))
+    anxiety = {"link_id": "wellbeing.anxiety"}
+
+    def find(items):
+        for item in items:
+            if item.get("link_id") == anxiety["link_id"]:
+                return item
+            found = find(item.get("items", []))
+            if found:
+                return found
+        return None
+
+    assert find(back["items"])["trend"] == find(doc["items"])["trend"]
+    assert not [n for n in notes if "trend" in n]
