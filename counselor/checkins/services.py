@@ -17,6 +17,7 @@ from counselor.cases.services import get_in_case_or_404
 from counselor.checkins import cadence
 from counselor.checkins.models import Occurrence, Schedule, SchedulePartner
 from counselor.core import audit
+from counselor.core.locking import lock_row
 from counselor.core.models import day_text, to_local, utcnow
 from counselor.extensions import db
 from counselor.questionnaires.models import Questionnaire
@@ -94,7 +95,7 @@ def get_schedule_or_404(case: Case, schedule_id: uuid.UUID) -> Schedule:
 
 def _lock(schedule: Schedule) -> Schedule:
     """The schedule re-read under its row lock: a click and beat's job take turns."""
-    db.session.refresh(schedule, with_for_update=True)
+    lock_row(Schedule, schedule.id)
     return schedule
 
 
