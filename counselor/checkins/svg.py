@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from xml.sax.saxutils import escape, quoteattr
 
-WIDTH, HEIGHT = 420, 220
-LEFT, RIGHT, TOP, BOTTOM = 36, 62, 22, 44
+WIDTH, HEIGHT = 360, 210
+LEFT, RIGHT, TOP, BOTTOM = 28, 10, 28, 40
 #: room between the axes and the first and last points
 PAD = 16
 #: at most this many date labels under the axis (every point keeps its value label)
@@ -108,9 +108,13 @@ def chart(
             f'<line class="trend-baseline" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{by:.1f}" '
             f'y2="{by:.1f}"/>'
         )
+        # its key above the plot, top right, where no point's value is written
+        label = f"baseline {_num(base)}"
+        key_end = WIDTH - RIGHT - len(label) * 7 - 6
         out.append(
-            f'<text class="trend-axis" x="{WIDTH - 2}" y="{by + 4:.1f}" text-anchor="end">'
-            f"baseline {_num(base)}</text>"
+            f'<line class="trend-baseline" x1="{key_end - 22}" x2="{key_end}" y1="9" y2="9"/>'
+            f'<text class="trend-axis" x="{WIDTH - RIGHT}" y="13" text-anchor="end">'
+            f"{label}</text>"
         )
     # the line through the partner's own answers (a day only another partner answered is
     # on the axis so that the charts of one item line up, but it is no gap in this line),
