@@ -1,7 +1,7 @@
 """Beat's check-in job run by two workers at the same moment (or while the counselor pauses or
 ends the schedule), on PostgreSQL: each occurrence is made once, with one homework and one
-mail per partner (DESIGN: "every job is safe to run
-twice"; SECURITY: "schedule run twice: 0 invariant violations").
+mail per partner (DESIGN: "every job is safe to run twice"; SECURITY: "schedule run twice:
+0 invariant violations").
 
 Each worker is a thread with its own app context, hence its own database session and
 connection, as two Celery worker processes would have; a barrier starts them together.
