@@ -27,6 +27,8 @@ class Trend:
 
     question: str
     scale: str  # "scale 0–10"
+    #: the item's trend rule in words (empty when it has none)
+    rule: str
     dates: list[str]
     partners: list[str]
     #: (date, one value per partner: "" when not answered that day)
@@ -44,7 +46,13 @@ def case_trends(case: Case) -> list[Trend]:
     for n, series in enumerate(case_series(case)):
         names = [p.display_name for p in case.partners if p.display_name in series.values]
         names += [k for k in series.values if k not in names]
-        trend = Trend(series.question, f"scale {series.low:g}–{series.high:g}", series.dates, names)
+        trend = Trend(
+            series.question,
+            f"scale {series.low:g}–{series.high:g}",
+            series.rule,
+            series.dates,
+            names,
+        )
         for i, day in enumerate(series.dates):
             trend.rows.append((day, [_text(series.values[name][i]) for name in names]))
         for m, name in enumerate(names):

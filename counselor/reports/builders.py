@@ -19,7 +19,7 @@ from counselor.core.models import aware, day_text, utcnow
 from counselor.core.models import local_datetime as _when
 from counselor.core.models import local_day as _day
 from counselor.extensions import db
-from counselor.questionnaires import engine
+from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
 from counselor.questionnaires.models import Assignment
 from counselor.reports import data as d
@@ -156,6 +156,7 @@ def score_series(assignments: list[Assignment], partners: list[Partner]) -> list
                 item.get("max", max(answered)),
                 [day_text(day, year=False) for day in days],
                 values,
+                trends.describe(item["trend"]) if item.get("trend") else "",
             )
         )
     return series

@@ -129,6 +129,8 @@ def test_the_trends_page_draws_a_chart_per_partner_with_a_table(
     assert page.count('<svg class="trend-chart"') == 2  # fatigue, once per partner
     assert f'<title id="trend-0-0-t">Sam Rivera: {question}</title>' in page
     assert "Sam Rivera answered 2 on" in page and "latest 5, up 3 from the baseline" in page
+    # the item's trend rule, as the definition sets it
+    assert "when a partner's answer rises by 3 or more over the last 2 answers" in page
     assert "Alex Novak answered 6 on" in page and "down 1 from the baseline" in page
     # the table holds every answer; a day without an answer says so
     assert re.search(r"<td>5</td><td>—</td>", page)
