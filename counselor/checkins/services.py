@@ -232,6 +232,15 @@ def run_one(schedule_id: uuid.UUID, now: datetime | None = None) -> Occurrence |
         return None
     if schedule.next_on > day:
         return None
+    if schedule.ends_on is not None and day > schedule.ends_on:
+        # beat was down past the last day: no check-in after it, the schedule is over
+        db.session.execute(
+            update(Schedule)
+            .where(Schedule.id == schedule.id, Schedule.status == "active")
+            .values(status="ended", next_on=None)
+            .execution_options(synchronize_session=False)
+        )
+        return None
     old_next, number = schedule.next_on, schedule.made + 1
     gap = _gap(schedule)
     nxt = cadence.following(
@@ -304,7 +313,7 @@ def run_due(now: datetime | None = None) -> int:
             db.session.commit()
             continue
         if occurrence is None:
-            db.session.rollback()
+            db.session.commit()  # nothing made (another process did, or the schedule ended)
             continue
         db.session.commit()
         made += 1

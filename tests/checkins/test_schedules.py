@@ -74,6 +74,14 @@ def test_after_downtime_one_check_in_is_made_not_a_burst(app, counselor_a):
     assert _assignments(case) == 2
 
 
+def test_no_check_in_is_made_after_the_end_date_even_after_downtime(app, counselor_a):
+    case = new_case(counselor_a)
+    schedule = weekly(case, every=2, unit="days", ends_on=local_today() + timedelta(days=3))
+    assert services.run_due(at_noon(10)) == 0  # beat was down past the last day
+    assert fresh(schedule).status == "ended" and fresh(schedule).next_on is None
+    assert _assignments(case) == 0
+
+
 def test_a_schedule_ends_after_its_number_of_times_or_its_end_date(app, counselor_a):
     case = new_case(counselor_a)
     twice = weekly(case, times=2)
