@@ -159,7 +159,8 @@ def test_a_chart_joins_the_partners_own_answers_and_escapes_its_text():
 
 
 def test_a_trend_rule_survives_a_fhir_round_trip():
-    from counselor.questionnaires.fhir import from_fhir, to_fhir
+    from counselor.questionnaires.fhir import to_fhir
+    from counselor.questionnaires.fhir_import import from_fhir
     from counselor.questionnaires.services import library_files
 
     doc = next(d for _, d in library_files() if d["slug"] == CHECK_IN)
