@@ -95,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.auth.blueprint import bp as auth_bp
     from counselor.cases import routes as _cases_routes  # noqa: F401
     from counselor.cases.blueprint import bp as cases_bp
+    from counselor.checkins import routes as _checkins_routes  # noqa: F401
+    from counselor.checkins.blueprint import bp as checkins_bp
     from counselor.consent import routes as _consent_routes  # noqa: F401
     from counselor.consent.blueprint import bp as consent_bp
     from counselor.learning import routes as _learning_routes  # noqa: F401
@@ -126,6 +128,7 @@ def _register_blueprints(app: Flask) -> None:
         consent_bp,
         learning_bp,
         steps_bp,
+        checkins_bp,
     ):
         app.register_blueprint(bp)
 
@@ -137,6 +140,8 @@ def _import_models() -> None:
     import counselor.alerts.models  # noqa: F401
     import counselor.auth.models  # noqa: F401
     import counselor.cases.models  # noqa: F401
+    import counselor.checkins.models  # noqa: F401
+    import counselor.checkins.tasks  # noqa: F401
     import counselor.consent.models  # noqa: F401
     import counselor.core.audit  # noqa: F401
     import counselor.core.practice  # noqa: F401

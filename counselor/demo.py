@@ -192,6 +192,59 @@ def _homework(case, slug: str, given: datetime, sent: dict[str, tuple[dict, date
     return assignment
 
 
+#: the couple's weekly consent check-ins so far, oldest first: (Sam, Alex) answers; Sam's
+#: anxiety rises 3 points over the last two, which raises the check-in's trend alert
+CHECK_INS = (
+    ({"anxiety": 2, "fatigue": 3, "comfort": 8}, {"anxiety": 3, "fatigue": 5, "comfort": 7}),
+    ({"anxiety": 3, "fatigue": 4, "comfort": 7}, {"anxiety": 3, "fatigue": 4, "comfort": 8}),
+    ({"anxiety": 5, "fatigue": 4, "comfort": 6}, {"anxiety": 2, "fatigue": 3, "comfort": 8}),
+)
+
+
+def _check_in_answers(values: dict) -> dict:
+    return {
+        "agreements.comfort": values["comfort"],
+        "wellbeing.pressure": 0,
+        "wellbeing.fatigue": values["fatigue"],
+        "wellbeing.anxiety": values["anxiety"],
+    }
+
+
+def _check_ins(case, today: date) -> None:
+    """A weekly check-in schedule that began three weeks ago: three check-ins answered (a
+    chart on the trends page), the next one tomorrow."""
+    from counselor.checkins import services
+    from counselor.checkins.models import Occurrence
+    from counselor.extensions import db
+    from counselor.questionnaires.models import Questionnaire
+
+    q = db.session.query(Questionnaire).filter_by(slug="consent-check-in", owner_id=None).one()
+    schedule = services.create(
+        case, q, [p.id for p in case.partners], every=1, unit="weeks", starts_on=today
+    )
+    schedule.starts_on = today - timedelta(days=20)
+    schedule.created_at = _at(schedule.starts_on - timedelta(days=1), 17)
+    for n, (sam, alex) in enumerate(CHECK_INS):
+        day = schedule.starts_on + timedelta(weeks=n)
+        assignment = _homework(
+            case,
+            "consent-check-in",
+            _at(day, 7),
+            {
+                "Sam Rivera": (_check_in_answers(sam), _at(day + timedelta(days=1), 21, 5)),
+                "Alex Novak": (_check_in_answers(alex), _at(day + timedelta(days=2), 20, 30)),
+            },
+        )
+        db.session.add(
+            Occurrence(
+                schedule_id=schedule.id, number=n + 1, falls_on=day, assignment_id=assignment.id
+            )
+        )
+    schedule.made = len(CHECK_INS)
+    schedule.next_on = schedule.starts_on + timedelta(weeks=len(CHECK_INS))
+    db.session.flush()
+
+
 def create_demo_cases(account) -> None:
     """A couple with every stage (homework, released comparison, open alert, ready PDF), and
     an individual case with one session."""
@@ -270,6 +323,7 @@ def create_demo_cases(account) -> None:
     addresses = ("sam@example.org", "alex@example.org")
     for partner, address in zip(couple.partners, addresses, strict=True):
         partner.email = address
+    _check_ins(couple, today)
     _session(couple, today + timedelta(days=7), 16, "Debrief of the first step.")
     db.session.flush()
     export = reports.request_export(couple, "clinical", second, None)

@@ -93,6 +93,8 @@ def beat_schedule(app: Flask) -> dict:
         "counselor.mail.tasks.send_partner_reminders": timedelta(hours=1),
         # the job itself waits for the digest hour and makes each digest once
         "counselor.mail.tasks.send_digests": timedelta(hours=1),
+        # each check-in is made once (a conditional update of its schedule claims it)
+        "counselor.checkins.tasks.run_schedules": timedelta(hours=1),
     }
     return {task: {"task": task, "schedule": period} for task, period in every.items()}
 

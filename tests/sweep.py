@@ -194,6 +194,7 @@ def make_objects(a: Account, b: Account) -> dict:
     message = _mail_to(a)
     agreement = _agreement(case)
     ladder, step = _steps(case)
+    schedule = _schedule(case)
     from counselor.cases import homes
 
     learning_assignment, resource = _learning(case, a)
@@ -218,6 +219,7 @@ def make_objects(a: Account, b: Account) -> dict:
         "resource_id": resource.id,
         "ladder_id": ladder.id,
         "step_id": step.id,
+        "schedule_id": schedule.id,
         "token": next(i.token for i in issued if i.partner.id == first.id),
         "home_token": home_token,
         "sign_in_token": sign_in_token,
@@ -276,6 +278,21 @@ def _steps(case):
     step = services.add_step(ladder, canary("step"), canary("stepsize"))
     services.add_step(ladder, canary("proposal"), proposed_by=case.partners[1])
     return ladder, step
+
+
+def _schedule(case):
+    """A weekly check-in schedule of A's case (the sweep's questionnaire, from tomorrow)."""
+    from counselor.checkins import services
+    from counselor.core.models import to_local, utcnow
+
+    return services.create(
+        case,
+        _library_questionnaire(),
+        [p.id for p in case.partners],
+        every=1,
+        unit="weeks",
+        starts_on=to_local(utcnow()).date() + timedelta(days=1),
+    )
 
 
 def _mail_to(a: Account):
@@ -376,6 +393,8 @@ OWN_VALUES: dict[str, Callable[[dict], object]] = {
     # a ladder of A's case and its open step
     "ladder_id": lambda o: o["ladder_id"],
     "step_id": lambda o: o["step_id"],
+    # A's weekly check-in schedule
+    "schedule_id": lambda o: o["schedule_id"],
     # a mail in the development mailbox (instance/mail/<id>.eml)
     "message_id": lambda o: o["message_id"],
     # the raw token of A's first partner's personal link

@@ -303,6 +303,11 @@ POLICY: dict[str, Row] = {
     "agreements.draft": owned(GET=200, POST=400),
     "agreements.material": owned(POST=400),
     "agreements.publish": owned(POST=400),
+    # check-ins: the schedule form (its POST without a questionnaire: 400, nothing made), a
+    # schedule's one-click change (without the button's action: 400), the trends page
+    "checkins.new": owned(GET=200, POST=400),
+    "checkins.change": owned(POST=400),
+    "checkins.show_trends": owned(GET=200),
     # the partner's agreement pages: the list is its own; A's agreement is one the partner
     # is not in (a partner of another case), so it gets the very 404 of a missing one
     "agreements.portal_list": portal(GET=200),

@@ -148,6 +148,17 @@ FORMS: dict[str, dict[str, str]] = {
         "c-0-signal_word": "",
     },
     "agreements.material": {"pick": ""},
+    # a check-in schedule of the sweep's case, and the sweep's schedule's one-click changes
+    "checkins.new": {
+        "questionnaire": "",
+        "partners": "",
+        "every": "1",
+        "unit": "weeks",
+        "starts_on": "2030-03-02",
+        "ends_on": "",
+        "times": "",
+    },
+    "checkins.change": {"action": "pause"},
     "agreements.publish": {"version_id": ""},
     "admin.counselors": {
         "name": "N",

@@ -51,11 +51,16 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
         # the inventory and the pause signal (the agreement was drafted from both)
         assert len(released) == 2
         released.sort(key=lambda a: a.definition.doc["slug"] != "desires-boundaries")
-        (alert,) = db.session.scalars(
-            select(Alert).where(
-                Alert.acknowledged_at.is_(None), Alert.assignment_id.not_in(debriefs)
-            )
-        ).all()
+        alert, trend = sorted(
+            db.session.scalars(
+                select(Alert).where(
+                    Alert.acknowledged_at.is_(None), Alert.assignment_id.not_in(debriefs)
+                )
+            ),
+            key=lambda a: a.link_id.startswith("trend:"),
+        )
+        # Sam's anxiety rose 3 points over the last two weekly check-ins
+        assert trend.link_id == "trend:wellbeing.anxiety" and trend.case_id == alert.case_id
         # Sam's debrief of step 3 asked to slow down: step 4 is paused, the counselor alerted
         assert db.session.scalar(select(Alert).where(Alert.link_id == "steps.pace"))
         steps = db.session.scalars(select(Step).order_by(Step.position)).all()
@@ -85,5 +90,9 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
     assert "A step is paused until you resume it" in page and "3 of 4 steps done" in page
     compare = client.get(f"/cases/{ids[0]}/assignments/{ids[1]}/compare").get_data(as_text=True)
     assert "Released" in compare and "What Alex Novak will see" in compare
+    # a weekly check-in schedule, three check-ins in: its next date, and a chart per partner
+    assert "every week from" in page and "3 made" in page and "Next: " in page
+    trends = client.get(f"/cases/{ids[0]}/trends").get_data(as_text=True)
+    assert trends.count('<svg class="trend-chart"') >= 6  # comfort, tiredness, anxiety × 2
     pdf = client.get(f"/cases/{ids[0]}/exports/{ids[2]}/download")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")

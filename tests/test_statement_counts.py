@@ -26,8 +26,9 @@ CASELOAD_STATEMENTS = 7
 #: homes (one read, whatever the number of partners), agreements (four more reads once a case
 #: has any: members, versions, answers, pauses), the consent text's versions with the
 #: partners' acknowledgements (one read), steps (one read of the ladders; two more once a
-#: case has any: their steps and debriefs)
-CASE_PAGE_STATEMENTS = 14
+#: case has any: their steps and debriefs), check-in schedules (one read; three more once a
+#: case has any: members, questionnaires, their versions)
+CASE_PAGE_STATEMENTS = 15
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; its partner with case, home and the link that opened the
@@ -101,6 +102,19 @@ def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_
     many = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(one)} statements with 1 agreement, {len(many)} with 4")
     assert len(many) == len(one) <= CASE_PAGE_STATEMENTS + 4, "\n".join(many)
+
+
+def test_case_page_reads_schedules_in_a_fixed_number_of_statements(app, client_a, counselor_a):
+    from tests.support.checkins import weekly
+
+    case = new_case(counselor_a)
+    weekly(case)
+    one = _statements(client_a, f"/cases/{case.id}")
+    for _ in range(4):
+        weekly(case, every=3, unit="days")
+    many = _statements(client_a, f"/cases/{case.id}")
+    print(f"\ncase page: {len(one)} statements with 1 schedule, {len(many)} with 5")
+    assert len(many) == len(one) <= CASE_PAGE_STATEMENTS + 3, "\n".join(many)
 
 
 def test_session_page_reads_each_row_once(app, client_a, counselor_a):

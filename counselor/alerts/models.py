@@ -26,8 +26,9 @@ class Alert(UUIDPrimaryKey, db.Model):
     assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
     response_id: Mapped[uuid.UUID] = cascade_key("response.id")
     partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False)
-    #: the item whose answer triggered it (its alert message comes from the definition)
-    link_id: Mapped[str] = mapped_column(String(64))
+    #: the item whose answer triggered it (its alert message comes from the definition);
+    #: "trend:<link_id>" for the item's trend rule
+    link_id: Mapped[str] = mapped_column(String(80))
     #: copied from the item's rule when raised, so ordering is a query and a later definition
     #: edit does not silently change how pressing an old alert was
     severity: Mapped[str] = mapped_column(String(8), default="review", server_default="review")

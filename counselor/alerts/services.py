@@ -15,10 +15,19 @@ from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from counselor.questionnaires import engine
+from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
-from counselor.questionnaires.models import Assignment, Response
+from counselor.questionnaires.models import (
+    Assignment,
+    Questionnaire,
+    QuestionnaireVersion,
+    Response,
+)
 from counselor.questionnaires.schema import DEFAULT_SEVERITY
+
+#: an alert raised by an item's trend rule is stored under "trend:<link_id>", so that the
+#: same answer can raise both its item's alert and its trend alert, each once
+TREND_PREFIX = "trend:"
 
 
 class AlertError(ValueError):
@@ -62,6 +71,67 @@ def evaluate_alerts(
             db.session.flush()
             audit.record("alert.raise", "alert", alert.id, actor_kind="system")
             raised.append(alert)
+    if only is None:
+        raised += _trend_alerts(assignment, response, shown, existing)
+    return raised
+
+
+def partner_history(assignment: Assignment, response: Response) -> list[Response]:
+    """The partner's other submitted responses in the case to the same questionnaire (by
+    slug: an intake re-take on a newer version counts), oldest first."""
+    slug = assignment.definition.doc["slug"]
+    return list(
+        db.session.scalars(
+            select(Response)
+            .join(Assignment, Assignment.id == Response.assignment_id)
+            .join(QuestionnaireVersion, QuestionnaireVersion.id == Assignment.version_id)
+            .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
+            .where(
+                Assignment.case_id == assignment.case_id,
+                Response.partner_id == response.partner_id,
+                Response.status == "submitted",
+                Response.submitted_at.is_not(None),
+                Response.id != response.id,
+                Questionnaire.slug == slug,
+            )
+            .order_by(Response.submitted_at)
+        )
+    )
+
+
+def _trend_alerts(
+    assignment: Assignment, response: Response, shown: dict, existing: set[str]
+) -> list[Alert]:
+    """Alerts of the items' trend rules: the latest answer against the partner's baseline."""
+    items = [
+        i
+        for i in assignment.definition.questions()
+        if i.get("trend") and shown[i["link_id"]] and TREND_PREFIX + i["link_id"] not in existing
+    ]
+    if not items:
+        return []
+    answers = response.answers
+    earlier = [r.answers for r in partner_history(assignment, response)]
+    raised = []
+    for item in items:
+        lid = item["link_id"]
+        if not engine.has_answer(answers.get(lid)):
+            continue
+        values = [a.get(lid) for a in earlier] + [answers.get(lid)]
+        if trends.evaluate(item["trend"], values) is None:
+            continue
+        alert = Alert(
+            case_id=assignment.case_id,
+            assignment_id=assignment.id,
+            response_id=response.id,
+            partner_id=response.partner_id,
+            link_id=TREND_PREFIX + lid,
+            severity=item["trend"].get("severity", DEFAULT_SEVERITY),
+        )
+        db.session.add(alert)
+        db.session.flush()
+        audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+        raised.append(alert)
     return raised
 
 
@@ -154,12 +224,14 @@ class AlertCard:
 def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     views = []
     for alert in alerts:
-        item = alert.assignment.definition.by_id.get(alert.link_id, {})
-        rule = item.get("alert") or {}
+        trend = alert.link_id.startswith(TREND_PREFIX)
+        link_id = alert.link_id.removeprefix(TREND_PREFIX)
+        item = alert.assignment.definition.by_id.get(link_id, {})
+        rule = item.get("trend" if trend else "alert") or {}
         if alert.link_id in RULE_MESSAGES:
             rule = {"message": RULE_MESSAGES[alert.link_id]}
         response = alert.response
-        value = response.answers.get(alert.link_id) if response is not None else None
+        value = response.answers.get(link_id) if response is not None else None
         views.append(
             AlertView(
                 alert,

@@ -19,6 +19,8 @@ from counselor.cases import homes as homes_
 from counselor.cases import services as cases
 from counselor.cases.homes import HomeRow
 from counselor.cases.models import Case, CounselingSession
+from counselor.checkins import services as checkins
+from counselor.checkins.services import ScheduleRow
 from counselor.consent import services as consent
 from counselor.consent.services import PartnerConsent
 from counselor.core import audit
@@ -52,6 +54,8 @@ class CasePage:
     consent: dict[uuid.UUID, PartnerConsent]
     #: how far the case's ladders of steps are
     steps: steps.CaseSummary
+    #: check-in schedules with their next date (running ones first)
+    schedules: list[ScheduleRow]
 
 
 @dataclass
@@ -101,6 +105,7 @@ def case_page(case: Case) -> CasePage:
         agreements=agreements.case_agreements(case),
         consent={c.partner.id: c for c in consent.case_status(case)},
         steps=steps.case_summary(case),
+        schedules=checkins.case_schedules(case),
     )
 
 

@@ -186,6 +186,8 @@ def _fhir_item(item: dict, by_id: dict[str, dict]) -> dict:
         ext.append(_complex(EXT + "alert", item["alert"]))
     if "stop_if" in item:
         ext.append(_complex(EXT + "stop-if", item["stop_if"]))
+    if "trend" in item:
+        ext.append(_complex(EXT + "trend", item["trend"]))
     if "help" in item:
         if kind == "display":  # a display item has no children in FHIR (que-1)
             ext.append(_simple("help", item["help"]))

@@ -274,7 +274,7 @@ def _item(raw: dict, here: str, reader: Reader, level: int) -> dict | None:
         item["share"] = ours["share"].get("valueCode")
     if "advisory" in ours:
         item["advisory"] = ours["advisory"].get("valueString")
-    for name, key in (("alert", "alert"), ("stop-if", "stop_if")):
+    for name, key in (("alert", "alert"), ("stop-if", "stop_if"), ("trend", "trend")):
         if name in ours:
             n, ext = ext_by_name[name][0]
             item[key] = reader.complex_obj(ext, f"{here}.extension[{n}]")
@@ -289,6 +289,7 @@ def _item(raw: dict, here: str, reader: Reader, level: int) -> dict | None:
             "advisory",
             "alert",
             "stop-if",
+            "trend",
         ):
             reader.notes.append(f"{here}.extension: 'urn:counselor:extension:{name}' is not kept")
     for code in controls:

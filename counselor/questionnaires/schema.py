@@ -22,6 +22,8 @@ from counselor.questionnaires.parsing import (
     non_finite_numbers,
     size_problems,
 )
+from counselor.questionnaires.trends import BASELINES as TREND_BASELINES
+from counselor.questionnaires.trends import MAX_OVER as MAX_TREND_OVER
 
 ITEM_TYPES = (
     "group",
@@ -108,6 +110,22 @@ _alert = _closed(
         "severity": {"enum": list(ALERT_SEVERITIES)},
     },
 )
+#: a change from the partner's own baseline over repeated answers (check-ins, debriefs,
+#: re-takes) that raises an alert; see counselor.questionnaires.trends for how it is read
+_trend = {
+    **_closed(
+        ["message"],
+        {
+            "rise": {"type": "number", "exclusiveMinimum": 0},
+            "fall": {"type": "number", "exclusiveMinimum": 0},
+            "over": {"type": "integer", "minimum": 1, "maximum": MAX_TREND_OVER},
+            "baseline": {"enum": list(TREND_BASELINES)},
+            "message": {"type": "string", "minLength": 1, "maxLength": 300},
+            "severity": {"enum": list(ALERT_SEVERITIES)},
+        },
+    ),
+    "oneOf": [{"required": ["rise"]}, {"required": ["fall"]}],
+}
 #: an instrument a definition cites or adapts, and the terms its wording is used under
 _source = _closed(
     ["citation", "licence"],
@@ -201,6 +219,7 @@ ITEM_SCHEMA: dict[str, Any] = {
         #: say "hard limit"), never an invitation
         "advisory": {"type": "string", "minLength": 1, "maxLength": 1000},
         "alert": _alert,
+        "trend": _trend,
         "stop_if": _stop_if,
     },
     "allOf": [
@@ -356,6 +375,7 @@ def _rules(doc: dict) -> list[str]:
             errors.append(f"{here}.advisory: only desire items carry an advisory")
         if "alert" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
             errors.append(f"{here}.alert: alerts work on boolean, choice, scale and number items")
+        errors += _trend_rule(here, item)
         if "stop_if" in item and kind not in ("boolean", "choice", "scale", "integer", "decimal"):
             errors.append(
                 f"{here}.stop_if: a stop works on boolean, choice, scale and number items"
@@ -363,6 +383,23 @@ def _rules(doc: dict) -> list[str]:
         if isinstance(lid, str) and lid not in seen:
             seen[lid] = item
     return errors + _score_rules(doc, seen)
+
+
+def _trend_rule(here: str, item: dict) -> list[str]:
+    """A trend rule watches a number answer, by fewer points than its scale spans."""
+    rule = item.get("trend")
+    if not isinstance(rule, dict):
+        return []
+    if item.get("type") not in ("scale", "integer", "decimal"):
+        return [f"{here}.trend: a trend rule works on scale and number items"]
+    points = rule.get("rise", rule.get("fall"))
+    low, high = item.get("min"), item.get("max")
+    if _number(points) and _number(low) and _number(high) and points > high - low:
+        return [
+            f"{here}.trend: a change of {points:g} points cannot happen on a scale from "
+            f"{low:g} to {high:g}"
+        ]
+    return []
 
 
 #: item types whose answers can be numbers a score adds up

@@ -19,7 +19,7 @@ from counselor.core.models import aware, day_text, utcnow
 from counselor.core.models import local_datetime as _when
 from counselor.core.models import local_day as _day
 from counselor.extensions import db
-from counselor.questionnaires import engine
+from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
 from counselor.questionnaires.models import Assignment
 from counselor.reports import data as d
@@ -112,8 +112,14 @@ def homework_by_session(
     return {index: [assignments[i] for i in found] for index, found in buckets.items()}
 
 
-def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Series]:
-    """Scale items that recur across submitted assignments of the same questionnaire."""
+#: item types answered with a number, whose answers over time make a chart
+CHARTED = ("scale", "integer", "decimal")
+
+
+def score_series(assignments: list[Assignment], partners: list[Partner]) -> list[d.Series]:
+    """Scale and number items that recur across submitted assignments of the same
+    questionnaire (check-ins, debriefs, intake re-takes): one series per item, a value per
+    partner and day. The clinical PDF charts them, and so does the trends page."""
     by_item: dict[tuple[str, str], dict] = {}
     for a in assignments:
         defn = a.definition
@@ -123,10 +129,10 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
             answers = r.answers
             shown = engine.enabled_states(defn, answers)
             for item in defn.questions():
-                if item["type"] != "scale" or not shown[item["link_id"]]:
+                if item["type"] not in CHARTED or not shown[item["link_id"]]:
                     continue
                 value = answers.get(item["link_id"])
-                if value is None:
+                if not isinstance(value, int | float) or isinstance(value, bool):
                     continue
                 key = (defn.doc["slug"], item["link_id"])
                 entry = by_item.setdefault(key, {"item": item, "points": {}})
@@ -142,16 +148,23 @@ def _charts(assignments: list[Assignment], partners: list[Partner]) -> list[d.Se
             per_day = {at.date(): v for at, v in sorted(pts)}
             values[names.get(pid, "Partner")] = [per_day.get(day) for day in days]
         item = entry["item"]
+        answered = [v for pts in entry["points"].values() for _, v in pts]
         series.append(
             d.Series(
                 item["text"],
-                item["min"],
-                item["max"],
+                item.get("min", min(answered)),
+                item.get("max", max(answered)),
                 [day_text(day, year=False) for day in days],
                 values,
+                trends.describe(item["trend"]) if item.get("trend") else "",
             )
         )
     return series
+
+
+def case_series(case: Case) -> list[d.Series]:
+    """The case's series over every submitted assignment (the trends page's data)."""
+    return score_series(_load_assignments(case), case.partners)
 
 
 def _alert_lines(case: Case, until: datetime | None) -> list[d.AlertLine]:
@@ -239,7 +252,7 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
         counselor=counselor.name,
         generated_at=_when(utcnow()),
         sessions=blocks,
-        charts=_charts(assignments, case.partners),
+        charts=score_series(assignments, case.partners),
         after_last=after_last,
         summary=_summary(covered, _alert_lines(case, until)),
         agreements=_record_sections(case, chosen, sessions, export.kind),

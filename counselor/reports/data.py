@@ -115,6 +115,8 @@ class Series:
     high: int
     dates: list[str]  # the x axis, oldest first
     values: dict[str, list[float | None]]  # partner name -> value per date (None: no answer)
+    #: the item's trend rule in words (empty when it has none), e.g. "rises by 3 or more …"
+    rule: str = ""
 
 
 @dataclass

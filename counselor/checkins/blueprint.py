@@ -1,0 +1,5 @@
+"""The check-ins blueprint (its views are attached by ``routes``)."""
+
+from flask import Blueprint
+
+bp = Blueprint("checkins", __name__)
