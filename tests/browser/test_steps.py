@@ -1,7 +1,9 @@
 """Issue 13's steps, in a real browser: from an agreement in force, the counselor adds a
 three-step ladder under a clause; a partner marks step 1 done on a phone; both debrief on a
 phone, each choosing what to share; the log shows both shares only after the second debrief;
-a high-anxiety debrief pauses step 2 and alerts the counselor. ``COUNSELOR_SCREENSHOT_DIR``
+a high-anxiety debrief pauses step 2 and alerts the counselor; a weekly check-in schedule the
+counselor sets makes its check-in and mails it when beat runs, and the partner finds it on their
+home. ``COUNSELOR_SCREENSHOT_DIR``
 keeps screenshots of the partner pages (390 px) and the counselor pages (1280 px)."""
 
 from __future__ import annotations
@@ -11,9 +13,14 @@ import re
 from pathlib import Path
 
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 from counselor.cases import homes
+from counselor.checkins import services as checkin_services
+from counselor.checkins.tasks import run_schedules
+from counselor.core import practice
 from counselor.extensions import db
+from counselor.mail.models import Message
 from tests.support import new_case, sync
 from tests.support.agreements import agree_all, published_agreement
 from tests.support.browser import PHONE, sign_in_page
@@ -142,3 +149,22 @@ def test_ladder_debriefs_shared_log_and_a_pause(app, live_server, new_context, c
     counselor.get_by_role("link", name="Open the steps").click()
     expect(counselor.get_by_text("Paused because a debrief asked to slow down")).to_be_visible()
     _shot(counselor, "steps-counselor-steps-1280.png")
+
+    # a weekly check-in: scheduled by the counselor, made and mailed when beat runs, and
+    # waiting on each partner's home
+    practice.update_mail("", None, 0, 0)  # no quiet hours: the mails go whatever the time
+    db.session.commit()
+    counselor.goto(f"/cases/{case.id}/schedules/new")
+    counselor.get_by_label("Every (number)").fill("1")
+    counselor.get_by_label("First check-in on").fill(checkin_services.today().isoformat())
+    counselor.get_by_role("button", name="Schedule").click()
+    expect(counselor.locator(".case-checkins")).to_contain_text("every week from")
+    mailed_before = {m.id for m in db.session.scalars(select(Message))}
+    assert run_schedules.run() == 1
+    assert run_schedules.run() == 0, "beat running again makes no second check-in"
+    mailed = db.session.scalars(select(Message).where(Message.id.not_in(mailed_before))).all()
+    assert sorted(m.recipient for m in mailed) == ["alex@example.org", "sam@example.org"]
+    for page in (sam, alex):
+        page.goto("/p/home")
+        expect(page.get_by_text("Consent check-in")).to_be_visible()
+    _shot(sam, "steps-partner-home-check-in-390.png")
