@@ -14,7 +14,7 @@ from counselor.core.web import refuse
 from counselor.extensions import csrf, db
 from counselor.portal.routes import partner_required
 from counselor.portal.services import HomeCard
-from counselor.steps import services, views
+from counselor.steps import holds, services, views
 from counselor.steps.blueprint import bp
 from counselor.steps.forms import PlainForm, StepForm
 
@@ -235,6 +235,7 @@ def _portal_page(ctx, *, status: int = 200, message: str | None = None):
         ladders=views.partner_ladders(ctx.partner),
         message=message,
         notice=request.args.get("done", ""),
+        held_text=holds.HELD,
     ), status
 
 

@@ -29,6 +29,7 @@ from counselor.mail.partner import queue_notice
 from counselor.questionnaires import signals
 from counselor.questionnaires.models import Assignment, Questionnaire, Response
 from counselor.questionnaires.services import assign
+from counselor.steps import holds
 from counselor.steps.models import Ladder, Step, StepDebrief
 
 MAX_TEXT = 1000
@@ -326,6 +327,8 @@ def mark(ladder: Ladder, partner: Partner, step_id: uuid.UUID, action: str) -> S
         raise Stale("Someone has already marked this step. Here is where things stand now.")
     if step.status == "paused":
         raise Stale("This step is paused. Your counselor will go through it with you first.")
+    if action != "pause" and holds.clause_paused(ladder):
+        raise Stale(holds.HELD)
     step.status = MARKS[action]
     step.marked_by = partner.id
     step.marked_at = utcnow()

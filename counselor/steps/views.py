@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from counselor.agreements import services as agreements
 from counselor.cases.models import Case, Partner
-from counselor.steps import services
+from counselor.steps import holds, services
 from counselor.steps.models import Ladder, Step, StepDebrief
 
 
@@ -129,6 +129,8 @@ class PartnerLadder:
     steps: list[PartnerStep]
     #: this partner's own proposals waiting for the counselor or declined
     my_proposals: list[Step]
+    #: the clause the ladder belongs to is paused: its steps wait (steps.holds)
+    held: bool = False
 
     @property
     def current(self) -> PartnerStep | None:
@@ -170,6 +172,7 @@ def partner_ladders(partner: Partner) -> list[PartnerLadder]:
                     for s in ladder.steps
                     if s.status in ("proposed", "declined") and s.proposed_by == partner.id
                 ],
+                held=holds.clause_paused(ladder),
             )
         )
     return found

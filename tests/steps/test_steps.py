@@ -275,3 +275,34 @@ def test_steps_and_the_log_are_not_in_the_database_in_plain_text(app, lc, databa
     assert what in page and size in page and conditions in page
     found = leaks(database_bytes(database_url), what, size, conditions, shared)
     assert found == [], f"plain text in the database: {found}"
+
+
+def test_a_paused_clause_holds_its_steps_until_the_pause_is_lifted(app, lc):
+    from counselor.agreements import services as agreements
+
+    sam, sam_csrf = phone(app, lc.sam)
+    paused = agreements.pause(lc.agreement, lc.alex, lc.ladder.clause_key)
+    db.session.commit()
+    page = sam.get("/p/steps").get_data(as_text=True)
+    assert "This part of your agreement is paused" in page
+    assert "We did it" not in page and "Skip it" not in page
+    for action in ("done", "skip"):
+        r = _mark(sam, sam_csrf, lc, lc.steps[0], action)
+        assert r.status_code == 409
+        assert "its steps wait until the pause is lifted" in r.get_data(as_text=True)
+        assert fresh(lc.steps[0]).status == "open", "nothing moved on"
+    agreements.lift(lc.agreement, lc.alex, paused.id)
+    db.session.commit()
+    assert "We did it" in sam.get("/p/steps").get_data(as_text=True)
+    assert _mark(sam, sam_csrf, lc, lc.steps[0], "done").status_code == 302
+    assert fresh(lc.steps[0]).status == "done"
+
+
+def test_a_step_can_be_paused_while_its_clause_is_paused(app, lc):
+    from counselor.agreements import services as agreements
+
+    sam, sam_csrf = phone(app, lc.sam)
+    agreements.pause(lc.agreement, lc.alex, lc.ladder.clause_key)
+    db.session.commit()
+    assert _mark(sam, sam_csrf, lc, lc.steps[0], "pause").status_code == 302
+    assert fresh(lc.steps[0]).status == "paused"
