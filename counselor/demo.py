@@ -90,23 +90,23 @@ def _agreement(case, at: datetime):
     second, which waits for Alex."""
     from sqlalchemy import update
 
-    from counselor.agreements import services
+    from counselor.agreements import drafting, queries, services
     from counselor.agreements.models import AgreementAck, AgreementVersion
     from counselor.extensions import db
 
     sam, alex = case.partners
-    agreement = services.create(case, "Our agreement", [sam.id, alex.id])
+    agreement = drafting.create(case, "Our agreement", [sam.id, alex.id])
     agreement.created_at = at
-    first = services.draft_of(agreement)
-    services.save_draft(agreement, first, "Our agreement", AGREEMENT_V1, None)
+    first = queries.draft_of(agreement)
+    drafting.save_draft(agreement, first, "Our agreement", AGREEMENT_V1, None)
     services.publish(agreement, first.id)
     for partner in (sam, alex):
         services.answer(agreement, partner, first.id, "agree", None)
     clauses = [dict(c) for c in first.clauses]
     clauses[1]["text"] = "Giving and receiving instructions during intimacy, one at a time"
     clauses.append({"kind": "conduct", "text": "We check in the morning after, every time."})
-    second = services.start_draft(agreement)
-    services.save_draft(agreement, second, "Our agreement", clauses, None)
+    second = drafting.start_draft(agreement)
+    drafting.save_draft(agreement, second, "Our agreement", clauses, None)
     services.publish(agreement, second.id)
     services.answer(agreement, sam, second.id, "agree", None)
     db.session.flush()

@@ -255,18 +255,18 @@ def _agreement(case):
     """An agreement of A's case with one published version (a clause holding a canary) that
     both partners agreed to, one of its clauses paused with a note, and a draft of version 2
     open."""
-    from counselor.agreements import services
+    from counselor.agreements import drafting, queries, services
 
-    agreement = services.create(case, "Sweep agreement", [p.id for p in case.partners])
-    draft = services.draft_of(agreement)
+    agreement = drafting.create(case, "Sweep agreement", [p.id for p in case.partners])
+    draft = queries.draft_of(agreement)
     clauses = [{"kind": "free", "text": canary("clause")}, {"kind": "safety", "text": "Water"}]
-    services.save_draft(agreement, draft, "Sweep agreement", clauses, None)
+    drafting.save_draft(agreement, draft, "Sweep agreement", clauses, None)
     services.publish(agreement, draft.id)
     for partner in case.partners:
         services.answer(agreement, partner, draft.id, "agree", canary("acknote"))
     paused = services.pause(agreement, case.partners[0], draft.clauses[1]["key"])
     services.note_pause(agreement, case.partners[0], paused.id, canary("pausenote"))
-    services.start_draft(agreement)
+    drafting.start_draft(agreement)
     return agreement
 
 

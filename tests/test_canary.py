@@ -81,7 +81,7 @@ def test_agreement_text_and_notes_typed_in_the_pages_are_not_in_the_database(
     answer and to a pause (typed on the portal): readable back, nowhere in plain text."""
     import re
 
-    from counselor.agreements import services
+    from counselor.agreements import queries
     from counselor.extensions import db
     from tests.support.agreements import portal, released_case
 
@@ -103,7 +103,7 @@ def test_agreement_text_and_notes_typed_in_the_pages_are_not_in_the_database(
     page = client_a.get(draft_url).get_data(as_text=True)
     version_id = re.search(r'name="version_id" value="([^"]+)"', page).group(1)
     assert client_a.post(draft_url.replace("/draft", "/publish"), data={"version_id": version_id})
-    agreement = services.agreements_of_partner(r.sam)[0]
+    agreement = queries.agreements_of_partner(r.sam)[0]
     sam, alex = app.test_client(), app.test_client()
     sam_csrf, alex_csrf = portal(sam, r.tokens["Sam Rivera"]), portal(alex, r.tokens["Alex Novak"])
     url = f"/p/agreements/{agreement.id}"
@@ -120,7 +120,7 @@ def test_agreement_text_and_notes_typed_in_the_pages_are_not_in_the_database(
         url + "/answer", data={"csrf_token": alex_csrf, "version_id": version_id, "answer": "agree"}
     )
     db.session.expire_all()
-    key = services.in_force(services.for_partner(r.sam, agreement.id)).clauses[0]["key"]
+    key = queries.in_force(queries.for_partner(r.sam, agreement.id)).clauses[0]["key"]
     paused = sam.post(url + "/pause", data={"csrf_token": sam_csrf, "clause": key})
     pause_id = re.search(r"paused=([0-9a-f-]+)", paused.location).group(1)
     sam.post(

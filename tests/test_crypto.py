@@ -233,6 +233,7 @@ def test_rotate_after_the_old_key_was_dropped_says_what_to_do(make_app, counselo
 def test_key_rotation_rewraps_agreements_and_consent_that_never_change(make_app):
     """Published agreement versions, acknowledgements, pauses and consent rows refuse any
     change but one: their ciphertext re-encrypted under the new key, words unchanged."""
+    from counselor.agreements import queries as agreement_queries
     from counselor.agreements import services as agreements
     from counselor.agreements.models import AgreementAck, AgreementVersion, ClausePause
     from counselor.consent import services as consent
@@ -246,7 +247,7 @@ def test_key_rotation_rewraps_agreements_and_consent_that_never_change(make_app)
         case = new_case(make_account("a@example.org", "Counselor A"))
         sam = case.partners[0]
         agreement = published_agreement(case, [{"kind": "free", "text": "Slowly"}])
-        version = agreements.published(agreement)[0]
+        version = agreement_queries.published(agreement)[0]
         agreements.answer(agreement, sam, version.id, "agree", "A note")
         agreements.answer(agreement, case.partners[1], version.id, "agree", None)
         paused = agreements.pause(agreement, sam, version.clauses[0]["key"])

@@ -73,10 +73,11 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
         assert [e.number for e in steps_views.shared_log(couple.partners[0])] == [1, 2]
         assert alert.case_id == released[0].case_id == export.case_id == couple.id
         ids = (couple.id, released[0].id, export.id)
-        from counselor.agreements import services as agreements
+        from counselor.agreements import queries as agreement_queries
+        from counselor.agreements import views as agreement_views
 
-        (agreement,) = agreements.case_agreements(couple)
-        assert [v.number for v in agreements.published(agreement.agreement)] == [1, 2]
+        (agreement,) = agreement_views.case_agreements(couple)
+        assert [v.number for v in agreement_queries.published(agreement.agreement)] == [1, 2]
         assert agreement.in_force.number == 1 and [v.number for v, _ in agreement.pending] == [2]
         for line in agreement.history:
             assert line.at < utcnow()

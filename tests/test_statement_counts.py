@@ -88,13 +88,13 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
 
 
 def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_a, counselor_a):
-    from counselor.agreements import services
+    from counselor.agreements import queries, services
     from tests.support.agreements import agree_all, published_agreement
 
     case = new_case(counselor_a)
     first = published_agreement(case)
     agree_all(first)
-    services.pause(first, case.partners[0], services.in_force(first).clauses[0]["key"])
+    services.pause(first, case.partners[0], queries.in_force(first).clauses[0]["key"])
     db.session.commit()
     one = _statements(client_a, f"/cases/{case.id}")
     for _ in range(3):

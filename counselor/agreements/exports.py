@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from counselor.agreements import clauses as cl
-from counselor.agreements import services
+from counselor.agreements import queries, views
 from counselor.agreements.models import Agreement
 from counselor.auth.models import Counselor
 from counselor.cases.models import Partner
@@ -64,7 +64,7 @@ def for_partner(agreement: Agreement, partner: Partner, export_id: uuid.UUID) ->
 
 def _details(clause: dict, names: dict) -> list[tuple[str, str]]:
     out = []
-    leads, follows = services.role_names(clause, names)
+    leads, follows = views.role_names(clause, names)
     if leads:
         out.append(("Gives or leads", leads))
     if follows:
@@ -78,7 +78,7 @@ def _details(clause: dict, names: dict) -> list[tuple[str, str]]:
 
 
 def _in_force_line(agreement: Agreement, acks) -> str:
-    current = services.in_force(agreement)
+    current = queries.in_force(agreement)
     if current is None:
         return "No version is in force yet: not everyone has agreed to one."
     times = [aware(a.at) for a in acks if a.version_id == current.id and a.answer == "agree"]
@@ -89,8 +89,8 @@ def _in_force_line(agreement: Agreement, acks) -> str:
 def partner_document(agreement: Agreement, partner: Partner) -> d.AgreementDocument:
     """The partner's copy: their own answers, "a partner" for anyone else's pause, and never
     who has or has not agreed, nor any note."""
-    page = services.partner_page(agreement, partner)
-    acks = services.acks_of(agreement)
+    page = views.partner_page(agreement, partner)
+    acks = queries.acks_of(agreement)
     names = page.names
     clauses = []
     for view in page.clauses:
@@ -107,7 +107,7 @@ def partner_document(agreement: Agreement, partner: Partner) -> d.AgreementDocum
             )
         )
     history: list[tuple[datetime, str]] = []
-    for v in services.published(agreement):
+    for v in queries.published(agreement):
         history.append(
             (aware(v.published_at), f"Version {v.number} shared (SHA-256 {v.content_hash})")
         )
@@ -121,7 +121,7 @@ def partner_document(agreement: Agreement, partner: Partner) -> d.AgreementDocum
                     f"{said} version {by_id[a.version_id].number} (SHA-256 {a.content_hash})",
                 )
             )
-    for p in services.pauses_of(agreement):
+    for p in queries.pauses_of(agreement):
         who = "You" if p.partner_id == partner.id else "A partner"
         history.append((aware(p.paused_at), f"{who} paused a part"))
         if p.lifted_at:
@@ -167,15 +167,15 @@ def record_section(case_id: uuid.UUID, since: datetime | None, until: datetime |
     is pending with each partner's answer, the history, and the changes since ``since``."""
     blocks = []
     agreements = db.session.scalars(
-        services._with_everything(select(Agreement))
+        queries.with_everything(select(Agreement))
         .where(Agreement.case_id == case_id)
         .order_by(Agreement.created_at)
     )
     for agreement in agreements:
-        view = services.counselor_view(agreement)
-        if not services.published(agreement):
+        view = views.counselor_view(agreement)
+        if not queries.published(agreement):
             continue
-        acks = services.acks_of(agreement)
+        acks = queries.acks_of(agreement)
         clauses = []
         for c in view.clauses:
             state = "; ".join(

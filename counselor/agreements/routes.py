@@ -9,7 +9,7 @@ from flask import flash, redirect, render_template, request, url_for
 from wtforms import SelectChoice
 
 from counselor.agreements import clauses as cl
-from counselor.agreements import exports, services
+from counselor.agreements import drafting, exports, queries, services, views
 from counselor.agreements.blueprint import bp
 from counselor.agreements.forms import DraftForm, NewAgreementForm, PlainForm, parse_clauses
 from counselor.cases.services import get_case_or_404
@@ -27,7 +27,7 @@ def _clause_words():
         "CLAUSE_KINDS": cl.KINDS,
         "CLAUSE_CONDITIONS": cl.CONDITIONS,
         "CLAUSE_SIGNAL": cl.SIGNAL,
-        "role_names": services.role_names,
+        "role_names": views.role_names,
         "fields_changed": cl.fields_changed,
     }
 
@@ -55,7 +55,7 @@ def _home_cards(pctx) -> list[HomeCard]:
             link_text="Read it" if card.status == "to_read" else "Open it",
             order=10 if card.status in ("to_read", "paused") else 20,
         )
-        for card in services.agreement_cards_for(pctx.partner)
+        for card in views.agreement_cards_for(pctx.partner)
     ]
 
 
@@ -64,7 +64,7 @@ def _home_cards(pctx) -> list[HomeCard]:
 
 def _load(case_id: uuid.UUID, agreement_id: uuid.UUID):
     case = get_case_or_404(case_id)
-    return case, services.get_agreement_or_404(case, agreement_id)
+    return case, queries.get_agreement_or_404(case, agreement_id)
 
 
 def _to_agreement(case, agreement, anchor: str = ""):
@@ -80,11 +80,11 @@ def new(case_id: uuid.UUID):
     form.partners.choices = [SelectChoice(str(p.id), p.display_name) for p in case.partners]
     if request.method == "GET":
         pair = request.args.get("pair", type=int)
-        form.partners.data = [str(p.id) for p in services.default_members(case, pair)]
+        form.partners.data = [str(p.id) for p in drafting.default_members(case, pair)]
         form.title.data = "Our agreement"
     elif form.validate_on_submit():
         try:
-            agreement = services.create(
+            agreement = drafting.create(
                 case, form.title.data, [uuid.UUID(v) for v in form.partners.data]
             )
         except services.AgreementError as exc:
@@ -94,7 +94,7 @@ def new(case_id: uuid.UUID):
             return redirect(url_for("agreements.draft", case_id=case.id, agreement_id=agreement.id))
     audit.record("case.view", "case", case.id)
     db.session.commit()
-    pairs = services.relationship_pairs(case)
+    pairs = drafting.relationship_pairs(case)
     status = 400 if form.errors else 200
     return render_template("agreements/new.html", case=case, form=form, pairs=pairs), status
 
@@ -105,7 +105,7 @@ def show(case_id: uuid.UUID, agreement_id: uuid.UUID):
     """The version in force, pending versions with each partner's answer, pauses with their
     notes, and the history."""
     case, agreement = _load(case_id, agreement_id)
-    view = services.counselor_view(agreement)
+    view = views.counselor_view(agreement)
     audit.record("agreement.view", "agreement", agreement.id)
     db.session.commit()
     return render_template("agreements/show.html", case=case, view=view, form=PlainForm())
@@ -117,11 +117,11 @@ def draft(case_id: uuid.UUID, agreement_id: uuid.UUID):
     """Write the next version: it starts from the newest published one; clauses can be added,
     changed, removed, and pulled in from what every partner of the agreement already sees."""
     case, agreement = _load(case_id, agreement_id)
-    version = services.draft_of(agreement)
+    version = queries.draft_of(agreement)
     if request.method == "POST" and request.form.get("action") == "start":
         if not PlainForm().validate_on_submit():
             refuse(400, "This page was open too long. Reload it and try again.")
-        services.start_draft(agreement)
+        drafting.start_draft(agreement)
         db.session.commit()
         return redirect(url_for("agreements.draft", case_id=case.id, agreement_id=agreement.id))
     if version is None:
@@ -140,7 +140,7 @@ def draft(case_id: uuid.UUID, agreement_id: uuid.UUID):
             error = "Please correct the highlighted fields; nothing was saved yet."
         else:
             try:
-                services.save_draft(agreement, version, form.title.data, rows, form.review_on.data)
+                drafting.save_draft(agreement, version, form.title.data, rows, form.review_on.data)
             except services.AgreementError as exc:
                 error = str(exc)
         if error:
@@ -182,7 +182,7 @@ def draft(case_id: uuid.UUID, agreement_id: uuid.UUID):
         version=version,
         form=form,
         clauses=rows,
-        material=services.material_for(agreement),
+        material=drafting.material_for(agreement),
         plain=PlainForm(),
         members=_members(agreement),
         focus=focus,
@@ -200,11 +200,11 @@ def material(case_id: uuid.UUID, agreement_id: uuid.UUID):
     case, agreement = _load(case_id, agreement_id)
     if not PlainForm().validate_on_submit():
         refuse(400, "This page was open too long. Reload it and try again.")
-    version = services.draft_of(agreement)
+    version = queries.draft_of(agreement)
     if version is None:
         refuse(409, "This draft was published in the meantime. Start a new draft to add to it.")
     try:
-        added = services.add_material(agreement, version, request.form.getlist("pick"))
+        added = drafting.add_material(agreement, version, request.form.getlist("pick"))
     except services.AgreementError as exc:
         refuse(400, str(exc))
     db.session.commit()
@@ -248,14 +248,14 @@ def _not_found():
 
 
 def _partner_agreement(ctx, agreement_id: uuid.UUID):
-    return services.for_partner(ctx.partner, agreement_id)
+    return queries.for_partner(ctx.partner, agreement_id)
 
 
 @bp.route("/p/agreements")
 @partner_required
 def portal_list(ctx):
     """The partner's agreements."""
-    cards = services.agreement_cards_for(ctx.partner)
+    cards = views.agreement_cards_for(ctx.partner)
     audit.record(
         "portal.agreements",
         "partner",
@@ -268,7 +268,7 @@ def portal_list(ctx):
 
 
 def _portal_page(ctx, agreement, *, status: int = 200, message: str | None = None, paused=None):
-    page = services.partner_page(agreement, ctx.partner)
+    page = views.partner_page(agreement, ctx.partner)
     return render_template(
         "agreements/portal_show.html",
         page=page,
@@ -298,7 +298,7 @@ def portal_show(ctx, agreement_id: uuid.UUID):
         paused = next(
             (
                 p
-                for p in services.partner_page(agreement, ctx.partner).my_pauses.values()
+                for p in views.partner_page(agreement, ctx.partner).my_pauses.values()
                 if str(p.id) == request.args["paused"]
             ),
             None,

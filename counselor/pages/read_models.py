@@ -10,8 +10,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from counselor.agreements import services as agreements
-from counselor.agreements.services import CounselorView
+from counselor.agreements import views as agreements
+from counselor.agreements.views import CounselorView
 from counselor.alerts import services as alerts
 from counselor.alerts.services import AlertCard
 from counselor.auth.models import Counselor

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
+from counselor.agreements import queries as agreement_queries
 from counselor.extensions import db
 from counselor.questionnaires.models import Response
 from counselor.steps import services
@@ -65,7 +66,7 @@ def create_demo_ladder(case, agreement, at: datetime) -> None:
     """Four steps under the agreement's activity clause: the first two done, debriefed and in
     the shared log; the third done, Sam's debrief asking to slow down (the fourth paused, a
     review alert), Alex's debrief still to write."""
-    key = services.agreements.in_force(agreement).clauses[1]["key"]
+    key = agreement_queries.in_force(agreement).clauses[1]["key"]
     ladder = services.ladder_at(case, f"{agreement.id}:{key}")
     ladder.created_at = at
     steps = [services.add_step(ladder, what, size) for what, size in LADDER]

@@ -17,7 +17,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from counselor.agreements import services as agreements
+from counselor.agreements import queries as agreement_queries
+from counselor.agreements import views as agreement_views
 from counselor.alerts.services import raise_rule_alert
 from counselor.cases.models import Case, Partner
 from counselor.cases.services import get_in_case_or_404
@@ -109,12 +110,12 @@ def places(case: Case) -> list[tuple[str, str]]:
     """Where the counselor may put steps: on their own for the case, or under a clause of an
     agreement's version in force (else its newest published one), as (value, label)."""
     found = [("case", "On their own, for the whole case")]
-    for view in agreements.case_agreements(case):
-        version = view.in_force or (agreements.published(view.agreement) or [None])[-1]
+    for view in agreement_views.case_agreements(case):
+        version = view.in_force or (agreement_queries.published(view.agreement) or [None])[-1]
         if version is None:
             continue
         for clause in version.clauses:
-            label = agreements.clause_summary(clause, view.names)
+            label = agreement_views.clause_summary(clause, view.names)
             found.append((f"{view.agreement.id}:{clause['key']}", f"{version.title} · {label}"))
     return found
 
@@ -297,7 +298,7 @@ def resume(step: Step) -> None:
 def ladders_of_partner(partner: Partner) -> list[Ladder]:
     """The ladders a partner is in: their case's own, and those under agreements they are in
     and may see (an agreement they are not in is never named to them)."""
-    mine = {a.id for a in agreements.agreements_of_partner(partner)}
+    mine = {a.id for a in agreement_queries.agreements_of_partner(partner)}
     return [
         ladder
         for ladder in ladders_of_case(partner.case)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 
-from counselor.agreements import services as agreements
+from counselor.agreements import queries as agreement_queries
+from counselor.agreements import views as agreement_views
 from counselor.cases.models import Case, Partner
 from counselor.steps import holds, services
 from counselor.steps.models import Ladder, Step, StepDebrief
@@ -21,10 +22,10 @@ def _clause_text(ladder: Ladder, names: dict) -> str:
     """The clause a ladder stands under, as partners of the agreement read it."""
     if ladder.agreement_id is None:
         return ""
-    for version in reversed(agreements.published(ladder.agreement)):
+    for version in reversed(agreement_queries.published(ladder.agreement)):
         for clause in version.clauses:
             if clause["key"] == ladder.clause_key:
-                return agreements.clause_summary(clause, names)
+                return agreement_views.clause_summary(clause, names)
     return ""
 
 

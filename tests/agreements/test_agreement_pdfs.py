@@ -9,7 +9,7 @@ from datetime import date, time
 
 from pypdf import PdfReader
 
-from counselor.agreements import services
+from counselor.agreements import queries, services
 from counselor.extensions import db
 from counselor.reports.models import Export
 from tests.support.agreements import agree_all, portal, published_agreement, released_case, revise
@@ -26,7 +26,7 @@ def test_the_partner_pdf_has_the_history_and_hashes_but_no_label_notes_or_others
 
     r = released_case(counselor_a, label="Label-Secret-Case")
     agreement = published_agreement(r.case)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     services.answer(agreement, r.sam, v1.id, "agree", "Sam's private ack note")
     services.answer(agreement, r.alex, v1.id, "agree", None)
     db.session.commit()
@@ -96,7 +96,7 @@ def test_the_records_carry_the_agreement_in_force_and_the_changes_since_the_last
     save_session(r.case, {**session, "date": date(2026, 1, 5), "time": time(10, 0)})
     agreement = published_agreement(r.case)
     agree_all(agreement)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     paused = services.pause(agreement, r.sam, v1.clauses[0]["key"])
     services.note_pause(agreement, r.sam, paused.id, "Sam's note to the counselor")
     later = save_session(r.case, {**session, "date": date(2099, 1, 5), "time": time(10, 0)})

@@ -18,7 +18,7 @@ import threading
 
 from sqlalchemy import select
 
-from counselor.agreements import services
+from counselor.agreements import drafting, queries, services
 from counselor.agreements.models import Agreement, AgreementAck, ClausePause
 from counselor.core.models import aware
 from counselor.extensions import db
@@ -52,7 +52,7 @@ def _fresh(case, *, pending: bool):
     agree_all(agreement)
     if pending:
         revise(
-            agreement, services.published(agreement)[0].clauses + [{"kind": "free", "text": "More"}]
+            agreement, queries.published(agreement)[0].clauses + [{"kind": "free", "text": "More"}]
         )
     return agreement
 
@@ -60,8 +60,8 @@ def _fresh(case, *, pending: bool):
 def _consistent(agreement_id) -> str | None:
     db.session.expire_all()
     agreement = db.session.get(Agreement, agreement_id)
-    acks = services.acks_of(agreement)
-    expected = services.compute_in_force(agreement, acks)
+    acks = queries.acks_of(agreement)
+    expected = queries.compute_in_force(agreement, acks)
     db.session.commit()
     if agreement.in_force_id != expected:
         return f"stored in force {agreement.in_force_id}, the answers give {expected}"
@@ -109,7 +109,7 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
     for _ in range(TRIES):
         # 1. both partners agree to the pending version at once
         agreement = _fresh(case, pending=True)
-        v2 = services.published(agreement)[-1]
+        v2 = queries.published(agreement)[-1]
         got = _run(agree(sam_b, sam_csrf, agreement, v2), agree(alex_b, alex_csrf, agreement, v2))
         seen["both agree"].add(tuple(got))
         db.session.expire_all()
@@ -119,7 +119,7 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
 
         # 2. Sam pauses a clause in force while Alex agrees to the pending version (Sam agreed)
         agreement = _fresh(case, pending=True)
-        v1, v2 = services.published(agreement)
+        v1, v2 = queries.published(agreement)
         services.answer(agreement, sam, v2.id, "agree", None)
         db.session.commit()
         key = v1.clauses[1]["key"]
@@ -142,8 +142,8 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
 
         # 3. the counselor publishes version 3 while Alex agrees to version 2
         agreement = _fresh(case, pending=True)
-        v2 = services.published(agreement)[-1]
-        draft = services.start_draft(agreement)
+        v2 = queries.published(agreement)[-1]
+        draft = drafting.start_draft(agreement)
         db.session.commit()
         got = _run(
             lambda a=agreement, d=draft: counselor.request(
@@ -160,7 +160,7 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
             )
         ).all()
         published_at = aware(
-            services.version_by_id(db.session.get(Agreement, agreement.id), draft.id).published_at
+            queries.version_by_id(db.session.get(Agreement, agreement.id), draft.id).published_at
         )
         if got[0] != 302 or got[1] not in (302, 409):
             violations.append(f"publish and agree: {got}")

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from counselor.agreements import clauses as cl
-from counselor.agreements import services
+from counselor.agreements import drafting, queries, services, views
 from counselor.agreements.models import AgreementAck, AgreementVersion, ClausePause
 from counselor.extensions import db
 from counselor.mail.models import Message
@@ -28,8 +28,8 @@ from tests.sweep import stable_body
 
 def test_material_offers_matches_and_shared_pause_answers_never_private_ones(app, counselor_a):
     r = released_case(counselor_a)
-    agreement = services.create(r.case, "Ours", [r.sam.id, r.alex.id])
-    offered = services.material_for(agreement)
+    agreement = drafting.create(r.case, "Ours", [r.sam.id, r.alex.id])
+    offered = drafting.material_for(agreement)
     labels = " | ".join(m.label for m in offered)
     assert "Giving or receiving instructions" in labels  # complementary: Sam gives, Alex receives
     assert "Talking through a fantasy" in labels  # mutual
@@ -40,8 +40,8 @@ def test_material_offers_matches_and_shared_pause_answers_never_private_ones(app
     for secret in r.private:
         assert secret not in labels
     # pulled in, they become clauses: one activity per match, one pause signal clause
-    draft = services.draft_of(agreement)
-    added = services.add_material(agreement, draft, [m.key for m in offered])
+    draft = queries.draft_of(agreement)
+    added = drafting.add_material(agreement, draft, [m.key for m in offered])
     kinds = [c["kind"] for c in draft.clauses]
     assert added == len(kinds) and kinds.count("pause_signal") == 1
     signal = next(c for c in draft.clauses if c["kind"] == "pause_signal")["signal"]
@@ -52,10 +52,10 @@ def test_material_offers_matches_and_shared_pause_answers_never_private_ones(app
 
 def test_material_refuses_keys_not_on_offer(app, counselor_a):
     r = released_case(counselor_a)
-    agreement = services.create(r.case, "Ours", [r.sam.id, r.alex.id])
+    agreement = drafting.create(r.case, "Ours", [r.sam.id, r.alex.id])
     forged = f"{r.case.id}:communication.praise:{r.sam.id}"
     with pytest.raises(services.AgreementError):
-        services.add_material(agreement, services.draft_of(agreement), [forged])
+        drafting.add_material(agreement, queries.draft_of(agreement), [forged])
 
 
 def test_a_match_between_two_partners_is_no_material_for_an_agreement_of_three(app, counselor_a):
@@ -67,10 +67,10 @@ def test_a_match_between_two_partners_is_no_material_for_an_agreement_of_three(a
     # theirs alone and must not be offered for an agreement Kai is in
     set_relationships(r.case, {frozenset((r.sam.id, r.alex.id)), frozenset((r.sam.id, kai.id))})
     db.session.commit()
-    three = services.create(r.case, "All of us", [r.sam.id, r.alex.id, kai.id])
-    assert services.material_for(three) == []
-    two = services.create(r.case, "Sam and Alex", [r.sam.id, r.alex.id])
-    assert services.material_for(two)
+    three = drafting.create(r.case, "All of us", [r.sam.id, r.alex.id, kai.id])
+    assert drafting.material_for(three) == []
+    two = drafting.create(r.case, "Sam and Alex", [r.sam.id, r.alex.id])
+    assert drafting.material_for(two)
 
 
 def test_a_metamour_pair_offers_nothing(app, counselor_a):
@@ -79,8 +79,8 @@ def test_a_metamour_pair_offers_nothing(app, counselor_a):
     r = released_case(counselor_a)
     set_relationships(r.case, set())  # not in a relationship with each other
     db.session.commit()
-    agreement = services.create(r.case, "Ours", [r.sam.id, r.alex.id])
-    assert not [m for m in services.material_for(agreement) if m.kind == "activity"]
+    agreement = drafting.create(r.case, "Ours", [r.sam.id, r.alex.id])
+    assert not [m for m in drafting.material_for(agreement) if m.kind == "activity"]
 
 
 def test_a_new_agreement_in_a_polycule_starts_from_one_relationship(app, client_a, counselor_a):
@@ -90,8 +90,8 @@ def test_a_new_agreement_in_a_polycule_starts_from_one_relationship(app, client_
     sam, alex, kai = case.partners
     set_relationships(case, {frozenset((sam.id, alex.id)), frozenset((alex.id, kai.id))})
     db.session.commit()
-    assert services.default_members(case) == [sam, alex]
-    assert services.default_members(case, 1) == [alex, kai]
+    assert drafting.default_members(case) == [sam, alex]
+    assert drafting.default_members(case, 1) == [alex, kai]
     url = f"/cases/{case.id}/agreements/new"
 
     def ticked(page: str) -> set[str]:
@@ -108,7 +108,7 @@ def test_a_new_agreement_in_a_polycule_starts_from_one_relationship(app, client_
     assert client_a.get(url + "?pair=x").status_code == 200
     set_relationships(case, set())
     db.session.commit()
-    assert services.default_members(case) == []
+    assert drafting.default_members(case) == []
     assert "no relationships yet" in client_a.get(url).get_data(as_text=True)
 
 
@@ -118,7 +118,7 @@ def test_a_new_agreement_in_a_polycule_starts_from_one_relationship(app, client_
 def test_a_published_version_never_changes(app, counselor_a):
     case = new_case(counselor_a)
     agreement = published_agreement(case)
-    version = services.published(agreement)[0]
+    version = queries.published(agreement)[0]
     assert version.content_hash == cl.content_hash(version.title, version.clauses)
     version.content_json = cl.canonical("Changed", [])
     with pytest.raises(RuntimeError, match="immutable"):
@@ -130,22 +130,22 @@ def test_in_force_only_when_everyone_agreed_and_the_previous_stays_until_then(ap
     case = new_case(counselor_a)
     sam, alex = case.partners
     agreement = published_agreement(case)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     services.answer(agreement, sam, v1.id, "agree", None)
-    assert services.in_force(agreement) is None
+    assert queries.in_force(agreement) is None
     services.answer(agreement, alex, v1.id, "talk", "not yet sure")
-    assert services.in_force(agreement) is None
+    assert queries.in_force(agreement) is None
     services.answer(agreement, alex, v1.id, "agree", None)
-    assert services.in_force(agreement) is v1
+    assert queries.in_force(agreement) is v1
     db.session.commit()
     kept = [dict(c) for c in v1.clauses[:2]]
     kept[1]["text"] = "Giving instructions, gently"
     v2 = revise(agreement, kept + [{"kind": "conduct", "text": "We check in first"}])
-    assert services.in_force(agreement) is v1
+    assert queries.in_force(agreement) is v1
     services.answer(agreement, sam, v2.id, "agree", None)
-    assert services.in_force(agreement) is v1
+    assert queries.in_force(agreement) is v1
     services.answer(agreement, alex, v2.id, "agree", None)
-    assert services.in_force(agreement) is v2
+    assert queries.in_force(agreement) is v2
     # the answer names the exact content it agreed to
     acks = db.session.scalars(select(AgreementAck).where(AgreementAck.version_id == v2.id)).all()
     assert {a.content_hash for a in acks} == {v2.content_hash}
@@ -155,7 +155,7 @@ def test_an_answer_to_a_version_no_longer_newest_is_refused(app, counselor_a):
     case = new_case(counselor_a)
     sam, _ = case.partners
     agreement = published_agreement(case)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     revise(agreement, v1.clauses)
     with pytest.raises(services.Stale):
         services.answer(agreement, sam, v1.id, "agree", None)
@@ -164,11 +164,11 @@ def test_an_answer_to_a_version_no_longer_newest_is_refused(app, counselor_a):
 def test_the_diff_says_added_changed_and_removed(app, counselor_a):
     case = new_case(counselor_a)
     agreement = published_agreement(case)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     agree_all(agreement)
     changed = dict(v1.clauses[1], text="Giving instructions, gently", when="Weekends")
     revise(agreement, [v1.clauses[0], changed, {"kind": "safety", "text": "Water nearby"}])
-    page = services.partner_page(agreement, case.partners[0])
+    page = views.partner_page(agreement, case.partners[0])
     said = {(c.what, c.clause.get("text")) for c in page.changes}
     assert said == {
         ("changed", "Giving instructions, gently"),
@@ -188,13 +188,13 @@ def test_a_pause_holds_a_clause_for_everyone_and_only_its_partner_lifts_it(app, 
     sam.email, alex.email = "sam@example.net", "alex@example.net"
     agreement = published_agreement(case)
     agree_all(agreement)
-    key = services.in_force(agreement).clauses[1]["key"]
+    key = queries.in_force(agreement).clauses[1]["key"]
     asked_to_read = db.session.scalars(select(Message)).all()
     assert sorted(m.recipient for m in asked_to_read) == ["alex@example.net", "sam@example.net"]
     paused = services.pause(agreement, sam, key)
     db.session.commit()
     for who in (sam, alex):
-        view = next(c for c in services.partner_page(agreement, who).clauses if c.key == key)
+        view = next(c for c in views.partner_page(agreement, who).clauses if c.key == key)
         assert view.paused
     with pytest.raises(services.AgreementError):
         services.lift(agreement, alex, paused.id)
@@ -212,13 +212,13 @@ def test_a_pause_holds_a_clause_for_everyone_and_only_its_partner_lifts_it(app, 
     assert "urgent" in next(m.body for m in mails if m.kind == "notify.paused")
     services.lift(agreement, sam, paused.id)
     db.session.commit()
-    assert not any(c.paused for c in services.partner_page(agreement, alex).clauses)
+    assert not any(c.paused for c in views.partner_page(agreement, alex).clauses)
 
 
 def test_only_a_clause_in_force_can_be_paused(app, counselor_a):
     case = new_case(counselor_a)
     agreement = published_agreement(case)
-    key = services.published(agreement)[0].clauses[0]["key"]
+    key = queries.published(agreement)[0].clauses[0]["key"]
     with pytest.raises(services.Stale):
         services.pause(agreement, case.partners[0], key)  # nothing in force yet
 
@@ -228,7 +228,7 @@ def test_pauses_and_answers_are_append_only(app, counselor_a):
     sam, _ = case.partners
     agreement = published_agreement(case)
     agree_all(agreement)
-    paused = services.pause(agreement, sam, services.in_force(agreement).clauses[0]["key"])
+    paused = services.pause(agreement, sam, queries.in_force(agreement).clauses[0]["key"])
     services.note_pause(agreement, sam, paused.id, "I got scared")
     db.session.commit()
     with pytest.raises(services.AgreementError):
@@ -262,7 +262,7 @@ def test_partners_read_agree_pause_and_see_paused_by_a_partner(app, counselor_a)
     home = sam.get("/p/home").get_data(as_text=True)
     assert "Our agreement" in home and "There is a version for you to read" in home
     page = sam.get(_agreement_url(agreement)).get_data(as_text=True)
-    version = services.published(agreement)[0]
+    version = queries.published(agreement)[0]
     assert "Pineapple" in page and "I agree" in page
     r1 = sam.post(
         _agreement_url(agreement) + "/answer",
@@ -276,7 +276,7 @@ def test_partners_read_agree_pause_and_see_paused_by_a_partner(app, counselor_a)
         _agreement_url(agreement) + "/answer",
         data={"csrf_token": alex_csrf, "version_id": version.id, "answer": "agree"},
     )
-    key = services.in_force(fresh(agreement)).clauses[1]["key"]
+    key = queries.in_force(fresh(agreement)).clauses[1]["key"]
     paused = sam.post(
         _agreement_url(agreement) + "/pause", data={"csrf_token": sam_csrf, "clause": key}
     )
@@ -303,7 +303,7 @@ def test_pending_status_is_the_same_whoever_has_agreed(app, counselor_a):
     r = released_case(counselor_a)
     agreement = published_agreement(r.case)
     agree_all(agreement)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     v2 = revise(agreement, v1.clauses + [{"kind": "conduct", "text": "We check in first"}])
     alex = app.test_client()
     alex_csrf = portal(alex, r.tokens["Alex Novak"])
@@ -373,7 +373,7 @@ def test_the_counselor_drafts_from_material_publishes_and_sees_answers(app, clie
     )
     page = client_a.get(draft_url).get_data(as_text=True)
     assert "Pineapple" in page and 'name="c-0-kind"' in page
-    agreement = services.agreements_of_partner  # noqa: F841 - readability
+    agreement = queries.agreements_of_partner  # noqa: F841 - readability
     version_id = re.search(r'name="version_id" value="([^"]+)"', page).group(1)
     done = client_a.post(draft_url.replace("/draft", "/publish"), data={"version_id": version_id})
     assert done.status_code == 302
@@ -388,7 +388,7 @@ def test_the_counselor_drafts_from_material_publishes_and_sees_answers(app, clie
 
 def test_a_draft_with_bad_input_keeps_what_was_typed(app, client_a, counselor_a):
     case = new_case(counselor_a)
-    agreement = services.create(case, "Ours", [p.id for p in case.partners])
+    agreement = drafting.create(case, "Ours", [p.id for p in case.partners])
     db.session.commit()
     url = f"/cases/{case.id}/agreements/{agreement.id}/draft"
     got = client_a.post(
@@ -413,7 +413,7 @@ def test_a_draft_with_bad_input_keeps_what_was_typed(app, client_a, counselor_a)
         },
     )
     assert got.status_code == 400 and "A role must name a partner" in got.get_data(as_text=True)
-    assert fresh_row(AgreementVersion, id=services.draft_of(agreement).id).clauses == []
+    assert fresh_row(AgreementVersion, id=queries.draft_of(agreement).id).clauses == []
 
 
 def test_partner_posts_need_the_portal_csrf_token(make_app):
@@ -428,12 +428,12 @@ def test_partner_posts_need_the_portal_csrf_token(make_app):
         r = released_case(a)
         agreement = published_agreement(r.case)
         agree_all(agreement)
-        key = services.in_force(agreement).clauses[0]["key"]
+        key = queries.in_force(agreement).clauses[0]["key"]
         sam = app.test_client()
         good = portal(sam, r.tokens["Sam Rivera"])
         base = f"/p/agreements/{agreement.id}"
         forms = {
-            "/answer": {"version_id": services.in_force(agreement).id, "answer": "talk"},
+            "/answer": {"version_id": queries.in_force(agreement).id, "answer": "talk"},
             "/pause": {"clause": key},
             "/pdf": {},
         }
@@ -485,7 +485,7 @@ def test_review_reminders_go_to_the_partners_once_per_version(app, counselor_a):
     ]
     assert all("Our agreement" not in m.body and "Pineapple" not in m.body for m in mails)
     assert "due for review" in next(m.subject for m in mails if m.kind == "notify.review")
-    assert services.counselor_view(agreement).review_due  # and the case page says so
+    assert views.counselor_view(agreement).review_due  # and the case page says so
 
 
 def test_the_digest_tells_a_pause_and_a_review_apart_from_screening_alerts(app, counselor_a):
@@ -500,7 +500,7 @@ def test_the_digest_tells_a_pause_and_a_review_apart_from_screening_alerts(app, 
     sam, _ = case.partners
     agreement = published_agreement(case)
     agree_all(agreement)
-    services.pause(agreement, sam, services.in_force(agreement).clauses[0]["key"])
+    services.pause(agreement, sam, queries.in_force(agreement).clauses[0]["key"])
     db.session.execute(
         update(AgreementVersion)
         .where(AgreementVersion.id == agreement.in_force_id)
@@ -524,7 +524,7 @@ def test_switching_attention_mails_off_also_silences_pauses(app, counselor_a):
     sam, _ = case.partners
     agreement = published_agreement(case)
     agree_all(agreement)
-    services.pause(agreement, sam, services.in_force(agreement).clauses[0]["key"])
+    services.pause(agreement, sam, queries.in_force(agreement).clauses[0]["key"])
     db.session.commit()
     kinds = set(db.session.scalars(select(Message.kind)))
     assert "notify.paused" not in kinds
@@ -535,16 +535,16 @@ def test_a_pause_on_a_clause_taken_out_stays_liftable_by_its_partner(app, counse
     sam, _ = case.partners
     agreement = published_agreement(case)
     agree_all(agreement)
-    v1 = services.in_force(agreement)
+    v1 = queries.in_force(agreement)
     paused = services.pause(agreement, sam, v1.clauses[2]["key"])
     revise(agreement, v1.clauses[:2])
     agree_all(agreement)
-    page = services.partner_page(agreement, sam)
+    page = views.partner_page(agreement, sam)
     assert [p.id for p in page.my_other_pauses] == [paused.id]
     assert not any(c.paused for c in page.clauses)
     services.lift(agreement, sam, paused.id)
     db.session.commit()
-    assert services.partner_page(agreement, sam).my_other_pauses == []
+    assert views.partner_page(agreement, sam).my_other_pauses == []
 
 
 def test_erasing_the_case_erases_its_agreements(app, counselor_a):
@@ -554,7 +554,7 @@ def test_erasing_the_case_erases_its_agreements(app, counselor_a):
     case = new_case(counselor_a)
     agreement = published_agreement(case)
     agree_all(agreement)
-    services.pause(agreement, case.partners[0], services.in_force(agreement).clauses[0]["key"])
+    services.pause(agreement, case.partners[0], queries.in_force(agreement).clauses[0]["key"])
     db.session.commit()
     db.session.expunge_all()  # as the delete route does: a case loaded by itself
     case = db.session.get(type(case), case.id)
@@ -569,7 +569,7 @@ def test_a_case_with_a_paused_clause_leads_the_caseload(app, client_a, counselor
     case = new_case(counselor_a, "Paused case")
     agreement = published_agreement(case)
     agree_all(agreement)
-    services.pause(agreement, case.partners[0], services.in_force(agreement).clauses[0]["key"])
+    services.pause(agreement, case.partners[0], queries.in_force(agreement).clauses[0]["key"])
     db.session.commit()
     page = client_a.get("/cases").get_data(as_text=True)
     assert page.index("Paused case") < page.index("Quiet case")

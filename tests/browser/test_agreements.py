@@ -130,19 +130,19 @@ def test_draft_agree_pause_revise_agree_and_the_pdf(app, live_server, new_contex
 
 
 def test_axe_finds_no_wcag_violation_on_agreement_pages(app, live_server, new_context, counselor_a):
-    from counselor.agreements import services
+    from counselor.agreements import drafting, queries, services
     from tests.browser.test_accessibility import SCREENS, axe_violations
     from tests.support.agreements import agree_all, published_agreement, revise
 
     r = released_case(counselor_a)
     agreement = published_agreement(r.case)
     agree_all(agreement)
-    v1 = services.published(agreement)[0]
+    v1 = queries.published(agreement)[0]
     paused = services.pause(agreement, r.sam, v1.clauses[1]["key"])
     services.note_pause(agreement, r.sam, paused.id, "A note")
     changed = dict(v1.clauses[2], text="A blanket, water and quiet")
     revise(agreement, [v1.clauses[0], v1.clauses[1], changed, {"kind": "safety", "text": "Water"}])
-    services.start_draft(agreement)
+    drafting.start_draft(agreement)
     db.session.commit()
     base = f"/cases/{r.case.id}/agreements/{agreement.id}"
     seen: dict[str, list[str]] = {}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from counselor.agreements import services
+from counselor.agreements import drafting, queries, services
 from counselor.core.models import utcnow
 from counselor.extensions import db
 from tests.support import assign, new_case, open_portal, portal_csrf, questionnaire
@@ -90,9 +90,9 @@ CLAUSES = [
 
 def published_agreement(case, clauses=None, partners=None, title="Our agreement"):
     """An agreement with one published version (nobody has answered it yet), committed."""
-    agreement = services.create(case, title, [p.id for p in (partners or case.partners)])
-    draft = services.draft_of(agreement)
-    services.save_draft(agreement, draft, title, clauses or CLAUSES, None)
+    agreement = drafting.create(case, title, [p.id for p in (partners or case.partners)])
+    draft = queries.draft_of(agreement)
+    drafting.save_draft(agreement, draft, title, clauses or CLAUSES, None)
     services.publish(agreement, draft.id)
     db.session.commit()
     return agreement
@@ -100,8 +100,8 @@ def published_agreement(case, clauses=None, partners=None, title="Our agreement"
 
 def revise(agreement, clauses, title=None):
     """Publish a new version with ``clauses`` (the keys of kept clauses must be passed)."""
-    draft = services.start_draft(agreement)
-    services.save_draft(agreement, draft, title or draft.title, clauses, None)
+    draft = drafting.start_draft(agreement)
+    drafting.save_draft(agreement, draft, title or draft.title, clauses, None)
     services.publish(agreement, draft.id)
     db.session.commit()
     return draft
@@ -109,7 +109,7 @@ def revise(agreement, clauses, title=None):
 
 def agree_all(agreement, partners=None):
     """Every partner (or those given) agrees to the newest version, committed."""
-    version = services.published(agreement)[-1]
+    version = queries.published(agreement)[-1]
     for p in partners or [m for m in agreement.case.partners if m.id in agreement.partner_ids]:
         services.answer(agreement, p, version.id, "agree", None)
     db.session.commit()

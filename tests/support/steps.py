@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from counselor.agreements import queries as agreement_queries
 from counselor.cases import homes
 from counselor.extensions import db
 from counselor.steps import services
@@ -38,7 +39,7 @@ def ladder_case(account, names=("Sam Rivera", "Alex Novak"), partners=None) -> L
     members = partners(case) if partners else case.partners
     agreement = published_agreement(case, partners=members)
     agree_all(agreement)
-    key = services.agreements.in_force(agreement).clauses[1]["key"]
+    key = agreement_queries.in_force(agreement).clauses[1]["key"]
     ladder = services.ladder_at(case, f"{agreement.id}:{key}")
     steps = [
         services.add_step(ladder, what, size)
