@@ -96,6 +96,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     from counselor.core import audit
     from counselor.core.models import utcnow
     from counselor.extensions import db
+    from counselor.portal import context as portal_context
     from counselor.portal import services as portal
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign, load_definition, sync_library
@@ -141,8 +142,8 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
             assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
             db.session.flush()
             for partner in case.partners:
-                ctx = portal.assignment_context(
-                    portal.PortalContext(partner, homes.home_of(partner)), assignment.id
+                ctx = portal_context.assignment_context(
+                    portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
                 )
                 answers = {
                     i["link_id"]: {

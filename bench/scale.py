@@ -95,6 +95,7 @@ def seed_measured(app, cases: int) -> dict:
     from counselor.cases import homes
     from counselor.cases.services import create_case
     from counselor.extensions import db
+    from counselor.portal import context as portal_context
     from counselor.portal import services as portal
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign, load_definition, sync_library
@@ -115,8 +116,8 @@ def seed_measured(app, cases: int) -> dict:
             assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
             db.session.flush()
             for partner in case.partners:
-                ctx = portal.assignment_context(
-                    portal.PortalContext(partner, homes.home_of(partner)), assignment.id
+                ctx = portal_context.assignment_context(
+                    portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
                 )
                 answers = {
                     i["link_id"]: {

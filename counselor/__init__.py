@@ -102,6 +102,7 @@ def _register_blueprints(app: Flask) -> None:
     from counselor.learning import routes as _learning_routes  # noqa: F401
     from counselor.learning.blueprint import bp as learning_bp
     from counselor.pages import routes as _pages_routes  # noqa: F401
+    from counselor.portal import homework_routes as _homework_routes  # noqa: F401
     from counselor.portal import routes as _portal_routes  # noqa: F401
     from counselor.portal.blueprint import bp as portal_bp
     from counselor.questionnaires import builder_routes as _builder_routes  # noqa: F401

@@ -1,4 +1,5 @@
-"""The layering holds at run time: the pure domain modules import no web, database or broker."""
+"""The layering holds at run time: the pure domain modules import no web, database or broker;
+and no module under counselor/ grows past 500 lines."""
 
 from __future__ import annotations
 
@@ -66,3 +67,35 @@ def test_the_probe_sees_a_web_import():
     )
     loaded = json.loads(result.stdout)
     assert "flask" in loaded and "sqlalchemy" in loaded
+
+
+#: the most lines a module under counselor/ may have (issue 10): split by responsibility first
+MAX_MODULE_LINES = 500
+
+
+def _too_long(package: Path) -> dict[str, int]:
+    """Each .py module under ``package`` over the limit, with its number of lines."""
+    found = {}
+    for path in sorted(package.rglob("*.py")):
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > MAX_MODULE_LINES:
+            found[path.relative_to(package.parent).as_posix()] = lines
+    return found
+
+
+def test_no_module_under_counselor_exceeds_500_lines():
+    """A module that grows past the limit is named with its size."""
+    assert len(list((ROOT / "counselor").rglob("*.py"))) > 50  # looking in the right place
+    too_long = _too_long(ROOT / "counselor")
+    assert not too_long, f"over {MAX_MODULE_LINES} lines: " + ", ".join(
+        f"{name} ({lines} lines)" for name, lines in too_long.items()
+    )
+
+
+def test_the_line_limit_sees_a_long_module(tmp_path):
+    """The check is not blind: a planted module of 501 lines is reported, one of 500 is not."""
+    package = tmp_path / "counselor" / "feature"
+    package.mkdir(parents=True)
+    (package / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
+    (package / "fits.py").write_text("x = 1\n" * MAX_MODULE_LINES)
+    assert _too_long(tmp_path / "counselor") == {"counselor/feature/long.py": 501}

@@ -17,8 +17,8 @@ from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db
-from counselor.portal.routes import partner_required
-from counselor.portal.services import HomeCard
+from counselor.portal.access import partner_required
+from counselor.portal.home_page import HomeCard
 
 
 @bp.app_context_processor

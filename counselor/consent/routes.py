@@ -18,8 +18,8 @@ from counselor.core.models import day_text
 from counselor.core.ownership import admin_required, counselor_required
 from counselor.extensions import csrf, db
 from counselor.portal import services as portal_services
-from counselor.portal.routes import partner_required
-from counselor.portal.services import HomeCard
+from counselor.portal.access import partner_required
+from counselor.portal.home_page import HomeCard
 
 
 @bp.record_once

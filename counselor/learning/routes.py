@@ -16,7 +16,7 @@ from counselor.extensions import db
 from counselor.learning import services
 from counselor.learning.blueprint import bp
 from counselor.learning.forms import AttachForm, ResourceForm
-from counselor.portal.services import HomeCard, HomeCardEntry
+from counselor.portal.home_page import HomeCard, HomeCardEntry
 from counselor.questionnaires.services import get_assignment_or_404
 
 

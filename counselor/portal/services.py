@@ -1,38 +1,24 @@
-"""Partner-side rules: resolving links, opening, saving drafts, submitting, reopening."""
+"""Partner-side rules for homework: when answers may change, saving drafts, submitting,
+reopening, and saving from the pages. Who the partner is comes from ``context``."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import and_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
-from counselor.cases import homes
-from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.core import audit
-from counselor.core.models import aware, to_local, utcnow
-from counselor.core.tokens import token_hash
+from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
 from counselor.mail import notify
+from counselor.portal.context import PartnerContext
 from counselor.questionnaires import engine, signals
-from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
+from counselor.questionnaires.models import Assignment
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal.models import Alert
 from counselor.reveal.services import evaluate_alerts
-
-_pin_hasher = PasswordHasher()
-PIN_PATTERN = re.compile(r"[0-9]{4,8}")
-#: wrong PINs allowed before each further wrong one makes the partner wait
-PIN_FREE_TRIES = 3
-#: the longest wait after many wrong PINs
-PIN_MAX_WAIT = timedelta(hours=1)
 
 
 class StaleRevision(Exception):
@@ -64,238 +50,6 @@ SUBMITTED = (
     "You have already sent these answers. To change them, choose “Change my answers” on the "
     "start page."
 )
-
-
-@dataclass
-class PortalContext:
-    """One partner of one case, resolved from the portal session: what every page works with.
-
-    Features add pages on it (``ctx.partner``, ``ctx.case``); everything they show a partner
-    still goes through the one partner filter (counselor.reveal.services.view_for_partner).
-    """
-
-    partner: Partner
-    home: PartnerHome
-
-    @property
-    def case(self) -> Case:
-        return self.partner.case
-
-
-@dataclass
-class PartnerContext:
-    """One assignment of the session's partner: what the homework pages work with."""
-
-    portal: PortalContext
-    assignment: Assignment
-    response: Response
-
-    @property
-    def definition(self) -> engine.Definition:
-        return self.assignment.definition
-
-    @property
-    def partner(self) -> Partner:
-        return self.portal.partner
-
-    @property
-    def case(self) -> Case:
-        return self.portal.partner.case
-
-    @property
-    def home(self) -> PartnerHome:
-        return self.portal.home
-
-
-def _valid(link: Link | None) -> bool:
-    return link is not None and link.revoked_at is None and aware(link.expires_at) > utcnow()
-
-
-def link_for_token(token: str) -> Link | None:
-    """The working per-assignment link for a raw token; None for unknown, expired and revoked."""
-    if not token or len(token) > 128:
-        return None
-    link = db.session.scalar(select(Link).where(Link.token_hash == token_hash(token)))
-    return link if _valid(link) else None
-
-
-def _source_works(ps, home: PartnerHome, link: Link | None) -> bool:
-    """Whether what opened the session still works (else the session is over)."""
-    if ps.link_id is not None:
-        return _valid(link)
-    gen = ps.home_generation or ""
-    if gen.startswith(homes.FROM_HOME):
-        return homes.home_link_state(home) == "active" and gen == homes.generation(
-            home, homes.FROM_HOME
-        )
-    if gen.startswith(homes.FROM_MAIL):
-        # a mail's session ends when the counselor revokes or reissues the home link
-        return home.revoked_at is None and gen == homes.generation(home, homes.FROM_MAIL)
-    return False
-
-
-def portal_context(ps) -> PortalContext | None:
-    """The partner of a portal session, if the link that opened it still works (else None)."""
-    # One statement: the partner, their case, their home and the link that opened the session
-    # (none when the home or a mail's sign-in link did).
-    row = db.session.execute(
-        select(Partner, PartnerHome, Link)
-        .options(joinedload(Partner.case))
-        .outerjoin(PartnerHome, PartnerHome.partner_id == Partner.id)
-        .outerjoin(Link, and_(Link.id == ps.link_id, Link.partner_id == Partner.id))
-        .where(Partner.id == ps.partner_id)
-    ).first()
-    if row is None:
-        return None
-    partner, home, link = row
-    home = home or homes.home_of(partner)
-    if not _source_works(ps, home, link):
-        return None
-    return PortalContext(partner, home)
-
-
-def assignment_context(pctx: PortalContext, assignment_id) -> PartnerContext | None:
-    """One assignment of this partner in this case; None for anything else (the same 404)."""
-    if not isinstance(assignment_id, uuid.UUID):
-        return None
-    # One statement for what every homework page needs: assignment, response and the
-    # version's id and checksum (its parsed definition is cached per process, so the JSON
-    # text is read only when this process has not parsed that version yet).
-    row = db.session.execute(
-        select(Assignment, Response)
-        .join(Response, Response.assignment_id == Assignment.id)
-        .options(
-            joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json),
-        )
-        .where(
-            Assignment.id == assignment_id,
-            Assignment.case_id == pctx.partner.case_id,
-            Response.partner_id == pctx.partner.id,
-        )
-    ).first()
-    if row is None:
-        return None
-    return PartnerContext(pctx, row[0], row[1])
-
-
-def open_link(link: Link) -> None:
-    """Record that the partner opened a per-assignment link."""
-    link.last_used_at = utcnow()
-
-
-def open_assignment(ctx: PartnerContext) -> None:
-    """Record that the partner opened this homework (the counselor sees "Opened")."""
-    if ctx.response.status == "not_opened":
-        ctx.response.status = "opened"
-        ctx.response.opened_at = utcnow()
-        audit.record(
-            "portal.open",
-            "response",
-            ctx.response.id,
-            actor_kind="partner",
-            actor_id=ctx.partner.id,
-        )
-
-
-def open_home(pctx: PortalContext) -> None:
-    """Record that the partner opened their home (the counselor sees when, last)."""
-    pctx.home.last_opened_at = utcnow()
-    audit.record(
-        "portal.home_open",
-        "partner",
-        pctx.partner.id,
-        actor_kind="partner",
-        actor_id=pctx.partner.id,
-    )
-
-
-# ---- the home -----------------------------------------------------------------------------
-
-
-@dataclass
-class HomeItem:
-    """One homework on a partner's home: what it is, its state, where it opens."""
-
-    assignment: Assignment
-    response: Response
-    title: str
-    closed: str | None
-
-
-@dataclass
-class HomeCard:
-    """A card another feature adds to the home (agreements, steps, check-ins).
-
-    Register a provider ``PortalContext -> list[HomeCard]`` in
-    ``app.extensions["portal_home_cards"]``; its cards are shown under the homework. What a
-    card says is that feature's responsibility, through the partner filter.
-    """
-
-    title: str
-    text: str
-    #: the card's button (None: no button)
-    url: str | None
-    link_text: str
-    #: lower comes first
-    order: int = 100
-    #: lines listed on the card itself, such as resources to read
-    entries: list[HomeCardEntry] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class HomeCardEntry:
-    """One line of a home card: plain text, with an outside link when ``href`` is given (an
-    http(s) address: the page shows a link and loads nothing from it)."""
-
-    title: str
-    detail: str = ""
-    note: str = ""
-    href: str | None = None
-
-
-@dataclass
-class HomeView:
-    """What a partner's home lists, for that partner in that case only."""
-
-    to_do: list[HomeItem] = field(default_factory=list)
-    sent: list[HomeItem] = field(default_factory=list)
-    shared: list[HomeItem] = field(default_factory=list)
-    cards: list[HomeCard] = field(default_factory=list)
-
-
-def home_view(pctx: PortalContext) -> HomeView:
-    """The partner's homework in this case, sorted into to do, sent and shared, plus cards."""
-    rows = db.session.execute(
-        select(Assignment, Response)
-        .join(Response, Response.assignment_id == Assignment.id)
-        .options(
-            joinedload(Assignment.version)
-            .defer(QuestionnaireVersion.definition_json)
-            .joinedload(QuestionnaireVersion.questionnaire)
-        )
-        .where(Assignment.case_id == pctx.partner.case_id, Response.partner_id == pctx.partner.id)
-        .order_by(Assignment.created_at.desc())
-    ).all()
-    view = HomeView()
-    for assignment, response in rows:
-        item = HomeItem(
-            assignment,
-            response,
-            assignment.version.questionnaire.title,
-            closed_because(assignment),
-        )
-        if assignment.released_at is not None:
-            view.shared.append(item)
-        if response.status == "submitted" or item.closed:
-            view.sent.append(item)
-        else:
-            view.to_do.append(item)
-    # due soonest first; homework without a due date after it
-    view.to_do.sort(key=lambda i: (i.assignment.due_on is None, i.assignment.due_on or 0))
-    for provider in current_app.extensions.get("portal_home_cards", ()):
-        view.cards.extend(provider(pctx))
-    view.cards.sort(key=lambda c: c.order)
-    return view
 
 
 def homework_gate(ctx: PartnerContext) -> str | None:
@@ -427,65 +181,6 @@ def reopen(ctx: PartnerContext) -> None:
     audit.record(
         "portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
     )
-
-
-class PinWait(Exception):
-    """Too many wrong PINs: the next try is possible only after ``minutes``."""
-
-    def __init__(self, minutes: int):
-        super().__init__(minutes)
-        self.minutes = minutes
-
-
-def set_pin(ctx: PortalContext, pin: str) -> None:
-    """Protect the partner's portal with a 4–8 digit PIN (argon2 hash); ValueError if malformed."""
-    if not PIN_PATTERN.fullmatch(pin or ""):
-        raise ValueError("A PIN is 4 to 8 digits, nothing else.")
-    ctx.home.pin_hash = _pin_hasher.hash(pin)
-    ctx.home.pin_failures = 0
-    ctx.home.pin_blocked_until = None
-    audit.record(
-        "portal.pin_set", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
-
-
-def _wait_minutes(link: PartnerHome) -> int:
-    left = aware(link.pin_blocked_until) - utcnow() if link.pin_blocked_until else timedelta(0)
-    return max(1, -(-int(left.total_seconds()) // 60)) if left > timedelta(0) else 0
-
-
-def check_pin(ctx: PortalContext, pin: str) -> bool:
-    """Whether ``pin`` is the partner's PIN; wrong ones are counted and slow further tries.
-
-    Raises PinWait while a wait from earlier wrong PINs runs (the PIN is not even checked).
-    """
-    link = ctx.home
-    wait = _wait_minutes(link)
-    if wait:
-        raise PinWait(wait)
-    try:
-        ok = bool(link.pin_hash) and _pin_hasher.verify(link.pin_hash, pin or "")
-    except (VerificationError, InvalidHashError):
-        ok = False
-    if ok:
-        link.pin_failures = 0
-        link.pin_blocked_until = None
-        audit.record(
-            "portal.pin_ok",
-            "partner",
-            ctx.partner.id,
-            actor_kind="partner",
-            actor_id=ctx.partner.id,
-        )
-        return True
-    link.pin_failures = (link.pin_failures or 0) + 1
-    over = link.pin_failures - PIN_FREE_TRIES
-    if over > 0:
-        link.pin_blocked_until = utcnow() + min(timedelta(minutes=2 ** (over - 1)), PIN_MAX_WAIT)
-    audit.record(
-        "portal.pin_wrong", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
-    return False
 
 
 def raised_alert(ctx: PartnerContext) -> bool:

@@ -122,7 +122,7 @@ def start(
 def load() -> PortalSession | None:
     """The portal session named by the request's cookie, if its signature, age and record hold.
 
-    Whether the link that opened it still works is the caller's check (portal.services).
+    Whether the link that opened it still works is the caller's check (portal.context).
     """
     raw = request.cookies.get(COOKIE)
     if not raw or len(raw) > 1024:

@@ -12,8 +12,8 @@ from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db
-from counselor.portal.routes import partner_required
-from counselor.portal.services import HomeCard
+from counselor.portal.access import partner_required
+from counselor.portal.home_page import HomeCard
 from counselor.steps import holds, services, views
 from counselor.steps.blueprint import bp
 from counselor.steps.forms import PlainForm, StepForm

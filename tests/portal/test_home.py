@@ -21,8 +21,8 @@ from counselor.cases.models import PartnerHome
 from counselor.core.models import utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import db
+from counselor.portal.home_page import HomeCard
 from counselor.portal.models import PortalSessionRecord
-from counselor.portal.services import HomeCard
 from tests.support import (
     assign,
     assign_http,

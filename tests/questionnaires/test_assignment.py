@@ -503,6 +503,7 @@ def test_due_dates_are_judged_in_the_practice_time_zone(
     """A due date of the practice's today is accepted; partners may edit all that day."""
     from datetime import datetime
 
+    from counselor.portal import context as portal_context
     from counselor.portal import services as portal_services
     from counselor.questionnaires import services
 
@@ -513,6 +514,7 @@ def test_due_dates_are_judged_in_the_practice_time_zone(
         case = new_case(counselor_a, label="Zoned pair")
         monkeypatch.setattr(services, "utcnow", lambda: now)
         monkeypatch.setattr(portal_services, "utcnow", lambda: now)
+        monkeypatch.setattr(portal_context, "utcnow", lambda: now)
         assignment, tokens = assign(case, "intake", due_on=local_today)
         with pytest.raises(services.AssignmentError):
             services.set_due(

@@ -16,7 +16,7 @@ from counselor import _RedactLinkTokens
 from counselor.core.models import utcnow
 from counselor.core.tokens import new_token, token_hash
 from counselor.extensions import db
-from counselor.portal import services as portal_services
+from counselor.portal import context as portal_context
 from counselor.questionnaires import services
 from counselor.questionnaires.models import Link
 from tests.support import (
@@ -192,11 +192,11 @@ def test_valid_one_second_before_expiry_and_refused_at_expiry(app, couple, monke
     db.session.commit()
     client = app.test_client()
 
-    monkeypatch.setattr(portal_services, "utcnow", lambda: expires - timedelta(seconds=1))
+    monkeypatch.setattr(portal_context, "utcnow", lambda: expires - timedelta(seconds=1))
     open_link(client, token)
     assert client.get("/p/").status_code == 200
 
-    monkeypatch.setattr(portal_services, "utcnow", lambda: expires)
+    monkeypatch.setattr(portal_context, "utcnow", lambda: expires)
     assert client.get(f"/l/{token}").status_code == 404
     # the portal session made before expiry ends at expiry too
     assert client.get("/p/").status_code == 404

@@ -1,0 +1,100 @@
+"""What every portal page goes through: the portal session of the request, its CSRF token,
+the PIN (``partner_required``), the 404 of a bad link, and the headers and template globals
+of the portal's pages. The views are in ``routes`` (landings, home, PIN, leaving) and
+``homework_routes``."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import g, jsonify, redirect, render_template, request, url_for
+
+from counselor.core import practice as practice_settings
+from counselor.core.web import refuse
+from counselor.extensions import csrf, db
+from counselor.portal import context
+from counselor.portal import session as portal_session
+from counselor.portal.blueprint import bp
+
+# The portal has its own CSRF token bound to the portal cookie: Flask-WTF's token lives in
+# the counselor's session cookie, which a partner's pages must never read or write.
+csrf.exempt(bp)
+
+
+def not_found():
+    """The one page for a link that does not work (or a page that is not this partner's)."""
+    return render_template("portal/not_found.html"), 404
+
+
+def resolve(with_csrf: bool = True):
+    """The portal session and partner of this request (None, None if none)."""
+    ps = portal_session.load()
+    ctx = context.portal_context(ps) if ps else None
+    if ctx is None:
+        return None, None
+    if db.session.dirty or db.session.new:
+        db.session.commit()  # the session's idle bookkeeping, apart from the route's work
+    if with_csrf and request.method == "POST" and not ps.check_csrf(_sent_csrf()):
+        refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
+    g.portal = ps
+    g.ctx = ctx
+    return ps, ctx
+
+
+def _is_autosave() -> bool:
+    return request.endpoint in ("portal.autosave",)
+
+
+def _sent_csrf() -> str | None:
+    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
+    if not sent and _is_autosave():
+        # navigator.sendBeacon cannot set headers: a flush on leaving carries it in the body
+        try:
+            data = request.get_json(force=True, silent=True)
+        except RecursionError:  # deeply nested brackets: silent=True only covers ValueError
+            data = None
+        sent = data.get("csrf_token") if isinstance(data, dict) else None
+    return sent if isinstance(sent, str) else None
+
+
+def partner_required(view):
+    """Resolve the partner of the portal cookie (else the bad-link 404), check CSRF and PIN.
+
+    The view gets the PortalContext: ``ctx.partner`` and ``ctx.case``.
+    """
+
+    @wraps(view)
+    def wrapped(*args, **kwargs):
+        ps, ctx = resolve()
+        if ctx is None:
+            return not_found()
+        if ctx.home.pin_hash and not ps.pin_ok:
+            if _is_autosave():
+                return jsonify(error="Enter your PIN to go on; reload the page."), 401
+            return redirect(url_for("portal.pin"))
+        return view(ctx, *args, **kwargs)
+
+    return wrapped
+
+
+@bp.after_request
+def _portal_headers(response):
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.app_context_processor
+def _portal_globals():
+    ps = g.get("portal")
+    return {
+        "portal_csrf_token": ps.csrf_token if ps else "",
+        "quick_exit_url": practice_settings.quick_exit_url,
+        # pages a homework view renders get its own hw_url (see view_model); this one, for a
+        # page rendered apart from a view, links the short URLs of the session's homework
+        "hw_url": _short_url,
+    }
+
+
+def _short_url(endpoint: str, **values) -> str:
+    return url_for("portal.start" if endpoint == "portal.overview" else endpoint, **values)
