@@ -368,12 +368,19 @@ _PORTAL_CSRF_TEST = (
 _AGREEMENT_CSRF_TEST = (
     "tests/agreements/test_agreements.py::test_partner_posts_need_the_portal_csrf_token"
 )
+_STEPS_CSRF_TEST = "tests/steps/test_steps.py::test_partner_posts_need_the_portal_csrf_token"
 CSRF_CHECKED_ELSEWHERE: dict[str, str] = {
     "agreements.portal_answer": _AGREEMENT_CSRF_TEST,
     "agreements.portal_pause": _AGREEMENT_CSRF_TEST,
     "agreements.portal_pause_note": _AGREEMENT_CSRF_TEST,
     "agreements.portal_lift": _AGREEMENT_CSRF_TEST,
     "agreements.portal_pdf": _AGREEMENT_CSRF_TEST,
+    "steps.portal_mark": _STEPS_CSRF_TEST,
+    "steps.portal_share": _STEPS_CSRF_TEST,
+    "steps.portal_propose": _STEPS_CSRF_TEST,
+    "consent.portal_consent": (
+        "tests/consent/test_consent.py::test_the_consent_form_needs_the_portal_csrf_token"
+    ),
     "portal.section": _PORTAL_CSRF_TEST,
     "portal.autosave": _PORTAL_CSRF_TEST,
     "portal.submit": _PORTAL_CSRF_TEST,

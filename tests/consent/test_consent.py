@@ -283,3 +283,19 @@ def test_erasing_a_case_erases_its_acknowledgements_and_resource_attachments(
     assert db.session.scalar(select(func.count()).select_from(ConsentAck)) == 0
     assert db.session.scalar(select(func.count()).select_from(ResourceAttachment)) == 0
     assert services.current_text().number == 1  # the practice's text stays
+
+
+def test_the_consent_form_needs_the_portal_csrf_token(app, counselor_a, client):
+    """The consent form is exempt from Flask-WTF (the counselor's token): without the portal's
+    own token, or with a forged one, it is refused and nothing is stored."""
+    _, _, tokens = _intake_case(counselor_a)
+    _open(client, tokens["Sam Rivera"])
+    form = _form(client)
+    for token in (None, "forged"):
+        sent = {k: v for k, v in form.items() if k != "csrf_token"}
+        if token:
+            sent["csrf_token"] = token
+        got = client.post("/p/consent", data=sent)
+        assert got.status_code == 400 and "came from elsewhere" in got.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(ConsentAck)) == 0
+    assert client.post("/p/consent", data=form).status_code == 302  # the token was the reason

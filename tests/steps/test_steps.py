@@ -306,3 +306,25 @@ def test_a_step_can_be_paused_while_its_clause_is_paused(app, lc):
     db.session.commit()
     assert _mark(sam, sam_csrf, lc, lc.steps[0], "pause").status_code == 302
     assert fresh(lc.steps[0]).status == "paused"
+
+
+def test_partner_posts_need_the_portal_csrf_token(app, lc):
+    """Marking, sharing and proposing are exempt from Flask-WTF (the counselor's token):
+    without the portal's own token, or with a forged one, each is refused and changes nothing."""
+    sam, csrf = phone(app, lc.sam)
+    base = f"/p/steps/{lc.ladder.id}"
+    step = str(lc.steps[0].id)
+    forms = {
+        "/mark": {"step": step, "action": "done"},
+        "/share": {"step": step, "share": ["x"]},
+        "/propose": {"what": "A walk together", "size": "Ten minutes"},
+    }
+    for path, data in forms.items():
+        for token in (None, "forged"):
+            sent = dict(data, **({"csrf_token": token} if token else {}))
+            got = sam.post(base + path, data=sent)
+            assert got.status_code == 400, (path, token)
+            assert "came from elsewhere" in got.get_data(as_text=True), "refused for the token"
+    assert fresh(lc.steps[0]).status == "open"
+    assert db.session.scalar(select(db.func.count(Step.id))) == 3, "no step was proposed"
+    assert _mark(sam, csrf, lc, lc.steps[0], "done").status_code == 302  # the token was why
