@@ -182,8 +182,13 @@ def test_clone_build_preview_publish_assign_answer_alert_and_fhir_round_trip(
     phone.goto(urlsplit(link).path)  # the link names COUNSELOR_BASE_URL; this is the live app
     phone.get_by_role("button", name="Open my homework").click()
     phone.wait_for_load_state("load")
+    # an intake asks for informed consent first: Sam gives it as a partner would
+    phone.goto("/p/consent")
+    phone.get_by_label("Type your name").fill("Sam Rivera")
+    phone.get_by_role("button", name="I have read this and agree").click()
+    phone.wait_for_load_state("load")
     phone.goto("/p/home")
-    phone.locator("a.stretched-link").first.click()
+    phone.get_by_role("link", name=re.compile(r"intake \(copy\)")).first.click()
     phone.wait_for_load_state("load")
     homework = urlsplit(phone.url).path.rstrip("/")  # /p/a/<assignment id>
     phone.goto(f"{homework}/s/1")
