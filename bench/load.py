@@ -73,6 +73,36 @@ THIRTY = {
 SENTENCE = "We talked about it on Sunday and both felt calmer afterwards; next time slower."
 
 
+def submitted_inventory(case, inventory):
+    """The desire inventory assigned to every partner of ``case`` and sent by each (a yes to
+    every role), through the portal's own services; the assignment, committed."""
+    from counselor.cases import homes
+    from counselor.extensions import db
+    from counselor.portal import context as portal_context
+    from counselor.portal import services as portal
+    from counselor.questionnaires.services import assign
+
+    assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
+    db.session.flush()
+    for partner in case.partners:
+        ctx = portal_context.assignment_context(
+            portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
+        )
+        answers = {
+            i["link_id"]: {
+                "roles": {r["key"]: "yes" for r in i["roles"]},
+                "hard_limit": False,
+                "note": "",
+            }
+            for i in ctx.definition.questions()
+            if i["type"] == "desire"
+        }
+        portal.save(ctx, answers, ctx.response.revision)
+        portal.submit(ctx, ctx.response.revision)
+    db.session.commit()
+    return assignment
+
+
 def thirty_answers(n: int = 0) -> dict:
     """Answers to every item of THIRTY (a full page, as autosave sends after a long edit)."""
     answers = {
@@ -91,13 +121,10 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     from sqlalchemy import select
 
     from counselor.auth.services import create_counselor
-    from counselor.cases import homes
     from counselor.cases.services import create_case, save_session
     from counselor.core import audit
     from counselor.core.models import utcnow
     from counselor.extensions import db
-    from counselor.portal import context as portal_context
-    from counselor.portal import services as portal
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign, load_definition, sync_library
 
@@ -139,25 +166,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         db.session.commit()
 
         def submitted(case):
-            assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
-            db.session.flush()
-            for partner in case.partners:
-                ctx = portal_context.assignment_context(
-                    portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
-                )
-                answers = {
-                    i["link_id"]: {
-                        "roles": {r["key"]: "yes" for r in i["roles"]},
-                        "hard_limit": False,
-                        "note": "",
-                    }
-                    for i in ctx.definition.questions()
-                    if i["type"] == "desire"
-                }
-                portal.save(ctx, answers, ctx.response.revision)
-                portal.submit(ctx, ctx.response.revision)
-            db.session.commit()
-            return assignment
+            return submitted_inventory(case, inventory)
 
         compare = {}
         for size in (2, 6):

@@ -35,7 +35,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import PASSWORD, SECRET, SENTENCE, THIRTY, _sa, thirty_answers  # noqa: E402
+from bench.load import (  # noqa: E402
+    PASSWORD,
+    SECRET,
+    SENTENCE,
+    THIRTY,
+    _sa,
+    submitted_inventory,
+    thirty_answers,
+)
 
 NAMES = ["Sam Rivera", "Alex Novak", "Kim Ito", "Jo Adeyemi", "Ren Park", "Mo Haddad"]
 #: a table with more rows than this that a page scans from end to end is a page whose time
@@ -92,11 +100,8 @@ def seed_measured(app, cases: int) -> dict:
     from sqlalchemy import select
 
     from counselor.auth.services import create_counselor
-    from counselor.cases import homes
     from counselor.cases.services import create_case
     from counselor.extensions import db
-    from counselor.portal import context as portal_context
-    from counselor.portal import services as portal
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign, load_definition, sync_library
 
@@ -113,24 +118,7 @@ def seed_measured(app, cases: int) -> dict:
         out = {"email": me.email, "counselor_id": str(me.id), "case": str(made[len(made) // 2].id)}
         for size in (2, 6):
             case = create_case(me, f"Compare {size}", [{"display_name": n} for n in NAMES[:size]])
-            assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
-            db.session.flush()
-            for partner in case.partners:
-                ctx = portal_context.assignment_context(
-                    portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
-                )
-                answers = {
-                    i["link_id"]: {
-                        "roles": {r["key"]: "yes" for r in i["roles"]},
-                        "hard_limit": False,
-                        "note": "",
-                    }
-                    for i in ctx.definition.questions()
-                    if i["type"] == "desire"
-                }
-                portal.save(ctx, answers, ctx.response.revision)
-                portal.submit(ctx, ctx.response.revision)
-            db.session.commit()
+            assignment = submitted_inventory(case, inventory)
             out[f"compare{size}"] = (str(case.id), str(assignment.id))
         thirty, _ = load_definition(THIRTY, me.id)
         case = create_case(me, "Autosave", [{"display_name": NAMES[0]}])

@@ -14,8 +14,6 @@ After every try the stored version in force equals the one the answers give.
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import select
 
 from counselor.agreements import drafting, queries, services
@@ -25,25 +23,10 @@ from counselor.extensions import db
 from tests.reveal.test_release_race import Browser, _csrf, server  # noqa: F401 - fixture
 from tests.support import assign, landing_csrf, new_case, portal_csrf, sync
 from tests.support.agreements import CLAUSES, agree_all, published_agreement, revise
+from tests.support.races import at_once
 
 #: tries per race (the issue asks for at least 50)
 TRIES = 50
-
-
-def _run(*actions) -> list:
-    barrier = threading.Barrier(len(actions))
-    got: list = [None] * len(actions)
-
-    def run(n, action):
-        barrier.wait()
-        got[n] = action()
-
-    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return got
 
 
 def _fresh(case, *, pending: bool):
@@ -110,7 +93,9 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
         # 1. both partners agree to the pending version at once
         agreement = _fresh(case, pending=True)
         v2 = queries.published(agreement)[-1]
-        got = _run(agree(sam_b, sam_csrf, agreement, v2), agree(alex_b, alex_csrf, agreement, v2))
+        got = at_once(
+            agree(sam_b, sam_csrf, agreement, v2), agree(alex_b, alex_csrf, agreement, v2)
+        )
         seen["both agree"].add(tuple(got))
         db.session.expire_all()
         if db.session.get(Agreement, agreement.id).in_force_id != v2.id:
@@ -123,7 +108,7 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
         services.answer(agreement, sam, v2.id, "agree", None)
         db.session.commit()
         key = v1.clauses[1]["key"]
-        got = _run(
+        got = at_once(
             lambda a=agreement, k=key: sam_b.request(
                 f"/p/agreements/{a.id}/pause", {"csrf_token": sam_csrf, "clause": k}
             )[0],
@@ -145,7 +130,7 @@ def test_agreement_races_end_in_a_defined_state(server, app, counselor_a, capsys
         v2 = queries.published(agreement)[-1]
         draft = drafting.start_draft(agreement)
         db.session.commit()
-        got = _run(
+        got = at_once(
             lambda a=agreement, d=draft: counselor.request(
                 f"/cases/{case.id}/agreements/{a.id}/publish",
                 {"csrf_token": counselor_csrf, "version_id": str(d.id)},

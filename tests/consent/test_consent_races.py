@@ -19,9 +19,9 @@ from sqlalchemy import delete, func, select
 from counselor.consent import services
 from counselor.consent.models import ConsentAck, ConsentText
 from counselor.extensions import db
-from tests.agreements.test_agreement_races import _run
 from tests.reveal.test_release_race import Browser, _csrf, server  # noqa: F401 - fixture
 from tests.support import assign, landing_csrf, make_account, new_case, portal_csrf, sync
+from tests.support.races import at_once
 
 TRIES = 50
 
@@ -72,7 +72,7 @@ def test_consent_races_end_in_a_defined_state(server, app, counselor_a):  # noqa
         db.session.commit()
         # two tabs at once
         form = _form(tab)
-        got = _run(
+        got = at_once(
             lambda f=form: tab.request("/p/consent", f), lambda f=form: tab.request("/p/consent", f)
         )
         db.session.expire_all()
@@ -83,7 +83,7 @@ def test_consent_races_end_in_a_defined_state(server, app, counselor_a):  # noqa
         db.session.execute(delete(ConsentAck))
         db.session.commit()
         form = _form(tab)
-        got = _run(
+        got = at_once(
             lambda f=form: tab.request("/p/consent", f),
             lambda n=n: boss.request(
                 "/admin/practice/consent", {"text": f"Text {n}", "csrf_token": boss_csrf}
@@ -99,7 +99,7 @@ def test_consent_races_end_in_a_defined_state(server, app, counselor_a):  # noqa
         if services.status_of(sam).done:
             problems.append("an old acknowledgement counted for the new version")
         # two admins at once
-        got = _run(
+        got = at_once(
             lambda n=n: boss.request(
                 "/admin/practice/consent", {"text": f"Boss {n}", "csrf_token": boss_csrf}
             ),

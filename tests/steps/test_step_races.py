@@ -10,8 +10,6 @@ Tried again and again, each time on a new current step:
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import func, select
 
 from counselor.cases import homes
@@ -21,26 +19,11 @@ from counselor.steps import services
 from counselor.steps.models import Ladder, Step, StepDebrief
 from tests.reveal.test_release_race import Browser, server  # noqa: F401 - fixture
 from tests.support import landing_csrf, portal_csrf
+from tests.support.races import at_once
 from tests.support.steps import ladder_case
 
 #: tries per race (the security notes ask for at least 50)
 TRIES = 50
-
-
-def _run(*actions) -> list:
-    barrier = threading.Barrier(len(actions))
-    got: list = [None] * len(actions)
-
-    def run(n, action):
-        barrier.wait()
-        got[n] = action()
-
-    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return got
 
 
 def _phone(server_url: str, partner) -> tuple[Browser, str]:
@@ -101,11 +84,11 @@ def test_two_partners_pressing_at_once_give_one_result(server, app, counselor_a,
     seen: dict[str, set] = {"both done": set(), "done and pause": set()}
     for _ in range(TRIES):
         step = _next_step(lc.ladder.id)
-        got = _run(press(sam_b, sam_csrf, step, "done"), press(alex_b, alex_csrf, step, "done"))
+        got = at_once(press(sam_b, sam_csrf, step, "done"), press(alex_b, alex_csrf, step, "done"))
         seen["both done"].add(_check(step.id, got, violations))
 
         step = _next_step(lc.ladder.id)
-        got = _run(press(sam_b, sam_csrf, step, "done"), press(alex_b, alex_csrf, step, "pause"))
+        got = at_once(press(sam_b, sam_csrf, step, "done"), press(alex_b, alex_csrf, step, "pause"))
         seen["done and pause"].add(_check(step.id, got, violations))
 
     homework = db.session.scalar(select(func.count(Assignment.id)))
