@@ -48,7 +48,7 @@ def tell_partners(agreement, kind: str, but: uuid.UUID | None = None) -> None:
 
 def alert_counselor(agreement) -> None:
     """A clause was paused: an urgent alert to the counselor (severity only)."""
-    notify.clause_paused(agreement.case)
+    notify.partner_paused(agreement.case)
 
 
 def remind_counselor(agreement) -> None:

@@ -63,7 +63,8 @@ NOTICES = {
     ),
     "paused": (
         "a partner pressed pause (urgent)",
-        "A partner paused part of an agreement in one of your cases (severity: urgent).",
+        "A partner pressed pause on part of an agreement or on a step in one of your cases "
+        "(severity: urgent).",
         "Open the case to see it",
     ),
     "review": (

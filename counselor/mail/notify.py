@@ -117,8 +117,9 @@ def alerts_raised(assignment, alerts: list) -> None:
         _event(assignment.case.counselor_id, assignment.case_id, "alert", _worst(mailed))
 
 
-def clause_paused(case) -> None:
-    """A partner paused a clause of an agreement: an urgent alert (nothing of the clause)."""
+def partner_paused(case) -> None:
+    """A partner paused a clause of an agreement, or a step: an urgent alert (nothing of
+    what was paused)."""
     _event(case.counselor_id, case.id, "paused", "urgent")
 
 

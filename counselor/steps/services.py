@@ -26,6 +26,7 @@ from counselor.core import audit
 from counselor.core.locking import lock_row
 from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
+from counselor.mail import notify
 from counselor.mail.partner import queue_notice
 from counselor.questionnaires import signals
 from counselor.questionnaires.models import Assignment, Questionnaire, Response
@@ -337,6 +338,8 @@ def mark(ladder: Ladder, partner: Partner, step_id: uuid.UUID, action: str) -> S
     audit.record(f"steps.{action}", "step", step.id, actor_kind="partner", actor_id=partner.id)
     if action == "done":
         _start_debriefs(ladder, step)
+    elif action == "pause":
+        notify.partner_paused(ladder.case)  # the counselor hears of it as of a clause's pause
     return step
 
 

@@ -328,3 +328,13 @@ def test_partner_posts_need_the_portal_csrf_token(app, lc):
     assert fresh(lc.steps[0]).status == "open"
     assert db.session.scalar(select(db.func.count(Step.id))) == 3, "no step was proposed"
     assert _mark(sam, csrf, lc, lc.steps[0], "done").status_code == 302  # the token was why
+
+
+def test_a_partner_pausing_a_step_is_told_to_the_counselor_without_what(app, lc):
+    sam, sam_csrf = phone(app, lc.sam)
+    before = {m.id for m in db.session.scalars(select(Message))}
+    assert _mark(sam, sam_csrf, lc, lc.steps[0], "pause").status_code == 302
+    mails = db.session.scalars(select(Message).where(Message.id.not_in(before))).all()
+    [mail] = [m for m in mails if m.kind == "notify.paused"]
+    assert mail.recipient == "a@example.org" and "urgent" in mail.body
+    assert "Hold hands" not in mail.body and "Sam" not in mail.body + mail.subject
