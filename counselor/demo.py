@@ -245,6 +245,29 @@ def _check_ins(case, today: date) -> None:
     db.session.flush()
 
 
+def _consents(case, when: datetime) -> None:
+    """Each partner acknowledged the practice's informed consent (typed name and date) before
+    starting the intake, as the portal asks."""
+    from counselor.consent import services as consent
+    from counselor.consent.models import ConsentAck
+    from counselor.extensions import db
+
+    text = consent.current_text()
+    for n, partner in enumerate(case.partners):
+        at = when + timedelta(hours=n)
+        db.session.add(
+            ConsentAck(
+                case_id=case.id,
+                partner_id=partner.id,
+                text_id=text.id,
+                text_hash=text.text_hash,
+                typed_name=partner.display_name,
+                signed_on=at.date(),
+                acknowledged_at=at,
+            )
+        )
+
+
 def create_demo_cases(account) -> None:
     """A couple with every stage (homework, released comparison, open alert, ready PDF), and
     an individual case with one session."""
@@ -272,6 +295,7 @@ def create_demo_cases(account) -> None:
         "Each fills in the intake and the inventory privately. Agree on a pause signal.",
     )
     given = first.starts_at + timedelta(hours=1)
+    _consents(couple, given + timedelta(hours=2))
     _homework(
         couple,
         "intake",

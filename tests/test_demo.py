@@ -35,6 +35,11 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
                 assert 8 <= local.hour <= 18 and local.weekday() < 5, (case.label, local)
             past = [s for s in starts if s < utcnow()]
             assert len(past) >= 1
+        # the couple acknowledged the practice's informed consent before their intake
+        from counselor.consent import services as consent
+
+        couple = next(c for c in cases if c.label == "Sam & Alex")
+        assert [p.done for p in consent.case_status(couple)] == [True, True]
         # the ladder three steps in: Alex's debrief of step 3 is still to write
         debriefs = set(db.session.scalars(select(StepDebrief.assignment_id)))
         waiting = db.session.scalars(select(Response).where(Response.status != "submitted")).all()
