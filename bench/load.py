@@ -73,6 +73,38 @@ THIRTY = {
 SENTENCE = "We talked about it on Sunday and both felt calmer afterwards; next time slower."
 
 
+NAMES = ["Sam Rivera", "Alex Novak", "Kim Ito", "Jo Adeyemi", "Ren Park", "Mo Haddad"]
+
+
+def seed_caseload(counselor, cases: int, tag: str) -> list:
+    """``cases`` cases of 2-6 partners with up to three sessions each, through the services."""
+    from counselor.cases.services import create_case, save_session
+    from counselor.core.models import utcnow
+    from counselor.extensions import db
+
+    made = []
+    for n in range(cases):
+        partners = [{"display_name": NAMES[(n + k) % 6]} for k in range(2 + n % 5)]
+        case = create_case(counselor, f"Case {tag} {n:04d}", partners)
+        for s in range(n % 4):
+            start = utcnow() - timedelta(days=7 * s + n % 7)
+            save_session(
+                case,
+                {
+                    "date": start.date(),
+                    "time": start.time(),
+                    "duration_minutes": 50,
+                    "agenda": SENTENCE,
+                    "notes": SENTENCE,
+                },
+            )
+        made.append(case)
+        if n % 100 == 99:
+            db.session.commit()
+    db.session.commit()
+    return made
+
+
 def submitted_inventory(case, inventory):
     """The desire inventory assigned to every partner of ``case`` and sent by each (a yes to
     every role), through the portal's own services; the assignment, committed."""
@@ -121,14 +153,13 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     from sqlalchemy import select
 
     from counselor.auth.services import create_counselor
-    from counselor.cases.services import create_case, save_session
+    from counselor.cases.services import create_case
     from counselor.core import audit
     from counselor.core.models import utcnow
     from counselor.extensions import db
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign, load_definition, sync_library
 
-    names = ["Sam Rivera", "Alex Novak", "Kim Ito", "Jo Adeyemi", "Ren Park", "Mo Haddad"]
     out: dict = {}
     with app.app_context():
         db.drop_all()
@@ -142,24 +173,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
             c = create_counselor(f"{key}@bench.example", f"Counselor {key}", PASSWORD)
             db.session.flush()
             counselors[key] = c
-            for n in range(count):
-                partners = [{"display_name": names[(n + k) % 6]} for k in range(2 + n % 5)]
-                case = create_case(c, f"Case {key} {n:04d}", partners)
-                for s in range(n % 4):
-                    start = utcnow() - timedelta(days=7 * s + n % 7)
-                    save_session(
-                        case,
-                        {
-                            "date": start.date(),
-                            "time": start.time(),
-                            "duration_minutes": 50,
-                            "agenda": SENTENCE,
-                            "notes": SENTENCE,
-                        },
-                    )
-                if n % 200 == 0:
-                    db.session.commit()
-        db.session.commit()
+            seed_caseload(c, count, key)
         out["counselors"] = {k: c.email for k, c in counselors.items()}
         owner = counselors["small"]
         thirty, _ = load_definition(THIRTY, owner.id)
@@ -171,14 +185,14 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         compare = {}
         for size in (2, 6):
             case = create_case(
-                owner, f"Compare {size}", [{"display_name": n} for n in names[:size]]
+                owner, f"Compare {size}", [{"display_name": n} for n in NAMES[:size]]
             )
             compare[size] = (str(case.id), str(submitted(case).id))
         out["compare"] = compare
         # Partners who will autosave the thirty-item page: one case each, one link each.
         tokens = []
         for n in range(4):
-            case = create_case(owner, f"Autosave {n}", [{"display_name": names[n]}])
+            case = create_case(owner, f"Autosave {n}", [{"display_name": NAMES[n]}])
             _, issued = assign(
                 case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30, links=True
             )

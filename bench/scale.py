@@ -36,16 +36,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.load import (  # noqa: E402
+    NAMES,
     PASSWORD,
     SECRET,
-    SENTENCE,
     THIRTY,
     _sa,
+    seed_caseload,
     submitted_inventory,
     thirty_answers,
 )
 
-NAMES = ["Sam Rivera", "Alex Novak", "Kim Ito", "Jo Adeyemi", "Ren Park", "Mo Haddad"]
 #: a table with more rows than this that a page scans from end to end is a page whose time
 #: grows with other counselors' data (small lookup tables are scanned by choice: cheaper)
 BIG_TABLE = 5_000
@@ -64,35 +64,6 @@ ACTIONS = (
 
 
 # ---- seeding ------------------------------------------------------------------------------
-
-
-def seed_caseload(counselor, cases: int, tag: str) -> list:
-    """``cases`` cases of 2-6 partners with up to three sessions each, through the services."""
-    from counselor.cases.services import create_case, save_session
-    from counselor.core.models import utcnow
-    from counselor.extensions import db
-
-    made = []
-    for n in range(cases):
-        partners = [{"display_name": NAMES[(n + k) % 6]} for k in range(2 + n % 5)]
-        case = create_case(counselor, f"Case {tag} {n:04d}", partners)
-        for s in range(n % 4):
-            start = utcnow() - timedelta(days=7 * s + n % 7)
-            save_session(
-                case,
-                {
-                    "date": start.date(),
-                    "time": start.time(),
-                    "duration_minutes": 50,
-                    "agenda": SENTENCE,
-                    "notes": SENTENCE,
-                },
-            )
-        made.append(case)
-        if n % 100 == 99:
-            db.session.commit()
-    db.session.commit()
-    return made
 
 
 def seed_measured(app, cases: int) -> dict:
