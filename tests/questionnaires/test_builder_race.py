@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 
 from sqlalchemy import select
 
@@ -17,6 +16,7 @@ from counselor.questionnaires.models import QuestionnaireVersion
 from counselor.questionnaires.services import load_definition
 from tests.reveal.test_release_race import Browser, _csrf, server  # noqa: F401 - the fixture
 from tests.support import small_definition
+from tests.support.races import at_once
 
 TRIES = 50
 
@@ -44,8 +44,6 @@ def test_two_saves_at_once_never_both_win_nor_fail(server, app, counselor_a):  #
         base = int(
             re.search(r'id="builder-base" name="base" type="hidden" value="(\d+)"', pages[0])[1]
         )
-        barrier = threading.Barrier(2)
-        got: dict[int, int] = {}
 
         bodies = [
             {
@@ -57,15 +55,14 @@ def test_two_saves_at_once_never_both_win_nor_fail(server, app, counselor_a):  #
             for k in (0, 1)
         ]
 
-        def save(k: int, body: dict, barrier: threading.Barrier, got: dict) -> None:
-            barrier.wait()
-            got[k] = tabs[k].request(edit, body)[0]
-
-        threads = [threading.Thread(target=save, args=(k, bodies[k], barrier, got)) for k in (0, 1)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        got = dict(
+            enumerate(
+                at_once(
+                    lambda body=bodies[0]: tabs[0].request(edit, body)[0],
+                    lambda body=bodies[1]: tabs[1].request(edit, body)[0],
+                )
+            )
+        )
         if sorted(got.values()) != [302, 409]:
             problems.append(f"try {n}: {got}")
             continue
@@ -103,8 +100,6 @@ def test_two_plain_form_saves_at_once_never_both_win_nor_fail(server, app, couns
     for n in range(TRIES // 5):
         pages = [tab.request(rules)[1] for tab in tabs]
         base = int(re.search(r'id="base" name="base" type="hidden" value="(\d+)"', pages[0])[1])
-        barrier = threading.Barrier(2)
-        got: dict[int, int] = {}
         bodies = [
             {
                 "csrf_token": _csrf(pages[k]),
@@ -121,15 +116,14 @@ def test_two_plain_form_saves_at_once_never_both_win_nor_fail(server, app, couns
             for k in (0, 1)
         ]
 
-        def save(k: int, body: dict, barrier: threading.Barrier, got: dict) -> None:
-            barrier.wait()
-            got[k] = tabs[k].request(rules, body)[0]
-
-        threads = [threading.Thread(target=save, args=(k, bodies[k], barrier, got)) for k in (0, 1)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
+        got = dict(
+            enumerate(
+                at_once(
+                    lambda body=bodies[0]: tabs[0].request(rules, body)[0],
+                    lambda body=bodies[1]: tabs[1].request(rules, body)[0],
+                )
+            )
+        )
         if sorted(got.values()) != [302, 409]:
             problems.append(f"try {n}: {got}")
             continue
