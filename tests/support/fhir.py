@@ -95,32 +95,32 @@ def _question_item(item: dict, path: str, errors: list[str]) -> None:
         errors.append(f"{path}: que-12, several conditions need enableBehavior")
 
 
-def validate_questionnaire_response(resource) -> list[str]:
-    """Every problem of an R4 QuestionnaireResponse; [] when it conforms."""
+def _validate(resource, model, statuses, status_kind: str, check_item) -> list[str]:
+    """Every problem of an R4 resource of ``model``'s type, its items checked by
+    ``check_item``; [] when it conforms."""
     if not isinstance(resource, dict):
         return ["$: not a JSON object"]
-    errors = _library(QuestionnaireResponse, resource)
-    if resource.get("resourceType") != "QuestionnaireResponse":
-        errors.append("resourceType: must be QuestionnaireResponse")
-    if resource.get("status") not in QR_STATUSES:
-        errors.append(f"status: {resource.get('status')!r} is not an R4 response status")
-    _items(resource.get("item"), "item", errors, _response_item)
+    name = model.__name__
+    errors = _library(model, resource)
+    if resource.get("resourceType") != name:
+        errors.append(f"resourceType: must be {name}")
+    if resource.get("status") not in statuses:
+        errors.append(f"status: {resource.get('status')!r} is not an R4 {status_kind}")
+    _items(resource.get("item"), "item", errors, check_item)
     _no_empty(resource, "$", errors)
     return errors
+
+
+def validate_questionnaire_response(resource) -> list[str]:
+    """Every problem of an R4 QuestionnaireResponse; [] when it conforms."""
+    return _validate(
+        resource, QuestionnaireResponse, QR_STATUSES, "response status", _response_item
+    )
 
 
 def validate_questionnaire(resource) -> list[str]:
     """Every problem of an R4 Questionnaire; [] when it conforms."""
-    if not isinstance(resource, dict):
-        return ["$: not a JSON object"]
-    errors = _library(Questionnaire, resource)
-    if resource.get("resourceType") != "Questionnaire":
-        errors.append("resourceType: must be Questionnaire")
-    if resource.get("status") not in Q_STATUSES:
-        errors.append(f"status: {resource.get('status')!r} is not an R4 publication status")
-    _items(resource.get("item"), "item", errors, _question_item)
-    _no_empty(resource, "$", errors)
-    return errors
+    return _validate(resource, Questionnaire, Q_STATUSES, "publication status", _question_item)
 
 
 def link_ids(items) -> list[str]:
