@@ -57,9 +57,9 @@ def _settings_url() -> str:
 SETTING_OF = {"paused": "alert", "review": "alert"}
 
 
-def wanted(counselor_id: uuid.UUID, kind: str) -> bool:
-    """Whether the counselor chose to hear of events of this kind."""
-    return bool(getattr(settings_for(counselor_id), SETTING_OF.get(kind, kind), True))
+def wanted(setting: NotificationSetting, kind: str) -> bool:
+    """Whether a counselor's choices (``settings_for``) include events of this kind."""
+    return bool(getattr(setting, SETTING_OF.get(kind, kind), True))
 
 
 def _event(
@@ -69,7 +69,7 @@ def _event(
     severity: str | None = None,
 ) -> None:
     setting = settings_for(counselor_id)
-    if not wanted(counselor_id, kind):
+    if not wanted(setting, kind):
         return
     counselor = db.session.get(Counselor, counselor_id)
     if counselor is None or not counselor.active:

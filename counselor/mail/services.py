@@ -145,14 +145,14 @@ def still_wanted(message: Message) -> bool:
         if message.kind in ("partner.reminder", "partner.due") and _already_sent(message):
             return False
     if message.counselor_id is not None and message.kind.startswith("notify."):
-        from counselor.mail.notify import wanted
+        from counselor.mail.notify import settings_for, wanted
 
         counselor = db.session.get(Counselor, message.counselor_id)
         if counselor is None or not counselor.active:
             return False
         # A kind switched off is honoured at once, also for its mails still waiting.
         kind = message.kind.removeprefix("notify.")
-        if kind != "digest" and not wanted(counselor.id, kind):
+        if kind != "digest" and not wanted(settings_for(counselor.id), kind):
             return False
     return True
 
