@@ -18,25 +18,26 @@ from counselor.extensions import db
 from tests.support import assign, counting, new_case, open_link, portal_csrf, revision_of, sync
 
 #: the caseload: login session with its counselor, alert flags, pause flags (agreements),
-#: count, page, partners, audit
-CASELOAD_STATEMENTS = 7
-#: the case page: login session, case, audit, partners, relationship map, sessions, open
-#: alerts, closed alerts (the history of closed cards with their notes, new with the alerts
-#: branch: one more read, whatever the number of alerts), assignments, exports, the partners'
+#: the page's cases with the count of all (one statement), partners, audit
+CASELOAD_STATEMENTS = 6
+#: a page number past the last page (an old link): the count alone, then the last page
+PAST_THE_END = 2
+#: the case page: login session, case, audit, partners, relationship map, sessions, the
+#: case's alerts (open cards and the history of closed cards with their notes, in one
+#: read), assignments, exports, the partners'
 #: homes (one read, whatever the number of partners), agreements (four more reads once a case
 #: has any: members, versions, answers, pauses), the consent text's versions with the
 #: partners' acknowledgements (one read), steps (one read of the ladders; two more once a
 #: case has any: their steps and debriefs), check-in schedules (one read; three more once a
 #: case has any: members, questionnaires, their versions)
-CASE_PAGE_STATEMENTS = 15
+CASE_PAGE_STATEMENTS = 14
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session; its partner with case, home and the link that opened the
 #: session in one query; the assignment the URL names with the partner's response and the
 #: version in one query; the assignment's row lock (on SQLite a no-op write, then the
-#: assignment and its responses re-read, after which the version is fetched again); the
-#: update; the audit event
-AUTOSAVE_STATEMENTS = 9
+#: assignment with its version and its responses re-read); the update; the audit event
+AUTOSAVE_STATEMENTS = 8
 
 
 def _add_cases(account, count: int, start: int = 0) -> None:
@@ -65,7 +66,11 @@ def test_caseload_statement_count_does_not_grow_with_the_caseload(app, client_a,
     _add_cases(counselor_a, 117, start=3)
     many = _statements(client_a, url)
     print(f"\ncaseload {url}: {len(few)} statements for 3 cases, {len(many)} for 120")
-    assert len(many) == len(few) <= CASELOAD_STATEMENTS, "\n".join(many)
+    assert len(many) <= CASELOAD_STATEMENTS, "\n".join(many)
+    # 3 cases have no second page: the page asked for is past the end, which costs the
+    # same two statements more at any size, never one per case
+    extra = PAST_THE_END if "page=2" in url else 0
+    assert len(few) == len(many) + extra, "\n".join(few)
 
 
 def test_case_page_reads_each_row_once(app, client_a, counselor_a):

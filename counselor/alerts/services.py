@@ -6,14 +6,14 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import case as sa_case
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import selectinload
 
 from counselor.alerts.models import Alert
 from counselor.cases.models import Case
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
-from counselor.core.models import utcnow
+from counselor.core.models import aware, utcnow
 from counselor.extensions import db
 from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
@@ -251,8 +251,15 @@ def _cards(alerts: list[Alert]) -> list[AlertCard]:
     return list(cards.values())
 
 
-def _case_alerts(case_id: uuid.UUID, *, closed: bool) -> list[Alert]:
-    done = Alert.acknowledged_at.is_not(None) if closed else Alert.acknowledged_at.is_(None)
+def _case_alerts(case_id: uuid.UUID, *, closed: bool | None) -> list[Alert]:
+    """The case's open (``closed=False``), closed (``True``) or all (``None``) alerts."""
+    done = (
+        true()
+        if closed is None
+        else Alert.acknowledged_at.is_not(None)
+        if closed
+        else Alert.acknowledged_at.is_(None)
+    )
     order = (
         (Alert.acknowledged_at.desc(), _by_severity, Alert.triggered_at.desc())
         if closed
@@ -283,14 +290,26 @@ def open_alert_cards(case: Case) -> list[AlertCard]:
     return sorted(cards, key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
 
 
-def closed_alert_cards(case: Case) -> list[AlertCard]:
-    """Closed alerts of a case with their notes, most recently closed first (the history)."""
-    return _cards(_case_alerts(case.id, closed=True))
+def case_alert_cards(case: Case) -> tuple[list[AlertCard], list[AlertCard]]:
+    """The case's open alert cards (most pressing first) and closed ones (most recently
+    closed first), the open ones ordered as ``open_alert_cards`` orders them,
+    from one read of the case's alerts."""
+    alerts = _case_alerts(case.id, closed=None)
+    open_ = [a for a in alerts if a.acknowledged_at is None]
+    # sorted() is stable, also in reverse: equal closing times keep severity order
+    closed = sorted(
+        (a for a in alerts if a.acknowledged_at is not None),
+        key=lambda a: aware(a.acknowledged_at),
+        reverse=True,
+    )
+    cards = sorted(_cards(open_), key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
+    return cards, _cards(closed)
 
 
 def all_alert_cards(case: Case) -> list[AlertCard]:
     """Every alert card of a case: the open ones (most pressing first), then the closed ones."""
-    return open_alert_cards(case) + closed_alert_cards(case)
+    open_, closed = case_alert_cards(case)
+    return open_ + closed
 
 
 def open_alert_case_ids(counselor_id: uuid.UUID) -> dict[uuid.UUID, str]:

@@ -138,17 +138,18 @@ def caseload_page(
         page = _clamp(page, total)
         cases = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return CaseloadPage(cases, page, _pages(total), total, flagged)
-    stmt = _caseload_statement(counselor, status, flagged)
-    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    stmt = _caseload_statement(counselor, status, flagged).options(selectinload(Case.partners))
+    # The page's cases and the count of all in one statement (a window over the whole
+    # result, computed before LIMIT); a page past the end is asked again, clamped.
+    counted = stmt.add_columns(func.count().over().label("total")).limit(PAGE_SIZE)
+    rows = db.session.execute(counted.offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+    if not rows and page > 1:
+        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        page = _clamp(page, total)
+        rows = db.session.execute(counted.offset((page - 1) * PAGE_SIZE)).all() if total else []
+    total = rows[0].total if rows else 0
     page = _clamp(page, total)
-    cases = list(
-        db.session.scalars(
-            stmt.options(selectinload(Case.partners))
-            .limit(PAGE_SIZE)
-            .offset((page - 1) * PAGE_SIZE)
-        )
-    )
-    return CaseloadPage(cases, page, _pages(total), total, flagged)
+    return CaseloadPage([row[0] for row in rows], page, _pages(total), total, flagged)
 
 
 def _pages(total: int) -> int:

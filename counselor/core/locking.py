@@ -21,7 +21,8 @@ def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=
 
     ``populate_existing`` overwrites what this session loaded before the lock was granted (the
     rows must be fetched for that to happen). ``query`` is the statement that loads the row
-    with what it brings along (default ``select(model)``).
+    with what it brings along (default ``select(model)``); rows it joins in are read, not
+    locked.
     """
     if db.session.get_bind().dialect.name == "sqlite":
         # SQLite ignores FOR UPDATE: its one lock is the database's write lock, which a write
@@ -39,7 +40,7 @@ def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=
     statement = query if query is not None else select(model)
     db.session.scalars(
         statement.where(model.id == row_id)
-        .with_for_update()
+        .with_for_update(of=model)  # only this row, not the rows a query joins in
         .execution_options(populate_existing=True)
     ).all()
     for child, key in children:

@@ -95,11 +95,12 @@ def caseload(counselor: Counselor, query: str, status: str, page: int) -> cases.
 def case_page(case: Case) -> CasePage:
     """Everything the case page shows besides the case's own rows."""
     audit.record("case.view", "case", case.id)
+    open_alerts, closed_alerts = alerts.case_alert_cards(case)
     return CasePage(
         case=case,
-        open_alerts=alerts.open_alert_cards(case),
+        open_alerts=open_alerts,
         assignments=questionnaires.case_assignments(case),
-        closed_alerts=alerts.closed_alert_cards(case),
+        closed_alerts=closed_alerts,
         exports=reports.case_exports(case),
         homes=homes_.case_homes(case),
         agreements=agreements.case_agreements(case),

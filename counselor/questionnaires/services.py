@@ -12,7 +12,7 @@ from importlib import resources
 from flask import current_app
 from flask_login import current_user
 from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.cases.services import get_in_case_or_404
@@ -374,7 +374,16 @@ def lock_assignment(assignment: Assignment) -> None:
     before it committed: a release and a reopen can no longer both pass their checks, so
     "released" always means every response submitted and unchanged since.
     """
-    lock_row(Assignment, assignment.id, children=[(Response, Response.assignment_id)])
+    lock_row(
+        Assignment,
+        assignment.id,
+        # the version comes along (it never changes): re-reading the assignment would
+        # otherwise make its next use load the version again, one more statement per save
+        query=select(Assignment).options(
+            joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json)
+        ),
+        children=[(Response, Response.assignment_id)],
+    )
 
 
 def set_locked(assignment: Assignment, locked: bool) -> None:

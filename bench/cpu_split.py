@@ -1,0 +1,235 @@
+"""Where a request's CPU time goes, page by page, next to the bare reference.
+
+    python bench/cpu_split.py                       # SQLite scratch file, 300 requests a page
+    python bench/cpu_split.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
+    python bench/cpu_split.py --pages caseload,case --requests 500
+
+Seeds the same data as bench/load.py (10 + 100 cases, a couple and six partners with the
+submitted desire inventory, a thirty-item exercise) through the app's services, then drives
+each page in process through the Flask test client: first plain, to time the CPU per request
+(``time.process_time``, so a busy machine does not inflate it), then under cProfile, to split
+that time. bench/ref_app.py's two endpoints are timed the same way for the ratio.
+
+The split has two parts. *Promises* are the cumulative time of the functions that keep one:
+decrypting sealed columns (encryption at rest), writing and committing the audit row of the
+read (the audit promise; on a read page the view's commit carries nothing else), and resolving
+the server-side login or portal session (sign-out and timeouts that work). *The rest* is the
+self time of every other function, by the package it lives in. cProfile's own overhead falls
+on every call alike, so the shares, not the profiled milliseconds, are what to read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import os
+import pstats
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import load  # noqa: E402
+
+#: promise -> (file suffix, function name) whose cumulative time is that promise's cost
+PROMISES = {
+    "decryption": [("counselor/core/crypto.py", "__get__")],
+    "audit row and its commit": [
+        ("counselor/core/audit.py", "record"),
+        ("sqlalchemy/orm/scoping.py", "commit"),
+    ],
+    "login or portal session": [
+        ("counselor/auth/services.py", "load_login_session"),
+        ("counselor/portal/session.py", "load"),
+    ],
+}
+
+#: self time of the rest, by where the function lives (first match wins)
+PACKAGES = [
+    ("database driver", ("sqlite3", "psycopg", "{method 'execute'", "{method 'fetch")),
+    ("SQLAlchemy", ("sqlalchemy/",)),
+    ("Jinja templates", ("jinja2/", "markupsafe", "/templates/")),
+    ("Flask, Werkzeug, Flask-Login, WTForms", ("flask", "werkzeug/", "wtforms/", "itsdangerous")),
+    ("Counselor's own code", ("counselor/",)),
+]
+
+
+def _key_matches(key, wanted) -> bool:
+    filename, _line, name = key
+    return any(filename.endswith(f) and name == n for f, n in wanted)
+
+
+def split(stats: pstats.Stats, requests: int) -> dict[str, float]:
+    """Milliseconds per request (profiled) by promise and by package."""
+    raw = stats.stats  # {(file, line, name): (cc, nc, tottime, cumtime, callers)}
+    out: dict[str, float] = {}
+    for promise, wanted in PROMISES.items():
+        out[promise] = (
+            sum(v[3] for k, v in raw.items() if _key_matches(k, wanted)) * 1000 / requests
+        )
+    rest: dict[str, float] = {name: 0.0 for name, _ in PACKAGES}
+    rest["Python and the rest"] = 0.0
+    for (filename, _line, name), value in raw.items():
+        where = f"{filename} {name}"
+        for label, needles in PACKAGES:
+            if any(n in where for n in needles):
+                rest[label] += value[2]
+                break
+        else:
+            rest["Python and the rest"] += value[2]
+    total = sum(v[2] for v in raw.values()) * 1000 / requests
+    out.update({k: v * 1000 / requests for k, v in rest.items()})
+    out["total"] = total
+    return out
+
+
+def measure(fn, requests: int) -> tuple[float, dict[str, float]]:
+    """CPU ms per request of ``fn`` unprofiled, and its split under cProfile."""
+    for _ in range(max(20, requests // 10)):
+        fn()
+    t0 = time.process_time()
+    for _ in range(requests):
+        fn()
+    cpu = (time.process_time() - t0) * 1000 / requests
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(requests):
+        fn()
+    profiler.disable()
+    return cpu, split(pstats.Stats(profiler), requests)
+
+
+def project_pages(url: str, tmp: Path) -> dict:
+    """The app on a scratch database, seeded; returns name -> a function making one request."""
+    from counselor import create_app
+    from counselor.config import new_encryption_key
+
+    app = create_app(
+        {
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SQLALCHEMY_DATABASE_URI": load._sa(url),
+            "SECRET_KEY": load.SECRET,
+            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
+        }
+    )
+    data = load.seed(app, small=10, large=100, audit_rows=2000)
+    counselor = app.test_client()
+    page = counselor.get("/login").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    email = data["counselors"]["small"]
+    counselor.post("/login", data={"csrf_token": csrf, "email": email, "password": load.PASSWORD})
+    c2, a2 = data["compare"][2]
+    c6, a6 = data["compare"][6]
+    gets = {
+        "caseload, 10 cases": "/cases",
+        "case page": f"/cases/{data['case']}",
+        "comparison, 2 partners": f"/cases/{c2}/assignments/{a2}/compare",
+        "comparison, 6 partners": f"/cases/{c6}/assignments/{a6}/compare",
+    }
+    pages = {}
+    for name, path in gets.items():
+        assert counselor.get(path).status_code == 200, path
+
+        def get(path=path):
+            return counselor.get(path)
+
+        pages[name] = get
+
+    partner = app.test_client()
+    token = data["autosave_tokens"][0]
+    landing = partner.get(f"/l/{token}").get_data(as_text=True)
+    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
+    partner.post(f"/l/{token}", data={"csrf_token": button})
+    section = partner.get("/p/s/1").get_data(as_text=True)
+    portal_csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
+    found = re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', section)
+    state = {"revision": int(found.group(1) or found.group(2) or 0)}
+    answers = load.thirty_answers()
+
+    def autosave():
+        r = partner.post(
+            "/p/autosave",
+            json={"revision": state["revision"], "answers": answers},
+            headers={"X-CSRF-Token": portal_csrf},
+        )
+        body = r.get_json()
+        assert r.status_code == 200, body
+        state["revision"] = body["revision"]
+        return r
+
+    autosave()
+    pages["portal autosave, 30 items"] = autosave
+    return pages
+
+
+def reference_pages(url: str) -> dict:
+    """bench/ref_app.py on the same kind of database."""
+    os.environ["REF_DATABASE_URL"] = url
+    import importlib
+
+    from bench import ref_app
+
+    ref_app = importlib.reload(ref_app)  # its engine is made at import, from the variable
+    ref_app.create_schema(ref_app.url())
+    client = ref_app.app.test_client()
+    form = {f"f{i}": f"{load.SENTENCE} {i}" for i in range(30)}
+    return {
+        "page": lambda: client.get("/page"),
+        "save": lambda: client.post("/save", data=form),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--pages", default="", help="comma-separated page names to keep")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="counselor-profile-"))
+    url = args.pg_url or f"sqlite:///{tmp / 'profile.sqlite3'}"
+    ref = reference_pages(args.pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
+    ref_cpu = {name: measure(fn, args.requests * 3)[0] for name, fn in ref.items()}
+    pages = project_pages(url, tmp)
+    if args.pages:
+        keep = [p.strip() for p in args.pages.split(",")]
+        pages = {k: v for k, v in pages.items() if any(p in k for p in keep)}
+    database = "PostgreSQL" if args.pg_url else "SQLite"
+    print(
+        f"\n{database}; reference in process: page {ref_cpu['page']:.2f} ms, "
+        f"30-field save {ref_cpu['save']:.2f} ms CPU per request\n"
+    )
+    rows = {}
+    for name, fn in pages.items():
+        cpu, parts = measure(fn, args.requests)
+        reference = ref_cpu["save" if "autosave" in name else "page"]
+        rows[name] = (cpu, reference, parts)
+    names = list(rows)
+    print("| share of profiled CPU | " + " | ".join(names) + " |")
+    print("|---|" + "---|" * len(names))
+    print(
+        "| **CPU ms per request** | "
+        + " | ".join(f"**{rows[n][0]:.2f}**" for n in names)
+        + " |"
+    )
+    print(
+        "| ratio in process (reference CPU / page CPU) | "
+        + " | ".join(f"{rows[n][1] / rows[n][0]:.3f}" for n in names)
+        + " |"
+    )
+    labels = [k for k in next(iter(rows.values()))[2] if k != "total"]
+    for label in labels:
+        kind = "promise (inclusive): " if label in PROMISES else "self time: "
+        cells = [f"{100 * rows[n][2][label] / rows[n][2]['total']:.0f}%" for n in names]
+        print(f"| {kind}{label} | " + " | ".join(cells) + " |")
+    print()
+    print(json.dumps({n: {"cpu_ms": round(rows[n][0], 3)} for n in names}))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
