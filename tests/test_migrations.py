@@ -89,3 +89,31 @@ def test_migrations_go_down_and_up_again(scratch_database_url, make_app, keep_lo
                 )
         finally:
             db.engine.dispose()
+
+
+def test_a_database_from_before_the_squash_is_told_how_to_upgrade(
+    scratch_database_url, make_app, keep_logging
+):
+    """Migrations 0001-0018 were squashed into 0019: a database still at one of them is
+    refused with the commit that upgrades it, not alembic's "Can't locate revision"."""
+    scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
+    with scratch.app_context():
+        try:
+            runner = scratch.test_cli_runner()
+            result = runner.invoke(args=["db", "upgrade"])
+            assert result.exit_code == 0, result.output + repr(result.exception)
+            with db.engine.begin() as conn:
+                conn.execute(text("UPDATE alembic_version SET version_num = '0012'"))
+            result = runner.invoke(args=["db", "upgrade"])
+            with db.engine.connect() as conn:
+                still = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        finally:
+            db.engine.dispose()
+    assert result.exit_code != 0
+    assert (
+        "The database is at migration 0012, from before the migration history was squashed "
+        "into 0019 on 2026-11-29: upgrade it first with the last commit that has the old "
+        "migrations (`git checkout 6a93683 && flask db upgrade`)" in result.output
+    ), result.output
+    assert "Traceback" not in result.output and "Can't locate" not in result.output
+    assert still == "0012"
