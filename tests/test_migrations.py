@@ -117,3 +117,31 @@ def test_a_database_from_before_the_squash_is_told_how_to_upgrade(
     ), result.output
     assert "Traceback" not in result.output and "Can't locate" not in result.output
     assert still == "0012"
+
+
+def test_the_baseline_will_not_drop_a_database_that_holds_data(
+    scratch_database_url, make_app, keep_logging
+):
+    """Since the squash, one step down from 0019 is down to nothing: a rollback by habit
+    (`flask db downgrade`) is refused while any table holds a row, and the data stays."""
+    scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
+    with scratch.app_context():
+        try:
+            runner = scratch.test_cli_runner()
+            result = runner.invoke(args=["db", "upgrade"])
+            assert result.exit_code == 0, result.output + repr(result.exception)
+            with db.engine.begin() as conn:
+                conn.execute(text("INSERT INTO practice_settings (id) VALUES (1)"))
+            result = runner.invoke(args=["db", "downgrade"])
+            with db.engine.connect() as conn:
+                rows = conn.execute(text("SELECT count(*) FROM practice_settings")).scalar()
+                version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        finally:
+            db.engine.dispose()
+    assert result.exit_code != 0
+    assert (
+        "Downgrading the baseline 0019 would drop every table, and some of them hold rows "
+        "(practice_settings): refusing." in result.output
+    ), result.output
+    assert "Traceback" not in result.output
+    assert (rows, version) == (1, "0019")

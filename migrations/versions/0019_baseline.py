@@ -21,8 +21,8 @@ It keeps the id of the old head, 0019, and revises nothing:
 
 New migrations continue from here: 0020 revises 0019.
 
-downgrade() drops every table, and with them all data: it exists for the migration tests,
-never run it on a database whose data you want.
+downgrade() drops every table (for the migration tests); it refuses while any table holds a
+row, since one step down from here is down to nothing.
 """
 
 import sqlalchemy as sa
@@ -131,6 +131,22 @@ def upgrade():
 
 
 def downgrade():
+    # Before the squash one step down dropped one migration's tables; now it drops them all.
+    # Refuse while any table holds a row, so that a rollback cannot empty a database by mistake.
+    if not op.get_context().as_sql:
+        bind = op.get_bind()
+        kept = [
+            table
+            for table in TABLES
+            if bind.execute(sa.select(sa.literal(1)).select_from(sa.table(table)).limit(1)).first()
+        ]
+        if kept:
+            raise RuntimeError(
+                "Downgrading the baseline 0019 would drop every table, and some of them hold "
+                f"rows ({', '.join(kept[:3])}{', ...' if len(kept) > 3 else ''}): refusing. "
+                "There is no earlier migration to step back to since the history was squashed; "
+                "restore a backup taken before the upgrade instead."
+            )
     for table in reversed(TABLES):
         op.drop_table(table)
 
