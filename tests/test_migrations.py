@@ -91,24 +91,32 @@ def test_migrations_go_down_and_up_again(scratch_database_url, make_app, keep_lo
             db.engine.dispose()
 
 
-def test_a_database_from_before_the_squash_is_told_how_to_upgrade(
-    scratch_database_url, make_app, keep_logging
-):
-    """Migrations 0001-0018 were squashed into 0019: a database still at one of them is
-    refused with the commit that upgrades it, not alembic's "Can't locate revision"."""
+@pytest.fixture
+def migrated(scratch_database_url, make_app, keep_logging):
+    """A CLI runner on a scratch database upgraded to the head, inside its app's context."""
     scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
     with scratch.app_context():
         try:
             runner = scratch.test_cli_runner()
             result = runner.invoke(args=["db", "upgrade"])
             assert result.exit_code == 0, result.output + repr(result.exception)
-            with db.engine.begin() as conn:
-                conn.execute(text("UPDATE alembic_version SET version_num = '0012'"))
-            result = runner.invoke(args=["db", "upgrade"])
-            with db.engine.connect() as conn:
-                still = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            yield runner
         finally:
             db.engine.dispose()
+
+
+def _sql(statement: str):
+    """Run one statement on the app's database; a query's single value."""
+    with db.engine.begin() as conn:
+        result = conn.execute(text(statement))
+        return result.scalar() if result.returns_rows else None
+
+
+def test_a_database_from_before_the_squash_is_told_how_to_upgrade(migrated):
+    """Migrations 0001-0018 were squashed into 0019: a database still at one of them is
+    refused with the commit that upgrades it, not alembic's "Can't locate revision"."""
+    _sql("UPDATE alembic_version SET version_num = '0012'")
+    result = migrated.invoke(args=["db", "upgrade"])
     assert result.exit_code != 0
     assert (
         "The database is at migration 0012, from before the migration history was squashed "
@@ -116,32 +124,19 @@ def test_a_database_from_before_the_squash_is_told_how_to_upgrade(
         "migrations (`git checkout 6a93683 && flask db upgrade`)" in result.output
     ), result.output
     assert "Traceback" not in result.output and "Can't locate" not in result.output
-    assert still == "0012"
+    assert _sql("SELECT version_num FROM alembic_version") == "0012"
 
 
-def test_the_baseline_will_not_drop_a_database_that_holds_data(
-    scratch_database_url, make_app, keep_logging
-):
+def test_the_baseline_will_not_drop_a_database_that_holds_data(migrated):
     """Since the squash, one step down from 0019 is down to nothing: a rollback by habit
     (`flask db downgrade`) is refused while any table holds a row, and the data stays."""
-    scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
-    with scratch.app_context():
-        try:
-            runner = scratch.test_cli_runner()
-            result = runner.invoke(args=["db", "upgrade"])
-            assert result.exit_code == 0, result.output + repr(result.exception)
-            with db.engine.begin() as conn:
-                conn.execute(text("INSERT INTO practice_settings (id) VALUES (1)"))
-            result = runner.invoke(args=["db", "downgrade"])
-            with db.engine.connect() as conn:
-                rows = conn.execute(text("SELECT count(*) FROM practice_settings")).scalar()
-                version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-        finally:
-            db.engine.dispose()
+    _sql("INSERT INTO practice_settings (id) VALUES (1)")
+    result = migrated.invoke(args=["db", "downgrade"])
     assert result.exit_code != 0
     assert (
         "Downgrading the baseline 0019 would drop every table, and some of them hold rows "
         "(practice_settings): refusing." in result.output
     ), result.output
     assert "Traceback" not in result.output
-    assert (rows, version) == (1, "0019")
+    assert _sql("SELECT count(*) FROM practice_settings") == 1
+    assert _sql("SELECT version_num FROM alembic_version") == "0019"
