@@ -4,6 +4,8 @@ from logging.config import fileConfig
 from flask import current_app
 
 from alembic import context
+from alembic.migration import MigrationContext
+from alembic.util import CommandError
 
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
@@ -68,6 +70,28 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+# The history 0001-0019 was squashed into one baseline that kept the id 0019
+# (versions/0019_baseline.py). A database still at one of the removed revisions is upgraded by
+# the last commit that has them.
+SQUASHED_AT = '6a93683'
+SQUASHED_REVISIONS = {f'{n:04d}' for n in range(1, 19)}
+
+
+def stop_at_a_squashed_revision(connection):
+    """Refuse, in one sentence, a database at a revision from before the squash (alembic
+    would only say "Can't locate revision")."""
+    current = MigrationContext.configure(connection).get_current_heads()
+    connection.rollback()
+    removed = sorted(set(current) & SQUASHED_REVISIONS)
+    if removed:
+        raise CommandError(
+            f'The database is at migration {removed[0]}, from before the migration history was '
+            f'squashed into 0019 on 2026-11-29: upgrade it first with the last commit that has '
+            f'the old migrations (`git checkout {SQUASHED_AT} && flask db upgrade`), then come '
+            f'back to this commit and run `flask db upgrade` again.'
+        )
+
+
 def render_item(type_, obj, autogen_context):
     if type_ == 'type' and type(obj).__name__ == 'Sealed':
         return 'sa.LargeBinary()'
@@ -103,6 +127,7 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        stop_at_a_squashed_revision(connection)
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),

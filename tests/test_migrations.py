@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -92,92 +91,52 @@ def test_migrations_go_down_and_up_again(scratch_database_url, make_app, keep_lo
             db.engine.dispose()
 
 
-def test_0013_moves_pins_to_homes_and_sessions_to_partners(
-    scratch_database_url, make_app, keep_logging
-):
-    """Data made before homes: a PIN set on a per-assignment link guards the partner's home,
-    and a portal session opened by that link becomes a session of its partner, on it."""
-    from datetime import UTC, datetime
-
+@pytest.fixture
+def migrated(scratch_database_url, make_app, keep_logging):
+    """A CLI runner on a scratch database upgraded to the head, inside its app's context."""
     scratch = make_app(SQLALCHEMY_DATABASE_URI=scratch_database_url)
     with scratch.app_context():
         try:
             runner = scratch.test_cli_runner()
-            result = runner.invoke(args=["db", "upgrade", "0011"])
-            assert result.exit_code == 0, result.output + repr(result.exception)
-            ids = {k: uuid.uuid4() for k in ("counselor", "case", "partner", "q", "v", "a", "l")}
-            now = datetime(2026, 11, 1, tzinfo=UTC)
-            with db.engine.begin() as conn:
-                rows = [
-                    ("counselor", {"id": ids["counselor"]}),
-                    ("case", {"id": ids["case"], "counselor_id": ids["counselor"]}),
-                    ("partner", {"id": ids["partner"], "case_id": ids["case"], "position": 1}),
-                    ("questionnaire", {"id": ids["q"], "slug": "old"}),
-                    ("questionnaire_version", {"id": ids["v"], "questionnaire_id": ids["q"]}),
-                    (
-                        "assignment",
-                        {"id": ids["a"], "case_id": ids["case"], "version_id": ids["v"]},
-                    ),
-                    (
-                        "link",
-                        {
-                            "id": ids["l"],
-                            "assignment_id": ids["a"],
-                            "partner_id": ids["partner"],
-                            "pin_hash": "$argon2id$old-pin",
-                            "expires_at": now,
-                        },
-                    ),
-                    ("portal_session", {"sid_hash": "s" * 64, "link_id": ids["l"]}),
-                ]
-                for table, values in rows:
-                    _insert_filled(conn, table, values, now)
             result = runner.invoke(args=["db", "upgrade"])
             assert result.exit_code == 0, result.output + repr(result.exception)
-            with db.engine.connect() as conn:
-                pin = conn.execute(text("SELECT pin_hash, case_id FROM partner_home")).one()
-                session = conn.execute(
-                    text("SELECT partner_id, link_id, focus_assignment_id FROM portal_session")
-                ).one()
-            assert pin[0] == "$argon2id$old-pin" and str(pin[1]).replace("-", "") == ids["case"].hex
-            assert [str(v).replace("-", "") for v in session] == [
-                ids["partner"].hex,
-                ids["l"].hex,
-                ids["a"].hex,
-            ]
+            yield runner
         finally:
             db.engine.dispose()
 
 
-def _insert_filled(conn, table: str, values: dict, now) -> None:
-    """Insert a row, filling every other NOT NULL column without a default with a dummy."""
-    from sqlalchemy import Boolean, Date, DateTime, Integer, LargeBinary, String, Text, Uuid
+def _sql(statement: str):
+    """Run one statement on the app's database; a query's single value."""
+    with db.engine.begin() as conn:
+        result = conn.execute(text(statement))
+        return result.scalar() if result.returns_rows else None
 
-    row = dict(values)
-    for column in inspect(conn).get_columns(table):
-        name, kind = column["name"], column["type"]
-        if name in row or column["nullable"] or column.get("default") is not None:
-            continue
-        if isinstance(kind, Boolean):
-            row[name] = False
-        elif isinstance(kind, Integer):
-            row[name] = 1
-        elif isinstance(kind, DateTime):
-            row[name] = now
-        elif isinstance(kind, Date):
-            row[name] = now.date()
-        elif isinstance(kind, LargeBinary):
-            row[name] = b"x"
-        elif isinstance(kind, Uuid):
-            row[name] = None
-        elif isinstance(kind, String | Text):
-            row[name] = "active" if name == "status" else ("counselor" if name == "role" else "x")
-        else:
-            row[name] = "x"
-    for name, value in row.items():  # SQLAlchemy's Uuid type: 32 hex characters on SQLite
-        if isinstance(value, uuid.UUID):
-            row[name] = value.hex if conn.dialect.name == "sqlite" else str(value)
-    names = ", ".join(f'"{n}"' for n in row)
-    marks = ", ".join(f":{n}" for n in row)
-    statement = f'INSERT INTO "{table}" ({names}) VALUES ({marks})'  # noqa: S608 - inspector names
-    conn.execute(text(statement), row)
+
+def test_a_database_from_before_the_squash_is_told_how_to_upgrade(migrated):
+    """Migrations 0001-0018 were squashed into 0019: a database still at one of them is
+    refused with the commit that upgrades it, not alembic's "Can't locate revision"."""
+    _sql("UPDATE alembic_version SET version_num = '0012'")
+    result = migrated.invoke(args=["db", "upgrade"])
+    assert result.exit_code != 0
+    assert (
+        "The database is at migration 0012, from before the migration history was squashed "
+        "into 0019 on 2026-11-29: upgrade it first with the last commit that has the old "
+        "migrations (`git checkout 6a93683 && flask db upgrade`)" in result.output
+    ), result.output
+    assert "Traceback" not in result.output and "Can't locate" not in result.output
+    assert _sql("SELECT version_num FROM alembic_version") == "0012"
+
+
+def test_the_baseline_will_not_drop_a_database_that_holds_data(migrated):
+    """Since the squash, one step down from 0019 is down to nothing: a rollback by habit
+    (`flask db downgrade`) is refused while any table holds a row, and the data stays."""
+    _sql("INSERT INTO practice_settings (id) VALUES (1)")
+    result = migrated.invoke(args=["db", "downgrade"])
+    assert result.exit_code != 0
+    assert (
+        "Downgrading the baseline 0019 would drop every table, and some of them hold rows "
+        "(practice_settings): refusing." in result.output
+    ), result.output
+    assert "Traceback" not in result.output
+    assert _sql("SELECT count(*) FROM practice_settings") == 1
+    assert _sql("SELECT version_num FROM alembic_version") == "0019"

@@ -42,7 +42,7 @@ class Questionnaire(UUIDPrimaryKey, Timestamps, db.Model):
         UniqueConstraint("owner_id", "slug", name="uq_questionnaire_owner_slug"),
         # The library reads built-ins, shared ones and the counselor's own: with this and the
         # owner index that is a BitmapOr of three index scans, where a sequential scan would
-        # read every other counselor's questionnaires (bench/scale.py; migration 0016).
+        # read every other counselor's questionnaires (bench/scale.py; README, Practice scale).
         Index(
             "ix_questionnaire_shared",
             "shared",
