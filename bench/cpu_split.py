@@ -211,11 +211,7 @@ def main() -> int:
     names = list(rows)
     print("| share of profiled CPU | " + " | ".join(names) + " |")
     print("|---|" + "---|" * len(names))
-    print(
-        "| **CPU ms per request** | "
-        + " | ".join(f"**{rows[n][0]:.2f}**" for n in names)
-        + " |"
-    )
+    print("| **CPU ms per request** | " + " | ".join(f"**{rows[n][0]:.2f}**" for n in names) + " |")
     print(
         "| ratio in process (reference CPU / page CPU) | "
         + " | ".join(f"{rows[n][1] / rows[n][0]:.3f}" for n in names)
