@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.pdf import _seed, post_export, signed_in_client  # noqa: E402
+from bench.export_ready import _seed, post_export, signed_in_client  # noqa: E402
 
 #: nothing listens on port 1: a broker that is down, not a mock
 DOWN_BROKER = "redis://127.0.0.1:1/0"

@@ -1,11 +1,11 @@
 """PDF benchmark: how long the renderer takes on a realistic 10-page clinical record.
 
-    python bench/pdf.py [--render-only] [--runs 20] [--pages 10] [--exports 10]
+    python bench/pdf.py [--render-only] [--runs 20] [--pages 10] [--exports 10] [--broker both]
 
 Prints the median render time of ``render_clinical`` on plain data (no database, no broker),
-then the median click-to-ready time of an export: from the counselor's POST until the status
-endpoint says ready, through the configured broker (REDIS_URL, else the embedded SQLite
-broker) and a real ``celery worker`` process, on a scratch SQLite database.
+then, unless ``--render-only``, bench/export_ready.py's click-to-ready of an export through
+broker and worker beside the same task run in process (embedded SQLite broker, and Redis
+when REDIS_URL is set).
 ``realistic_record(pages=10)`` builds the record and is meant for reuse.
 """
 
@@ -317,153 +317,6 @@ def _rl_accel() -> bool:
     return True
 
 
-def _seed(app):
-    """A counselor with a couple, a session with notes and a submitted inventory."""
-    import datetime
-
-    from sqlalchemy import select
-
-    from counselor.auth.services import create_counselor
-    from counselor.cases.services import create_case, save_session
-    from counselor.extensions import db
-    from counselor.questionnaires.models import Questionnaire
-    from counselor.questionnaires.services import assign, sync_library
-
-    with app.app_context():
-        db.create_all()
-        sync_library()
-        counselor = create_counselor("bench@example.org", "Bench Counselor", "bench-password-1")
-        case = create_case(
-            counselor, "Sam & Alex", [{"display_name": "Sam"}, {"display_name": "Alex"}]
-        )
-        session = save_session(
-            case,
-            {
-                "date": datetime.date.today(),
-                "time": datetime.time(10, 0),
-                "duration_minutes": 50,
-                "agenda": "Review the inventory together.",
-                "notes": "Both engaged; agreed on one small step. " * 20,
-                "next_steps": "Try the first step, then each fills in the debrief.",
-            },
-        )
-        inventory = db.session.scalar(
-            select(Questionnaire).where(Questionnaire.slug == "desires-boundaries")
-        )
-        assignment, _ = assign(
-            case, inventory.latest, [], due_on=None, instructions=None, ttl_days=30
-        )
-        answers = ("yes", "want_to_try", "maybe", "no", "if_partner")
-        for n, response in enumerate(assignment.responses):
-            response.answers = {
-                item["link_id"]: {
-                    "roles": {
-                        r["key"]: answers[(i + n + j) % 5] for j, r in enumerate(item["roles"])
-                    },
-                    "hard_limit": False,
-                    "note": "",
-                }
-                for i, item in enumerate(inventory.latest.definition.questions())
-                if item["type"] == "desire"
-            }
-            response.status = "submitted"
-            response.submitted_at = session.starts_at
-        db.session.commit()
-        return case.id, session.id
-
-
-def signed_in_client(app):
-    """A test client signed in as the account ``_seed`` made."""
-    client = app.test_client()
-    client.post("/login", data={"email": "bench@example.org", "password": "bench-password-1"})
-    return client
-
-
-def post_export(client, case_id, session_id):
-    """The counselor's click on "clinical record" in a session's export panel."""
-    return client.post(f"/cases/{case_id}/sessions/{session_id}/exports", data={"kind": "clinical"})
-
-
-def bench_export(count: int) -> None:
-    """Print the median click-to-ready time of an export through broker and worker."""
-    import signal
-    import subprocess
-    import tempfile
-
-    from counselor import create_app
-    from counselor.config import new_encryption_key
-
-    tmp = Path(tempfile.mkdtemp(prefix="counselor-bench-"))
-    broker = os.environ.get("REDIS_URL") or f"sqla+sqlite:///{tmp / 'broker.sqlite3'}"
-    config = {
-        "INSTANCE_PATH": str(tmp),
-        "SECRET_KEY": "bench-secret",
-        "SERVER_NAME": "bench.local",
-        "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "CELERY_BROKER_URL": broker,
-        "WTF_CSRF_ENABLED": False,  # the benchmark drives the form without a browser
-    }
-    app = create_app(config)
-    case_id, session_id = _seed(app)
-    env = {
-        **os.environ,
-        "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "bench-secret",
-        "COUNSELOR_ENCRYPTION_KEYS": config["COUNSELOR_ENCRYPTION_KEYS"],
-        "CELERY_BROKER_URL": broker,
-    }
-    log = tmp / "worker.log"
-    root = Path(__file__).resolve().parent.parent
-    worker = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "wsgi:celery_app",
-            "worker",
-            "--concurrency",
-            "1",
-            "--without-mingle",
-            "--without-gossip",
-            "--loglevel",
-            "INFO",
-        ],
-        cwd=root,
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while b" ready." not in log.read_bytes():
-            if time.monotonic() > deadline or worker.poll() is not None:
-                raise SystemExit(f"worker did not start:\n{log.read_text()[-2000:]}")
-            time.sleep(0.1)
-        client = signed_in_client(app)
-        times = []
-        for _ in range(count):
-            start = time.perf_counter()
-            r = post_export(client, case_id, session_id)
-            status_url = r.headers["Location"].rstrip("/") + "/status.json"
-            while True:
-                state = client.get(status_url).get_json()["status"]
-                if state in ("ready", "failed"):
-                    break
-                time.sleep(0.02)
-            times.append(time.perf_counter() - start)
-            if state != "ready":
-                raise SystemExit(f"export failed:\n{log.read_text()[-2000:]}")
-        kind = "Redis" if broker.startswith("redis") else "embedded SQLite"
-        print(
-            f"export click-to-ready ({kind} broker, 1 worker): median {statistics.median(times) * 1000:.0f} ms "
-            f"over {count} exports (min {min(times) * 1000:.0f} ms, max {max(times) * 1000:.0f} ms)"
-        )
-    finally:
-        os.killpg(worker.pid, signal.SIGTERM)
-        worker.wait(timeout=20)
-
-
 def main() -> None:
     """Parse arguments and run the benchmarks."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -478,14 +331,22 @@ def main() -> None:
     parser.add_argument(
         "--exports", type=int, default=10, help="exports to time through broker and worker"
     )
+    parser.add_argument(
+        "--broker",
+        choices=("sqlite", "redis", "both"),
+        default="both",
+        help="brokers for click-to-ready (redis needs REDIS_URL)",
+    )
     args = parser.parse_args()
-    row = bench_render(args.runs, args.pages, args.font_dir)
+    rows = [bench_render(args.runs, args.pages, args.font_dir)]
     if not args.render_only:
-        bench_export(args.exports)
+        from bench.export_ready import run
+
+        rows += run(args.exports, args.broker)
     print()
-    print("| measure | bare reference | Counselor | ratio | goal |")
+    print("| measure | reference | Counselor | ratio | goal |")
     print("|---|---|---|---|---|")
-    print(row)
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":
