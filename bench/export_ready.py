@@ -1,10 +1,10 @@
 """Export click-to-ready: through broker and worker, beside the same task run in process.
 
-    python bench/export_ready.py [--exports 10] [--broker sqlite|redis|both]
+    python bench/export_ready.py [--exports 10] [--broker sqlite|redis|both] [--one-page]
     python bench/pdf.py                  # runs this after the render bench (both brokers)
 
 On a scratch SQLite database seeded with a couple, a session and a submitted desire
-inventory, with one real ``celery worker`` (prefork, concurrency 1: the Procfile's worker
+inventory (a clinical record of 25 pages; with ``--one-page``, no inventory), with one real ``celery worker`` (prefork, concurrency 1: the Procfile's worker
 with one process), for the embedded SQLite broker and for Redis (``REDIS_URL``), export by
 export and in alternating order:
 
@@ -59,8 +59,9 @@ BENCH_POLL_SECONDS = 0.05
 SEEN_GOAL_MS = 250
 
 
-def _seed(app):
-    """A counselor with a couple, a session with notes and a submitted inventory."""
+def _seed(app, inventory: bool = True):
+    """A counselor with a couple, a session with notes and (unless told not to) a submitted
+    desire inventory: a clinical record of 25 pages, or of one."""
     from counselor.auth.services import create_counselor
     from counselor.cases.services import create_case, save_session
     from counselor.extensions import db
@@ -85,6 +86,9 @@ def _seed(app):
                 "next_steps": "Try the first step, then each fills in the debrief.",
             },
         )
+        if not inventory:
+            db.session.commit()
+            return case.id, session.id
         inventory = db.session.scalar(
             select(Questionnaire).where(Questionnaire.slug == "desires-boundaries")
         )
@@ -189,7 +193,7 @@ def _row(app, export_id) -> dict:
 
     with app.app_context():
         export = db.session.get(Export, export_id)
-        names = ("status", "requested_at", "started_at", "finished_at")
+        names = ("status", "requested_at", "published_at", "started_at", "finished_at")
         row = {n: aware(getattr(export, n)) if n != "status" else export.status for n in names}
         row["ready_at"] = aware(
             db.session.scalar(
@@ -234,7 +238,8 @@ def through_worker(app, client, case_id, session_id, worker_pid) -> dict:
     client.get(page)  # the browser follows the redirect; the script starts once it loaded
     loaded = time.time()
     export_id = uuid.UUID(page.rstrip("/").split("/")[-1])
-    while (row := _row(app, export_id))["status"] not in ("ready", "failed"):
+    # ready once its event is written too (the worker commits the event right after the row)
+    while (row := _row(app, export_id))["status"] != "failed" and row["ready_at"] is None:
         time.sleep(BENCH_POLL_SECONDS)
     cpu = _cpu_ms(worker_pid) - cpu
     asked = time.time()
@@ -250,6 +255,8 @@ def through_worker(app, client, case_id, session_id, worker_pid) -> dict:
         "cpu": cpu,
         "phases": {
             "POST": (posted - click) * 1000,
+            "click → row written": _ms(click, row["requested_at"]),
+            "click → published": _ms(click, row["published_at"]),
             "click → claimed": _ms(click, row["started_at"]),
             "claimed → rendered, encrypted": _ms(row["started_at"], row["finished_at"]),
             "rendered → committed": _ms(row["finished_at"], row["ready_at"]),
@@ -323,10 +330,11 @@ def start_worker(env: dict, log: Path) -> subprocess.Popen:
     return worker
 
 
-def bench_export(count: int, broker: str | None = None) -> Figures:
+def bench_export(count: int, broker: str | None = None, inventory: bool = True) -> Figures:
     """Time ``count`` exports through broker and worker and as many in process, interleaved.
 
-    ``broker``: a Redis URL, or None for the embedded SQLite broker.
+    ``broker``: a Redis URL, or None for the embedded SQLite broker; ``inventory``: whether
+    the session's record holds the desire inventory (25 pages) or only the session (1 page).
     """
     from counselor import create_app
     from counselor.config import new_encryption_key
@@ -343,7 +351,7 @@ def bench_export(count: int, broker: str | None = None) -> Figures:
         "WTF_CSRF_ENABLED": False,  # the benchmark drives the form without a browser
     }
     app = create_app(config)
-    case_id, session_id = _seed(app)
+    case_id, session_id = _seed(app, inventory)
     env = {
         **os.environ,
         "DATABASE_URL": config["SQLALCHEMY_DATABASE_URI"],
@@ -431,9 +439,9 @@ def brokers(choice: str) -> list[tuple[str, str | None]]:
     return wanted + ([("Redis", redis)] if choice in ("redis", "both") and redis else [])
 
 
-def run(count: int, choice: str) -> list[str]:
+def run(count: int, choice: str, inventory: bool = True) -> list[str]:
     """Measure each broker in turn; the README rows."""
-    return [report(name, bench_export(count, url)) for name, url in brokers(choice)]
+    return [report(name, bench_export(count, url, inventory)) for name, url in brokers(choice)]
 
 
 def main() -> None:
@@ -441,8 +449,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--exports", type=int, default=10, help="exports to time on each side")
     parser.add_argument("--broker", choices=("sqlite", "redis", "both"), default="both")
+    parser.add_argument(
+        "--one-page",
+        action="store_true",
+        help="export a session without the inventory: the hop's fixed cost shows",
+    )
     args = parser.parse_args()
-    rows = run(args.exports, args.broker)
+    rows = run(args.exports, args.broker, not args.one_page)
     print()
     print("| measure | in-process reference | Counselor | ratio | goal |")
     print("|---|---|---|---|---|")
