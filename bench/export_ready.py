@@ -444,6 +444,14 @@ def run(count: int, choice: str, inventory: bool = True) -> list[str]:
     return [report(name, bench_export(count, url, inventory)) for name, url in brokers(choice)]
 
 
+def print_table(rows: list[str]) -> None:
+    """Print the README table of the given rows."""
+    print()
+    print("| measure | reference | Counselor | ratio | goal |")
+    print("|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
 def main() -> None:
     """Parse arguments and run the benchmark."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -455,11 +463,7 @@ def main() -> None:
         help="export a session without the inventory: the hop's fixed cost shows",
     )
     args = parser.parse_args()
-    rows = run(args.exports, args.broker, not args.one_page)
-    print()
-    print("| measure | in-process reference | Counselor | ratio | goal |")
-    print("|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table(run(args.exports, args.broker, not args.one_page))
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.export_ready import print_table, run  # noqa: E402
 from counselor.reports.data import (  # noqa: E402
     AnswerRow,
     ClinicalRecord,
@@ -340,13 +341,8 @@ def main() -> None:
     args = parser.parse_args()
     rows = [bench_render(args.runs, args.pages, args.font_dir)]
     if not args.render_only:
-        from bench.export_ready import run
-
         rows += run(args.exports, args.broker)
-    print()
-    print("| measure | reference | Counselor | ratio | goal |")
-    print("|---|---|---|---|---|")
-    print("\n".join(rows))
+    print_table(rows)
 
 
 if __name__ == "__main__":
