@@ -10,7 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from counselor.cases.services import get_case_or_404
-from counselor.consent import services
+from counselor.consent import records, services
 from counselor.consent.blueprint import bp
 from counselor.consent.forms import ConsentTextForm
 from counselor.core import audit
@@ -29,6 +29,8 @@ def _plug_in(state) -> None:
     ext = state.app.extensions
     ext.setdefault("portal_homework_gates", []).append(_intake_gate)
     ext.setdefault("portal_home_cards", []).append(_home_cards)
+    # and the record PDFs carry who acknowledged which version
+    ext.setdefault("record_sections", []).append(records.record_section)
 
 
 def _intake_gate(ctx) -> str | None:

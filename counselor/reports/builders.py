@@ -255,14 +255,15 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
         charts=score_series(assignments, case.partners),
         after_last=after_last,
         summary=_summary(covered, _alert_lines(case, until)),
-        agreements=_record_sections(case, chosen, sessions, export.kind),
+        **_record_sections(case, chosen, sessions, export.kind),
     )
 
 
-def _record_sections(case, chosen, sessions, kind) -> list:
+def _record_sections(case, chosen, sessions, kind) -> dict:
     """What features above reports add to a record (agreements: the one in force and the
-    changes since the previous session), through ``app.extensions["record_sections"]``,
-    without reports importing them."""
+    changes since the previous session; consent: who acknowledged which version of the
+    practice's text), through ``app.extensions["record_sections"]``, without reports
+    importing them; as the record's ``agreements`` and ``consent`` fields."""
     if kind == "clinical" and chosen:
         index = sessions.index(chosen[0])
         since = aware(sessions[index - 1].starts_at) if index > 0 else None
@@ -270,11 +271,16 @@ def _record_sections(case, chosen, sessions, kind) -> list:
     else:
         last = sessions[-2] if len(sessions) > 1 else None
         since, until = (aware(last.starts_at) if last else None), None
-    return [
+    blocks = [
         block
         for provider in current_app.extensions.get("record_sections", ())
         for block in provider(case.id, since, until)
     ]
+    consent = [b for b in blocks if isinstance(b, d.ConsentBlock)]
+    return {
+        "agreements": [b for b in blocks if isinstance(b, d.AgreementBlock)],
+        "consent": consent[0] if consent else None,
+    }
 
 
 #: the built-in exercise whose shared answers are the partners' agreed pause signal

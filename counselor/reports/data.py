@@ -154,6 +154,15 @@ class Summary:
 
 
 @dataclass
+class ConsentBlock:
+    """Informed consent in a record: the practice's current text and where each partner
+    stands with it (whom the record shows acknowledged what, and when)."""
+
+    current: str  # e.g. "Version 2, saved 1 Mar 2026 (SHA-256 ab12cd34…)"
+    partners: list[tuple[str, str]]  # (partner, e.g. "Acknowledged version 2 on …")
+
+
+@dataclass
 class ClinicalRecord:
     """A clinical record (one session) or a case record (every session)."""
 
@@ -169,6 +178,8 @@ class ClinicalRecord:
     summary: Summary = field(default_factory=Summary)
     #: agreements of the case: the one in force and the changes since the previous session
     agreements: list[AgreementBlock] = field(default_factory=list)
+    #: each partner's acknowledgement of the practice's consent text (None: not recorded)
+    consent: ConsentBlock | None = None
 
 
 @dataclass

@@ -299,3 +299,51 @@ def test_the_consent_form_needs_the_portal_csrf_token(app, counselor_a, client):
         assert got.status_code == 400 and "came from elsewhere" in got.get_data(as_text=True)
     assert db.session.scalar(select(func.count()).select_from(ConsentAck)) == 0
     assert client.post("/p/consent", data=form).status_code == 302  # the token was the reason
+
+
+def test_the_records_carry_who_acknowledged_which_version_and_the_handout_does_not(
+    app, counselor_a, admin, client
+):
+    """The clinical and case records say, per partner, which version of the practice's text
+    they acknowledged, when, and the name and date they typed; a partner's handout names no
+    one's acknowledgement."""
+    from datetime import time
+
+    from counselor.cases.services import save_session
+    from counselor.reports import builders
+    from counselor.reports import services as reports
+    from counselor.reports.models import Export
+    from tests.reports.test_summary import pages
+
+    case, _, tokens = _intake_case(counselor_a)
+    _open(client, tokens["Sam Rivera"])
+    acknowledge_consent(client, "Samantha Rivera")
+    services.save_text("A shorter text of the practice.", admin.id)
+    session = save_session(
+        case,
+        {"date": practice_today() - timedelta(days=1), "time": time(10), "duration_minutes": 50},
+    )
+    db.session.commit()
+    first = services.versions()[-1]
+    for kind in ("clinical", "case_record"):
+        export = reports.request_export(case, kind, session if kind == "clinical" else None, None)
+        db.session.commit()
+        text = " ".join(pages(builders.render(db.session.get(Export, export.id))))
+        assert "Informed consent" in text
+        assert "The practice's current text: Version 2" in text
+        assert (
+            "Sam Rivera: Acknowledged an earlier version on" in text
+            and "typed “Samantha Rivera”" in text
+            and f"version 1 (SHA-256 {first.text_hash[:12]}" in text
+        ), text
+        assert "Alex Novak: Not acknowledged yet." in text
+    acknowledge_consent(client, "Sam R.")
+    export = reports.request_export(case, "clinical", session, None)
+    db.session.commit()
+    text = " ".join(pages(builders.render(db.session.get(Export, export.id))))
+    assert "Sam Rivera: Acknowledged the current version on" in text and "typed “Sam R.”" in text
+    sam = case.partners[0]
+    handout = reports.request_export(case, "handout", session, sam.id)
+    db.session.commit()
+    text = " ".join(pages(builders.render(db.session.get(Export, handout.id))))
+    assert "Informed consent" not in text and "Sam R." not in text and "Samantha" not in text

@@ -23,6 +23,7 @@ from counselor.reports.data import (
     VARIANT_TITLES,
     AnswerRow,
     ClinicalRecord,
+    ConsentBlock,
     HomeworkBlock,
     SessionBlock,
     Summary,
@@ -107,7 +108,7 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
             )
         )
     story.append(Spacer(1, 6))
-    story += _summary(record.summary, st)
+    story += _summary(record.summary, st, record.consent)
 
     if not sessions:
         story.append(Paragraph("No sessions recorded.", st.muted))
@@ -164,7 +165,19 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
 SEVERITY_WORDS = {"urgent": "URGENT", "review": "Review", "info": "Info"}
 
 
-def _summary(summary: Summary, st: Styles) -> list[Flowable]:
+def _consent(block: ConsentBlock, st: Styles) -> list[Flowable]:
+    """Who acknowledged which version of the practice's consent text, and when."""
+    return [
+        Paragraph("Informed consent", st.h2),
+        Paragraph(f"The practice's current text: {markup(block.current)}", st.small_muted),
+        *(
+            Paragraph(f"<b>{markup(who)}</b>: {markup(where)}", st.bullet, bulletText="•")
+            for who, where in block.partners
+        ),
+    ]
+
+
+def _summary(summary: Summary, st: Styles, consent: ConsentBlock | None) -> list[Flowable]:
     """The first page: what needs the counselor's eyes before the full tables."""
     out: list[Flowable] = [Paragraph("At a glance", st.h1)]
     out += [Paragraph("Screening alerts", st.h2)]
@@ -191,6 +204,8 @@ def _summary(summary: Summary, st: Styles) -> list[Flowable]:
         if alert.note:
             lines.append(Paragraph(f"<b>Closing note:</b> {markup(alert.note)}", st.bullet))
         out.append(KeepTogether(lines))
+    if consent is not None:
+        out += _consent(consent, st)
     for title, entries, empty in (
         ("Limit collisions", summary.collisions, "No limit collisions."),
         ("Mismatches", summary.mismatches, "No mismatches."),
