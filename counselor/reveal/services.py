@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -142,6 +143,21 @@ def preview_for_partners(
 # ---- comparison for the counselor ------------------------------------------------------
 
 
+class Cell(NamedTuple):
+    """One pair's cell of the matrix, as the page shows it (worked out here, not per cell in
+    the template)."""
+
+    cls: str
+    label: str
+    #: the pair's other classes, (class, label)
+    also: tuple[tuple[str, str], ...]
+    #: who leads or gives in the pair's matches and limits
+    lines: list[str]
+    #: the two partners' ids
+    a: uuid.UUID
+    b: uuid.UUID
+
+
 @dataclass
 class ItemComparison:
     """One item: every partner's answer and, for desire items, the pairwise classes."""
@@ -223,6 +239,21 @@ class Comparison:
                 rows.append(row)
             self._rows[section_index] = rows
         return rows
+
+    def cells_of(self, row: ItemComparison) -> list[Cell]:
+        """A desire row's matrix cells, one per pair."""
+        labels, names = matching.CLASS_LABELS, self.names
+        return [
+            Cell(
+                pr.cls,
+                labels[pr.cls],
+                tuple((c, labels[c]) for c in pr.classes if c != pr.cls),
+                matching.who_does_what(row.item, pr, names[pr.partner_a], names[pr.partner_b]),
+                pr.partner_a,
+                pr.partner_b,
+            )
+            for pr in row.pairs
+        ]
 
     def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
         """The rows of one section; with a class, only the desire items that have it."""
