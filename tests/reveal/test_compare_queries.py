@@ -37,6 +37,9 @@ SMALL = {
     ],
 }
 SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
+#: login session, case, assignment, its responses, its version, the case's partners, the
+#: relationship map, the audit row, the case's open alerts
+COMPARE_STATEMENTS = 9
 ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
 
 
@@ -108,7 +111,7 @@ def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):
         f"\ncompare page: {len(few)} statements for 2 items x 2 partners, "
         f"{len(many)} for the inventory x 6 partners"
     )
-    assert len(many) == len(few), "\n".join(["small:", *few, "large:", *many])
+    assert len(many) == len(few) <= COMPARE_STATEMENTS, "\n".join(["small:", *few, "large:", *many])
     url = f"/cases/{large_case.id}/assignments/{large.id}/compare"
     with counting() as statements:
         assert client_a.get(url + "?section=all").status_code == 200
