@@ -183,7 +183,8 @@ def main() -> None:
         assignment.released_at = utcnow()
         db.session.commit()
         token = issued[0].token
-        compare = f"/cases/{case.id}/assignments/{assignment.id}/compare"
+        # every section on one page: a comparison this long is otherwise shown a section at a time
+        compare = f"/cases/{case.id}/assignments/{assignment.id}/compare?section=all"
         sections = len(defn.sections)
         conditions = sum(len(i.get("enable_when") or ()) for i in defn.by_id.values())
 

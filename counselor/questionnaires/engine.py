@@ -281,9 +281,12 @@ def stop_for(
     return None
 
 
-def visible_answers(defn: Definition, answers: Mapping[str, Any]) -> dict:
-    """Only the answers of items shown for these answers (what a reader should see)."""
-    shown = enabled_states(defn, answers)
+def visible_answers(
+    defn: Definition, answers: Mapping[str, Any], states: Mapping[str, bool] | None = None
+) -> dict:
+    """Only the answers of items shown for these answers (what a reader should see);
+    ``states``: ``enabled_states(defn, answers)`` when the caller has it already."""
+    shown = enabled_states(defn, answers) if states is None else states
     return {lid: value for lid, value in answers.items() if shown.get(lid) and has_answer(value)}
 
 

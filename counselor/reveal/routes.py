@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import dataclass, field
 
 from flask import Response as HTTPResponse
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -31,33 +32,61 @@ def _classes():
 
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
     case = get_case_or_404(case_id)
-    owned = get_assignment_or_404(case, assignment_id)
-    return case, services.load_assignment(owned.id)
+    # The assignment's case is the one loaded here; its responses, version, partners and
+    # relationship map load once each on first use (a statement each, whatever the size).
+    return case, get_assignment_or_404(case, assignment_id)
 
 
-#: a comparison with more answer and matrix cells than this is shown one section at a time
-#: (the desire inventory of 200 items for a couple or a triad stays on one page; for six
-#: partners, 15 pairs would make some 4,000 cells and 5 MB of HTML)
-PAGE_CELLS = 1_500
+#: a comparison with more answer and matrix cells than this is shown one section at a time:
+#: the desire inventory (202 items) for a couple makes 606 cells and 580 KB of HTML on one
+#: page, for six partners some 4,000 cells and 5 MB; a 30-item exercise for a triad (180
+#: cells) or an intake for a couple stays on one page
+PAGE_CELLS = 400
 
 
-def _sections_shown(cmp: services.Comparison, defn, wanted: str):
-    """(the sections with rows, whether the comparison is long enough to page, the section
-    shown or None when every section is on the page)."""
+@dataclass
+class Paging:
+    """Which sections a comparison page shows."""
+
+    #: the sections with rows (the section list)
+    sections: list
+    #: whether the comparison is long enough to be shown a part at a time
+    paged: bool
+    #: the one section shown, or None
+    current: object = None
+    #: the indexes of the sections on this page
+    shown: set[int] = field(default_factory=set)
+    #: a class filter's items from every section on one page
+    across: bool = False
+    #: the first page of a long comparison (no section or class asked for)
+    landing: bool = False
+
+
+def _paging(cmp: services.Comparison, defn, wanted: str) -> Paging:
+    """A short comparison on one page; a long one a section at a time (``?section=N``, or
+    ``all``), or, filtered by a class whose items fit on one page, all of them at once."""
     asked = request.args.get("section", "")
     rows = cmp.section_counts()
     with_rows = [s for s in defn.sections if rows.get(s.index)]
+    everything = {s.index for s in with_rows}
     if cmp.cells <= PAGE_CELLS or len(with_rows) < 2:
-        return with_rows, False, None
+        return Paging(with_rows, False, shown=everything)
     if asked == "all":
-        return with_rows, True, None
+        return Paging(with_rows, True, shown=everything)
     if asked:
         current = next((s for n, s in enumerate(defn.sections, 1) if str(n) == asked), None)
         if current is None or current not in with_rows:
             refuse(404, "This questionnaire has no such section. Choose one from the list.")
-        return with_rows, True, current
-    counts = cmp.section_counts(wanted)  # start where the class is found
-    return with_rows, True, next((s for s in with_rows if counts.get(s.index)), with_rows[0])
+        return Paging(with_rows, True, current, {current.index})
+    first = with_rows[0]
+    if wanted:
+        per_section = cmp.section_counts(wanted)
+        found = sum(per_section.values())
+        if found and found * cmp.cells_per_row <= PAGE_CELLS:
+            in_class = {i for i, n in per_section.items() if n}
+            return Paging(with_rows, True, shown=in_class, across=True)
+        first = next((s for s in with_rows if per_section.get(s.index)), first)
+    return Paging(with_rows, True, first, {first.index}, landing=not wanted)
 
 
 @bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/compare")
@@ -66,12 +95,13 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Every partner's answers side by side, with the desire matrix by pair; a long comparison
     one section at a time (``?section=N``, or ``all``)."""
     case, assignment = _load(case_id, assignment_id)
-    cmp = services.compare(assignment)
+    answers = services.answers_by_partner(assignment)  # decrypted once for the whole page
+    cmp = services.compare(assignment, answers)
     wanted = request.args.get("class", "")
     if wanted and wanted not in matching.CLASS_ORDER:
         wanted = ""
     defn = assignment.definition
-    sections, paged, current = _sections_shown(cmp, defn, wanted)
+    paging = _paging(cmp, defn, wanted)
     audit.record("assignment.compare", "assignment", assignment.id)
     # Render before the commit: a commit expires every loaded object, and the template would
     # then reload the assignment, its responses and each partner one by one (an N+1).
@@ -81,15 +111,21 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
         assignment=assignment,
         cmp=cmp,
         wanted=wanted,
-        sections=sections,
-        shown={current.index} if current is not None else {s.index for s in sections},
-        current=current,
-        paged=paged,
+        sections=paging.sections,
+        shown=paging.shown,
+        current=paging.current,
+        paged=paging.paged,
+        across=paging.across,
+        landing=paging.landing,
         release_form=ReleaseForm(),
         all_submitted=services.all_submitted(assignment),
         open_alerts=services.open_alerts(case),
+        # a page of some sections previews those sections (a page of all, everything)
         previews=services.preview_for_partners(
-            assignment, current.index if current is not None else None
+            assignment,
+            paging.shown if paging.current is not None or paging.across else None,
+            answers,
+            cmp.states,
         ),
     )
     db.session.commit()

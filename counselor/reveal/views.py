@@ -18,7 +18,7 @@ that is not ``shared`` (its presence would tell that answer). A score the author
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,14 +102,18 @@ def partner_view(
     all_submitted: bool,
     released: bool,
     related: Callable[[Any, Any], bool] | None = None,
-    section_index: int | None = None,
+    sections: Collection[int] | None = None,
+    states: Mapping[Any, Mapping[str, bool]] | None = None,
 ) -> PartnerView:
     """What ``viewer`` may see of the other partners' answers.
 
     ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
     map); a partner sees nothing at all of anyone they are not in a relationship with.
-    ``section_index`` keeps only that section's items (the counselor's preview of a long
-    comparison, one section at a time): it only ever leaves items out."""
+    ``sections`` (section indexes) keeps only those sections' items (the counselor's preview of
+    a long comparison, a section or a class filter at a time): it only ever leaves items out.
+    ``states``: per partner key, ``enabled_states`` of their answers, when the caller has them
+    already (the counselor's preview shows every partner's view: each partner's are computed
+    once, not once per view)."""
     if not (all_submitted and released):
         # One answer for both: a partner must not learn from this page whether the others
         # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).
@@ -121,11 +125,15 @@ def partner_view(
         if p.key != viewer.key and (related is None or related(viewer.key, p.key))
     ]
     hidden_by_unshared = _depends_on_unshared(defn)
-    my_states = enabled_states(defn, mine)
-    their_states = {o.key: enabled_states(defn, answers.get(o.key) or {}) for o in others}
+    states = dict(states or {})
+    for p in (viewer, *others):
+        if p.key not in states:
+            states[p.key] = enabled_states(defn, answers.get(p.key) or {})
+    my_states = states[viewer.key]
+    their_states = states
     items: list[SharedItem] = []
     for section in defn.sections:
-        if section_index is not None and section.index != section_index:
+        if sections is not None and section.index not in sections:
             continue
         for lid in _section_ids(defn, section):
             item = defn.by_id[lid]

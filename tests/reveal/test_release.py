@@ -231,8 +231,14 @@ def test_compare_release_withdraw_as_a_new_user_would(scenario, app, client_b):
     answer_everything(s)
     defn = s.inventory.version.definition
 
-    # -- the counselor compares: every class with its label, the counts at the top
-    r = s.counselor.get(s.base + "/compare")
+    # -- the counselor compares: the inventory is long, so the first page names what needs
+    # attention first (the collision, the mismatch) with a link to its section's row
+    first = s.counselor.get(s.base + "/compare").get_data(as_text=True)
+    attention = first[first.index('id="attention-h"') : first.index('id="sections-h"')]
+    for cls in ("limit_collision", "mismatch"):
+        assert ITEM_TEXT[cls] in attention, cls
+    # every class with its label, the counts at the top; every section on one page on request
+    r = s.counselor.get(s.base + "/compare?section=all")
     assert r.status_code == 200
     page = r.get_data(as_text=True)
     cells = dict(

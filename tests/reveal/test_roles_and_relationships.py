@@ -66,7 +66,7 @@ def polycule(app, counselor_a, client_a):
 def cell_texts(page: str) -> dict[str, list[str]]:
     """Item text -> the text of each pair cell of the matrix."""
     out = {}
-    for row in re.findall(r"<tr>\s*<th scope=\"row\".*?</tr>", page, re.S):
+    for row in re.findall(r"<tr[^>]*>\s*<th scope=\"row\".*?</tr>", page, re.S):
         item = re.search(r'class="fw-normal">(.*?)<div', row, re.S).group(1)
         cells = re.findall(r'<td class="cell">(.*?)</td>', row, re.S)
         out[item.strip()] = [
@@ -78,7 +78,7 @@ def cell_texts(page: str) -> dict[str, list[str]]:
 
 def test_compare_page_says_who_does_what_per_relationship(polycule, client_a):
     case, assignment, _, base = polycule
-    page = client_a.get(base + "/compare").get_data(as_text=True)
+    page = client_a.get(base + "/compare?section=all").get_data(as_text=True)
     # only the pairs in a relationship are columns: the metamours are never compared
     heads = re.findall(r'<th scope="col" class="text-center">(.*?)</th>', page)
     assert heads == ["Jordan &amp; Riley", "Jordan &amp; Casey"]
@@ -106,9 +106,16 @@ def test_class_filter_filters_both_lists_and_counts_match(polycule, client_a):
     page = client_a.get(base + "/compare").get_data(as_text=True)
     counts = dict(re.findall(r'<span class="cls cls-([a-z_]+)">[^<:]+: (\d+)</span>', page))
     for cls, n in counts.items():
-        only = client_a.get(base + f"/compare?class={cls}").get_data(as_text=True)
+        only = client_a.get(base + f"/compare?class={cls}&section=all").get_data(as_text=True)
         rows = re.findall(r'<th scope="row" class="fw-normal">', only)
         assert len(rows) == int(n) or (int(n) == 0 and "No item in this class." in only), cls
+    # the inventory is long, but the two complementary items (in two sections) fit on one
+    # page: the filter shows both, and the preview is of their two sections
+    both = client_a.get(base + "/compare?class=complementary").get_data(as_text=True)
+    assert len(re.findall(r'<th scope="row" class="fw-normal">', both)) == int(
+        counts["complementary"]
+    )
+    assert "Showing every item in the class" in both and "Of the sections these items" in both
     assert counts["limit"] == "1" and counts["limit_collision"] == "1"
     only = client_a.get(base + "/compare?class=limit").get_data(as_text=True)
     side = only[only.index('id="side-h"') :]

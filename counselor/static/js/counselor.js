@@ -76,3 +76,14 @@
   select.addEventListener("change", show);
   show();
 })();
+
+// A long comparison's section list scrolls sideways on a phone: bring the section shown into
+// view (sideways only, so an opened row's place on the page is kept).
+(function () {
+  "use strict";
+  var list = document.querySelector(".compare-section-list");
+  var here = list && list.querySelector("[aria-current=page]");
+  if (!here || list.scrollWidth <= list.clientWidth) { return; }
+  var item = here.parentElement;
+  list.scrollLeft = item.offsetLeft - list.offsetLeft - (list.clientWidth - item.offsetWidth) / 2;
+})();
