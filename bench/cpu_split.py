@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import json
 import os
 import pstats
@@ -189,12 +190,20 @@ def main() -> int:
     parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--pages", default="", help="comma-separated page names to keep")
+    parser.add_argument(
+        "--no-gc-freeze",
+        action="store_true",
+        help="leave the objects made at start-up to the garbage collector (wsgi.py freezes them)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="counselor-profile-"))
     url = args.pg_url or f"sqlite:///{tmp / 'profile.sqlite3'}"
     ref = reference_pages(args.pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
     ref_cpu = {name: measure(fn, args.requests * 3)[0] for name, fn in ref.items()}
     pages = project_pages(url, tmp)
+    if not args.no_gc_freeze:
+        gc.collect()
+        gc.freeze()  # as wsgi.py does once the app is made
     if args.pages:
         keep = [p.strip() for p in args.pages.split(",")]
         pages = {k: v for k, v in pages.items() if any(p in k for p in keep)}

@@ -14,7 +14,7 @@ from counselor.reports.data import ConsentBlock
 
 
 def _version(number: int, text_hash: str) -> str:
-    return f"version {number} (SHA-256 {text_hash[:12]}…)"
+    return f"version {number}, SHA-256 {text_hash[:12]}…"
 
 
 def record_section(
@@ -37,23 +37,13 @@ def record_section(
         if ack is None:
             lines.append((status.partner.display_name, "Not acknowledged yet."))
             continue
-        typed = (
-            f"typed “{ack.typed_name}”, dated {day_text(ack.signed_on)}; "
-            f"{_version(ack.version.number, ack.text_hash)}"
+        which = "the current version" if status.done else "an earlier version"
+        sentence = (
+            f"Acknowledged {which} on {local_day(ack.acknowledged_at)}, typing "
+            f"“{ack.typed_name}” and the date {day_text(ack.signed_on)} "
+            f"({_version(ack.version.number, ack.text_hash)})."
         )
-        if status.done:
-            sentence = (
-                f"Acknowledged the current version on {local_day(ack.acknowledged_at)} ({typed})."
-            )
-        else:
-            sentence = (
-                f"Acknowledged an earlier version on {local_day(ack.acknowledged_at)} ({typed}); "
-                "not yet the current one."
-            )
+        if not status.done:
+            sentence += " Not yet the current one."
         lines.append((status.partner.display_name, sentence))
-    saved = local_day(current.created_at)
-    return [
-        ConsentBlock(
-            f"{_version(current.number, current.text_hash).capitalize()}, saved {saved}", lines
-        )
-    ]
+    return [ConsentBlock("V" + _version(current.number, current.text_hash)[1:], lines)]

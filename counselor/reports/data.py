@@ -158,7 +158,7 @@ class ConsentBlock:
     """Informed consent in a record: the practice's current text and where each partner
     stands with it (whom the record shows acknowledged what, and when)."""
 
-    current: str  # e.g. "Version 2, saved 1 Mar 2026 (SHA-256 ab12cd34…)"
+    current: str  # e.g. "Version 2, SHA-256 ab12cd34ef56…"
     partners: list[tuple[str, str]]  # (partner, e.g. "Acknowledged version 2 on …")
 
 

@@ -333,15 +333,15 @@ def test_the_records_carry_who_acknowledged_which_version_and_the_handout_does_n
         assert "The practice's current text: Version 2" in text
         assert (
             "Sam Rivera: Acknowledged an earlier version on" in text
-            and "typed “Samantha Rivera”" in text
-            and f"version 1 (SHA-256 {first.text_hash[:12]}" in text
+            and "typing “Samantha Rivera” and the date" in text
+            and f"(version 1, SHA-256 {first.text_hash[:12]}…). Not yet the current one." in text
         ), text
         assert "Alex Novak: Not acknowledged yet." in text
     acknowledge_consent(client, "Sam R.")
     export = reports.request_export(case, "clinical", session, None)
     db.session.commit()
     text = " ".join(pages(builders.render(db.session.get(Export, export.id))))
-    assert "Sam Rivera: Acknowledged the current version on" in text and "typed “Sam R.”" in text
+    assert "Sam Rivera: Acknowledged the current version on" in text and "typing “Sam R.”" in text
     sam = case.partners[0]
     handout = reports.request_export(case, "handout", session, sam.id)
     db.session.commit()
