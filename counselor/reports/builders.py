@@ -260,10 +260,11 @@ def build_clinical(export: Export) -> d.ClinicalRecord:
 
 
 def _record_sections(case, chosen, sessions, kind) -> dict:
-    """What features above reports add to a record (agreements: the one in force and the
-    changes since the previous session; consent: who acknowledged which version of the
-    practice's text), through ``app.extensions["record_sections"]``, without reports
-    importing them; as the record's ``agreements`` and ``consent`` fields."""
+    """What features above reports add to a record, through
+    ``app.extensions["record_sections"]``, without reports importing them: agreements (the
+    one in force and the changes since the previous session), consent (who acknowledged which
+    version of the practice's text) and steps (each ladder as it stands), as the record's
+    ``agreements``, ``consent`` and ``steps`` fields."""
     if kind == "clinical" and chosen:
         index = sessions.index(chosen[0])
         since = aware(sessions[index - 1].starts_at) if index > 0 else None
@@ -280,6 +281,7 @@ def _record_sections(case, chosen, sessions, kind) -> dict:
     return {
         "agreements": [b for b in blocks if isinstance(b, d.AgreementBlock)],
         "consent": consent[0] if consent else None,
+        "steps": [b for b in blocks if isinstance(b, d.StepsBlock)],
     }
 
 

@@ -163,6 +163,16 @@ class ConsentBlock:
 
 
 @dataclass
+class StepsBlock:
+    """A ladder of gradual steps in a record: where it stands and each step's state."""
+
+    place: str  # the clause it stands under, or "On their own, for the whole case"
+    partners: list[str]
+    steps: list[tuple[str, str]]  # (what, e.g. "Done on 3 Mar 2026, marked by Sam")
+    proposals: list[str] = field(default_factory=list)  # suggested, not yet accepted
+
+
+@dataclass
 class ClinicalRecord:
     """A clinical record (one session) or a case record (every session)."""
 
@@ -180,6 +190,8 @@ class ClinicalRecord:
     agreements: list[AgreementBlock] = field(default_factory=list)
     #: each partner's acknowledgement of the practice's consent text (None: not recorded)
     consent: ConsentBlock | None = None
+    #: the case's ladders of gradual steps, as they stand when the record is made
+    steps: list[StepsBlock] = field(default_factory=list)
 
 
 @dataclass

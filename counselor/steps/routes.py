@@ -14,15 +14,17 @@ from counselor.core.web import refuse
 from counselor.extensions import csrf, db
 from counselor.portal.access import partner_required
 from counselor.portal.home_page import HomeCard
-from counselor.steps import holds, services, views
+from counselor.steps import holds, records, services, views
 from counselor.steps.blueprint import bp
 from counselor.steps.forms import PlainForm, StepForm
 
 
 @bp.record_once
 def _plug_in(state) -> None:
-    # The partner's home lists their steps and shared log without importing this feature.
+    # The partner's home lists their steps and shared log, and the record PDFs each ladder as
+    # it stands, without importing this feature.
     state.app.extensions.setdefault("portal_home_cards", []).append(_home_cards)
+    state.app.extensions.setdefault("record_sections", []).append(records.record_section)
 
 
 def _home_cards(pctx) -> list[HomeCard]:

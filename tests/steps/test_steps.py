@@ -338,3 +338,46 @@ def test_a_partner_pausing_a_step_is_told_to_the_counselor_without_what(app, lc)
     [mail] = [m for m in mails if m.kind == "notify.paused"]
     assert mail.recipient == "a@example.org" and "urgent" in mail.body
     assert "Hold hands" not in mail.body and "Sam" not in mail.body + mail.subject
+
+
+def test_the_records_show_each_ladder_as_it_stands_and_the_handout_does_not(app, lc):
+    """The case record lists each ladder's steps in order, who marked each and why one waits;
+    a partner's handout carries no ladder."""
+    from datetime import date, time, timedelta
+
+    from counselor.cases.services import save_session
+    from counselor.reports import builders
+    from counselor.reports import services as reports
+    from counselor.reports.models import Export
+    from tests.reports.test_summary import pages
+
+    sam, sam_csrf = phone(app, lc.sam)
+    alex, alex_csrf = phone(app, lc.alex)
+    assert _mark(sam, sam_csrf, lc, lc.steps[0], "done").status_code == 302
+    assert _mark(alex, alex_csrf, lc, lc.steps[1], "pause").status_code == 302
+    proposal = sam.post(
+        f"/p/steps/{lc.ladder.id}/propose",
+        data={"csrf_token": sam_csrf, "what": "Breakfast in bed, no plans after"},
+    )
+    assert proposal.status_code == 302
+    db.session.expire_all()  # the partners' marks came through other sessions
+    session = save_session(
+        lc.case,
+        {"date": date.today() - timedelta(days=1), "time": time(10), "duration_minutes": 50},
+    )
+    db.session.commit()
+    export = reports.request_export(lc.case, "case_record", None, None)
+    db.session.commit()
+    text = " ".join(pages(builders.render(db.session.get(Export, export.id))))
+    steps = text[text.index("Gradual steps") :]
+    assert "Partners: Sam Rivera, Alex Novak" in steps
+    assert "1. Hold hands while talking about the day — Done on" in steps
+    assert "marked by Sam Rivera" in steps
+    assert "2. One instruction, then a check-in — Paused since" in steps
+    assert "a partner pressed Pause" in steps
+    assert "3. A longer scene with the pause word at hand — Not started." in steps
+    assert "Breakfast in bed, no plans after (suggested by Sam Rivera)" in steps
+    handout = reports.request_export(lc.case, "handout", session, lc.sam.id)
+    db.session.commit()
+    text = " ".join(pages(builders.render(db.session.get(Export, handout.id))))
+    assert "Gradual steps" not in text and "Hold hands" not in text

@@ -26,6 +26,7 @@ from counselor.reports.data import (
     ConsentBlock,
     HomeworkBlock,
     SessionBlock,
+    StepsBlock,
     Summary,
 )
 from counselor.reports.pdf.agreement import agreement_section
@@ -127,6 +128,11 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
         for block in record.agreements:
             story += agreement_section(block, st, changes=True)
 
+    if record.steps:
+        story += _band("Gradual steps", "", st, 60 * mm)
+        for ladder in record.steps:
+            story += _ladder(ladder, st)
+
     drawable = [s for s in record.charts if chartable(s)]
     if record.charts:
         heading = "Check-in scores over time"
@@ -163,6 +169,24 @@ def render_clinical(record: ClinicalRecord, font_dir: str) -> bytes:
 
 
 SEVERITY_WORDS = {"urgent": "URGENT", "review": "Review", "info": "Info"}
+
+
+def _ladder(block: StepsBlock, st: Styles) -> list[Flowable]:
+    """One ladder: where it stands, its partners, each step in order with its state."""
+    out: list[Flowable] = [
+        Paragraph(markup(block.place), st.h2),
+        Paragraph("Partners: " + markup(", ".join(block.partners)), st.small_muted),
+    ]
+    out += [
+        Paragraph(f"<b>{markup(what)}</b> — {markup(state)}", st.bullet, bulletText=f"{n}.")
+        for n, (what, state) in enumerate(block.steps, start=1)
+    ]
+    if not block.steps:
+        out.append(Paragraph("No steps on this ladder yet.", st.muted))
+    if block.proposals:
+        out.append(Paragraph("Suggested by partners, not yet accepted:", st.small_muted))
+        out += [Paragraph(markup(p), st.bullet, bulletText="•") for p in block.proposals]
+    return out
 
 
 def _consent(block: ConsentBlock, st: Styles) -> list[Flowable]:
