@@ -66,7 +66,10 @@ def new(case_id: uuid.UUID):
             form.every.errors = [*form.every.errors, str(exc)]
         else:
             db.session.commit()
-            flash(f"Check-ins scheduled: the first on {day_text(schedule.starts_on)}.")
+            if services.run_and_commit(schedule.id):
+                flash("Check-ins scheduled: the first is on the partners' homes now.")
+            else:
+                flash(f"Check-ins scheduled: the first on {day_text(schedule.starts_on)}.")
             return redirect(url_for("cases.show", case_id=case.id) + "#checkins-h")
     audit.record("case.view", "case", case.id)
     db.session.commit()

@@ -297,24 +297,26 @@ def _stall(schedule_id: uuid.UUID, reason: str) -> None:
     log.warning("schedule %s paused: %s", schedule_id, reason)
 
 
+def run_and_commit(schedule_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Make the schedule's due occurrence, if any, in its own transaction; whether one was
+    made here. Beat calls it for every due schedule, and a new schedule whose first day is
+    today calls it at once, so that its partners need not wait for beat's next run."""
+    try:
+        occurrence = run_one(schedule_id, now)
+    except IntegrityError:  # another process made this occurrence a moment ago
+        db.session.rollback()
+        return False
+    except AssignmentError as exc:
+        db.session.rollback()
+        _stall(schedule_id, str(exc))
+        db.session.commit()
+        return False
+    # with nothing made (another process did, or the schedule ended) the commit keeps an end
+    db.session.commit()
+    return occurrence is not None
+
+
 def run_due(now: datetime | None = None) -> int:
     """Make every due occurrence, each in its own transaction; returns how many were made.
     Safe to run twice, at once in two processes, or after downtime."""
-    made = 0
-    for schedule_id in due_ids(today(now)):
-        try:
-            occurrence = run_one(schedule_id, now)
-        except IntegrityError:  # another process made this occurrence a moment ago
-            db.session.rollback()
-            continue
-        except AssignmentError as exc:
-            db.session.rollback()
-            _stall(schedule_id, str(exc))
-            db.session.commit()
-            continue
-        if occurrence is None:
-            db.session.commit()  # nothing made (another process did, or the schedule ended)
-            continue
-        db.session.commit()
-        made += 1
-    return made
+    return sum(run_and_commit(schedule_id, now) for schedule_id in due_ids(today(now)))

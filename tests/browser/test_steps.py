@@ -2,8 +2,8 @@
 three-step ladder under a clause; a partner marks step 1 done on a phone; both debrief on a
 phone, each choosing what to share; the log shows both shares only after the second debrief;
 a high-anxiety debrief pauses step 2 and alerts the counselor; a weekly check-in schedule the
-counselor sets makes its check-in and mails it when beat runs, and the partner finds it on their
-home. ``COUNSELOR_SCREENSHOT_DIR``
+counselor sets from today makes its check-in and mails it at once (beat makes no second one),
+and the partner finds it on their home. ``COUNSELOR_SCREENSHOT_DIR``
 keeps screenshots of the partner pages (390 px) and the counselor pages (1280 px)."""
 
 from __future__ import annotations
@@ -150,18 +150,19 @@ def test_ladder_debriefs_shared_log_and_a_pause(app, live_server, new_context, c
     expect(counselor.get_by_text("Paused because a debrief asked to slow down")).to_be_visible()
     _shot(counselor, "steps-counselor-steps-1280.png")
 
-    # a weekly check-in: scheduled by the counselor, made and mailed when beat runs, and
-    # waiting on each partner's home
+    # a weekly check-in starting today: made and mailed as the counselor schedules it, once,
+    # and waiting on each partner's home
     practice.update_mail("", None, 0, 0)  # no quiet hours: the mails go whatever the time
     db.session.commit()
     counselor.goto(f"/cases/{case.id}/schedules/new")
     counselor.get_by_label("Every (number)").fill("1")
     counselor.get_by_label("First check-in on").fill(checkin_services.today().isoformat())
-    counselor.get_by_role("button", name="Schedule").click()
-    expect(counselor.locator(".case-checkins")).to_contain_text("every week from")
     mailed_before = {m.id for m in db.session.scalars(select(Message))}
-    assert run_schedules.run() == 1
-    assert run_schedules.run() == 0, "beat running again makes no second check-in"
+    counselor.get_by_role("button", name="Schedule").click()
+    # its first day is today: made at once, not at beat's next run
+    expect(counselor.get_by_text("the first is on the partners' homes now")).to_be_visible()
+    expect(counselor.locator(".case-checkins")).to_contain_text("every week from")
+    assert run_schedules.run() == 0, "beat makes no second check-in the same day"
     mailed = db.session.scalars(select(Message).where(Message.id.not_in(mailed_before))).all()
     assert sorted(m.recipient for m in mailed) == ["alex@example.org", "sam@example.org"]
     for page in (sam, alex):

@@ -142,6 +142,7 @@ def test_the_counselor_schedules_check_ins_and_sees_the_next_date(app, client_a,
     shown = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
     assert f"Next: {tomorrow.strftime('%a')} {tomorrow.day} {tomorrow.strftime('%b')}" in shown
     assert "every week from" in shown and "6 times" in shown and "For Sam Rivera" in shown
+    assert schedule.made == 0, "a schedule from tomorrow makes nothing today"
     assert db.session.scalar(
         select(func.count()).where(
             AuditEvent.action == "schedule.create", AuditEvent.object_id == str(schedule.id)
@@ -223,3 +224,17 @@ def test_a_check_in_made_by_a_schedule_is_on_each_partners_home(app, counselor_a
     ).all()
     assert [r.partner_id for r in responses] == [case.partners[1].id]
     assert responses[0].status == "not_opened"
+
+
+def test_a_schedule_from_today_makes_its_first_check_in_at_once(app, client_a, counselor_a):
+    """Partners need not wait for beat's next hourly run; beat then makes nothing more."""
+    case = new_case(counselor_a)
+    weekly(new_case(counselor_a, "Other"))  # loads the library
+    data = _form(partners=[str(p.id) for p in case.partners], starts_on=local_today().isoformat())
+    r = client_a.post(f"/cases/{case.id}/schedules/new", data=data, follow_redirects=True)
+    assert "the first is on the partners&#39; homes now" in r.get_data(as_text=True)
+    schedule = db.session.scalar(select(Schedule).where(Schedule.case_id == case.id))
+    db.session.refresh(schedule)
+    assert schedule.made == 1 and schedule.next_on == local_today() + timedelta(weeks=1)
+    services.run_due()  # beat's next run (the other case's schedule is its own)
+    assert [o.number for o in _occurrences(schedule)] == [1]
