@@ -232,15 +232,33 @@ def _alert_views(alerts: list[Alert]) -> list[AlertView]:
             rule = {"message": RULE_MESSAGES[alert.link_id]}
         response = alert.response
         value = response.answers.get(link_id) if response is not None else None
+        answer = answer_plain(item, value) if item else ""
+        if trend and item and response is not None:
+            answer += _baseline_text(alert.assignment, response, link_id, rule)
         views.append(
             AlertView(
                 alert,
                 rule.get("message", "Screening answer needs attention"),
                 item.get("text", ""),
-                answer_plain(item, value) if item else "",
+                answer,
             )
         )
     return views
+
+
+def _baseline_text(assignment: Assignment, response: Response, link_id: str, rule: dict) -> str:
+    """What a trend alert's answer rose or fell from: " (was 2)", from the partner's answers
+    up to the response that raised it (later check-ins do not move it)."""
+    if response.submitted_at is None:
+        return ""
+    cutoff = aware(response.submitted_at)
+    earlier = [
+        r.answers.get(link_id)
+        for r in partner_history(assignment, response)
+        if aware(r.submitted_at) < cutoff
+    ]
+    hit = trends.evaluate(rule, [*earlier, response.answers.get(link_id)]) if rule else None
+    return f" (was {hit.baseline:g})" if hit is not None else ""
 
 
 def _cards(alerts: list[Alert]) -> list[AlertCard]:

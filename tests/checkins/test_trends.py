@@ -100,8 +100,10 @@ def test_anxiety_rising_3_points_over_two_check_ins_raises_a_review_alert(
     assert alert.partner_id == case.partners[0].id and alert.severity == "review"
     [card] = open_alert_cards(case)
     assert card.items[0].message.startswith("Anxiety rose by 3 points or more")
+    # the card names what it rose from: Sam's 2 before the last two check-ins
+    assert card.items[0].answer == "5 (was 2)"
     page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
-    assert "Anxiety rose by 3 points or more" in page
+    assert "Anxiety rose by 3 points or more" in page and "5 (was 2)" in page
     # the same response evaluated again raises nothing twice
     db.session.expire_all()
     assert evaluate_alerts(alert.assignment, alert.response) == []
