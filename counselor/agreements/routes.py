@@ -256,13 +256,7 @@ def _partner_agreement(ctx, agreement_id: uuid.UUID):
 def portal_list(ctx):
     """The partner's agreements."""
     cards = views.agreement_cards_for(ctx.partner)
-    audit.record(
-        "portal.agreements",
-        "partner",
-        ctx.partner.id,
-        actor_kind="partner",
-        actor_id=ctx.partner.id,
-    )
+    audit.by_partner(ctx.partner.id, "portal.agreements")
     db.session.commit()
     return render_template("agreements/portal_list.html", cards=cards, ctx=ctx)
 
@@ -285,13 +279,7 @@ def portal_show(ctx, agreement_id: uuid.UUID):
     agreement = _partner_agreement(ctx, agreement_id)
     if agreement is None:
         return _not_found()
-    audit.record(
-        "portal.agreement_view",
-        "agreement",
-        agreement.id,
-        actor_kind="partner",
-        actor_id=ctx.partner.id,
-    )
+    audit.by_partner(ctx.partner.id, "portal.agreement_view", "agreement", agreement.id)
     db.session.commit()
     paused = None
     if request.args.get("paused"):
@@ -447,9 +435,7 @@ def portal_pdf_download(ctx, agreement_id: uuid.UUID, export_id: uuid.UUID):
         return _not_found()
     if export.status != "ready":
         refuse(409, "This PDF is not ready yet.")
-    audit.record(
-        "portal.agreement_pdf", "export", export.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.agreement_pdf", "export", export.id)
     db.session.commit()
     return HTTPResponse(
         export.pdf,

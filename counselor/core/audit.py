@@ -71,6 +71,19 @@ def record(
     return ev
 
 
+def by_partner(
+    partner_id: uuid.UUID | str,
+    action: str,
+    object_kind: str | None = None,
+    object_id: uuid.UUID | str | None = "",
+) -> AuditEvent:
+    """Add one audit event of a partner's own doing (through their link or home); what they
+    acted on is themself unless another object is named."""
+    if object_kind is None:
+        object_kind, object_id = "partner", partner_id
+    return record(action, object_kind, object_id, actor_kind="partner", actor_id=partner_id)
+
+
 def record_now(
     action: str, object_kind: str = "", object_id: uuid.UUID | str | None = "", **kw
 ) -> None:

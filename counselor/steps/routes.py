@@ -243,9 +243,7 @@ def _portal_page(ctx, *, status: int = 200, message: str | None = None):
 @partner_required
 def portal_steps(ctx):
     """The partner's steps: the one they are on, their debriefs, and what to share."""
-    audit.record(
-        "portal.steps", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.steps")
     db.session.commit()
     return _portal_page(ctx)
 
@@ -255,9 +253,7 @@ def portal_steps(ctx):
 def portal_log(ctx):
     """The shared log: per step, what each partner chose to share, once everyone has."""
     log = views.shared_log(ctx.partner)
-    audit.record(
-        "portal.steps_log", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.steps_log")
     db.session.commit()
     return render_template("steps/portal_log.html", ctx=ctx, log=log)
 
