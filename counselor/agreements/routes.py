@@ -358,40 +358,40 @@ def portal_pause(ctx, agreement_id: uuid.UUID):
     )
 
 
-@bp.route("/p/agreements/<uuid:agreement_id>/pause-note", methods=["POST"])
-@partner_required
-def portal_pause_note(ctx, agreement_id: uuid.UUID):
-    """Add a private note for the counselor to one's own pause (optional, once)."""
+def _change_own_pause(ctx, agreement_id: uuid.UUID, change, **said):
+    """Apply ``change(agreement, partner, pause_id)`` to the partner's own pause named in the
+    form, then show the agreement with ``said`` (the query argument its page reads)."""
     pause_id = _uuid_field("pause")
 
     def act(agreement):
         if pause_id is None:
             raise services.AgreementError("Only the partner who paused this can change that pause.")
-        services.note_pause(agreement, ctx.partner, pause_id, request.form.get("note", ""))
+        change(agreement, ctx.partner, pause_id)
         return True
 
     agreement, result = _act(ctx, agreement_id, act)
     if result is not True:
         return result
-    return redirect(url_for("agreements.portal_show", agreement_id=agreement.id, noted=1))
+    return redirect(url_for("agreements.portal_show", agreement_id=agreement.id, **said))
+
+
+@bp.route("/p/agreements/<uuid:agreement_id>/pause-note", methods=["POST"])
+@partner_required
+def portal_pause_note(ctx, agreement_id: uuid.UUID):
+    """Add a private note for the counselor to one's own pause (optional, once)."""
+    note = request.form.get("note", "")
+
+    def add_note(agreement, partner, pause_id):
+        services.note_pause(agreement, partner, pause_id, note)
+
+    return _change_own_pause(ctx, agreement_id, add_note, noted=1)
 
 
 @bp.route("/p/agreements/<uuid:agreement_id>/lift", methods=["POST"])
 @partner_required
 def portal_lift(ctx, agreement_id: uuid.UUID):
     """Lift one's own pause."""
-    pause_id = _uuid_field("pause")
-
-    def act(agreement):
-        if pause_id is None:
-            raise services.AgreementError("Only the partner who paused this can lift that pause.")
-        services.lift(agreement, ctx.partner, pause_id)
-        return True
-
-    agreement, result = _act(ctx, agreement_id, act)
-    if result is not True:
-        return result
-    return redirect(url_for("agreements.portal_show", agreement_id=agreement.id, lifted=1))
+    return _change_own_pause(ctx, agreement_id, services.lift, lifted=1)
 
 
 @bp.route("/p/agreements/<uuid:agreement_id>/pdf", methods=["POST"])
