@@ -14,7 +14,7 @@ from flask import abort, g, jsonify, redirect, render_template, request, url_for
 
 from counselor.core import audit
 from counselor.core import practice as practice_settings
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.portal import context, services
 from counselor.portal import session as portal_session
@@ -168,10 +168,8 @@ def section(ctx, number: int):
     message = None
     status = 200
     if request.method == "POST":
-        try:
+        with refusing(400, services.BadForm):
             outcome = services.save_section(ctx, sec, request.form)
-        except services.BadForm as exc:
-            refuse(400, str(exc))
         if outcome.saved:
             db.session.commit()
             action = request.form.get("action", "save")

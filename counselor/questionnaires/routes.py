@@ -17,7 +17,7 @@ from counselor.cases.services import get_case_or_404, list_cases
 from counselor.core import audit, shown
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
-from counselor.core.web import public_url, refuse
+from counselor.core.web import public_url, refuse, refusing
 from counselor.extensions import db
 from counselor.questionnaires import authoring, engine, services
 from counselor.questionnaires.blueprint import bp
@@ -286,10 +286,8 @@ def change_due(case_id: uuid.UUID, assignment_id: uuid.UUID):
     form = DueForm()
     if not form.validate_on_submit():
         refuse(400, "Enter the new due date as a date.")
-    try:
+    with refusing(400, services.AssignmentError):
         services.set_due(item, form.due_on.data)
-    except services.AssignmentError as exc:
-        refuse(400, str(exc))
     db.session.commit()
     flash("Due date changed.", "success")
     return _back(case, item)
