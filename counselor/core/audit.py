@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import CheckConstraint, DateTime, Index, String, event
+from sqlalchemy import DateTime, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from counselor.core.models import utcnow
+from counselor.core.models import one_of, utcnow
 from counselor.extensions import db
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
@@ -21,9 +21,7 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        CheckConstraint(
-            "actor_kind IN ('counselor', 'partner', 'system', 'anonymous')", name="actor_kind"
-        ),
+        one_of("actor_kind", ACTOR_KINDS),
         Index("ix_audit_event_object", "object_kind", "object_id"),
     )
 
