@@ -1,5 +1,5 @@
-"""The questionnaire builder's pages: create, clone, edit, check, publish, share, and FHIR
-Questionnaire export and import. Editing is the owner's alone (others get 404)."""
+"""The questionnaire builder's pages: create, clone, edit, check, publish, share, import (JSON or
+FHIR Questionnaire) and FHIR export. Editing is the owner's alone (others get 404)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from counselor.questionnaires import authoring, builder, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.builder_forms import BuilderForm, FhirImportForm
 from counselor.questionnaires.fhir import FhirError
+from counselor.questionnaires.forms import ImportForm
 from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
 from counselor.questionnaires.parsing import ParseError
 from counselor.questionnaires.schema import (
@@ -220,6 +221,39 @@ def export_fhir(questionnaire_id: uuid.UUID):
     )
 
 
+def _imported(questionnaire: Questionnaire, version: QuestionnaireVersion | None):
+    """On to the imported questionnaire, saying what the import did (``version``: None when
+    the definition was the newest version's)."""
+    flash(
+        f"Saved as version {version.number}."
+        if version
+        else "Identical to the newest version of this questionnaire, so it is unchanged: "
+        "nothing new was saved.",
+        "success",
+    )
+    return redirect(url_for("questionnaires.preview", questionnaire_id=questionnaire.id))
+
+
+@bp.route("/questionnaires/import", methods=["GET", "POST"])
+@counselor_required
+def import_definition():
+    """Add an own questionnaire (or a new version of one) from a JSON definition."""
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            questionnaire, version = services.import_definition(
+                form.definition.data, current_user.id
+            )
+        except services.DefinitionError as exc:
+            problems = exc.errors
+        else:
+            db.session.commit()
+            return _imported(questionnaire, version)
+    status = 400 if (form.errors or problems) else 200
+    return render_template("questionnaires/import.html", form=form, problems=problems), status
+
+
 @bp.route("/questionnaires/import-fhir", methods=["GET", "POST"])
 @counselor_required
 def import_fhir():
@@ -251,16 +285,7 @@ def import_fhir():
                 notes = exc.notes
             else:
                 db.session.commit()
-                flash(
-                    f"Imported as version {version.number}."
-                    if version
-                    else "Identical to the newest version of this questionnaire: nothing new "
-                    "was saved.",
-                    "success",
-                )
-                return redirect(
-                    url_for("questionnaires.preview", questionnaire_id=questionnaire.id)
-                )
+                return _imported(questionnaire, version)
     status = 400 if (form.errors or problems or notes) else 200
     return render_template(
         "questionnaires/import_fhir.html",
