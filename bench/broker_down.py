@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.export_ready import _seed, post_export, signed_in_client  # noqa: E402
+from bench.scratch import scratch_config  # noqa: E402
 
 #: nothing listens on port 1: a broker that is down, not a mock
 DOWN_BROKER = "redis://127.0.0.1:1/0"
@@ -28,20 +28,8 @@ DOWN_BROKER = "redis://127.0.0.1:1/0"
 def bench_broker_down(count: int) -> None:
     """Print the median and maximum time of an export request with the broker down."""
     from counselor import create_app
-    from counselor.config import new_encryption_key
 
-    tmp = Path(tempfile.mkdtemp(prefix="counselor-bench-"))
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(tmp),
-            "SECRET_KEY": "bench-secret",
-            "SERVER_NAME": "bench.local",
-            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}",
-            "CELERY_BROKER_URL": DOWN_BROKER,
-            "WTF_CSRF_ENABLED": False,  # the benchmark drives the form without a browser
-        }
-    )
+    app = create_app(scratch_config(CELERY_BROKER_URL=DOWN_BROKER))
     case_id, session_id = _seed(app)
     client = signed_in_client(app)
     times = []

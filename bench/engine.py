@@ -18,12 +18,12 @@ import json
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.scratch import scratch_config  # noqa: E402
 from counselor.questionnaires.parsing import (  # noqa: E402
     MAX_CONDITIONS,
     MAX_DEFINITION_CHARS,
@@ -148,22 +148,11 @@ def main() -> None:
     from counselor import create_app
     from counselor.auth.services import create_counselor
     from counselor.cases.services import create_case
-    from counselor.config import new_encryption_key
     from counselor.core.models import utcnow
     from counselor.extensions import db
     from counselor.questionnaires.services import assign, load_definition
 
-    tmp = Path(tempfile.mkdtemp(prefix="counselor-bench-engine-"))
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(tmp),
-            "SECRET_KEY": "bench-secret",
-            "SERVER_NAME": "bench.local",
-            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}",
-            "WTF_CSRF_ENABLED": False,  # the benchmark signs in without a browser
-        }
-    )
+    app = create_app(scratch_config("counselor-bench-engine-"))
     doc = definition_at_limits()
     with app.app_context():
         db.create_all()

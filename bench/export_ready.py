@@ -42,7 +42,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +50,8 @@ from sqlalchemy import select
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from bench.scratch import scratch_config  # noqa: E402
 
 EXPORTS_JS = ROOT / "counselor" / "static" / "js" / "exports.js"
 #: how often the bench reads the export's row while it waits for ready
@@ -337,19 +338,11 @@ def bench_export(count: int, broker: str | None = None, inventory: bool = True) 
     the session's record holds the desire inventory (25 pages) or only the session (1 page).
     """
     from counselor import create_app
-    from counselor.config import new_encryption_key
 
-    tmp = Path(tempfile.mkdtemp(prefix="counselor-bench-"))
+    config = scratch_config()
+    tmp = Path(config["INSTANCE_PATH"])
     broker = broker or f"sqla+sqlite:///{tmp / 'broker.sqlite3'}"
-    config = {
-        "INSTANCE_PATH": str(tmp),
-        "SECRET_KEY": "bench-secret",
-        "SERVER_NAME": "bench.local",
-        "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp / 'bench.sqlite3'}",
-        "CELERY_BROKER_URL": broker,
-        "WTF_CSRF_ENABLED": False,  # the benchmark drives the form without a browser
-    }
+    config["CELERY_BROKER_URL"] = broker
     app = create_app(config)
     case_id, session_id = _seed(app, inventory)
     env = {

@@ -54,6 +54,18 @@ def _fonts(font_dir: str) -> str:
     return "Ref"
 
 
+def _table(head: list, rows: list, width: float, first: float, style: TableStyle) -> Table:
+    """A table with a heading row repeated on each page; the first column takes ``first`` of
+    the width and the others share the rest equally."""
+    n = len(head) - 1
+    return Table(
+        [head, *rows],
+        colWidths=[width * first] + [width * (1 - first) / n] * n,
+        style=style,
+        repeatRows=1,
+    )
+
+
 def render_bare(record, font_dir: str) -> bytes:
     """The record's content as a plain platypus document."""
     font = _fonts(font_dir)
@@ -101,21 +113,12 @@ def render_bare(record, font_dir: str) -> bytes:
                     [Paragraph(escape(r.item), small)] + [Paragraph(c, small) for c in r.classes]
                     for r in block.grid
                 ]
-                cols = len(block.pair_labels)
                 style = TableStyle(grid.getCommands())
                 for y, r in enumerate(block.grid, start=1):
                     for x, c in enumerate(r.classes, start=1):
                         style.add("BACKGROUND", (x, y), (x, y), colors.HexColor(COLOURS[c]))
-                story.append(
-                    Table(
-                        [head, *rows],
-                        colWidths=[width * 0.4] + [width * 0.6 / cols] * cols,
-                        style=style,
-                        repeatRows=1,
-                    )
-                )
+                story.append(_table(head, rows, width, 0.4, style))
             if block.rows:
-                n = len(block.partners)
                 head = [Paragraph("Question", small)] + [
                     Paragraph(p, small) for p in block.partners
                 ]
@@ -124,14 +127,7 @@ def render_bare(record, font_dir: str) -> bytes:
                     + [Paragraph(escape(a), body) for a in r.answers]
                     for r in block.rows
                 ]
-                story.append(
-                    Table(
-                        [head, *rows],
-                        colWidths=[width * 0.34] + [width * 0.66 / n] * n,
-                        style=grid,
-                        repeatRows=1,
-                    )
-                )
+                story.append(_table(head, rows, width, 0.34, style=grid))
             story.append(Spacer(1, 8))
     for series in record.charts:
         story.append(Paragraph(escape(series.question), h2))

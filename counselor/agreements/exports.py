@@ -39,7 +39,7 @@ def request(agreement: Agreement, partner: Partner) -> Export:
     )
     db.session.add(export)
     db.session.flush()
-    audit.record("export.request", "export", export.id, actor_kind="partner", actor_id=partner.id)
+    audit.by_partner(partner.id, "export.request", "export", export.id)
     return export
 
 

@@ -4,10 +4,11 @@ come and go with the draft)."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, SelectMultipleField, StringField, widgets
+from wtforms import DateField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from counselor.agreements import clauses as cl
+from counselor.core.forms import MultiCheckboxField
 
 
 class NewAgreementForm(FlaskForm):
@@ -18,10 +19,8 @@ class NewAgreementForm(FlaskForm):
         validators=[DataRequired("Give the agreement a title."), Length(max=200)],
         description="For example “Our agreement” or “How we play”. Never the case label.",
     )
-    partners = SelectMultipleField(
+    partners = MultiCheckboxField(
         "Between",
-        option_widget=widgets.CheckboxInput(),
-        widget=widgets.ListWidget(prefix_label=False),
         validators=[DataRequired("Choose the partners this agreement is between.")],
     )
 

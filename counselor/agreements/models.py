@@ -12,35 +12,38 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    CheckConstraint,
     Date,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     String,
-    UniqueConstraint,
     Uuid,
     event,
     inspect,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from counselor.cases.models import PartnerMember, WithMembers
 from counselor.core.crypto import encrypted, only_rewrapped, sealed_column
-from counselor.core.models import UUIDPrimaryKey, utcnow
+from counselor.core.models import (
+    UUIDPrimaryKey,
+    cascade_key,
+    children,
+    numbered_within,
+    one_of,
+    utcnow,
+)
 from counselor.extensions import db
 
 ANSWERS = ("agree", "talk")
 
 
-class Agreement(UUIDPrimaryKey, db.Model):
+class Agreement(UUIDPrimaryKey, WithMembers, db.Model):
     """A living record between some partners of a case (default: all of them)."""
 
     __tablename__ = "agreement"
 
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     #: the name partners see (never the case label)
     title = encrypted()
     title_sealed: Mapped[bytes] = sealed_column()
@@ -53,48 +56,28 @@ class Agreement(UUIDPrimaryKey, db.Model):
     #: the version whose review reminder went out (the beat job sends each once)
     reminded_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
 
-    members: Mapped[list[AgreementPartner]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-    versions: Mapped[list[AgreementVersion]] = relationship(
-        back_populates="agreement",
-        order_by="AgreementVersion.number",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
+    members: Mapped[list[AgreementPartner]] = children()
+    versions: Mapped[list[AgreementVersion]] = children(
+        back_populates="agreement", order_by="AgreementVersion.number"
     )
     case = relationship("Case")
 
-    @property
-    def partner_ids(self) -> set[uuid.UUID]:
-        """The partners of the agreement."""
-        return {m.partner_id for m in self.members}
 
-
-class AgreementPartner(db.Model):
+class AgreementPartner(PartnerMember, db.Model):
     """One partner of an agreement."""
 
     __tablename__ = "agreement_partner"
 
-    agreement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), primary_key=True
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    agreement_id: Mapped[uuid.UUID] = cascade_key("agreement.id", index=False, primary_key=True)
 
 
 class AgreementVersion(UUIDPrimaryKey, db.Model):
     """One numbered version: a draft while the counselor writes it, immutable once published."""
 
     __tablename__ = "agreement_version"
-    __table_args__ = (
-        UniqueConstraint("agreement_id", "number", name="uq_agreement_version_number"),
-        CheckConstraint("number >= 1", name="number_positive"),
-    )
+    __table_args__ = numbered_within("agreement_id", "agreement_version")
 
-    agreement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
-    )
+    agreement_id: Mapped[uuid.UUID] = cascade_key("agreement.id")
     number: Mapped[int] = mapped_column(Integer)
     #: JSON {"title": ..., "clauses": [...]}, sealed
     content_json = encrypted()
@@ -142,17 +125,13 @@ class AgreementAck(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "agreement_ack"
     __table_args__ = (
-        CheckConstraint("answer IN ('agree', 'talk')", name="answer"),
+        one_of("answer", ANSWERS),
         Index("ix_agreement_ack_version_partner", "version_id", "partner_id"),
     )
 
-    agreement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
-    )
-    version_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agreement_version.id", ondelete="CASCADE")
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    agreement_id: Mapped[uuid.UUID] = cascade_key("agreement.id")
+    version_id: Mapped[uuid.UUID] = cascade_key("agreement_version.id", index=False)
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False)
     answer: Mapped[str] = mapped_column(String(8))
     #: the exact version content answered (its SHA-256), printed in the PDFs
     content_hash: Mapped[str] = mapped_column(String(64))
@@ -175,16 +154,12 @@ class ClausePause(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "clause_pause"
 
-    agreement_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
-    )
+    agreement_id: Mapped[uuid.UUID] = cascade_key("agreement.id")
     #: the version in force when the clause was paused
-    version_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("agreement_version.id", ondelete="CASCADE")
-    )
+    version_id: Mapped[uuid.UUID] = cascade_key("agreement_version.id", index=False)
     #: the clause's key (it holds across the versions that keep the clause)
     clause_key: Mapped[str] = mapped_column(String(16))
-    partner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("partner.id", ondelete="CASCADE"))
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False)
     paused_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     #: for the counselor only; may be added once, after the pause
     note = encrypted(nullable=True)

@@ -56,28 +56,27 @@ def lock(agreement: Agreement) -> Agreement:
     return agreement
 
 
-def acks_of(agreement: Agreement) -> list[AgreementAck]:
-    """Every answer given to the agreement, oldest first."""
+def _events(model, at, agreement: Agreement) -> list:
+    """Every row of ``model`` (a partner's event) of the agreement, with its partner, oldest
+    (by ``at``) first."""
     return list(
         db.session.scalars(
-            select(AgreementAck)
-            .where(AgreementAck.agreement_id == agreement.id)
-            .options(selectinload(AgreementAck.partner))
-            .order_by(AgreementAck.at, AgreementAck.id)
+            select(model)
+            .where(model.agreement_id == agreement.id)
+            .options(selectinload(model.partner))
+            .order_by(at, model.id)
         )
     )
+
+
+def acks_of(agreement: Agreement) -> list[AgreementAck]:
+    """Every answer given to the agreement, oldest first."""
+    return _events(AgreementAck, AgreementAck.at, agreement)
 
 
 def pauses_of(agreement: Agreement) -> list[ClausePause]:
     """Every pause of the agreement, oldest first."""
-    return list(
-        db.session.scalars(
-            select(ClausePause)
-            .where(ClausePause.agreement_id == agreement.id)
-            .options(selectinload(ClausePause.partner))
-            .order_by(ClausePause.paused_at, ClausePause.id)
-        )
-    )
+    return _events(ClausePause, ClausePause.paused_at, agreement)
 
 
 def published(agreement: Agreement) -> list[AgreementVersion]:

@@ -15,9 +15,9 @@ from counselor.agreements.forms import DraftForm, NewAgreementForm, PlainForm, p
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import csrf, db
-from counselor.portal.access import partner_required
+from counselor.portal.access import not_found, partner_required
 from counselor.portal.home_page import HomeCard
 
 
@@ -155,10 +155,8 @@ def draft(case_id: uuid.UUID, agreement_id: uuid.UUID):
             elif action == "publish":
                 if request.form.get("version_id") != str(version.id):
                     refuse(409, "This page showed another draft. Reload it before publishing.")
-                try:
+                with refusing(400, services.AgreementError):
                     published = services.publish(agreement, version.id)
-                except services.AgreementError as exc:
-                    refuse(400, str(exc))
                 db.session.commit()
                 flash(
                     f"Version {published.number} is published. The partners are asked to read it.",
@@ -203,10 +201,8 @@ def material(case_id: uuid.UUID, agreement_id: uuid.UUID):
     version = queries.draft_of(agreement)
     if version is None:
         refuse(409, "This draft was published in the meantime. Start a new draft to add to it.")
-    try:
+    with refusing(400, services.AgreementError):
         added = drafting.add_material(agreement, version, request.form.getlist("pick"))
-    except services.AgreementError as exc:
-        refuse(400, str(exc))
     db.session.commit()
     flash(
         f"Added {added} {'clause' if added == 1 else 'clauses'} to the draft. Edit them below.",
@@ -241,13 +237,9 @@ def publish(case_id: uuid.UUID, agreement_id: uuid.UUID):
 # ---- the partner ---------------------------------------------------------------------------
 
 
-def _not_found():
-    # the very page a link that does not work gets: an agreement the partner is not in, of
-    # another case, or that does not exist all look the same
-    return render_template("portal/not_found.html"), 404
-
-
 def _partner_agreement(ctx, agreement_id: uuid.UUID):
+    # None, and so the page a link that does not work gets, alike for an agreement the partner
+    # is not in, one of another case, and one that does not exist
     return queries.for_partner(ctx.partner, agreement_id)
 
 
@@ -256,13 +248,7 @@ def _partner_agreement(ctx, agreement_id: uuid.UUID):
 def portal_list(ctx):
     """The partner's agreements."""
     cards = views.agreement_cards_for(ctx.partner)
-    audit.record(
-        "portal.agreements",
-        "partner",
-        ctx.partner.id,
-        actor_kind="partner",
-        actor_id=ctx.partner.id,
-    )
+    audit.by_partner(ctx.partner.id, "portal.agreements")
     db.session.commit()
     return render_template("agreements/portal_list.html", cards=cards, ctx=ctx)
 
@@ -284,14 +270,8 @@ def portal_show(ctx, agreement_id: uuid.UUID):
     """Read the agreement: what is in force, what changed, and answer or pause."""
     agreement = _partner_agreement(ctx, agreement_id)
     if agreement is None:
-        return _not_found()
-    audit.record(
-        "portal.agreement_view",
-        "agreement",
-        agreement.id,
-        actor_kind="partner",
-        actor_id=ctx.partner.id,
-    )
+        return not_found()
+    audit.by_partner(ctx.partner.id, "portal.agreement_view", "agreement", agreement.id)
     db.session.commit()
     paused = None
     if request.args.get("paused"):
@@ -309,7 +289,7 @@ def portal_show(ctx, agreement_id: uuid.UUID):
 def _act(ctx, agreement_id, action):
     agreement = _partner_agreement(ctx, agreement_id)
     if agreement is None:
-        return None, _not_found()
+        return None, not_found()
     try:
         result = action(agreement)
     except services.Stale as exc:
@@ -370,40 +350,40 @@ def portal_pause(ctx, agreement_id: uuid.UUID):
     )
 
 
-@bp.route("/p/agreements/<uuid:agreement_id>/pause-note", methods=["POST"])
-@partner_required
-def portal_pause_note(ctx, agreement_id: uuid.UUID):
-    """Add a private note for the counselor to one's own pause (optional, once)."""
+def _change_own_pause(ctx, agreement_id: uuid.UUID, change, **said):
+    """Apply ``change(agreement, partner, pause_id)`` to the partner's own pause named in the
+    form, then show the agreement with ``said`` (the query argument its page reads)."""
     pause_id = _uuid_field("pause")
 
     def act(agreement):
         if pause_id is None:
             raise services.AgreementError("Only the partner who paused this can change that pause.")
-        services.note_pause(agreement, ctx.partner, pause_id, request.form.get("note", ""))
+        change(agreement, ctx.partner, pause_id)
         return True
 
     agreement, result = _act(ctx, agreement_id, act)
     if result is not True:
         return result
-    return redirect(url_for("agreements.portal_show", agreement_id=agreement.id, noted=1))
+    return redirect(url_for("agreements.portal_show", agreement_id=agreement.id, **said))
+
+
+@bp.route("/p/agreements/<uuid:agreement_id>/pause-note", methods=["POST"])
+@partner_required
+def portal_pause_note(ctx, agreement_id: uuid.UUID):
+    """Add a private note for the counselor to one's own pause (optional, once)."""
+    note = request.form.get("note", "")
+
+    def add_note(agreement, partner, pause_id):
+        services.note_pause(agreement, partner, pause_id, note)
+
+    return _change_own_pause(ctx, agreement_id, add_note, noted=1)
 
 
 @bp.route("/p/agreements/<uuid:agreement_id>/lift", methods=["POST"])
 @partner_required
 def portal_lift(ctx, agreement_id: uuid.UUID):
     """Lift one's own pause."""
-    pause_id = _uuid_field("pause")
-
-    def act(agreement):
-        if pause_id is None:
-            raise services.AgreementError("Only the partner who paused this can lift that pause.")
-        services.lift(agreement, ctx.partner, pause_id)
-        return True
-
-    agreement, result = _act(ctx, agreement_id, act)
-    if result is not True:
-        return result
-    return redirect(url_for("agreements.portal_show", agreement_id=agreement.id, lifted=1))
+    return _change_own_pause(ctx, agreement_id, services.lift, lifted=1)
 
 
 @bp.route("/p/agreements/<uuid:agreement_id>/pdf", methods=["POST"])
@@ -412,7 +392,7 @@ def portal_pdf(ctx, agreement_id: uuid.UUID):
     """Ask for the agreement and its history as a PDF (made by the background worker)."""
     agreement = _partner_agreement(ctx, agreement_id)
     if agreement is None:
-        return _not_found()
+        return not_found()
     export = exports.request(agreement, ctx.partner)
     db.session.commit()
     exports.publish(export.id)
@@ -434,7 +414,7 @@ def portal_pdf_status(ctx, agreement_id: uuid.UUID, export_id: uuid.UUID):
     """The PDF's progress; the page refreshes itself until it is ready."""
     export = _partner_export(ctx, agreement_id, export_id)
     if export is None:
-        return _not_found()
+        return not_found()
     return render_template("agreements/portal_pdf.html", export=export, agreement_id=agreement_id)
 
 
@@ -444,12 +424,10 @@ def portal_pdf_download(ctx, agreement_id: uuid.UUID, export_id: uuid.UUID):
     """The PDF as an attachment (never cached)."""
     export = _partner_export(ctx, agreement_id, export_id)
     if export is None:
-        return _not_found()
+        return not_found()
     if export.status != "ready":
         refuse(409, "This PDF is not ready yet.")
-    audit.record(
-        "portal.agreement_pdf", "export", export.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.agreement_pdf", "export", export.id)
     db.session.commit()
     return HTTPResponse(
         export.pdf,

@@ -88,13 +88,7 @@ def answer(
     db.session.add(ack)
     db.session.flush()
     _refresh_in_force(agreement)
-    audit.record(
-        f"agreement.{what}",
-        "agreement_version",
-        version.id,
-        actor_kind="partner",
-        actor_id=partner.id,
-    )
+    audit.by_partner(partner.id, f"agreement.{what}", "agreement_version", version.id)
     return ack
 
 
@@ -124,9 +118,7 @@ def pause(agreement: Agreement, partner: Partner, clause_key: str) -> ClausePaus
     )
     db.session.add(paused)
     db.session.flush()
-    audit.record(
-        "agreement.pause", "clause_pause", paused.id, actor_kind="partner", actor_id=partner.id
-    )
+    audit.by_partner(partner.id, "agreement.pause", "clause_pause", paused.id)
     mailing.alert_counselor(agreement)
     mailing.tell_partners(agreement, "paused", but=partner.id)
     return paused
@@ -157,9 +149,7 @@ def note_pause(agreement: Agreement, partner: Partner, pause_id: uuid.UUID, note
     if paused.note_sealed is not None:
         raise AgreementError("You have already added a note to this pause.")
     paused.note = note
-    audit.record(
-        "agreement.pause_note", "clause_pause", paused.id, actor_kind="partner", actor_id=partner.id
-    )
+    audit.by_partner(partner.id, "agreement.pause_note", "clause_pause", paused.id)
 
 
 def lift(agreement: Agreement, partner: Partner, pause_id: uuid.UUID) -> None:
@@ -169,9 +159,7 @@ def lift(agreement: Agreement, partner: Partner, pause_id: uuid.UUID) -> None:
     if paused.lifted_at is not None:
         return
     paused.lifted_at = utcnow()
-    audit.record(
-        "agreement.lift", "clause_pause", paused.id, actor_kind="partner", actor_id=partner.id
-    )
+    audit.by_partner(partner.id, "agreement.lift", "clause_pause", paused.id)
 
 
 def remind_reviews() -> int:

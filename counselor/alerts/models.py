@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, String, UniqueConstraint
+from sqlalchemy import DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, utcnow
 from counselor.extensions import db
+from counselor.questionnaires.schema import ALERT_SEVERITIES
 
 
 class Alert(UUIDPrimaryKey, db.Model):
@@ -19,7 +20,7 @@ class Alert(UUIDPrimaryKey, db.Model):
     __tablename__ = "alert"
     __table_args__ = (
         UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),
-        CheckConstraint("severity IN ('urgent', 'review', 'info')", name="severity"),
+        one_of("severity", ALERT_SEVERITIES),
     )
 
     case_id: Mapped[uuid.UUID] = cascade_key("case.id")

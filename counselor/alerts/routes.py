@@ -11,7 +11,7 @@ from counselor.alerts.blueprint import bp
 from counselor.alerts.forms import AcknowledgeForm
 from counselor.cases.services import get_case_or_404
 from counselor.core.ownership import counselor_required
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 
 
@@ -38,10 +38,8 @@ def acknowledge(case_id: uuid.UUID, alert_id: uuid.UUID):
                 page = pages["cases.show"](case_id=case.id)
             return page, 400
         refuse(400, "Write a short note of what you did before closing the alert.")
-    try:
+    with refusing(409, services.AlertError):
         closed = services.acknowledge(alert, form.note.data)
-    except services.AlertError as exc:
-        refuse(409, str(exc))
     db.session.commit()
     flash(
         "Alert closed with your note."

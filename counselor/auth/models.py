@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, children, one_of, utcnow
 from counselor.extensions import db
 
 ROLES = ("counselor", "admin")
@@ -21,7 +21,7 @@ class Counselor(UUIDPrimaryKey, Timestamps, UserMixin, db.Model):
 
     __tablename__ = "counselor"
     __table_args__ = (
-        CheckConstraint("role IN ('counselor', 'admin')", name="role"),
+        one_of("role", ROLES),
         # Unique case-insensitively: emails are stored lower-cased (checked here) under a
         # plain unique constraint, which every database enforces the same way.
         CheckConstraint("email = lower(email)", name="email_lower"),
@@ -41,9 +41,7 @@ class Counselor(UUIDPrimaryKey, Timestamps, UserMixin, db.Model):
     #: the last accepted 30-second time step: a code of this step or an older one is refused
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
-    login_sessions: Mapped[list[LoginSession]] = relationship(
-        back_populates="counselor", cascade="all, delete-orphan", passive_deletes=True
-    )
+    login_sessions: Mapped[list[LoginSession]] = children(back_populates="counselor")
 
     #: set by the user loader to the login session this request runs under
     current_login_session = None

@@ -171,7 +171,7 @@ def opt_out(partner: Partner) -> None:
     home = home_of(partner)
     if home.mail_opted_out_at is None:
         home.mail_opted_out_at = utcnow()
-    audit.record("mail.opt_out", "partner", partner.id, actor_kind="partner", actor_id=partner.id)
+    audit.by_partner(partner.id, "mail.opt_out")
 
 
 def mail_allowed(partner: Partner | None) -> bool:

@@ -9,18 +9,35 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, children, one_of, utcnow
 from counselor.extensions import db
 
 MAX_PARTNERS = 6
 CASE_STATUSES = ("active", "archived")
 
 
+class PartnerMember:
+    """A row naming one partner of something (an agreement, a schedule): its table's primary
+    key is the thing's key, then this partner."""
+
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", primary_key=True)
+
+
+class WithMembers:
+    """Something some partners of a case take part in, through ``members`` (PartnerMember
+    rows)."""
+
+    @property
+    def partner_ids(self) -> set[uuid.UUID]:
+        """The partners taking part."""
+        return {m.partner_id for m in self.members}
+
+
 class Case(UUIDPrimaryKey, Timestamps, db.Model):
     """One client relationship with 1–6 partners, owned by exactly one counselor."""
 
     __tablename__ = "case"
-    __table_args__ = (CheckConstraint("status IN ('active', 'archived')", name="status"),)
+    __table_args__ = (one_of("status", CASE_STATUSES),)
 
     counselor_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("counselor.id", ondelete="RESTRICT"), index=True
@@ -31,21 +48,11 @@ class Case(UUIDPrimaryKey, Timestamps, db.Model):
     #: start of the latest counseling session, kept for sorting the caseload
     last_session_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
-    partners: Mapped[list[Partner]] = relationship(
-        back_populates="case",
-        order_by="Partner.position",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
+    partners: Mapped[list[Partner]] = children(back_populates="case", order_by="Partner.position")
+    sessions: Mapped[list[CounselingSession]] = children(
+        back_populates="case", order_by="CounselingSession.starts_at.desc()"
     )
-    sessions: Mapped[list[CounselingSession]] = relationship(
-        back_populates="case",
-        order_by="CounselingSession.starts_at.desc()",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-    )
-    relationships: Mapped[list[PartnerRelationship]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
+    relationships: Mapped[list[PartnerRelationship]] = children()
 
     def related(self, a: uuid.UUID, b: uuid.UUID) -> bool:
         """Whether two partners of this case are in a relationship with each other."""
@@ -130,12 +137,8 @@ class PartnerHome(db.Model):
 
     __tablename__ = "partner_home"
 
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True
-    )
-    case_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("case.id", ondelete="CASCADE"), index=True
-    )
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False, primary_key=True)
+    case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     #: SHA-256 (hex) of the standing home link's token (None: no home link given yet)
     token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     issued_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -159,9 +162,7 @@ class SignInLink(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "sign_in_link"
 
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     #: SHA-256 (hex) of the token in the mail; the token itself is never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -8,12 +8,11 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
-    widgets,
 )
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from counselor.checkins.cadence import MAX_TIMES
+from counselor.core.forms import MultiCheckboxField
 
 
 class ScheduleForm(FlaskForm):
@@ -22,10 +21,8 @@ class ScheduleForm(FlaskForm):
     questionnaire = SelectField(
         "Questionnaire", validators=[DataRequired("Choose a questionnaire.")]
     )
-    partners = SelectMultipleField(
+    partners = MultiCheckboxField(
         "For",
-        option_widget=widgets.CheckboxInput(),
-        widget=widgets.ListWidget(prefix_label=False),
         validators=[DataRequired("Choose at least one partner.")],
     )
     every = IntegerField(

@@ -18,24 +18,31 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
+from counselor.cases.models import PartnerMember, WithMembers
+from counselor.core.models import (
+    UUIDPrimaryKey,
+    cascade_key,
+    children,
+    numbered_within,
+    one_of,
+    utcnow,
+)
 from counselor.extensions import db
 
 STATUSES = ("active", "paused", "ended")
 UNITS = ("days", "weeks")
 
 
-class Schedule(UUIDPrimaryKey, db.Model):
+class Schedule(UUIDPrimaryKey, WithMembers, db.Model):
     """A questionnaire given to chosen partners of a case every N days or weeks."""
 
     __tablename__ = "schedule"
     __table_args__ = (
-        CheckConstraint("status IN ('active', 'paused', 'ended')", name="status"),
-        CheckConstraint("unit IN ('days', 'weeks')", name="unit"),
+        one_of("status", STATUSES),
+        one_of("unit", UNITS),
         CheckConstraint("every >= 1", name="every_positive"),
         CheckConstraint("times IS NULL OR times >= 1", name="times_positive"),
         CheckConstraint("made >= 0", name="made_not_negative"),
@@ -61,40 +68,23 @@ class Schedule(UUIDPrimaryKey, db.Model):
 
     questionnaire = relationship("Questionnaire")
     case_rel = relationship("Case")
-    members: Mapped[list[SchedulePartner]] = relationship(
-        cascade="all, delete-orphan", passive_deletes=True
-    )
-    occurrences: Mapped[list[Occurrence]] = relationship(
-        order_by="Occurrence.number", cascade="all, delete-orphan", passive_deletes=True
-    )
-
-    @property
-    def partner_ids(self) -> set[uuid.UUID]:
-        """The partners each occurrence is given to."""
-        return {m.partner_id for m in self.members}
+    members: Mapped[list[SchedulePartner]] = children()
+    occurrences: Mapped[list[Occurrence]] = children(order_by="Occurrence.number")
 
 
-class SchedulePartner(db.Model):
+class SchedulePartner(PartnerMember, db.Model):
     """One partner a schedule's occurrences are given to."""
 
     __tablename__ = "schedule_partner"
 
-    schedule_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("schedule.id", ondelete="CASCADE"), primary_key=True
-    )
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), primary_key=True, index=True
-    )
+    schedule_id: Mapped[uuid.UUID] = cascade_key("schedule.id", index=False, primary_key=True)
 
 
 class Occurrence(UUIDPrimaryKey, db.Model):
     """One check-in a schedule made: the assignment it became, and the day it was due."""
 
     __tablename__ = "schedule_occurrence"
-    __table_args__ = (
-        UniqueConstraint("schedule_id", "number", name="uq_schedule_occurrence_number"),
-        CheckConstraint("number >= 1", name="number_positive"),
-    )
+    __table_args__ = numbered_within("schedule_id", "schedule_occurrence")
 
     schedule_id: Mapped[uuid.UUID] = cascade_key("schedule.id", index=False)
     number: Mapped[int] = mapped_column(Integer)

@@ -166,13 +166,7 @@ def portal_consent(pctx):
             db.session.commit()
             return redirect(url_for("portal.start"))
     consent = services.status_of(pctx.partner)
-    audit.record(
-        "consent.portal_view",
-        "partner",
-        pctx.partner.id,
-        actor_kind="partner",
-        actor_id=pctx.partner.id,
-    )
+    audit.by_partner(pctx.partner.id, "consent.portal_view")
     db.session.commit()
     return render_template(
         "consent/portal.html",

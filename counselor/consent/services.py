@@ -250,9 +250,7 @@ def acknowledge(
             db.session.add(ack)
     except IntegrityError:  # the same partner's other tab got there first
         return _ack(partner.id, current.id)
-    audit.record(
-        "consent.acknowledge", "consent_ack", ack.id, actor_kind="partner", actor_id=partner.id
-    )
+    audit.by_partner(partner.id, "consent.acknowledge", "consent_ack", ack.id)
     return ack
 
 

@@ -7,10 +7,10 @@ from datetime import datetime
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import CheckConstraint, DateTime, Index, String, event
+from sqlalchemy import DateTime, Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from counselor.core.models import utcnow
+from counselor.core.models import one_of, utcnow
 from counselor.extensions import db
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
@@ -21,9 +21,7 @@ class AuditEvent(db.Model):
 
     __tablename__ = "audit_event"
     __table_args__ = (
-        CheckConstraint(
-            "actor_kind IN ('counselor', 'partner', 'system', 'anonymous')", name="actor_kind"
-        ),
+        one_of("actor_kind", ACTOR_KINDS),
         Index("ix_audit_event_object", "object_kind", "object_id"),
     )
 
@@ -69,6 +67,19 @@ def record(
     )
     db.session.add(ev)
     return ev
+
+
+def by_partner(
+    partner_id: uuid.UUID | str,
+    action: str,
+    object_kind: str | None = None,
+    object_id: uuid.UUID | str | None = "",
+) -> AuditEvent:
+    """Add one audit event of a partner's own doing (through their link or home); what they
+    acted on is themself unless another object is named."""
+    if object_kind is None:
+        object_kind, object_id = "partner", partner_id
+    return record(action, object_kind, object_id, actor_kind="partner", actor_id=partner_id)
 
 
 def record_now(

@@ -1,6 +1,14 @@
 """Form pieces shared by every feature."""
 
+from wtforms import SelectMultipleField, widgets
 from wtforms.validators import ValidationError
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """A list of checkboxes: accepts only the values offered (injected ids are refused)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 def no_nul(form, field) -> None:

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import DateTime, ForeignKey, Uuid
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import CheckConstraint, DateTime, ForeignKey, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -82,7 +82,33 @@ class Timestamps:
     )
 
 
-def cascade_key(target: str, *, index: bool = True):
+def cascade_key(target: str, *, index: bool = True, primary_key: bool = False):
     """A foreign key to ``target`` ("table.id") whose row goes with its parent (ON DELETE
-    CASCADE), indexed unless told otherwise: erasing a case reaches every row under it."""
-    return mapped_column(ForeignKey(target, ondelete="CASCADE"), index=index)
+    CASCADE), indexed unless told otherwise: erasing a case reaches every row under it. As
+    part of a primary key it needs no index of its own where it leads that key."""
+    return mapped_column(
+        ForeignKey(target, ondelete="CASCADE"), index=index, primary_key=primary_key
+    )
+
+
+def children(*args, **kwargs):
+    """A relationship to the rows that belong to this one (their key is a ``cascade_key``):
+    saved and deleted with it, and left to the database's ON DELETE CASCADE when it goes
+    rather than loaded only to be deleted."""
+    return relationship(*args, cascade="all, delete-orphan", passive_deletes=True, **kwargs)
+
+
+def one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """A check (named after ``column``) that it holds one of ``values``: the module's tuple of
+    allowed values and the database's rule are then one list."""
+    listed = ", ".join(f"'{v}'" for v in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+def numbered_within(parent: str, table: str) -> tuple[UniqueConstraint, CheckConstraint]:
+    """The rules of rows numbered 1, 2, ... within their parent (``parent``: the key column;
+    ``table``: this table): each number once, none below 1."""
+    return (
+        UniqueConstraint(parent, "number", name=f"uq_{table}_number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import secrets
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -57,6 +59,15 @@ def refuse(code: int, message: str) -> NoReturn:
     exc = default_exceptions[code](description=message)
     exc.show_description = True
     raise exc
+
+
+@contextmanager
+def refusing(code: int, *errors: type[Exception]) -> Iterator[None]:
+    """Turn a service's refusal (one of ``errors``) into ``refuse(code, <its message>)``."""
+    try:
+        yield
+    except errors as exc:
+        refuse(code, str(exc))
 
 
 def public_url(endpoint: str, **values) -> str:

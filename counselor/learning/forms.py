@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
+from counselor.core.forms import MultiCheckboxField
 from counselor.learning.services import MAX_NOTE, MAX_SOURCE, MAX_TITLE, MAX_URL, ResourceInput
 
 
@@ -46,9 +47,7 @@ class ResourceForm(FlaskForm):
 class AttachForm(FlaskForm):
     """Which resources go with a homework."""
 
-    resources = SelectMultipleField(
+    resources = MultiCheckboxField(
         "Resources",
-        option_widget=widgets.CheckboxInput(),
-        widget=widgets.ListWidget(prefix_label=False),
         validate_choice=False,  # the service checks the ids against the counselor's library
     )

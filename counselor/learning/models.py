@@ -12,7 +12,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     Boolean,
-    CheckConstraint,
     DateTime,
     String,
     Text,
@@ -22,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, one_of, utcnow
 from counselor.extensions import db
 
 #: what a resource can be attached to (steps: a helper of the steps feature attaches them)
@@ -64,7 +63,7 @@ class ResourceAttachment(UUIDPrimaryKey, db.Model):
     __tablename__ = "learning_attachment"
     __table_args__ = (
         UniqueConstraint("resource_id", "target_kind", "target_id", name="uq_learning_attachment"),
-        CheckConstraint("target_kind IN ('assignment', 'step')", name="target_kind"),
+        one_of("target_kind", TARGETS),
     )
 
     case_id: Mapped[uuid.UUID] = cascade_key("case.id")

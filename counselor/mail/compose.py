@@ -175,47 +175,21 @@ def partner_notice(kind: str, subject: str, lead: str, ttl_days: int, opt_out_ur
     return _partner_mail(kind, subject, lead, ttl_days, opt_out_url)
 
 
-def partner_homework(subject: str, ttl_days: int, opt_out_url: str) -> Mail:
-    """New homework is on the partner's page (never what it is)."""
-    return _partner_mail(
-        "homework",
-        subject,
-        "Your counselor has added something new for you on your private page.",
-        ttl_days,
-        opt_out_url,
-    )
+#: the lead sentence of each homework mail to a partner (``{due}``: the due date as they read it)
+HOMEWORK_LEADS = {
+    "homework": "Your counselor has added something new for you on your private page.",
+    "reminder": "A gentle reminder: something on your private page is due on {due}. "
+    "There is no need to finish it in one go; what you write is saved as you go.",
+    "due": "Something on your private page is due today. If it does not fit your day, that is "
+    "all right: you can tell your counselor.",
+    "released": "Your counselor has shared something with you on your private page.",
+}
 
 
-def partner_reminder(subject: str, due: str, ttl_days: int, opt_out_url: str) -> Mail:
-    """A gentle reminder before a due date (``due`` as the partner reads it)."""
-    return _partner_mail(
-        "reminder",
-        subject,
-        f"A gentle reminder: something on your private page is due on {due}. "
-        "There is no need to finish it in one go; what you write is saved as you go.",
-        ttl_days,
-        opt_out_url,
-    )
-
-
-def partner_due(subject: str, ttl_days: int, opt_out_url: str) -> Mail:
-    """On the due date, to a partner who has not sent their answers yet."""
-    return _partner_mail(
-        "due",
-        subject,
-        "Something on your private page is due today. If it does not fit your day, that is "
-        "all right: you can tell your counselor.",
-        ttl_days,
-        opt_out_url,
-    )
-
-
-def partner_released(subject: str, ttl_days: int, opt_out_url: str) -> Mail:
-    """The counselor shared results with the partner."""
-    return _partner_mail(
-        "released",
-        subject,
-        "Your counselor has shared something with you on your private page.",
-        ttl_days,
-        opt_out_url,
-    )
+def partner_homework(
+    kind: str, subject: str, ttl_days: int, opt_out_url: str, due: str = ""
+) -> Mail:
+    """A mail about homework (never what it is): new (``homework``), a gentle ``reminder``
+    before its ``due`` date, on the date to a partner who has not sent their answers yet
+    (``due``), or the counselor shared results (``released``)."""
+    return _partner_mail(kind, subject, HOMEWORK_LEADS[kind].format(due=due), ttl_days, opt_out_url)

@@ -7,7 +7,6 @@ from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
-    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -18,11 +17,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, utcnow
 from counselor.extensions import db
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
-NOTICE_KINDS = ("submitted", "alert", "undeliverable")
+NOTICE_KINDS = ("submitted", "alert", "undeliverable", "paused", "review")
 
 
 class Message(UUIDPrimaryKey, db.Model):
@@ -33,11 +32,7 @@ class Message(UUIDPrimaryKey, db.Model):
     """
 
     __tablename__ = "message"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('queued', 'sending', 'sent', 'failed', 'cancelled')", name="status"
-        ),
-    )
+    __table_args__ = (one_of("status", MESSAGE_STATUSES),)
 
     #: what the mail is, e.g. ``notify.submitted`` (never its content)
     kind: Mapped[str] = mapped_column(String(32))
@@ -72,9 +67,7 @@ class NotificationSetting(db.Model):
 
     __tablename__ = "notification_setting"
 
-    counselor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("counselor.id", ondelete="CASCADE"), primary_key=True
-    )
+    counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id", index=False, primary_key=True)
     submitted: Mapped[bool] = mapped_column(Boolean, default=True)
     alert: Mapped[bool] = mapped_column(Boolean, default=True)
     undeliverable: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -101,11 +94,7 @@ class Notice(UUIDPrimaryKey, db.Model):
     """An event a counselor chose to hear of, waiting for their daily digest."""
 
     __tablename__ = "notice"
-    __table_args__ = (
-        CheckConstraint(
-            "kind IN ('submitted', 'alert', 'undeliverable', 'paused', 'review')", name="kind"
-        ),
-    )
+    __table_args__ = (one_of("kind", NOTICE_KINDS),)
 
     counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")
     case_id: Mapped[uuid.UUID | None] = cascade_key("case.id")
@@ -130,15 +119,11 @@ class PartnerMail(UUIDPrimaryKey, db.Model):
     __tablename__ = "partner_mail"
     __table_args__ = (
         UniqueConstraint("partner_id", "assignment_id", "kind", name="uq_partner_mail_once"),
-        CheckConstraint("kind IN ('homework', 'reminder', 'due', 'released')", name="kind"),
+        one_of("kind", PARTNER_MAIL_KINDS),
     )
 
-    partner_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("partner.id", ondelete="CASCADE"), index=True
-    )
-    assignment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("assignment.id", ondelete="CASCADE"), index=True
-    )
+    partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
+    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
     kind: Mapped[str] = mapped_column(String(16))
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL")

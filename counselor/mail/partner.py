@@ -29,14 +29,8 @@ def _compose(kind: str, assignment: Assignment, partner: Partner) -> compose.Mai
     subject = practice.partner_subject()
     ttl = current_app.config["COUNSELOR_SIGN_IN_TTL_DAYS"]
     opt_out = services.external_url("mail.opt_out", opt_out_token=homes.opt_out_token(partner.id))
-    if kind == "homework":
-        return compose.partner_homework(subject, ttl, opt_out)
-    if kind == "reminder":
-        due = assignment.due_on.strftime("%A %-d %B")
-        return compose.partner_reminder(subject, due, ttl, opt_out)
-    if kind == "due":
-        return compose.partner_due(subject, ttl, opt_out)
-    return compose.partner_released(subject, ttl, opt_out)
+    due = assignment.due_on.strftime("%A %-d %B") if kind == "reminder" else ""
+    return compose.partner_homework(kind, subject, ttl, opt_out, due=due)
 
 
 def queue_once(

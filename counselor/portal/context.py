@@ -142,22 +142,10 @@ def open_assignment(ctx: PartnerContext) -> None:
     if ctx.response.status == "not_opened":
         ctx.response.status = "opened"
         ctx.response.opened_at = utcnow()
-        audit.record(
-            "portal.open",
-            "response",
-            ctx.response.id,
-            actor_kind="partner",
-            actor_id=ctx.partner.id,
-        )
+        audit.by_partner(ctx.partner.id, "portal.open", "response", ctx.response.id)
 
 
 def open_home(pctx: PortalContext) -> None:
     """Record that the partner opened their home (the counselor sees when, last)."""
     pctx.home.last_opened_at = utcnow()
-    audit.record(
-        "portal.home_open",
-        "partner",
-        pctx.partner.id,
-        actor_kind="partner",
-        actor_id=pctx.partner.id,
-    )
+    audit.by_partner(pctx.partner.id, "portal.home_open")

@@ -14,7 +14,7 @@ from flask import abort, g, jsonify, redirect, render_template, request, url_for
 
 from counselor.core import audit
 from counselor.core import practice as practice_settings
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.portal import context, services
 from counselor.portal import session as portal_session
@@ -37,9 +37,7 @@ def homework_required(view):
         chosen = assignment_id or g.portal.focus_assignment_id
         ctx = context.assignment_context(pctx, chosen) if chosen else None
         if ctx is None:
-            audit.record(
-                "portal.miss", "assignment", "", actor_kind="partner", actor_id=pctx.partner.id
-            )
+            audit.by_partner(pctx.partner.id, "portal.miss", "assignment", "")
             db.session.commit()
             return not_found()
         portal_session.focus(g.portal, ctx.assignment.id)
@@ -170,10 +168,8 @@ def section(ctx, number: int):
     message = None
     status = 200
     if request.method == "POST":
-        try:
+        with refusing(400, services.BadForm):
             outcome = services.save_section(ctx, sec, request.form)
-        except services.BadForm as exc:
-            refuse(400, str(exc))
         if outcome.saved:
             db.session.commit()
             action = request.form.get("action", "save")
@@ -294,12 +290,6 @@ def reopen(ctx):
 def shared(ctx):
     """What you share: matches and shared items of the others, once released."""
     view = view_for_partner(ctx.assignment, ctx.partner.id)
-    audit.record(
-        "portal.shared_view",
-        "assignment",
-        ctx.assignment.id,
-        actor_kind="partner",
-        actor_id=ctx.partner.id,
-    )
+    audit.by_partner(ctx.partner.id, "portal.shared_view", "assignment", ctx.assignment.id)
     db.session.commit()
     return render_template("portal/shared.html", view=view, **view_model(ctx))

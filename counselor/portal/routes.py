@@ -141,9 +141,7 @@ def _sign_in_door(token: str) -> _Door | None:
         partner = db.session.get(Partner, link.partner_id)
         home = homes.home_of(partner)
         context.open_home(context.PortalContext(partner, home))
-        audit.record(
-            "portal.sign_in", "partner", partner.id, actor_kind="partner", actor_id=partner.id
-        )
+        audit.by_partner(partner.id, "portal.sign_in")
         fields = {"home_generation": homes.generation(home, homes.FROM_MAIL)}
         return partner.id, fields, url_for("portal.home")
 
@@ -253,8 +251,6 @@ def leave(ctx):
     """Forget this device: the session ends on the server; the link still works to come back."""
     response = make_response(render_template("portal/left.html"))
     portal_session.end(response, g.portal)
-    audit.record(
-        "portal.leave", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.leave")
     db.session.commit()
     return response

@@ -159,9 +159,7 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     except StaleDataError:
         db.session.rollback()
         raise StaleRevision from None
-    audit.record(
-        "portal.submit", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.submit", "response", response.id)
     alerts = evaluate_alerts(ctx.assignment, response)
     for _, raised in signals.homework_submitted.send(ctx.assignment, response=response):
         alerts += raised or []
@@ -178,9 +176,7 @@ def reopen(ctx: PartnerContext) -> None:
     if ctx.response.status != "submitted":
         return  # already a draft (a second tab or a double click): nothing to reopen
     ctx.response.status = "draft"
-    audit.record(
-        "portal.reopen", "response", ctx.response.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.reopen", "response", ctx.response.id)
 
 
 def raised_alert(ctx: PartnerContext) -> bool:

@@ -1,5 +1,5 @@
-"""The questionnaire builder's pages: create, clone, edit, check, publish, share, and FHIR
-Questionnaire export and import. Editing is the owner's alone (others get 404)."""
+"""The questionnaire builder's pages: create, clone, edit, check, publish, share, import (JSON or
+FHIR Questionnaire) and FHIR export. Editing is the owner's alone (others get 404)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from counselor.questionnaires import authoring, builder, services
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.builder_forms import BuilderForm, FhirImportForm
 from counselor.questionnaires.fhir import FhirError
+from counselor.questionnaires.forms import ImportForm
+from counselor.questionnaires.models import Questionnaire, QuestionnaireVersion
 from counselor.questionnaires.parsing import ParseError
 from counselor.questionnaires.schema import (
     ALERT_SEVERITIES,
@@ -32,8 +34,33 @@ def _printable(lines: list[str]) -> list[str]:
     return [line.encode("utf-8", "backslashreplace").decode("utf-8") for line in lines]
 
 
-def _to_editor(questionnaire_id: uuid.UUID):
+def to_editor(questionnaire_id: uuid.UUID, note: str | None = None):
+    """Back to the builder, with ``note`` shown as a warning if given."""
+    if note:
+        flash(note, "warning")
     return redirect(url_for("questionnaires.edit", questionnaire_id=questionnaire_id))
+
+
+def saved(questionnaire: Questionnaire, version: QuestionnaireVersion | None):
+    """Back to the builder, saying what saving a draft did (``version``: None if nothing
+    changed)."""
+    flash(
+        f"Saved as draft version {version.number}. Publish it to assign it."
+        if version
+        else "Nothing changed since the last save.",
+        "success",
+    )
+    return to_editor(questionnaire.id)
+
+
+def _published(questionnaire: Questionnaire, version: QuestionnaireVersion | None):
+    flash(
+        f"Published version {version.number}: you can assign it now."
+        if version
+        else f"Version {questionnaire.newest.number} is already published.",
+        "success",
+    )
+    return to_editor(questionnaire.id)
 
 
 @bp.route("/questionnaires/new", methods=["POST"])
@@ -42,7 +69,7 @@ def create():
     """Start a new questionnaire (a draft) and open it in the builder."""
     questionnaire = authoring.create(current_user.id)
     db.session.commit()
-    return _to_editor(questionnaire.id)
+    return to_editor(questionnaire.id)
 
 
 @bp.route("/questionnaires/<uuid:questionnaire_id>/clone", methods=["POST"])
@@ -53,7 +80,7 @@ def clone(questionnaire_id: uuid.UUID):
     questionnaire = authoring.clone(source, current_user.id)
     db.session.commit()
     flash("This is your copy: change anything, then publish it to assign it.", "success")
-    return _to_editor(questionnaire.id)
+    return to_editor(questionnaire.id)
 
 
 def _builder_page(questionnaire, doc: dict, form: BuilderForm, problems: list[str], status: int):
@@ -124,20 +151,8 @@ def edit(questionnaire_id: uuid.UUID):
         return _builder_page(questionnaire, doc, form, [str(exc)], 409)
     db.session.commit()
     if request.form.get("action") == "publish":
-        flash(
-            f"Published version {questionnaire.newest.number}: you can assign it now."
-            if published
-            else f"Version {questionnaire.newest.number} is already published.",
-            "success",
-        )
-    else:
-        flash(
-            f"Saved as draft version {version.number}. Publish it to assign it."
-            if version
-            else "Nothing changed since the last save.",
-            "success",
-        )
-    return _to_editor(questionnaire.id)
+        return _published(questionnaire, published)
+    return saved(questionnaire, version)
 
 
 @bp.route("/questionnaires/<uuid:questionnaire_id>/check", methods=["POST"])
@@ -167,13 +182,7 @@ def publish(questionnaire_id: uuid.UUID):
     questionnaire = authoring.get_own_or_404(questionnaire_id)
     version = authoring.publish(questionnaire)
     db.session.commit()
-    flash(
-        f"Published version {version.number}: you can assign it now."
-        if version
-        else "The newest version is already published.",
-        "success",
-    )
-    return _to_editor(questionnaire.id)
+    return _published(questionnaire, version)
 
 
 @bp.route("/questionnaires/<uuid:questionnaire_id>/share", methods=["POST"])
@@ -212,6 +221,39 @@ def export_fhir(questionnaire_id: uuid.UUID):
     )
 
 
+def _imported(questionnaire: Questionnaire, version: QuestionnaireVersion | None):
+    """On to the imported questionnaire, saying what the import did (``version``: None when
+    the definition was the newest version's)."""
+    flash(
+        f"Saved as version {version.number}."
+        if version
+        else "Identical to the newest version of this questionnaire, so it is unchanged: "
+        "nothing new was saved.",
+        "success",
+    )
+    return redirect(url_for("questionnaires.preview", questionnaire_id=questionnaire.id))
+
+
+@bp.route("/questionnaires/import", methods=["GET", "POST"])
+@counselor_required
+def import_definition():
+    """Add an own questionnaire (or a new version of one) from a JSON definition."""
+    form = ImportForm()
+    problems: list[str] = []
+    if form.validate_on_submit():
+        try:
+            questionnaire, version = services.import_definition(
+                form.definition.data, current_user.id
+            )
+        except services.DefinitionError as exc:
+            problems = exc.errors
+        else:
+            db.session.commit()
+            return _imported(questionnaire, version)
+    status = 400 if (form.errors or problems) else 200
+    return render_template("questionnaires/import.html", form=form, problems=problems), status
+
+
 @bp.route("/questionnaires/import-fhir", methods=["GET", "POST"])
 @counselor_required
 def import_fhir():
@@ -243,16 +285,7 @@ def import_fhir():
                 notes = exc.notes
             else:
                 db.session.commit()
-                flash(
-                    f"Imported as version {version.number}."
-                    if version
-                    else "Identical to the newest version of this questionnaire: nothing new "
-                    "was saved.",
-                    "success",
-                )
-                return redirect(
-                    url_for("questionnaires.preview", questionnaire_id=questionnaire.id)
-                )
+                return _imported(questionnaire, version)
     status = 400 if (form.errors or problems or notes) else 200
     return render_template(
         "questionnaires/import_fhir.html",

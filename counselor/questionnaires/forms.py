@@ -9,21 +9,12 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     TextAreaField,
-    widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
-from counselor.core.forms import no_nul
+from counselor.core.forms import MultiCheckboxField, no_nul
 from counselor.questionnaires.parsing import MAX_DEFINITION_CHARS
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """A list of checkboxes: accepts only the values offered (injected ids are refused)."""
-
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 def at_least_one(message: str):

@@ -27,7 +27,15 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import (
+    Timestamps,
+    UUIDPrimaryKey,
+    cascade_key,
+    children,
+    numbered_within,
+    one_of,
+    utcnow,
+)
 from counselor.extensions import db
 from counselor.questionnaires.engine import Definition
 
@@ -82,10 +90,7 @@ class QuestionnaireVersion(UUIDPrimaryKey, db.Model):
     """One immutable definition of a questionnaire; answers always render against it."""
 
     __tablename__ = "questionnaire_version"
-    __table_args__ = (
-        UniqueConstraint("questionnaire_id", "number", name="uq_questionnaire_version_number"),
-        CheckConstraint("number >= 1", name="number_positive"),
-    )
+    __table_args__ = numbered_within("questionnaire_id", "questionnaire_version")
 
     questionnaire_id: Mapped[uuid.UUID] = cascade_key("questionnaire.id")
     number: Mapped[int] = mapped_column(Integer)
@@ -166,12 +171,8 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
 
     version: Mapped[QuestionnaireVersion] = relationship()
     case = relationship("Case")
-    links: Mapped[list[Link]] = relationship(
-        back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
-    )
-    responses: Mapped[list[Response]] = relationship(
-        back_populates="assignment", cascade="all, delete-orphan", passive_deletes=True
-    )
+    links: Mapped[list[Link]] = children(back_populates="assignment")
+    responses: Mapped[list[Response]] = children(back_populates="assignment")
 
     @property
     def definition(self) -> Definition:
@@ -218,7 +219,7 @@ class Response(UUIDPrimaryKey, db.Model):
     __tablename__ = "response"
     __table_args__ = (
         UniqueConstraint("assignment_id", "partner_id", name="uq_response_assignment_partner"),
-        CheckConstraint("status IN ('not_opened', 'opened', 'draft', 'submitted')", name="status"),
+        one_of("status", RESPONSE_STATUSES),
     )
 
     assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")

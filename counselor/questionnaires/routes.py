@@ -1,4 +1,4 @@
-"""Counselor pages: library, preview, import, assignment, links and the assignment page."""
+"""Counselor pages: library, preview, assignment, links and the assignment page."""
 
 from __future__ import annotations
 
@@ -17,11 +17,11 @@ from counselor.cases.services import get_case_or_404, list_cases
 from counselor.core import audit, shown
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
-from counselor.core.web import public_url, refuse
+from counselor.core.web import public_url, refuse, refusing
 from counselor.extensions import db
 from counselor.questionnaires import authoring, engine, services
 from counselor.questionnaires.blueprint import bp
-from counselor.questionnaires.forms import CaseAssignForm, DueForm, ImportForm, LibraryAssignForm
+from counselor.questionnaires.forms import CaseAssignForm, DueForm, LibraryAssignForm
 
 STATUS_LABELS = {
     "not_opened": "Not opened",
@@ -105,32 +105,6 @@ def preview(questionnaire_id: uuid.UUID):
         versions=versions,
         mine=authoring.is_mine(questionnaire),
     )
-
-
-@bp.route("/questionnaires/import", methods=["GET", "POST"])
-@counselor_required
-def import_definition():
-    """Add an own questionnaire (or a new version of one) from a JSON definition."""
-    form = ImportForm()
-    problems: list[str] = []
-    if form.validate_on_submit():
-        try:
-            questionnaire, version = services.import_definition(
-                form.definition.data, current_user.id
-            )
-        except services.DefinitionError as exc:
-            problems = exc.errors
-        else:
-            db.session.commit()
-            flash(
-                f"Saved as version {version.number}."
-                if version
-                else "This definition is unchanged; no new version.",
-                "success",
-            )
-            return redirect(url_for("questionnaires.preview", questionnaire_id=questionnaire.id))
-    status = 400 if (form.errors or problems) else 200
-    return render_template("questionnaires/import.html", form=form, problems=problems), status
 
 
 #: the form's idempotency key as _new_key makes it; anything else posted is replaced
@@ -286,10 +260,8 @@ def change_due(case_id: uuid.UUID, assignment_id: uuid.UUID):
     form = DueForm()
     if not form.validate_on_submit():
         refuse(400, "Enter the new due date as a date.")
-    try:
+    with refusing(400, services.AssignmentError):
         services.set_due(item, form.due_on.data)
-    except services.AssignmentError as exc:
-        refuse(400, str(exc))
     db.session.commit()
     flash("Due date changed.", "success")
     return _back(case, item)

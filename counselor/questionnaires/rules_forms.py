@@ -13,15 +13,13 @@ from wtforms import (
     FormField,
     IntegerField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from counselor.core.forms import no_nul
+from counselor.core.forms import MultiCheckboxField, no_nul
 from counselor.questionnaires.parsing import MAX_CONDITIONS, MAX_NUMBER_DIGITS
 from counselor.questionnaires.schema import ALERT_SEVERITIES
 
@@ -83,11 +81,6 @@ class ItemRulesForm(FlaskForm):
     alert_message = StringField(
         "Message on the case page", validators=[Optional(), Length(max=300), no_nul]
     )
-
-
-class MultiCheckboxField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class CutoffRow(Form):

@@ -9,13 +9,14 @@ import copy
 import re
 import uuid
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import render_template, request
 from wtforms.fields.choices import SelectChoice
 
 from counselor.core.ownership import counselor_required
 from counselor.extensions import db
 from counselor.questionnaires import authoring, builder, services
 from counselor.questionnaires.blueprint import bp
+from counselor.questionnaires.builder_routes import saved, to_editor
 from counselor.questionnaires.parsing import MAX_CONDITIONS
 from counselor.questionnaires.rules_forms import ItemRulesForm, ScoreRuleForm
 from counselor.questionnaires.schema import validate_definition
@@ -28,10 +29,12 @@ _SHORT = {"stop_if": "stop", "alert": "alert"}
 _PART = re.compile(r"^([a-z_]+)(?:\[(\d+)\])?\.?(.*)$")
 
 
-def _to_editor(questionnaire_id: uuid.UUID, note: str | None = None):
-    if note:
-        flash(note, "warning")
-    return redirect(url_for("questionnaires.edit", questionnaire_id=questionnaire_id))
+def _editable(questionnaire_id: uuid.UUID):
+    """The counselor's own questionnaire, its newest version, and a copy of that version's
+    definition to change."""
+    questionnaire = authoring.get_own_or_404(questionnaire_id)
+    version = questionnaire.newest
+    return questionnaire, version, copy.deepcopy(version.definition.doc)
 
 
 def _add(field, message: str) -> None:
@@ -65,13 +68,7 @@ def _save(questionnaire, doc: dict, base: int | None, general: list[str]):
         general.append(str(exc))
         return 409
     db.session.commit()
-    flash(
-        f"Saved as draft version {version.number}. Publish it to assign it."
-        if version
-        else "Nothing changed since the last save.",
-        "success",
-    )
-    return _to_editor(questionnaire.id)
+    return saved(questionnaire, version)
 
 
 def _check_and_save(questionnaire, doc: dict, base, where: tuple[str, str], place, general):
@@ -156,13 +153,11 @@ def _read_conditions(form: ItemRulesForm, by_id: dict) -> tuple[list[dict], list
 @counselor_required
 def item_rules(questionnaire_id: uuid.UUID):
     """One item's conditions, stop and alert as a plain form (``?item=<link_id>``)."""
-    questionnaire = authoring.get_own_or_404(questionnaire_id)
-    version = questionnaire.newest
-    doc = copy.deepcopy(version.definition.doc)
+    questionnaire, version, doc = _editable(questionnaire_id)
     link_id = request.args.get("item", "")
     found = [(p, i) for p, i in builder.items_with_paths(doc) if i["link_id"] == link_id]
     if not found:
-        return _to_editor(questionnaire.id, "That item is not in the newest version.")
+        return to_editor(questionnaire.id, "That item is not in the newest version.")
     path, item = found[0]
     earlier = builder.earlier_questions(doc, link_id)
     by_id = {q["link_id"]: q for q in earlier}
@@ -319,9 +314,7 @@ def _read_score(form: ScoreRuleForm, old: dict, scorable: list[dict]) -> tuple[d
 @counselor_required
 def score_rule(questionnaire_id: uuid.UUID):
     """One scoring rule as a plain form (``?n=<its number>``, or ``?n=new`` to add one)."""
-    questionnaire = authoring.get_own_or_404(questionnaire_id)
-    version = questionnaire.newest
-    doc = copy.deepcopy(version.definition.doc)
+    questionnaire, version, doc = _editable(questionnaire_id)
     scores = doc.setdefault("scores", [])
     asked = request.args.get("n", "")
     if asked == "new" and len(scores) < 20:
@@ -331,7 +324,7 @@ def score_rule(questionnaire_id: uuid.UUID):
     elif asked.isdigit() and int(asked) < len(scores):
         n, old = int(asked), scores[int(asked)]
     else:
-        return _to_editor(questionnaire.id, "That score is not in the newest version.")
+        return to_editor(questionnaire.id, "That score is not in the newest version.")
     scorable = builder.scorable(doc)
     form = (
         ScoreRuleForm()

@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, utcnow
 from counselor.extensions import db
 
 EXPORT_KINDS = ("clinical", "handout", "case_record", "agreement")
@@ -21,8 +21,8 @@ class Export(UUIDPrimaryKey, db.Model):
 
     __tablename__ = "export"
     __table_args__ = (
-        CheckConstraint("kind IN ('clinical', 'handout', 'case_record', 'agreement')", name="kind"),
-        CheckConstraint("status IN ('queued', 'rendering', 'ready', 'failed')", name="status"),
+        one_of("kind", EXPORT_KINDS),
+        one_of("status", EXPORT_STATUSES),
         CheckConstraint("kind != 'handout' OR partner_id IS NOT NULL", name="handout_partner"),
         CheckConstraint(
             "kind IN ('case_record', 'agreement') OR session_id IS NOT NULL", name="session_needed"

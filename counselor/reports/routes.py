@@ -11,7 +11,7 @@ from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404, get_session_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.reports import services
 from counselor.reports.blueprint import bp
@@ -22,6 +22,11 @@ from counselor.reports.forms import session_export_form
 def export_label(export) -> str:
     """Human name of an export."""
     return services.export_label(export)
+
+
+def _load(case_id: uuid.UUID, export_id: uuid.UUID):
+    case = get_case_or_404(case_id)
+    return case, services.get_export_or_404(case, export_id)
 
 
 def _publish_and_redirect(case: Case, export):
@@ -48,10 +53,8 @@ def request_session_export(case_id: uuid.UUID, session_id: uuid.UUID):
     partner_id = (
         uuid.UUID(form.partner.data) if form.kind.data == "handout" and form.partner.data else None
     )
-    try:
+    with refusing(400, services.ExportError):
         export = services.request_export(case, form.kind.data, session, partner_id)
-    except services.ExportError as exc:
-        refuse(400, str(exc))
     db.session.commit()
     return _publish_and_redirect(case, export)
 
@@ -72,8 +75,7 @@ def request_case_export(case_id: uuid.UUID):
 @counselor_required
 def show(case_id: uuid.UUID, export_id: uuid.UUID):
     """Progress of one export; refreshes itself (with or without JavaScript) until done."""
-    case = get_case_or_404(case_id)
-    export = services.get_export_or_404(case, export_id)
+    case, export = _load(case_id, export_id)
     return render_template(
         "reports/export.html", case=case, export=export, status=services.STATUS_TEXT
     )
@@ -83,8 +85,7 @@ def show(case_id: uuid.UUID, export_id: uuid.UUID):
 @counselor_required
 def status(case_id: uuid.UUID, export_id: uuid.UUID):
     """The export's state for the polling script."""
-    case = get_case_or_404(case_id)
-    export = services.get_export_or_404(case, export_id)
+    case, export = _load(case_id, export_id)
     url = url_for("reports.download", case_id=case.id, export_id=export.id)
     return jsonify(services.status_payload(export, url))
 
@@ -93,8 +94,7 @@ def status(case_id: uuid.UUID, export_id: uuid.UUID):
 @counselor_required
 def download(case_id: uuid.UUID, export_id: uuid.UUID):
     """The PDF as an attachment (never cached)."""
-    case = get_case_or_404(case_id)
-    export = services.get_export_or_404(case, export_id)
+    case, export = _load(case_id, export_id)
     if export.status != "ready":
         refuse(409, "This export is not ready yet.")
     audit.record("export.download", "export", export.id)
@@ -115,12 +115,9 @@ def download(case_id: uuid.UUID, export_id: uuid.UUID):
 @counselor_required
 def retry(case_id: uuid.UUID, export_id: uuid.UUID):
     """Try a failed export again."""
-    case = get_case_or_404(case_id)
-    export = services.get_export_or_404(case, export_id)
-    try:
+    case, export = _load(case_id, export_id)
+    with refusing(409, services.ExportError):
         services.retry_export(export)
-    except services.ExportError as exc:
-        refuse(409, str(exc))
     db.session.commit()
     return _publish_and_redirect(case, export)
 
@@ -129,8 +126,7 @@ def retry(case_id: uuid.UUID, export_id: uuid.UUID):
 @counselor_required
 def delete(case_id: uuid.UUID, export_id: uuid.UUID):
     """Delete an export and its PDF now."""
-    case = get_case_or_404(case_id)
-    export = services.get_export_or_404(case, export_id)
+    case, export = _load(case_id, export_id)
     back = request.form.get("next_session")
     services.delete_export(export)
     db.session.commit()

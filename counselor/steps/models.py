@@ -12,7 +12,6 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
-    CheckConstraint,
     Date,
     DateTime,
     ForeignKey,
@@ -24,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, utcnow
+from counselor.core.models import UUIDPrimaryKey, cascade_key, children, one_of, utcnow
 from counselor.extensions import db
 
 #: proposed (by a partner, waiting for the counselor), declined, open (on the ladder, to do),
@@ -45,19 +44,12 @@ class Ladder(UUIDPrimaryKey, db.Model):
 
     case_id: Mapped[uuid.UUID] = cascade_key("case.id")
     #: None: on its own for the case (all its partners)
-    agreement_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("agreement.id", ondelete="CASCADE"), index=True
-    )
+    agreement_id: Mapped[uuid.UUID | None] = cascade_key("agreement.id")
     #: the clause's key in the agreement ("" for the agreement as a whole or the case)
     clause_key: Mapped[str] = mapped_column(String(16), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
-    steps: Mapped[list[Step]] = relationship(
-        back_populates="ladder",
-        order_by="Step.position",
-        cascade="all, delete-orphan",
-        passive_deletes=True,
-    )
+    steps: Mapped[list[Step]] = children(back_populates="ladder", order_by="Step.position")
     case = relationship("Case")
     agreement = relationship("Agreement")
 
@@ -66,12 +58,7 @@ class Step(UUIDPrimaryKey, db.Model):
     """One small, reversible experiment on a ladder."""
 
     __tablename__ = "step"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('proposed', 'declined', 'open', 'paused', 'done', 'skipped')",
-            name="status",
-        ),
-    )
+    __table_args__ = (one_of("status", STATUSES),)
 
     ladder_id: Mapped[uuid.UUID] = cascade_key("step_ladder.id")
     case_id: Mapped[uuid.UUID] = cascade_key("case.id")
@@ -99,9 +86,7 @@ class Step(UUIDPrimaryKey, db.Model):
 
     ladder: Mapped[Ladder] = relationship(back_populates="steps")
     case = relationship("Case")
-    debriefs: Mapped[list[StepDebrief]] = relationship(
-        back_populates="step", cascade="all, delete-orphan", passive_deletes=True
-    )
+    debriefs: Mapped[list[StepDebrief]] = children(back_populates="step")
 
     @property
     def content(self) -> dict:

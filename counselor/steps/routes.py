@@ -12,7 +12,7 @@ from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.web import refuse
 from counselor.extensions import csrf, db
-from counselor.portal.access import partner_required
+from counselor.portal.access import not_found, partner_required
 from counselor.portal.home_page import HomeCard
 from counselor.steps import holds, records, services, views
 from counselor.steps.blueprint import bp
@@ -87,6 +87,17 @@ def _debrief_id(form: StepForm) -> uuid.UUID | None:
         raise services.StepError("Choose a debrief from the list.") from None
 
 
+def _typed(form: StepForm) -> dict:
+    """The step as typed in the form, as ``services.add_step`` and ``edit_step`` take it."""
+    return {
+        "what": form.what.data,
+        "size": form.size.data,
+        "conditions": form.conditions.data,
+        "planned_on": form.planned_on.data,
+        "questionnaire_id": _debrief_id(form),
+    }
+
+
 def _check_plain() -> None:
     if not PlainForm().validate_on_submit():
         refuse(400, "This page was open too long. Reload it and try again.")
@@ -105,14 +116,7 @@ def case_steps(case_id: uuid.UUID):
         if form.validate_on_submit():
             try:
                 ladder = services.ladder_at(case, form.place.data)
-                services.add_step(
-                    ladder,
-                    form.what.data,
-                    form.size.data,
-                    form.conditions.data,
-                    form.planned_on.data,
-                    _debrief_id(form),
-                )
+                services.add_step(ladder, **_typed(form))
             except services.StepError as exc:
                 db.session.rollback()
                 form.what.errors = [*form.what.errors, str(exc)]
@@ -146,14 +150,7 @@ def edit(case_id: uuid.UUID, step_id: uuid.UUID):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                services.edit_step(
-                    step,
-                    form.what.data,
-                    form.size.data,
-                    form.conditions.data,
-                    form.planned_on.data,
-                    _debrief_id(form),
-                )
+                services.edit_step(step, **_typed(form))
             except services.Stale as exc:
                 db.session.rollback()
                 refuse(409, str(exc))
@@ -225,11 +222,6 @@ def resume(case_id: uuid.UUID, step_id: uuid.UUID):
 # ---- the partner ---------------------------------------------------------------------------
 
 
-def _not_found():
-    # the same page as a link that does not work: a ladder the partner is not in looks missing
-    return render_template("portal/not_found.html"), 404
-
-
 def _portal_page(ctx, *, status: int = 200, message: str | None = None):
     return render_template(
         "steps/portal.html",
@@ -245,9 +237,7 @@ def _portal_page(ctx, *, status: int = 200, message: str | None = None):
 @partner_required
 def portal_steps(ctx):
     """The partner's steps: the one they are on, their debriefs, and what to share."""
-    audit.record(
-        "portal.steps", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.steps")
     db.session.commit()
     return _portal_page(ctx)
 
@@ -257,9 +247,7 @@ def portal_steps(ctx):
 def portal_log(ctx):
     """The shared log: per step, what each partner chose to share, once everyone has."""
     log = views.shared_log(ctx.partner)
-    audit.record(
-        "portal.steps_log", "partner", ctx.partner.id, actor_kind="partner", actor_id=ctx.partner.id
-    )
+    audit.by_partner(ctx.partner.id, "portal.steps_log")
     db.session.commit()
     return render_template("steps/portal_log.html", ctx=ctx, log=log)
 
@@ -273,8 +261,8 @@ def _uuid_field(name: str) -> uuid.UUID | None:
 
 def _partner_act(ctx, ladder_id, action, done: str):
     ladder = services.for_partner(ctx.partner, ladder_id)
-    if ladder is None:
-        return _not_found()
+    if ladder is None:  # a ladder the partner is not in looks like a link that does not work
+        return not_found()
     try:
         action(ladder)
     except services.Stale as exc:

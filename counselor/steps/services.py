@@ -227,9 +227,7 @@ def add_step(
     ladder.steps.append(step)
     db.session.flush()
     if proposed_by is not None:
-        audit.record(
-            "steps.propose", "step", step.id, actor_kind="partner", actor_id=proposed_by.id
-        )
+        audit.by_partner(proposed_by.id, "steps.propose", "step", step.id)
     else:
         audit.record("steps.add", "step", step.id)
     return step
@@ -335,7 +333,7 @@ def mark(ladder: Ladder, partner: Partner, step_id: uuid.UUID, action: str) -> S
     step.marked_by = partner.id
     step.marked_at = utcnow()
     step.paused_because = "partner" if action == "pause" else None
-    audit.record(f"steps.{action}", "step", step.id, actor_kind="partner", actor_id=partner.id)
+    audit.by_partner(partner.id, f"steps.{action}", "step", step.id)
     if action == "done":
         _start_debriefs(ladder, step)
     elif action == "pause":
@@ -429,9 +427,7 @@ def share(ladder: Ladder, partner: Partner, step_id: uuid.UUID, keys: list[str])
         ensure_ascii=False,
     )
     debrief.sent_at = utcnow()
-    audit.record(
-        "steps.share", "step_debrief", debrief.id, actor_kind="partner", actor_id=partner.id
-    )
+    audit.by_partner(partner.id, "steps.share", "step_debrief", debrief.id)
     return debrief
 
 
