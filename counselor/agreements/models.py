@@ -11,16 +11,7 @@ import json
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import (
-    Date,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Uuid,
-    event,
-    inspect,
-)
+from sqlalchemy import Date, DateTime, Index, Integer, String, Uuid, event, inspect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.cases.models import PartnerMember, WithMembers

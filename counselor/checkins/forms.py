@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import (
-    DateField,
-    IntegerField,
-    SelectChoice,
-    SelectField,
-)
+from wtforms import DateField, IntegerField, SelectChoice, SelectField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
 from counselor.checkins.cadence import MAX_TIMES

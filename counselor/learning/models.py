@@ -10,15 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import (
-    Boolean,
-    DateTime,
-    String,
-    Text,
-    UniqueConstraint,
-    Uuid,
-    false,
-)
+from sqlalchemy import Boolean, DateTime, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, one_of, utcnow

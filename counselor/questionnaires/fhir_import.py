@@ -13,14 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from counselor.questionnaires.fhir import (
-    EXT,
-    ITEM_CONTROL,
-    SDC_MAX,
-    SDC_MIN,
-    URL_PREFIX,
-    FhirError,
-)
+from counselor.questionnaires.fhir import EXT, ITEM_CONTROL, SDC_MAX, SDC_MIN, URL_PREFIX, FhirError
 from counselor.questionnaires.fhir_reader import Reader, value_of
 from counselor.questionnaires.parsing import MAX_NESTING
 

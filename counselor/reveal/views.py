@@ -22,13 +22,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from counselor.questionnaires.engine import (
-    Definition,
-    enabled_states,
-    has_answer,
-    share_of,
-    walk,
-)
+from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
 from counselor.questionnaires.scoring import Score, scores
 from counselor.reveal.matching import compare_pair
 
