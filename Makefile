@@ -63,12 +63,14 @@ lint: $(STAMP)
 ## PostgreSQL at BENCH_PG_URL, whose database it empties); prints markdown tables to paste
 bench: $(STAMP)
 	@$(BIN)/python bench/load.py --pg-url $(BENCH_PG_URL)
+	@$(BIN)/python bench/cpu_split.py
 	@$(BIN)/python bench/pdf.py --render-only --runs 20
 	@$(BIN)/python bench/scale.py --pg-url $(BENCH_PG_URL)
 
 ## bench-quick: the same, shorter and smaller (rough figures, for development)
 bench-quick: $(STAMP)
 	@$(BIN)/python bench/load.py --quick --pg-url $(BENCH_PG_URL)
+	@$(BIN)/python bench/cpu_split.py --requests 100
 	@$(BIN)/python bench/pdf.py --render-only --runs 5
 	@$(BIN)/python bench/scale.py --quick --pg-url $(BENCH_PG_URL)
 
