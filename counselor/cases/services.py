@@ -10,6 +10,7 @@ from itertools import combinations
 
 from sqlalchemy import case as sa_case
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import selectinload
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import (
@@ -166,6 +167,20 @@ def list_cases(
     cases = _case_rows(db.session.execute(stmt).all())
     needle = query.strip().casefold()
     return [c for c in cases if _matches(c, needle)] if needle else cases
+
+
+def owned_cases(counselor: Counselor, ids: list[uuid.UUID]) -> list[Case]:
+    """The counselor's cases among ``ids``, in that order, with their partners (for the
+    services that change them; the caseload itself reads plain rows). Others are left out."""
+    if not ids:
+        return []
+    found = db.session.scalars(
+        select(Case)
+        .options(selectinload(Case.partners))
+        .where(Case.counselor_id == counselor.id, Case.id.in_(ids))
+    ).all()
+    place = {case_id: n for n, case_id in enumerate(ids)}
+    return sorted(found, key=lambda c: place[c.id])
 
 
 def caseload_page(

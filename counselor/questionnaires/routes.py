@@ -13,7 +13,7 @@ from wtforms import SelectChoice
 
 from counselor.cases import homes
 from counselor.cases.models import Case
-from counselor.cases.services import get_case_or_404, list_cases
+from counselor.cases.services import get_case_or_404, list_cases, owned_cases
 from counselor.core import audit, shown
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
@@ -151,7 +151,7 @@ def assign_many(questionnaire_id: uuid.UUID):
         chosen = {uuid.UUID(v) for v in form.cases.data}
         try:
             made = services.assign_to_cases(
-                [c for c in cases if c.id in chosen],
+                owned_cases(current_user, [c.id for c in cases if c.id in chosen]),
                 questionnaire.latest,
                 due_on=form.due_on.data,
                 instructions=form.instructions.data,
