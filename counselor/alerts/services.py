@@ -269,20 +269,10 @@ def _cards(alerts: list[Alert]) -> list[AlertCard]:
     return list(cards.values())
 
 
-def _case_alerts(case_id: uuid.UUID, *, closed: bool | None) -> list[Alert]:
-    """The case's open (``closed=False``), closed (``True``) or all (``None``) alerts."""
-    done = (
-        true()
-        if closed is None
-        else Alert.acknowledged_at.is_not(None)
-        if closed
-        else Alert.acknowledged_at.is_(None)
-    )
-    order = (
-        (Alert.acknowledged_at.desc(), _by_severity, Alert.triggered_at.desc())
-        if closed
-        else (_by_severity, Alert.triggered_at.desc())
-    )
+def _case_alerts(case_id: uuid.UUID, *, open_only: bool) -> list[Alert]:
+    """The case's open alerts, or all of them, urgent first, then newest first."""
+    done = Alert.acknowledged_at.is_(None) if open_only else true()
+    order = (_by_severity, Alert.triggered_at.desc())
     return list(
         db.session.scalars(
             select(Alert)
@@ -299,20 +289,23 @@ def _case_alerts(case_id: uuid.UUID, *, closed: bool | None) -> list[Alert]:
 
 def open_alerts(case: Case) -> list[AlertView]:
     """Unacknowledged alerts of a case, urgent first, then newest first."""
-    return _alert_views(_case_alerts(case.id, closed=False))
+    return _alert_views(_case_alerts(case.id, open_only=True))
+
+
+def _most_pressing_first(cards: list[AlertCard]) -> list[AlertCard]:
+    return sorted(cards, key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
 
 
 def open_alert_cards(case: Case) -> list[AlertCard]:
     """Open alerts of a case as one card per submitted response, the most pressing first."""
-    cards = _cards(_case_alerts(case.id, closed=False))
-    return sorted(cards, key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
+    return _most_pressing_first(_cards(_case_alerts(case.id, open_only=True)))
 
 
 def case_alert_cards(case: Case) -> tuple[list[AlertCard], list[AlertCard]]:
     """The case's open alert cards (most pressing first) and closed ones (most recently
     closed first), the open ones ordered as ``open_alert_cards`` orders them,
     from one read of the case's alerts."""
-    alerts = _case_alerts(case.id, closed=None)
+    alerts = _case_alerts(case.id, open_only=False)
     open_ = [a for a in alerts if a.acknowledged_at is None]
     # sorted() is stable, also in reverse: equal closing times keep severity order
     closed = sorted(
@@ -320,8 +313,7 @@ def case_alert_cards(case: Case) -> tuple[list[AlertCard], list[AlertCard]]:
         key=lambda a: aware(a.acknowledged_at),
         reverse=True,
     )
-    cards = sorted(_cards(open_), key=lambda c: SEVERITY_RANK.get(c.severity, len(SEVERITY_RANK)))
-    return cards, _cards(closed)
+    return _most_pressing_first(_cards(open_)), _cards(closed)
 
 
 def all_alert_cards(case: Case) -> list[AlertCard]:
