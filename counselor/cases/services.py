@@ -21,7 +21,6 @@ from counselor.cases.models import (
     PartnerRelationship,
 )
 from counselor.core import audit
-from counselor.core.crypto import associated_data, keyring
 from counselor.core.models import combine_local
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
@@ -122,7 +121,6 @@ def _case_rows(rows) -> list[CaseRow]:
     """Decrypt the cases' labels and read and decrypt their partners' names (one statement)."""
     if not rows:
         return []
-    ring = keyring()
     p = _PARTNER.c
     names: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
     for partner in db.session.execute(
@@ -131,15 +129,12 @@ def _case_rows(rows) -> list[CaseRow]:
         .order_by(p.case_id, p.position)
     ):
         names[partner.case_id].append(
-            ring.decrypt(
-                bytes(partner.display_name_sealed),
-                associated_data("partner", "display_name", partner.id),
-            )
+            Partner.display_name.open(partner.display_name_sealed, partner.id)
         )
     return [
         CaseRow(
             row.id,
-            ring.decrypt(bytes(row.label_sealed), associated_data("case", "label", row.id)),
+            Case.label.open(row.label_sealed, row.id),
             row.status,
             row.last_session_at,
             names[row.id],
