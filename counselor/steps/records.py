@@ -16,6 +16,7 @@ from counselor.extensions import db
 from counselor.reports.data import StepsBlock
 from counselor.steps import services
 from counselor.steps.models import Step
+from counselor.steps.views import names_of
 
 #: why a step waits, in the counselor's words
 PAUSED_BECAUSE = {
@@ -46,7 +47,7 @@ def record_section(
     case = db.session.get(Case, case_id)
     if case is None:
         return []
-    names = {p.id: p.display_name for p in case.partners}
+    names = names_of(case)
     blocks = []
     for ladder in services.ladders_of_case(case):
         current = services.current(ladder)

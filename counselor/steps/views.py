@@ -29,7 +29,8 @@ def _clause_text(ladder: Ladder, names: dict) -> str:
     return ""
 
 
-def _names(case: Case) -> dict[uuid.UUID, str]:
+def names_of(case: Case) -> dict[uuid.UUID, str]:
+    """Partner id -> name, for the case's partners."""
     return {p.id: p.display_name for p in case.partners}
 
 
@@ -65,7 +66,7 @@ class CounselorLadder:
 
 def counselor_ladders(case: Case) -> list[CounselorLadder]:
     """Every ladder of the case with its steps in order and the partners' proposals."""
-    names = _names(case)
+    names = names_of(case)
     return [
         CounselorLadder(
             ladder=ladder,
@@ -146,7 +147,7 @@ def _title(ladder: Ladder) -> str:
 
 def partner_ladders(partner: Partner) -> list[PartnerLadder]:
     """The ladders a partner is in, with their own debriefs and what they may share."""
-    names = _names(partner.case)
+    names = names_of(partner.case)
     found = []
     for ladder in services.ladders_of_partner(partner):
         now = services.current(ladder)
@@ -201,7 +202,7 @@ class LogStep:
 def shared_log(partner: Partner) -> list[LogStep]:
     """The shared log of a partner: per done step whose every partner has sent their debrief,
     what each chose to share (the partner's own first). Nothing of a step before that."""
-    names = _names(partner.case)
+    names = names_of(partner.case)
     found = []
     for ladder in services.ladders_of_partner(partner):
         for n, step in enumerate(services.on_ladder(ladder), start=1):
