@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import PASSWORD, SECRET, _sa, seed  # noqa: E402
+from bench.load import bench_app, seed, signed_in_client  # noqa: E402
 
 
 def timed(client, url: str, runs: int, warm: int) -> tuple[list[float], int]:
@@ -95,23 +95,11 @@ def main() -> int:
     os.environ["REF_DATABASE_URL"] = database_url
 
     from bench import ref_app
-    from counselor import create_app
-    from counselor.config import new_encryption_key
 
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "SQLALCHEMY_DATABASE_URI": _sa(database_url),
-            "SECRET_KEY": SECRET,
-            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-            "WTF_CSRF_ENABLED": False,
-        }
-    )
+    app = bench_app(database_url, tmp / "instance", WTF_CSRF_ENABLED=False)
     data = seed(app, small=10, large=100, audit_rows=1000)
     ref_app.create_schema(ref_app.url())
-    client = app.test_client()
-    r = client.post("/login", data={"email": data["counselors"]["small"], "password": PASSWORD})
-    assert r.status_code == 302, "bench sign-in failed"
+    client = signed_in_client(app, data["counselors"]["small"])
     reference = ref_app.app.test_client()
 
     c2, a2 = data["compare"][2]

@@ -108,23 +108,9 @@ def measure(fn, requests: int) -> tuple[float, dict[str, float]]:
 
 def project_pages(url: str, tmp: Path) -> dict:
     """The app on a scratch database, seeded; returns name -> a function making one request."""
-    from counselor import create_app
-    from counselor.config import new_encryption_key
-
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(tmp / "instance"),
-            "SQLALCHEMY_DATABASE_URI": load._sa(url),
-            "SECRET_KEY": load.SECRET,
-            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-        }
-    )
+    app = load.bench_app(url, tmp / "instance")
     data = load.seed(app, small=10, large=100, audit_rows=2000)
-    counselor = app.test_client()
-    page = counselor.get("/login").get_data(as_text=True)
-    csrf = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    email = data["counselors"]["small"]
-    counselor.post("/login", data={"csrf_token": csrf, "email": email, "password": load.PASSWORD})
+    counselor = load.signed_in_client(app, data["counselors"]["small"])
     c2, a2 = data["compare"][2]
     c6, a6 = data["compare"][6]
     gets = {

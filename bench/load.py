@@ -148,6 +148,35 @@ def thirty_answers(n: int = 0) -> dict:
 # ---- seeding through the app's services ----------------------------------------------------
 
 
+def bench_app(database_url: str, instance: Path, **more):
+    """The app as the benches run it: ``database_url`` (emptied by ``seed``), an instance
+    folder of its own, a fresh encryption key unless ``more`` names one."""
+    from counselor import create_app
+    from counselor.config import new_encryption_key
+
+    return create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "SQLALCHEMY_DATABASE_URI": _sa(database_url),
+            "SECRET_KEY": SECRET,
+            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
+            **more,
+        }
+    )
+
+
+def signed_in_client(app, email: str):
+    """A Flask test client signed in as ``email`` through the sign-in form (with its CSRF
+    token when the app checks one)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    form = {"email": email, "password": PASSWORD}
+    r = client.post("/login", data={**form, **({"csrf_token": token.group(1)} if token else {})})
+    assert r.status_code == 302, "bench sign-in failed"
+    return client
+
+
 def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     """Create the bench data; returns ids and tokens the measures need."""
     from sqlalchemy import select
@@ -433,7 +462,6 @@ def _ms(value: str) -> float:
 def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
     """Seed, start both servers, run every measure interleaved; returns table rows."""
     from bench import ref_app
-    from counselor import create_app
     from counselor.config import new_encryption_key
 
     keys = new_encryption_key()
@@ -447,14 +475,7 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
         "WEB_CONCURRENCY": "2",
     }
     os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(instance),
-            "SQLALCHEMY_DATABASE_URI": _sa(database_url),
-            "SECRET_KEY": SECRET,
-            "COUNSELOR_ENCRYPTION_KEYS": keys,
-        }
-    )
+    app = bench_app(database_url, instance, COUNSELOR_ENCRYPTION_KEYS=keys)
     t0 = time.monotonic()
     data = seed(app, small=10, large=args.cases, audit_rows=args.audit_rows)
     ref_app.create_schema(ref_app.url())
