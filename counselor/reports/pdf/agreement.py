@@ -6,17 +6,15 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from counselor.reports.data import VARIANT_TITLES, AgreementBlock, AgreementDocument
+from counselor.reports.data import AgreementBlock, AgreementDocument
 from counselor.reports.pdf.layout import (
-    build_pdf,
     facts_table,
-    house_style,
-    house_table,
+    listing_table,
     page_heading,
-    partner_cover,
+    partner_document,
     text_blocks,
 )
-from counselor.reports.pdf.styles import FRAME_W, Styles, text_para
+from counselor.reports.pdf.styles import Styles
 from counselor.reports.pdf.text import clean, markup
 
 
@@ -59,38 +57,30 @@ def agreement_section(block: AgreementBlock, st: Styles, *, changes: bool) -> li
         ]
     if block.history:
         out += page_heading("History", st.h2, 20 * mm)
-        data = [[Paragraph("When", st.cell_head), Paragraph("What", st.cell_head)]]
-        data += [
-            [text_para(when, st.value), text_para(what, st.value)] for when, what in block.history
-        ]
-        table = house_table(data, [FRAME_W * 0.3, FRAME_W * 0.7], header=True)
-        table.setStyle(house_style(("LEFTPADDING", (0, 0), (-1, -1), 7)))
-        out.append(table)
+        out.append(listing_table(("When", "What"), block.history, (0.3, 0.7), st))
     return out
 
 
 def render_agreement(document: AgreementDocument, font_dir: str) -> bytes:
     """A partner's copy of an agreement and its history: no case label, no counselor notes,
     every version named by the SHA-256 of its exact content."""
-    family, st, partner, story = partner_cover(font_dir, document.partner, "Your agreement")
-    story += [
-        Paragraph(
+
+    def body(st: Styles) -> list[Flowable]:
+        intro = Paragraph(
             "This is your private copy. Any of you can pause any part of it at any moment, from "
             "your personal page, without giving a reason. Each version is named by a "
             "fingerprint (SHA-256) of its exact words, so everyone can be sure they agreed to "
             "the same text.",
             st.muted,
-        ),
-        Spacer(1, 6),
-    ]
-    story += agreement_section(document.agreement, st, changes=False)
-    return build_pdf(
-        story,
-        family,
+        )
+        return [intro, Spacer(1, 6), *agreement_section(document.agreement, st, changes=False)]
+
+    return partner_document(
+        font_dir,
+        document.partner,
         "agreement",
-        f"For {partner}",
+        "Your agreement",
         document.generated_at,
-        title="Your agreement",
-        author=clean(document.practice),
-        subject=VARIANT_TITLES["agreement"],
+        document.practice,
+        body,
     )

@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.platypus import Paragraph, Spacer
+from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from counselor.reports.data import VARIANT_TITLES, Handout
+from counselor.reports.data import Handout
 from counselor.reports.pdf.layout import (
-    build_pdf,
     facts_table,
-    house_style,
-    house_table,
+    listing_table,
     page_heading,
-    partner_cover,
+    partner_document,
     text_blocks,
 )
-from counselor.reports.pdf.styles import FRAME_W, SAND, TEAL, text_para
+from counselor.reports.pdf.styles import SAND, TEAL, Styles
 from counselor.reports.pdf.text import clean, markup
 
 
 def render_handout(handout: Handout, font_dir: str) -> bytes:
     """What one partner takes home: next steps, what they share, and the coming homework."""
-    family, st, partner, story = partner_cover(font_dir, handout.partner, "Notes from your session")
-    story += [
+    # The case label is the counselor's private name for the case ("Only you see it"): the
+    # handout never prints it, and its metadata hold only what its pages show.
+    return partner_document(
+        font_dir,
+        handout.partner,
+        "handout",
+        "Notes from your session",
+        handout.generated_at,
+        handout.counselor,
+        lambda st: _pages(handout, st),
+    )
+
+
+def _pages(handout: Handout, st: Styles) -> list[Flowable]:
+    story: list[Flowable] = [
         facts_table(
             [("Session", handout.session_when), ("Counselor", handout.counselor)]
             + ([("Next appointment", handout.next_appointment)] if handout.next_appointment else [])
@@ -90,23 +101,7 @@ def render_handout(handout: Handout, font_dir: str) -> bytes:
     if not handout.upcoming:
         story.append(Paragraph("No homework for now.", st.muted))
     else:
-        data = [[Paragraph("Exercise", st.cell_head), Paragraph("Due", st.cell_head)]]
-        data += [
-            [text_para(title, st.value), text_para(due, st.value, "no due date")]
-            for title, due in handout.upcoming
-        ]
-        table = house_table(data, [FRAME_W * 0.68, FRAME_W * 0.32], header=True)
-        table.setStyle(house_style(("LEFTPADDING", (0, 0), (-1, -1), 7)))
-        story.append(table)
-    # The case label is the counselor's private name for the case ("Only you see it"): the
-    # handout never prints it, and its metadata hold only what its pages show.
-    return build_pdf(
-        story,
-        family,
-        "handout",
-        f"For {partner}",
-        handout.generated_at,
-        title="Notes from your session",
-        author=clean(handout.counselor),
-        subject=VARIANT_TITLES["handout"],
-    )
+        story.append(
+            listing_table(("Exercise", "Due"), handout.upcoming, (0.68, 0.32), st, "no due date")
+        )
+    return story

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from xml.sax.saxutils import escape
 
 from reportlab.lib.pagesizes import A4
@@ -255,13 +255,45 @@ def text_blocks(
     return [Paragraph(markup(b.strip("\n")), style) for b in blocks]
 
 
-def partner_cover(
-    font_dir: str, partner: object, title: str
-) -> tuple[str, Styles, str, list[Flowable]]:
-    """The opening of a document a partner keeps: its fonts and styles, the partner's name as
-    printed ("you" when there is none) and the title block."""
+def listing_table(
+    heads: tuple[str, str],
+    rows: Iterable[tuple[object, object]],
+    shares: tuple[float, float],
+    st: Styles,
+    empty: str = "",
+) -> Table:
+    """A house table of two columns of typed text under a header row, each column its share
+    of the frame's width; ``empty`` stands in a right-hand cell with no text."""
+    data = [[Paragraph(head, st.cell_head) for head in heads]]
+    data += [[text_para(left, st.value), text_para(right, st.value, empty)] for left, right in rows]
+    table = house_table(data, [FRAME_W * share for share in shares], header=True)
+    table.setStyle(house_style(("LEFTPADDING", (0, 0), (-1, -1), 7)))
+    return table
+
+
+def partner_document(
+    font_dir: str,
+    partner: object,
+    variant: str,
+    title: str,
+    generated_at: str,
+    author: object,
+    body: Callable[[Styles], list[Flowable]],
+) -> bytes:
+    """A document a partner keeps: the title block with the partner's name as printed ("you"
+    when there is none), the body made with its styles, and that name in the running header."""
     family = register_fonts(font_dir)
     st = Styles(family, base=10.5)
     name = clean(partner).strip() or "you"
-    cover = [Paragraph(title, st.title), Paragraph(f"For {escape(name)}", st.subtitle)]
-    return family, st, name, cover
+    story = [Paragraph(title, st.title), Paragraph(f"For {escape(name)}", st.subtitle)]
+    story += body(st)
+    return build_pdf(
+        story,
+        family,
+        variant,
+        f"For {name}",
+        generated_at,
+        title=title,
+        author=clean(author),
+        subject=VARIANT_TITLES[variant],
+    )

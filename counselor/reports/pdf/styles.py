@@ -52,123 +52,101 @@ GRID_PAIRS_PER_TABLE = 4
 
 
 class Styles:
-    """The paragraph styles of one document, built on the registered family."""
+    """The paragraph styles of one document, built on the registered family: ``st.body``,
+    ``st.h1`` and every other style of ``_styles`` under its name."""
 
     def __init__(self, family: str, base: float = 9.5):
-        bold = f"{family}-Bold"
-        italic = f"{family}-Oblique"
-        lead = base * 1.42
-        self.family, self.bold, self.italic = family, bold, italic
-        self.body = ParagraphStyle(
-            "body",
-            fontName=family,
-            fontSize=base,
-            leading=lead,
-            textColor=INK,
-            spaceAfter=4,
-            splitLongWords=1,
-        )
-        self.muted = ParagraphStyle("muted", parent=self.body, fontName=italic, textColor=MUTED)
-        self.small = ParagraphStyle(
-            "small",
-            parent=self.body,
-            fontSize=base - 1.5,
-            leading=(base - 1.5) * 1.35,
-            spaceAfter=0,
-        )
-        self.small_muted = ParagraphStyle("small_muted", parent=self.small, textColor=MUTED)
-        self.title = ParagraphStyle(
-            "title", fontName=bold, fontSize=20, leading=25, textColor=TEAL, spaceAfter=2
-        )
-        self.subtitle = ParagraphStyle(
-            "subtitle", fontName=family, fontSize=11.5, leading=15, textColor=MUTED, spaceAfter=10
-        )
+        self.family, self.bold, self.italic = family, f"{family}-Bold", f"{family}-Oblique"
+        for name, parent, changes in _styles(family, self.bold, self.italic, base):
+            based_on = getattr(self, parent) if parent else None
+            setattr(self, name, ParagraphStyle(name, parent=based_on, **changes))
 
-        # h1 and kickers before tables do not keep with what follows: platypus would wrap
-        # them with a whole table or note in one KeepTogether and push it all to the next
-        # page, leaving half-empty pages; page_heading breaks early instead
-        def heading(name, size, leading, color, before, after, keep=0):
-            return ParagraphStyle(
-                name,
-                fontName=bold,
-                fontSize=size,
-                leading=leading,
-                textColor=color,
-                spaceBefore=before,
-                spaceAfter=after,
-                keepWithNext=keep,
-            )
 
-        self.h1 = heading("h1", 13, 17, TEAL, before=12, after=5)
-        self.h2 = heading("h2", 11, 14.5, INK, before=9, after=2, keep=1)
-        self.h3 = heading("h3", 9.5, 13, TEAL, before=8, after=3, keep=1)
-        self.kicker = heading("kicker", 7.5, 10, MUTED, before=6, after=3)
-        self.meta = ParagraphStyle(
-            "meta",
-            parent=self.body,
-            fontSize=base - 1,
-            textColor=MUTED,
-            spaceAfter=6,
-            keepWithNext=1,
-        )
-        self.label = ParagraphStyle("label", parent=self.small, fontName=bold, textColor=MUTED)
-        self.value = ParagraphStyle("value", parent=self.body, spaceAfter=0)
-        self.cell = ParagraphStyle(
-            "cell", parent=self.body, fontSize=base - 1, leading=(base - 1) * 1.38, spaceAfter=0
-        )
-        self.cell_head = ParagraphStyle(
-            "cell_head", parent=self.cell, fontName=bold, textColor=TEAL
-        )
-        self.cell_question = ParagraphStyle("cell_question", parent=self.cell, fontName=bold)
-        self.section_row = ParagraphStyle(
-            "section_row", parent=self.cell, fontName=bold, textColor=TEAL, fontSize=base - 0.5
-        )
-        self.private = ParagraphStyle(
-            "private",
-            parent=self.body,
-            backColor=PRIVATE_BG,
-            borderColor=PRIVATE_LINE,
-            borderWidth=0.6,
-            borderPadding=(7, 8, 7, 8),
-            leftIndent=8,
-            rightIndent=8,
-            spaceBefore=6,
-            spaceAfter=12,
-        )
-        self.stack_question = ParagraphStyle(
-            "stack_question",
-            parent=self.cell_question,
-            fontSize=base,
-            leading=lead,
-            spaceBefore=8,
-            spaceAfter=3,
-            keepWithNext=1,
-        )
-        self.stack_partner = ParagraphStyle(
-            "stack_partner",
-            parent=self.small,
+def _styles(family: str, bold: str, italic: str, base: float) -> list[tuple[str, str, dict]]:
+    """Each style: its name, the style it builds on (made earlier in the list; "" for none)
+    and what it changes."""
+    lead = base * 1.42
+
+    # h1 and kickers before tables do not keep with what follows: platypus would wrap
+    # them with a whole table or note in one KeepTogether and push it all to the next
+    # page, leaving half-empty pages; page_heading breaks early instead
+    def heading(size, leading, color, before, after, keep=0):
+        return dict(
             fontName=bold,
-            textColor=TEAL,
-            leftIndent=10,
-            spaceBefore=3,
-            keepWithNext=1,
+            fontSize=size,
+            leading=leading,
+            textColor=color,
+            spaceBefore=before,
+            spaceAfter=after,
+            keepWithNext=keep,
         )
-        self.stack_answer = ParagraphStyle(
-            "stack_answer", parent=self.body, leftIndent=10, spaceAfter=3
-        )
-        self.stack_empty = ParagraphStyle(
-            "stack_empty", parent=self.stack_answer, fontName=italic, textColor=MUTED
-        )
-        self.grid_cell = ParagraphStyle(
+
+    return [
+        (
+            "body",
+            "",
+            dict(
+                fontName=family,
+                fontSize=base,
+                leading=lead,
+                textColor=INK,
+                spaceAfter=4,
+                splitLongWords=1,
+            ),
+        ),
+        ("muted", "body", dict(fontName=italic, textColor=MUTED)),
+        ("small", "body", dict(fontSize=base - 1.5, leading=(base - 1.5) * 1.35, spaceAfter=0)),
+        ("small_muted", "small", dict(textColor=MUTED)),
+        ("title", "", dict(fontName=bold, fontSize=20, leading=25, textColor=TEAL, spaceAfter=2)),
+        (
+            "subtitle",
+            "",
+            dict(fontName=family, fontSize=11.5, leading=15, textColor=MUTED, spaceAfter=10),
+        ),
+        ("h1", "", heading(13, 17, TEAL, before=12, after=5)),
+        ("h2", "", heading(11, 14.5, INK, before=9, after=2, keep=1)),
+        ("h3", "", heading(9.5, 13, TEAL, before=8, after=3, keep=1)),
+        ("kicker", "", heading(7.5, 10, MUTED, before=6, after=3)),
+        ("meta", "body", dict(fontSize=base - 1, textColor=MUTED, spaceAfter=6, keepWithNext=1)),
+        ("label", "small", dict(fontName=bold, textColor=MUTED)),
+        ("value", "body", dict(spaceAfter=0)),
+        ("cell", "body", dict(fontSize=base - 1, leading=(base - 1) * 1.38, spaceAfter=0)),
+        ("cell_head", "cell", dict(fontName=bold, textColor=TEAL)),
+        ("cell_question", "cell", dict(fontName=bold)),
+        ("section_row", "cell", dict(fontName=bold, textColor=TEAL, fontSize=base - 0.5)),
+        (
+            "private",
+            "body",
+            dict(
+                backColor=PRIVATE_BG,
+                borderColor=PRIVATE_LINE,
+                borderWidth=0.6,
+                borderPadding=(7, 8, 7, 8),
+                leftIndent=8,
+                rightIndent=8,
+                spaceBefore=6,
+                spaceAfter=12,
+            ),
+        ),
+        (
+            "stack_question",
+            "cell_question",
+            dict(fontSize=base, leading=lead, spaceBefore=8, spaceAfter=3, keepWithNext=1),
+        ),
+        (
+            "stack_partner",
+            "small",
+            dict(fontName=bold, textColor=TEAL, leftIndent=10, spaceBefore=3, keepWithNext=1),
+        ),
+        ("stack_answer", "body", dict(leftIndent=10, spaceAfter=3)),
+        ("stack_empty", "stack_answer", dict(fontName=italic, textColor=MUTED)),
+        (
             "grid_cell",
-            parent=self.cell,
-            fontSize=base - 1.5,
-            leading=(base - 1.5) * 1.3,
-            alignment=TA_CENTER,
-        )
-        self.bullet = ParagraphStyle(
-            "bullet", parent=self.body, leftIndent=14, bulletIndent=3, spaceAfter=2
-        )
+            "cell",
+            dict(fontSize=base - 1.5, leading=(base - 1.5) * 1.3, alignment=TA_CENTER),
+        ),
+        ("bullet", "body", dict(leftIndent=14, bulletIndent=3, spaceAfter=2)),
+    ]
 
 
 def text_para(text: object, style: ParagraphStyle, empty: str = "") -> Paragraph:
