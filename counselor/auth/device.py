@@ -12,16 +12,12 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from flask import current_app, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from counselor.core.cookies import SignedCookie
 
 COOKIE = "counselor_device"
 #: a device stays known this long after its last sign-in
 MAX_AGE_SECONDS = 180 * 24 * 3600
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="counselor.device")
+SIGNED = SignedCookie(COOKIE, "counselor.device", MAX_AGE_SECONDS, max_length=512)
 
 
 def _account(email: str) -> str:
@@ -31,27 +27,12 @@ def _account(email: str) -> str:
 
 def remember(response, email: str) -> None:
     """Mark this browser as known for the account with ``email`` (normalised)."""
-    value = _serializer().dumps({"a": _account(email), "d": secrets.token_urlsafe(16)})
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE_SECONDS,
-        path="/",
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
-    )
+    SIGNED.set(response, {"a": _account(email), "d": secrets.token_urlsafe(16)})
 
 
 def known_device(email: str) -> str | None:
     """The id of this browser's device cookie if it is genuine and bound to ``email``."""
-    raw = request.cookies.get(COOKIE)
-    if not raw or len(raw) > 512 or not email:
-        return None
-    try:
-        data = _serializer().loads(raw, max_age=MAX_AGE_SECONDS)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
+    data = SIGNED.read("d") if email else None
+    if data is None:
         return None
     return data["d"] if data.get("a") == _account(email) else None

@@ -17,10 +17,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import current_app, request
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from flask import current_app
 from sqlalchemy import delete
 
+from counselor.core.cookies import SignedCookie
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import db
@@ -30,6 +30,7 @@ COOKIE = "counselor_portal"
 COOKIE_PATH = "/p"
 #: a portal session lasts at most this long; the partner opens their link again after it
 MAX_AGE_SECONDS = 12 * 3600
+SIGNED = SignedCookie(COOKIE, "counselor.portal", MAX_AGE_SECONDS, path=COOKIE_PATH)
 #: after this long without a portal request, a link's PIN is asked for again
 PIN_IDLE = timedelta(minutes=15)
 #: last_seen_at is written at most this often (not on every autosave)
@@ -60,10 +61,6 @@ class PortalSession:
     def check_csrf(self, sent: str | None) -> bool:
         """Constant-time check of a submitted portal CSRF token."""
         return bool(sent) and hmac.compare_digest(sent, self.csrf_token)
-
-
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="counselor.portal")
 
 
 def _sid_hash(sid: str) -> str:
@@ -106,16 +103,7 @@ def start(
         )
     )
     db.session.flush()
-    value = _serializer().dumps({"s": ps.sid})
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE_SECONDS,
-        path=COOKIE_PATH,
-        secure=current_app.config["SESSION_COOKIE_SECURE"],
-        httponly=True,
-        samesite="Lax",
-    )
+    SIGNED.set(response, {"s": ps.sid})
     return ps
 
 
@@ -124,14 +112,8 @@ def load() -> PortalSession | None:
 
     Whether the link that opened it still works is the caller's check (portal.context).
     """
-    raw = request.cookies.get(COOKIE)
-    if not raw or len(raw) > 1024:
-        return None
-    try:
-        data = _serializer().loads(raw, max_age=MAX_AGE_SECONDS)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("s"), str):
+    data = SIGNED.read("s")
+    if data is None:
         return None
     record = db.session.get(PortalSessionRecord, _sid_hash(data["s"]))
     now = utcnow()

@@ -864,7 +864,7 @@ def test_a_portal_session_reaches_nothing_of_another_link_or_case(
         assert r.status_code == 302 and "/login" in r.headers["Location"], path
     # a signed cookie naming a session the server never recorded is refused
     with app.test_request_context():
-        forged = portal_session._serializer().dumps({"s": "x"})
+        forged = portal_session.SIGNED.serializer().dumps({"s": "x"})
     mallory = app.test_client()
     mallory.set_cookie(portal_session.COOKIE, forged, domain="counselor.test", path="/p")
     assert mallory.get("/p/").status_code == 404
