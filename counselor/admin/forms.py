@@ -19,6 +19,15 @@ class NewCounselorForm(FlaskForm):
     submit = SubmitField("Create account")
 
 
+def _number_setting(label: str, low: int, high: int, description: str) -> IntegerField:
+    """A whole number from ``low`` to ``high``, or empty for the default the description names."""
+    return IntegerField(
+        label,
+        validators=[Optional(), NumberRange(min=low, max=high)],
+        description=description,
+    )
+
+
 class PracticeSettingsForm(FlaskForm):
     """What partners see in a hard moment, set once for the whole practice."""
 
@@ -46,23 +55,21 @@ class PracticeSettingsForm(FlaskForm):
             "\u201cA message from your counselor\u2019s practice\u201d."
         ),
     )
-    reminder_days = IntegerField(
+    reminder_days = _number_setting(
         "Reminder before a due date (days)",
-        validators=[Optional(), NumberRange(min=1, max=14)],
-        description=(
-            "Partners who have not sent their answers get one reminder this many days "
-            "before. Empty: 2."
-        ),
+        1,
+        14,
+        "Partners who have not sent their answers get one reminder this many days before. "
+        "Empty: 2.",
     )
-    quiet_from = IntegerField(
-        "Quiet hours from (hour)",
-        validators=[Optional(), NumberRange(min=0, max=23)],
-        description="No mail to partners from this hour … Empty: 21.",
+    quiet_from = _number_setting(
+        "Quiet hours from (hour)", 0, 23, "No mail to partners from this hour … Empty: 21."
     )
-    quiet_until = IntegerField(
+    quiet_until = _number_setting(
         "Quiet hours until (hour)",
-        validators=[Optional(), NumberRange(min=0, max=23)],
-        description="… until this hour, in the practice's time zone; mails wait. Empty: 8.",
+        0,
+        23,
+        "… until this hour, in the practice's time zone; mails wait. Empty: 8.",
     )
     submit = SubmitField("Save settings")
 
