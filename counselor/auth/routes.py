@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import uuid
 from urllib.parse import urlsplit
@@ -15,6 +16,7 @@ from counselor.auth.forms import LoginForm, PasswordChangeForm, TotpCodeForm, To
 from counselor.auth.models import Counselor
 from counselor.core import audit
 from counselor.core.qr import qr_svg
+from counselor.core.web import refused_under
 from counselor.extensions import db, limiter
 
 #: the signed-session key of a login whose password was right and whose code is awaited
@@ -78,21 +80,29 @@ def _safe_next(target: str | None) -> str:
     return url_for("cases.home")
 
 
-def _throttled(view):
-    """Failed logins (a wrong password or a wrong code) count per account and per address."""
-    view = limiter.shared_limit(
+def _login_step(view):
+    """A step of signing in: a counselor already signed in goes to the start page, and failed
+    attempts (a wrong password or a wrong code) count per account and per address."""
+
+    @functools.wraps(view)
+    def step(*args, **kwargs):
+        if current_user.is_authenticated:
+            return redirect(url_for("cases.home"))
+        return view(*args, **kwargs)
+
+    limited = limiter.shared_limit(
         lambda: current_app.config["COUNSELOR_LOGIN_LIMIT_ADDRESS"],
         scope="login-address",
         methods=["POST"],
         deduct_when=_failed,
-    )(view)
+    )(step)
     return limiter.shared_limit(
         lambda: current_app.config["COUNSELOR_LOGIN_LIMIT_ACCOUNT"],
         scope="login-account",
         key_func=_account_key,
         methods=["POST"],
         deduct_when=_failed,
-    )(view)
+    )(limited)
 
 
 def _finish_login(counselor: Counselor, next_url: str):
@@ -107,11 +117,9 @@ def _finish_login(counselor: Counselor, next_url: str):
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@_throttled
+@_login_step
 def login():
     """Show the login form and sign a counselor in (or lead on to the code step)."""
-    if current_user.is_authenticated:
-        return redirect(url_for("cases.home"))
     form = LoginForm()
     if form.validate_on_submit():
         counselor = services.authenticate(form.email.data, form.password.data)
@@ -133,11 +141,9 @@ def login():
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@_throttled
+@_login_step
 def login_totp():
     """The second login step: a current code from the authenticator app."""
-    if current_user.is_authenticated:
-        return redirect(url_for("cases.home"))
     counselor = _pending_counselor()
     if counselor is None:
         if session.pop(PENDING, None) is not None:
@@ -208,8 +214,7 @@ def _totp_off(counselor: Counselor):
         except services.TotpError as exc:
             _code_refused(counselor, form.code, exc)
         except services.AccountError as exc:
-            db.session.rollback()
-            form.password.errors.append(str(exc))
+            refused_under(form.password, exc)
         else:
             return _switched("Two-step sign-in is off.")
     status = 400 if form.errors else 200
@@ -225,8 +230,7 @@ def _totp_on(counselor: Counselor):
         try:
             services.confirm_totp(counselor, form.code.data)
         except services.AccountError as exc:
-            db.session.rollback()
-            form.code.errors.append(str(exc))
+            refused_under(form.code, exc)
         else:
             return _switched("Two-step sign-in is on. Signing in now asks for a code.")
     status = 400 if form.errors else 200

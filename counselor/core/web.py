@@ -70,6 +70,15 @@ def refusing(code: int, *errors: type[Exception]) -> Iterator[None]:
         refuse(code, str(exc))
 
 
+def refused_under(field, exc: Exception) -> None:
+    """A service refused what a valid form asked: undo the attempt and show why under ``field``
+    (the form is then shown again)."""
+    from counselor.extensions import db
+
+    db.session.rollback()
+    field.errors = [*field.errors, str(exc)]
+
+
 def public_url(endpoint: str, **values) -> str:
     """An absolute URL on COUNSELOR_BASE_URL: links given to partners (and mails) never take
     their host from the request, whose Host header anyone can set."""

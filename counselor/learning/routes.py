@@ -11,7 +11,7 @@ from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
 from counselor.core.practice import valid_exit_url
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refused_under
 from counselor.extensions import db
 from counselor.learning import services
 from counselor.learning.blueprint import bp
@@ -83,8 +83,7 @@ def edit(resource_id: uuid.UUID):
         try:
             services.update(resource, form.typed())
         except services.ResourceError as exc:
-            db.session.rollback()
-            form.title.errors.append(str(exc))
+            refused_under(form.title, exc)
         else:
             db.session.commit()
             flash("Saved.", "success")

@@ -17,7 +17,7 @@ from counselor.cases.services import get_case_or_404, list_cases, owned_cases
 from counselor.core import audit, shown
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
-from counselor.core.web import public_url, refuse, refusing
+from counselor.core.web import public_url, refuse, refused_under, refusing
 from counselor.extensions import db
 from counselor.questionnaires import authoring, engine, services
 from counselor.questionnaires.blueprint import bp
@@ -159,8 +159,7 @@ def assign_many(questionnaire_id: uuid.UUID):
             )
             services.claim_form(form.request_key.data, current_user.id)
         except services.AssignmentError as exc:
-            db.session.rollback()
-            form.cases.errors.append(str(exc))
+            refused_under(form.cases, exc)
         except IntegrityError:
             return _lost_race(url_for("questionnaires.library"))
         else:

@@ -10,7 +10,7 @@ from wtforms import SelectChoice
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refused_under
 from counselor.extensions import csrf, db
 from counselor.portal.access import not_found, partner_required
 from counselor.portal.home_page import HomeCard
@@ -118,8 +118,7 @@ def case_steps(case_id: uuid.UUID):
                 ladder = services.ladder_at(case, form.place.data)
                 services.add_step(ladder, **_typed(form))
             except services.StepError as exc:
-                db.session.rollback()
-                form.what.errors = [*form.what.errors, str(exc)]
+                refused_under(form.what, exc)
             else:
                 db.session.commit()
                 flash("Step added. The partners see it on their page.", "success")
@@ -155,8 +154,7 @@ def edit(case_id: uuid.UUID, step_id: uuid.UUID):
                 db.session.rollback()
                 refuse(409, str(exc))
             except services.StepError as exc:
-                db.session.rollback()
-                form.what.errors = [*form.what.errors, str(exc)]
+                refused_under(form.what, exc)
             else:
                 db.session.commit()
                 flash("Step saved.", "success")
