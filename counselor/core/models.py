@@ -73,10 +73,16 @@ class UUIDPrimaryKey:
             setattr(self, key, value)
 
 
+def now_on_insert(**kwargs):
+    """A timezone-aware moment the ORM sets to now when the row is made (when it was created,
+    requested, acknowledged ...)."""
+    return mapped_column(DateTime(timezone=True), default=utcnow, **kwargs)
+
+
 class Timestamps:
     """created_at / updated_at columns kept by the ORM."""
 
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = now_on_insert()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

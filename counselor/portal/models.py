@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, String, false
+from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from counselor.core.models import utcnow
+from counselor.core.models import now_on_insert
 from counselor.extensions import db
 
 
@@ -38,8 +38,8 @@ class PortalSessionRecord(db.Model):
     focus_assignment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("assignment.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = now_on_insert()
     #: the partner's PIN was entered in this session (always true while they have no PIN)
     pin_ok: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: the last portal request; after PIN_IDLE_MINUTES without one the PIN is asked again
-    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen_at: Mapped[datetime | None] = now_on_insert()
