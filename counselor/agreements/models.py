@@ -20,9 +20,9 @@ from counselor.core.models import (
     UUIDPrimaryKey,
     cascade_key,
     children,
-    now_on_insert,
     numbered_within,
     one_of,
+    stamped,
 )
 from counselor.extensions import db
 
@@ -38,7 +38,7 @@ class Agreement(UUIDPrimaryKey, WithMembers, db.Model):
     #: the name partners see (never the case label)
     title = encrypted()
     title_sealed: Mapped[bytes] = sealed_column()
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: the newest version every partner agreed to (kept under the agreement's row lock, so two
     #: partners agreeing at once both count)
     #: (no foreign key: versions go only with their agreement, and a cycle of keys between
@@ -76,7 +76,7 @@ class AgreementVersion(UUIDPrimaryKey, db.Model):
     #: SHA-256 of the canonical content, set when published (what acknowledgements name)
     content_hash: Mapped[str | None] = mapped_column(String(64))
     review_on: Mapped[date | None] = mapped_column(Date)
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: None while a draft
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -129,7 +129,7 @@ class AgreementAck(UUIDPrimaryKey, db.Model):
     #: for the counselor only
     note = encrypted(nullable=True)
     note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
-    at: Mapped[datetime] = now_on_insert()
+    at: Mapped[datetime] = stamped()
 
     partner = relationship("Partner")
 
@@ -151,7 +151,7 @@ class ClausePause(UUIDPrimaryKey, db.Model):
     #: the clause's key (it holds across the versions that keep the clause)
     clause_key: Mapped[str] = mapped_column(String(16))
     partner_id: Mapped[uuid.UUID] = cascade_key("partner.id", index=False)
-    paused_at: Mapped[datetime] = now_on_insert()
+    paused_at: Mapped[datetime] = stamped()
     #: for the counselor only; may be added once, after the pause
     note = encrypted(nullable=True)
     note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)

@@ -9,7 +9,7 @@ from sqlalchemy import DateTime, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, now_on_insert, one_of
+from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, stamped
 from counselor.extensions import db
 from counselor.questionnaires.schema import ALERT_SEVERITIES
 
@@ -33,7 +33,7 @@ class Alert(UUIDPrimaryKey, db.Model):
     #: copied from the item's rule when raised, so ordering is a query and a later definition
     #: edit does not silently change how pressing an old alert was
     severity: Mapped[str] = mapped_column(String(8), default="review", server_default="review")
-    triggered_at: Mapped[datetime] = now_on_insert()
+    triggered_at: Mapped[datetime] = stamped()
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     ack_note = encrypted(nullable=True)
     ack_note_sealed: Mapped[bytes | None] = sealed_column(nullable=True)

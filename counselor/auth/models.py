@@ -10,14 +10,7 @@ from sqlalchemy import BigInteger, Boolean, CheckConstraint, DateTime, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import (
-    Timestamps,
-    UUIDPrimaryKey,
-    cascade_key,
-    children,
-    now_on_insert,
-    one_of,
-)
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, children, one_of, stamped
 from counselor.extensions import db
 
 ROLES = ("counselor", "admin")
@@ -81,8 +74,8 @@ class LoginSession(db.Model):
     #: SHA-256 of the random token held in the session cookie
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")
-    created_at: Mapped[datetime] = now_on_insert()
-    last_seen_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
+    last_seen_at: Mapped[datetime] = stamped()
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     counselor: Mapped[Counselor] = relationship(back_populates="login_sessions")

@@ -9,14 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import (
-    Timestamps,
-    UUIDPrimaryKey,
-    cascade_key,
-    children,
-    now_on_insert,
-    one_of,
-)
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, children, one_of, stamped
 from counselor.extensions import db
 
 MAX_PARTNERS = 6
@@ -172,7 +165,7 @@ class SignInLink(UUIDPrimaryKey, db.Model):
     partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     #: SHA-256 (hex) of the token in the mail; the token itself is never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     #: when it started a portal session (it starts one only)
     used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

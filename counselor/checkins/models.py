@@ -19,9 +19,9 @@ from counselor.core.models import (
     UUIDPrimaryKey,
     cascade_key,
     children,
-    now_on_insert,
     numbered_within,
     one_of,
+    stamped,
 )
 from counselor.extensions import db
 
@@ -55,7 +55,7 @@ class Schedule(UUIDPrimaryKey, WithMembers, db.Model):
     #: occurrences made so far (also the number of the last one)
     made: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[str] = mapped_column(String(8), default="active", server_default="active")
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: when the status last changed (paused, resumed, ended)
     changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -87,4 +87,4 @@ class Occurrence(UUIDPrimaryKey, db.Model):
     assignment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("assignment.id", ondelete="SET NULL"), index=True
     )
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()

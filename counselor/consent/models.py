@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, only_rewrapped, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, now_on_insert
+from counselor.core.models import UUIDPrimaryKey, cascade_key, stamped
 from counselor.extensions import db
 
 
@@ -47,7 +47,7 @@ class ConsentText(UUIDPrimaryKey, db.Model):
     text_sealed: Mapped[bytes] = sealed_column()
     #: SHA-256 of ``text``
     text_hash: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: the admin who saved it (None: the built-in default, stored when first needed)
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("counselor.id", ondelete="SET NULL")
@@ -79,7 +79,7 @@ class ConsentAck(UUIDPrimaryKey, db.Model):
     typed_name_sealed: Mapped[bytes] = sealed_column()
     #: the date the partner typed
     signed_on: Mapped[date] = mapped_column(Date)
-    acknowledged_at: Mapped[datetime] = now_on_insert()
+    acknowledged_at: Mapped[datetime] = stamped()
 
     version: Mapped[ConsentText] = relationship()
 

@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from counselor.core.models import now_on_insert, one_of
+from counselor.core.models import one_of, stamped
 from counselor.extensions import db
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
@@ -26,7 +26,7 @@ class AuditEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    at: Mapped[datetime] = now_on_insert(index=True)
+    at: Mapped[datetime] = stamped(index=True)
     actor_kind: Mapped[str] = mapped_column(String(16))
     #: counselor or partner id as text; empty for anonymous and system actors
     actor_id: Mapped[str] = mapped_column(String(64), default="")

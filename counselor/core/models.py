@@ -73,7 +73,7 @@ class UUIDPrimaryKey:
             setattr(self, key, value)
 
 
-def now_on_insert(**kwargs):
+def stamped(**kwargs):
     """A timezone-aware moment the ORM sets to now when the row is made (when it was created,
     requested, acknowledged ...)."""
     return mapped_column(DateTime(timezone=True), default=utcnow, **kwargs)
@@ -82,7 +82,7 @@ def now_on_insert(**kwargs):
 class Timestamps:
     """created_at / updated_at columns kept by the ORM."""
 
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )

@@ -10,7 +10,7 @@ from sqlalchemy import Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core import audit
-from counselor.core.models import now_on_insert, practice_zone, utcnow
+from counselor.core.models import practice_zone, stamped, utcnow
 from counselor.extensions import db
 
 #: shown to a partner after an answer that raises a screening alert, until an admin sets it
@@ -40,7 +40,7 @@ class PracticeSettings(db.Model):
     quiet_from_hour: Mapped[int | None] = mapped_column(Integer)
     #: ... until this hour
     quiet_until_hour: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime | None] = now_on_insert()
+    updated_at: Mapped[datetime | None] = stamped()
 
 
 #: the subject of partner mails until an admin sets another (says nothing of the content)

@@ -13,13 +13,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, String, Text, UniqueConstraint, Uuid, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from counselor.core.models import (
-    Timestamps,
-    UUIDPrimaryKey,
-    cascade_key,
-    now_on_insert,
-    one_of,
-)
+from counselor.core.models import Timestamps, UUIDPrimaryKey, cascade_key, one_of, stamped
 from counselor.extensions import db
 
 #: what a resource can be attached to (steps: a helper of the steps feature attaches them)
@@ -52,7 +46,7 @@ class ResourceShelf(db.Model):
     counselor_id: Mapped[uuid.UUID] = mapped_column(
         Uuid, db.ForeignKey("counselor.id", ondelete="CASCADE"), primary_key=True
     )
-    seeded_at: Mapped[datetime] = now_on_insert()
+    seeded_at: Mapped[datetime] = stamped()
 
 
 class ResourceAttachment(UUIDPrimaryKey, db.Model):
@@ -68,6 +62,6 @@ class ResourceAttachment(UUIDPrimaryKey, db.Model):
     resource_id: Mapped[uuid.UUID] = cascade_key("learning_resource.id")
     target_kind: Mapped[str] = mapped_column(String(20))
     target_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
 
     resource: Mapped[Resource] = relationship()

@@ -9,7 +9,7 @@ from sqlalchemy import Boolean, Date, DateTime, ForeignKey, Integer, String, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, now_on_insert, one_of
+from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, stamped
 from counselor.extensions import db
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "failed", "cancelled")
@@ -50,7 +50,7 @@ class Message(UUIDPrimaryKey, db.Model):
     partner_id: Mapped[uuid.UUID | None] = cascade_key("partner.id")
     #: the counselor the mail is to, or responsible for it (told when it cannot be delivered)
     counselor_id: Mapped[uuid.UUID | None] = cascade_key("counselor.id")
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
@@ -79,7 +79,7 @@ class Digest(UUIDPrimaryKey, db.Model):
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
 
 
 class Notice(UUIDPrimaryKey, db.Model):
@@ -93,7 +93,7 @@ class Notice(UUIDPrimaryKey, db.Model):
     kind: Mapped[str] = mapped_column(String(16))
     #: the alert's severity where the item defines one (no answer, no item text)
     severity: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: the digest that carried it (None: still waiting)
     digest_id: Mapped[uuid.UUID | None] = cascade_key("digest.id")
 
@@ -120,4 +120,4 @@ class PartnerMail(UUIDPrimaryKey, db.Model):
     message_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("message.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()

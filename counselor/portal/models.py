@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
-from counselor.core.models import now_on_insert
+from counselor.core.models import stamped
 from counselor.extensions import db
 
 
@@ -38,8 +38,8 @@ class PortalSessionRecord(db.Model):
     focus_assignment_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("assignment.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: the partner's PIN was entered in this session (always true while they have no PIN)
     pin_ok: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: the last portal request; after PIN_IDLE_MINUTES without one the PIN is asked again
-    last_seen_at: Mapped[datetime | None] = now_on_insert()
+    last_seen_at: Mapped[datetime | None] = stamped()

@@ -32,9 +32,9 @@ from counselor.core.models import (
     UUIDPrimaryKey,
     cascade_key,
     children,
-    now_on_insert,
     numbered_within,
     one_of,
+    stamped,
 )
 from counselor.extensions import db
 from counselor.questionnaires.engine import Definition
@@ -98,7 +98,7 @@ class QuestionnaireVersion(UUIDPrimaryKey, db.Model):
     definition_json: Mapped[str] = mapped_column(Text)
     #: SHA-256 of the canonical JSON, to notice a changed library file
     checksum: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     #: when it became assignable; None for a draft saved in the builder (set once, never undone)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -190,7 +190,7 @@ class SubmittedForm(db.Model):
     #: the random key the form was rendered with (32 hex characters)
     request_key: Mapped[str] = mapped_column(String(32), primary_key=True)
     counselor_id: Mapped[uuid.UUID] = cascade_key("counselor.id")
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
 
 
 class Link(UUIDPrimaryKey, db.Model):
@@ -204,7 +204,7 @@ class Link(UUIDPrimaryKey, db.Model):
     partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     #: SHA-256 (hex) of the token in the URL; the token itself is shown once and never stored
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

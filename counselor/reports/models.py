@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import UUIDPrimaryKey, cascade_key, now_on_insert, one_of
+from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, stamped
 from counselor.extensions import db
 
 EXPORT_KINDS = ("clinical", "handout", "case_record", "agreement")
@@ -41,7 +41,7 @@ class Export(UUIDPrimaryKey, db.Model):
     agreement_id: Mapped[uuid.UUID | None] = cascade_key("agreement.id")
     kind: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="queued", index=True)
-    requested_at: Mapped[datetime] = now_on_insert()
+    requested_at: Mapped[datetime] = stamped()
     #: last time a message for this export was handed to the broker (None: never reached it)
     published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -15,13 +15,7 @@ from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstr
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
-from counselor.core.models import (
-    UUIDPrimaryKey,
-    cascade_key,
-    children,
-    now_on_insert,
-    one_of,
-)
+from counselor.core.models import UUIDPrimaryKey, cascade_key, children, one_of, stamped
 from counselor.extensions import db
 
 #: proposed (by a partner, waiting for the counselor), declined, open (on the ladder, to do),
@@ -45,7 +39,7 @@ class Ladder(UUIDPrimaryKey, db.Model):
     agreement_id: Mapped[uuid.UUID | None] = cascade_key("agreement.id")
     #: the clause's key in the agreement ("" for the agreement as a whole or the case)
     clause_key: Mapped[str] = mapped_column(String(16), default="")
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
 
     steps: Mapped[list[Step]] = children(back_populates="ladder", order_by="Step.position")
     case = relationship("Case")
@@ -80,7 +74,7 @@ class Step(UUIDPrimaryKey, db.Model):
     marked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     #: why it is paused: "partner" pressed pause, "debrief" asked to slow down or pause
     paused_because: Mapped[str | None] = mapped_column(String(10))
-    created_at: Mapped[datetime] = now_on_insert()
+    created_at: Mapped[datetime] = stamped()
 
     ladder: Mapped[Ladder] = relationship(back_populates="steps")
     case = relationship("Case")
