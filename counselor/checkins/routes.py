@@ -15,16 +15,9 @@ from counselor.checkins.forms import ButtonForm, ScheduleForm
 from counselor.core import audit
 from counselor.core.models import day_text
 from counselor.core.ownership import counselor_required
-from counselor.core.web import refuse
+from counselor.core.web import refuse, uuid_or_none
 from counselor.extensions import db
 from counselor.questionnaires.services import get_questionnaire_or_404, visible_questionnaires
-
-
-def _parse_uuid(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value or "")
-    except ValueError:
-        return None
 
 
 @bp.route("/cases/<uuid:case_id>/schedules/new", methods=["GET", "POST"])
@@ -47,8 +40,8 @@ def new(case_id: uuid.UUID):
         default = next((q for q in found if q.kind == "check-in"), None)
         form.questionnaire.data = str(default.id) if default else ""
     elif form.validate_on_submit():
-        qid = _parse_uuid(form.questionnaire.data)
-        partner_ids = [_parse_uuid(v) for v in form.partners.data]
+        qid = uuid_or_none(form.questionnaire.data)
+        partner_ids = [uuid_or_none(v) for v in form.partners.data]
         if qid is None or None in partner_ids:
             refuse(400, "This form was changed in the browser. Reload the page and try again.")
         try:

@@ -16,6 +16,7 @@ from counselor.consent.forms import ConsentTextForm
 from counselor.core import audit
 from counselor.core.models import day_text
 from counselor.core.ownership import admin_required, counselor_required
+from counselor.core.web import uuid_or_none
 from counselor.extensions import csrf, db
 from counselor.portal import services as portal_services
 from counselor.portal.access import partner_required
@@ -137,13 +138,6 @@ def _date(value: str | None) -> date | None:
         return None
 
 
-def _text_id(value: str | None) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(value or "")
-    except ValueError:
-        return None
-
-
 @bp.route("/p/consent", methods=["GET", "POST"])
 @partner_required
 def portal_consent(pctx):
@@ -155,7 +149,7 @@ def portal_consent(pctx):
         try:
             services.acknowledge(
                 pctx.partner,
-                _text_id(request.form.get("text_id")),
+                uuid_or_none(request.form.get("text_id")),
                 typed["name"],
                 _date(typed["date"]),
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import traceback
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn
@@ -68,6 +69,14 @@ def refusing(code: int, *errors: type[Exception]) -> Iterator[None]:
         yield
     except errors as exc:
         refuse(code, str(exc))
+
+
+def uuid_or_none(value: str | None) -> uuid.UUID | None:
+    """The UUID a form or URL sent, or None when what it sent is not one."""
+    try:
+        return uuid.UUID(value or "")
+    except ValueError:
+        return None
 
 
 def refused_under(field, exc: Exception) -> None:
