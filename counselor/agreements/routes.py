@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from flask import Response as HTTPResponse
@@ -401,30 +402,34 @@ def portal_pdf(ctx, agreement_id: uuid.UUID):
     )
 
 
-def _partner_export(ctx, agreement_id, export_id):
-    agreement = _partner_agreement(ctx, agreement_id)
-    if agreement is None:
-        return None
-    return exports.for_partner(agreement, ctx.partner, export_id)
+def _partner_export(view):
+    """Hand the view the partner's own PDF export named in the URL (the not-found page for one
+    of an agreement they are not in, or of another partner)."""
+
+    @functools.wraps(view)
+    def with_export(ctx, agreement_id: uuid.UUID, export_id: uuid.UUID):
+        agreement = _partner_agreement(ctx, agreement_id)
+        export = exports.for_partner(agreement, ctx.partner, export_id) if agreement else None
+        if export is None:
+            return not_found()
+        return view(ctx, agreement_id, export)
+
+    return with_export
 
 
 @bp.route("/p/agreements/<uuid:agreement_id>/pdf/<uuid:export_id>")
 @partner_required
-def portal_pdf_status(ctx, agreement_id: uuid.UUID, export_id: uuid.UUID):
+@_partner_export
+def portal_pdf_status(ctx, agreement_id: uuid.UUID, export):
     """The PDF's progress; the page refreshes itself until it is ready."""
-    export = _partner_export(ctx, agreement_id, export_id)
-    if export is None:
-        return not_found()
     return render_template("agreements/portal_pdf.html", export=export, agreement_id=agreement_id)
 
 
 @bp.route("/p/agreements/<uuid:agreement_id>/pdf/<uuid:export_id>/download")
 @partner_required
-def portal_pdf_download(ctx, agreement_id: uuid.UUID, export_id: uuid.UUID):
+@_partner_export
+def portal_pdf_download(ctx, agreement_id: uuid.UUID, export):
     """The PDF as an attachment (never cached)."""
-    export = _partner_export(ctx, agreement_id, export_id)
-    if export is None:
-        return not_found()
     if export.status != "ready":
         refuse(409, "This PDF is not ready yet.")
     audit.by_partner(ctx.partner.id, "portal.agreement_pdf", "export", export.id)
