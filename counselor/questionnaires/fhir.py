@@ -25,6 +25,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from counselor.questionnaires.parsing import Problems
 from counselor.questionnaires.schema import (
     DESIRE_ANSWERS,
     DESIRE_LABELS,
@@ -49,12 +50,8 @@ EXPERIENCE_SYSTEM = "urn:counselor:desire-experience"
 MAX_FHIR_CHARS = 1_000_000
 
 
-class FhirError(ValueError):
-    """A resource that cannot become a definition; ``errors`` are "path: reason" lines."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("; ".join(errors))
-        self.errors = errors
+class FhirError(Problems):
+    """A resource that cannot become a definition."""
 
 
 # ---- definition → FHIR ---------------------------------------------------------------------

@@ -34,12 +34,16 @@ MAX_CHAIN = 100
 MAX_NUMBER_DIGITS = 40
 
 
-class ParseError(ValueError):
-    """The text is not a definition we can read; ``errors`` are "path: reason" lines."""
+class Problems(ValueError):
+    """What was read cannot be used; ``errors`` are "path: reason" lines, one per problem."""
 
     def __init__(self, errors: list[str]):
         super().__init__("; ".join(errors))
         self.errors = errors
+
+
+class ParseError(Problems):
+    """The text is not a definition we can read."""
 
 
 def _refuse_constant(name: str) -> Any:

@@ -31,19 +31,15 @@ from counselor.questionnaires.models import (
     Response,
     SubmittedForm,
 )
-from counselor.questionnaires.parsing import ParseError, parse_definition
+from counselor.questionnaires.parsing import ParseError, Problems, parse_definition
 from counselor.questionnaires.schema import validate_definition
 
 #: 32 random bytes = 256 bits in every personal link
 TOKEN_BYTES = 32
 
 
-class DefinitionError(ValueError):
-    """A definition failed validation; ``errors`` lists "path: reason" for each problem."""
-
-    def __init__(self, errors: list[str]):
-        super().__init__("; ".join(errors))
-        self.errors = errors
+class DefinitionError(Problems):
+    """A definition failed validation."""
 
 
 class AssignmentError(ValueError):
