@@ -24,7 +24,7 @@ CASELOAD_STATEMENTS = 6
 PAST_THE_END = 2
 #: the case page: login session, case, audit, partners, relationship map, sessions, the
 #: case's alerts (open cards and the history of closed cards with their notes, in one
-#: read), assignments, exports, the partners'
+#: read), assignments with their partners' statuses (one read), exports, the partners'
 #: homes (one read, whatever the number of partners), agreements (four more reads once a case
 #: has any: members, versions, answers, pauses), the consent text's versions with the
 #: partners' acknowledgements (one read), steps (one read of the ladders; two more once a
@@ -90,6 +90,24 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     statements = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
     assert len(statements) <= CASE_PAGE_STATEMENTS, "\n".join(statements)
+
+
+def test_case_page_reads_homework_in_one_statement(app, client_a, counselor_a):
+    sync()
+    case = new_case(counselor_a)
+    assign(case, "intake", partners=case.partners[1:])
+    one = _statements(client_a, f"/cases/{case.id}")
+    for _ in range(3):
+        assign(case, "intake")
+    many = _statements(client_a, f"/cases/{case.id}")
+    print(f"\ncase page: {len(one)} statements with 1 assignment, {len(many)} with 4")
+    assert len(many) == len(one) <= CASE_PAGE_STATEMENTS, "\n".join(many)
+    # each assignment lists its assigned partners in the case's order, with their status
+    page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
+    homework = page[page.index('id="homework-h"') :]
+    assert homework.count("Sam Rivera: Not opened") == 3
+    assert homework.count("Alex Novak: Not opened") == 4
+    assert homework.index("Sam Rivera: Not opened") < homework.index("Alex Novak: Not opened")
 
 
 def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_a, counselor_a):

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from counselor.agreements import clauses as cl
 from counselor.agreements.models import Agreement, AgreementAck, AgreementVersion, ClausePause
@@ -169,29 +169,34 @@ def counselor_view(
     return view
 
 
+# Built once per process: making a statement and its cache key costs more CPU than running it
+# (README, "Where each page's CPU goes").
+_CASE_AGREEMENTS = (
+    with_everything(select(Agreement))
+    .where(Agreement.case_id == bindparam("case_id"))
+    .order_by(Agreement.created_at)
+)
+_ACKS = (
+    select(AgreementAck)
+    .where(AgreementAck.agreement_id.in_(bindparam("ids", expanding=True)))
+    .order_by(AgreementAck.at, AgreementAck.id)
+)
+_PAUSES = (
+    select(ClausePause)
+    .where(ClausePause.agreement_id.in_(bindparam("ids", expanding=True)))
+    .order_by(ClausePause.paused_at, ClausePause.id)
+)
+
+
 def case_agreements(case: Case) -> list[CounselorView]:
     """Every agreement of a case as the case page shows it."""
-    found = list(
-        db.session.scalars(
-            with_everything(select(Agreement))
-            .where(Agreement.case_id == case.id)
-            .order_by(Agreement.created_at)
-        )
-    )
+    found = list(db.session.scalars(_CASE_AGREEMENTS, {"case_id": case.id}))
     if not found:
         return []
     # one read each for every agreement's answers and pauses, however many agreements
-    ids = [a.id for a in found]
-    acks = db.session.scalars(
-        select(AgreementAck)
-        .where(AgreementAck.agreement_id.in_(ids))
-        .order_by(AgreementAck.at, AgreementAck.id)
-    ).all()
-    pauses = db.session.scalars(
-        select(ClausePause)
-        .where(ClausePause.agreement_id.in_(ids))
-        .order_by(ClausePause.paused_at, ClausePause.id)
-    ).all()
+    ids = {"ids": [a.id for a in found]}
+    acks = db.session.scalars(_ACKS, ids).all()
+    pauses = db.session.scalars(_PAUSES, ids).all()
     return [
         counselor_view(
             a,
@@ -297,11 +302,14 @@ def agreement_cards_for(partner: Partner) -> list[HomeCard]:
 def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
     """The caseload's flags (``pages.read_models.caseload``): a case with a clause a partner
     paused leads the caseload as an urgent alert does."""
-    rows = db.session.scalars(
-        select(Agreement.case_id)
-        .join(ClausePause, ClausePause.agreement_id == Agreement.id)
-        .join(Case, Case.id == Agreement.case_id)
-        .where(Case.counselor_id == counselor.id, ClausePause.lifted_at.is_(None))
-        .distinct()
-    )
+    rows = db.session.scalars(_PAUSED_CASES, {"counselor_id": counselor.id})
     return {case_id: (0, "pause") for case_id in rows}
+
+
+_PAUSED_CASES = (  # built once, as _CASE_AGREEMENTS
+    select(Agreement.case_id)
+    .join(ClausePause, ClausePause.agreement_id == Agreement.id)
+    .join(Case, Case.id == Agreement.case_id)
+    .where(Case.counselor_id == bindparam("counselor_id"), ClausePause.lifted_at.is_(None))
+    .distinct()
+)

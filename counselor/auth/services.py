@@ -10,8 +10,9 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
-from sqlalchemy import select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import make_transient_to_detached
 
 from counselor.auth.models import Counselor, LoginSession
 from counselor.core import audit
@@ -127,31 +128,66 @@ def load_login_session(token: str) -> Counselor | None:
     """Resolve a cookie token to its counselor, enforcing idle and absolute timeouts."""
     if not token or len(token) > 128:
         return None
-    # The login session and its counselor in one statement: every counselor page runs this.
-    ls = db.session.scalar(
-        select(LoginSession)
-        .options(joinedload(LoginSession.counselor))
-        .where(LoginSession.token_hash == token_hash(token))
-    )
-    if ls is None or ls.ended_at is not None:
+    # The login session and its counselor in one Core statement (every counselor page runs
+    # this): the ORM's loading of the two rows cost more than the statement itself.
+    row = db.session.execute(_SESSION_AND_COUNSELOR, {"token_hash": token_hash(token)}).first()
+    if row is None:
         return None
+    seen = dict(zip(_LOGIN_SESSION.keys, row, strict=False))
+    if seen["ended_at"] is not None:
+        return None
+    ls = _LOGIN_SESSION.attached(seen)
     now = utcnow()
     idle: timedelta = current_app.config["COUNSELOR_IDLE_TIMEOUT"]
     absolute: timedelta = current_app.config["COUNSELOR_ABSOLUTE_TIMEOUT"]
-    if now - aware(ls.last_seen_at) > idle or now - aware(ls.created_at) > absolute:
+    last_seen = aware(seen["last_seen_at"])
+    if now - last_seen > idle or now - aware(seen["created_at"]) > absolute:
         ls.ended_at = now
         db.session.commit()
         return None
-    counselor = ls.counselor
-    if not counselor.active:
+    account = dict(zip(_COUNSELOR.keys, row[len(_LOGIN_SESSION.keys) :], strict=True))
+    if not account["active"]:
         return None
     # Touch at most once a minute: enough for a 30-minute idle limit, and it keeps reads cheap.
-    if now - aware(ls.last_seen_at) > timedelta(minutes=1):
+    if now - last_seen > timedelta(minutes=1):
         ls.last_seen_at = now
         db.session.commit()
+    counselor = _COUNSELOR.attached(account)
     ls.token = token
     counselor.current_login_session = ls
     return counselor
+
+
+class _Rows:
+    """Builds a model's objects from plain rows of its table, as the ORM would load them."""
+
+    def __init__(self, model) -> None:
+        mapper = self.mapper = sa_inspect(model)
+        #: attribute names of the table's columns, in the table's order
+        self.keys = [mapper.get_property_by_column(c).key for c in model.__table__.columns]
+        self.primary_key = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+
+    def attached(self, fields: dict):
+        """The row as a persistent object of the session: the one already there when there is
+        one (a query would not overwrite it either), else a new one counted as loaded."""
+        session = db.session()
+        identity = [fields[k] for k in self.primary_key]
+        found = session.identity_map.get(self.mapper.identity_key_from_primary_key(identity))
+        if found is not None:
+            return found
+        obj = self.mapper.class_(**fields)
+        make_transient_to_detached(obj)  # every attribute loaded, none changed
+        session.add(obj)
+        return obj
+
+
+_LOGIN_SESSION = _Rows(LoginSession)
+_COUNSELOR = _Rows(Counselor)
+_SESSION_AND_COUNSELOR = (
+    select(*LoginSession.__table__.columns, *Counselor.__table__.columns)
+    .join_from(LoginSession.__table__, Counselor.__table__)
+    .where(LoginSession.__table__.c.token_hash == bindparam("token_hash"))
+)
 
 
 def end_login_session(counselor: Counselor) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from datetime import datetime
 from itertools import combinations
 
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy import case as sa_case
-from sqlalchemy import delete, func, select
 from sqlalchemy.orm import selectinload
 
 from counselor.auth.models import Counselor
@@ -93,41 +94,67 @@ class CaseloadPage:
 
 _CASE = Case.__table__
 _PARTNER = Partner.__table__
+_PARTNER_NAMES = (  # built once, as _caseload_statement
+    select(_PARTNER.c.id, _PARTNER.c.case_id, _PARTNER.c.display_name_sealed)
+    .where(_PARTNER.c.case_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_PARTNER.c.case_id, _PARTNER.c.position)
+)
 
 
-def _caseload_statement(
+def _caseload_query(
     counselor: Counselor, status: str, flagged: dict[uuid.UUID, tuple[int, str]]
-):
+) -> tuple[tuple[str, tuple[int, ...]], dict]:
+    """The caseload statement's key for ``_caseload_statement`` and its parameters."""
+    by_rank: dict[int, list[uuid.UUID]] = {}
+    for case_id, (rank, _kind) in flagged.items():
+        by_rank.setdefault(rank, []).append(case_id)
+    params = {f"rank{rank}": ids for rank, ids in by_rank.items()}
+    params["counselor_id"] = counselor.id
+    status = status if status in ("active", "archived") else "all"
+    return (status, tuple(sorted(by_rank))), params
+
+
+@functools.cache
+def _caseload_statement(status: str, ranks: tuple[int, ...]):
     """The counselor's cases in caseload order (flagged first by rank, latest session, newest
-    case), as the columns the caseload shows."""
+    case), as the columns the caseload shows.
+
+    Built once per process for each status and set of flag ranks (a handful), with the ids
+    as parameters: making a statement and its cache key costs more CPU than running it
+    (README, "Where each page's CPU goes").
+    """
     c = _CASE.c
     stmt = select(c.id, c.label_sealed, c.status, c.last_session_at).where(
-        c.counselor_id == counselor.id
+        c.counselor_id == bindparam("counselor_id")
     )
-    if status in ("active", "archived"):
+    if status != "all":
         stmt = stmt.where(c.status == status)
     order = [c.last_session_at.desc().nulls_last(), c.created_at.desc(), c.id]
-    if flagged:
-        by_rank: dict[int, list[uuid.UUID]] = {}
-        for case_id, (rank, _kind) in flagged.items():
-            by_rank.setdefault(rank, []).append(case_id)
+    if ranks:
         # one IN list per rank (a handful), not one WHEN per case
-        whens = [(c.id.in_(ids), rank) for rank, ids in sorted(by_rank.items())]
-        order.insert(0, sa_case(*whens, else_=max(by_rank) + 1))
+        whens = [(c.id.in_(bindparam(f"rank{rank}", expanding=True)), rank) for rank in ranks]
+        order.insert(0, sa_case(*whens, else_=max(ranks) + 1))
     return stmt.order_by(*order)
+
+
+@functools.cache
+def _counted_page(status: str, ranks: tuple[int, ...]):
+    """One page of ``_caseload_statement`` with the count of all (a window over the whole
+    result, computed before LIMIT), the page's offset a parameter."""
+    return (
+        _caseload_statement(status, ranks)
+        .add_columns(func.count().over().label("total"))
+        .limit(PAGE_SIZE)
+        .offset(bindparam("offset"))
+    )
 
 
 def _case_rows(rows) -> list[CaseRow]:
     """Decrypt the cases' labels and read and decrypt their partners' names (one statement)."""
     if not rows:
         return []
-    p = _PARTNER.c
     names: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
-    for partner in db.session.execute(
-        select(p.id, p.case_id, p.display_name_sealed)
-        .where(p.case_id.in_(list(names)))
-        .order_by(p.case_id, p.position)
-    ):
+    for partner in db.session.execute(_PARTNER_NAMES, {"ids": list(names)}):
         names[partner.case_id].append(
             Partner.display_name.open(partner.display_name_sealed, partner.id)
         )
@@ -158,8 +185,8 @@ def list_cases(
     Labels and names are encrypted, so a search decrypts every label and partner name of
     the counselor's cases (about 20 ms per 1,000 cases) and filters in Python.
     """
-    stmt = _caseload_statement(counselor, status, flagged or {})
-    cases = _case_rows(db.session.execute(stmt).all())
+    key, params = _caseload_query(counselor, status, flagged or {})
+    cases = _case_rows(db.session.execute(_caseload_statement(*key), params).all())
     needle = query.strip().casefold()
     return [c for c in cases if _matches(c, needle)] if needle else cases
 
@@ -197,15 +224,17 @@ def caseload_page(
         page = _clamp(page, total)
         cases = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return CaseloadPage(cases, page, _pages(total), total, flagged)
-    stmt = _caseload_statement(counselor, status, flagged)
-    # The page's cases and the count of all in one statement (a window over the whole
-    # result, computed before LIMIT); a page past the end is asked again, clamped.
-    counted = stmt.add_columns(func.count().over().label("total")).limit(PAGE_SIZE)
-    rows = db.session.execute(counted.offset((max(page, 1) - 1) * PAGE_SIZE)).all()
+    key, params = _caseload_query(counselor, status, flagged)
+    # The page's cases and the count of all in one statement; a page past the end is asked
+    # again, clamped.
+    counted = _counted_page(*key)
+    rows = db.session.execute(counted, {**params, "offset": (max(page, 1) - 1) * PAGE_SIZE}).all()
     if not rows and page > 1:
-        total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        everything = _caseload_statement(*key).order_by(None).subquery()
+        total = db.session.scalar(select(func.count()).select_from(everything), params)
         page = _clamp(page, total)
-        rows = db.session.execute(counted.offset((page - 1) * PAGE_SIZE)).all() if total else []
+        if total:
+            rows = db.session.execute(counted, {**params, "offset": (page - 1) * PAGE_SIZE}).all()
     total = rows[0].total if rows else 0
     page = _clamp(page, total)
     return CaseloadPage(_case_rows(rows), page, _pages(total), total, flagged)

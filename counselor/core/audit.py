@@ -50,23 +50,31 @@ def record(
     *,
     actor_kind: str | None = None,
     actor_id: uuid.UUID | str | None = None,
-) -> AuditEvent:
-    """Add one audit event to the session (committed with the route's transaction)."""
+) -> None:
+    """Write one audit event in the session's transaction: committed or rolled back with the
+    route's work."""
     if actor_kind is None:
         if has_request_context() and getattr(current_user, "is_authenticated", False):
             actor_kind, actor_id = "counselor", current_user.id
         else:
             actor_kind = "anonymous" if has_request_context() else "system"
-    ev = AuditEvent(
-        actor_kind=actor_kind,
-        actor_id=str(actor_id or ""),
-        action=action,
-        object_kind=object_kind,
-        object_id=str(object_id or ""),
-        remote_addr=(request.remote_addr or "")[:64] if has_request_context() else "",
+    # A Core insert on the session's connection rather than an ORM object: the same
+    # transaction, without a unit of work at commit (every read page writes one of these).
+    db.session.execute(
+        _INSERT,
+        {
+            "at": utcnow(),
+            "actor_kind": actor_kind,
+            "actor_id": str(actor_id or ""),
+            "action": action,
+            "object_kind": object_kind,
+            "object_id": str(object_id or ""),
+            "remote_addr": (request.remote_addr or "")[:64] if has_request_context() else "",
+        },
     )
-    db.session.add(ev)
-    return ev
+
+
+_INSERT = AuditEvent.__table__.insert()
 
 
 def by_partner(
@@ -74,12 +82,12 @@ def by_partner(
     action: str,
     object_kind: str | None = None,
     object_id: uuid.UUID | str | None = "",
-) -> AuditEvent:
+) -> None:
     """Add one audit event of a partner's own doing (through their link or home); what they
     acted on is themself unless another object is named."""
     if object_kind is None:
         object_kind, object_id = "partner", partner_id
-    return record(action, object_kind, object_id, actor_kind="partner", actor_id=partner_id)
+    record(action, object_kind, object_id, actor_kind="partner", actor_id=partner_id)
 
 
 def record_now(

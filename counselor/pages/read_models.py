@@ -26,7 +26,9 @@ from counselor.consent.services import PartnerConsent
 from counselor.core import audit
 from counselor.learning import services as learning
 from counselor.learning.models import Resource
+from counselor.questionnaires import homework
 from counselor.questionnaires import services as questionnaires
+from counselor.questionnaires.homework import Homework
 from counselor.questionnaires.models import Assignment
 from counselor.reports import services as reports
 from counselor.reports.models import Export
@@ -38,8 +40,8 @@ class CasePage:
     """The case page: the case (partners, sessions) and each feature's panel."""
 
     case: Case
-    #: homework, newest first, with responses and links loaded
-    assignments: list[Assignment]
+    #: homework, newest first, with each assigned partner's status
+    assignments: list[Homework]
     #: screening alerts still open (one card per response, the most pressing first)
     open_alerts: list[AlertCard]
     #: closed alert cards with their notes (the history)
@@ -99,7 +101,7 @@ def case_page(case: Case) -> CasePage:
     return CasePage(
         case=case,
         open_alerts=open_alerts,
-        assignments=questionnaires.case_assignments(case),
+        assignments=homework.case_homework(case),
         closed_alerts=closed_alerts,
         exports=reports.case_exports(case),
         homes=homes_.case_homes(case),

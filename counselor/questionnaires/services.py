@@ -399,21 +399,6 @@ def set_due(assignment: Assignment, due_on: date | None) -> None:
     audit.record("assignment.due_change", "assignment", assignment.id)
 
 
-def case_assignments(case: Case) -> list[Assignment]:
-    """A case's assignments, newest first, with what the status table needs loaded."""
-    stmt = (
-        select(Assignment)
-        .where(Assignment.case_id == case.id)
-        .options(
-            selectinload(Assignment.responses),
-            selectinload(Assignment.links),
-            selectinload(Assignment.version).selectinload(QuestionnaireVersion.questionnaire),
-        )
-        .order_by(Assignment.created_at.desc())
-    )
-    return list(db.session.scalars(stmt))
-
-
 @dataclass
 class PartnerColumn:
     """One partner's status and visible answers on the counselor's assignment page."""

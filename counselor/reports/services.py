@@ -11,7 +11,8 @@ import uuid
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import defer
 
 from counselor.cases.models import Case, CounselingSession
 from counselor.cases.services import get_in_case_or_404
@@ -105,18 +106,23 @@ def delete_export(export: Export) -> None:
 
 def case_exports(case: Case, session_id: uuid.UUID | None = None) -> list[Export]:
     """A case's exports (or one session's), newest first, without loading the PDFs' bytes."""
-    from sqlalchemy.orm import defer
-
-    stmt = (
-        select(Export)
-        .where(Export.case_id == case.id)
-        .options(defer(Export.pdf_sealed))
-        .order_by(Export.requested_at.desc())
+    if session_id is None:
+        return list(db.session.scalars(_CASE_EXPORTS, {"case_id": case.id}))
+    return list(
+        db.session.scalars(_SESSION_EXPORTS, {"case_id": case.id, "session_id": session_id})
     )
-    if session_id is not None:
-        stmt = stmt.where(Export.session_id == session_id)
-    # a partner's agreement PDF is theirs: it is not among the counselor's exports
-    return list(db.session.scalars(stmt.where(Export.kind != "agreement")))
+
+
+# Built once per process: making a statement and its cache key costs more CPU than running it
+# (README, "Where each page's CPU goes"). A partner's agreement PDF is theirs: it is not
+# among the counselor's exports.
+_CASE_EXPORTS = (
+    select(Export)
+    .where(Export.case_id == bindparam("case_id"), Export.kind != "agreement")
+    .options(defer(Export.pdf_sealed))
+    .order_by(Export.requested_at.desc())
+)
+_SESSION_EXPORTS = _CASE_EXPORTS.where(Export.session_id == bindparam("session_id"))
 
 
 def export_label(export: Export) -> str:
