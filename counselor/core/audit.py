@@ -10,7 +10,7 @@ from flask_login import current_user
 from sqlalchemy import Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
-from counselor.core.models import one_of, stamped
+from counselor.core.models import one_of, stamped, utcnow
 from counselor.extensions import db
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
