@@ -33,11 +33,11 @@ PAST_THE_END = 2
 CASE_PAGE_STATEMENTS = 14
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
-#: an autosave: the portal session; its partner with case, home and the link that opened the
-#: session in one query; the assignment the URL names with the partner's response and the
-#: version in one query; the assignment's row lock (on SQLite a no-op write, then the
-#: assignment with its version and its responses re-read); the update; the audit event
-AUTOSAVE_STATEMENTS = 8
+#: an autosave: the portal session with its partner's case, home and the link that opened
+#: it (one read of plain columns); the assignment's row lock (on SQLite a no-op write); the
+#: assignment the URL names with the partner's response and the version, read under that
+#: lock; the update; the audit event
+AUTOSAVE_STATEMENTS = 5
 
 
 def _add_cases(account, count: int, start: int = 0) -> None:

@@ -10,9 +10,45 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Executable, Select, bindparam, select, update
 
 from counselor.extensions import db
+
+
+#: lock statements by (table, dialect, columns matched): made once, reused with parameters
+_LOCKS: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
+
+
+def _lock_statement(table, dialect: str, columns: tuple[str, ...]) -> Executable:
+    where = [table.c[name] == bindparam(f"lock_{name}") for name in ("id", *columns)]
+    if dialect == "sqlite":
+        # SQLite ignores FOR UPDATE: its one lock is the database's write lock, which a write
+        # takes. This write changes nothing but makes the reads after it run under that lock.
+        # Columns with an ``onupdate`` are set to themselves too, or the write would stamp
+        # them (a lock is not a change).
+        same = {c.name: c for c in table.c if c.primary_key or c.onupdate is not None}
+        return (
+            update(table)
+            .where(*where)
+            .values(same)
+            .execution_options(synchronize_session=False)
+        )
+    return select(table.c.id).where(*where).with_for_update()
+
+
+def take_lock(model, row_id: uuid.UUID, **equal) -> None:
+    """Take ``model``'s row lock on row ``row_id`` until the commit, reading nothing (for a
+    caller that reads what it needs after it); ``equal`` narrows the row by more columns
+    (``case_id=…``: no lock is taken on a row that does not match)."""
+    table = model.__table__
+    dialect = db.session.get_bind().dialect.name
+    key = (table.name, dialect, tuple(sorted(equal)))
+    statement = _LOCKS.get(key)
+    if statement is None:
+        statement = _LOCKS[key] = _lock_statement(table, dialect, key[2])
+    db.session.execute(
+        statement, {"lock_id": row_id, **{f"lock_{k}": v for k, v in equal.items()}}
+    )
 
 
 def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=()) -> None:
@@ -25,18 +61,7 @@ def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=
     locked.
     """
     if db.session.get_bind().dialect.name == "sqlite":
-        # SQLite ignores FOR UPDATE: its one lock is the database's write lock, which a write
-        # takes. This write changes nothing but makes the reads below run under that lock.
-        # Columns with an ``onupdate`` are set to themselves too, or the write would stamp
-        # them (a lock is not a change).
-        table = model.__table__
-        same = {c.name: c for c in table.c if c.primary_key or c.onupdate is not None}
-        db.session.execute(
-            update(table)
-            .where(table.c.id == row_id)
-            .values(same)
-            .execution_options(synchronize_session=False)
-        )
+        take_lock(model, row_id)  # the write lock first: the reads below run under it
     statement = query if query is not None else select(model)
     db.session.scalars(
         statement.where(model.id == row_id)

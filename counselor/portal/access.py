@@ -28,11 +28,12 @@ def not_found():
 
 def resolve(with_csrf: bool = True):
     """The portal session and partner of this request (None, None if none)."""
-    ps = portal_session.load()
-    ctx = context.portal_context(ps) if ps else None
-    if ctx is None:
+    sid = portal_session.cookie_sid()
+    found = context.resolve(sid) if sid else None
+    if found is None:
         return None, None
-    if db.session.dirty or db.session.new:
+    ps, ctx = found
+    if ps.wrote:
         db.session.commit()  # the session's idle bookkeeping, apart from the route's work
     if with_csrf and request.method == "POST" and not ps.check_csrf(_sent_csrf()):
         refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
@@ -68,7 +69,7 @@ def partner_required(view):
         ps, ctx = resolve()
         if ctx is None:
             return not_found()
-        if ctx.home.pin_hash and not ps.pin_ok:
+        if ctx.has_pin and not ps.pin_ok:
             if _is_autosave():
                 return jsonify(error="Enter your PIN to go on; reload the page."), 401
             return redirect(url_for("portal.pin"))

@@ -6,30 +6,73 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import joinedload
 
 from counselor.cases import homes
 from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.core import audit
+from counselor.core.locking import take_lock
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import db
+from counselor.portal import session as portal_session
+from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires import engine
 from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
 
 
-@dataclass
 class PortalContext:
     """One partner of one case, resolved from the portal session: what every page works with.
 
     Features add pages on it (``ctx.partner``, ``ctx.case``); everything they show a partner
     still goes through the one partner filter (counselor.reveal.services.view_for_partner).
+    A request resolves the session from plain columns (``partner_id``, ``case_id``,
+    ``has_pin``); the partner, their case and home are loaded as objects, in one statement,
+    only when a page asks for them (an autosave never does).
     """
 
-    partner: Partner
-    home: PartnerHome
+    def __init__(
+        self,
+        partner: Partner | None = None,
+        home: PartnerHome | None = None,
+        *,
+        partner_id: uuid.UUID | None = None,
+        case_id: uuid.UUID | None = None,
+        has_pin: bool = False,
+    ):
+        self._partner = partner
+        self._home = home
+        self.partner_id: uuid.UUID = partner.id if partner is not None else partner_id
+        self.case_id: uuid.UUID = partner.case_id if partner is not None else case_id
+        #: the partner had a PIN when the request began (``home.pin_hash`` is what holds now)
+        self.has_pin = bool(home.pin_hash) if home is not None else has_pin
+
+    def _load(self) -> None:
+        partner, home = db.session.execute(
+            select(Partner, PartnerHome)
+            .options(joinedload(Partner.case))
+            .outerjoin(PartnerHome, PartnerHome.partner_id == Partner.id)
+            .where(Partner.id == self.partner_id)
+        ).one()
+        self._partner = partner
+        self._home = self._home or home
+
+    @property
+    def partner(self) -> Partner:
+        if self._partner is None:
+            self._load()
+        return self._partner
+
+    @property
+    def home(self) -> PartnerHome:
+        if self._home is None:
+            if self._partner is None:
+                self._load()
+            self._home = self._home or homes.home_of(self._partner)
+        return self._home
 
     @property
     def case(self) -> Case:
@@ -43,6 +86,8 @@ class PartnerContext:
     portal: PortalContext
     assignment: Assignment
     response: Response
+    #: read under the assignment's row lock (``assignment_context(..., lock=True)``)
+    locked: bool = False
 
     @property
     def definition(self) -> engine.Definition:
@@ -53,6 +98,10 @@ class PartnerContext:
         return self.portal.partner
 
     @property
+    def partner_id(self) -> uuid.UUID:
+        return self.portal.partner_id
+
+    @property
     def case(self) -> Case:
         return self.portal.partner.case
 
@@ -61,7 +110,16 @@ class PartnerContext:
         return self.portal.home
 
 
-def _valid(link: Link | None) -> bool:
+@dataclass(frozen=True)
+class _Door:
+    """What decides whether a link or home link still works (plain columns of its row)."""
+
+    token_hash: str | None
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _valid(link: Link | _Door | None) -> bool:
     return link is not None and link.revoked_at is None and aware(link.expires_at) > utcnow()
 
 
@@ -73,11 +131,13 @@ def link_for_token(token: str) -> Link | None:
     return link if _valid(link) else None
 
 
-def _source_works(ps, home: PartnerHome, link: Link | None) -> bool:
+def _source_works(ps, home: _Door | None, link: _Door | None) -> bool:
     """Whether what opened the session still works (else the session is over)."""
     if ps.link_id is not None:
         return _valid(link)
     gen = ps.home_generation or ""
+    if home is None:
+        return False  # a home link or a mail opened it, and the partner has no home (any more)
     if gen.startswith(homes.FROM_HOME):
         return homes.home_link_state(home) == "active" and gen == homes.generation(
             home, homes.FROM_HOME
@@ -88,48 +148,103 @@ def _source_works(ps, home: PartnerHome, link: Link | None) -> bool:
     return False
 
 
-def portal_context(ps) -> PortalContext | None:
-    """The partner of a portal session, if the link that opened it still works (else None)."""
-    # One statement: the partner, their case, their home and the link that opened the session
-    # (none when the home or a mail's sign-in link did).
-    row = db.session.execute(
-        select(Partner, PartnerHome, Link)
-        .options(joinedload(Partner.case))
-        .outerjoin(PartnerHome, PartnerHome.partner_id == Partner.id)
-        .outerjoin(Link, and_(Link.id == ps.link_id, Link.partner_id == Partner.id))
-        .where(Partner.id == ps.partner_id)
-    ).first()
-    if row is None:
+_RECORD = PortalSessionRecord.__table__
+_PARTNER = Partner.__table__
+_HOME = PartnerHome.__table__
+_LINK = Link.__table__
+
+
+def _resolve_statement():
+    h, link, partner = _HOME.c, _LINK.c, _PARTNER.c
+    return (
+        select(
+            *portal_session.record_columns(),
+            partner.case_id,
+            h.partner_id.label("home_of"),
+            h.token_hash.label("home_token_hash"),
+            h.expires_at.label("home_expires_at"),
+            h.revoked_at.label("home_revoked_at"),
+            h.pin_hash,
+            link.id.label("link_found"),
+            link.expires_at.label("link_expires_at"),
+            link.revoked_at.label("link_revoked_at"),
+        )
+        .select_from(
+            _RECORD.join(_PARTNER, partner.id == _RECORD.c.partner_id)
+            .outerjoin(_HOME, h.partner_id == partner.id)
+            .outerjoin(_LINK, and_(link.id == _RECORD.c.link_id, link.partner_id == partner.id))
+        )
+        .where(portal_session.BY_SID)
+    )
+
+
+#: made once: a statement object reused keeps its cache key, so a request neither builds it
+#: nor walks it again
+_RESOLVE = _resolve_statement()
+
+
+def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | None:
+    """The portal session of a session id and its partner, if the record holds and what opened
+    the session still works (else None).
+
+    One statement of plain columns on every portal request: the session's record, the
+    partner's case, their home link and PIN, and the link that opened the session (none when
+    the home or a mail's sign-in link did).
+    """
+    row = db.session.execute(_RESOLVE, portal_session.by_sid(sid)).first()
+    ps = portal_session.from_record(sid, row)
+    if ps is None:
         return None
-    partner, home, link = row
-    home = home or homes.home_of(partner)
+    home = link = None
+    if row.home_of is not None:
+        home = _Door(row.home_token_hash, row.home_expires_at, row.home_revoked_at)
+    if row.link_found is not None:
+        link = _Door(None, row.link_expires_at, row.link_revoked_at)
     if not _source_works(ps, home, link):
         return None
-    return PortalContext(partner, home)
+    return ps, PortalContext(
+        partner_id=ps.partner_id, case_id=row.case_id, has_pin=bool(row.pin_hash)
+    )
 
 
-def assignment_context(pctx: PortalContext, assignment_id) -> PartnerContext | None:
-    """One assignment of this partner in this case; None for anything else (the same 404)."""
+# One statement for what every homework page needs: assignment, response and the version's
+# id and checksum (its parsed definition is cached per process, so the JSON text is read
+# only when this process has not parsed that version yet). Made once, like _RESOLVE.
+_ASSIGNMENT = (
+    select(Assignment, Response)
+    .join(Response, Response.assignment_id == Assignment.id)
+    .options(joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json))
+    .where(
+        Assignment.id == bindparam("assignment_id"),
+        Assignment.case_id == bindparam("case_id"),
+        Response.partner_id == bindparam("partner_id"),
+    )
+)
+#: the same, read under the lock: anything this session loaded before is read again
+_ASSIGNMENT_LOCKED = _ASSIGNMENT.execution_options(populate_existing=True)
+
+
+def assignment_context(
+    pctx: PortalContext, assignment_id, *, lock: bool = False
+) -> PartnerContext | None:
+    """One assignment of this partner in this case; None for anything else (the same 404).
+
+    With ``lock`` (a request that changes answers) the assignment's row lock is taken first
+    and everything is read under it, as it is now: release, reopen, submit and saves on one
+    assignment run one at a time (see ``questionnaires.services.lock_assignment``).
+    """
     if not isinstance(assignment_id, uuid.UUID):
         return None
-    # One statement for what every homework page needs: assignment, response and the
-    # version's id and checksum (its parsed definition is cached per process, so the JSON
-    # text is read only when this process has not parsed that version yet).
+    if lock:
+        # only an assignment of the partner's case: a probe cannot hold another case's row
+        take_lock(Assignment, assignment_id, case_id=pctx.case_id)
     row = db.session.execute(
-        select(Assignment, Response)
-        .join(Response, Response.assignment_id == Assignment.id)
-        .options(
-            joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json),
-        )
-        .where(
-            Assignment.id == assignment_id,
-            Assignment.case_id == pctx.partner.case_id,
-            Response.partner_id == pctx.partner.id,
-        )
+        _ASSIGNMENT_LOCKED if lock else _ASSIGNMENT,
+        {"assignment_id": assignment_id, "case_id": pctx.case_id, "partner_id": pctx.partner_id},
     ).first()
     if row is None:
         return None
-    return PartnerContext(pctx, row[0], row[1])
+    return PartnerContext(pctx, row[0], row[1], locked=lock)
 
 
 def open_link(link: Link) -> None:
@@ -142,7 +257,7 @@ def open_assignment(ctx: PartnerContext) -> None:
     if ctx.response.status == "not_opened":
         ctx.response.status = "opened"
         ctx.response.opened_at = utcnow()
-        audit.by_partner(ctx.partner.id, "portal.open", "response", ctx.response.id)
+        audit.by_partner(ctx.partner_id, "portal.open", "response", ctx.response.id)
 
 
 def open_home(pctx: PortalContext) -> None:

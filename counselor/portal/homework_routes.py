@@ -35,7 +35,9 @@ def homework_required(view):
     @wraps(view)
     def wrapped(pctx, *args, assignment_id=None, **kwargs):
         chosen = assignment_id or g.portal.focus_assignment_id
-        ctx = context.assignment_context(pctx, chosen) if chosen else None
+        # a POST changes answers (save, submit, reopen): its reads are made under the lock
+        locked = request.method == "POST"
+        ctx = context.assignment_context(pctx, chosen, lock=locked) if chosen else None
         if ctx is None:
             audit.by_partner(pctx.partner.id, "portal.miss", "assignment", "")
             db.session.commit()
@@ -289,7 +291,7 @@ def reopen(ctx):
 @homework_required
 def shared(ctx):
     """What you share: matches and shared items of the others, once released."""
-    view = view_for_partner(ctx.assignment, ctx.partner.id)
-    audit.by_partner(ctx.partner.id, "portal.shared_view", "assignment", ctx.assignment.id)
+    view = view_for_partner(ctx.assignment, ctx.partner_id)
+    audit.by_partner(ctx.partner_id, "portal.shared_view", "assignment", ctx.assignment.id)
     db.session.commit()
     return render_template("portal/shared.html", view=view, **view_model(ctx))

@@ -36,7 +36,7 @@ def set_pin(ctx: PortalContext, pin: str) -> None:
     ctx.home.pin_hash = _pin_hasher.hash(pin)
     ctx.home.pin_failures = 0
     ctx.home.pin_blocked_until = None
-    audit.by_partner(ctx.partner.id, "portal.pin_set")
+    audit.by_partner(ctx.partner_id, "portal.pin_set")
 
 
 def _wait_minutes(link: PartnerHome) -> int:
@@ -60,11 +60,11 @@ def check_pin(ctx: PortalContext, pin: str) -> bool:
     if ok:
         link.pin_failures = 0
         link.pin_blocked_until = None
-        audit.by_partner(ctx.partner.id, "portal.pin_ok")
+        audit.by_partner(ctx.partner_id, "portal.pin_ok")
         return True
     link.pin_failures = (link.pin_failures or 0) + 1
     over = link.pin_failures - PIN_FREE_TRIES
     if over > 0:
         link.pin_blocked_until = utcnow() + min(timedelta(minutes=2 ** (over - 1)), PIN_MAX_WAIT)
-    audit.by_partner(ctx.partner.id, "portal.pin_wrong")
+    audit.by_partner(ctx.partner_id, "portal.pin_wrong")
     return False

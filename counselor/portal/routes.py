@@ -210,7 +210,7 @@ def pin_set(ctx):
             error = str(exc)
         else:
             # Other browsers of this partner must now show the PIN; this one just did.
-            portal_session.end_others(ctx.partner.id, g.portal)
+            portal_session.end_others(ctx.partner_id, g.portal)
             portal_session.pin_passed(g.portal)
             db.session.commit()
             back = request.form.get("back")
@@ -251,6 +251,6 @@ def leave(ctx):
     """Forget this device: the session ends on the server; the link still works to come back."""
     response = make_response(render_template("portal/left.html"))
     portal_session.end(response, g.portal)
-    audit.by_partner(ctx.partner.id, "portal.leave")
+    audit.by_partner(ctx.partner_id, "portal.leave")
     db.session.commit()
     return response

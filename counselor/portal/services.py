@@ -99,9 +99,15 @@ def can_reopen(ctx: PartnerContext) -> bool:
     return ctx.response.status == "submitted" and closed_because(ctx.assignment) is None
 
 
+def _lock(ctx: PartnerContext) -> None:
+    """Hold the assignment's lock, with the assignment and response read under it."""
+    if not ctx.locked:  # a homework POST read them under the lock already
+        lock_assignment(ctx.assignment)
+
+
 def _lock_editable(ctx: PartnerContext) -> None:
     """Take the assignment's lock, then refuse unless the answers may change (NotEditable)."""
-    lock_assignment(ctx.assignment)
+    _lock(ctx)
     reason = not_editable_because(ctx)
     if reason:
         raise NotEditable(reason)
@@ -129,7 +135,7 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
         db.session.rollback()
         raise StaleRevision from None
     audit.record(
-        "portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner.id
+        "portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner_id
     )
     stop = engine.stop_for(ctx.definition, response.answers)
     if stop is not None:
@@ -159,7 +165,7 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     except StaleDataError:
         db.session.rollback()
         raise StaleRevision from None
-    audit.by_partner(ctx.partner.id, "portal.submit", "response", response.id)
+    audit.by_partner(ctx.partner_id, "portal.submit", "response", response.id)
     alerts = evaluate_alerts(ctx.assignment, response)
     for _, raised in signals.homework_submitted.send(ctx.assignment, response=response):
         alerts += raised or []
@@ -169,14 +175,14 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
 
 def reopen(ctx: PartnerContext) -> None:
     """Turn a submitted response back into a draft so the partner can change it."""
-    lock_assignment(ctx.assignment)  # a release waits for this, or this sees the release
+    _lock(ctx)  # a release waits for this, or this sees the release
     closed = closed_because(ctx.assignment)
     if closed:
         raise NotEditable(closed)
     if ctx.response.status != "submitted":
         return  # already a draft (a second tab or a double click): nothing to reopen
     ctx.response.status = "draft"
-    audit.by_partner(ctx.partner.id, "portal.reopen", "response", ctx.response.id)
+    audit.by_partner(ctx.partner_id, "portal.reopen", "response", ctx.response.id)
 
 
 def raised_alert(ctx: PartnerContext) -> bool:

@@ -14,11 +14,11 @@ import hashlib
 import hmac
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select, update
 
 from counselor.core.cookies import SignedCookie
 from counselor.core.models import aware, utcnow
@@ -51,6 +51,8 @@ class PortalSession:
     focus_assignment_id: uuid.UUID | None = None
     #: the partner's PIN (if they have one) was entered here and the session has not idled since
     pin_ok: bool = False
+    #: reading it wrote the record (the idle PIN reset or the touch): the caller commits that
+    wrote: bool = field(default=False, compare=False)
 
     @property
     def csrf_token(self) -> str:
@@ -107,47 +109,96 @@ def start(
     return ps
 
 
-def load() -> PortalSession | None:
-    """The portal session named by the request's cookie, if its signature, age and record hold.
-
-    Whether the link that opened it still works is the caller's check (portal.context).
-    """
+def cookie_sid() -> str | None:
+    """The session id in the request's portal cookie, if its signature and age hold."""
     data = SIGNED.read("s")
-    if data is None:
-        return None
-    record = db.session.get(PortalSessionRecord, _sid_hash(data["s"]))
+    return None if data is None else data["s"]
+
+
+_RECORD = PortalSessionRecord.__table__
+
+
+def record_columns() -> tuple:
+    """The columns of a session's record that ``from_record`` reads (plain Core columns: every
+    portal request reads its record, and the ORM's object bookkeeping is not needed for it)."""
+    c = _RECORD.c
+    return (
+        c.partner_id,
+        c.link_id,
+        c.home_generation,
+        c.focus_assignment_id,
+        c.created_at,
+        c.pin_ok,
+        c.last_seen_at,
+    )
+
+
+def record_of(sid: str):
+    """Where a record is keyed: ``sid_hash == <hash of the session id>``."""
+    return _RECORD.c.sid_hash == _sid_hash(sid)
+
+
+#: the record of a session, for statements made once; executed with ``by_sid(sid)``
+BY_SID = _RECORD.c.sid_hash == bindparam("sid_hash")
+
+
+def by_sid(sid: str) -> dict[str, str]:
+    """The parameters of ``BY_SID``."""
+    return {"sid_hash": _sid_hash(sid)}
+
+
+def from_record(sid: str, record) -> PortalSession | None:
+    """The portal session of a record row (``record_columns``), if the record exists and is
+    not past its age; the idle PIN reset and the touch are written here (not committed)."""
     now = utcnow()
     if record is None or now - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS):
         return None
     seen = aware(record.last_seen_at or record.created_at)
-    if record.pin_ok and now - seen > PIN_IDLE:
-        record.pin_ok = False  # idle too long: whoever holds the phone now shows the PIN again
+    changes: dict = {}
+    pin_ok = record.pin_ok
+    if pin_ok and now - seen > PIN_IDLE:
+        pin_ok = changes["pin_ok"] = False  # idle too long: whoever holds the phone now shows the PIN
     if now - seen > _TOUCH_EVERY:
-        record.last_seen_at = now
+        changes["last_seen_at"] = now
+    if changes:
+        db.session.execute(update(_RECORD).where(record_of(sid)).values(**changes))
     return PortalSession(
-        data["s"],
+        sid,
         record.partner_id,
         record.link_id,
         record.home_generation,
         record.focus_assignment_id,
-        pin_ok=record.pin_ok,
+        pin_ok=pin_ok,
+        wrote=bool(changes),
     )
+
+
+def load() -> PortalSession | None:
+    """The portal session named by the request's cookie, if its signature, age and record hold.
+
+    Whether the link that opened it still works is the caller's check (portal.context, which
+    reads the record together with the partner instead).
+    """
+    sid = cookie_sid()
+    if sid is None:
+        return None
+    record = db.session.execute(select(*record_columns()).where(BY_SID), by_sid(sid)).first()
+    return from_record(sid, record)
 
 
 def focus(ps: PortalSession, assignment_id: uuid.UUID) -> None:
     """Remember the assignment this session opened last (what the short legacy URLs act on)."""
     if ps.focus_assignment_id != assignment_id:
-        record = db.session.get(PortalSessionRecord, _sid_hash(ps.sid))
-        if record is not None:
-            record.focus_assignment_id = assignment_id
+        db.session.execute(
+            update(_RECORD).where(record_of(ps.sid)).values(focus_assignment_id=assignment_id)
+        )
 
 
 def pin_passed(ps: PortalSession) -> None:
-    """Mark this portal session as past the PIN (flushed with the route's commit)."""
-    record = db.session.get(PortalSessionRecord, _sid_hash(ps.sid))
-    if record is not None:
-        record.pin_ok = True
-        record.last_seen_at = utcnow()
+    """Mark this portal session as past the PIN (committed with the route's transaction)."""
+    db.session.execute(
+        update(_RECORD).where(record_of(ps.sid)).values(pin_ok=True, last_seen_at=utcnow())
+    )
 
 
 def end_others(partner_id: uuid.UUID, keep: PortalSession) -> None:
@@ -163,13 +214,13 @@ def end_others(partner_id: uuid.UUID, keep: PortalSession) -> None:
 def end_quietly(ps: PortalSession) -> None:
     """End the portal session on the server only (a beacon's answer sets no cookie)."""
     db.session.execute(
-        delete(PortalSessionRecord).where(PortalSessionRecord.sid_hash == _sid_hash(ps.sid))
+        delete(PortalSessionRecord).where(record_of(ps.sid))
     )
 
 
 def end(response, ps: PortalSession) -> None:
     """End the portal session on the server (a copied cookie stops working) and in the browser."""
     db.session.execute(
-        delete(PortalSessionRecord).where(PortalSessionRecord.sid_hash == _sid_hash(ps.sid))
+        delete(PortalSessionRecord).where(record_of(ps.sid))
     )
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
