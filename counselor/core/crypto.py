@@ -150,6 +150,13 @@ class EncryptedText:
         aad = associated_data(self.owner.__tablename__, self.name, row_id)
         return (ring.decrypt_bytes if self.binary else ring.decrypt)(bytes(blob), aad)
 
+    def seal(self, plain: str | bytes, row_id: uuid.UUID) -> bytes:
+        """The ciphertext of ``plain`` for this column on row ``row_id``, as assigning the
+        attribute makes it, for a write through Core (``Response.answers_json.seal(...)``)."""
+        plain = bytes(plain) if self.binary else str(plain)
+        aad = associated_data(self.owner.__tablename__, self.name, row_id)
+        return keyring().encrypt(plain, aad)
+
     def __get__(self, obj, owner=None):
         if obj is None:
             return self
@@ -172,7 +179,9 @@ class EncryptedText:
             setattr(obj, self.column, None)
             return
         plain = bytes(value) if self.binary else str(value)
-        blob = keyring().encrypt(plain, self._aad(obj))
+        if obj.id is None:
+            obj.id = uuid.uuid4()
+        blob = self.seal(plain, obj.id)
         setattr(obj, self.column, blob)
         obj.__dict__.setdefault("_plaintext_cache", {})[self.name] = (blob, plain)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 import traceback
 import uuid
@@ -100,6 +101,13 @@ UNSTORABLE_TEXT = (
 )
 
 
+#: what a JSON body must hold for its parsed document to carry an unstorable character: a NUL
+#: byte (or any UTF-16/32 body, whose ASCII holds NUL bytes), a lone surrogate's UTF-8 bytes
+#: (``json.loads`` decodes bytes with "surrogatepass"), or a ``\u0000`` or ``\ud800``-style
+#: escape. A body without any of them is stored as is, without walking the parsed document.
+_MAYBE_UNSTORABLE_JSON = re.compile(rb"\x00|\xed[\xa0-\xbf]|\\u(?:0000|[dD][89a-fA-F])")
+
+
 def _json_unstorable(doc: Any) -> bool:
     # Iterative: a JSON body can nest deeper than Python's recursion limit.
     stack = [doc]
@@ -125,7 +133,11 @@ def _input_unstorable() -> bool:
         return True
     if any(unstorable(v) for v in (request.view_args or {}).values()):
         return True
-    return request.is_json and _json_unstorable(request.get_json(silent=True))
+    if not request.is_json:
+        return False
+    if not _MAYBE_UNSTORABLE_JSON.search(request.get_data()):
+        return False  # nothing in the body can parse into one: no need to walk the document
+    return _json_unstorable(request.get_json(silent=True))
 
 
 def _refuse_unstorable_input():

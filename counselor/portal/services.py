@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.exc import StaleDataError
 
 from counselor.core import audit
@@ -15,7 +16,7 @@ from counselor.extensions import db
 from counselor.mail import notify
 from counselor.portal.context import PartnerContext
 from counselor.questionnaires import engine, signals
-from counselor.questionnaires.models import Assignment
+from counselor.questionnaires.models import Assignment, Response
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal.models import Alert
 from counselor.reveal.services import evaluate_alerts
@@ -126,24 +127,57 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     response = ctx.response
     if response.revision != base_revision:
         raise StaleRevision
-    response.answers = engine.merge(response.answers, clean)
-    response.status = "draft"
-    response.saved_at = utcnow()
-    try:
-        db.session.flush()  # the version counter makes a concurrent save fail here
-    except StaleDataError:
+    answers = engine.merge(response.answers, clean)
+    if not _store_draft(response, answers):
         db.session.rollback()
-        raise StaleRevision from None
+        raise StaleRevision
     audit.record(
         "portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner_id
     )
-    stop = engine.stop_for(ctx.definition, response.answers)
+    stop = engine.stop_for(ctx.definition, answers)
     if stop is not None:
         # The partner cannot submit past a stop, so its alert is raised now, not on submit.
         notify.alerts_raised(
             ctx.assignment, evaluate_alerts(ctx.assignment, response, only={stop.link_id})
         )
     return response.revision, {}
+
+
+_RESPONSE = Response.__table__
+#: a draft's save: one UPDATE made once, checking and bumping the revision as the ORM's
+#: version counter does (no other save can have come between the read and the write)
+_SAVE_DRAFT = (
+    update(_RESPONSE)
+    .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
+    .values(
+        answers_json_sealed=bindparam("sealed", type_=_RESPONSE.c.answers_json_sealed.type),
+        status="draft",
+        saved_at=bindparam("now", type_=_RESPONSE.c.saved_at.type),
+        revision=_RESPONSE.c.revision + 1,
+    )
+)
+
+
+def _store_draft(response: Response, answers: dict) -> bool:
+    """Write a draft's answers with one Core UPDATE (the ORM's unit of work cost more than
+    the rest of a save), sealed exactly as assigning ``response.answers`` seals them; the
+    loaded object is told what now holds. False when another save got there first."""
+    sealed = Response.answers_json.seal(Response.dump_answers(answers), response.id)
+    now = utcnow()
+    done = db.session.execute(
+        _SAVE_DRAFT,
+        {"row_id": response.id, "base": response.revision, "sealed": sealed, "now": now},
+    )
+    if done.rowcount != 1:
+        return False
+    for key, value in (
+        ("answers_json_sealed", sealed),
+        ("status", "draft"),
+        ("saved_at", now),
+        ("revision", response.revision + 1),
+    ):
+        set_committed_value(response, key, value)
+    return True
 
 
 def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:

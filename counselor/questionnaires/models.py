@@ -253,7 +253,12 @@ class Response(UUIDPrimaryKey, db.Model):
 
     @answers.setter
     def answers(self, value: dict) -> None:
-        self.answers_json = json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        self.answers_json = self.dump_answers(value)
+
+    @staticmethod
+    def dump_answers(value: dict) -> str:
+        """The JSON text of an answers mapping, as ``answers_json`` stores it (sealed)."""
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
 def _finite_or_none(text: str) -> float | None:

@@ -392,6 +392,39 @@ def test_autosave_from_a_stale_tab_is_refused_and_overwrites_nothing(
     assert autosave(laptop, csrf2, rev2, {"one.feel": "Laptop after reload"}).status_code == 200
 
 
+def test_an_autosaved_draft_is_sealed_to_its_row_and_reads_back_exactly(
+    app, client_a, couple, counselor_a
+):
+    from counselor.core.crypto import DecryptionError
+    from counselor.questionnaires.models import Response
+
+    q = load_own(counselor_a)
+    assignment, tokens = _assign(client_a, couple, q)
+    sam_id = partner_named(couple, "Sam Rivera").id
+    sam = _partner(app, tokens["Sam Rivera"])
+    secret = canary("draft") + " — café ✓ \u2028"
+    _, csrf, rev = section(sam, 1)
+    r = autosave(sam, csrf, rev, {"one.feel": secret})
+    assert r.status_code == 200 and r.get_json()["revision"] == rev + 1
+    r = autosave(sam, csrf, rev + 1, {"two.word": "second"})
+    assert r.status_code == 200 and r.get_json()["revision"] == rev + 2
+    expected = {"one.feel": secret, "two.word": "second"}
+
+    # read back through the model, as every counselor page and export reads it
+    stored = response_of(assignment.id, sam_id)
+    assert stored.answers == expected
+    assert (stored.revision, stored.status) == (rev + 2, "draft") and stored.saved_at
+    # and the page shows it again to the partner
+    assert "second" in section(sam, 2)[0]
+    # at rest: sealed, nothing of the text in the row, bound to this row and column
+    blob = bytes(stored.answers_json_sealed)
+    assert secret.split(" ")[0].encode() not in blob
+    assert Response.answers_json.open(blob, stored.id) == Response.dump_answers(expected)
+    other = response_of(assignment.id, partner_named(couple, "Alex Novak").id)
+    with pytest.raises(DecryptionError):
+        Response.answers_json.open(blob, other.id)
+
+
 def test_no_js_form_from_a_stale_tab_keeps_the_typed_text_on_the_page(
     app, client_a, couple, counselor_a
 ):
