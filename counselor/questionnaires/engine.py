@@ -24,7 +24,7 @@ Reading one value (numbers, comparison, "answered", desire answers) is
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +66,15 @@ class Definition:
     in_order: bool = field(init=False)
     _section_by_id: dict[str, Section] = field(init=False, repr=False)
     _narrowed: dict[frozenset, Definition] = field(init=False, default_factory=dict, repr=False)
+    #: what pure functions worked out from this definition, by name: parsed definitions are
+    #: shared per process and never change, so each is worked out once (see ``derived``)
+    _derived: dict[str, Any] = field(init=False, default_factory=dict, repr=False, compare=False)
+
+    def derived(self, name: str, make: Callable[[Definition], Any]) -> Any:
+        """``make(self)``, worked out once per definition (callers must not mutate it)."""
+        if name not in self._derived:
+            self._derived[name] = make(self)
+        return self._derived[name]
 
     def __post_init__(self) -> None:
         self.by_id, self.order, self.parent = {}, [], {}

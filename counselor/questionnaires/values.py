@@ -79,12 +79,14 @@ def has_answer(value: Any) -> bool:
     if value is None or value == "" or value == []:
         return False
     if isinstance(value, dict):
-        return any(value.get(k) for k in DESIRE_KEYS | {"hard_limit"})
+        return any(value.get(k) for k in _ANSWERED_KEYS)
     return True
 
 
 #: the keys of a stored desire answer
 DESIRE_KEYS = frozenset({"roles", "limits", "fantasy", "experience", "note"})
+#: any of these set makes a desire answer count as answered (older answers carry hard_limit)
+_ANSWERED_KEYS = DESIRE_KEYS | {"hard_limit"}
 
 
 def desire_value(item: dict, value: Any) -> dict:

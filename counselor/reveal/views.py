@@ -24,7 +24,7 @@ from typing import Any
 
 from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
 from counselor.questionnaires.scoring import Score, scores
-from counselor.reveal.matching import compare_pair
+from counselor.reveal.matching import compare_prepared, prepare
 
 
 @dataclass(frozen=True)
@@ -76,8 +76,8 @@ class PartnerView:
     own_scores: list[Score] = field(default_factory=list)
 
 
-def _role_label(item: dict, key: str) -> str:
-    return next((r["label"] for r in item["roles"] if r["key"] == key), key)
+def _role_labels(item: dict) -> dict[str, str]:
+    return {r["key"]: r["label"] for r in reversed(item["roles"])}  # the first of a key wins
 
 
 def _public_value(item: dict, value: Any) -> Any:
@@ -118,7 +118,7 @@ def partner_view(
         for p in partners
         if p.key != viewer.key and (related is None or related(viewer.key, p.key))
     ]
-    hidden_by_unshared = _depends_on_unshared(defn)
+    hidden_by_unshared = defn.derived("depends_on_unshared", _depends_on_unshared)
     states = dict(states or {})
     for p in (viewer, *others):
         if p.key not in states:
@@ -137,20 +137,23 @@ def partner_view(
             if not my_states[lid]:
                 continue
             shown = SharedItem(lid, item["text"], section.title)
+            mine_prepared, labels = None, {}
             for other in others:
                 theirs = answers.get(other.key) or {}
                 if not their_states[other.key][lid]:
                     continue
                 if item["type"] == "desire":
-                    result = compare_pair(
-                        item, viewer.key, mine.get(lid), other.key, theirs.get(lid)
+                    if mine_prepared is None:  # the viewer's answer, once for every other
+                        mine_prepared, labels = prepare(item, mine.get(lid)), _role_labels(item)
+                    result = compare_prepared(
+                        item, viewer.key, mine_prepared, other.key, prepare(item, theirs.get(lid))
                     )
                     for p in result.matches:
                         shown.matches.append(
                             MatchLine(
                                 other.name,
-                                _role_label(item, p.role_a),
-                                _role_label(item, p.role_b),
+                                labels.get(p.role_a, p.role_a),
+                                labels.get(p.role_b, p.role_b),
                                 p.cls,
                             )
                         )
