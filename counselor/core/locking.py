@@ -14,7 +14,6 @@ from sqlalchemy import Executable, Select, bindparam, select, update
 
 from counselor.extensions import db
 
-
 #: lock statements by (table, dialect, columns matched): made once, reused with parameters
 _LOCKS: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
 
@@ -27,12 +26,7 @@ def _lock_statement(table, dialect: str, columns: tuple[str, ...]) -> Executable
         # Columns with an ``onupdate`` are set to themselves too, or the write would stamp
         # them (a lock is not a change).
         same = {c.name: c for c in table.c if c.primary_key or c.onupdate is not None}
-        return (
-            update(table)
-            .where(*where)
-            .values(same)
-            .execution_options(synchronize_session=False)
-        )
+        return update(table).where(*where).values(same).execution_options(synchronize_session=False)
     return select(table.c.id).where(*where).with_for_update()
 
 
@@ -46,9 +40,7 @@ def take_lock(model, row_id: uuid.UUID, **equal) -> None:
     statement = _LOCKS.get(key)
     if statement is None:
         statement = _LOCKS[key] = _lock_statement(table, dialect, key[2])
-    db.session.execute(
-        statement, {"lock_id": row_id, **{f"lock_{k}": v for k, v in equal.items()}}
-    )
+    db.session.execute(statement, {"lock_id": row_id, **{f"lock_{k}": v for k, v in equal.items()}})
 
 
 def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=()) -> None:

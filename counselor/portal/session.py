@@ -157,7 +157,8 @@ def from_record(sid: str, record) -> PortalSession | None:
     changes: dict = {}
     pin_ok = record.pin_ok
     if pin_ok and now - seen > PIN_IDLE:
-        pin_ok = changes["pin_ok"] = False  # idle too long: whoever holds the phone now shows the PIN
+        # idle too long: whoever holds the phone now shows the PIN again
+        pin_ok = changes["pin_ok"] = False
     if now - seen > _TOUCH_EVERY:
         changes["last_seen_at"] = now
     if changes:
@@ -213,14 +214,10 @@ def end_others(partner_id: uuid.UUID, keep: PortalSession) -> None:
 
 def end_quietly(ps: PortalSession) -> None:
     """End the portal session on the server only (a beacon's answer sets no cookie)."""
-    db.session.execute(
-        delete(PortalSessionRecord).where(record_of(ps.sid))
-    )
+    db.session.execute(delete(PortalSessionRecord).where(record_of(ps.sid)))
 
 
 def end(response, ps: PortalSession) -> None:
     """End the portal session on the server (a copied cookie stops working) and in the browser."""
-    db.session.execute(
-        delete(PortalSessionRecord).where(record_of(ps.sid))
-    )
+    db.session.execute(delete(PortalSessionRecord).where(record_of(ps.sid)))
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
