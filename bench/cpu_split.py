@@ -47,7 +47,8 @@ PROMISES = {
     ],
     "login or portal session": [
         ("counselor/auth/services.py", "load_login_session"),
-        ("counselor/portal/session.py", "load"),
+        # the portal session's record with its partner and the link that opened it
+        ("counselor/portal/context.py", "resolve"),
     ],
 }
 
