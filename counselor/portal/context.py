@@ -263,4 +263,4 @@ def open_assignment(ctx: PartnerContext) -> None:
 def open_home(pctx: PortalContext) -> None:
     """Record that the partner opened their home (the counselor sees when, last)."""
     pctx.home.last_opened_at = utcnow()
-    audit.by_partner(pctx.partner.id, "portal.home_open")
+    audit.by_partner(pctx.partner_id, "portal.home_open")

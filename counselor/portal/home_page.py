@@ -76,7 +76,7 @@ def home_view(pctx: PortalContext) -> HomeView:
             .defer(QuestionnaireVersion.definition_json)
             .joinedload(QuestionnaireVersion.questionnaire)
         )
-        .where(Assignment.case_id == pctx.partner.case_id, Response.partner_id == pctx.partner.id)
+        .where(Assignment.case_id == pctx.case_id, Response.partner_id == pctx.partner_id)
         .order_by(Assignment.created_at.desc())
     ).all()
     view = HomeView()

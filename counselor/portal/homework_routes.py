@@ -39,7 +39,7 @@ def homework_required(view):
         locked = request.method == "POST"
         ctx = context.assignment_context(pctx, chosen, lock=locked) if chosen else None
         if ctx is None:
-            audit.by_partner(pctx.partner.id, "portal.miss", "assignment", "")
+            audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
             db.session.commit()
             return not_found()
         portal_session.focus(g.portal, ctx.assignment.id)

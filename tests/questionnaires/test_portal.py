@@ -398,9 +398,7 @@ def test_an_autosaved_draft_is_sealed_to_its_row_and_reads_back_exactly(
     from counselor.core.crypto import DecryptionError
     from counselor.questionnaires.models import Response
 
-    q = load_own(counselor_a)
-    assignment, tokens = _assign(client_a, couple, q)
-    sam_id = partner_named(couple, "Sam Rivera").id
+    assignment, tokens = _assign(client_a, couple, load_own(counselor_a))
     sam = _partner(app, tokens["Sam Rivera"])
     secret = canary("draft") + " — café ✓ \u2028"
     _, csrf, rev = section(sam, 1)
@@ -411,7 +409,7 @@ def test_an_autosaved_draft_is_sealed_to_its_row_and_reads_back_exactly(
     expected = {"one.feel": secret, "two.word": "second"}
 
     # read back through the model, as every counselor page and export reads it
-    stored = response_of(assignment.id, sam_id)
+    stored = response_of(assignment.id, partner_named(couple, "Sam Rivera").id)
     assert stored.answers == expected
     assert (stored.revision, stored.status) == (rev + 2, "draft") and stored.saved_at
     # and the page shows it again to the partner
