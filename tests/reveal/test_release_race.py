@@ -17,6 +17,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -34,6 +35,7 @@ from tests.support import (
     revision_of,
     service_unavailable,
 )
+from tests.support.races import at_once
 
 #: tries per run (the issue asks for at least 50)
 TRIES = 60
@@ -216,3 +218,51 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
     assert violations == [], violations[:3]
     # both orders really happened, so the lock was exercised from both sides
     assert outcomes["release first"] and outcomes["reopen first"], outcomes
+
+
+def test_two_devices_saving_the_same_revision_at_once_never_both_win(
+    server, app, counselor_a, capsys
+):
+    """Two devices of one partner send a draft started from the same revision at the same
+    moment: one is saved, the other is told its page is stale, and the stored answers are
+    exactly the saved one's (saves take the assignment's lock and read the response under it)."""
+    case = new_case(counselor_a)
+    questionnaire, _ = load_definition(DEFINITION, counselor_a.id)
+    assignment, issued = assign(
+        case, questionnaire.latest, [], due_on=None, instructions=None, ttl_days=None, links=True
+    )
+    db.session.commit()
+    sam = next(i for i in issued if i.partner.display_name == "Sam Rivera")
+    token, sam_id = sam.token, sam.partner.id
+    devices = []
+    for _ in range(2):
+        device = Browser(server)
+        landing = device.request(f"/l/{token}")[1]
+        assert device.request(f"/l/{token}", {"csrf_token": landing_csrf(landing)})[0] == 302
+        devices.append((device, portal_csrf(device.request("/p/s/1")[1])))
+    said = {0: "yes", 1: "no"}
+
+    def save(n: int, revision: int):
+        device, csrf = devices[n]
+        body = {"revision": revision, "answers": {"together": {"roles": {"together": said[n]}}}}
+        return device.request("/p/autosave", json_body=body, headers={"X-CSRF-Token": csrf})[0]
+
+    violations, wins = [], {0: 0, 1: 0}
+    for _ in range(TRIES):
+        base = next(r for r in _state(assignment.id)[1] if r.partner_id == sam_id).revision
+        got = at_once(*(partial(save, n, base) for n in (0, 1)))
+        stored = next(r for r in _state(assignment.id)[1] if r.partner_id == sam_id)
+        if sorted(got) != [200, 409]:
+            violations.append(f"statuses {got}")
+            continue
+        winner = got.index(200)
+        wins[winner] += 1
+        roles = stored.answers["together"]["roles"]
+        if stored.revision != base + 1 or roles != {"together": said[winner]}:
+            violations.append(f"{got}: stored {roles} at {stored.revision} from {base}")
+    with capsys.disabled():
+        print(
+            f"\ntwo devices saving at once: {TRIES} concurrent tries on PostgreSQL, "
+            f"{len(violations)} invariant violations (wins {wins})"
+        )
+    assert violations == [], violations[:3]
