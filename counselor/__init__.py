@@ -25,7 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from counselor.config import ConfigError, load_config, private_sqlite_file
     from counselor.core.crypto import KeyConfigError, KeyRing
-    from counselor.extensions import bootstrap, csrf, db, limiter, migrate
+    from counselor.extensions import bootstrap, csrf, db, init_limiter, migrate
 
     config = dict(config or {})
     app = Flask(
@@ -57,7 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)
-    limiter.init_app(app)
+    init_limiter(app)
     _init_login(app)
     _redact_link_tokens_in_logs()
 

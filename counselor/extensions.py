@@ -43,6 +43,34 @@ bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+def init_limiter(app) -> None:
+    """Bind the limiter, with its before_request check run only when it can limit something.
+
+    The limits this app sets are on routes (``@limiter.limit``), and those are checked inside
+    the route's wrapper, not before the request. Flask-Limiter's before_request check only
+    finds application-wide, default, blueprint or meta limits (or the in-memory fallback of a
+    dead storage); with none of them set it resolved an empty list on every request (5% of an
+    autosave). Whether any is set is looked up on each request, so a limit configured or
+    added later is checked as before.
+    """
+    limiter.init_app(app)
+    funcs = app.before_request_funcs.setdefault(None, [])
+    if limiter._check_request_limit in funcs:  # absent when RATELIMIT_ENABLED is off
+        funcs[funcs.index(limiter._check_request_limit)] = _check_when_limited
+
+
+def _check_when_limited() -> None:
+    manager = limiter.limit_manager
+    if (
+        manager._application_limits
+        or manager._default_limits
+        or manager._blueprint_limits
+        or limiter._meta_limits
+        or limiter._storage_dead
+    ):
+        limiter._check_request_limit()
+
+
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
     """Foreign keys as on PostgreSQL; erased rows overwritten; WAL with synchronous=NORMAL.

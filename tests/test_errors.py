@@ -149,6 +149,23 @@ def test_429_page(app, counselor_a):
     assert "please wait and try again" in r.get_data(as_text=True)
 
 
+def test_a_blueprint_limit_still_limits_its_pages(make_app):
+    """Limits found before the request (a blueprint's here) are checked, although that check
+    is skipped while no such limit is set (extensions.init_limiter)."""
+    from flask import Blueprint
+
+    from counselor.extensions import limiter
+
+    app = make_app()
+    bp = Blueprint(f"limited_{uuid.uuid4().hex}", __name__)
+    bp.add_url_rule("/limited-page", "page", lambda: "fine")
+    limiter.limit("2 per minute")(bp)
+    app.register_blueprint(bp)
+    client = app.test_client()
+    assert [client.get("/limited-page").status_code for _ in range(3)] == [200, 200, 429]
+    assert app.test_client().get("/login").status_code == 200  # other pages: no limit
+
+
 def test_500_page_shows_no_trace(make_app, caplog):
     app = make_app(TESTING=False)
 
