@@ -5,8 +5,8 @@ link, a home or a homework."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from sqlalchemy import and_, bindparam, select
 from sqlalchemy.orm import joinedload
@@ -21,7 +21,13 @@ from counselor.extensions import db
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires import engine
-from counselor.questionnaires.models import Assignment, Link, QuestionnaireVersion, Response
+from counselor.questionnaires.models import (
+    Assignment,
+    Link,
+    QuestionnaireVersion,
+    Response,
+    parsed_definition,
+)
 
 
 class PortalContext:
@@ -79,19 +85,82 @@ class PortalContext:
         return self.partner.case
 
 
+_VERSION = QuestionnaireVersion.__table__
+
+
+class VersionRow:
+    """A version's id and checksum; its JSON text is read only when this process has not
+    parsed that version yet (``parsed_definition``)."""
+
+    __slots__ = ("id", "checksum")
+
+    def __init__(self, version_id: uuid.UUID, checksum: str):
+        self.id = version_id
+        self.checksum = checksum
+
+    @property
+    def definition_json(self) -> str:
+        return db.session.scalar(select(_VERSION.c.definition_json).where(_VERSION.c.id == self.id))
+
+    @property
+    def definition(self) -> engine.Definition:
+        return parsed_definition(self)
+
+
+@dataclass
+class AssignmentRow:
+    """What an answer save decides on of an assignment, read as plain columns (no object)."""
+
+    id: uuid.UUID
+    due_on: date | None
+    locked: bool
+    released_at: datetime | None
+    sections: list[str] | None
+    version: VersionRow
+
+    @property
+    def definition(self) -> engine.Definition:
+        return self.version.definition.only(self.sections)
+
+
+@dataclass
+class ResponseRow:
+    """What an answer save reads and writes of a response, as plain columns (no object)."""
+
+    id: uuid.UUID
+    status: str
+    revision: int
+    saved_at: datetime | None
+    answers_json_sealed: bytes | None
+
+    @property
+    def answers(self) -> dict:
+        """The decrypted answers, opened as ``Response.answers`` opens them."""
+        return Response.load_answers(Response.answers_json.open(self.answers_json_sealed, self.id))
+
+
 @dataclass
 class PartnerContext:
     """One assignment of the session's partner: what the homework pages work with."""
 
     portal: PortalContext
-    assignment: Assignment
-    response: Response
+    #: objects, or plain rows for an answer save (``assignment_context(..., plain=True)``)
+    assignment: Assignment | AssignmentRow
+    response: Response | ResponseRow
     #: read under the assignment's row lock (``assignment_context(..., lock=True)``)
     locked: bool = False
 
     @property
     def definition(self) -> engine.Definition:
         return self.assignment.definition
+
+    def objects(self) -> PartnerContext:
+        """This context with the assignment and response as objects, read as they are now
+        (a plain read's rows, for the rare step that needs more, such as a stop's alert)."""
+        if isinstance(self.assignment, Assignment):
+            return self
+        loaded = assignment_context(self.portal, self.assignment.id)
+        return replace(loaded, locked=self.locked)
 
     @property
     def partner(self) -> Partner:
@@ -223,15 +292,56 @@ _ASSIGNMENT = (
 #: the same, read under the lock: anything this session loaded before is read again
 _ASSIGNMENT_LOCKED = _ASSIGNMENT.execution_options(populate_existing=True)
 
+_A, _R = Assignment.__table__, Response.__table__
+#: what an answer save decides on, as plain columns: loading objects cost more than the rest
+#: of the read (the same rows as _ASSIGNMENT; made once, like it)
+_PLAIN = (
+    select(
+        _A.c.id,
+        _A.c.due_on,
+        _A.c.locked,
+        _A.c.released_at,
+        _A.c.sections,
+        _VERSION.c.id.label("version_id"),
+        _VERSION.c.checksum,
+        _R.c.id.label("response_id"),
+        _R.c.status,
+        _R.c.revision,
+        _R.c.saved_at,
+        _R.c.answers_json_sealed,
+    )
+    .select_from(
+        _A.join(_R, _R.c.assignment_id == _A.c.id).join(_VERSION, _VERSION.c.id == _A.c.version_id)
+    )
+    .where(
+        _A.c.id == bindparam("assignment_id"),
+        _A.c.case_id == bindparam("case_id"),
+        _R.c.partner_id == bindparam("partner_id"),
+    )
+)
+
+
+def _plain_rows(row) -> tuple[AssignmentRow, ResponseRow]:
+    version = VersionRow(row.version_id, row.checksum)
+    assignment = AssignmentRow(
+        row.id, row.due_on, row.locked, row.released_at, row.sections, version
+    )
+    response = ResponseRow(
+        row.response_id, row.status, row.revision, row.saved_at, row.answers_json_sealed
+    )
+    return assignment, response
+
 
 def assignment_context(
-    pctx: PortalContext, assignment_id, *, lock: bool = False
+    pctx: PortalContext, assignment_id, *, lock: bool = False, plain: bool = False
 ) -> PartnerContext | None:
     """One assignment of this partner in this case; None for anything else (the same 404).
 
     With ``lock`` (a request that changes answers) the assignment's row lock is taken first
     and everything is read under it, as it is now: release, reopen, submit and saves on one
-    assignment run one at a time (see ``questionnaires.services.lock_assignment``).
+    assignment run one at a time (see ``questionnaires.services.lock_assignment``). With
+    ``plain`` the assignment and response are plain rows (an autosave: ``AssignmentRow``,
+    ``ResponseRow``; ``PartnerContext.objects()`` loads them as objects).
     """
     if not isinstance(assignment_id, uuid.UUID):
         return None
@@ -239,12 +349,13 @@ def assignment_context(
         # only an assignment of the partner's case: a probe cannot hold another case's row
         take_lock(Assignment, assignment_id, case_id=pctx.case_id)
     row = db.session.execute(
-        _ASSIGNMENT_LOCKED if lock else _ASSIGNMENT,
+        _PLAIN if plain else _ASSIGNMENT_LOCKED if lock else _ASSIGNMENT,
         {"assignment_id": assignment_id, "case_id": pctx.case_id, "partner_id": pctx.partner_id},
     ).first()
     if row is None:
         return None
-    return PartnerContext(pctx, row[0], row[1], locked=lock)
+    assignment, response = _plain_rows(row) if plain else (row[0], row[1])
+    return PartnerContext(pctx, assignment, response, locked=lock)
 
 
 def open_link(link: Link) -> None:

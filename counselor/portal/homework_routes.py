@@ -37,7 +37,9 @@ def homework_required(view):
         chosen = assignment_id or g.portal.focus_assignment_id
         # a POST changes answers (save, submit, reopen): its reads are made under the lock
         locked = request.method == "POST"
-        ctx = context.assignment_context(pctx, chosen, lock=locked) if chosen else None
+        # an autosave reads plain columns: it needs no object unless an answer stops the rest
+        plain = request.endpoint == "portal.autosave"
+        ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain) if chosen else None
         if ctx is None:
             audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
             db.session.commit()

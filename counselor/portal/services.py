@@ -14,7 +14,7 @@ from counselor.core import audit
 from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
 from counselor.mail import notify
-from counselor.portal.context import PartnerContext
+from counselor.portal.context import PartnerContext, ResponseRow
 from counselor.questionnaires import engine, signals
 from counselor.questionnaires.models import Assignment, Response
 from counselor.questionnaires.services import lock_assignment
@@ -137,8 +137,10 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     stop = engine.stop_for(ctx.definition, answers)
     if stop is not None:
         # The partner cannot submit past a stop, so its alert is raised now, not on submit.
+        loaded = ctx.objects()
         notify.alerts_raised(
-            ctx.assignment, evaluate_alerts(ctx.assignment, response, only={stop.link_id})
+            loaded.assignment,
+            evaluate_alerts(loaded.assignment, loaded.response, only={stop.link_id}),
         )
     return response.revision, {}
 
@@ -158,7 +160,7 @@ _SAVE_DRAFT = (
 )
 
 
-def _store_draft(response: Response, answers: dict) -> bool:
+def _store_draft(response: Response | ResponseRow, answers: dict) -> bool:
     """Write a draft's answers with one Core UPDATE (the ORM's unit of work cost more than
     the rest of a save), sealed exactly as assigning ``response.answers`` seals them; the
     loaded object is told what now holds. False when another save got there first."""
@@ -170,13 +172,15 @@ def _store_draft(response: Response, answers: dict) -> bool:
     )
     if done.rowcount != 1:
         return False
+    # an object is told without a change to flush; a plain row (an autosave's) just holds it
+    tell = set_committed_value if isinstance(response, Response) else setattr
     for key, value in (
         ("answers_json_sealed", sealed),
         ("status", "draft"),
         ("saved_at", now),
         ("revision", response.revision + 1),
     ):
-        set_committed_value(response, key, value)
+        tell(response, key, value)
     return True
 
 

@@ -243,13 +243,16 @@ class Response(UUIDPrimaryKey, db.Model):
     @property
     def answers(self) -> dict:
         """The decrypted answers mapping."""
-        if not self.answers_json:
+        return self.load_answers(self.answers_json)
+
+    @staticmethod
+    def load_answers(text: str | None) -> dict:
+        """The answers mapping of ``answers_json``'s text (``{}`` for none)."""
+        if not text:
             return {}
         # No answer holds NaN or an infinity now, but one stored before they were refused
         # reads as unanswered rather than breaking every page that shows it.
-        return json.loads(
-            self.answers_json, parse_constant=lambda _: None, parse_float=_finite_or_none
-        )
+        return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_or_none)
 
     @answers.setter
     def answers(self, value: dict) -> None:
