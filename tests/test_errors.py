@@ -160,10 +160,14 @@ def test_a_blueprint_limit_still_limits_its_pages(make_app):
     bp = Blueprint(f"limited_{uuid.uuid4().hex}", __name__)
     bp.add_url_rule("/limited-page", "page", lambda: "fine")
     limiter.limit("2 per minute")(bp)
-    app.register_blueprint(bp)
-    client = app.test_client()
-    assert [client.get("/limited-page").status_code for _ in range(3)] == [200, 200, 429]
-    assert app.test_client().get("/login").status_code == 200  # other pages: no limit
+    try:
+        app.register_blueprint(bp)
+        client = app.test_client()
+        assert [client.get("/limited-page").status_code for _ in range(3)] == [200, 200, 429]
+        assert app.test_client().get("/login").status_code == 200  # other pages: no limit
+    finally:
+        # the limiter is one for every app of the test run: later tests run without it
+        limiter.limit_manager._blueprint_limits.pop(bp.name, None)
 
 
 def test_500_page_shows_no_trace(make_app, caplog):

@@ -35,8 +35,8 @@ CASE_PAGE_STATEMENTS = 14
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session with its partner's case, home and the link that opened
 #: it (one read of plain columns); the assignment's row lock (on SQLite a no-op write); the
-#: assignment the URL names with the partner's response and the version, read under that
-#: lock; the update; the audit event
+#: assignment the URL names with the partner's response and the version's id, read under
+#: that lock as plain columns; the update; the audit event
 AUTOSAVE_STATEMENTS = 5
 
 
