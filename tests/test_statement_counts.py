@@ -22,15 +22,16 @@ from tests.support import assign, counting, new_case, open_link, portal_csrf, re
 CASELOAD_STATEMENTS = 6
 #: a page number past the last page (an old link): the count alone, then the last page
 PAST_THE_END = 2
-#: the case page: login session, case, audit, partners, relationship map, sessions, the
-#: case's alerts (open cards and the history of closed cards with their notes, in one
-#: read), assignments with their partners' statuses (one read), exports, the partners'
-#: homes (one read, whatever the number of partners), agreements (four more reads once a case
-#: has any: members, versions, answers, pauses), the consent text's versions with the
-#: partners' acknowledgements (one read), steps (one read of the ladders; two more once a
-#: case has any: their steps and debriefs), check-in schedules (one read; three more once a
-#: case has any: members, questionnaires, their versions)
-CASE_PAGE_STATEMENTS = 14
+#: the case page: login session, the case with its sessions (one read), the partners with
+#: their homes and the relationship map (one read, whatever the number of partners), audit,
+#: the case's alerts (open cards and the history of closed cards with their notes, in one
+#: read), assignments with their partners' statuses (one read), exports, agreements (four
+#: more reads once a case has any: members, versions, answers, pauses), the consent text's
+#: versions with the partners' acknowledgements (one read), steps (one read of the ladders;
+#: two more once a case has any: their steps and debriefs), check-in schedules (one read;
+#: three more once a case has any: members, questionnaires, their versions). The template
+#: reads nothing: every statement runs before the view commits.
+CASE_PAGE_STATEMENTS = 11
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session with its partner's case, home and the link that opened

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import select, update
 
 from counselor.cases.models import Case, Partner, PartnerHome, SignInLink
 from counselor.core import audit
@@ -194,15 +194,8 @@ class HomeRow:
     state: str
 
 
-# Built once per process: making a statement and its cache key costs more CPU than running it
-# (README, "Where each page's CPU goes").
-_CASE_HOMES = select(PartnerHome).where(PartnerHome.case_id == bindparam("case_id"))
-
-
 def case_homes(case: Case) -> list[HomeRow]:
-    """Per partner of the case: their home (if made) and the state of its link."""
-    homes = {h.partner_id: h for h in db.session.scalars(_CASE_HOMES, {"case_id": case.id})}
+    """Per partner of the case: their home (if made) and the state of its link (the case page
+    loads the homes with the partners: ``pages.read_models.CASE_PAGE_LOAD``)."""
     now = utcnow()
-    return [
-        HomeRow(p, homes.get(p.id), home_link_state(homes.get(p.id), now)) for p in case.partners
-    ]
+    return [HomeRow(p, p.home, home_link_state(p.home, now)) for p in case.partners]

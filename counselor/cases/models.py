@@ -79,6 +79,14 @@ class Partner(UUIDPrimaryKey, db.Model):
     email_sealed: Mapped[bytes | None] = sealed_column(nullable=True)
 
     case: Mapped[Case] = relationship(back_populates="partners")
+    # Read-only views the case page loads with the partners, in the statement that reads
+    # them; ``homes.home_of`` and ``services.set_relationships`` change the rows.
+    #: the partner's home, once made
+    home: Mapped[PartnerHome | None] = relationship(viewonly=True, uselist=False)
+    #: the pairs of the relationship map in which this partner is ``partner_a`` (comes first)
+    pairs_led: Mapped[list[PartnerRelationship]] = relationship(
+        viewonly=True, foreign_keys="PartnerRelationship.partner_a_id"
+    )
 
 
 class PartnerRelationship(UUIDPrimaryKey, db.Model):

@@ -31,9 +31,10 @@ class CaseError(ValueError):
     """A case rule was broken; the message is shown next to the form."""
 
 
-def get_case_or_404(case_id: uuid.UUID) -> Case:
-    """The current counselor's case, or 404 (also for another counselor's case)."""
-    return get_owned_or_404(Case, case_id, owner=Case.counselor_id)
+def get_case_or_404(case_id: uuid.UUID, *, load: tuple = ()) -> Case:
+    """The current counselor's case, or 404 (also for another counselor's case); ``load``:
+    loader options for the rows a page reads with it (a module-level tuple)."""
+    return get_owned_or_404(Case, case_id, owner=Case.counselor_id, load=load)
 
 
 def get_in_case_or_404(model, case: Case, row_id: uuid.UUID, *, via=None):

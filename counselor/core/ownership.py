@@ -54,19 +54,26 @@ def get_owned_or_404(
     via=(),
     where=(),
     shared: ColumnElement | None = None,
+    load: tuple = (),
 ):
     """Load ``model`` by id only when ``owner`` equals the current counselor, else 404.
 
     ``via`` lists relationships to join from ``model`` up to the owning row; ``where`` adds
     conditions such as "this session belongs to that case"; ``shared`` marks rows every
-    counselor may read (the built-in library).
+    counselor may read (the built-in library); ``load`` holds loader options (module-level
+    constants: they are part of the cached statement's key) for what the page reads of it.
     """
     if shared is None:
-        stmt = _owned(model, owner, tuple(via))
+        stmt = _owned(model, owner, tuple(via), load)
     else:  # made per request: not a key to keep
-        stmt = _build_owned(model, owner, tuple(via), shared)
-    obj = db.session.scalar(
-        stmt.where(*where) if where else stmt, {"object_id": object_id, "owner_id": current_user.id}
+        stmt = _build_owned(model, owner, tuple(via), shared, load)
+    stmt = stmt.where(*where) if where else stmt
+    params = {"object_id": object_id, "owner_id": current_user.id}
+    # a joined eager load of a collection repeats the row: unique() folds them into one object
+    obj = (
+        db.session.scalars(stmt, params).unique().one_or_none()
+        if load
+        else db.session.scalar(stmt, params)
     )
     if obj is None:
         audit.record_now("access.denied", model.__tablename__, object_id)
@@ -74,22 +81,24 @@ def get_owned_or_404(
     return obj
 
 
-def _build_owned(model, owner: ColumnElement, via: tuple, shared: ColumnElement | None):
+def _build_owned(
+    model, owner: ColumnElement, via: tuple, shared: ColumnElement | None, load: tuple = ()
+):
     """``model`` by id when ``owner`` is the counselor (or the row is ``shared``), the two
-    given as parameters."""
+    given as parameters, with the loader options ``load``."""
     mine = owner == bindparam("owner_id")
     stmt = select(model).where(
         model.id == bindparam("object_id"), or_(mine, shared) if shared is not None else mine
     )
     for rel in via:
         stmt = stmt.join(rel)
-    return stmt
+    return stmt.options(*load) if load else stmt
 
 
 @functools.lru_cache(maxsize=128)
-def _owned(model, owner: ColumnElement, via: tuple):
-    """``_build_owned`` without shared rows, built once per process for each model, owner and
-    path (class attributes: a few dozen keys). Making a statement and its cache key costs more
-    CPU than running it (README, "Where each page's CPU goes"), and every page of a case looks
-    the case up."""
-    return _build_owned(model, owner, via, None)
+def _owned(model, owner: ColumnElement, via: tuple, load: tuple):
+    """``_build_owned`` without shared rows, built once per process for each model, owner,
+    path and loader options (class attributes and module constants: a few dozen keys). Making
+    a statement and its cache key costs more CPU than running it (README, "Where each page's
+    CPU goes"), and every page of a case looks the case up."""
+    return _build_owned(model, owner, via, None, load)

@@ -40,7 +40,8 @@ def index():
 @counselor_required
 def show(case_id: uuid.UUID):
     """A case: its partners, the timeline of sessions, homework, alerts and exports."""
-    return _render("cases/show.html", read_models.case_page(get_case_or_404(case_id)))
+    case = get_case_or_404(case_id, load=read_models.CASE_PAGE_LOAD)
+    return _render("cases/show.html", read_models.case_page(case))
 
 
 @cases_bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>")

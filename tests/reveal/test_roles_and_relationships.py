@@ -228,3 +228,27 @@ def test_flask_answers_upgrade_turns_item_limits_into_role_limits(app, counselor
     assert answers["closing.not_listed"] == "text stays as it was"
     again = runner.invoke(args=["answers", "upgrade"])
     assert "rewrote 0 " in again.output
+
+
+def relationship_list(client, case) -> list[str]:
+    """The case page's "In a relationship" lines."""
+    page = client.get(f"/cases/{case.id}").get_data(as_text=True)
+    listing = page[page.index('class="list-unstyled small mb-2 relationship-list"') :]
+    listing = listing[: listing.index("</ul>")]
+    return [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li[^>]*>(.*?)</li>", listing)]
+
+
+def test_case_page_names_who_is_together_as_the_map_says(app, counselor_a, client_a):
+    case = new_case(counselor_a, "Triad", ("Jordan", "Riley", "Casey"))
+    # a new case starts with everyone together, listed in the case's order
+    assert relationship_list(client_a, case) == [
+        "Jordan &amp; Riley",
+        "Jordan &amp; Casey",
+        "Riley &amp; Casey",
+    ]
+    set_map(client_a, case, [("Casey", "Riley"), ("Casey", "Jordan")])
+    assert relationship_list(client_a, case) == ["Jordan &amp; Casey", "Riley &amp; Casey"]
+    set_map(client_a, case, [])
+    assert relationship_list(client_a, case) == [
+        "Nobody: no answers are compared between these partners."
+    ]
