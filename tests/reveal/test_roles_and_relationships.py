@@ -235,7 +235,9 @@ def relationship_list(client, case) -> list[str]:
     page = client.get(f"/cases/{case.id}").get_data(as_text=True)
     listing = page[page.index('class="list-unstyled small mb-2 relationship-list"') :]
     listing = listing[: listing.index("</ul>")]
-    return [re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li[^>]*>(.*?)</li>", listing)]
+    return [
+        re.sub(r"<[^>]+>", "", li).strip() for li in re.findall(r"<li[^>]*>(.*?)</li>", listing)
+    ]
 
 
 def test_case_page_names_who_is_together_as_the_map_says(app, counselor_a, client_a):
