@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_in_case_or_404
@@ -181,10 +181,9 @@ def _next_text(s: Schedule) -> str:
 _CASE_SCHEDULES = (
     select(Schedule)
     .where(Schedule.case_id == bindparam("case_id"))
-    .options(
-        selectinload(Schedule.members),
-        selectinload(Schedule.questionnaire).selectinload(Questionnaire.versions),
-    )
+    # the questionnaire (one per schedule) in the same statement; its listed title is its
+    # newest published version's, so no version (nor its whole definition) is read
+    .options(selectinload(Schedule.members), joinedload(Schedule.questionnaire))
     .order_by(Schedule.created_at.desc())
 )
 
@@ -196,7 +195,7 @@ def case_schedules(case: Case) -> list[ScheduleRow]:
     rows = [
         ScheduleRow(
             s,
-            s.questionnaire.latest.definition.title if s.questionnaire.latest else "",
+            s.questionnaire.title,
             [p.display_name for p in case.partners if p.id in s.partner_ids],
             _rhythm(s),
             _next_text(s),
