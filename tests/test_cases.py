@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, time
+from datetime import date, time, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -277,6 +277,17 @@ def test_caseload_is_sorted_by_most_recent_session(client_a, counselor_a):
     _session(never, date(2026, 5, 5))
     assert labels_in(page(client_a.get("/cases"))) == ["Never", "Late", "Early"]
     assert "Last session 5 May 2026" in page(client_a.get("/cases"))
+
+
+def test_caseload_calls_a_session_booked_ahead_booked_not_last(client_a, counselor_a):
+    case = new_case(counselor_a, "Ahead", ("A",))
+    _session(case, date.today() - timedelta(days=7))
+    assert "Last session" in page(client_a.get("/cases"))
+    ahead = date.today() + timedelta(days=10)
+    _session(case, ahead)
+    html = page(client_a.get("/cases"))
+    assert f"Session booked for {ahead.day} {ahead:%b %Y}" in html
+    assert "Last session" not in html
 
 
 # --- deleting a case ----------------------------------------------------------------------

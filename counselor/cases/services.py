@@ -22,7 +22,7 @@ from counselor.cases.models import (
     PartnerRelationship,
 )
 from counselor.core import audit
-from counselor.core.models import combine_local
+from counselor.core.models import aware, combine_local, utcnow
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
 
@@ -69,6 +69,12 @@ class CaseRow:
     last_session_at: datetime | None
     #: the partners' names, in case order
     partners: list[str]
+
+    @property
+    def session_booked_ahead(self) -> bool:
+        """Whether the case's latest session is still to come (booked ahead), so the caseload
+        does not call a future date the last session."""
+        return self.last_session_at is not None and aware(self.last_session_at) > utcnow()
 
 
 @dataclass
