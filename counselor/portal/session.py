@@ -133,18 +133,14 @@ def record_columns() -> tuple:
     )
 
 
-def record_of(sid: str):
-    """Where a record is keyed: ``sid_hash == <hash of the session id>``."""
-    return _RECORD.c.sid_hash == _sid_hash(sid)
-
-
-#: the record of a session, for statements made once; executed with ``by_sid(sid)``
-BY_SID = _RECORD.c.sid_hash == bindparam("sid_hash")
+#: the record of a session; every statement on it is executed with ``by_sid(sid)`` (the
+#: parameter is not named after the column: an UPDATE reserves that name for its SET clause)
+BY_SID = _RECORD.c.sid_hash == bindparam("record_key")
 
 
 def by_sid(sid: str) -> dict[str, str]:
     """The parameters of ``BY_SID``."""
-    return {"sid_hash": _sid_hash(sid)}
+    return {"record_key": _sid_hash(sid)}
 
 
 def from_record(sid: str, record) -> PortalSession | None:
@@ -162,7 +158,7 @@ def from_record(sid: str, record) -> PortalSession | None:
     if now - seen > _TOUCH_EVERY:
         changes["last_seen_at"] = now
     if changes:
-        db.session.execute(update(_RECORD).where(record_of(sid)).values(**changes))
+        db.session.execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
     return PortalSession(
         sid,
         record.partner_id,
@@ -191,14 +187,15 @@ def focus(ps: PortalSession, assignment_id: uuid.UUID) -> None:
     """Remember the assignment this session opened last (what the short legacy URLs act on)."""
     if ps.focus_assignment_id != assignment_id:
         db.session.execute(
-            update(_RECORD).where(record_of(ps.sid)).values(focus_assignment_id=assignment_id)
+            update(_RECORD).where(BY_SID).values(focus_assignment_id=assignment_id),
+            by_sid(ps.sid),
         )
 
 
 def pin_passed(ps: PortalSession) -> None:
     """Mark this portal session as past the PIN (committed with the route's transaction)."""
     db.session.execute(
-        update(_RECORD).where(record_of(ps.sid)).values(pin_ok=True, last_seen_at=utcnow())
+        update(_RECORD).where(BY_SID).values(pin_ok=True, last_seen_at=utcnow()), by_sid(ps.sid)
     )
 
 
@@ -214,10 +211,10 @@ def end_others(partner_id: uuid.UUID, keep: PortalSession) -> None:
 
 def end_quietly(ps: PortalSession) -> None:
     """End the portal session on the server only (a beacon's answer sets no cookie)."""
-    db.session.execute(delete(PortalSessionRecord).where(record_of(ps.sid)))
+    db.session.execute(delete(_RECORD).where(BY_SID), by_sid(ps.sid))
 
 
 def end(response, ps: PortalSession) -> None:
     """End the portal session on the server (a copied cookie stops working) and in the browser."""
-    db.session.execute(delete(PortalSessionRecord).where(record_of(ps.sid)))
+    end_quietly(ps)
     response.delete_cookie(COOKIE, path=COOKIE_PATH)
