@@ -131,9 +131,7 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     if not _store_draft(response, answers):
         db.session.rollback()
         raise StaleRevision
-    audit.record(
-        "portal.save", "response", response.id, actor_kind="partner", actor_id=ctx.partner_id
-    )
+    audit.by_partner(ctx.partner_id, "portal.save", "response", response.id)
     stop = engine.stop_for(ctx.definition, answers)
     if stop is not None:
         # The partner cannot submit past a stop, so its alert is raised now, not on submit.
