@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, select
 
 from counselor.agreements import clauses as cl
-from counselor.agreements.models import Agreement, AgreementAck, AgreementVersion, ClausePause
+from counselor.agreements.models import (
+    Agreement,
+    AgreementAck,
+    AgreementPartner,
+    AgreementVersion,
+    ClausePause,
+)
 from counselor.agreements.queries import (
     acks_of,
     active_pauses,
@@ -205,6 +211,100 @@ def case_agreements(case: Case) -> list[CounselorView]:
         )
         for a in found
     ]
+
+
+@dataclass
+class PanelLine:
+    """One agreement as the case page's panel shows it: read as plain rows, with nothing
+    decrypted but its title (no clause, note or answer text)."""
+
+    id: uuid.UUID
+    title: str
+    #: the names of its partners, in case order
+    members: list[str]
+    #: how many pauses hold clauses now
+    paused: int
+    #: the version in force: its number and review date (None: none in force)
+    in_force_number: int | None = None
+    review_on: date | None = None
+    review_due: bool = False
+    #: published versions newer than the one in force: (number, agreed, of how many)
+    pending: list[tuple[int, int, int]] = field(default_factory=list)
+    #: a version is being written
+    draft: bool = False
+
+
+_ag, _av = Agreement.__table__.c, AgreementVersion.__table__.c
+_ap, _ak, _cp = AgreementPartner.__table__.c, AgreementAck.__table__.c, ClausePause.__table__.c
+# Built once per process (README, "Where each page's CPU goes"): the agreements with their
+# versions and how many pauses hold each; then their members with every answer they gave.
+_PANEL = (
+    select(
+        _ag.id,
+        _ag.title_sealed,
+        _ag.in_force_id,
+        select(func.count())
+        .where(_cp.agreement_id == _ag.id, _cp.lifted_at.is_(None))
+        .scalar_subquery()
+        .label("paused"),
+        _av.id.label("version_id"),
+        _av.number,
+        _av.review_on,
+        _av.published_at,
+    )
+    .outerjoin(AgreementVersion.__table__, _av.agreement_id == _ag.id)
+    .where(_ag.case_id == bindparam("case_id"))
+    .order_by(_ag.created_at, _ag.id, _av.number)
+)
+_PANEL_ANSWERS = (
+    select(_ap.agreement_id, _ap.partner_id, _ak.version_id, _ak.answer)
+    .outerjoin(
+        AgreementAck.__table__,
+        (_ak.agreement_id == _ap.agreement_id) & (_ak.partner_id == _ap.partner_id),
+    )
+    .where(_ap.agreement_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_ak.at, _ak.id)
+)
+
+
+def case_panel(case_id: uuid.UUID, partners: list) -> list[PanelLine]:
+    """The case's agreements as its page's panel shows them, oldest first, in two statements
+    whatever their number (``partners``: the case's, in case order)."""
+    lines: dict[uuid.UUID, PanelLine] = {}
+    versions: dict[uuid.UUID, list] = {}
+    for row in db.session.execute(_PANEL, {"case_id": case_id}):
+        if row.id not in lines:
+            title = Agreement.title.open(row.title_sealed, row.id)
+            lines[row.id] = PanelLine(row.id, title, [], row.paused)
+            versions[row.id] = []
+        if row.version_id is not None:
+            versions[row.id].append(row)
+    if not lines:
+        return []
+    members: dict[uuid.UUID, set] = {a: set() for a in lines}
+    latest: dict[tuple, str] = {}  # (version, partner) -> the latest answer
+    for row in db.session.execute(_PANEL_ANSWERS, {"ids": list(lines)}):
+        members[row.agreement_id].add(row.partner_id)
+        if row.version_id is not None:
+            latest[(row.version_id, row.partner_id)] = row.answer
+    today = to_local(utcnow()).date()
+    for agreement_id, line in lines.items():
+        mine = [p for p in partners if p.id in members[agreement_id]]
+        line.members = [p.display_name for p in mine]
+        current = None
+        for v in versions[agreement_id]:
+            if v.version_id == v.in_force_id:
+                current = v
+        if current is not None:
+            line.in_force_number, line.review_on = current.number, current.review_on
+            line.review_due = current.review_on is not None and current.review_on <= today
+        for v in versions[agreement_id]:
+            if v.published_at is None:
+                line.draft = True
+            elif current is None or v.number > current.number:
+                agreed = sum(latest.get((v.version_id, p.id)) == "agree" for p in mine)
+                line.pending.append((v.number, agreed, len(mine)))
+    return list(lines.values())
 
 
 @dataclass

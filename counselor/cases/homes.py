@@ -8,14 +8,13 @@ fresh sign-in link instead, short-lived and good for starting one session.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy import select, update
 
-from counselor.cases.models import Case, Partner, PartnerHome, SignInLink
+from counselor.cases.models import Partner, PartnerHome, SignInLink
 from counselor.core import audit
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import new_token, token_hash
@@ -180,22 +179,3 @@ def mail_allowed(partner: Partner | None) -> bool:
         return False
     home = db.session.get(PartnerHome, partner.id)
     return home is None or home.mail_opted_out_at is None
-
-
-# ---- the counselor's card ----------------------------------------------------------------
-
-
-@dataclass
-class HomeRow:
-    """One partner's line on the case page's home card."""
-
-    partner: Partner
-    home: PartnerHome | None
-    state: str
-
-
-def case_homes(case: Case) -> list[HomeRow]:
-    """Per partner of the case: their home (if made) and the state of its link (the case page
-    loads the homes with the partners: ``pages.read_models.CASE_PAGE_LOAD``)."""
-    now = utcnow()
-    return [HomeRow(p, p.home, home_link_state(p.home, now)) for p in case.partners]

@@ -10,7 +10,6 @@ from datetime import date, datetime
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
 
 from counselor.cases.models import Case
 from counselor.cases.services import get_in_case_or_404
@@ -144,19 +143,16 @@ CHANGES = {"pause": pause, "resume": resume, "end": end}
 class ScheduleRow:
     """A schedule as the case page lists it."""
 
-    schedule: Schedule
+    id: uuid.UUID
+    #: active, paused or ended
+    status: str
     title: str
     partners: list[str]
     rhythm: str  # "every week from 3 Mar 2026, 6 times"
     next_text: str  # "Next: Mon 9 Mar 2026", "Paused", "Ended"
 
-    @property
-    def status(self) -> str:
-        """active, paused or ended."""
-        return self.schedule.status
 
-
-def _rhythm(s: Schedule) -> str:
+def _rhythm(s) -> str:
     bound = ""
     if s.times is not None:
         bound = f", {s.times} time{'s' if s.times != 1 else ''}"
@@ -166,7 +162,7 @@ def _rhythm(s: Schedule) -> str:
     return f"{cadence.describe(s.every, s.unit)} from {day_text(s.starts_on)}{bound}{made}"
 
 
-def _next_text(s: Schedule) -> str:
+def _next_text(s) -> str:
     if s.status == "ended" or s.next_on is None:
         return "Ended"
     if s.status == "paused":
@@ -176,33 +172,43 @@ def _next_text(s: Schedule) -> str:
     return f"Next: {s.next_on.strftime('%a')} {day_text(s.next_on)}"
 
 
+_sc, _sp = Schedule.__table__.c, SchedulePartner.__table__.c
 # Built once per process: making a statement and its cache key costs more CPU than running it
-# (README, "Where each page's CPU goes").
+# (README, "Where each page's CPU goes"). One row per schedule and member, as plain columns,
+# with the questionnaire's title.
 _CASE_SCHEDULES = (
-    select(Schedule)
-    .where(Schedule.case_id == bindparam("case_id"))
-    # the questionnaire (one per schedule) in the same statement; its listed title is its
-    # newest published version's, so no version (nor its whole definition) is read
-    .options(selectinload(Schedule.members), joinedload(Schedule.questionnaire))
-    .order_by(Schedule.created_at.desc())
+    select(
+        *(_sc[n] for n in ("id", "every", "unit", "starts_on", "ends_on", "times", "next_on")),
+        *(_sc[n] for n in ("made", "status")),
+        Questionnaire.__table__.c.title,
+        _sp.partner_id,
+    )
+    .join(Questionnaire.__table__, Questionnaire.__table__.c.id == _sc.questionnaire_id)
+    .outerjoin(SchedulePartner.__table__, _sp.schedule_id == _sc.id)
+    .where(_sc.case_id == bindparam("case_id"))
+    .order_by(_sc.created_at.desc(), _sc.id)
 )
 
 
-def case_schedules(case: Case) -> list[ScheduleRow]:
-    """The case's schedules for its page: running ones first, then paused, then ended."""
-    schedules = db.session.scalars(_CASE_SCHEDULES, {"case_id": case.id}).all()
+def case_schedules(case_id: uuid.UUID, partners: list) -> list[ScheduleRow]:
+    """The case's schedules for its page: running ones first, then paused, then ended
+    (``partners``: the case's, in case order, for the members' names)."""
+    rows: dict[uuid.UUID, tuple] = {}
+    for row in db.session.execute(_CASE_SCHEDULES, {"case_id": case_id}):
+        rows.setdefault(row.id, (row, set()))[1].add(row.partner_id)
     order = {"active": 0, "paused": 1, "ended": 2}
-    rows = [
+    listed = [
         ScheduleRow(
-            s,
-            s.questionnaire.title,
-            [p.display_name for p in case.partners if p.id in s.partner_ids],
+            s.id,
+            s.status,
+            s.title,
+            [p.display_name for p in partners if p.id in members],
             _rhythm(s),
             _next_text(s),
         )
-        for s in schedules
+        for s, members in rows.values()
     ]
-    return sorted(rows, key=lambda r: order.get(r.status, 3))
+    return sorted(listed, key=lambda r: order.get(r.status, 3))
 
 
 # ---- beat's job --------------------------------------------------------------------------

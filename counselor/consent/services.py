@@ -157,6 +157,65 @@ class PartnerConsent:
         """The partner acknowledged only an older version."""
         return self.latest is not None and not self.done
 
+    @property
+    def current_number(self) -> int:
+        return self.current.number
+
+    @property
+    def latest_number(self) -> int | None:
+        return self.latest.version.number if self.latest is not None else None
+
+    @property
+    def signed_on(self) -> date | None:
+        return self.latest.signed_on if self.latest is not None else None
+
+
+@dataclass(frozen=True)
+class ConsentLine:
+    """What the case page shows of one partner's consent (``consent/_status.html``), read
+    with the partner's row (``partner_columns``): numbers and a date, no text."""
+
+    current_number: int
+    #: the newest version the partner acknowledged (None: none)
+    latest_number: int | None
+    #: the date they typed on that acknowledgement
+    signed_on: date | None
+
+    @property
+    def done(self) -> bool:
+        return self.latest_number == self.current_number
+
+    @property
+    def older(self) -> bool:
+        return self.latest_number is not None and not self.done
+
+
+def partner_columns(partner_id) -> tuple:
+    """Columns to read with a partner's row (``partner_id``: its id column) for a
+    ``ConsentLine``: the current version's number, the newest version the partner
+    acknowledged and the date typed on that acknowledgement."""
+    _t, _a = ConsentText.__table__.c, ConsentAck.__table__.c
+    acked = (
+        select(_t.number, _a.signed_on)
+        .join_from(ConsentAck.__table__, ConsentText.__table__, _t.id == _a.text_id)
+        .where(_a.partner_id == partner_id)
+        .order_by(_t.number.desc())
+        .limit(1)
+    )
+    return (
+        select(func.max(_t.number)).scalar_subquery().label("consent_current"),
+        acked.with_only_columns(_t.number).scalar_subquery().label("consent_latest"),
+        acked.with_only_columns(_a.signed_on).scalar_subquery().label("consent_signed_on"),
+    )
+
+
+def line(row) -> ConsentLine:
+    """A partner's ``ConsentLine`` from a row read with ``partner_columns``."""
+    current = row.consent_current
+    if current is None:  # no version stored yet: the default becomes version 1, as elsewhere
+        current = current_text().number
+    return ConsentLine(current, row.consent_latest, row.consent_signed_on)
+
 
 def _latest_acks(partner_ids: list[uuid.UUID]) -> dict[uuid.UUID, ConsentAck]:
     if not partner_ids:

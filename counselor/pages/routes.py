@@ -15,7 +15,7 @@ from counselor.cases.blueprint import bp as cases_bp
 from counselor.cases.services import get_case_or_404, get_session_or_404
 from counselor.core.ownership import counselor_required
 from counselor.extensions import db
-from counselor.pages import read_models
+from counselor.pages import case_page, read_models
 from counselor.questionnaires.blueprint import bp as questionnaires_bp
 from counselor.questionnaires.forms import DueForm
 from counselor.questionnaires.services import get_assignment_or_404
@@ -40,8 +40,7 @@ def index():
 @counselor_required
 def show(case_id: uuid.UUID):
     """A case: its partners, the timeline of sessions, homework, alerts and exports."""
-    case = get_case_or_404(case_id, load=read_models.CASE_PAGE_LOAD)
-    return _render("cases/show.html", read_models.case_page(case))
+    return _render("cases/show.html", case_page.case_page(case_id))
 
 
 @cases_bp.route("/cases/<uuid:case_id>/sessions/<uuid:session_id>")

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
@@ -125,7 +126,36 @@ _CASE_EXPORTS = (
 _SESSION_EXPORTS = _CASE_EXPORTS.where(Export.session_id == bindparam("session_id"))
 
 
-def export_label(export: Export) -> str:
+@dataclass
+class ExportLine:
+    """One export as the case page lists it (what ``export_label`` and the list read)."""
+
+    id: uuid.UUID
+    kind: str
+    status: str
+    requested_at: datetime
+    #: the partner a handout is for (None: not a handout), from the page's partners
+    partner: object | None
+
+
+_e = Export.__table__.c
+_CASE_EXPORT_LINES = (  # built once, as _CASE_EXPORTS
+    select(_e.id, _e.kind, _e.status, _e.requested_at, _e.partner_id)
+    .where(_e.case_id == bindparam("case_id"), _e.kind != "agreement")
+    .order_by(_e.requested_at.desc())
+)
+
+
+def case_export_lines(case_id: uuid.UUID, partners: dict) -> list[ExportLine]:
+    """The case's exports as the case page lists them, newest first, as plain rows
+    (``partners``: the page's partners by id, for a handout's name)."""
+    return [
+        ExportLine(row.id, row.kind, row.status, row.requested_at, partners.get(row.partner_id))
+        for row in db.session.execute(_CASE_EXPORT_LINES, {"case_id": case_id})
+    ]
+
+
+def export_label(export: Export | ExportLine) -> str:
     """What an export is, for lists."""
     label = d.VARIANT_TITLES[export.kind]
     if export.kind == "handout" and export.partner is not None:
