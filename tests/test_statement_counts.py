@@ -165,6 +165,38 @@ def test_case_page_reads_schedules_in_a_fixed_number_of_statements(app, client_a
     )
 
 
+def test_case_page_reads_each_panel_in_a_fixed_number_of_statements(app, client_a, counselor_a):
+    from counselor.reports.services import request_export
+    from counselor.steps import services as steps
+    from tests.support.checkins import weekly
+    from tests.support.steps import ladder_case
+
+    lc = ladder_case(counselor_a)  # an agreement in force, a ladder of three steps
+    case = lc.case
+    session = save_session(
+        case, {"date": utcnow().date(), "time": utcnow().time(), "duration_minutes": 50}
+    )
+    request_export(case, "handout", session, lc.alex.id)
+    assign(case, "intake")
+    weekly(case)
+    db.session.commit()
+    url = f"/cases/{case.id}"
+    one = _statements(client_a, url)
+    steps.add_step(lc.ladder, "A fourth step", "Short")
+    request_export(case, "case_record", None, None)
+    assign(case, "intake")
+    weekly(case, every=3, unit="days")
+    db.session.commit()
+    many = _statements(client_a, url)
+    every_panel = CASE_PAGE_STATEMENTS + sum(PANEL_STATEMENTS.values())
+    print(f"\ncase page: {len(one)} statements with every panel, {len(many)} with more rows")
+    assert len(many) == len(one) == every_panel, "\n".join(many)
+    page = client_a.get(url).get_data(as_text=True)
+    assert "0 of 4 steps done or skipped" in page
+    assert "Client handout for Alex Novak" in page
+    assert page.count("Schedule check-ins") == 1 and page.count("schedule-active") == 2
+
+
 def test_session_page_reads_each_row_once(app, client_a, counselor_a):
     case = new_case(counselor_a)
     start = utcnow()
