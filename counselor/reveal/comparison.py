@@ -8,14 +8,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple
 
 from counselor.questionnaires import engine, scoring
 from counselor.reveal import matching
 from counselor.reveal.summary import Summary
 
-if TYPE_CHECKING:
-    from counselor.cases.models import Partner
+#: a case's partner (``counselor.cases.models.Partner``): anything with ``id`` and
+#: ``display_name``; this module does not import the models (it is pure)
+Partner = Any
 
 
 class Cell(NamedTuple):
