@@ -42,6 +42,16 @@ class ItemComparison:
     #: the section's position (titles repeat: loose items before and after groups have none)
     section_index: int = -1
 
+    @property
+    def link_id(self) -> str:
+        """The item's link id (the page's anchors)."""
+        return self.item["link_id"]
+
+    @property
+    def text(self) -> str:
+        """The item's question."""
+        return self.item["text"]
+
     @cached_property
     def share(self) -> str:
         """Who may see the item's answers: counselor_only, mutual or shared."""
@@ -133,6 +143,16 @@ class Visible:
             for p in self.partners
         }
 
+    def of_item(self, link_id: str) -> dict[uuid.UUID, Any]:
+        """Per partner id, their answer to one item if their answers show it (else None): as
+        ``shown`` has it, for a page of one section without the whole questionnaire's."""
+        answers, states = self.answers, self.states
+        out = {}
+        for p in self.partners:
+            value = (answers.get(p.id) or {}).get(link_id)
+            out[p.id] = value if states[p.id].get(link_id) and engine.has_answer(value) else None
+        return out
+
 
 @dataclass
 class Comparison:
@@ -186,23 +206,24 @@ class Comparison:
         if rows is None:
             section = self.definition.sections[section_index]
             pair_ids = [(a.id, b.id) for a, b in self.pairs]
-            shown = [(p.id, self.shown[p.id]) for p in self.partners]
             rows = []
             for item in engine.walk(section.items):
                 if item["type"] not in engine.ANSWERABLE:
                     continue
                 lid = item["link_id"]
                 row = ItemComparison(
-                    item,
-                    section.title,
-                    {k: a.get(lid) for k, a in shown},
-                    section_index=section_index,
+                    item, section.title, self.visible.of_item(lid), section_index=section_index
                 )
                 if item["type"] == "desire":
                     row.pairs = matching.compare_item_pairs(item, row.answers, pair_ids)
                 rows.append(row)
             self._rows[section_index] = rows
         return rows
+
+    def side_by_side(self, row: ItemComparison) -> list[tuple[str, Any]]:
+        """A row's answers in partner order, each with the partner's name."""
+        names, answers = self.names, row.answers
+        return [(names[p.id], answers[p.id]) for p in self.partners]
 
     def cells_of(self, row: ItemComparison) -> list[Cell]:
         """A desire row's matrix cells, one per pair."""

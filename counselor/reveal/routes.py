@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 
 from flask import Response as HTTPResponse
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import joinedload, selectinload
 
+from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
-from counselor.core.ownership import counselor_required
+from counselor.core.ownership import counselor_required, get_owned_or_404
 from counselor.core.web import refuse
 from counselor.extensions import db
-from counselor.questionnaires.services import get_assignment_or_404
+from counselor.questionnaires.models import Assignment
 from counselor.reveal import exports, matching, services
 from counselor.reveal.blueprint import bp
 from counselor.reveal.forms import ReleaseForm
@@ -30,11 +32,24 @@ def _classes():
     }
 
 
+#: what every page here reads with the case and the assignment: the partners joined to the
+#: case and the version to the assignment (a statement fewer each than loading them on first
+#: use), the relationship map and the responses one statement each, whatever their number
+CASE_LOAD = (joinedload(Case.partners), selectinload(Case.relationships))
+ASSIGNMENT_LOAD = (joinedload(Assignment.version), selectinload(Assignment.responses))
+
+
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
-    case = get_case_or_404(case_id)
-    # The assignment's case is the one loaded here; its responses, version, partners and
-    # relationship map load once each on first use (a statement each, whatever the size).
-    return case, get_assignment_or_404(case, assignment_id)
+    case = get_case_or_404(case_id, load=CASE_LOAD)
+    assignment = get_owned_or_404(
+        Assignment,
+        assignment_id,
+        owner=Case.counselor_id,
+        via=(Assignment.case,),
+        where=(Assignment.case_id == case.id,),
+        load=ASSIGNMENT_LOAD,
+    )
+    return case, assignment
 
 
 #: a comparison with more answer and matrix cells than this is shown one section at a time:
