@@ -37,9 +37,9 @@ SMALL = {
     ],
 }
 SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
-#: login session, case, assignment, its responses, its version, the case's partners, the
-#: relationship map, the audit row, the case's open alerts
-COMPARE_STATEMENTS = 9
+#: login session, the case with its partners, the relationship map, the assignment with its
+#: version, its responses, the audit row, the case's open alerts
+COMPARE_STATEMENTS = 7
 ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
 
 
@@ -116,6 +116,18 @@ def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):
     with counting() as statements:
         assert client_a.get(url + "?section=all").status_code == 200
     assert len(statements) == len(few)
+
+
+def test_preview_page_statement_count_does_not_grow(small_and_large, client_a):
+    """A partner's preview reads what the comparison reads, less the open alerts."""
+    counts = []
+    for case, assignment in small_and_large:
+        url = f"/cases/{case.id}/assignments/{assignment.id}/partners/{case.partners[0].id}/preview"
+        client_a.get(url)
+        with counting() as statements:
+            assert client_a.get(url).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1] == COMPARE_STATEMENTS - 1
 
 
 def every_cell_on_one_section_page(client, case, assignment, pairs: int) -> int:
