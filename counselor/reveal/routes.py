@@ -121,6 +121,9 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     # the release controls are on the overview and on every page that shows every section;
     # a section's page says where they are
     controls = not paging.paged or paging.overview or (not paging.current and not paging.across)
+    submitted = services.all_submitted(assignment)
+    # the open alerts are named on the release form, which only a releasable assignment has
+    releasable = controls and submitted and assignment.released_at is None
     # Render before the commit: a commit expires every loaded object, and the template would
     # then reload the assignment, its responses and each partner one by one (an N+1).
     page = render_template(
@@ -134,9 +137,9 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
         shown=paging.shown,
         current=paging.current,
         controls=controls,
-        release_form=ReleaseForm() if controls else None,
-        all_submitted=services.all_submitted(assignment),
-        open_alerts=services.open_alerts(case) if controls else (),
+        release_form=ReleaseForm() if releasable else None,
+        all_submitted=submitted,
+        open_alerts=services.open_alerts(case) if releasable else (),
     )
     db.session.commit()
     return page
