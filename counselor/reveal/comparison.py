@@ -103,6 +103,7 @@ class Flag:
     link_id: str
     text: str
     number: int
+    #: the pairs that have it ("" when only one pair is compared)
     pairs: str
 
 
@@ -295,6 +296,7 @@ class Comparison:
         """*Needs attention first*: the limit collisions and mismatches of every section, the
         first ``most`` of each with the pairs that have it."""
         by_id, names = self.definition.by_id, self.pair_names
+        one_pair = len(names) == 1  # a couple: naming the pair on every line says nothing
         out = []
         for cls in ("limit_collision", "mismatch"):
             flagged = self.summary.flagged(cls)
@@ -304,7 +306,7 @@ class Comparison:
                         f.link_id,
                         by_id[f.link_id]["text"],
                         f.section_index + 1,
-                        ", ".join(names[n] for n in f.pairs),
+                        "" if one_pair else ", ".join(names[n] for n in f.pairs),
                     )
                     for f in flagged[:most]
                 ]
