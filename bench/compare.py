@@ -102,21 +102,19 @@ def main() -> int:
     client = signed_in_client(app, data["counselors"]["small"])
     reference = ref_app.app.test_client()
 
-    c2, a2 = data["compare"][2]
-    c6, a6 = data["compare"][6]
+    paths = data["compare_paths"]
     pages = {
         "reference /page": (reference, "/page"),
         "caseload, 10 cases": (client, "/cases"),
-        "comparison, 2 partners": (client, f"/cases/{c2}/assignments/{a2}/compare"),
-        "comparison, 2 partners, all": (
-            client,
-            f"/cases/{c2}/assignments/{a2}/compare?section=all",
-        ),
-        "comparison, 6 partners": (client, f"/cases/{c6}/assignments/{a6}/compare"),
-        "comparison, 6 partners, all": (
-            client,
-            f"/cases/{c6}/assignments/{a6}/compare?section=all",
-        ),
+        **{
+            f"comparison {page}, {size} partners": (client, paths[size][page])
+            for size in (2, 6)
+            for page in ("first", "section", "preview")
+        },
+        **{
+            f"comparison, {size} partners, all": (client, paths[size]["first"] + "?section=all")
+            for size in (2, 6)
+        },
     }
     label = "PostgreSQL" if args.pg_url else "SQLite"
     results = {}

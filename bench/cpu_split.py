@@ -112,13 +112,15 @@ def project_pages(url: str, tmp: Path) -> dict:
     app = load.bench_app(url, tmp / "instance")
     data = load.seed(app, small=10, large=100, audit_rows=2000)
     counselor = load.signed_in_client(app, data["counselors"]["small"])
-    c2, a2 = data["compare"][2]
-    c6, a6 = data["compare"][6]
     gets = {
         "caseload, 10 cases": "/cases",
         "case page": f"/cases/{data['case']}",
-        "comparison, 2 partners": f"/cases/{c2}/assignments/{a2}/compare",
-        "comparison, 6 partners": f"/cases/{c6}/assignments/{a6}/compare",
+        **{
+            # the first page, the largest section's page and one partner's preview
+            f"comparison {page}, {size} partners": data["compare_paths"][size][page]
+            for page in ("first", "section", "preview")
+            for size in (2, 6)
+        },
     }
     pages = {}
     for name, path in gets.items():

@@ -105,6 +105,24 @@ def seed_caseload(counselor, cases: int, tag: str) -> list:
     return made
 
 
+def compare_paths(case, assignment) -> dict[str, str]:
+    """The pages a counselor reads of a long comparison: its first page (the overview), the
+    page of its largest section (the most matrix cells and answers of any section page) and
+    the first partner's preview (the whole of one partner's shared page)."""
+    from counselor.questionnaires.engine import ANSWERABLE, walk
+
+    base = f"/cases/{case.id}/assignments/{assignment.id}"
+    defn = assignment.definition
+    largest = max(
+        defn.sections, key=lambda s: sum(1 for i in walk(s.items) if i["type"] in ANSWERABLE)
+    )
+    return {
+        "first": base + "/compare",
+        "section": base + f"/compare?section={largest.index + 1}",
+        "preview": base + f"/partners/{case.partners[0].id}/preview",
+    }
+
+
 def submitted_inventory(case, inventory):
     """The desire inventory assigned to every partner of ``case`` and sent by each (a yes to
     every role), through the portal's own services; the assignment, committed."""
@@ -211,13 +229,16 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         def submitted(case):
             return submitted_inventory(case, inventory)
 
-        compare = {}
+        compare, paths = {}, {}
         for size in (2, 6):
             case = create_case(
                 owner, f"Compare {size}", [{"display_name": n} for n in NAMES[:size]]
             )
-            compare[size] = (str(case.id), str(submitted(case).id))
+            assignment = submitted(case)
+            compare[size] = (str(case.id), str(assignment.id))
+            paths[size] = compare_paths(case, assignment)
         out["compare"] = compare
+        out["compare_paths"] = paths
         # Partners who will autosave the thirty-item page: one case each, one link each.
         tokens = []
         for n in range(4):
@@ -512,8 +533,6 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
             % lua_string(urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})),
         )
         answers = json.dumps(thirty_answers(), ensure_ascii=False)
-        c2, a2 = data["compare"][2]
-        c6, a6 = data["compare"][6]
         measures = [
             ("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page, 0.6),
             (
@@ -530,19 +549,16 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
                 ref_page,
                 0.6,
             ),
-            (
-                "comparison, 2 partners",
-                pbase + f"/cases/{c2}/assignments/{a2}/compare",
-                GET_LUA % lua_string(small),
-                ref_page,
-                0.5,
-            ),
-            (
-                "comparison, 6 partners",
-                pbase + f"/cases/{c6}/assignments/{a6}/compare",
-                GET_LUA % lua_string(small),
-                ref_page,
-                0.3,
+            *(
+                (
+                    f"comparison {page}, {size} partners",
+                    pbase + data["compare_paths"][size][page],
+                    GET_LUA % lua_string(small),
+                    ref_page,
+                    goal,
+                )
+                for page in ("first", "section", "preview")
+                for size, goal in ((2, 0.5), (6, 0.3))
             ),
             (
                 "portal autosave, 30 items",

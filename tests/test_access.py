@@ -238,6 +238,7 @@ POLICY: dict[str, Row] = {
     "reveal.withdraw": owned(POST=TO_COMPARE),
     "alerts.acknowledge": owned(POST=400),
     "reveal.fhir": owned(GET=200),
+    "reveal.preview": owned(GET=200),
     "reveal.export_csv": owned(GET=200),
     # reports: PDF exports (the kind defaults to the clinical record; retry: failed ones only)
     "reports.request_session_export": owned(POST=TO_NEW_EXPORT),

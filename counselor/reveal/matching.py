@@ -228,16 +228,13 @@ def counts(results: list[PairResult]) -> dict[str, int]:
     return out
 
 
-def _label(item: dict, key: str) -> str:
-    return next((r["label"] for r in item["roles"] if r["key"] == key), key)
-
-
 def who_does_what(item: dict, result: PairResult, name_a: str, name_b: str) -> list[str]:
     """Counselor-facing lines saying who leads or gives in a pair's matches and limits
     ("Jordan: Leading · Riley: Following"), in role order."""
     lines = []
+    labels = {r["key"]: r["label"] for r in reversed(item["roles"])}  # the first of a key wins
     for p in result.pairings:
-        role_a, role_b = _label(item, p.role_a), _label(item, p.role_b)
+        role_a, role_b = labels.get(p.role_a, p.role_a), labels.get(p.role_b, p.role_b)
         if p.cls == "complementary":
             lines.append(f"{name_a}: {role_a} · {name_b}: {role_b}")
         elif p.cls == "mutual":

@@ -8,13 +8,15 @@ from dataclasses import dataclass, field
 
 from flask import Response as HTTPResponse
 from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.orm import joinedload, selectinload
 
+from counselor.cases.models import Case
 from counselor.cases.services import get_case_or_404
 from counselor.core import audit
-from counselor.core.ownership import counselor_required
+from counselor.core.ownership import counselor_required, get_owned_or_404
 from counselor.core.web import refuse
 from counselor.extensions import db
-from counselor.questionnaires.services import get_assignment_or_404
+from counselor.questionnaires.models import Assignment
 from counselor.reveal import exports, matching, services
 from counselor.reveal.blueprint import bp
 from counselor.reveal.forms import ReleaseForm
@@ -30,11 +32,24 @@ def _classes():
     }
 
 
+#: what every page here reads with the case and the assignment: the partners joined to the
+#: case and the version to the assignment (a statement fewer each than loading them on first
+#: use), the relationship map and the responses one statement each, whatever their number
+CASE_LOAD = (joinedload(Case.partners), selectinload(Case.relationships))
+ASSIGNMENT_LOAD = (joinedload(Assignment.version), selectinload(Assignment.responses))
+
+
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
-    case = get_case_or_404(case_id)
-    # The assignment's case is the one loaded here; its responses, version, partners and
-    # relationship map load once each on first use (a statement each, whatever the size).
-    return case, get_assignment_or_404(case, assignment_id)
+    case = get_case_or_404(case_id, load=CASE_LOAD)
+    assignment = get_owned_or_404(
+        Assignment,
+        assignment_id,
+        owner=Case.counselor_id,
+        via=(Assignment.case,),
+        where=(Assignment.case_id == case.id,),
+        load=ASSIGNMENT_LOAD,
+    )
+    return case, assignment
 
 
 #: a comparison with more answer and matrix cells than this is shown one section at a time:
@@ -58,13 +73,14 @@ class Paging:
     shown: set[int] = field(default_factory=set)
     #: a class filter's items from every section on one page
     across: bool = False
-    #: the first page of a long comparison (no section or class asked for)
-    landing: bool = False
+    #: the first page of a long comparison: its overview, no answer of any section
+    overview: bool = False
 
 
 def _paging(cmp: services.Comparison, defn, wanted: str) -> Paging:
-    """A short comparison on one page; a long one a section at a time (``?section=N``, or
-    ``all``), or, filtered by a class whose items fit on one page, all of them at once."""
+    """A short comparison on one page; a long one an overview first, then a section at a time
+    (``?section=N``, or ``all``), or, filtered by a class whose items fit on one page, all of
+    them at once."""
     asked = request.args.get("section", "")
     rows = cmp.section_counts()
     with_rows = [s for s in defn.sections if rows.get(s.index)]
@@ -78,31 +94,36 @@ def _paging(cmp: services.Comparison, defn, wanted: str) -> Paging:
         if current is None or current not in with_rows:
             refuse(404, "This questionnaire has no such section. Choose one from the list.")
         return Paging(with_rows, True, current, {current.index})
-    first = with_rows[0]
-    if wanted:
-        per_section = cmp.section_counts(wanted)
-        found = sum(per_section.values())
-        if found and found * cmp.cells_per_row <= PAGE_CELLS:
-            in_class = {i for i, n in per_section.items() if n}
-            return Paging(with_rows, True, shown=in_class, across=True)
-        first = next((s for s in with_rows if per_section.get(s.index)), first)
-    return Paging(with_rows, True, first, {first.index}, landing=not wanted)
+    if not wanted:
+        return Paging(with_rows, True, overview=True)
+    per_section = cmp.section_counts(wanted)
+    found = sum(per_section.values())
+    if found and found * cmp.cells_per_row <= PAGE_CELLS:
+        in_class = {i for i, n in per_section.items() if n}
+        return Paging(with_rows, True, shown=in_class, across=True)
+    first = next((s for s in with_rows if per_section.get(s.index)), with_rows[0])
+    return Paging(with_rows, True, first, {first.index})
 
 
 @bp.route("/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/compare")
 @counselor_required
 def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Every partner's answers side by side, with the desire matrix by pair; a long comparison
-    one section at a time (``?section=N``, or ``all``)."""
+    opens with an overview, then one section at a time (``?section=N``, or ``all``)."""
     case, assignment = _load(case_id, assignment_id)
-    answers = services.answers_by_partner(assignment)  # decrypted once for the whole page
-    cmp = services.compare(assignment, answers)
+    # the answers are decrypted only if this page shows them (an overview does not)
+    cmp = services.compare(assignment)
     wanted = request.args.get("class", "")
     if wanted and wanted not in matching.CLASS_ORDER:
         wanted = ""
-    defn = assignment.definition
-    paging = _paging(cmp, defn, wanted)
+    paging = _paging(cmp, assignment.definition, wanted)
     audit.record("assignment.compare", "assignment", assignment.id)
+    # the release controls are on the overview and on every page that shows every section;
+    # a section's page says where they are
+    controls = not paging.paged or paging.overview or (not paging.current and not paging.across)
+    submitted = services.all_submitted(assignment)
+    # the open alerts are named on the release form, which only a releasable assignment has
+    releasable = controls and submitted and assignment.released_at is None
     # Render before the commit: a commit expires every loaded object, and the template would
     # then reload the assignment, its responses and each partner one by one (an N+1).
     page = render_template(
@@ -111,22 +132,41 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
         assignment=assignment,
         cmp=cmp,
         wanted=wanted,
+        paging=paging,
         sections=paging.sections,
         shown=paging.shown,
         current=paging.current,
-        paged=paging.paged,
-        across=paging.across,
-        landing=paging.landing,
-        release_form=ReleaseForm(),
+        controls=controls,
+        release_form=ReleaseForm() if releasable else None,
+        all_submitted=submitted,
+        open_alerts=services.open_alerts(case) if releasable else (),
+    )
+    db.session.commit()
+    return page
+
+
+@bp.route(
+    "/cases/<uuid:case_id>/assignments/<uuid:assignment_id>/partners/<uuid:partner_id>/preview"
+)
+@counselor_required
+def preview(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
+    """What one partner's shared page shows once released (or shows now, if released): built
+    by the same partner filter as that page, so the counselor reads exactly what is shared."""
+    case, assignment = _load(case_id, assignment_id)
+    response = next((r for r in assignment.responses if r.partner_id == partner_id), None)
+    if response is None:
+        abort(404)
+    view = services.view_for_partner(assignment, partner_id, as_released=True)
+    audit.record("assignment.preview", "response", response.id)
+    partners = services.assigned_partners(assignment)
+    page = render_template(
+        "reveal/preview.html",
+        case=case,
+        assignment=assignment,
+        partner=next(p for p in partners if p.id == partner_id),
+        partners=partners,
+        view=view,
         all_submitted=services.all_submitted(assignment),
-        open_alerts=services.open_alerts(case),
-        # a page of some sections previews those sections (a page of all, everything)
-        previews=services.preview_for_partners(
-            assignment,
-            paging.shown if paging.current is not None or paging.across else None,
-            answers,
-            cmp.states,
-        ),
     )
     db.session.commit()
     return page

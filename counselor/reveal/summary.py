@@ -22,6 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from counselor.questionnaires.engine import ANSWERABLE, Definition, walk
@@ -60,14 +61,19 @@ class Summary:
         """Per section index, its rows (with a class, its desire items that have it)."""
         return self.by_class.get(wanted, {}) if wanted else self.rows
 
-    def flagged(self, cls: str) -> list[Flagged]:
+    def flagged(self, cls: str) -> tuple[Flagged, ...]:
         """The desire items with ``cls`` in some pair, in document order."""
-        out = []
+        return self._flagged.get(cls, ())
+
+    @cached_property
+    def _flagged(self) -> dict[str, tuple[Flagged, ...]]:
+        # worked out once per summary (a summary is kept per process), not once per request
+        out: dict[str, list[Flagged]] = {}
         for link_id, section_index, per_pair in self.desires:
-            pairs = tuple(n for n, classes in enumerate(per_pair) if cls in classes)
-            if pairs:
-                out.append(Flagged(link_id, section_index, pairs))
-        return out
+            for cls in {c for classes in per_pair for c in classes}:
+                pairs = tuple(n for n, classes in enumerate(per_pair) if cls in classes)
+                out.setdefault(cls, []).append(Flagged(link_id, section_index, pairs))
+        return {cls: tuple(items) for cls, items in out.items()}
 
 
 def summarize(

@@ -44,6 +44,20 @@ class MatchLine:
     other_role: str
     cls: str  # mutual or complementary
 
+    @property
+    def badge(self) -> str:
+        """What the match is, in the viewer's words."""
+        return "You both want this" if self.cls == "mutual" else "You complement each other"
+
+    @property
+    def detail(self) -> str:
+        """Who does what: the viewer's role and the other's, or with whom a role is shared."""
+        if self.cls == "complementary":
+            return f"You: {self.viewer_role} · {self.other}: {self.other_role}"
+        if self.viewer_role == "Together":
+            return f"with {self.other}"
+        return f"with {self.other} ({self.viewer_role})"
+
 
 @dataclass(frozen=True)
 class SharedAnswer:

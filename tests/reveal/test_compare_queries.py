@@ -37,9 +37,9 @@ SMALL = {
     ],
 }
 SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
-#: login session, case, assignment, its responses, its version, the case's partners, the
-#: relationship map, the audit row, the case's open alerts
-COMPARE_STATEMENTS = 9
+#: login session, the case with its partners, the relationship map, the assignment with its
+#: version, its responses, the audit row, the case's open alerts
+COMPARE_STATEMENTS = 7
 ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
 
 
@@ -118,14 +118,33 @@ def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):
     assert len(statements) == len(few)
 
 
+def test_preview_page_statement_count_does_not_grow(small_and_large, client_a):
+    """A partner's preview reads what the comparison reads, less the open alerts."""
+    counts = []
+    for case, assignment in small_and_large:
+        url = f"/cases/{case.id}/assignments/{assignment.id}/partners/{case.partners[0].id}/preview"
+        client_a.get(url)
+        with counting() as statements:
+            assert client_a.get(url).status_code == 200
+        counts.append(len(statements))
+    assert counts[0] == counts[1] == COMPARE_STATEMENTS - 1
+
+
 def every_cell_on_one_section_page(client, case, assignment, pairs: int) -> int:
-    """Every matrix cell is on exactly one section page, each section's page stays small, and
-    every section on one page has them all; returns the largest page's size."""
+    """The first page is an overview with no answer of any section and a link to each
+    section's page and each partner's preview; every matrix cell is on exactly one section
+    page, each section's page stays small, and every section on one page has them all;
+    returns the largest page's size."""
     defn = assignment.version.definition
     desires = [i for i in defn.questions() if i["type"] == "desire"]
     url = f"/cases/{case.id}/assignments/{assignment.id}/compare"
     first = client.get(url).get_data(as_text=True)
     assert 'aria-labelledby="sections-h"' in first and 'aria-current="page"' in first
+    assert '<td class="cell">' not in first and 'class="answer-block' not in first
+    for n in range(1, len(defn.sections) + 1):
+        assert f'href="{url}?section={n}"' in first
+    for response in assignment.responses:
+        assert f"/partners/{response.partner_id}/preview" in first
     cells, largest = 0, 0
     for n, section in enumerate(defn.sections, 1):
         page = client.get(f"{url}?section={n}").get_data(as_text=True)
@@ -133,7 +152,12 @@ def every_cell_on_one_section_page(client, case, assignment, pairs: int) -> int:
         largest = max(largest, len(page))
         in_section = [i for i in desires if defn.section_of(i["link_id"]) is section]
         assert page.count('<td class="cell">') == pairs * len(in_section)
-        assert f"Of section {n}," in page  # the preview says it is of this section only
+        # every answer of the section once, each row's answers a link away from its cells
+        assert page.count('class="answer-block') == len(
+            [i for i in defn.questions() if defn.section_of(i["link_id"]) is section]
+        )
+        assert page.count('href="#answers-') == len(in_section)
+        assert "will see" not in page  # the previews are pages of their own
     assert cells == pairs * len(desires)
     everything = client.get(url + "?section=all").get_data(as_text=True)
     assert everything.count('<td class="cell">') == pairs * len(desires)

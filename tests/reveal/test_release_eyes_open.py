@@ -1,6 +1,6 @@
 """Release only with eyes open (issue 9 §2): open screening alerts of the case need a second
-confirmation that names them, and the compare page previews, per partner, exactly what the
-partner's shared page will show after release (the same partner filter builds both).
+confirmation that names them, and the compare page links, per partner, to a preview of exactly
+what the partner's shared page will show after release (the same partner filter builds both).
 """
 
 from __future__ import annotations
@@ -40,10 +40,15 @@ def shared_items(html: str) -> list[str]:
     return [" ".join(re.sub(r"<[^>]+>", " ", b).split()) for b in blocks]
 
 
-def preview_of(page: str, name: str) -> str:
-    start = page.index(f"What {name} will see")
-    end = page.find("</details>", start)
-    return page[start:end]
+def previews_linked(page: str) -> dict[str, str]:
+    """The release panel's link to each partner's preview, by partner name."""
+    panel = page[
+        page.index('id="release-h"') : page.index("</section>", page.index('id="release-h"'))
+    ]
+    return {
+        name: href.replace("&amp;", "&")
+        for href, name in re.findall(r'href="([^"]+/preview)">What (.+?) will see</a>', panel)
+    }
 
 
 def test_release_with_open_alerts_needs_a_second_confirmation_naming_them(scenario):
@@ -99,29 +104,40 @@ def test_release_after_the_alerts_are_closed_needs_only_the_first_confirmation(s
 def test_preview_as_partner_shows_exactly_the_shared_page_after_release(scenario):
     s = scenario
     answer_everything(s)
-    # the inventory is long: every section on one page previews the whole shared page
-    page = s.counselor.get(s.base + "/compare?section=all").get_data(as_text=True)
-    assert "Preview as partner" in page
-    before = {name: shared_items(preview_of(page, name)) for name in ("Sam Rivera", "Alex Novak")}
-    sam_preview = preview_of(page, "Sam Rivera")
+    # the release controls link to one preview page per partner
+    page = s.counselor.get(s.base + "/compare").get_data(as_text=True)
+    links = previews_linked(page)
+    assert sorted(links) == ["Alex Novak", "Sam Rivera"]
+    previews = {name: s.counselor.get(url).get_data(as_text=True) for name, url in links.items()}
+    before = {name: shared_items(p) for name, p in previews.items()}
+    sam_preview = previews["Sam Rivera"]
+    assert "What Sam Rivera will see" in sam_preview
     assert ITEM_TEXT["mutual"] in sam_preview and ITEM_TEXT["complementary"] in sam_preview
     for text in NOT_MATCHED:
         assert text not in sam_preview, text
     # nothing private of either partner in a preview (notes, limits, counselor-only answers)
-    for name in ("Sam Rivera", "Alex Novak"):
-        preview = preview_of(page, name)
+    for name, preview in previews.items():
         for who in ("sam", "alex"):
             assert [c for c in own_canaries(s, who) if c in preview] == [], (name, who)
     assert "You: Giving · Alex Novak: Receiving" in sam_preview
+    # what the other marked to be shared is there, the viewer's own is not shown back
+    assert s.c["alex-shared"] in sam_preview and s.c["sam-shared"] not in sam_preview
 
     assert release(s).status_code == 302
     assert shared_items(s.sam.get("/p/shared")) == before["Sam Rivera"]
     assert shared_items(s.alex.get("/p/shared")) == before["Alex Novak"]
     assert before["Sam Rivera"] and before["Alex Novak"]
+    # after release the same page says it is what the partner sees now
+    now = s.counselor.get(links["Sam Rivera"]).get_data(as_text=True)
+    assert "What Sam Rivera sees" in now and shared_items(now) == before["Sam Rivera"]
 
 
 def test_preview_waits_for_every_submission(scenario):
     s = scenario
     s.sam.answer_and_submit({"care.cuddling": {"roles": {"together": "yes"}}})
     page = s.counselor.get(s.base + "/compare").get_data(as_text=True)
-    assert "the preview appears once every assigned partner has submitted" in page
+    assert "can be previewed once all have submitted" in page and not previews_linked(page)
+    sam = s.partners["Sam Rivera"]
+    preview = s.counselor.get(f"{s.base}/partners/{sam.id}/preview").get_data(as_text=True)
+    assert "the preview appears once every assigned partner has submitted" in preview
+    assert shared_items(preview) == []

@@ -76,6 +76,13 @@ def cell_texts(page: str) -> dict[str, list[str]]:
     return out
 
 
+def answers_of(page: str, link_id: str) -> str:
+    """The text of one item's answers, side by side."""
+    start = page.index(f'id="answers-{link_id}"')
+    end = page.find('<div class="answer-block', start)
+    return " ".join(re.sub(r"<[^>]+>", " ", page[start:end]).split())
+
+
 def test_compare_page_says_who_does_what_per_relationship(polycule, client_a):
     case, assignment, _, base = polycule
     page = client_a.get(base + "/compare?section=all").get_data(as_text=True)
@@ -87,9 +94,11 @@ def test_compare_page_says_who_does_what_per_relationship(polycule, client_a):
     jr, jc = cells[lead_text]
     assert "Jordan: Leading · Riley: Following" in jr
     assert "Jordan: Leading · Casey: Following" in jc
-    # each cell shows both partners' answers per role and their notes
-    assert "JORDAN-LEAD-NOTE" in jr and "RILEY-LEAD-NOTE" in jr and "Done it and liked it" not in jr
-    assert "Done it, liked it" in jr
+    # the row links to every partner's answers per role and their notes, shown once below
+    assert f'href="#answers-{LEAD}"' in page
+    answers = answers_of(page, LEAD)
+    assert "JORDAN-LEAD-NOTE" in answers and "RILEY-LEAD-NOTE" in answers
+    assert "Done it, liked it" in answers and "JORDAN-LEAD-NOTE" not in jr
     instr_text = next(t for t in cells if t.startswith("Giving or receiving instructions"))
     jr, jc = cells[instr_text]
     # the limit on receiving does not hide the match where Jordan gives
@@ -110,12 +119,12 @@ def test_class_filter_filters_both_lists_and_counts_match(polycule, client_a):
         rows = re.findall(r'<th scope="row" class="fw-normal">', only)
         assert len(rows) == int(n) or (int(n) == 0 and "No item in this class." in only), cls
     # the inventory is long, but the two complementary items (in two sections) fit on one
-    # page: the filter shows both, and the preview is of their two sections
+    # page: the filter shows both, from their two sections
     both = client_a.get(base + "/compare?class=complementary").get_data(as_text=True)
     assert len(re.findall(r'<th scope="row" class="fw-normal">', both)) == int(
         counts["complementary"]
     )
-    assert "Showing every item in the class" in both and "Of the sections these items" in both
+    assert "Showing every item in the class" in both and "the 2 sections that have one" in both
     assert counts["limit"] == "1" and counts["limit_collision"] == "1"
     only = client_a.get(base + "/compare?class=limit").get_data(as_text=True)
     side = only[only.index('id="side-h"') :]
