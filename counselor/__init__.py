@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> Flask:
     from flask import Flask
 
     from counselor.config import ConfigError, load_config, private_sqlite_file
+    from counselor.core.cookies import SessionCookieInterface
     from counselor.core.crypto import KeyConfigError, KeyRing
     from counselor.extensions import bootstrap, csrf, db, init_limiter, migrate
 
@@ -53,6 +54,8 @@ def create_app(config: dict | None = None) -> Flask:
 
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
 
+    # the counselor's session cookie as Flask signs it, its serializer made once (core.cookies)
+    app.session_interface = SessionCookieInterface()
     db.init_app(app)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)

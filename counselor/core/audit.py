@@ -11,7 +11,7 @@ from sqlalchemy import Index, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
 
@@ -60,7 +60,7 @@ def record(
             actor_kind = "anonymous" if has_request_context() else "system"
     # A Core insert on the session's connection rather than an ORM object: the same
     # transaction, without a unit of work at commit (every read page writes one of these).
-    db.session.execute(
+    core_execute(
         _INSERT,
         {
             "at": utcnow(),

@@ -5,8 +5,10 @@ of their own, so that one cookie's value is never accepted as another's."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from flask import current_app, request
+from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 
@@ -23,7 +25,7 @@ class SignedCookie:
 
     def serializer(self) -> URLSafeTimedSerializer:
         """What signs and checks the cookie's value."""
-        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=self.salt)
+        return _serializer(current_app.config["SECRET_KEY"], self.salt)
 
     def set(self, response, payload: dict) -> None:
         """Set the cookie, signed, on ``response``."""
@@ -50,3 +52,26 @@ class SignedCookie:
         if not isinstance(data, dict) or not isinstance(data.get(key), str):
             return None
         return data
+
+
+# A serializer holds nothing of a request: one per key and salt serves every request (making
+# one encodes a probe document to learn its kind, on every portal request before).
+@lru_cache(maxsize=16)
+def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=salt)
+
+
+class SessionCookieInterface(SecureCookieSessionInterface):
+    """Flask's signed session cookie, unchanged, with its serializer made once per key rather
+    than twice per request (opening and saving the session)."""
+
+    #: (the keys it was made with, the serializer): one value, so a thread sees both or neither
+    _made: tuple = ((), None)
+
+    def get_signing_serializer(self, app) -> URLSafeTimedSerializer | None:
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made_for, serializer = self._made
+        if made_for != keys:
+            serializer = super().get_signing_serializer(app)
+            self._made = (keys, serializer)
+        return serializer

@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy import Executable, Select, bindparam, select, update
 
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 
 #: lock statements by (table, dialect, columns matched): made once, reused with parameters
 _LOCKS: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
@@ -40,7 +40,7 @@ def take_lock(model, row_id: uuid.UUID, **equal) -> None:
     statement = _LOCKS.get(key)
     if statement is None:
         statement = _LOCKS[key] = _lock_statement(table, dialect, key[2])
-    db.session.execute(statement, {"lock_id": row_id, **{f"lock_{k}": v for k, v in equal.items()}})
+    core_execute(statement, {"lock_id": row_id, **{f"lock_{k}": v for k, v in equal.items()}})
 
 
 def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=()) -> None:

@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException, default_exceptions
 from werkzeug.sansio.utils import host_is_trusted
 
 from counselor.core.models import day_text, local_datetime, local_day
-from counselor.core.text import unstorable
+from counselor.core.text import UNSTORABLE, unstorable
 
 # Phrases shown on error pages: what happened and what to do, never a trace.
 ERROR_TEXT = {
@@ -123,15 +123,32 @@ def _json_unstorable(doc: Any) -> bool:
     return False
 
 
+#: the bodies a route reads through ``request.form`` (werkzeug parses no other kind into it)
+_FORM_TYPES = frozenset(("application/x-www-form-urlencoded", "multipart/form-data"))
+
+
+def _any_unstorable(texts) -> bool:
+    # One search over the texts joined: joining neither makes nor hides a NUL or a lone
+    # surrogate (Python strings never pair two surrogates into one character).
+    return UNSTORABLE.search("".join(t for t in texts if isinstance(t, str))) is not None
+
+
+def _items(multi):
+    for key, values in multi.lists():
+        yield key
+        yield from values
+
+
 def _input_unstorable() -> bool:
     """Whether any input a route may read carries an unstorable character."""
-    for multi in (request.args, request.form, request.cookies):
-        for key, values in multi.lists():
-            if unstorable(key) or any(unstorable(v) for v in values):
-                return True
-    if any(unstorable(v) for v in request.headers.values()):
+    sources = [request.args, request.cookies]
+    if request.mimetype in _FORM_TYPES:
+        sources.append(request.form)  # any other body leaves request.form empty
+    if any(_any_unstorable(_items(multi)) for multi in sources if multi):
         return True
-    if any(unstorable(v) for v in (request.view_args or {}).values()):
+    if _any_unstorable(request.headers.values()):
+        return True
+    if request.view_args and _any_unstorable(request.view_args.values()):
         return True
     if not request.is_json:
         return False

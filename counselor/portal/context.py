@@ -17,7 +17,7 @@ from counselor.core import audit
 from counselor.core.locking import take_lock
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires import engine
@@ -260,7 +260,7 @@ def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | No
     partner's case, their home link and PIN, and the link that opened the session (none when
     the home or a mail's sign-in link did).
     """
-    row = db.session.execute(_RESOLVE, portal_session.by_sid(sid)).first()
+    row = core_execute(_RESOLVE, portal_session.by_sid(sid)).first()
     ps = portal_session.from_record(sid, row)
     if ps is None:
         return None
@@ -348,10 +348,11 @@ def assignment_context(
     if lock:
         # only an assignment of the partner's case: a probe cannot hold another case's row
         take_lock(Assignment, assignment_id, case_id=pctx.case_id)
-    row = db.session.execute(
-        _PLAIN if plain else _ASSIGNMENT_LOCKED if lock else _ASSIGNMENT,
-        {"assignment_id": assignment_id, "case_id": pctx.case_id, "partner_id": pctx.partner_id},
-    ).first()
+    keys = {"assignment_id": assignment_id, "case_id": pctx.case_id, "partner_id": pctx.partner_id}
+    if plain:
+        row = core_execute(_PLAIN, keys).first()
+    else:
+        row = db.session.execute(_ASSIGNMENT_LOCKED if lock else _ASSIGNMENT, keys).first()
     if row is None:
         return None
     assignment, response = _plain_rows(row) if plain else (row[0], row[1])

@@ -12,7 +12,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 from counselor.mail import notify
 from counselor.portal.context import PartnerContext, ResponseRow
 from counselor.questionnaires import engine, signals
@@ -164,7 +164,7 @@ def _store_draft(response: Response | ResponseRow, answers: dict) -> bool:
     loaded object is told what now holds. False when another save got there first."""
     sealed = Response.answers_json.seal(Response.dump_answers(answers), response.id)
     now = utcnow()
-    done = db.session.execute(
+    done = core_execute(
         _SAVE_DRAFT,
         {"row_id": response.id, "base": response.revision, "sealed": sealed, "now": now},
     )

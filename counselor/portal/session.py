@@ -23,7 +23,7 @@ from sqlalchemy import bindparam, delete, select, update
 from counselor.core.cookies import SignedCookie
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 from counselor.portal.models import PortalSessionRecord
 
 COOKIE = "counselor_portal"
@@ -158,7 +158,7 @@ def from_record(sid: str, record) -> PortalSession | None:
     if now - seen > _TOUCH_EVERY:
         changes["last_seen_at"] = now
     if changes:
-        db.session.execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
+        core_execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
     return PortalSession(
         sid,
         record.partner_id,
@@ -186,7 +186,7 @@ def load() -> PortalSession | None:
 def focus(ps: PortalSession, assignment_id: uuid.UUID) -> None:
     """Remember the assignment this session opened last (what the short legacy URLs act on)."""
     if ps.focus_assignment_id != assignment_id:
-        db.session.execute(
+        core_execute(
             update(_RECORD).where(BY_SID).values(focus_assignment_id=assignment_id),
             by_sid(ps.sid),
         )
