@@ -121,7 +121,8 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     a save from a stale revision raises StaleRevision and overwrites nothing.
     """
     _lock_editable(ctx)
-    clean, errors = engine.validate_changes(ctx.definition, raw_changes)
+    defn = ctx.definition
+    clean, errors = engine.validate_changes(defn, raw_changes)
     if errors:
         return ctx.response.revision, errors
     response = ctx.response
@@ -132,7 +133,7 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
         db.session.rollback()
         raise StaleRevision
     audit.by_partner(ctx.partner_id, "portal.save", "response", response.id)
-    stop = engine.stop_for(ctx.definition, answers)
+    stop = engine.stop_for(defn, answers) if defn.derived("stops", _stop_rules) else None
     if stop is not None:
         # The partner cannot submit past a stop, so its alert is raised now, not on submit.
         loaded = ctx.objects()
@@ -141,6 +142,12 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
             evaluate_alerts(loaded.assignment, loaded.response, only={stop.link_id}),
         )
     return response.revision, {}
+
+
+def _stop_rules(defn: engine.Definition) -> list[str]:
+    """The items of a definition with a ``stop_if`` rule (most have none: a save of their
+    answers need not work out which items are shown to look for a stop)."""
+    return [lid for lid in defn.order if defn.by_id[lid].get("stop_if")]
 
 
 _RESPONSE = Response.__table__

@@ -54,61 +54,75 @@ def _option_values(item: dict) -> list[str]:
 
 def normalise(item: dict, value: Any) -> Any:
     """Check one raw answer against its item and return the stored shape (None = cleared)."""
-    kind = item["type"]
     if value is None or value == "" or value == []:
         return None
-    if kind == "boolean":
-        if isinstance(value, bool):
-            return value
-        if value in ("true", "yes", "1"):
-            return True
-        if value in ("false", "no", "0"):
-            return False
-        raise _Invalid("Choose yes or no.")
-    if kind in ("string", "text"):
-        default = MAX_STRING if kind == "string" else MAX_TEXT
-        return _clean_text(value, item.get("max_length", default), "This answer") or None
-    if kind == "choice":
-        allowed = _option_values(item)
-        values = value if isinstance(value, list) else [value]
-        if not item.get("multiple") and len(values) > 1:
-            raise _Invalid("Choose one option.")
-        for v in values:
-            if v not in allowed:
-                raise _Invalid("Choose one of the options shown.")
-        return [v for v in allowed if v in values] if item.get("multiple") else values[0]
-    if kind == "open-choice":
-        return _clean_text(value, MAX_STRING, "This answer").strip() or None
-    if kind in ("integer", "scale"):
-        if isinstance(value, bool):
-            raise _Invalid("Enter a whole number.")
-        try:
-            number = int(value) if not isinstance(value, float) or value.is_integer() else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None or abs(number) > MAX_INTEGER:
-            raise _Invalid("Enter a whole number.")
-        _check_range(item, number)
-        return number
-    if kind == "decimal":
-        if isinstance(value, bool):
-            raise _Invalid("Enter a number.")
-        try:
-            number = Decimal(str(value).strip().replace(",", "."))
-        except InvalidOperation:
-            raise _Invalid("Enter a number, for example 2.5.") from None
-        if not number.is_finite() or abs(number) > MAX_INTEGER or len(str(value)) > 40:
-            raise _Invalid("Enter a number, for example 2.5.")
-        _check_range(item, number)
-        return str(number)
-    if kind == "date":
-        try:
-            return _dt.date.fromisoformat(str(value)).isoformat()
-        except ValueError:
-            raise _Invalid("Enter a date as YYYY-MM-DD.") from None
-    if kind == "desire":
-        return _normalise_desire(item, value)
-    raise AnswerError(f"'{item['link_id']}' cannot be answered.")
+    check = _CHECKS.get(item["type"])
+    if check is None:
+        raise AnswerError(f"'{item['link_id']}' cannot be answered.")
+    return check(item, value)
+
+
+def _boolean(item: dict, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "yes", "1"):
+        return True
+    if value in ("false", "no", "0"):
+        return False
+    raise _Invalid("Choose yes or no.")
+
+
+def _text(item: dict, value: Any) -> str | None:
+    default = MAX_STRING if item["type"] == "string" else MAX_TEXT
+    return _clean_text(value, item.get("max_length", default), "This answer") or None
+
+
+def _choice(item: dict, value: Any) -> Any:
+    allowed = _option_values(item)
+    values = value if isinstance(value, list) else [value]
+    if not item.get("multiple") and len(values) > 1:
+        raise _Invalid("Choose one option.")
+    for v in values:
+        if v not in allowed:
+            raise _Invalid("Choose one of the options shown.")
+    return [v for v in allowed if v in values] if item.get("multiple") else values[0]
+
+
+def _open_choice(item: dict, value: Any) -> str | None:
+    return _clean_text(value, MAX_STRING, "This answer").strip() or None
+
+
+def _integer(item: dict, value: Any) -> int:
+    if isinstance(value, bool):
+        raise _Invalid("Enter a whole number.")
+    try:
+        number = int(value) if not isinstance(value, float) or value.is_integer() else None
+    except (TypeError, ValueError):
+        number = None
+    if number is None or abs(number) > MAX_INTEGER:
+        raise _Invalid("Enter a whole number.")
+    _check_range(item, number)
+    return number
+
+
+def _decimal(item: dict, value: Any) -> str:
+    if isinstance(value, bool):
+        raise _Invalid("Enter a number.")
+    try:
+        number = Decimal(str(value).strip().replace(",", "."))
+    except InvalidOperation:
+        raise _Invalid("Enter a number, for example 2.5.") from None
+    if not number.is_finite() or abs(number) > MAX_INTEGER or len(str(value)) > 40:
+        raise _Invalid("Enter a number, for example 2.5.")
+    _check_range(item, number)
+    return str(number)
+
+
+def _date(item: dict, value: Any) -> str:
+    try:
+        return _dt.date.fromisoformat(str(value)).isoformat()
+    except ValueError:
+        raise _Invalid("Enter a date as YYYY-MM-DD.") from None
 
 
 def _check_range(item: dict, number) -> None:
@@ -121,8 +135,13 @@ def _check_range(item: dict, number) -> None:
         raise _Invalid(f"Enter {item['max']} or less.")
 
 
+#: what a desire answer may send (``hard_limit`` from pages made before limits per role)
+_DESIRE_SENT = DESIRE_KEYS | {"hard_limit"}
+_DESIRE_ANSWERS = frozenset(DESIRE_ANSWERS)
+
+
 def _normalise_desire(item: dict, value: Any) -> dict | None:
-    if not isinstance(value, dict) or set(value) - DESIRE_KEYS - {"hard_limit"}:
+    if not isinstance(value, dict) or not value.keys() <= _DESIRE_SENT:
         raise _Invalid("This answer is not in the expected form.")
     roles = value.get("roles") or {}
     if not isinstance(roles, dict):
@@ -134,7 +153,7 @@ def _normalise_desire(item: dict, value: Any) -> dict | None:
             raise _Invalid("This answer names a role the question does not have.")
         if answer in (None, ""):
             continue
-        if answer not in DESIRE_ANSWERS:
+        if not isinstance(answer, str) or answer not in _DESIRE_ANSWERS:
             raise _Invalid("Choose one of the answers shown.")
         clean_roles[key] = answer
     limits = value.get("limits") or []
@@ -162,6 +181,23 @@ def _normalise_desire(item: dict, value: Any) -> dict | None:
     return out if has_answer(out) else None
 
 
+#: the check of each answerable item type (a definition's types are checked on import)
+_CHECKS = {
+    "boolean": _boolean,
+    "string": _text,
+    "text": _text,
+    "choice": _choice,
+    "open-choice": _open_choice,
+    "integer": _integer,
+    "scale": _integer,
+    "decimal": _decimal,
+    "date": _date,
+    "desire": _normalise_desire,
+}
+#: the item types an answer may name (a frozenset: looked up once per answer)
+_ANSWERABLE = frozenset(ANSWERABLE)
+
+
 def validate_changes(defn: Definition, changes: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
     """Normalise a partial set of answers; returns (clean changes, {link_id: error}).
 
@@ -172,7 +208,7 @@ def validate_changes(defn: Definition, changes: Mapping[str, Any]) -> tuple[dict
     errors: dict[str, str] = {}
     for link_id, raw in changes.items():
         item = defn.by_id.get(link_id) if isinstance(link_id, str) else None
-        if item is None or item["type"] not in ANSWERABLE:
+        if item is None or item["type"] not in _ANSWERABLE:
             raise AnswerError(f"'{str(link_id)[:64]}' is not a question of this questionnaire.")
         try:
             clean[link_id] = normalise(item, raw)
