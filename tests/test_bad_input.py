@@ -690,3 +690,27 @@ def test_nul_in_a_query_string_is_a_400(fuzz_app):
     r = c.get("/cases?q=%00")
     assert r.status_code == 400
     assert "invisible character" in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["header", "cookie", "form field name", "multipart field"],
+)
+def test_nul_anywhere_a_route_may_read_is_a_400(fuzz_app, where):
+    """The boundary check reads every source: headers and cookies as well as the body."""
+    c = fuzz_app.test_client()
+    if where == "header":
+        r = c.get("/login", headers={"X-Note": "a\x00b"})
+    elif where == "cookie":
+        c.set_cookie("note", "a\x00b", domain="counselor.test")
+        r = c.get("/login")
+    elif where == "form field name":
+        r = c.post("/login", data={"email\x00": "a@example.org", "password": "x"})
+    else:
+        r = c.post(
+            "/login",
+            data={"email": "a@example.org", "password": "x\x00"},
+            content_type="multipart/form-data",
+        )
+    assert r.status_code == 400
+    assert "invisible character" in r.get_data(as_text=True)

@@ -392,6 +392,26 @@ def test_autosave_from_a_stale_tab_is_refused_and_overwrites_nothing(
     assert autosave(laptop, csrf2, rev2, {"one.feel": "Laptop after reload"}).status_code == 200
 
 
+def test_autosave_answers_carry_every_security_header(app, client_a, couple, counselor_a):
+    """A save, a refused save and a stale one: JSON answers get the same headers as pages
+    (the app-wide after-request hooks run on every response), and the portal's own."""
+    from tests.test_errors import header_problems
+
+    _, tokens = _assign(client_a, couple, load_own(counselor_a))
+    sam = _partner(app, tokens["Sam Rivera"])
+    _, csrf, rev = section(sam, 1)
+    answers = [
+        autosave(sam, csrf, rev, {"one.feel": "fine"}),
+        autosave(sam, csrf, rev + 1, {"one.rate": 11}),
+        autosave(sam, csrf, rev, {"one.feel": "stale"}),
+    ]
+    assert [r.status_code for r in answers] == [200, 400, 409]
+    for r in answers:
+        assert header_problems(r) == [], r.status_code
+        assert r.headers["Referrer-Policy"] == "no-referrer"
+        assert r.headers["X-Frame-Options"] == "DENY"
+
+
 def test_an_autosaved_draft_is_sealed_to_its_row_and_reads_back_exactly(
     app, client_a, couple, counselor_a
 ):
@@ -586,6 +606,14 @@ def _bad_inputs(rev: int) -> list[tuple[str, dict]]:
             j({"revision": rev, "answers": {"two.touch": {"roles": {}, "released": True}}}),
         ),
         ("desire as a string", j({"revision": rev, "answers": {"two.touch": "yes"}})),
+        (
+            "desire role answered with a list",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {"together": ["yes"]}}}}),
+        ),
+        (
+            "desire role answered with an object",
+            j({"revision": rev, "answers": {"two.touch": {"roles": {"together": {"a": 1}}}}}),
+        ),
         ("lone surrogate", raw(f'{{"revision": {rev}, "answers": {{"one.feel": "a\\ud800b"}}}}')),
         (
             "lone surrogate in a note",
