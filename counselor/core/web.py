@@ -141,20 +141,21 @@ def _items(multi):
 
 def _input_unstorable() -> bool:
     """Whether any input a route may read carries an unstorable character."""
-    sources = [request.args, request.cookies]
-    if request.mimetype in _FORM_TYPES:
-        sources.append(request.form)  # any other body leaves request.form empty
+    req = request._get_current_object()  # one look-up through the proxy, not eight
+    sources = [req.args, req.cookies]
+    if req.mimetype in _FORM_TYPES:
+        sources.append(req.form)  # any other body leaves request.form empty
     if any(_any_unstorable(_items(multi)) for multi in sources if multi):
         return True
-    if _any_unstorable(request.headers.values()):
+    if _any_unstorable(req.headers.values()):
         return True
-    if request.view_args and _any_unstorable(request.view_args.values()):
+    if req.view_args and _any_unstorable(req.view_args.values()):
         return True
-    if not request.is_json:
+    if not req.is_json:
         return False
-    if not _MAYBE_UNSTORABLE_JSON.search(request.get_data()):
+    if not _MAYBE_UNSTORABLE_JSON.search(req.get_data()):
         return False  # nothing in the body can parse into one: no need to walk the document
-    return _json_unstorable(request.get_json(silent=True))
+    return _json_unstorable(req.get_json(silent=True))
 
 
 def _refuse_unstorable_input():
