@@ -402,7 +402,8 @@ def agreement_cards_for(partner: Partner) -> list[HomeCard]:
 def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
     """The caseload's flags (``pages.read_models.caseload``): a case with a clause a partner
     paused leads the caseload as an urgent alert does."""
-    rows = db.session.scalars(_PAUSED_CASES, {"counselor_id": counselor.id})
+    # plain columns: run on the session's connection, without the ORM session's execute
+    rows = db.session.connection().scalars(_PAUSED_CASES, {"counselor_id": counselor.id})
     return {case_id: (0, "pause") for case_id in rows}
 
 

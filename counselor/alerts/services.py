@@ -330,7 +330,8 @@ def all_alert_cards(case: Case) -> list[AlertCard]:
 
 def open_alert_case_ids(counselor_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Cases of a counselor with an unacknowledged alert and their most pressing severity."""
-    rows = db.session.execute(_OPEN_ALERT_CASES, {"counselor_id": counselor_id})
+    # plain columns: run on the session's connection, without the ORM session's execute
+    rows = db.session.connection().execute(_OPEN_ALERT_CASES, {"counselor_id": counselor_id})
     return {case_id: severity for case_id, severity in rows}
 
 
