@@ -60,7 +60,7 @@ def record(
             actor_kind = "anonymous" if has_request_context() else "system"
     # A Core insert on the session's connection rather than an ORM object: the same
     # transaction, without a unit of work at commit (every read page writes one of these).
-    db.session.execute(
+    db.session.connection().execute(
         _INSERT,
         {
             "at": utcnow(),

@@ -10,6 +10,7 @@ makes, whatever the rule.
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import quote
@@ -19,7 +20,8 @@ from flask import Flask, request, url_for
 #: stands for the varying value while its rule is built once; it passes every converter's
 #: ``to_url`` unchanged, and no rule's own text holds it
 _SLOT = "_url_of_slot_"
-#: what Werkzeug's ``BaseConverter.to_url`` leaves unquoted in a value
+#: what Werkzeug's ``BaseConverter.to_url`` leaves unquoted in a value (a uuid's text needs no
+#: quoting)
 _SAFE = "!$&'()*+,/:;=@"
 
 
@@ -41,7 +43,8 @@ def url_of(endpoint: str, name: str, **values: Any) -> Callable[[Any], str]:
     before, after = _split(request.script_root, endpoint, name, tuple(sorted(values.items())))
 
     def make(value: Any) -> str:
-        return f"{before}{quote(str(value), safe=_SAFE)}{after}"
+        text = str(value) if isinstance(value, uuid.UUID) else quote(str(value), safe=_SAFE)
+        return f"{before}{text}{after}"
 
     return make
 
