@@ -9,7 +9,7 @@ from dataclasses import field as dc_field
 from datetime import datetime
 from itertools import combinations
 
-from sqlalchemy import bindparam, delete, func, select, type_coerce
+from sqlalchemy import Integer, bindparam, delete, func, select, type_coerce
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import selectinload
 from sqlalchemy.types import TypeEngine
@@ -166,7 +166,7 @@ def _caseload_statement(status: str, ranks: tuple[int, ...], page: bool = False)
     cases = _counselors_cases(status, *columns, func.row_number().over(order_by=order).label("n"))
     if page:
         cases = cases.add_columns(func.count().over().label("total"))
-        cases = cases.order_by(*order).limit(PAGE_SIZE).offset(bindparam("offset"))
+        cases = cases.order_by(*order).limit(PAGE_SIZE).offset(bindparam("offset", type_=Integer))
     cases = cases.subquery("cases")
     p = _PARTNER.c
     return (
