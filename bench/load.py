@@ -290,7 +290,9 @@ def explain(data: dict) -> None:
         .where(Case.counselor_id == large.id, Alert.acknowledged_at.is_(None))
     )
     queries = {
-        "caseload page": _caseload_statement("active", ()).params(counselor_id=large.id).limit(50),
+        "caseload page": _caseload_statement("active", (), page=True).params(
+            counselor_id=large.id, offset=0
+        ),
         "caseload alert flags": alerts,
     }
     queries = {

@@ -64,9 +64,11 @@ def create_app(config: dict | None = None) -> Flask:
     _init_login(app)
     _redact_link_tokens_in_logs()
 
+    from counselor.core.urls import init_urls
     from counselor.core.web import init_web
 
     init_web(app)
+    init_urls(app)
 
     _register_blueprints(app)
 

@@ -92,3 +92,18 @@ def test_flag_ranks_order_the_caseload_across_pages(app, counselor_a):
     first = caseload_page(owner, "", "active", 1, flagged)
     assert [c.label for c in first.cases[:3]] == ["Case 119", "Case 003", "Case 000"]
     assert first.flagged[cases[119].id] == (0, "urgent")
+
+
+def test_case_links_and_layout_urls_follow_where_the_app_is_mounted(app, client_a, counselor_a):
+    # the rows' links and the layout's URLs are built once per process: a second mount point
+    # gets its own, and the first keeps its
+    cases = _cases(counselor_a, 2)
+    for root in ("/practice", "", "/practice"):
+        page = client_a.get("/cases", environ_overrides={"SCRIPT_NAME": root}).get_data(
+            as_text=True
+        )
+        links = re.findall(r'case-row" href="([^"]+)"', page)
+        assert links == [f"{root}/cases/{case.id}" for case in cases]
+        assert f'href="{root}/static/css/counselor.css"' in page
+        assert f'action="{root}/logout"' in page
+    assert "Kim 001" in client_a.get(links[1].removeprefix("/practice")).get_data(as_text=True)

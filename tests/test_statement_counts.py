@@ -19,8 +19,8 @@ from counselor.extensions import db
 from tests.support import assign, counting, new_case, open_link, portal_csrf, revision_of, sync
 
 #: the caseload: login session with its counselor, alert flags, pause flags (agreements),
-#: the page's cases with the count of all (one statement), partners, audit
-CASELOAD_STATEMENTS = 6
+#: the page's cases with their partners and the count of all (one statement), audit
+CASELOAD_STATEMENTS = 5
 #: a page number past the last page (an old link): the count alone, then the last page
 PAST_THE_END = 2
 #: the case page of a case with nothing in its panels: login session; the case with its

@@ -32,7 +32,7 @@ from counselor.agreements.queries import (
 )
 from counselor.cases.models import Case, Partner
 from counselor.core.models import aware, to_local, utcnow
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 
 
 @dataclass
@@ -402,7 +402,8 @@ def agreement_cards_for(partner: Partner) -> list[HomeCard]:
 def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
     """The caseload's flags (``pages.read_models.caseload``): a case with a clause a partner
     paused leads the caseload as an urgent alert does."""
-    rows = db.session.scalars(_PAUSED_CASES, {"counselor_id": counselor.id})
+    # plain columns: run on the session's connection, without the ORM session's execute
+    rows = core_execute(_PAUSED_CASES, {"counselor_id": counselor.id}).scalars()
     return {case_id: (0, "pause") for case_id in rows}
 
 

@@ -14,7 +14,7 @@ from counselor.cases.models import Case
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import aware, utcnow
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
 from counselor.questionnaires.models import (
@@ -330,7 +330,8 @@ def all_alert_cards(case: Case) -> list[AlertCard]:
 
 def open_alert_case_ids(counselor_id: uuid.UUID) -> dict[uuid.UUID, str]:
     """Cases of a counselor with an unacknowledged alert and their most pressing severity."""
-    rows = db.session.execute(_OPEN_ALERT_CASES, {"counselor_id": counselor_id})
+    # plain columns: run on the session's connection, without the ORM session's execute
+    rows = core_execute(_OPEN_ALERT_CASES, {"counselor_id": counselor_id})
     return {case_id: severity for case_id, severity in rows}
 
 

@@ -180,9 +180,7 @@ def change_password():
     form = PasswordChangeForm()
     if form.validate_on_submit():
         try:
-            services.change_password(
-                current_user._get_current_object(), form.current.data, form.new.data
-            )
+            services.change_password(current_user.account(), form.current.data, form.new.data)
         except services.AccountError as exc:
             form.current.errors.append(str(exc))
         else:
@@ -201,7 +199,7 @@ def change_password():
 def totp():
     """Switch two-step sign-in (TOTP) on, by scanning a QR code and confirming a code, or off,
     with the password and a code."""
-    counselor: Counselor = current_user._get_current_object()
+    counselor = current_user.account()
     return _totp_off(counselor) if counselor.totp_on else _totp_on(counselor)
 
 

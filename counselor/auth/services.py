@@ -4,21 +4,22 @@ from __future__ import annotations
 
 import hmac
 import time
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
+from flask_login import UserMixin
 from sqlalchemy import bindparam, select, update
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import make_transient_to_detached
 
 from counselor.auth.models import Counselor, LoginSession
 from counselor.core import audit
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import new_token, token_hash
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 
 _hasher = PasswordHasher()
 # Verifying against this keeps the time of a login for an unknown email the same as for a
@@ -124,81 +125,113 @@ def start_login_session(counselor: Counselor) -> LoginSession:
     return ls
 
 
-def load_login_session(token: str) -> Counselor | None:
+@dataclass(frozen=True)
+class LoginToken:
+    """The login session a request runs under, as the cookie named it (no ORM object: every
+    counselor page resolves one, and only sign-out and a password change act on it)."""
+
+    token: str
+    token_hash: str
+
+
+@dataclass(eq=False)
+class SignedIn(UserMixin):
+    """Who a counselor page runs as: the account's plain columns, read with the login
+    session in one statement on every request.
+
+    Not an ORM object: building one, and the session tracking it, cost every page more than
+    the statement itself; pages read no more than these columns. A route that changes the
+    account loads it with :meth:`account`.
+    """
+
+    id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    active: bool
+    current_login_session: LoginToken
+
+    @property
+    def is_admin(self) -> bool:
+        """Whether this account manages other accounts (and sees no clinical data)."""
+        return self.role == "admin"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
+        return self.active
+
+    def get_id(self) -> str:
+        return self.current_login_session.token
+
+    def account(self) -> Counselor:
+        """The account as an ORM object of this request's session, under this login session."""
+        counselor = db.session.get(Counselor, self.id)
+        counselor.current_login_session = self.current_login_session
+        return counselor
+
+
+def load_login_session(token: str) -> SignedIn | None:
     """Resolve a cookie token to its counselor, enforcing idle and absolute timeouts."""
     if not token or len(token) > 128:
         return None
-    # The login session and its counselor in one Core statement (every counselor page runs
-    # this): the ORM's loading of the two rows cost more than the statement itself.
-    row = db.session.execute(_SESSION_AND_COUNSELOR, {"token_hash": token_hash(token)}).first()
-    if row is None:
+    digest = token_hash(token)
+    # The login session and its counselor in one Core statement on the session's connection
+    # (every counselor page runs this).
+    row = core_execute(_SESSION_AND_COUNSELOR, {"token_hash": digest}).first()
+    if row is None or row.ended_at is not None:
         return None
-    seen = dict(zip(_LOGIN_SESSION.keys, row, strict=False))
-    if seen["ended_at"] is not None:
-        return None
-    ls = _LOGIN_SESSION.attached(seen)
     now = utcnow()
     idle: timedelta = current_app.config["COUNSELOR_IDLE_TIMEOUT"]
     absolute: timedelta = current_app.config["COUNSELOR_ABSOLUTE_TIMEOUT"]
-    last_seen = aware(seen["last_seen_at"])
-    if now - last_seen > idle or now - aware(seen["created_at"]) > absolute:
-        ls.ended_at = now
-        db.session.commit()
+    last_seen = aware(row.last_seen_at)
+    if now - last_seen > idle or now - aware(row.created_at) > absolute:
+        _set_login_session(digest, ended_at=now)
         return None
-    account = dict(zip(_COUNSELOR.keys, row[len(_LOGIN_SESSION.keys) :], strict=True))
-    if not account["active"]:
+    if not row.active:
         return None
     # Touch at most once a minute: enough for a 30-minute idle limit, and it keeps reads cheap.
     if now - last_seen > timedelta(minutes=1):
-        ls.last_seen_at = now
-        db.session.commit()
-    counselor = _COUNSELOR.attached(account)
-    ls.token = token
-    counselor.current_login_session = ls
-    return counselor
+        _set_login_session(digest, last_seen_at=now)
+    return SignedIn(row.id, row.email, row.name, row.role, row.active, LoginToken(token, digest))
 
 
-class _Rows:
-    """Builds a model's objects from plain rows of its table, as the ORM would load them."""
-
-    def __init__(self, model) -> None:
-        mapper = self.mapper = sa_inspect(model)
-        #: attribute names of the table's columns, in the table's order
-        self.keys = [mapper.get_property_by_column(c).key for c in model.__table__.columns]
-        self.primary_key = [mapper.get_property_by_column(c).key for c in mapper.primary_key]
-
-    def attached(self, fields: dict):
-        """The row as a persistent object of the session: the one already there when there is
-        one (a query would not overwrite it either), else a new one counted as loaded."""
-        session = db.session()
-        identity = [fields[k] for k in self.primary_key]
-        found = session.identity_map.get(self.mapper.identity_key_from_primary_key(identity))
-        if found is not None:
-            return found
-        obj = self.mapper.class_(**fields)
-        make_transient_to_detached(obj)  # every attribute loaded, none changed
-        session.add(obj)
-        return obj
+def _set_login_session(digest: str, **values) -> None:
+    """Write ``values`` to a login session and commit at once (a timeout or a touch)."""
+    core_execute(
+        _LOGIN_SESSION.update().where(_LOGIN_SESSION.c.token_hash == digest).values(**values)
+    )
+    db.session.commit()
 
 
-_LOGIN_SESSION = _Rows(LoginSession)
-_COUNSELOR = _Rows(Counselor)
+_LOGIN_SESSION = LoginSession.__table__
+_ACCOUNT = Counselor.__table__
 _SESSION_AND_COUNSELOR = (
-    select(*LoginSession.__table__.columns, *Counselor.__table__.columns)
-    .join_from(LoginSession.__table__, Counselor.__table__)
-    .where(LoginSession.__table__.c.token_hash == bindparam("token_hash"))
+    select(
+        _LOGIN_SESSION.c.created_at,
+        _LOGIN_SESSION.c.last_seen_at,
+        _LOGIN_SESSION.c.ended_at,
+        *(_ACCOUNT.c[name] for name in ("id", "email", "name", "role", "active")),
+    )
+    .join_from(_LOGIN_SESSION, _ACCOUNT)
+    .where(_LOGIN_SESSION.c.token_hash == bindparam("token_hash"))
 )
 
 
-def end_login_session(counselor: Counselor) -> None:
+def end_login_session(counselor: Counselor | SignedIn) -> None:
     """Log out: the token in the cookie stops working even if replayed."""
     ls = counselor.current_login_session
-    if ls is not None and ls.ended_at is None:
-        ls.ended_at = utcnow()
+    if ls is not None:
+        db.session.execute(
+            update(LoginSession)
+            .where(LoginSession.token_hash == ls.token_hash, LoginSession.ended_at.is_(None))
+            .values(ended_at=utcnow())
+        )
     audit.record("auth.logout", "counselor", counselor.id)
 
 
-def end_all_login_sessions(counselor: Counselor, *, keep: LoginSession | None = None) -> int:
+def end_all_login_sessions(
+    counselor: Counselor, *, keep: LoginSession | LoginToken | None = None
+) -> int:
     """End every open login session of an account except ``keep``; returns how many."""
     stmt = (
         update(LoginSession)

@@ -9,9 +9,10 @@ from dataclasses import field as dc_field
 from datetime import datetime
 from itertools import combinations
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import Integer, bindparam, delete, func, select, type_coerce
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import selectinload
+from sqlalchemy.types import TypeEngine
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import (
@@ -24,7 +25,7 @@ from counselor.cases.models import (
 from counselor.core import audit
 from counselor.core.models import aware, combine_local, utcnow
 from counselor.core.ownership import get_owned_or_404
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 
 
 class CaseError(ValueError):
@@ -101,11 +102,19 @@ class CaseloadPage:
 
 _CASE = Case.__table__
 _PARTNER = Partner.__table__
-_PARTNER_NAMES = (  # built once, as _caseload_statement
-    select(_PARTNER.c.id, _PARTNER.c.case_id, _PARTNER.c.display_name_sealed)
-    .where(_PARTNER.c.case_id.in_(bindparam("ids", expanding=True)))
-    .order_by(_PARTNER.c.case_id, _PARTNER.c.position)
-)
+
+
+class _IdText(TypeEngine):
+    """A UUID column read as its text (``str(uuid)``), for ids a page only writes into the
+    associated data of a sealed value: SQLite's hex is cut into the dashed form directly
+    instead of making a ``uuid.UUID`` first (a caseload reads one id per partner)."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        if dialect.supports_native_uuid:  # the driver hands back uuid.UUID
+            return lambda v: None if v is None else str(v)
+        return lambda v: None if v is None else f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
 
 
 def _caseload_query(
@@ -121,60 +130,80 @@ def _caseload_query(
     return (status, tuple(sorted(by_rank))), params
 
 
+def _caseload_order(ranks: tuple[int, ...]) -> list:
+    """Caseload order: flagged first by rank, latest session, newest case (then id, so that
+    pages never overlap)."""
+    c = _CASE.c
+    order = [c.last_session_at.desc().nulls_last(), c.created_at.desc(), c.id]
+    if ranks:
+        # one IN list per rank (a handful), not one WHEN per case
+        whens = [(c.id.in_(bindparam(f"rank{rank}", expanding=True)), rank) for rank in ranks]
+        order.insert(0, sa_case(*whens, else_=max(ranks) + 1))
+    return order
+
+
+def _counselors_cases(status: str, *columns):
+    """The counselor's cases (of ``status`` unless "all") as ``columns``."""
+    c = _CASE.c
+    stmt = select(*columns).where(c.counselor_id == bindparam("counselor_id"))
+    return stmt.where(c.status == status) if status != "all" else stmt
+
+
 @functools.cache
-def _caseload_statement(status: str, ranks: tuple[int, ...]):
-    """The counselor's cases in caseload order (flagged first by rank, latest session, newest
-    case), as the columns the caseload shows.
+def _caseload_statement(status: str, ranks: tuple[int, ...], page: bool = False):
+    """The counselor's cases in caseload order as the columns the caseload shows, one row per
+    partner (in case order), in one statement: with ``page``, only the cases of one page
+    (``offset`` a parameter) and the count of all of them (a window over the whole result,
+    computed before LIMIT).
 
     Built once per process for each status and set of flag ranks (a handful), with the ids
     as parameters: making a statement and its cache key costs more CPU than running it
     (README, "Where each page's CPU goes").
     """
     c = _CASE.c
-    stmt = select(c.id, c.label_sealed, c.status, c.last_session_at).where(
-        c.counselor_id == bindparam("counselor_id")
-    )
-    if status != "all":
-        stmt = stmt.where(c.status == status)
-    order = [c.last_session_at.desc().nulls_last(), c.created_at.desc(), c.id]
-    if ranks:
-        # one IN list per rank (a handful), not one WHEN per case
-        whens = [(c.id.in_(bindparam(f"rank{rank}", expanding=True)), rank) for rank in ranks]
-        order.insert(0, sa_case(*whens, else_=max(ranks) + 1))
-    return stmt.order_by(*order)
-
-
-@functools.cache
-def _counted_page(status: str, ranks: tuple[int, ...]):
-    """One page of ``_caseload_statement`` with the count of all (a window over the whole
-    result, computed before LIMIT), the page's offset a parameter."""
+    order = _caseload_order(ranks)
+    columns = [c.id, c.label_sealed, c.status, c.last_session_at]
+    cases = _counselors_cases(status, *columns, func.row_number().over(order_by=order).label("n"))
+    if page:
+        cases = cases.add_columns(func.count().over().label("total"))
+        cases = cases.order_by(*order).limit(PAGE_SIZE).offset(bindparam("offset", type_=Integer))
+    cases = cases.subquery("cases")
+    p = _PARTNER.c
     return (
-        _caseload_statement(status, ranks)
-        .add_columns(func.count().over().label("total"))
-        .limit(PAGE_SIZE)
-        .offset(bindparam("offset"))
+        select(
+            *(cases.c[col.key] for col in columns),
+            *((cases.c.total,) if page else ()),
+            type_coerce(p.id, _IdText()).label("partner_id"),
+            p.display_name_sealed,
+        )
+        .outerjoin_from(cases, _PARTNER, p.case_id == cases.c.id)
+        .order_by(cases.c.n, p.position)
     )
 
 
 def _case_rows(rows) -> list[CaseRow]:
-    """Decrypt the cases' labels and read and decrypt their partners' names (one statement)."""
-    if not rows:
-        return []
-    names: dict[uuid.UUID, list[str]] = {row.id: [] for row in rows}
-    for partner in db.session.execute(_PARTNER_NAMES, {"ids": list(names)}):
-        names[partner.case_id].append(
-            Partner.display_name.open(partner.display_name_sealed, partner.id)
-        )
-    return [
-        CaseRow(
-            row.id,
-            Case.label.open(row.label_sealed, row.id),
-            row.status,
-            row.last_session_at,
-            names[row.id],
-        )
-        for row in rows
-    ]
+    """The cases of rows of ``_caseload_statement`` (one per partner), their labels and
+    partners' names decrypted."""
+    label, name = Case.label.opener(), Partner.display_name.opener()
+    cases: list[CaseRow] = []
+    case_id = None
+    for row in rows:
+        if row.id != case_id:
+            case_id = row.id
+            cases.append(
+                CaseRow(
+                    case_id, label(row.label_sealed, case_id), row.status, row.last_session_at, []
+                )
+            )
+        if row.partner_id is not None:
+            cases[-1].partners.append(name(row.display_name_sealed, row.partner_id))
+    return cases
+
+
+def _read(statement, params: dict) -> list:
+    """Run a Core statement on the session's connection (its transaction): the ORM session's
+    execute adds nothing to a statement that loads no objects but its own bookkeeping."""
+    return core_execute(statement, params).all()
 
 
 def _matches(case: CaseRow, needle: str) -> bool:
@@ -193,7 +222,7 @@ def list_cases(
     the counselor's cases (about 20 ms per 1,000 cases) and filters in Python.
     """
     key, params = _caseload_query(counselor, status, flagged or {})
-    cases = _case_rows(db.session.execute(_caseload_statement(*key), params).all())
+    cases = _case_rows(_read(_caseload_statement(*key), params))
     needle = query.strip().casefold()
     return [c for c in cases if _matches(c, needle)] if needle else cases
 
@@ -210,6 +239,11 @@ def owned_cases(counselor: Counselor, ids: list[uuid.UUID]) -> list[Case]:
     ).all()
     place = {case_id: n for n, case_id in enumerate(ids)}
     return sorted(found, key=lambda c: place[c.id])
+
+
+@functools.cache
+def _count_statement(status: str):
+    return _counselors_cases(status, func.count())
 
 
 def caseload_page(
@@ -232,16 +266,15 @@ def caseload_page(
         cases = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
         return CaseloadPage(cases, page, _pages(total), total, flagged)
     key, params = _caseload_query(counselor, status, flagged)
-    # The page's cases and the count of all in one statement; a page past the end is asked
-    # again, clamped.
-    counted = _counted_page(*key)
-    rows = db.session.execute(counted, {**params, "offset": (max(page, 1) - 1) * PAGE_SIZE}).all()
+    # The page's cases with their partners and the count of all in one statement; a page
+    # past the end is asked again, clamped.
+    counted = _caseload_statement(*key, page=True)
+    rows = _read(counted, {**params, "offset": (max(page, 1) - 1) * PAGE_SIZE})
     if not rows and page > 1:
-        everything = _caseload_statement(*key).order_by(None).subquery()
-        total = db.session.scalar(select(func.count()).select_from(everything), params)
+        total = _read(_count_statement(key[0]), params)[0][0]
         page = _clamp(page, total)
         if total:
-            rows = db.session.execute(counted, {**params, "offset": (page - 1) * PAGE_SIZE}).all()
+            rows = _read(counted, {**params, "offset": (page - 1) * PAGE_SIZE})
     total = rows[0].total if rows else 0
     page = _clamp(page, total)
     return CaseloadPage(_case_rows(rows), page, _pages(total), total, flagged)

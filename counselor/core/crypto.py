@@ -114,7 +114,7 @@ class Sealed(TypeDecorator):
     cache_ok = True
 
 
-def associated_data(table: str, column: str, row_id: uuid.UUID) -> bytes:
+def associated_data(table: str, column: str, row_id: uuid.UUID | str) -> bytes:
     """What a ciphertext is bound to: its table, column and row."""
     return f"counselor:{table}:{column}:{row_id}".encode()
 
@@ -141,14 +141,23 @@ class EncryptedText:
             obj.id = uuid.uuid4()
         return associated_data(obj.__tablename__, self.name, obj.id)
 
-    def open(self, blob: bytes | None, row_id: uuid.UUID) -> str | bytes | None:
+    def open(self, blob: bytes | None, row_id: uuid.UUID | str) -> str | bytes | None:
         """The plaintext of this column's ``blob`` on row ``row_id``, for a page that reads
         plain columns (``Case.label.open(row.label_sealed, row.id)``) instead of objects."""
-        if blob is None:
-            return None
+        return self.opener()(blob, row_id)
+
+    def opener(self):
+        """``open`` for the many rows of one page: the key ring and the associated data's
+        prefix are looked up once, not once per value (a caseload opens dozens). ``row_id``
+        may be the id's text (``str(uuid)``), which is all the associated data holds."""
         ring = keyring()
-        aad = associated_data(self.owner.__tablename__, self.name, row_id)
-        return (ring.decrypt_bytes if self.binary else ring.decrypt)(bytes(blob), aad)
+        decrypt = ring.decrypt_bytes if self.binary else ring.decrypt
+        prefix = associated_data(self.owner.__tablename__, self.name, "").decode()
+
+        def open_(blob: bytes | None, row_id: uuid.UUID | str) -> str | bytes | None:
+            return None if blob is None else decrypt(bytes(blob), f"{prefix}{row_id}".encode())
+
+        return open_
 
     def seal(self, plain: str | bytes, row_id: uuid.UUID) -> bytes:
         """The ciphertext of ``plain`` for this column on row ``row_id``, as assigning the
