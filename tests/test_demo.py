@@ -95,7 +95,10 @@ def test_demo_shows_every_stage_at_plausible_local_hours(make_app, zone):
     assert "Our agreement" in page and "version 2 waiting: 1 of 2 agreed" in page
     assert "A step is paused until you resume it" in page and "3 of 4 steps done" in page
     compare = client.get(f"/cases/{ids[0]}/assignments/{ids[1]}/compare").get_data(as_text=True)
-    assert "Released" in compare and "What Alex Novak will see" in compare
+    assert "Released" in compare and "What Alex Novak sees" in compare
+    preview = re.search(r'href="([^"]+/preview)">What Alex Novak sees<', compare).group(1)
+    seen = client.get(preview).get_data(as_text=True)
+    assert "What Alex Novak sees" in seen and "Sam Rivera" in seen
     # a weekly check-in schedule, three check-ins in: its next date, and a chart per partner
     assert "every week from" in page and "3 made" in page and "Next: " in page
     trends = client.get(f"/cases/{ids[0]}/trends").get_data(as_text=True)

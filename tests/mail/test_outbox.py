@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from counselor.core.audit import AuditEvent
 from counselor.core.models import aware, utcnow
 from counselor.extensions import db
+from counselor.core import practice
 from counselor.mail import compose, services
 from counselor.mail.models import Message
 from counselor.mail.tasks import send_message
@@ -167,6 +168,7 @@ def test_a_5xx_reply_fails_with_a_sentence_the_counselor_sees(mail_app, alice, s
     smtp.reply = "550 5.1.1 <jo@example.net>: Recipient address rejected: User unknown"
     partner = case.partners[0]
     partner.email = "jo@example.net"
+    practice.update_mail("", None, 0, 0)  # no quiet hours: the partner mail goes at any hour
     db.session.commit()
     sent_for_partner = services.queue(
         compose.partner("Hello", mail_app.config["COUNSELOR_MAIL_SUBJECT"]),
