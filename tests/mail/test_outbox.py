@@ -13,10 +13,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from counselor.core import practice
 from counselor.core.audit import AuditEvent
 from counselor.core.models import aware, utcnow
 from counselor.extensions import db
-from counselor.core import practice
 from counselor.mail import compose, services
 from counselor.mail.models import Message
 from counselor.mail.tasks import send_message
