@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Hashable
 
 
 def at_once(*actions) -> list:
@@ -21,3 +22,39 @@ def at_once(*actions) -> list:
     for t in threads:
         t.join(timeout=60)
     return got
+
+
+def after(lead_in: Callable[[], object], times: int, action: Callable[[], object]) -> Callable:
+    """The action, sent after ``times`` requests of ``lead_in``: a head start for the other
+    side made of real requests (a page a user would load first), not of sleeps."""
+
+    def run():
+        for _ in range(times):
+            lead_in()
+        return action()
+
+    return run
+
+
+def until_both_orders(
+    attempt: Callable[[int, int], Hashable],
+    first: Hashable,
+    second: Hashable,
+    *,
+    tries: int,
+    bound: int = 150,
+) -> set:
+    """Run one race ``tries`` times as ``attempt(0, 0)``; then, while either outcome has not been
+    seen yet (at most ``bound`` more tries), hold back the side that keeps winning by a growing
+    number of lead-in requests: ``attempt(delay_of_side_0, delay_of_side_1)``.
+
+    ``first`` is the outcome when side 0 wins, ``second`` when side 1 wins. On a loaded machine
+    one side's path to the lock can be shorter every time; the race is still tried from both
+    sides this way, and every try's invariants are checked by ``attempt`` itself."""
+    seen = {attempt(0, 0) for _ in range(tries)}
+    for n in range(bound):
+        if first in seen and second in seen:
+            break
+        held = 1 + n // 10
+        seen.add(attempt(held, 0) if first in seen else attempt(0, held))
+    return seen
