@@ -240,7 +240,7 @@ def quick_exit():
     response = make_response(render_template("portal/exit.html", target=target))
     if ps is not None and ps.check_csrf(request.form.get("csrf_token")):
         portal_session.end(response, ps)
-        audit.record("portal.quick_exit", "partner", ps.partner_id, actor_kind="partner")
+        audit.by_partner(ps.partner_id, "portal.quick_exit")
     db.session.commit()
     return response
 

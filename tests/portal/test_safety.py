@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from counselor.cases.models import PartnerHome
+from counselor.core.audit import AuditEvent
 from counselor.core.models import utcnow
 from counselor.core.practice import DEFAULT_SAFETY_TEXT
 from counselor.extensions import db
@@ -156,6 +157,9 @@ def test_quick_exit_ends_the_portal_session_on_the_server(app, couple):
     assert sam.client.get("/p/").status_code == 404
     db.session.expire_all()
     assert db.session.scalar(select(PortalSessionRecord)) is None
+    # the audit trail says which partner left (not an empty actor)
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "portal.quick_exit"))
+    assert (event.actor_kind, event.actor_id) == ("partner", str(_link(couple[1]).partner_id))
 
 
 def test_quick_exit_without_the_token_leaves_but_ends_nothing(app, couple):
