@@ -82,6 +82,6 @@
       return textInput(value, onChange, q && q.type === "date" ? { type: "date" } : {});
     }
     return { el: el, answerControl: answerControl, nextId: nextId, labelled: labelled, textInput: textInput, textArea: textArea, select: select,
-      checkbox: checkbox, button: button, shorten: shorten, problemsAt: problemsAt };
+      checkbox: checkbox, button: button, shorten: shorten, problemsAt: problemsAt, render: render };
   };
 })();

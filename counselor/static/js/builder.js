@@ -36,6 +36,7 @@
   var el = ui.el, nextId = ui.nextId, labelled = ui.labelled, textInput = ui.textInput, textArea = ui.textArea,
     select = ui.select, checkbox = ui.checkbox, button = ui.button, shorten = ui.shorten, problemsAt = ui.problemsAt,
     answerControl = ui.answerControl;
+  var rolesEditor = window.BuilderRoles(ui);  // builder-roles.js
 
   // ---- the definition --------------------------------------------------------------------
   function walk(items, fn, path) {
@@ -225,7 +226,7 @@
         }, { inputmode: "decimal" })));
       });
     }
-    if (item.type === "desire") { body.appendChild(rolesEditor(item)); }
+    if (item.type === "desire") { body.appendChild(rolesEditor(item, path)); }
     body.appendChild(conditionsEditor(item, path));
     if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(alertEditor(item, path)); }
     if (ALERTABLE.indexOf(item.type) >= 0) { body.appendChild(stopEditor(item, path)); }
@@ -265,18 +266,6 @@
     if (item.type === "choice") {
       box.appendChild(checkbox("Partners may choose more than one", item.multiple, function (v) { if (v) { item.multiple = true; } else { delete item.multiple; } }));
     }
-    return box;
-  }
-
-  function rolesEditor(item) {
-    var box = el("fieldset", { "class": "b-sub" }, [el("legend", { "class": "small fw-semibold", text: "Roles (each partner answers per role)" })]);
-    item.roles.forEach(function (r, i) {
-      box.appendChild(el("div", { "class": "b-row" }, [
-        labelled("Role " + (i + 1), textInput(r.label, function (v) { r.label = v; }, { maxlength: 120 })),
-        labelled("Stored as", textInput(r.key, function (v) { r.key = v; }, { maxlength: 32, "class": "form-control form-control-sm b-code" }))
-      ]));
-    });
-    box.appendChild(labelled("Caution shown first (optional, for high-risk items)", textArea(item.advisory, function (v) { if (v) { item.advisory = v; } else { delete item.advisory; } }, 2)));
     return box;
   }
 
