@@ -432,7 +432,7 @@ def csrf_exempt(app, rule) -> bool:
 def test_every_state_changing_route_requires_the_csrf_token(make_app):
     """Every POST rule (classified in the sweep's POLICY; unclassified ones fail there) refuses
     a request without a valid token with a 400 and a friendly message, and changes nothing."""
-    from tests.test_access import POLICY
+    from tests.access_policy import POLICY
 
     app = make_app(WTF_CSRF_ENABLED=True)
     with app.app_context():

@@ -200,7 +200,7 @@ def every_page(app):
     """Every response the sweep's rules give anonymous, counselor A and the admin (fresh
     objects of A filled in for each request; GETs and form-less POSTs), for checking headers
     and markup. Account actions aim at a bystander, so no actor loses their account."""
-    from tests.test_access import POLICY
+    from tests.access_policy import POLICY
 
     a = make_account("a@example.org", "Counselor A")
     b = make_account("b@example.org", "Counselor B")
