@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import uuid
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -213,26 +214,37 @@ def every_page(app):
     for rule in sweep_rules(app):
         if rule.endpoint not in POLICY:
             continue  # unclassified routes fail in test_access.py
-        shown = None  # one set of objects for the rule's GETs, which change nothing
+        # A set of objects serves the rule's requests until one may have changed them: GETs
+        # change nothing, and neither does a refused request (test_access.py proves both), so
+        # only a state-changing request that was not refused calls for a fresh set (building
+        # one is most of this fixture's time).
+        objects = None
         for who, client in clients.items():
             for method in methods_of(rule):
-                if method != "GET" or shown is None:
+                if objects is None:
                     objects = {**make_objects(a, b), "counselor_id": bystander.id}
-                    if method == "GET":
-                        shown = objects
-                else:
-                    objects = shown
                 try:
                     url = build_url(rule, variants(rule, objects)["own"])
                 except UnknownArgument:
                     continue  # reported by the sweep
-                pages.append((f"{who} {method} {url}", client.open(url, method=method)))
+                response = client.open(url, method=method)
+                pages.append((f"{who} {method} {url}", response))
+                if method != "GET" and not _refused(response):
+                    objects = None
                 if method != "GET" and who in accounts and not _signed_in(client):
                     sign_in(client, accounts[who])  # after logout, for the next rules
     for client in clients.values():
         for where in ("/nowhere", "/logout"):
             pages.append((f"GET {where}", client.get(where)))
     return pages
+
+
+def _refused(response) -> bool:
+    """A refusal, which changes nothing: the form's errors, forbidden, missing, not allowed,
+    a conflict, or the login page."""
+    if response.status_code in (400, 403, 404, 405, 409):
+        return True
+    return response.status_code == 302 and urlsplit(response.location).path == "/login"
 
 
 def _signed_in(client) -> bool:
