@@ -16,28 +16,36 @@ The PostgreSQL database named by --pg-url is emptied first: give it a bench data
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import json
 import os
 import re
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BIN = Path(sys.executable).parent
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
+from bench import submit  # noqa: E402
+from bench.harness import (  # noqa: E402
+    AUTOSAVE_LUA,
+    GET_LUA,
+    POST_LUA,
+    WRK,
+    lua_string,
+    lua_table,
+    open_link,
+    sign_in,
+    start_gunicorn,
+    stop,
+    wrk,
+)
+
 PASSWORD = "bench passphrase for load tests"  # noqa: S105
 SECRET = "bench-secret-key-not-for-production"  # noqa: S105
 
@@ -249,6 +257,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
             tokens.append(issued[0].token)
         db.session.commit()
         out["autosave_tokens"] = tokens
+        out["thirty_version"] = thirty.latest.id
         out["case"] = str(case.id)
         # A year of audit history (reads and changes), none of it relevant to any page.
         batch = 5000
@@ -306,188 +315,28 @@ def explain(data: dict) -> None:
     db.session.rollback()
 
 
-# ---- servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(target: str, env: dict) -> tuple[subprocess.Popen, str]:
-    """gunicorn sync x2 on a free port, as the Procfile's web process runs (no access log)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--worker-class",
-            "sync",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            target,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc, base
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"{target} did not start") from None
-            time.sleep(0.2)
-    raise SystemExit(f"{target} did not open its port")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-class Browser:
-    """A cookie-keeping HTTP client for logging in and opening links before wrk runs."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path) as r:
-            return r.read().decode()
-
-    def post(self, path: str, data: dict) -> str:
-        body = urllib.parse.urlencode(data).encode()
-        with self.opener.open(self.base + path, body) as r:
-            return r.read().decode()
-
-    def cookie_header(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
-
-
-def sign_in(base: str, email: str) -> str:
-    """Log in through the form (with its CSRF token); returns the Cookie header."""
-    b = Browser(base)
-    page = b.get("/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    b.post("/login", {"csrf_token": token.group(1), "email": email, "password": PASSWORD})
-    assert "Caseload" in b.get("/cases"), "bench sign-in failed"
-    return b.cookie_header()
-
-
-def open_link(base: str, token: str) -> dict:
-    """Open a personal link; returns the portal cookie, CSRF token and revision."""
-    b = Browser(base)
-    landing = b.get(f"/l/{token}")  # the landing page's button swaps the token for a session
-    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
-    b.post(f"/l/{token}", {"csrf_token": button})
-    page = b.get("/p/s/1")
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    revision = int(
-        re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page).group(2)
-        or 0
-    )
-    return {"cookie": b.cookie_header(), "csrf": csrf, "revision": revision}
-
-
-# ---- wrk -------------------------------------------------------------------------------------
-
-GET_LUA = """
-wrk.headers["Cookie"] = %s
-"""
-
-AUTOSAVE_LUA = """
-local sessions = %s
-local body_answers = %s
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("idx", counter)
-end
-function init(args)
-  s = sessions[idx]
-  rev = s.revision
-end
-function request()
-  local body = '{"revision": ' .. rev .. ', "answers": ' .. body_answers .. '}'
-  return wrk.format("POST", "/p/autosave", {["Content-Type"] = "application/json",
-    ["X-CSRF-Token"] = s.csrf, ["Cookie"] = s.cookie}, body)
-end
-function response(status, headers, body)
-  local r = body:match('"revision":%%s*(%%d+)')
-  if r then rev = tonumber(r) end
-end
-"""
-
-POST_LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = %s
-"""
-
-
-def lua_string(value: str) -> str:
-    return json.dumps(value)  # a JSON string literal is a valid Lua string literal here
-
-
-def lua_table(rows: list[dict]) -> str:
-    items = ", ".join(
-        "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in row.items()) + "}" for row in rows
-    )
-    return "{" + items + "}"
-
-
-def wrk(url: str, script: str, seconds: float, connections: int, tmp: Path) -> dict:
-    """One wrk run; returns req/s, p50 and p99 in ms, and the count of non-2xx/3xx answers."""
-    path = tmp / f"s{time.monotonic_ns()}.lua"
-    path.write_text(script)
-    threads = min(connections, 4)
-    out = subprocess.run(
-        [
-            WRK,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(path),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": rps,
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
-        "bad": int(bad.group(1)) if bad else 0,
-    }
-
-
-def _ms(value: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s)", value)
-    n, unit = float(m.group(1)), m.group(2)
-    return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
-
-
 # ---- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    """One measure: the project's URL and wrk script (a list: one script a round, for a
+    measure that uses up what it sends), the reference's URL and script, the goal."""
+
+    name: str
+    url: str
+    script: str | list[str]
+    ref: tuple[str, str]
+    goal: float = 0.6
+    #: connections (None: --connections) and wrk threads (None: at most 4)
+    connections: int | None = None
+    threads: int | None = None
+
+
+def wanted(args, name: str) -> bool:
+    """Whether --measures (comma-separated parts of names; empty: all) keeps this measure."""
+    keep = [p.strip() for p in args.measures.split(",") if p.strip()]
+    return not keep or any(p in name for p in keep)
 
 
 def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
@@ -520,13 +369,22 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
 
         if db.engine.dialect.name == "postgresql":
             explain(data)
+    pool = []
+    if wanted(args, "portal submit"):
+        t0 = time.monotonic()
+        count = submit.pool_size(args.seconds, args.rounds, args.submit_rate)
+        pool = submit.seed_pool(app, data["counselors"]["small"], data["thirty_version"], count)
+        print(f"[{label}] {count} partners to submit seeded in {time.monotonic() - t0:.1f} s")
+    with app.app_context():
+        from counselor.extensions import db
+
         db.engine.dispose()
 
     project, pbase = start_gunicorn("bench.load_wsgi:app", env)
     reference, rbase = start_gunicorn("bench.ref_app:app", env)
     try:
-        small = sign_in(pbase, data["counselors"]["small"])
-        large = sign_in(pbase, data["counselors"]["large"])
+        small = sign_in(pbase, data["counselors"]["small"], PASSWORD)
+        large = sign_in(pbase, data["counselors"]["large"], PASSWORD)
         sessions = [open_link(pbase, t) for t in data["autosave_tokens"]]
         ref_page = (rbase + "/page", "")
         ref_post = (
@@ -535,24 +393,20 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
             % lua_string(urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})),
         )
         answers = json.dumps(thirty_answers(), ensure_ascii=False)
+        conns = args.connections
         measures = [
-            ("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page, 0.6),
-            (
+            Measure("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page),
+            Measure(
                 f"caseload, {args.cases} cases",
                 pbase + "/cases",
                 GET_LUA % lua_string(large),
                 ref_page,
-                0.6,
             ),
-            (
-                "case page",
-                pbase + f"/cases/{data['case']}",
-                GET_LUA % lua_string(small),
-                ref_page,
-                0.6,
+            Measure(
+                "case page", pbase + f"/cases/{data['case']}", GET_LUA % lua_string(small), ref_page
             ),
             *(
-                (
+                Measure(
                     f"comparison {page}, {size} partners",
                     pbase + data["compare_paths"][size][page],
                     GET_LUA % lua_string(small),
@@ -562,43 +416,54 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
                 for page in ("first", "section", "preview")
                 for size, goal in ((2, 0.5), (6, 0.3))
             ),
-            (
+            Measure(
                 "portal autosave, 30 items",
                 pbase + "/p/autosave",
                 AUTOSAVE_LUA % (lua_table(sessions), lua_string(answers)),
                 ref_post,
-                0.6,
+                connections=len(sessions),
+            ),
+            # one thread per connection: each walks its own slice of the pool
+            Measure(
+                "portal submit, 30 items",
+                pbase,
+                submit.scripts(pool, args.rounds, conns, tmp),
+                ref_post,
+                threads=conns,
             ),
         ]
         rows = []
-        for name, url, script, (rurl, rscript), goal in measures:
-            conns = len(sessions) if "autosave" in name else args.connections
+        for m in (m for m in measures if wanted(args, m.name)):
             rounds = []
-            for _ in range(args.rounds):
-                before = wrk(rurl, rscript, args.seconds, conns, tmp)
-                mine = wrk(url, script, args.seconds, conns, tmp)
-                after = wrk(rurl, rscript, args.seconds, conns, tmp)
+            for n in range(args.rounds):
+                script = m.script[n] if isinstance(m.script, list) else m.script
+                c = m.connections or conns
+                before = wrk(*m.ref, args.seconds, c, tmp)
+                mine = wrk(m.url, script, args.seconds, c, tmp, threads=m.threads)
+                after = wrk(*m.ref, args.seconds, c, tmp)
                 ref = (before["rps"] + after["rps"]) / 2
                 rounds.append((mine, ref, mine["rps"] / ref))
             mine = {
                 k: statistics.median(r[0][k] for r in rounds) for k in ("rps", "p50", "p99", "bad")
             }
-            ref = statistics.median(r[1] for r in rounds)
-            ratio = statistics.median(r[2] for r in rounds)
             row = {
                 "db": label,
-                "measure": name,
-                "ref_rps": ref,
+                "measure": m.name,
+                "ref_rps": statistics.median(r[1] for r in rounds),
                 **mine,
-                "ratio": ratio,
-                "goal": goal,
+                "ratio": statistics.median(r[2] for r in rounds),
+                "goal": m.goal,
+                "ran_out": sum(submit.ran_out(r[0]["output"]) for r in rounds),
             }
             rows.append(row)
             print(_line(row), flush=True)
+        if not wanted(args, "one user"):
+            return rows
         # One user, one connection: does a page's latency grow with the caseload? 10 cases
         # fill a fifth of a page, 100 and more fill the page of 50.
         sizes = {"small": 10, "mid": 100, "large": args.cases}
-        cookies = {"small": small, "mid": sign_in(pbase, data["counselors"]["mid"]), "large": large}
+        mid = sign_in(pbase, data["counselors"]["mid"], PASSWORD)
+        cookies = {"small": small, "mid": mid, "large": large}
         p50 = {
             k: wrk(pbase + "/cases", GET_LUA % lua_string(cookies[k]), args.seconds, 1, tmp)["p50"]
             for k in sizes
@@ -638,6 +503,12 @@ def _line(row: dict) -> str:
         f"{row['rps']:7.0f} req/s p50 {row['p50']:6.1f} ms p99 {row['p99']:6.1f} ms | ratio "
         f"{row['ratio']:.3f} (goal >= {row['goal']}) {ok}"
         + (f" | {row['bad']:.0f} non-2xx" if row["bad"] else "")
+        + (
+            f" | the pool of partners ran out in {row['ran_out']} round(s): wrk divides by the "
+            "whole run, so this rate is a floor (raise --submit-rate)"
+            if row.get("ran_out")
+            else ""
+        )
     )
 
 
@@ -671,6 +542,18 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--audit-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--measures",
+        default="",
+        help="comma-separated parts of measure names to run (caseload, case page, comparison, "
+        "autosave, submit, one user); default all",
+    )
+    parser.add_argument(
+        "--submit-rate",
+        type=int,
+        default=submit.RATE,
+        help="submits a second the pool of partners is sized for (default %(default)s)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.cases, args.audit_rows = 1, 2, 300, 20_000
