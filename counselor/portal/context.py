@@ -276,13 +276,18 @@ def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | No
     )
 
 
-# One statement for what every homework page needs: assignment, response and the version's
+# One statement for what every homework page needs: assignment, response, the version's
 # id and checksum (its parsed definition is cached per process, so the JSON text is read
-# only when this process has not parsed that version yet). Made once, like _RESOLVE.
+# only when this process has not parsed that version yet) and its questionnaire (whose kind
+# the gates ask: consent before an intake). Made once, like _RESOLVE.
 _ASSIGNMENT = (
     select(Assignment, Response)
     .join(Response, Response.assignment_id == Assignment.id)
-    .options(joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json))
+    .options(
+        joinedload(Assignment.version)
+        .defer(QuestionnaireVersion.definition_json)
+        .joinedload(QuestionnaireVersion.questionnaire)
+    )
     .where(
         Assignment.id == bindparam("assignment_id"),
         Assignment.case_id == bindparam("case_id"),
