@@ -170,20 +170,20 @@ def _store_draft(response: Response | ResponseRow, answers: dict) -> bool:
     loaded object is told what now holds. False when another save got there first."""
     sealed = Response.answers_json.seal(Response.dump_answers(answers), response.id)
     now = utcnow()
-    done = core_execute(
-        _SAVE_DRAFT,
-        {"row_id": response.id, "base": response.revision, "sealed": sealed, "now": now},
-    )
+    changes = {"answers_json_sealed": sealed, "status": "draft", "saved_at": now}
+    return _write(_SAVE_DRAFT, response, changes, {"sealed": sealed, "now": now})
+
+
+def _write(statement, response: Response | ResponseRow, changes: dict, parameters: dict) -> bool:
+    """Run a response's revision-checked UPDATE (``_SAVE_DRAFT``, ``_SUBMIT``) and tell the
+    loaded response what it wrote (``changes``, and the revision bumped); False when another
+    request changed the response first."""
+    done = core_execute(statement, {"row_id": response.id, "base": response.revision, **parameters})
     if done.rowcount != 1:
         return False
-    # an object is told without a change to flush; a plain row (an autosave's) just holds it
+    # an object is told without a change to flush; a plain row just holds the values
     tell = set_committed_value if isinstance(response, Response) else setattr
-    for key, value in (
-        ("answers_json_sealed", sealed),
-        ("status", "draft"),
-        ("saved_at", now),
-        ("revision", response.revision + 1),
-    ):
+    for key, value in {**changes, "revision": response.revision + 1}.items():
         tell(response, key, value)
     return True
 
@@ -226,21 +226,11 @@ _SUBMIT = (
 )
 
 
-def _store_submitted(response: Response) -> bool:
+def _store_submitted(response: Response | ResponseRow) -> bool:
     """Mark the response submitted with one Core UPDATE (the ORM's flush of two columns cost
-    more than the rest of the write) and tell the loaded object; False when another request
-    changed it first."""
+    more than the rest of the write); False when another request changed it first."""
     now = utcnow()
-    done = core_execute(_SUBMIT, {"row_id": response.id, "base": response.revision, "now": now})
-    if done.rowcount != 1:
-        return False
-    for key, value in (
-        ("status", "submitted"),
-        ("submitted_at", now),
-        ("revision", response.revision + 1),
-    ):
-        set_committed_value(response, key, value)
-    return True
+    return _write(_SUBMIT, response, {"status": "submitted", "submitted_at": now}, {"now": now})
 
 
 def reopen(ctx: PartnerContext) -> None:
