@@ -52,13 +52,14 @@ PROMISES = {
         ("counselor/portal/context.py", "resolve"),
     ],
     # what a submit sets off: the items' alert rules, the features' own rules (a debrief
-    # asking to slow down), the counselor's notice and its hand-off to the broker
+    # asking to slow down), the counselor's notice in the outbox
     "alert rules and notifications": [
         ("counselor/alerts/services.py", "evaluate_alerts"),
         ("counselor/steps/services.py", "_debrief_sent"),
         ("counselor/mail/notify.py", "homework_submitted"),
-        ("counselor/mail/services.py", "publish"),
     ],
+    # the notice's task handed to the broker once committed (so also inside the commit above)
+    "mail handed to the broker": [("counselor/mail/services.py", "publish")],
 }
 
 #: self time of the rest, by where the function lives (first match wins)

@@ -3,9 +3,11 @@
     python bench/load.py --quick                        # SQLite, 1 round of 2 s runs
     python bench/load.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
     python bench/load.py --rounds 3 --seconds 8         # the protocol
+    python bench/load.py --measures autosave,submit     # only the measures named (in part)
 
 Seeds a scratch database through the app's own services (counselors; cases with 2-6
-partners; sessions; submitted homework; a 30-item exercise; audit history), starts the
+partners; sessions; submitted homework; a 30-item exercise; audit history; for the submit, a
+pool of partners with complete unsent answers, see bench/submit.py), starts the
 project and bench/ref_app.py under the same gunicorn settings (sync workers x2, no access
 log), and drives each measure with wrk interleaved: reference, project, reference. The ratio
 of a round is project / mean of the two reference runs; the table shows medians over rounds.

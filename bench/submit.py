@@ -5,8 +5,10 @@ A submit changes state for good (the response is sent, the counselor is told, th
 run), so a bench cannot send one response again and again: the second time is a cheap refusal.
 ``seed_pool`` therefore makes as many partners as the runs may send, in couples, through the
 app's own services: a case of two partners, the thirty-item exercise assigned with a link
-each, every answer saved as a draft, and a portal session opened through the link's landing
-page (the real route, in process). Each wrk thread walks its own slice of the pool, POSTs
+each, every answer saved as a draft, and a portal session opened with the link as its
+landing page's button opens one (``portal_session.start``, the link marked used; the two
+requests of the landing are left out, they cost more than the rest of the seeding). Each wrk
+thread (one connection each) walks its own slice of the pool, POSTs
 ``/p/a/<assignment>/submit`` once per partner with the session's CSRF token and revision, and
 stops when its slice is used up; ``ran_out`` says if one did (wrk then divides by the whole
 duration, so the rate shown is a floor).
@@ -18,9 +20,11 @@ import json
 import re
 from pathlib import Path
 
-#: submits per second the pool is sized for: above the goal (0.6 of the bare reference's
-#: 30-field save, which reached 2,283 req/s on SQLite on a fast quiet machine)
-RATE = 1500
+#: submits per second the pool is sized for: above anything a portal POST of this project
+#: has reached under wrk (autosave's best, 728/s, on a fast quiet machine), and a floor of
+#: the rate is still printed if a faster machine runs the pool out (--submit-rate raises it;
+#: seeding costs about 8 ms per partner)
+RATE = 1000
 
 #: wrk's script: the pool's slice of each thread is a file of one partner per line
 #: (path, cookie, CSRF token, revision, tab-separated), read at the thread's start
