@@ -85,23 +85,27 @@ def evaluate_alerts(
     existing = set(
         db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
     )
-    raised = []
-    for link_id, severity in met:
-        if link_id in existing:
-            continue
-        alert = Alert(
-            case_id=assignment.case_id,
-            assignment_id=assignment.id,
-            response_id=response.id,
-            partner_id=response.partner_id,
-            link_id=link_id,
-            severity=severity,
-        )
-        db.session.add(alert)
-        db.session.flush()
-        audit.record("alert.raise", "alert", alert.id, actor_kind="system")
-        raised.append(alert)
-    return raised
+    return [
+        _raise(assignment, response, link_id, severity)
+        for link_id, severity in met
+        if link_id not in existing
+    ]
+
+
+def _raise(assignment: Assignment, response: Response, link_id: str, severity: str) -> Alert:
+    """Store one alert on a response (flushed) with its audit event."""
+    alert = Alert(
+        case_id=assignment.case_id,
+        assignment_id=assignment.id,
+        response_id=response.id,
+        partner_id=response.partner_id,
+        link_id=link_id,
+        severity=severity,
+    )
+    db.session.add(alert)
+    db.session.flush()
+    audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+    return alert
 
 
 def partner_history(assignment: Assignment, response: Response) -> list[Response]:
@@ -167,18 +171,7 @@ def raise_rule_alert(
     )
     if found is not None:
         return None
-    alert = Alert(
-        case_id=assignment.case_id,
-        assignment_id=assignment.id,
-        response_id=response.id,
-        partner_id=response.partner_id,
-        link_id=rule,
-        severity=severity,
-    )
-    db.session.add(alert)
-    db.session.flush()
-    audit.record("alert.raise", "alert", alert.id, actor_kind="system")
-    return alert
+    return _raise(assignment, response, rule, severity)
 
 
 SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}
