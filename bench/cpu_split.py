@@ -36,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import load, submit  # noqa: E402
+from bench import seed, submit  # noqa: E402
 
 #: promise -> (file suffix, function name) whose cumulative time is that promise's cost
 PROMISES = {
@@ -125,9 +125,9 @@ def measure(fn, requests: int) -> tuple[float, dict[str, float]]:
 def project_pages(url: str, tmp: Path, submits: int = 0) -> dict:
     """The app on a scratch database, seeded; returns name -> a function making one request
     (``submits``: partners with complete unsent answers to seed for the submit)."""
-    app = load.bench_app(url, tmp / "instance")
-    data = load.seed(app, small=10, large=100, audit_rows=2000)
-    counselor = load.signed_in_client(app, data["counselors"]["small"])
+    app = seed.bench_app(url, tmp / "instance")
+    data = seed.seed(app, small=10, large=100, audit_rows=2000)
+    counselor = seed.signed_in_client(app, data["counselors"]["small"])
     gets = {
         "caseload, 10 cases": "/cases",
         "case page": f"/cases/{data['case']}",
@@ -156,7 +156,7 @@ def project_pages(url: str, tmp: Path, submits: int = 0) -> dict:
     portal_csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
     found = re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', section)
     state = {"revision": int(found.group(1) or found.group(2) or 0)}
-    answers = load.thirty_answers()
+    answers = seed.thirty_answers()
 
     def autosave():
         r = partner.post(
@@ -206,7 +206,7 @@ def reference_pages(url: str) -> dict:
     ref_app = importlib.reload(ref_app)  # its engine is made at import, from the variable
     ref_app.create_schema(ref_app.url())
     client = ref_app.app.test_client()
-    form = {f"f{i}": f"{load.SENTENCE} {i}" for i in range(30)}
+    form = {f"f{i}": f"{seed.SENTENCE} {i}" for i in range(30)}
     return {
         "page": lambda: client.get("/page"),
         "save": lambda: client.post("/save", data=form),

@@ -105,7 +105,7 @@ def seed_pool(app, owner_email: str, version_id, count: int) -> list[dict]:
     open portal session each: [{path, cookie, csrf, revision}], in case order."""
     from sqlalchemy import select
 
-    from bench.load import NAMES, thirty_answers
+    from bench.seed import NAMES, thirty_answers
     from counselor.auth.models import Counselor
     from counselor.cases import homes
     from counselor.cases.services import create_case
