@@ -63,7 +63,9 @@ def evaluate_alerts(
 
     ``answers`` and ``shown`` are the response's answers and ``enabled_states`` of them when
     the caller has them already. The alerts the response raised before (a reopened and sent
-    again response) are read only when a rule is met: most answers meet none.
+    again response) are read only when a rule is met: most answers meet none. The assignment
+    and response may be the portal's plain rows (ids, ``case_id``, ``partner_id``,
+    ``definition``, ``answers``): nothing else of them is read.
     """
     defn = assignment.definition
     items = defn.derived("alert_items", _alert_items)
