@@ -4,7 +4,7 @@
     python bench/compare.py --pg-url postgresql://postgres@127.0.0.1:5432/compare_bench
     python bench/compare.py --profile 25         # also cProfile each page: the top 25 lines
 
-Seeds a scratch database with bench/load.py's ``seed`` (a couple and six partners with a
+Seeds a scratch database with bench/seed.py's ``seed`` (a couple and six partners with a
 submitted 202-item desire inventory), signs a counselor in with the Flask test client and
 times the comparison pages through it, templates included: this process's CPU time per
 request (``time.process_time``, which waiting for a busy core does not inflate), after
@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import bench_app, seed, signed_in_client  # noqa: E402
+from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
 
 
 def timed(client, url: str, runs: int, warm: int) -> tuple[list[float], int]:

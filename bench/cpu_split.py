@@ -5,7 +5,8 @@
     python bench/cpu_split.py --pages caseload,case --requests 500
 
 Seeds the same data as bench/load.py (10 + 100 cases, a couple and six partners with the
-submitted desire inventory, a thirty-item exercise) through the app's services, then drives
+submitted desire inventory, a thirty-item exercise, and for the submit one partner with
+complete unsent answers per request, see bench/submit.py) through the app's services, then drives
 each page in process through the Flask test client: first plain, to time the CPU per request
 (``time.process_time``, so a busy machine does not inflate it), then under cProfile, to split
 that time. bench/ref_app.py's two endpoints are timed the same way for the ratio.
@@ -35,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import load  # noqa: E402
+from bench import seed, submit  # noqa: E402
 
 #: promise -> (file suffix, function name) whose cumulative time is that promise's cost
 PROMISES = {
@@ -50,6 +51,15 @@ PROMISES = {
         # the portal session's record with its partner and the link that opened it
         ("counselor/portal/context.py", "resolve"),
     ],
+    # what a submit sets off: the items' alert rules, the features' own rules (a debrief
+    # asking to slow down), the counselor's notice in the outbox
+    "alert rules and notifications": [
+        ("counselor/alerts/services.py", "evaluate_alerts"),
+        ("counselor/steps/services.py", "_debrief_sent"),
+        ("counselor/mail/notify.py", "homework_submitted"),
+    ],
+    # the notice's task handed to the broker once committed (so also inside the commit above)
+    "mail handed to the broker": [("counselor/mail/services.py", "publish")],
 }
 
 #: self time of the rest, by where the function lives (first match wins)
@@ -91,6 +101,11 @@ def split(stats: pstats.Stats, requests: int) -> dict[str, float]:
     return out
 
 
+def calls(requests: int) -> int:
+    """How many times ``measure`` calls its function: warm-up, timed, profiled."""
+    return max(20, requests // 10) + 2 * requests
+
+
 def measure(fn, requests: int) -> tuple[float, dict[str, float]]:
     """CPU ms per request of ``fn`` unprofiled, and its split under cProfile."""
     for _ in range(max(20, requests // 10)):
@@ -107,11 +122,12 @@ def measure(fn, requests: int) -> tuple[float, dict[str, float]]:
     return cpu, split(pstats.Stats(profiler), requests)
 
 
-def project_pages(url: str, tmp: Path) -> dict:
-    """The app on a scratch database, seeded; returns name -> a function making one request."""
-    app = load.bench_app(url, tmp / "instance")
-    data = load.seed(app, small=10, large=100, audit_rows=2000)
-    counselor = load.signed_in_client(app, data["counselors"]["small"])
+def project_pages(url: str, tmp: Path, submits: int = 0) -> dict:
+    """The app on a scratch database, seeded; returns name -> a function making one request
+    (``submits``: partners with complete unsent answers to seed for the submit)."""
+    app = seed.bench_app(url, tmp / "instance")
+    data = seed.seed(app, small=10, large=100, audit_rows=2000)
+    counselor = seed.signed_in_client(app, data["counselors"]["small"])
     gets = {
         "caseload, 10 cases": "/cases",
         "case page": f"/cases/{data['case']}",
@@ -140,7 +156,7 @@ def project_pages(url: str, tmp: Path) -> dict:
     portal_csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
     found = re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', section)
     state = {"revision": int(found.group(1) or found.group(2) or 0)}
-    answers = load.thirty_answers()
+    answers = seed.thirty_answers()
 
     def autosave():
         r = partner.post(
@@ -155,7 +171,29 @@ def project_pages(url: str, tmp: Path) -> dict:
 
     autosave()
     pages["portal autosave, 30 items"] = autosave
+    if submits:
+        pages["portal submit, 30 items"] = submit_sender(app, data, submits)
     return pages
+
+
+def submit_sender(app, data: dict, count: int):
+    """A function that submits the next of ``count`` partners with complete unsent answers
+    (bench/submit.py's pool, sessions open): every call sends a response never sent before,
+    so nothing is reset between requests and nothing but the request is timed."""
+    pool = iter(submit.seed_pool(app, data["counselors"]["small"], data["thirty_version"], count))
+    client = app.test_client(use_cookies=False)
+
+    def send():
+        p = next(pool)
+        r = client.post(
+            p["path"],
+            data={"csrf_token": p["csrf"], "revision": p["revision"]},
+            headers={"Cookie": p["cookie"]},
+        )
+        assert r.status_code == 302, r.get_data(as_text=True)
+        return r
+
+    return send
 
 
 def reference_pages(url: str) -> dict:
@@ -168,7 +206,7 @@ def reference_pages(url: str) -> dict:
     ref_app = importlib.reload(ref_app)  # its engine is made at import, from the variable
     ref_app.create_schema(ref_app.url())
     client = ref_app.app.test_client()
-    form = {f"f{i}": f"{load.SENTENCE} {i}" for i in range(30)}
+    form = {f"f{i}": f"{seed.SENTENCE} {i}" for i in range(30)}
     return {
         "page": lambda: client.get("/page"),
         "save": lambda: client.post("/save", data=form),
@@ -190,12 +228,14 @@ def main() -> int:
     url = args.pg_url or f"sqlite:///{tmp / 'profile.sqlite3'}"
     ref = reference_pages(args.pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
     ref_cpu = {name: measure(fn, args.requests * 3)[0] for name, fn in ref.items()}
-    pages = project_pages(url, tmp)
+    keep = [p.strip() for p in args.pages.split(",") if p.strip()]
+    wants_submit = not keep or any(p in "portal submit, 30 items" for p in keep)
+    submits = calls(args.requests) if wants_submit else 0
+    pages = project_pages(url, tmp, submits)
     if not args.no_gc_freeze:
         gc.collect()
         gc.freeze()  # as wsgi.py does once the app is made
-    if args.pages:
-        keep = [p.strip() for p in args.pages.split(",")]
+    if keep:
         pages = {k: v for k, v in pages.items() if any(p in k for p in keep)}
     database = "PostgreSQL" if args.pg_url else "SQLite"
     print(
@@ -205,7 +245,7 @@ def main() -> int:
     rows = {}
     for name, fn in pages.items():
         cpu, parts = measure(fn, args.requests)
-        reference = ref_cpu["save" if "autosave" in name else "page"]
+        reference = ref_cpu["save" if "portal" in name else "page"]
         rows[name] = (cpu, reference, parts)
     names = list(rows)
     print("| share of profiled CPU | " + " | ".join(names) + " |")

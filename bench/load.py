@@ -3,9 +3,11 @@
     python bench/load.py --quick                        # SQLite, 1 round of 2 s runs
     python bench/load.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
     python bench/load.py --rounds 3 --seconds 8         # the issue's protocol
+    python bench/load.py --measures autosave,submit     # only the measures named (in part)
 
 Seeds a scratch database through the app's own services (counselors; cases with 2-6
-partners; sessions; submitted homework; a 30-item exercise; audit history), starts the
+partners; sessions; submitted homework; a 30-item exercise; audit history; for the submit, a
+pool of partners with complete unsent answers, see bench/submit.py), starts the
 project and bench/ref_app.py under the same gunicorn settings (sync workers x2, no access
 log), and drives each measure with wrk interleaved: reference, project, reference. The ratio
 of a round is project / mean of the two reference runs; the table shows medians over rounds.
@@ -16,478 +18,65 @@ The PostgreSQL database named by --pg-url is emptied first: give it a bench data
 from __future__ import annotations
 
 import argparse
-import http.cookiejar
 import json
 import os
-import re
-import shutil
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
-from datetime import timedelta
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-BIN = Path(sys.executable).parent
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
-PASSWORD = "bench passphrase for load tests"  # noqa: S105
-SECRET = "bench-secret-key-not-for-production"  # noqa: S105
-
-#: a 30-item section: 15 desire items and 15 free-text items, as a long inventory page has
-THIRTY = {
-    "slug": "bench-thirty",
-    "title": "Thirty items",
-    "purpose": "A one-page exercise of thirty items for the load benchmark.",
-    "kind": "exercise",
-    "items": [
-        {
-            "link_id": "page",
-            "type": "group",
-            "text": "All on one page",
-            "items": [
-                *(
-                    {
-                        "link_id": f"d{i}",
-                        "type": "desire",
-                        "text": f"Activity number {i}",
-                        "roles": [
-                            {"key": "give", "label": "Give"},
-                            {"key": "receive", "label": "Receive"},
-                        ],
-                    }
-                    for i in range(15)
-                ),
-                *({"link_id": f"t{i}", "type": "text", "text": f"Question {i}"} for i in range(15)),
-            ],
-        }
-    ],
-}
-SENTENCE = "We talked about it on Sunday and both felt calmer afterwards; next time slower."
-
-
-NAMES = ["Sam Rivera", "Alex Novak", "Kim Ito", "Jo Adeyemi", "Ren Park", "Mo Haddad"]
-
-
-def seed_caseload(counselor, cases: int, tag: str) -> list:
-    """``cases`` cases of 2-6 partners with up to three sessions each, through the services."""
-    from counselor.cases.services import create_case, save_session
-    from counselor.core.models import utcnow
-    from counselor.extensions import db
-
-    made = []
-    for n in range(cases):
-        partners = [{"display_name": NAMES[(n + k) % 6]} for k in range(2 + n % 5)]
-        case = create_case(counselor, f"Case {tag} {n:04d}", partners)
-        for s in range(n % 4):
-            start = utcnow() - timedelta(days=7 * s + n % 7)
-            save_session(
-                case,
-                {
-                    "date": start.date(),
-                    "time": start.time(),
-                    "duration_minutes": 50,
-                    "agenda": SENTENCE,
-                    "notes": SENTENCE,
-                },
-            )
-        made.append(case)
-        if n % 100 == 99:
-            db.session.commit()
-    db.session.commit()
-    return made
-
-
-def compare_paths(case, assignment) -> dict[str, str]:
-    """The pages a counselor reads of a long comparison: its first page (the overview), the
-    page of its largest section (the most matrix cells and answers of any section page) and
-    the first partner's preview (the whole of one partner's shared page)."""
-    from counselor.questionnaires.engine import ANSWERABLE, walk
-
-    base = f"/cases/{case.id}/assignments/{assignment.id}"
-    defn = assignment.definition
-    largest = max(
-        defn.sections, key=lambda s: sum(1 for i in walk(s.items) if i["type"] in ANSWERABLE)
-    )
-    return {
-        "first": base + "/compare",
-        "section": base + f"/compare?section={largest.index + 1}",
-        "preview": base + f"/partners/{case.partners[0].id}/preview",
-    }
-
-
-def submitted_inventory(case, inventory):
-    """The desire inventory assigned to every partner of ``case`` and sent by each (a yes to
-    every role), through the portal's own services; the assignment, committed."""
-    from counselor.cases import homes
-    from counselor.extensions import db
-    from counselor.portal import context as portal_context
-    from counselor.portal import services as portal
-    from counselor.questionnaires.services import assign
-
-    assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
-    db.session.flush()
-    for partner in case.partners:
-        ctx = portal_context.assignment_context(
-            portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
-        )
-        answers = {
-            i["link_id"]: {
-                "roles": {r["key"]: "yes" for r in i["roles"]},
-                "hard_limit": False,
-                "note": "",
-            }
-            for i in ctx.definition.questions()
-            if i["type"] == "desire"
-        }
-        portal.save(ctx, answers, ctx.response.revision)
-        portal.submit(ctx, ctx.response.revision)
-    db.session.commit()
-    return assignment
-
-
-def thirty_answers(n: int = 0) -> dict:
-    """Answers to every item of THIRTY (a full page, as autosave sends after a long edit)."""
-    answers = {
-        f"d{i}": {"roles": {"give": "yes", "receive": "maybe"}, "hard_limit": False, "note": ""}
-        for i in range(15)
-    }
-    answers.update({f"t{i}": f"{SENTENCE} ({n})" for i in range(15)})
-    return answers
-
-
-# ---- seeding through the app's services ----------------------------------------------------
-
-
-def bench_app(database_url: str, instance: Path, **more):
-    """The app as the benches run it: ``database_url`` (emptied by ``seed``), an instance
-    folder of its own, a fresh encryption key unless ``more`` names one."""
-    from counselor import create_app
-    from counselor.config import new_encryption_key
-
-    return create_app(
-        {
-            "INSTANCE_PATH": str(instance),
-            "SQLALCHEMY_DATABASE_URI": _sa(database_url),
-            "SECRET_KEY": SECRET,
-            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
-            **more,
-        }
-    )
-
-
-def signed_in_client(app, email: str):
-    """A Flask test client signed in as ``email`` through the sign-in form (with its CSRF
-    token when the app checks one)."""
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
-    form = {"email": email, "password": PASSWORD}
-    r = client.post("/login", data={**form, **({"csrf_token": token.group(1)} if token else {})})
-    assert r.status_code == 302, "bench sign-in failed"
-    return client
-
-
-def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
-    """Create the bench data; returns ids and tokens the measures need."""
-    from sqlalchemy import select
-
-    from counselor.auth.services import create_counselor
-    from counselor.cases.services import create_case
-    from counselor.core.audit import AuditEvent
-    from counselor.core.models import utcnow
-    from counselor.extensions import db
-    from counselor.questionnaires.models import Questionnaire
-    from counselor.questionnaires.services import assign, load_definition, sync_library
-
-    out: dict = {}
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        sync_library()
-        inventory = db.session.scalar(
-            select(Questionnaire).where(Questionnaire.slug == "desires-boundaries")
-        ).latest
-        counselors = {}
-        for key, count in (("small", small), ("mid", 100), ("large", large)):
-            c = create_counselor(f"{key}@bench.example", f"Counselor {key}", PASSWORD)
-            db.session.flush()
-            counselors[key] = c
-            seed_caseload(c, count, key)
-        out["counselors"] = {k: c.email for k, c in counselors.items()}
-        owner = counselors["small"]
-        thirty, _ = load_definition(THIRTY, owner.id)
-        db.session.commit()
-
-        def submitted(case):
-            return submitted_inventory(case, inventory)
-
-        compare, paths = {}, {}
-        for size in (2, 6):
-            case = create_case(
-                owner, f"Compare {size}", [{"display_name": n} for n in NAMES[:size]]
-            )
-            assignment = submitted(case)
-            compare[size] = (str(case.id), str(assignment.id))
-            paths[size] = compare_paths(case, assignment)
-        out["compare"] = compare
-        out["compare_paths"] = paths
-        # Partners who will autosave the thirty-item page: one case each, one link each.
-        tokens = []
-        for n in range(4):
-            case = create_case(owner, f"Autosave {n}", [{"display_name": NAMES[n]}])
-            _, issued = assign(
-                case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30, links=True
-            )
-            tokens.append(issued[0].token)
-        db.session.commit()
-        out["autosave_tokens"] = tokens
-        out["case"] = str(case.id)
-        # A year of audit history (reads and changes), none of it relevant to any page.
-        batch = 5000
-        for start in range(0, audit_rows, batch):
-            rows = [
-                {
-                    "at": utcnow() - timedelta(minutes=i % 525_600),
-                    "actor_kind": "counselor",
-                    "actor_id": str(owner.id),
-                    "action": "case.view",
-                    "object_kind": "case",
-                    "object_id": f"{i:032x}",
-                    "remote_addr": "",
-                }
-                for i in range(start, min(start + batch, audit_rows))
-            ]
-            db.session.execute(AuditEvent.__table__.insert(), rows)
-            db.session.commit()
-    return out
-
-
-def explain(data: dict) -> None:
-    """PostgreSQL plans of the caseload's queries: index scans, nothing over other data."""
-    from sqlalchemy import select, text
-
-    from counselor.alerts.models import Alert
-    from counselor.auth.models import Counselor
-    from counselor.cases.models import Case
-    from counselor.cases.services import _caseload_statement
-    from counselor.extensions import db
-
-    large = db.session.scalar(
-        select(Counselor).where(Counselor.email == data["counselors"]["large"])
-    )
-    db.session.execute(text("ANALYZE"))
-    alerts = (
-        select(Alert.case_id)
-        .join(Case, Case.id == Alert.case_id)
-        .where(Case.counselor_id == large.id, Alert.acknowledged_at.is_(None))
-    )
-    queries = {
-        "caseload page": _caseload_statement("active", (), page=True).params(
-            counselor_id=large.id, offset=0
-        ),
-        "caseload alert flags": alerts,
-    }
-    queries = {
-        name: str(q.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-        for name, q in queries.items()
-    }
-    for name, sql in queries.items():
-        plan = [r[0] for r in db.session.execute(text("EXPLAIN " + sql))]
-        scans = [line.strip() for line in plan if "Scan" in line]
-        print(f"[PostgreSQL] plan of the {name}: " + "; ".join(scans), flush=True)
-    db.session.rollback()
-
-
-# ---- servers --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_gunicorn(target: str, env: dict) -> tuple[subprocess.Popen, str]:
-    """gunicorn sync x2 on a free port, as the Procfile's web process runs (no access log)."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--worker-class",
-            "sync",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            target,
-        ],
-        cwd=ROOT,
-        env={**os.environ, **env},
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return proc, base
-        except OSError:
-            if proc.poll() is not None:
-                raise SystemExit(f"{target} did not start") from None
-            time.sleep(0.2)
-    raise SystemExit(f"{target} did not open its port")
-
-
-def stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(20)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-
-
-class Browser:
-    """A cookie-keeping HTTP client for logging in and opening links before wrk runs."""
-
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self.jar = http.cookiejar.CookieJar()
-        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
-
-    def get(self, path: str) -> str:
-        with self.opener.open(self.base + path) as r:
-            return r.read().decode()
-
-    def post(self, path: str, data: dict) -> str:
-        body = urllib.parse.urlencode(data).encode()
-        with self.opener.open(self.base + path, body) as r:
-            return r.read().decode()
-
-    def cookie_header(self) -> str:
-        return "; ".join(f"{c.name}={c.value}" for c in self.jar)
-
-
-def sign_in(base: str, email: str) -> str:
-    """Log in through the form (with its CSRF token); returns the Cookie header."""
-    b = Browser(base)
-    page = b.get("/login")
-    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or re.search(
-        r'name="csrf_token" value="([^"]+)"', page
-    )
-    b.post("/login", {"csrf_token": token.group(1), "email": email, "password": PASSWORD})
-    assert "Caseload" in b.get("/cases"), "bench sign-in failed"
-    return b.cookie_header()
-
-
-def open_link(base: str, token: str) -> dict:
-    """Open a personal link; returns the portal cookie, CSRF token and revision."""
-    b = Browser(base)
-    landing = b.get(f"/l/{token}")  # the landing page's button swaps the token for a session
-    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
-    b.post(f"/l/{token}", {"csrf_token": button})
-    page = b.get("/p/s/1")
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    revision = int(
-        re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page).group(2)
-        or 0
-    )
-    return {"cookie": b.cookie_header(), "csrf": csrf, "revision": revision}
-
-
-# ---- wrk -------------------------------------------------------------------------------------
-
-GET_LUA = """
-wrk.headers["Cookie"] = %s
-"""
-
-AUTOSAVE_LUA = """
-local sessions = %s
-local body_answers = %s
-local counter = 0
-function setup(thread)
-  counter = counter + 1
-  thread:set("idx", counter)
-end
-function init(args)
-  s = sessions[idx]
-  rev = s.revision
-end
-function request()
-  local body = '{"revision": ' .. rev .. ', "answers": ' .. body_answers .. '}'
-  return wrk.format("POST", "/p/autosave", {["Content-Type"] = "application/json",
-    ["X-CSRF-Token"] = s.csrf, ["Cookie"] = s.cookie}, body)
-end
-function response(status, headers, body)
-  local r = body:match('"revision":%%s*(%%d+)')
-  if r then rev = tonumber(r) end
-end
-"""
-
-POST_LUA = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.body = %s
-"""
-
-
-def lua_string(value: str) -> str:
-    return json.dumps(value)  # a JSON string literal is a valid Lua string literal here
-
-
-def lua_table(rows: list[dict]) -> str:
-    items = ", ".join(
-        "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in row.items()) + "}" for row in rows
-    )
-    return "{" + items + "}"
-
-
-def wrk(url: str, script: str, seconds: float, connections: int, tmp: Path) -> dict:
-    """One wrk run; returns req/s, p50 and p99 in ms, and the count of non-2xx/3xx answers."""
-    path = tmp / f"s{time.monotonic_ns()}.lua"
-    path.write_text(script)
-    threads = min(connections, 4)
-    out = subprocess.run(
-        [
-            WRK,
-            f"-t{threads}",
-            f"-c{connections}",
-            f"-d{seconds}s",
-            "--latency",
-            "-s",
-            str(path),
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {
-        "rps": rps,
-        "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
-        "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
-        "bad": int(bad.group(1)) if bad else 0,
-    }
-
-
-def _ms(value: str) -> float:
-    m = re.match(r"([\d.]+)(us|ms|s)", value)
-    n, unit = float(m.group(1)), m.group(2)
-    return n / 1000 if unit == "us" else n * 1000 if unit == "s" else n
-
+from bench import submit  # noqa: E402
+from bench.harness import (  # noqa: E402
+    AUTOSAVE_LUA,
+    GET_LUA,
+    POST_LUA,
+    WRK,
+    lua_string,
+    lua_table,
+    open_link,
+    sign_in,
+    start_gunicorn,
+    stop,
+    wrk,
+)
+from bench.seed import (  # noqa: E402
+    PASSWORD,
+    SECRET,
+    SENTENCE,
+    bench_app,
+    explain,
+    seed,
+    thirty_answers,
+)
 
 # ---- the run ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Measure:
+    """One measure: the project's URL and wrk script (a list: one script a round, for a
+    measure that uses up what it sends), the reference's URL and script, the goal."""
+
+    name: str
+    url: str
+    script: str | list[str]
+    ref: tuple[str, str]
+    goal: float = 0.6
+    #: connections (None: --connections) and wrk threads (None: at most 4)
+    connections: int | None = None
+    threads: int | None = None
+
+
+def wanted(args, name: str) -> bool:
+    """Whether --measures (comma-separated parts of names; empty: all) keeps this measure."""
+    keep = [p.strip() for p in args.measures.split(",") if p.strip()]
+    return not keep or any(p in name for p in keep)
 
 
 def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
@@ -520,13 +109,22 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
 
         if db.engine.dialect.name == "postgresql":
             explain(data)
+    pool = []
+    if wanted(args, "portal submit"):
+        t0 = time.monotonic()
+        count = submit.pool_size(args.seconds, args.rounds, args.submit_rate)
+        pool = submit.seed_pool(app, data["counselors"]["small"], data["thirty_version"], count)
+        print(f"[{label}] {count} partners to submit seeded in {time.monotonic() - t0:.1f} s")
+    with app.app_context():
+        from counselor.extensions import db
+
         db.engine.dispose()
 
     project, pbase = start_gunicorn("bench.load_wsgi:app", env)
     reference, rbase = start_gunicorn("bench.ref_app:app", env)
     try:
-        small = sign_in(pbase, data["counselors"]["small"])
-        large = sign_in(pbase, data["counselors"]["large"])
+        small = sign_in(pbase, data["counselors"]["small"], PASSWORD)
+        large = sign_in(pbase, data["counselors"]["large"], PASSWORD)
         sessions = [open_link(pbase, t) for t in data["autosave_tokens"]]
         ref_page = (rbase + "/page", "")
         ref_post = (
@@ -535,24 +133,20 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
             % lua_string(urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})),
         )
         answers = json.dumps(thirty_answers(), ensure_ascii=False)
+        conns = args.connections
         measures = [
-            ("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page, 0.6),
-            (
+            Measure("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page),
+            Measure(
                 f"caseload, {args.cases} cases",
                 pbase + "/cases",
                 GET_LUA % lua_string(large),
                 ref_page,
-                0.6,
             ),
-            (
-                "case page",
-                pbase + f"/cases/{data['case']}",
-                GET_LUA % lua_string(small),
-                ref_page,
-                0.6,
+            Measure(
+                "case page", pbase + f"/cases/{data['case']}", GET_LUA % lua_string(small), ref_page
             ),
             *(
-                (
+                Measure(
                     f"comparison {page}, {size} partners",
                     pbase + data["compare_paths"][size][page],
                     GET_LUA % lua_string(small),
@@ -562,43 +156,54 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
                 for page in ("first", "section", "preview")
                 for size, goal in ((2, 0.5), (6, 0.3))
             ),
-            (
+            Measure(
                 "portal autosave, 30 items",
                 pbase + "/p/autosave",
                 AUTOSAVE_LUA % (lua_table(sessions), lua_string(answers)),
                 ref_post,
-                0.6,
+                connections=len(sessions),
+            ),
+            # one thread per connection: each walks its own slice of the pool
+            Measure(
+                "portal submit, 30 items",
+                pbase,
+                submit.scripts(pool, args.rounds, conns, tmp),
+                ref_post,
+                threads=conns,
             ),
         ]
         rows = []
-        for name, url, script, (rurl, rscript), goal in measures:
-            conns = len(sessions) if "autosave" in name else args.connections
+        for m in (m for m in measures if wanted(args, m.name)):
             rounds = []
-            for _ in range(args.rounds):
-                before = wrk(rurl, rscript, args.seconds, conns, tmp)
-                mine = wrk(url, script, args.seconds, conns, tmp)
-                after = wrk(rurl, rscript, args.seconds, conns, tmp)
+            for n in range(args.rounds):
+                script = m.script[n] if isinstance(m.script, list) else m.script
+                c = m.connections or conns
+                before = wrk(*m.ref, args.seconds, c, tmp)
+                mine = wrk(m.url, script, args.seconds, c, tmp, threads=m.threads)
+                after = wrk(*m.ref, args.seconds, c, tmp)
                 ref = (before["rps"] + after["rps"]) / 2
                 rounds.append((mine, ref, mine["rps"] / ref))
             mine = {
                 k: statistics.median(r[0][k] for r in rounds) for k in ("rps", "p50", "p99", "bad")
             }
-            ref = statistics.median(r[1] for r in rounds)
-            ratio = statistics.median(r[2] for r in rounds)
             row = {
                 "db": label,
-                "measure": name,
-                "ref_rps": ref,
+                "measure": m.name,
+                "ref_rps": statistics.median(r[1] for r in rounds),
                 **mine,
-                "ratio": ratio,
-                "goal": goal,
+                "ratio": statistics.median(r[2] for r in rounds),
+                "goal": m.goal,
+                "ran_out": sum(submit.ran_out(r[0]["output"]) for r in rounds),
             }
             rows.append(row)
             print(_line(row), flush=True)
+        if not wanted(args, "one user"):
+            return rows
         # One user, one connection: does a page's latency grow with the caseload? 10 cases
         # fill a fifth of a page, 100 and more fill the page of 50.
         sizes = {"small": 10, "mid": 100, "large": args.cases}
-        cookies = {"small": small, "mid": sign_in(pbase, data["counselors"]["mid"]), "large": large}
+        mid = sign_in(pbase, data["counselors"]["mid"], PASSWORD)
+        cookies = {"small": small, "mid": mid, "large": large}
         p50 = {
             k: wrk(pbase + "/cases", GET_LUA % lua_string(cookies[k]), args.seconds, 1, tmp)["p50"]
             for k in sizes
@@ -623,14 +228,6 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
         stop(reference)
 
 
-def _sa(url: str) -> str:
-    return (
-        "postgresql+psycopg://" + url[len("postgresql://") :]
-        if url.startswith("postgresql://")
-        else url
-    )
-
-
 def _line(row: dict) -> str:
     ok = "ok" if row["ratio"] >= row["goal"] else "BELOW"
     return (
@@ -638,6 +235,12 @@ def _line(row: dict) -> str:
         f"{row['rps']:7.0f} req/s p50 {row['p50']:6.1f} ms p99 {row['p99']:6.1f} ms | ratio "
         f"{row['ratio']:.3f} (goal >= {row['goal']}) {ok}"
         + (f" | {row['bad']:.0f} non-2xx" if row["bad"] else "")
+        + (
+            f" | the pool of partners ran out in {row['ran_out']} round(s): wrk divides by the "
+            "whole run, so this rate is a floor (raise --submit-rate)"
+            if row.get("ran_out")
+            else ""
+        )
     )
 
 
@@ -671,6 +274,18 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=4)
     parser.add_argument("--cases", type=int, default=1000)
     parser.add_argument("--audit-rows", type=int, default=200_000)
+    parser.add_argument(
+        "--measures",
+        default="",
+        help="comma-separated parts of measure names to run (caseload, case page, comparison, "
+        "autosave, submit, one user); default all",
+    )
+    parser.add_argument(
+        "--submit-rate",
+        type=int,
+        default=submit.RATE,
+        help="submits a second the pool of partners is sized for (default %(default)s)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.cases, args.audit_rows = 1, 2, 300, 20_000

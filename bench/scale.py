@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.load import (  # noqa: E402
+from bench.seed import (  # noqa: E402
     NAMES,
     PASSWORD,
     SECRET,

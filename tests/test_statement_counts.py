@@ -1,4 +1,4 @@
-"""Counselor pages and the autosave run a small, fixed number of SQL statements.
+"""Counselor pages, the autosave and the submit run a small, fixed number of SQL statements.
 
 A page commits its audit event before it renders; the session keeps what the view loaded
 across that commit, so no template re-reads a case, a partner or a session row by row.
@@ -16,7 +16,17 @@ from counselor.auth.models import Counselor
 from counselor.cases.services import create_case, save_session
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from tests.support import assign, counting, new_case, open_link, portal_csrf, revision_of, sync
+from tests.support import (
+    assign,
+    counting,
+    load_own,
+    new_case,
+    open_link,
+    portal_csrf,
+    revision_of,
+    small_alert_definition,
+    sync,
+)
 
 #: the caseload: login session with its counselor, alert flags, pause flags (agreements),
 #: the page's cases with their partners and the count of all (one statement), audit
@@ -40,6 +50,15 @@ SESSION_PAGE_STATEMENTS = 6
 #: assignment the URL names with the partner's response and the version's id, read under
 #: that lock as plain columns; the update; the audit event
 AUTOSAVE_STATEMENTS = 5
+#: a submit whose answers meet no alert rule: the portal session (one read, as autosave's);
+#: the assignment's row lock; the assignment, response, version and questionnaire (whose
+#: kind the consent gate asks) read under it; the UPDATE that marks the response sent; its
+#: audit event; the counselor and their notification choices (one read, by the case); the
+#: counselor's mail in the outbox and its audit event
+SUBMIT_STATEMENTS = 8
+#: what a met alert rule adds: the alerts the response raised before (read only now), the
+#: alert and its audit event, and the alert's own mail (its read, outbox row and audit event)
+ALERT_STATEMENTS = 6
 
 
 def _add_cases(account, count: int, start: int = 0) -> None:
@@ -232,3 +251,31 @@ def test_autosave_runs_a_fixed_handful_of_statements(app, counselor_a):
     print(f"\nautosave: {[len(s) for s in counts]} statements")
     for statements in counts:
         assert len(statements) <= AUTOSAVE_STATEMENTS, "\n".join(statements)
+
+
+@pytest.mark.parametrize("tired,alerts", [(3, 0), (8, 1)])
+def test_submit_runs_a_fixed_handful_of_statements(app, counselor_a, tired, alerts):
+    from sqlalchemy import func, select
+
+    from counselor.alerts.models import Alert
+    from counselor.mail.models import Message
+
+    load_own(counselor_a, small_alert_definition())  # a scale alert at 7 and more
+    case = new_case(counselor_a)
+    _, tokens = assign(case, "alert-check", owner_id=counselor_a.id)
+    browser = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
+    browser.autosave({"check.feel": "fine", "check.tired": tired, "check.pushed": "no"})
+    page = browser.get("/p/review")  # anything cached per process is loaded by now
+    with counting() as statements:
+        r = browser.client.post(
+            "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)}
+        )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    print(f"\nsubmit raising {alerts} alert(s): {len(statements)} statements")
+    assert len(statements) <= SUBMIT_STATEMENTS + alerts * ALERT_STATEMENTS, "\n".join(statements)
+    # fewer statements, the same work: the alert raised, the counselor told of the submit
+    # and of the alert
+    raised = select(func.count()).select_from(Alert).where(Alert.case_id == case.id)
+    assert db.session.scalar(raised) == alerts
+    mails = select(func.count()).select_from(Message).where(Message.case_id == case.id)
+    assert db.session.scalar(mails) == 1 + alerts

@@ -40,40 +40,74 @@ def _triggers(rule: dict, value) -> bool:
     )
 
 
+def _alert_items(defn: engine.Definition) -> list[dict]:
+    """The questions of a definition with an alert rule (worked out once per definition)."""
+    return [i for i in defn.questions() if i.get("alert")]
+
+
+def _trend_items(defn: engine.Definition) -> list[dict]:
+    """The questions of a definition with a trend rule (worked out once per definition)."""
+    return [i for i in defn.questions() if i.get("trend")]
+
+
 def evaluate_alerts(
-    assignment: Assignment, response: Response, only: set[str] | None = None
+    assignment: Assignment,
+    response: Response,
+    only: set[str] | None = None,
+    *,
+    answers: dict | None = None,
+    shown: dict[str, bool] | None = None,
 ) -> list[Alert]:
     """Raise an alert for every shown item whose alert rule the submitted answers meet
-    (``only``: just these items, e.g. a stop raised on save, before any submit)."""
+    (``only``: just these items, e.g. a stop raised on save, before any submit), each once.
+
+    ``answers`` and ``shown`` are the response's answers and ``enabled_states`` of them when
+    the caller has them already. The alerts the response raised before (a reopened and sent
+    again response) are read only when a rule is met: most answers meet none. The assignment
+    and response may be the portal's plain rows (ids, ``case_id``, ``partner_id``,
+    ``definition``, ``answers``): nothing else of them is read.
+    """
     defn = assignment.definition
-    answers = response.answers
+    items = defn.derived("alert_items", _alert_items)
+    trend_items = defn.derived("trend_items", _trend_items) if only is None else []
+    if not items and not trend_items:
+        return []
+    answers = response.answers if answers is None else answers
+    shown = engine.enabled_states(defn, answers) if shown is None else shown
+    met = [
+        (item["link_id"], item["alert"].get("severity", DEFAULT_SEVERITY))
+        for item in items
+        if shown[item["link_id"]]
+        and (only is None or item["link_id"] in only)
+        and _triggers(item["alert"], answers.get(item["link_id"]))
+    ]
+    met += _trend_hits(assignment, response, answers, shown, trend_items)
+    if not met:
+        return []
     existing = set(
         db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
     )
-    raised = []
-    shown = engine.enabled_states(defn, answers)
-    for item in defn.questions():
-        rule = item.get("alert")
-        if not rule or item["link_id"] in existing or not shown[item["link_id"]]:
-            continue
-        if only is not None and item["link_id"] not in only:
-            continue
-        if _triggers(rule, answers.get(item["link_id"])):
-            alert = Alert(
-                case_id=assignment.case_id,
-                assignment_id=assignment.id,
-                response_id=response.id,
-                partner_id=response.partner_id,
-                link_id=item["link_id"],
-                severity=rule.get("severity", DEFAULT_SEVERITY),
-            )
-            db.session.add(alert)
-            db.session.flush()
-            audit.record("alert.raise", "alert", alert.id, actor_kind="system")
-            raised.append(alert)
-    if only is None:
-        raised += _trend_alerts(assignment, response, shown, existing)
-    return raised
+    return [
+        _raise(assignment, response, link_id, severity)
+        for link_id, severity in met
+        if link_id not in existing
+    ]
+
+
+def _raise(assignment: Assignment, response: Response, link_id: str, severity: str) -> Alert:
+    """Store one alert on a response (flushed) with its audit event."""
+    alert = Alert(
+        case_id=assignment.case_id,
+        assignment_id=assignment.id,
+        response_id=response.id,
+        partner_id=response.partner_id,
+        link_id=link_id,
+        severity=severity,
+    )
+    db.session.add(alert)
+    db.session.flush()
+    audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+    return alert
 
 
 def partner_history(assignment: Assignment, response: Response) -> list[Response]:
@@ -99,40 +133,24 @@ def partner_history(assignment: Assignment, response: Response) -> list[Response
     )
 
 
-def _trend_alerts(
-    assignment: Assignment, response: Response, shown: dict, existing: set[str]
-) -> list[Alert]:
-    """Alerts of the items' trend rules: the latest answer against the partner's baseline."""
+def _trend_hits(
+    assignment: Assignment, response: Response, answers: dict, shown: dict, items: list[dict]
+) -> list[tuple[str, str]]:
+    """(alert link_id, severity) of the shown items whose trend rule the latest answer meets
+    against the partner's baseline (their earlier submitted answers, read only for these)."""
     items = [
-        i
-        for i in assignment.definition.questions()
-        if i.get("trend") and shown[i["link_id"]] and TREND_PREFIX + i["link_id"] not in existing
+        i for i in items if shown[i["link_id"]] and engine.has_answer(answers.get(i["link_id"]))
     ]
     if not items:
         return []
-    answers = response.answers
     earlier = [r.answers for r in partner_history(assignment, response)]
-    raised = []
+    hits = []
     for item in items:
         lid = item["link_id"]
-        if not engine.has_answer(answers.get(lid)):
-            continue
         values = [a.get(lid) for a in earlier] + [answers.get(lid)]
-        if trends.evaluate(item["trend"], values) is None:
-            continue
-        alert = Alert(
-            case_id=assignment.case_id,
-            assignment_id=assignment.id,
-            response_id=response.id,
-            partner_id=response.partner_id,
-            link_id=TREND_PREFIX + lid,
-            severity=item["trend"].get("severity", DEFAULT_SEVERITY),
-        )
-        db.session.add(alert)
-        db.session.flush()
-        audit.record("alert.raise", "alert", alert.id, actor_kind="system")
-        raised.append(alert)
-    return raised
+        if trends.evaluate(item["trend"], values) is not None:
+            hits.append((TREND_PREFIX + lid, item["trend"].get("severity", DEFAULT_SEVERITY)))
+    return hits
 
 
 #: alerts a feature raises on a submitted response by its own rule rather than an item's,
@@ -155,18 +173,7 @@ def raise_rule_alert(
     )
     if found is not None:
         return None
-    alert = Alert(
-        case_id=assignment.case_id,
-        assignment_id=assignment.id,
-        response_id=response.id,
-        partner_id=response.partner_id,
-        link_id=rule,
-        severity=severity,
-    )
-    db.session.add(alert)
-    db.session.flush()
-    audit.record("alert.raise", "alert", alert.id, actor_kind="system")
-    return alert
+    return _raise(assignment, response, rule, severity)
 
 
 SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}

@@ -36,7 +36,7 @@ def _plug_in(state) -> None:
 
 def _intake_gate(ctx) -> str | None:
     """Before an intake can be answered: the practice's current consent text, acknowledged."""
-    if ctx.assignment.version.questionnaire.kind != "intake":
+    if ctx.assignment.kind != "intake":
         return None
     if not portal_services.editable(ctx) or services.status_of(ctx.partner).done:
         return None

@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from datetime import date
+from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from counselor.auth.models import Counselor
+from counselor.cases.models import Case
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 from counselor.mail import compose, services
 from counselor.mail.models import Digest, Notice, NotificationSetting
 from counselor.questionnaires.schema import DEFAULT_SEVERITY
@@ -21,14 +23,16 @@ from counselor.questionnaires.schema import DEFAULT_SEVERITY
 SEVERITY_ORDER = {s: n for n, s in enumerate(reversed(compose.SEVERITIES))}
 
 
+#: a counselor's choices until they make some: every kind, one mail each
+DEFAULT_CHOICES = {"submitted": True, "alert": True, "undeliverable": True, "digest": False}
+
+
 def settings_for(counselor_id: uuid.UUID) -> NotificationSetting:
     """A counselor's choices; the defaults (every kind, one mail each) until they choose."""
     found = db.session.get(NotificationSetting, counselor_id)
     if found is not None:
         return found
-    return NotificationSetting(
-        counselor_id=counselor_id, submitted=True, alert=True, undeliverable=True, digest=False
-    )
+    return NotificationSetting(counselor_id=counselor_id, **DEFAULT_CHOICES)
 
 
 def save_settings(counselor_id: uuid.UUID, **choices: bool) -> NotificationSetting:
@@ -62,28 +66,70 @@ def wanted(setting: NotificationSetting, kind: str) -> bool:
     return bool(getattr(setting, SETTING_OF.get(kind, kind), True))
 
 
+_COUNSELOR, _SETTING, _CASE = Counselor.__table__, NotificationSetting.__table__, Case.__table__
+#: who an event's mail goes to and what they chose, as plain columns (no setting row: the
+#: defaults of ``settings_for``)
+_RECIPIENT = (
+    _COUNSELOR.c.id,
+    _COUNSELOR.c.email,
+    _COUNSELOR.c.active,
+    _SETTING.c.submitted,
+    _SETTING.c.alert,
+    _SETTING.c.undeliverable,
+    _SETTING.c.digest,
+)
+_WITH_SETTING = _COUNSELOR.outerjoin(_SETTING, _SETTING.c.counselor_id == _COUNSELOR.c.id)
+# Made once, as every hot statement (a statement built per call cost more than running it):
+# by the counselor, or by a case (the counselor of the case, in the same read).
+_RECIPIENT_BY_COUNSELOR = (
+    select(*_RECIPIENT)
+    .select_from(_WITH_SETTING)
+    .where(_COUNSELOR.c.id == bindparam("counselor_id"))
+)
+_RECIPIENT_BY_CASE = (
+    select(*_RECIPIENT)
+    .select_from(_CASE.join(_WITH_SETTING, _COUNSELOR.c.id == _CASE.c.counselor_id))
+    .where(_CASE.c.id == bindparam("case_id"))
+)
+
+
+def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None):
+    """The counselor's id, email, whether active, and their choices, in one read: by the
+    counselor, or by the case when the caller has only the case (a partner's submit)."""
+    if counselor_id is None:
+        row = core_execute(_RECIPIENT_BY_CASE, {"case_id": case_id}).first()
+    else:
+        row = core_execute(_RECIPIENT_BY_COUNSELOR, {"counselor_id": counselor_id}).first()
+    if row is None:
+        return None, None
+    # no setting row: the defaults, as settings_for gives them
+    found = row._mapping
+    return row, SimpleNamespace(
+        **{k: v if found[k] is None else found[k] for k, v in DEFAULT_CHOICES.items()}
+    )
+
+
 def _event(
-    counselor_id: uuid.UUID,
+    counselor_id: uuid.UUID | None,
     case_id: uuid.UUID | None,
     kind: str,
     severity: str | None = None,
 ) -> None:
-    setting = settings_for(counselor_id)
-    if not wanted(setting, kind):
-        return
-    counselor = db.session.get(Counselor, counselor_id)
-    if counselor is None or not counselor.active:
+    """One event for the counselor (``counselor_id``, or the counselor of ``case_id``): a
+    mail now, a notice for the digest, or nothing, as they chose."""
+    counselor, setting = _recipient(counselor_id, case_id)
+    if counselor is None or not wanted(setting, kind) or not counselor.active:
         return
     if setting.digest:
         db.session.add(
-            Notice(counselor_id=counselor_id, case_id=case_id, kind=kind, severity=severity)
+            Notice(counselor_id=counselor.id, case_id=case_id, kind=kind, severity=severity)
         )
         return
     if kind == "undeliverable":
         mail = compose.undeliverable(_case_url(case_id), _settings_url())
     else:
         mail = compose.notice(kind, _case_url(case_id), _settings_url(), severity)
-    services.queue(mail, counselor.email, case_id=case_id, counselor_id=counselor_id)
+    services.queue(mail, counselor.email, case_id=case_id, counselor_id=counselor.id)
 
 
 #: alert severities worth a mail; an "info" alert waits on the case page
@@ -103,18 +149,18 @@ def _worst(severities) -> str | None:
 
 def homework_submitted(assignment, alerts: list) -> None:
     """After a partner submitted: tell the counselor, and once more for urgent or review alerts."""
-    counselor_id = assignment.case.counselor_id
-    _event(counselor_id, assignment.case_id, "submitted")
+    # the case's counselor is read with their choices (the case itself is not needed)
+    _event(None, assignment.case_id, "submitted")
     mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
     if mailed:
-        _event(counselor_id, assignment.case_id, "alert", _worst(mailed))
+        _event(None, assignment.case_id, "alert", _worst(mailed))
 
 
 def alerts_raised(assignment, alerts: list) -> None:
     """Alerts raised before a submit (a partner stopped by an answer): mail as on submit."""
     mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
     if mailed:
-        _event(assignment.case.counselor_id, assignment.case_id, "alert", _worst(mailed))
+        _event(None, assignment.case_id, "alert", _worst(mailed))
 
 
 def partner_paused(case) -> None:

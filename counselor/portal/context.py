@@ -24,6 +24,7 @@ from counselor.questionnaires import engine
 from counselor.questionnaires.models import (
     Assignment,
     Link,
+    Questionnaire,
     QuestionnaireVersion,
     Response,
     parsed_definition,
@@ -109,14 +110,18 @@ class VersionRow:
 
 @dataclass
 class AssignmentRow:
-    """What an answer save decides on of an assignment, read as plain columns (no object)."""
+    """What an answer save or a submit decides on of an assignment, read as plain columns
+    (no object)."""
 
     id: uuid.UUID
+    case_id: uuid.UUID
     due_on: date | None
     locked: bool
     released_at: datetime | None
     sections: list[str] | None
     version: VersionRow
+    #: the questionnaire's kind (``Assignment.kind``: the gates ask it)
+    kind: str
 
     @property
     def definition(self) -> engine.Definition:
@@ -125,13 +130,17 @@ class AssignmentRow:
 
 @dataclass
 class ResponseRow:
-    """What an answer save reads and writes of a response, as plain columns (no object)."""
+    """What an answer save or a submit reads and writes of a response, as plain columns (no
+    object)."""
 
     id: uuid.UUID
+    partner_id: uuid.UUID
     status: str
     revision: int
     saved_at: datetime | None
     answers_json_sealed: bytes | None
+    #: set by a submit (not read: a submit needs only what it writes)
+    submitted_at: datetime | None = None
 
     @property
     def answers(self) -> dict:
@@ -144,7 +153,8 @@ class PartnerContext:
     """One assignment of the session's partner: what the homework pages work with."""
 
     portal: PortalContext
-    #: objects, or plain rows for an answer save (``assignment_context(..., plain=True)``)
+    #: objects, or plain rows for an answer save and a submit (``assignment_context(...,
+    #: plain=True)``)
     assignment: Assignment | AssignmentRow
     response: Response | ResponseRow
     #: read under the assignment's row lock (``assignment_context(..., lock=True)``)
@@ -276,13 +286,18 @@ def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | No
     )
 
 
-# One statement for what every homework page needs: assignment, response and the version's
+# One statement for what every homework page needs: assignment, response, the version's
 # id and checksum (its parsed definition is cached per process, so the JSON text is read
-# only when this process has not parsed that version yet). Made once, like _RESOLVE.
+# only when this process has not parsed that version yet) and its questionnaire (whose kind
+# the gates ask: consent before an intake). Made once, like _RESOLVE.
 _ASSIGNMENT = (
     select(Assignment, Response)
     .join(Response, Response.assignment_id == Assignment.id)
-    .options(joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json))
+    .options(
+        joinedload(Assignment.version)
+        .defer(QuestionnaireVersion.definition_json)
+        .joinedload(QuestionnaireVersion.questionnaire)
+    )
     .where(
         Assignment.id == bindparam("assignment_id"),
         Assignment.case_id == bindparam("case_id"),
@@ -292,9 +307,9 @@ _ASSIGNMENT = (
 #: the same, read under the lock: anything this session loaded before is read again
 _ASSIGNMENT_LOCKED = _ASSIGNMENT.execution_options(populate_existing=True)
 
-_A, _R = Assignment.__table__, Response.__table__
-#: what an answer save decides on, as plain columns: loading objects cost more than the rest
-#: of the read (the same rows as _ASSIGNMENT; made once, like it)
+_A, _R, _Q = Assignment.__table__, Response.__table__, Questionnaire.__table__
+#: what an answer save or a submit decides on, as plain columns: loading objects cost more
+#: than the rest of the read (the same rows as _ASSIGNMENT; made once, like it)
 _PLAIN = (
     select(
         _A.c.id,
@@ -304,6 +319,7 @@ _PLAIN = (
         _A.c.sections,
         _VERSION.c.id.label("version_id"),
         _VERSION.c.checksum,
+        _Q.c.kind,
         _R.c.id.label("response_id"),
         _R.c.status,
         _R.c.revision,
@@ -311,7 +327,9 @@ _PLAIN = (
         _R.c.answers_json_sealed,
     )
     .select_from(
-        _A.join(_R, _R.c.assignment_id == _A.c.id).join(_VERSION, _VERSION.c.id == _A.c.version_id)
+        _A.join(_R, _R.c.assignment_id == _A.c.id)
+        .join(_VERSION, _VERSION.c.id == _A.c.version_id)
+        .join(_Q, _Q.c.id == _VERSION.c.questionnaire_id)
     )
     .where(
         _A.c.id == bindparam("assignment_id"),
@@ -321,13 +339,26 @@ _PLAIN = (
 )
 
 
-def _plain_rows(row) -> tuple[AssignmentRow, ResponseRow]:
+def _plain_rows(row, pctx: PortalContext) -> tuple[AssignmentRow, ResponseRow]:
+    # the case and the partner are the ones the statement was asked for
     version = VersionRow(row.version_id, row.checksum)
     assignment = AssignmentRow(
-        row.id, row.due_on, row.locked, row.released_at, row.sections, version
+        row.id,
+        pctx.case_id,
+        row.due_on,
+        row.locked,
+        row.released_at,
+        row.sections,
+        version,
+        row.kind,
     )
     response = ResponseRow(
-        row.response_id, row.status, row.revision, row.saved_at, row.answers_json_sealed
+        row.response_id,
+        pctx.partner_id,
+        row.status,
+        row.revision,
+        row.saved_at,
+        row.answers_json_sealed,
     )
     return assignment, response
 
@@ -340,8 +371,8 @@ def assignment_context(
     With ``lock`` (a request that changes answers) the assignment's row lock is taken first
     and everything is read under it, as it is now: release, reopen, submit and saves on one
     assignment run one at a time (see ``questionnaires.services.lock_assignment``). With
-    ``plain`` the assignment and response are plain rows (an autosave: ``AssignmentRow``,
-    ``ResponseRow``; ``PartnerContext.objects()`` loads them as objects).
+    ``plain`` the assignment and response are plain rows (an autosave, a submit:
+    ``AssignmentRow``, ``ResponseRow``; ``PartnerContext.objects()`` loads them as objects).
     """
     if not isinstance(assignment_id, uuid.UUID):
         return None
@@ -355,7 +386,7 @@ def assignment_context(
         row = db.session.execute(_ASSIGNMENT_LOCKED if lock else _ASSIGNMENT, keys).first()
     if row is None:
         return None
-    assignment, response = _plain_rows(row) if plain else (row[0], row[1])
+    assignment, response = _plain_rows(row, pctx) if plain else (row[0], row[1])
     return PartnerContext(pctx, assignment, response, locked=lock)
 
 

@@ -37,8 +37,9 @@ def homework_required(view):
         chosen = assignment_id or g.portal.focus_assignment_id
         # a POST changes answers (save, submit, reopen): its reads are made under the lock
         locked = request.method == "POST"
-        # an autosave reads plain columns: it needs no object unless an answer stops the rest
-        plain = request.endpoint == "portal.autosave"
+        # an autosave and a submit read plain columns: they need no object unless they
+        # refuse (the page shown then loads them) or an answer stops the rest
+        plain = request.endpoint in ("portal.autosave", "portal.submit")
         ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain) if chosen else None
         if ctx is None:
             audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
@@ -264,14 +265,14 @@ def submit(ctx):
     try:
         errors = services.submit(ctx, base)
     except services.NotEditable as exc:
-        return _refused(ctx, str(exc))
+        return _refused(ctx.objects(), str(exc))
     except services.Stopped:
-        return _stopped(view_model(ctx), 409)
+        return _stopped(view_model(ctx.objects()), 409)
     except services.StaleRevision:
-        model = view_model(ctx)
+        model = view_model(ctx.objects())
         return render_template("portal/review.html", errors={}, stale=True, **model), 409
     if errors:
-        model = view_model(ctx)
+        model = view_model(ctx.objects())
         return render_template("portal/review.html", errors=errors, **model), 400
     db.session.commit()
     return redirect(_url("portal.overview", ctx, submitted=1))

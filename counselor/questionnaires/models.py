@@ -180,6 +180,11 @@ class Assignment(UUIDPrimaryKey, Timestamps, db.Model):
         and matching work on this, never on sections the counselor left out."""
         return self.version.definition.only(self.sections)
 
+    @property
+    def kind(self) -> str:
+        """The questionnaire's kind (intake, exercise, check-in, …)."""
+        return self.version.questionnaire.kind
+
 
 class SubmittedForm(db.Model):
     """An assign form that was acted on, by the idempotency key it carried: a refreshed,

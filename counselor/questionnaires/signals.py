@@ -15,5 +15,8 @@ homework_assigned = _signals.signal("homework-assigned")
 #: sender: the Assignment, just released to its partners
 results_released = _signals.signal("results-released")
 #: sender: the Assignment; ``response``: the Response a partner just submitted. A receiver
-#: may return a list of alerts it raised (they are mailed to the counselor with the others)
+#: may return a list of alerts it raised (they are mailed to the counselor with the others).
+#: The portal sends them as plain rows (``counselor.portal.context.AssignmentRow`` and
+#: ``ResponseRow``: ids, ``case_id``, ``partner_id``, ``definition``, ``answers``): a receiver
+#: that needs more of them loads it.
 homework_submitted = _signals.signal("homework-submitted")

@@ -466,13 +466,17 @@ def _debrief_sent(assignment: Assignment, response: Response, **_) -> list:
 def debrief_sent(assignment: Assignment, response: Response) -> list:
     """A step's debrief asking to slow down or pause holds the next step for everyone and
     raises a review alert for the counselor; the alerts raised."""
+    # the answers first: most submitted homework is no debrief, and no answer asking to slow
+    # down means nothing to look up
+    if not asks_to_slow(response.answers):
+        return []
     debrief = db.session.scalar(
         select(StepDebrief).where(
             StepDebrief.assignment_id == assignment.id,
             StepDebrief.partner_id == response.partner_id,
         )
     )
-    if debrief is None or not asks_to_slow(response.answers):
+    if debrief is None:
         return []
     ladder = lock(debrief.step.ladder)
     following = current(ladder)

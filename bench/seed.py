@@ -1,0 +1,286 @@
+"""What the benches seed and how they make the app: the data of bench/load.py (counselors,
+cases of 2-6 partners with sessions, a submitted desire inventory for a couple and for six
+partners, the thirty-item exercise, a year of audit history), all through the app's own
+services, and the PostgreSQL plans of the caseload's queries."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+PASSWORD = "bench passphrase for load tests"  # noqa: S105
+SECRET = "bench-secret-key-not-for-production"  # noqa: S105
+
+#: a 30-item section: 15 desire items and 15 free-text items, as a long inventory page has
+THIRTY = {
+    "slug": "bench-thirty",
+    "title": "Thirty items",
+    "purpose": "A one-page exercise of thirty items for the load benchmark.",
+    "kind": "exercise",
+    "items": [
+        {
+            "link_id": "page",
+            "type": "group",
+            "text": "All on one page",
+            "items": [
+                *(
+                    {
+                        "link_id": f"d{i}",
+                        "type": "desire",
+                        "text": f"Activity number {i}",
+                        "roles": [
+                            {"key": "give", "label": "Give"},
+                            {"key": "receive", "label": "Receive"},
+                        ],
+                    }
+                    for i in range(15)
+                ),
+                *({"link_id": f"t{i}", "type": "text", "text": f"Question {i}"} for i in range(15)),
+            ],
+        }
+    ],
+}
+SENTENCE = "We talked about it on Sunday and both felt calmer afterwards; next time slower."
+
+
+NAMES = ["Sam Rivera", "Alex Novak", "Kim Ito", "Jo Adeyemi", "Ren Park", "Mo Haddad"]
+
+
+def seed_caseload(counselor, cases: int, tag: str) -> list:
+    """``cases`` cases of 2-6 partners with up to three sessions each, through the services."""
+    from counselor.cases.services import create_case, save_session
+    from counselor.core.models import utcnow
+    from counselor.extensions import db
+
+    made = []
+    for n in range(cases):
+        partners = [{"display_name": NAMES[(n + k) % 6]} for k in range(2 + n % 5)]
+        case = create_case(counselor, f"Case {tag} {n:04d}", partners)
+        for s in range(n % 4):
+            start = utcnow() - timedelta(days=7 * s + n % 7)
+            save_session(
+                case,
+                {
+                    "date": start.date(),
+                    "time": start.time(),
+                    "duration_minutes": 50,
+                    "agenda": SENTENCE,
+                    "notes": SENTENCE,
+                },
+            )
+        made.append(case)
+        if n % 100 == 99:
+            db.session.commit()
+    db.session.commit()
+    return made
+
+
+def compare_paths(case, assignment) -> dict[str, str]:
+    """The pages a counselor reads of a long comparison: its first page (the overview), the
+    page of its largest section (the most matrix cells and answers of any section page) and
+    the first partner's preview (the whole of one partner's shared page)."""
+    from counselor.questionnaires.engine import ANSWERABLE, walk
+
+    base = f"/cases/{case.id}/assignments/{assignment.id}"
+    defn = assignment.definition
+    largest = max(
+        defn.sections, key=lambda s: sum(1 for i in walk(s.items) if i["type"] in ANSWERABLE)
+    )
+    return {
+        "first": base + "/compare",
+        "section": base + f"/compare?section={largest.index + 1}",
+        "preview": base + f"/partners/{case.partners[0].id}/preview",
+    }
+
+
+def submitted_inventory(case, inventory):
+    """The desire inventory assigned to every partner of ``case`` and sent by each (a yes to
+    every role), through the portal's own services; the assignment, committed."""
+    from counselor.cases import homes
+    from counselor.extensions import db
+    from counselor.portal import context as portal_context
+    from counselor.portal import services as portal
+    from counselor.questionnaires.services import assign
+
+    assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
+    db.session.flush()
+    for partner in case.partners:
+        ctx = portal_context.assignment_context(
+            portal_context.PortalContext(partner, homes.home_of(partner)), assignment.id
+        )
+        answers = {
+            i["link_id"]: {
+                "roles": {r["key"]: "yes" for r in i["roles"]},
+                "hard_limit": False,
+                "note": "",
+            }
+            for i in ctx.definition.questions()
+            if i["type"] == "desire"
+        }
+        portal.save(ctx, answers, ctx.response.revision)
+        portal.submit(ctx, ctx.response.revision)
+    db.session.commit()
+    return assignment
+
+
+def thirty_answers(n: int = 0) -> dict:
+    """Answers to every item of THIRTY (a full page, as autosave sends after a long edit)."""
+    answers = {
+        f"d{i}": {"roles": {"give": "yes", "receive": "maybe"}, "hard_limit": False, "note": ""}
+        for i in range(15)
+    }
+    answers.update({f"t{i}": f"{SENTENCE} ({n})" for i in range(15)})
+    return answers
+
+
+# ---- seeding through the app's services ----------------------------------------------------
+
+
+def bench_app(database_url: str, instance: Path, **more):
+    """The app as the benches run it: ``database_url`` (emptied by ``seed``), an instance
+    folder of its own, a fresh encryption key unless ``more`` names one."""
+    from counselor import create_app
+    from counselor.config import new_encryption_key
+
+    return create_app(
+        {
+            "INSTANCE_PATH": str(instance),
+            "SQLALCHEMY_DATABASE_URI": _sa(database_url),
+            "SECRET_KEY": SECRET,
+            "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
+            **more,
+        }
+    )
+
+
+def signed_in_client(app, email: str):
+    """A Flask test client signed in as ``email`` through the sign-in form (with its CSRF
+    token when the app checks one)."""
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)
+    form = {"email": email, "password": PASSWORD}
+    r = client.post("/login", data={**form, **({"csrf_token": token.group(1)} if token else {})})
+    assert r.status_code == 302, "bench sign-in failed"
+    return client
+
+
+def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
+    """Create the bench data; returns ids and tokens the measures need."""
+    from sqlalchemy import select
+
+    from counselor.auth.services import create_counselor
+    from counselor.cases.services import create_case
+    from counselor.core.audit import AuditEvent
+    from counselor.core.models import utcnow
+    from counselor.extensions import db
+    from counselor.questionnaires.models import Questionnaire
+    from counselor.questionnaires.services import assign, load_definition, sync_library
+
+    out: dict = {}
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        sync_library()
+        inventory = db.session.scalar(
+            select(Questionnaire).where(Questionnaire.slug == "desires-boundaries")
+        ).latest
+        counselors = {}
+        for key, count in (("small", small), ("mid", 100), ("large", large)):
+            c = create_counselor(f"{key}@bench.example", f"Counselor {key}", PASSWORD)
+            db.session.flush()
+            counselors[key] = c
+            seed_caseload(c, count, key)
+        out["counselors"] = {k: c.email for k, c in counselors.items()}
+        owner = counselors["small"]
+        thirty, _ = load_definition(THIRTY, owner.id)
+        db.session.commit()
+
+        def submitted(case):
+            return submitted_inventory(case, inventory)
+
+        compare, paths = {}, {}
+        for size in (2, 6):
+            case = create_case(
+                owner, f"Compare {size}", [{"display_name": n} for n in NAMES[:size]]
+            )
+            assignment = submitted(case)
+            compare[size] = (str(case.id), str(assignment.id))
+            paths[size] = compare_paths(case, assignment)
+        out["compare"] = compare
+        out["compare_paths"] = paths
+        # Partners who will autosave the thirty-item page: one case each, one link each.
+        tokens = []
+        for n in range(4):
+            case = create_case(owner, f"Autosave {n}", [{"display_name": NAMES[n]}])
+            _, issued = assign(
+                case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30, links=True
+            )
+            tokens.append(issued[0].token)
+        db.session.commit()
+        out["autosave_tokens"] = tokens
+        out["thirty_version"] = thirty.latest.id
+        out["case"] = str(case.id)
+        # A year of audit history (reads and changes), none of it relevant to any page.
+        batch = 5000
+        for start in range(0, audit_rows, batch):
+            rows = [
+                {
+                    "at": utcnow() - timedelta(minutes=i % 525_600),
+                    "actor_kind": "counselor",
+                    "actor_id": str(owner.id),
+                    "action": "case.view",
+                    "object_kind": "case",
+                    "object_id": f"{i:032x}",
+                    "remote_addr": "",
+                }
+                for i in range(start, min(start + batch, audit_rows))
+            ]
+            db.session.execute(AuditEvent.__table__.insert(), rows)
+            db.session.commit()
+    return out
+
+
+def explain(data: dict) -> None:
+    """PostgreSQL plans of the caseload's queries: index scans, nothing over other data."""
+    from sqlalchemy import select, text
+
+    from counselor.alerts.models import Alert
+    from counselor.auth.models import Counselor
+    from counselor.cases.models import Case
+    from counselor.cases.services import _caseload_statement
+    from counselor.extensions import db
+
+    large = db.session.scalar(
+        select(Counselor).where(Counselor.email == data["counselors"]["large"])
+    )
+    db.session.execute(text("ANALYZE"))
+    alerts = (
+        select(Alert.case_id)
+        .join(Case, Case.id == Alert.case_id)
+        .where(Case.counselor_id == large.id, Alert.acknowledged_at.is_(None))
+    )
+    queries = {
+        "caseload page": _caseload_statement("active", (), page=True).params(
+            counselor_id=large.id, offset=0
+        ),
+        "caseload alert flags": alerts,
+    }
+    queries = {
+        name: str(q.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+        for name, q in queries.items()
+    }
+    for name, sql in queries.items():
+        plan = [r[0] for r in db.session.execute(text("EXPLAIN " + sql))]
+        scans = [line.strip() for line in plan if "Scan" in line]
+        print(f"[PostgreSQL] plan of the {name}: " + "; ".join(scans), flush=True)
+    db.session.rollback()
+
+
+def _sa(url: str) -> str:
+    return (
+        "postgresql+psycopg://" + url[len("postgresql://") :]
+        if url.startswith("postgresql://")
+        else url
+    )
