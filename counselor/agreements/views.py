@@ -3,6 +3,7 @@ cards of a partner's home and the caseload's flags. Reads only."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -177,11 +178,19 @@ def counselor_view(
 
 # Built once per process: making a statement and its cache key costs more CPU than running it
 # (README, "Where each page's CPU goes").
-_CASE_AGREEMENTS = (
-    with_everything(select(Agreement))
-    .where(Agreement.case_id == bindparam("case_id"))
-    .order_by(Agreement.created_at)
-)
+
+
+@functools.cache
+def _case_agreements():
+    """Built at first use, not at import: its loader options configure every mapper, which
+    must wait until every model module has been imported (``counselor._import_models``)."""
+    return (
+        with_everything(select(Agreement))
+        .where(Agreement.case_id == bindparam("case_id"))
+        .order_by(Agreement.created_at)
+    )
+
+
 _ACKS = (
     select(AgreementAck)
     .where(AgreementAck.agreement_id.in_(bindparam("ids", expanding=True)))
@@ -196,7 +205,7 @@ _PAUSES = (
 
 def case_agreements(case: Case) -> list[CounselorView]:
     """Every agreement of a case as the case page shows it."""
-    found = list(db.session.scalars(_CASE_AGREEMENTS, {"case_id": case.id}))
+    found = list(db.session.scalars(_case_agreements(), {"case_id": case.id}))
     if not found:
         return []
     # one read each for every agreement's answers and pauses, however many agreements
@@ -407,7 +416,7 @@ def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
     return {case_id: (0, "pause") for case_id in rows}
 
 
-_PAUSED_CASES = (  # built once, as _CASE_AGREEMENTS
+_PAUSED_CASES = (  # built once, as _case_agreements()
     select(Agreement.case_id)
     .join(ClausePause, ClausePause.agreement_id == Agreement.id)
     .join(Case, Case.id == Agreement.case_id)
