@@ -31,8 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import combinations
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from counselor.questionnaires.engine import desire_value
 
@@ -73,9 +75,9 @@ CLASS_HELP = {
 }
 
 
-@dataclass(frozen=True)
-class Pairing:
-    """One role of partner A paired with one role of partner B."""
+class Pairing(NamedTuple):
+    """One role of partner A paired with one role of partner B (a tuple: a comparison makes
+    one per role, pair and item, thousands for a long one)."""
 
     role_a: str
     role_b: str
@@ -133,32 +135,34 @@ def classify_pairing(a: str | None, b: str | None, *, shared_role: bool) -> str:
     return "discuss"
 
 
-def _for_matching(answer: Mapping) -> dict:
-    """The role answers as they count for a match: a fantasy-only yes counts as a maybe."""
-    roles = dict(answer.get("roles") or {})
-    if answer.get("fantasy"):
-        return {k: ("maybe" if v in POSITIVE else v) for k, v in roles.items()}
-    return roles
+class Prepared(NamedTuple):
+    """One partner's answer to one desire item, normalised once for every pair it is in
+    (read only: ``roles`` may be the stored answer's own mapping)."""
 
-
-def _empty(answer: Mapping) -> bool:
-    return not answer.get("roles") and not answer.get("limits")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One partner's answer to one desire item, normalised once for every pair it is in."""
-
-    roles: dict
-    matching: dict
+    roles: Mapping
+    #: the role answers as they count for a match: a fantasy-only yes counts as a maybe
+    matching: Mapping
     limits: frozenset
     empty: bool
 
 
+_UNANSWERED = Prepared(MappingProxyType({}), MappingProxyType({}), frozenset(), True)
+
+
 def prepare(item: dict, answer: Mapping | None) -> Prepared:
     """Normalise an answer for matching (today's shape; a fantasy-only yes as a maybe)."""
-    value = desire_value(item, answer)
-    return Prepared(value["roles"], _for_matching(value), frozenset(value["limits"]), _empty(value))
+    if not answer or not isinstance(answer, dict):
+        return _UNANSWERED
+    if answer.get("hard_limit") and not answer.get("limits"):
+        answer = desire_value(item, answer)  # an older answer: its item-wide limit per role
+    roles = answer.get("roles") or {}
+    limits = answer.get("limits") or ()
+    matching = (
+        {k: ("maybe" if v in POSITIVE else v) for k, v in roles.items()}
+        if answer.get("fantasy")
+        else roles
+    )
+    return Prepared(roles, matching, frozenset(limits), not roles and not limits)
 
 
 def compare_pair(
@@ -187,12 +191,18 @@ def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepare
                 a.matching.get(mine), b.matching.get(other), shared_role="counterpart" not in role
             )
         pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
-    present = {p.cls for p in pairings}
+    classes, cls = _classes_of(tuple(p.cls for p in pairings))
+    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, limits_a, limits_b)
+
+
+@cache  # a few dozen combinations of pairing classes occur (items have one to four roles)
+def _classes_of(pairing_classes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """A pair's classes in counselor order, and the one its cell leads with."""
+    present = set(pairing_classes)
     if "limit_collision" in present:
         present.add("limit")  # a limit is a limit, also where a yes runs into it
     classes = tuple(c for c in CLASS_ORDER if c in present)
-    cls = next(c for c in LEAD_ORDER if c in present)
-    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, limits_a, limits_b)
+    return classes, next(c for c in LEAD_ORDER if c in present)
 
 
 def related_pairs(keys: Iterable[Any], related: Callable[[Any, Any], bool] | None = None) -> list:
