@@ -174,6 +174,19 @@ def compare_pair(
 
 def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepared) -> PairResult:
     """``compare_pair`` on answers already prepared (each partner's once per item)."""
+    pairings = _pairings(item, a, b)
+    classes, cls = _classes_of(tuple(p.cls for p in pairings))
+    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, a.limits, b.limits)
+
+
+def matches_prepared(item: dict, a: Prepared, b: Prepared) -> list[Pairing]:
+    """The mutual and complementary pairings of two prepared answers: what partners may see
+    of each other (``compare_prepared(...).matches``, without the pair's classes)."""
+    return [p for p in _pairings(item, a, b) if p.cls in MATCH_CLASSES]
+
+
+def _pairings(item: dict, a: Prepared, b: Prepared) -> list[Pairing]:
+    """Each role of A paired with its counterpart (or itself) of B, classified."""
     limits_a, limits_b = a.limits, b.limits
     pairings = []
     for role in item["roles"]:
@@ -191,8 +204,7 @@ def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepare
                 a.matching.get(mine), b.matching.get(other), shared_role="counterpart" not in role
             )
         pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
-    classes, cls = _classes_of(tuple(p.cls for p in pairings))
-    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, limits_a, limits_b)
+    return pairings
 
 
 @cache  # a few dozen combinations of pairing classes occur (items have one to four roles)
