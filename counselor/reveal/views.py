@@ -42,12 +42,9 @@ class MatchLine(NamedTuple):
     other: str
     viewer_role: str
     other_role: str
-    cls: str  # mutual or complementary
-
-    @property
-    def badge(self) -> str:
-        """What the match is, in the viewer's words."""
-        return "You both want this" if self.cls == "mutual" else "You complement each other"
+    #: mutual or complementary (portal/_shared_items.html words each: "You both want this",
+    #: "You complement each other")
+    cls: str
 
     @property
     def detail(self) -> str:
