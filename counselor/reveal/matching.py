@@ -250,11 +250,23 @@ def counts(results: list[PairResult]) -> dict[str, int]:
     return out
 
 
-def who_does_what(item: dict, result: PairResult, name_a: str, name_b: str) -> list[str]:
+def role_labels(item: dict) -> dict[str, str]:
+    """A desire item's role keys with their labels (the first of a key wins)."""
+    return {r["key"]: r["label"] for r in reversed(item.get("roles", ()))}
+
+
+def who_does_what(
+    item: dict,
+    result: PairResult,
+    name_a: str,
+    name_b: str,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
     """Counselor-facing lines saying who leads or gives in a pair's matches and limits
-    ("Jordan: Leading · Riley: Following"), in role order."""
+    ("Jordan: Leading · Riley: Following"), in role order. ``labels``: ``role_labels(item)``,
+    when the caller has it (a row of six partners has fifteen pairs)."""
     lines = []
-    labels = {r["key"]: r["label"] for r in reversed(item["roles"])}  # the first of a key wins
+    labels = role_labels(item) if labels is None else labels
     for p in result.pairings:
         role_a, role_b = labels.get(p.role_a, p.role_a), labels.get(p.role_b, p.role_b)
         if p.cls == "complementary":

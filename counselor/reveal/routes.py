@@ -16,7 +16,7 @@ from counselor.core import audit
 from counselor.core.ownership import counselor_required, get_owned_or_404
 from counselor.core.web import refuse
 from counselor.extensions import db
-from counselor.questionnaires.models import Assignment
+from counselor.questionnaires.models import Assignment, QuestionnaireVersion
 from counselor.reveal import exports, matching, services
 from counselor.reveal.blueprint import bp
 from counselor.reveal.forms import ReleaseForm
@@ -34,9 +34,14 @@ def _classes():
 
 #: what every page here reads with the case and the assignment: the partners joined to the
 #: case and the version to the assignment (a statement fewer each than loading them on first
-#: use), the relationship map and the responses one statement each, whatever their number
+#: use), the relationship map and the responses one statement each, whatever their number.
+#: The version's definition text (100 KB for the desire inventory) is read only when this
+#: process has not parsed it yet (``parsed_definition``).
 CASE_LOAD = (joinedload(Case.partners), selectinload(Case.relationships))
-ASSIGNMENT_LOAD = (joinedload(Assignment.version), selectinload(Assignment.responses))
+ASSIGNMENT_LOAD = (
+    joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json),
+    selectinload(Assignment.responses),
+)
 
 
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):

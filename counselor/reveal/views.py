@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
 from counselor.questionnaires.scoring import Score, scores
-from counselor.reveal.matching import matches_prepared, prepare
+from counselor.reveal.matching import matches_prepared, prepare, role_labels
 
 
 @dataclass(frozen=True)
@@ -85,10 +85,6 @@ class PartnerView:
     items: list[SharedItem] = field(default_factory=list)
     #: the viewer's OWN scores on measures marked shared (never another partner's)
     own_scores: list[Score] = field(default_factory=list)
-
-
-def _role_labels(item: dict) -> dict[str, str]:
-    return {r["key"]: r["label"] for r in reversed(item["roles"])}  # the first of a key wins
 
 
 def _public_value(item: dict, value: Any) -> Any:
@@ -216,6 +212,6 @@ def _candidates(defn: Definition) -> tuple[tuple, ...]:
             share = share_of(item)
             if share == "counselor_only" or item["link_id"] in hidden:
                 continue
-            labels = _role_labels(item) if item["type"] == "desire" else None
+            labels = role_labels(item) if item["type"] == "desire" else None
             out.append((section.index, section.title, item["link_id"], item, share, labels))
     return tuple(out)
