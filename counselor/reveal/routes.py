@@ -8,10 +8,9 @@ from dataclasses import dataclass, field
 
 from flask import Response as HTTPResponse
 from flask import abort, flash, redirect, render_template, request, url_for
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from counselor.cases.models import Case
-from counselor.cases.services import get_case_or_404
 from counselor.core import audit
 from counselor.core.ownership import counselor_required, get_owned_or_404
 from counselor.core.web import refuse
@@ -32,29 +31,29 @@ def _classes():
     }
 
 
-#: what every page here reads with the case and the assignment: the partners joined to the
-#: case and the version to the assignment (a statement fewer each than loading them on first
-#: use), the relationship map and the responses one statement each, whatever their number.
-#: The version's definition text (100 KB for the desire inventory) is read only when this
-#: process has not parsed it yet (``parsed_definition``).
-CASE_LOAD = (joinedload(Case.partners), selectinload(Case.relationships))
-ASSIGNMENT_LOAD = (
+#: what every page here reads with the assignment, in three statements whatever the number of
+#: partners: the assignment with its case (the join that checks ownership), the case's partners
+#: and the version, all in one row per partner; the relationship map; the responses. The
+#: version's definition text (100 KB for the desire inventory) is read only when this process
+#: has not parsed it yet (``parsed_definition``).
+LOAD = (
+    contains_eager(Assignment.case).joinedload(Case.partners),
+    contains_eager(Assignment.case).selectinload(Case.relationships),
     joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json),
     selectinload(Assignment.responses),
 )
 
 
 def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
-    case = get_case_or_404(case_id, load=CASE_LOAD)
     assignment = get_owned_or_404(
         Assignment,
         assignment_id,
         owner=Case.counselor_id,
         via=(Assignment.case,),
-        where=(Assignment.case_id == case.id,),
-        load=ASSIGNMENT_LOAD,
+        where=(Assignment.case_id == case_id,),
+        load=LOAD,
     )
-    return case, assignment
+    return assignment.case, assignment
 
 
 #: a comparison with more answer and matrix cells than this is shown one section at a time:
