@@ -172,25 +172,44 @@ def compare_pair(
     return compare_prepared(item, a_key, prepare(item, a_answer), b_key, prepare(item, b_answer))
 
 
-def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepared) -> PairResult:
-    """``compare_pair`` on answers already prepared (each partner's once per item)."""
-    pairings = _pairings(item, a, b)
+def role_plan(item: dict) -> tuple[tuple[str, str, bool], ...]:
+    """How a desire item's roles pair up: per role, its key, the key of the other partner's
+    role it is paired with (its counterpart, or itself) and whether it is shared (no
+    counterpart). A caller classifying an item for many pairs makes it once."""
+    return tuple(
+        (r["key"], r.get("counterpart", r["key"]), "counterpart" not in r) for r in item["roles"]
+    )
+
+
+def compare_prepared(
+    item: dict,
+    a_key: Any,
+    a: Prepared,
+    b_key: Any,
+    b: Prepared,
+    plan: tuple[tuple[str, str, bool], ...] | None = None,
+) -> PairResult:
+    """``compare_pair`` on answers already prepared (each partner's once per item);
+    ``plan``: ``role_plan(item)``, when the caller has it."""
+    pairings = _pairings(role_plan(item) if plan is None else plan, a, b)
     classes, cls = _classes_of(tuple(p.cls for p in pairings))
     return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, a.limits, b.limits)
 
 
-def matches_prepared(item: dict, a: Prepared, b: Prepared) -> list[Pairing]:
-    """The mutual and complementary pairings of two prepared answers: what partners may see
-    of each other (``compare_prepared(...).matches``, without the pair's classes)."""
-    return [p for p in _pairings(item, a, b) if p.cls in MATCH_CLASSES]
+def matches_prepared(
+    plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared
+) -> list[Pairing]:
+    """The mutual and complementary pairings of two prepared answers to an item with this
+    ``role_plan``: what partners may see of each other (``compare_prepared(...).matches``,
+    without the pair's classes)."""
+    return [p for p in _pairings(plan, a, b) if p.cls in MATCH_CLASSES]
 
 
-def _pairings(item: dict, a: Prepared, b: Prepared) -> list[Pairing]:
+def _pairings(plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared) -> list[Pairing]:
     """Each role of A paired with its counterpart (or itself) of B, classified."""
     limits_a, limits_b = a.limits, b.limits
     pairings = []
-    for role in item["roles"]:
-        mine, other = role["key"], role.get("counterpart", role["key"])
+    for mine, other, shared_role in plan:
         raw_a, raw_b = a.roles.get(mine), b.roles.get(other)
         if mine in limits_a or other in limits_b:
             collides = (mine in limits_a and raw_b in POSITIVE) or (
@@ -201,7 +220,7 @@ def _pairings(item: dict, a: Prepared, b: Prepared) -> list[Pairing]:
             cls = "unanswered"
         else:
             cls = classify_pairing(
-                a.matching.get(mine), b.matching.get(other), shared_role="counterpart" not in role
+                a.matching.get(mine), b.matching.get(other), shared_role=shared_role
             )
         pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
     return pairings
@@ -237,7 +256,8 @@ def compare_item_pairs(
     """``compare_item`` for pairs decided once (the same for every item of an assignment);
     each partner's answer is prepared once, however many pairs they are in."""
     prepared = {k: prepare(item, v) for k, v in answers_by_partner.items()}
-    return [compare_prepared(item, a, prepared[a], b, prepared[b]) for a, b in pairs]
+    plan = role_plan(item)
+    return [compare_prepared(item, a, prepared[a], b, prepared[b], plan) for a, b in pairs]
 
 
 def counts(results: list[PairResult]) -> dict[str, int]:

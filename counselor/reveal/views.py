@@ -24,7 +24,7 @@ from typing import Any, NamedTuple
 
 from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
 from counselor.questionnaires.scoring import Score, scores
-from counselor.reveal.matching import matches_prepared, prepare, role_labels
+from counselor.reveal.matching import matches_prepared, prepare, role_labels, role_plan
 
 
 @dataclass(frozen=True)
@@ -132,7 +132,7 @@ def partner_view(
     my_states = states[viewer.key]
     theirs = [(p.name, answers.get(p.key) or {}, states[p.key]) for p in others]
     items: list[SharedItem] = []
-    for section_index, section_title, lid, item, share, labels in defn.derived(
+    for section_index, section_title, lid, item, share, labels, plan in defn.derived(
         "partner_view_items", _candidates
     ):
         if sections is not None and section_index not in sections:
@@ -146,7 +146,7 @@ def partner_view(
                 if not their_states[lid]:
                     continue
                 for p in matches_prepared(
-                    item, mine_prepared, prepare(item, their_answers.get(lid))
+                    plan, mine_prepared, prepare(item, their_answers.get(lid))
                 ):
                     shown.matches.append(
                         MatchLine(
@@ -200,7 +200,8 @@ def _depends_on_unshared(defn: Definition) -> set[str]:
 
 def _candidates(defn: Definition) -> tuple[tuple, ...]:
     """The items a partner view may show anything of, in document order, as (section index,
-    section title, link id, item, share, role labels of a desire item or None): never a
+    section title, link id, item, share, and of a desire item its role labels and
+    ``role_plan``, else None and None): never a
     ``counselor_only`` item, nor one shown only for an answer that is not shared. Worked out
     once per definition (a view asked each item of the inventory anew, every time)."""
     hidden = _depends_on_unshared(defn)
@@ -212,6 +213,8 @@ def _candidates(defn: Definition) -> tuple[tuple, ...]:
             share = share_of(item)
             if share == "counselor_only" or item["link_id"] in hidden:
                 continue
-            labels = role_labels(item) if item["type"] == "desire" else None
-            out.append((section.index, section.title, item["link_id"], item, share, labels))
+            desire = item["type"] == "desire"
+            labels = role_labels(item) if desire else None
+            plan = role_plan(item) if desire else None
+            out.append((section.index, section.title, item["link_id"], item, share, labels, plan))
     return tuple(out)
