@@ -11,21 +11,21 @@ from counselor.questionnaires.answer_html import answer_html
 EVIL = '<script>alert("x")</script> & more'
 SAFE = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; more"
 
-GIVE_RECEIVE = {
-    "link_id": "d",
-    "type": "desire",
-    "text": "Massage",
-    "roles": [
-        {"key": "give", "label": "Giving", "counterpart": "receive"},
-        {"key": "receive", "label": EVIL, "counterpart": "give"},
-    ],
-}
-TOGETHER = {
-    "link_id": "t",
-    "type": "desire",
-    "text": "Cuddling",
-    "roles": [{"key": "together", "label": "Together"}],
-}
+
+def desire_item(*roles: tuple[str, str, str | None]) -> dict:
+    """A desire item of (key, label, counterpart) roles."""
+    return {
+        "link_id": "d",
+        "type": "desire",
+        "text": "An activity",
+        "roles": [
+            {"key": k, "label": label, **({"counterpart": c} if c else {})} for k, label, c in roles
+        ],
+    }
+
+
+GIVE_RECEIVE = desire_item(("give", "Giving", "receive"), ("receive", EVIL, "give"))
+TOGETHER = desire_item(("together", "Together", None))
 CHOICE = {
     "link_id": "c",
     "type": "choice",
