@@ -199,11 +199,11 @@ def _depends_on_unshared(defn: Definition) -> set[str]:
 
 
 def _candidates(defn: Definition) -> tuple[tuple, ...]:
-    """The items a partner view may show anything of, in document order, as (section index,
-    section title, link id, item, share, and of a desire item its role labels and
-    ``role_plan``, else None and None): never a
-    ``counselor_only`` item, nor one shown only for an answer that is not shared. Worked out
-    once per definition (a view asked each item of the inventory anew, every time)."""
+    """The items a partner view may show anything of, in document order: never a
+    ``counselor_only`` item, nor one shown only for an answer that is not shared. Each as
+    (section index, section title, link id, item, share, role labels, ``role_plan``), the
+    last two None but for a desire item. Worked out once per definition (a view asked each
+    item of the inventory anew, every time)."""
     hidden = _depends_on_unshared(defn)
     out = []
     for section in defn.sections:
