@@ -16,15 +16,19 @@ from counselor.auth.models import Counselor
 from counselor.cases.services import create_case, save_session
 from counselor.core.models import utcnow
 from counselor.extensions import db
+from counselor.questionnaires.engine import ANSWERABLE, walk
 from tests.support import (
+    INVENTORY,
     assign,
     counting,
+    inventory_answers,
     load_own,
     new_case,
     open_link,
     portal_csrf,
     revision_of,
     small_alert_definition,
+    submitted,
     sync,
 )
 
@@ -59,6 +63,11 @@ SUBMIT_STATEMENTS = 8
 #: what a met alert rule adds: the alerts the response raised before (read only now), the
 #: alert and its audit event, and the alert's own mail (its read, outbox row and audit event)
 ALERT_STATEMENTS = 6
+#: a section page of a long comparison, or a partner's preview: login session; the
+#: assignment with its case, the case's partners and the version (one read); its responses;
+#: the case's relationship map; audit. The same for a couple and for six partners (the
+#: overview adds the open alerts of its release form: tests/reveal/test_compare_queries.py)
+COMPARISON_PART_STATEMENTS = 5
 
 
 def _add_cases(account, count: int, start: int = 0) -> None:
@@ -279,3 +288,29 @@ def test_submit_runs_a_fixed_handful_of_statements(app, counselor_a, tired, aler
     assert db.session.scalar(raised) == alerts
     mails = select(func.count()).select_from(Message).where(Message.case_id == case.id)
     assert db.session.scalar(mails) == 1 + alerts
+
+
+def test_a_comparison_section_and_a_preview_read_a_fixed_handful_of_statements(
+    app, client_a, counselor_a
+):
+    """The largest section of the inventory's comparison and a partner's preview, for a
+    couple and for six partners: the same few statements, whatever the number of partners."""
+    sync()
+    counts = {}
+    for size in (2, 6):
+        names = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")[:size]
+        case = new_case(counselor_a, f"Inventory {size}", names)
+        assignment = submitted(app, case, INVENTORY, inventory_answers())
+        defn = assignment.definition
+        largest = max(
+            defn.sections, key=lambda s: sum(1 for i in walk(s.items) if i["type"] in ANSWERABLE)
+        )
+        base = f"/cases/{case.id}/assignments/{assignment.id}"
+        for page, url in (
+            ("section", f"{base}/compare?section={largest.index + 1}"),
+            ("preview", f"{base}/partners/{case.partners[0].id}/preview"),
+        ):
+            statements = _statements(client_a, url)
+            counts[page, size] = len(statements)
+            assert len(statements) == COMPARISON_PART_STATEMENTS, "\n".join(statements)
+    print(f"\ncomparison section and preview pages: {counts} statements")

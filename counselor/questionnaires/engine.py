@@ -178,15 +178,27 @@ def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bo
     it, so the cost is linear in the definition. Asking item by item re-decided every
     question a condition reads, which grew exponentially with chained conditions.
     """
-    states: dict[str, bool] = {}
     if defn.in_order:  # the usual case: one pass, everything an item reads decided before it
-        for lid in defn.order:
+        start, follow_ups = defn.derived("enabled_start", _enabled_start)
+        # every item not under a condition is shown whatever the answers: only the follow-ups
+        # are decided (the desire inventory has none; its 235 items were decided one by one)
+        states = dict(start)
+        for lid in follow_ups:
             states[lid] = _shown(defn, defn.by_id[lid], answers, states)
         return states
+    states: dict[str, bool] = {}
     for lid in defn.order:
         if lid not in states:
             _decide(defn, lid, answers, states)
     return states
+
+
+def _enabled_start(defn: Definition) -> tuple[dict[str, bool], list[str]]:
+    """Every item in document order, shown unless a condition of its own or of a group holding
+    it may hide it, and those follow-ups in document order (what ``enabled_states`` decides)."""
+    follow_ups = [lid for lid in defn.order if defn.is_follow_up(defn.by_id[lid])]
+    hidden = set(follow_ups)
+    return {lid: lid not in hidden for lid in defn.order}, follow_ups
 
 
 def _decide(defn: Definition, start: str, answers: Mapping[str, Any], states: dict) -> None:

@@ -19,7 +19,8 @@ from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg
 from counselor.core.web import public_url, refuse, refused_under, refusing
 from counselor.extensions import db
-from counselor.questionnaires import authoring, engine, services
+from counselor.questionnaires import authoring, services
+from counselor.questionnaires.answer_html import answer_html
 from counselor.questionnaires.blueprint import bp
 from counselor.questionnaires.forms import CaseAssignForm, DueForm, LibraryAssignForm
 
@@ -31,10 +32,8 @@ STATUS_LABELS = {
 }
 
 
-@bp.app_template_global()
-def desire_value(item: dict, value) -> dict:
-    """A stored desire answer in today's shape (older item-wide limits read per role)."""
-    return engine.desire_value(item, value)
+# one answer, read-only, on every page that shows answers (was a macro: see the module)
+bp.add_app_template_global(answer_html)
 
 
 @bp.app_template_global()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any, NamedTuple
 
 from counselor.questionnaires import engine, scoring
@@ -29,6 +29,12 @@ class Cell(NamedTuple):
     also: tuple[tuple[str, str], ...]
     #: who leads or gives in the pair's matches and limits
     lines: list[str]
+
+
+@cache  # a pair has one of a few dozen combinations of classes
+def _also(classes: tuple[str, ...], lead: str) -> tuple[tuple[str, str], ...]:
+    """A cell's classes other than the one it leads with, with their labels."""
+    return tuple((c, matching.CLASS_LABELS[c]) for c in classes if c != lead)
 
 
 @dataclass
@@ -60,7 +66,7 @@ class ItemComparison:
     @cached_property
     def role_labels(self) -> dict[str, str]:
         """Role key to label (the matrix names the roles of each match)."""
-        return {r["key"]: r["label"] for r in self.item.get("roles", ())}
+        return matching.role_labels(self.item)
 
     @property
     def worst(self) -> str | None:
@@ -228,13 +234,13 @@ class Comparison:
 
     def cells_of(self, row: ItemComparison) -> list[Cell]:
         """A desire row's matrix cells, one per pair."""
-        labels, names = matching.CLASS_LABELS, self.names
+        names, item, roles = self.names, row.item, row.role_labels
         return [
             Cell(
                 pr.cls,
-                labels[pr.cls],
-                tuple((c, labels[c]) for c in pr.classes if c != pr.cls),
-                matching.who_does_what(row.item, pr, names[pr.partner_a], names[pr.partner_b]),
+                matching.CLASS_LABELS[pr.cls],
+                _also(pr.classes, pr.cls),
+                matching.who_does_what(item, pr, names[pr.partner_a], names[pr.partner_b], roles),
             )
             for pr in row.pairs
         ]

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import combinations
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from counselor.questionnaires.engine import desire_value
 
@@ -73,9 +75,9 @@ CLASS_HELP = {
 }
 
 
-@dataclass(frozen=True)
-class Pairing:
-    """One role of partner A paired with one role of partner B."""
+class Pairing(NamedTuple):
+    """One role of partner A paired with one role of partner B (a tuple: a comparison makes
+    one per role, pair and item, thousands for a long one)."""
 
     role_a: str
     role_b: str
@@ -133,32 +135,34 @@ def classify_pairing(a: str | None, b: str | None, *, shared_role: bool) -> str:
     return "discuss"
 
 
-def _for_matching(answer: Mapping) -> dict:
-    """The role answers as they count for a match: a fantasy-only yes counts as a maybe."""
-    roles = dict(answer.get("roles") or {})
-    if answer.get("fantasy"):
-        return {k: ("maybe" if v in POSITIVE else v) for k, v in roles.items()}
-    return roles
+class Prepared(NamedTuple):
+    """One partner's answer to one desire item, normalised once for every pair it is in
+    (read only: ``roles`` may be the stored answer's own mapping)."""
 
-
-def _empty(answer: Mapping) -> bool:
-    return not answer.get("roles") and not answer.get("limits")
-
-
-@dataclass(frozen=True)
-class Prepared:
-    """One partner's answer to one desire item, normalised once for every pair it is in."""
-
-    roles: dict
-    matching: dict
+    roles: Mapping
+    #: the role answers as they count for a match: a fantasy-only yes counts as a maybe
+    matching: Mapping
     limits: frozenset
     empty: bool
 
 
+_UNANSWERED = Prepared(MappingProxyType({}), MappingProxyType({}), frozenset(), True)
+
+
 def prepare(item: dict, answer: Mapping | None) -> Prepared:
     """Normalise an answer for matching (today's shape; a fantasy-only yes as a maybe)."""
-    value = desire_value(item, answer)
-    return Prepared(value["roles"], _for_matching(value), frozenset(value["limits"]), _empty(value))
+    if not answer or not isinstance(answer, dict):
+        return _UNANSWERED
+    if answer.get("hard_limit") and not answer.get("limits"):
+        answer = desire_value(item, answer)  # an older answer: its item-wide limit per role
+    roles = answer.get("roles") or {}
+    limits = answer.get("limits") or ()
+    matching = (
+        {k: ("maybe" if v in POSITIVE else v) for k, v in roles.items()}
+        if answer.get("fantasy")
+        else roles
+    )
+    return Prepared(roles, matching, frozenset(limits), not roles and not limits)
 
 
 def compare_pair(
@@ -168,12 +172,44 @@ def compare_pair(
     return compare_prepared(item, a_key, prepare(item, a_answer), b_key, prepare(item, b_answer))
 
 
-def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepared) -> PairResult:
-    """``compare_pair`` on answers already prepared (each partner's once per item)."""
+def role_plan(item: dict) -> tuple[tuple[str, str, bool], ...]:
+    """How a desire item's roles pair up: per role, its key, the key of the other partner's
+    role it is paired with (its counterpart, or itself) and whether it is shared (no
+    counterpart). A caller classifying an item for many pairs makes it once."""
+    return tuple(
+        (r["key"], r.get("counterpart", r["key"]), "counterpart" not in r) for r in item["roles"]
+    )
+
+
+def compare_prepared(
+    item: dict,
+    a_key: Any,
+    a: Prepared,
+    b_key: Any,
+    b: Prepared,
+    plan: tuple[tuple[str, str, bool], ...] | None = None,
+) -> PairResult:
+    """``compare_pair`` on answers already prepared (each partner's once per item);
+    ``plan``: ``role_plan(item)``, when the caller has it."""
+    pairings = _pairings(role_plan(item) if plan is None else plan, a, b)
+    classes, cls = _classes_of(tuple(p.cls for p in pairings))
+    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, a.limits, b.limits)
+
+
+def matches_prepared(
+    plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared
+) -> list[Pairing]:
+    """The mutual and complementary pairings of two prepared answers to an item with this
+    ``role_plan``: what partners may see of each other (``compare_prepared(...).matches``,
+    without the pair's classes)."""
+    return [p for p in _pairings(plan, a, b) if p.cls in MATCH_CLASSES]
+
+
+def _pairings(plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared) -> list[Pairing]:
+    """Each role of A paired with its counterpart (or itself) of B, classified."""
     limits_a, limits_b = a.limits, b.limits
     pairings = []
-    for role in item["roles"]:
-        mine, other = role["key"], role.get("counterpart", role["key"])
+    for mine, other, shared_role in plan:
         raw_a, raw_b = a.roles.get(mine), b.roles.get(other)
         if mine in limits_a or other in limits_b:
             collides = (mine in limits_a and raw_b in POSITIVE) or (
@@ -184,15 +220,20 @@ def compare_prepared(item: dict, a_key: Any, a: Prepared, b_key: Any, b: Prepare
             cls = "unanswered"
         else:
             cls = classify_pairing(
-                a.matching.get(mine), b.matching.get(other), shared_role="counterpart" not in role
+                a.matching.get(mine), b.matching.get(other), shared_role=shared_role
             )
         pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
-    present = {p.cls for p in pairings}
+    return pairings
+
+
+@cache  # a few dozen combinations of pairing classes occur (items have one to four roles)
+def _classes_of(pairing_classes: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """A pair's classes in counselor order, and the one its cell leads with."""
+    present = set(pairing_classes)
     if "limit_collision" in present:
         present.add("limit")  # a limit is a limit, also where a yes runs into it
     classes = tuple(c for c in CLASS_ORDER if c in present)
-    cls = next(c for c in LEAD_ORDER if c in present)
-    return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, limits_a, limits_b)
+    return classes, next(c for c in LEAD_ORDER if c in present)
 
 
 def related_pairs(keys: Iterable[Any], related: Callable[[Any, Any], bool] | None = None) -> list:
@@ -215,7 +256,8 @@ def compare_item_pairs(
     """``compare_item`` for pairs decided once (the same for every item of an assignment);
     each partner's answer is prepared once, however many pairs they are in."""
     prepared = {k: prepare(item, v) for k, v in answers_by_partner.items()}
-    return [compare_prepared(item, a, prepared[a], b, prepared[b]) for a, b in pairs]
+    plan = role_plan(item)
+    return [compare_prepared(item, a, prepared[a], b, prepared[b], plan) for a, b in pairs]
 
 
 def counts(results: list[PairResult]) -> dict[str, int]:
@@ -228,11 +270,23 @@ def counts(results: list[PairResult]) -> dict[str, int]:
     return out
 
 
-def who_does_what(item: dict, result: PairResult, name_a: str, name_b: str) -> list[str]:
+def role_labels(item: dict) -> dict[str, str]:
+    """A desire item's role keys with their labels (the first of a key wins)."""
+    return {r["key"]: r["label"] for r in reversed(item.get("roles", ()))}
+
+
+def who_does_what(
+    item: dict,
+    result: PairResult,
+    name_a: str,
+    name_b: str,
+    labels: Mapping[str, str] | None = None,
+) -> list[str]:
     """Counselor-facing lines saying who leads or gives in a pair's matches and limits
-    ("Jordan: Leading · Riley: Following"), in role order."""
+    ("Jordan: Leading · Riley: Following"), in role order. ``labels``: ``role_labels(item)``,
+    when the caller has it (a row of six partners has fifteen pairs)."""
     lines = []
-    labels = {r["key"]: r["label"] for r in reversed(item["roles"])}  # the first of a key wins
+    labels = role_labels(item) if labels is None else labels
     for p in result.pairings:
         role_a, role_b = labels.get(p.role_a, p.role_a), labels.get(p.role_b, p.role_b)
         if p.cls == "complementary":

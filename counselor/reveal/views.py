@@ -20,11 +20,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
 from counselor.questionnaires.scoring import Score, scores
-from counselor.reveal.matching import compare_prepared, prepare
+from counselor.reveal.matching import matches_prepared, prepare, role_labels, role_plan
 
 
 @dataclass(frozen=True)
@@ -35,19 +35,16 @@ class PartnerInfo:
     name: str
 
 
-@dataclass(frozen=True)
-class MatchLine:
-    """One matching role pairing: what the viewer and the other partner both want."""
+class MatchLine(NamedTuple):
+    """One matching role pairing: what the viewer and the other partner both want (a tuple:
+    a partner's page of the desire inventory with five others holds some 1,700)."""
 
     other: str
     viewer_role: str
     other_role: str
-    cls: str  # mutual or complementary
-
-    @property
-    def badge(self) -> str:
-        """What the match is, in the viewer's words."""
-        return "You both want this" if self.cls == "mutual" else "You complement each other"
+    #: mutual or complementary (portal/_shared_items.html words each: "You both want this",
+    #: "You complement each other")
+    cls: str
 
     @property
     def detail(self) -> str:
@@ -90,10 +87,6 @@ class PartnerView:
     own_scores: list[Score] = field(default_factory=list)
 
 
-def _role_labels(item: dict) -> dict[str, str]:
-    return {r["key"]: r["label"] for r in reversed(item["roles"])}  # the first of a key wins
-
-
 def _public_value(item: dict, value: Any) -> Any:
     """Strip from an answer what is never shown to another partner (desire answers whole)."""
     if item["type"] == "desire" or not has_answer(value):
@@ -132,55 +125,48 @@ def partner_view(
         for p in partners
         if p.key != viewer.key and (related is None or related(viewer.key, p.key))
     ]
-    hidden_by_unshared = defn.derived("depends_on_unshared", _depends_on_unshared)
     states = dict(states or {})
     for p in (viewer, *others):
         if p.key not in states:
             states[p.key] = enabled_states(defn, answers.get(p.key) or {})
     my_states = states[viewer.key]
-    their_states = states
+    theirs = [(p.name, answers.get(p.key) or {}, states[p.key]) for p in others]
     items: list[SharedItem] = []
-    for section in defn.sections:
-        if sections is not None and section.index not in sections:
+    for section_index, section_title, lid, item, share, labels, plan in defn.derived(
+        "partner_view_items", _candidates
+    ):
+        if sections is not None and section_index not in sections:
             continue
-        for lid in _section_ids(defn, section):
-            item = defn.by_id[lid]
-            share = share_of(item)
-            if share == "counselor_only" or lid in hidden_by_unshared:
-                continue
-            if not my_states[lid]:
-                continue
-            shown = SharedItem(lid, item["text"], section.title)
-            mine_prepared, labels = None, {}
-            for other in others:
-                theirs = answers.get(other.key) or {}
-                if not their_states[other.key][lid]:
+        if not my_states[lid]:
+            continue
+        shown = SharedItem(lid, item["text"], section_title)
+        if labels is not None:  # a desire item: its matches, never its answers
+            mine_prepared = prepare(item, mine.get(lid))
+            for name, their_answers, their_states in theirs:
+                if not their_states[lid]:
                     continue
-                if item["type"] == "desire":
-                    if mine_prepared is None:  # the viewer's answer, once for every other
-                        mine_prepared, labels = prepare(item, mine.get(lid)), _role_labels(item)
-                    result = compare_prepared(
-                        item, viewer.key, mine_prepared, other.key, prepare(item, theirs.get(lid))
-                    )
-                    for p in result.matches:
-                        shown.matches.append(
-                            MatchLine(
-                                other.name,
-                                labels.get(p.role_a, p.role_a),
-                                labels.get(p.role_b, p.role_b),
-                                p.cls,
-                            )
+                for p in matches_prepared(
+                    plan, mine_prepared, prepare(item, their_answers.get(lid))
+                ):
+                    shown.matches.append(
+                        MatchLine(
+                            name,
+                            labels.get(p.role_a, p.role_a),
+                            labels.get(p.role_b, p.role_b),
+                            p.cls,
                         )
-                elif share == "shared":
-                    value = _public_value(item, theirs.get(lid))
-                    if value is not None:
-                        shown.answers.append(SharedAnswer(other.name, item, value))
-                elif share == "mutual":
-                    value = _public_value(item, theirs.get(lid))
-                    if value is not None and value == mine.get(lid):
-                        shown.answers.append(SharedAnswer(other.name, item, value))
-            if shown.matches or shown.answers:
-                items.append(shown)
+                    )
+        else:
+            for name, their_answers, their_states in theirs:
+                if not their_states[lid]:
+                    continue
+                value = _public_value(item, their_answers.get(lid))
+                if value is None:
+                    continue
+                if share == "shared" or (share == "mutual" and value == mine.get(lid)):
+                    shown.answers.append(SharedAnswer(name, item, value))
+        if shown.matches or shown.answers:
+            items.append(shown)
     own = [s for s in scores(defn, mine, shared_only=True) if s.scored]
     return PartnerView(True, "released", items, own)
 
@@ -212,5 +198,23 @@ def _depends_on_unshared(defn: Definition) -> set[str]:
     return {lid for lid, dependent in decided.items() if dependent}
 
 
-def _section_ids(defn: Definition, section) -> list[str]:
-    return [i["link_id"] for i in walk(section.items) if i["type"] not in ("group", "display")]
+def _candidates(defn: Definition) -> tuple[tuple, ...]:
+    """The items a partner view may show anything of, in document order: never a
+    ``counselor_only`` item, nor one shown only for an answer that is not shared. Each as
+    (section index, section title, link id, item, share, role labels, ``role_plan``), the
+    last two None but for a desire item. Worked out once per definition (a view asked each
+    item of the inventory anew, every time)."""
+    hidden = _depends_on_unshared(defn)
+    out = []
+    for section in defn.sections:
+        for item in walk(section.items):
+            if item["type"] in ("group", "display"):
+                continue
+            share = share_of(item)
+            if share == "counselor_only" or item["link_id"] in hidden:
+                continue
+            desire = item["type"] == "desire"
+            labels = role_labels(item) if desire else None
+            plan = role_plan(item) if desire else None
+            out.append((section.index, section.title, item["link_id"], item, share, labels, plan))
+    return tuple(out)

@@ -11,8 +11,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.browser.test_accessibility import SCREENS, axe_violations
-from tests.reveal.test_compare_queries import _inventory_answers, _submitted
-from tests.support import INVENTORY, new_case, sync
+from tests.support import INVENTORY, inventory_answers, new_case, submitted, sync
 from tests.support.browser import sign_in_page
 
 
@@ -21,7 +20,7 @@ def test_overview_section_and_preview_pages_are_accessible(
 ):
     sync()
     case = new_case(counselor_a, "Couple", ("Sam Rivera", "Alex Novak"))
-    assignment = _submitted(app, case, INVENTORY, _inventory_answers())
+    assignment = submitted(app, case, INVENTORY, inventory_answers())
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     shots = os.environ.get("COUNSELOR_SCREENSHOTS")
     seen: dict[str, list[str]] = {}

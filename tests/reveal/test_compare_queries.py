@@ -11,13 +11,13 @@ from counselor.extensions import db
 from counselor.questionnaires.services import reissue
 from tests.support import (
     INVENTORY,
-    assign,
     counting,
     desire,
+    inventory_answers,
     load_own,
     new_case,
     open_link,
-    questionnaire,
+    submitted,
     sync,
 )
 
@@ -37,17 +37,9 @@ SMALL = {
     ],
 }
 SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
-#: login session, the case with its partners, the relationship map, the assignment with its
-#: version, its responses, the audit row, the case's open alerts
-COMPARE_STATEMENTS = 7
-ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
-
-
-def _submitted(app, case, slug, answers_for, owner_id=None):
-    assignment, tokens = assign(case, slug, owner_id=owner_id)
-    for n, (name, token) in enumerate(tokens.items()):
-        open_link(app.test_client(), token, name=name).answer_and_submit(answers_for(n))
-    return assignment
+#: login session, the assignment with its case, the case's partners and the version (one
+#: statement), the relationship map, the responses, the audit row, the case's open alerts
+COMPARE_STATEMENTS = 6
 
 
 def compare_statements(client, case, assignment) -> list[str]:
@@ -59,31 +51,12 @@ def compare_statements(client, case, assignment) -> list[str]:
     return statements
 
 
-def _inventory_answers():
-    items = None
-
-    def answers(n):
-        nonlocal items
-        if items is None:
-            defn = questionnaire(INVENTORY).latest.definition
-            items = [i for i in defn.questions() if i["type"] == "desire"]
-        return {
-            i["link_id"]: desire(
-                {r["key"]: ROLES[(n + k + j) % 5] for j, r in enumerate(i["roles"])},
-                limit=(n + k) % 11 == 0,
-            )
-            for k, i in enumerate(items)
-        }
-
-    return answers
-
-
 @pytest.fixture
 def small_and_large(app, counselor_a):
     sync()
     load_own(counselor_a, SMALL)
     small_case = new_case(counselor_a, "Two", ("Sam Rivera", "Alex Novak"))
-    small = _submitted(
+    small = submitted(
         app,
         small_case,
         "two-items",
@@ -91,7 +64,7 @@ def small_and_large(app, counselor_a):
         owner_id=counselor_a.id,
     )
     large_case = new_case(counselor_a, "Six", SIX)
-    large = _submitted(app, large_case, INVENTORY, _inventory_answers())
+    large = submitted(app, large_case, INVENTORY, inventory_answers())
     return (small_case, small), (large_case, large)
 
 
@@ -99,7 +72,7 @@ def small_and_large(app, counselor_a):
 def couple_inventory(app, counselor_a):
     sync()
     case = new_case(counselor_a, "Couple", ("Sam Rivera", "Alex Novak"))
-    return case, _submitted(app, case, INVENTORY, _inventory_answers())
+    return case, submitted(app, case, INVENTORY, inventory_answers())
 
 
 def test_compare_page_statement_count_does_not_grow(small_and_large, client_a):

@@ -30,6 +30,7 @@ from tests.support.library import (
     assign_http,
     desire,
     intake_answers,
+    inventory_answers,
     links_from,
     load_own,
     practice_today,
@@ -37,6 +38,7 @@ from tests.support.library import (
     request_key_from,
     small_alert_definition,
     small_definition,
+    submitted,
     sync,
 )
 from tests.support.portal import (
@@ -84,6 +86,7 @@ __all__ = [
     "fresh",
     "free_port",
     "intake_answers",
+    "inventory_answers",
     "landing_csrf",
     "leaks",
     "links_from",
@@ -107,5 +110,6 @@ __all__ = [
     "small_alert_definition",
     "small_definition",
     "sqlalchemy_url",
+    "submitted",
     "sync",
 ]

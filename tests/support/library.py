@@ -163,6 +163,44 @@ def desire(
     }
 
 
+#: the desire answers ``inventory_answers`` cycles through
+ROLES = ("yes", "want_to_try", "if_partner", "maybe", "no")
+
+
+def submitted(app, case, what, answers_for, owner_id=None):
+    """``what`` assigned to every partner of ``case`` (as ``assign``), each partner answering
+    through their own link and submitting ``answers_for(n)`` (n: their position); returns the
+    assignment."""
+    from tests.support.portal import open_link
+
+    assignment, tokens = assign(case, what, owner_id=owner_id)
+    for n, (name, token) in enumerate(tokens.items()):
+        open_link(app.test_client(), token, name=name).answer_and_submit(answers_for(n))
+    return assignment
+
+
+def inventory_answers():
+    """``answers_for`` of ``submitted`` for the inventory: every desire item answered, the
+    answers cycling through ``ROLES`` by partner, item and role, with a hard limit on about
+    one item in eleven (every class of the matrix occurs)."""
+    items = None
+
+    def answers(n):
+        nonlocal items
+        if items is None:
+            defn = questionnaire(INVENTORY).latest.definition
+            items = [i for i in defn.questions() if i["type"] == "desire"]
+        return {
+            i["link_id"]: desire(
+                {r["key"]: ROLES[(n + k + j) % 5] for j, r in enumerate(i["roles"])},
+                limit=(n + k) % 11 == 0,
+            )
+            for k, i in enumerate(items)
+        }
+
+    return answers
+
+
 def small_definition(slug="small-check", **extra) -> dict:
     """A small own questionnaire with one required item and one of every common type."""
     doc = {
