@@ -5,10 +5,19 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import update
+
+from counselor.agreements import services as agreements
+from counselor.agreements.queries import in_force
+from counselor.alerts.models import Alert
 from counselor.auth.models import Counselor
-from counselor.cases.services import PAGE_SIZE, caseload_page, create_case
+from counselor.cases.caseload import PAGE_SIZE
+from counselor.cases.services import create_case
 from counselor.core.models import utcnow
 from counselor.extensions import db
+from counselor.pages import read_models
+from tests.support import assign, sync
+from tests.support.agreements import agree_all, published_agreement
 
 
 def _cases(account, count: int) -> list:
@@ -71,27 +80,98 @@ def test_out_of_range_or_malformed_pages_show_the_nearest_page(app, client_a, co
     assert r.status_code == 200 and _labels(r.get_data(as_text=True))[0] == "Case 000"
 
 
+def _alert(case, severity: str) -> None:
+    """An open alert of ``severity`` on ``case`` (as a screening answer raises one)."""
+    assignment, _ = assign(case, "intake")
+    response = assignment.responses[0]
+    db.session.add(
+        Alert(
+            case_id=case.id,
+            assignment_id=assignment.id,
+            response_id=response.id,
+            partner_id=response.partner_id,
+            link_id="screening.pressure",
+            severity=severity,
+        )
+    )
+    db.session.commit()
+
+
+def _pause(case) -> None:
+    """A clause a partner paused in an agreement of ``case``."""
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    clause = in_force(agreement).clauses[0]["key"]
+    agreements.pause(agreement, case.partners[0], clause)
+    db.session.commit()
+
+
+def _page(account, page: int = 1, query: str = "", status: str = "active"):
+    owner = db.session.get(Counselor, account.id)
+    return read_models.caseload_page(owner, query, status, page)
+
+
 def test_flagged_cases_lead_every_page_order(app, counselor_a):
+    sync()
     cases = _cases(counselor_a, 120)
-    owner = db.session.get(Counselor, counselor_a.id)
-    flagged = {cases[119].id: (1, "review"), cases[75].id: (1, "review")}
-    first = caseload_page(owner, "", "active", 1, flagged)
+    _alert(cases[119], "review")
+    _alert(cases[75], "review")
+    first = _page(counselor_a)
     assert [c.label for c in first.cases[:3]] == ["Case 075", "Case 119", "Case 000"]
-    third = caseload_page(owner, "", "active", 3, flagged)
-    assert "Case 119" not in [c.label for c in third.cases]
-    searched = caseload_page(owner, "case 1", "active", 1, flagged)
+    assert first.flagged == {cases[75].id: (1, "review"), cases[119].id: (1, "review")}
+    # every case once, in order, across the pages
+    labels = [c.label for n in (1, 2, 3) for c in _page(counselor_a, n).cases]
+    assert labels == ["Case 075", "Case 119"] + [f"Case {n:03d}" for n in range(119) if n != 75]
+    assert _page(counselor_a, 3).flagged == {}
+    searched = _page(counselor_a, query="case 1")
     assert searched.cases[0].label == "Case 119"
+    assert searched.flagged[cases[119].id] == (1, "review")
 
 
-def test_flag_ranks_order_the_caseload_across_pages(app, counselor_a):
-    # reveal's provider ranks urgent 0, review 1: the more pressing rank leads, whatever the
-    # sessions say, and a page later than the first never holds a flagged case
+def test_flag_ranks_order_the_caseload_across_pages(app, client_a, counselor_a):
+    # a pause and an urgent alert lead alike (the pause names the badge), then review, then
+    # info, whatever the sessions say; an acknowledged alert or a lifted pause flags nothing
+    sync()
     cases = _cases(counselor_a, 120)
-    owner = db.session.get(Counselor, counselor_a.id)
-    flagged = {cases[3].id: (1, "review"), cases[119].id: (0, "urgent")}
-    first = caseload_page(owner, "", "active", 1, flagged)
-    assert [c.label for c in first.cases[:3]] == ["Case 119", "Case 003", "Case 000"]
-    assert first.flagged[cases[119].id] == (0, "urgent")
+    _alert(cases[3], "review")
+    _alert(cases[119], "urgent")
+    _alert(cases[60], "info")
+    _pause(cases[90])
+    _alert(cases[90], "review")
+    _alert(cases[30], "urgent")
+    db.session.execute(
+        update(Alert).where(Alert.case_id == cases[30].id).values(acknowledged_at=utcnow())
+    )
+    db.session.commit()
+    first = _page(counselor_a)
+    assert [c.label for c in first.cases[:5]] == [
+        "Case 090",
+        "Case 119",
+        "Case 003",
+        "Case 060",
+        "Case 000",
+    ]
+    assert first.flagged == {
+        cases[90].id: (0, "pause"),
+        cases[119].id: (0, "urgent"),
+        cases[3].id: (1, "review"),
+        cases[60].id: (2, "info"),
+    }
+    html = client_a.get("/cases").get_data(as_text=True)
+    assert html.count("case-alert-flag") == 4 and "Paused by a partner" in html
+    archived = _page(counselor_a, status="archived")
+    assert archived.cases == [] and archived.flagged == {}
+
+
+def test_a_case_without_a_session_comes_after_every_case_with_one(app, counselor_a):
+    # the cases with a session and those without are two walks of the index
+    cases = _cases(counselor_a, 60)
+    for case in cases[10:20]:
+        case.last_session_at = None
+    db.session.commit()
+    labels = [c.label for n in (1, 2) for c in _page(counselor_a, n).cases]
+    newest_first = sorted(cases[10:20], key=lambda c: (c.created_at, c.id), reverse=True)
+    assert labels == [c.label for c in cases[:10] + cases[20:]] + [c.label for c in newest_first]
 
 
 def test_case_links_and_layout_urls_follow_where_the_app_is_mounted(app, client_a, counselor_a):
