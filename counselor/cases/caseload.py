@@ -17,6 +17,7 @@ from sqlalchemy import (
     Integer,
     Select,
     bindparam,
+    cast,
     func,
     null,
     select,
@@ -155,7 +156,7 @@ def _unflagged_page(status: str, flagged):
     no NULLS LAST, which SQLite's indexes cannot say: the cases without a session are a walk
     of their own.)"""
     c = _CASE.c
-    plain = _cases(status, type_coerce(null(), Integer))
+    plain = _cases(status, cast(null(), Integer))
     if flagged is not None:
         plain = plain.where(c.id.not_in(select(flagged.c.case_id)))
     upto = bindparam("upto", type_=Integer)
@@ -190,7 +191,7 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
     """
     c = _CASE.c
     flagged = _flags(flags) if flags.sources else None
-    code = flagged.c.code if flagged is not None else type_coerce(null(), Integer)
+    code = flagged.c.code if flagged is not None else cast(null(), Integer)
     cases = _cases(status, code)
     if flagged is not None:
         cases = cases.outerjoin(flagged, flagged.c.case_id == c.id)
