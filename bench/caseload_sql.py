@@ -52,9 +52,7 @@ def seed(app) -> dict[int, str]:
             cases = load.seed_caseload(counselor, size, str(size))
             # an alert on a case far down the order, a pause on another: both lead the page
             flagged, paused = cases[-1], cases[len(cases) // 2]
-            assignment, _ = assign(
-                flagged, intake, [], due_on=None, instructions=None, ttl_days=30
-            )
+            assignment, _ = assign(flagged, intake, [], due_on=None, instructions=None, ttl_days=30)
             db.session.flush()
             response = assignment.responses[0]
             db.session.add(

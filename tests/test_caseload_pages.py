@@ -13,7 +13,7 @@ from counselor.alerts.models import Alert
 from counselor.auth.models import Counselor
 from counselor.cases.caseload import PAGE_SIZE
 from counselor.cases.services import create_case
-from counselor.core.models import utcnow
+from counselor.core.models import local_day, utcnow
 from counselor.extensions import db
 from counselor.pages import read_models
 from tests.support import assign, sync
@@ -187,3 +187,38 @@ def test_case_links_and_layout_urls_follow_where_the_app_is_mounted(app, client_
         assert f'href="{root}/static/css/counselor.css"' in page
         assert f'action="{root}/logout"' in page
     assert "Kim 001" in client_a.get(links[1].removeprefix("/practice")).get_data(as_text=True)
+
+
+def test_page_links_are_what_url_for_makes(app):
+    # the page links are built once a page; each must be url_for's own URL, also for a
+    # search that needs quoting and under a mount point
+    from flask import url_for
+
+    from counselor.core.urls import paged_url
+
+    for root in ("", "/practice"):
+        for query in (None, "kim & sam", "ø/é?#=+%"):
+            for status in ("active", "all"):
+                with app.test_request_context("/cases", environ_overrides={"SCRIPT_NAME": root}):
+                    make = paged_url("cases.index", q=query, status=status)
+                    for n in (1, 2, 17):
+                        assert make(n) == url_for("cases.index", q=query, status=status, page=n)
+
+
+def test_each_row_says_its_partners_and_its_latest_session(app, client_a, counselor_a):
+    owner = db.session.get(Counselor, counselor_a.id)
+    booked = create_case(owner, "Booked", [{"display_name": "Sam"}, {"display_name": "Alex"}])
+    booked.last_session_at = utcnow() + timedelta(days=3)
+    past = create_case(owner, "Past", [{"display_name": "Kim"}])
+    past.last_session_at = utcnow() - timedelta(days=2)
+    create_case(owner, "New", [{"display_name": "Jo"}, {"display_name": "Ren"}])
+    db.session.commit()
+    page = re.sub(r"\s+", " ", client_a.get("/cases").get_data(as_text=True))
+    lines = re.findall(
+        r'secondary"> ([^<]*?) </div> </div> <div class="[^"]*md-end"> ([^<]*?) </div>', page
+    )
+    assert lines == [
+        ("2 partners: Sam, Alex", f"Session booked for {local_day(booked.last_session_at)}"),
+        ("1 partner: Kim", f"Last session {local_day(past.last_session_at)}"),
+        ("2 partners: Jo, Ren", "No sessions yet"),
+    ]

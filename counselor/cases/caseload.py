@@ -29,7 +29,7 @@ from sqlalchemy.types import TypeEngine
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import Case, Partner
-from counselor.core.models import aware, utcnow
+from counselor.core.models import aware, local_day, utcnow
 from counselor.extensions import core_execute
 
 #: cases on one caseload page: the page stays small however large the caseload grows
@@ -66,12 +66,26 @@ class CaseRow:
     partners: list[str]
     #: (rank, kind) of its flag, None when it has none
     flag: tuple[int, str] | None = None
+    #: its partners as the row says them: "2 partners: Sam Rivera, Alex Novak"
+    who: str = ""
+    #: its latest session as the row says it; a session still to come is booked, not last
+    when: str = ""
 
-    @property
-    def session_booked_ahead(self) -> bool:
-        """Whether the case's latest session is still to come (booked ahead), so the caseload
-        does not call a future date the last session."""
-        return self.last_session_at is not None and aware(self.last_session_at) > utcnow()
+
+def _lines(cases: list[CaseRow]) -> None:
+    """Each row's two lines of text, made here once a page rather than by filters and tests
+    in the template for each row (a full page is fifty)."""
+    now = utcnow()
+    for case in cases:
+        count = len(case.partners)
+        case.who = f"{count} {'partner' if count == 1 else 'partners'}: {', '.join(case.partners)}"
+        last = aware(case.last_session_at)
+        if last is None:
+            case.when = "No sessions yet"
+        else:
+            case.when = (
+                f"{'Session booked for' if last > now else 'Last session'} {local_day(last)}"
+            )
 
 
 @dataclass
@@ -111,6 +125,12 @@ class _IdText(TypeEngine):
         if dialect.supports_native_uuid:  # the driver hands back uuid.UUID
             return lambda v: None if v is None else str(v)
         return lambda v: None if v is None else f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+
+
+class _Raw(TypeEngine):
+    """A column read as the driver hands it back (no result processing)."""
+
+    cache_ok = True
 
 
 def _mine(status: str, *columns):
@@ -211,7 +231,9 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
     p = _PARTNER.c
     return (
         select(
-            k.id,
+            # as the driver hands it back: the case's columns come on each of its partners'
+            # rows, and ``_case_rows`` makes its ``uuid.UUID`` once per case, not once per row
+            type_coerce(k.id, _Raw()).label("id"),
             k.label_sealed,
             k.status,
             k.last_session_at,
@@ -227,26 +249,31 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
 
 def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     """The cases of rows of ``_caseload_statement`` (one per partner), their labels and
-    partners' names decrypted."""
+    partners' names decrypted. A page's rows are read by position and each case's id made
+    once: this loop runs once per partner of every case shown."""
     label, name = Case.label.opener(), Partner.display_name.opener()
     kinds = flags.kinds
     cases: list[CaseRow] = []
-    case_id = None
-    for row in rows:
-        if row.id != case_id:
-            case_id = row.id
+    partners: list[str] = []
+    current = None
+    for raw_id, label_sealed, status, last_session_at, flag, *_total, pid, name_sealed in rows:
+        if raw_id != current:
+            current = raw_id
+            case_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(hex=raw_id)
+            partners = []
             cases.append(
                 CaseRow(
                     case_id,
-                    label(row.label_sealed, case_id),
-                    row.status,
-                    row.last_session_at,
-                    [],
-                    None if row.flag is None else kinds[row.flag],
+                    label(label_sealed, str(case_id)),
+                    status,
+                    last_session_at,
+                    partners,
+                    None if flag is None else kinds[flag],
                 )
             )
-        if row.partner_id is not None:
-            cases[-1].partners.append(name(row.display_name_sealed, row.partner_id))
+        if pid is not None:
+            partners.append(name(name_sealed, pid))
+    _lines(cases)
     return cases
 
 
