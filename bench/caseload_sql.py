@@ -32,7 +32,7 @@ def seed(app) -> dict[int, str]:
     """Counselors with SIZES cases, one open alert and one pause each; size -> email."""
     from counselor.agreements import services as agreements
     from counselor.agreements.queries import in_force
-    from counselor.alerts.models import Alert
+    from counselor.alerts.services import raise_rule_alert
     from counselor.auth.services import create_counselor
     from counselor.extensions import db
     from counselor.questionnaires.models import Questionnaire
@@ -54,17 +54,7 @@ def seed(app) -> dict[int, str]:
             flagged, paused = cases[-1], cases[len(cases) // 2]
             assignment, _ = assign(flagged, intake, [], due_on=None, instructions=None, ttl_days=30)
             db.session.flush()
-            response = assignment.responses[0]
-            db.session.add(
-                Alert(
-                    case_id=flagged.id,
-                    assignment_id=assignment.id,
-                    response_id=response.id,
-                    partner_id=response.partner_id,
-                    link_id="bench",
-                    severity="review",
-                )
-            )
+            raise_rule_alert(assignment, assignment.responses[0], "steps.pace", "review")
             agreement = published_agreement(paused, CLAUSES)
             agree(agreement)
             clause = in_force(agreement).clauses[0]["key"]

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from counselor.agreements import services as agreements
 from counselor.agreements.queries import in_force
 from counselor.alerts.models import Alert
+from counselor.alerts.services import raise_rule_alert
 from counselor.auth.models import Counselor
 from counselor.cases.caseload import PAGE_SIZE
 from counselor.cases.services import create_case
@@ -81,19 +82,9 @@ def test_out_of_range_or_malformed_pages_show_the_nearest_page(app, client_a, co
 
 
 def _alert(case, severity: str) -> None:
-    """An open alert of ``severity`` on ``case`` (as a screening answer raises one)."""
+    """An open alert of ``severity`` on ``case``, raised as a feature's rule raises one."""
     assignment, _ = assign(case, "intake")
-    response = assignment.responses[0]
-    db.session.add(
-        Alert(
-            case_id=case.id,
-            assignment_id=assignment.id,
-            response_id=response.id,
-            partner_id=response.partner_id,
-            link_id="screening.pressure",
-            severity=severity,
-        )
-    )
+    raise_rule_alert(assignment, assignment.responses[0], "steps.pace", severity)
     db.session.commit()
 
 
