@@ -4,7 +4,7 @@
     python bench/caseload_sql.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
     python bench/caseload_sql.py --plans               # and each statement's query plan
 
-Seeds three counselors (10, 100 and 1,000 cases of 2-6 partners, as bench/load.py does) and,
+Seeds three counselors (10, 100 and 1,000 cases of 2-6 partners, as bench/seed.py does) and,
 for each, one case with an open alert and one with a paused clause, so that the flags' order
 is exercised. It captures the statements one GET of the caseload runs (the first page, no
 search) and runs each SELECT again on the driver's own cursor, ``--runs`` times: the median
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import load  # noqa: E402
+from bench import seed as bench_seed  # noqa: E402
 
 SIZES = (10, 100, 1000)
 
@@ -47,9 +47,9 @@ def seed(app) -> dict[int, str]:
         intake = db.session.scalars(db.select(Questionnaire)).first().latest
         emails = {}
         for size in SIZES:
-            counselor = create_counselor(f"c{size}@bench.example", f"C {size}", load.PASSWORD)
+            counselor = create_counselor(f"c{size}@bench.example", f"C {size}", bench_seed.PASSWORD)
             db.session.flush()
-            cases = load.seed_caseload(counselor, size, str(size))
+            cases = bench_seed.seed_caseload(counselor, size, str(size))
             # an alert on a case far down the order, a pause on another: both lead the page
             flagged, paused = cases[-1], cases[len(cases) // 2]
             assignment, _ = assign(flagged, intake, [], due_on=None, instructions=None, ttl_days=30)
@@ -134,7 +134,7 @@ def main() -> int:
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="counselor-caseload-sql-"))
     url = args.pg_url or f"sqlite:///{tmp / 'caseload.sqlite3'}"
-    app = load.bench_app(url, tmp / "instance", WTF_CSRF_ENABLED=False)
+    app = bench_seed.bench_app(url, tmp / "instance", WTF_CSRF_ENABLED=False)
     emails = seed(app)
     if args.pg_url:
         from sqlalchemy import text
@@ -146,7 +146,7 @@ def main() -> int:
             db.session.commit()
     results = {}
     for size, email in emails.items():
-        client = load.signed_in_client(app, email)
+        client = bench_seed.signed_in_client(app, email)
         results[size] = timed(app, capture(app, client), args.runs, args.plans)
     database = "PostgreSQL" if args.pg_url else "SQLite"
     print(f"\n{database}: median ms per statement of GET /cases, {args.runs} runs each\n")
