@@ -4,9 +4,10 @@
     python bench/cpu_split.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
     python bench/cpu_split.py --pages caseload,case --requests 500
     python bench/cpu_split.py --pages "comparison section,comparison preview" --requests 20 --rounds 10
+    python bench/cpu_split.py --pages caseload --cases 1000 --requests 60 --rounds 5
 
-Seeds the same data as bench/load.py (10 + 100 cases, a couple and six partners with the
-submitted desire inventory, a thirty-item exercise, and for the submit one partner with
+Seeds the same data as bench/load.py (caseloads of 10, 100 and --cases cases, the last two a
+full page of 50; a couple and six partners with the submitted desire inventory, a thirty-item exercise, and for the submit one partner with
 complete unsent answers per request, see bench/submit.py) through the app's services, then drives
 each page in process through the Flask test client: first plain, to time the CPU per request
 (``time.process_time``, so a busy machine does not inflate it), then under cProfile, to split
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import functools
 import gc
 import json
 import os
@@ -149,11 +151,12 @@ def interleaved(fn, reference, requests: int, rounds: int) -> tuple[float, float
     return statistics.mean(pages), statistics.mean(refs), statistics.median(ratios)
 
 
-def project_pages(url: str, tmp: Path, submits: int = 0) -> dict:
+def project_pages(url: str, tmp: Path, submits: int = 0, cases: int = 1000) -> dict:
     """The app on a scratch database, seeded; returns name -> a function making one request
-    (``submits``: partners with complete unsent answers to seed for the submit)."""
+    (``submits``: partners with complete unsent answers to seed for the submit; ``cases``:
+    the large caseload's size)."""
     app = seed.bench_app(url, tmp / "instance")
-    data = seed.seed(app, small=10, large=100, audit_rows=2000)
+    data = seed.seed(app, small=10, large=cases, audit_rows=2000)
     counselor = seed.signed_in_client(app, data["counselors"]["small"])
     gets = {
         "caseload, 10 cases": "/cases",
@@ -173,6 +176,12 @@ def project_pages(url: str, tmp: Path, submits: int = 0) -> dict:
             return counselor.get(path)
 
         pages[name] = get
+
+    # full pages of 50 rows: the first of a caseload of 100 and of ``cases``
+    for key, size in (("mid", 100), ("large", cases)):
+        client = seed.signed_in_client(app, data["counselors"][key])
+        assert client.get("/cases").status_code == 200
+        pages[f"caseload, {size:,} cases"] = functools.partial(client.get, "/cases")
 
     partner = app.test_client()
     token = data["autosave_tokens"][0]
@@ -253,6 +262,9 @@ def main() -> int:
         "--requests each (the ratio is the median of the rounds'), then profile it",
     )
     parser.add_argument(
+        "--cases", type=int, default=1000, help="cases of the large caseload (a full page)"
+    )
+    parser.add_argument(
         "--no-gc-freeze",
         action="store_true",
         help="leave the objects made at start-up to the garbage collector (wsgi.py freezes them)",
@@ -265,7 +277,7 @@ def main() -> int:
     keep = [p.strip() for p in args.pages.split(",") if p.strip()]
     wants_submit = not keep or any(p in "portal submit, 30 items" for p in keep)
     submits = calls(args.requests) if wants_submit else 0
-    pages = project_pages(url, tmp, submits)
+    pages = project_pages(url, tmp, submits, args.cases)
     if not args.no_gc_freeze:
         gc.collect()
         gc.freeze()  # as wsgi.py does once the app is made

@@ -243,38 +243,26 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
 
 
 def explain(data: dict) -> None:
-    """PostgreSQL plans of the caseload's queries: index scans, nothing over other data."""
+    """PostgreSQL plan of the caseload's page statement (its flags included): index scans,
+    nothing over other data."""
     from sqlalchemy import select, text
 
-    from counselor.alerts.models import Alert
     from counselor.auth.models import Counselor
-    from counselor.cases.models import Case
-    from counselor.cases.services import _caseload_statement
+    from counselor.cases.caseload import _caseload_statement
     from counselor.extensions import db
+    from counselor.pages.read_models import CASELOAD_FLAGS
 
     large = db.session.scalar(
         select(Counselor).where(Counselor.email == data["counselors"]["large"])
     )
     db.session.execute(text("ANALYZE"))
-    alerts = (
-        select(Alert.case_id)
-        .join(Case, Case.id == Alert.case_id)
-        .where(Case.counselor_id == large.id, Alert.acknowledged_at.is_(None))
+    page = _caseload_statement("active", CASELOAD_FLAGS, page=True).params(
+        counselor_id=large.id, offset=0, upto=50
     )
-    queries = {
-        "caseload page": _caseload_statement("active", (), page=True).params(
-            counselor_id=large.id, offset=0
-        ),
-        "caseload alert flags": alerts,
-    }
-    queries = {
-        name: str(q.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
-        for name, q in queries.items()
-    }
-    for name, sql in queries.items():
-        plan = [r[0] for r in db.session.execute(text("EXPLAIN " + sql))]
-        scans = [line.strip() for line in plan if "Scan" in line]
-        print(f"[PostgreSQL] plan of the {name}: " + "; ".join(scans), flush=True)
+    sql = str(page.compile(dialect=db.engine.dialect, compile_kwargs={"literal_binds": True}))
+    plan = [r[0] for r in db.session.execute(text("EXPLAIN " + sql))]
+    scans = [line.strip() for line in plan if "Scan" in line]
+    print("[PostgreSQL] plan of the caseload page: " + "; ".join(scans), flush=True)
     db.session.rollback()
 
 

@@ -5,10 +5,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from sqlalchemy import update
+
+from counselor.agreements import services as agreements
+from counselor.agreements.queries import in_force
+from counselor.alerts.models import Alert
+from counselor.alerts.services import raise_rule_alert
 from counselor.auth.models import Counselor
-from counselor.cases.services import PAGE_SIZE, caseload_page, create_case
-from counselor.core.models import utcnow
+from counselor.cases.caseload import PAGE_SIZE
+from counselor.cases.services import create_case
+from counselor.core.models import local_day, utcnow
 from counselor.extensions import db
+from counselor.pages import read_models
+from tests.support import assign, sync
+from tests.support.agreements import agree_all, published_agreement
 
 
 def _cases(account, count: int) -> list:
@@ -71,27 +81,88 @@ def test_out_of_range_or_malformed_pages_show_the_nearest_page(app, client_a, co
     assert r.status_code == 200 and _labels(r.get_data(as_text=True))[0] == "Case 000"
 
 
+def _alert(case, severity: str) -> None:
+    """An open alert of ``severity`` on ``case``, raised as a feature's rule raises one."""
+    assignment, _ = assign(case, "intake")
+    raise_rule_alert(assignment, assignment.responses[0], "steps.pace", severity)
+    db.session.commit()
+
+
+def _pause(case) -> None:
+    """A clause a partner paused in an agreement of ``case``."""
+    agreement = published_agreement(case)
+    agree_all(agreement)
+    clause = in_force(agreement).clauses[0]["key"]
+    agreements.pause(agreement, case.partners[0], clause)
+    db.session.commit()
+
+
+def _page(account, page: int = 1, query: str = "", status: str = "active"):
+    owner = db.session.get(Counselor, account.id)
+    return read_models.caseload_page(owner, query, status, page)
+
+
 def test_flagged_cases_lead_every_page_order(app, counselor_a):
+    sync()
     cases = _cases(counselor_a, 120)
-    owner = db.session.get(Counselor, counselor_a.id)
-    flagged = {cases[119].id: (1, "review"), cases[75].id: (1, "review")}
-    first = caseload_page(owner, "", "active", 1, flagged)
+    _alert(cases[119], "review")
+    _alert(cases[75], "review")
+    first = _page(counselor_a)
     assert [c.label for c in first.cases[:3]] == ["Case 075", "Case 119", "Case 000"]
-    third = caseload_page(owner, "", "active", 3, flagged)
-    assert "Case 119" not in [c.label for c in third.cases]
-    searched = caseload_page(owner, "case 1", "active", 1, flagged)
+    assert first.flagged == {cases[75].id: (1, "review"), cases[119].id: (1, "review")}
+    # every case once, in order, across the pages
+    labels = [c.label for n in (1, 2, 3) for c in _page(counselor_a, n).cases]
+    assert labels == ["Case 075", "Case 119"] + [f"Case {n:03d}" for n in range(119) if n != 75]
+    assert _page(counselor_a, 3).flagged == {}
+    searched = _page(counselor_a, query="case 1")
     assert searched.cases[0].label == "Case 119"
+    assert searched.flagged[cases[119].id] == (1, "review")
 
 
-def test_flag_ranks_order_the_caseload_across_pages(app, counselor_a):
-    # reveal's provider ranks urgent 0, review 1: the more pressing rank leads, whatever the
-    # sessions say, and a page later than the first never holds a flagged case
+def test_flag_ranks_order_the_caseload_across_pages(app, client_a, counselor_a):
+    # a pause and an urgent alert lead alike (the pause names the badge), then review, then
+    # info, whatever the sessions say; an acknowledged alert or a lifted pause flags nothing
+    sync()
     cases = _cases(counselor_a, 120)
-    owner = db.session.get(Counselor, counselor_a.id)
-    flagged = {cases[3].id: (1, "review"), cases[119].id: (0, "urgent")}
-    first = caseload_page(owner, "", "active", 1, flagged)
-    assert [c.label for c in first.cases[:3]] == ["Case 119", "Case 003", "Case 000"]
-    assert first.flagged[cases[119].id] == (0, "urgent")
+    _alert(cases[3], "review")
+    _alert(cases[119], "urgent")
+    _alert(cases[60], "info")
+    _pause(cases[90])
+    _alert(cases[90], "review")
+    _alert(cases[30], "urgent")
+    db.session.execute(
+        update(Alert).where(Alert.case_id == cases[30].id).values(acknowledged_at=utcnow())
+    )
+    db.session.commit()
+    first = _page(counselor_a)
+    assert [c.label for c in first.cases[:5]] == [
+        "Case 090",
+        "Case 119",
+        "Case 003",
+        "Case 060",
+        "Case 000",
+    ]
+    assert first.flagged == {
+        cases[90].id: (0, "pause"),
+        cases[119].id: (0, "urgent"),
+        cases[3].id: (1, "review"),
+        cases[60].id: (2, "info"),
+    }
+    html = client_a.get("/cases").get_data(as_text=True)
+    assert html.count("case-alert-flag") == 4 and "Paused by a partner" in html
+    archived = _page(counselor_a, status="archived")
+    assert archived.cases == [] and archived.flagged == {}
+
+
+def test_a_case_without_a_session_comes_after_every_case_with_one(app, counselor_a):
+    # the cases with a session and those without are two walks of the index
+    cases = _cases(counselor_a, 60)
+    for case in cases[10:20]:
+        case.last_session_at = None
+    db.session.commit()
+    labels = [c.label for n in (1, 2) for c in _page(counselor_a, n).cases]
+    newest_first = sorted(cases[10:20], key=lambda c: (c.created_at, c.id), reverse=True)
+    assert labels == [c.label for c in cases[:10] + cases[20:]] + [c.label for c in newest_first]
 
 
 def test_case_links_and_layout_urls_follow_where_the_app_is_mounted(app, client_a, counselor_a):
@@ -107,3 +178,38 @@ def test_case_links_and_layout_urls_follow_where_the_app_is_mounted(app, client_
         assert f'href="{root}/static/css/counselor.css"' in page
         assert f'action="{root}/logout"' in page
     assert "Kim 001" in client_a.get(links[1].removeprefix("/practice")).get_data(as_text=True)
+
+
+def test_page_links_are_what_url_for_makes(app):
+    # the page links are built once a page; each must be url_for's own URL, also for a
+    # search that needs quoting and under a mount point
+    from flask import url_for
+
+    from counselor.core.urls import paged_url
+
+    for root in ("", "/practice"):
+        for query in (None, "kim & sam", "ø/é?#=+%"):
+            for status in ("active", "all"):
+                with app.test_request_context("/cases", environ_overrides={"SCRIPT_NAME": root}):
+                    make = paged_url("cases.index", q=query, status=status)
+                    for n in (1, 2, 17):
+                        assert make(n) == url_for("cases.index", q=query, status=status, page=n)
+
+
+def test_each_row_says_its_partners_and_its_latest_session(app, client_a, counselor_a):
+    owner = db.session.get(Counselor, counselor_a.id)
+    booked = create_case(owner, "Booked", [{"display_name": "Sam"}, {"display_name": "Alex"}])
+    booked.last_session_at = utcnow() + timedelta(days=3)
+    past = create_case(owner, "Past", [{"display_name": "Kim"}])
+    past.last_session_at = utcnow() - timedelta(days=2)
+    create_case(owner, "New", [{"display_name": "Jo"}, {"display_name": "Ren"}])
+    db.session.commit()
+    page = re.sub(r"\s+", " ", client_a.get("/cases").get_data(as_text=True))
+    lines = re.findall(
+        r'secondary"> ([^<]*?) </div> </div> <div class="[^"]*md-end"> ([^<]*?) </div>', page
+    )
+    assert lines == [
+        ("2 partners: Sam, Alex", f"Session booked for {local_day(booked.last_session_at)}"),
+        ("1 partner: Kim", f"Last session {local_day(past.last_session_at)}"),
+        ("2 partners: Jo, Ren", "No sessions yet"),
+    ]

@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select
 
 from counselor.agreements import clauses as cl
 from counselor.agreements.models import (
@@ -33,7 +33,7 @@ from counselor.agreements.queries import (
 )
 from counselor.cases.models import Case, Partner
 from counselor.core.models import aware, to_local, utcnow
-from counselor.extensions import core_execute, db
+from counselor.extensions import db
 
 
 @dataclass
@@ -408,18 +408,11 @@ def agreement_cards_for(partner: Partner) -> list[HomeCard]:
     return cards
 
 
-def caseload_pause_flags(counselor) -> dict[uuid.UUID, tuple[int, str]]:
-    """The caseload's flags (``pages.read_models.caseload``): a case with a clause a partner
-    paused leads the caseload as an urgent alert does."""
-    # plain columns: run on the session's connection, without the ORM session's execute
-    rows = core_execute(_PAUSED_CASES, {"counselor_id": counselor.id}).scalars()
-    return {case_id: (0, "pause") for case_id in rows}
-
-
-_PAUSED_CASES = (  # built once, as _case_agreements()
-    select(Agreement.case_id)
-    .join(ClausePause, ClausePause.agreement_id == Agreement.id)
-    .join(Case, Case.id == Agreement.case_id)
-    .where(Case.counselor_id == bindparam("counselor_id"), ClausePause.lifted_at.is_(None))
-    .distinct()
+#: every clause a partner paused as (case id, 0): the caseload's flags
+#: (``pages.read_models.CASELOAD_FLAGS``), which keep the counselor's cases
+CASELOAD_PAUSES = (
+    select(Agreement.case_id, literal(0))
+    .select_from(ClausePause)
+    .join(Agreement, Agreement.id == ClausePause.agreement_id)
+    .where(ClausePause.lifted_at.is_(None))
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select, true
+from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import selectinload
 
@@ -14,7 +14,7 @@ from counselor.cases.models import Case
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import aware, utcnow
-from counselor.extensions import core_execute, db
+from counselor.extensions import db
 from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
 from counselor.questionnaires.models import (
@@ -335,28 +335,11 @@ def all_alert_cards(case: Case) -> list[AlertCard]:
     return open_ + closed
 
 
-def open_alert_case_ids(counselor_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    """Cases of a counselor with an unacknowledged alert and their most pressing severity."""
-    # plain columns: run on the session's connection, without the ORM session's execute
-    rows = core_execute(_OPEN_ALERT_CASES, {"counselor_id": counselor_id})
-    return {case_id: severity for case_id, severity in rows}
-
-
-_OPEN_ALERT_CASES = (  # built once, as _CASE_ALERTS
-    select(Alert.case_id, Alert.severity)
-    .join(Case, Case.id == Alert.case_id)
-    .where(Case.counselor_id == bindparam("counselor_id"), Alert.acknowledged_at.is_(None))
-    .order_by(_by_severity.desc())
-)
-
-
-def caseload_alert_flags(counselor_id: uuid.UUID) -> dict[uuid.UUID, tuple[int, str]]:
-    """The caseload's flags: case id -> (severity rank, severity) of its most pressing open
-    alert, so the caseload sorts urgent before review before info."""
-    return {
-        case_id: (SEVERITY_RANK.get(severity, len(SEVERITY_RANK)), severity)
-        for case_id, severity in open_alert_case_ids(counselor_id).items()
-    }
+def caseload_alerts(offset: int) -> Select:
+    """Every open alert as (case id, its severity's rank + ``offset``; urgent 0, review 1,
+    info 2): the caseload's flags (``pages.read_models.CASELOAD_FLAGS``), which keep the
+    counselor's cases."""
+    return select(Alert.case_id, _by_severity + offset).where(Alert.acknowledged_at.is_(None))
 
 
 def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:

@@ -5,7 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.core.crypto import encrypted, sealed_column
@@ -37,11 +45,15 @@ class Case(UUIDPrimaryKey, Timestamps, db.Model):
     """One client relationship with 1–6 partners, owned by exactly one counselor."""
 
     __tablename__ = "case"
-    __table_args__ = (one_of("status", CASE_STATUSES),)
-
-    counselor_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("counselor.id", ondelete="RESTRICT"), index=True
+    __table_args__ = (
+        one_of("status", CASE_STATUSES),
+        # The caseload's order (counselor_id leads it, so it also serves every look-up by
+        # counselor): a page is a walk of it that stops after a page's cases, and the count
+        # of a counselor's cases of a status reads only it (counselor.cases.caseload).
+        Index("ix_case_caseload", "counselor_id", "last_session_at", "created_at", "id", "status"),
     )
+
+    counselor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("counselor.id", ondelete="RESTRICT"))
     label = encrypted()
     label_sealed: Mapped[bytes] = sealed_column()
     status: Mapped[str] = mapped_column(String(16), default="active")

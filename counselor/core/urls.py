@@ -55,6 +55,19 @@ def _split(script_root: str, endpoint: str, name: str, values: tuple) -> tuple[s
     return before, after
 
 
+def paged_url(endpoint: str, **values: Any) -> Callable[[int], str]:
+    """A function making ``url_for(endpoint, **values, page=n)`` for each page number ``n``
+    (a list's page links): the URL is built once, and the page put last in its query string,
+    where ``url_for`` puts an argument its rule does not name (after ``values``, in order)."""
+    base = url_for(endpoint, **values)
+    separator = "&" if "?" in base else "?"
+
+    def make(page: int) -> str:
+        return f"{base}{separator}page={int(page)}"
+
+    return make
+
+
 def init_urls(app: Flask) -> None:
     """Offer the helpers to templates."""
-    app.jinja_env.globals.update(fixed_url=fixed_url, url_of=url_of)
+    app.jinja_env.globals.update(fixed_url=fixed_url, url_of=url_of, paged_url=paged_url)

@@ -13,7 +13,7 @@ from counselor.agreements import views as agreements
 from counselor.alerts import services as alerts
 from counselor.alerts.services import AlertCard
 from counselor.auth.models import Counselor
-from counselor.cases import services as cases
+from counselor.cases import caseload
 from counselor.cases.models import Case, CounselingSession
 from counselor.core import audit
 from counselor.learning import services as learning
@@ -45,15 +45,21 @@ class AssignmentPage:
     resources: list[Resource] | None = None
 
 
-def caseload(counselor: Counselor, query: str, status: str, page: int) -> cases.CaseloadPage:
+#: what leads the caseload: a clause a partner paused (code 0), then open alerts by severity
+#: (code 1 + the severity's rank); kinds[code] is (rank, kind). A pause names the badge over
+#: any alert and leads as an urgent alert does.
+CASELOAD_FLAGS = caseload.Flags(
+    (agreements.CASELOAD_PAUSES, alerts.caseload_alerts(1)),
+    ((0, "pause"), *sorted((rank, kind) for kind, rank in alerts.SEVERITY_RANK.items())),
+)
+
+
+def caseload_page(
+    counselor: Counselor, query: str, status: str, page: int
+) -> caseload.CaseloadPage:
     """One page of the caseload; cases with an open alert or a clause a partner paused lead
-    it, pauses and urgent alerts first."""
-    flagged = alerts.caseload_alert_flags(counselor.id)
-    for case_id, flag in agreements.caseload_pause_flags(counselor).items():
-        # (0, "pause") sorts before (0, "urgent"): a pause is the flag the badge names
-        if case_id not in flagged or flag < flagged[case_id]:
-            flagged[case_id] = flag
-    listing = cases.caseload_page(counselor, query, status, page, flagged)
+    it, pauses and urgent alerts first. The flags are asked in the page's own statement."""
+    listing = caseload.caseload_page(counselor, query, status, page, CASELOAD_FLAGS)
     audit.record("caseload.view", "counselor", counselor.id)
     return listing
 

@@ -31,7 +31,7 @@ def index():
         status = "active"
     query = request.args.get("q", "")[:200]
     page = request.args.get("page", 1, type=int)
-    caseload = read_models.caseload(current_user, query, status, page)
+    caseload = read_models.caseload_page(current_user, query, status, page)
     db.session.commit()
     return render_template("cases/index.html", caseload=caseload, status=status, query=query)
 

@@ -12,8 +12,9 @@ from sqlalchemy.exc import IntegrityError
 from wtforms import SelectChoice
 
 from counselor.cases import homes
+from counselor.cases.caseload import list_cases
 from counselor.cases.models import Case
-from counselor.cases.services import get_case_or_404, list_cases, owned_cases
+from counselor.cases.services import get_case_or_404, owned_cases
 from counselor.core import audit, shown
 from counselor.core.ownership import counselor_required
 from counselor.core.qr import qr_svg

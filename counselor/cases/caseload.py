@@ -1,0 +1,361 @@
+"""The caseload: a counselor's cases in caseload order, a page of them in one statement.
+
+Caseload order: flagged cases first (open alerts, paused clauses: the features above name the
+flags, see ``Flags``), by the flag's rank; then the latest session first, cases without one
+last; then the newest case (then the id, so that pages never overlap).
+"""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from dataclasses import dataclass
+from dataclasses import field as dc_field
+from datetime import datetime
+
+from sqlalchemy import (
+    Integer,
+    Select,
+    bindparam,
+    cast,
+    func,
+    null,
+    select,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy import case as sa_case
+from sqlalchemy.types import TypeEngine
+
+from counselor.auth.models import Counselor
+from counselor.cases.models import Case, Partner
+from counselor.core.models import aware, local_day, utcnow
+from counselor.extensions import core_execute
+
+#: cases on one caseload page: the page stays small however large the caseload grows
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Flags:
+    """What makes a case lead the caseload. The features that raise flags sit above cases,
+    so the caller names them (``pages.read_models``)."""
+
+    #: SELECTs of the open flags of every case (the caseload keeps the counselor's): two
+    #: columns, the case's id and the flag's code, an index into ``kinds``; a case with
+    #: several flags takes the lowest code
+    sources: tuple[Select, ...]
+    #: code -> (rank, kind): a lower rank leads the caseload, the kind names the badge
+    kinds: tuple[tuple[int, str], ...]
+
+
+#: no flags: every case in session order
+NO_FLAGS = Flags((), ())
+
+
+@dataclass
+class CaseRow:
+    """One case as the caseload lists it: read as plain columns and decrypted here (the
+    caseload is every counselor page's start; tracked ORM objects cost it twice the time)."""
+
+    id: uuid.UUID
+    label: str
+    status: str
+    last_session_at: datetime | None
+    #: the partners' names, in case order
+    partners: list[str]
+    #: (rank, kind) of its flag, None when it has none
+    flag: tuple[int, str] | None = None
+    #: its partners as the row says them: "2 partners: Sam Rivera, Alex Novak"
+    who: str = ""
+    #: its latest session as the row says it; a session still to come is booked, not last
+    when: str = ""
+
+
+def _lines(cases: list[CaseRow]) -> None:
+    """Each row's two lines of text, made here once a page rather than by filters and tests
+    in the template for each row (a full page is fifty)."""
+    now = utcnow()
+    for case in cases:
+        count = len(case.partners)
+        case.who = f"{count} {'partner' if count == 1 else 'partners'}: {', '.join(case.partners)}"
+        last = aware(case.last_session_at)
+        if last is None:
+            case.when = "No sessions yet"
+        else:
+            case.when = (
+                f"{'Session booked for' if last > now else 'Last session'} {local_day(last)}"
+            )
+
+
+@dataclass
+class CaseloadPage:
+    """One page of the caseload, with what the page links need."""
+
+    cases: list[CaseRow]
+    page: int
+    pages: int
+    total: int
+    #: case id -> (rank, kind) of the flag of each flagged case on this page
+    flagged: dict[uuid.UUID, tuple[int, str]] = dc_field(default_factory=dict)
+
+    @property
+    def first(self) -> int:
+        """Position of the first case on this page (1-based), 0 when there is none."""
+        return (self.page - 1) * PAGE_SIZE + 1 if self.cases else 0
+
+    @property
+    def last(self) -> int:
+        """Position of the last case on this page."""
+        return self.first + len(self.cases) - 1 if self.cases else 0
+
+
+_CASE = Case.__table__
+_PARTNER = Partner.__table__
+
+
+class _IdText(TypeEngine):
+    """A UUID column read as its text (``str(uuid)``), for ids a page only writes into the
+    associated data of a sealed value: SQLite's hex is cut into the dashed form directly
+    instead of making a ``uuid.UUID`` first (a caseload reads one id per partner)."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect, coltype):
+        if dialect.supports_native_uuid:  # the driver hands back uuid.UUID
+            return lambda v: None if v is None else str(v)
+        return lambda v: None if v is None else f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+
+
+class _Raw(TypeEngine):
+    """A column read as the driver hands it back (no result processing)."""
+
+    cache_ok = True
+
+
+def _mine(status: str, *columns):
+    """The counselor's cases (of ``status`` unless "all") as ``columns``."""
+    c = _CASE.c
+    stmt = select(*columns).where(c.counselor_id == bindparam("counselor_id"))
+    return stmt.where(c.status == status) if status != "all" else stmt
+
+
+def _cases(status: str, flag) -> object:
+    """The counselor's cases with the columns the caseload shows and sorts by."""
+    c = _CASE.c
+    return _mine(
+        status, c.id, c.label_sealed, c.status, c.last_session_at, c.created_at, flag.label("flag")
+    )
+
+
+def _flags(flags: Flags):
+    """The counselor's flagged cases, (case_id, code), as a CTE: each source joined to the
+    counselor's cases, once per statement."""
+    c = _CASE.c
+    rows = []
+    for source in flags.sources:
+        src = source.subquery()
+        case_id, code = src.c
+        rows.append(
+            select(case_id.label("case_id"), code.label("code"))
+            .join_from(src, _CASE, c.id == case_id)
+            .where(c.counselor_id == bindparam("counselor_id"))
+        )
+    every = union_all(*rows).subquery("flag")
+    return (
+        select(every.c.case_id, func.min(every.c.code).label("code"))
+        .group_by(every.c.case_id)
+        .cte("flags")
+    )
+
+
+def _unflagged_page(status: str, flagged):
+    """The counselor's cases not in ``flagged`` (a CTE of case ids, or None) in caseload
+    order, at most ``upto`` (a parameter) of those with a session and as many without: two
+    walks of ``ix_case_caseload`` that stop there, not a sort of every case. (The index has
+    no NULLS LAST, which SQLite's indexes cannot say: the cases without a session are a walk
+    of their own.)"""
+    c = _CASE.c
+    plain = _cases(status, cast(null(), Integer))
+    if flagged is not None:
+        plain = plain.where(c.id.not_in(select(flagged.c.case_id)))
+    upto = bindparam("upto", type_=Integer)
+    booked = plain.where(c.last_session_at.is_not(None)).order_by(
+        c.last_session_at.desc(), c.created_at.desc(), c.id.desc()
+    )
+    unbooked = plain.where(c.last_session_at.is_(None)).order_by(c.created_at.desc(), c.id.desc())
+    return [select(*part.limit(upto).subquery().c) for part in (booked, unbooked)]
+
+
+def _order(k, ranks: dict[int, int]) -> list:
+    """Caseload order on the columns ``k`` of a subquery of ``_cases``."""
+    rank = (sa_case(ranks, value=k.flag, else_=len(ranks)),) if ranks else ()
+    return [*rank, k.last_session_at.desc().nulls_last(), k.created_at.desc(), k.id.desc()]
+
+
+@functools.cache
+def _caseload_statement(status: str, flags: Flags, page: bool = False):
+    """The counselor's cases in caseload order as the columns the caseload shows, one row per
+    partner (in case order), in one statement: with ``page``, only the cases of one page
+    (``offset`` and ``upto`` = offset + a page, parameters) and the count of all of them.
+
+    A page is the counselor's flagged cases (each flag source joined to the counselor's
+    cases, one index probe per case and source) and the first ``upto`` unflagged cases read
+    in index order, sorted together: the rows read and sorted stay a page's worth however
+    many cases the counselor has. No window function: SQLite materialises and sorts every
+    case for one.
+
+    Built once per process for each status and ``Flags`` (a handful), with the ids as
+    parameters: making a statement and its cache key costs more CPU than running it
+    (README, "Where each page's CPU goes").
+    """
+    c = _CASE.c
+    flagged = _flags(flags) if flags.sources else None
+    code = flagged.c.code if flagged is not None else cast(null(), Integer)
+    cases = _cases(status, code)
+    if flagged is not None:
+        cases = cases.outerjoin(flagged, flagged.c.case_id == c.id)
+    if page:
+        if flagged is not None:
+            cases = _cases(status, code).join(flagged, flagged.c.case_id == c.id)
+            cases = union_all(cases, *_unflagged_page(status, flagged))
+        else:
+            cases = union_all(*_unflagged_page(status, None))
+    cases = cases.subquery("candidates")
+    ranks = {code: rank for code, (rank, _kind) in enumerate(flags.kinds)}
+    if page:
+        total = _mine(status, func.count()).scalar_subquery().label("total")
+        page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks)).limit(PAGE_SIZE)
+        cases = page_of.offset(bindparam("offset", type_=Integer)).subquery("cases")
+    k = cases.c
+    p = _PARTNER.c
+    return (
+        select(
+            # as the driver hands it back: the case's columns come on each of its partners'
+            # rows, and ``_case_rows`` makes its ``uuid.UUID`` once per case, not once per row
+            type_coerce(k.id, _Raw()).label("id"),
+            k.label_sealed,
+            k.status,
+            k.last_session_at,
+            k.flag,
+            *((k.total,) if page else ()),
+            type_coerce(p.id, _IdText()).label("partner_id"),
+            p.display_name_sealed,
+        )
+        .outerjoin_from(cases, _PARTNER, p.case_id == k.id)
+        .order_by(*_order(k, ranks), p.position)
+    )
+
+
+def _case_rows(rows, flags: Flags) -> list[CaseRow]:
+    """The cases of rows of ``_caseload_statement`` (one per partner), their labels and
+    partners' names decrypted. A page's rows are read by position and each case's id made
+    once: this loop runs once per partner of every case shown."""
+    label, name = Case.label.opener(), Partner.display_name.opener()
+    kinds = flags.kinds
+    cases: list[CaseRow] = []
+    partners: list[str] = []
+    current = None
+    for raw_id, label_sealed, status, last_session_at, flag, *_total, pid, name_sealed in rows:
+        if raw_id != current:
+            current = raw_id
+            case_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(hex=raw_id)
+            partners = []
+            cases.append(
+                CaseRow(
+                    case_id,
+                    label(label_sealed, str(case_id)),
+                    status,
+                    last_session_at,
+                    partners,
+                    None if flag is None else kinds[flag],
+                )
+            )
+        if pid is not None:
+            partners.append(name(name_sealed, pid))
+    _lines(cases)
+    return cases
+
+
+def _read(statement, params: dict) -> list:
+    """Run a Core statement on the session's connection (its transaction): the ORM session's
+    execute adds nothing to a statement that loads no objects but its own bookkeeping."""
+    return core_execute(statement, params).all()
+
+
+def _matches(case: CaseRow, needle: str) -> bool:
+    return needle in case.label.casefold() or any(needle in n.casefold() for n in case.partners)
+
+
+def _status(status: str) -> str:
+    return status if status in ("active", "archived") else "all"
+
+
+def list_cases(
+    counselor: Counselor, query: str = "", status: str = "active", flags: Flags = NO_FLAGS
+) -> list[CaseRow]:
+    """Every case of the counselor matching status and a search over label and partner names.
+
+    Labels and names are encrypted, so a search decrypts every label and partner name of
+    the counselor's cases (about 20 ms per 1,000 cases) and filters in Python.
+    """
+    statement = _caseload_statement(_status(status), flags)
+    cases = _case_rows(_read(statement, {"counselor_id": counselor.id}), flags)
+    needle = query.strip().casefold()
+    return [c for c in cases if _matches(c, needle)] if needle else cases
+
+
+@functools.cache
+def _count_statement(status: str):
+    return _mine(status, func.count())
+
+
+def caseload_page(
+    counselor: Counselor,
+    query: str = "",
+    status: str = "active",
+    page: int = 1,
+    flags: Flags = NO_FLAGS,
+) -> CaseloadPage:
+    """One page of the caseload in caseload order, ``flags`` naming what leads it.
+
+    Without a search the database sorts and cuts the page, so only the page's cases are
+    loaded and decrypted. A search must decrypt all labels and names first (see list_cases).
+    """
+    status = _status(status)
+    if query.strip():
+        matching = list_cases(counselor, query, status, flags)
+        total = len(matching)
+        page = _clamp(page, total)
+        cases = matching[(page - 1) * PAGE_SIZE : page * PAGE_SIZE]
+        return _page(cases, page, total)
+    # The page's cases with their partners and the count of all in one statement; a page
+    # past the end is asked again, clamped.
+    statement = _caseload_statement(status, flags, page=True)
+    params = {"counselor_id": counselor.id}
+
+    def read(page: int) -> list:
+        offset = (page - 1) * PAGE_SIZE
+        return _read(statement, {**params, "offset": offset, "upto": offset + PAGE_SIZE})
+
+    rows = read(max(page, 1))
+    if not rows and page > 1:
+        total = _read(_count_statement(status), params)[0][0]
+        page = _clamp(page, total)
+        if total:
+            rows = read(page)
+    total = rows[0].total if rows else 0
+    return _page(_case_rows(rows, flags), _clamp(page, total), total)
+
+
+def _page(cases: list[CaseRow], page: int, total: int) -> CaseloadPage:
+    flagged = {case.id: case.flag for case in cases if case.flag is not None}
+    return CaseloadPage(cases, page, _pages(total), total, flagged)
+
+
+def _pages(total: int) -> int:
+    return max(1, -(-total // PAGE_SIZE))
+
+
+def _clamp(page: int, total: int) -> int:
+    return min(max(page, 1), _pages(total))
