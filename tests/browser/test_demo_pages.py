@@ -24,6 +24,9 @@ def test_demo_case_and_compare_pages_show_alerts_release_check_and_preview(app, 
     page = context.new_page()
     sign_in_page(page, SimpleNamespace(email=email, password=password))
     expect(page.locator(".case-alert-flag").first).to_be_visible()
+    shots = os.environ.get("COUNSELOR_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=f"{shots}/caseload.png", full_page=True)
     page.get_by_role("link", name=re.compile("Sam & Alex")).click()
     # the intake's screening answer, Sam's debrief of step 3 that paused step 4, and the
     # anxiety rising over Sam's weekly check-ins
@@ -32,7 +35,6 @@ def test_demo_case_and_compare_pages_show_alerts_release_check_and_preview(app, 
     expect(card.filter(has_text="Sam Rivera answered: A little")).to_have_count(1)
     expect(card.filter(has_text="the next step is paused")).to_have_count(1)
     expect(card.filter(has_text="Consent check-in")).to_have_count(1)
-    shots = os.environ.get("COUNSELOR_SCREENSHOTS")
     if shots:
         page.screenshot(path=f"{shots}/case.png", full_page=True)
 
