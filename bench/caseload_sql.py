@@ -30,15 +30,13 @@ SIZES = (10, 100, 1000)
 
 def seed(app) -> dict[int, str]:
     """Counselors with SIZES cases, one open alert and one pause each; size -> email."""
+    from counselor.agreements import drafting, queries
     from counselor.agreements import services as agreements
-    from counselor.agreements.queries import in_force
     from counselor.alerts.services import raise_rule_alert
     from counselor.auth.services import create_counselor
     from counselor.extensions import db
     from counselor.questionnaires.models import Questionnaire
     from counselor.questionnaires.services import assign, sync_library
-    from tests.support.agreements import CLAUSES, published_agreement
-    from tests.support.agreements import agree_all as agree
 
     with app.app_context():
         db.drop_all()
@@ -55,9 +53,16 @@ def seed(app) -> dict[int, str]:
             assignment, _ = assign(flagged, intake, [], due_on=None, instructions=None, ttl_days=30)
             db.session.flush()
             raise_rule_alert(assignment, assignment.responses[0], "steps.pace", "review")
-            agreement = published_agreement(paused, CLAUSES)
-            agree(agreement)
-            clause = in_force(agreement).clauses[0]["key"]
+            # an agreement both partners agreed to, one of its clauses paused (the app's own
+            # services, as a counselor and the partners would make it)
+            agreement = drafting.create(paused, "Our agreement", [p.id for p in paused.partners])
+            draft = queries.draft_of(agreement)
+            clauses = [{"kind": "aftercare", "text": "A blanket and water"}]
+            drafting.save_draft(agreement, draft, "Our agreement", clauses, None)
+            agreements.publish(agreement, draft.id)
+            for partner in paused.partners:
+                agreements.answer(agreement, partner, draft.id, "agree", None)
+            clause = queries.in_force(agreement).clauses[0]["key"]
             agreements.pause(agreement, paused.partners[0], clause)
             db.session.commit()
             emails[size] = counselor.email
