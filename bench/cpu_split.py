@@ -216,7 +216,7 @@ def submit_sender(app, data: dict, count: int):
     """A function that submits the next of ``count`` partners with complete unsent answers
     (bench/submit.py's pool, sessions open): every call sends a response never sent before,
     so nothing is reset between requests and nothing but the request is timed."""
-    pool = iter(submit.seed_pool(app, data["counselors"]["small"], data["thirty_version"], count))
+    pool = iter(submit.seed_pool(app, data["counselors"]["submit"], data["submit_version"], count))
     client = app.test_client(use_cookies=False)
 
     def send():

@@ -113,11 +113,23 @@ def open_link(base: str, token: str) -> dict:
     b.post(f"/l/{token}", {"csrf_token": button})
     page = b.get("/p/s/1")
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    revision = int(
-        re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page).group(2)
-        or 0
-    )
-    return {"cookie": b.cookie_header(), "csrf": csrf, "revision": revision}
+    return {"cookie": b.cookie_header(), "csrf": csrf, "revision": _revision_of(page)}
+
+
+def _revision_of(page: str) -> int:
+    found = re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page)
+    return int(found.group(1) or found.group(2) or 0)
+
+
+def with_current_revision(base: str, session: dict) -> dict:
+    """The portal session of ``open_link`` with the revision its answers have now (read from
+    the first page, as a reloaded tab would): each round of autosave starts from it, else a
+    round after the first would send a stale revision and time nothing but refusals (409)."""
+    opener = urllib.request.build_opener()
+    opener.addheaders = [("Cookie", session["cookie"])]
+    with opener.open(base + "/p/s/1") as r:
+        page = r.read().decode()
+    return {**session, "revision": _revision_of(page)}
 
 
 # ---- wrk -------------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,6 +44,7 @@ from bench.harness import (  # noqa: E402
     sign_in,
     start_gunicorn,
     stop,
+    with_current_revision,
     wrk,
 )
 from bench.seed import (  # noqa: E402
@@ -61,11 +63,12 @@ from bench.seed import (  # noqa: E402
 @dataclass
 class Measure:
     """One measure: the project's URL and wrk script (a list: one script a round, for a
-    measure that uses up what it sends), the reference's URL and script, the goal."""
+    measure that uses up what it sends; a function: made anew for each round, for a measure
+    whose state moves on), the reference's URL and script, the goal."""
 
     name: str
     url: str
-    script: str | list[str]
+    script: str | list[str] | Callable[[], str]
     ref: tuple[str, str]
     goal: float = 0.6
     #: connections (None: --connections) and wrk threads (None: at most 4)
@@ -113,7 +116,7 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
     if wanted(args, "portal submit"):
         t0 = time.monotonic()
         count = submit.pool_size(args.seconds, args.rounds, args.submit_rate)
-        pool = submit.seed_pool(app, data["counselors"]["small"], data["thirty_version"], count)
+        pool = submit.seed_pool(app, data["counselors"]["submit"], data["submit_version"], count)
         print(f"[{label}] {count} partners to submit seeded in {time.monotonic() - t0:.1f} s")
     with app.app_context():
         from counselor.extensions import db
@@ -159,7 +162,13 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
             Measure(
                 "portal autosave, 30 items",
                 pbase + "/p/autosave",
-                AUTOSAVE_LUA % (lua_table(sessions), lua_string(answers)),
+                lambda: (
+                    AUTOSAVE_LUA
+                    % (
+                        lua_table([with_current_revision(pbase, s) for s in sessions]),
+                        lua_string(answers),
+                    )
+                ),
                 ref_post,
                 connections=len(sessions),
             ),
@@ -177,6 +186,7 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
             rounds = []
             for n in range(args.rounds):
                 script = m.script[n] if isinstance(m.script, list) else m.script
+                script = script() if callable(script) else script
                 c = m.connections or conns
                 before = wrk(*m.ref, args.seconds, c, tmp)
                 mine = wrk(m.url, script, args.seconds, c, tmp, threads=m.threads)

@@ -221,6 +221,15 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
         db.session.commit()
         out["autosave_tokens"] = tokens
         out["thirty_version"] = thirty.latest.id
+        # The submit measure's pool of couples (bench/submit.py) belongs to a counselor of its
+        # own, with its own copy of the exercise: under "small" it would make the caseload of
+        # 10 cases a caseload of thousands.
+        pool_owner = create_counselor("submit@bench.example", "Counselor submit", PASSWORD)
+        db.session.flush()
+        pool_thirty, _ = load_definition(THIRTY, pool_owner.id)
+        out["counselors"]["submit"] = pool_owner.email
+        out["submit_version"] = pool_thirty.latest.id
+        db.session.commit()
         out["case"] = str(case.id)
         # A year of audit history (reads and changes), none of it relevant to any page.
         batch = 5000
