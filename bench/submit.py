@@ -20,11 +20,11 @@ import json
 import re
 from pathlib import Path
 
-#: submits per second the pool is sized for: above anything a portal POST of this project
-#: has reached under wrk (autosave's best, 728/s, on a fast quiet machine), and a floor of
-#: the rate is still printed if a faster machine runs the pool out (--submit-rate raises it;
-#: seeding costs about 8 ms per partner)
-RATE = 1000
+#: submits per second the pool is sized for: about twice the most a submit has reached under
+#: wrk (215/s on PostgreSQL, 154/s on SQLite, on a fast quiet machine, 2026-11-30); a floor of
+#: the rate is printed if a faster machine runs the pool out (--submit-rate raises it; seeding
+#: costs 20-40 ms per partner, so a larger pool makes the bench much longer)
+RATE = 400
 
 #: wrk's script: the pool's slice of each thread is a file of one partner per line
 #: (path, cookie, CSRF token, revision, tab-separated), read at the thread's start
