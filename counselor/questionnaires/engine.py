@@ -40,6 +40,7 @@ from counselor.questionnaires.values import as_number as as_number
 from counselor.questionnaires.values import compare_values as compare_values
 from counselor.questionnaires.values import desire_value as desire_value
 from counselor.questionnaires.values import has_answer as has_answer
+from counselor.questionnaires.values import older_desire_shape as older_desire_shape
 
 
 @dataclass

@@ -89,13 +89,19 @@ DESIRE_KEYS = frozenset({"roles", "limits", "fantasy", "experience", "note"})
 _ANSWERED_KEYS = DESIRE_KEYS | {"hard_limit"}
 
 
+def older_desire_shape(value: dict) -> bool:
+    """Whether a stored desire answer carries an older answer's item-wide limit
+    (``hard_limit``) that ``desire_value`` turns into limits per role."""
+    return bool(value.get("hard_limit")) and not value.get("limits")
+
+
 def desire_value(item: dict, value: Any) -> dict:
     """A stored desire answer in today's shape (an item-wide limit of older answers becomes a
     limit on every role the partner answered, or on every role when none was answered)."""
     value = value if isinstance(value, dict) else {}
     roles = dict(value.get("roles") or {})
     limits = list(value.get("limits") or ())
-    if value.get("hard_limit") and not limits:
+    if older_desire_shape(value):
         keys = [r["key"] for r in item["roles"]]
         limits = [k for k in keys if roles.get(k)] or keys
     return {

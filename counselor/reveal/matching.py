@@ -36,7 +36,7 @@ from itertools import combinations
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from counselor.questionnaires.engine import desire_value
+from counselor.questionnaires.engine import desire_value, older_desire_shape
 
 POSITIVE = frozenset({"yes", "want_to_try"})
 TENTATIVE = frozenset({"maybe", "if_partner"})
@@ -153,8 +153,8 @@ def prepare(item: dict, answer: Mapping | None) -> Prepared:
     """Normalise an answer for matching (today's shape; a fantasy-only yes as a maybe)."""
     if not answer or not isinstance(answer, dict):
         return _UNANSWERED
-    if answer.get("hard_limit") and not answer.get("limits"):
-        answer = desire_value(item, answer)  # an older answer: its item-wide limit per role
+    if older_desire_shape(answer):
+        answer = desire_value(item, answer)  # its item-wide limit becomes one per role
     roles = answer.get("roles") or {}
     limits = answer.get("limits") or ()
     matching = (
