@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import seed, submit  # noqa: E402
+from bench import harness, seed, submit  # noqa: E402
 
 #: promise -> (file suffix, function name) whose cumulative time is that promise's cost
 PROMISES = {
@@ -190,8 +190,7 @@ def project_pages(url: str, tmp: Path, submits: int = 0, cases: int = 1000) -> d
     partner.post(f"/l/{token}", data={"csrf_token": button})
     section = partner.get("/p/s/1").get_data(as_text=True)
     portal_csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
-    found = re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', section)
-    state = {"revision": int(found.group(1) or found.group(2) or 0)}
+    state = {"revision": harness.revision_of(section)}
     answers = seed.thirty_answers()
 
     def autosave():

@@ -113,10 +113,11 @@ def open_link(base: str, token: str) -> dict:
     b.post(f"/l/{token}", {"csrf_token": button})
     page = b.get("/p/s/1")
     csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    return {"cookie": b.cookie_header(), "csrf": csrf, "revision": _revision_of(page)}
+    return {"cookie": b.cookie_header(), "csrf": csrf, "revision": revision_of(page)}
 
 
-def _revision_of(page: str) -> int:
+def revision_of(page: str) -> int:
+    """The answers' revision a portal section page carries (its hidden ``revision`` field)."""
     found = re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page)
     return int(found.group(1) or found.group(2) or 0)
 
@@ -129,7 +130,7 @@ def with_current_revision(base: str, session: dict) -> dict:
     opener.addheaders = [("Cookie", session["cookie"])]
     with opener.open(base + "/p/s/1") as r:
         page = r.read().decode()
-    return {**session, "revision": _revision_of(page)}
+    return {**session, "revision": revision_of(page)}
 
 
 # ---- wrk -------------------------------------------------------------------------------------

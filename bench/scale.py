@@ -35,6 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.harness import revision_of  # noqa: E402
 from bench.seed import (  # noqa: E402
     NAMES,
     PASSWORD,
@@ -210,10 +211,7 @@ class Clients:
         assert r.status_code == 302, "bench link did not open"
         page = self.partner.get("/p/s/1").get_data(as_text=True)
         self.csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-        self.revision = int(
-            re.search(r'id="revision"[^>]*value="(\d+)"|value="(\d+)" id="revision"', page).group(2)
-            or 0
-        )
+        self.revision = revision_of(page)
         self.n = 0
 
     def request(self, method: str, url: str, body):
