@@ -6,16 +6,17 @@ from __future__ import annotations
 import io
 import re
 import uuid
-from urllib.parse import urlsplit
 
 import pytest
 
 from counselor.core.web import ERROR_TEXT
+from tests.access_policy import POLICY, REFUSALS
 from tests.support import PASSWORD, make_account, new_case, sign_in
 from tests.sweep import (
     UnknownArgument,
     build_url,
     make_objects,
+    matches,
     methods_of,
     sweep_rules,
     variants,
@@ -201,8 +202,6 @@ def every_page(app):
     """Every response the sweep's rules give anonymous, counselor A and the admin (fresh
     objects of A filled in for each request; GETs and form-less POSTs), for checking headers
     and markup. Account actions aim at a bystander, so no actor loses their account."""
-    from tests.access_policy import POLICY
-
     a = make_account("a@example.org", "Counselor A")
     b = make_account("b@example.org", "Counselor B")
     bystander = make_account("c@example.org", "Counselor C")
@@ -240,11 +239,9 @@ def every_page(app):
 
 
 def _refused(response) -> bool:
-    """A refusal, which changes nothing: the form's errors, forbidden, missing, not allowed,
-    a conflict, or the login page."""
-    if response.status_code in (400, 403, 404, 405, 409):
-        return True
-    return response.status_code == 302 and urlsplit(response.location).path == "/login"
+    """A refusal, which changes nothing: one of the sweep's ``REFUSALS`` (the form's errors,
+    forbidden, missing, not allowed, a conflict, or the login page)."""
+    return any(matches(refusal, response, {}) for refusal in REFUSALS)
 
 
 def _signed_in(client) -> bool:
