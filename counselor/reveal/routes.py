@@ -29,7 +29,6 @@ def _classes():
         "CLASS_LABELS": matching.CLASS_LABELS,
         "CLASS_ORDER": matching.CLASS_ORDER,
         "CLASS_HELP": matching.CLASS_HELP,
-        "who_does_what": matching.who_does_what,
     }
 
 
