@@ -35,7 +35,7 @@ from tests.support import (
     revision_of,
     service_unavailable,
 )
-from tests.support.races import at_once
+from tests.support.races import after, at_once, until_both_orders
 
 #: tries per run (the issue asks for at least 50)
 TRIES = 60
@@ -158,20 +158,13 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
     counselor_csrf = _csrf(counselor.request(base + "/compare")[1])
     partner_csrf = portal_csrf(partner.request("/p/")[1])
 
-    def release(barrier: threading.Barrier, got: dict) -> None:
-        barrier.wait()
-        got["release"] = counselor.request(
-            base + "/release", {"csrf_token": counselor_csrf, "confirm": "y"}
-        )[0]
+    def release() -> int:
+        form = {"csrf_token": counselor_csrf, "confirm": "y"}
+        return counselor.request(base + "/release", form)[0]
 
-    def reopen(barrier: threading.Barrier, got: dict, look_first: bool) -> None:
-        barrier.wait()
-        if look_first:
-            # The reopen's path to the lock is shorter than the release's: loading the start
-            # page first, as a partner would, lets the release come first in about half.
-            partner.request("/p/")
-        got["reopen"] = partner.request("/p/reopen", {"csrf_token": partner_csrf})[0]
-        if got["reopen"] == 302:  # reopened: try to change the answer at once
+    def reopen() -> int:
+        status = partner.request("/p/reopen", {"csrf_token": partner_csrf})[0]
+        if status == 302:  # reopened: try to change the answer at once
             # (not sent again: a release after a new submit is a release of new answers)
             page = partner.request("/p/s/1")[1]
             partner.request(
@@ -182,24 +175,20 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
                 },
                 headers={"X-CSRF-Token": partner_csrf},
             )
+        return status
 
     violations: list[str] = []
     outcomes = {"release first": 0, "reopen first": 0}
-    for n in range(TRIES):
-        before = _reset(assignment.id)
-        barrier = threading.Barrier(2)
-        got: dict[str, int] = {}
-        threads = [
-            threading.Thread(target=release, args=(barrier, got)),
-            threading.Thread(target=reopen, args=(barrier, got, n % 2 == 1)),
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert set(got) == {"release", "reopen"}, got
-        assert got["release"] in (302, 409) and got["reopen"] in (302, 409), got
 
+    def race(release_held: int, reopen_held: int) -> str:
+        """One try; which of the two got the lock first. The reopen's path to the lock is the
+        shorter one: a side held back first loads a page, as the user would."""
+        before = _reset(assignment.id)
+        got = at_once(
+            after(lambda: counselor.request(base + "/compare"), release_held, release),
+            after(lambda: partner.request("/p/"), reopen_held, reopen),
+        )
+        assert all(status in (302, 409) for status in got), got
         released, responses = _state(assignment.id)
         if released and any(
             r.status != "submitted" or r.revision != before[r.id] for r in responses
@@ -208,11 +197,19 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
                 f"{got}: released with {[(r.status, r.revision) for r in responses]}, "
                 f"revisions before {sorted(before.values())}"
             )
-        outcomes["release first" if got["release"] == 302 else "reopen first"] += 1
+        first = "release first" if got[0] == 302 else "reopen first"
+        outcomes[first] += 1
+        return first
+
+    # TRIES tries, every other one with the reopen held back by a page load (it lets the
+    # release come first in about half); then more with the side that keeps winning held
+    # back, until both orders have happened (tests/support/races.py)
+    alternating = [(0, n % 2) for n in range(TRIES)]
+    until_both_orders(race, "release first", "reopen first", tries=alternating)
 
     with capsys.disabled():
         print(
-            f"\nrelease vs reopen: {TRIES} concurrent tries on PostgreSQL, "
+            f"\nrelease vs reopen: {sum(outcomes.values())} concurrent tries on PostgreSQL, "
             f"{len(violations)} invariant violations ({outcomes})"
         )
     assert violations == [], violations[:3]

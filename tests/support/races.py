@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 
 
 def at_once(*actions) -> list:
@@ -41,17 +41,19 @@ def until_both_orders(
     first: Hashable,
     second: Hashable,
     *,
-    tries: int,
+    tries: int | Iterable[tuple[int, int]],
     bound: int = 150,
 ) -> set:
-    """Run one race ``tries`` times as ``attempt(0, 0)``; then, while either outcome has not been
-    seen yet (at most ``bound`` more tries), hold back the side that keeps winning by a growing
-    number of lead-in requests: ``attempt(delay_of_side_0, delay_of_side_1)``.
+    """Run one race ``tries`` times as ``attempt(0, 0)`` (or once per pair of lead-ins that
+    ``tries`` lists); then, while either outcome has not been seen yet (at most ``bound`` more
+    tries), hold back the side that keeps winning by a growing number of lead-in requests:
+    ``attempt(delay_of_side_0, delay_of_side_1)``.
 
     ``first`` is the outcome when side 0 wins, ``second`` when side 1 wins. On a loaded machine
     one side's path to the lock can be shorter every time; the race is still tried from both
     sides this way, and every try's invariants are checked by ``attempt`` itself."""
-    seen = {attempt(0, 0) for _ in range(tries)}
+    schedule = [(0, 0)] * tries if isinstance(tries, int) else tries
+    seen = {attempt(*held) for held in schedule}
     for n in range(bound):
         if first in seen and second in seen:
             break
