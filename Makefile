@@ -62,7 +62,7 @@ lint: $(STAMP)
 ## bench: every benchmark of README's table on a quiet machine (about 45 minutes; wrk and a
 ## PostgreSQL at BENCH_PG_URL, whose database it empties); prints markdown tables to paste
 bench: $(STAMP)
-	@$(BIN)/python bench/load.py --pg-url $(BENCH_PG_URL)
+	@$(BIN)/python bench/load.py --pg-url $(BENCH_PG_URL) $(if $(BENCH_REDIS_URL),--redis-url $(BENCH_REDIS_URL))
 	@$(BIN)/python bench/cpu_split.py
 	@$(BIN)/python bench/pdf.py --render-only --runs 20
 	@$(BIN)/python bench/scale.py --pg-url $(BENCH_PG_URL)

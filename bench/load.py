@@ -4,6 +4,7 @@
     python bench/load.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
     python bench/load.py --rounds 3 --seconds 8         # the issue's protocol
     python bench/load.py --measures autosave,submit     # only the measures named (in part)
+    python bench/load.py --pg-url ... --redis-url redis://127.0.0.1:6379/9   # production's shape
 
 Seeds a scratch database through the app's own services (counselors; cases with 2-6
 partners; sessions; submitted homework; a 30-item exercise; audit history; for the submit, a
@@ -13,6 +14,9 @@ log), and drives each measure with wrk interleaved: reference, project, referenc
 of a round is project / mean of the two reference runs; the table shows medians over rounds.
 wrk (Debian package) is the only tool used; Lua scripts carry cookies and CSRF tokens.
 The PostgreSQL database named by --pg-url is emptied first: give it a bench database.
+With --redis-url the PostgreSQL run serves the project as production runs it, with Redis as
+its broker and rate-limit store (the Redis database is flushed before and after: give it one
+of its own); the SQLite run always keeps the embedded defaults of `make run`.
 """
 
 from __future__ import annotations
@@ -82,8 +86,21 @@ def wanted(args, name: str) -> bool:
     return not keep or any(p in name for p in keep)
 
 
-def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
-    """Seed, start both servers, run every measure interleaved; returns table rows."""
+def flush_redis(redis_url: str) -> None:
+    """Empty the bench's own Redis database (queued mail tasks no worker consumed, limits)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    client.close()
+
+
+def run_database(
+    label: str, database_url: str, args, tmp: Path, redis_url: str = ""
+) -> list[dict]:
+    """Seed, start both servers, run every measure interleaved; returns table rows.
+
+    With ``redis_url`` the project's broker and rate-limit store are that Redis database."""
     from bench import ref_app
     from counselor.config import new_encryption_key
 
@@ -96,6 +113,7 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
         "BENCH_INSTANCE": str(instance),
         "REF_DATABASE_URL": database_url,
         "WEB_CONCURRENCY": "2",
+        "REDIS_URL": redis_url,
     }
     os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
     app = bench_app(database_url, instance, COUNSELOR_ENCRYPTION_KEYS=keys)
@@ -122,6 +140,8 @@ def run_database(label: str, database_url: str, args, tmp: Path) -> list[dict]:
         from counselor.extensions import db
 
         db.engine.dispose()
+    if redis_url:
+        flush_redis(redis_url)  # what seeding queued; the servers start from an empty broker
 
     project, pbase = start_gunicorn("bench.load_wsgi:app", env)
     reference, rbase = start_gunicorn("bench.ref_app:app", env)
@@ -278,6 +298,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s runs, 300 cases")
     parser.add_argument("--pg-url", default=os.environ.get("COUNSELOR_BENCH_DATABASE_URL", ""))
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("COUNSELOR_BENCH_REDIS_URL", ""),
+        help="serve the PostgreSQL run with this Redis database as broker and rate-limit store "
+        "(production's shape); flushed before and after",
+    )
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=8)
@@ -309,7 +335,11 @@ def main() -> int:
         if not args.no_sqlite:
             rows += run_database("SQLite", f"sqlite:///{tmp / 'bench.sqlite3'}", args, tmp)
         if args.pg_url:
-            rows += run_database("PostgreSQL", args.pg_url, args, tmp)
+            try:
+                rows += run_database("PostgreSQL", args.pg_url, args, tmp, args.redis_url)
+            finally:
+                if args.redis_url:
+                    flush_redis(args.redis_url)
     print()
     print(markdown(rows))
     return 0
