@@ -95,9 +95,7 @@ def flush_redis(redis_url: str) -> None:
     client.close()
 
 
-def run_database(
-    label: str, database_url: str, args, tmp: Path, redis_url: str = ""
-) -> list[dict]:
+def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str = "") -> list[dict]:
     """Seed, start both servers, run every measure interleaved; returns table rows.
 
     With ``redis_url`` the project's broker and rate-limit store are that Redis database."""
