@@ -16,6 +16,7 @@ from counselor.auth.models import Counselor
 from counselor.cases import caseload
 from counselor.cases.models import Case, CounselingSession
 from counselor.core import audit
+from counselor.core.urls import url_of
 from counselor.learning import services as learning
 from counselor.learning.models import Resource
 from counselor.questionnaires import services as questionnaires
@@ -61,6 +62,9 @@ def caseload_page(
     it, pauses and urgent alerts first. The flags are asked in the page's own statement."""
     listing = caseload.caseload_page(counselor, query, status, page, CASELOAD_FLAGS)
     audit.record("caseload.view", "counselor", counselor.id)
+    case_url = url_of("cases.show", "case_id")
+    for case in listing.cases:
+        case.url = case_url(case.id)
     return listing
 
 
