@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import update
 
 from counselor.agreements import services as agreements
@@ -99,7 +100,8 @@ def _pause(case) -> None:
 
 def _page(account, page: int = 1, query: str = "", status: str = "active"):
     owner = db.session.get(Counselor, account.id)
-    return read_models.caseload_page(owner, query, status, page)
+    with current_app.test_request_context():  # the read model makes each row's link
+        return read_models.caseload_page(owner, query, status, page)
 
 
 def test_flagged_cases_lead_every_page_order(app, counselor_a):

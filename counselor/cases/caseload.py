@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Integer,
+    Text,
     Select,
     bindparam,
     cast,
@@ -25,10 +26,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import case as sa_case
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
 from counselor.auth.models import Counselor
-from counselor.cases.models import Case, Partner
+from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core.models import day_text, practice_zone, utcnow
 from counselor.extensions import core_execute
 
@@ -124,17 +127,58 @@ _CASE = Case.__table__
 _PARTNER = Partner.__table__
 
 
-class _IdText(TypeEngine):
-    """A UUID column read as its text (``str(uuid)``), for ids a page only writes into the
-    associated data of a sealed value: SQLite's hex is cut into the dashed form directly
-    instead of making a ``uuid.UUID`` first (a caseload reads one id per partner)."""
+# one digit of position per partner in ``_partners_of``
+assert MAX_PARTNERS < 10
 
-    cache_ok = True
 
-    def result_processor(self, dialect, coltype):
-        if dialect.supports_native_uuid:  # the driver hands back uuid.UUID
-            return lambda v: None if v is None else str(v)
-        return lambda v: None if v is None else f"{v[:8]}-{v[8:12]}-{v[12:16]}-{v[16:20]}-{v[20:]}"
+class _hex(FunctionElement):
+    """Bytes as hex digits, in SQL."""
+
+    type = Text()
+    name = "hex"
+    inherit_cache = True
+
+
+@compiles(_hex)
+def _hex_sqlite(element, compiler, **kw):
+    return f"hex({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_hex, "postgresql")
+def _hex_postgresql(element, compiler, **kw):
+    return f"encode({compiler.process(element.clauses, **kw)}, 'hex')"
+
+
+class _uuid_hex(FunctionElement):
+    """A UUID column as its 32 hex digits (SQLite keeps them so), in SQL."""
+
+    type = Text()
+    name = "uuid_hex"
+    inherit_cache = True
+
+
+@compiles(_uuid_hex)
+def _uuid_hex_sqlite(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_uuid_hex, "postgresql")
+def _uuid_hex_postgresql(element, compiler, **kw):
+    return f"replace(CAST({compiler.process(element.clauses, **kw)} AS TEXT), '-', '')"
+
+
+def _partners_of(case_id):
+    """A case's partners as one text, a part per partner joined by commas, in no order: its
+    position (one digit), its id (32 hex digits), its sealed name (hex). A page row per case
+    instead of one per partner: the page's statement returns and sorts a fifth of the rows,
+    each probing the partners of its own case by index."""
+    p = _PARTNER.c
+    part = cast(p.position, Text) + _uuid_hex(p.id) + _hex(p.display_name_sealed)
+    return (
+        select(func.aggregate_strings(part, ","))
+        .where(p.case_id == case_id)
+        .scalar_subquery()
+    )
 
 
 class _Raw(TypeEngine):
@@ -238,51 +282,42 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
         page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks)).limit(PAGE_SIZE)
         cases = page_of.offset(bindparam("offset", type_=Integer)).subquery("cases")
     k = cases.c
-    p = _PARTNER.c
-    return (
-        select(
-            # as the driver hands it back: the case's columns come on each of its partners'
-            # rows, and ``_case_rows`` makes its ``uuid.UUID`` once per case, not once per row
-            type_coerce(k.id, _Raw()).label("id"),
-            k.label_sealed,
-            k.status,
-            k.last_session_at,
-            k.flag,
-            *((k.total,) if page else ()),
-            type_coerce(p.id, _IdText()).label("partner_id"),
-            p.display_name_sealed,
-        )
-        .outerjoin_from(cases, _PARTNER, p.case_id == k.id)
-        .order_by(*_order(k, ranks), p.position)
-    )
+    return select(
+        # as the driver hands it back: ``_case_rows`` makes the ``uuid.UUID`` (from SQLite's hex)
+        type_coerce(k.id, _Raw()).label("id"),
+        k.label_sealed,
+        k.status,
+        k.last_session_at,
+        k.flag,
+        *((k.total,) if page else ()),
+        _partners_of(k.id).label("partners"),
+    ).order_by(*_order(k, ranks))
 
 
 def _case_rows(rows, flags: Flags) -> list[CaseRow]:
-    """The cases of rows of ``_caseload_statement`` (one per partner), their labels and
-    partners' names decrypted. A page's rows are read by position and each case's id made
-    once: this loop runs once per partner of every case shown."""
+    """The cases of rows of ``_caseload_statement``, their labels and partners' names
+    decrypted (each once: a label and a name per partner of each case shown)."""
     label, name = Case.label.opener(), Partner.display_name.opener()
     kinds = flags.kinds
     cases: list[CaseRow] = []
-    partners: list[str] = []
-    current = None
-    for raw_id, label_sealed, status, last_session_at, flag, *_total, pid, name_sealed in rows:
-        if raw_id != current:
-            current = raw_id
-            case_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(hex=raw_id)
-            partners = []
-            cases.append(
-                CaseRow(
-                    case_id,
-                    label(label_sealed, str(case_id)),
-                    status,
-                    last_session_at,
-                    partners,
-                    None if flag is None else kinds[flag],
-                )
+    for raw_id, label_sealed, status, last_session_at, flag, *_total, partners in rows:
+        case_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(hex=raw_id)
+        names = []
+        # in case order: each part starts with its partner's position (one digit)
+        for part in sorted(partners.split(",")) if partners else ():
+            h = part[1:33]  # the partner's id, the associated data of its name
+            sealed = bytes.fromhex(part[33:])
+            names.append(name(sealed, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"))
+        cases.append(
+            CaseRow(
+                case_id,
+                label(label_sealed, str(case_id)),
+                status,
+                last_session_at,
+                names,
+                None if flag is None else kinds[flag],
             )
-        if pid is not None:
-            partners.append(name(name_sealed, pid))
+        )
     _lines(cases)
     return cases
 
