@@ -301,17 +301,19 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     kinds = flags.kinds
     cases: list[CaseRow] = []
     for raw_id, label_sealed, status, last_session_at, flag, *_total, partners in rows:
-        case_id = raw_id if isinstance(raw_id, uuid.UUID) else uuid.UUID(hex=raw_id)
+        if isinstance(raw_id, uuid.UUID):
+            case_id, key = raw_id, str(raw_id)
+        else:  # SQLite's hex
+            case_id, key = uuid.UUID(hex=raw_id), _dashed(raw_id)
         names = []
-        # in case order: each part starts with its partner's position (one digit)
+        # in case order: each part starts with its partner's position (one digit), then its
+        # id, the associated data of its name
         for part in sorted(partners.split(",")) if partners else ():
-            h = part[1:33]  # the partner's id, the associated data of its name
-            sealed = bytes.fromhex(part[33:])
-            names.append(name(sealed, f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"))
+            names.append(name(bytes.fromhex(part[33:]), _dashed(part[1:33])))
         cases.append(
             CaseRow(
                 case_id,
-                label(label_sealed, str(case_id)),
+                label(label_sealed, key),
                 status,
                 last_session_at,
                 names,
@@ -320,6 +322,11 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
         )
     _lines(cases)
     return cases
+
+
+def _dashed(h: str) -> str:
+    """A UUID's text (``str(uuid)``) from its 32 hex digits, without making a ``uuid.UUID``."""
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def _read(statement, params: dict) -> list:
