@@ -15,8 +15,8 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy import (
     Integer,
-    Text,
     Select,
+    Text,
     bindparam,
     cast,
     func,
@@ -131,40 +131,21 @@ _PARTNER = Partner.__table__
 assert MAX_PARTNERS < 10
 
 
-class _hex(FunctionElement):
-    """Bytes as hex digits, in SQL."""
-
-    type = Text()
-    name = "hex"
-    inherit_cache = True
-
-
-@compiles(_hex)
-def _hex_sqlite(element, compiler, **kw):
-    return f"hex({compiler.process(element.clauses, **kw)})"
+def _sql_function(name: str, sqlite: str, postgresql: str) -> type[FunctionElement]:
+    """A text-valued SQL function of one argument, written for each database (``{}`` stands
+    for the argument)."""
+    element = type(name, (FunctionElement,), {"type": Text(), "name": name, "inherit_cache": True})
+    for dialect, text in ((None, sqlite), ("postgresql", postgresql)):
+        compiles(element, *filter(None, [dialect]))(
+            lambda e, compiler, text=text, **kw: text.format(compiler.process(e.clauses, **kw))
+        )
+    return element
 
 
-@compiles(_hex, "postgresql")
-def _hex_postgresql(element, compiler, **kw):
-    return f"encode({compiler.process(element.clauses, **kw)}, 'hex')"
-
-
-class _uuid_hex(FunctionElement):
-    """A UUID column as its 32 hex digits (SQLite keeps them so), in SQL."""
-
-    type = Text()
-    name = "uuid_hex"
-    inherit_cache = True
-
-
-@compiles(_uuid_hex)
-def _uuid_hex_sqlite(element, compiler, **kw):
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(_uuid_hex, "postgresql")
-def _uuid_hex_postgresql(element, compiler, **kw):
-    return f"replace(CAST({compiler.process(element.clauses, **kw)} AS TEXT), '-', '')"
+#: bytes as hex digits
+_hex = _sql_function("hex", "hex({})", "encode({}, 'hex')")
+#: a UUID column as its 32 hex digits (SQLite keeps them so)
+_uuid_hex = _sql_function("uuid_hex", "{}", "replace(CAST({} AS TEXT), '-', '')")
 
 
 def _partners_of(case_id):
@@ -174,11 +155,7 @@ def _partners_of(case_id):
     each probing the partners of its own case by index."""
     p = _PARTNER.c
     part = cast(p.position, Text) + _uuid_hex(p.id) + _hex(p.display_name_sealed)
-    return (
-        select(func.aggregate_strings(part, ","))
-        .where(p.case_id == case_id)
-        .scalar_subquery()
-    )
+    return select(func.aggregate_strings(part, ",")).where(p.case_id == case_id).scalar_subquery()
 
 
 class _Raw(TypeEngine):
