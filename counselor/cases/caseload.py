@@ -273,7 +273,7 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
 
 def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     """The cases of rows of ``_caseload_statement``, their labels and partners' names
-    decrypted (each once: a label and a name per partner of each case shown)."""
+    decrypted, each once (their two lines are made for a page's cases only, by ``_page``)."""
     label, name = Case.label.opener(), Partner.display_name.opener()
     kinds = flags.kinds
     cases: list[CaseRow] = []
@@ -297,7 +297,6 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
                 None if flag is None else kinds[flag],
             )
         )
-    _lines(cases)
     return cases
 
 
@@ -378,6 +377,7 @@ def caseload_page(
 
 
 def _page(cases: list[CaseRow], page: int, total: int) -> CaseloadPage:
+    _lines(cases)  # the page's cases only (a search reads all the counselor's)
     flagged = {case.id: case.flag for case in cases if case.flag is not None}
     return CaseloadPage(cases, page, _pages(total), total, flagged)
 
