@@ -228,8 +228,8 @@ def _order(k, ranks: dict[int, int]) -> list:
 def _caseload_statement(status: str, flags: Flags, page: bool = False):
     """The counselor's cases in caseload order as the columns the caseload shows, one row per
     case with its partners in one column (``_partners_of``), in one statement: with ``page``,
-    only the cases of one page
-    (``offset`` and ``upto`` = offset + a page, parameters) and the count of all of them.
+    only the cases of one page (``offset`` and ``upto`` = offset + a page, parameters) and
+    the count of all of them.
 
     A page is the counselor's flagged cases (each flag source joined to the counselor's
     cases, one index probe per case and source) and the first ``upto`` unflagged cases read
