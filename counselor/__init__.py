@@ -57,6 +57,10 @@ def create_app(config: dict | None = None) -> Flask:
     # the counselor's session cookie as Flask signs it, its serializer made once (core.cookies)
     app.session_interface = SessionCookieInterface()
     db.init_app(app)
+    from counselor.core.pool import ping_when_in_doubt
+
+    with app.app_context():
+        ping_when_in_doubt(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     bootstrap.init_app(app)

@@ -239,7 +239,9 @@ def load_config(instance_path: Path) -> dict:
         "SECRET_KEY": secret_key,
         "COUNSELOR_ENCRYPTION_KEYS": keys,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # no pool_pre_ping: a pooled PostgreSQL connection is pinged only when it may be gone
+        # (counselor.core.pool), not before every request
+        "SQLALCHEMY_ENGINE_OPTIONS": {},
         "REDIS_URL": redis_url,
         #: the public origin of every link Counselor makes (the request's Host is never used)
         "COUNSELOR_BASE_URL": base_url,

@@ -1,0 +1,141 @@
+"""Pooled PostgreSQL connections: a page works after the server ended its connection, and a
+connection in steady use is not pinged before every request (counselor.core.pool).
+
+PostgreSQL only (SQLite has no server to hang up); with COUNSELOR_REQUIRE_SERVICES=1 these
+tests fail instead of skipping when PostgreSQL is not configured.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+
+import psycopg
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from counselor.core import pool
+from counselor.extensions import db
+from tests.support import PG_URL, new_case, service_unavailable, sqlalchemy_url
+from tests.test_statement_counts import CASELOAD_STATEMENTS
+
+
+@pytest.fixture
+def pg(app):
+    if not PG_URL or app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        service_unavailable("PostgreSQL (COUNSELOR_TEST_DATABASE_URL)")
+    return app
+
+
+def _end_every_other_connection() -> int:
+    """End, as an administrator would, every connection to the test database but the one
+    doing it, and wait until each is gone; returns how many were ended."""
+    admin = create_engine(sqlalchemy_url(PG_URL), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            return len(
+                conn.execute(
+                    text(
+                        "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                    )
+                ).all()
+            )
+    finally:
+        admin.dispose()
+
+
+def test_pages_work_after_the_server_ended_the_pooled_connections(pg, client_a, counselor_a):
+    new_case(counselor_a, "Rivera")
+    assert client_a.get("/cases").status_code == 200  # its connection waits in the pool
+    db.session.remove()
+    assert _end_every_other_connection() >= 1
+    # at once, well within the idle time after which a quiet connection is pinged anyway
+    page = client_a.get("/cases")
+    assert page.status_code == 200
+    assert "Rivera" in page.get_data(as_text=True)
+    assert client_a.get("/cases").status_code == 200
+
+
+class RoundTrips:
+    """The round trips the pooled connections make, from libpq's trace of what they send: a
+    simple query by its text, an extended one (Parse, Bind, Execute up to its Sync) by its
+    statement's. A connection is traced from when it first goes back to the pool, so that
+    a ping at its next checkout (which comes before any checkout event) is seen."""
+
+    def __init__(self, log):
+        self.log = log
+        self.traced = []
+        self.since = 0
+
+    def trace(self, dbapi_connection, record, *proxy) -> None:
+        if dbapi_connection not in self.traced:
+            dbapi_connection.pgconn.trace(self.log.fileno())
+            dbapi_connection.pgconn.set_trace_flags(
+                psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
+            )
+            self.traced.append(dbapi_connection)
+
+    def start(self) -> None:
+        """Count from here (libpq writes each message out as it sends it)."""
+        self.since = os.fstat(self.log.fileno()).st_size
+
+    def trips(self) -> list[str]:
+        self.log.seek(self.since)
+        trips, statement = [], ""
+        for line in self.log.read().splitlines():
+            sender, _length, kind, *rest = line.split("\t") + ["", "", ""]
+            if sender != "F":
+                continue
+            if kind == "Query":
+                trips.append(rest[0].strip().strip('"'))
+            elif kind == "Parse":
+                statement = statement or rest[0].strip().split('" "', 1)[-1]
+            elif kind == "Sync":
+                trips.append(statement or "a prepared statement")
+                statement = ""
+        return trips
+
+
+@contextmanager
+def _round_trips():
+    db.session.commit()
+    with tempfile.TemporaryFile("a+") as log:
+        counter = RoundTrips(log)
+        pool_ = db.engine.pool
+        event.listen(pool_, "checkin", counter.trace)
+        event.listen(pool_, "checkout", counter.trace)
+        try:
+            yield counter
+        finally:
+            event.remove(pool_, "checkin", counter.trace)
+            event.remove(pool_, "checkout", counter.trace)
+            for conn in counter.traced:
+                if not conn.closed:
+                    conn.pgconn.untrace()
+
+
+def _caseload_round_trips(client) -> list[str]:
+    with _round_trips() as counter:
+        client.get("/cases")  # warm-up; its connection goes back to the pool traced
+        counter.start()
+        assert client.get("/cases").status_code == 200
+        return counter.trips()
+
+
+def test_a_connection_in_steady_use_is_not_pinged(pg, client_a, counselor_a):
+    """The caseload's round trips: BEGIN, its statements, COMMIT; no ping before them, and
+    no ROLLBACK when the connection goes back to the pool after the commit."""
+    new_case(counselor_a, "Rivera")
+    trips = _caseload_round_trips(client_a)
+    assert trips[0] == "BEGIN" and trips[-1] == "COMMIT", trips
+    assert len(trips) == CASELOAD_STATEMENTS + 2, "\n".join(trips)
+
+
+def test_a_connection_idle_for_a_while_is_pinged_first(pg, client_a, counselor_a, monkeypatch):
+    new_case(counselor_a, "Rivera")
+    monkeypatch.setattr(pool, "PING_AFTER_IDLE_SECONDS", 0.0)
+    trips = _caseload_round_trips(client_a)
+    assert trips[:2] == [";", "BEGIN"], trips  # the ping is an empty query, outside it
+    assert len(trips) == CASELOAD_STATEMENTS + 3, "\n".join(trips)
