@@ -34,7 +34,7 @@ def _clean_text(value: Any, limit: int, label: str) -> str:
     if "\x00" in value:
         raise _Invalid("This answer contains a NUL character; remove it and try again.")
     try:
-        value.encode("utf-8")
+        value.isascii() or value.encode("utf-8")  # an ASCII string encodes, known unscanned
     except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored or encrypted
         raise _Invalid(
             "This answer contains a character that cannot be saved; remove it and try again."
