@@ -4,6 +4,7 @@ of their own, so that one cookie's value is never accepted as another's."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -46,12 +47,16 @@ class SignedCookie:
         if not raw or len(raw) > self.max_length:
             return None
         try:
-            data = self.serializer().loads(raw, max_age=self.max_age_seconds)
+            data, signed_at = _opened(current_app.config["SECRET_KEY"], self.salt, raw)
         except BadSignature:
+            return None
+        # the age is checked on every request, as the serializer's max_age checks it
+        age = int(time.time()) - signed_at
+        if age < 0 or age > self.max_age_seconds:
             return None
         if not isinstance(data, dict) or not isinstance(data.get(key), str):
             return None
-        return data
+        return dict(data)  # a copy: the opened value serves the next requests too
 
 
 # A serializer holds nothing of a request: one per key and salt serves every request (making
@@ -59,6 +64,19 @@ class SignedCookie:
 @lru_cache(maxsize=16)
 def _serializer(secret_key: str, salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=salt)
+
+
+# A browser sends the same cookie with every request (an autosave every few seconds):
+# checking its signature and decoding it again each time cost more than the portal session's
+# read. A value opened once is remembered by its exact text, under the key and salt that
+# opened it, so only a value that was genuine once is ever found here (a wrong signature
+# raises and is not remembered), and a changed key opens nothing remembered under the old
+# one. Whether the session the value names still exists is the caller's check, on every
+# request. Sizes are bounded: at most 1,024 values of at most ``max_length`` characters.
+@lru_cache(maxsize=1024)
+def _opened(secret_key: str, salt: str, raw: str) -> tuple[object, int]:
+    data, signed_at = _serializer(secret_key, salt).loads(raw, return_timestamp=True)
+    return data, int(signed_at.timestamp())
 
 
 class SessionCookieInterface(SecureCookieSessionInterface):

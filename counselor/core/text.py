@@ -13,4 +13,8 @@ UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 def unstorable(text: Any) -> bool:
     """Whether a string holds a character that cannot be stored (NUL, lone surrogate)."""
-    return isinstance(text, str) and UNSTORABLE.search(text) is not None
+    if not isinstance(text, str):
+        return False
+    if text.isascii():  # known without a scan; no surrogate is ASCII, so only a NUL can be
+        return "\x00" in text
+    return UNSTORABLE.search(text) is not None

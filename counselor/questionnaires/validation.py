@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from counselor.questionnaires.schema import ANSWERABLE, DESIRE_ANSWERS, EXPERIENCE
-from counselor.questionnaires.values import DESIRE_KEYS, as_number, desire_value, has_answer
+from counselor.questionnaires.values import DESIRE_KEYS, as_number
 
 if TYPE_CHECKING:
     from counselor.questionnaires.engine import Definition
@@ -34,7 +34,7 @@ def _clean_text(value: Any, limit: int, label: str) -> str:
     if "\x00" in value:
         raise _Invalid("This answer contains a NUL character; remove it and try again.")
     try:
-        value.encode("utf-8")
+        value.isascii() or value.encode("utf-8")  # an ASCII string encodes, known unscanned
     except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON) cannot be stored or encrypted
         raise _Invalid(
             "This answer contains a character that cannot be saved; remove it and try again."
@@ -141,9 +141,13 @@ _DESIRE_ANSWERS = frozenset(DESIRE_ANSWERS)
 
 
 def _normalise_desire(item: dict, value: Any) -> dict | None:
+    # The stored shape is built here in one pass, as ``desire_value`` would build it from
+    # the checked answer (an item-wide limit of older pages becomes a limit per role), and
+    # an answer with nothing set is None, as ``has_answer`` would say.
     if not isinstance(value, dict) or not value.keys() <= _DESIRE_SENT:
         raise _Invalid("This answer is not in the expected form.")
-    roles = value.get("roles") or {}
+    get = value.get
+    roles = get("roles") or {}
     if not isinstance(roles, dict):
         raise _Invalid("This answer is not in the expected form.")
     keys = [r["key"] for r in item["roles"]]
@@ -156,29 +160,31 @@ def _normalise_desire(item: dict, value: Any) -> dict | None:
         if not isinstance(answer, str) or answer not in _DESIRE_ANSWERS:
             raise _Invalid("Choose one of the answers shown.")
         clean_roles[key] = answer
-    limits = value.get("limits") or []
+    limits = get("limits") or []
     if not isinstance(limits, list) or not all(isinstance(k, str) for k in limits):
         raise _Invalid("This answer is not in the expected form.")
-    if set(limits) - set(keys):
+    if limits and not set(limits) <= set(keys):
         raise _Invalid("This answer names a role the question does not have.")
-    for flag in ("hard_limit", "fantasy"):
-        if not isinstance(value.get(flag, False), bool):
-            raise _Invalid("A tick box is either ticked or not.")
-    experience = value.get("experience") or ""
+    hard_limit, fantasy = get("hard_limit", False), get("fantasy", False)
+    if not isinstance(hard_limit, bool) or not isinstance(fantasy, bool):
+        raise _Invalid("A tick box is either ticked or not.")
+    experience = get("experience") or ""
     if experience and experience not in EXPERIENCE:
         raise _Invalid("Choose one of the answers shown.")
-    out = desire_value(
-        item,
-        {
-            "roles": {k: clean_roles[k] for k in keys if k in clean_roles},
-            "limits": [k for k in keys if k in limits],
-            "hard_limit": value.get("hard_limit", False),
-            "fantasy": value.get("fantasy", False),
-            "experience": experience,
-            "note": _clean_text(value.get("note") or "", MAX_NOTE, "The note"),
-        },
-    )
-    return out if has_answer(out) else None
+    note = _clean_text(get("note") or "", MAX_NOTE, "The note")
+    chosen = {k: clean_roles[k] for k in keys if k in clean_roles} if clean_roles else {}
+    limited = [k for k in keys if k in limits] if limits else []
+    if hard_limit and not limited:
+        limited = [k for k in keys if chosen.get(k)] or keys
+    if not (chosen or limited or fantasy or experience or note):
+        return None
+    return {
+        "roles": chosen,
+        "limits": limited,
+        "fantasy": fantasy,
+        "experience": experience,
+        "note": note,
+    }
 
 
 #: the check of each answerable item type (a definition's types are checked on import)

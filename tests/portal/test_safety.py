@@ -5,6 +5,7 @@ Quick exit ends the session, safety resources follow an alert answer, and the op
 from __future__ import annotations
 
 import re
+import time
 from datetime import timedelta
 
 import pytest
@@ -167,6 +168,23 @@ def test_quick_exit_without_the_token_leaves_but_ends_nothing(app, couple):
     r = sam.client.post("/p/exit", data={"csrf_token": "forged"})
     assert r.status_code == 200  # a cross-site page cannot end the partner's session
     assert sam.client.get("/p/").status_code == 200
+
+
+def test_a_portal_cookie_that_worked_is_refused_once_past_its_age_or_changed(
+    app, couple, monkeypatch
+):
+    """The cookie's signature is checked once per value; its age still ends the session (12
+    hours) and a changed copy of a value that worked opens nothing."""
+    sam = _sam(app, couple)
+    cookie = sam.client.get_cookie(portal_session.COOKIE, domain="counselor.test", path="/p")
+    assert sam.client.get("/p/").status_code == 200
+    changed = app.test_client()
+    value = cookie.value[:-3] + ("A" if cookie.value[-3] != "A" else "B") + cookie.value[-2:]
+    changed.set_cookie(portal_session.COOKIE, value, domain="counselor.test", path="/p")
+    assert changed.get("/p/").status_code == 404
+    later = time.time() + portal_session.MAX_AGE_SECONDS + 5
+    monkeypatch.setattr("counselor.core.cookies.time.time", lambda: later)
+    assert sam.client.get("/p/").status_code == 404
 
 
 def test_quick_exit_goes_to_the_configured_page(make_app, counselor_a):
