@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support import sync
+from tests.support import new_case, sync
 
 
 @pytest.fixture
 def library(app):
     """The built-in library, loaded."""
     sync()
+
+
+@pytest.fixture
+def couple(app, counselor_a):
+    """A new case of two partners (Sam Rivera and Alex Novak) with the library loaded."""
+    sync()
+    return new_case(counselor_a)

@@ -29,7 +29,6 @@ from tests.support import (
     response_of,
     revision_of,
     section,
-    sync,
 )
 
 
@@ -44,12 +43,6 @@ def item_block(page: str, block_id: str) -> str:
     start = page.index(f'id="{block_id}"')
     nxt = re.search(r'id="(item|answer)-', page[start + 10 :])
     return page[start : start + 10 + nxt.start()] if nxt else page[start:]
-
-
-@pytest.fixture
-def couple(app, counselor_a):
-    sync()
-    return new_case(counselor_a)
 
 
 def _assign(client_a, case, slug_or_q, **kw):
