@@ -23,6 +23,7 @@ from counselor.core.models import utcnow
 from counselor.extensions import core_execute, db
 from counselor.mail import compose, transport
 from counselor.mail.models import Message
+from counselor.worker import sender
 
 log = logging.getLogger(__name__)
 
@@ -112,9 +113,8 @@ def _forget_rolled_back(session: Session) -> None:
 
 def publish(message_id: uuid.UUID) -> bool:
     """Hand a message's task to the broker; False (nothing raised) when it is unreachable."""
-    celery = current_app.extensions["celery"]
     try:
-        celery.send_task(SEND_TASK, args=[str(message_id)], retry=False)
+        sender(current_app, SEND_TASK).send(str(message_id))
     except Exception as exc:  # noqa: BLE001 - any broker failure means "beat publishes later"
         log.warning(
             "message %s not published, broker unreachable: %s", message_id, type(exc).__name__
