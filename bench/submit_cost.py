@@ -68,8 +68,9 @@ def _helper(tmp: Path) -> ctypes.CDLL:
 
 
 def setup(pg_url: str, tmp: Path, count: int):
-    """(submit, save): functions making one submit of a fresh partner and one reference save."""
-    from bench import cpu_split, seed, submit
+    """(app, submit, save): the app, and functions making one submit of a fresh partner and
+    one reference save."""
+    from bench import cpu_split, seed
     from counselor.auth.services import create_counselor
     from counselor.extensions import db
     from counselor.questionnaires.services import load_definition, sync_library
@@ -85,18 +86,8 @@ def setup(pg_url: str, tmp: Path, count: int):
         db.session.flush()
         version = load_definition(seed.THIRTY, owner.id)[0].latest.id
         db.session.commit()
-    pool = iter(submit.seed_pool(app, "submit@bench.example", version, count))
-    client = app.test_client(use_cookies=False)
-
-    def send():
-        p = next(pool)
-        r = client.post(
-            p["path"],
-            data={"csrf_token": p["csrf"], "revision": p["revision"]},
-            headers={"Cookie": p["cookie"]},
-        )
-        assert r.status_code == 302, r.get_data(as_text=True)
-
+    pool_of = {"counselors": {"submit": "submit@bench.example"}, "submit_version": version}
+    send = cpu_split.submit_sender(app, pool_of, count)
     return app, send, ref["save"]
 
 
