@@ -20,8 +20,15 @@ from counselor.extensions import db
 from counselor.mail import compose, services
 from counselor.mail.models import Message
 from counselor.mail.tasks import send_message
-from tests.support import PG_URL, free_port, new_case, service_unavailable, sign_in
-from tests.support.mail import ALERT_RULE, definition, homework, messages, submit
+from tests.support import (
+    PG_URL,
+    free_port,
+    make_account,
+    new_case,
+    service_unavailable,
+    sign_in,
+)
+from tests.support.mail import ALERT_RULE, definition, homework, messages, smtp_config, submit
 from tests.support.smtp import SmtpServer
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # kombu's own use of SA
@@ -305,3 +312,27 @@ def test_an_alert_mail_takes_the_severity_stored_on_the_alert_row(mail_app, alic
     db.session.commit()
     [mailed] = [m for m in messages() if m.kind == "notify.alert"]
     assert "screening alert (severity: urgent)" in mailed.body
+
+
+def test_a_submit_with_the_broker_down_answers_and_beat_publishes_its_mail(
+    make_app, smtp_server, smtp
+):
+    # Redis on a port where nothing listens: the hand-off after the commit fails at once
+    app = make_app(
+        CELERY_BROKER_URL=f"redis://127.0.0.1:{free_port()}/0",
+        COUNSELOR_MAIL_REPUBLISH_SECONDS=0,
+        **smtp_config(smtp_server.port),
+    )
+    with app.app_context():
+        alice = make_account("alice@example.org", "Alice Counselor")
+        case, _, tokens = homework(alice, doc=definition(alert=ALERT_RULE))
+        submit(app, tokens["Sam Rivera"], {"one.feel": "Tense today", "one.rate": 2})
+        # the submit went through; its mail and its alert's mail wait in the outbox
+        waiting = [m for m in messages() if m.case_id == case.id]
+        assert sorted(m.kind for m in waiting) == ["notify.alert", "notify.submitted"]
+        assert {m.status for m in waiting} == {"queued"}
+        assert sorted(services.due_messages()) == sorted(m.id for m in waiting)
+        # beat's sweep tries again (the broker still down: both stay due)
+        assert services.republish_due() == 2 and len(services.due_messages()) == 2
+        # a worker that gets the tasks sends each mail once
+        assert {_run(m.id) for m in waiting} == {"sent"} and len(smtp.received) == 2

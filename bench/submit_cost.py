@@ -1,0 +1,195 @@
+"""Portal submit's cost in process, next to the reference's 30-field save: CPU time interleaved
+round by round, and instructions counted by callgrind around the submits only.
+
+    python bench/submit_cost.py                          # SQLite, embedded broker
+    REDIS_URL=redis://127.0.0.1:6379/6 python bench/submit_cost.py --pg-url postgresql://...
+    python bench/submit_cost.py --callgrind              # the same seed, counted in instructions
+
+Seeds a scratch database (SQLite, or the PostgreSQL database of ``--pg-url``, emptied) with a
+counselor, the thirty-item exercise and a pool of couples whose answers are complete and not
+sent (bench/submit.py's pool: every submit sends a response never sent before), and
+bench/ref_app.py beside it. The broker is the app's: the embedded SQLite broker, or Redis when
+``REDIS_URL`` is set (its database is flushed at the end: give it one of its own).
+
+Without ``--callgrind``: after a warm-up, ``--rounds`` rounds of a batch of reference saves
+then a batch of submits (``--batch`` each), CPU time (``time.process_time``) per request; the
+ratio of a round is reference CPU over submit CPU, and the medians are printed. A busy machine
+slows both alike within a round.
+
+With ``--callgrind`` the script runs itself under ``valgrind --tool=callgrind
+--instr-atstart=no`` and switches instrumentation on only around ``--count`` submits, then
+around as many reference saves, after ``--warmup`` of each; instructions in user space, which
+the machine's load does not move (the database's and broker's own file writes are in the
+kernel and not counted). Needs valgrind's headers and a C compiler (a tiny helper issues the
+client requests).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HELPER = r"""
+#include <valgrind/callgrind.h>
+void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
+void cg_stop(void) { CALLGRIND_STOP_INSTRUMENTATION; }
+void cg_dump(const char *what) { CALLGRIND_DUMP_STATS_AT(what); }
+"""
+
+
+def _helper(tmp: Path) -> ctypes.CDLL:
+    source, lib = tmp / "cg.c", tmp / "cg.so"
+    source.write_text(HELPER)
+    subprocess.run(
+        [
+            shutil.which("cc") or "/usr/bin/cc",
+            "-shared",
+            "-fPIC",
+            "-O1",
+            "-o",
+            str(lib),
+            str(source),
+        ],
+        check=True,
+    )
+    return ctypes.CDLL(str(lib))
+
+
+def setup(pg_url: str, tmp: Path, count: int):
+    """(app, submit, save): the app, and functions making one submit of a fresh partner and
+    one reference save."""
+    from bench import cpu_split, seed
+    from counselor.auth.services import create_counselor
+    from counselor.extensions import db
+    from counselor.questionnaires.services import load_definition, sync_library
+
+    url = pg_url or f"sqlite:///{tmp / 'submit.sqlite3'}"
+    ref = cpu_split.reference_pages(pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
+    app = seed.bench_app(url, tmp / "instance")
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        sync_library()
+        owner = create_counselor("submit@bench.example", "Counselor submit", seed.PASSWORD)
+        db.session.flush()
+        version = load_definition(seed.THIRTY, owner.id)[0].latest.id
+        db.session.commit()
+    pool_of = {"counselors": {"submit": "submit@bench.example"}, "submit_version": version}
+    send = cpu_split.submit_sender(app, pool_of, count)
+    return app, send, ref["save"]
+
+
+def _times(fn, n: int) -> float:
+    t0 = time.process_time()
+    for _ in range(n):
+        fn()
+    return (time.process_time() - t0) * 1000 / n
+
+
+def interleaved(args, send, save) -> None:
+    for _ in range(args.warmup):
+        send()
+        save()
+    subs, refs, ratios = [], [], []
+    for _ in range(args.rounds):
+        ref, sub = _times(save, args.batch), _times(send, args.batch)
+        subs.append(sub)
+        refs.append(ref)
+        ratios.append(ref / sub)
+    print(
+        f"submit {statistics.median(subs):.2f} ms CPU, reference save "
+        f"{statistics.median(refs):.2f} ms, ratio {statistics.median(ratios):.3f} "
+        f"(medians of {args.rounds} rounds of {args.batch})"
+    )
+
+
+def counted(args, send, save, tmp: Path) -> None:
+    cg = _helper(tmp)
+    for _ in range(args.warmup):
+        send()
+        save()
+    for name, fn in (("submit", send), ("save", save)):
+        cg.cg_start()
+        for _ in range(args.count):
+            fn()
+        cg.cg_stop()
+        cg.cg_dump(name.encode())
+
+
+def _under_valgrind(args) -> int:
+    out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
+    argv = [a for a in sys.argv[1:] if a != "--callgrind"]
+    subprocess.run(
+        [
+            shutil.which("valgrind") or "/usr/bin/valgrind",
+            "--tool=callgrind",
+            "--instr-atstart=no",
+            f"--callgrind-out-file={out}/callgrind.out.%p",
+            sys.executable,
+            __file__,
+            "--inside-callgrind",
+            *argv,
+        ],
+        check=True,
+        stderr=subprocess.DEVNULL,
+    )
+    totals = {}
+    for path in out.glob("callgrind.out.*"):
+        text = path.read_text(errors="replace")
+        trigger = re.search(r"^desc: Trigger: Client Request: (\w+)", text, re.M)
+        total = re.search(r"^totals: (\d+)", text, re.M)
+        if trigger and total:
+            totals[trigger.group(1)] = int(total.group(1)) / args.count
+    sub, ref = totals["submit"], totals["save"]
+    print(
+        f"callgrind: submit {sub / 1e6:.2f} M instructions, reference save {ref / 1e6:.2f} M, "
+        f"ratio {ref / sub:.3f} ({args.count} of each after {args.warmup} warm-up; {out})"
+    )
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=10)
+    parser.add_argument("--count", type=int, default=30, help="submits counted by callgrind")
+    parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.callgrind:
+        return _under_valgrind(args)
+    tmp = Path(tempfile.mkdtemp(prefix="counselor-submit-"))
+    measured = args.count if args.inside_callgrind else args.rounds * args.batch
+    app, send, save = setup(args.pg_url, tmp, args.warmup + measured)
+    gc.collect()
+    gc.freeze()  # as wsgi.py does once the app is made
+    try:
+        if args.inside_callgrind:
+            counted(args, send, save, tmp)
+        else:
+            interleaved(args, send, save)
+    finally:
+        redis_url = app.config.get("REDIS_URL")
+        if redis_url:
+            import redis
+
+            redis.Redis.from_url(redis_url).flushdb()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
