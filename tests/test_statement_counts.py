@@ -314,3 +314,54 @@ def test_a_comparison_section_and_a_preview_read_a_fixed_handful_of_statements(
             counts[page, size] = len(statements)
             assert len(statements) == COMPARISON_PART_STATEMENTS, "\n".join(statements)
     print(f"\ncomparison section and preview pages: {counts} statements")
+
+
+#: the first page of a long comparison (its overview): login session; its head as plain rows
+#: (the assignment with its case, version, assigned partners, their responses' status and the
+#: relationship map, whatever the number of partners); audit; the open alerts its release form
+#: names (none once released). No answer is read: the summary is kept per process.
+OVERVIEW_STATEMENTS = 4
+
+
+def test_a_comparison_overview_reads_a_fixed_handful_of_statements_and_no_answer(
+    app, client_a, counselor_a
+):
+    """The overview of the inventory's comparison, for a couple and for six partners, with
+    open alerts on its release form and once released: the same few statements, and not one
+    of them reads the answers."""
+    from counselor.alerts.models import Alert
+
+    sync()
+    for size in (2, 6):
+        names = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")[:size]
+        case = new_case(counselor_a, f"Overview {size}", names)
+        assignment = submitted(app, case, INVENTORY, inventory_answers())
+        url = f"/cases/{case.id}/assignments/{assignment.id}/compare"
+        for n, response in enumerate(assignment.responses[:2]):
+            db.session.add(
+                Alert(
+                    case_id=case.id,
+                    assignment_id=assignment.id,
+                    response_id=response.id,
+                    partner_id=response.partner_id,
+                    link_id=f"item-{n}",
+                    severity="urgent",
+                )
+            )
+        db.session.commit()
+        statements = _statements(client_a, url)
+        assert len(statements) == OVERVIEW_STATEMENTS, "\n".join(statements)
+        assert not any("answers_json" in s for s in statements), "\n".join(statements)
+        page = client_a.get(url).get_data(as_text=True)
+        assert 'id="sections-h"' in page and page.count('name="alert_id"') == 2
+        alert_ids = [str(a.id) for a in db.session.scalars(db.select(Alert))]
+        r = client_a.post(
+            f"/cases/{case.id}/assignments/{assignment.id}/release",
+            data={"confirm": "y", "confirm_alerts": "y", "alert_id": alert_ids},
+        )
+        assert r.status_code == 302
+        statements = _statements(client_a, url)
+        assert len(statements) == OVERVIEW_STATEMENTS - 1, "\n".join(statements)
+        assert not any("answers_json" in s for s in statements)
+        db.session.execute(db.delete(Alert))  # the next case's page names only its own
+        db.session.commit()

@@ -10,11 +10,11 @@ from sqlalchemy import case as sa_case
 from sqlalchemy.orm import selectinload
 
 from counselor.alerts.models import Alert
-from counselor.cases.models import Case
+from counselor.cases.models import Case, Partner
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
 from counselor.core.models import aware, utcnow
-from counselor.extensions import db
+from counselor.extensions import core_execute, db
 from counselor.questionnaires import engine, trends
 from counselor.questionnaires.answers import answer_plain
 from counselor.questionnaires.models import (
@@ -22,6 +22,7 @@ from counselor.questionnaires.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    VersionRow,
 )
 from counselor.questionnaires.schema import DEFAULT_SEVERITY
 
@@ -231,26 +232,30 @@ class AlertCard:
 def _alert_views(alerts: list[Alert]) -> list[AlertView]:
     views = []
     for alert in alerts:
-        trend = alert.link_id.startswith(TREND_PREFIX)
         link_id = alert.link_id.removeprefix(TREND_PREFIX)
-        item = alert.assignment.definition.by_id.get(link_id, {})
-        rule = item.get("trend" if trend else "alert") or {}
-        if alert.link_id in RULE_MESSAGES:
-            rule = {"message": RULE_MESSAGES[alert.link_id]}
+        item, rule = _rule_of(alert.assignment.definition, alert.link_id)
         response = alert.response
         value = response.answers.get(link_id) if response is not None else None
         answer = answer_plain(item, value) if item else ""
-        if trend and item and response is not None:
+        if link_id != alert.link_id and item and response is not None:
             answer += _baseline_text(alert.assignment, response, link_id, rule)
-        views.append(
-            AlertView(
-                alert,
-                rule.get("message", "Screening answer needs attention"),
-                item.get("text", ""),
-                answer,
-            )
-        )
+        views.append(AlertView(alert, _message(rule), item.get("text", ""), answer))
     return views
+
+
+def _rule_of(definition: engine.Definition, stored: str) -> tuple[dict, dict]:
+    """An alert's item (``{}`` when the definition has none) and the rule that raised it, by
+    the alert's stored ``link_id`` (a trend rule's carries TREND_PREFIX)."""
+    link_id = stored.removeprefix(TREND_PREFIX)
+    item = definition.by_id.get(link_id, {})
+    rule = item.get("alert" if link_id == stored else "trend") or {}
+    if stored in RULE_MESSAGES:
+        rule = {"message": RULE_MESSAGES[stored]}
+    return item, rule
+
+
+def _message(rule: dict) -> str:
+    return rule.get("message", "Screening answer needs attention")
 
 
 def _baseline_text(assignment: Assignment, response: Response, link_id: str, rule: dict) -> str:
@@ -303,6 +308,58 @@ def _case_alerts(case_id: uuid.UUID, *, open_only: bool) -> list[Alert]:
 def open_alerts(case: Case) -> list[AlertView]:
     """Unacknowledged alerts of a case, urgent first, then newest first."""
     return _alert_views(_case_alerts(case.id, open_only=True))
+
+
+@dataclass(frozen=True)
+class ReleaseAlert:
+    """An open alert as the release form names it: how pressing, whose, and its rule's
+    message; the answer that raised it is not read."""
+
+    id: uuid.UUID
+    severity: str
+    partner_name: str
+    message: str
+
+
+_al, _pa, _as = Alert.__table__.c, Partner.__table__.c, Assignment.__table__.c
+#: the case's open alerts with their partners and versions, ordered as ``open_alerts``
+_RELEASE_ALERTS = (
+    select(
+        _al.id,
+        _al.severity,
+        _al.link_id,
+        _al.partner_id,
+        _pa.display_name_sealed,
+        _as.sections,
+        _as.version_id,
+        QuestionnaireVersion.__table__.c.checksum,
+    )
+    .join(Partner.__table__, _pa.id == _al.partner_id)
+    .join(Assignment.__table__, _as.id == _al.assignment_id)
+    .join(QuestionnaireVersion.__table__, QuestionnaireVersion.__table__.c.id == _as.version_id)
+    .where(_al.case_id == bindparam("case_id"), _al.acknowledged_at.is_(None))
+    .order_by(
+        sa_case(SEVERITY_RANK, value=_al.severity, else_=len(SEVERITY_RANK)),
+        _al.triggered_at.desc(),
+        _al.link_id,
+    )
+)
+
+
+def release_alerts(case_id: uuid.UUID) -> list[ReleaseAlert]:
+    """The case's open alerts as a release names them (``open_alerts``' order and messages),
+    read as plain columns in one statement; only the partners' names are decrypted."""
+    name = Partner.display_name.opener()
+    out = []
+    for row in core_execute(_RELEASE_ALERTS, {"case_id": case_id}):
+        definition = VersionRow(row.version_id, row.checksum).definition.only(row.sections)
+        _, rule = _rule_of(definition, row.link_id)
+        out.append(
+            ReleaseAlert(
+                row.id, row.severity, name(row.display_name_sealed, row.partner_id), _message(rule)
+            )
+        )
+    return out
 
 
 def _most_pressing_first(cards: list[AlertCard]) -> list[AlertCard]:

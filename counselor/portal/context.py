@@ -27,7 +27,7 @@ from counselor.questionnaires.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
-    parsed_definition,
+    VersionRow,
 )
 
 
@@ -84,28 +84,6 @@ class PortalContext:
     @property
     def case(self) -> Case:
         return self.partner.case
-
-
-_VERSION = QuestionnaireVersion.__table__
-
-
-class VersionRow:
-    """A version's id and checksum; its JSON text is read only when this process has not
-    parsed that version yet (``parsed_definition``)."""
-
-    __slots__ = ("id", "checksum")
-
-    def __init__(self, version_id: uuid.UUID, checksum: str):
-        self.id = version_id
-        self.checksum = checksum
-
-    @property
-    def definition_json(self) -> str:
-        return db.session.scalar(select(_VERSION.c.definition_json).where(_VERSION.c.id == self.id))
-
-    @property
-    def definition(self) -> engine.Definition:
-        return parsed_definition(self)
 
 
 @dataclass
@@ -308,6 +286,7 @@ _ASSIGNMENT = (
 _ASSIGNMENT_LOCKED = _ASSIGNMENT.execution_options(populate_existing=True)
 
 _A, _R, _Q = Assignment.__table__, Response.__table__, Questionnaire.__table__
+_VERSION = QuestionnaireVersion.__table__
 #: what an answer save or a submit decides on, as plain columns: loading objects cost more
 #: than the rest of the read (the same rows as _ASSIGNMENT; made once, like it)
 _PLAIN = (

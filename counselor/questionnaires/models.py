@@ -19,9 +19,11 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    bindparam,
     event,
     false,
     inspect,
+    select,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -134,6 +136,30 @@ def parsed_definition(version: QuestionnaireVersion) -> Definition:
             _PARSED.clear()
         _PARSED[key] = found
     return found
+
+
+class VersionRow:
+    """A version's id and checksum, for a page that reads plain columns: its JSON text is read
+    only when this process has not parsed that version yet (``parsed_definition``)."""
+
+    __slots__ = ("id", "checksum")
+
+    def __init__(self, version_id: uuid.UUID, checksum: str):
+        self.id = version_id
+        self.checksum = checksum
+
+    @property
+    def definition_json(self) -> str:
+        return db.session.scalar(_DEFINITION_JSON, {"version_id": self.id})
+
+    @property
+    def definition(self) -> Definition:
+        return parsed_definition(self)
+
+
+_DEFINITION_JSON = select(QuestionnaireVersion.__table__.c.definition_json).where(
+    QuestionnaireVersion.__table__.c.id == bindparam("version_id")
+)
 
 
 @event.listens_for(QuestionnaireVersion, "before_update")

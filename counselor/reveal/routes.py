@@ -18,7 +18,7 @@ from counselor.core.ownership import counselor_required, get_owned_or_404
 from counselor.core.web import refuse
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
-from counselor.reveal import exports, matching, services
+from counselor.reveal import exports, matching, overview, services, summary
 from counselor.reveal.blueprint import bp
 from counselor.reveal.forms import ReleaseForm
 
@@ -91,15 +91,23 @@ class Paging:
     overview: bool = False
 
 
+def _sections(defn, cells_per_row: int) -> tuple[list, bool]:
+    """The sections with rows (the section list), and whether the comparison is long enough
+    to be shown a part at a time: both follow from the definition (its rows, worked out once
+    per parsed definition) and the partners and pairs compared."""
+    rows = summary.rows_of(defn)
+    with_rows = [s for s in defn.sections if rows.get(s.index)]
+    return with_rows, sum(rows.values()) * cells_per_row > PAGE_CELLS and len(with_rows) >= 2
+
+
 def _paging(cmp: services.Comparison, defn, wanted: str) -> Paging:
     """A short comparison on one page; a long one an overview first, then a section at a time
     (``?section=N``, or ``all``), or, filtered by a class whose items fit on one page, all of
     them at once."""
     asked = request.args.get("section", "")
-    rows = cmp.section_counts()
-    with_rows = [s for s in defn.sections if rows.get(s.index)]
+    with_rows, paged = _sections(defn, cmp.cells_per_row)
     everything = {s.index for s in with_rows}
-    if cmp.cells <= PAGE_CELLS or len(with_rows) < 2:
+    if not paged:
         return Paging(with_rows, False, shown=everything)
     if asked == "all":
         return Paging(with_rows, True, shown=everything)
@@ -124,22 +132,35 @@ def _paging(cmp: services.Comparison, defn, wanted: str) -> Paging:
 def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     """Every partner's answers side by side, with the desire matrix by pair; a long comparison
     opens with an overview, then one section at a time (``?section=N``, or ``all``)."""
-    case, assignment = _load(case_id, assignment_id)
-    # the answers are decrypted only if this page shows them (an overview does not)
-    cmp = services.compare(assignment)
     wanted = request.args.get("class", "")
     if wanted and wanted not in matching.CLASS_ORDER:
         wanted = ""
+    if not request.args.get("section") and not wanted:
+        # The overview of a long comparison shows no answer: its head, read as plain rows,
+        # is all it needs (a short comparison is read whole below, as every other page)
+        head = overview.head(case_id, assignment_id)
+        definition = head.assignment.definition
+        if _sections(definition, len(head.partners) + head.pair_count)[1]:
+            cmp = head.comparison()
+            paging = _paging(cmp, definition, wanted)
+            return _page(head.case, head.assignment, cmp, wanted, paging, head.all_submitted)
+    case, assignment = _load(case_id, assignment_id)
+    # the answers are decrypted only if this page shows them
+    cmp = services.compare(assignment)
     paging = _paging(cmp, assignment.definition, wanted)
+    return _page(case, assignment, cmp, wanted, paging, services.all_submitted(assignment))
+
+
+def _page(case, assignment, cmp, wanted: str, paging: Paging, submitted: bool) -> str:
+    """A comparison page, its read audited, rendered before the commit: a commit expires every
+    loaded object, and the template would then reload the assignment, its responses and each
+    partner one by one (an N+1)."""
     audit.record("assignment.compare", "assignment", assignment.id)
     # the release controls are on the overview and on every page that shows every section;
     # a section's page says where they are
     controls = not paging.paged or paging.overview or (not paging.current and not paging.across)
-    submitted = services.all_submitted(assignment)
     # the open alerts are named on the release form, which only a releasable assignment has
     releasable = controls and submitted and assignment.released_at is None
-    # Render before the commit: a commit expires every loaded object, and the template would
-    # then reload the assignment, its responses and each partner one by one (an N+1).
     page = render_template(
         "reveal/compare.html",
         case=case,
@@ -153,7 +174,7 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
         controls=controls,
         release_form=ReleaseForm() if releasable else None,
         all_submitted=submitted,
-        open_alerts=services.open_alerts(case) if releasable else (),
+        open_alerts=services.release_alerts(case.id) if releasable else (),
     )
     db.session.commit()
     return page

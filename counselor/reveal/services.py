@@ -6,14 +6,14 @@ Alerts are `counselor.alerts`; the CSV and FHIR exports are `counselor.reveal.ex
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 # evaluate_alerts is imported from here by the partner portal; it lives in counselor.alerts now
-from counselor.alerts.services import evaluate_alerts, open_alerts  # noqa: F401
+from counselor.alerts.services import evaluate_alerts, open_alerts, release_alerts  # noqa: F401
 from counselor.cases.models import Case, Partner
 from counselor.core import audit
 from counselor.core.models import utcnow
@@ -115,25 +115,44 @@ def view_for_partner(
 SUMMARIES = SummaryCache()
 
 
-def _summary(
-    assignment: Assignment, defn, shown: Callable[[], dict], pair_ids: list[tuple]
-) -> Summary:
-    """The whole assignment's summary; kept per process once every partner has submitted,
-    under a key naming everything it is computed from: the version and its chosen sections,
-    each response's revision (bumped by every UPDATE of a response: a save, submit, reopen or
-    answer upgrade) and status, and the pairs compared (partner order and relationship map).
-    Drafts change at every autosave and are classified anew on each request. ``shown`` gives
-    each partner's visible answers (decrypting them) only when the summary is computed."""
-    if not all_submitted(assignment):
-        return summarize(defn, shown(), pair_ids)
-    key = (
-        assignment.id,
-        assignment.version_id,
-        tuple(assignment.sections or ()),
-        tuple(sorted((r.id, r.revision, r.status) for r in assignment.responses)),
-        tuple(pair_ids),
-    )
-    return SUMMARIES.get(key, lambda: summarize(defn, shown(), pair_ids))
+def summary_key(
+    assignment_id: uuid.UUID,
+    version_id: uuid.UUID,
+    sections: list[str] | None,
+    responses: Iterable[tuple[uuid.UUID, int, str]],
+) -> tuple | None:
+    """What an assignment's summary is kept under once every partner has submitted: the
+    version and its chosen sections and each response's (id, revision, status); the revision is
+    bumped by every UPDATE of a response (a save, submit, reopen or answer upgrade). None while
+    some partner has not submitted: drafts change at every autosave and are classified anew
+    on each request."""
+    responses = sorted(responses)
+    if not responses or any(status != "submitted" for _, _, status in responses):
+        return None
+    return (assignment_id, version_id, tuple(sections or ()), tuple(responses))
+
+
+def comparison(
+    defn,
+    partners: list,
+    related: Callable[[uuid.UUID, uuid.UUID], bool],
+    answers: Callable[[], dict],
+    key: tuple | None,
+) -> Comparison:
+    """The comparison of ``partners`` (the assigned ones, in case order; anything with ``id``
+    and ``display_name``) on ``defn``, for every pair ``related`` says is in a relationship.
+    ``answers`` gives each partner's answers, decrypted, and is called only when a page or
+    the summary needs them; the summary is kept per process under ``key`` and the pairs
+    compared (``summary_key``; None: not kept)."""
+    pairs = matching.related_pairs(partners, lambda a, b: related(a.id, b.id))
+    pair_ids = [(a.id, b.id) for a, b in pairs]
+    visible = Visible(defn, partners, answers)
+
+    def summary() -> Summary:
+        return summarize(defn, visible.shown, pair_ids)
+
+    made = summary() if key is None else SUMMARIES.get((*key, tuple(pair_ids)), summary)
+    return Comparison(partners, pairs, made, defn, visible)
 
 
 def compare(assignment: Assignment, answers: dict | None = None) -> Comparison:
@@ -141,18 +160,19 @@ def compare(assignment: Assignment, answers: dict | None = None) -> Comparison:
     relationship with each other (the case's relationship map). ``answers`` (each partner's,
     decrypted) saves decrypting them again when the caller has them; without it they are
     decrypted when first needed."""
-    defn = assignment.definition
-    partners = assigned_partners(assignment)
-    related = _related(assignment.case)
-    pairs = matching.related_pairs(partners, lambda a, b: related(a.id, b.id))
-    pair_ids = [(a.id, b.id) for a, b in pairs]
-    visible = Visible(
-        defn,
-        partners,
-        (lambda: answers) if answers is not None else partial(answers_by_partner, assignment),
+    key = summary_key(
+        assignment.id,
+        assignment.version_id,
+        assignment.sections,
+        ((r.id, r.revision, r.status) for r in assignment.responses),
     )
-    summary = _summary(assignment, defn, lambda: visible.shown, pair_ids)
-    return Comparison(partners, pairs, summary, defn, visible)
+    return comparison(
+        assignment.definition,
+        assigned_partners(assignment),
+        _related(assignment.case),
+        (lambda: answers) if answers is not None else partial(answers_by_partner, assignment),
+        key,
+    )
 
 
 # ---- release -----------------------------------------------------------------------------
@@ -168,10 +188,10 @@ def release(assignment: Assignment, confirmed_alerts: set[uuid.UUID] | None = No
         raise ReleaseError("Every assigned partner must submit before you can release the results.")
     # An alert raised after the page was shown is not covered by the confirmation given on it.
     unconfirmed = [
-        v for v in open_alerts(assignment.case) if v.alert.id not in (confirmed_alerts or set())
+        v for v in release_alerts(assignment.case_id) if v.id not in (confirmed_alerts or set())
     ]
     if unconfirmed:
-        named = "; ".join(f"{v.alert.partner.display_name}: {v.message}" for v in unconfirmed)
+        named = "; ".join(f"{v.partner_name}: {v.message}" for v in unconfirmed)
         raise ReleaseError(
             "This case has open screening alerts. Read them and confirm you still want to "
             f"release: {named}"

@@ -76,21 +76,34 @@ class Summary:
         return {cls: tuple(items) for cls, items in out.items()}
 
 
+def rows_of(defn: Definition) -> Mapping[int, int]:
+    """Per section index, its rows (answerable items), for the sections that have any: the
+    definition's alone, so worked out once per parsed definition (callers must not mutate it).
+    How long a comparison is follows from it and the partners and pairs compared."""
+    return defn.derived("comparison_rows", _count_rows)
+
+
+def _count_rows(defn: Definition) -> dict[int, int]:
+    rows: dict[int, int] = {}
+    for section in defn.sections:
+        for item in walk(section.items):
+            if item["type"] in ANSWERABLE:
+                rows[section.index] = rows.get(section.index, 0) + 1
+    return rows
+
+
 def summarize(
     defn: Definition, answers: Mapping[Any, Mapping[str, Any]], pairs: Iterable[tuple]
 ) -> Summary:
     """Classify every desire item of ``defn`` for ``pairs`` of partners (keys of ``answers``,
     each partner's visible answers), as the comparison's rows do."""
     pairs = list(pairs)
-    rows: dict[int, int] = {}
+    rows = dict(rows_of(defn))
     desires = []
     counts = dict.fromkeys(CLASS_ORDER, 0)
     by_class: dict[str, dict[int, int]] = {c: {} for c in CLASS_ORDER}
     for section in defn.sections:
         for item in walk(section.items):
-            if item["type"] not in ANSWERABLE:
-                continue
-            rows[section.index] = rows.get(section.index, 0) + 1
             if item["type"] != "desire":
                 continue
             lid = item["link_id"]
