@@ -32,6 +32,15 @@ def _classes():
     }
 
 
+@bp.app_template_global()
+def kept(cmp: services.Comparison, name: str, caller, keep: bool = True):
+    """A part of a comparison page rendered once per kept summary (``Summary.derived``):
+    ``{% call kept(cmp, name) %}…{% endcall %}`` around markup that shows only the summary,
+    the definition and what ``name`` holds (the page's URL). A summary of drafts is made anew
+    on every request, and so are its parts; ``keep=False`` renders the part every time."""
+    return cmp.summary.derived(("page part", name), caller) if keep else caller()
+
+
 #: what every page here reads with the assignment, in three statements whatever the number of
 #: partners: the assignment with its case (the join that checks ownership), the case's partners
 #: and the version, all in one row per partner (the version's 100 KB definition text is read

@@ -21,7 +21,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -51,6 +51,17 @@ class Summary:
     counts: Mapping[str, int]
     #: per class, per section index, its desire items with the class
     by_class: Mapping[str, Mapping[int, int]]
+    #: what pages worked out from this summary alone, by name (``derived``): kept with it,
+    #: and forgotten with it
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def derived(self, name: Hashable, make: Callable[[], Any]) -> Any:
+        """``make()``, worked out once per summary: a kept summary serves every request of
+        its assignment until its answers, pairs or version change (callers must not mutate
+        it, and ``name`` must hold whatever else the result depends on)."""
+        if name not in self._derived:
+            self._derived[name] = make()
+        return self._derived[name]
 
     @property
     def row_count(self) -> int:
