@@ -131,3 +131,40 @@ def test_summarize_counts_an_item_once_per_class():
     assert summary.counts["mismatch"] == 1 and summary.counts["neither"] == 1
     assert summary.section_counts("mismatch") == {0: 1}
     assert [(f.link_id, f.pairs) for f in summary.flagged("mismatch")] == [("d", (0, 1))]
+
+
+def test_the_overview_parts_kept_with_a_summary_name_no_partner(couple, client_a):
+    """The overview's counts and section list are rendered once per kept summary; what is
+    kept names no partner (a couple's attention list names no pair)."""
+    _, _, _, url = couple
+    services.SUMMARIES.clear()
+    page = client_a.get(url).get_data(as_text=True)
+    assert "Sam Rivera" in page
+    assert counts(client_a.get(url).get_data(as_text=True)) == counts(page)
+    kept = [
+        part
+        for _, summary in services.SUMMARIES._entries.values()
+        for part in summary._derived.values()
+    ]
+    assert len(kept) == 3  # the attention list, the counts by class, the section list
+    assert all("Sam" not in part and "Alex" not in part for part in kept)
+
+
+def test_a_renamed_partner_shows_at_once_on_the_overview(app, counselor_a, client_a):
+    """With more than one pair the attention list names the pairs: it is never kept, so a
+    partner renamed shows there on the next request."""
+    from counselor.cases.services import update_case
+    from counselor.extensions import db
+    from tests.support import inventory_answers, submitted
+
+    sync()
+    case = new_case(counselor_a, "Three", ("Sam Rivera", "Alex Novak", "Kim Ito"))
+    assignment = submitted(app, case, INVENTORY, inventory_answers())
+    url = f"/cases/{case.id}/assignments/{assignment.id}/compare"
+    assert "Sam Rivera &amp; Alex Novak" in client_a.get(url).get_data(as_text=True)
+    rows = [{"id": str(p.id), "display_name": p.display_name} for p in case.partners]
+    rows[0]["display_name"] = "Sam Okafor"
+    update_case(case, case.label, rows)
+    db.session.commit()
+    page = client_a.get(url).get_data(as_text=True)
+    assert "Sam Okafor &amp; Alex Novak" in page and "Sam Rivera" not in page
