@@ -20,7 +20,7 @@ from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
 from counselor.reveal import exports, matching, overview, services, summary
 from counselor.reveal.blueprint import bp
-from counselor.reveal.forms import ReleaseForm
+from counselor.reveal.forms import ReleaseForm, release_checkboxes
 
 
 @bp.app_context_processor
@@ -182,6 +182,7 @@ def _page(case, assignment, cmp, wanted: str, paging: Paging, submitted: bool) -
         current=paging.current,
         controls=controls,
         release_form=ReleaseForm() if releasable else None,
+        checkboxes=release_checkboxes() if releasable else None,
         all_submitted=submitted,
         open_alerts=services.release_alerts(case.id) if releasable else (),
     )
