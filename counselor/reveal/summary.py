@@ -8,11 +8,13 @@ pairs and about half of the page's CPU). Submitted answers do not change while a
 reads them, so the result is kept per process, keyed by everything it is computed from.
 
 What is kept: per desire item, the classes of each pair (``"mismatch"``, ``"limit"``...) and
-counts of them. No answer, no note, no name: an entry tells what the class filter tells, and
-nothing a partner typed. Why not stored in the database at submit or release: that would be a
-second copy of data derived from answers, to encrypt and keep in step with every reopen,
-answer upgrade, relationship change, key rotation and erasure; a cache keyed by the inputs'
-versions is right by construction, and costs one classification per worker process.
+counts of them, and the overview's parts rendered from them alone (``Summary.derived``: the
+counts by class, the section list, a couple's attention list). No answer, no note, no name:
+an entry tells what the class filter tells, and nothing a partner typed. Why not stored in
+the database at submit or release: that would be a second copy of data derived from answers,
+to encrypt and keep in step with every reopen, answer upgrade, relationship change, key
+rotation and erasure; a cache keyed by the inputs' versions is right by construction, and
+costs one classification per worker process.
 """
 
 from __future__ import annotations
