@@ -392,7 +392,7 @@ CSRF_CHECKED_ELSEWHERE: dict[str, str] = {
         "tests/portal/test_safety.py::test_quick_exit_without_the_token_leaves_but_ends_nothing"
     ),
     "portal.landing": (
-        "tests/questionnaires/test_links.py::"
+        "tests/questionnaires/test_link_sessions.py::"
         "test_the_landing_button_needs_its_csrf_token_and_a_same_site_page"
     ),
     # the home and sign-in landings are the same landing (portal.routes._landing)
