@@ -38,15 +38,16 @@ CASELOAD_STATEMENTS = 3
 #: a page number past the last page (an old link): the count alone, then the last page
 PAST_THE_END = 2
 #: the case page of a case with nothing in its panels: login session; the case with its
-#: partners, their homes, the relationship map, each partner's consent and which panels have
-#: rows (one read, whatever the number of partners); its sessions; audit. The template reads
-#: nothing: every statement runs before the view commits.
-CASE_PAGE_STATEMENTS = 4
-#: what each panel adds once the case has rows for it, however many: homework (assignments
-#: with their partners' statuses), exports, agreements (with their versions and pauses; then
-#: their members with their answers), steps (the counts by status), check-in schedules (with
-#: their members and questionnaire titles)
-PANEL_STATEMENTS = {"homework": 1, "exports": 1, "agreements": 2, "steps": 1, "checkins": 1}
+#: partners, their homes, the relationship map, each partner's consent, its sessions and its
+#: homework (each an aggregated column) and which other panels have rows (one read, whatever
+#: the number of partners, sessions or assignments); audit. The template reads nothing:
+#: every statement runs before the view commits.
+CASE_PAGE_STATEMENTS = 3
+#: what each panel adds once the case has rows for it, however many: homework nothing (it
+#: comes with the case), exports, agreements (with their versions and pauses; then their
+#: members with their answers), steps (the counts by status), check-in schedules (with their
+#: members and questionnaire titles)
+PANEL_STATEMENTS = {"homework": 0, "exports": 1, "agreements": 2, "steps": 1, "checkins": 1}
 #: a session page: login session, case, session, audit, exports of the session, partners
 SESSION_PAGE_STATEMENTS = 6
 #: an autosave: the portal session with its partner's case, home and the link that opened
@@ -116,7 +117,9 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
                 "date": start.date(),
                 "time": start.time(),
                 "duration_minutes": 50,
-                "agenda": f"Agenda {day}",
+                "agenda": f"Agenda {day} <b>&" if day % 3 else None,
+                "notes": f"Private note {day}",
+                "next_steps": f"Step {day}" if day % 2 else None,
             },
         )
     db.session.commit()
@@ -136,10 +139,17 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
     # the view commits its audit row, then renders: the template reads nothing
     assert statements[-1] == "COMMIT", "\n".join(statements)
-    assert len(statements) - 1 <= CASE_PAGE_STATEMENTS, "\n".join(statements)
+    assert len(statements) - 1 == CASE_PAGE_STATEMENTS, "\n".join(statements)
+    # the sessions come with the case: newest first, agenda and next steps escaped, and
+    # never the private notes
+    page = client_a.get(url).get_data(as_text=True)
+    shown = [page.index(f"Agenda {day} &lt;b&gt;&amp;") for day in (1, 2, 4, 5, 7, 8, 10, 11)]
+    assert shown == sorted(shown)
+    assert page.count("Agenda ") == 8 and "<b>&" not in page
+    assert page.count("Next steps:</span> Step ") == 6 and "Private note" not in page
 
 
-def test_case_page_reads_homework_in_one_statement(app, client_a, counselor_a):
+def test_case_page_reads_homework_with_the_case(app, client_a, counselor_a):
     sync()
     case = new_case(counselor_a)
     assign(case, "intake", partners=case.partners[1:])

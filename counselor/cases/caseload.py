@@ -26,13 +26,12 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import case as sa_case
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeEngine
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core.models import day_text, practice_zone, utcnow
+from counselor.core.sql import hex_of, uuid_hex
 from counselor.extensions import core_execute
 
 #: cases on one caseload page: the page stays small however large the caseload grows
@@ -131,30 +130,13 @@ _PARTNER = Partner.__table__
 assert MAX_PARTNERS < 10
 
 
-def _sql_function(name: str, sqlite: str, postgresql: str) -> type[FunctionElement]:
-    """A text-valued SQL function of one argument, written for each database (``{}`` stands
-    for the argument)."""
-    element = type(name, (FunctionElement,), {"type": Text(), "name": name, "inherit_cache": True})
-    for dialect, text in ((None, sqlite), ("postgresql", postgresql)):
-        compiles(element, *filter(None, [dialect]))(
-            lambda e, compiler, text=text, **kw: text.format(compiler.process(e.clauses, **kw))
-        )
-    return element
-
-
-#: bytes as hex digits
-_hex = _sql_function("hex", "hex({})", "encode({}, 'hex')")
-#: a UUID column as its 32 hex digits (SQLite keeps them so)
-_uuid_hex = _sql_function("uuid_hex", "{}", "replace(CAST({} AS TEXT), '-', '')")
-
-
 def _partners_of(case_id):
     """A case's partners as one text, a part per partner joined by commas, in no order: its
     position (one digit), its id (32 hex digits), its sealed name (hex). A page row per case
     instead of one per partner: the page's statement returns and sorts a fifth of the rows,
     each probing the partners of its own case by index."""
     p = _PARTNER.c
-    part = cast(p.position, Text) + _uuid_hex(p.id) + _hex(p.display_name_sealed)
+    part = cast(p.position, Text) + uuid_hex(p.id) + hex_of(p.display_name_sealed)
     return select(func.aggregate_strings(part, ",")).where(p.case_id == case_id).scalar_subquery()
 
 

@@ -1,12 +1,13 @@
 """The case page's read model: what the page shows, read as plain rows and decrypted here.
 
 The page only displays, so nothing is loaded as tracked ORM objects: the case with its
-partners, their homes, the relationship map, each partner's consent and whether each panel
-has anything to show come in one statement whose WHERE holds the owner check; the sessions in
-one more; then the audit event; then a statement for each panel that has rows (none for an
-empty one). Only what the page shows is decrypted (the label, the partners' names, pronouns
-and addresses, the sessions' agenda and next steps, agreement titles; never a session's
-notes). ``tests/test_statement_counts.py`` holds the count.
+partners, their homes, the relationship map, each partner's consent, its sessions and its
+homework (each of those two as one aggregated column) and whether each other panel has
+anything to show come in one statement whose WHERE holds the owner check; then the audit
+event; then a statement for each other panel that has rows (none for an empty one). Only
+what the page shows is decrypted (the label, the partners' names, pronouns and addresses,
+the sessions' agenda and next steps, agreement titles; a session's notes are not even
+read). ``tests/test_statement_counts.py`` holds the count.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ from counselor.consent.services import ConsentLine
 from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.core.ownership import not_found
-from counselor.extensions import db
+from counselor.core.sql import hex_of, json_list, json_rows
+from counselor.extensions import core_execute
 from counselor.questionnaires import homework
 from counselor.questionnaires.homework import Homework
-from counselor.questionnaires.models import Assignment
 from counselor.reports import services as reports
 from counselor.reports.models import Export
 from counselor.reports.services import ExportLine
@@ -143,7 +144,6 @@ _HEAD = (
         _c.status,
         _c.created_at,
         _has(Alert),
-        _has(Assignment),
         _has(Export, Export.__table__.c.kind != "agreement"),
         _has(Agreement),
         _has(Schedule),
@@ -152,6 +152,20 @@ _HEAD = (
         .scalar_subquery()
         # the steps panel's sentence needs the number of ladders
         .label("ladders"),
+        # the sessions and the homework panel: a column each, the same on every row
+        select(
+            json_rows(
+                _s.id,
+                _s.starts_at,
+                _s.duration_minutes,
+                hex_of(_s.agenda_sealed),
+                hex_of(_s.next_steps_sealed),
+            )
+        )
+        .where(_s.case_id == _c.id)
+        .scalar_subquery()
+        .label("sessions"),
+        homework.homework_column(_c.id).label("homework"),
         _p.id.label("partner_id"),
         _p.position,
         _p.display_name_sealed,
@@ -172,27 +186,33 @@ _HEAD = (
     .where(_c.id == bindparam("case_id"), _c.counselor_id == bindparam("owner_id"))
     .order_by(_p.position)
 )
-_SESSIONS = (
-    select(_s.id, _s.starts_at, _s.duration_minutes, _s.agenda_sealed, _s.next_steps_sealed)
-    .where(_s.case_id == bindparam("case_id"))
-    .order_by(_s.starts_at.desc())
-)
 
 
-def _session(row) -> SessionLine:
-    return SessionLine(
-        row.id,
-        row.starts_at,
-        row.duration_minutes,
-        CounselingSession.agenda.open(row.agenda_sealed, row.id),
-        CounselingSession.next_steps.open(row.next_steps_sealed, row.id),
-    )
+def _sessions(column: str | None) -> list[SessionLine]:
+    """The sessions of the case statement's column, newest first (then by id)."""
+    agenda, next_steps = CounselingSession.agenda.opener(), CounselingSession.next_steps.opener()
+    sessions = []
+    for sid, starts_at, duration, agenda_hex, next_hex in json_list(column):
+        key = uuid.UUID(sid)
+        sessions.append(
+            SessionLine(
+                key,
+                datetime.fromisoformat(starts_at),
+                duration,
+                # SQLite's hex() makes '' of NULL, PostgreSQL's encode() NULL
+                agenda(bytes.fromhex(agenda_hex), key) if agenda_hex else None,
+                next_steps(bytes.fromhex(next_hex), key) if next_hex else None,
+            )
+        )
+    sessions.sort(key=lambda s: s.id)
+    sessions.sort(key=lambda s: s.starts_at, reverse=True)
+    return sessions
 
 
 def case_page(case_id: uuid.UUID) -> CasePage:
     """Everything the case page shows of the current counselor's case ``case_id`` (404 for
     anyone else's, or a missing one), its read audited in the same transaction."""
-    rows = db.session.execute(_HEAD, {"case_id": case_id, "owner_id": current_user.id}).all()
+    rows = core_execute(_HEAD, {"case_id": case_id, "owner_id": current_user.id}).all()
     if not rows:
         not_found("case", case_id)
     head = rows[0]
@@ -222,7 +242,7 @@ def case_page(case_id: uuid.UUID) -> CasePage:
         head.status,
         head.created_at,
         listed,
-        [_session(s) for s in db.session.execute(_SESSIONS, {"case_id": case_id})],
+        _sessions(head.sessions),
     )
     audit.record("case.view", "case", case.id)
     open_alerts, closed_alerts = alerts.case_alert_cards(case) if head.has_alert else ([], [])
@@ -234,7 +254,7 @@ def case_page(case_id: uuid.UUID) -> CasePage:
             for a in listed
             for b in sorted(pairs[a.id], key=lambda b: partners[b].position)
         ],
-        assignments=homework.case_homework(case) if head.has_assignment else [],
+        assignments=homework.case_homework(head.homework, partners),
         open_alerts=open_alerts,
         closed_alerts=closed_alerts,
         exports=reports.case_export_lines(case.id, partners) if head.has_export else [],
