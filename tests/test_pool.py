@@ -17,8 +17,8 @@ from sqlalchemy import create_engine, event, text
 
 from counselor.core import pool
 from counselor.extensions import db
-from tests.support import PG_URL, new_case, service_unavailable, sqlalchemy_url
-from tests.test_statement_counts import CASELOAD_STATEMENTS
+from tests.support import PG_URL, assign, new_case, service_unavailable, sqlalchemy_url, sync
+from tests.test_statement_counts import CASE_PAGE_STATEMENTS, CASELOAD_STATEMENTS
 
 
 @pytest.fixture
@@ -116,11 +116,11 @@ def _round_trips():
                     conn.pgconn.untrace()
 
 
-def _caseload_round_trips(client) -> list[str]:
+def _caseload_round_trips(client, url: str = "/cases") -> list[str]:
     with _round_trips() as counter:
-        client.get("/cases")  # warm-up; its connection goes back to the pool traced
+        client.get(url)  # warm-up; its connection goes back to the pool traced
         counter.start()
-        assert client.get("/cases").status_code == 200
+        assert client.get(url).status_code == 200
         return counter.trips()
 
 
@@ -139,3 +139,19 @@ def test_a_connection_idle_for_a_while_is_pinged_first(pg, client_a, counselor_a
     trips = _caseload_round_trips(client_a)
     assert trips[:2] == [";", "BEGIN"], trips  # the ping is an empty query, outside it
     assert len(trips) == CASELOAD_STATEMENTS + 3, "\n".join(trips)
+
+
+def test_the_case_page_with_sessions_and_homework_is_five_round_trips(pg, client_a, counselor_a):
+    """BEGIN, the login session, the case (its sessions and homework with it), the audit
+    row, COMMIT."""
+    from counselor.cases.services import save_session
+    from counselor.core.models import utcnow
+
+    sync()
+    case = new_case(counselor_a, "Rivera")
+    now = utcnow()
+    save_session(case, {"date": now.date(), "time": now.time(), "duration_minutes": 50})
+    assign(case, "intake")
+    trips = _caseload_round_trips(client_a, f"/cases/{case.id}")
+    assert trips[0] == "BEGIN" and trips[-1] == "COMMIT", trips
+    assert len(trips) == CASE_PAGE_STATEMENTS + 2 == 5, "\n".join(trips)
