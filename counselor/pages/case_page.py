@@ -136,8 +136,10 @@ def _has(model, *where):
 
 
 # Built once per process: making a statement and its cache key costs more CPU than running it
-# (README, "Where each page's CPU goes"). One row per partner and pair it leads (at most five).
-_HEAD = (
+# (README, "Where each page's CPU goes"). The case's own columns (its panels' flags, the
+# sessions and the homework panel) are worked out once, in a materialized head: correlated
+# in the outer select, each would be run again for every partner row.
+_CASE = (
     select(
         _c.id,
         _c.label_sealed,
@@ -152,7 +154,7 @@ _HEAD = (
         .scalar_subquery()
         # the steps panel's sentence needs the number of ladders
         .label("ladders"),
-        # the sessions and the homework panel: a column each, the same on every row
+        # the sessions and the homework panel: a column each
         select(
             json_rows(
                 _s.id,
@@ -166,6 +168,15 @@ _HEAD = (
         .scalar_subquery()
         .label("sessions"),
         homework.homework_column(_c.id).label("homework"),
+    )
+    .where(_c.id == bindparam("case_id"), _c.counselor_id == bindparam("owner_id"))
+    .cte("head")
+    .prefix_with("MATERIALIZED")
+)
+# One row per partner and pair it leads (at most five), the head's columns on each.
+_HEAD = (
+    select(
+        *_CASE.c,
         _p.id.label("partner_id"),
         _p.position,
         _p.display_name_sealed,
@@ -179,11 +190,10 @@ _HEAD = (
         _r.partner_b_id,
         *consent.partner_columns(_p.id),
     )
-    .select_from(Case.__table__)
-    .outerjoin(Partner.__table__, _p.case_id == _c.id)
+    .select_from(_CASE)
+    .outerjoin(Partner.__table__, _p.case_id == _CASE.c.id)
     .outerjoin(PartnerHome.__table__, _h.partner_id == _p.id)
     .outerjoin(PartnerRelationship.__table__, _r.partner_a_id == _p.id)
-    .where(_c.id == bindparam("case_id"), _c.counselor_id == bindparam("owner_id"))
     .order_by(_p.position)
 )
 
