@@ -25,6 +25,11 @@ from counselor.reveal.services import view_for_partner
 from counselor.reveal.shared_pages import NoSuchSection, shared_page
 
 MAX_SAVE_CHARS = services.MAX_SAVE_CHARS
+#: what a partner reads for a ``?section=`` of their shared page that shows nothing
+NO_SECTION = (
+    "There is nothing to show under that section. Go back to “What you share” and choose a "
+    "section from its list."
+)
 
 
 def homework_required(view):
@@ -298,14 +303,8 @@ def shared(ctx):
     opens with the partner's own scores and the sections that have shared items, then shows
     one section at a time (``?section=N``): the whole view, sliced (``shared_pages``)."""
     view = view_for_partner(ctx.assignment, ctx.partner_id)
-    try:
-        page = shared_page(view, ctx.definition, request.args.get("section", ""))
-    except NoSuchSection:
-        refuse(
-            404,
-            "There is nothing to show under that section. Go back to “What you share” and "
-            "choose a section from its list.",
-        )
+    with refusing(404, NoSuchSection):
+        page = shared_page(view, ctx.definition, request.args.get("section", ""), NO_SECTION)
     audit.by_partner(ctx.partner_id, "portal.shared_view", "assignment", ctx.assignment.id)
     db.session.commit()
     return render_template(

@@ -15,7 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from counselor.cases.models import Case, PartnerRelationship
 from counselor.core import audit
 from counselor.core.ownership import counselor_required, get_owned_or_404
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
 from counselor.reveal import exports, matching, overview, services, summary
@@ -81,6 +81,11 @@ def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
 #: page, for six partners some 4,000 cells and 5 MB; a 30-item exercise for a triad (180
 #: cells) or an intake for a couple stays on one page
 PAGE_CELLS = 400
+#: what a counselor reads for a ``?section=`` of a preview that shows nothing
+NO_SECTION = (
+    "This partner's page has no such section: a section without shared items is not listed. "
+    "Choose one from the list."
+)
 
 
 @dataclass
@@ -204,13 +209,9 @@ def preview(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     if response is None:
         abort(404)
     view = services.view_for_partner(assignment, partner_id, as_released=True)
-    try:
-        shown = shared_page(view, assignment.definition, request.args.get("section", ""))
-    except NoSuchSection:
-        refuse(
-            404,
-            "This partner's page has no such section: a section without shared items is not "
-            "listed. Choose one from the list.",
+    with refusing(404, NoSuchSection):
+        shown = shared_page(
+            view, assignment.definition, request.args.get("section", ""), NO_SECTION
         )
     audit.record("assignment.preview", "response", response.id)
     partners = services.assigned_partners(assignment)

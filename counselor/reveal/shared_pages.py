@@ -63,12 +63,13 @@ def lines(view: PartnerView) -> int:
     return sum(1 + len(i.matches) + len(i.answers) for i in view.items)
 
 
-def shared_page(view: PartnerView, defn: Definition, asked: str) -> SharedPage:
+def shared_page(view: PartnerView, defn: Definition, asked: str, missing: str = "") -> SharedPage:
     """The page of ``view`` that ``asked`` (the ``section`` query value, "" for none) names.
 
-    ``defn`` is the definition the view was built from. Raises NoSuchSection for a value
-    that is not the number of a section with shared items (a section with none is neither
-    listed nor reachable), paged or not; a short view is shown whole for any good value."""
+    ``defn`` is the definition the view was built from. Raises NoSuchSection(``missing``, the
+    sentence its reader is shown) for a value that is not the number of a section with
+    shared items (a section with none is neither listed nor reachable), paged or not; a
+    short view is shown whole for any good value."""
     by_section: dict[int, list[SharedItem]] = {}
     for item in view.items:
         section = defn.section_of(item.link_id)
@@ -82,7 +83,7 @@ def shared_page(view: PartnerView, defn: Definition, asked: str) -> SharedPage:
     if asked:
         current = next((s for s in sections if asked == str(s.number)), None)
         if current is None:
-            raise NoSuchSection(asked)
+            raise NoSuchSection(missing or f"no section {asked!r} with shared items")
     if lines(view) <= PAGE_LINES or len(sections) < 2:
         return SharedPage(view.items)
     if current is None:
