@@ -79,18 +79,33 @@ def seed_caseload(counselor, cases: int, tag: str) -> list:
 def compare_paths(case, assignment) -> dict[str, str]:
     """The pages a counselor reads of a long comparison: its first page (the overview), the
     page of its largest section (the most matrix cells and answers of any section page) and
-    the first partner's preview (the whole of one partner's shared page)."""
+    the largest page of the first partner's preview: a long preview is shown a section at a
+    time, as the partner's shared page is, so its section with the most lines (items, match
+    and answer lines), or the whole preview when it is short."""
+    from collections import Counter
+
     from counselor.questionnaires.engine import ANSWERABLE, walk
+    from counselor.reveal.services import view_for_partner
+    from counselor.reveal.shared_pages import shared_page
 
     base = f"/cases/{case.id}/assignments/{assignment.id}"
     defn = assignment.definition
     largest = max(
         defn.sections, key=lambda s: sum(1 for i in walk(s.items) if i["type"] in ANSWERABLE)
     )
+    preview = base + f"/partners/{case.partners[0].id}/preview"
+    view = view_for_partner(assignment, case.partners[0].id, as_released=True)
+    if shared_page(view, defn, "").paged:
+        lines = Counter()
+        for item in view.items:
+            lines[defn.section_of(item.link_id).index + 1] += (
+                1 + len(item.matches) + len(item.answers)
+            )
+        preview += f"?section={max(lines, key=lines.get)}"
     return {
         "first": base + "/compare",
         "section": base + f"/compare?section={largest.index + 1}",
-        "preview": base + f"/partners/{case.partners[0].id}/preview",
+        "preview": preview,
     }
 
 

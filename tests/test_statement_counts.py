@@ -7,6 +7,7 @@ across that commit, so no template re-reads a case, a partner or a session row b
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -316,9 +317,16 @@ def test_a_comparison_section_and_a_preview_read_a_fixed_handful_of_statements(
             defn.sections, key=lambda s: sum(1 for i in walk(s.items) if i["type"] in ANSWERABLE)
         )
         base = f"/cases/{case.id}/assignments/{assignment.id}"
+        preview = f"{base}/partners/{case.partners[0].id}/preview"
+        # a long preview is a section at a time, as the partner's page: its last section too
+        sections = re.findall(
+            r"preview\?section=(\d+)", client_a.get(preview).get_data(as_text=True)
+        )
+        assert sections, "the inventory's preview is paged"
         for page, url in (
             ("section", f"{base}/compare?section={largest.index + 1}"),
-            ("preview", f"{base}/partners/{case.partners[0].id}/preview"),
+            ("preview", preview),
+            ("preview section", f"{preview}?section={sections[-1]}"),
         ):
             statements = _statements(client_a, url)
             counts[page, size] = len(statements)

@@ -22,8 +22,14 @@ from counselor.portal.access import not_found, partner_required
 from counselor.portal.blueprint import bp
 from counselor.questionnaires import engine
 from counselor.reveal.services import view_for_partner
+from counselor.reveal.shared_pages import NoSuchSection, shared_page
 
 MAX_SAVE_CHARS = services.MAX_SAVE_CHARS
+#: what a partner reads for a ``?section=`` of their shared page that shows nothing
+NO_SECTION = (
+    "There is nothing to show under that section. Go back to “What you share” and choose a "
+    "section from its list."
+)
 
 
 def homework_required(view):
@@ -293,8 +299,19 @@ def reopen(ctx):
 @_homework_route("/shared")
 @homework_required
 def shared(ctx):
-    """What you share: matches and shared items of the others, once released."""
+    """What you share: matches and shared items of the others, once released. A long result
+    opens with the partner's own scores and the sections that have shared items, then shows
+    one section at a time (``?section=N``): the whole view, sliced (``shared_pages``)."""
     view = view_for_partner(ctx.assignment, ctx.partner_id)
+    with refusing(404, NoSuchSection):
+        page = shared_page(view, ctx.definition, request.args.get("section", ""), NO_SECTION)
     audit.by_partner(ctx.partner_id, "portal.shared_view", "assignment", ctx.assignment.id)
     db.session.commit()
-    return render_template("portal/shared.html", view=view, **view_model(ctx))
+    return render_template(
+        "portal/shared.html",
+        view=view,
+        page=page,
+        section_url=lambda number: _url("portal.shared", ctx, section=number),
+        contents_url=_url("portal.shared", ctx),
+        **view_model(ctx),
+    )

@@ -15,12 +15,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from counselor.cases.models import Case, PartnerRelationship
 from counselor.core import audit
 from counselor.core.ownership import counselor_required, get_owned_or_404
-from counselor.core.web import refuse
+from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.questionnaires.models import Assignment, QuestionnaireVersion, Response
 from counselor.reveal import exports, matching, overview, services, summary
 from counselor.reveal.blueprint import bp
 from counselor.reveal.forms import ReleaseForm, release_checkboxes
+from counselor.reveal.shared_pages import NoSuchSection, shared_page
 
 
 @bp.app_context_processor
@@ -80,6 +81,11 @@ def _load(case_id: uuid.UUID, assignment_id: uuid.UUID):
 #: page, for six partners some 4,000 cells and 5 MB; a 30-item exercise for a triad (180
 #: cells) or an intake for a couple stays on one page
 PAGE_CELLS = 400
+#: what a counselor reads for a ``?section=`` of a preview that shows nothing
+NO_SECTION = (
+    "This partner's page has no such section: a section without shared items is not listed. "
+    "Choose one from the list."
+)
 
 
 @dataclass
@@ -196,14 +202,20 @@ def _page(case, assignment, cmp, wanted: str, paging: Paging, submitted: bool) -
 @counselor_required
 def preview(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID):
     """What one partner's shared page shows once released (or shows now, if released): built
-    by the same partner filter as that page, so the counselor reads exactly what is shared."""
+    by the same partner filter as that page and paged the same way (``?section=N``), so the
+    counselor reads exactly what is shared, section by section."""
     case, assignment = _load(case_id, assignment_id)
     response = next((r for r in assignment.responses if r.partner_id == partner_id), None)
     if response is None:
         abort(404)
     view = services.view_for_partner(assignment, partner_id, as_released=True)
+    with refusing(404, NoSuchSection):
+        shown = shared_page(
+            view, assignment.definition, request.args.get("section", ""), NO_SECTION
+        )
     audit.record("assignment.preview", "response", response.id)
     partners = services.assigned_partners(assignment)
+    ids = {"case_id": case.id, "assignment_id": assignment.id, "partner_id": partner_id}
     page = render_template(
         "reveal/preview.html",
         case=case,
@@ -211,6 +223,9 @@ def preview(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
         partner=next(p for p in partners if p.id == partner_id),
         partners=partners,
         view=view,
+        page=shown,
+        section_url=lambda number: url_for(".preview", **ids, section=number),
+        contents_url=url_for(".preview", **ids),
         all_submitted=services.all_submitted(assignment),
     )
     db.session.commit()

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from counselor.questionnaires.engine import Definition
 from counselor.questionnaires.schema import EXPERIENCE, validate_definition
+from counselor.reveal.shared_pages import SharedPage
 from counselor.reveal.views import MatchLine, PartnerInfo, PartnerView, SharedAnswer, partner_view
 
 ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
@@ -281,9 +282,12 @@ def strings_in(obj) -> list[str]:
 
 
 def render_shared(app, view: PartnerView) -> str:
-    """The "What you share" page for a view, rendered by the real template."""
+    """The "What you share" page for a view, rendered by the real template (all of it on
+    one page, as a short result is)."""
     with app.test_request_context("/p/shared"):
-        return render_template("portal/shared.html", view=view, defn=DEFN)
+        return render_template(
+            "portal/shared.html", view=view, page=SharedPage(view.items), defn=DEFN
+        )
 
 
 SECTION = re.compile(r'<section class="card shadow-sm mb-3 shared-item">(.*?)</section>', re.S)

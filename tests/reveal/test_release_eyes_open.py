@@ -9,6 +9,7 @@ import re
 
 from counselor.alerts.models import Alert
 from counselor.extensions import db
+from counselor.reveal import shared_pages
 from tests.reveal import test_release as _release_tests
 from tests.reveal.test_release import (
     ITEM_TEXT,
@@ -101,7 +102,7 @@ def test_release_after_the_alerts_are_closed_needs_only_the_first_confirmation(s
     assert release(s, alerts=False).status_code == 302
 
 
-def test_preview_as_partner_shows_exactly_the_shared_page_after_release(scenario):
+def test_preview_as_partner_shows_exactly_the_shared_page_after_release(scenario, monkeypatch):
     s = scenario
     answer_everything(s)
     # the release controls link to one preview page per partner
@@ -130,6 +131,31 @@ def test_preview_as_partner_shows_exactly_the_shared_page_after_release(scenario
     # after release the same page says it is what the partner sees now
     now = s.counselor.get(links["Sam Rivera"]).get_data(as_text=True)
     assert "What Sam Rivera sees" in now and shared_items(now) == before["Sam Rivera"]
+
+    # paged a section at a time (as a long result is), the preview is still the partner's
+    # page: the same sections with the same counts, and section by section the same items
+    monkeypatch.setattr(shared_pages, "PAGE_LINES", 1)
+    for name, browser in (("Sam Rivera", s.sam), ("Alex Novak", s.alex)):
+        theirs, ours = browser.get("/p/shared"), s.counselor.get(links[name]).get_data(as_text=True)
+        sections = re.findall(
+            r'href="/p/shared\?section=(\d+)">([^<]+)</a>\s*<span[^>]*>([^<]+)<', theirs
+        )
+        assert len(sections) >= 2 and shared_items(theirs) == shared_items(ours) == []
+        assert [
+            (n, title, count)
+            for n, title, count in re.findall(
+                r'href="[^"]+/preview\?section=(\d+)">([^<]+)</a>\s*<span[^>]*>([^<]+)<', ours
+            )
+        ] == sections
+        together = []
+        for n, _, _ in sections:
+            part = shared_items(browser.get(f"/p/shared?section={n}"))
+            preview = s.counselor.get(f"{links[name]}?section={n}").get_data(as_text=True)
+            assert part and shared_items(preview) == part, (name, n)
+            together += part
+        # the sections together are the whole page (less each card's section name)
+        assert len(together) == len(before[name])
+        assert all(whole.endswith(one) for whole, one in zip(before[name], together, strict=True))
 
 
 def test_preview_waits_for_every_submission(scenario):

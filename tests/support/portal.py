@@ -117,14 +117,18 @@ class PartnerBrowser:
         return r.get_data(as_text=True)
 
     def every_page(self, defn) -> dict[str, str]:
-        """The HTML of every page a partner can GET: overview, each section, review, shared."""
+        """The HTML of every page a partner can GET: overview, each section, review, shared
+        (and each section's page of a long shared page)."""
         paths = [
             "/p/",
             *(f"/p/s/{n}" for n in range(1, len(defn.sections) + 1)),
             "/p/review",
             "/p/shared",
         ]
-        return {p: self.get(p) for p in paths}
+        pages = {p: self.get(p) for p in paths}
+        for path in re.findall(r'href="(/p/shared\?section=\d+)"', pages["/p/shared"]):
+            pages[path] = self.get(path)
+        return pages
 
 
 def open_link(client, token: str, *, name: str = "partner") -> PartnerBrowser:
