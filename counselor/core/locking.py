@@ -23,9 +23,15 @@ def _lock_statement(table, dialect: str, columns: tuple[str, ...]) -> Executable
     if dialect == "sqlite":
         # SQLite ignores FOR UPDATE: its one lock is the database's write lock, which a write
         # takes. This write changes nothing but makes the reads after it run under that lock.
-        # Columns with an ``onupdate`` are set to themselves too, or the write would stamp
-        # them (a lock is not a change).
-        same = {c.name: c for c in table.c if c.primary_key or c.onupdate is not None}
+        # Columns with an ``onupdate`` are set to themselves, or the write would stamp them (a
+        # lock is not a change). Never the primary key: setting a parent key, even to itself,
+        # makes SQLite check every child table's foreign keys for rows that name it, a scan
+        # of each child table without an index on its key (a save took 0.36 ms instead of 0.03
+        # with 4,000 more assignments' links and responses in the file).
+        same = {c.name: c for c in table.c if c.onupdate is not None and not c.primary_key}
+        if not same:
+            column = next(c for c in table.c if not c.primary_key and not c.foreign_keys)
+            same = {column.name: column}
         return update(table).where(*where).values(same).execution_options(synchronize_session=False)
     return select(table.c.id).where(*where).with_for_update()
 
