@@ -64,8 +64,12 @@ PROMISES = {
         ("counselor/steps/services.py", "_debrief_sent"),
         ("counselor/mail/notify.py", "homework_submitted"),
     ],
-    # the notice's task handed to the broker once committed (so also inside the commit above)
-    "mail handed to the broker": [("counselor/mail/services.py", "publish")],
+    # the outbox's drain asked for once committed (its flag, and a drain task handed to the
+    # broker when none is pending; so also inside the commit above)
+    "mail handed to the broker": [
+        ("counselor/mail/services.py", "publish"),
+        ("counselor/mail/drain.py", "kick"),
+    ],
 }
 
 #: self time of the rest, by where the function lives (first match wins)

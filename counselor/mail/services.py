@@ -21,14 +21,15 @@ from counselor.core import audit
 from counselor.core.lease import Lease
 from counselor.core.models import utcnow
 from counselor.extensions import core_execute, db
-from counselor.mail import compose, transport
+from counselor.mail import compose, drain, transport
 from counselor.mail.models import Message
 from counselor.worker import sender
 
 log = logging.getLogger(__name__)
 
 SEND_TASK = "counselor.mail.tasks.send_message"
-#: session.info key: ids of messages queued in this transaction, published once it commits
+#: session.info key: this transaction queued mail to send now, and what to do about the
+#: outbox's drain once it commits (counselor.mail.drain)
 _TO_PUBLISH = "counselor_mail_to_publish"
 #: the longest wait between two tries of one message
 MAX_BACKOFF_SECONDS = 3600
@@ -57,7 +58,7 @@ def queue(
     counselor_id: uuid.UUID | None = None,
     not_before: datetime | None = None,
 ) -> Message:
-    """Write a message row; its task is published once the transaction commits. Returns
+    """Write a message row; a worker is asked to send it once the transaction commits. Returns
     the message as written (not in the session: it was inserted through Core).
 
     A message ``not_before`` a time (quiet hours) waits in the outbox: beat publishes it
@@ -88,8 +89,8 @@ def queue(
     core_execute(_INSERT, {column: getattr(message, column) for column in _COLUMNS})
     make_transient_to_detached(message)  # the row exists: never inserted again
     audit.record("mail.queue", "message", message.id, actor_kind="system")
-    if not_before is None:
-        db.session.info.setdefault(_TO_PUBLISH, []).append(message.id)
+    if not_before is None and _TO_PUBLISH not in db.session.info:
+        db.session.info[_TO_PUBLISH] = drain.asked()
     return message
 
 
@@ -99,11 +100,12 @@ _COLUMNS = [column.key for column in Message.__table__.columns]
 
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
-    """A worker must never look for a message the database does not hold yet."""
-    ids = session.info.pop(_TO_PUBLISH, None)
-    if ids and has_app_context():
-        for message_id in ids:
-            publish(message_id)
+    """A worker must never look for a message the database does not hold yet: the drain is
+    asked for once the messages are committed (one drain for all of them, or none when one
+    is pending)."""
+    what = session.info.pop(_TO_PUBLISH, None)
+    if what and has_app_context():
+        drain.committed(what)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -112,7 +114,8 @@ def _forget_rolled_back(session: Session) -> None:
 
 
 def publish(message_id: uuid.UUID) -> bool:
-    """Hand a message's task to the broker; False (nothing raised) when it is unreachable."""
+    """Hand a message's own task to the broker (beat's sweep does, for a message not sent
+    after the republish wait); False (nothing raised) when it is unreachable."""
     try:
         sender(current_app, SEND_TASK).send(str(message_id))
     except Exception as exc:  # noqa: BLE001 - any broker failure means "beat publishes later"
@@ -147,6 +150,16 @@ def claim(message_id: uuid.UUID) -> str | None:
 
 def _due():
     return or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= utcnow())
+
+
+def sendable() -> list[uuid.UUID]:
+    """Every message a worker may claim now (due and queued, or its lease over), oldest
+    first: what a drain sends."""
+    return list(
+        db.session.scalars(
+            select(Message.id).where(LEASE.claimable(utcnow(), _due())).order_by(Message.created_at)
+        )
+    )
 
 
 def still_wanted(message: Message) -> bool:
