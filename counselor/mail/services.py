@@ -58,44 +58,67 @@ def queue(
     counselor_id: uuid.UUID | None = None,
     not_before: datetime | None = None,
 ) -> Message:
-    """Write a message row; a worker is asked to send it once the transaction commits. Returns
-    the message as written (not in the session: it was inserted through Core).
-
-    A message ``not_before`` a time (quiet hours) waits in the outbox: beat publishes it
-    once that time has come.
-    """
-    now = utcnow()
-    message = Message(
-        kind=mail.kind,
-        recipient=recipient,
-        subject=mail.subject,
-        body=mail.body,
-        status="queued",
-        attempts=0,
-        case_id=case_id,
-        partner_id=partner_id,
-        counselor_id=counselor_id,
-        next_attempt_at=not_before,
-        # Optimistic: if publishing fails after the commit, beat republishes it later.
-        published_at=None if not_before else now,
-        created_at=now,
-        # every column set, so the object returned answers for each without a session
-        **dict.fromkeys(("claim", "lease_expires_at", "error", "sent_at")),
-    )
-    if db.session.new:
-        db.session.flush()  # the rows it refers to (a case, a partner) are written first
-    # One Core INSERT on the session's connection (the same transaction), every column from
-    # the object as sealed: the ORM's unit of work cost more than the rest of queueing.
-    core_execute(_INSERT, {column: getattr(message, column) for column in _COLUMNS})
+    """Write a message row (``add``); returns the message as written (not in the session: it
+    was inserted through Core)."""
+    row = _add(mail, recipient, case_id, partner_id, counselor_id, not_before)
+    message = Message(**row)  # every column set: it answers for each without a session
     make_transient_to_detached(message)  # the row exists: never inserted again
-    audit.record("mail.queue", "message", message.id, actor_kind="system")
-    if not_before is None and _TO_PUBLISH not in db.session.info:
-        db.session.info[_TO_PUBLISH] = drain.asked()
     return message
 
 
+def add(
+    mail: compose.Mail,
+    recipient: str,
+    *,
+    case_id: uuid.UUID | None = None,
+    counselor_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Write a message row; a worker is asked to send it once the transaction commits. Returns
+    its id (``queue`` returns the message).
+
+    A message ``not_before`` a time (quiet hours, ``queue``) waits in the outbox: beat
+    publishes it once that time has come.
+    """
+    return _add(mail, recipient, case_id, None, counselor_id, None)["id"]
+
+
+def _add(mail, recipient, case_id, partner_id, counselor_id, not_before) -> dict:
+    now = utcnow()
+    mid = uuid.uuid4()
+    # the row's columns sealed as assigning the attributes seals them, written with one Core
+    # INSERT on the session's connection (the same transaction): the ORM's unit of work, and
+    # building the object to write, cost more than the rest of queueing
+    row = {
+        **_EMPTY,
+        "id": mid,
+        "kind": mail.kind,
+        "recipient_sealed": Message.recipient.seal(recipient, mid),
+        "subject": mail.subject,
+        "body_sealed": Message.body.seal(mail.body, mid),
+        "case_id": case_id,
+        "partner_id": partner_id,
+        "counselor_id": counselor_id,
+        "next_attempt_at": not_before,
+        # Optimistic: if publishing fails after the commit, beat republishes it later.
+        "published_at": None if not_before else now,
+        "created_at": now,
+    }
+    if db.session.new:
+        db.session.flush()  # the rows it refers to (a case, a partner) are written first
+    core_execute(_INSERT, row)
+    audit.record("mail.queue", "message", mid, actor_kind="system")
+    if not_before is None and _TO_PUBLISH not in db.session.info:
+        db.session.info[_TO_PUBLISH] = drain.asked()
+    return row
+
+
 _INSERT = Message.__table__.insert()
-_COLUMNS = [column.key for column in Message.__table__.columns]
+#: a new message's columns before it is filled in
+_EMPTY = {
+    **{column.key: None for column in Message.__table__.columns},
+    "status": "queued",
+    "attempts": 0,
+}
 
 
 @event.listens_for(Session, "after_commit")
