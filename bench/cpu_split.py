@@ -64,11 +64,13 @@ PROMISES = {
         ("counselor/steps/services.py", "_debrief_sent"),
         ("counselor/mail/notify.py", "homework_submitted"),
     ],
-    # the outbox's drain asked for once committed (its flag, and a drain task handed to the
-    # broker when none is pending; so also inside the commit above)
+    # the outbox's drain: its flag (written in the transaction on SQLite, so also inside the
+    # notifications above; after the commit elsewhere) and a drain task handed to the broker
+    # when none is pending (after the commit, so also inside the commit above)
     "mail handed to the broker": [
         ("counselor/mail/services.py", "publish"),
-        ("counselor/mail/drain.py", "kick"),
+        ("counselor/mail/drain.py", "asked"),
+        ("counselor/mail/drain.py", "committed"),
     ],
 }
 
