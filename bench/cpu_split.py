@@ -64,8 +64,14 @@ PROMISES = {
         ("counselor/steps/services.py", "_debrief_sent"),
         ("counselor/mail/notify.py", "homework_submitted"),
     ],
-    # the notice's task handed to the broker once committed (so also inside the commit above)
-    "mail handed to the broker": [("counselor/mail/services.py", "publish")],
+    # the outbox's drain: its flag (written in the transaction on SQLite, so also inside the
+    # notifications above; after the commit elsewhere) and a drain task handed to the broker
+    # when none is pending (after the commit, so also inside the commit above)
+    "mail handed to the broker": [
+        ("counselor/mail/services.py", "publish"),
+        ("counselor/mail/drain.py", "asked"),
+        ("counselor/mail/drain.py", "committed"),
+    ],
 }
 
 #: self time of the rest, by where the function lives (first match wins)

@@ -60,8 +60,10 @@ AUTOSAVE_STATEMENTS = 5
 #: the assignment's row lock; the assignment, response, version and questionnaire (whose
 #: kind the consent gate asks) read under it; the UPDATE that marks the response sent; its
 #: audit event; the counselor and their notification choices (one read, by the case); the
-#: counselor's mail in the outbox and its audit event
-SUBMIT_STATEMENTS = 8
+#: counselor's mail in the outbox and its audit event; the outbox drain's flag, where it lives
+#: in the database (the embedded broker's, counselor.mail.drain: it replaced a broker message
+#: written and committed in the broker's own file per mail; with Redis it is a Redis key)
+SUBMIT_STATEMENTS = 9
 #: what a met alert rule adds: the alerts the response raised before (read only now), the
 #: alert and its audit event, and the alert's own mail (its read, outbox row and audit event)
 ALERT_STATEMENTS = 6

@@ -121,3 +121,17 @@ class PartnerMail(UUIDPrimaryKey, db.Model):
         ForeignKey("message.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime] = stamped()
+
+
+class MailDrain(db.Model):
+    """That a drain of the outbox is on its way to a worker (counselor.mail.drain).
+
+    One row at most, the embedded broker's flag (with Redis the flag is a Redis key): a
+    request that commits mail sends a drain task only when it writes this row.
+    """
+
+    __tablename__ = "mail_drain"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    #: when the pending drain was sent; one older than the republish wait counts as lost
+    kicked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

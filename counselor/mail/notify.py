@@ -129,7 +129,7 @@ def _event(
         mail = compose.undeliverable(_case_url(case_id), _settings_url())
     else:
         mail = compose.notice(kind, _case_url(case_id), _settings_url(), severity)
-    services.queue(mail, counselor.email, case_id=case_id, counselor_id=counselor.id)
+    services.add(mail, counselor.email, case_id=case_id, counselor_id=counselor.id)
 
 
 #: alert severities worth a mail; an "info" alert waits on the case page

@@ -21,14 +21,15 @@ from counselor.core import audit
 from counselor.core.lease import Lease
 from counselor.core.models import utcnow
 from counselor.extensions import core_execute, db
-from counselor.mail import compose, transport
+from counselor.mail import compose, drain, transport
 from counselor.mail.models import Message
 from counselor.worker import sender
 
 log = logging.getLogger(__name__)
 
 SEND_TASK = "counselor.mail.tasks.send_message"
-#: session.info key: ids of messages queued in this transaction, published once it commits
+#: session.info key: this transaction queued mail to send now, and what to do about the
+#: outbox's drain once it commits (counselor.mail.drain)
 _TO_PUBLISH = "counselor_mail_to_publish"
 #: the longest wait between two tries of one message
 MAX_BACKOFF_SECONDS = 3600
@@ -57,53 +58,77 @@ def queue(
     counselor_id: uuid.UUID | None = None,
     not_before: datetime | None = None,
 ) -> Message:
-    """Write a message row; its task is published once the transaction commits. Returns
-    the message as written (not in the session: it was inserted through Core).
-
-    A message ``not_before`` a time (quiet hours) waits in the outbox: beat publishes it
-    once that time has come.
-    """
-    now = utcnow()
-    message = Message(
-        kind=mail.kind,
-        recipient=recipient,
-        subject=mail.subject,
-        body=mail.body,
-        status="queued",
-        attempts=0,
-        case_id=case_id,
-        partner_id=partner_id,
-        counselor_id=counselor_id,
-        next_attempt_at=not_before,
-        # Optimistic: if publishing fails after the commit, beat republishes it later.
-        published_at=None if not_before else now,
-        created_at=now,
-        # every column set, so the object returned answers for each without a session
-        **dict.fromkeys(("claim", "lease_expires_at", "error", "sent_at")),
-    )
-    if db.session.new:
-        db.session.flush()  # the rows it refers to (a case, a partner) are written first
-    # One Core INSERT on the session's connection (the same transaction), every column from
-    # the object as sealed: the ORM's unit of work cost more than the rest of queueing.
-    core_execute(_INSERT, {column: getattr(message, column) for column in _COLUMNS})
+    """Write a message row (``add``); returns the message as written (not in the session: it
+    was inserted through Core)."""
+    row = _add(mail, recipient, case_id, partner_id, counselor_id, not_before)
+    message = Message(**row)  # every column set: it answers for each without a session
     make_transient_to_detached(message)  # the row exists: never inserted again
-    audit.record("mail.queue", "message", message.id, actor_kind="system")
-    if not_before is None:
-        db.session.info.setdefault(_TO_PUBLISH, []).append(message.id)
     return message
 
 
+def add(
+    mail: compose.Mail,
+    recipient: str,
+    *,
+    case_id: uuid.UUID | None = None,
+    counselor_id: uuid.UUID | None = None,
+) -> uuid.UUID:
+    """Write a message row; a worker is asked to send it once the transaction commits. Returns
+    its id (``queue`` returns the message).
+
+    A message ``not_before`` a time (quiet hours, ``queue``) waits in the outbox: beat
+    publishes it once that time has come.
+    """
+    return _add(mail, recipient, case_id, None, counselor_id, None)["id"]
+
+
+def _add(mail, recipient, case_id, partner_id, counselor_id, not_before) -> dict:
+    now = utcnow()
+    mid = uuid.uuid4()
+    # the row's columns sealed as assigning the attributes seals them, written with one Core
+    # INSERT on the session's connection (the same transaction): the ORM's unit of work, and
+    # building the object to write, cost more than the rest of queueing
+    row = {
+        **_EMPTY,
+        "id": mid,
+        "kind": mail.kind,
+        "recipient_sealed": Message.recipient.seal(recipient, mid),
+        "subject": mail.subject,
+        "body_sealed": Message.body.seal(mail.body, mid),
+        "case_id": case_id,
+        "partner_id": partner_id,
+        "counselor_id": counselor_id,
+        "next_attempt_at": not_before,
+        # Optimistic: if publishing fails after the commit, beat republishes it later.
+        "published_at": None if not_before else now,
+        "created_at": now,
+    }
+    if db.session.new:
+        db.session.flush()  # the rows it refers to (a case, a partner) are written first
+    core_execute(_INSERT, row)
+    audit.record("mail.queue", "message", mid, actor_kind="system")
+    if not_before is None and _TO_PUBLISH not in db.session.info:
+        db.session.info[_TO_PUBLISH] = drain.asked()
+    return row
+
+
 _INSERT = Message.__table__.insert()
-_COLUMNS = [column.key for column in Message.__table__.columns]
+#: a new message's columns before it is filled in
+_EMPTY = {
+    **{column.key: None for column in Message.__table__.columns},
+    "status": "queued",
+    "attempts": 0,
+}
 
 
 @event.listens_for(Session, "after_commit")
 def _publish_after_commit(session: Session) -> None:
-    """A worker must never look for a message the database does not hold yet."""
-    ids = session.info.pop(_TO_PUBLISH, None)
-    if ids and has_app_context():
-        for message_id in ids:
-            publish(message_id)
+    """A worker must never look for a message the database does not hold yet: the drain is
+    asked for once the messages are committed (one drain for all of them, or none when one
+    is pending)."""
+    what = session.info.pop(_TO_PUBLISH, None)
+    if what and has_app_context():
+        drain.committed(what)
 
 
 @event.listens_for(Session, "after_rollback")
@@ -112,7 +137,8 @@ def _forget_rolled_back(session: Session) -> None:
 
 
 def publish(message_id: uuid.UUID) -> bool:
-    """Hand a message's task to the broker; False (nothing raised) when it is unreachable."""
+    """Hand a message's own task to the broker (beat's sweep does, for a message not sent
+    after the republish wait); False (nothing raised) when it is unreachable."""
     try:
         sender(current_app, SEND_TASK).send(str(message_id))
     except Exception as exc:  # noqa: BLE001 - any broker failure means "beat publishes later"
@@ -147,6 +173,16 @@ def claim(message_id: uuid.UUID) -> str | None:
 
 def _due():
     return or_(Message.next_attempt_at.is_(None), Message.next_attempt_at <= utcnow())
+
+
+def sendable() -> list[uuid.UUID]:
+    """Every message a worker may claim now (due and queued, or its lease over), oldest
+    first: what a drain sends."""
+    return list(
+        db.session.scalars(
+            select(Message.id).where(LEASE.claimable(utcnow(), _due())).order_by(Message.created_at)
+        )
+    )
 
 
 def still_wanted(message: Message) -> bool:
