@@ -108,31 +108,15 @@ def partner_view(
     partners: list[PartnerInfo],
     answers: Mapping[Any, Mapping[str, Any]],
     *,
-    all_submitted: bool,
-    released: bool,
-    related: Callable[[Any, Any], bool] | None = None,
     sections: Collection[int] | None = None,
-    states: Mapping[Any, Mapping[str, bool]] | None = None,
+    **rules: Any,
 ) -> PartnerView:
-    """What ``viewer`` may see of the other partners' answers.
+    """What ``viewer`` may see of the other partners' answers, built whole; ``rules`` are
+    ``partner_reader``'s (``all_submitted``, ``released``, ``related``, ``states``).
 
-    ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
-    map); a partner sees nothing at all of anyone they are not in a relationship with.
     ``sections`` (section indexes) keeps only those sections' items (the counselor's preview of
-    a long comparison, a section or a class filter at a time): it only ever leaves items out.
-    ``states``: per partner key, ``enabled_states`` of their answers, when the caller has them
-    already (the counselor's preview shows every partner's view: each partner's are computed
-    once, not once per view)."""
-    reader = partner_reader(
-        defn,
-        viewer,
-        partners,
-        answers,
-        all_submitted=all_submitted,
-        released=released,
-        related=related,
-        states=states,
-    )
+    a long comparison, a section or a class filter at a time): it only ever leaves items out."""
+    reader = partner_reader(defn, viewer, partners, answers, **rules)
     if not reader.visible:
         return PartnerView(False, reader.reason)
     return PartnerView(True, reader.reason, reader.items(sections), reader.own_scores)
@@ -149,9 +133,16 @@ def partner_reader(
     related: Callable[[Any, Any], bool] | None = None,
     states: Mapping[Any, Mapping[str, bool]] | None = None,
 ) -> PartnerReader:
-    """``partner_view``'s filter, ready to be read a part at a time (a long shared page shows
-    one section, and lists the others with their counts): the arguments as there. Only the
-    answers of the viewer and of the partners related to them are read from ``answers``."""
+    """What ``viewer`` may see of the other partners' answers, ready to be read a part at a
+    time (a long shared page shows one section, and lists the others with their counts);
+    ``partner_view`` builds it whole.
+
+    ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
+    map); a partner sees nothing at all of anyone they are not in a relationship with, and only
+    the answers of the viewer and of the partners related to them are read from ``answers``.
+    ``states``: per partner key, ``enabled_states`` of their answers, when the caller has them
+    already (the counselor's preview shows every partner's view: each partner's are computed
+    once, not once per view)."""
     if not (all_submitted and released):
         # One answer for both: a partner must not learn from this page whether the others
         # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).

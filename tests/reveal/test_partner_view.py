@@ -601,15 +601,8 @@ def assert_read_in_parts(viewer, partners, answers, related, view: PartnerView) 
     """The view read a part at a time (a long shared page) is the whole view: each section's
     items are the whole view's of that section, and the outline's counts and lines are the
     whole view's (exact up to its limit, past it only more), with no line built."""
-    reader = partner_reader(
-        DEFN,
-        viewer,
-        partners,
-        answers,
-        all_submitted=True,
-        released=True,
-        related=_related(related),
-    )
+    rules = {"all_submitted": True, "released": True, "related": _related(related)}
+    reader = partner_reader(DEFN, viewer, partners, answers, **rules)
     section = {i["link_id"]: s.index for s in DEFN.sections for i in walk(s.items)}
     counts = Counter(section[i.link_id] for i in view.items)
     lines = sum(1 + len(i.matches) + len(i.answers) for i in view.items)

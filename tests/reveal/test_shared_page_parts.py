@@ -18,22 +18,13 @@ from counselor.extensions import db
 from counselor.questionnaires.models import Response
 from counselor.questionnaires.services import reissue
 from counselor.reveal import matching, services, views
-from tests.reveal.test_matching import ANSWERS, COUNTERPART_ITEMS, TOGETHER
+from tests.reveal.test_matching import ANSWERS
+from tests.reveal.test_partner_view import DEFN
 from tests.reveal.test_release_eyes_open import shared_items
 from tests.reveal.test_roles_and_relationships import set_map
 from tests.support import INVENTORY, inventory_answers, new_case, open_link, submitted, sync
 
 NAMES = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
-MIXED = {
-    "link_id": "m",
-    "type": "desire",
-    "text": "Mixed",
-    "roles": [
-        {"key": "together", "label": "Together"},
-        {"key": "give", "label": "Giving", "counterpart": "receive"},
-        {"key": "receive", "label": "Receiving", "counterpart": "give"},
-    ],
-}
 BADGE = {"mutual": "You both want this", "complementary": "You complement each other"}
 
 
@@ -182,7 +173,7 @@ def desire_answers(draw, item: dict):
 def test_has_match_is_whether_the_pairings_hold_a_match(data):
     """The outline's quick test (``matching.has_match``) says yes exactly when the partner
     view's (``matches_prepared``) shows a match."""
-    item = data.draw(st.sampled_from([TOGETHER, *COUNTERPART_ITEMS, MIXED]))
+    item = data.draw(st.sampled_from([i for i in DEFN.questions() if i["type"] == "desire"]))
     a, b = data.draw(desire_answers(item)), data.draw(desire_answers(item))
     plan = matching.role_plan(item)
     pa, pb = matching.prepare(item, a), matching.prepare(item, b)
