@@ -19,9 +19,6 @@ import argparse
 import gc
 import json
 import os
-import re
-import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
-from bench.submit_cost import _helper  # noqa: E402
+from bench.submit_cost import _helper, under_valgrind  # noqa: E402
 
 
 def _seeded(tmp: Path) -> dict:
@@ -92,28 +89,8 @@ def main() -> int:
     (tmp / "seeded.json").write_text(json.dumps(_seeded(tmp)))
     out = tmp / "callgrind"
     out.mkdir()
-    subprocess.run(
-        [
-            shutil.which("valgrind") or "/usr/bin/valgrind",
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out}/callgrind.out.%p",
-            sys.executable,
-            __file__,
-            f"--warmup={args.warmup}",
-            f"--count={args.count}",
-            f"--inside-callgrind={tmp}",
-        ],
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
-    totals = {}
-    for path in out.glob("callgrind.out.*"):
-        text = path.read_text(errors="replace")
-        trigger = re.search(r"^desc: Trigger: Client Request: (\S+)", text, re.M)
-        total = re.search(r"^totals: (\d+)", text, re.M)
-        if trigger and total:
-            totals[trigger.group(1)] = int(total.group(1)) / args.count
+    argv = [f"--warmup={args.warmup}", f"--count={args.count}", f"--inside-callgrind={tmp}"]
+    totals = under_valgrind(__file__, argv, out, args.count)
     ref = totals["reference"]
     print(f"callgrind, {args.count} requests each after {args.warmup} of warm-up ({out}):")
     print(f"  reference /page: {ref / 1e6:.2f} M instructions")
