@@ -85,7 +85,7 @@ def compare_paths(case, assignment) -> dict[str, str]:
     from collections import Counter
 
     from counselor.questionnaires.engine import ANSWERABLE, walk
-    from counselor.reveal.services import view_for_partner
+    from counselor.reveal.services import reader_for_partner, view_for_partner
     from counselor.reveal.shared_pages import shared_page
 
     base = f"/cases/{case.id}/assignments/{assignment.id}"
@@ -95,7 +95,9 @@ def compare_paths(case, assignment) -> dict[str, str]:
     )
     preview = base + f"/partners/{case.partners[0].id}/preview"
     view = view_for_partner(assignment, case.partners[0].id, as_released=True)
-    if shared_page(view, defn, "").paged:
+    if shared_page(
+        reader_for_partner(assignment, case.partners[0].id, as_released=True), defn, ""
+    ).paged:
         lines = Counter()
         for item in view.items:
             lines[defn.section_of(item.link_id).index + 1] += (

@@ -128,9 +128,10 @@ def counted(args, send, save, tmp: Path) -> None:
         cg.cg_dump(name.encode())
 
 
-def _under_valgrind(args) -> int:
-    out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
-    argv = [a for a in sys.argv[1:] if a != "--callgrind"]
+def under_valgrind(script: str, argv: list[str], out: Path, count: int) -> dict[str, float]:
+    """Run ``script`` with ``argv`` under callgrind, instrumentation off until the script's
+    own client requests (``_helper``) switch it on; each dump's instructions per request
+    (``count`` requests a dump), by the dump's name."""
     subprocess.run(
         [
             shutil.which("valgrind") or "/usr/bin/valgrind",
@@ -138,8 +139,7 @@ def _under_valgrind(args) -> int:
             "--instr-atstart=no",
             f"--callgrind-out-file={out}/callgrind.out.%p",
             sys.executable,
-            __file__,
-            "--inside-callgrind",
+            script,
             *argv,
         ],
         check=True,
@@ -148,10 +148,17 @@ def _under_valgrind(args) -> int:
     totals = {}
     for path in out.glob("callgrind.out.*"):
         text = path.read_text(errors="replace")
-        trigger = re.search(r"^desc: Trigger: Client Request: (\w+)", text, re.M)
+        trigger = re.search(r"^desc: Trigger: Client Request: (\S+)", text, re.M)
         total = re.search(r"^totals: (\d+)", text, re.M)
         if trigger and total:
-            totals[trigger.group(1)] = int(total.group(1)) / args.count
+            totals[trigger.group(1)] = int(total.group(1)) / count
+    return totals
+
+
+def _under_valgrind(args) -> int:
+    out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
+    argv = [a for a in sys.argv[1:] if a != "--callgrind"]
+    totals = under_valgrind(__file__, ["--inside-callgrind", *argv], out, args.count)
     sub, ref = totals["submit"], totals["save"]
     print(
         f"callgrind: submit {sub / 1e6:.2f} M instructions, reference save {ref / 1e6:.2f} M, "

@@ -21,7 +21,7 @@ from counselor.portal import session as portal_session
 from counselor.portal.access import not_found, partner_required
 from counselor.portal.blueprint import bp
 from counselor.questionnaires import engine
-from counselor.reveal.services import view_for_partner
+from counselor.reveal.services import reader_for_partner
 from counselor.reveal.shared_pages import NoSuchSection, shared_page
 
 MAX_SAVE_CHARS = services.MAX_SAVE_CHARS
@@ -93,7 +93,20 @@ def _section_or_404(ctx, number: int):
     return sections[number - 1]
 
 
+def _homework_links(ctx) -> dict:
+    """What every homework page's template reads: the homework, its definition, and links
+    to its pages."""
+    return {
+        "ctx": ctx,
+        # links between the pages of one homework keep the family of the URL the page was
+        # asked by: /p/a/<id>/… from the home, the short /p/… on a per-assignment link's session
+        "hw_url": lambda endpoint, **values: _url(endpoint, ctx, **values),
+        "defn": ctx.definition,
+    }
+
+
 def view_model(ctx) -> dict:
+    """What the homework pages that show the partner's own answers read (decrypted once)."""
     defn = ctx.definition
     editable = services.editable(ctx)
     # On a shared phone, whoever holds it later must not read the screening answers back:
@@ -115,11 +128,7 @@ def view_model(ctx) -> dict:
         if shown[i["link_id"]] and not (hide_private and engine.share_of(i) == "counselor_only")
     }
     return {
-        "ctx": ctx,
-        # links between the pages of one homework keep the family of the URL the page was
-        # asked by: /p/a/<id>/… from the home, the short /p/… on a per-assignment link's session
-        "hw_url": lambda endpoint, **values: _url(endpoint, ctx, **values),
-        "defn": ctx.definition,
+        **_homework_links(ctx),
         "answers": answers,
         "shown": shown,
         "visible": visible,
@@ -301,8 +310,9 @@ def reopen(ctx):
 def shared(ctx):
     """What you share: matches and shared items of the others, once released. A long result
     opens with the partner's own scores and the sections that have shared items, then shows
-    one section at a time (``?section=N``): the whole view, sliced (``shared_pages``)."""
-    view = view_for_partner(ctx.assignment, ctx.partner_id)
+    one section at a time (``?section=N``), building only that section's items
+    (``shared_pages``)."""
+    view = reader_for_partner(ctx.assignment, ctx.partner_id)
     with refusing(404, NoSuchSection):
         page = shared_page(view, ctx.definition, request.args.get("section", ""), NO_SECTION)
     audit.by_partner(ctx.partner_id, "portal.shared_view", "assignment", ctx.assignment.id)
@@ -313,5 +323,6 @@ def shared(ctx):
         page=page,
         section_url=lambda number: _url("portal.shared", ctx, section=number),
         contents_url=_url("portal.shared", ctx),
-        **view_model(ctx),
+        # nothing of the partner's own answers is shown back here: they are not read again
+        **_homework_links(ctx),
     )

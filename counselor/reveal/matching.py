@@ -205,6 +205,22 @@ def matches_prepared(
     return [p for p in _pairings(plan, a, b) if p.cls in MATCH_CLASSES]
 
 
+def has_match(plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared) -> bool:
+    """Whether ``matches_prepared(plan, a, b)`` holds any pairing, without classifying every
+    pairing (a partner's shared page counts its items in every section, and lists only one
+    section's): a pairing matches when neither role is a hard limit of its partner and both
+    answers, as they count for a match, are yes or want-to-try (``_pairings``)."""
+    for mine, other, _ in plan:
+        if (
+            a.matching.get(mine) in POSITIVE
+            and b.matching.get(other) in POSITIVE
+            and mine not in a.limits
+            and other not in b.limits
+        ):
+            return True
+    return False
+
+
 def _pairings(plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared) -> list[Pairing]:
     """Each role of A paired with its counterpart (or itself) of B, classified."""
     limits_a, limits_b = a.limits, b.limits

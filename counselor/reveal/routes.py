@@ -208,7 +208,7 @@ def preview(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     response = next((r for r in assignment.responses if r.partner_id == partner_id), None)
     if response is None:
         abort(404)
-    view = services.view_for_partner(assignment, partner_id, as_released=True)
+    view = services.reader_for_partner(assignment, partner_id, as_released=True)
     with refusing(404, NoSuchSection):
         shown = shared_page(
             view, assignment.definition, request.args.get("section", ""), NO_SECTION

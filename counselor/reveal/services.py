@@ -6,7 +6,7 @@ Alerts are `counselor.alerts`; the CSV and FHIR exports are `counselor.reveal.ex
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from functools import partial
 
 from sqlalchemy import select
@@ -19,12 +19,18 @@ from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.questionnaires import signals
-from counselor.questionnaires.models import Assignment
+from counselor.questionnaires.models import Assignment, Response
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal import matching
 from counselor.reveal.comparison import Comparison, Visible
 from counselor.reveal.summary import Summary, SummaryCache, summarize
-from counselor.reveal.views import PartnerInfo, PartnerView, partner_view
+from counselor.reveal.views import (
+    PartnerInfo,
+    PartnerReader,
+    PartnerView,
+    partner_reader,
+    partner_view,
+)
 
 
 class ReleaseError(ValueError):
@@ -93,19 +99,56 @@ def view_for_partner(
     """
     if section_index is not None:
         sections = {section_index}
-    partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
-    viewer = next(p for p in partners if p.key == partner_id)
     return partner_view(
-        assignment.definition,
-        viewer,
-        partners,
-        answers_by_partner(assignment) if answers is None else answers,
-        all_submitted=all_submitted(assignment),
-        released=as_released or assignment.released_at is not None,
-        related=_related(assignment.case),
+        **_view_inputs(assignment, partner_id, as_released, answers),
         sections=sections,
         states=states,
     )
+
+
+def reader_for_partner(
+    assignment: Assignment, partner_id: uuid.UUID, *, as_released: bool = False
+) -> PartnerReader:
+    """``view_for_partner``'s filter, to be read a part at a time (a shared page and its
+    preview, a section a page): answers are decrypted only for the partners the view reads
+    (the viewer and those in a relationship with them), and only when first read."""
+    return partner_reader(**_view_inputs(assignment, partner_id, as_released, None))
+
+
+def _view_inputs(
+    assignment: Assignment, partner_id: uuid.UUID, as_released: bool, answers: dict | None
+) -> dict:
+    """The arguments of the partner filter (``views.partner_view``) for one partner."""
+    partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
+    return {
+        "defn": assignment.definition,
+        "viewer": next(p for p in partners if p.key == partner_id),
+        "partners": partners,
+        "answers": _Answers(assignment.responses) if answers is None else answers,
+        "all_submitted": all_submitted(assignment),
+        "released": as_released or assignment.released_at is not None,
+        "related": _related(assignment.case),
+    }
+
+
+class _Answers(Mapping):
+    """Each partner's answers (``answers_by_partner``), each decrypted when first read: the
+    partner filter reads only the viewer's and those of the partners related to them."""
+
+    def __init__(self, responses: Iterable[Response]) -> None:
+        self._responses = {r.partner_id: r for r in responses}
+        self._read: dict[uuid.UUID, dict] = {}
+
+    def __getitem__(self, key: uuid.UUID) -> dict:
+        if key not in self._read:
+            self._read[key] = self._responses[key].answers
+        return self._read[key]
+
+    def __iter__(self) -> Iterator[uuid.UUID]:
+        return iter(self._responses)
+
+    def __len__(self) -> int:
+        return len(self._responses)
 
 
 # ---- comparison for the counselor ------------------------------------------------------

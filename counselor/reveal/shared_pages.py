@@ -1,10 +1,14 @@
 """A partner's "What you share" page a section at a time: the portal's page and the
-counselor's preview of it are paged the same way, from the same whole view.
+counselor's preview of it are paged the same way, from the same partner view.
 
-The partner view (``views.partner_view``) is built whole, exactly as for a page of its own,
-and only then sliced here: paging never filters anything, it only chooses which of the
-view's items a page shows. A short result stays on one page; a long one opens with a list
-of the sections that have shared items (``?section=N``, N as in the portal's ``/s/N``).
+The partner view's filter (``views.partner_reader``, what ``views.partner_view`` builds a whole
+view from) decides every item here: paging never filters anything, it only chooses which of
+the view's items a page shows. Which sections have items, how many, and whether the view is
+long enough to be paged come from its outline, which builds no line; a page then builds the
+items of its one section only (a partner's page of the inventory with five others holds some
+1,700 lines, a section's a tenth of them). A short result stays on one page; a long one opens
+with a list of the sections that have shared items (``?section=N``, N as in the portal's
+``/s/N``).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from counselor.questionnaires.engine import Definition
-from counselor.reveal.views import PartnerView, SharedItem
+from counselor.reveal.views import PartnerReader, SharedItem
 
 #: a view with more lines than this (each shared item's heading plus its match and answer
 #: lines) is shown a section at a time. On a phone (390 px) an item of one line is about
@@ -43,6 +47,8 @@ class SharedPage:
 
     #: the items on this page: every item of the view, one section's, or none (the contents)
     items: list[SharedItem]
+    #: how many items the whole view shows
+    total: int = 0
     #: whether the view is long enough to be shown a section at a time
     paged: bool = False
     #: the sections with shared items, in questionnaire order (only when paged)
@@ -58,39 +64,33 @@ class SharedPage:
         return self.paged and self.current is None
 
 
-def lines(view: PartnerView) -> int:
-    """How many lines the view's items make: each item's heading, matches and answers."""
-    return sum(1 + len(i.matches) + len(i.answers) for i in view.items)
-
-
-def shared_page(view: PartnerView, defn: Definition, asked: str, missing: str = "") -> SharedPage:
+def shared_page(view: PartnerReader, defn: Definition, asked: str, missing: str = "") -> SharedPage:
     """The page of ``view`` that ``asked`` (the ``section`` query value, "" for none) names.
 
-    ``defn`` is the definition the view was built from. Raises NoSuchSection(``missing``, the
-    sentence its reader is shown) for a value that is not the number of a section with
-    shared items (a section with none is neither listed nor reachable), paged or not; a
-    short view is shown whole for any good value."""
-    by_section: dict[int, list[SharedItem]] = {}
-    for item in view.items:
-        section = defn.section_of(item.link_id)
-        by_section.setdefault(section.index if section else -1, []).append(item)
+    ``defn`` is the definition the view reads. Raises NoSuchSection(``missing``, the sentence
+    its reader is shown) for a value that is not the number of a section with shared items (a
+    section with none is neither listed nor reachable), paged or not; a short view is shown
+    whole for any good value. Only the items the page shows are built."""
+    outline = view.outline(PAGE_LINES)
     sections = [
-        SectionLink(s.index + 1, s.title or defn.title, len(by_section[s.index]))
+        SectionLink(s.index + 1, s.title or defn.title, outline.counts[s.index])
         for s in defn.sections
-        if s.index in by_section
+        if s.index in outline.counts
     ]
+    total = sum(outline.counts.values())
     current = None
     if asked:
         current = next((s for s in sections if asked == str(s.number)), None)
         if current is None:
             raise NoSuchSection(missing or f"no section {asked!r} with shared items")
-    if lines(view) <= PAGE_LINES or len(sections) < 2:
-        return SharedPage(view.items)
+    if outline.lines <= PAGE_LINES or len(sections) < 2:
+        return SharedPage(view.items(), total)
     if current is None:
-        return SharedPage([], True, sections)
+        return SharedPage([], total, True, sections)
     at = sections.index(current)
     return SharedPage(
-        by_section[current.number - 1],
+        view.items({current.number - 1}),
+        total,
         True,
         sections,
         current,

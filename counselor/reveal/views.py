@@ -18,13 +18,21 @@ that is not ``shared`` (its presence would tell that answer). A score the author
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 from typing import Any, NamedTuple
 
 from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
 from counselor.questionnaires.scoring import Score, scores
-from counselor.reveal.matching import matches_prepared, prepare, role_labels, role_plan
+from counselor.reveal.matching import (
+    has_match,
+    matches_prepared,
+    prepare,
+    role_labels,
+    role_plan,
+)
 
 
 @dataclass(frozen=True)
@@ -100,25 +108,45 @@ def partner_view(
     partners: list[PartnerInfo],
     answers: Mapping[Any, Mapping[str, Any]],
     *,
+    sections: Collection[int] | None = None,
+    **rules: Any,
+) -> PartnerView:
+    """What ``viewer`` may see of the other partners' answers, built whole; ``rules`` are
+    ``partner_reader``'s (``all_submitted``, ``released``, ``related``, ``states``).
+
+    ``sections`` (section indexes) keeps only those sections' items (the counselor's preview of
+    a long comparison, a section or a class filter at a time): it only ever leaves items out."""
+    reader = partner_reader(defn, viewer, partners, answers, **rules)
+    if not reader.visible:
+        return PartnerView(False, reader.reason)
+    return PartnerView(True, reader.reason, reader.items(sections), reader.own_scores)
+
+
+def partner_reader(
+    defn: Definition,
+    viewer: PartnerInfo,
+    partners: list[PartnerInfo],
+    answers: Mapping[Any, Mapping[str, Any]],
+    *,
     all_submitted: bool,
     released: bool,
     related: Callable[[Any, Any], bool] | None = None,
-    sections: Collection[int] | None = None,
     states: Mapping[Any, Mapping[str, bool]] | None = None,
-) -> PartnerView:
-    """What ``viewer`` may see of the other partners' answers.
+) -> PartnerReader:
+    """What ``viewer`` may see of the other partners' answers, ready to be read a part at a
+    time (a long shared page shows one section, and lists the others with their counts);
+    ``partner_view`` builds it whole.
 
     ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
-    map); a partner sees nothing at all of anyone they are not in a relationship with.
-    ``sections`` (section indexes) keeps only those sections' items (the counselor's preview of
-    a long comparison, a section or a class filter at a time): it only ever leaves items out.
+    map); a partner sees nothing at all of anyone they are not in a relationship with, and only
+    the answers of the viewer and of the partners related to them are read from ``answers``.
     ``states``: per partner key, ``enabled_states`` of their answers, when the caller has them
     already (the counselor's preview shows every partner's view: each partner's are computed
     once, not once per view)."""
     if not (all_submitted and released):
         # One answer for both: a partner must not learn from this page whether the others
         # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).
-        return PartnerView(False, "not_released")
+        return PartnerReader(defn, False, "not_released")
     mine = answers.get(viewer.key) or {}
     others = [
         p
@@ -126,49 +154,128 @@ def partner_view(
         if p.key != viewer.key and (related is None or related(viewer.key, p.key))
     ]
     states = dict(states or {})
-    for p in (viewer, *others):
+    for p in others:
         if p.key not in states:
             states[p.key] = enabled_states(defn, answers.get(p.key) or {})
-    my_states = states[viewer.key]
+    if viewer.key not in states:
+        states[viewer.key] = enabled_states(defn, mine)
     theirs = [(p.name, answers.get(p.key) or {}, states[p.key]) for p in others]
-    items: list[SharedItem] = []
-    for section_index, section_title, lid, item, share, labels, plan in defn.derived(
-        "partner_view_items", _candidates
-    ):
-        if sections is not None and section_index not in sections:
-            continue
-        if not my_states[lid]:
-            continue
-        shown = SharedItem(lid, item["text"], section_title)
-        if labels is not None:  # a desire item: its matches, never its answers
-            mine_prepared = prepare(item, mine.get(lid))
-            for name, their_answers, their_states in theirs:
-                if not their_states[lid]:
-                    continue
-                for p in matches_prepared(
-                    plan, mine_prepared, prepare(item, their_answers.get(lid))
-                ):
-                    shown.matches.append(
-                        MatchLine(
-                            name,
-                            labels.get(p.role_a, p.role_a),
-                            labels.get(p.role_b, p.role_b),
-                            p.cls,
-                        )
+    return PartnerReader(defn, True, "released", mine, states[viewer.key], theirs)
+
+
+class Outline(NamedTuple):
+    """What a partner view holds, without its lines: how many items it shows in each section
+    (by section index, only sections with some) and how many lines they make."""
+
+    counts: dict[int, int]
+    #: each item's heading, matches and answers; exact up to the limit asked, past it only
+    #: known to be more
+    lines: int
+
+
+@dataclass
+class PartnerReader:
+    """One partner's view (``partner_view``) before it is built: its items are built for the
+    sections asked only, and its outline is counted without building any."""
+
+    defn: Definition
+    visible: bool
+    reason: str
+    mine: Mapping[str, Any] = field(default_factory=dict)
+    my_states: Mapping[str, bool] = field(default_factory=dict)
+    #: each related partner's name, answers and ``enabled_states``
+    theirs: list[tuple[str, Mapping[str, Any], Mapping[str, bool]]] = field(default_factory=list)
+
+    @cached_property
+    def own_scores(self) -> list[Score]:
+        """The viewer's OWN scores on measures marked shared (never another partner's)."""
+        if not self.visible:
+            return []
+        return [s for s in scores(self.defn, self.mine, shared_only=True) if s.scored]
+
+    def _candidates(self, sections: Collection[int] | None = None) -> Iterator[tuple]:
+        """The candidates (``_candidates``) of the sections asked that the viewer was shown."""
+        if not self.visible:
+            return
+        my_states = self.my_states
+        for cand in self.defn.derived("partner_view_items", _candidates):
+            if (sections is None or cand[0] in sections) and my_states[cand[2]]:
+                yield cand
+
+    def items(self, sections: Collection[int] | None = None) -> list[SharedItem]:
+        """The view's items, of only the sections asked (indexes) when ``sections`` is given:
+        it only ever leaves items out."""
+        items = []
+        for cand in self._candidates(sections):
+            _, section_title, lid, item, _, labels, _ = cand
+            shown = _shown(cand, self.mine, self.theirs)
+            if labels is not None:
+                matches = [
+                    MatchLine(
+                        name, labels.get(p.role_a, p.role_a), labels.get(p.role_b, p.role_b), p.cls
                     )
-        else:
-            for name, their_answers, their_states in theirs:
-                if not their_states[lid]:
-                    continue
-                value = _public_value(item, their_answers.get(lid))
-                if value is None:
-                    continue
-                if share == "shared" or (share == "mutual" and value == mine.get(lid)):
-                    shown.answers.append(SharedAnswer(name, item, value))
-        if shown.matches or shown.answers:
-            items.append(shown)
-    own = [s for s in scores(defn, mine, shared_only=True) if s.scored]
-    return PartnerView(True, "released", items, own)
+                    for name, p in shown
+                ]
+                if matches:
+                    items.append(SharedItem(lid, item["text"], section_title, matches))
+            else:
+                answers = [SharedAnswer(name, item, value) for name, value in shown]
+                if answers:
+                    items.append(SharedItem(lid, item["text"], section_title, answers=answers))
+        return items
+
+    def outline(self, limit: int) -> Outline:
+        """How many items each section shows and how many lines they make, counted exactly
+        up to ``limit``; past it, of each item only whether it is shown (its first match or
+        answer, found without classifying the rest). No line is built."""
+        counts: dict[int, int] = {}
+        lines = 0
+        mine, theirs = self.mine, self.theirs
+        for cand in self._candidates():
+            if lines < limit:  # the view may still be short: its lines are counted
+                n = sum(1 for _ in islice(_shown(cand, mine, theirs), limit - lines))
+            else:  # it is long: only whether the item is shown counts, and it has 2 lines or more
+                n = 1 if next(_shown(cand, mine, theirs, first=True), None) else 0
+            if n:
+                counts[cand[0]] = counts.get(cand[0], 0) + 1
+                lines += 1 + n
+        return Outline(counts, lines)
+
+
+def _shown(
+    cand: tuple, mine: Mapping[str, Any], theirs: list[tuple[str, Mapping, Mapping]], *, first=False
+) -> Iterator[tuple[str, Any]]:
+    """What the viewer is shown of one candidate item (``_candidates``), one at a time: for a
+    desire item each matching pairing with a related partner, as (their name, ``Pairing``),
+    never their answers; for any other item each answer they may see, as (name, value). The
+    one place the reveal rules are applied per item: a view's items and its outline both read
+    this. ``first``: only whether anything is shown, as one (name, None) for a desire item
+    (its first matching partner, found by ``has_match``: the same rule as ``matches_prepared``
+    without classifying every pairing), or the first answer."""
+    _, _, lid, item, share, labels, plan = cand
+    if labels is not None:  # a desire item: its matches, never its answers
+        mine_prepared = prepare(item, mine.get(lid))
+        for name, their_answers, their_states in theirs:
+            if not their_states[lid]:
+                continue
+            prepared = prepare(item, their_answers.get(lid))
+            if not first:
+                for p in matches_prepared(plan, mine_prepared, prepared):
+                    yield name, p
+            elif has_match(plan, mine_prepared, prepared):
+                yield name, None
+                return
+        return
+    for name, their_answers, their_states in theirs:
+        if not their_states[lid]:
+            continue
+        value = _public_value(item, their_answers.get(lid))
+        if value is None:
+            continue
+        if share == "shared" or (share == "mutual" and value == mine.get(lid)):
+            yield name, value
+            if first:
+                return
 
 
 def _depends_on_unshared(defn: Definition) -> set[str]:

@@ -20,10 +20,17 @@ from flask import render_template
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from counselor.questionnaires.engine import Definition
+from counselor.questionnaires.engine import Definition, walk
 from counselor.questionnaires.schema import EXPERIENCE, validate_definition
 from counselor.reveal.shared_pages import SharedPage
-from counselor.reveal.views import MatchLine, PartnerInfo, PartnerView, SharedAnswer, partner_view
+from counselor.reveal.views import (
+    MatchLine,
+    PartnerInfo,
+    PartnerView,
+    SharedAnswer,
+    partner_reader,
+    partner_view,
+)
 
 ANSWERS = ("yes", "want_to_try", "if_partner", "maybe", "no", None)
 POSITIVE = {"yes", "want_to_try"}
@@ -286,7 +293,7 @@ def render_shared(app, view: PartnerView) -> str:
     one page, as a short result is)."""
     with app.test_request_context("/p/shared"):
         return render_template(
-            "portal/shared.html", view=view, page=SharedPage(view.items), defn=DEFN
+            "portal/shared.html", view=view, page=SharedPage(view.items, len(view.items)), defn=DEFN
         )
 
 
@@ -590,6 +597,24 @@ def _forbidden_for(viewer: int, answers: dict) -> list[str]:
     return out
 
 
+def assert_read_in_parts(viewer, partners, answers, related, view: PartnerView) -> None:
+    """The view read a part at a time (a long shared page) is the whole view: each section's
+    items are the whole view's of that section, and the outline's counts and lines are the
+    whole view's (exact up to its limit, past it only more), with no line built."""
+    rules = {"all_submitted": True, "released": True, "related": _related(related)}
+    reader = partner_reader(DEFN, viewer, partners, answers, **rules)
+    section = {i["link_id"]: s.index for s in DEFN.sections for i in walk(s.items)}
+    counts = Counter(section[i.link_id] for i in view.items)
+    lines = sum(1 + len(i.matches) + len(i.answers) for i in view.items)
+    for limit in (0, 1, 3, lines - 1, lines, 1000):
+        outline = reader.outline(limit)
+        assert outline.counts == counts
+        assert outline.lines == lines if lines <= limit else outline.lines > limit
+    for s in DEFN.sections:
+        assert reader.items({s.index}) == [i for i in view.items if section[i.link_id] == s.index]
+    assert reader.items() == view.items and reader.own_scores == view.own_scores
+
+
 def test_property_a_partner_sees_only_what_the_rules_allow(app):
     """For random answers of 2-6 partners with random relationship maps, each partner's view and
     page hold only what the reveal rules allow; the run must have shown matches, checked
@@ -656,6 +681,7 @@ def test_property_a_partner_sees_only_what_the_rules_allow(app):
                 for m in entry.matches:
                     assert isinstance(m, MatchLine) and m.cls in ("mutual", "complementary")
             assert parse_shared_page(page) == expected_on_page(exp)
+            assert_read_in_parts(viewer, partners, answers, related, view)
             # every other partner's name shows exactly as often as a match or answer names them
             for other in partners:
                 if other.key == viewer.key:
