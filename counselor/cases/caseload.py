@@ -20,6 +20,7 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal_column,
     null,
     select,
     union_all,
@@ -29,7 +30,7 @@ from sqlalchemy import case as sa_case
 from counselor.auth.models import Counselor
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core.models import day_text, practice_zone, utcnow
-from counselor.core.sql import hex_of, uuid_text
+from counselor.core.sql import hex_of, joined_parts, uuid_text
 from counselor.extensions import core_execute
 
 #: cases on one caseload page: the page stays small however large the caseload grows
@@ -147,14 +148,24 @@ def _partners_of(case_id):
     each probing the partners of its own case by index."""
     p = _PARTNER.c
     part = cast(p.position, Text) + uuid_text(p.id) + hex_of(p.display_name_sealed)
-    return select(func.aggregate_strings(part, ",")).where(p.case_id == case_id).scalar_subquery()
+    return select(joined_parts(part)).where(p.case_id == case_id).scalar_subquery()
+
+
+def _constant(value: int | str):
+    """A constant of the statement as SQL text, not a parameter: the page statement is built
+    once per process, and as parameters its constants (the flags' ranks, the page size, the
+    status) made it too long for psycopg's cache of parsed statements (4,096 characters),
+    which then parsed it on every request."""
+    if not isinstance(value, int) and value not in ("active", "archived"):
+        raise ValueError(f"not a caseload constant: {value!r}")
+    return literal_column(str(value) if isinstance(value, int) else f"'{value}'")
 
 
 def _mine(status: str, *columns):
     """The counselor's cases (of ``status`` unless "all") as ``columns``."""
     c = _CASE.c
     stmt = select(*columns).where(c.counselor_id == bindparam("counselor_id"))
-    return stmt.where(c.status == status) if status != "all" else stmt
+    return stmt.where(c.status == _constant(status)) if status != "all" else stmt
 
 
 def _cases(status: str, flag) -> object:
@@ -206,7 +217,8 @@ def _unflagged_page(status: str, flagged):
 
 def _order(k, ranks: dict[int, int]) -> list:
     """Caseload order on the columns ``k`` of a subquery of ``_cases``."""
-    rank = (sa_case(ranks, value=k.flag, else_=len(ranks)),) if ranks else ()
+    whens = {_constant(code): _constant(rank) for code, rank in ranks.items()}
+    rank = (sa_case(whens, value=k.flag, else_=_constant(len(ranks))),) if ranks else ()
     return [*rank, k.last_session_at.desc().nulls_last(), k.created_at.desc(), k.id.desc()]
 
 
@@ -243,7 +255,8 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
     ranks = {code: rank for code, (rank, _kind) in enumerate(flags.kinds)}
     if page:
         total = _mine(status, func.count()).scalar_subquery().label("total")
-        page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks)).limit(PAGE_SIZE)
+        page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks))
+        page_of = page_of.limit(_constant(PAGE_SIZE))
         cases = page_of.offset(bindparam("offset", type_=Integer)).subquery("cases")
     k = cases.c
     return select(

@@ -27,6 +27,9 @@ hex_of = sql_function("hex", "hex({})", "encode({}, 'hex')")
 #: SQL costs more than in Python), PostgreSQL's dashed text (``str(uuid)``), which its driver
 #: would otherwise make a ``uuid.UUID`` of
 uuid_text = sql_function("uuid_text", "{}", "CAST({} AS TEXT)")
+#: an aggregate: the group's texts joined by commas, in no order (``func.aggregate_strings``
+#: makes its separator a parameter rendered into the statement on every execution)
+joined_parts = sql_function("joined_parts", "group_concat({}, ',')", "string_agg({}, ',')")
 #: an aggregate: the group's rows as a JSON array of arrays of the arguments, in no order
 #: (SQLite before 3.44 has no ORDER BY in an aggregate), as text; PostgreSQL makes NULL of
 #: no rows, SQLite '[]'. Bytes go in as ``hex_of``: SQLite's JSON holds no blobs. A time
