@@ -47,13 +47,27 @@ def test_caseload_pages_hold_fifty_cases_in_order(app, client_a, counselor_a):
     assert "Cases 101–120 of 120" in third
 
 
+def _nav(client, url: str) -> str:
+    """The page links of the caseload page at ``url``."""
+    page = client.get(url).get_data(as_text=True)
+    return page[page.index('<nav class="mt-3" aria-label="Caseload pages">') :]
+
+
 def test_caseload_page_links_are_accessible_and_keep_the_filter(app, client_a, counselor_a):
     _cases(counselor_a, 60)
-    page = client_a.get("/cases?q=case&status=all&page=2").get_data(as_text=True)
-    nav = page[page.index('<nav class="mt-3" aria-label="Caseload pages">') :]
+    nav = _nav(client_a, "/cases?q=case&status=all&page=2")
     assert 'aria-current="page" aria-label="Page 2, current page"' in nav
     assert 'href="/cases?q=case&amp;status=all&amp;page=1" rel="prev"' in nav
     assert '<span class="page-link">Next</span>' in nav
+
+
+def test_a_middle_page_links_to_every_page_and_its_neighbours(app, client_a, counselor_a):
+    _cases(counselor_a, 120)
+    nav = _nav(client_a, "/cases?status=active&page=2")
+    assert 'href="/cases?status=active&amp;page=1" rel="prev"' in nav
+    assert 'href="/cases?status=active&amp;page=3" rel="next"' in nav
+    assert re.findall(r'aria-label="Page (\d)', nav) == ["1", "2", "3"]
+    assert 'href="/cases?status=active&amp;page=2" aria-current="page"' in nav
 
 
 def test_a_short_caseload_has_no_page_links(app, client_a, counselor_a):

@@ -107,6 +107,26 @@ def test_caseload_statement_count_does_not_grow_with_the_caseload(app, client_a,
     assert len(few) == len(many) + extra, "\n".join(few)
 
 
+@pytest.mark.parametrize("status", ["active", "archived", "all"])
+@pytest.mark.parametrize("page", [True, False])
+def test_caseload_statement_fits_psycopg_statement_cache(app, status, page):
+    # psycopg parses a statement's placeholders on every execution once it is longer than
+    # its cache takes (or has more parameters): the page's constants are SQL text, not
+    # parameters, so the statement stays under the limit with its flags
+    from psycopg import _queries
+    from sqlalchemy.dialects import postgresql
+
+    from counselor.cases.caseload import _caseload_statement
+    from counselor.pages.read_models import CASELOAD_FLAGS
+
+    compiled = _caseload_statement(status, CASELOAD_FLAGS, page).compile(
+        dialect=postgresql.psycopg.dialect()
+    )
+    assert len(str(compiled).encode()) <= _queries.MAX_CACHED_STATEMENT_LENGTH
+    assert len(compiled.params) <= _queries.MAX_CACHED_STATEMENT_PARAMS
+    assert "POSTCOMPILE" not in str(compiled)  # nothing rendered into it on each execution
+
+
 def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     from counselor.cases.homes import issue_home_link
 

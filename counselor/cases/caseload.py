@@ -20,18 +20,17 @@ from sqlalchemy import (
     bindparam,
     cast,
     func,
+    literal_column,
     null,
     select,
-    type_coerce,
     union_all,
 )
 from sqlalchemy import case as sa_case
-from sqlalchemy.types import TypeEngine
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core.models import day_text, practice_zone, utcnow
-from counselor.core.sql import hex_of, uuid_hex
+from counselor.core.sql import hex_of, joined_parts, uuid_text
 from counselor.extensions import core_execute
 
 #: cases on one caseload page: the page stays small however large the caseload grows
@@ -60,7 +59,10 @@ class CaseRow:
     """One case as the caseload lists it: read as plain columns and decrypted here (the
     caseload is every counselor page's start; tracked ORM objects cost it twice the time)."""
 
-    id: uuid.UUID
+    #: its id's text (``str(uuid)``): what its label's associated data and its link hold;
+    #: ``id`` makes the ``uuid.UUID`` when asked (making one for each row cost more than
+    #: opening its label)
+    key: str
     label: str
     status: str
     last_session_at: datetime | None
@@ -75,6 +77,11 @@ class CaseRow:
     #: its case page's address, set by the page (``pages.read_models``): a call of a URL
     #: function in the template cost about as much as the rest of the row's markup
     url: str = ""
+
+    @property
+    def id(self) -> uuid.UUID:
+        """The case's id."""
+        return uuid.UUID(self.key)
 
 
 def _lines(cases: list[CaseRow]) -> None:
@@ -110,6 +117,10 @@ class CaseloadPage:
     total: int
     #: case id -> (rank, kind) of the flag of each flagged case on this page
     flagged: dict[uuid.UUID, tuple[int, str]] = dc_field(default_factory=dict)
+    #: (number, address) of every page when there are several, set by the page
+    #: (``pages.read_models``), as each row's ``url``: a URL function called from the
+    #: template for each page link cost more than the link's markup
+    page_links: list[tuple[int, str]] = dc_field(default_factory=list)
 
     @property
     def first(self) -> int:
@@ -132,25 +143,29 @@ assert MAX_PARTNERS < 10
 
 def _partners_of(case_id):
     """A case's partners as one text, a part per partner joined by commas, in no order: its
-    position (one digit), its id (32 hex digits), its sealed name (hex). A page row per case
+    position (one digit), its id (``uuid_text``), its sealed name (hex). A page row per case
     instead of one per partner: the page's statement returns and sorts a fifth of the rows,
     each probing the partners of its own case by index."""
     p = _PARTNER.c
-    part = cast(p.position, Text) + uuid_hex(p.id) + hex_of(p.display_name_sealed)
-    return select(func.aggregate_strings(part, ",")).where(p.case_id == case_id).scalar_subquery()
+    part = cast(p.position, Text) + uuid_text(p.id) + hex_of(p.display_name_sealed)
+    return select(joined_parts(part)).where(p.case_id == case_id).scalar_subquery()
 
 
-class _Raw(TypeEngine):
-    """A column read as the driver hands it back (no result processing)."""
-
-    cache_ok = True
+def _constant(value: int | str):
+    """A constant of the statement as SQL text, not a parameter: the page statement is built
+    once per process, and as parameters its constants (the flags' ranks, the page size, the
+    status) made it too long for psycopg's cache of parsed statements (4,096 characters),
+    which then parsed it on every request."""
+    if not isinstance(value, int) and value not in ("active", "archived"):
+        raise ValueError(f"not a caseload constant: {value!r}")
+    return literal_column(str(value) if isinstance(value, int) else f"'{value}'")
 
 
 def _mine(status: str, *columns):
     """The counselor's cases (of ``status`` unless "all") as ``columns``."""
     c = _CASE.c
     stmt = select(*columns).where(c.counselor_id == bindparam("counselor_id"))
-    return stmt.where(c.status == status) if status != "all" else stmt
+    return stmt.where(c.status == _constant(status)) if status != "all" else stmt
 
 
 def _cases(status: str, flag) -> object:
@@ -202,7 +217,8 @@ def _unflagged_page(status: str, flagged):
 
 def _order(k, ranks: dict[int, int]) -> list:
     """Caseload order on the columns ``k`` of a subquery of ``_cases``."""
-    rank = (sa_case(ranks, value=k.flag, else_=len(ranks)),) if ranks else ()
+    whens = {_constant(code): _constant(rank) for code, rank in ranks.items()}
+    rank = (sa_case(whens, value=k.flag, else_=_constant(len(ranks))),) if ranks else ()
     return [*rank, k.last_session_at.desc().nulls_last(), k.created_at.desc(), k.id.desc()]
 
 
@@ -239,12 +255,13 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
     ranks = {code: rank for code, (rank, _kind) in enumerate(flags.kinds)}
     if page:
         total = _mine(status, func.count()).scalar_subquery().label("total")
-        page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks)).limit(PAGE_SIZE)
+        page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks))
+        page_of = page_of.limit(_constant(PAGE_SIZE))
         cases = page_of.offset(bindparam("offset", type_=Integer)).subquery("cases")
     k = cases.c
     return select(
-        # as the driver hands it back: ``_case_rows`` makes the ``uuid.UUID`` (from SQLite's hex)
-        type_coerce(k.id, _Raw()).label("id"),
+        # text, not a ``uuid.UUID`` made for each row and turned back into text
+        uuid_text(k.id).label("id"),
         k.label_sealed,
         k.status,
         k.last_session_at,
@@ -261,18 +278,18 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     kinds = flags.kinds
     cases: list[CaseRow] = []
     for raw_id, label_sealed, status, last_session_at, flag, *_total, partners in rows:
-        if isinstance(raw_id, uuid.UUID):
-            case_id, key = raw_id, str(raw_id)
-        else:  # SQLite's hex
-            case_id, key = uuid.UUID(hex=raw_id), _dashed(raw_id)
+        key = raw_id if len(raw_id) == 36 else _dashed(raw_id)
         names = []
         # in case order: each part starts with its partner's position (one digit), then its
-        # id, the associated data of its name
+        # id (``uuid_text``: 36 characters or 32), the associated data of its name
         for part in sorted(partners.split(",")) if partners else ():
-            names.append(name(bytes.fromhex(part[33:]), _dashed(part[1:33])))
+            if part[9] == "-":
+                names.append(name(bytes.fromhex(part[37:]), part[1:37]))
+            else:
+                names.append(name(bytes.fromhex(part[33:]), _dashed(part[1:33])))
         cases.append(
             CaseRow(
-                case_id,
+                key,
                 label(label_sealed, key),
                 status,
                 last_session_at,

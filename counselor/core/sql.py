@@ -23,8 +23,13 @@ def sql_function(name: str, sqlite: str, postgresql: str) -> type[FunctionElemen
 
 #: bytes as hex digits (SQLite's ``hex`` makes '' of NULL, PostgreSQL's ``encode`` NULL)
 hex_of = sql_function("hex", "hex({})", "encode({}, 'hex')")
-#: a UUID column as its 32 hex digits (SQLite keeps them so)
-uuid_hex = sql_function("uuid_hex", "{}", "replace(CAST({} AS TEXT), '-', '')")
+#: a UUID column as text as each database keeps it: SQLite's 32 hex digits (dashing them in
+#: SQL costs more than in Python), PostgreSQL's dashed text (``str(uuid)``), which its driver
+#: would otherwise make a ``uuid.UUID`` of
+uuid_text = sql_function("uuid_text", "{}", "CAST({} AS TEXT)")
+#: an aggregate: the group's texts joined by commas, in no order (``func.aggregate_strings``
+#: makes its separator a parameter rendered into the statement on every execution)
+joined_parts = sql_function("joined_parts", "group_concat({}, ',')", "string_agg({}, ',')")
 #: an aggregate: the group's rows as a JSON array of arrays of the arguments, in no order
 #: (SQLite before 3.44 has no ORDER BY in an aggregate), as text; PostgreSQL makes NULL of
 #: no rows, SQLite '[]'. Bytes go in as ``hex_of``: SQLite's JSON holds no blobs. A time

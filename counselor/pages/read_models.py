@@ -16,7 +16,7 @@ from counselor.auth.models import Counselor
 from counselor.cases import caseload
 from counselor.cases.models import Case, CounselingSession
 from counselor.core import audit
-from counselor.core.urls import url_of
+from counselor.core.urls import paged_url, url_of
 from counselor.learning import services as learning
 from counselor.learning.models import Resource
 from counselor.questionnaires import services as questionnaires
@@ -64,7 +64,10 @@ def caseload_page(
     audit.record("caseload.view", "counselor", counselor.id)
     case_url = url_of("cases.show", "case_id")
     for case in listing.cases:
-        case.url = case_url(case.id)
+        case.url = case_url(case.key)
+    if listing.pages > 1:
+        page_url = paged_url("cases.index", q=query or None, status=status)
+        listing.page_links = [(n, page_url(n)) for n in range(1, listing.pages + 1)]
     return listing
 
 
