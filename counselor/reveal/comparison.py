@@ -8,10 +8,14 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
-from typing import Any, NamedTuple
+from typing import Any
+
+from markupsafe import Markup, escape
 
 from counselor.questionnaires import engine, scoring
+from counselor.questionnaires.answer_html import answer_html
 from counselor.reveal import matching
+from counselor.reveal.matching import CLASS_LABELS
 from counselor.reveal.summary import Summary
 
 #: a case's partner (``counselor.cases.models.Partner``): anything with ``id`` and
@@ -19,22 +23,37 @@ from counselor.reveal.summary import Summary
 Partner = Any
 
 
-class Cell(NamedTuple):
-    """One pair's cell of the matrix, as the page shows it (worked out here, not per cell in
-    the template)."""
+#: a class's badge in a matrix cell that leads with it, and as one of the cell's other classes
+#: (constants: written out once, not escaped per cell)
+_LEAD = {
+    c: f'<span class="cls cls-{c}">{escape(label)}</span>' for c, label in CLASS_LABELS.items()
+}
+_ALSO = {
+    c: f' <span class="cls cls-{c} cls-also">{escape(label)}</span>'
+    for c, label in CLASS_LABELS.items()
+}
 
-    cls: str
-    label: str
-    #: the pair's other classes, (class, label)
-    also: tuple[tuple[str, str], ...]
-    #: who leads or gives in the pair's matches and limits
-    lines: list[str]
+
+def _built(html: str) -> Markup:
+    """Markup assembled in this module: constant tags, and texts passed through ``escape``."""
+    return Markup(html)  # noqa: S704 - every text in it was escaped here
 
 
 @cache  # a pair has one of a few dozen combinations of classes
-def _also(classes: tuple[str, ...], lead: str) -> tuple[tuple[str, str], ...]:
-    """A cell's classes other than the one it leads with, with their labels."""
-    return tuple((c, matching.CLASS_LABELS[c]) for c in classes if c != lead)
+def _badges(classes: tuple[str, ...], lead: str) -> str:
+    """A cell's badges: the class it leads with, then its other classes."""
+    return _LEAD[lead] + "".join(_ALSO[c] for c in classes if c != lead)
+
+
+def _cell(classes: tuple[str, ...], lead: str, lines: list[str]) -> str:
+    """One pair's matrix cell: its classes and who leads or gives in its matches and limits."""
+    if not lines:
+        return f'<td class="cell">{_badges(classes, lead)}</td>'
+    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    return (
+        f'<td class="cell">{_badges(classes, lead)}'
+        f'<ul class="who-does-what list-unstyled small mb-0 mt-1">{items}</ul></td>'
+    )
 
 
 @dataclass
@@ -227,23 +246,27 @@ class Comparison:
             self._rows[section_index] = rows
         return rows
 
-    def side_by_side(self, row: ItemComparison) -> list[tuple[str, Any]]:
-        """A row's answers in partner order, each with the partner's name."""
-        names, answers = self.names, row.answers
-        return [(names[p.id], answers[p.id]) for p in self.partners]
-
-    def cells_of(self, row: ItemComparison) -> list[Cell]:
-        """A desire row's matrix cells, one per pair."""
-        names, item, roles = self.names, row.item, row.role_labels
-        return [
-            Cell(
-                pr.cls,
-                matching.CLASS_LABELS[pr.cls],
-                _also(pr.classes, pr.cls),
-                matching.who_does_what(item, pr, names[pr.partner_a], names[pr.partner_b], roles),
+    def answers_html(self, row: ItemComparison) -> Markup:
+        """A row's answers side by side in partner order, each under the partner's name, as
+        HTML (each answer rendered once: ``answer_html``)."""
+        names, answers, item = self.escaped_names, row.answers, row.item
+        return _built(
+            "\n        ".join(
+                f'<div class="col-md"><div class="answer-cell-name">{names[p.id]}</div>'
+                f"<div>{answer_html(item, answers[p.id])}</div></div>"
+                for p in self.partners
             )
-            for pr in row.pairs
-        ]
+        )
+
+    def cells_html(self, row: ItemComparison) -> Markup:
+        """A desire row's matrix cells, one per pair, as HTML: worked out here, where a
+        template would make some ten calls per cell (six partners: 240 cells a section)."""
+        names, item, roles, who = self.names, row.item, row.role_labels, matching.who_does_what
+        cells = []
+        for pr in row.pairs:
+            lines = who(item, pr, names[pr.partner_a], names[pr.partner_b], roles)
+            cells.append(_cell(pr.classes, pr.cls, lines))
+        return _built("\n        ".join(cells))
 
     def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
         """The rows of one section; with a class, only the desire items that have it."""
@@ -323,6 +346,11 @@ class Comparison:
     def names(self) -> dict[uuid.UUID, str]:
         """Partner id to the name shown."""
         return {p.id: p.display_name for p in self.partners}
+
+    @cached_property
+    def escaped_names(self) -> dict[uuid.UUID, Markup]:
+        """Partner id to the name shown, escaped for HTML."""
+        return {p.id: escape(p.display_name) for p in self.partners}
 
     @cached_property
     def pair_names(self) -> list[str]:
