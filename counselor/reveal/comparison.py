@@ -7,53 +7,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from typing import Any
 
 from markupsafe import Markup, escape
 
 from counselor.questionnaires import engine, scoring
-from counselor.questionnaires.answer_html import answer_html
-from counselor.reveal import matching
-from counselor.reveal.matching import CLASS_LABELS
+from counselor.reveal import matching, rows_html
 from counselor.reveal.summary import Summary
 
 #: a case's partner (``counselor.cases.models.Partner``): anything with ``id`` and
 #: ``display_name``; this module does not import the models (it is pure)
 Partner = Any
-
-
-#: a class's badge in a matrix cell that leads with it, and as one of the cell's other classes
-#: (constants: written out once, not escaped per cell)
-_LEAD = {
-    c: f'<span class="cls cls-{c}">{escape(label)}</span>' for c, label in CLASS_LABELS.items()
-}
-_ALSO = {
-    c: f' <span class="cls cls-{c} cls-also">{escape(label)}</span>'
-    for c, label in CLASS_LABELS.items()
-}
-
-
-def _built(html: str) -> Markup:
-    """Markup assembled in this module: constant tags, and texts passed through ``escape``."""
-    return Markup(html)  # noqa: S704 - every text in it was escaped here
-
-
-@cache  # a pair has one of a few dozen combinations of classes
-def _badges(classes: tuple[str, ...], lead: str) -> str:
-    """A cell's badges: the class it leads with, then its other classes."""
-    return _LEAD[lead] + "".join(_ALSO[c] for c in classes if c != lead)
-
-
-def _cell(classes: tuple[str, ...], lead: str, lines: list[str]) -> str:
-    """One pair's matrix cell: its classes and who leads or gives in its matches and limits."""
-    if not lines:
-        return f'<td class="cell">{_badges(classes, lead)}</td>'
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
-    return (
-        f'<td class="cell">{_badges(classes, lead)}'
-        f'<ul class="who-does-what list-unstyled small mb-0 mt-1">{items}</ul></td>'
-    )
 
 
 @dataclass
@@ -169,14 +134,21 @@ class Visible:
             for p in self.partners
         }
 
-    def of_item(self, link_id: str) -> dict[uuid.UUID, Any]:
-        """Per partner id, their answer to one item if their answers show it (else None): as
-        ``shown`` has it, for a page of one section without the whole questionnaire's."""
+    @cached_property
+    def _columns(self) -> list[tuple[dict, dict[str, bool]]]:
+        """Per partner in order, their answers and ``states``: a row reads them by position,
+        not by partner id (a UUID's hash is a Python call, and a row asks for each partner)."""
         answers, states = self.answers, self.states
-        out = {}
-        for p in self.partners:
-            value = (answers.get(p.id) or {}).get(link_id)
-            out[p.id] = value if states[p.id].get(link_id) and engine.has_answer(value) else None
+        return [(answers.get(p.id) or {}, states[p.id]) for p in self.partners]
+
+    def of_item(self, link_id: str) -> list[Any]:
+        """In partner order, each partner's answer to one item if their answers show it (else
+        None): as ``shown`` has it, for a page of one section without the whole
+        questionnaire's."""
+        out = []
+        for answers, states in self._columns:
+            value = answers.get(link_id)
+            out.append(value if states.get(link_id) and engine.has_answer(value) else None)
         return out
 
 
@@ -231,42 +203,46 @@ class Comparison:
         rows = self._rows.get(section_index)
         if rows is None:
             section = self.definition.sections[section_index]
-            pair_ids = [(a.id, b.id) for a, b in self.pairs]
+            ids, positions = self._ids, self._pair_positions
             rows = []
             for item in engine.walk(section.items):
                 if item["type"] not in engine.ANSWERABLE:
                     continue
-                lid = item["link_id"]
+                values = self.visible.of_item(item["link_id"])
                 row = ItemComparison(
-                    item, section.title, self.visible.of_item(lid), section_index=section_index
+                    item,
+                    section.title,
+                    dict(zip(ids, values, strict=True)),
+                    section_index=section_index,
                 )
                 if item["type"] == "desire":
-                    row.pairs = matching.compare_item_pairs(item, row.answers, pair_ids)
+                    row.pairs = matching.compare_item_listed(item, ids, values, positions)
                 rows.append(row)
             self._rows[section_index] = rows
         return rows
 
-    def answers_html(self, row: ItemComparison) -> Markup:
-        """A row's answers side by side in partner order, each under the partner's name, as
-        HTML (each answer rendered once: ``answer_html``)."""
-        names, answers, item = self.escaped_names, row.answers, row.item
-        return _built(
-            "\n        ".join(
-                f'<div class="col-md"><div class="answer-cell-name">{names[p.id]}</div>'
-                f"<div>{answer_html(item, answers[p.id])}</div></div>"
-                for p in self.partners
-            )
-        )
+    def matrix_html(self, rows: list[ItemComparison], located: bool) -> Markup:
+        """The matrix's rows, one cell per pair, as HTML (``rows_html``); ``located``: each
+        row names its section (a page of items from several sections)."""
+        heads, names = rows_html.heads(self.definition), self._pair_names
+        out = []
+        for row in rows:
+            cells = rows_html.cells(row.item, zip(row.pairs, names, strict=True), row.role_labels)
+            head = heads[row.link_id]
+            out.append(f"{head.row_located if located else head.row}{cells}\n      </tr>")
+        return rows_html.built("\n".join(out))
 
-    def cells_html(self, row: ItemComparison) -> Markup:
-        """A desire row's matrix cells, one per pair, as HTML: worked out here, where a
-        template would make some ten calls per cell (six partners: 240 cells a section)."""
-        names, item, roles, who = self.names, row.item, row.role_labels, matching.who_does_what
-        cells = []
-        for pr in row.pairs:
-            lines = who(item, pr, names[pr.partner_a], names[pr.partner_b], roles)
-            cells.append(_cell(pr.classes, pr.cls, lines))
-        return _built("\n        ".join(cells))
+    def answer_blocks_html(self, rows: list[ItemComparison]) -> Markup:
+        """Each row's answers side by side, in partner order under the partners' names, as
+        HTML (``rows_html``; each answer rendered once by ``answer_html``)."""
+        heads, names = rows_html.heads(self.definition), self._escaped_names
+        out = []
+        for row in rows:
+            # a row's answers are in partner order (``section_rows``)
+            side = rows_html.answers(row.item, zip(names, row.answers.values(), strict=True))
+            head = heads[row.link_id]
+            out.append(f"{head.block_linked if row.pairs else head.block}{side}{head.block_end}")
+        return rows_html.built("\n".join(out))
 
     def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
         """The rows of one section; with a class, only the desire items that have it."""
@@ -348,9 +324,25 @@ class Comparison:
         return {p.id: p.display_name for p in self.partners}
 
     @cached_property
-    def escaped_names(self) -> dict[uuid.UUID, Markup]:
-        """Partner id to the name shown, escaped for HTML."""
-        return {p.id: escape(p.display_name) for p in self.partners}
+    def _ids(self) -> list[uuid.UUID]:
+        """The partners' ids, in order."""
+        return [p.id for p in self.partners]
+
+    @cached_property
+    def _pair_positions(self) -> list[tuple[int, int]]:
+        """Each pair as the two partners' positions."""
+        at = {p.id: n for n, p in enumerate(self.partners)}
+        return [(at[a.id], at[b.id]) for a, b in self.pairs]
+
+    @cached_property
+    def _escaped_names(self) -> list[Markup]:
+        """The names shown, in partner order, escaped for HTML."""
+        return [escape(p.display_name) for p in self.partners]
+
+    @cached_property
+    def _pair_names(self) -> list[tuple[str, str]]:
+        """Each pair's two names, in pair order (a row's pairs are in this order)."""
+        return [(a.display_name, b.display_name) for a, b in self.pairs]
 
     @cached_property
     def pair_names(self) -> list[str]:
