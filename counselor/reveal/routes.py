@@ -42,13 +42,14 @@ def kept(cmp: services.Comparison, name: str, caller, keep: bool = True):
     return cmp.summary.derived(("page part", name), caller) if keep else caller()
 
 
-#: what every page here reads with the assignment, in three statements whatever the number of
-#: partners: the assignment with its case (the join that checks ownership), the case's partners
-#: and the version, all in one row per partner (the version's 100 KB definition text is read
-#: only when this process has not parsed it yet: ``parsed_definition``); then its responses
-#: and the case's relationship map, each by a plain select of its rows. A ``selectinload`` of
-#: each cost twice the CPU of these (its loader options were adapted anew on every request:
-#: about 1 ms of a section page of the comparison).
+#: what every page here but the comparison's reads with the assignment (the comparison reads
+#: plain rows: ``overview.head``), in three statements whatever the number of partners: the
+#: assignment with its case (the join that checks ownership), the case's partners and the
+#: version, all in one row per partner (the version's 100 KB definition text is read only when
+#: this process has not parsed it yet: ``parsed_definition``); then its responses and the
+#: case's relationship map, each by a plain select of its rows. A ``selectinload`` of each
+#: cost twice the CPU of these (its loader options were adapted anew on every request: about
+#: 1 ms of a page).
 LOAD = (
     contains_eager(Assignment.case).joinedload(Case.partners),
     joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json),
