@@ -323,6 +323,11 @@ class Comparison:
         """Partner id to the name shown."""
         return {p.id: p.display_name for p in self.partners}
 
+    @property
+    def names_line(self) -> str:
+        """The partners' names in order, as the page's heading lists them."""
+        return ", ".join(p.display_name for p in self.partners)
+
     @cached_property
     def _ids(self) -> list[uuid.UUID]:
         """The partners' ids, in order."""
