@@ -7,34 +7,18 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cache, cached_property
-from typing import Any, NamedTuple
+from functools import cached_property
+from typing import Any
+
+from markupsafe import Markup, escape
 
 from counselor.questionnaires import engine, scoring
-from counselor.reveal import matching
+from counselor.reveal import matching, rows_html
 from counselor.reveal.summary import Summary
 
 #: a case's partner (``counselor.cases.models.Partner``): anything with ``id`` and
 #: ``display_name``; this module does not import the models (it is pure)
 Partner = Any
-
-
-class Cell(NamedTuple):
-    """One pair's cell of the matrix, as the page shows it (worked out here, not per cell in
-    the template)."""
-
-    cls: str
-    label: str
-    #: the pair's other classes, (class, label)
-    also: tuple[tuple[str, str], ...]
-    #: who leads or gives in the pair's matches and limits
-    lines: list[str]
-
-
-@cache  # a pair has one of a few dozen combinations of classes
-def _also(classes: tuple[str, ...], lead: str) -> tuple[tuple[str, str], ...]:
-    """A cell's classes other than the one it leads with, with their labels."""
-    return tuple((c, matching.CLASS_LABELS[c]) for c in classes if c != lead)
 
 
 @dataclass
@@ -150,14 +134,21 @@ class Visible:
             for p in self.partners
         }
 
-    def of_item(self, link_id: str) -> dict[uuid.UUID, Any]:
-        """Per partner id, their answer to one item if their answers show it (else None): as
-        ``shown`` has it, for a page of one section without the whole questionnaire's."""
+    @cached_property
+    def _columns(self) -> list[tuple[dict, dict[str, bool]]]:
+        """Per partner in order, their answers and ``states``: a row reads them by position,
+        not by partner id (a UUID's hash is a Python call, and a row asks for each partner)."""
         answers, states = self.answers, self.states
-        out = {}
-        for p in self.partners:
-            value = (answers.get(p.id) or {}).get(link_id)
-            out[p.id] = value if states[p.id].get(link_id) and engine.has_answer(value) else None
+        return [(answers.get(p.id) or {}, states[p.id]) for p in self.partners]
+
+    def of_item(self, link_id: str) -> list[Any]:
+        """In partner order, each partner's answer to one item if their answers show it (else
+        None): as ``shown`` has it, for a page of one section without the whole
+        questionnaire's."""
+        out = []
+        for answers, states in self._columns:
+            value = answers.get(link_id)
+            out.append(value if states.get(link_id) and engine.has_answer(value) else None)
         return out
 
 
@@ -212,38 +203,46 @@ class Comparison:
         rows = self._rows.get(section_index)
         if rows is None:
             section = self.definition.sections[section_index]
-            pair_ids = [(a.id, b.id) for a, b in self.pairs]
+            ids, positions = self._ids, self._pair_positions
             rows = []
             for item in engine.walk(section.items):
                 if item["type"] not in engine.ANSWERABLE:
                     continue
-                lid = item["link_id"]
+                values = self.visible.of_item(item["link_id"])
                 row = ItemComparison(
-                    item, section.title, self.visible.of_item(lid), section_index=section_index
+                    item,
+                    section.title,
+                    dict(zip(ids, values, strict=True)),
+                    section_index=section_index,
                 )
                 if item["type"] == "desire":
-                    row.pairs = matching.compare_item_pairs(item, row.answers, pair_ids)
+                    row.pairs = matching.compare_item_listed(item, ids, values, positions)
                 rows.append(row)
             self._rows[section_index] = rows
         return rows
 
-    def side_by_side(self, row: ItemComparison) -> list[tuple[str, Any]]:
-        """A row's answers in partner order, each with the partner's name."""
-        names, answers = self.names, row.answers
-        return [(names[p.id], answers[p.id]) for p in self.partners]
+    def matrix_html(self, rows: list[ItemComparison], located: bool) -> Markup:
+        """The matrix's rows, one cell per pair, as HTML (``rows_html``); ``located``: each
+        row names its section (a page of items from several sections)."""
+        heads, names = rows_html.heads(self.definition), self._pair_names
+        out = []
+        for row in rows:
+            cells = rows_html.cells(row.item, zip(row.pairs, names, strict=True), row.role_labels)
+            head = heads[row.link_id]
+            out.append(f"{head.row_located if located else head.row}{cells}\n      </tr>")
+        return rows_html.built("\n".join(out))
 
-    def cells_of(self, row: ItemComparison) -> list[Cell]:
-        """A desire row's matrix cells, one per pair."""
-        names, item, roles = self.names, row.item, row.role_labels
-        return [
-            Cell(
-                pr.cls,
-                matching.CLASS_LABELS[pr.cls],
-                _also(pr.classes, pr.cls),
-                matching.who_does_what(item, pr, names[pr.partner_a], names[pr.partner_b], roles),
-            )
-            for pr in row.pairs
-        ]
+    def answer_blocks_html(self, rows: list[ItemComparison]) -> Markup:
+        """Each row's answers side by side, in partner order under the partners' names, as
+        HTML (``rows_html``; each answer rendered once by ``answer_html``)."""
+        heads, names = rows_html.heads(self.definition), self._escaped_names
+        out = []
+        for row in rows:
+            # a row's answers are in partner order (``section_rows``)
+            side = rows_html.answers(row.item, zip(names, row.answers.values(), strict=True))
+            head = heads[row.link_id]
+            out.append(f"{head.block_linked if row.pairs else head.block}{side}{head.block_end}")
+        return rows_html.built("\n".join(out))
 
     def rows_in(self, section_index: int, wanted: str = "") -> list[ItemComparison]:
         """The rows of one section; with a class, only the desire items that have it."""
@@ -323,6 +322,32 @@ class Comparison:
     def names(self) -> dict[uuid.UUID, str]:
         """Partner id to the name shown."""
         return {p.id: p.display_name for p in self.partners}
+
+    @property
+    def names_line(self) -> str:
+        """The partners' names in order, as the page's heading lists them."""
+        return ", ".join(p.display_name for p in self.partners)
+
+    @cached_property
+    def _ids(self) -> list[uuid.UUID]:
+        """The partners' ids, in order."""
+        return [p.id for p in self.partners]
+
+    @cached_property
+    def _pair_positions(self) -> list[tuple[int, int]]:
+        """Each pair as the two partners' positions."""
+        at = {p.id: n for n, p in enumerate(self.partners)}
+        return [(at[a.id], at[b.id]) for a, b in self.pairs]
+
+    @cached_property
+    def _escaped_names(self) -> list[Markup]:
+        """The names shown, in partner order, escaped for HTML."""
+        return [escape(p.display_name) for p in self.partners]
+
+    @cached_property
+    def _pair_names(self) -> list[tuple[str, str]]:
+        """Each pair's two names, in pair order (a row's pairs are in this order)."""
+        return [(a.display_name, b.display_name) for a, b in self.pairs]
 
     @cached_property
     def pair_names(self) -> list[str]:

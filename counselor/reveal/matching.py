@@ -29,7 +29,7 @@ relationship map); metamours are never paired.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import combinations
@@ -271,9 +271,26 @@ def compare_item_pairs(
 ) -> list[PairResult]:
     """``compare_item`` for pairs decided once (the same for every item of an assignment);
     each partner's answer is prepared once, however many pairs they are in."""
-    prepared = {k: prepare(item, v) for k, v in answers_by_partner.items()}
+    keys = list(answers_by_partner)
+    at = {k: n for n, k in enumerate(keys)}
+    positions = [(at[a], at[b]) for a, b in pairs]
+    return compare_item_listed(item, keys, list(answers_by_partner.values()), positions)
+
+
+def compare_item_listed(
+    item: dict,
+    keys: Sequence[Any],
+    answers: Sequence[Mapping | None],
+    pairs: Iterable[tuple[int, int]],
+) -> list[PairResult]:
+    """``compare_item_pairs`` with the partners' keys and answers in two lists and each pair
+    as the two positions: a page that classifies many items for the same pairs looks up no
+    key (a partner id's hash is a Python call, and a row of six partners asks for 36)."""
+    prepared = [prepare(item, v) for v in answers]
     plan = role_plan(item)
-    return [compare_prepared(item, a, prepared[a], b, prepared[b], plan) for a, b in pairs]
+    return [
+        compare_prepared(item, keys[a], prepared[a], keys[b], prepared[b], plan) for a, b in pairs
+    ]
 
 
 def counts(results: list[PairResult]) -> dict[str, int]:

@@ -8,7 +8,9 @@ another counselor's case is the same audited 404 as ``get_owned_or_404``), its v
 and checksum, the assigned partners with their responses' status and revision, and the
 relationship map come in one statement. The answers are read and decrypted only when
 something shown needs them (a summary not kept yet, drafts, score cards), by one more.
-``tests/test_statement_counts.py`` holds the count.
+Every page of the comparison reads its head this way (a section's page, a short comparison,
+``?section=all``), and the answers by that one statement more: none loads ORM objects.
+``tests/test_statement_counts.py`` holds the counts.
 """
 
 from __future__ import annotations

@@ -42,13 +42,14 @@ def kept(cmp: services.Comparison, name: str, caller, keep: bool = True):
     return cmp.summary.derived(("page part", name), caller) if keep else caller()
 
 
-#: what every page here reads with the assignment, in three statements whatever the number of
-#: partners: the assignment with its case (the join that checks ownership), the case's partners
-#: and the version, all in one row per partner (the version's 100 KB definition text is read
-#: only when this process has not parsed it yet: ``parsed_definition``); then its responses
-#: and the case's relationship map, each by a plain select of its rows. A ``selectinload`` of
-#: each cost twice the CPU of these (its loader options were adapted anew on every request:
-#: about 1 ms of a section page of the comparison).
+#: what every page here but the comparison's reads with the assignment (the comparison reads
+#: plain rows: ``overview.head``), in three statements whatever the number of partners: the
+#: assignment with its case (the join that checks ownership), the case's partners and the
+#: version, all in one row per partner (the version's 100 KB definition text is read only when
+#: this process has not parsed it yet: ``parsed_definition``); then its responses and the
+#: case's relationship map, each by a plain select of its rows. A ``selectinload`` of each
+#: cost twice the CPU of these (its loader options were adapted anew on every request: about
+#: 1 ms of a page).
 LOAD = (
     contains_eager(Assignment.case).joinedload(Case.partners),
     joinedload(Assignment.version).defer(QuestionnaireVersion.definition_json),
@@ -150,27 +151,25 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
     wanted = request.args.get("class", "")
     if wanted and wanted not in matching.CLASS_ORDER:
         wanted = ""
-    if not request.args.get("section") and not wanted:
-        # The overview of a long comparison shows no answer: its head, read as plain rows,
-        # is all it needs (a short comparison is read whole below, as every other page)
-        head = overview.head(case_id, assignment_id)
-        definition = head.assignment.definition
-        if _sections(definition, len(head.partners) + head.pair_count)[1]:
-            cmp = head.comparison()
-            paging = _paging(cmp, definition, wanted)
-            return _page(head.case, head.assignment, cmp, wanted, paging, head.all_submitted)
-    case, assignment = _load(case_id, assignment_id)
-    # the answers are decrypted only if this page shows them
-    cmp = services.compare(assignment)
-    paging = _paging(cmp, assignment.definition, wanted)
-    return _page(case, assignment, cmp, wanted, paging, services.all_submitted(assignment))
+    # Every page of a comparison reads its head as plain rows (the overview shows no answer
+    # and reads nothing more); the answers are read by one statement more, and decrypted and
+    # parsed, only when what the page shows needs them: no ORM object is loaded
+    head = overview.head(case_id, assignment_id)
+    cmp = head.comparison()
+    paging = _paging(cmp, head.assignment.definition, wanted)
+    return _page(head.case, head.assignment, cmp, wanted, paging, head.all_submitted)
 
 
 def _page(case, assignment, cmp, wanted: str, paging: Paging, submitted: bool) -> str:
-    """A comparison page, its read audited, rendered before the commit: a commit expires every
-    loaded object, and the template would then reload the assignment, its responses and each
-    partner one by one (an N+1)."""
-    audit.record("assignment.compare", "assignment", assignment.id)
+    """A comparison page, its read audited in the same transaction, rendered before the
+    commit (a commit expires every loaded object, and the template would then reload them).
+
+    The audit row is written after the page is rendered, right before the commit: on SQLite
+    the transaction's first write takes the database's write lock, and written first it held
+    that lock through the whole render (some 20 ms for six partners' section), so the other
+    worker's audit row waited in SQLite's busy handler, whose sleeps grow to 100 ms a try:
+    that was the p99 of 600 ms under wrk. Written last, the lock is held for the insert and
+    the commit alone. A render that fails still rolls the audit row back with the rest."""
     # the release controls are on the overview and on every page that shows every section;
     # a section's page says where they are
     controls = not paging.paged or paging.overview or (not paging.current and not paging.across)
@@ -192,6 +191,7 @@ def _page(case, assignment, cmp, wanted: str, paging: Paging, submitted: bool) -
         all_submitted=submitted,
         open_alerts=services.release_alerts(case.id) if releasable else (),
     )
+    audit.record("assignment.compare", "assignment", assignment.id)
     db.session.commit()
     return page
 
