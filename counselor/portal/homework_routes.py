@@ -18,7 +18,7 @@ from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.portal import context, services
 from counselor.portal import session as portal_session
-from counselor.portal.access import not_found, partner_required
+from counselor.portal.access import CHANGES_READ_PLAIN, not_found, partner_required
 from counselor.portal.blueprint import bp
 from counselor.questionnaires import engine
 from counselor.reveal.services import reader_for_partner
@@ -44,9 +44,12 @@ def homework_required(view):
         # a POST changes answers (save, submit, reopen): its reads are made under the lock
         locked = request.method == "POST"
         # an autosave and a submit read plain columns: they need no object unless they
-        # refuse (the page shown then loads them) or an answer stops the rest
-        plain = request.endpoint in ("portal.autosave", "portal.submit")
-        ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain) if chosen else None
+        # refuse (the page shown then loads them) or an answer stops the rest; they were
+        # read with the session, unless that could not be done
+        plain = request.endpoint in CHANGES_READ_PLAIN
+        ctx = g.homework
+        if ctx is None and chosen:
+            ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain)
         if ctx is None:
             audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
             db.session.commit()
