@@ -54,10 +54,10 @@ SESSION_PAGE_STATEMENTS = 6
 #: an autosave, by database: the portal session with its partner's case, home and the link
 #: that opened it, and the assignment the URL names with the partner's response and the
 #: version's id, in one read of plain columns under the assignment's row lock (PostgreSQL:
-#: ``FOR UPDATE OF`` the assignment and the response; SQLite: ``BEGIN IMMEDIATE`` first, its
-#: write lock); the draft's update with its audit event (one statement on PostgreSQL, a
-#: data-modifying CTE; two on SQLite)
-AUTOSAVE_STATEMENTS = {"postgresql": 2, "sqlite": 4}
+#: ``FOR UPDATE OF`` the assignment and the response; SQLite: its write lock first, taken by
+#: ``BEGIN IMMEDIATE``, which like PostgreSQL's BEGIN is not counted); the draft's update with
+#: its audit event (one statement on PostgreSQL, a data-modifying CTE; two on SQLite)
+AUTOSAVE_STATEMENTS = {"postgresql": 2, "sqlite": 3}
 #: a submit whose answers meet no alert rule: the portal session (one read, as autosave's);
 #: the assignment's row lock; the assignment, response, version and questionnaire (whose
 #: kind the consent gate asks) read under it; the UPDATE that marks the response sent; its

@@ -58,9 +58,11 @@ def _begin_writing(connection) -> bool:
     without writing a page (the no-op write put the row's page in the log at every commit).
     False when a transaction is open already (a write or a savepoint began it): the lock is
     then the no-op write, as before."""
-    if connection.connection.driver_connection.in_transaction:
+    sqlite = connection.connection.driver_connection
+    if sqlite.in_transaction:
         return False
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # on the driver's connection, as the driver issues its own BEGIN before a first write
+    sqlite.execute("BEGIN IMMEDIATE")
     return True
 
 
