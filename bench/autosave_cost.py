@@ -27,11 +27,8 @@ from __future__ import annotations
 import argparse
 import gc
 import os
-import re
 import resource
-import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -45,7 +42,7 @@ from bench import submit_cost  # noqa: E402
 def setup(pg_url: str, tmp: Path, audit_rows: int):
     """(app, autosave, save): the app, and functions making one autosave and one reference
     save."""
-    from bench import cpu_split, harness, seed
+    from bench import cpu_split, seed
     from counselor.auth.services import create_counselor
     from counselor.cases.services import create_case
     from counselor.core.audit import AuditEvent
@@ -75,24 +72,7 @@ def setup(pg_url: str, tmp: Path, audit_rows: int):
             ]
             db.session.execute(AuditEvent.__table__.insert(), rows)
             db.session.commit()
-    partner = app.test_client()
-    landing = partner.get(f"/l/{token}").get_data(as_text=True)
-    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
-    partner.post(f"/l/{token}", data={"csrf_token": button})
-    section = partner.get("/p/s/1").get_data(as_text=True)
-    csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
-    state = {"revision": harness.revision_of(section)}
-    answers = seed.thirty_answers()
-
-    def autosave():
-        r = partner.post(
-            "/p/autosave",
-            json={"revision": state["revision"], "answers": answers},
-            headers={"X-CSRF-Token": csrf},
-        )
-        assert r.status_code == 200, r.get_data(as_text=True)
-        state["revision"] = r.get_json()["revision"]
-
+    autosave = cpu_split.autosaver(app, token)
     return app, autosave, ref["save"]
 
 
@@ -196,44 +176,10 @@ def interleaved(args, app, autosave, save) -> None:
             print(f"  {trip[:110]}")
 
 
-def counted(args, autosave, save, tmp: Path) -> None:
-    cg = submit_cost._helper(tmp)
-    for _ in range(args.warmup):
-        autosave()
-        save()
-    for name, fn in (("autosave", autosave), ("save", save)):
-        cg.cg_start()
-        for _ in range(args.count):
-            fn()
-        cg.cg_stop()
-        cg.cg_dump(name.encode())
-
-
-def under_valgrind(args) -> int:
+def _counted_by_callgrind(args) -> int:
     out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
-    argv = [a for a in sys.argv[1:] if a != "--callgrind"]
-    valgrind = shutil.which("valgrind") or "/usr/bin/valgrind"
-    subprocess.run(
-        [
-            valgrind,
-            "--tool=callgrind",
-            "--instr-atstart=no",
-            f"--callgrind-out-file={out}/callgrind.out.%p",
-            sys.executable,
-            __file__,
-            "--inside-callgrind",
-            *argv,
-        ],
-        check=True,
-        stderr=subprocess.DEVNULL,
-    )
-    totals = {}
-    for path in out.glob("callgrind.out.*"):
-        text = path.read_text(errors="replace")
-        trigger = re.search(r"^desc: Trigger: Client Request: (\w+)", text, re.M)
-        total = re.search(r"^totals: (\d+)", text, re.M)
-        if trigger and total:
-            totals[trigger.group(1)] = int(total.group(1)) / args.count
+    argv = ["--inside-callgrind", *(a for a in sys.argv[1:] if a != "--callgrind")]
+    totals = submit_cost.under_valgrind(__file__, argv, out, args.count)
     mine, ref = totals["autosave"], totals["save"]
     print(
         f"callgrind: autosave {mine / 1e6:.2f} M instructions, reference save "
@@ -255,13 +201,13 @@ def main() -> int:
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind:
-        return under_valgrind(args)
+        return _counted_by_callgrind(args)
     tmp = Path(tempfile.mkdtemp(prefix="counselor-autosave-"))
     app, autosave, save = setup(args.pg_url, tmp, args.audit_rows)
     gc.collect()
     gc.freeze()  # as wsgi.py does once the app is made
     if args.inside_callgrind:
-        counted(args, autosave, save, tmp)
+        submit_cost.counted(args, autosave, save, tmp, "autosave")
     else:
         interleaved(args, app, autosave, save)
     return 0
