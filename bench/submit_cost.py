@@ -115,12 +115,14 @@ def interleaved(args, send, save) -> None:
     )
 
 
-def counted(args, send, save, tmp: Path) -> None:
+def counted(args, send, save, tmp: Path, what: str = "submit") -> None:
+    """Callgrind's count of ``args.count`` calls of ``send`` (dumped as ``what``), then as
+    many reference saves, after ``args.warmup`` of each."""
     cg = _helper(tmp)
     for _ in range(args.warmup):
         send()
         save()
-    for name, fn in (("submit", send), ("save", save)):
+    for name, fn in ((what, send), ("save", save)):
         cg.cg_start()
         for _ in range(args.count):
             fn()

@@ -7,17 +7,13 @@ tests fail instead of skipping when PostgreSQL is not configured.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from contextlib import contextmanager
-
-import psycopg
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, text
 
 from counselor.core import pool
 from counselor.extensions import db
 from tests.support import PG_URL, assign, new_case, service_unavailable, sqlalchemy_url, sync
+from tests.support.records import round_trips
 from tests.test_statement_counts import CASE_PAGE_STATEMENTS, CASELOAD_STATEMENTS
 
 
@@ -58,66 +54,8 @@ def test_pages_work_after_the_server_ended_the_pooled_connections(pg, client_a, 
     assert client_a.get("/cases").status_code == 200
 
 
-class RoundTrips:
-    """The round trips the pooled connections make, from libpq's trace of what they send: a
-    simple query by its text, an extended one (Parse, Bind, Execute up to its Sync) by its
-    statement's. A connection is traced from when it first goes back to the pool, so that
-    a ping at its next checkout (which comes before any checkout event) is seen."""
-
-    def __init__(self, log):
-        self.log = log
-        self.traced = []
-        self.since = 0
-
-    def trace(self, dbapi_connection, record, *proxy) -> None:
-        if dbapi_connection not in self.traced:
-            dbapi_connection.pgconn.trace(self.log.fileno())
-            dbapi_connection.pgconn.set_trace_flags(
-                psycopg.pq.Trace.SUPPRESS_TIMESTAMPS | psycopg.pq.Trace.REGRESS_MODE
-            )
-            self.traced.append(dbapi_connection)
-
-    def start(self) -> None:
-        """Count from here (libpq writes each message out as it sends it)."""
-        self.since = os.fstat(self.log.fileno()).st_size
-
-    def trips(self) -> list[str]:
-        self.log.seek(self.since)
-        trips, statement = [], ""
-        for line in self.log.read().splitlines():
-            sender, _length, kind, *rest = line.split("\t") + ["", "", ""]
-            if sender != "F":
-                continue
-            if kind == "Query":
-                trips.append(rest[0].strip().strip('"'))
-            elif kind == "Parse":
-                statement = statement or rest[0].strip().split('" "', 1)[-1]
-            elif kind == "Sync":
-                trips.append(statement or "a prepared statement")
-                statement = ""
-        return trips
-
-
-@contextmanager
-def _round_trips():
-    db.session.commit()
-    with tempfile.TemporaryFile("a+") as log:
-        counter = RoundTrips(log)
-        pool_ = db.engine.pool
-        event.listen(pool_, "checkin", counter.trace)
-        event.listen(pool_, "checkout", counter.trace)
-        try:
-            yield counter
-        finally:
-            event.remove(pool_, "checkin", counter.trace)
-            event.remove(pool_, "checkout", counter.trace)
-            for conn in counter.traced:
-                if not conn.closed:
-                    conn.pgconn.untrace()
-
-
 def _caseload_round_trips(client, url: str = "/cases") -> list[str]:
-    with _round_trips() as counter:
+    with round_trips() as counter:
         client.get(url)  # warm-up; its connection goes back to the pool traced
         counter.start()
         assert client.get(url).status_code == 200

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Index, String, event
+from sqlalchemy import Index, Insert, String, Update, bindparam, event, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
@@ -60,21 +60,46 @@ def record(
             actor_kind = "anonymous" if has_request_context() else "system"
     # A Core insert on the session's connection rather than an ORM object: the same
     # transaction, without a unit of work at commit (every read page writes one of these).
-    core_execute(
-        _INSERT,
-        {
-            "at": utcnow(),
-            "actor_kind": actor_kind,
-            "actor_id": str(actor_id or ""),
-            "action": action,
-            "object_kind": object_kind,
-            "object_id": str(object_id or ""),
-            "remote_addr": (request.remote_addr or "")[:64] if has_request_context() else "",
-        },
-    )
+    core_execute(_INSERT, _row(action, object_kind, object_id, actor_kind, actor_id))
 
 
-_INSERT = AuditEvent.__table__.insert()
+def _row(action: str, object_kind: str, object_id, actor_kind: str, actor_id) -> dict:
+    return {
+        "at": utcnow(),
+        "actor_kind": actor_kind,
+        "actor_id": str(actor_id or ""),
+        "action": action,
+        "object_kind": object_kind,
+        "object_id": str(object_id or ""),
+        "remote_addr": (request.remote_addr or "")[:64] if has_request_context() else "",
+    }
+
+
+_TABLE = AuditEvent.__table__
+_INSERT = _TABLE.insert()
+#: the columns an event is written with (the id is the database's)
+_COLUMNS = [column for column in _TABLE.c if not column.primary_key]
+
+
+def with_event(change: Update) -> Insert:
+    """PostgreSQL: one statement that makes ``change`` (an ``UPDATE … RETURNING``) and writes
+    one audit event for each row it changed (none when it changed none), with the values of
+    ``partner_event_parameters``: a data-modifying CTE, one round trip instead of two, in the
+    same transaction. Its rowcount is the rows changed. Made once, like any statement."""
+    changed = change.cte("changed")
+    values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
+    statement = _INSERT.from_select(_COLUMNS, select(*values).select_from(changed))
+    # an INSERT's rowcount is kept only when asked for (an UPDATE's always is)
+    return statement.execution_options(preserve_rowcount=True)
+
+
+def partner_event_parameters(
+    partner_id: uuid.UUID | str, action: str, object_kind: str, object_id: uuid.UUID | str
+) -> dict:
+    """The parameters of ``with_event``'s audit event, of a partner's own doing (as
+    ``by_partner``'s)."""
+    row = _row(action, object_kind, object_id, "partner", partner_id)
+    return {f"event_{name}": value for name, value in row.items()}
 
 
 def by_partner(

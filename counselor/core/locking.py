@@ -40,13 +40,56 @@ def take_lock(model, row_id: uuid.UUID, **equal) -> None:
     """Take ``model``'s row lock on row ``row_id`` until the commit, reading nothing (for a
     caller that reads what it needs after it); ``equal`` narrows the row by more columns
     (``case_id=…``: no lock is taken on a row that does not match)."""
+    connection = db.session.connection()
+    dialect = connection.dialect.name
+    if dialect == "sqlite" and _begin_writing(connection):
+        return
     table = model.__table__
-    dialect = db.session.get_bind().dialect.name
     key = (table.name, dialect, tuple(sorted(equal)))
     statement = _LOCKS.get(key)
     if statement is None:
         statement = _LOCKS[key] = _lock_statement(table, dialect, key[2])
     core_execute(statement, {"lock_id": row_id, **{f"lock_{k}": v for k, v in equal.items()}})
+
+
+def _begin_writing(connection) -> bool:
+    """On SQLite, open the transaction with ``BEGIN IMMEDIATE``: it takes the database's write
+    lock (every other writer waits, as for the no-op write) and reads from the latest commit,
+    without writing a page (the no-op write put the row's page in the log at every commit).
+    False when a transaction is open already (a write or a savepoint began it): the lock is
+    then the no-op write, as before."""
+    sqlite = connection.connection.driver_connection
+    if sqlite.in_transaction:
+        return False
+    # on the driver's connection, as the driver issues its own BEGIN before a first write
+    sqlite.execute("BEGIN IMMEDIATE")
+    return True
+
+
+def read_locked(statement: Select, parameters: dict, model, row_id: uuid.UUID, **equal):
+    """Run ``statement``, a ``SELECT … FOR UPDATE OF`` ``model``'s row ``row_id`` (and of the
+    joined rows whose current state matters), holding the row's lock until the commit;
+    returns its result.
+
+    On PostgreSQL it is the one statement: it waits for the row's lock, and under READ
+    COMMITTED a locked row that changed while it waited is returned as it is now, not as
+    the statement's snapshot saw it (rows it joins without locking them are from that
+    snapshot: lock every row that can change). ``equal`` and the statement's own conditions
+    narrow the row: no lock is taken on a row that does not match. On SQLite, which has no
+    row locks, the write lock comes first (``take_lock``), then the read.
+    """
+    if not locks_in_reads():
+        take_lock(model, row_id, **equal)  # SQLite in an open transaction: the no-op write
+    return core_execute(statement, parameters)
+
+
+def locks_in_reads() -> bool:
+    """Whether a ``SELECT … FOR UPDATE`` run now in this transaction holds its rows' locks
+    until the commit and reads them as they are now: always on PostgreSQL. SQLite has no row
+    locks: there it is so once the transaction holds the database's write lock, which this
+    takes by opening it (``BEGIN IMMEDIATE``); False when a transaction is open already."""
+    connection = db.session.connection()
+    return connection.dialect.name != "sqlite" or _begin_writing(connection)
 
 
 def lock_row(model, row_id: uuid.UUID, *, query: Select | None = None, children=()) -> None:

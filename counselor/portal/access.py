@@ -26,19 +26,37 @@ def not_found():
     return render_template("portal/not_found.html"), 404
 
 
+#: homework changes that need the assignment only as plain rows (``context.AssignmentRow``):
+#: their session and homework are read in one statement, under the assignment's lock
+CHANGES_READ_PLAIN = ("portal.autosave", "portal.submit")
+
+
 def resolve(with_csrf: bool = True):
-    """The portal session and partner of this request (None, None if none)."""
+    """The portal session and partner of this request (None, None if none).
+
+    An answer save or a submit reads its homework with the session, in one statement under
+    the assignment's row lock (``context.resolve_changing``): ``g.homework`` is that
+    PartnerContext, None when it was not read so (the homework view reads it then).
+    """
     sid = portal_session.cookie_sid()
-    found = context.resolve(sid) if sid else None
-    if found is None:
-        return None, None
-    ps, ctx = found
+    found = homework = None
+    if sid and request.method == "POST" and request.endpoint in CHANGES_READ_PLAIN:
+        found = context.resolve_changing(sid, (request.view_args or {}).get("assignment_id"))
+    if found is not None:
+        ps, ctx, homework = found
+    else:
+        found = context.resolve(sid) if sid else None
+        if found is None:
+            return None, None
+        ps, ctx = found
     if ps.wrote:
         db.session.commit()  # the session's idle bookkeeping, apart from the route's work
+        homework = None  # the commit ended its lock: read again under a new one
     if with_csrf and request.method == "POST" and not ps.check_csrf(_sent_csrf()):
         refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
     g.portal = ps
     g.ctx = ctx
+    g.homework = homework
     return ps, ctx
 
 

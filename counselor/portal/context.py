@@ -8,13 +8,13 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 from sqlalchemy.orm import joinedload
 
 from counselor.cases import homes
 from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.core import audit
-from counselor.core.locking import take_lock
+from counselor.core.locking import locks_in_reads, read_locked, take_lock
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import core_execute, db
@@ -211,44 +211,39 @@ _HOME = PartnerHome.__table__
 _LINK = Link.__table__
 
 
-def _resolve_statement():
+def _session_columns() -> tuple:
     h, link, partner = _HOME.c, _LINK.c, _PARTNER.c
     return (
-        select(
-            *portal_session.record_columns(),
-            partner.case_id,
-            h.partner_id.label("home_of"),
-            h.token_hash.label("home_token_hash"),
-            h.expires_at.label("home_expires_at"),
-            h.revoked_at.label("home_revoked_at"),
-            h.pin_hash,
-            link.id.label("link_found"),
-            link.expires_at.label("link_expires_at"),
-            link.revoked_at.label("link_revoked_at"),
-        )
-        .select_from(
-            _RECORD.join(_PARTNER, partner.id == _RECORD.c.partner_id)
-            .outerjoin(_HOME, h.partner_id == partner.id)
-            .outerjoin(_LINK, and_(link.id == _RECORD.c.link_id, link.partner_id == partner.id))
-        )
-        .where(portal_session.BY_SID)
+        *portal_session.record_columns(),
+        partner.case_id,
+        h.partner_id.label("home_of"),
+        h.token_hash.label("home_token_hash"),
+        h.expires_at.label("home_expires_at"),
+        h.revoked_at.label("home_revoked_at"),
+        h.pin_hash,
+        link.id.label("link_found"),
+        link.expires_at.label("link_expires_at"),
+        link.revoked_at.label("link_revoked_at"),
+    )
+
+
+def _session_from():
+    h, link, partner = _HOME.c, _LINK.c, _PARTNER.c
+    return (
+        _RECORD.join(_PARTNER, partner.id == _RECORD.c.partner_id)
+        .outerjoin(_HOME, h.partner_id == partner.id)
+        .outerjoin(_LINK, and_(link.id == _RECORD.c.link_id, link.partner_id == partner.id))
     )
 
 
 #: made once: a statement object reused keeps its cache key, so a request neither builds it
 #: nor walks it again
-_RESOLVE = _resolve_statement()
+_RESOLVE = select(*_session_columns()).select_from(_session_from()).where(portal_session.BY_SID)
 
 
-def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | None:
-    """The portal session of a session id and its partner, if the record holds and what opened
-    the session still works (else None).
-
-    One statement of plain columns on every portal request: the session's record, the
-    partner's case, their home link and PIN, and the link that opened the session (none when
-    the home or a mail's sign-in link did).
-    """
-    row = core_execute(_RESOLVE, portal_session.by_sid(sid)).first()
+def _session_of(sid: str, row) -> tuple[portal_session.PortalSession, PortalContext] | None:
+    """The portal session and partner of a row of ``_session_columns`` (None: the record is
+    missing or too old, or what opened the session no longer works)."""
     ps = portal_session.from_record(sid, row)
     if ps is None:
         return None
@@ -262,6 +257,17 @@ def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | No
     return ps, PortalContext(
         partner_id=ps.partner_id, case_id=row.case_id, has_pin=bool(row.pin_hash)
     )
+
+
+def resolve(sid: str) -> tuple[portal_session.PortalSession, PortalContext] | None:
+    """The portal session of a session id and its partner, if the record holds and what opened
+    the session still works (else None).
+
+    One statement of plain columns on every portal request: the session's record, the
+    partner's case, their home link and PIN, and the link that opened the session (none when
+    the home or a mail's sign-in link did).
+    """
+    return _session_of(sid, core_execute(_RESOLVE, portal_session.by_sid(sid)).first())
 
 
 # One statement for what every homework page needs: assignment, response, the version's
@@ -288,34 +294,93 @@ _ASSIGNMENT_LOCKED = _ASSIGNMENT.execution_options(populate_existing=True)
 _A, _R, _Q = Assignment.__table__, Response.__table__, Questionnaire.__table__
 _VERSION = QuestionnaireVersion.__table__
 #: what an answer save or a submit decides on, as plain columns: loading objects cost more
-#: than the rest of the read (the same rows as _ASSIGNMENT; made once, like it)
+#: than the rest of the read (the same rows as _ASSIGNMENT)
+_PLAIN_COLUMNS = (
+    _A.c.id,
+    _A.c.due_on,
+    _A.c.locked,
+    _A.c.released_at,
+    _A.c.sections,
+    _VERSION.c.id.label("version_id"),
+    _VERSION.c.checksum,
+    _Q.c.kind,
+    _R.c.id.label("response_id"),
+    _R.c.status,
+    _R.c.revision,
+    _R.c.saved_at,
+    _R.c.answers_json_sealed,
+)
+
+
+def _with_version(assignment_and_response):
+    return assignment_and_response.join(_VERSION, _VERSION.c.id == _A.c.version_id).join(
+        _Q, _Q.c.id == _VERSION.c.questionnaire_id
+    )
+
+
+#: made once, like _ASSIGNMENT
 _PLAIN = (
-    select(
-        _A.c.id,
-        _A.c.due_on,
-        _A.c.locked,
-        _A.c.released_at,
-        _A.c.sections,
-        _VERSION.c.id.label("version_id"),
-        _VERSION.c.checksum,
-        _Q.c.kind,
-        _R.c.id.label("response_id"),
-        _R.c.status,
-        _R.c.revision,
-        _R.c.saved_at,
-        _R.c.answers_json_sealed,
-    )
-    .select_from(
-        _A.join(_R, _R.c.assignment_id == _A.c.id)
-        .join(_VERSION, _VERSION.c.id == _A.c.version_id)
-        .join(_Q, _Q.c.id == _VERSION.c.questionnaire_id)
-    )
+    select(*_PLAIN_COLUMNS)
+    .select_from(_with_version(_A.join(_R, _R.c.assignment_id == _A.c.id)))
     .where(
         _A.c.id == bindparam("assignment_id"),
         _A.c.case_id == bindparam("case_id"),
         _R.c.partner_id == bindparam("partner_id"),
     )
 )
+#: the same, read under the assignment's row lock with the partner's response locked too: on
+#: PostgreSQL one statement that waits for the lock and returns both rows as they are now
+#: (``core.locking.read_locked``)
+_PLAIN_LOCKED = _PLAIN.with_for_update(of=[_A, _R])
+#: an answer save's or a submit's whole read, one statement: the portal session's (as
+#: _RESOLVE's) with the partner's assignment the URL names (None: the one the session opened
+#: last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them
+_RESOLVE_CHANGING = (
+    select(*_session_columns(), *_PLAIN_COLUMNS)
+    .select_from(
+        _with_version(
+            _session_from()
+            .join(
+                _A,
+                and_(
+                    _A.c.id
+                    == func.coalesce(
+                        bindparam("assignment_id", type_=_A.c.id.type),
+                        _RECORD.c.focus_assignment_id,
+                    ),
+                    _A.c.case_id == _PARTNER.c.case_id,
+                ),
+            )
+            .join(_R, and_(_R.c.assignment_id == _A.c.id, _R.c.partner_id == _PARTNER.c.id))
+        )
+    )
+    .where(portal_session.BY_SID)
+    .with_for_update(of=[_A, _R])
+)
+
+
+def resolve_changing(
+    sid: str, assignment_id: uuid.UUID | None
+) -> tuple[portal_session.PortalSession, PortalContext, PartnerContext] | None:
+    """The portal session of a session id, its partner and their homework ``assignment_id``
+    (None: the one the session opened last) as plain rows read under the assignment's lock,
+    in one statement (``resolve`` and ``assignment_context(..., lock=True, plain=True)``'s
+    reads), for a request that changes answers.
+
+    None when the session does not hold, there is no such homework of this partner, or the
+    lock cannot be taken by a read now (on SQLite, inside a transaction already open): the
+    caller then reads the session and the homework apart, as other requests do.
+    """
+    if not locks_in_reads():
+        return None
+    parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
+    row = core_execute(_RESOLVE_CHANGING, parameters).first()
+    found = _session_of(sid, row) if row is not None else None
+    if found is None:
+        return None
+    ps, pctx = found
+    assignment, response = _plain_rows(row, pctx)
+    return ps, pctx, PartnerContext(pctx, assignment, response, locked=True)
 
 
 def _plain_rows(row, pctx: PortalContext) -> tuple[AssignmentRow, ResponseRow]:
@@ -355,13 +420,16 @@ def assignment_context(
     """
     if not isinstance(assignment_id, uuid.UUID):
         return None
-    if lock:
-        # only an assignment of the partner's case: a probe cannot hold another case's row
-        take_lock(Assignment, assignment_id, case_id=pctx.case_id)
     keys = {"assignment_id": assignment_id, "case_id": pctx.case_id, "partner_id": pctx.partner_id}
-    if plain:
+    # only an assignment of the partner's case: a probe cannot hold another case's row
+    if plain and lock:
+        row = read_locked(_PLAIN_LOCKED, keys, Assignment, assignment_id, case_id=pctx.case_id)
+        row = row.first()
+    elif plain:
         row = core_execute(_PLAIN, keys).first()
     else:
+        if lock:
+            take_lock(Assignment, assignment_id, case_id=pctx.case_id)
         row = db.session.execute(_ASSIGNMENT_LOCKED if lock else _ASSIGNMENT, keys).first()
     if row is None:
         return None

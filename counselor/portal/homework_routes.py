@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, g, jsonify, redirect, render_template, request, url_for
+import orjson
+from flask import abort, current_app, g, redirect, render_template, request, url_for
 
 from counselor.core import audit
 from counselor.core import practice as practice_settings
@@ -18,7 +19,7 @@ from counselor.core.web import refuse, refusing
 from counselor.extensions import db
 from counselor.portal import context, services
 from counselor.portal import session as portal_session
-from counselor.portal.access import not_found, partner_required
+from counselor.portal.access import CHANGES_READ_PLAIN, not_found, partner_required
 from counselor.portal.blueprint import bp
 from counselor.questionnaires import engine
 from counselor.reveal.services import reader_for_partner
@@ -44,9 +45,12 @@ def homework_required(view):
         # a POST changes answers (save, submit, reopen): its reads are made under the lock
         locked = request.method == "POST"
         # an autosave and a submit read plain columns: they need no object unless they
-        # refuse (the page shown then loads them) or an answer stops the rest
-        plain = request.endpoint in ("portal.autosave", "portal.submit")
-        ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain) if chosen else None
+        # refuse (the page shown then loads them) or an answer stops the rest; they were
+        # read with the session, unless that could not be done
+        plain = request.endpoint in CHANGES_READ_PLAIN
+        ctx = g.homework
+        if ctx is None and chosen:
+            ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain)
         if ctx is None:
             audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
             db.session.commit()
@@ -238,19 +242,28 @@ def section(ctx, number: int):
 def autosave(ctx):
     """Save changed answers sent as JSON ``{"revision": n, "answers": {link_id: value}}``."""
     if request.content_length and request.content_length > MAX_SAVE_CHARS * 4:
-        return jsonify(error="Too much text in one save."), 413
-    try:
-        data = request.get_json(silent=True)
-        if data is None and request.mimetype == "text/plain":
-            # a beacon flushed as the page goes away: text/plain, its CSRF token in the body
-            beacon = request.get_json(force=True, silent=True)
-            data = beacon if isinstance(beacon, dict) and "csrf_token" in beacon else None
-    except RecursionError:  # thousands of nested brackets: silent=True only covers ValueError
-        data = None
+        return _json_answer({"error": "Too much text in one save."}, 413)
+    data = None
+    if request.is_json or request.mimetype == "text/plain":
+        # orjson: a partner's whole page parsed several times faster than by get_json; a
+        # document nested too deep or not UTF-8 is refused as not understood, as before
+        try:
+            data = orjson.loads(request.get_data())
+        except orjson.JSONDecodeError:
+            data = None
+        if not request.is_json and not (isinstance(data, dict) and "csrf_token" in data):
+            data = None  # only a beacon flushed as the page goes away is text/plain
     status, body = services.autosave(ctx, data)
     if status == 200:
         db.session.commit()
-    return jsonify(**body), status
+    return _json_answer(body, status)
+
+
+def _json_answer(body: dict, status: int):
+    """An autosave's JSON answer (made with orjson, like the request's parse)."""
+    return current_app.response_class(
+        orjson.dumps(body), status=status, mimetype="application/json"
+    )
 
 
 @_homework_route("/review")

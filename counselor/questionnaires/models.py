@@ -7,6 +7,7 @@ import math
 import uuid
 from datetime import date, datetime
 
+import orjson
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -281,9 +282,13 @@ class Response(UUIDPrimaryKey, db.Model):
         """The answers mapping of ``answers_json``'s text (``{}`` for none)."""
         if not text:
             return {}
-        # No answer holds NaN or an infinity now, but one stored before they were refused
-        # reads as unanswered rather than breaking every page that shows it.
-        return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_or_none)
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError:
+            # No answer holds NaN or an infinity now (orjson refuses both), but one stored
+            # before they were refused reads as unanswered rather than breaking every page
+            # that shows it.
+            return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_or_none)
 
     @answers.setter
     def answers(self, value: dict) -> None:
@@ -291,8 +296,10 @@ class Response(UUIDPrimaryKey, db.Model):
 
     @staticmethod
     def dump_answers(value: dict) -> str:
-        """The JSON text of an answers mapping, as ``answers_json`` stores it (sealed)."""
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+        """The JSON text of an answers mapping, as ``answers_json`` stores it (sealed): UTF-8,
+        keys sorted, no spaces. Validation lets no float that is not a number through (orjson
+        would write it as null, read back as unanswered)."""
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _finite_or_none(text: str) -> float | None:

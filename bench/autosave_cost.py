@@ -1,0 +1,217 @@
+"""Portal autosave's cost next to the reference's 30-field save, including what callgrind cannot
+see: the kernel's time (SQLite's commit writes, the sockets to PostgreSQL) and PostgreSQL's.
+
+    python bench/autosave_cost.py                              # SQLite
+    python bench/autosave_cost.py --pg-url postgresql://postgres@127.0.0.1:5432/bench
+    python bench/autosave_cost.py --callgrind                  # instructions, user space only
+
+Seeds a scratch database (SQLite, or the PostgreSQL database of ``--pg-url``, emptied) with a
+counselor, the thirty-item exercise assigned to a partner with a per-assignment link and
+``--audit-rows`` of audit history, opens the link with the Flask test client as a phone
+would, and puts bench/ref_app.py beside it on the same kind of database.
+
+Without ``--callgrind``: ``--rounds`` rounds of a batch of reference saves then a batch of
+autosaves (``--batch`` each; each autosave sends all thirty answers), medians per request of:
+CPU time split into user and system (``resource.getrusage``), the write system calls and the
+bytes they wrote (``/proc/self/io``: SQLite's log frames), and on PostgreSQL the round trips
+(libpq's trace of what the connections send) and the server backends' CPU (``/proc/<pid>/stat``
+of every backend of the database; 10 ms ticks, so read it over many requests).
+
+With ``--callgrind`` the script runs itself under callgrind with instrumentation on only
+around ``--count`` autosaves, then as many reference saves, after ``--warmup`` of each
+(bench/submit_cost.py's method).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import submit_cost  # noqa: E402
+
+
+def setup(pg_url: str, tmp: Path, audit_rows: int):
+    """(app, autosave, save): the app, and functions making one autosave and one reference
+    save."""
+    from bench import cpu_split, seed
+    from counselor.auth.services import create_counselor
+    from counselor.cases.services import create_case
+    from counselor.core.audit import AuditEvent
+    from counselor.core.models import utcnow
+    from counselor.extensions import db
+    from counselor.questionnaires.services import assign, load_definition
+
+    url = pg_url or f"sqlite:///{tmp / 'autosave.sqlite3'}"
+    ref = cpu_split.reference_pages(pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
+    app = seed.bench_app(url, tmp / "instance")
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        owner = create_counselor("save@bench.example", "Counselor save", seed.PASSWORD)
+        db.session.flush()
+        thirty, _ = load_definition(seed.THIRTY, owner.id)
+        case = create_case(owner, "Autosave", [{"display_name": seed.NAMES[0]}])
+        _, issued = assign(
+            case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30, links=True
+        )
+        token = issued[0].token
+        db.session.commit()
+        for start in range(0, audit_rows, 5000):
+            rows = [
+                {"at": utcnow(), "actor_kind": "system", "action": "case.view", "object_id": f"{i}"}
+                for i in range(start, min(start + 5000, audit_rows))
+            ]
+            db.session.execute(AuditEvent.__table__.insert(), rows)
+            db.session.commit()
+    autosave = cpu_split.autosaver(app, token)
+    return app, autosave, ref["save"]
+
+
+def _io() -> tuple[int, int]:
+    """(write system calls, bytes written) of this process so far."""
+    fields = dict(
+        line.split(": ") for line in Path("/proc/self/io").read_text().splitlines() if line
+    )
+    return int(fields["syscw"]), int(fields["wchar"])
+
+
+class Backends:
+    """CPU ticks of the PostgreSQL backends of one database, read from /proc (the server runs
+    on this machine)."""
+
+    def __init__(self, url: str):
+        from sqlalchemy import create_engine, text
+
+        from bench.seed import _sa
+
+        self.engine = create_engine(_sa(url), isolation_level="AUTOCOMMIT", poolclass=None)
+        self.query = text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+            "AND pid <> pg_backend_pid()"
+        )
+        self.tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_ms(self) -> float:
+        with self.engine.connect() as conn:
+            pids = conn.execute(self.query).scalars().all()
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total * 1000 / self.tick
+
+
+def _costs(fn, n: int, backends: Backends | None) -> dict[str, float]:
+    b0 = backends.cpu_ms() if backends else 0.0
+    r0, (w0, c0) = resource.getrusage(resource.RUSAGE_SELF), _io()
+    for _ in range(n):
+        fn()
+    r1, (w1, c1) = resource.getrusage(resource.RUSAGE_SELF), _io()
+    out = {
+        "user ms": (r1.ru_utime - r0.ru_utime) * 1000 / n,
+        "system ms": (r1.ru_stime - r0.ru_stime) * 1000 / n,
+        "write calls": (w1 - w0) / n,
+        "KB written": (c1 - c0) / 1024 / n,
+    }
+    out["CPU ms"] = out["user ms"] + out["system ms"]
+    if backends:
+        out["server CPU ms"] = (backends.cpu_ms() - b0) / n
+    return out
+
+
+def round_trips(app, fn) -> list[str]:
+    """What one call of ``fn`` sends PostgreSQL, one line per round trip (libpq's trace)."""
+    from tests.support.records import round_trips as tracing
+
+    with app.app_context(), tracing() as counter:
+        fn()  # its connection goes back to the pool traced
+        counter.start()
+        fn()
+        return counter.trips()
+
+
+def interleaved(args, app, autosave, save) -> None:
+    backends = Backends(args.pg_url) if args.pg_url else None
+    for _ in range(args.warmup):
+        autosave()
+        save()
+    rows: dict[str, dict[str, list[float]]] = {"reference save": {}, "autosave": {}}
+    ratios: dict[str, list[float]] = {"in process": [], "with the server's CPU": []}
+    for _ in range(args.rounds):
+        ref, mine = _costs(save, args.batch, backends), _costs(autosave, args.batch, backends)
+        for name, costs in (("reference save", ref), ("autosave", mine)):
+            for key, value in costs.items():
+                rows[name].setdefault(key, []).append(value)
+        ratios["in process"].append(ref["CPU ms"] / mine["CPU ms"])
+        if backends:
+            server = ref["CPU ms"] + ref["server CPU ms"], mine["CPU ms"] + mine["server CPU ms"]
+            ratios["with the server's CPU"].append(server[0] / server[1])
+    keys = list(rows["autosave"])
+    database = "PostgreSQL" if args.pg_url else "SQLite"
+    print(f"\n{database}, per request, medians of {args.rounds} rounds of {args.batch}:")
+    print("| | " + " | ".join(keys) + " |")
+    print("|---|" + "---|" * len(keys))
+    for name, costs in rows.items():
+        cells = " | ".join(f"{statistics.median(costs[k]):.3f}" for k in keys)
+        print(f"| {name} | {cells} |")
+    for name, values in ratios.items():
+        if values:
+            print(f"ratio {name} (reference / autosave): {statistics.median(values):.3f}")
+    if backends:
+        trips = round_trips(app, autosave)
+        print(f"round trips per autosave: {len(trips)}")
+        for trip in trips:
+            print(f"  {trip[:110]}")
+
+
+def _counted_by_callgrind(args) -> int:
+    out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
+    argv = ["--inside-callgrind", *(a for a in sys.argv[1:] if a != "--callgrind")]
+    totals = submit_cost.under_valgrind(__file__, argv, out, args.count)
+    mine, ref = totals["autosave"], totals["save"]
+    print(
+        f"callgrind: autosave {mine / 1e6:.2f} M instructions, reference save "
+        f"{ref / 1e6:.2f} M, ratio {ref / mine:.3f} ({args.count} of each after "
+        f"{args.warmup} warm-up; {out})"
+    )
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
+    parser.add_argument("--audit-rows", type=int, default=20000)
+    parser.add_argument("--warmup", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=50)
+    parser.add_argument("--count", type=int, default=40, help="autosaves counted by callgrind")
+    parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.callgrind:
+        return _counted_by_callgrind(args)
+    tmp = Path(tempfile.mkdtemp(prefix="counselor-autosave-"))
+    app, autosave, save = setup(args.pg_url, tmp, args.audit_rows)
+    gc.collect()
+    gc.freeze()  # as wsgi.py does once the app is made
+    if args.inside_callgrind:
+        submit_cost.counted(args, autosave, save, tmp, "autosave")
+    else:
+        interleaved(args, app, autosave, save)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
