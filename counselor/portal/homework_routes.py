@@ -8,6 +8,7 @@ assignment that is not this partner's. The short URLs from before homes (``/p/s/
 
 from __future__ import annotations
 
+import json
 from functools import wraps
 
 import orjson
@@ -250,13 +251,24 @@ def autosave(ctx):
         try:
             data = orjson.loads(request.get_data())
         except orjson.JSONDecodeError:
-            data = None
+            data = _lenient_json(request.get_data())
         if not request.is_json and not (isinstance(data, dict) and "csrf_token" in data):
             data = None  # only a beacon flushed as the page goes away is text/plain
     status, body = services.autosave(ctx, data)
     if status == 200:
         db.session.commit()
     return _json_answer(body, status)
+
+
+def _lenient_json(raw: bytes):
+    """What orjson refuses, read as the standard library reads it: JavaScript's ``NaN`` and
+    ``Infinity`` (or ``1e999``) become numbers that validation then refuses with a message on
+    their own field, instead of the whole save being refused as not understood. A body that is
+    not JSON at all, nested too deep or not UTF-8 is still ``None``."""
+    try:
+        return json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
 
 
 def _json_answer(body: dict, status: int):

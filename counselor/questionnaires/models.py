@@ -299,7 +299,23 @@ class Response(UUIDPrimaryKey, db.Model):
         """The JSON text of an answers mapping, as ``answers_json`` stores it (sealed): UTF-8,
         keys sorted, no spaces. Validation lets no float that is not a number through (orjson
         would write it as null, read back as unanswered)."""
-        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
+        if "null" in text and _non_finite(value):
+            # orjson writes NaN and the infinities as null (read back as unanswered): refuse
+            # them as the standard library's allow_nan=False did
+            raise ValueError("an answer that is not a finite number cannot be stored")
+        return text
+
+
+def _non_finite(value) -> bool:
+    """Whether ``value`` holds a float that is NaN or infinite, at any depth."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_non_finite(v) for v in value)
+    return False
 
 
 def _finite_or_none(text: str) -> float | None:
