@@ -8,10 +8,10 @@ from datetime import datetime
 from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import Index, Insert, String, Update, bindparam, event, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
-from counselor.extensions import core_execute, db
+from counselor.extensions import db
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
 
@@ -52,15 +52,50 @@ def record(
     actor_id: uuid.UUID | str | None = None,
 ) -> None:
     """Write one audit event in the session's transaction: committed or rolled back with the
-    route's work."""
+    route's work.
+
+    The row is written when the transaction commits (``_write_pending``), not at once: on
+    SQLite a transaction's first write takes the database's write lock until the commit, so a
+    page that wrote its audit row first held that lock through its reads and its render, and
+    the other worker's write waited in SQLite's busy handler (sleeps that grow to 100 ms a try:
+    the p99 of the long pages under wrk). Written at the commit, the lock is held for the
+    inserts and the commit alone. What the row promises is unchanged: it is in the same
+    transaction as the read it records, so a failed page (an exception, a rollback) leaves no
+    row, and a shown page's row is committed before the page leaves (every page commits before
+    it returns). Rows recorded in a savepoint that is rolled back are still written: no code
+    records one there."""
     if actor_kind is None:
         if has_request_context() and getattr(current_user, "is_authenticated", False):
             actor_kind, actor_id = "counselor", current_user.id
         else:
             actor_kind = "anonymous" if has_request_context() else "system"
-    # A Core insert on the session's connection rather than an ORM object: the same
-    # transaction, without a unit of work at commit (every read page writes one of these).
-    core_execute(_INSERT, _row(action, object_kind, object_id, actor_kind, actor_id))
+    session = db.session()
+    pending = session.info.get(_PENDING)
+    if pending is None:
+        # the transaction the row belongs to begins now, if it has not (its end drops the row)
+        session.connection()
+        pending = session.info[_PENDING] = []
+    pending.append(_row(action, object_kind, object_id, actor_kind, actor_id))
+
+
+#: the session's audit rows waiting for its commit
+_PENDING = "counselor.audit.pending"
+
+
+@event.listens_for(Session, "before_commit")
+def _write_pending(session: Session) -> None:
+    """Write the transaction's audit rows, as the commit's first statement: a Core insert on
+    the session's connection rather than ORM objects (every read page writes one)."""
+    rows = session.info.pop(_PENDING, None)
+    if rows:
+        session.connection().execute(_INSERT, rows if len(rows) > 1 else rows[0])
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _drop_pending(session: Session, transaction) -> None:
+    """A transaction that ends without its commit (a rollback, a close) drops its rows."""
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 def _row(action: str, object_kind: str, object_id, actor_kind: str, actor_id) -> dict:
