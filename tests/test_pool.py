@@ -56,7 +56,11 @@ def test_pages_work_after_the_server_ended_the_pooled_connections(pg, client_a, 
 
 def _caseload_round_trips(client, url: str = "/cases") -> list[str]:
     with round_trips() as counter:
-        client.get(url)  # warm-up; its connection goes back to the pool traced
+        # warm-up: psycopg prepares a statement once it has run five times on a connection
+        # (a round trip of its own, once); a page in steady use runs them prepared. Its
+        # connection goes back to the pool traced.
+        for _ in range(8):
+            client.get(url)
         counter.start()
         assert client.get(url).status_code == 200
         return counter.trips()
