@@ -176,19 +176,6 @@ def interleaved(args, app, autosave, save) -> None:
             print(f"  {trip[:110]}")
 
 
-def _counted_by_callgrind(args) -> int:
-    out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
-    argv = ["--inside-callgrind", *(a for a in sys.argv[1:] if a != "--callgrind")]
-    totals = submit_cost.under_valgrind(__file__, argv, out, args.count)
-    mine, ref = totals["autosave"], totals["save"]
-    print(
-        f"callgrind: autosave {mine / 1e6:.2f} M instructions, reference save "
-        f"{ref / 1e6:.2f} M, ratio {ref / mine:.3f} ({args.count} of each after "
-        f"{args.warmup} warm-up; {out})"
-    )
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
@@ -201,7 +188,7 @@ def main() -> int:
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind:
-        return _counted_by_callgrind(args)
+        return submit_cost.against_save(__file__, args, "autosave")
     tmp = Path(tempfile.mkdtemp(prefix="counselor-autosave-"))
     app, autosave, save = setup(args.pg_url, tmp, args.audit_rows)
     gc.collect()

@@ -157,14 +157,16 @@ def under_valgrind(script: str, argv: list[str], out: Path, count: int) -> dict[
     return totals
 
 
-def _under_valgrind(args) -> int:
+def against_save(script: str, args, name: str) -> int:
+    """Count ``script``'s ``name`` requests and the reference's saves under callgrind (the
+    script run again with ``--inside-callgrind``) and print both with their ratio."""
     out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
-    argv = [a for a in sys.argv[1:] if a != "--callgrind"]
-    totals = under_valgrind(__file__, ["--inside-callgrind", *argv], out, args.count)
-    sub, ref = totals["submit"], totals["save"]
+    argv = ["--inside-callgrind", *(a for a in sys.argv[1:] if a != "--callgrind")]
+    totals = under_valgrind(script, argv, out, args.count)
+    mine, ref = totals[name], totals["save"]
     print(
-        f"callgrind: submit {sub / 1e6:.2f} M instructions, reference save {ref / 1e6:.2f} M, "
-        f"ratio {ref / sub:.3f} ({args.count} of each after {args.warmup} warm-up; {out})"
+        f"callgrind: {name} {mine / 1e6:.2f} M instructions, reference save {ref / 1e6:.2f} M, "
+        f"ratio {ref / mine:.3f} ({args.count} of each after {args.warmup} warm-up; {out})"
     )
     return 0
 
@@ -180,7 +182,7 @@ def main() -> int:
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind:
-        return _under_valgrind(args)
+        return against_save(__file__, args, "submit")
     tmp = Path(tempfile.mkdtemp(prefix="counselor-submit-"))
     measured = args.count if args.inside_callgrind else args.rounds * args.batch
     app, send, save = setup(args.pg_url, tmp, args.warmup + measured)
