@@ -163,13 +163,8 @@ def compare(case_id: uuid.UUID, assignment_id: uuid.UUID):
 def _page(case, assignment, cmp, wanted: str, paging: Paging, submitted: bool) -> str:
     """A comparison page, its read audited in the same transaction, rendered before the
     commit (a commit expires every loaded object, and the template would then reload them).
-
-    The audit row is written after the page is rendered, right before the commit: on SQLite
-    the transaction's first write takes the database's write lock, and written first it held
-    that lock through the whole render (some 20 ms for six partners' section), so the other
-    worker's audit row waited in SQLite's busy handler, whose sleeps grow to 100 ms a try:
-    that was the p99 of 600 ms under wrk. Written last, the lock is held for the insert and
-    the commit alone. A render that fails still rolls the audit row back with the rest."""
+    The audit row is written with the commit (``core.audit``), so on SQLite the write lock is
+    not held while the page renders."""
     # the release controls are on the overview and on every page that shows every section;
     # a section's page says where they are
     controls = not paging.paged or paging.overview or (not paging.current and not paging.across)
