@@ -181,14 +181,31 @@ def lua_table(rows: list[dict]) -> str:
 
 
 def wrk(
-    url: str, script: str, seconds: float, connections: int, tmp: Path, threads: int | None = None
+    url: str,
+    script: str,
+    seconds: float,
+    connections: int,
+    tmp: Path,
+    threads: int | None = None,
+    server: subprocess.Popen | None = None,
 ) -> dict:
     """One wrk run; returns req/s, p50 and p99 in ms, the count of non-2xx/3xx answers and
     what wrk printed (``output``: a script's done() may add lines). ``threads``: at most 4
-    unless given."""
+    unless given. With ``server`` (a gunicorn from ``start_gunicorn``), also the CPU that
+    its processes, wrk, and the machine's PostgreSQL and Redis servers spent per request (ms): what
+    tells a page that costs CPU from one that waits."""
     path = tmp / f"s{time.monotonic_ns()}.lua"
     path.write_text(script)
     threads = threads or min(connections, 4)
+    watched = {}
+    if server:
+        watched = {
+            "server": process_tree(server.pid),
+            "postgres": pids_named("postgres"),
+            "redis": pids_named("redis-server"),
+        }
+    cpu_before = {k: cpu_seconds(v) for k, v in watched.items()}
+    wrk_before = os.times()
     run = subprocess.run(
         [
             WRK,
@@ -209,13 +226,70 @@ def wrk(
     out = run.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    cpu = {}
+    if server:
+        wrk_after = os.times()
+        count = int(re.search(r"(\d+) requests in", out).group(1)) or 1
+        spent = {k: cpu_seconds(v) - cpu_before[k] for k, v in watched.items()}
+        spent["wrk"] = (wrk_after.children_user + wrk_after.children_system) - (
+            wrk_before.children_user + wrk_before.children_system
+        )
+        cpu = {k: v * 1000 / count for k, v in spent.items()}
     return {
         "rps": rps,
+        "cpu": cpu,
         "p50": _ms(re.search(r"50%\s+([\d.]+\w+)", out).group(1)),
         "p99": _ms(re.search(r"99%\s+([\d.]+\w+)", out).group(1)),
         "bad": int(bad.group(1)) if bad else 0,
         "output": out,
     }
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its children (gunicorn's master and its workers), read from /proc."""
+    pids, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        pids.append(p)
+        try:
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue  # gone
+    return pids
+
+
+def pids_named(name: str) -> list[int]:
+    """Every process of the machine whose command is ``name`` (``postgres``: the server and
+    its backends, the bench's among them; ``redis-server``)."""
+    pids = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/comm") as f:
+                    if f.read().strip() == name:
+                        pids.append(int(entry))
+            except OSError:
+                continue
+    return pids
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User and system CPU seconds the processes ``pids`` have spent so far (a process gone
+    meanwhile counts 0: take the same list before and after)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / _TICK
 
 
 def _ms(value: str) -> float:

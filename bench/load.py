@@ -201,16 +201,17 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
         ]
         rows = []
         for m in (m for m in measures if wanted(args, m.name)):
-            rounds = []
+            rounds, refs = [], []
             for n in range(args.rounds):
                 script = m.script[n] if isinstance(m.script, list) else m.script
                 script = script() if callable(script) else script
                 c = m.connections or conns
-                before = wrk(*m.ref, args.seconds, c, tmp)
-                mine = wrk(m.url, script, args.seconds, c, tmp, threads=m.threads)
-                after = wrk(*m.ref, args.seconds, c, tmp)
+                before = wrk(*m.ref, args.seconds, c, tmp, server=reference)
+                mine = wrk(m.url, script, args.seconds, c, tmp, threads=m.threads, server=project)
+                after = wrk(*m.ref, args.seconds, c, tmp, server=reference)
                 ref = (before["rps"] + after["rps"]) / 2
                 rounds.append((mine, ref, mine["rps"] / ref))
+                refs.append((before, after))
             mine = {
                 k: statistics.median(r[0][k] for r in rounds) for k in ("rps", "p50", "p99", "bad")
             }
@@ -222,6 +223,15 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
                 "ratio": statistics.median(r[2] for r in rounds),
                 "goal": m.goal,
                 "ran_out": sum(submit.ran_out(r[0]["output"]) for r in rounds),
+                # CPU per request by whom (ms): gunicorn's processes, wrk, PostgreSQL's
+                "cpu": {
+                    k: statistics.median(r[0]["cpu"][k] for r in rounds)
+                    for k in rounds[0][0]["cpu"]
+                },
+                "ref_cpu": {
+                    k: statistics.median((b["cpu"][k] + a["cpu"][k]) / 2 for b, a in refs)
+                    for k in refs[0][0]["cpu"]
+                },
             }
             rows.append(row)
             print(_line(row), flush=True)
@@ -263,6 +273,10 @@ def _line(row: dict) -> str:
         f"{row['rps']:7.0f} req/s p50 {row['p50']:6.1f} ms p99 {row['p99']:6.1f} ms | ratio "
         f"{row['ratio']:.3f} (goal >= {row['goal']}) {ok}"
         + (f" | {row['bad']:.0f} non-2xx" if row["bad"] else "")
+        + " | CPU ms/request ref "
+        + _cpu(row["ref_cpu"])
+        + ", project "
+        + _cpu(row["cpu"])
         + (
             f" | the pool of partners ran out in {row['ran_out']} round(s): wrk divides by the "
             "whole run, so this rate is a floor (raise --submit-rate)"
@@ -270,6 +284,39 @@ def _line(row: dict) -> str:
             else ""
         )
     )
+
+
+def _cpu(cpu: dict) -> str:
+    return " ".join(f"{k} {v:.2f}" for k, v in cpu.items() if k in ("server", "wrk") or v >= 0.005)
+
+
+def cpu_markdown(rows: list[dict]) -> str:
+    """Where each request's CPU went under load, project against reference (ms per request):
+    gunicorn's processes, PostgreSQL's and Redis's (on the PostgreSQL run), and wrk's. The
+    2 cores are shared by all of them: where the req/s ratio is below the ratio of all CPU
+    per request, the rest is waiting (locks, disk), not computing."""
+    lines = [
+        "| database | measure | gunicorn CPU ms/req: reference → Counselor | PostgreSQL + "
+        "Redis CPU ms/req | wrk CPU ms/req | ratio of all CPU per request |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "cpu" not in r:
+            continue
+        ref, mine = r["ref_cpu"], r["cpu"]
+        on_pg = r["db"] == "PostgreSQL"  # on SQLite the services' CPU is other work's
+
+        def services(cpu: dict) -> float:
+            return cpu["postgres"] + cpu["redis"]
+
+        pg = f"{services(ref):.2f} → {services(mine):.2f}" if on_pg else "–"
+        total = mine["server"] + mine["wrk"] + (services(mine) if on_pg else 0)
+        ref_total = ref["server"] + ref["wrk"] + (services(ref) if on_pg else 0)
+        lines.append(
+            f"| {r['db']} | {r['measure']} | {ref['server']:.2f} → {mine['server']:.2f} | {pg} | "
+            f"{ref['wrk']:.2f} → {mine['wrk']:.2f} | {ref_total / total:.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def markdown(rows: list[dict]) -> str:
@@ -340,6 +387,8 @@ def main() -> int:
                     flush_redis(args.redis_url)
     print()
     print(markdown(rows))
+    print()
+    print(cpu_markdown(rows))
     return 0
 
 
