@@ -1,16 +1,21 @@
-"""A partner's preview in instructions (callgrind), next to the bare reference page.
+"""The comparison's section page and a partner's preview in instructions (callgrind), next
+to the bare reference page.
 
     python bench/preview_cost.py                 # SQLite scratch file, 10 requests of each
     python bench/preview_cost.py --count 20
+    python bench/preview_cost.py --pages preview --pg-url postgresql://postgres@127.0.0.1:5432/b
 
 Seeds a scratch SQLite database with bench/seed.py's ``seed`` outside valgrind (seeding under
 it would take many minutes), then runs itself under ``valgrind --tool=callgrind
 --instr-atstart=no`` on that database with the same encryption key, signs a counselor in,
 and after ``--warmup`` requests of each page counts the instructions of ``--count`` requests
-of bench/ref_app.py's ``GET /page`` and of the first partner's preview of the couple's and
-the six partners' desire inventory: the page ``bench/load.py`` measures as ``comparison
-preview`` (its largest section's page). Instructions in user space do not move with the
-machine's load. Needs valgrind's headers and a C compiler (bench/submit_cost.py's helper).
+of bench/ref_app.py's ``GET /page`` and, for the couple's and the six partners' desire
+inventory, of the comparison's largest section page and of the first partner's preview (the
+pages ``bench/load.py`` measures as ``comparison section`` and ``comparison preview``, the
+latter its largest section's page). Instructions in user space do not move with the
+machine's load; with ``--pg-url`` (a bench database, emptied) the app and the reference read
+PostgreSQL, and the server's own work, in its own processes, is not counted. Needs
+valgrind's headers and a C compiler (bench/submit_cost.py's helper).
 """
 
 from __future__ import annotations
@@ -29,27 +34,35 @@ sys.path.insert(0, str(ROOT))
 from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
 from bench.submit_cost import _helper, under_valgrind  # noqa: E402
 
+#: the pages counted besides the reference (``bench/seed.py``'s ``compare_paths``)
+PAGES = ("section", "preview")
 
-def _seeded(tmp: Path) -> dict:
+
+def _seeded(tmp: Path, pg_url: str) -> dict:
     """Seed the scratch database; what the counting run needs to open it again."""
     from counselor.config import new_encryption_key
 
     key = new_encryption_key()
-    url = f"sqlite:///{tmp / 'bench.sqlite3'}"
+    url = pg_url or f"sqlite:///{tmp / 'bench.sqlite3'}"
     data = seed(
         bench_app(url, tmp / "instance", WTF_CSRF_ENABLED=False, COUNSELOR_ENCRYPTION_KEYS=key),
         small=10,
         large=10,
         audit_rows=100,
     )
-    paths = {size: data["compare_paths"][size]["preview"] for size in (2, 6)}
+    paths = {
+        f"{page}-{size}": data["compare_paths"][size][page] for page in PAGES for size in (2, 6)
+    }
     return {"url": url, "key": key, "email": data["counselors"]["small"], "paths": paths}
 
 
-def _count(tmp: Path, warmup: int, count: int) -> None:
+def _count(tmp: Path, warmup: int, count: int, pages: list[str]) -> None:
     """Inside valgrind: each page's ``count`` requests, one dump of instructions each."""
     seeded = json.loads((tmp / "seeded.json").read_text())
-    os.environ["REF_DATABASE_URL"] = f"sqlite:///{tmp / 'reference.sqlite3'}"
+    url = seeded["url"]
+    os.environ["REF_DATABASE_URL"] = (
+        url if url.startswith("postgresql") else f"sqlite:///{tmp / 'reference.sqlite3'}"
+    )
     from bench import ref_app
 
     app = bench_app(
@@ -60,15 +73,19 @@ def _count(tmp: Path, warmup: int, count: int) -> None:
     )
     ref_app.create_schema(ref_app.url())
     client = signed_in_client(app, seeded["email"])
-    pages = {"reference": (ref_app.app.test_client(), "/page")}
-    pages |= {f"preview-{size}": (client, path) for size, path in seeded["paths"].items()}
-    for who, path in pages.values():
+    counted = {"reference": (ref_app.app.test_client(), "/page")}
+    counted |= {
+        name: (client, path)
+        for name, path in seeded["paths"].items()
+        if name.split("-")[0] in pages
+    }
+    for who, path in counted.values():
         for _ in range(warmup):
             assert who.get(path).status_code == 200, path
     cg = _helper(tmp)
     gc.collect()
     gc.freeze()  # as wsgi.py does once the app is made
-    for name, (who, path) in pages.items():
+    for name, (who, path) in counted.items():
         cg.cg_start()
         for _ in range(count):
             who.get(path)
@@ -80,26 +97,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--count", type=int, default=10, help="requests counted per page")
+    parser.add_argument("--pages", default=",".join(PAGES), help="section, preview or both")
+    parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
     parser.add_argument("--inside-callgrind", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    pages = [p for p in PAGES if p in args.pages.split(",")]
     if args.inside_callgrind:
-        _count(Path(args.inside_callgrind), args.warmup, args.count)
+        _count(Path(args.inside_callgrind), args.warmup, args.count, pages)
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="counselor-preview-"))
-    (tmp / "seeded.json").write_text(json.dumps(_seeded(tmp)))
+    (tmp / "seeded.json").write_text(json.dumps(_seeded(tmp, args.pg_url)))
     out = tmp / "callgrind"
     out.mkdir()
     argv = [f"--warmup={args.warmup}", f"--count={args.count}", f"--inside-callgrind={tmp}"]
+    argv.append(f"--pages={','.join(pages)}")
     totals = under_valgrind(__file__, argv, out, args.count)
     ref = totals["reference"]
     print(f"callgrind, {args.count} requests each after {args.warmup} of warm-up ({out}):")
     print(f"  reference /page: {ref / 1e6:.2f} M instructions")
-    for size in ("2", "6"):
-        page = totals[f"preview-{size}"]
-        print(
-            f"  comparison preview, {size} partners: {page / 1e6:.2f} M instructions, "
-            f"ratio {ref / page:.3f}"
-        )
+    for page in pages:
+        for size in ("2", "6"):
+            n = totals[f"{page}-{size}"]
+            print(
+                f"  comparison {page}, {size} partners: {n / 1e6:.2f} M instructions, "
+                f"ratio {ref / n:.3f}"
+            )
     return 0
 
 
