@@ -69,10 +69,11 @@ SUBMIT_STATEMENTS = 9
 #: what a met alert rule adds: the alerts the response raised before (read only now), the
 #: alert and its audit event, and the alert's own mail (its read, outbox row and audit event)
 ALERT_STATEMENTS = 6
-#: a partner's preview: login session; the assignment with its case, the case's partners and
-#: the version (one read); its responses; the case's relationship map; audit. The same for a
-#: couple and for six partners
-COMPARISON_PART_STATEMENTS = 5
+#: a partner's preview: login session; its head as plain rows, as the comparison's (the
+#: assignment with its case, version, assigned partners, their responses' status and the
+#: relationship map, one read); the answers, sealed; audit. The same for a couple and for six
+#: partners, and no ORM object is loaded
+COMPARISON_PART_STATEMENTS = 4
 #: a section page of a long comparison: login session; its head as plain rows (the
 #: assignment with its case, version, assigned partners, their responses' status and the
 #: relationship map, one read); the answers; audit. No ORM object is loaded

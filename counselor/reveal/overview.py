@@ -16,6 +16,7 @@ Every page of the comparison reads its head this way (a section's page, a short 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
@@ -35,6 +36,7 @@ from counselor.questionnaires.models import (
 )
 from counselor.reveal import services
 from counselor.reveal.comparison import Comparison
+from counselor.reveal.views import PartnerReader, partner_reader
 
 
 @dataclass(frozen=True)
@@ -119,6 +121,23 @@ class Head:
             key,
         )
 
+    def reader(self, partner_id: uuid.UUID, *, as_released: bool) -> PartnerReader:
+        """One assigned partner's view (``services.reader_for_partner``): the answers are read
+        sealed by one statement, and only the viewer's and their related partners' are
+        decrypted and parsed, when the view first reads them."""
+        a, related = self.assignment, self.related
+        return partner_reader(
+            **services.view_inputs(
+                a.definition,
+                self.partners,
+                partner_id,
+                _sealed_answers(a.id),
+                all_submitted=self.all_submitted,
+                released=as_released or a.released_at is not None,
+                related=lambda x, y: frozenset((x, y)) in related,
+            )
+        )
+
 
 _a, _c, _p = Assignment.__table__.c, Case.__table__.c, Partner.__table__.c
 _r, _m = Response.__table__.c, PartnerRelationship.__table__.c
@@ -194,8 +213,16 @@ def head(case_id: uuid.UUID, assignment_id: uuid.UUID) -> Head:
 
 def _answers(assignment_id: uuid.UUID) -> dict[uuid.UUID, dict]:
     """Each assigned partner's answers, decrypted and parsed (``services.answers_by_partner``)."""
-    sealed = Response.answers_json.opener()
-    return {
-        row.partner_id: Response.load_answers(sealed(row.answers_json_sealed, row.id))
-        for row in core_execute(_ANSWERS, {"assignment_id": assignment_id})
-    }
+    return dict(_sealed_answers(assignment_id).items())
+
+
+def _sealed_answers(assignment_id: uuid.UUID) -> services.LazyAnswers:
+    """Each assigned partner's answers, read sealed (one statement) and decrypted and parsed
+    when first read."""
+    opener = Response.answers_json.opener()
+
+    def opened(row) -> Callable[[], dict]:
+        return lambda: Response.load_answers(opener(row.answers_json_sealed, row.id))
+
+    rows = core_execute(_ANSWERS, {"assignment_id": assignment_id})
+    return services.LazyAnswers({row.partner_id: opened(row) for row in rows})

@@ -199,29 +199,30 @@ def preview(case_id: uuid.UUID, assignment_id: uuid.UUID, partner_id: uuid.UUID)
     """What one partner's shared page shows once released (or shows now, if released): built
     by the same partner filter as that page and paged the same way (``?section=N``), so the
     counselor reads exactly what is shared, section by section."""
-    case, assignment = _load(case_id, assignment_id)
+    # plain rows, as every page of the comparison (``overview.head``): no ORM object is loaded
+    head = overview.head(case_id, assignment_id)
+    case, assignment = head.case, head.assignment
     response = next((r for r in assignment.responses if r.partner_id == partner_id), None)
     if response is None:
         abort(404)
-    view = services.reader_for_partner(assignment, partner_id, as_released=True)
+    view = head.reader(partner_id, as_released=True)
     with refusing(404, NoSuchSection):
         shown = shared_page(
             view, assignment.definition, request.args.get("section", ""), NO_SECTION
         )
     audit.record("assignment.preview", "response", response.id)
-    partners = services.assigned_partners(assignment)
     ids = {"case_id": case.id, "assignment_id": assignment.id, "partner_id": partner_id}
     page = render_template(
         "reveal/preview.html",
         case=case,
         assignment=assignment,
-        partner=next(p for p in partners if p.id == partner_id),
-        partners=partners,
+        partner=next(p for p in head.partners if p.id == partner_id),
+        partners=head.partners,
         view=view,
         page=shown,
         section_url=lambda number: url_for(".preview", **ids, section=number),
         contents_url=url_for(".preview", **ids),
-        all_submitted=services.all_submitted(assignment),
+        all_submitted=head.all_submitted,
     )
     db.session.commit()
     return page

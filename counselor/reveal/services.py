@@ -119,36 +119,67 @@ def _view_inputs(
     assignment: Assignment, partner_id: uuid.UUID, as_released: bool, answers: dict | None
 ) -> dict:
     """The arguments of the partner filter (``views.partner_view``) for one partner."""
-    partners = [PartnerInfo(p.id, p.display_name) for p in assigned_partners(assignment)]
+    return view_inputs(
+        assignment.definition,
+        assigned_partners(assignment),
+        partner_id,
+        LazyAnswers({r.partner_id: partial(_opened, r) for r in assignment.responses})
+        if answers is None
+        else answers,
+        all_submitted=all_submitted(assignment),
+        released=as_released or assignment.released_at is not None,
+        related=_related(assignment.case),
+    )
+
+
+def view_inputs(
+    defn,
+    partners: Iterable,
+    partner_id: uuid.UUID,
+    answers: Mapping[uuid.UUID, dict],
+    *,
+    all_submitted: bool,
+    released: bool,
+    related: Callable[[uuid.UUID, uuid.UUID], bool],
+) -> dict:
+    """The arguments of the partner filter (``views.partner_view``, ``partner_reader``) for
+    one partner of ``partners`` (the assigned ones in case order: anything with ``id`` and
+    ``display_name``, ORM objects or the comparison's plain rows)."""
+    infos = [PartnerInfo(p.id, p.display_name) for p in partners]
     return {
-        "defn": assignment.definition,
-        "viewer": next(p for p in partners if p.key == partner_id),
-        "partners": partners,
-        "answers": _Answers(assignment.responses) if answers is None else answers,
-        "all_submitted": all_submitted(assignment),
-        "released": as_released or assignment.released_at is not None,
-        "related": _related(assignment.case),
+        "defn": defn,
+        "viewer": next(p for p in infos if p.key == partner_id),
+        "partners": infos,
+        "answers": answers,
+        "all_submitted": all_submitted,
+        "released": released,
+        "related": related,
     }
 
 
-class _Answers(Mapping):
-    """Each partner's answers (``answers_by_partner``), each decrypted when first read: the
-    partner filter reads only the viewer's and those of the partners related to them."""
+def _opened(response: Response) -> dict:
+    return response.answers
 
-    def __init__(self, responses: Iterable[Response]) -> None:
-        self._responses = {r.partner_id: r for r in responses}
+
+class LazyAnswers(Mapping):
+    """Each partner's answers (``answers_by_partner``), each decrypted and parsed when first
+    read, by the function given for that partner: the partner filter reads only the viewer's
+    and those of the partners related to them."""
+
+    def __init__(self, openers: Mapping[uuid.UUID, Callable[[], dict]]) -> None:
+        self._openers = openers
         self._read: dict[uuid.UUID, dict] = {}
 
     def __getitem__(self, key: uuid.UUID) -> dict:
         if key not in self._read:
-            self._read[key] = self._responses[key].answers
+            self._read[key] = self._openers[key]()
         return self._read[key]
 
     def __iter__(self) -> Iterator[uuid.UUID]:
-        return iter(self._responses)
+        return iter(self._openers)
 
     def __len__(self) -> int:
-        return len(self._responses)
+        return len(self._openers)
 
 
 # ---- comparison for the counselor ------------------------------------------------------
