@@ -29,7 +29,7 @@ relationship map); metamours are never paired.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import combinations
@@ -205,17 +205,43 @@ def matches_prepared(
     return [p for p in _pairings(plan, a, b) if p.cls in MATCH_CLASSES]
 
 
-def has_match(plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared) -> bool:
-    """Whether ``matches_prepared(plan, a, b)`` holds any pairing, without classifying every
-    pairing (a partner's shared page counts its items in every section, and lists only one
-    section's): a pairing matches when neither role is a hard limit of its partner and both
-    answers, as they count for a match, are yes or want-to-try (``_pairings``)."""
+def wanted(answer: Mapping | None) -> tuple[Mapping, Collection] | None:
+    """What of a stored desire answer can take part in a match (``has_match``): its roles'
+    answers and its hard limits, or None when it can take part in none (no answer, no role
+    answered, marked fantasy only, or an older answer's item-wide limit, which limits every
+    role it answered: ``prepare``). A partner's shared page asks this of every item for the
+    viewer and each related partner, so it copies and builds nothing."""
+    if not answer or not isinstance(answer, dict) or answer.get("fantasy"):
+        return None
+    roles = answer.get("roles")
+    if not roles:
+        return None
+    limits = answer.get("limits")
+    if not limits and answer.get("hard_limit"):
+        return None  # every answered role is limited (``older_desire_shape``)
+    return roles, limits or ()
+
+
+def has_match(
+    plan: tuple[tuple[str, str, bool], ...],
+    a: tuple[Mapping, Collection] | None,
+    b: tuple[Mapping, Collection] | None,
+) -> bool:
+    """Whether ``matches_prepared(plan, prepare(item, x), prepare(item, y))`` holds any
+    pairing, where ``a`` and ``b`` are ``wanted(x)`` and ``wanted(y)``, without classifying
+    any pairing (a partner's shared page counts its items in every section, and lists only
+    one section's): a pairing matches when neither role is a hard limit of its partner and
+    both answers, as they count for a match, are yes or want-to-try (``_pairings``)."""
+    if a is None or b is None:
+        return False
+    roles_a, limits_a = a
+    roles_b, limits_b = b
     for mine, other, _ in plan:
         if (
-            a.matching.get(mine) in POSITIVE
-            and b.matching.get(other) in POSITIVE
-            and mine not in a.limits
-            and other not in b.limits
+            roles_a.get(mine) in POSITIVE
+            and roles_b.get(other) in POSITIVE
+            and mine not in limits_a
+            and other not in limits_b
         ):
             return True
     return False

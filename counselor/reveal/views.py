@@ -32,6 +32,7 @@ from counselor.reveal.matching import (
     prepare,
     role_labels,
     role_plan,
+    wanted,
 )
 
 
@@ -250,21 +251,28 @@ def _shown(
     never their answers; for any other item each answer they may see, as (name, value). The
     one place the reveal rules are applied per item: a view's items and its outline both read
     this. ``first``: only whether anything is shown, as one (name, None) for a desire item
-    (its first matching partner, found by ``has_match``: the same rule as ``matches_prepared``
-    without classifying every pairing), or the first answer."""
+    (its first matching partner, found by ``has_match`` of the roles each ``wanted``: the same
+    rule as ``matches_prepared`` without classifying or building anything per role), or the
+    first answer."""
     _, _, lid, item, share, labels, plan = cand
+    if labels is not None and first:  # whether any related partner matches, nothing built
+        mine_wanted = wanted(mine.get(lid))
+        if mine_wanted is not None:  # else nobody can match the viewer on this item
+            for name, their_answers, their_states in theirs:
+                if their_states[lid] and has_match(
+                    plan, mine_wanted, wanted(their_answers.get(lid))
+                ):
+                    yield name, None
+                    return
+        return
     if labels is not None:  # a desire item: its matches, never its answers
         mine_prepared = prepare(item, mine.get(lid))
         for name, their_answers, their_states in theirs:
-            if not their_states[lid]:
-                continue
-            prepared = prepare(item, their_answers.get(lid))
-            if not first:
-                for p in matches_prepared(plan, mine_prepared, prepared):
+            if their_states[lid]:
+                for p in matches_prepared(
+                    plan, mine_prepared, prepare(item, their_answers.get(lid))
+                ):
                     yield name, p
-            elif has_match(plan, mine_prepared, prepared):
-                yield name, None
-                return
         return
     for name, their_answers, their_states in theirs:
         if not their_states[lid]:

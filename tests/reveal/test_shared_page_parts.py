@@ -171,10 +171,11 @@ def desire_answers(draw, item: dict):
 @settings(max_examples=400, deadline=None)
 @given(data=st.data())
 def test_has_match_is_whether_the_pairings_hold_a_match(data):
-    """The outline's quick test (``matching.has_match``) says yes exactly when the partner
-    view's (``matches_prepared``) shows a match."""
+    """The outline's quick test (``matching.has_match`` of the roles each answer ``wanted``)
+    says yes exactly when the partner view's (``matches_prepared``) shows a match."""
     item = data.draw(st.sampled_from([i for i in DEFN.questions() if i["type"] == "desire"]))
     a, b = data.draw(desire_answers(item)), data.draw(desire_answers(item))
     plan = matching.role_plan(item)
     pa, pb = matching.prepare(item, a), matching.prepare(item, b)
-    assert matching.has_match(plan, pa, pb) == bool(matching.matches_prepared(plan, pa, pb))
+    quick = matching.has_match(plan, matching.wanted(a), matching.wanted(b))
+    assert quick == bool(matching.matches_prepared(plan, pa, pb))
