@@ -42,10 +42,10 @@ SIX = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
 #: partners, their responses' status and the relationship map: one statement), the answers,
 #: the audit row, the case's open alerts (its release form)
 COMPARE_STATEMENTS = 5
-#: a partner's preview reads the whole assignment: login session, the assignment with its
-#: case, the case's partners and the version (one statement), the relationship map, the
-#: responses, the audit row
-PREVIEW_STATEMENTS = 5
+#: a partner's preview reads plain rows as the comparison does: login session, its head (the
+#: assignment with its case, version, assigned partners, their responses' status and the
+#: relationship map: one statement), the answers (sealed), the audit row
+PREVIEW_STATEMENTS = 4
 #: a long comparison's overview: login session, its head as plain rows (one statement), the
 #: audit row, the open alerts (tests/test_statement_counts.py holds it)
 OVERVIEW_STATEMENTS = 4
