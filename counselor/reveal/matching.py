@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, partial
 from itertools import combinations
 from types import MappingProxyType
 from typing import Any, NamedTuple
@@ -191,8 +191,8 @@ def compare_prepared(
 ) -> PairResult:
     """``compare_pair`` on answers already prepared (each partner's once per item);
     ``plan``: ``role_plan(item)``, when the caller has it."""
-    pairings = _pairings(role_plan(item) if plan is None else plan, a, b)
-    classes, cls = _classes_of(tuple(p.cls for p in pairings))
+    pairings, pairing_classes = _classified(role_plan(item) if plan is None else plan, a, b)
+    classes, cls = _classes_of(pairing_classes)
     return PairResult(item["link_id"], a_key, b_key, cls, pairings, classes, a.limits, b.limits)
 
 
@@ -249,23 +249,46 @@ def has_match(
 
 def _pairings(plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared) -> list[Pairing]:
     """Each role of A paired with its counterpart (or itself) of B, classified."""
+    return _classified(plan, a, b)[0]
+
+
+def _classified(
+    plan: tuple[tuple[str, str, bool], ...], a: Prepared, b: Prepared
+) -> tuple[list[Pairing], tuple[str, ...]]:
+    """``_pairings``, and their classes in role order (a pair's classes follow from them). A
+    comparison of six partners classifies some 250 pairs a section page, each answer pair by
+    ``_CLASS``, which ``classify_pairing`` fills."""
     limits_a, limits_b = a.limits, b.limits
-    pairings = []
+    roles_a, roles_b = a.roles, b.roles
+    empty = a.empty or b.empty
+    pairings, classes = [], []
     for mine, other, shared_role in plan:
-        raw_a, raw_b = a.roles.get(mine), b.roles.get(other)
+        raw_a, raw_b = roles_a.get(mine), roles_b.get(other)
         if mine in limits_a or other in limits_b:
             collides = (mine in limits_a and raw_b in POSITIVE) or (
                 other in limits_b and raw_a in POSITIVE
             )
             cls = "limit_collision" if collides else "limit"
-        elif a.empty or b.empty:
+        elif empty:
             cls = "unanswered"
         else:
-            cls = classify_pairing(
-                a.matching.get(mine), b.matching.get(other), shared_role=shared_role
-            )
-        pairings.append(Pairing(mine, other, raw_a, raw_b, cls))
-    return pairings
+            key = (a.matching.get(mine), b.matching.get(other), shared_role)
+            cls = _CLASS.get(key) or classify_pairing(key[0], key[1], shared_role=shared_role)
+        pairings.append(_pairing((mine, other, raw_a, raw_b, cls)))
+        classes.append(cls)
+    return pairings, tuple(classes)
+
+
+#: ``classify_pairing`` of every pair of answers a stored answer may hold, and whether the
+#: role is shared (a look-up costs a third of the call)
+_CLASS = {
+    (x, y, shared): classify_pairing(x, y, shared_role=shared)
+    for x in (None, "", *POSITIVE, *TENTATIVE, "no")
+    for y in (None, "", *POSITIVE, *TENTATIVE, "no")
+    for shared in (True, False)
+}
+#: a ``Pairing`` of its five values, without the named tuple's own ``__new__`` (a Python call)
+_pairing = partial(tuple.__new__, Pairing)
 
 
 @cache  # a few dozen combinations of pairing classes occur (items have one to four roles)

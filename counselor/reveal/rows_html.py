@@ -6,7 +6,8 @@ ten calls, look-ups and escapes on each of them. Here a row is one string: what 
 item alone (its anchors, question, section and sharing badge) is written out once per parsed
 definition (``Definition.derived``), and what belongs to the answers (each pair's classes and
 who does what, each partner's answer under their name) is made per request. Every text from a
-definition, a name or an answer passes through ``escape``; constant markup does not.
+definition, a name or an answer passes through ``escape`` (or ``answer_html.escaped``, the
+same escaping of a str, without making a Markup of each line); constant markup does not.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple
 from markupsafe import Markup, escape
 
 from counselor.questionnaires import engine
-from counselor.questionnaires.answer_html import answer_html
+from counselor.questionnaires.answer_html import answer_html, escaped
 from counselor.reveal.matching import CLASS_LABELS, PairResult, who_does_what
 
 #: a class's badge in a matrix cell that leads with it, and as one of the cell's other classes
@@ -54,7 +55,7 @@ def _cell(classes: tuple[str, ...], lead: str, lines: list[str]) -> str:
     """One pair's matrix cell: its classes and who leads or gives in its matches and limits."""
     if not lines:
         return f'<td class="cell">{_badges(classes, lead)}</td>'
-    items = "".join(f"<li>{escape(line)}</li>" for line in lines)
+    items = "".join(f"<li>{escaped(line)}</li>" for line in lines)
     return (
         f'<td class="cell">{_badges(classes, lead)}'
         f'<ul class="who-does-what list-unstyled small mb-0 mt-1">{items}</ul></td>'
