@@ -78,8 +78,8 @@ def has_answer(value: Any) -> bool:
     """Whether a stored value counts as answered (an empty desire or blank text does not)."""
     if value is None or value == "" or value == []:
         return False
-    if isinstance(value, dict):
-        return any(value.get(k) for k in _ANSWERED_KEYS)
+    if isinstance(value, dict):  # most desire answers have roles: asked first
+        return bool(value.get("roles")) or any(value.get(k) for k in _ANSWERED_KEYS)
     return True
 
 

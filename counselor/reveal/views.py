@@ -235,7 +235,9 @@ class PartnerReader:
         for cand in self._candidates():
             if lines < limit:  # the view may still be short: its lines are counted
                 n = sum(1 for _ in islice(_shown(cand, mine, theirs), limit - lines))
-            else:  # it is long: only whether the item is shown counts, and it has 2 lines or more
+            elif cand[5] is not None:  # it is long: only whether the item is shown counts
+                n = 1 if _matched(cand, mine, theirs) else 0
+            else:
                 n = 1 if next(_shown(cand, mine, theirs, first=True), None) else 0
             if n:
                 counts[cand[0]] = counts.get(cand[0], 0) + 1
@@ -250,21 +252,9 @@ def _shown(
     desire item each matching pairing with a related partner, as (their name, ``Pairing``),
     never their answers; for any other item each answer they may see, as (name, value). The
     one place the reveal rules are applied per item: a view's items and its outline both read
-    this. ``first``: only whether anything is shown, as one (name, None) for a desire item
-    (its first matching partner, found by ``has_match`` of the roles each ``wanted``: the same
-    rule as ``matches_prepared`` without classifying or building anything per role), or the
-    first answer."""
+    this, and for a desire item ``_matched`` the same rule without building anything.
+    ``first``: only the first answer of an item that is not a desire item."""
     _, _, lid, item, share, labels, plan = cand
-    if labels is not None and first:  # whether any related partner matches, nothing built
-        mine_wanted = wanted(mine.get(lid))
-        if mine_wanted is not None:  # else nobody can match the viewer on this item
-            for name, their_answers, their_states in theirs:
-                if their_states[lid] and has_match(
-                    plan, mine_wanted, wanted(their_answers.get(lid))
-                ):
-                    yield name, None
-                    return
-        return
     if labels is not None:  # a desire item: its matches, never its answers
         mine_prepared = prepare(item, mine.get(lid))
         for name, their_answers, their_states in theirs:
@@ -284,6 +274,23 @@ def _shown(
             yield name, value
             if first:
                 return
+
+
+def _matched(
+    cand: tuple, mine: Mapping[str, Any], theirs: list[tuple[str, Mapping, Mapping]]
+) -> bool:
+    """Whether ``_shown`` shows any match of a desire candidate: a related partner with a
+    match, found by ``has_match`` of what each answer ``wanted`` (the rule of
+    ``matches_prepared`` without classifying or building anything per role; a view's outline
+    asks it of every item past its first lines)."""
+    lid, plan = cand[2], cand[6]
+    mine_wanted = wanted(mine.get(lid))
+    if mine_wanted is None:  # nobody can match the viewer on this item
+        return False
+    for _, their_answers, their_states in theirs:
+        if their_states[lid] and has_match(plan, mine_wanted, wanted(their_answers.get(lid))):
+            return True
+    return False
 
 
 def _depends_on_unshared(defn: Definition) -> set[str]:
