@@ -158,6 +158,7 @@ def view_inputs(
 
 
 def _opened(response: Response) -> dict:
+    """A loaded response's answers, decrypted and parsed (``LazyAnswers``' opener)."""
     return response.answers
 
 
