@@ -7,7 +7,7 @@ from datetime import datetime
 
 from flask import has_request_context, request
 from flask_login import current_user
-from sqlalchemy import Index, Insert, String, Update, bindparam, event, select
+from sqlalchemy import CTE, Index, Insert, String, Update, bindparam, event, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
@@ -116,16 +116,35 @@ _INSERT = _TABLE.insert()
 _COLUMNS = [column for column in _TABLE.c if not column.primary_key]
 
 
-def with_event(change: Update) -> Insert:
-    """PostgreSQL: one statement that makes ``change`` (an ``UPDATE … RETURNING``) and writes
-    one audit event for each row it changed (none when it changed none), with the values of
-    ``partner_event_parameters``: a data-modifying CTE, one round trip instead of two, in the
-    same transaction. Its rowcount is the rows changed. Made once, like any statement."""
-    changed = change.cte("changed")
-    values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
-    statement = _INSERT.from_select(_COLUMNS, select(*values).select_from(changed))
+def with_event(change: Update | Insert) -> Insert:
+    """PostgreSQL: one statement that makes ``change`` (an ``UPDATE … RETURNING``, or an
+    ``INSERT … RETURNING``) and writes one audit event for each row it changed (none when it
+    changed none), with the values of ``event_parameters``: a data-modifying CTE, one round
+    trip instead of two, in the same transaction. Its rowcount is the rows changed. Made
+    once, like any statement."""
+    statement = events_for(change.cte("changed"))
     # an INSERT's rowcount is kept only when asked for (an UPDATE's always is)
     return statement.execution_options(preserve_rowcount=True)
+
+
+def events_for(changed: CTE) -> Insert:
+    """The audit events of ``with_event`` for the rows of a data-modifying CTE, as an INSERT
+    that a statement of the caller's own may carry as a CTE too (``Select.add_cte``)."""
+    values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
+    return _INSERT.from_select(_COLUMNS, select(*values).select_from(changed))
+
+
+def event_parameters(
+    action: str,
+    object_kind: str,
+    object_id: uuid.UUID | str,
+    *,
+    actor_kind: str,
+    actor_id: uuid.UUID | str | None = None,
+) -> dict:
+    """The parameters of ``with_event``'s audit event (the same row as ``record``'s)."""
+    row = _row(action, object_kind, object_id, actor_kind, actor_id)
+    return {f"event_{name}": value for name, value in row.items()}
 
 
 def partner_event_parameters(
@@ -133,8 +152,9 @@ def partner_event_parameters(
 ) -> dict:
     """The parameters of ``with_event``'s audit event, of a partner's own doing (as
     ``by_partner``'s)."""
-    row = _row(action, object_kind, object_id, "partner", partner_id)
-    return {f"event_{name}": value for name, value in row.items()}
+    return event_parameters(
+        action, object_kind, object_id, actor_kind="partner", actor_id=partner_id
+    )
 
 
 def by_partner(
