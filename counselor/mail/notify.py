@@ -8,7 +8,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CTE, Select, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from counselor.auth.models import Counselor
@@ -93,14 +93,23 @@ _RECIPIENT_BY_CASE = (
 )
 
 
-def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None):
-    """The counselor's id, email, whether active, and their choices, in one read: by the
-    counselor, or by the case when the caller has only the case (a partner's submit)."""
-    if counselor_id is None:
-        row = core_execute(_RECIPIENT_BY_CASE, {"case_id": case_id}).first()
-    else:
-        row = core_execute(_RECIPIENT_BY_COUNSELOR, {"counselor_id": counselor_id}).first()
-    if row is None:
+def recipient_after(changed: CTE, *ctes: CTE) -> Select:
+    """``_RECIPIENT_BY_CASE`` as the main query of a statement that first makes ``changed``
+    (a data-modifying CTE) and ``ctes`` (their audit events): one row when it changed one, none
+    when it changed none; its counselor columns are read by ``recipient``. PostgreSQL: a
+    partner's submit marks the response sent and reads whom to tell in one round trip."""
+    counselor_of_case = _CASE.join(_WITH_SETTING, _COUNSELOR.c.id == _CASE.c.counselor_id)
+    return (
+        select(*_RECIPIENT)
+        .select_from(changed.outerjoin(counselor_of_case, _CASE.c.id == bindparam("case_id")))
+        .add_cte(*ctes)
+    )
+
+
+def recipient(row) -> tuple:
+    """(the counselor's row, their choices) of a row of ``_RECIPIENT``'s columns, or (None,
+    None) when there is none."""
+    if row is None or row.id is None:
         return None, None
     # no setting row: the defaults, as settings_for gives them
     found = row._mapping
@@ -109,15 +118,25 @@ def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None):
     )
 
 
+def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None) -> tuple:
+    """The counselor's id, email, whether active, and their choices, in one read: by the
+    counselor, or by the case when the caller has only the case (a partner's submit)."""
+    if counselor_id is None:
+        return recipient(core_execute(_RECIPIENT_BY_CASE, {"case_id": case_id}).first())
+    return recipient(core_execute(_RECIPIENT_BY_COUNSELOR, {"counselor_id": counselor_id}).first())
+
+
 def _event(
     counselor_id: uuid.UUID | None,
     case_id: uuid.UUID | None,
     kind: str,
     severity: str | None = None,
+    told: tuple | None = None,
 ) -> None:
-    """One event for the counselor (``counselor_id``, or the counselor of ``case_id``): a
-    mail now, a notice for the digest, or nothing, as they chose."""
-    counselor, setting = _recipient(counselor_id, case_id)
+    """One event for the counselor (``counselor_id``, or the counselor of ``case_id``; ``told``:
+    ``recipient``'s pair, already read): a mail now, a notice for the digest, or nothing, as
+    they chose."""
+    counselor, setting = told or _recipient(counselor_id, case_id)
     if counselor is None or not wanted(setting, kind) or not counselor.active:
         return
     if setting.digest:
@@ -147,13 +166,16 @@ def _worst(severities) -> str | None:
     return max(known, key=SEVERITY_ORDER.__getitem__) if known else None
 
 
-def homework_submitted(assignment, alerts: list) -> None:
-    """After a partner submitted: tell the counselor, and once more for urgent or review alerts."""
-    # the case's counselor is read with their choices (the case itself is not needed)
-    _event(None, assignment.case_id, "submitted")
+def homework_submitted(assignment, alerts: list, told: tuple | None = None) -> None:
+    """After a partner submitted: tell the counselor, and once more for urgent or review alerts.
+    ``told``: the counselor and their choices (``recipient``) when the caller read them."""
+    # the case's counselor is read with their choices (the case itself is not needed), once
+    # for both mails
+    told = told or _recipient(None, assignment.case_id)
+    _event(None, assignment.case_id, "submitted", told=told)
     mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
     if mailed:
-        _event(None, assignment.case_id, "alert", _worst(mailed))
+        _event(None, assignment.case_id, "alert", _worst(mailed), told=told)
 
 
 def alerts_raised(assignment, alerts: list) -> None:

@@ -18,5 +18,6 @@ results_released = _signals.signal("results-released")
 #: may return a list of alerts it raised (they are mailed to the counselor with the others).
 #: The portal sends them as plain rows (``counselor.portal.context.AssignmentRow`` and
 #: ``ResponseRow``: ids, ``case_id``, ``partner_id``, ``definition``, ``answers``): a receiver
-#: that needs more of them loads it.
+#: that needs more of them loads it. ``answers``: the response's answers, opened once by the
+#: sender (a receiver reads them rather than decrypting ``response.answers`` again).
 homework_submitted = _signals.signal("homework-submitted")

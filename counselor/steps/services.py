@@ -459,16 +459,19 @@ def asks_to_slow(answers: dict) -> list[str]:
 
 
 @signals.homework_submitted.connect
-def _debrief_sent(assignment: Assignment, response: Response, **_) -> list:
-    return debrief_sent(assignment, response)
+def _debrief_sent(
+    assignment: Assignment, response: Response, answers: dict | None = None, **_
+) -> list:
+    return debrief_sent(assignment, response, answers)
 
 
-def debrief_sent(assignment: Assignment, response: Response) -> list:
+def debrief_sent(assignment: Assignment, response: Response, answers: dict | None = None) -> list:
     """A step's debrief asking to slow down or pause holds the next step for everyone and
-    raises a review alert for the counselor; the alerts raised."""
+    raises a review alert for the counselor; the alerts raised. ``answers``: the response's,
+    when the caller opened them already (the submit did: they are not decrypted again)."""
     # the answers first: most submitted homework is no debrief, and no answer asking to slow
     # down means nothing to look up
-    if not asks_to_slow(response.answers):
+    if not asks_to_slow(response.answers if answers is None else answers):
         return []
     debrief = db.session.scalar(
         select(StepDebrief).where(
