@@ -97,3 +97,31 @@ def test_the_case_page_with_sessions_and_homework_is_five_round_trips(pg, client
     trips = _caseload_round_trips(client_a, f"/cases/{case.id}")
     assert trips[0] == "BEGIN" and trips[-1] == "COMMIT", trips
     assert len(trips) == CASE_PAGE_STATEMENTS + 2 == 5, "\n".join(trips)
+
+
+def test_a_submit_is_five_round_trips(pg, app, counselor_a):
+    """A partner's submit whose answers meet no alert rule: BEGIN, the portal session with the
+    homework under its lock, the UPDATE that marks the response sent with its audit event and
+    the counselor to tell, the counselor's mail with its audit event, COMMIT (the embedded
+    broker's drain flag follows in a short transaction of its own)."""
+    from tests.support import load_own, open_link, portal_csrf, revision_of, small_alert_definition
+
+    load_own(counselor_a, small_alert_definition())
+    with round_trips() as counter:
+        # warm-up as _caseload_round_trips: each submit is a fresh partner's (a submit is once)
+        for n in range(8):
+            case = new_case(counselor_a, f"Rivera {n}")
+            _, tokens = assign(case, "alert-check", owner_id=counselor_a.id)
+            browser = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
+            browser.autosave({"check.feel": "fine", "check.tired": 3, "check.pushed": "no"})
+            page = browser.get("/p/review")
+            counter.start()
+            sent = browser.client.post(
+                "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)}
+            )
+            assert sent.status_code == 302, sent.get_data(as_text=True)
+        trips = counter.trips()
+    request = trips[: trips.index("COMMIT") + 1]
+    assert request[0] == "BEGIN", trips
+    assert len(request) == 5, "\n".join(trips)
+    assert all(t.startswith("WITH changed AS") for t in request[2:4]), "\n".join(trips)

@@ -217,12 +217,9 @@ def test_release_and_reopen_racing_never_release_a_changed_answer(server, app, c
     assert outcomes["release first"] and outcomes["reopen first"], outcomes
 
 
-def test_two_devices_saving_the_same_revision_at_once_never_both_win(
-    server, app, counselor_a, capsys
-):
-    """Two devices of one partner send a draft started from the same revision at the same
-    moment: one is saved, the other is told its page is stale, and the stored answers are
-    exactly the saved one's (saves take the assignment's lock and read the response under it)."""
+def _two_devices(server: str, counselor_a):
+    """(case, assignment, Sam's partner id, Sam's two devices as (browser, CSRF token)): one
+    partner signed in on two devices to the race check's homework."""
     case = new_case(counselor_a)
     questionnaire, _ = load_definition(DEFINITION, counselor_a.id)
     assignment, issued = assign(
@@ -237,6 +234,26 @@ def test_two_devices_saving_the_same_revision_at_once_never_both_win(
         landing = device.request(f"/l/{token}")[1]
         assert device.request(f"/l/{token}", {"csrf_token": landing_csrf(landing)})[0] == 302
         devices.append((device, portal_csrf(device.request("/p/s/1")[1])))
+    return case, assignment, sam_id, devices
+
+
+def _report(capsys, doing: str, violations: list, wins: dict) -> None:
+    """Print what the two devices' race found, and fail on any violation."""
+    with capsys.disabled():
+        print(
+            f"\ntwo devices {doing} at once: {TRIES} concurrent tries on PostgreSQL, "
+            f"{len(violations)} invariant violations (wins {wins})"
+        )
+    assert violations == [], violations[:3]
+
+
+def test_two_devices_saving_the_same_revision_at_once_never_both_win(
+    server, app, counselor_a, capsys
+):
+    """Two devices of one partner send a draft started from the same revision at the same
+    moment: one is saved, the other is told its page is stale, and the stored answers are
+    exactly the saved one's (saves take the assignment's lock and read the response under it)."""
+    case, assignment, sam_id, devices = _two_devices(server, counselor_a)
     said = {0: "yes", 1: "no"}
 
     def save(n: int, revision: int):
@@ -257,9 +274,50 @@ def test_two_devices_saving_the_same_revision_at_once_never_both_win(
         roles = stored.answers["together"]["roles"]
         if stored.revision != base + 1 or roles != {"together": said[winner]}:
             violations.append(f"{got}: stored {roles} at {stored.revision} from {base}")
-    with capsys.disabled():
-        print(
-            f"\ntwo devices saving at once: {TRIES} concurrent tries on PostgreSQL, "
-            f"{len(violations)} invariant violations (wins {wins})"
+    _report(capsys, "saving", violations, wins)
+
+
+def test_two_devices_sending_the_same_answers_at_once_submit_once(server, app, counselor_a, capsys):
+    """Two devices of one partner send their answers at the same moment: one submit goes
+    through, the other is told its page is stale, and the submit is recorded once: one
+    ``portal.submit`` audit event and one mail to the counselor a try (the UPDATE that marks
+    the response sent writes its audit event and reads the counselor in one statement)."""
+    from sqlalchemy import func
+
+    from counselor.core.audit import AuditEvent
+    from counselor.mail.models import Message
+
+    case, assignment, sam_id, devices = _two_devices(server, counselor_a)
+
+    def sent_so_far() -> tuple[int, int]:
+        db.session.expire_all()
+        events = select(func.count()).where(AuditEvent.action == "portal.submit")
+        mails = select(func.count()).select_from(Message).where(Message.case_id == case.id)
+        found = db.session.scalar(events), db.session.scalar(mails)
+        db.session.commit()
+        return found
+
+    def send(n: int, revision: int):
+        device, csrf = devices[n]
+        return device.request("/p/submit", {"csrf_token": csrf, "revision": revision})[0]
+
+    violations, wins = [], {0: 0, 1: 0}
+    for _ in range(TRIES):
+        db.session.expire_all()
+        response = db.session.scalar(
+            select(Response).where(
+                Response.assignment_id == assignment.id, Response.partner_id == sam_id
+            )
         )
-    assert violations == [], violations[:3]
+        response.answers, response.status = SUBMITTED, "draft"  # answered, not sent
+        db.session.commit()
+        base, before = response.revision, sent_so_far()
+        got = at_once(*(partial(send, n, base) for n in (0, 1)))
+        events, mails = sent_so_far()
+        if sorted(got) != [302, 409]:
+            violations.append(f"statuses {got}")
+            continue
+        wins[got.index(302)] += 1
+        if (events, mails) != (before[0] + 1, before[1] + 1):
+            violations.append(f"{got}: {events - before[0]} events, {mails - before[1]} mails")
+    _report(capsys, "submitting", violations, wins)
