@@ -43,6 +43,26 @@ def test_keyring_round_trip_and_binding():
         ring.decrypt(b"Sam Rivera", AAD)  # plaintext where ciphertext belongs
 
 
+def test_many_values_open_in_one_call_and_any_misplaced_one_fails_it():
+    """A page's values opened together (``open_all``) are what one by one opens, and a value
+    tampered with, sealed for another row or under an unknown key fails the whole call."""
+    ring = KeyRing(new_encryption_key())
+    prefix = associated_data("partner", "display_name", "").decode()
+    ids = [str(uuid.UUID(int=n)) for n in range(1, 5)]
+    texts = ["Sam <Rivera>", "", "Ünïcødé ✓", "Alex, Novak"]
+    blobs = [
+        ring.encrypt(text, f"{prefix}{row}".encode()) for text, row in zip(texts, ids, strict=True)
+    ]
+    assert ring.open_all(prefix, False, [*blobs, None], [*ids, ids[0]]) == [*texts, None]
+    assert ring.open_all(prefix, True, blobs[:1], ids[:1]) == [texts[0].encode()]
+    tampered = bytearray(blobs[2])
+    tampered[-1] ^= 1
+    stranger = KeyRing(new_encryption_key()).encrypt("Kim", f"{prefix}{ids[2]}".encode())
+    for bad in ([blobs[0], blobs[2], blobs[1]], [blobs[0], bytes(tampered)], [stranger]):
+        with pytest.raises(DecryptionError):
+            ring.open_all(prefix, False, bad, ids[: len(bad)])
+
+
 def test_every_key_decrypts_and_the_first_encrypts():
     k1, k2 = new_encryption_key(), new_encryption_key()
     old = KeyRing(k1).encrypt("before rotation", AAD)
