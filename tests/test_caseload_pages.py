@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
+from markupsafe import escape
 from sqlalchemy import update
 
 from counselor.agreements import services as agreements
@@ -15,7 +17,7 @@ from counselor.alerts.services import raise_rule_alert
 from counselor.auth.models import Counselor
 from counselor.cases.caseload import PAGE_SIZE
 from counselor.cases.services import create_case
-from counselor.core.models import local_day, utcnow
+from counselor.core.models import aware, local_day, utcnow
 from counselor.extensions import db
 from counselor.pages import read_models
 from tests.support import assign, sync
@@ -229,3 +231,65 @@ def test_each_row_says_its_partners_and_its_latest_session(app, client_a, counse
         ("1 partner: Kim", f"Last session {local_day(past.last_session_at)}"),
         ("2 partners: Jo, Ren", "No sessions yet"),
     ]
+
+
+def test_a_full_page_says_what_each_case_object_says(app, client_a, counselor_a):
+    # A full page of 50 rows against the same cases read one by one as objects (label and
+    # partners through their sealed columns' descriptors, the session day through
+    # ``strftime`` in a practice zone west of UTC): labels and names with HTML characters
+    # and commas, one to six partners in their order, booked, past and no sessions, sessions
+    # either side of midnight in the zone, an archived case, flags, the link, the order.
+    sync()
+    app.config["COUNSELOR_TIMEZONE"] = "America/New_York"
+    owner = db.session.get(Counselor, counselor_a.id)
+    noon = utcnow().replace(hour=12, minute=0, second=0, microsecond=0)
+    cases = []
+    for n in range(55):
+        names = [f'P{n}.{k} <&> "O\'Neil", Jr.' for k in range(1 + n % 6)]
+        case = create_case(owner, f"Case {n:03d} <b>&amp;", [{"display_name": x} for x in names])
+        # 03:30 UTC is the day before in New York; a third have no session, some are booked
+        hours = (-8.5, 15.5, None)[n % 3]
+        if hours is not None:
+            case.last_session_at = noon + timedelta(days=20 - n, hours=hours)
+        if n == 7:
+            case.status = "archived"
+        cases.append(case)
+    db.session.commit()
+    _alert(cases[40], "urgent")
+    _pause(cases[12])
+    html = client_a.get("/cases?status=all").get_data(as_text=True)
+    rows = re.findall(r'<a class="list-group-item[^"]*" href="([^"]+)">(.*?)</a>', html, re.S)
+    assert len(rows) == PAGE_SIZE
+    by_link = {f"/cases/{case.id}": case for case in cases}
+    shown = []
+    for link, row in rows:
+        case = db.session.get(type(cases[0]), by_link[link].id)
+        db.session.refresh(case)
+        text = re.sub(r"\s+", " ", row)
+        label = re.search(r'case-label">(.*?) <', text).group(1)
+        assert label == escape(case.label)
+        names = [p.display_name for p in case.partners]
+        count = f"{len(names)} {'partner' if len(names) == 1 else 'partners'}"
+        assert f"> {escape(f'{count}: ' + ', '.join(names))} </div>" in text
+        if case.last_session_at is None:
+            when = "No sessions yet"
+        else:
+            at = aware(case.last_session_at)
+            day = at.astimezone(ZoneInfo("America/New_York")).date()
+            booked = "Session booked for" if at > utcnow() else "Last session"
+            when = f"{booked} {day.day} {day.strftime('%b')} {day.year}"
+        assert text.endswith(f'md-end"> {when} </div> </div> ')
+        assert ("Archived</span>" in text) == (case.status == "archived")
+        shown.append(case.label.split(" <")[0])
+    flags = re.findall(r"case-alert-flag case-alert-(\w+)\">⚑ ([^<]+)<", html)
+    assert flags == [("pause", "Paused by a partner"), ("urgent", "Urgent screening alert")]
+    assert shown[:2] == ["Case 012", "Case 040"]
+    # then the latest session first (the booked ones lead), those without one last, newest
+    # first
+    rest = [c for c in cases if c not in (cases[12], cases[40])]
+    dated = sorted((c for c in rest if c.last_session_at), key=lambda c: aware(c.last_session_at))
+    undated = sorted(
+        (c for c in rest if not c.last_session_at), key=lambda c: (aware(c.created_at), c.id)
+    )
+    expected = [c.label.split(" <")[0] for c in dated[::-1] + undated[::-1]]
+    assert shown[2:] == expected[: PAGE_SIZE - 2]
