@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -17,7 +17,7 @@ from counselor.alerts.services import raise_rule_alert
 from counselor.auth.models import Counselor
 from counselor.cases.caseload import PAGE_SIZE
 from counselor.cases.services import create_case
-from counselor.core.models import aware, local_day, utcnow
+from counselor.core.models import aware, day_text, local_day, utcnow
 from counselor.extensions import db
 from counselor.pages import read_models
 from tests.support import assign, sync
@@ -293,3 +293,11 @@ def test_a_full_page_says_what_each_case_object_says(app, client_a, counselor_a)
     )
     expected = [c.label.split(" <")[0] for c in dated[::-1] + undated[::-1]]
     assert shown[2:] == expected[: PAGE_SIZE - 2]
+
+
+def test_every_month_prints_as_strftime_prints_it():
+    # the rows' days (and every page's and PDF's) name the month from a table
+    for month in range(1, 13):
+        day = date(2026, month, 9)
+        assert day_text(day) == f"9 {day.strftime('%b')} 2026"
+        assert day_text(day, year=False, long=True) == f"9 {day.strftime('%B')}"
