@@ -18,9 +18,7 @@ a C compiler (bench/submit_cost.py's helper).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
-from bench.submit_cost import _helper, under_valgrind  # noqa: E402
+from bench.submit_cost import count_pages, reopened, under_valgrind  # noqa: E402
 
 
 def _seeded(tmp: Path, pg_url: str, cases: int) -> dict:
@@ -50,39 +48,19 @@ def _seeded(tmp: Path, pg_url: str, cases: int) -> dict:
     }
 
 
-def _count(tmp: Path, warmup: int, count: int, cases: int) -> None:
+def _count(tmp: Path, warmup: int, count: int) -> None:
     """Inside valgrind: each page's ``count`` requests, one dump of instructions each."""
     seeded = json.loads((tmp / "seeded.json").read_text())
-    os.environ["REF_DATABASE_URL"] = seeded["ref"]
-    from bench import ref_app
-
-    app = bench_app(
-        seeded["url"],
-        tmp / "instance",
-        WTF_CSRF_ENABLED=False,
-        COUNSELOR_ENCRYPTION_KEYS=seeded["key"],
-    )
-    ref_app.create_schema(ref_app.url())
+    app, reference = reopened(tmp, seeded, seeded["ref"])
     small = signed_in_client(app, seeded["counselors"]["small"])
     large = signed_in_client(app, seeded["counselors"]["large"])
     pages = {
-        "reference": (ref_app.app.test_client(), "/page"),
+        "reference": (reference, "/page"),
         "caseload-small": (small, "/cases"),
         "caseload-large": (large, "/cases"),
         "case": (small, f"/cases/{seeded['case']}"),
     }
-    for who, path in pages.values():
-        for _ in range(warmup):
-            assert who.get(path).status_code == 200, path
-    cg = _helper(tmp)
-    gc.collect()
-    gc.freeze()  # as wsgi.py does once the app is made
-    for name, (who, path) in pages.items():
-        cg.cg_start()
-        for _ in range(count):
-            who.get(path)
-        cg.cg_stop()
-        cg.cg_dump(name.encode())
+    count_pages(tmp, pages, warmup, count)
 
 
 def main() -> int:
@@ -94,7 +72,7 @@ def main() -> int:
     parser.add_argument("--inside-callgrind", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.inside_callgrind:
-        _count(Path(args.inside_callgrind), args.warmup, args.count, args.cases)
+        _count(Path(args.inside_callgrind), args.warmup, args.count)
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="counselor-caseload-"))
     (tmp / "seeded.json").write_text(json.dumps(_seeded(tmp, args.pg_url, args.cases)))
@@ -103,7 +81,6 @@ def main() -> int:
     argv = [
         f"--warmup={args.warmup}",
         f"--count={args.count}",
-        f"--cases={args.cases}",
         f"--inside-callgrind={tmp}",
     ]
     totals = under_valgrind(__file__, argv, out, args.count)

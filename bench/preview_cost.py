@@ -21,9 +21,7 @@ valgrind's headers and a C compiler (bench/submit_cost.py's helper).
 from __future__ import annotations
 
 import argparse
-import gc
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -32,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
-from bench.submit_cost import _helper, under_valgrind  # noqa: E402
+from bench.submit_cost import count_pages, reopened, under_valgrind  # noqa: E402
 
 #: the pages counted besides the reference (``bench/seed.py``'s ``compare_paths``)
 PAGES = ("section", "preview")
@@ -60,37 +58,16 @@ def _count(tmp: Path, warmup: int, count: int, pages: list[str]) -> None:
     """Inside valgrind: each page's ``count`` requests, one dump of instructions each."""
     seeded = json.loads((tmp / "seeded.json").read_text())
     url = seeded["url"]
-    os.environ["REF_DATABASE_URL"] = (
-        url if url.startswith("postgresql") else f"sqlite:///{tmp / 'reference.sqlite3'}"
-    )
-    from bench import ref_app
-
-    app = bench_app(
-        seeded["url"],
-        tmp / "instance",
-        WTF_CSRF_ENABLED=False,
-        COUNSELOR_ENCRYPTION_KEYS=seeded["key"],
-    )
-    ref_app.create_schema(ref_app.url())
+    ref_url = url if url.startswith("postgresql") else f"sqlite:///{tmp / 'reference.sqlite3'}"
+    app, reference = reopened(tmp, seeded, ref_url)
     client = signed_in_client(app, seeded["email"])
-    counted = {"reference": (ref_app.app.test_client(), "/page")}
+    counted = {"reference": (reference, "/page")}
     counted |= {
         name: (client, path)
         for name, path in seeded["paths"].items()
         if name.split("-")[0] in pages
     }
-    for who, path in counted.values():
-        for _ in range(warmup):
-            assert who.get(path).status_code == 200, path
-    cg = _helper(tmp)
-    gc.collect()
-    gc.freeze()  # as wsgi.py does once the app is made
-    for name, (who, path) in counted.items():
-        cg.cg_start()
-        for _ in range(count):
-            who.get(path)
-        cg.cg_stop()
-        cg.cg_dump(name.encode())
+    count_pages(tmp, counted, warmup, count)
 
 
 def main() -> int:

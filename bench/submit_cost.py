@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import os
 import re
 import shutil
 import statistics
@@ -126,6 +127,41 @@ def counted(args, send, save, tmp: Path, what: str = "submit") -> None:
         cg.cg_start()
         for _ in range(args.count):
             fn()
+        cg.cg_stop()
+        cg.cg_dump(name.encode())
+
+
+def reopened(tmp: Path, seeded: dict, ref_url: str):
+    """Inside valgrind: (the app on the database seeded before, with its key; a client of
+    bench/ref_app.py on ``ref_url``, its schema made)."""
+    os.environ["REF_DATABASE_URL"] = ref_url
+    from bench import ref_app
+    from bench.seed import bench_app
+
+    app = bench_app(
+        seeded["url"],
+        tmp / "instance",
+        WTF_CSRF_ENABLED=False,
+        COUNSELOR_ENCRYPTION_KEYS=seeded["key"],
+    )
+    ref_app.create_schema(ref_app.url())
+    return app, ref_app.app.test_client()
+
+
+def count_pages(tmp: Path, pages: dict, warmup: int, count: int) -> None:
+    """Inside valgrind: ``warmup`` requests of each page (name -> (client, path)), then each
+    page's ``count`` requests counted, one dump of instructions named after the page each
+    (``under_valgrind`` reads them)."""
+    for who, path in pages.values():
+        for _ in range(warmup):
+            assert who.get(path).status_code == 200, path
+    cg = _helper(tmp)
+    gc.collect()
+    gc.freeze()  # as wsgi.py does once the app is made
+    for name, (who, path) in pages.items():
+        cg.cg_start()
+        for _ in range(count):
+            who.get(path)
         cg.cg_stop()
         cg.cg_dump(name.encode())
 
