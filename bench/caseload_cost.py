@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
-from bench.submit_cost import count_pages, reopened, under_valgrind  # noqa: E402
+from bench.submit_cost import count_pages, pages_counted, reopened  # noqa: E402
 
 
 def _seeded(tmp: Path, pg_url: str, cases: int) -> dict:
@@ -75,15 +75,8 @@ def main() -> int:
         _count(Path(args.inside_callgrind), args.warmup, args.count)
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="counselor-caseload-"))
-    (tmp / "seeded.json").write_text(json.dumps(_seeded(tmp, args.pg_url, args.cases)))
-    out = tmp / "callgrind"
-    out.mkdir()
-    argv = [
-        f"--warmup={args.warmup}",
-        f"--count={args.count}",
-        f"--inside-callgrind={tmp}",
-    ]
-    totals = under_valgrind(__file__, argv, out, args.count)
+    seeded = _seeded(tmp, args.pg_url, args.cases)
+    totals, out = pages_counted(__file__, tmp, seeded, args.warmup, args.count)
     ref = totals["reference"]
     database = "PostgreSQL" if args.pg_url else "SQLite"
     print(f"callgrind ({database}), {args.count} requests each after {args.warmup} of warm-up:")

@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.seed import bench_app, seed, signed_in_client  # noqa: E402
-from bench.submit_cost import count_pages, reopened, under_valgrind  # noqa: E402
+from bench.submit_cost import count_pages, pages_counted, reopened  # noqa: E402
 
 #: the pages counted besides the reference (``bench/seed.py``'s ``compare_paths``)
 PAGES = ("section", "preview")
@@ -83,12 +83,14 @@ def main() -> int:
         _count(Path(args.inside_callgrind), args.warmup, args.count, pages)
         return 0
     tmp = Path(tempfile.mkdtemp(prefix="counselor-preview-"))
-    (tmp / "seeded.json").write_text(json.dumps(_seeded(tmp, args.pg_url)))
-    out = tmp / "callgrind"
-    out.mkdir()
-    argv = [f"--warmup={args.warmup}", f"--count={args.count}", f"--inside-callgrind={tmp}"]
-    argv.append(f"--pages={','.join(pages)}")
-    totals = under_valgrind(__file__, argv, out, args.count)
+    totals, out = pages_counted(
+        __file__,
+        tmp,
+        _seeded(tmp, args.pg_url),
+        args.warmup,
+        args.count,
+        extra=(f"--pages={','.join(pages)}",),
+    )
     ref = totals["reference"]
     print(f"callgrind, {args.count} requests each after {args.warmup} of warm-up ({out}):")
     print(f"  reference /page: {ref / 1e6:.2f} M instructions")

@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import gc
+import json
 import os
 import re
 import shutil
@@ -164,6 +165,19 @@ def count_pages(tmp: Path, pages: dict, warmup: int, count: int) -> None:
             who.get(path)
         cg.cg_stop()
         cg.cg_dump(name.encode())
+
+
+def pages_counted(
+    script: str, tmp: Path, seeded: dict, warmup: int, count: int, extra: tuple[str, ...] = ()
+):
+    """(instructions per request by page, callgrind's folder): ``script`` run again under
+    callgrind with ``--inside-callgrind`` on ``tmp`` (and the arguments ``extra``), where
+    ``seeded`` (what its counting run reopens, ``reopened``) is written first."""
+    (tmp / "seeded.json").write_text(json.dumps(seeded))
+    out = tmp / "callgrind"
+    out.mkdir()
+    argv = [f"--warmup={warmup}", f"--count={count}", f"--inside-callgrind={tmp}", *extra]
+    return under_valgrind(script, argv, out, count), out
 
 
 def under_valgrind(script: str, argv: list[str], out: Path, count: int) -> dict[str, float]:
