@@ -145,14 +145,18 @@ def by_sid(sid: str) -> dict[str, str]:
 
 
 def from_record(sid: str, record) -> PortalSession | None:
-    """The portal session of a record row (``record_columns``), if the record exists and is
-    not past its age; the idle PIN reset and the touch are written here (not committed)."""
+    """The portal session of a record row's mapping (``record_columns``, read by key as
+    ``Row._mapping`` gives them: see ``portal.context._session_of``), if the record exists and
+    is not past its age; the idle PIN reset and the touch are written here (not committed)."""
     now = utcnow()
-    if record is None or now - aware(record.created_at) > timedelta(seconds=MAX_AGE_SECONDS):
+    if record is None:
         return None
-    seen = aware(record.last_seen_at or record.created_at)
+    created_at = aware(record["created_at"])
+    if now - created_at > timedelta(seconds=MAX_AGE_SECONDS):
+        return None
+    seen = aware(record["last_seen_at"]) if record["last_seen_at"] else created_at
     changes: dict = {}
-    pin_ok = record.pin_ok
+    pin_ok = record["pin_ok"]
     if pin_ok and now - seen > PIN_IDLE:
         # idle too long: whoever holds the phone now shows the PIN again
         pin_ok = changes["pin_ok"] = False
@@ -162,10 +166,10 @@ def from_record(sid: str, record) -> PortalSession | None:
         core_execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
     return PortalSession(
         sid,
-        record.partner_id,
-        record.link_id,
-        record.home_generation,
-        record.focus_assignment_id,
+        record["partner_id"],
+        record["link_id"],
+        record["home_generation"],
+        record["focus_assignment_id"],
         pin_ok=pin_ok,
         wrote=bool(changes),
     )
@@ -181,7 +185,7 @@ def load() -> PortalSession | None:
     if sid is None:
         return None
     record = db.session.execute(select(*record_columns()).where(BY_SID), by_sid(sid)).first()
-    return from_record(sid, record)
+    return from_record(sid, None if record is None else record._mapping)
 
 
 def focus(ps: PortalSession, assignment_id: uuid.UUID) -> None:

@@ -141,19 +141,32 @@ _DESIRE_ANSWERS = frozenset(DESIRE_ANSWERS)
 
 
 def _normalise_desire(item: dict, value: Any) -> dict | None:
+    keys = [r["key"] for r in item["roles"]]
+    return _desire(value, keys, frozenset(keys))
+
+
+def _desire_check(item: dict):
+    """The check of one desire item with its roles' keys worked out once (``_item_checks``:
+    once per definition, not once per answer)."""
+    keys = [r["key"] for r in item["roles"]]
+    known = frozenset(keys)
+    return lambda _item, value: _desire(value, keys, known)
+
+
+def _desire(value: Any, keys: list[str], known: frozenset[str]) -> dict | None:
     # The stored shape is built here in one pass, as ``desire_value`` would build it from
     # the checked answer (an item-wide limit of older pages becomes a limit per role), and
-    # an answer with nothing set is None, as ``has_answer`` would say.
+    # an answer with nothing set is None, as ``has_answer`` would say. ``keys`` are the
+    # item's roles in order, ``known`` the same as a set.
     if not isinstance(value, dict) or not value.keys() <= _DESIRE_SENT:
         raise _Invalid("This answer is not in the expected form.")
     get = value.get
     roles = get("roles") or {}
     if not isinstance(roles, dict):
         raise _Invalid("This answer is not in the expected form.")
-    keys = [r["key"] for r in item["roles"]]
     clean_roles = {}
     for key, answer in roles.items():
-        if key not in keys:
+        if key not in known:
             raise _Invalid("This answer names a role the question does not have.")
         if answer in (None, ""):
             continue
@@ -161,17 +174,22 @@ def _normalise_desire(item: dict, value: Any) -> dict | None:
             raise _Invalid("Choose one of the answers shown.")
         clean_roles[key] = answer
     limits = get("limits") or []
-    if not isinstance(limits, list) or not all(isinstance(k, str) for k in limits):
+    if not isinstance(limits, list):
         raise _Invalid("This answer is not in the expected form.")
-    if limits and not set(limits) <= set(keys):
-        raise _Invalid("This answer names a role the question does not have.")
+    if limits:
+        if not all(isinstance(k, str) for k in limits):
+            raise _Invalid("This answer is not in the expected form.")
+        if not known.issuperset(limits):
+            raise _Invalid("This answer names a role the question does not have.")
     hard_limit, fantasy = get("hard_limit", False), get("fantasy", False)
     if not isinstance(hard_limit, bool) or not isinstance(fantasy, bool):
         raise _Invalid("A tick box is either ticked or not.")
     experience = get("experience") or ""
     if experience and experience not in EXPERIENCE:
         raise _Invalid("Choose one of the answers shown.")
-    note = _clean_text(get("note") or "", MAX_NOTE, "The note")
+    note = get("note") or ""
+    if note:  # an empty note needs no check
+        note = _clean_text(note, MAX_NOTE, "The note")
     chosen = {k: clean_roles[k] for k in keys if k in clean_roles} if clean_roles else {}
     limited = [k for k in keys if k in limits] if limits else []
     if hard_limit and not limited:
@@ -204,20 +222,41 @@ _CHECKS = {
 _ANSWERABLE = frozenset(ANSWERABLE)
 
 
+def _unanswerable(item: dict, value: Any):
+    raise AnswerError(f"'{item['link_id']}' cannot be answered.")
+
+
+def _item_checks(defn: Definition) -> dict[str, tuple[dict, Any]]:
+    """``{link_id: (item, check)}`` of every answerable item: worked out once per definition
+    (``Definition.derived``), so a save of thirty answers looks each one up once."""
+    checks = {}
+    for link_id, item in defn.by_id.items():
+        kind = item["type"]
+        if kind in _ANSWERABLE:
+            check = _desire_check(item) if kind == "desire" else _CHECKS.get(kind, _unanswerable)
+            checks[link_id] = (item, check)
+    return checks
+
+
 def validate_changes(defn: Definition, changes: Mapping[str, Any]) -> tuple[dict, dict[str, str]]:
     """Normalise a partial set of answers; returns (clean changes, {link_id: error}).
 
     Raises AnswerError for a link_id that is not a question of this definition: that is a
     broken or forged request, not a typing mistake.
     """
+    checks = defn.derived("answer checks", _item_checks)
     clean: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for link_id, raw in changes.items():
-        item = defn.by_id.get(link_id) if isinstance(link_id, str) else None
-        if item is None or item["type"] not in _ANSWERABLE:
+        found = checks.get(link_id) if isinstance(link_id, str) else None
+        if found is None:
             raise AnswerError(f"'{str(link_id)[:64]}' is not a question of this questionnaire.")
+        if raw is None or raw == "" or raw == []:
+            clean[link_id] = None  # cleared, as ``normalise`` says
+            continue
+        item, check = found
         try:
-            clean[link_id] = normalise(item, raw)
+            clean[link_id] = check(item, raw)
         except _Invalid as exc:
             errors[link_id] = str(exc)
     return clean, errors
