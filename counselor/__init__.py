@@ -21,15 +21,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the application: settings, extensions, blueprints, CLI."""
-    from flask import Flask
-
     from counselor.config import ConfigError, load_config, private_sqlite_file
     from counselor.core.cookies import SessionCookieInterface
     from counselor.core.crypto import KeyConfigError, KeyRing
+    from counselor.core.web import App
     from counselor.extensions import bootstrap, csrf, db, init_limiter, migrate
 
     config = dict(config or {})
-    app = Flask(
+    app = App(
         __name__,
         template_folder=str(ROOT / "templates"),
         instance_path=str(config.pop("INSTANCE_PATH", ROOT / "instance")),
@@ -195,6 +194,21 @@ def _redact_link_tokens_in_logs() -> None:
             logger.addFilter(_RedactLinkTokens())
 
 
+def _not_on_portal(hook):
+    """``hook`` (an after-request hook), run on every request but the partner portal's."""
+    from functools import wraps
+
+    from flask import request
+
+    @wraps(hook)
+    def run(response):
+        if request.blueprint == "portal":
+            return response
+        return hook(response)
+
+    return run
+
+
 def _init_login(app: Flask) -> None:
     from counselor.extensions import login_manager
 
@@ -204,6 +218,16 @@ def _init_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     # Our own server-side sessions make Flask-Login's session fingerprinting unnecessary.
     login_manager.session_protection = None
+    # Its after-request hook sets or clears the remember-me cookie that a sign-in or a
+    # sign-out of the same request asked for, and reads the counselor's session cookie to
+    # find out (which also gives every response ``Vary: Cookie``). The partner portal signs
+    # no counselor in or out, and its pages do not read the counselor's session
+    # (portal.access): a portal request skips it (about 2% of an autosave). Its pages are
+    # never stored by a cache (``Cache-Control: no-store``), so the Vary header meant nothing.
+    after = app.after_request_funcs.setdefault(None, [])
+    hook = login_manager._update_remember_cookie
+    if hook in after:
+        after[after.index(hook)] = _not_on_portal(hook)
 
     from counselor.auth.services import load_login_session
 

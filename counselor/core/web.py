@@ -19,6 +19,33 @@ from werkzeug.sansio.utils import host_is_trusted
 from counselor.core.models import day_text, local_datetime, local_day
 from counselor.core.text import unstorable
 
+
+class App(Flask):
+    """Flask, with its check of whether a hook or view is a coroutine function remembered."""
+
+    #: at most this many functions are remembered (hooks, views and error handlers: a few
+    #: hundred at most, made once)
+    _MAX_REMEMBERED = 4096
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._plain_functions: set = set()
+
+    def ensure_sync(self, func):
+        """Flask's, with a plain function's answer remembered: Flask asks it of every hook
+        and view on every request (``inspect.iscoroutinefunction``, about 1 µs each; an
+        autosave runs nine). A coroutine function is wrapped on every call, as Flask does."""
+        try:
+            if func in self._plain_functions:
+                return func
+        except TypeError:  # an unhashable callable: asked every time
+            return super().ensure_sync(func)
+        wrapped = super().ensure_sync(func)
+        if wrapped is func and len(self._plain_functions) < self._MAX_REMEMBERED:
+            self._plain_functions.add(func)
+        return wrapped
+
+
 # Phrases shown on error pages: what happened and what to do, never a trace.
 ERROR_TEXT = {
     400: (
