@@ -38,10 +38,12 @@ def resolve(with_csrf: bool = True):
     the assignment's row lock (``context.resolve_changing``): ``g.homework`` is that
     PartnerContext, None when it was not read so (the homework view reads it then).
     """
+    req = request._get_current_object()  # one look-up through the proxy, not several
     sid = portal_session.cookie_sid()
     found = homework = None
-    if sid and request.method == "POST" and request.endpoint in CHANGES_READ_PLAIN:
-        found = context.resolve_changing(sid, (request.view_args or {}).get("assignment_id"))
+    posted = req.method == "POST"
+    if sid and posted and req.endpoint in CHANGES_READ_PLAIN:
+        found = context.resolve_changing(sid, (req.view_args or {}).get("assignment_id"))
     if found is not None:
         ps, ctx, homework = found
     else:
@@ -52,11 +54,12 @@ def resolve(with_csrf: bool = True):
     if ps.wrote:
         db.session.commit()  # the session's idle bookkeeping, apart from the route's work
         homework = None  # the commit ended its lock: read again under a new one
-    if with_csrf and request.method == "POST" and not ps.check_csrf(_sent_csrf()):
+    if with_csrf and posted and not ps.check_csrf(_sent_csrf(req)):
         refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
-    g.portal = ps
-    g.ctx = ctx
-    g.homework = homework
+    request_g = g._get_current_object()
+    request_g.portal = ps
+    request_g.ctx = ctx
+    request_g.homework = homework
     return ps, ctx
 
 
@@ -64,12 +67,12 @@ def _is_autosave() -> bool:
     return request.endpoint in ("portal.autosave",)
 
 
-def _sent_csrf() -> str | None:
-    sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token")
-    if not sent and _is_autosave():
+def _sent_csrf(req) -> str | None:
+    sent = req.headers.get("X-CSRF-Token") or req.form.get("csrf_token")
+    if not sent and req.endpoint == "portal.autosave":
         # navigator.sendBeacon cannot set headers: a flush on leaving carries it in the body
         try:
-            data = request.get_json(force=True, silent=True)
+            data = req.get_json(force=True, silent=True)
         except RecursionError:  # deeply nested brackets: silent=True only covers ValueError
             data = None
         sent = data.get("csrf_token") if isinstance(data, dict) else None

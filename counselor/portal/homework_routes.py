@@ -42,24 +42,26 @@ def homework_required(view):
     @partner_required
     @wraps(view)
     def wrapped(pctx, *args, assignment_id=None, **kwargs):
-        chosen = assignment_id or g.portal.focus_assignment_id
+        # one look-up through each proxy, not one per use
+        req, request_g = request._get_current_object(), g._get_current_object()
+        chosen = assignment_id or request_g.portal.focus_assignment_id
         # a POST changes answers (save, submit, reopen): its reads are made under the lock
-        locked = request.method == "POST"
+        locked = req.method == "POST"
         # an autosave and a submit read plain columns: they need no object unless they
         # refuse (the page shown then loads them) or an answer stops the rest; they were
         # read with the session, unless that could not be done
-        plain = request.endpoint in CHANGES_READ_PLAIN
-        ctx = g.homework
+        plain = req.endpoint in CHANGES_READ_PLAIN
+        ctx = request_g.homework
         if ctx is None and chosen:
             ctx = context.assignment_context(pctx, chosen, lock=locked, plain=plain)
         if ctx is None:
             audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
             db.session.commit()
             return not_found()
-        portal_session.focus(g.portal, ctx.assignment.id)
+        portal_session.focus(request_g.portal, ctx.assignment.id)
         # a gate (consent before an intake) stops pages and the submit; saving answers never
         # is refused, so nothing typed is lost when a gate appears mid-way
-        if request.method == "GET" or request.endpoint == "portal.submit":
+        if req.method == "GET" or req.endpoint == "portal.submit":
             gate = services.homework_gate(ctx)
             if gate:
                 return redirect(gate)
@@ -242,17 +244,21 @@ def section(ctx, number: int):
 @homework_required
 def autosave(ctx):
     """Save changed answers sent as JSON ``{"revision": n, "answers": {link_id: value}}``."""
-    if request.content_length and request.content_length > MAX_SAVE_CHARS * 4:
+    req = request._get_current_object()  # one look-up through the proxy, not several
+    length = req.content_length
+    if length and length > MAX_SAVE_CHARS * 4:
         return _json_answer({"error": "Too much text in one save."}, 413)
     data = None
-    if request.is_json or request.mimetype == "text/plain":
+    is_json = req.is_json
+    if is_json or req.mimetype == "text/plain":
         # orjson: a partner's whole page parsed several times faster than by get_json; a
         # document nested too deep or not UTF-8 is refused as not understood, as before
+        body = req.get_data()
         try:
-            data = orjson.loads(request.get_data())
+            data = orjson.loads(body)
         except orjson.JSONDecodeError:
-            data = _lenient_json(request.get_data())
-        if not request.is_json and not (isinstance(data, dict) and "csrf_token" in data):
+            data = _lenient_json(body)
+        if not is_json and not (isinstance(data, dict) and "csrf_token" in data):
             data = None  # only a beacon flushed as the page goes away is text/plain
     status, body = services.autosave(ctx, data)
     if status == 200:
