@@ -99,6 +99,8 @@ def _drop_pending(session: Session, transaction) -> None:
 
 
 def _row(action: str, object_kind: str, object_id, actor_kind: str, actor_id) -> dict:
+    # the request through the proxy's _get_current_object, as core.crypto.keyring does
+    req = request._get_current_object() if has_request_context() else None
     return {
         "at": utcnow(),
         "actor_kind": actor_kind,
@@ -106,7 +108,7 @@ def _row(action: str, object_kind: str, object_id, actor_kind: str, actor_id) ->
         "action": action,
         "object_kind": object_kind,
         "object_id": str(object_id or ""),
-        "remote_addr": (request.remote_addr or "")[:64] if has_request_context() else "",
+        "remote_addr": (req.remote_addr or "")[:64] if req is not None else "",
     }
 
 

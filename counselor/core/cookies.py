@@ -43,11 +43,14 @@ class SignedCookie:
     def read(self, key: str) -> dict | None:
         """The request's cookie as a dict whose ``key`` is a string, or None unless it is
         there, not too long, signed by us with this cookie's salt and not past its age."""
-        raw = request.cookies.get(self.name)
+        # through the proxies' _get_current_object, as core.crypto.keyring does (read on every
+        # portal request)
+        raw = request._get_current_object().cookies.get(self.name)
         if not raw or len(raw) > self.max_length:
             return None
+        secret_key = current_app._get_current_object().config["SECRET_KEY"]
         try:
-            data, signed_at = _opened(current_app.config["SECRET_KEY"], self.salt, raw)
+            data, signed_at = _opened(secret_key, self.salt, raw)
         except BadSignature:
             return None
         # the age is checked on every request, as the serializer's max_age checks it

@@ -153,8 +153,10 @@ _SHORTEST = _SEALED_AT + 16
 
 
 def keyring() -> KeyRing:
-    """The key ring of the current app."""
-    return current_app.extensions["counselor_keyring"]
+    """The key ring of the current app (every sealed value read or written asks for it)."""
+    # _get_current_object: one call, where an attribute of the proxy first fails as the
+    # proxy's own (an AttributeError made and formatted) before the proxy looks it up
+    return current_app._get_current_object().extensions["counselor_keyring"]
 
 
 class Sealed(TypeDecorator):

@@ -262,10 +262,12 @@ def _security_headers(response):
     if "referrer-policy" not in have:
         put.append(("Referrer-Policy", "same-origin"))
     put += _ISOLATION
-    if current_app.config.get("PRODUCTION"):
+    # the app and request through the proxies' _get_current_object (see core.crypto.keyring):
+    # this runs on every response
+    if current_app._get_current_object().config.get("PRODUCTION"):
         # Production is served over HTTPS only (README): browsers must never try plain HTTP.
         put.append(("Strict-Transport-Security", "max-age=31536000; includeSubDomains"))
-    if not (request.endpoint or "").endswith("static"):
+    if not (request._get_current_object().endpoint or "").endswith("static"):
         # Clinical pages must not linger in shared caches or the browser's back history.
         # Error pages of unknown URLs (no endpoint) too: they show who is signed in.
         put += _NOT_CACHED
@@ -283,7 +285,7 @@ def _only_our_host() -> None:
     Checked here rather than through Flask's TRUSTED_HOSTS, which leaves no URL adapter for
     the error page to render with.
     """
-    if not current_app.config.get("PRODUCTION"):
+    if not current_app._get_current_object().config.get("PRODUCTION"):  # see keyring()
         return
     ours = urlsplit(current_app.config["COUNSELOR_BASE_URL"]).hostname
     if not host_is_trusted(request.host, [ours]):

@@ -279,7 +279,7 @@ def _lenient_json(raw: bytes):
 
 def _json_answer(body: dict, status: int):
     """An autosave's JSON answer (made with orjson, like the request's parse)."""
-    return current_app.response_class(
+    return current_app._get_current_object().response_class(  # see core.crypto.keyring
         orjson.dumps(body), status=status, mimetype="application/json"
     )
 

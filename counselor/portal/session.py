@@ -57,7 +57,7 @@ class PortalSession:
     @property
     def csrf_token(self) -> str:
         """Token for portal forms, bound to this portal session (not to the counselor's)."""
-        key = current_app.config["SECRET_KEY"].encode()
+        key = current_app._get_current_object().config["SECRET_KEY"].encode()  # see keyring()
         # hmac.digest: the same HMAC in one call into OpenSSL (checked on every portal POST)
         return hmac.digest(key, f"portal-csrf|{self.sid}".encode(), "sha256").hex()
 
