@@ -1,0 +1,115 @@
+"""On PostgreSQL a transaction that wrote nothing but the audit rows of reads commits without
+waiting for the write-ahead log's flush (``synchronous_commit`` off for it alone); every
+transaction that wrote anything else, a change's audit row included, waits for it as before
+(counselor.core.audit, ``_INSERT_READS``).
+
+PostgreSQL only (SQLite has no such setting; README, *SQLite durability*); with
+COUNSELOR_REQUIRE_SERVICES=1 these tests fail instead of skipping when PostgreSQL is not
+configured.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import event, update
+
+from counselor.cases.models import Case
+from counselor.core import audit
+from counselor.extensions import db
+from tests.support import PG_URL, assign, new_case, open_link, service_unavailable, sync
+from tests.test_cases import GOOD
+
+
+@pytest.fixture
+def pg(app):
+    if not PG_URL or app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        service_unavailable("PostgreSQL (COUNSELOR_TEST_DATABASE_URL)")
+    return app
+
+
+@contextmanager
+def commits():
+    """Every COMMIT of the app's engine in the block that wrote something, as the setting it
+    was sent with: ``"on"`` waits for the log's flush, ``"off"`` does not."""
+    seen: list[str] = []
+
+    def before_commit(conn) -> None:
+        setting, wrote = conn.connection.driver_connection.execute(
+            "SELECT current_setting('synchronous_commit'), "
+            "pg_current_xact_id_if_assigned() IS NOT NULL"
+        ).fetchone()
+        if wrote:
+            seen.append(setting)
+
+    db.session.commit()
+    event.listen(db.engine, "commit", before_commit)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "commit", before_commit)
+
+
+def test_read_pages_commit_without_waiting_for_the_flush(pg, client_a, counselor_a):
+    case = new_case(counselor_a, "Rivera")
+    # the practice's first case page stores its consent text: a write, flushed before the
+    # audit row, so that commit waits
+    with commits() as seen:
+        assert client_a.get(f"/cases/{case.id}").status_code == 200
+    assert seen == ["on"]
+    for url in ("/cases", f"/cases/{case.id}"):
+        with commits() as seen:
+            assert client_a.get(url).status_code == 200
+        assert seen == ["off"], url
+
+
+def test_a_clinical_write_waits_for_the_flush(pg, client_a, counselor_a):
+    case = new_case(counselor_a, "Rivera")
+    with commits() as seen:
+        r = client_a.post(f"/cases/{case.id}/sessions/new", data=GOOD)
+        assert r.status_code == 302
+    assert seen and set(seen) == {"on"}, seen
+
+
+def test_a_partners_answers_wait_for_the_flush(pg, app, counselor_a):
+    sync()
+    case = new_case(counselor_a)
+    _assignment, tokens = assign(case, "intake")
+    sam = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam")
+    with commits() as seen:
+        sam.autosave({"about.pronouns": "she/her"})
+    assert seen == ["on"]
+
+
+def test_a_read_row_next_to_any_other_write_waits_for_the_flush(pg, counselor_a):
+    case = new_case(counselor_a, "Rivera")
+    # a change the ORM flushes after the audit rows are written (pending at the commit)
+    with commits() as seen:
+        db.session.get(Case, case.id).status = "archived"
+        audit.record("case.view", "case", case.id)
+        db.session.commit()
+    assert seen == ["on"]
+    # a change already sent, as a Core statement
+    with commits() as seen:
+        db.session.execute(update(Case).where(Case.id == case.id).values(status="active"))
+        audit.record("case.view", "case", case.id)
+        db.session.commit()
+    assert seen == ["on"]
+    # a change's audit row alone (its change committed in this transaction or not)
+    with commits() as seen:
+        audit.record("case.update", "case", case.id)
+        db.session.commit()
+    assert seen == ["on"]
+    # a read recorded in a savepoint, the change after it in the same transaction
+    with commits() as seen:
+        with db.session.begin_nested():
+            audit.record("case.view", "case", case.id)
+        db.session.get(Case, case.id).status = "archived"
+        db.session.commit()
+    assert seen == ["on"]
+    # and the read alone, for contrast
+    with commits() as seen:
+        audit.record("case.view", "case", case.id)
+        db.session.commit()
+    assert seen == ["off"]
