@@ -82,34 +82,41 @@ def test_a_partners_answers_wait_for_the_flush(pg, app, counselor_a):
     assert seen == ["on"]
 
 
-def test_a_read_row_next_to_any_other_write_waits_for_the_flush(pg, counselor_a):
+def _archive(case) -> None:
+    """A change the ORM flushes at the commit, after the audit rows are written."""
+    db.session.get(Case, case.id).status = "archived"
+
+
+def _view(case) -> None:
+    audit.record("case.view", "case", case.id)
+
+
+def _core_change_then_view(case) -> None:
+    db.session.execute(update(Case).where(Case.id == case.id).values(status="archived"))
+    _view(case)
+
+
+def _view_in_a_savepoint_then_change(case) -> None:
+    with db.session.begin_nested():
+        _view(case)
+    _archive(case)
+
+
+@pytest.mark.parametrize(
+    "work, setting",
+    [
+        (lambda case: (_archive(case), _view(case)), "on"),
+        (_core_change_then_view, "on"),
+        # a change's audit row alone (its change committed in this transaction or not)
+        (lambda case: audit.record("case.update", "case", case.id), "on"),
+        (_view_in_a_savepoint_then_change, "on"),
+        (_view, "off"),
+    ],
+    ids=["orm change", "core change", "change row", "savepoint", "read alone"],
+)
+def test_a_read_row_next_to_any_other_write_waits_for_the_flush(pg, counselor_a, work, setting):
     case = new_case(counselor_a, "Rivera")
-    # a change the ORM flushes after the audit rows are written (pending at the commit)
     with commits() as seen:
-        db.session.get(Case, case.id).status = "archived"
-        audit.record("case.view", "case", case.id)
+        work(case)
         db.session.commit()
-    assert seen == ["on"]
-    # a change already sent, as a Core statement
-    with commits() as seen:
-        db.session.execute(update(Case).where(Case.id == case.id).values(status="active"))
-        audit.record("case.view", "case", case.id)
-        db.session.commit()
-    assert seen == ["on"]
-    # a change's audit row alone (its change committed in this transaction or not)
-    with commits() as seen:
-        audit.record("case.update", "case", case.id)
-        db.session.commit()
-    assert seen == ["on"]
-    # a read recorded in a savepoint, the change after it in the same transaction
-    with commits() as seen:
-        with db.session.begin_nested():
-            audit.record("case.view", "case", case.id)
-        db.session.get(Case, case.id).status = "archived"
-        db.session.commit()
-    assert seen == ["on"]
-    # and the read alone, for contrast
-    with commits() as seen:
-        audit.record("case.view", "case", case.id)
-        db.session.commit()
-    assert seen == ["off"]
+    assert seen == [setting]
