@@ -1,0 +1,392 @@
+"""What a counselor page costs the PostgreSQL server, next to the bare reference page.
+
+    python bench/pg_server_cost.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
+    python bench/pg_server_cost.py --pg-url … --requests 200 --rounds 9 --variants base,sync-commit
+    python bench/pg_server_cost.py --pg-url … --trips-only     # round trips, prepared statements
+    python bench/pg_server_cost.py --pg-url … --split 500      # server CPU per statement
+
+Seeds bench/cpu_split.py's data (the database is emptied), then drives each page in process
+through the Flask test client, ``--requests`` at a time, round after round, each variant in
+turn within a round (a busy machine slows them alike). For each run it reads:
+
+- the worker's CPU (``time.process_time``: the app, SQLAlchemy, psycopg),
+- the server's CPU: the on-CPU time of every backend of the bench database, from
+  ``/proc/<pid>/schedstat`` (nanoseconds, scheduler's own count; the server runs on this
+  machine, as in bench/load.py),
+- the WAL writer's CPU (the server's own process, shared with every database on it: what
+  other work on the server does shows in it too),
+- the wall clock per request (what the worker waits for, the COMMIT's log flush included).
+
+Variants (experiments; none of them is how the app runs, ``base`` is):
+
+- ``base``: the app as it is.
+- ``no-audit``: the audit rows are not written (the commit then writes nothing): what the
+  audit promise costs the server, its INSERT with the COMMIT's log flush.
+- ``sync-commit``: every commit waits for the log flush, as before read pages committed
+  asynchronously (``audit.READS`` emptied).
+- ``no-audit-indexes``: the audit rows written into the table without its three secondary
+  indexes (dropped for the run, made again after it): what they cost each insert.
+- ``unprepared``: every statement sent as text, parsed and planned on each request (as on a
+  connection whose prepared statements psycopg dropped: it does at every ROLLBACK).
+- ``async-commit``: ``SET LOCAL synchronous_commit = off`` as a statement of its own before
+  every page's commit (one round trip more than the app's way, ``audit._INSERT_READS``).
+
+It prints the round trips of one request of each page (libpq's trace, as tests/test_pool.py
+counts them) with the statements prepared on its connection and how often PostgreSQL planned
+them, then a table of medians over the rounds, ms per request, and each variant's difference
+from the first one's in the same round (the median of the rounds'). ``--split`` replays each
+page's statements on a connection of its own instead, to split the server's CPU by statement
+(a tight loop: the backend's caches stay warm, so its figures are lower than a page's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import cpu_split  # noqa: E402
+
+PAGES = ("caseload, 10 cases", "case page", "comparison first, 2 partners")
+
+
+def backend_cpu_ns(pids) -> int:
+    """On-CPU nanoseconds of these server processes (0 for one that is gone)."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/schedstat") as fh:
+                total += int(fh.read().split()[0])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total
+
+
+class Server:
+    """The bench database's backends, listed through a connection of its own."""
+
+    def __init__(self, url: str):
+        import psycopg
+
+        self.conn = psycopg.connect(url, autocommit=True)
+        self.own = self.conn.info.backend_pid
+
+    def pids(self) -> list[int]:
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> %s",
+            (self.own,),
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def wal_writer(self) -> list[int]:
+        """The WAL writer, which flushes what asynchronous commits left (the server's, shared
+        with every database on it)."""
+        rows = self.conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE backend_type = 'walwriter'"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+
+def run(fn, requests: int, server: Server) -> dict[str, float]:
+    pids, writer = server.pids(), server.wal_writer()
+    before, writer_before = backend_cpu_ns(pids), backend_cpu_ns(writer)
+    t0, w0 = time.process_time(), time.perf_counter()
+    for _ in range(requests):
+        fn()
+    cpu, wall = time.process_time() - t0, time.perf_counter() - w0
+    after = backend_cpu_ns(set(pids) | set(server.pids()))
+    return {
+        "worker CPU": cpu * 1000 / requests,
+        "server CPU": (after - before) / 1e6 / requests,
+        "WAL writer CPU": (backend_cpu_ns(writer) - writer_before) / 1e6 / requests,
+        "wall": wall * 1000 / requests,
+    }
+
+
+#: the audit table's secondary indexes (its primary key stays)
+AUDIT_INDEXES = {
+    "ix_audit_event_at": "(at)",
+    "ix_audit_event_action": "(action)",
+    "ix_audit_event_object": "(object_kind, object_id)",
+}
+
+
+def variant(name: str, server: Server):
+    """Apply experiment ``name``; returns the function that undoes it."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from counselor.core import audit
+
+    if name == "base":
+        return lambda: None
+    if name == "no-audit":
+        original = audit.record
+        audit.record = lambda *a, **kw: None
+        return lambda: setattr(audit, "record", original)
+    if name == "sync-commit":
+        reads = audit.READS
+        audit.READS = frozenset()
+        return lambda: setattr(audit, "READS", reads)
+    if name == "async-commit":
+
+        def off(session):
+            session.connection().exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+        event.listen(Session, "before_commit", off)
+        return lambda: event.remove(Session, "before_commit", off)
+    if name == "unprepared":
+        _UNPREPARED[0] = True
+        return lambda: _UNPREPARED.__setitem__(0, False)
+    if name == "no-audit-indexes":
+        for index in AUDIT_INDEXES:
+            server.conn.execute(f"DROP INDEX {index}")
+
+        def undo():
+            for index, columns in AUDIT_INDEXES.items():
+                server.conn.execute(f"CREATE INDEX {index} ON audit_event {columns}")
+
+        return undo
+    raise SystemExit(f"unknown variant {name!r}")
+
+
+#: whether the ``unprepared`` variant runs (read at each checkout)
+_UNPREPARED = [False]
+
+
+def prepare_at_checkout(app) -> None:
+    """Set each checked-out connection's ``prepare_threshold``: psycopg's default (5), or
+    none while the ``unprepared`` variant runs."""
+    from sqlalchemy import event
+
+    from counselor.extensions import db
+
+    def checkout(dbapi_connection, record, proxy):
+        dbapi_connection.prepare_threshold = None if _UNPREPARED[0] else 5
+
+    with app.app_context():
+        event.listen(db.engine.pool, "checkout", checkout)
+
+
+def trips_and_prepared(app, fn) -> tuple[list[str], list[str]]:
+    """The round trips of one request (after warm-up) and what is prepared on the
+    connection it used."""
+    from sqlalchemy import event
+
+    from counselor.extensions import db
+    from tests.support.records import RoundTrips
+
+    with app.app_context(), tempfile.TemporaryFile("a+") as log:
+        counter = RoundTrips(log)
+        used = []
+        pool = db.engine.pool
+
+        def checkout(dbapi_connection, record, proxy):
+            counter.trace(dbapi_connection, record)
+            used.append(dbapi_connection)
+
+        event.listen(pool, "checkout", checkout)
+        try:
+            counter.start()
+            fn()
+            trips = counter.trips()
+        finally:
+            event.remove(pool, "checkout", checkout)
+            for conn in counter.traced:
+                conn.pgconn.untrace()
+        conn = used[-1]
+        # generic_plans/custom_plans: a statement PostgreSQL keeps planning anew (custom
+        # plans) costs a plan per execution even though it is prepared
+        prepared = conn.execute(
+            "SELECT generic_plans, custom_plans, statement FROM pg_prepared_statements "
+            "ORDER BY prepare_time"
+        ).fetchall()
+        conn.commit()  # a ROLLBACK would make psycopg drop the connection's prepared statements
+        return trips, [f"generic {g}, custom {c}: {s[:80]!r}" for g, c, s in prepared]
+
+
+def captured(app, fn) -> list[tuple[str, object]]:
+    """The statements one request of ``fn`` runs, as sent (SQL text and parameters)."""
+    from sqlalchemy import event
+
+    from counselor.extensions import db
+
+    seen = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        seen.append((statement, parameters))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        fn()
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return seen
+
+
+def split(url: str, app, pages: dict, times: int) -> None:
+    """The server's CPU per round trip of each kind, each run ``times`` times on a connection
+    of its own (prepared, as the pages run them in steady use): an empty query, BEGIN with a
+    COMMIT that wrote nothing, each page's statements (inside one transaction, rolled back),
+    and a transaction of one read audit row, committed waiting for the log flush and not."""
+    import psycopg
+
+    from counselor.core import audit
+    from counselor.core.models import utcnow
+
+    conn = psycopg.connect(url, autocommit=True)
+    pid = [conn.info.backend_pid]
+
+    def cost(work) -> float:
+        for _ in range(20):
+            work()
+        before = backend_cpu_ns(pid)
+        for _ in range(times):
+            work()
+        return (backend_cpu_ns(pid) - before) / 1e6 / times
+
+    def transaction(*statements):
+        def work():
+            conn.execute("BEGIN")
+            for statement, parameters in statements:
+                conn.execute(statement, parameters, prepare=True)
+            conn.execute("COMMIT")
+
+        return work
+
+    rows = [("an empty query (one round trip)", cost(lambda: conn.execute(";")))]
+    rows.append(("BEGIN, COMMIT of nothing", cost(transaction())))
+    for name, fn in pages.items():
+        statements = captured(app, fn)
+        conn.execute("BEGIN")
+        for statement, parameters in statements:
+            label = " ".join(statement.split())[:60]
+            rows.append(
+                (
+                    f"{name}: {label}",
+                    cost(lambda s=statement, p=parameters: conn.execute(s, p, prepare=True)),
+                )
+            )
+        conn.execute("ROLLBACK")
+    row = {
+        "at": utcnow(),
+        "actor_kind": "counselor",
+        "actor_id": "x" * 36,
+        "action": "case.view",
+        "object_kind": "case",
+        "object_id": "y" * 36,
+        "remote_addr": "127.0.0.1",
+    }
+    from sqlalchemy.dialects import postgresql
+
+    def sql(statement):
+        compiled = statement.compile(dialect=postgresql.psycopg.dialect(), column_keys=list(row))
+        return str(compiled), row
+
+    rows.append(
+        ("BEGIN, audit INSERT, COMMIT (waits for the flush)", cost(transaction(sql(audit._INSERT))))
+    )
+    rows.append(
+        (
+            "BEGIN, audit INSERT of reads, COMMIT (does not)",
+            cost(transaction(sql(audit._INSERT_READS))),
+        )
+    )
+    conn.close()
+    print(f"\nserver CPU per round trip kind, ms, {times} times each")
+    print("| what | server CPU ms |\n|---|---|")
+    for label, ms in rows:
+        print(f"| {label} | {ms:.3f} |")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--pg-url", required=True, help="a PostgreSQL bench database (emptied)")
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--variants", default="base")
+    parser.add_argument("--pages", default=";".join(PAGES), help="page names, separated by ;")
+    parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument("--trips-only", action="store_true")
+    parser.add_argument("--split", type=int, default=0, help="split the server's CPU: N times each")
+    args = parser.parse_args()
+    tmp = Path(tempfile.mkdtemp(prefix="counselor-pgcost-"))
+    ref = cpu_split.reference_pages(args.pg_url)
+    made = []
+    bench_app = cpu_split.seed.bench_app
+    cpu_split.seed.bench_app = lambda *a, **kw: made.append(bench_app(*a, **kw)) or made[-1]
+    pages = cpu_split.project_pages(args.pg_url, tmp, 0, args.cases)
+    app = made[0]
+    prepare_at_checkout(app)
+    keep = [p.strip() for p in args.pages.split(";") if p.strip()]
+    pages = {k: v for k, v in pages.items() if k in keep}
+    gc.collect()
+    gc.freeze()
+    server = Server(args.pg_url)
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    measured = {("reference page", "base"): ref["page"]}
+    for name, fn in pages.items():
+        for v in variants:
+            measured[(name, v)] = fn
+    for fn in set(measured.values()):
+        for _ in range(50):
+            fn()
+    for name, fn in pages.items():
+        trips, prepared = trips_and_prepared(app, fn)
+        print(f"\n{name}: {len(trips)} round trips")
+        for t in trips:
+            print(f"    {t[:110]}")
+        print(f"  prepared on its connection ({len(prepared)}):")
+        for p in prepared:
+            print(f"    {p}")
+    if args.split:
+        split(args.pg_url, app, pages, args.split)
+    if args.trips_only or args.split:
+        return 0
+    results: dict[tuple[str, str], list[dict]] = {key: [] for key in measured}
+    for _ in range(args.rounds):
+        for (name, v), fn in measured.items():
+            undo = variant(v, server)
+            try:
+                for _ in range(10):
+                    fn()
+                results[(name, v)].append(run(fn, args.requests, server))
+            finally:
+                undo()
+    columns = ["worker CPU", "server CPU", "WAL writer CPU", "wall"]
+    print(
+        f"\nPostgreSQL, {args.requests} requests a run, median of {args.rounds} rounds, per request"
+    )
+    print("| page | variant | " + " | ".join(columns) + " |")
+    print("|---|---|" + "---|" * len(columns))
+    for (name, v), runs in results.items():
+        cells = [f"{statistics.median(r[c] for r in runs):.3f}" for c in columns]
+        print(f"| {name} | {v} | " + " | ".join(cells) + " |")
+    if len(variants) > 1:
+        print(
+            f"\nagainst {variants[0]}, median of the rounds' differences (same round), per request"
+        )
+        print("| page | variant | " + " | ".join(columns) + " |")
+        print("|---|---|" + "---|" * 3)
+        for name in pages:
+            for v in variants[1:]:
+                pairs = zip(results[(name, v)], results[(name, variants[0])], strict=True)
+                diffs = [{c: a[c] - b[c] for c in columns} for a, b in pairs]
+                cells = [f"{statistics.median(d[c] for d in diffs):+.3f}" for c in columns]
+                print(f"| {name} | {v} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    raise SystemExit(main())
