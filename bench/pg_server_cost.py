@@ -377,7 +377,7 @@ def main() -> int:
             f"\nagainst {variants[0]}, median of the rounds' differences (same round), per request"
         )
         print("| page | variant | " + " | ".join(columns) + " |")
-        print("|---|---|" + "---|" * 3)
+        print("|---|---|" + "---|" * len(columns))
         for name in pages:
             for v in variants[1:]:
                 pairs = zip(results[(name, v)], results[(name, variants[0])], strict=True)
