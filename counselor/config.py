@@ -32,6 +32,17 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
 
 
+def _env_flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if raw == "":
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (true or false), got {raw!r}.")
+
+
 def _timezone(name: str) -> str:
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -247,6 +258,10 @@ def load_config(instance_path: Path) -> dict:
         "COUNSELOR_BASE_URL": base_url,
         #: how many reverse proxies in front of gunicorn set X-Forwarded-For/-Proto (0: trust none)
         "COUNSELOR_TRUSTED_PROXIES": _env_int("COUNSELOR_TRUSTED_PROXIES", 0),
+        #: PostgreSQL: the audit rows of reads wait for the log's flush like every change
+        #: (off: a transaction that wrote only those rows commits without waiting; README,
+        #: *PostgreSQL durability*)
+        "COUNSELOR_READ_AUDIT_DURABLE": _env_flag("COUNSELOR_READ_AUDIT_DURABLE", False),
         #: overrides the broker (default: REDIS_URL, else the embedded SQLite broker)
         "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL", "").strip() or None,
         "COUNSELOR_TIMEZONE": _timezone(os.environ.get("COUNSELOR_TIMEZONE", "UTC")),

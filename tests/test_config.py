@@ -28,6 +28,7 @@ SETTINGS = (
     "COUNSELOR_SMTP_USER",
     "COUNSELOR_SMTP_PASSWORD",
     "COUNSELOR_MAIL_SENDER",
+    "COUNSELOR_READ_AUDIT_DURABLE",
 )
 
 #: a production SECRET_KEY of the accepted length
@@ -159,6 +160,7 @@ def test_development_sqlite_database_is_created_owner_only(clean_env, tmp_path):
         ("COUNSELOR_IDLE_MINUTES", "thirty", "COUNSELOR_IDLE_MINUTES must be a whole number"),
         ("COUNSELOR_TIMEZONE", "Mars/Olympus", "is not a known time zone"),
         ("COUNSELOR_ENCRYPTION_KEYS", "tooshort", "must be 32 bytes"),
+        ("COUNSELOR_READ_AUDIT_DURABLE", "always", "COUNSELOR_READ_AUDIT_DURABLE must be 1 or 0"),
     ],
 )
 def test_wrong_settings_stop_with_one_sentence(clean_env, tmp_path, capsys, name, value, words):

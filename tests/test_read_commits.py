@@ -120,3 +120,16 @@ def test_a_read_row_next_to_any_other_write_waits_for_the_flush(pg, counselor_a,
         work(case)
         db.session.commit()
     assert seen == [setting]
+
+
+def test_a_practice_can_have_read_rows_wait_for_the_flush_too(pg, app, client_a, counselor_a):
+    case = new_case(counselor_a, "Rivera")
+    assert client_a.get(f"/cases/{case.id}").status_code == 200  # the consent text's write
+    app.config["COUNSELOR_READ_AUDIT_DURABLE"] = True
+    try:
+        for url in ("/cases", f"/cases/{case.id}"):
+            with commits() as seen:
+                assert client_a.get(url).status_code == 200
+            assert seen == ["on"], url
+    finally:
+        app.config["COUNSELOR_READ_AUDIT_DURABLE"] = False

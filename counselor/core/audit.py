@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from flask import has_request_context, request
+from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import CTE, Index, Insert, String, Update, bindparam, event, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column
@@ -90,7 +90,8 @@ def _write_pending(session: Session) -> None:
     On PostgreSQL a transaction whose rows are all reads (``READS``) and that wrote nothing
     else commits without waiting for its log flush (``_INSERT_READS``). Nothing else is
     pending when the ORM has nothing to flush (the flush comes after this hook) and the commit
-    is the whole transaction's, not a savepoint's (the rest of the transaction could write)."""
+    is the whole transaction's, not a savepoint's (the rest of the transaction could write).
+    A practice that sets ``COUNSELOR_READ_AUDIT_DURABLE`` has these commits wait too."""
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
@@ -101,6 +102,7 @@ def _write_pending(session: Session) -> None:
         and all(row["action"] in READS for row in rows)
         and not (session.new or session.dirty or session.deleted)
         and not session.in_nested_transaction()
+        and not (has_app_context() and current_app.config.get("COUNSELOR_READ_AUDIT_DURABLE"))
     ):
         statement = _INSERT_READS
     connection.execute(statement, rows if len(rows) > 1 else rows[0])
