@@ -8,7 +8,7 @@ tests fail instead of skipping when PostgreSQL is not configured.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 
 from counselor.core import pool
 from counselor.extensions import db
@@ -124,4 +124,43 @@ def test_a_submit_is_five_round_trips(pg, app, counselor_a):
     request = trips[: trips.index("COMMIT") + 1]
     assert request[0] == "BEGIN", trips
     assert len(request) == 5, "\n".join(trips)
-    assert all(t.startswith("WITH changed AS") for t in request[2:4]), "\n".join(trips)
+    # the statements run prepared by now (the review page's read-only transaction kept them,
+    # counselor.core.prepared), so the trace names no SQL; that the UPDATE and the mail carry
+    # their audit events is checked by tests/test_statement_counts.py
+    assert all(
+        t.startswith("WITH changed AS") or t == "a prepared statement" for t in request[2:4]
+    ), "\n".join(trips)
+
+
+def _prepared_on_the_pooled_connection() -> int:
+    """How many statements the server holds prepared for the connection the next request
+    gets (the pool hands the one used last back first)."""
+    with db.engine.connect() as conn:
+        return conn.exec_driver_sql("SELECT count(*) FROM pg_prepared_statements").scalar()
+
+
+def test_a_page_that_only_read_leaves_the_statements_prepared(pg, client_a, counselor_a):
+    """A form page reads without committing: its transaction, which wrote nothing, ends with
+    COMMIT, not with the ROLLBACK after which psycopg deallocates every prepared statement
+    (counselor.core.prepared)."""
+    new_case(counselor_a, "Rivera")
+    for _ in range(8):
+        assert client_a.get("/cases").status_code == 200
+    db.session.remove()
+    prepared = _prepared_on_the_pooled_connection()
+    assert prepared >= 3  # the login session, the page, the audit row
+    assert client_a.get("/cases/new").status_code == 200  # a form: nothing committed
+    db.session.remove()
+    assert _prepared_on_the_pooled_connection() >= prepared
+
+
+def test_a_transaction_that_wrote_is_still_rolled_back(pg, counselor_a):
+    from counselor.cases.models import Case
+
+    case = new_case(counselor_a, "Rivera")
+    table = Case.__table__
+    db.session.execute(table.update().where(table.c.id == case.id).values(status="archived"))
+    db.session.remove()  # closes the session: its transaction ends, uncommitted
+    with db.engine.connect() as conn:
+        status = conn.execute(select(table.c.status).where(table.c.id == case.id)).scalar()
+    assert status == "active"
