@@ -58,10 +58,12 @@ def create_app(config: dict | None = None) -> Flask:
     db.init_app(app)
     from counselor.core.pool import ping_when_in_doubt
     from counselor.core.prepared import keep_prepared_statements
+    from counselor.core.sqlite_writers import queue_writers
 
     with app.app_context():
         ping_when_in_doubt(db.engine)
         keep_prepared_statements(db.engine)
+        queue_writers(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     _skip_csrf_on_portal(app)

@@ -12,6 +12,7 @@ import uuid
 
 from sqlalchemy import Executable, Select, bindparam, select, update
 
+from counselor.core.sqlite_writers import wait_turn
 from counselor.extensions import core_execute, db
 
 #: lock statements by (table, dialect, columns matched): made once, reused with parameters
@@ -61,6 +62,7 @@ def _begin_writing(connection) -> bool:
     sqlite = connection.connection.driver_connection
     if sqlite.in_transaction:
         return False
+    wait_turn(sqlite)  # the writers' queue first (core.sqlite_writers), then SQLite's lock
     # on the driver's connection, as the driver issues its own BEGIN before a first write
     sqlite.execute("BEGIN IMMEDIATE")
     return True
