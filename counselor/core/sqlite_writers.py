@@ -65,7 +65,8 @@ class QueuedWriters(sqlite3.Connection):
     def _leave(self) -> None:
         if self._queued:
             self._queued = False
-            _held.connection = None
+            if getattr(_held, "connection", None) is self:  # the thread that took it
+                _held.connection = None
             fcntl.flock(self._queue_fd, fcntl.LOCK_UN)
 
     def commit(self) -> None:
