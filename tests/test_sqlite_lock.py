@@ -39,6 +39,13 @@ def test_a_lock_leaves_the_row_as_it_was(app, counselor_a):
     assert db.session.execute(select(Assignment.__table__)).all() == before
 
 
+def _sqlite_file_only() -> None:
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's writers' queue (PostgreSQL locks rows)")
+    if db.engine.url.database in (None, "", ":memory:"):
+        pytest.skip("an in-memory database has no other writer")
+
+
 def _one_audit_row(conn, action: str) -> None:
     from counselor.core import audit
 
@@ -54,8 +61,7 @@ def test_a_writer_waits_its_turn_in_the_queue_not_in_sqlites_busy_handler(app):
 
     from counselor.core.audit import AuditEvent
 
-    if db.engine.url.database in (None, "", ":memory:"):
-        pytest.skip("an in-memory database has no other writer")
+    _sqlite_file_only()
     engine, started, outcome = db.engine, threading.Event(), {}
 
     def second_writer() -> None:
@@ -90,8 +96,7 @@ def test_a_thread_writing_through_two_connections_meets_sqlites_lock_not_itself(
     another: that write gets SQLite's busy timeout, as before the queue."""
     from sqlalchemy import exc
 
-    if db.engine.url.database in (None, "", ":memory:"):
-        pytest.skip("an in-memory database has no other writer")
+    _sqlite_file_only()
     with db.engine.connect() as first, db.engine.connect() as second:
         _one_audit_row(first, "test.first")
         second.exec_driver_sql("PRAGMA busy_timeout = 50")
