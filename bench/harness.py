@@ -31,8 +31,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_gunicorn(target: str, env: dict) -> tuple[subprocess.Popen, str]:
-    """gunicorn sync x2 on a free port, as the Procfile's web process runs (no access log)."""
+def start_gunicorn(target: str, env: dict, workers: int = 2) -> tuple[subprocess.Popen, str]:
+    """gunicorn sync x2 (or ``workers``) on a free port, as the Procfile's web process runs (no
+    access log)."""
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -40,7 +41,7 @@ def start_gunicorn(target: str, env: dict) -> tuple[subprocess.Popen, str]:
             "--worker-class",
             "sync",
             "--workers",
-            "2",
+            str(workers),
             "--bind",
             f"127.0.0.1:{port}",
             "--log-level",
