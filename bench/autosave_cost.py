@@ -17,6 +17,14 @@ bytes they wrote (``/proc/self/io``: SQLite's log frames), and on PostgreSQL the
 (libpq's trace of what the connections send) and the server backends' CPU (``/proc/<pid>/stat``
 of every backend of the database; 10 ms ticks, so read it over many requests).
 
+With ``--neighbour`` (SQLite): what a second process costs an autosave, as gunicorn's other
+worker does under load. The script forks; between two autosaves the other process does, in
+turn by round, nothing (``alone``), one write of its own to the same file (``write``: SQLite
+then re-reads every page the autosave needs, as the other worker's commit makes it), one
+reference save on the reference's file (``work``: its Python work evicts the autosave's from
+the processor's caches), or both (``both``, what a worker sees under wrk); the autosave's own
+CPU time (``time.thread_time``), medians of the rounds.
+
 With ``--callgrind`` the script runs itself under callgrind with instrumentation on only
 around ``--count`` autosaves, then as many reference saves, after ``--warmup`` of each
 (bench/submit_cost.py's method).
@@ -142,6 +150,53 @@ def round_trips(app, fn) -> list[str]:
         return counter.trips()
 
 
+def neighbour(args, app, autosave, save, tmp: Path) -> None:
+    """``--neighbour``: see the module."""
+    import sqlite3
+    import time
+    from multiprocessing import Pipe
+
+    from counselor.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()  # no connection crosses the fork
+    mine, theirs = Pipe()
+    child = os.fork()
+    if child == 0:
+        other = sqlite3.connect(tmp / "autosave.sqlite3", isolation_level=None)
+        other.execute("PRAGMA synchronous=OFF")  # its own commit costs no waiting
+        other.execute("CREATE TABLE IF NOT EXISTS neighbour (id INTEGER PRIMARY KEY)")
+        while (what := theirs.recv()) != "quit":
+            if what in ("work", "both"):
+                save()
+            if what in ("write", "both"):
+                other.execute("INSERT INTO neighbour DEFAULT VALUES")
+            theirs.send(True)
+        os._exit(0)
+    for _ in range(args.warmup):
+        autosave()
+    kinds = ("alone", "write", "work", "both")
+    times: dict[str, list[float]] = {kind: [] for kind in kinds}
+    for _ in range(args.rounds):
+        for kind in kinds:
+            spent = 0.0
+            for _ in range(args.batch):
+                if kind != "alone":
+                    mine.send(kind)
+                    mine.recv()
+                start = time.thread_time()
+                autosave()
+                spent += time.thread_time() - start
+            times[kind].append(spent * 1000 / args.batch)
+    mine.send("quit")
+    os.waitpid(child, 0)
+    alone = statistics.median(times["alone"])
+    print(f"\nautosave CPU ms with a neighbour process, medians of {args.rounds} rounds:")
+    for kind, values in times.items():
+        value = statistics.median(values)
+        print(f"| {kind} | {value:.3f} | {value - alone:+.3f} |")
+
+
 def interleaved(args, app, autosave, save) -> None:
     backends = Backends(args.pg_url) if args.pg_url else None
     for _ in range(args.warmup):
@@ -185,6 +240,7 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--count", type=int, default=40, help="autosaves counted by callgrind")
     parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument("--neighbour", action="store_true", help="SQLite: see the module")
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind:
@@ -195,6 +251,8 @@ def main() -> int:
     gc.freeze()  # as wsgi.py does once the app is made
     if args.inside_callgrind:
         submit_cost.counted(args, autosave, save, tmp, "autosave")
+    elif args.neighbour and not args.pg_url:
+        neighbour(args, app, autosave, save, tmp)
     else:
         interleaved(args, app, autosave, save)
     return 0
