@@ -17,6 +17,7 @@ from counselor.cases.models import (
     PartnerRelationship,
 )
 from counselor.core import audit
+from counselor.core.locking import take_lock
 from counselor.core.models import combine_local
 from counselor.core.ownership import get_owned_or_404
 from counselor.extensions import db
@@ -159,7 +160,19 @@ def delete_case(case: Case, typed_label: str) -> None:
     audit.record("case.delete", "case", case_id)
 
 
+def _lock_sessions(case: Case) -> None:
+    """The case's row lock, before a session of it changes: two saves at once then run one
+    after the other, and each takes the latest session from what the one before committed
+    (without it, each saw its own session only and the last to commit wrote its own time;
+    tests/test_last_session_race.py). Taken before the session's row is written: a new
+    session's foreign key share-locks the case's row, and two saves each holding that and
+    asking for the row lock would deadlock."""
+    take_lock(Case, case.id)
+
+
 def _refresh_last_session(case: Case) -> None:
+    """The case's latest session time (the caseload's sort key), from its sessions as they
+    stand, under the case's row lock (``_lock_sessions``)."""
     db.session.flush()
     case.last_session_at = db.session.scalar(
         select(func.max(CounselingSession.starts_at)).where(CounselingSession.case_id == case.id)
@@ -171,6 +184,7 @@ def save_session(
 ) -> CounselingSession:
     """Create or update a counseling session from form data (date, time, duration, texts)."""
     created = session is None
+    _lock_sessions(case)
     if session is None:
         session = CounselingSession(case_id=case.id)
         db.session.add(session)
@@ -188,6 +202,7 @@ def save_session(
 def delete_session(case: Case, session: CounselingSession) -> None:
     """Delete one counseling session and its notes."""
     session_id = session.id
+    _lock_sessions(case)
     db.session.delete(session)
     _refresh_last_session(case)
     audit.record("session.delete", "counseling_session", session_id)
