@@ -3,8 +3,9 @@
     python bench/caseload_sql.py                       # SQLite scratch file
     python bench/caseload_sql.py --pg-url postgresql://postgres@127.0.0.1:5432/perf_bench
     python bench/caseload_sql.py --plans               # and each statement's query plan
+    python bench/caseload_sql.py --plans --sizes 10,1000,5000
 
-Seeds three counselors (10, 100 and 1,000 cases of 2-6 partners, as bench/seed.py does) and,
+Seeds three counselors (10, 100 and 1,000 cases unless --sizes names others of 2-6 partners, as bench/seed.py does) and,
 for each, one case with an open alert and one with a paused clause, so that the flags' order
 is exercised. It captures the statements one GET of the caseload runs (the first page, no
 search) and runs each SELECT again on the driver's own cursor, ``--runs`` times: the median
@@ -136,7 +137,11 @@ def main() -> int:
     parser.add_argument("--pg-url", default="", help="a PostgreSQL bench database (emptied)")
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--plans", action="store_true", help="print each statement's plan")
+    parser.add_argument("--sizes", default="", help="caseload sizes, e.g. 10,1000,5000")
     args = parser.parse_args()
+    global SIZES
+    if args.sizes:
+        SIZES = tuple(int(s) for s in args.sizes.split(","))
     tmp = Path(tempfile.mkdtemp(prefix="counselor-caseload-sql-"))
     url = args.pg_url or f"sqlite:///{tmp / 'caseload.sqlite3'}"
     app = bench_seed.bench_app(url, tmp / "instance", WTF_CSRF_ENABLED=False)
@@ -163,9 +168,10 @@ def main() -> int:
     totals = [sum(r[1] for r in results[s]) for s in SIZES]
     print("| **all** | " + " | ".join(f"**{t:.3f}**" for t in totals) + " |")
     if args.plans:
-        for name, _ms, plan in results[SIZES[-1]]:
-            print(f"\n{name} at {SIZES[-1]:,} cases:")
-            print("\n".join("    " + line for line in plan))
+        for size in SIZES:
+            for name, _ms, plan in results[size]:
+                print(f"\n{name} at {size:,} cases:")
+                print("\n".join("    " + line for line in plan))
     return 0
 
 
