@@ -49,8 +49,11 @@ class Case(UUIDPrimaryKey, Timestamps, db.Model):
         one_of("status", CASE_STATUSES),
         # The caseload's order (counselor_id leads it, so it also serves every look-up by
         # counselor): a page is a walk of it that stops after a page's cases, and the count
-        # of a counselor's cases of a status reads only it (counselor.cases.caseload).
+        # of all a counselor's cases reads only an index (counselor.cases.caseload).
         Index("ix_case_caseload", "counselor_id", "last_session_at", "created_at", "id", "status"),
+        # The count of a counselor's cases of one status, on every full caseload page: a
+        # range of small entries, not a walk of the one above reading each one's status.
+        Index("ix_case_counselor_status", "counselor_id", "status"),
     )
 
     counselor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("counselor.id", ondelete="RESTRICT"))
