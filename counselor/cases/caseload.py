@@ -75,9 +75,6 @@ class CaseRow:
     who: str = ""
     #: its latest session as the row says it; a session still to come is booked, not last
     when: str = ""
-    #: its case page's address, set by the page (``pages.read_models``): a call of a URL
-    #: function in the template cost about as much as the rest of the row's markup
-    url: str = ""
 
     @property
     def id(self) -> uuid.UUID:
@@ -128,9 +125,15 @@ class CaseloadPage:
     #: case id -> (rank, kind) of the flag of each flagged case on this page
     flagged: dict[uuid.UUID, tuple[int, str]] = dc_field(default_factory=dict)
     #: (number, address) of every page when there are several, set by the page
-    #: (``pages.read_models``), as each row's ``url``: a URL function called from the
-    #: template for each page link cost more than the link's markup
+    #: (``pages.read_models``), as ``rows``: a URL function called from the template for
+    #: each page link cost more than the link's markup
     page_links: list[tuple[int, str]] = dc_field(default_factory=list)
+    #: what the template shows of each case, set by the page (``pages.read_models``): (its
+    #: case page's address, label, archived or not, its flag's kind or None, its two lines).
+    #: Unpacked by the template's loop: an attribute of a row read in the template is a call
+    #: of the environment's ``getattr``, seven a row, and a URL function called there cost
+    #: about as much as the rest of the row's markup
+    rows: list[tuple[str, str, bool, str | None, str, str]] = dc_field(default_factory=list)
 
     @property
     def first(self) -> int:

@@ -63,8 +63,17 @@ def caseload_page(
     listing = caseload.caseload_page(counselor, query, status, page, CASELOAD_FLAGS)
     audit.record("caseload.view", "counselor", counselor.id)
     case_url = url_of("cases.show", "case_id")
-    for case in listing.cases:
-        case.url = case_url(case.key)
+    listing.rows = [
+        (
+            case_url(case.key),
+            case.label,
+            case.status == "archived",
+            case.flag and case.flag[1],
+            case.who,
+            case.when,
+        )
+        for case in listing.cases
+    ]
     if listing.pages > 1:
         page_url = paged_url("cases.index", q=query or None, status=status)
         listing.page_links = [(n, page_url(n)) for n in range(1, listing.pages + 1)]
