@@ -16,6 +16,7 @@ import hashlib
 import os
 import uuid
 from dataclasses import dataclass
+from operator import itemgetter
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -126,6 +127,21 @@ def _unseal_all(by_id: dict[bytes, _Key], blobs, aads) -> list[bytes | None]:
     """Open sealed values, each with the key it names and its associated data (None stays
     None); raises DecryptionError for any mismatch. Every opening goes through here, many in
     one call where a page opens many (``KeyRing.open_all``)."""
+    blobs, aads = list(blobs), list(aads)
+    if len(blobs) != len(aads):
+        raise ValueError("one associated data for each sealed value")
+    # A page's values are bytes sealed in one format with one key: checked for all of them
+    # at once, then opened by C functions mapped over the page (the loop below cost about a
+    # third of what a page's openings cost in OpenSSL)
+    if set(map(type, blobs)) == {bytes} and min(map(len, blobs)) >= _SHORTEST:
+        heads = set(map(_HEAD, blobs))
+        head = heads.pop() if len(heads) == 1 else b""
+        key = by_id.get(head[1:]) if head[:1] == FORMAT_V1 else None
+        if key is not None:
+            try:
+                return list(map(key.aead.decrypt, map(_NONCE, blobs), map(_SEALED, blobs), aads))
+            except InvalidTag:
+                raise DecryptionError("ciphertext does not belong here or was altered") from None
     opened: list[bytes | None] = []
     add = opened.append
     for blob, aad in zip(blobs, aads, strict=True):
@@ -150,6 +166,9 @@ _FORMAT = FORMAT_V1[0]
 _NONCE_AT = 1 + KEY_ID_BYTES
 _SEALED_AT = _NONCE_AT + NONCE_BYTES
 _SHORTEST = _SEALED_AT + 16
+_HEAD = itemgetter(slice(_NONCE_AT))
+_NONCE = itemgetter(slice(_NONCE_AT, _SEALED_AT))
+_SEALED = itemgetter(slice(_SEALED_AT, None))
 
 
 def keyring() -> KeyRing:
