@@ -343,6 +343,41 @@ def test_submit_runs_a_fixed_handful_of_statements(app, counselor_a, tired, aler
     assert db.session.scalar(mails) == 1 + alerts
 
 
+def test_a_submit_after_a_quiet_minute_writes_the_session_s_touch_with_its_own_work(
+    app, counselor_a
+):
+    """The portal session's touch (written at most once a minute) rides on the submit's own
+    transaction: one UPDATE more than a submit right after a save, and no commit of its own
+    that would end the assignment's lock and have the homework read again under a new one."""
+    from sqlalchemy import func, select, update
+
+    from counselor.portal.models import PortalSessionRecord
+    from counselor.questionnaires.models import Response
+
+    load_own(counselor_a, small_alert_definition())
+    case = new_case(counselor_a)
+    _, tokens = assign(case, "alert-check", owner_id=counselor_a.id)
+    browser = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
+    browser.autosave({"check.feel": "fine", "check.tired": 3, "check.pushed": "no"})
+    page = browser.get("/p/review")
+    quiet = utcnow() - timedelta(minutes=2)
+    db.session.execute(update(PortalSessionRecord).values(last_seen_at=quiet))
+    db.session.commit()
+    with counting() as statements:
+        r = browser.client.post(
+            "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)}
+        )
+    assert r.status_code == 302, r.get_data(as_text=True)
+    assert len(statements) <= SUBMIT_STATEMENTS[db.engine.dialect.name] + 1, "\n".join(statements)
+    touches = [s for s in statements if s.startswith("UPDATE portal_session")]
+    assert len(touches) == 1, "\n".join(statements)
+    db.session.expire_all()
+    seen = db.session.scalar(select(PortalSessionRecord.last_seen_at))
+    assert seen.replace(tzinfo=quiet.tzinfo) > quiet + timedelta(minutes=1)
+    sent = select(func.count()).select_from(Response).where(Response.status == "submitted")
+    assert db.session.scalar(sent) == 1
+
+
 def test_a_comparison_section_and_a_preview_read_a_fixed_handful_of_statements(
     app, client_a, counselor_a
 ):

@@ -51,9 +51,12 @@ def resolve(with_csrf: bool = True):
         if found is None:
             return None, None
         ps, ctx = found
-    if ps.wrote:
+    if ps.wrote and homework is not None:
+        # the session's idle bookkeeping rides on the save's or submit's own commit: a commit
+        # now would end the lock the homework was read under, to be read again under another
+        portal_session.ride_along(ps)
+    elif ps.wrote:
         db.session.commit()  # the session's idle bookkeeping, apart from the route's work
-        homework = None  # the commit ended its lock: read again under a new one
     if with_csrf and posted and not ps.check_csrf(_sent_csrf(req)):
         refuse(400, "This page was open too long or came from elsewhere. Reload it and try again.")
     request_g = g._get_current_object()
@@ -101,6 +104,7 @@ def partner_required(view):
 
 @bp.after_request
 def _portal_headers(response):
+    portal_session.settle()  # the session's bookkeeping, if the route did not commit it
     response.headers["Cache-Control"] = "no-store"
     response.headers["Referrer-Policy"] = "no-referrer"
     return response

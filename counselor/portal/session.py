@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, event, select, update
+from sqlalchemy.orm import Session
 
 from counselor.core.cookies import SignedCookie
 from counselor.core.models import aware, utcnow
@@ -51,8 +52,9 @@ class PortalSession:
     focus_assignment_id: uuid.UUID | None = None
     #: the partner's PIN (if they have one) was entered here and the session has not idled since
     pin_ok: bool = False
-    #: reading it wrote the record (the idle PIN reset or the touch): the caller commits that
-    wrote: bool = field(default=False, compare=False)
+    #: what reading it wrote to the record (the idle PIN reset, the touch; empty: nothing):
+    #: the caller commits that, or leaves it to the request's own commit (``ride_along``)
+    wrote: dict = field(default_factory=dict, compare=False)
 
     @property
     def csrf_token(self) -> str:
@@ -163,7 +165,7 @@ def from_record(sid: str, record) -> PortalSession | None:
     if now - seen > _TOUCH_EVERY:
         changes["last_seen_at"] = now
     if changes:
-        core_execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
+        _write(sid, changes)
     return PortalSession(
         sid,
         record["partner_id"],
@@ -171,8 +173,57 @@ def from_record(sid: str, record) -> PortalSession | None:
         record["home_generation"],
         record["focus_assignment_id"],
         pin_ok=pin_ok,
-        wrote=bool(changes),
+        wrote=changes,
     )
+
+
+def _write(sid: str, changes: dict) -> None:
+    core_execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
+
+
+#: ``db.session.info``: the portal session whose record write (``PortalSession.wrote``) rides
+#: on the request's transaction, and whether that write is in the open transaction now
+_RIDING = "portal_session_riding"
+
+
+def ride_along(ps: PortalSession) -> None:
+    """Leave the record's write that reading ``ps`` made (the idle PIN reset, the touch) in
+    the request's open transaction, committed with the request's own work, instead of
+    committing it at once: a save or a submit that read its homework under the assignment's
+    lock with the session keeps that read and that lock (a commit now would end the lock,
+    and the homework would be read again under a new one).
+
+    The write is never lost: ``settle`` writes it again in a transaction of its own when the
+    request did not commit it (a refusal, a rollback before the commit)."""
+    db.session.info[_RIDING] = [ps, True]
+
+
+def settle() -> None:
+    """At the end of a request: if a riding write was not committed, roll back what the
+    request left uncommitted (it was not meant to be kept) and commit the write alone, as
+    reading the session committed it before."""
+    riding = db.session.info.get(_RIDING)
+    if riding is None:
+        return
+    ps = riding[0]
+    db.session.rollback()
+    _write(ps.sid, ps.wrote)
+    db.session.info[_RIDING] = [ps, True]
+    db.session.commit()
+
+
+@event.listens_for(Session, "after_commit")
+def _riding_committed(session: Session) -> None:
+    riding = session.info.get(_RIDING)
+    if riding is not None and riding[1]:
+        del session.info[_RIDING]
+
+
+@event.listens_for(Session, "after_rollback")
+def _riding_rolled_back(session: Session) -> None:
+    riding = session.info.get(_RIDING)
+    if riding is not None:
+        riding[1] = False  # no longer in the transaction: ``settle`` writes it again
 
 
 def load() -> PortalSession | None:

@@ -151,8 +151,8 @@ def test_a_save_that_waited_behind_a_submit_sees_it(pg, sam):
 
 
 def test_a_save_after_a_quiet_minute_saves_and_records_that_the_session_was_used(app, sam):
-    """The session's touch is committed apart from the save (it ends the lock the first
-    read took): the homework is read again under a new lock, and the save goes through."""
+    """The session's touch is committed with the save, in its transaction (a commit of its
+    own would end the lock the homework was read under): both are written."""
     browser, case, assignment = sam
     _, csrf, revision = section(browser.client, 1)
     quiet = utcnow() - timedelta(minutes=2)
@@ -165,6 +165,22 @@ def test_a_save_after_a_quiet_minute_saves_and_records_that_the_session_was_used
     seen = db.session.scalar(select(PortalSessionRecord.last_seen_at))
     assert seen.replace(tzinfo=quiet.tzinfo) > quiet + timedelta(minutes=1)
     assert _answers_of_sam(case, assignment)["goals.main"] == "after a pause"
+
+
+def test_a_refused_save_after_a_quiet_minute_still_records_that_the_session_was_used(app, sam):
+    """A save refused for a stale revision commits nothing of its own: the session's touch,
+    left for the save's commit, is written apart (as reading the session wrote it before)."""
+    browser, case, assignment = sam
+    _, csrf, revision = section(browser.client, 1)
+    quiet = utcnow() - timedelta(minutes=2)
+    db.session.execute(update(PortalSessionRecord).values(last_seen_at=quiet))
+    db.session.commit()
+    r = autosave(browser.client, csrf, revision + 5, {"goals.main": "from a stale tab"})
+    assert r.status_code == 409, r.get_data(as_text=True)
+    db.session.expire_all()
+    seen = db.session.scalar(select(PortalSessionRecord.last_seen_at))
+    assert seen.replace(tzinfo=quiet.tzinfo) > quiet + timedelta(minutes=1)
+    assert "goals.main" not in _answers_of_sam(case, assignment)
 
 
 def test_a_save_of_another_case_s_homework_is_the_one_404_and_audited(app, sam, counselor_a):
