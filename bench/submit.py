@@ -143,6 +143,24 @@ def seed_pool(app, owner_email: str, version_id, count: int) -> list[dict]:
     return pool
 
 
+def age_sessions(seconds: int) -> None:
+    """Move every portal session's start and last sight ``seconds`` back (in the app's
+    context), as if the pool had been seeded that long ago: bench/load.py's pool is minutes
+    old when its submit measure runs, so each of its submits finds a session not seen for
+    more than a minute."""
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from counselor.core.models import utcnow
+    from counselor.extensions import db
+    from counselor.portal.models import PortalSessionRecord as Record
+
+    then = utcnow() - timedelta(seconds=seconds)
+    db.session.execute(update(Record).values(created_at=then, last_seen_at=then))
+    db.session.commit()
+
+
 def _session(app, issued) -> dict:
     """A portal session opened by a per-assignment link, as its landing page's button opens
     one (``portal_session.start``, the link marked used), without the two requests: the

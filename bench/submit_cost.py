@@ -48,6 +48,7 @@ HELPER = r"""
 void cg_start(void) { CALLGRIND_START_INSTRUMENTATION; }
 void cg_stop(void) { CALLGRIND_STOP_INSTRUMENTATION; }
 void cg_dump(const char *what) { CALLGRIND_DUMP_STATS_AT(what); }
+void cg_zero(void) { CALLGRIND_ZERO_STATS; }
 """
 
 
