@@ -178,7 +178,21 @@ def from_record(sid: str, record) -> PortalSession | None:
 
 
 def _write(sid: str, changes: dict) -> None:
-    core_execute(update(_RECORD).where(BY_SID).values(**changes), by_sid(sid))
+    """The record's idle bookkeeping (``from_record``'s changes), by one of two statements
+    made once: a new UPDATE construct each time cost as much as the write (its cache key)."""
+    keys = tuple(changes)
+    statement = _WRITES.get(keys)
+    if statement is None:
+        statement = _WRITES[keys] = (
+            update(_RECORD)
+            .where(BY_SID)
+            .values({k: bindparam(f"new_{k}", type_=_RECORD.c[k].type) for k in keys})
+        )
+    core_execute(statement, {**by_sid(sid), **{f"new_{k}": v for k, v in changes.items()}})
+
+
+#: ``_write``'s statements by the columns they set
+_WRITES: dict[tuple, object] = {}
 
 
 #: ``db.session.info``: the portal session whose record write (``PortalSession.wrote``) rides
