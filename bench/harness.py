@@ -282,15 +282,20 @@ _TICK = os.sysconf("SC_CLK_TCK")
 def cpu_seconds(pids: list[int]) -> float:
     """User and system CPU seconds the processes ``pids`` have spent so far (a process gone
     meanwhile counts 0: take the same list before and after)."""
-    total = 0
+    return sum(cpu_split(pids))
+
+
+def cpu_split(pids: list[int]) -> tuple[float, float]:
+    """``cpu_seconds`` as (user, system)."""
+    user = system = 0
     for pid in pids:
         try:
             with open(f"/proc/{pid}/stat") as f:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-    return total / _TICK
+        user, system = user + int(fields[11]), system + int(fields[12])  # fields 14 and 15
+    return user / _TICK, system / _TICK
 
 
 def _ms(value: str) -> float:

@@ -73,14 +73,25 @@ def _helper(tmp: Path) -> ctypes.CDLL:
 def setup(pg_url: str, tmp: Path, count: int):
     """(app, submit, save): the app, and functions making one submit of a fresh partner and
     one reference save."""
-    from bench import cpu_split, seed
+    from bench import cpu_split
+
+    url = pg_url or f"sqlite:///{tmp / 'submit.sqlite3'}"
+    ref = cpu_split.reference_pages(pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
+    app, version = seeded_app(url, tmp)
+    pool_of = {"counselors": {"submit": "submit@bench.example"}, "submit_version": version}
+    send = cpu_split.submit_sender(app, pool_of, count)
+    return app, send, ref["save"]
+
+
+def seeded_app(url: str, tmp: Path, **more):
+    """(the app on ``url``, emptied, with a counselor and the thirty-item exercise; the
+    exercise's version id): what bench/submit.py's pool is seeded on. ``more``: app settings."""
+    from bench import seed
     from counselor.auth.services import create_counselor
     from counselor.extensions import db
     from counselor.questionnaires.services import load_definition, sync_library
 
-    url = pg_url or f"sqlite:///{tmp / 'submit.sqlite3'}"
-    ref = cpu_split.reference_pages(pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
-    app = seed.bench_app(url, tmp / "instance")
+    app = seed.bench_app(url, tmp / "instance", **more)
     with app.app_context():
         db.drop_all()
         db.create_all()
@@ -89,9 +100,7 @@ def setup(pg_url: str, tmp: Path, count: int):
         db.session.flush()
         version = load_definition(seed.THIRTY, owner.id)[0].latest.id
         db.session.commit()
-    pool_of = {"counselors": {"submit": "submit@bench.example"}, "submit_version": version}
-    send = cpu_split.submit_sender(app, pool_of, count)
-    return app, send, ref["save"]
+    return app, version
 
 
 def _times(fn, n: int) -> float:

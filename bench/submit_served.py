@@ -48,7 +48,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import cpu_seconds, free_port, pids_named, process_tree  # noqa: E402
+from bench.harness import (  # noqa: E402
+    cpu_seconds,
+    cpu_split,
+    free_port,
+    pids_named,
+    process_tree,
+)
 
 #: gunicorn's settings file with ``--profile``: a cProfile in the worker switched on by
 #: pre_request once the warm-up is over, dumped at the worker's exit
@@ -93,20 +99,11 @@ def pre_request(worker, req):
 def seed_pool(url: str, tmp: Path, keys: str, count: int, idle: int) -> list[dict]:
     """The database emptied and seeded; bench/submit.py's pool of ``count`` partners, their
     portal sessions last seen ``idle`` seconds ago."""
-    from bench import seed, submit
-    from counselor.auth.services import create_counselor
+    from bench import submit
+    from bench.submit_cost import seeded_app
     from counselor.extensions import db
-    from counselor.questionnaires.services import load_definition, sync_library
 
-    app = seed.bench_app(url, tmp / "instance", COUNSELOR_ENCRYPTION_KEYS=keys)
-    with app.app_context():
-        db.drop_all()
-        db.create_all()
-        sync_library()
-        owner = create_counselor("submit@bench.example", "Counselor submit", seed.PASSWORD)
-        db.session.flush()
-        version = load_definition(seed.THIRTY, owner.id)[0].latest.id
-        db.session.commit()
+    app, version = seeded_app(url, tmp, COUNSELOR_ENCRYPTION_KEYS=keys)
     pool = submit.seed_pool(app, "submit@bench.example", version, count)
     with app.app_context():
         if idle:
@@ -188,20 +185,6 @@ def backends(pg_url: str) -> list[int]:
         except OSError:
             continue
     return found
-
-
-def cpu_split(pids: list[int]) -> tuple[float, float]:
-    """(user, system) CPU seconds of ``pids`` so far."""
-    user = system = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        user, system = user + int(fields[11]), system + int(fields[12])
-    tick = os.sysconf("SC_CLK_TCK")
-    return user / tick, system / tick
 
 
 def main() -> int:
