@@ -4,6 +4,7 @@ round by round, and instructions counted by callgrind around the submits only.
     python bench/submit_cost.py                          # SQLite, embedded broker
     REDIS_URL=redis://127.0.0.1:6379/6 python bench/submit_cost.py --pg-url postgresql://...
     python bench/submit_cost.py --callgrind              # the same seed, counted in instructions
+    python bench/submit_cost.py --idle 120               # sessions unseen for 2 minutes, as load.py's
 
 Seeds a scratch database (SQLite, or the PostgreSQL database of ``--pg-url``, emptied) with a
 counselor, the thirty-item exercise and a pool of couples whose answers are complete and not
@@ -70,16 +71,19 @@ def _helper(tmp: Path) -> ctypes.CDLL:
     return ctypes.CDLL(str(lib))
 
 
-def setup(pg_url: str, tmp: Path, count: int):
+def setup(pg_url: str, tmp: Path, count: int, idle: int = 0):
     """(app, submit, save): the app, and functions making one submit of a fresh partner and
-    one reference save."""
-    from bench import cpu_split
+    one reference save; the partners' portal sessions last seen ``idle`` seconds ago."""
+    from bench import cpu_split, submit
 
     url = pg_url or f"sqlite:///{tmp / 'submit.sqlite3'}"
     ref = cpu_split.reference_pages(pg_url or f"sqlite:///{tmp / 'reference.sqlite3'}")
     app, version = seeded_app(url, tmp)
     pool_of = {"counselors": {"submit": "submit@bench.example"}, "submit_version": version}
     send = cpu_split.submit_sender(app, pool_of, count)
+    if idle:
+        with app.app_context():
+            submit.age_sessions(idle)
     return app, send, ref["save"]
 
 
@@ -238,6 +242,13 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=10)
     parser.add_argument("--count", type=int, default=30, help="submits counted by callgrind")
+    parser.add_argument(
+        "--idle",
+        type=int,
+        default=0,
+        help="seconds since each portal session was last seen (120: as bench/load.py's pool, "
+        "seeded minutes before its submits, so that each submit writes the session's touch)",
+    )
     parser.add_argument("--callgrind", action="store_true")
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -245,7 +256,7 @@ def main() -> int:
         return against_save(__file__, args, "submit")
     tmp = Path(tempfile.mkdtemp(prefix="counselor-submit-"))
     measured = args.count if args.inside_callgrind else args.rounds * args.batch
-    app, send, save = setup(args.pg_url, tmp, args.warmup + measured)
+    app, send, save = setup(args.pg_url, tmp, args.warmup + measured, args.idle)
     gc.collect()
     gc.freeze()  # as wsgi.py does once the app is made
     try:
