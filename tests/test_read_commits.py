@@ -13,7 +13,7 @@ from __future__ import annotations
 from contextlib import contextmanager
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 
 from counselor.cases.models import Case
 from counselor.core import audit
@@ -96,6 +96,24 @@ def _core_change_then_view(case) -> None:
     _view(case)
 
 
+def _read_with_event(case) -> None:
+    """The case page's statement, which writes its read's audit event itself."""
+    from counselor.pages.case_page import _READ
+
+    found = {"case_id": case.id, "owner_id": case.counselor_id}
+    assert _READ.rows(found, "case.view", "case", case.id)
+
+
+def _read_with_event_then_change(case) -> None:
+    _read_with_event(case)
+    _archive(case)
+
+
+def _read_with_event_then_core_change(case) -> None:
+    _read_with_event(case)
+    db.session.execute(update(Case).where(Case.id == case.id).values(status="archived"))
+
+
 def _view_in_a_savepoint_then_change(case) -> None:
     with db.session.begin_nested():
         _view(case)
@@ -111,8 +129,22 @@ def _view_in_a_savepoint_then_change(case) -> None:
         (lambda case: audit.record("case.update", "case", case.id), "on"),
         (_view_in_a_savepoint_then_change, "on"),
         (_view, "off"),
+        (lambda case: (_core_change_then_view(case), _read_with_event(case)), "on"),
+        (_read_with_event_then_change, "on"),
+        (_read_with_event_then_core_change, "on"),
+        (_read_with_event, "off"),
     ],
-    ids=["orm change", "core change", "change row", "savepoint", "read alone"],
+    ids=[
+        "orm change",
+        "core change",
+        "change row",
+        "savepoint",
+        "read alone",
+        "change, then a read with its event",
+        "read with its event, then an orm change",
+        "read with its event, then a core change",
+        "read with its event alone",
+    ],
 )
 def test_a_read_row_next_to_any_other_write_waits_for_the_flush(pg, counselor_a, work, setting):
     case = new_case(counselor_a, "Rivera")
@@ -133,3 +165,32 @@ def test_a_practice_can_have_read_rows_wait_for_the_flush_too(pg, app, client_a,
             assert seen == ["on"], url
     finally:
         app.config["COUNSELOR_READ_AUDIT_DURABLE"] = False
+
+
+def _case_views(case) -> int:
+    return len(
+        db.session.execute(
+            select(audit.AuditEvent.id).where(
+                audit.AuditEvent.action == "case.view",
+                audit.AuditEvent.object_id == str(case.id),
+            )
+        ).all()
+    )
+
+
+def test_a_read_with_its_event_writes_it_in_the_reads_transaction(pg, counselor_a, counselor_b):
+    from counselor.pages.case_page import _READ
+
+    case = new_case(counselor_a, "Rivera")
+    db.session.commit()
+    _read_with_event(case)
+    db.session.rollback()  # the read's transaction ends without its commit: no event
+    assert _case_views(case) == 0
+    _read_with_event(case)
+    db.session.commit()
+    assert _case_views(case) == 1
+    # another counselor's read finds no row, and writes no event
+    theirs = {"case_id": case.id, "owner_id": counselor_b.id}
+    assert _READ.rows(theirs, "case.view", "case", case.id) == []
+    db.session.commit()
+    assert _case_views(case) == 1

@@ -41,9 +41,10 @@ PAST_THE_END = 2
 #: the case page of a case with nothing in its panels: login session; the case with its
 #: partners, their homes, the relationship map, each partner's consent, its sessions and its
 #: homework (each an aggregated column) and which other panels have rows (one read, whatever
-#: the number of partners, sessions or assignments); audit. The template reads nothing:
-#: every statement runs before the view commits.
-CASE_PAGE_STATEMENTS = 3
+#: the number of partners, sessions or assignments), which on PostgreSQL writes the read's
+#: audit event too (``audit.ReadWithEvent``); on SQLite the audit event. The template reads
+#: nothing: every statement runs before the view commits.
+CASE_PAGE_STATEMENTS = {"postgresql": 2, "sqlite": 3}
 #: what each panel adds once the case has rows for it, however many: homework nothing (it
 #: comes with the case), exports, agreements (with their versions and pauses; then their
 #: members with their answers), steps (the counts by status), check-in schedules (with their
@@ -170,7 +171,9 @@ def test_case_page_reads_each_row_once(app, client_a, counselor_a):
     print(f"\ncase page: {len(statements)} statements for a case with 12 sessions")
     # the view commits its audit row, then renders: the template reads nothing
     assert statements[-1] == "COMMIT", "\n".join(statements)
-    assert len(statements) - 1 == CASE_PAGE_STATEMENTS, "\n".join(statements)
+    assert len(statements) - 1 == CASE_PAGE_STATEMENTS[db.engine.dialect.name], "\n".join(
+        statements
+    )
     # the sessions come with the case: newest first, agenda and next steps escaped, and
     # never the private notes
     page = client_a.get(url).get_data(as_text=True)
@@ -189,9 +192,11 @@ def test_case_page_reads_homework_with_the_case(app, client_a, counselor_a):
         assign(case, "intake")
     many = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(one)} statements with 1 assignment, {len(many)} with 4")
-    assert len(many) == len(one) == CASE_PAGE_STATEMENTS + PANEL_STATEMENTS["homework"], "\n".join(
-        many
-    )
+    assert (
+        len(many)
+        == len(one)
+        == CASE_PAGE_STATEMENTS[db.engine.dialect.name] + PANEL_STATEMENTS["homework"]
+    ), "\n".join(many)
     # each assignment lists its assigned partners in the case's order, with their status
     page = client_a.get(f"/cases/{case.id}").get_data(as_text=True)
     homework = page[page.index('id="homework-h"') :]
@@ -214,9 +219,11 @@ def test_case_page_reads_agreements_in_a_fixed_number_of_statements(app, client_
         agree_all(published_agreement(case))
     many = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(one)} statements with 1 agreement, {len(many)} with 4")
-    assert len(many) == len(one) == CASE_PAGE_STATEMENTS + PANEL_STATEMENTS["agreements"], (
-        "\n".join(many)
-    )
+    assert (
+        len(many)
+        == len(one)
+        == CASE_PAGE_STATEMENTS[db.engine.dialect.name] + PANEL_STATEMENTS["agreements"]
+    ), "\n".join(many)
 
 
 def test_case_page_reads_schedules_in_a_fixed_number_of_statements(app, client_a, counselor_a):
@@ -229,9 +236,11 @@ def test_case_page_reads_schedules_in_a_fixed_number_of_statements(app, client_a
         weekly(case, every=3, unit="days")
     many = _statements(client_a, f"/cases/{case.id}")
     print(f"\ncase page: {len(one)} statements with 1 schedule, {len(many)} with 5")
-    assert len(many) == len(one) == CASE_PAGE_STATEMENTS + PANEL_STATEMENTS["checkins"], "\n".join(
-        many
-    )
+    assert (
+        len(many)
+        == len(one)
+        == CASE_PAGE_STATEMENTS[db.engine.dialect.name] + PANEL_STATEMENTS["checkins"]
+    ), "\n".join(many)
 
 
 def test_case_page_reads_each_panel_in_a_fixed_number_of_statements(app, client_a, counselor_a):
@@ -257,7 +266,7 @@ def test_case_page_reads_each_panel_in_a_fixed_number_of_statements(app, client_
     weekly(case, every=3, unit="days")
     db.session.commit()
     many = _statements(client_a, url)
-    every_panel = CASE_PAGE_STATEMENTS + sum(PANEL_STATEMENTS.values())
+    every_panel = CASE_PAGE_STATEMENTS[db.engine.dialect.name] + sum(PANEL_STATEMENTS.values())
     print(f"\ncase page: {len(one)} statements with every panel, {len(many)} with more rows")
     assert len(many) == len(one) == every_panel, "\n".join(many)
     page = client_a.get(url).get_data(as_text=True)

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
-from sqlalchemy import CTE, Index, Insert, String, Update, bindparam, event, select, text
+from sqlalchemy import CTE, Index, Insert, Select, String, Update, bindparam, event, select, text
+from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
@@ -65,10 +66,7 @@ def record(
     it returns). Rows recorded in a savepoint that is rolled back are still written: no code
     records one there."""
     if actor_kind is None:
-        if has_request_context() and getattr(current_user, "is_authenticated", False):
-            actor_kind, actor_id = "counselor", current_user.id
-        else:
-            actor_kind = "anonymous" if has_request_context() else "system"
+        actor_kind, actor_id = _actor()
     session = db.session()
     pending = session.info.get(_PENDING)
     if pending is None:
@@ -76,6 +74,14 @@ def record(
         session.connection()
         pending = session.info[_PENDING] = []
     pending.append(_row(action, object_kind, object_id, actor_kind, actor_id))
+
+
+def _actor() -> tuple[str, uuid.UUID | None]:
+    """Who acts when no one is named: the signed-in counselor, else an anonymous visitor (in
+    a request) or the system."""
+    if has_request_context() and getattr(current_user, "is_authenticated", False):
+        return "counselor", current_user.id
+    return ("anonymous" if has_request_context() else "system"), None
 
 
 #: the session's audit rows waiting for its commit
@@ -102,10 +108,15 @@ def _write_pending(session: Session) -> None:
         and all(row["action"] in READS for row in rows)
         and not (session.new or session.dirty or session.deleted)
         and not session.in_nested_transaction()
-        and not (has_app_context() and current_app.config.get("COUNSELOR_READ_AUDIT_DURABLE"))
+        and not _durable()
     ):
         statement = _INSERT_READS
     connection.execute(statement, rows if len(rows) > 1 else rows[0])
+
+
+def _durable() -> bool:
+    """Whether the practice has every commit of read rows wait for the log flush too."""
+    return bool(has_app_context() and current_app.config.get("COUNSELOR_READ_AUDIT_DURABLE"))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -169,15 +180,89 @@ READS = frozenset(
 #: The check runs as the statement's one-time filter, before its row is inserted (which gives
 #: the transaction its id); for several rows it is true for the first one only, which is
 #: enough. It is part of the insert, not a statement of its own: no round trip more.
+_ASYNC_IF_NOTHING_WRITTEN = text(
+    "(SELECT count(set_config('synchronous_commit', 'off', true)) "
+    "WHERE pg_current_xact_id_if_assigned() IS NULL) >= 0"
+)
 _INSERT_READS = _INSERT.from_select(
     _COLUMNS,
     select(*(bindparam(column.name, type_=column.type) for column in _COLUMNS)).where(
-        text(
-            "(SELECT count(set_config('synchronous_commit', 'off', true)) "
-            "WHERE pg_current_xact_id_if_assigned() IS NULL) >= 0"
-        )
+        _ASYNC_IF_NOTHING_WRITTEN
     ),
 )
+
+
+class ReadWithEvent:
+    """A page's read statement that, on PostgreSQL, writes the read's audit event itself.
+
+    Recorded with ``record``, a page's event is an INSERT of its own at the commit: on
+    PostgreSQL a statement more, with its round trip, its work in SQLAlchemy and psycopg
+    (0.1–0.2 ms of a worker's CPU) and in the server. Here the page's statement carries it
+    as a data-modifying CTE, from ``found``, one of its CTEs, which has a row when the read
+    found what it reads: the event is written in the read's own statement, so in its
+    transaction, and only for a read that found its row (a page that finds none records its
+    denial). It turns ``synchronous_commit`` off as ``_INSERT_READS`` does when the
+    transaction has written nothing yet, unless ``COUNSELOR_READ_AUDIT_DURABLE`` is set; a
+    statement of the transaction that writes after it turns it back on first
+    (``_durable_again``), so a change still waits for the flush. SQLite, which has no
+    data-modifying CTE, runs the plain statement and records the event for the commit."""
+
+    def __init__(self, statement: Select, found: CTE):
+        self.plain = statement
+        values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
+        carried = {}
+        for durable in (False, True):
+            source = select(*values).select_from(found)
+            if not durable:
+                source = source.where(_ASYNC_IF_NOTHING_WRITTEN)
+            event_cte = _INSERT.from_select(_COLUMNS, source).cte(f"read_event_{durable:d}")
+            carried[durable] = statement.add_cte(event_cte)
+        self.carrying = carried
+
+    def rows(
+        self, parameters: dict, action: str, object_kind: str, object_id: uuid.UUID
+    ) -> list[Row]:
+        """The statement's rows, with ``action``'s audit event of the current actor on
+        ``object_id`` written in the same transaction when there are any."""
+        session = db.session()
+        connection = session.connection()
+        if connection.dialect.name != "postgresql":
+            rows = connection.execute(self.plain, parameters).all()
+            if rows:
+                record(action, object_kind, object_id)
+            return rows
+        durable = _durable() or action not in READS
+        actor_kind, actor_id = _actor()
+        event_row = event_parameters(
+            action, object_kind, object_id, actor_kind=actor_kind, actor_id=actor_id
+        )
+        if not durable:  # before the statement, which may turn it off even when it finds nothing
+            connection.info[_ASYNC_COMMIT] = True
+        return connection.execute(self.carrying[durable], {**parameters, **event_row}).all()
+
+
+#: ``Connection.info`` key: this transaction may have turned ``synchronous_commit`` off
+_ASYNC_COMMIT = "counselor.audit.async_commit"
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _durable_again(conn, cursor, statement, parameters, context, executemany) -> None:
+    """A transaction whose read event turned ``synchronous_commit`` off, and that writes
+    something besides (anything but a compiled SELECT), waits for its commit's flush again:
+    ``SET LOCAL`` on, before that statement."""
+    if not conn.info.get(_ASYNC_COMMIT):
+        return
+    compiled = context.compiled if context is not None else None
+    if compiled is not None and isinstance(compiled.statement, Select):
+        return
+    conn.info.pop(_ASYNC_COMMIT)
+    cursor.execute("SET LOCAL synchronous_commit = on")
+
+
+@event.listens_for(Engine, "commit")
+@event.listens_for(Engine, "rollback")
+def _transaction_ended(conn) -> None:
+    conn.info.pop(_ASYNC_COMMIT, None)
 
 
 def with_event(change: Update | Insert) -> Insert:

@@ -3,8 +3,9 @@
 The page only displays, so nothing is loaded as tracked ORM objects: the case with its
 partners, their homes, the relationship map, each partner's consent, its sessions and its
 homework (each of those two as one aggregated column) and whether each other panel has
-anything to show come in one statement whose WHERE holds the owner check; then the audit
-event; then a statement for each other panel that has rows (none for an empty one). Only
+anything to show come in one statement whose WHERE holds the owner check, which on PostgreSQL
+writes the read's audit event too (``audit.ReadWithEvent``; SQLite writes it at the commit);
+then a statement for each other panel that has rows (none for an empty one). Only
 what the page shows is decrypted (the label, the partners' names, pronouns and addresses,
 the sessions' agenda and next steps, agreement titles; a session's notes are not even
 read). ``tests/test_statement_counts.py`` holds the count.
@@ -41,7 +42,6 @@ from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.core.ownership import not_found
 from counselor.core.sql import hex_of, json_list, json_rows
-from counselor.extensions import core_execute
 from counselor.questionnaires import homework
 from counselor.questionnaires.homework import Homework
 from counselor.reports import services as reports
@@ -196,6 +196,9 @@ _HEAD = (
     .outerjoin(PartnerRelationship.__table__, _r.partner_a_id == _p.id)
     .order_by(_p.position)
 )
+# On PostgreSQL the same statement writes the read's audit event, from the head: the case's
+# row, found only for its counselor
+_READ = audit.ReadWithEvent(_HEAD, _CASE)
 
 
 def _sessions(column: str | None) -> list[SessionLine]:
@@ -222,7 +225,9 @@ def _sessions(column: str | None) -> list[SessionLine]:
 def case_page(case_id: uuid.UUID) -> CasePage:
     """Everything the case page shows of the current counselor's case ``case_id`` (404 for
     anyone else's, or a missing one), its read audited in the same transaction."""
-    rows = core_execute(_HEAD, {"case_id": case_id, "owner_id": current_user.id}).all()
+    rows = _READ.rows(
+        {"case_id": case_id, "owner_id": current_user.id}, "case.view", "case", case_id
+    )
     if not rows:
         not_found("case", case_id)
     head = rows[0]
@@ -254,7 +259,6 @@ def case_page(case_id: uuid.UUID) -> CasePage:
         listed,
         _sessions(head.sessions),
     )
-    audit.record("case.view", "case", case.id)
     open_alerts, closed_alerts = alerts.case_alert_cards(case) if head.has_alert else ([], [])
     return CasePage(
         case=case,
