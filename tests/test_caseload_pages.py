@@ -301,3 +301,26 @@ def test_every_month_prints_as_strftime_prints_it():
         day = date(2026, month, 9)
         assert day_text(day) == f"9 {day.strftime('%b')} 2026"
         assert day_text(day, year=False, long=True) == f"9 {day.strftime('%B')}"
+
+
+def test_every_caseload_read_is_audited_once_even_an_empty_one(client_a, counselor_a):
+    """The page's statement writes its audit event on PostgreSQL (``audit.ReadWithEvent``,
+    with no row to find: a caseload may be empty), the commit on SQLite; a search, a page
+    past the end and an empty caseload each write exactly one."""
+    from sqlalchemy import func, select
+
+    from counselor.core.audit import AuditEvent
+
+    def views() -> int:
+        return db.session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "caseload.view", AuditEvent.actor_id == str(counselor_a.id))
+        )
+
+    before = views()
+    for url in ("/cases", "/cases?q=nobody", "/cases?page=3", "/cases?status=archived"):
+        assert client_a.get(url).status_code == 200
+        db.session.remove()
+        assert views() == before + 1, url
+        before += 1

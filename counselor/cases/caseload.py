@@ -30,6 +30,7 @@ from sqlalchemy import case as sa_case
 
 from counselor.auth.models import Counselor
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
+from counselor.core import audit
 from counselor.core.models import day_text, practice_zone, utcnow
 from counselor.core.sql import hex_of, joined_parts, uuid_text
 from counselor.extensions import core_execute
@@ -381,14 +382,20 @@ def caseload_page(
     status: str = "active",
     page: int = 1,
     flags: Flags = NO_FLAGS,
+    event: tuple[str, str, uuid.UUID] | None = None,
 ) -> CaseloadPage:
-    """One page of the caseload in caseload order, ``flags`` naming what leads it.
+    """One page of the caseload in caseload order, ``flags`` naming what leads it; its read
+    audited as ``event`` (action, object kind and id) in the same transaction, if given.
 
     Without a search the database sorts and cuts the page, so only the page's cases are
-    loaded and decrypted. A search must decrypt all labels and names first (see list_cases).
+    loaded and decrypted, and on PostgreSQL the page's statement writes the event
+    (``audit.ReadWithEvent``). A search must decrypt all labels and names first (see
+    list_cases).
     """
     status = _status(status)
     if query.strip():
+        if event:
+            audit.record(*event)
         matching = list_cases(counselor, query, status, flags)
         total = len(matching)
         page = _clamp(page, total)
@@ -399,18 +406,27 @@ def caseload_page(
     statement = _caseload_statement(status, flags, page=True)
     params = {"counselor_id": counselor.id}
 
-    def read(page: int) -> list:
+    def window(page: int) -> dict:
         offset = (page - 1) * PAGE_SIZE
-        return _read(statement, {**params, "offset": offset, "upto": offset + PAGE_SIZE})
+        return {**params, "offset": offset, "upto": offset + PAGE_SIZE}
 
-    rows = read(max(page, 1))
+    if event:
+        rows = _page_with_event(status, flags).rows(window(max(page, 1)), *event)
+    else:
+        rows = _read(statement, window(max(page, 1)))
     if not rows and page > 1:
         total = _read(_count_statement(status), params)[0][0]
         page = _clamp(page, total)
         if total:
-            rows = read(page)
+            rows = _read(statement, window(page))
     total = rows[0].total if rows else 0
     return _page(_case_rows(rows, flags), _clamp(page, total), total)
+
+
+@functools.cache
+def _page_with_event(status: str, flags: Flags) -> audit.ReadWithEvent:
+    """``_caseload_statement``'s page, writing the read's audit event on PostgreSQL."""
+    return audit.ReadWithEvent(_caseload_statement(status, flags, page=True))
 
 
 def _page(cases: list[CaseRow], page: int, total: int) -> CaseloadPage:

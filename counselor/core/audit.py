@@ -197,22 +197,24 @@ class ReadWithEvent:
 
     Recorded with ``record``, a page's event is an INSERT of its own at the commit: on
     PostgreSQL a statement more, with its round trip, its work in SQLAlchemy and psycopg
-    (0.1–0.2 ms of a worker's CPU) and in the server. Here the page's statement carries it
-    as a data-modifying CTE, from ``found``, one of its CTEs, which has a row when the read
-    found what it reads: the event is written in the read's own statement, so in its
-    transaction, and only for a read that found its row (a page that finds none records its
-    denial). It turns ``synchronous_commit`` off as ``_INSERT_READS`` does when the
-    transaction has written nothing yet, unless ``COUNSELOR_READ_AUDIT_DURABLE`` is set; a
-    statement of the transaction that writes after it turns it back on first
+    and in the server. Here the page's statement carries it as a data-modifying CTE, so in
+    the read's own transaction: from ``found``, one of its CTEs, which has a row when the read
+    found what it reads, the event of a read that found its row only (a page that finds none
+    records its denial); with no ``found``, the event of every read (a list, empty or not).
+    It turns ``synchronous_commit`` off as ``_INSERT_READS`` does when the transaction has
+    written nothing yet, unless ``COUNSELOR_READ_AUDIT_DURABLE`` is set or the action is not
+    a read's; a statement of the transaction that writes after it turns it back on first
     (``_durable_again``), so a change still waits for the flush. SQLite, which has no
     data-modifying CTE, runs the plain statement and records the event for the commit."""
 
-    def __init__(self, statement: Select, found: CTE):
-        self.plain = statement
+    def __init__(self, statement: Select, found: CTE | None = None):
+        self.plain, self.always = statement, found is None
         values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
         carried = {}
         for durable in (False, True):
-            source = select(*values).select_from(found)
+            source = select(*values)
+            if found is not None:
+                source = source.select_from(found)
             if not durable:
                 source = source.where(_ASYNC_IF_NOTHING_WRITTEN)
             event_cte = _INSERT.from_select(_COLUMNS, source).cte(f"read_event_{durable:d}")
@@ -223,12 +225,12 @@ class ReadWithEvent:
         self, parameters: dict, action: str, object_kind: str, object_id: uuid.UUID
     ) -> list[Row]:
         """The statement's rows, with ``action``'s audit event of the current actor on
-        ``object_id`` written in the same transaction when there are any."""
+        ``object_id`` written in the same transaction (when there are any, with ``found``)."""
         session = db.session()
         connection = session.connection()
         if connection.dialect.name != "postgresql":
             rows = connection.execute(self.plain, parameters).all()
-            if rows:
+            if rows or self.always:
                 record(action, object_kind, object_id)
             return rows
         durable = _durable() or action not in READS

@@ -60,8 +60,9 @@ def caseload_page(
 ) -> caseload.CaseloadPage:
     """One page of the caseload; cases with an open alert or a clause a partner paused lead
     it, pauses and urgent alerts first. The flags are asked in the page's own statement."""
-    listing = caseload.caseload_page(counselor, query, status, page, CASELOAD_FLAGS)
-    audit.record("caseload.view", "counselor", counselor.id)
+    listing = caseload.caseload_page(
+        counselor, query, status, page, CASELOAD_FLAGS, ("caseload.view", "counselor", counselor.id)
+    )
     case_url = url_of("cases.show", "case_id")
     listing.rows = [
         (
