@@ -135,8 +135,15 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
         pool = submit.seed_pool(app, data["counselors"]["submit"], data["submit_version"], count)
         print(f"[{label}] {count} partners to submit seeded in {time.monotonic() - t0:.1f} s")
     with app.app_context():
+        from sqlalchemy import text
+
         from counselor.extensions import db
 
+        if db.engine.dialect.name == "postgresql":
+            # this machine's server runs without autovacuum: statistics as a server that
+            # has them would hold after every row the seeding wrote, the submit pool too
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
         db.engine.dispose()
     if redis_url:
         flush_redis(redis_url)  # what seeding queued; the servers start from an empty broker
