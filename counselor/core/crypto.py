@@ -217,12 +217,14 @@ class EncryptedText:
         plain columns (``Case.label.open(row.label_sealed, row.id)``) instead of objects."""
         return self.opener()(blob, row_id)
 
-    def opener(self):
+    def opener(self, *, as_bytes: bool = False):
         """``open`` for the many rows of one page: the key ring and the associated data's
         prefix are looked up once, not once per value (a caseload opens dozens). ``row_id``
-        may be the id's text (``str(uuid)``), which is all the associated data holds."""
+        may be the id's text (``str(uuid)``), which is all the associated data holds.
+        ``as_bytes``: a text column's plaintext as its UTF-8 bytes, not decoded (for a
+        parser that reads bytes)."""
         prefix = associated_data(self.owner.__tablename__, self.name, "").decode()
-        return keyring().opener(prefix, self.binary)
+        return keyring().opener(prefix, self.binary or as_bytes)
 
     def open_all(self, blobs: list, row_ids: list) -> list:
         """``open`` of many values of this column in one call: ``blobs[i]`` on row

@@ -24,7 +24,7 @@ Reading one value (numbers, comparison, "answered", desire answers) is
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -170,6 +170,39 @@ def walk(items: list[dict]) -> Iterator[dict]:
 def share_of(item: dict) -> str:
     """Who may see an item's answers: counselor_only, mutual or shared."""
     return item.get("share", DEFAULT_SHARE.get(item["type"], "counselor_only"))
+
+
+def answer_part(link_id: str) -> str:
+    """The part of a response's stored answers that holds this item's answer: its link id up
+    to the first dot. Link ids name their section so ("touch.kiss" in "touch"), so a part is
+    a section's answers and a page of one section parses only its own; any link id works
+    (a part that holds items of several sections is parsed whole)."""
+    return link_id.partition(".")[0]
+
+
+def parts_read(defn: Definition, sections: Collection[int]) -> frozenset[str]:
+    """The parts (``answer_part``) of the stored answers that these sections' items, and
+    whether each is shown (``enabled_states``), read: their own, and those of every question
+    their conditions and their groups' conditions read, however far back. Worked out once per
+    definition and set of sections."""
+
+    def make(defn: Definition) -> frozenset[str]:
+        todo = [i["link_id"] for s in sections for i in walk(defn.sections[s].items)]
+        seen: set[str] = set()
+        while todo:  # linear: each item is looked at once
+            lid = todo.pop()
+            if lid in seen:
+                continue
+            seen.add(lid)
+            todo.extend(
+                cond["question"] for cond in defn.by_id.get(lid, {}).get("enable_when") or ()
+            )
+            parent = defn.parent.get(lid)
+            if parent is not None:
+                todo.append(parent["link_id"])
+        return frozenset(answer_part(lid) for lid in seen)
+
+    return defn.derived("parts read " + " ".join(map(str, sorted(sections))), make)
 
 
 def enabled_states(defn: Definition, answers: Mapping[str, Any]) -> dict[str, bool]:

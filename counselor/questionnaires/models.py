@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime
 
 import orjson
@@ -40,7 +41,7 @@ from counselor.core.models import (
     stamped,
 )
 from counselor.extensions import db
-from counselor.questionnaires.engine import Definition
+from counselor.questionnaires.engine import Definition, answer_part
 
 RESPONSE_STATUSES = ("not_opened", "opened", "draft", "submitted")
 
@@ -278,17 +279,10 @@ class Response(UUIDPrimaryKey, db.Model):
         return self.load_answers(self.answers_json)
 
     @staticmethod
-    def load_answers(text: str | None) -> dict:
-        """The answers mapping of ``answers_json``'s text (``{}`` for none)."""
-        if not text:
-            return {}
-        try:
-            return orjson.loads(text)
-        except orjson.JSONDecodeError:
-            # No answer holds NaN or an infinity now (orjson refuses both), but one stored
-            # before they were refused reads as unanswered rather than breaking every page
-            # that shows it.
-            return json.loads(text, parse_constant=lambda _: None, parse_float=_finite_or_none)
+    def load_answers(text: str | bytes | None) -> dict:
+        """The answers mapping of ``answers_json``'s text (``{}`` for none), parsed whole
+        (``StoredAnswers`` parses it a part at a time)."""
+        return StoredAnswers(text).read()
 
     @answers.setter
     def answers(self, value: dict) -> None:
@@ -296,15 +290,80 @@ class Response(UUIDPrimaryKey, db.Model):
 
     @staticmethod
     def dump_answers(value: dict) -> str:
-        """The JSON text of an answers mapping, as ``answers_json`` stores it (sealed): UTF-8,
-        keys sorted, no spaces. Validation lets no float that is not a number through (orjson
-        would write it as null, read back as unanswered)."""
-        text = orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
-        if "null" in text and _non_finite(value):
+        """The text of an answers mapping, as ``answers_json`` stores it (sealed): a first
+        line indexing the parts (``engine.answer_part``), then the answers as one JSON object
+        whose members come part by part (UTF-8, keys sorted within a part, no spaces). The
+        index is a JSON list of [part, start, end]: where each part's members lie in the
+        second line, in bytes, so a page of one section parses only its part and a reader of
+        every answer parses the object whole. Validation lets no float that is not a number
+        through (orjson would write it as null, read back as unanswered)."""
+        by_part: dict[str, dict] = {}
+        for lid, answer in value.items():
+            by_part.setdefault(answer_part(lid), {})[lid] = answer
+        index, members, at = [], [], 1  # after the object's "{"
+        for name in sorted(by_part):
+            inner = orjson.dumps(by_part[name], option=orjson.OPT_SORT_KEYS)[1:-1]
+            index.append((name, at, at + len(inner)))
+            members.append(inner)
+            at += len(inner) + 1  # and the comma
+        text = b"%b\n{%b}" % (orjson.dumps(index), b",".join(members))
+        if b"null" in text and _non_finite(value):
             # orjson writes NaN and the infinities as null (read back as unanswered): refuse
             # them as the standard library's allow_nan=False did
             raise ValueError("an answer that is not a finite number cannot be stored")
-        return text
+        return text.decode()
+
+
+class StoredAnswers:
+    """A response's answers as ``answers_json``'s text holds them (``Response.dump_answers``),
+    parsed a part (``engine.answer_part``) at a time, when first asked for: the one way stored
+    answers are read. Answers stored before they were kept by part are one JSON object,
+    parsed whole. The text may be given as its UTF-8 bytes (``opener(as_bytes=True)``): the
+    parser reads bytes without decoding them first."""
+
+    __slots__ = ("answers", "_body", "_index", "_unread")
+
+    def __init__(self, text: str | bytes | None) -> None:
+        #: the answers parsed so far, by link id
+        self.answers: dict = {}
+        #: where each part not parsed yet lies in ``_body`` (None: the index is not read yet)
+        self._unread: dict[str, tuple[int, int]] | None = {}
+        self._body = self._index = memoryview(b"")
+        if not text:
+            return
+        raw = text.encode() if isinstance(text, str) else text
+        if raw[:1] != b"[":  # stored before answers were kept by part
+            self.answers = _parsed(raw)
+            return
+        end = raw.index(b"\n")
+        whole = memoryview(raw)
+        self._index, self._body, self._unread = whole[:end], whole[end + 1 :], None
+
+    def read(self, parts: Collection[str] | None = None) -> dict:
+        """The answers, with those of ``parts`` (all for None) parsed: it may hold more, the
+        parts read before (``engine.parts_read`` names what some sections' items read)."""
+        unread = self._unread
+        if unread is None:
+            if parts is None:  # nothing read yet: the object whole, without its index
+                self._unread = {}
+                self.answers = _parsed(self._body)
+                return self.answers
+            unread = self._unread = {name: (a, b) for name, a, b in orjson.loads(self._index)}
+        for name in list(unread) if parts is None else parts:
+            span = unread.pop(name, None)
+            if span is not None:
+                self.answers.update(_parsed(b"{%b}" % self._body[span[0] : span[1]]))
+        return self.answers
+
+
+def _parsed(data: bytes | memoryview) -> dict:
+    """One JSON object of answers."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # No answer holds NaN or an infinity now (orjson refuses both), but one stored before
+        # they were refused reads as unanswered rather than breaking every page that shows it.
+        return json.loads(bytes(data), parse_constant=lambda _: None, parse_float=_finite_or_none)
 
 
 def _non_finite(value) -> bool:

@@ -5,7 +5,7 @@ of each pair, and what the overview of a long comparison lists. Pure: no Flask, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -109,15 +109,25 @@ class Attention:
 class Visible:
     """Each partner's answers, decrypted and parsed on first use, and which of them their
     answers show: a page that needs no answer (the overview of a submitted assignment, whose
-    summary is kept per process) decrypts none."""
+    summary is kept per process) decrypts none, and a page of some sections parses only the
+    parts of the answers their items read (``engine.parts_read``).
 
-    def __init__(self, defn: engine.Definition, partners: list[Partner], load: Callable[[], dict]):
+    ``load(parts)`` gives each partner's answers by partner id with at least those parts
+    parsed (all for None); it decrypts each partner's once, however often it is asked."""
+
+    def __init__(
+        self,
+        defn: engine.Definition,
+        partners: list[Partner],
+        load: Callable[[Collection[str] | None], dict],
+    ):
         self.definition, self.partners, self._load = defn, partners, load
+        self._of_sections: dict[int, list[tuple[dict, dict[str, bool]]]] = {}
 
     @cached_property
     def answers(self) -> dict[uuid.UUID, dict]:
         """Per partner id, their answers."""
-        return self._load()
+        return self._load(None)
 
     @cached_property
     def states(self) -> dict[uuid.UUID, dict[str, bool]]:
@@ -141,12 +151,28 @@ class Visible:
         answers, states = self.answers, self.states
         return [(answers.get(p.id) or {}, states[p.id]) for p in self.partners]
 
-    def of_item(self, link_id: str) -> list[Any]:
-        """In partner order, each partner's answer to one item if their answers show it (else
-        None): as ``shown`` has it, for a page of one section without the whole
-        questionnaire's."""
+    def _of_section(self, section_index: int) -> list[tuple[dict, dict[str, bool]]]:
+        """``_columns`` as far as one section's items read them: only the parts of the
+        answers they read are parsed, unless every answer is read already."""
+        if "answers" in self.__dict__:
+            return self._columns
+        columns = self._of_sections.get(section_index)
+        if columns is None:
+            defn = self.definition
+            answers = self._load(engine.parts_read(defn, (section_index,)))
+            columns = []
+            for p in self.partners:
+                mine = answers.get(p.id) or {}
+                columns.append((mine, engine.enabled_states(defn, mine)))
+            self._of_sections[section_index] = columns
+        return columns
+
+    def of_item(self, link_id: str, section_index: int) -> list[Any]:
+        """In partner order, each partner's answer to one item of the section at
+        ``section_index`` if their answers show it (else None): as ``shown`` has it, for a
+        page of one section without the whole questionnaire's."""
         out = []
-        for answers, states in self._columns:
+        for answers, states in self._of_section(section_index):
             value = answers.get(link_id)
             out.append(value if states.get(link_id) and engine.has_answer(value) else None)
         return out
@@ -208,7 +234,7 @@ class Comparison:
             for item in engine.walk(section.items):
                 if item["type"] not in engine.ANSWERABLE:
                     continue
-                values = self.visible.of_item(item["link_id"])
+                values = self.visible.of_item(item["link_id"], section_index)
                 row = ItemComparison(
                     item,
                     section.title,

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 
 from flask_login import current_user
 from sqlalchemy import and_, bindparam, select
@@ -33,6 +33,7 @@ from counselor.questionnaires.models import (
     Assignment,
     QuestionnaireVersion,
     Response,
+    StoredAnswers,
     VersionRow,
 )
 from counselor.reveal import services
@@ -118,7 +119,7 @@ class Head:
             a.definition,
             self.partners,
             lambda x, y: frozenset((x, y)) in related,
-            lambda: _answers(a.id),
+            services.PartedAnswers(partial(_stored_answers, a.id)),
             key,
         )
 
@@ -212,15 +213,18 @@ def head(case_id: uuid.UUID, assignment_id: uuid.UUID) -> Head:
     return Head(case, assignment, list(partners.values()), related)
 
 
-def _answers(assignment_id: uuid.UUID) -> dict[uuid.UUID, dict]:
-    """Each assigned partner's answers, decrypted and parsed (``services.answers_by_partner``)."""
-    return dict(_sealed_answers(assignment_id).items())
+def _stored_answers(assignment_id: uuid.UUID) -> dict[uuid.UUID, StoredAnswers]:
+    """Each assigned partner's answers, read sealed (one statement) and decrypted, to be
+    parsed a part at a time (``services.PartedAnswers``)."""
+    opener = Response.answers_json.opener(as_bytes=True)
+    rows = core_execute(_ANSWERS, {"assignment_id": assignment_id})
+    return {row.partner_id: StoredAnswers(opener(row.answers_json_sealed, row.id)) for row in rows}
 
 
 def _sealed_answers(assignment_id: uuid.UUID) -> services.LazyAnswers:
     """Each assigned partner's answers, read sealed (one statement) and decrypted and parsed
     when first read."""
-    opener = Response.answers_json.opener()
+    opener = Response.answers_json.opener(as_bytes=True)
 
     def opened(row) -> Callable[[], dict]:
         return lambda: Response.load_answers(opener(row.answers_json_sealed, row.id))

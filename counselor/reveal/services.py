@@ -19,7 +19,7 @@ from counselor.core import audit
 from counselor.core.models import utcnow
 from counselor.extensions import db
 from counselor.questionnaires import signals
-from counselor.questionnaires.models import Assignment, Response
+from counselor.questionnaires.models import Assignment, Response, StoredAnswers
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal import matching
 from counselor.reveal.comparison import Comparison, Visible
@@ -183,6 +183,22 @@ class LazyAnswers(Mapping):
         return len(self._openers)
 
 
+class PartedAnswers:
+    """Each partner's answers (``answers_by_partner``), read sealed and decrypted when first
+    asked for, by ``read`` (per partner id, their ``StoredAnswers``), then parsed a part at a
+    time: called with the parts a page reads (``engine.parts_read``; all for None), it gives
+    each partner's answers with at least those parsed."""
+
+    def __init__(self, read: Callable[[], Mapping[uuid.UUID, StoredAnswers]]) -> None:
+        self._read = read
+        self._stored: Mapping[uuid.UUID, StoredAnswers] | None = None
+
+    def __call__(self, parts: Collection[str] | None = None) -> dict[uuid.UUID, dict]:
+        if self._stored is None:
+            self._stored = self._read()
+        return {key: stored.read(parts) for key, stored in self._stored.items()}
+
+
 # ---- comparison for the counselor ------------------------------------------------------
 
 
@@ -211,14 +227,15 @@ def comparison(
     defn,
     partners: list,
     related: Callable[[uuid.UUID, uuid.UUID], bool],
-    answers: Callable[[], dict],
+    answers: Callable[[Collection[str] | None], dict],
     key: tuple | None,
 ) -> Comparison:
     """The comparison of ``partners`` (the assigned ones, in case order; anything with ``id``
     and ``display_name``) on ``defn``, for every pair ``related`` says is in a relationship.
-    ``answers`` gives each partner's answers, decrypted, and is called only when a page or
-    the summary needs them; the summary is kept per process under ``key`` and the pairs
-    compared (``summary_key``; None: not kept)."""
+    ``answers(parts)`` gives each partner's answers, decrypted, with at least those parts
+    parsed (``PartedAnswers``; all for None), and is called only when a page or the summary
+    needs them; the summary is kept per process under ``key`` and the pairs compared
+    (``summary_key``; None: not kept)."""
     pairs = matching.related_pairs(partners, lambda a, b: related(a.id, b.id))
     pair_ids = [(a.id, b.id) for a, b in pairs]
     visible = Visible(defn, partners, answers)
@@ -245,7 +262,11 @@ def compare(assignment: Assignment, answers: dict | None = None) -> Comparison:
         assignment.definition,
         assigned_partners(assignment),
         _related(assignment.case),
-        (lambda: answers) if answers is not None else partial(answers_by_partner, assignment),
+        PartedAnswers(
+            lambda: {r.partner_id: StoredAnswers(r.answers_json) for r in assignment.responses}
+        )
+        if answers is None
+        else lambda _parts: answers,
         key,
     )
 
