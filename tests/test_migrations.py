@@ -8,7 +8,7 @@ import os
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from counselor.extensions import db
@@ -143,3 +143,48 @@ def test_the_baseline_will_not_drop_a_database_that_holds_data(migrated):
     assert "Traceback" not in result.output
     assert _sql("SELECT count(*) FROM practice_settings") == 1
     assert _sql("SELECT version_num FROM alembic_version") == "0019"
+
+
+def test_answers_are_resealed_by_part_and_back_bound_to_their_rows(migrated):
+    """0022 re-seals every response's answers by part and its downgrade as one object again:
+    the answers read the same each way, each ciphertext still opens only on its own row, and
+    a key rotation afterwards keeps them readable."""
+    from counselor.core.crypto import DecryptionError, rotate_all
+    from counselor.questionnaires.models import Response
+    from counselor.questionnaires.services import assign
+    from tests.support import make_account, new_case, questionnaire, sync
+
+    sync()
+    case = new_case(make_account("migrate@example.org", "Counselor M"))
+    assignment, _ = assign(
+        case, questionnaire("debrief").latest, [], due_on=None, instructions=None, ttl_days=30
+    )
+    sam, alex = assignment.responses
+    sam.answers = {"excited.what": "caf\u00e9 \u201cslow\u201d", "feel.now": 3}
+    alex.answers = {"excited.what": "other"}
+    db.session.commit()
+    expected = {r.id: r.answers for r in (sam, alex)}
+
+    def stored() -> dict:
+        rows = db.session.execute(select(Response.id, Response.answers_json_sealed)).all()
+        opened = {
+            row.id: Response.answers_json.open(row.answers_json_sealed, row.id) for row in rows
+        }
+        db.session.rollback()
+        return opened
+
+    for target, first in (("0021", "{"), ("0022", "[")):
+        result = migrated.invoke(
+            args=["db", "downgrade" if target == "0021" else "upgrade", target]
+        )
+        assert result.exit_code == 0, result.output + repr(result.exception)
+        texts = stored()
+        assert {t[:1] for t in texts.values()} == {first}
+        assert {i: Response.load_answers(t) for i, t in texts.items()} == expected
+    blob = db.session.get(Response, sam.id).answers_json_sealed
+    with pytest.raises(DecryptionError):
+        Response.answers_json.open(blob, alex.id)
+    db.session.rollback()
+    rotate_all(db.session)
+    db.session.commit()
+    assert {i: Response.load_answers(t) for i, t in stored().items()} == expected

@@ -99,7 +99,7 @@ LEAD_ORDER = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class PairResult:
     """How two partners' answers to one desire item relate."""
 
@@ -336,10 +336,18 @@ def compare_item_listed(
     as the two positions: a page that classifies many items for the same pairs looks up no
     key (a partner id's hash is a Python call, and a row of six partners asks for 36)."""
     prepared = [prepare(item, v) for v in answers]
-    plan = role_plan(item)
-    return [
-        compare_prepared(item, keys[a], prepared[a], keys[b], prepared[b], plan) for a, b in pairs
-    ]
+    plan, link_id = role_plan(item), item["link_id"]
+    out = []
+    # ``compare_prepared`` for each pair, without its call: a section of six partners
+    # classifies some 250 pairs
+    for a, b in pairs:
+        one, other = prepared[a], prepared[b]
+        pairings, pairing_classes = _classified(plan, one, other)
+        classes, cls = _classes_of(pairing_classes)
+        out.append(
+            PairResult(link_id, keys[a], keys[b], cls, pairings, classes, one.limits, other.limits)
+        )
+    return out
 
 
 def counts(results: list[PairResult]) -> dict[str, int]:
