@@ -146,7 +146,7 @@ def test_the_baseline_will_not_drop_a_database_that_holds_data(migrated):
 
 
 def test_answers_are_resealed_by_part_and_back_bound_to_their_rows(migrated):
-    """0022 re-seals every response's answers by part and its downgrade as one object again:
+    """0023 re-seals every response's answers by part and its downgrade as one object again:
     the answers read the same each way, each ciphertext still opens only on its own row, and
     a key rotation afterwards keeps them readable."""
     from counselor.core.crypto import DecryptionError, rotate_all
@@ -173,9 +173,9 @@ def test_answers_are_resealed_by_part_and_back_bound_to_their_rows(migrated):
         db.session.rollback()
         return opened
 
-    for target, first in (("0021", "{"), ("0022", "[")):
+    for target, first in (("0022", "{"), ("0023", "[")):
         result = migrated.invoke(
-            args=["db", "downgrade" if target == "0021" else "upgrade", target]
+            args=["db", "downgrade" if target == "0022" else "upgrade", target]
         )
         assert result.exit_code == 0, result.output + repr(result.exception)
         texts = stored()

@@ -1,7 +1,7 @@
 """answers_by_part: every response's sealed answers re-sealed with each part on a line of its own
 
-Revision ID: 0022
-Revises: 0021
+Revision ID: 0023
+Revises: 0022
 Create Date: 2026-11-30 13:00:00.000000
 
 A response's answers were one sealed JSON object; they are now a first line naming the parts
@@ -17,8 +17,8 @@ import orjson
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0022"
-down_revision = "0021"
+revision = "0023"
+down_revision = "0022"
 branch_labels = None
 depends_on = None
 
