@@ -74,9 +74,11 @@ AUTOSAVE_STATEMENTS = {"postgresql": 2, "sqlite": 3}
 #: SQLite: the audit rows, written together at the commit
 SUBMIT_STATEMENTS = {"postgresql": 4, "sqlite": 6}
 #: what a met alert rule adds: the alerts the response raised before (read only now), the
-#: alert, and the alert's own mail (its outbox row; the counselor is not read again); on
-#: PostgreSQL the alert's audit event (SQLite writes it with the others at the commit)
-ALERT_STATEMENTS = {"postgresql": 4, "sqlite": 3}
+#: mark of its case as maybe flagged (counselor.cases.flags: the caseload asks the flags of
+#: marked cases only), the alert, and the alert's own mail (its outbox row; the counselor is
+#: not read again); on PostgreSQL the alert's audit event (SQLite writes it with the others
+#: at the commit)
+ALERT_STATEMENTS = {"postgresql": 5, "sqlite": 4}
 #: a partner's preview: login session; its head as plain rows, as the comparison's (the
 #: assignment with its case, version, assigned partners, their responses' status and the
 #: relationship map, one read); the answers, sealed; audit. The same for a couple and for six

@@ -11,9 +11,21 @@ import json
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Uuid, event, inspect
+from sqlalchemy import (
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Uuid,
+    bindparam,
+    event,
+    inspect,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from counselor.cases import flags
 from counselor.cases.models import PartnerMember, WithMembers
 from counselor.core.crypto import encrypted, only_rewrapped, sealed_column
 from counselor.core.models import (
@@ -158,6 +170,21 @@ class ClausePause(UUIDPrimaryKey, db.Model):
     lifted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     partner = relationship("Partner")
+
+
+#: marks the case of the pause's agreement (cases.flags)
+_MARK = flags.marking(
+    select(Agreement.case_id).where(Agreement.id == bindparam("agreement_id")).scalar_subquery()
+)
+
+
+@event.listens_for(ClausePause, "before_insert")
+def _marks_its_case(mapper, connection, target) -> None:
+    # every pause's case is marked, in the pause's transaction and before its row is
+    # written: however a pause is added, the caseload sees it lead (a lift is written once
+    # and never undone, below, so only an insert opens one)
+    if target.lifted_at is None:
+        connection.execute(_MARK, {"agreement_id": target.agreement_id})
 
 
 @event.listens_for(ClausePause, "before_update")

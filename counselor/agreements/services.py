@@ -26,6 +26,7 @@ from counselor.agreements.queries import (
     pauses_of,
     version_by_id,
 )
+from counselor.cases import flags
 from counselor.cases.models import Partner
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
@@ -158,8 +159,13 @@ def lift(agreement: Agreement, partner: Partner, pause_id: uuid.UUID) -> None:
     paused = _own_pause(agreement, partner, pause_id)
     if paused.lifted_at is not None:
         return
+    # the case's row lock before anything changes (after the agreement's, as a pause takes
+    # them): its mark (cases.flags) is cleared below only if no flag of the case is open
+    flags.lock(agreement.case_id)
     paused.lifted_at = utcnow()
     audit.by_partner(partner.id, "agreement.lift", "clause_pause", paused.id)
+    db.session.flush()
+    flags.settle(agreement.case_id)
 
 
 def remind_reviews() -> int:

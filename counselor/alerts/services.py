@@ -10,6 +10,7 @@ from sqlalchemy import case as sa_case
 from sqlalchemy.orm import selectinload
 
 from counselor.alerts.models import Alert
+from counselor.cases import flags
 from counselor.cases.models import Case, Partner
 from counselor.cases.services import get_in_case_or_404
 from counselor.core import audit
@@ -408,6 +409,9 @@ def acknowledge(alert: Alert, note: str) -> list[Alert]:
     """Close an alert and every other open alert of the same response with one note."""
     if alert.acknowledged_at is not None:
         raise AlertError("This alert was already acknowledged.")
+    # the case's row lock before anything changes: its mark (cases.flags) is cleared below
+    # only if no flag of the case is open under it
+    flags.lock(alert.case_id)
     closing = db.session.scalars(
         select(Alert).where(Alert.response_id == alert.response_id, Alert.acknowledged_at.is_(None))
     ).all()
@@ -416,4 +420,6 @@ def acknowledge(alert: Alert, note: str) -> list[Alert]:
         each.acknowledged_at = now
         each.ack_note = note.strip()
         audit.record("alert.acknowledge", "alert", each.id)
+    db.session.flush()
+    flags.settle(alert.case_id)
     return list(closing)

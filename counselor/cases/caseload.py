@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy import case as sa_case
 
 from counselor.auth.models import Counselor
+from counselor.cases.flags import maybe_flagged
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core import audit
 from counselor.core.models import day_text, practice_zone, utcnow
@@ -192,7 +193,8 @@ def _cases(status: str, flag) -> object:
 
 def _flags(flags: Flags):
     """The counselor's flagged cases, (case_id, code), as a CTE: each source joined to the
-    counselor's cases, once per statement."""
+    counselor's cases that may have a flag (``cases.flags``: a range of the partial index
+    ``ix_case_maybe_flagged``, not every case), once per statement."""
     c = _CASE.c
     rows = []
     for source in flags.sources:
@@ -201,7 +203,7 @@ def _flags(flags: Flags):
         rows.append(
             select(case_id.label("case_id"), code.label("code"))
             .join_from(src, _CASE, c.id == case_id)
-            .where(c.counselor_id == bindparam("counselor_id"))
+            .where(c.counselor_id == bindparam("counselor_id"), maybe_flagged())
         )
     every = union_all(*rows).subquery("flag")
     return (
@@ -244,10 +246,10 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
     the count of all of them.
 
     A page is the counselor's flagged cases (each flag source joined to the counselor's
-    cases, one index probe per case and source) and the first ``upto`` unflagged cases read
-    in index order, sorted together: the rows read and sorted stay a page's worth however
-    many cases the counselor has. No window function: SQLite materialises and sorts every
-    case for one.
+    cases that may have a flag, one index probe per such case and source) and the first
+    ``upto`` unflagged cases read in index order, sorted together: the rows read and sorted
+    stay a page's worth however many cases the counselor has. No window function: SQLite
+    materialises and sorts every case for one.
 
     Built once per process for each status and ``Flags`` (a handful), with the ids as
     parameters: making a statement and its cache key costs more CPU than running it

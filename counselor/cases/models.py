@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -13,6 +14,8 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -54,6 +57,16 @@ class Case(UUIDPrimaryKey, Timestamps, db.Model):
         # The count of a counselor's cases of one status, on every full caseload page: a
         # range of small entries, not a walk of the one above reading each one's status.
         Index("ix_case_counselor_status", "counselor_id", "status"),
+        # The counselor's cases that may have an open flag: the caseload asks the flags of
+        # these only (counselor.cases.flags), a few entries however large the caseload.
+        Index(
+            "ix_case_maybe_flagged",
+            "counselor_id",
+            # as each dialect writes the query's condition: SQLite's planner uses a partial
+            # index only for a query that has its very condition
+            sqlite_where=text("maybe_flagged = 1"),
+            postgresql_where=text("maybe_flagged"),
+        ),
     )
 
     counselor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("counselor.id", ondelete="RESTRICT"))
@@ -62,6 +75,10 @@ class Case(UUIDPrimaryKey, Timestamps, db.Model):
     status: Mapped[str] = mapped_column(String(16), default="active")
     #: start of the latest counseling session, kept for sorting the caseload
     last_session_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: true while the case may have an open flag (an open alert, a paused clause): set with
+    #: every flag that opens, cleared only under the case's row lock when none is left
+    #: (counselor.cases.flags); never false while a flag is open
+    maybe_flagged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     partners: Mapped[list[Partner]] = children(back_populates="case", order_by="Partner.position")
     sessions: Mapped[list[CounselingSession]] = children(

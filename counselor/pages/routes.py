@@ -11,6 +11,7 @@ import uuid
 from flask import render_template, request
 from flask_login import current_user
 
+from counselor.cases import flags
 from counselor.cases.blueprint import bp as cases_bp
 from counselor.cases.services import get_case_or_404, get_session_or_404
 from counselor.core.ownership import counselor_required
@@ -20,6 +21,13 @@ from counselor.questionnaires.blueprint import bp as questionnaires_bp
 from counselor.questionnaires.forms import DueForm
 from counselor.questionnaires.services import get_assignment_or_404
 from counselor.reports.forms import session_export_form
+
+
+@cases_bp.record_once
+def _plug_in(state) -> None:
+    # a flag's close asks every flag source of the caseload before it clears a case's mark
+    # (cases.flags), and only this page knows them all
+    state.app.extensions[flags.FLAGS_KEY] = read_models.CASELOAD_FLAGS
 
 
 @cases_bp.route("/cases")
