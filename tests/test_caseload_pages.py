@@ -11,11 +11,13 @@ from markupsafe import escape
 from sqlalchemy import update
 
 from counselor.agreements import services as agreements
+from counselor.agreements.models import Agreement, ClausePause
 from counselor.agreements.queries import in_force
 from counselor.alerts.models import Alert
 from counselor.alerts.services import raise_rule_alert
 from counselor.auth.models import Counselor
 from counselor.cases.caseload import PAGE_SIZE
+from counselor.cases.models import Case, Partner
 from counselor.cases.services import create_case
 from counselor.core.models import aware, day_text, local_day, utcnow
 from counselor.extensions import db
@@ -324,3 +326,49 @@ def test_every_caseload_read_is_audited_once_even_an_empty_one(client_a, counsel
         db.session.remove()
         assert views() == before + 1, url
         before += 1
+
+
+def _leading(client) -> list[tuple[str, str]]:
+    """The first three rows of the caseload as a counselor sees them: label, badge kind."""
+    html = client.get("/cases").get_data(as_text=True)
+    rows = re.findall(r'case-label">(Case \d{3})(.*?)</a>', html, re.S)
+    badge = re.compile(r"case-alert-flag case-alert-(\w+)")
+    return [(label, (badge.search(rest) or [None, ""])[1]) for label, rest in rows[:3]]
+
+
+def test_flags_opened_and_closed_move_cases_in_and_out_of_the_lead(app, client_a, counselor_a):
+    # raised, acknowledged, paused and lifted through the features' own services: a case
+    # leads while any of its flags is open, and only then (counselor.cases.flags)
+    from counselor.alerts.services import acknowledge
+
+    sync()
+    cases = _cases(counselor_a, 60)
+    plain = [("Case 000", ""), ("Case 001", ""), ("Case 002", "")]
+    assert _leading(client_a) == plain
+    _alert(cases[55], "info")
+    _alert(cases[55], "urgent")  # a second assignment's alert on the same case
+    _pause(cases[58])
+    # a pause and an urgent alert lead alike, then the latest session first
+    assert _leading(client_a) == [("Case 055", "urgent"), ("Case 058", "pause"), plain[0]]
+    urgent = db.session.query(Alert).filter_by(case_id=cases[55].id, severity="urgent").one()
+    acknowledge(urgent, "Called them.")
+    db.session.commit()
+    # the info alert is still open: the case leads after the pause, as info
+    assert _leading(client_a) == [("Case 058", "pause"), ("Case 055", "info"), plain[0]]
+    info = db.session.query(Alert).filter_by(case_id=cases[55].id, severity="info").one()
+    acknowledge(info, "Read.")
+    _alert(cases[58], "review")  # under the pause
+    db.session.commit()
+    assert _leading(client_a) == [("Case 058", "pause"), *plain[:2]]
+    assert not db.session.get(Case, cases[55].id).maybe_flagged
+    pause = db.session.query(ClausePause).filter_by(lifted_at=None).one()
+    agreement = db.session.get(Agreement, pause.agreement_id)
+    agreements.lift(agreement, db.session.get(Partner, pause.partner_id), pause.id)
+    db.session.commit()
+    # the review alert is still open
+    assert _leading(client_a) == [("Case 058", "review"), *plain[:2]]
+    review = db.session.query(Alert).filter_by(case_id=cases[58].id, acknowledged_at=None).one()
+    acknowledge(review, "Seen.")
+    db.session.commit()
+    assert _leading(client_a) == plain
+    assert not db.session.get(Case, cases[58].id).maybe_flagged
