@@ -188,3 +188,47 @@ def test_answers_are_resealed_by_part_and_back_bound_to_their_rows(migrated):
     rotate_all(db.session)
     db.session.commit()
     assert {i: Response.load_answers(t) for i, t in stored().items()} == expected
+
+
+def test_the_flags_mark_is_backfilled_from_the_open_alerts_and_pauses(migrated):
+    """0023 marks every case with an open alert or a pause not lifted as maybe flagged (the
+    caseload asks the flags of marked cases only: an unmarked one would not lead it), and no
+    other case."""
+    from counselor.agreements import services as agreements
+    from counselor.agreements.queries import in_force
+    from counselor.alerts import services as alerts
+    from counselor.auth.services import create_counselor
+    from tests.support import assign, new_case, sync
+    from tests.support.agreements import agree_all, published_agreement
+
+    sync()
+    owner = create_counselor("backfill@example.org", "Backfill", "a long enough passphrase")
+    db.session.commit()
+    cases = {name: new_case(owner, name) for name in ("alert", "acked", "paused", "lifted", "none")}
+    for name in ("alert", "acked"):
+        assignment, _ = assign(cases[name], "intake")
+        alert = alerts.raise_rule_alert(assignment, assignment.responses[0], "steps.pace")
+        if name == "acked":
+            alerts.acknowledge(alert, "Seen.")
+    for name in ("paused", "lifted"):
+        agreement = published_agreement(cases[name])
+        agree_all(agreement)
+        sam = cases[name].partners[0]
+        pause = agreements.pause(agreement, sam, in_force(agreement).clauses[0]["key"])
+        if name == "lifted":
+            agreements.lift(agreement, sam, pause.id)
+    ids = {name: case.id.hex for name, case in cases.items()}
+    db.session.commit()
+    db.session.remove()
+    for args in (["db", "downgrade", "0022"], ["db", "upgrade"]):
+        result = migrated.invoke(args=args)
+        assert result.exit_code == 0, f"{args}: {result.output}{result.exception!r}"
+    marked = {
+        name
+        for name, case_id in ids.items()
+        if _sql(
+            'SELECT count(*) FROM "case" WHERE maybe_flagged AND '
+            f"replace(CAST(id AS TEXT), '-', '') = '{case_id}'"
+        )
+    }
+    assert marked == {"alert", "paused"}
