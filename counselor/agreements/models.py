@@ -172,19 +172,14 @@ class ClausePause(UUIDPrimaryKey, db.Model):
     partner = relationship("Partner")
 
 
-#: marks the case of the pause's agreement (cases.flags)
-_MARK = flags.marking(
-    select(Agreement.case_id).where(Agreement.id == bindparam("agreement_id")).scalar_subquery()
+# every pause's case is marked (cases.flags), the case of its agreement: the caseload asks
+# the flags of marked cases only (a lift is written once and never undone, below)
+flags.marks_its_case(
+    ClausePause,
+    select(Agreement.case_id).where(Agreement.id == bindparam("agreement_id")).scalar_subquery(),
+    "agreement_id",
+    closed="lifted_at",
 )
-
-
-@event.listens_for(ClausePause, "before_insert")
-def _marks_its_case(mapper, connection, target) -> None:
-    # every pause's case is marked, in the pause's transaction and before its row is
-    # written: however a pause is added, the caseload sees it lead (a lift is written once
-    # and never undone, below, so only an insert opens one)
-    if target.lifted_at is None:
-        connection.execute(_MARK, {"agreement_id": target.agreement_id})
 
 
 @event.listens_for(ClausePause, "before_update")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, UniqueConstraint, bindparam, event, inspect
+from sqlalchemy import DateTime, String, UniqueConstraint, bindparam
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.cases import flags
@@ -45,20 +45,5 @@ class Alert(UUIDPrimaryKey, db.Model):
     case_rel = relationship("Case")
 
 
-_MARK = flags.marking(bindparam("case_id"))
-
-
-@event.listens_for(Alert, "before_insert")
-def _marks_its_case(mapper, connection, target) -> None:
-    # every open alert's case is marked (cases.flags), in the alert's transaction and
-    # before its row is written: however an alert is added, the caseload sees it lead
-    if target.acknowledged_at is None:
-        connection.execute(_MARK, {"case_id": target.case_id})
-
-
-@event.listens_for(Alert, "before_update")
-def _marks_its_case_when_open_again(mapper, connection, target) -> None:
-    # nothing opens an acknowledged alert again today; were it done, its case is marked
-    history = inspect(target).attrs.acknowledged_at.history
-    if history.has_changes() and target.acknowledged_at is None:
-        connection.execute(_MARK, {"case_id": target.case_id})
+# every open alert's case is marked (cases.flags): the caseload asks the flags of those only
+flags.marks_its_case(Alert, bindparam("case_id"), "case_id", closed="acknowledged_at")

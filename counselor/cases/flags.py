@@ -2,8 +2,8 @@
 flags of those cases only, not of every case of the counselor (``cases.caseload``).
 
 A flag (an open alert, a clause a partner paused) is raised by a feature above cases; its
-model marks the case as it inserts the flag's row (``marking``, from a ``before_insert``
-event, so no way of adding the row misses it), in the same transaction. A flag that closes
+model marks the case as it inserts the flag's row (``marks_its_case``: an ORM event, so no
+way of adding the row misses it), in the same transaction. A flag that closes
 (an alert acknowledged, a pause lifted) clears the mark with ``settle``, only when no open
 flag of the case is left, asked under the case's row lock.
 
@@ -21,7 +21,7 @@ import functools
 import uuid
 
 from flask import current_app
-from sqlalchemy import and_, bindparam, exists, not_, update
+from sqlalchemy import and_, bindparam, event, exists, inspect, not_, update
 
 from counselor.cases.models import Case
 from counselor.core.locking import take_lock
@@ -34,7 +34,7 @@ _CASE = Case.__table__
 FLAGS_KEY = "caseload_flags"
 
 
-def marking(case_id):
+def _marking(case_id):
     """The statement that marks the case ``case_id`` (an expression: a parameter, or a
     subquery of the flag's parent) as maybe flagged. Its ``updated_at`` is set to itself: a
     mark is not a change of the case."""
@@ -45,6 +45,26 @@ def marking(case_id):
         .values(maybe_flagged=True, updated_at=c.updated_at)
         .execution_options(synchronize_session=False)
     )
+
+
+def marks_its_case(model, case_id, key: str, closed: str) -> None:
+    """Mark the case of every open row of ``model`` (a flag: its attribute ``closed`` None)
+    in the row's transaction, before the row is written, whether inserted open or opened
+    again (``closed`` set back to None): however a flag's row is added, the caseload sees it
+    lead. ``case_id`` is the case's id as an expression of the parameter ``key``, the row's
+    attribute of that name (``_marking``)."""
+    statement = _marking(case_id)
+
+    def mark(mapper, connection, target) -> None:
+        if getattr(target, closed) is None:
+            connection.execute(statement, {key: getattr(target, key)})
+
+    def mark_if_opened(mapper, connection, target) -> None:
+        if inspect(target).attrs[closed].history.has_changes():
+            mark(mapper, connection, target)
+
+    event.listen(model, "before_insert", mark)
+    event.listen(model, "before_update", mark_if_opened)
 
 
 def lock(case_id: uuid.UUID) -> None:
