@@ -22,6 +22,7 @@ from sqlalchemy import (
     event,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -156,6 +157,15 @@ class ClausePause(UUIDPrimaryKey, db.Model):
     """A partner paused one clause for everyone; only that partner lifts it."""
 
     __tablename__ = "clause_pause"
+    __table_args__ = (
+        # An agreement's pauses not lifted (the caseload's flags, cases.flags): a few entries
+        Index(
+            "ix_clause_pause_open",
+            "agreement_id",
+            sqlite_where=text("lifted_at IS NULL"),
+            postgresql_where=text("lifted_at IS NULL"),
+        ),
+    )
 
     agreement_id: Mapped[uuid.UUID] = cascade_key("agreement.id")
     #: the version in force when the clause was paused

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import DateTime, String, UniqueConstraint, bindparam
+from sqlalchemy import DateTime, Index, String, UniqueConstraint, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from counselor.cases import flags
@@ -22,6 +22,15 @@ class Alert(UUIDPrimaryKey, db.Model):
     __table_args__ = (
         UniqueConstraint("response_id", "link_id", name="uq_alert_response_item"),
         one_of("severity", ALERT_SEVERITIES),
+        # A case's open alerts (the caseload's flags, cases.flags): a few entries, however
+        # many alerts were acknowledged before (PostgreSQL read every alert of the practice
+        # for the open ones)
+        Index(
+            "ix_alert_open",
+            "case_id",
+            sqlite_where=text("acknowledged_at IS NULL"),
+            postgresql_where=text("acknowledged_at IS NULL"),
+        ),
     )
 
     case_id: Mapped[uuid.UUID] = cascade_key("case.id")

@@ -1,4 +1,5 @@
-"""case: maybe_flagged, the cases that may have an open flag, and its partial index
+"""case: maybe_flagged, the cases that may have an open flag; partial indexes of it and of
+the open alerts and pauses
 
 Revision ID: 0023
 Revises: 0022
@@ -7,7 +8,9 @@ Create Date: 2026-11-30 14:00:00.000000
 The caseload's page asked the open alerts and pauses of every case of the counselor, two
 index probes a case; it now asks them of the cases marked as maybe flagged only, a range of
 the partial index (counselor.cases.flags). The mark is set for every case with an open alert
-or a pause not lifted: the invariant the code keeps from here on.
+or a pause not lifted: the invariant the code keeps from here on. The open alerts and pauses
+get partial indexes of their own: PostgreSQL read every alert of the practice for the few
+open ones.
 """
 
 import sqlalchemy as sa
@@ -48,7 +51,26 @@ def upgrade():
     )
 
 
+    # the open alerts and pauses of a case: what the caseload's flags and a close's check ask
+    op.create_index(
+        "ix_alert_open",
+        "alert",
+        ["case_id"],
+        sqlite_where=sa.text("acknowledged_at IS NULL"),
+        postgresql_where=sa.text("acknowledged_at IS NULL"),
+    )
+    op.create_index(
+        "ix_clause_pause_open",
+        "clause_pause",
+        ["agreement_id"],
+        sqlite_where=sa.text("lifted_at IS NULL"),
+        postgresql_where=sa.text("lifted_at IS NULL"),
+    )
+
+
 def downgrade():
+    op.drop_index("ix_clause_pause_open", table_name="clause_pause")
+    op.drop_index("ix_alert_open", table_name="alert")
     op.drop_index("ix_case_maybe_flagged", table_name="case")
     # SQLite drops an unindexed column in place (3.35 and later); a batch copy of the table
     # would drop the old one, and its foreign keys' cascades with it
