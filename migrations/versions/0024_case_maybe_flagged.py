@@ -1,8 +1,8 @@
 """case: maybe_flagged, the cases that may have an open flag; partial indexes of it and of
 the open alerts and pauses
 
-Revision ID: 0023
-Revises: 0022
+Revision ID: 0024
+Revises: 0023
 Create Date: 2026-11-30 14:00:00.000000
 
 The caseload's page asked the open alerts and pauses of every case of the counselor, two
@@ -16,8 +16,8 @@ open ones.
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0023"
-down_revision = "0022"
+revision = "0024"
+down_revision = "0023"
 branch_labels = None
 depends_on = None
 
