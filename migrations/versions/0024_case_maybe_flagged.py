@@ -42,36 +42,29 @@ def upgrade():
         .where(sa.or_(case.c.id.in_(open_alerts), case.c.id.in_(pauses)))
         .values(maybe_flagged=True)
     )
-    op.create_index(
-        "ix_case_maybe_flagged",
-        "case",
-        ["counselor_id"],
-        sqlite_where=sa.text("maybe_flagged = 1"),
-        postgresql_where=sa.text("maybe_flagged"),
-    )
-
-
+    # the marked cases of a counselor (each dialect's condition as its queries write it), and
     # the open alerts and pauses of a case: what the caseload's flags and a close's check ask
-    op.create_index(
-        "ix_alert_open",
-        "alert",
-        ["case_id"],
-        sqlite_where=sa.text("acknowledged_at IS NULL"),
-        postgresql_where=sa.text("acknowledged_at IS NULL"),
-    )
-    op.create_index(
-        "ix_clause_pause_open",
-        "clause_pause",
-        ["agreement_id"],
-        sqlite_where=sa.text("lifted_at IS NULL"),
-        postgresql_where=sa.text("lifted_at IS NULL"),
-    )
+    for name, table, column, sqlite_where, postgresql_where in _PARTIAL:
+        op.create_index(
+            name,
+            table,
+            [column],
+            sqlite_where=sa.text(sqlite_where),
+            postgresql_where=sa.text(postgresql_where),
+        )
+
+
+#: (name, table, column, its condition on SQLite, on PostgreSQL)
+_PARTIAL = (
+    ("ix_case_maybe_flagged", "case", "counselor_id", "maybe_flagged = 1", "maybe_flagged"),
+    ("ix_alert_open", "alert", "case_id", *["acknowledged_at IS NULL"] * 2),
+    ("ix_clause_pause_open", "clause_pause", "agreement_id", *["lifted_at IS NULL"] * 2),
+)
 
 
 def downgrade():
-    op.drop_index("ix_clause_pause_open", table_name="clause_pause")
-    op.drop_index("ix_alert_open", table_name="alert")
-    op.drop_index("ix_case_maybe_flagged", table_name="case")
+    for name, table, *_ in reversed(_PARTIAL):
+        op.drop_index(name, table_name=table)
     # SQLite drops an unindexed column in place (3.35 and later); a batch copy of the table
     # would drop the old one, and its foreign keys' cascades with it
     op.drop_column("case", "maybe_flagged")
