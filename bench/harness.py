@@ -31,23 +31,27 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def gunicorn_argv(port: int, workers: int = 2) -> list[str]:
+    """gunicorn's command line as the benches run it: sync ``workers`` on ``port``, as the
+    Procfile's web process runs (no access log); the app's target goes last."""
+    return [
+        str(BIN / "gunicorn"),
+        "--worker-class",
+        "sync",
+        "--workers",
+        str(workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+
+
 def start_gunicorn(target: str, env: dict, workers: int = 2) -> tuple[subprocess.Popen, str]:
-    """gunicorn sync x2 (or ``workers``) on a free port, as the Procfile's web process runs (no
-    access log)."""
+    """gunicorn sync x2 (or ``workers``) on a free port (``gunicorn_argv``)."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--worker-class",
-            "sync",
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--log-level",
-            "warning",
-            target,
-        ],
+        [*gunicorn_argv(port, workers), target],
         cwd=ROOT,
         env={**os.environ, **env},
         start_new_session=True,

@@ -52,6 +52,7 @@ from bench.harness import (  # noqa: E402
     cpu_seconds,
     cpu_split,
     free_port,
+    gunicorn_argv,
     pids_named,
     process_tree,
 )
@@ -116,18 +117,7 @@ def start(
     env: dict, port: int, config: Path | None, prefix: list[str], workers: int
 ) -> subprocess.Popen:
     """gunicorn sync with ``workers`` on ``port`` (run under ``prefix``: valgrind)."""
-    argv = [
-        *prefix,
-        str(Path(sys.executable).parent / "gunicorn"),
-        "--worker-class",
-        "sync",
-        "--workers",
-        str(workers),
-        "--bind",
-        f"127.0.0.1:{port}",
-        "--log-level",
-        "warning",
-    ]
+    argv = [*prefix, *gunicorn_argv(port, workers)]
     if config:
         argv += ["--config", str(config)]
     if prefix:  # valgrind: a worker that loads the app ten times slower is not killed
