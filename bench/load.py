@@ -53,11 +53,11 @@ from bench.harness import (  # noqa: E402
 )
 from bench.seed import (  # noqa: E402
     PASSWORD,
-    SECRET,
     SENTENCE,
     bench_app,
     explain,
     seed,
+    served_env,
     thirty_answers,
 )
 
@@ -100,20 +100,16 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
 
     With ``redis_url`` the project's broker and rate-limit store are that Redis database."""
     from bench import ref_app
-    from counselor.config import new_encryption_key
 
-    keys = new_encryption_key()
     instance = tmp / f"instance-{label}"
-    env = {
-        "SECRET_KEY": SECRET,
-        "COUNSELOR_ENCRYPTION_KEYS": keys,
-        "DATABASE_URL": database_url,
-        "BENCH_INSTANCE": str(instance),
-        "REF_DATABASE_URL": database_url,
-        "WEB_CONCURRENCY": "2",
-        "REDIS_URL": redis_url,
-    }
-    os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
+    env = served_env(
+        database_url,
+        instance,
+        REF_DATABASE_URL=database_url,
+        WEB_CONCURRENCY="2",
+        REDIS_URL=redis_url,
+    )
+    keys = env["COUNSELOR_ENCRYPTION_KEYS"]
     app = bench_app(database_url, instance, COUNSELOR_ENCRYPTION_KEYS=keys)
     t0 = time.monotonic()
     data = seed(app, small=10, large=args.cases, audit_rows=args.audit_rows)

@@ -5,6 +5,7 @@ services, and the PostgreSQL plans of the caseload's queries."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -152,6 +153,24 @@ def thirty_answers(n: int = 0) -> dict:
 
 
 # ---- seeding through the app's services ----------------------------------------------------
+
+
+def served_env(database_url: str, instance: Path, **more: str) -> dict:
+    """The servers' environment as the benches start them: the bench's secret, a fresh
+    encryption key, ``database_url``, the instance folder and ``more``. Also set in this
+    process's environment (but for the database's URL, which ``bench_app`` is given), so that
+    what this process seeds reads the same settings as the servers."""
+    from counselor.config import new_encryption_key
+
+    env = {
+        "SECRET_KEY": SECRET,
+        "COUNSELOR_ENCRYPTION_KEYS": new_encryption_key(),
+        "DATABASE_URL": database_url,
+        "BENCH_INSTANCE": str(instance),
+        **more,
+    }
+    os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
+    return env
 
 
 def bench_app(database_url: str, instance: Path, **more):

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import harness  # noqa: E402
-from bench.seed import SECRET, SENTENCE, bench_app, seed, thirty_answers  # noqa: E402
+from bench.seed import SENTENCE, bench_app, seed, served_env, thirty_answers  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -43,19 +43,10 @@ _TICK = os.sysconf("SC_CLK_TCK")
 def seeded(tmp: Path, cases: int, audit_rows: int) -> tuple[dict, list[str]]:
     """The servers' environment and the autosave links of a freshly seeded scratch file."""
     from bench import ref_app
-    from counselor.config import new_encryption_key
 
     url = f"sqlite:///{tmp / 'served.sqlite3'}"
-    keys = new_encryption_key()
-    env = {
-        "SECRET_KEY": SECRET,
-        "COUNSELOR_ENCRYPTION_KEYS": keys,
-        "DATABASE_URL": url,
-        "BENCH_INSTANCE": str(tmp / "instance"),
-        "REF_DATABASE_URL": url,
-        "REDIS_URL": "",
-    }
-    os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
+    env = served_env(url, tmp / "instance", REF_DATABASE_URL=url, REDIS_URL="")
+    keys = env["COUNSELOR_ENCRYPTION_KEYS"]
     app = bench_app(url, tmp / "instance", COUNSELOR_ENCRYPTION_KEYS=keys)
     data = seed(app, small=10, large=cases, audit_rows=audit_rows)
     ref_app.create_schema(ref_app.url())

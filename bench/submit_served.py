@@ -203,22 +203,18 @@ def main() -> int:
     parser.add_argument("--callgrind", action="store_true", help="count the worker's instructions")
     args = parser.parse_args()
 
-    from bench.seed import SECRET
-    from counselor.config import new_encryption_key
+    from bench.seed import served_env
 
     tmp = Path(tempfile.mkdtemp(prefix="counselor-served-"))
     url = args.pg_url or f"sqlite:///{tmp / 'submit.sqlite3'}"
-    keys = new_encryption_key()
-    env = {
-        "SECRET_KEY": SECRET,
-        "COUNSELOR_ENCRYPTION_KEYS": keys,
-        "DATABASE_URL": url,
-        "BENCH_INSTANCE": str(tmp / "instance"),
-        "REDIS_URL": args.redis_url,
-        "BENCH_PROFILE_AFTER": str(args.warmup),
-        "BENCH_COUNT": str(args.count),
-    }
-    os.environ.update({k: v for k, v in env.items() if k != "DATABASE_URL"})
+    env = served_env(
+        url,
+        tmp / "instance",
+        REDIS_URL=args.redis_url,
+        BENCH_PROFILE_AFTER=str(args.warmup),
+        BENCH_COUNT=str(args.count),
+    )
+    keys = env["COUNSELOR_ENCRYPTION_KEYS"]
     t0 = time.monotonic()
     pool = seed_pool(url, tmp, keys, max(args.pool, args.warmup + args.count), args.idle)
     print(f"seeded {len(pool)} partners in {time.monotonic() - t0:.0f} s", file=sys.stderr)
