@@ -99,3 +99,30 @@ def test_the_line_limit_sees_a_long_module(tmp_path):
     (package / "long.py").write_text("x = 1\n" * (MAX_MODULE_LINES + 1))
     (package / "fits.py").write_text("x = 1\n" * MAX_MODULE_LINES)
     assert _too_long(tmp_path / "counselor") == {"counselor/feature/long.py": 501}
+
+
+#: every module that maps tables: each must name, by import, the modules its relationships point to
+MODEL_MODULES = sorted(
+    "counselor." + path.parent.name + ".models" for path in (ROOT / "counselor").glob("*/models.py")
+)
+
+MAPPER_PROBE = """
+import importlib, sys
+from sqlalchemy.orm import configure_mappers
+importlib.import_module(sys.argv[1])
+configure_mappers()
+"""
+
+
+@pytest.mark.parametrize("module", MODEL_MODULES)
+def test_a_models_module_imported_alone_configures_its_mappers(module):
+    """A process that imports one feature's models (a worker's task module, one test file) can
+    use them: a relationship("Agreement") whose class was never imported fails at first query."""
+    result = subprocess.run(  # noqa: S603 - our own interpreter on our own module
+        [sys.executable, "-c", MAPPER_PROBE, module],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import DateTime, Index, String, UniqueConstraint, bindparam, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import counselor.questionnaires.models  # noqa: F401  (relationship("Assignment"), "Response")
 from counselor.cases import flags
 from counselor.core.crypto import encrypted, sealed_column
 from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, stamped

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Date, DateTime, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import counselor.questionnaires.models  # noqa: F401  (relationship("Questionnaire"))
 from counselor.cases.models import PartnerMember, WithMembers
 from counselor.core.models import (
     UUIDPrimaryKey,

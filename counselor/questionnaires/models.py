@@ -30,6 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import counselor.cases.models  # noqa: F401  (relationship("Case"), "Partner")
 from counselor.core.crypto import encrypted, sealed_column
 from counselor.core.models import (
     Timestamps,

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import counselor.cases.models  # noqa: F401  (relationship("Case"), "CounselingSession", "Partner")
 from counselor.core.crypto import encrypted, sealed_column
 from counselor.core.models import UUIDPrimaryKey, cascade_key, one_of, stamped
 from counselor.extensions import db

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+import counselor.agreements.models  # noqa: F401  (relationship("Agreement"), "Case", "Partner")
 from counselor.core.crypto import encrypted, sealed_column
 from counselor.core.models import UUIDPrimaryKey, cascade_key, children, one_of, stamped
 from counselor.extensions import db
