@@ -7,6 +7,8 @@ tests fail instead of skipping when PostgreSQL is not configured.
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import create_engine, select, text
 
@@ -153,6 +155,45 @@ def test_a_page_that_only_read_leaves_the_statements_prepared(pg, client_a, coun
     assert client_a.get("/cases/new").status_code == 200  # a form: nothing committed
     db.session.remove()
     assert _prepared_on_the_pooled_connection() >= prepared
+
+
+def _many_cases(account, count: int) -> None:
+    """``count`` cases of the counselor, written as rows (no partners, labels never read):
+    a large caseload beside the test's own, for the server's statistics."""
+    from counselor.cases.models import Case
+    from counselor.core.models import utcnow
+
+    now = utcnow()
+    rows = [
+        {"id": uuid.uuid4(), "counselor_id": account.id, "label_sealed": b"\0", "created_at": now}
+        for _ in range(count)
+    ]
+    db.session.execute(Case.__table__.insert(), rows)
+    db.session.commit()
+
+
+def test_the_caseload_is_planned_once_per_connection_not_at_every_request(
+    pg, client_a, counselor_a, counselor_b
+):
+    """A counselor of few cases in a practice where another has many: the server's
+    estimates for this counselor (1 case) and for any counselor (half the cases) differ,
+    and PostgreSQL planned the page's statement anew at every request, which cost more than
+    running it. Its parameters out of the planner's sight (cases.caseload._parameter), it
+    plans the prepared statement five times, then keeps its generic plan."""
+    new_case(counselor_a, "Rivera")
+    _many_cases(counselor_b, 2000)  # fewer (200) and the server's choice was right by chance
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql('ANALYZE "case"')  # the estimates a server with statistics makes
+    for _ in range(16):
+        page = client_a.get("/cases")
+        assert page.status_code == 200 and "Rivera" in page.get_data(as_text=True)
+    db.session.remove()
+    with db.engine.connect() as conn:
+        generic, custom = conn.exec_driver_sql(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements "
+            "WHERE strpos(statement, 'read_event_0') > 0"
+        ).one()
+    assert custom <= 5 and generic >= 5, (generic, custom)
 
 
 def test_a_transaction_that_wrote_is_still_rolled_back(pg, counselor_a):

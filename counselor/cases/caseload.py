@@ -33,7 +33,7 @@ from counselor.cases.flags import maybe_flagged
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core import audit
 from counselor.core.models import day_text, practice_zone, utcnow
-from counselor.core.sql import hex_of, joined_parts, uuid_text
+from counselor.core.sql import hex_of, joined_parts, run_time, uuid_text
 from counselor.extensions import core_execute
 
 #: cases on one caseload page: the page stays small however large the caseload grows
@@ -176,10 +176,25 @@ def _constant(value: int | str):
     return literal_column(str(value) if isinstance(value, int) else f"'{value}'")
 
 
+def _parameter(name: str, type_):
+    """A parameter of the caseload's statements, out of PostgreSQL's planner's sight
+    (``run_time``): the counselor, the page's window. Their statements' estimates hang on
+    these alone, so PostgreSQL plans each statement once per connection and keeps the plan
+    (its generic plan), instead of planning it at every request for the counselor's own
+    count of cases, which it did for a 10-case counselor in a practice of larger caseloads
+    (planning cost more than running). One plan serves every counselor: the page is index
+    walks that stop at a page's worth of cases (``_unflagged_page``) at any caseload."""
+    return run_time(bindparam(name, type_=type_))
+
+
+def _counselor():
+    return _parameter("counselor_id", _CASE.c.counselor_id.type)
+
+
 def _mine(status: str, *columns):
     """The counselor's cases (of ``status`` unless "all") as ``columns``."""
     c = _CASE.c
-    stmt = select(*columns).where(c.counselor_id == bindparam("counselor_id"))
+    stmt = select(*columns).where(c.counselor_id == _counselor())
     return stmt.where(c.status == _constant(status)) if status != "all" else stmt
 
 
@@ -203,7 +218,7 @@ def _flags(flags: Flags):
         rows.append(
             select(case_id.label("case_id"), code.label("code"))
             .join_from(src, _CASE, c.id == case_id)
-            .where(c.counselor_id == bindparam("counselor_id"), maybe_flagged())
+            .where(c.counselor_id == _counselor(), maybe_flagged())
         )
     every = union_all(*rows).subquery("flag")
     return (
@@ -223,7 +238,7 @@ def _unflagged_page(status: str, flagged):
     plain = _cases(status, cast(null(), Integer))
     if flagged is not None:
         plain = plain.where(c.id.not_in(select(flagged.c.case_id)))
-    upto = bindparam("upto", type_=Integer)
+    upto = _parameter("upto", Integer())
     booked = plain.where(c.last_session_at.is_not(None)).order_by(
         c.last_session_at.desc(), c.created_at.desc(), c.id.desc()
     )
@@ -273,7 +288,7 @@ def _caseload_statement(status: str, flags: Flags, page: bool = False):
         total = _mine(status, func.count()).scalar_subquery().label("total")
         page_of = select(*cases.c, total).order_by(*_order(cases.c, ranks))
         page_of = page_of.limit(_constant(PAGE_SIZE))
-        cases = page_of.offset(bindparam("offset", type_=Integer)).subquery("cases")
+        cases = page_of.offset(_parameter("offset", Integer())).subquery("cases")
     k = cases.c
     return select(
         # text, not a ``uuid.UUID`` made for each row and turned back into text

@@ -1,5 +1,6 @@
 """SQL functions written once for each database (SQLite, PostgreSQL), for statements that
-bring many rows of a table back as one column of their parent's row."""
+bring many rows of a table back as one column of their parent's row, and a value that
+PostgreSQL's planner does not see (``run_time``)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 
 from sqlalchemy import Text
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 
@@ -43,3 +45,39 @@ json_rows = sql_function(
 def json_list(value: str | None) -> list:
     """The rows of a ``json_rows`` column (none for NULL)."""
     return json.loads(value) if value else []
+
+
+class RunTime(FunctionElement):
+    """``run_time``'s element: its value as a scalar subquery on PostgreSQL."""
+
+    name = "run_time"
+    inherit_cache = True
+
+    def __init__(self, value: ColumnElement):
+        super().__init__(value)
+        self.type = value.type
+
+
+def run_time(value: ColumnElement) -> RunTime:
+    """A parameter (or any expression) that PostgreSQL's planner does not see: a scalar
+    subquery of it, ``(SELECT %(x)s)``, which the planner makes an initplan whose value is
+    known only when the plan runs. SQLite gets the parameter itself.
+
+    A prepared statement whose estimates hang on its parameters' values may be planned
+    anew at every execution: PostgreSQL plans it for the values given five times, then
+    compares the plan made for any values (its generic plan) with those, and as long as
+    the generic plan's estimated cost is higher (a counselor of 10 cases estimated against
+    the average counselor of a practice where some have thousands), it plans every
+    execution. With every such parameter out of sight, both plans are the same plan, and
+    the generic one, which needs no planning, is taken from the sixth execution on."""
+    return RunTime(value)
+
+
+@compiles(RunTime)
+def _run_time(element, compiler, **kw) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(RunTime, "postgresql")
+def _run_time_postgresql(element, compiler, **kw) -> str:
+    return f"(SELECT {compiler.process(element.clauses, **kw)})"
