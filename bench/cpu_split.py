@@ -157,12 +157,17 @@ def interleaved(fn, reference, requests: int, rounds: int) -> tuple[float, float
     return statistics.mean(pages), statistics.mean(refs), statistics.median(ratios)
 
 
-def project_pages(url: str, tmp: Path, submits: int = 0, cases: int = 1000) -> dict:
+def project_pages(
+    url: str, tmp: Path, submits: int = 0, cases: int = 1000, pool_cases: int = 0
+) -> dict:
     """The app on a scratch database, seeded; returns name -> a function making one request
     (``submits``: partners with complete unsent answers to seed for the submit; ``cases``:
-    the large caseload's size)."""
+    the large caseload's size; ``pool_cases``: couples' cases of the submit pool's owner,
+    see ``seed.pool_cases``)."""
     app = seed.bench_app(url, tmp / "instance")
     data = seed.seed(app, small=10, large=cases, audit_rows=2000)
+    if pool_cases:
+        seed.pool_cases(app, data["counselors"]["submit"], pool_cases)
     counselor = seed.signed_in_client(app, data["counselors"]["small"])
     gets = {
         "caseload, 10 cases": "/cases",

@@ -4,6 +4,7 @@
     python bench/pg_server_cost.py --pg-url … --requests 200 --rounds 9 --variants base,sync-commit
     python bench/pg_server_cost.py --pg-url … --trips-only     # round trips, prepared statements
     python bench/pg_server_cost.py --pg-url … --split 500      # server CPU per statement
+    python bench/pg_server_cost.py --pg-url … --cases 1000 --pool-cases 6000   # load.py's data
 
 Seeds bench/cpu_split.py's data (the database is emptied), then drives each page in process
 through the Flask test client, ``--requests`` at a time, round after round, each variant in
@@ -317,6 +318,13 @@ def main() -> int:
     parser.add_argument("--variants", default="base")
     parser.add_argument("--pages", default=";".join(PAGES), help="page names, separated by ;")
     parser.add_argument("--cases", type=int, default=200)
+    parser.add_argument(
+        "--pool-cases",
+        type=int,
+        default=0,
+        help="cases of one more counselor, then ANALYZE, as bench/load.py's database has "
+        "(6000 in its default run): the server's estimates, and so its plans, as under load",
+    )
     parser.add_argument("--trips-only", action="store_true")
     parser.add_argument("--split", type=int, default=0, help="split the server's CPU: N times each")
     args = parser.parse_args()
@@ -325,7 +333,7 @@ def main() -> int:
     made = []
     bench_app = cpu_split.seed.bench_app
     cpu_split.seed.bench_app = lambda *a, **kw: made.append(bench_app(*a, **kw)) or made[-1]
-    pages = cpu_split.project_pages(args.pg_url, tmp, 0, args.cases)
+    pages = cpu_split.project_pages(args.pg_url, tmp, 0, args.cases, args.pool_cases)
     app = made[0]
     prepare_at_checkout(app)
     keep = [p.strip() for p in args.pages.split(";") if p.strip()]

@@ -287,6 +287,30 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     return out
 
 
+def pool_cases(app, owner_email: str, count: int) -> None:
+    """``count`` cases of a couple for the submit pool's owner, then ANALYZE on PostgreSQL,
+    as bench/load.py leaves its database before its servers start: its submit pool is some
+    6,000 cases of that one counselor (of 7,116), which the server's estimates for a
+    counselor's cases reflect. The cases only: their homework is bench/submit.py's."""
+    from sqlalchemy import select, text
+
+    from counselor.auth.models import Counselor
+    from counselor.cases.services import create_case
+    from counselor.extensions import db
+
+    with app.app_context():
+        owner = db.session.scalar(select(Counselor).where(Counselor.email == owner_email))
+        for n in range(count):
+            names = [{"display_name": NAMES[(n + k) % 6]} for k in range(2)]
+            create_case(owner, f"Submit {n:05d}", names)
+            if n % 200 == 199:
+                db.session.commit()
+        db.session.commit()
+        if db.engine.dialect.name == "postgresql":
+            db.session.execute(text("ANALYZE"))
+            db.session.commit()
+
+
 def explain(data: dict) -> None:
     """PostgreSQL plan of the caseload's page statement (its flags included): index scans,
     nothing over other data."""
