@@ -278,10 +278,11 @@ def with_event(change: Update | Insert) -> Insert:
     return statement.execution_options(preserve_rowcount=True)
 
 
-def events_for(changed: CTE) -> Insert:
+def events_for(changed: CTE, prefix: str = "event_") -> Insert:
     """The audit events of ``with_event`` for the rows of a data-modifying CTE, as an INSERT
-    that a statement of the caller's own may carry as a CTE too (``Select.add_cte``)."""
-    values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
+    that a statement of the caller's own may carry as a CTE too (``Select.add_cte``); a
+    statement carrying two events names the second one's parameters by another ``prefix``."""
+    values = [bindparam(f"{prefix}{column.name}", type_=column.type) for column in _COLUMNS]
     return _INSERT.from_select(_COLUMNS, select(*values).select_from(changed))
 
 
@@ -292,10 +293,12 @@ def event_parameters(
     *,
     actor_kind: str,
     actor_id: uuid.UUID | str | None = None,
+    prefix: str = "event_",
 ) -> dict:
-    """The parameters of ``with_event``'s audit event (the same row as ``record``'s)."""
+    """The parameters of ``with_event``'s audit event (the same row as ``record``'s), named
+    as ``events_for``'s of the same ``prefix``."""
     row = _row(action, object_kind, object_id, actor_kind, actor_id)
-    return {f"event_{name}": value for name, value in row.items()}
+    return {f"{prefix}{name}": value for name, value in row.items()}
 
 
 def partner_event_parameters(

@@ -8,7 +8,7 @@ from datetime import date
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import CTE, Select, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from counselor.auth.models import Counselor
@@ -93,29 +93,41 @@ _RECIPIENT_BY_CASE = (
 )
 
 
-def recipient_after(changed: CTE, *ctes: CTE) -> Select:
-    """``_RECIPIENT_BY_CASE`` as the main query of a statement that first makes ``changed``
-    (a data-modifying CTE) and ``ctes`` (their audit events): one row when it changed one, none
-    when it changed none; its counselor columns are read by ``recipient``. PostgreSQL: a
-    partner's submit marks the response sent and reads whom to tell in one round trip."""
-    counselor_of_case = _CASE.join(_WITH_SETTING, _COUNSELOR.c.id == _CASE.c.counselor_id)
-    return (
-        select(*_RECIPIENT)
-        .select_from(changed.outerjoin(counselor_of_case, _CASE.c.id == bindparam("case_id")))
-        .add_cte(*ctes)
+#: ``_RECIPIENT``'s columns named for a statement that reads them beside other tables'
+#: (``told_…``; ``told``): a partner's submit reads whom to tell with its homework
+TOLD_COLUMNS = tuple(column.label(f"told_{column.name}") for column in _RECIPIENT)
+
+
+def counselor_of_case(joined, case_id):
+    """``joined`` (a FROM clause) with the counselor of the case ``case_id`` (a column of it)
+    and their choices, for ``TOLD_COLUMNS``: outer joins, so a case without a counselor
+    leaves the rest of the row as it is."""
+    return joined.outerjoin(_CASE, _CASE.c.id == case_id).outerjoin(
+        _WITH_SETTING, _COUNSELOR.c.id == _CASE.c.counselor_id
     )
+
+
+def told(mapping) -> tuple:
+    """``recipient``'s pair of a row's mapping with ``TOLD_COLUMNS``."""
+    return recipient({column.name: mapping[f"told_{column.name}"] for column in _RECIPIENT})
 
 
 def recipient(row) -> tuple:
-    """(the counselor's row, their choices) of a row of ``_RECIPIENT``'s columns, or (None,
-    None) when there is none."""
-    if row is None or row.id is None:
+    """(the counselor, their choices) of a row of ``_RECIPIENT``'s columns (or its mapping),
+    or (None, None) when there is none."""
+    found = row if row is None or isinstance(row, dict) else row._mapping
+    if found is None or found["id"] is None:
         return None, None
     # no setting row: the defaults, as settings_for gives them
-    found = row._mapping
-    return row, SimpleNamespace(
+    counselor = SimpleNamespace(id=found["id"], email=found["email"], active=found["active"])
+    return counselor, SimpleNamespace(
         **{k: v if found[k] is None else found[k] for k, v in DEFAULT_CHOICES.items()}
     )
+
+
+def recipient_of_case(case_id: uuid.UUID) -> tuple:
+    """``recipient``'s pair for the counselor of a case, read."""
+    return _recipient(None, case_id)
 
 
 def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None) -> tuple:
@@ -136,19 +148,38 @@ def _event(
     """One event for the counselor (``counselor_id``, or the counselor of ``case_id``; ``told``:
     ``recipient``'s pair, already read): a mail now, a notice for the digest, or nothing, as
     they chose."""
+    mail = _mail(counselor_id, case_id, kind, severity, told)
+    if mail is not None:
+        services.add(mail[0], mail[1], case_id=case_id, counselor_id=mail[2])
+
+
+def _mail(counselor_id, case_id, kind, severity, told) -> tuple | None:
+    """``_event``'s mail to send now, as (mail, address, counselor's id); None when the
+    counselor wants none now (a notice for their digest is added to the session here)."""
     counselor, setting = told or _recipient(counselor_id, case_id)
     if counselor is None or not wanted(setting, kind) or not counselor.active:
-        return
+        return None
     if setting.digest:
         db.session.add(
             Notice(counselor_id=counselor.id, case_id=case_id, kind=kind, severity=severity)
         )
-        return
+        return None
     if kind == "undeliverable":
         mail = compose.undeliverable(_case_url(case_id), _settings_url())
     else:
         mail = compose.notice(kind, _case_url(case_id), _settings_url(), severity)
-    services.add(mail, counselor.email, case_id=case_id, counselor_id=counselor.id)
+    return mail, counselor.email, counselor.id
+
+
+def submitted_mail(case_id: uuid.UUID, told: tuple) -> dict | None:
+    """PostgreSQL: the parameters of the *submitted* event's mail for a statement that writes
+    it with the submit (``services.carried``), or None when the counselor wants none now (a
+    notice for their digest is added to the session here). ``homework_submitted`` is then
+    called with ``submit_told``."""
+    mail = _mail(None, case_id, "submitted", None, told)
+    if mail is None:
+        return None
+    return services.carried(mail[0], mail[1], case_id=case_id, counselor_id=mail[2])
 
 
 #: alert severities worth a mail; an "info" alert waits on the case page
@@ -166,13 +197,17 @@ def _worst(severities) -> str | None:
     return max(known, key=SEVERITY_ORDER.__getitem__) if known else None
 
 
-def homework_submitted(assignment, alerts: list, told: tuple | None = None) -> None:
+def homework_submitted(
+    assignment, alerts: list, told: tuple | None = None, submit_told: bool = False
+) -> None:
     """After a partner submitted: tell the counselor, and once more for urgent or review alerts.
-    ``told``: the counselor and their choices (``recipient``) when the caller read them."""
+    ``told``: the counselor and their choices (``recipient``) when the caller read them;
+    ``submit_told``: the caller told them of the submit already (``submitted_mail``)."""
     # the case's counselor is read with their choices (the case itself is not needed), once
     # for both mails
     told = told or _recipient(None, assignment.case_id)
-    _event(None, assignment.case_id, "submitted", told=told)
+    if not submit_told:
+        _event(None, assignment.case_id, "submitted", told=told)
     mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
     if mailed:
         _event(None, assignment.case_id, "alert", _worst(mailed), told=told)

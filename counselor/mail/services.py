@@ -83,12 +83,28 @@ def add(
 
 
 def _add(mail, recipient, case_id, partner_id, counselor_id, not_before) -> dict:
+    row = _row(mail, recipient, case_id, partner_id, counselor_id, not_before)
+    if db.session.new:
+        db.session.flush()  # the rows it refers to (a case, a partner) are written first
+    if db.session.connection().dialect.name == "postgresql":
+        # the row and its audit event in one statement: one round trip instead of two
+        event = audit.event_parameters("mail.queue", "message", row["id"], actor_kind="system")
+        core_execute(_INSERT_AUDITED, {**row, **event})
+    else:
+        core_execute(_INSERT, row)
+        audit.record("mail.queue", "message", row["id"], actor_kind="system")
+    if not_before is None:
+        written()
+    return row
+
+
+def _row(mail, recipient, case_id, partner_id, counselor_id, not_before) -> dict:
     now = utcnow()
     mid = uuid.uuid4()
     # the row's columns sealed as assigning the attributes seals them, written with one Core
     # INSERT on the session's connection (the same transaction): the ORM's unit of work, and
     # building the object to write, cost more than the rest of queueing
-    row = {
+    return {
         **_EMPTY,
         "id": mid,
         "kind": mail.kind,
@@ -103,18 +119,50 @@ def _add(mail, recipient, case_id, partner_id, counselor_id, not_before) -> dict
         "published_at": None if not_before else now,
         "created_at": now,
     }
-    if db.session.new:
-        db.session.flush()  # the rows it refers to (a case, a partner) are written first
-    if db.session.connection().dialect.name == "postgresql":
-        # the row and its audit event in one statement: one round trip instead of two
-        event = audit.event_parameters("mail.queue", "message", mid, actor_kind="system")
-        core_execute(_INSERT_AUDITED, {**row, **event})
-    else:
-        core_execute(_INSERT, row)
-        audit.record("mail.queue", "message", mid, actor_kind="system")
-    if not_before is None and _TO_PUBLISH not in db.session.info:
+
+
+def written() -> None:
+    """A message to send now is written in the session's transaction: the outbox's drain is
+    asked for once it commits (``_publish_after_commit``)."""
+    if _TO_PUBLISH not in db.session.info:
         db.session.info[_TO_PUBLISH] = drain.asked()
-    return row
+
+
+def carried(
+    mail: compose.Mail,
+    recipient: str,
+    *,
+    case_id: uuid.UUID | None = None,
+    counselor_id: uuid.UUID | None = None,
+) -> dict:
+    """PostgreSQL: the parameters of ``insert_after``'s message and of its ``mail.queue``
+    audit event (``audit.events_for(…, MAIL_EVENT)``), sealed as ``add`` seals them, for a
+    caller whose own statement writes the row with its change (one round trip for both);
+    once it has, it calls ``written``."""
+    row = _row(mail, recipient, case_id, None, counselor_id, None)
+    event = audit.event_parameters(
+        "mail.queue", "message", row["id"], actor_kind="system", prefix=MAIL_EVENT
+    )
+    return {**{f"{_CARRIED}{key}": value for key, value in row.items()}, **event}
+
+
+#: the parameter names of a message carried by another statement (``carried``) and of its
+#: audit event
+_CARRIED, MAIL_EVENT = "message_", "message_event_"
+
+
+def insert_after(changed) -> object:
+    """PostgreSQL: the INSERT of ``carried``'s message, one row for each row of ``changed``
+    (a data-modifying CTE of the caller's statement: none when it changed none), returning
+    the message's id; a CTE of that statement, as the message's audit event
+    (``audit.events_for(…, MAIL_EVENT)``) is of this one."""
+    values = [
+        bindparam(f"{_CARRIED}{column.key}", type_=column.type) for column in Message.__table__.c
+    ]
+    columns = list(Message.__table__.c)
+    return _INSERT.from_select(columns, select(*values).select_from(changed)).returning(
+        Message.__table__.c.id
+    )
 
 
 _INSERT = Message.__table__.insert()

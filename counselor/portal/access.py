@@ -35,15 +35,18 @@ def resolve(with_csrf: bool = True):
     """The portal session and partner of this request (None, None if none).
 
     An answer save or a submit reads its homework with the session, in one statement under
-    the assignment's row lock (``context.resolve_changing``): ``g.homework`` is that
-    PartnerContext, None when it was not read so (the homework view reads it then).
+    the assignment's row lock (``context.resolve_changing``), a submit with the counselor it
+    tells: ``g.homework`` is that PartnerContext, None when it was not read so (the homework
+    view reads it then).
     """
     req = request._get_current_object()  # one look-up through the proxy, not several
     sid = portal_session.cookie_sid()
     found = homework = None
     posted = req.method == "POST"
     if sid and posted and req.endpoint in CHANGES_READ_PLAIN:
-        found = context.resolve_changing(sid, (req.view_args or {}).get("assignment_id"))
+        found = context.resolve_changing(
+            sid, (req.view_args or {}).get("assignment_id"), req.endpoint == "portal.submit"
+        )
     if found is not None:
         ps, ctx, homework = found
     else:

@@ -18,6 +18,7 @@ from counselor.core.locking import locks_in_reads, read_locked, take_lock
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
 from counselor.extensions import core_execute, db
+from counselor.mail import notify
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires import engine
@@ -137,6 +138,9 @@ class PartnerContext:
     response: Response | ResponseRow
     #: read under the assignment's row lock (``assignment_context(..., lock=True)``)
     locked: bool = False
+    #: a submit's: the counselor to tell and their choices (``notify.recipient``'s pair), when
+    #: read with the homework (``resolve_changing(..., told=True)``); None: not read
+    told: tuple | None = None
 
     @property
     def definition(self) -> engine.Definition:
@@ -148,7 +152,7 @@ class PartnerContext:
         if isinstance(self.assignment, Assignment):
             return self
         loaded = assignment_context(self.portal, self.assignment.id)
-        return replace(loaded, locked=self.locked)
+        return replace(loaded, locked=self.locked, told=self.told)
 
     @property
     def partner(self) -> Partner:
@@ -343,40 +347,54 @@ _PLAIN = (
 #: PostgreSQL one statement that waits for the lock and returns both rows as they are now
 #: (``core.locking.read_locked``)
 _PLAIN_LOCKED = _PLAIN.with_for_update(of=[_A, _R])
-#: an answer save's or a submit's whole read, one statement: the portal session's (as
-#: _RESOLVE's) with the partner's assignment the URL names (None: the one the session opened
-#: last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them
-_RESOLVE_CHANGING = (
-    select(*_session_columns(), *_PLAIN_COLUMNS)
-    .select_from(
-        _with_version(
-            _session_from()
-            .join(
-                _A,
-                and_(
-                    _A.c.id
-                    == func.coalesce(
-                        bindparam("assignment_id", type_=_A.c.id.type),
-                        _RECORD.c.focus_assignment_id,
-                    ),
-                    _A.c.case_id == _PARTNER.c.case_id,
+
+
+def _resolve_changing(told: bool):
+    """An answer save's or a submit's whole read, one statement: the portal session's (as
+    _RESOLVE's) with the partner's assignment the URL names (None: the one the session opened
+    last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them;
+    with ``told`` (a submit) also the counselor of the partner's case and their notification
+    choices (``notify.TOLD_COLUMNS``), whom the submit tells."""
+    joined = _with_version(
+        _session_from()
+        .join(
+            _A,
+            and_(
+                _A.c.id
+                == func.coalesce(
+                    bindparam("assignment_id", type_=_A.c.id.type),
+                    _RECORD.c.focus_assignment_id,
                 ),
-            )
-            .join(_R, and_(_R.c.assignment_id == _A.c.id, _R.c.partner_id == _PARTNER.c.id))
+                _A.c.case_id == _PARTNER.c.case_id,
+            ),
         )
+        .join(_R, and_(_R.c.assignment_id == _A.c.id, _R.c.partner_id == _PARTNER.c.id))
     )
-    .where(portal_session.BY_SID)
-    .with_for_update(of=[_A, _R])
-)
+    columns = (*_session_columns(), *_PLAIN_COLUMNS)
+    if told:
+        joined = notify.counselor_of_case(joined, _PARTNER.c.case_id)
+        columns += notify.TOLD_COLUMNS
+    return (
+        select(*columns)
+        .select_from(joined)
+        .where(portal_session.BY_SID)
+        .with_for_update(of=[_A, _R])
+    )
+
+
+#: made once, like _RESOLVE: an answer save's read, and a submit's with whom it tells
+_RESOLVE_CHANGING = _resolve_changing(told=False)
+_RESOLVE_SUBMITTING = _resolve_changing(told=True)
 
 
 def resolve_changing(
-    sid: str, assignment_id: uuid.UUID | None
+    sid: str, assignment_id: uuid.UUID | None, told: bool = False
 ) -> tuple[portal_session.PortalSession, PortalContext, PartnerContext] | None:
     """The portal session of a session id, its partner and their homework ``assignment_id``
     (None: the one the session opened last) as plain rows read under the assignment's lock,
     in one statement (``resolve`` and ``assignment_context(..., lock=True, plain=True)``'s
-    reads), for a request that changes answers.
+    reads), for a request that changes answers; with ``told`` (a submit) whom it tells too
+    (``PartnerContext.told``).
 
     None when the session does not hold, there is no such homework of this partner, or the
     lock cannot be taken by a read now (on SQLite, inside a transaction already open): the
@@ -385,13 +403,17 @@ def resolve_changing(
     if not locks_in_reads():
         return None
     parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
-    row = _columns(core_execute(_RESOLVE_CHANGING, parameters).first())
+    statement = _RESOLVE_SUBMITTING if told else _RESOLVE_CHANGING
+    row = _columns(core_execute(statement, parameters).first())
     found = _session_of(sid, row) if row is not None else None
     if found is None:
         return None
     ps, pctx = found
     assignment, response = _plain_rows(row, pctx)
-    return ps, pctx, PartnerContext(pctx, assignment, response, locked=True)
+    homework = PartnerContext(pctx, assignment, response, locked=True)
+    if told:
+        homework.told = notify.told(row)
+    return ps, pctx, homework
 
 
 def _plain_rows(row, pctx: PortalContext) -> tuple[AssignmentRow, ResponseRow]:

@@ -13,6 +13,7 @@ from counselor.core import audit
 from counselor.core.models import to_local, utcnow
 from counselor.extensions import core_execute, db
 from counselor.mail import notify
+from counselor.mail import services as mail_services
 from counselor.portal.context import PartnerContext, ResponseRow
 from counselor.questionnaires import engine, signals
 from counselor.questionnaires.models import Assignment, Response
@@ -221,7 +222,7 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     missing = engine.missing_required(defn, answers, shown)
     if missing:
         return missing
-    stored, told = _store_submitted(ctx)  # with its audit event
+    stored, told, submit_told = _store_submitted(ctx)  # with its audit event
     if not stored:
         db.session.rollback()
         raise StaleRevision
@@ -229,7 +230,7 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     sent = signals.homework_submitted.send(ctx.assignment, response=response, answers=answers)
     for _, raised in sent:
         alerts += raised or []
-    notify.homework_submitted(ctx.assignment, alerts, told)
+    notify.homework_submitted(ctx.assignment, alerts, told, submit_told)
     return {}
 
 
@@ -243,44 +244,62 @@ _SUBMIT = (
         revision=_RESPONSE.c.revision + 1,
     )
 )
+#: PostgreSQL: ``_SUBMIT`` with its ``portal.submit`` audit event (``audit.with_event``)
+_SUBMIT_AUDITED = audit.with_event(_SUBMIT.returning(_RESPONSE.c.id))
 
 
-def _submit_told() -> Select:
-    """PostgreSQL: ``_SUBMIT``, its ``portal.submit`` audit event and the counselor to tell of
-    it with their choices (``notify.recipient_after``) in one statement, one round trip
-    instead of three; no row (and no event) when another request changed the response first."""
+def _submit_mailing() -> Select:
+    """PostgreSQL: ``_SUBMIT``, its ``portal.submit`` audit event, the counselor's mail in the
+    outbox (``mail.services.insert_after``) and the mail's ``mail.queue`` audit event in one
+    statement: one round trip instead of two; no row (no event, no mail) when another request
+    changed the response first."""
     changed = _SUBMIT.returning(_RESPONSE.c.id).cte("changed")
-    return notify.recipient_after(changed, audit.events_for(changed).cte("event"))
+    message = mail_services.insert_after(changed).cte("message")
+    return (
+        select(changed.c.id)
+        .add_cte(audit.events_for(changed).cte("event"))
+        .add_cte(message)
+        .add_cte(audit.events_for(message, mail_services.MAIL_EVENT).cte("message_event"))
+    )
 
 
-_SUBMIT_TOLD = _submit_told()
+_SUBMIT_MAILING = _submit_mailing()
 
 
-def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None]:
+def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
     """Mark the response submitted with one Core UPDATE (the ORM's flush of two columns cost
-    more than the rest of the write), with its audit event; (False, None) when another
-    request changed the response first. On PostgreSQL the same statement reads the counselor
-    to tell and their choices (``notify.recipient``'s pair, returned): one round trip instead
-    of three. On SQLite, where a statement costs no round trip, the counselor is read by the
-    notice (None): reading them in the UPDATE's RETURNING (scalar subqueries) cost as many
-    instructions as the read it saved."""
+    more than the rest of the write), with its audit event; (stored, the counselor to tell
+    and their choices, whether they are told of the submit already). Not stored (and nothing
+    written) when another request changed the response first.
+
+    The counselor and their choices come with the homework's read (``PartnerContext.told``),
+    else they are read here. On PostgreSQL the UPDATE also writes the counselor's mail and its
+    audit event when they want one now (``notify.submitted_mail``): the submit's writes are
+    one statement, one round trip. On SQLite, where a statement costs no round trip, the
+    notice writes the mail (``notify.homework_submitted``)."""
     response, now = ctx.response, utcnow()
     changes = {"status": "submitted", "submitted_at": now}
+    told = ctx.told
     if db.session.connection().dialect.name != "postgresql":
         if not _write(_SUBMIT, response, changes, {"now": now}):
-            return False, None
+            return False, None, False
         audit.by_partner(ctx.partner_id, "portal.submit", "response", response.id)
-        return True, None
+        return True, told, False
+    case_id = ctx.assignment.case_id
+    told = told or notify.recipient_of_case(case_id)
+    mail = notify.submitted_mail(case_id, told)  # a digest's notice is added to the session
     parameters = {"row_id": response.id, "base": response.revision, "now": now}
-    parameters["case_id"] = ctx.assignment.case_id
     parameters.update(
         audit.partner_event_parameters(ctx.partner_id, "portal.submit", "response", response.id)
     )
-    row = core_execute(_SUBMIT_TOLD, parameters).first()
-    if row is None:
-        return False, None
+    if mail is None:
+        stored = _write(_SUBMIT_AUDITED, response, changes, parameters)
+        return stored, told, stored
+    if core_execute(_SUBMIT_MAILING, {**parameters, **mail}).first() is None:
+        return False, None, False
+    mail_services.written()  # the outbox's drain is asked for once this commits
     _written(response, changes)
-    return True, notify.recipient(row)
+    return True, told, True
 
 
 def reopen(ctx: PartnerContext) -> None:
