@@ -245,7 +245,9 @@ def _session_from():
 _RESOLVE = select(*_session_columns()).select_from(_session_from()).where(portal_session.BY_SID)
 
 
-def _session_of(sid: str, row) -> tuple[portal_session.PortalSession, PortalContext] | None:
+def _session_of(
+    sid: str, row, write: bool = True
+) -> tuple[portal_session.PortalSession, PortalContext] | None:
     """The portal session and partner of a row of ``_session_columns`` (None: the record is
     missing or too old, or what opened the session no longer works).
 
@@ -254,7 +256,7 @@ def _session_of(sid: str, row) -> tuple[portal_session.PortalSession, PortalCont
     formatted) before it finds the column; a mapping's look-up by key does not, and a
     save reads about thirty columns this way.
     """
-    ps = portal_session.from_record(sid, row)
+    ps = portal_session.from_record(sid, row, write)
     if ps is None:
         return None
     home = link = None
@@ -394,7 +396,8 @@ def resolve_changing(
     (None: the one the session opened last) as plain rows read under the assignment's lock,
     in one statement (``resolve`` and ``assignment_context(..., lock=True, plain=True)``'s
     reads), for a request that changes answers; with ``told`` (a submit) whom it tells too
-    (``PartnerContext.told``).
+    (``PartnerContext.told``), and on PostgreSQL the session's idle bookkeeping is left to the
+    submit's statement (``portal_session.to_carry``).
 
     None when the session does not hold, there is no such homework of this partner, or the
     lock cannot be taken by a read now (on SQLite, inside a transaction already open): the
@@ -404,8 +407,12 @@ def resolve_changing(
         return None
     parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
     statement = _RESOLVE_SUBMITTING if told else _RESOLVE_CHANGING
-    row = _columns(core_execute(statement, parameters).first())
-    found = _session_of(sid, row) if row is not None else None
+    connection = db.session.connection()
+    row = _columns(connection.execute(statement, parameters).first())
+    # PostgreSQL: a submit's own statement carries the session's idle bookkeeping
+    # (``portal_session.to_carry``), one round trip fewer
+    write = not (told and connection.dialect.name == "postgresql")
+    found = _session_of(sid, row, write) if row is not None else None
     if found is None:
         return None
     ps, pctx = found

@@ -14,6 +14,7 @@ from counselor.core.models import to_local, utcnow
 from counselor.extensions import core_execute, db
 from counselor.mail import notify
 from counselor.mail import services as mail_services
+from counselor.portal import session as portal_session
 from counselor.portal.context import PartnerContext, ResponseRow
 from counselor.questionnaires import engine, signals
 from counselor.questionnaires.models import Assignment, Response
@@ -244,26 +245,30 @@ _SUBMIT = (
         revision=_RESPONSE.c.revision + 1,
     )
 )
-#: PostgreSQL: ``_SUBMIT`` with its ``portal.submit`` audit event (``audit.with_event``)
-_SUBMIT_AUDITED = audit.with_event(_SUBMIT.returning(_RESPONSE.c.id))
 
 
-def _submit_mailing() -> Select:
-    """PostgreSQL: ``_SUBMIT``, its ``portal.submit`` audit event, the counselor's mail in the
-    outbox (``mail.services.insert_after``) and the mail's ``mail.queue`` audit event in one
-    statement: one round trip instead of two; no row (no event, no mail) when another request
-    changed the response first."""
+def _submit_writing(mail: bool, touch: bool) -> Select:
+    """PostgreSQL: ``_SUBMIT`` and its ``portal.submit`` audit event in one statement, with
+    ``mail`` the counselor's mail in the outbox (``mail.services.insert_after``) and the
+    mail's ``mail.queue`` audit event, with ``touch`` the portal session's idle bookkeeping
+    (``portal_session.CARRIED_WRITE``): the submit's writes in one round trip. No row (no
+    event, no mail) when another request changed the response first (the caller then rolls
+    back, the touch with it, which ``portal_session.settle`` writes again)."""
     changed = _SUBMIT.returning(_RESPONSE.c.id).cte("changed")
-    message = mail_services.insert_after(changed).cte("message")
-    return (
-        select(changed.c.id)
-        .add_cte(audit.events_for(changed).cte("event"))
-        .add_cte(message)
-        .add_cte(audit.events_for(message, mail_services.MAIL_EVENT).cte("message_event"))
-    )
+    statement = select(changed.c.id).add_cte(audit.events_for(changed).cte("event"))
+    if mail:
+        message = mail_services.insert_after(changed).cte("message")
+        event = audit.events_for(message, mail_services.MAIL_EVENT).cte("message_event")
+        statement = statement.add_cte(message).add_cte(event)
+    if touch:
+        statement = statement.add_cte(portal_session.CARRIED_WRITE.cte("touch"))
+    return statement
 
 
-_SUBMIT_MAILING = _submit_mailing()
+#: made once: the submit's statement by (whether it writes the mail, whether the touch)
+_SUBMIT_WRITES = {
+    (mail, touch): _submit_writing(mail, touch) for mail in (False, True) for touch in (False, True)
+}
 
 
 def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
@@ -274,9 +279,10 @@ def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
 
     The counselor and their choices come with the homework's read (``PartnerContext.told``),
     else they are read here. On PostgreSQL the UPDATE also writes the counselor's mail and its
-    audit event when they want one now (``notify.submitted_mail``): the submit's writes are
-    one statement, one round trip. On SQLite, where a statement costs no round trip, the
-    notice writes the mail (``notify.homework_submitted``)."""
+    audit event when they want one now (``notify.submitted_mail``), and the portal session's
+    idle bookkeeping when it is due (``portal_session.to_carry``): the submit's writes are one
+    statement, one round trip (``_submit_writing``). On SQLite, where a statement costs no
+    round trip, the notice writes the mail (``notify.homework_submitted``)."""
     response, now = ctx.response, utcnow()
     changes = {"status": "submitted", "submitted_at": now}
     told = ctx.told
@@ -288,16 +294,18 @@ def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
     case_id = ctx.assignment.case_id
     told = told or notify.recipient_of_case(case_id)
     mail = notify.submitted_mail(case_id, told)  # a digest's notice is added to the session
+    touch = portal_session.to_carry()
     parameters = {"row_id": response.id, "base": response.revision, "now": now}
     parameters.update(
         audit.partner_event_parameters(ctx.partner_id, "portal.submit", "response", response.id)
     )
-    if mail is None:
-        stored = _write(_SUBMIT_AUDITED, response, changes, parameters)
-        return stored, told, stored
-    if core_execute(_SUBMIT_MAILING, {**parameters, **mail}).first() is None:
+    statement = _SUBMIT_WRITES[(mail is not None, touch is not None)]
+    if core_execute(statement, {**parameters, **(mail or {}), **(touch or {})}).first() is None:
         return False, None, False
-    mail_services.written()  # the outbox's drain is asked for once this commits
+    if mail is not None:
+        mail_services.written()  # the outbox's drain is asked for once this commits
+    if touch is not None:
+        portal_session.carried()
     _written(response, changes)
     return True, told, True
 

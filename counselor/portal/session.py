@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, delete, event, select, update
+from sqlalchemy import Boolean, bindparam, case, delete, event, false, func, select, update
 from sqlalchemy.orm import Session
 
 from counselor.core.cookies import SignedCookie
@@ -55,6 +55,8 @@ class PortalSession:
     #: what reading it wrote to the record (the idle PIN reset, the touch; empty: nothing):
     #: the caller commits that, or leaves it to the request's own commit (``ride_along``)
     wrote: dict = field(default_factory=dict, compare=False)
+    #: ``wrote`` is not written yet: the request's own statement carries it (``to_carry``)
+    unwritten: bool = field(default=False, compare=False)
 
     @property
     def csrf_token(self) -> str:
@@ -146,10 +148,11 @@ def by_sid(sid: str) -> dict[str, str]:
     return {"record_key": _sid_hash(sid)}
 
 
-def from_record(sid: str, record) -> PortalSession | None:
+def from_record(sid: str, record, write: bool = True) -> PortalSession | None:
     """The portal session of a record row's mapping (``record_columns``, read by key as
     ``Row._mapping`` gives them: see ``portal.context._session_of``), if the record exists and
-    is not past its age; the idle PIN reset and the touch are written here (not committed)."""
+    is not past its age; the idle PIN reset and the touch are written here (not committed),
+    or with ``write`` False left for the request's own write to carry (``to_carry``)."""
     now = utcnow()
     if record is None:
         return None
@@ -164,7 +167,7 @@ def from_record(sid: str, record) -> PortalSession | None:
         pin_ok = changes["pin_ok"] = False
     if now - seen > _TOUCH_EVERY:
         changes["last_seen_at"] = now
-    if changes:
+    if changes and write:
         _write(sid, changes)
     return PortalSession(
         sid,
@@ -174,6 +177,7 @@ def from_record(sid: str, record) -> PortalSession | None:
         record["focus_assignment_id"],
         pin_ok=pin_ok,
         wrote=changes,
+        unwritten=bool(changes) and not write,
     )
 
 
@@ -208,8 +212,46 @@ def ride_along(ps: PortalSession) -> None:
     and the homework would be read again under a new one).
 
     The write is never lost: ``settle`` writes it again in a transaction of its own when the
-    request did not commit it (a refusal, a rollback before the commit)."""
-    db.session.info[_RIDING] = [ps, True]
+    request did not commit it (a refusal, a rollback before the commit). A write not made yet
+    (``PortalSession.unwritten``) is carried by the request's own statement (``to_carry``),
+    or written by ``settle`` if none did."""
+    db.session.info[_RIDING] = [ps, not ps.unwritten]
+
+
+#: PostgreSQL: the record's idle bookkeeping (``from_record``'s changes) as a data-modifying
+#: CTE of a request's own write (``to_carry``'s parameters): the PIN reset when
+#: ``touch_pin_reset``, the touch when ``touch_seen`` is set; made once
+CARRIED_WRITE = (
+    update(_RECORD)
+    .where(_RECORD.c.sid_hash == bindparam("touch_key"))
+    .values(
+        pin_ok=case((bindparam("touch_pin_reset", type_=Boolean), false()), else_=_RECORD.c.pin_ok),
+        last_seen_at=func.coalesce(
+            bindparam("touch_seen", type_=_RECORD.c.last_seen_at.type), _RECORD.c.last_seen_at
+        ),
+    )
+    .returning(_RECORD.c.sid_hash)
+)
+
+
+def to_carry() -> dict | None:
+    """The parameters of ``CARRIED_WRITE`` for the riding write when it is not in the open
+    transaction (not made yet, or rolled back), else None. A statement that carries it calls
+    ``carried`` once it ran."""
+    riding = db.session.info.get(_RIDING)
+    if riding is None or riding[1]:
+        return None
+    wrote = riding[0].wrote
+    return {
+        "touch_key": _sid_hash(riding[0].sid),
+        "touch_pin_reset": "pin_ok" in wrote,
+        "touch_seen": wrote.get("last_seen_at"),
+    }
+
+
+def carried() -> None:
+    """The request's own statement wrote the riding write (``to_carry``): it commits with it."""
+    db.session.info[_RIDING][1] = True
 
 
 def settle() -> None:
