@@ -371,16 +371,12 @@ def test_submit_runs_a_fixed_handful_of_statements(app, counselor_a, tired, aler
     assert counts.get("mail.queue") == 1 + alerts
 
 
-def test_a_submit_after_a_quiet_minute_writes_the_session_s_touch_with_its_own_work(
-    app, counselor_a
-):
-    """The portal session's touch (written at most once a minute) rides on the submit's own
-    transaction: one UPDATE more than a submit right after a save, and no commit of its own
-    that would end the assignment's lock and have the homework read again under a new one."""
-    from sqlalchemy import func, select, update
+def _review_after_a_quiet_minute(app, counselor_a):
+    """(a partner's browser, their review page with every answer given, when their portal
+    session was last seen: two minutes before now, so the next request touches it)."""
+    from sqlalchemy import update
 
     from counselor.portal.models import PortalSessionRecord
-    from counselor.questionnaires.models import Response
 
     load_own(counselor_a, small_alert_definition())
     case = new_case(counselor_a)
@@ -391,6 +387,21 @@ def test_a_submit_after_a_quiet_minute_writes_the_session_s_touch_with_its_own_w
     quiet = utcnow() - timedelta(minutes=2)
     db.session.execute(update(PortalSessionRecord).values(last_seen_at=quiet))
     db.session.commit()
+    return browser, page, quiet
+
+
+def test_a_submit_after_a_quiet_minute_writes_the_session_s_touch_with_its_own_work(
+    app, counselor_a
+):
+    """The portal session's touch (written at most once a minute) rides on the submit's own
+    transaction: one UPDATE more than a submit right after a save, and no commit of its own
+    that would end the assignment's lock and have the homework read again under a new one."""
+    from sqlalchemy import func, select
+
+    from counselor.portal.models import PortalSessionRecord
+    from counselor.questionnaires.models import Response
+
+    browser, page, quiet = _review_after_a_quiet_minute(app, counselor_a)
     with counting() as statements:
         r = browser.client.post(
             "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)}
@@ -417,21 +428,13 @@ def test_a_refused_submit_after_a_quiet_minute_still_records_that_the_session_wa
 ):
     """A submit refused for a stale revision commits nothing of its own: the session's touch,
     left for the submit's statement, is written apart, and nothing is sent."""
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, select
 
     from counselor.mail.models import Message
     from counselor.portal.models import PortalSessionRecord
     from counselor.questionnaires.models import Response
 
-    load_own(counselor_a, small_alert_definition())
-    case = new_case(counselor_a)
-    _, tokens = assign(case, "alert-check", owner_id=counselor_a.id)
-    browser = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
-    browser.autosave({"check.feel": "fine", "check.tired": 3, "check.pushed": "no"})
-    page = browser.get("/p/review")
-    quiet = utcnow() - timedelta(minutes=2)
-    db.session.execute(update(PortalSessionRecord).values(last_seen_at=quiet))
-    db.session.commit()
+    browser, page, quiet = _review_after_a_quiet_minute(app, counselor_a)
     r = browser.client.post(
         "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page) - 1}
     )
