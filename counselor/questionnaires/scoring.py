@@ -127,13 +127,19 @@ def scores(
     Rules naming an item the (possibly narrowed) definition does not hold are left out: a
     section the counselor did not assign cannot be scored.
     """
-    rules = [
+    rules = score_rules(defn, shared_only=shared_only)
+    if not rules:
+        return []
+    shown = enabled_states(defn, answers)
+    return [score(rule, answers, shown) for rule in rules]
+
+
+def score_rules(defn: Definition, *, shared_only: bool = False) -> list[dict]:
+    """The score rules ``scores`` applies (only those marked shared, if asked): a caller
+    with none to apply need not read any answer."""
+    return [
         r
         for r in defn.doc.get("scores") or ()
         if all(lid in defn.by_id for lid in r["items"])
         and (not shared_only or r.get("share") == "shared")
     ]
-    if not rules:
-        return []
-    shown = enabled_states(defn, answers)
-    return [score(rule, answers, shown) for rule in rules]

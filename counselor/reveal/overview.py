@@ -107,36 +107,42 @@ class Head:
             frozenset((a, b)) in self.related for n, a in enumerate(ids) for b in ids[n + 1 :]
         )
 
+    @property
+    def summary_key(self) -> tuple | None:
+        """``services.summary_key`` of the assignment (None until every partner submitted)."""
+        a = self.assignment
+        return services.summary_key(
+            a.id, a.version.id, a.sections, ((r.id, r.revision, r.status) for r in a.responses)
+        )
+
     def comparison(self) -> Comparison:
         """The comparison, as ``services.compare`` makes it of the loaded assignment; the
         answers are read (and decrypted) only if it needs them."""
-        a = self.assignment
-        key = services.summary_key(
-            a.id, a.version.id, a.sections, ((r.id, r.revision, r.status) for r in a.responses)
-        )
-        related = self.related
+        a, related = self.assignment, self.related
         return services.comparison(
             a.definition,
             self.partners,
             lambda x, y: frozenset((x, y)) in related,
             services.PartedAnswers(partial(_stored_answers, a.id)),
-            key,
+            self.summary_key,
         )
 
     def reader(self, partner_id: uuid.UUID, *, as_released: bool) -> PartnerReader:
         """One assigned partner's view (``services.reader_for_partner``): the answers are read
-        sealed by one statement, and only the viewer's and their related partners' are
-        decrypted and parsed, when the view first reads them."""
+        sealed by one statement when the view first reads them, and only the viewer's and
+        their related partners' are decrypted, and parsed only as far as the page's sections
+        read them; the outline, kept per process once everyone has submitted, reads none."""
         a, related = self.assignment, self.related
         return partner_reader(
             **services.view_inputs(
                 a.definition,
                 self.partners,
                 partner_id,
-                _sealed_answers(a.id),
+                services.PartedAnswers(partial(_stored_answers, a.id)),
                 all_submitted=self.all_submitted,
                 released=as_released or a.released_at is not None,
                 related=lambda x, y: frozenset((x, y)) in related,
+                key=self.summary_key,
             )
         )
 
@@ -213,21 +219,13 @@ def head(case_id: uuid.UUID, assignment_id: uuid.UUID) -> Head:
     return Head(case, assignment, list(partners.values()), related)
 
 
-def _stored_answers(assignment_id: uuid.UUID) -> dict[uuid.UUID, StoredAnswers]:
-    """Each assigned partner's answers, read sealed (one statement) and decrypted, to be
-    parsed a part at a time (``services.PartedAnswers``)."""
+def _stored_answers(assignment_id: uuid.UUID) -> dict[uuid.UUID, Callable[[], StoredAnswers]]:
+    """Each assigned partner's answers, read sealed (one statement), each decrypted when first
+    asked for, to be parsed a part at a time (``services.PartedAnswers``)."""
     opener = Response.answers_json.opener(as_bytes=True)
     rows = core_execute(_ANSWERS, {"assignment_id": assignment_id})
-    return {row.partner_id: StoredAnswers(opener(row.answers_json_sealed, row.id)) for row in rows}
+    return {row.partner_id: partial(_opened, opener, row) for row in rows}
 
 
-def _sealed_answers(assignment_id: uuid.UUID) -> services.LazyAnswers:
-    """Each assigned partner's answers, read sealed (one statement) and decrypted and parsed
-    when first read."""
-    opener = Response.answers_json.opener(as_bytes=True)
-
-    def opened(row) -> Callable[[], dict]:
-        return lambda: Response.load_answers(opener(row.answers_json_sealed, row.id))
-
-    rows = core_execute(_ANSWERS, {"assignment_id": assignment_id})
-    return services.LazyAnswers({row.partner_id: opened(row) for row in rows})
+def _opened(opener: Callable, row) -> StoredAnswers:
+    return StoredAnswers(opener(row.answers_json_sealed, row.id))

@@ -6,8 +6,7 @@ Alerts are `counselor.alerts`; the CSV and FHIR exports are `counselor.reveal.ex
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
-from functools import partial
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -25,6 +24,8 @@ from counselor.reveal import matching
 from counselor.reveal.comparison import Comparison, Visible
 from counselor.reveal.summary import Summary, SummaryCache, summarize
 from counselor.reveal.views import (
+    AnswerLoader,
+    Keeper,
     PartnerInfo,
     PartnerReader,
     PartnerView,
@@ -111,7 +112,9 @@ def reader_for_partner(
 ) -> PartnerReader:
     """``view_for_partner``'s filter, to be read a part at a time (a shared page and its
     preview, a section a page): answers are decrypted only for the partners the view reads
-    (the viewer and those in a relationship with them), and only when first read."""
+    (the viewer and those in a relationship with them), only when first read, and parsed only
+    as far as the sections shown read them; the outline (every section's count) is kept per
+    process once everyone has submitted."""
     return partner_reader(**_view_inputs(assignment, partner_id, as_released, None))
 
 
@@ -123,12 +126,11 @@ def _view_inputs(
         assignment.definition,
         assigned_partners(assignment),
         partner_id,
-        LazyAnswers({r.partner_id: partial(_opened, r) for r in assignment.responses})
-        if answers is None
-        else answers,
+        _parted(assignment) if answers is None else answers,
         all_submitted=all_submitted(assignment),
         released=as_released or assignment.released_at is not None,
         related=_related(assignment.case),
+        key=_summary_key_of(assignment),
     )
 
 
@@ -136,15 +138,18 @@ def view_inputs(
     defn,
     partners: Iterable,
     partner_id: uuid.UUID,
-    answers: Mapping[uuid.UUID, dict],
+    answers: Mapping[uuid.UUID, dict] | AnswerLoader,
     *,
     all_submitted: bool,
     released: bool,
     related: Callable[[uuid.UUID, uuid.UUID], bool],
+    key: tuple | None = None,
 ) -> dict:
     """The arguments of the partner filter (``views.partner_view``, ``partner_reader``) for
     one partner of ``partners`` (the assigned ones in case order: anything with ``id`` and
-    ``display_name``, ORM objects or the comparison's plain rows)."""
+    ``display_name``, ORM objects or the comparison's plain rows). ``key``: the assignment's
+    ``summary_key`` (None while some partner has not submitted), under which, with the viewer
+    and the partners related to them, the view's outline is kept per process (``OUTLINES``)."""
     infos = [PartnerInfo(p.id, p.display_name) for p in partners]
     return {
         "defn": defn,
@@ -154,49 +159,64 @@ def view_inputs(
         "all_submitted": all_submitted,
         "released": released,
         "related": related,
+        "kept": None if key is None else _outline_keeper(key, partner_id, infos, related),
     }
 
 
-def _opened(response: Response) -> dict:
-    """A loaded response's answers, decrypted and parsed (``LazyAnswers``' opener)."""
-    return response.answers
+def _outline_keeper(
+    key: tuple,
+    partner_id: uuid.UUID,
+    partners: list[PartnerInfo],
+    related: Callable[[uuid.UUID, uuid.UUID], bool],
+) -> Keeper:
+    """Where a partner view's outline is kept: under everything it is computed from, the
+    assignment's version, sections and each response's revision (``summary_key``), the viewer
+    and the partners related to them (the relationship map as it is now)."""
+    others = tuple(
+        sorted(p.key for p in partners if p.key != partner_id and related(partner_id, p.key))
+    )
+    return lambda name, make: OUTLINES.get((*key, partner_id, others, name), make)
 
 
-class LazyAnswers(Mapping):
-    """Each partner's answers (``answers_by_partner``), each decrypted and parsed when first
-    read, by the function given for that partner: the partner filter reads only the viewer's
-    and those of the partners related to them."""
+def _parted(assignment: Assignment) -> PartedAnswers:
+    """A loaded assignment's answers, each response's decrypted when first read and parsed a
+    part at a time."""
+    return PartedAnswers(lambda: {r.partner_id: _stored_of(r) for r in assignment.responses})
 
-    def __init__(self, openers: Mapping[uuid.UUID, Callable[[], dict]]) -> None:
-        self._openers = openers
-        self._read: dict[uuid.UUID, dict] = {}
 
-    def __getitem__(self, key: uuid.UUID) -> dict:
-        if key not in self._read:
-            self._read[key] = self._openers[key]()
-        return self._read[key]
-
-    def __iter__(self) -> Iterator[uuid.UUID]:
-        return iter(self._openers)
-
-    def __len__(self) -> int:
-        return len(self._openers)
+def _stored_of(response: Response) -> Callable[[], StoredAnswers]:
+    """How a loaded response's answers are decrypted (``PartedAnswers``' opener)."""
+    return lambda: StoredAnswers(response.answers_json)
 
 
 class PartedAnswers:
-    """Each partner's answers (``answers_by_partner``), read sealed and decrypted when first
-    asked for, by ``read`` (per partner id, their ``StoredAnswers``), then parsed a part at a
-    time: called with the parts a page reads (``engine.parts_read``; all for None), it gives
-    each partner's answers with at least those parsed."""
+    """Each partner's answers (``answers_by_partner``) as ``views.AnswerLoader`` gives them:
+    ``read()`` (called once, when first asked for) gives per partner id how theirs are
+    decrypted into ``StoredAnswers``; each partner's are decrypted when first asked for, and
+    parsed a part at a time. Called with the parts a page reads (``engine.parts_read``; all
+    for None) and the partners it reads (all for None), it gives theirs with at least those
+    parts parsed."""
 
-    def __init__(self, read: Callable[[], Mapping[uuid.UUID, StoredAnswers]]) -> None:
+    def __init__(self, read: Callable[[], Mapping[uuid.UUID, Callable[[], StoredAnswers]]]) -> None:
         self._read = read
-        self._stored: Mapping[uuid.UUID, StoredAnswers] | None = None
+        self._openers: Mapping[uuid.UUID, Callable[[], StoredAnswers]] | None = None
+        self._stored: dict[uuid.UUID, StoredAnswers] = {}
 
-    def __call__(self, parts: Collection[str] | None = None) -> dict[uuid.UUID, dict]:
-        if self._stored is None:
-            self._stored = self._read()
-        return {key: stored.read(parts) for key, stored in self._stored.items()}
+    def __call__(
+        self, parts: Collection[str] | None = None, keys: Collection[uuid.UUID] | None = None
+    ) -> dict[uuid.UUID, dict]:
+        if self._openers is None:
+            self._openers = self._read()
+        out = {}
+        for key in self._openers if keys is None else keys:
+            stored = self._stored.get(key)
+            if stored is None:
+                opener = self._openers.get(key)
+                if opener is None:  # not assigned, or no response
+                    continue
+                stored = self._stored[key] = opener()
+            out[key] = stored.read(parts)
+        return out
 
 
 # ---- comparison for the counselor ------------------------------------------------------
@@ -204,6 +224,11 @@ class PartedAnswers:
 
 #: per process: the summaries of submitted assignments (see counselor.reveal.summary)
 SUMMARIES = SummaryCache()
+#: per process: the outlines of partner views of submitted assignments (``views.Outline``:
+#: per section, how many items a partner's shared page shows, and how many lines), kept as the
+#: summaries are and for the same reason: a long shared page and its preview are read a
+#: section a page, and each page shows the whole view's counts
+OUTLINES = SummaryCache(size=1024)
 
 
 def summary_key(
@@ -221,6 +246,16 @@ def summary_key(
     if not responses or any(status != "submitted" for _, _, status in responses):
         return None
     return (assignment_id, version_id, tuple(sections or ()), tuple(responses))
+
+
+def _summary_key_of(assignment: Assignment) -> tuple | None:
+    """``summary_key`` of a loaded assignment."""
+    return summary_key(
+        assignment.id,
+        assignment.version_id,
+        assignment.sections,
+        ((r.id, r.revision, r.status) for r in assignment.responses),
+    )
 
 
 def comparison(
@@ -252,22 +287,12 @@ def compare(assignment: Assignment, answers: dict | None = None) -> Comparison:
     relationship with each other (the case's relationship map). ``answers`` (each partner's,
     decrypted) saves decrypting them again when the caller has them; without it they are
     decrypted when first needed."""
-    key = summary_key(
-        assignment.id,
-        assignment.version_id,
-        assignment.sections,
-        ((r.id, r.revision, r.status) for r in assignment.responses),
-    )
     return comparison(
         assignment.definition,
         assigned_partners(assignment),
         _related(assignment.case),
-        PartedAnswers(
-            lambda: {r.partner_id: StoredAnswers(r.answers_json) for r in assignment.responses}
-        )
-        if answers is None
-        else lambda _parts: answers,
-        key,
+        _parted(assignment) if answers is None else lambda _parts: answers,
+        _summary_key_of(assignment),
     )
 
 

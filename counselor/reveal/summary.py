@@ -130,7 +130,8 @@ def summarize(
 
 
 class SummaryCache:
-    """A bounded, thread-safe LRU of summaries whose entries also expire after ``ttl``
+    """A bounded, thread-safe LRU of summaries (or of other results derived from submitted
+    answers, such as a partner view's outline) whose entries also expire after ``ttl``
     seconds (so that what is derived from a case's answers does not stay in a worker's memory
     long after the counselor stopped reading it, e.g. after the case was erased)."""
 
@@ -138,12 +139,12 @@ class SummaryCache:
         self, size: int = 256, ttl: float = 600.0, clock: Callable[[], float] = time.monotonic
     ):
         self.size, self.ttl, self.clock = size, ttl, clock
-        self._entries: OrderedDict[Hashable, tuple[float, Summary]] = OrderedDict()
+        self._entries: OrderedDict[Hashable, tuple[float, Any]] = OrderedDict()
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
-    def get(self, key: Hashable, make: Callable[[], Summary]) -> Summary:
-        """The summary kept under ``key``, or ``make()``'s, kept from now on."""
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The entry kept under ``key``, or ``make()``'s, kept from now on."""
         now = self.clock()
         with self._lock:
             hit = self._entries.get(key)

@@ -18,14 +18,21 @@ that is not ``shared`` (its presence would tell that answer). A score the author
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
 from typing import Any, NamedTuple
 
-from counselor.questionnaires.engine import Definition, enabled_states, has_answer, share_of, walk
-from counselor.questionnaires.scoring import Score, scores
+from counselor.questionnaires.engine import (
+    Definition,
+    enabled_states,
+    has_answer,
+    parts_read,
+    share_of,
+    walk,
+)
+from counselor.questionnaires.scoring import Score, score_rules, scores
 from counselor.reveal.matching import (
     has_match,
     matches_prepared,
@@ -123,16 +130,26 @@ def partner_view(
     return PartnerView(True, reader.reason, reader.items(sections), reader.own_scores)
 
 
+#: what ``partner_reader`` reads answers through: ``load(parts, keys)`` gives the answers of
+#: the partners ``keys`` names, by key, with at least the ``parts`` (``engine.answer_part``)
+#: their items read parsed (every part for None); a partner without answers may be left out
+AnswerLoader = Callable[[Collection[str] | None, Collection[Any]], Mapping[Any, Mapping[str, Any]]]
+#: ``kept(name, make)``: ``make()``'s result, kept by the caller for the same inputs of the
+#: view (its answers, partners and definition) under ``name``, or made now
+Keeper = Callable[[Hashable, Callable[[], Any]], Any]
+
+
 def partner_reader(
     defn: Definition,
     viewer: PartnerInfo,
     partners: list[PartnerInfo],
-    answers: Mapping[Any, Mapping[str, Any]],
+    answers: Mapping[Any, Mapping[str, Any]] | AnswerLoader,
     *,
     all_submitted: bool,
     released: bool,
     related: Callable[[Any, Any], bool] | None = None,
     states: Mapping[Any, Mapping[str, bool]] | None = None,
+    kept: Keeper | None = None,
 ) -> PartnerReader:
     """What ``viewer`` may see of the other partners' answers, ready to be read a part at a
     time (a long shared page shows one section, and lists the others with their counts);
@@ -140,28 +157,24 @@ def partner_reader(
 
     ``related(a, b)`` says whether two partners are in a relationship (the case's relationship
     map); a partner sees nothing at all of anyone they are not in a relationship with, and only
-    the answers of the viewer and of the partners related to them are read from ``answers``.
-    ``states``: per partner key, ``enabled_states`` of their answers, when the caller has them
-    already (the counselor's preview shows every partner's view: each partner's are computed
-    once, not once per view)."""
+    the answers of the viewer and of the partners related to them are read from ``answers``:
+    each partner's answers by key, or an ``AnswerLoader`` that parses only the parts a page's
+    sections read. ``states``: per partner key, ``enabled_states`` of their answers, when the
+    caller has them already (the counselor's preview shows every partner's view: each
+    partner's are computed once, not once per view). ``kept``: where the outline, which reads
+    every answer, is kept for the same answers and partners (``Keeper``); the reader asks it
+    only of a view that shows something."""
     if not (all_submitted and released):
         # One answer for both: a partner must not learn from this page whether the others
         # have submitted yet (DESIGN.md: nothing tells whether another partner has answered).
         return PartnerReader(defn, False, "not_released")
-    mine = answers.get(viewer.key) or {}
     others = [
         p
         for p in partners
         if p.key != viewer.key and (related is None or related(viewer.key, p.key))
     ]
-    states = dict(states or {})
-    for p in others:
-        if p.key not in states:
-            states[p.key] = enabled_states(defn, answers.get(p.key) or {})
-    if viewer.key not in states:
-        states[viewer.key] = enabled_states(defn, mine)
-    theirs = [(p.name, answers.get(p.key) or {}, states[p.key]) for p in others]
-    return PartnerReader(defn, True, "released", mine, states[viewer.key], theirs)
+    load = answers if callable(answers) else (lambda _parts, _keys: answers)
+    return PartnerReader(defn, True, "released", viewer.key, others, load, dict(states or {}), kept)
 
 
 class Outline(NamedTuple):
@@ -174,31 +187,71 @@ class Outline(NamedTuple):
     lines: int
 
 
+class _Read(NamedTuple):
+    """The answers a view reads (of some sections or of all), with what they show."""
+
+    mine: Mapping[str, Any]
+    my_states: Mapping[str, bool]
+    #: each related partner's name, answers and ``enabled_states``
+    theirs: list[tuple[str, Mapping[str, Any], Mapping[str, bool]]]
+
+
 @dataclass
 class PartnerReader:
     """One partner's view (``partner_view``) before it is built: its items are built for the
-    sections asked only, and its outline is counted without building any."""
+    sections asked only, reading only the parts of the answers those sections' items read
+    (``engine.parts_read``), and its outline is counted without building any, or taken from
+    where the caller keeps it."""
 
     defn: Definition
     visible: bool
     reason: str
-    mine: Mapping[str, Any] = field(default_factory=dict)
-    my_states: Mapping[str, bool] = field(default_factory=dict)
-    #: each related partner's name, answers and ``enabled_states``
-    theirs: list[tuple[str, Mapping[str, Any], Mapping[str, bool]]] = field(default_factory=list)
+    viewer: Any = None
+    #: the partners related to the viewer, in case order
+    others: list[PartnerInfo] = field(default_factory=list)
+    load: AnswerLoader | None = field(default=None, repr=False)
+    #: per partner key, ``enabled_states`` of all their answers, as far as the caller has them
+    states: dict[Any, Mapping[str, bool]] = field(default_factory=dict, repr=False)
+    kept: Keeper | None = field(default=None, repr=False)
+    #: what has been read, by the sections read (None: all of them)
+    _read: dict[frozenset[int] | None, _Read] = field(default_factory=dict, repr=False)
+
+    def _answers(self, sections: Collection[int] | None) -> _Read:
+        """The viewer's and the related partners' answers as far as ``sections`` (indexes; all
+        for None) read them, and what they show of those sections' items (the states of
+        other items are not to be read: their parts may not be parsed)."""
+        read = self._read.get(None)  # everything read already serves any section
+        key = None if sections is None else frozenset(sections)
+        if read is None:
+            read = self._read.get(key)
+        if read is not None:
+            return read
+        defn = self.defn
+        parts = None if key is None else parts_read(defn, key)
+        keys = [self.viewer, *(p.key for p in self.others)]
+        answers = self.load(parts, keys)
+
+        def of(k: Any) -> tuple[Mapping[str, Any], Mapping[str, bool]]:
+            given = answers.get(k) or {}
+            states = self.states.get(k)
+            return given, enabled_states(defn, given) if states is None else states
+
+        mine, my_states = of(self.viewer)
+        theirs = [(p.name, *of(p.key)) for p in self.others]
+        read = self._read[key] = _Read(mine, my_states, theirs)
+        return read
 
     @cached_property
     def own_scores(self) -> list[Score]:
         """The viewer's OWN scores on measures marked shared (never another partner's)."""
-        if not self.visible:
-            return []
-        return [s for s in scores(self.defn, self.mine, shared_only=True) if s.scored]
+        if not self.visible or not score_rules(self.defn, shared_only=True):
+            return []  # nothing read
+        mine = self._answers(None).mine
+        return [s for s in scores(self.defn, mine, shared_only=True) if s.scored]
 
-    def _candidates(self, sections: Collection[int] | None = None) -> Iterator[tuple]:
+    def _candidates(self, sections: Collection[int] | None, read: _Read) -> Iterator[tuple]:
         """The candidates (``_candidates``) of the sections asked that the viewer was shown."""
-        if not self.visible:
-            return
-        my_states = self.my_states
+        my_states = read.my_states
         for cand in self.defn.derived("partner_view_items", _candidates):
             if (sections is None or cand[0] in sections) and my_states[cand[2]]:
                 yield cand
@@ -206,10 +259,14 @@ class PartnerReader:
     def items(self, sections: Collection[int] | None = None) -> list[SharedItem]:
         """The view's items, of only the sections asked (indexes) when ``sections`` is given:
         it only ever leaves items out."""
+        if not self.visible:
+            return []
         items = []
-        for cand in self._candidates(sections):
+        read = self._answers(sections)
+        mine, theirs = read.mine, read.theirs
+        for cand in self._candidates(sections, read):
             _, section_title, lid, item, _, labels, _ = cand
-            shown = _shown(cand, self.mine, self.theirs)
+            shown = _shown(cand, mine, theirs)
             if labels is not None:
                 matches = [
                     MatchLine(
@@ -228,11 +285,20 @@ class PartnerReader:
     def outline(self, limit: int) -> Outline:
         """How many items each section shows and how many lines they make, counted exactly
         up to ``limit``; past it, of each item only whether it is shown (its first match or
-        answer, found without classifying the rest). No line is built."""
+        answer, found without classifying the rest). No line is built; it reads every answer
+        of the view, unless the caller keeps it (``kept``)."""
+        if not self.visible:
+            return Outline({}, 0)
+        if self.kept is None:
+            return self._outline(limit)
+        return self.kept(("outline", limit), lambda: self._outline(limit))
+
+    def _outline(self, limit: int) -> Outline:
         counts: dict[int, int] = {}
         lines = 0
-        mine, theirs = self.mine, self.theirs
-        for cand in self._candidates():
+        read = self._answers(None)
+        mine, theirs = read.mine, read.theirs
+        for cand in self._candidates(None, read):
             if lines < limit:  # the view may still be short: its lines are counted
                 n = sum(1 for _ in islice(_shown(cand, mine, theirs), limit - lines))
             elif cand[5] is not None:  # it is long: only whether the item is shown counts

@@ -14,17 +14,21 @@ import dataclasses
 import html as html_lib
 import re
 from collections import Counter
+from functools import partial
 
 import pytest
 from flask import render_template
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from counselor.questionnaires.engine import Definition, walk
+from counselor.questionnaires.engine import Definition, parts_read, walk
+from counselor.questionnaires.models import Response, StoredAnswers
 from counselor.questionnaires.schema import EXPERIENCE, validate_definition
+from counselor.reveal.services import PartedAnswers
 from counselor.reveal.shared_pages import SharedPage
 from counselor.reveal.views import (
     MatchLine,
+    Outline,
     PartnerInfo,
     PartnerView,
     SharedAnswer,
@@ -574,6 +578,9 @@ def answer_sets(draw):
         mine["w.flag"] = draw(st.booleans())
         mine["w.after_flag"] = f"CANARY-{p}-w.after_flag-TEXT"
         mine["w.after_mutual"] = f"CANARY-{p}-w.after_mutual-TEXT"
+        if draw(st.integers(0, 4)) == 0:  # a whole section left open: its part holds nothing
+            section = draw(st.sampled_from(["d.", "w."]))
+            mine = {k: v for k, v in mine.items() if not k.startswith(section)}
         answers[p] = mine
     released = draw(st.sampled_from([True, True, True, False]))
     all_submitted = draw(st.sampled_from([True, True, True, False]))
@@ -600,7 +607,10 @@ def _forbidden_for(viewer: int, answers: dict) -> list[str]:
 def assert_read_in_parts(viewer, partners, answers, related, view: PartnerView) -> None:
     """The view read a part at a time (a long shared page) is the whole view: each section's
     items are the whole view's of that section, and the outline's counts and lines are the
-    whole view's (exact up to its limit, past it only more), with no line built."""
+    whole view's (exact up to its limit, past it only more), with no line built. So it is
+    when the answers are stored by part (``Response.dump_answers``) and a section's page
+    parses only the parts its items read, whichever parts hold whose answers; and an outline
+    kept for the same view (``kept``) reads no answer and holds nothing but counts."""
     rules = {"all_submitted": True, "released": True, "related": _related(related)}
     reader = partner_reader(DEFN, viewer, partners, answers, **rules)
     section = {i["link_id"]: s.index for s in DEFN.sections for i in walk(s.items)}
@@ -613,6 +623,38 @@ def assert_read_in_parts(viewer, partners, answers, related, view: PartnerView) 
     for s in DEFN.sections:
         assert reader.items({s.index}) == [i for i in view.items if section[i.link_id] == s.index]
     assert reader.items() == view.items and reader.own_scores == view.own_scores
+
+    stored = {k: Response.dump_answers(a) for k, a in answers.items()}
+    asked: list = []
+
+    def parted(kept=None):
+        loader = PartedAnswers(lambda: {k: partial(StoredAnswers, t) for k, t in stored.items()})
+
+        def load(parts, keys):
+            asked.append(parts)
+            return loader(parts, keys)
+
+        return partner_reader(DEFN, viewer, partners, load, kept=kept, **rules)
+
+    for s in DEFN.sections:
+        asked.clear()
+        in_section = [i for i in view.items if section[i.link_id] == s.index]
+        assert parted().items({s.index}) == in_section
+        assert asked == [parts_read(DEFN, {s.index})]
+    kept: dict = {}
+
+    def keeper(name, make):
+        if name not in kept:
+            kept[name] = make()
+        return kept[name]
+
+    assert parted(keeper).outline(1000) == Outline(counts, lines) == reader.outline(1000)
+    asked.clear()
+    again = parted(keeper)
+    assert again.outline(1000) == Outline(counts, lines) and asked == []
+    assert again.items() == view.items
+    for outline in kept.values():
+        assert all(type(n) is int for n in (*outline.counts, *outline.counts.values()))
 
 
 def test_property_a_partner_sees_only_what_the_rules_allow(app):

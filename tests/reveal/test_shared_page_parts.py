@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import html
 import re
+from collections import Counter
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from counselor.extensions import db
-from counselor.questionnaires.models import Response
+from counselor.questionnaires.engine import walk
+from counselor.questionnaires.models import StoredAnswers
 from counselor.questionnaires.services import reissue
 from counselor.reveal import matching, services, views
+from counselor.reveal.shared_pages import PAGE_LINES
 from tests.reveal.test_matching import ANSWERS
 from tests.reveal.test_partner_view import DEFN
 from tests.reveal.test_release_eyes_open import shared_items
 from tests.reveal.test_roles_and_relationships import set_map
-from tests.support import INVENTORY, inventory_answers, new_case, open_link, submitted, sync
+from tests.support import (
+    INVENTORY,
+    assign,
+    desire,
+    inventory_answers,
+    new_case,
+    open_link,
+    submitted,
+    sync,
+)
 
 NAMES = ("Ana", "Ben", "Cas", "Dee", "Eli", "Fay")
 BADGE = {"mutual": "You both want this", "complementary": "You complement each other"}
@@ -124,7 +136,8 @@ def test_a_section_page_builds_only_its_own_lines(released, app, client_a, monke
 
 def test_a_partners_page_reads_no_answer_of_a_metamour(app, counselor_a, client_a, monkeypatch):
     """Jordan is with Riley and with Casey, who are not together: Riley's page and its preview
-    decrypt Riley's and Jordan's answers, never Casey's."""
+    decrypt Riley's and Jordan's answers, never Casey's; once the outline is kept, the
+    contents page decrypts none."""
     sync()
     case = new_case(counselor_a, "Polycule", ("Jordan", "Riley", "Casey"))
     set_map(client_a, case, [("Jordan", "Riley"), ("Jordan", "Casey")])
@@ -134,24 +147,106 @@ def test_a_partners_page_reads_no_answer_of_a_metamour(app, counselor_a, client_
     riley = next(p for p in case.partners if p.display_name == "Riley")
     browser = partner_browser(app, assignment, riley)
     preview = f"{base}/partners/{riley.id}/preview"
-    read = []
-    load = Response.load_answers
+    names = {p.id: p.display_name for p in case.partners}
+    whose_text = {
+        r.answers_json.encode(): names[r.partner_id]
+        for r in services.load_assignment(assignment.id).responses
+    }
+    read: list[str] = []
+    init = StoredAnswers.__init__
 
-    def counting(text):
-        read.append(text)
-        return load(text)
+    def counting(self, text):
+        read.append(whose_text[text.encode() if isinstance(text, str) else bytes(text)])
+        init(self, text)
 
-    monkeypatch.setattr(Response, "load_answers", staticmethod(counting))
+    monkeypatch.setattr(StoredAnswers, "__init__", counting)
     for who, url in ((browser.client, "/p/shared"), (client_a, preview)):
+        services.OUTLINES.clear()
         sections = listed(who.get(url).get_data(as_text=True), url)
         assert sections
-        assert len(read) == 2, url
+        assert sorted(read) == ["Jordan", "Riley"], url
         read.clear()
+        assert listed(who.get(url).get_data(as_text=True), url) == sections
+        assert read == [], url  # the outline is kept: the contents page decrypts nothing
         page = who.get(f"{url}?section={sections[0][0]}").get_data(as_text=True)
-        assert len(read) == 2, url
+        assert sorted(read) == ["Jordan", "Riley"], url
         read.clear()
         assert "Jordan" in " ".join(shared_items(page))
         assert "Casey" not in " ".join(shared_items(page))
+
+
+def test_a_kept_outline_follows_every_change_of_what_it_counts(app, counselor_a, client_a):
+    """A preview's contents (the sections with shared items, each with its count) are kept per
+    process once everyone has submitted. A reopened and changed answer and a change of the
+    relationship map show on the next page, a section left without shared items is neither
+    listed nor reachable, one partner's contents never serve another's, and what is kept is
+    counts alone."""
+    sync()
+    names = ("Ana", "Ben", "Cas")
+    case = new_case(counselor_a, "Kept", names)
+    assignment, tokens = assign(case, INVENTORY)
+    browsers = {n: open_link(app.test_client(), t, name=n) for n, t in tokens.items()}
+    answers_for = inventory_answers()
+    for n, name in enumerate(names):
+        browsers[name].answer_and_submit(answers_for(n))
+    base = f"/cases/{case.id}/assignments/{assignment.id}"
+    defn = assignment.definition
+    partners = {p.display_name: p for p in case.partners}
+
+    def expected(name: str) -> tuple[int, list[tuple[int, int]]]:
+        """What the whole view (built without any outline) holds: its items in all, and if
+        it is long, per section number its count (a short one is shown on one page)."""
+        db.session.expire_all()
+        loaded = services.load_assignment(assignment.id)
+        whole = services.view_for_partner(loaded, partners[name].id, as_released=True)
+        counts = Counter(defn.section_of(i.link_id).index + 1 for i in whole.items)
+        lines = sum(1 + len(i.matches) + len(i.answers) for i in whole.items)
+        paged = lines > PAGE_LINES and len(counts) > 1
+        return len(whole.items), sorted(counts.items()) if paged else []
+
+    def shown(name: str) -> tuple[int, list[tuple[int, int]]]:
+        url = f"{base}/partners/{partners[name].id}/preview"
+        page = client_a.get(url).get_data(as_text=True)
+        total = re.search(r"(\d+) items? in all", page)
+        return int(total.group(1)) if total else 0, listed(page, url)
+
+    services.OUTLINES.clear()
+    for name in names:
+        assert shown(name) == expected(name) == shown(name)  # the second one kept
+    before = shown("Ana")
+    first = before[1][0][0]
+    section = defn.sections[first - 1]
+    # Ben and Cas reopen and say no to everything of Ana's first section: it has no shared
+    # item for her any more
+    no = {
+        i["link_id"]: desire({r["key"]: "no" for r in i["roles"]})
+        for i in walk(section.items)
+        if i["type"] == "desire"
+    }
+    for name in ("Ben", "Cas"):
+        browser = browsers[name]
+        r = browser.client.post("/p/reopen", data={"csrf_token": browser.csrf()})
+        assert r.status_code == 302
+        browser.autosave(no)
+    assert shown("Ana") == (0, [])  # drafts: nothing shows
+    for name in ("Ben", "Cas"):
+        browsers[name].submit()
+    after, ben = shown("Ana"), shown("Ben")
+    assert after == expected("Ana") and after[0] < before[0]
+    assert first not in dict(after[1])
+    r = client_a.get(f"{base}/partners/{partners['Ana'].id}/preview?section={first}")
+    assert r.status_code == 404
+    # Ana and Ben are no longer together: each sees Cas's matches only
+    set_map(client_a, case, [("Ana", "Cas"), ("Ben", "Cas")])
+    for name in names:
+        assert shown(name) == expected(name)
+    assert shown("Ana") != after and shown("Ben") != ben
+    kept = [outline for _, outline in services.OUTLINES._entries.values()]
+    assert kept and all(isinstance(o, views.Outline) for o in kept)
+    for outline in kept:
+        assert all(
+            type(n) is int for n in (outline.lines, *outline.counts, *outline.counts.values())
+        )
 
 
 @st.composite
