@@ -9,8 +9,9 @@ and checksum, the assigned partners with their responses' status and revision, a
 relationship map come in one statement. The answers are read and decrypted only when
 something shown needs them (a summary not kept yet, drafts, score cards), by one more.
 Every page of the comparison reads its head this way (a section's page, a short comparison,
-``?section=all``, a partner's preview), and the answers by that one statement more: none loads
-ORM objects.
+``?section=all``, a partner's preview), and the answers by that one statement more, when
+what the page shows needs them (a long preview's contents, whose outline is kept per process,
+needs none): none loads ORM objects.
 ``tests/test_statement_counts.py`` holds the counts.
 """
 

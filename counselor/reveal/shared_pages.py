@@ -4,11 +4,12 @@ counselor's preview of it are paged the same way, from the same partner view.
 The partner view's filter (``views.partner_reader``, what ``views.partner_view`` builds a whole
 view from) decides every item here: paging never filters anything, it only chooses which of
 the view's items a page shows. Which sections have items, how many, and whether the view is
-long enough to be paged come from its outline, which builds no line; a page then builds the
-items of its one section only (a partner's page of the inventory with five others holds some
-1,700 lines, a section's a tenth of them). A short result stays on one page; a long one opens
-with a list of the sections that have shared items (``?section=N``, N as in the portal's
-``/s/N``).
+long enough to be paged come from its outline, which builds no line and, once everyone has
+submitted, is kept per process (``services.OUTLINES``); a page then builds the items of its
+one section only, from the parts of the answers that section reads (a partner's page of the
+inventory with five others holds some 1,700 lines, a section's a tenth of them). A short
+result stays on one page; a long one opens with a list of the sections that have shared items
+(``?section=N``, N as in the portal's ``/s/N``).
 """
 
 from __future__ import annotations
