@@ -11,7 +11,13 @@ from sqlalchemy import select, update
 from counselor import create_app
 from counselor.cases.models import Case, CounselingSession, Partner
 from counselor.config import new_encryption_key
-from counselor.core.crypto import REGISTRY, DecryptionError, KeyRing, associated_data
+from counselor.core.crypto import (
+    REGISTRY,
+    DecryptionError,
+    KeyRing,
+    associated_data,
+    row_id_records,
+)
 from counselor.extensions import db
 from tests.support import make_account, new_case
 
@@ -61,6 +67,31 @@ def test_many_values_open_in_one_call_and_any_misplaced_one_fails_it():
     for bad in ([blobs[0], blobs[2], blobs[1]], [blobs[0], bytes(tampered)], [stranger]):
         with pytest.raises(DecryptionError):
             ring.open_all(prefix, False, bad, ids[: len(bad)])
+
+
+def test_ids_packed_in_one_text_open_what_a_list_of_ids_opens():
+    """A page's row ids handed over as one text (``open_packed``), 32 hex digits or 36
+    characters each, bind each value to its own row, as a list of ids does."""
+    ring = KeyRing(new_encryption_key())
+    prefix = associated_data("partner", "display_name", "").decode()
+    rows = [uuid.uuid4() for _ in range(7)]
+    texts = ["Sam <Rivera>", "", "Ünïcødé ✓", "Alex, Novak", "Kim", "Jo", "Ren"]
+    blobs = [ring.encrypt(t, f"{prefix}{r}".encode()) for t, r in zip(texts, rows, strict=True)]
+    for packed in ("".join(r.hex for r in rows), "".join(map(str, rows))):
+        assert ring.open_packed(prefix, False, blobs, packed) == texts
+        assert ring.open_packed(prefix, True, blobs[:1], packed[: len(packed) // 7]) == [
+            texts[0].encode()
+        ]
+        swapped = [blobs[1], blobs[0], *blobs[2:]]
+        with pytest.raises(DecryptionError):
+            ring.open_packed(prefix, False, swapped, packed)
+    assert ring.open_packed(prefix, False, [], "") == []
+    assert row_id_records("".join(r.hex for r in rows), 7, b"p:").split(b"\n") == [
+        f"p:{r}".encode() for r in rows
+    ]
+    for wrong in (rows[0].hex[:-1], rows[0].hex + "0"):
+        with pytest.raises(ValueError):
+            row_id_records(wrong, 1)
 
 
 def test_every_key_decrypts_and_the_first_encrypts():

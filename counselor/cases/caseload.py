@@ -32,6 +32,7 @@ from counselor.auth.models import Counselor
 from counselor.cases.flags import maybe_flagged
 from counselor.cases.models import MAX_PARTNERS, Case, Partner
 from counselor.core import audit
+from counselor.core.crypto import row_id_records
 from counselor.core.models import day_text, practice_zone, utcnow
 from counselor.core.sql import hex_of, joined_parts, run_time, uuid_text
 from counselor.extensions import core_execute
@@ -128,13 +129,16 @@ class CaseloadPage:
     flagged: dict[uuid.UUID, tuple[int, str]] = dc_field(default_factory=dict)
     #: (number, address) of every page when there are several, set by the page
     #: (``pages.read_models``), as ``rows``: a URL function called from the template for
-    #: each page link cost more than the link's markup
+    #: each page link cost more than the link's markup. The address is HTML-escaped, as
+    #: ``rows``' texts
     page_links: list[tuple[int, str]] = dc_field(default_factory=list)
     #: what the template shows of each case, set by the page (``pages.read_models``): (its
     #: case page's address, label, archived or not, its flag's kind or None, its two lines).
     #: Unpacked by the template's loop: an attribute of a row read in the template is a call
     #: of the environment's ``getattr``, seven a row, and a URL function called there cost
-    #: about as much as the rest of the row's markup
+    #: about as much as the rest of the row's markup. Its texts are HTML-escaped already
+    #: (``core.text.escaped_all``, one call a page), and the template prints them as they
+    #: are: escaping each in the template cost a full page about a million instructions
     rows: list[tuple[str, str, bool, str | None, str, str]] = dc_field(default_factory=list)
 
     @property
@@ -307,28 +311,28 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     decrypted, each once (their two lines are made for a page's cases only, by ``_page``).
 
     The page's labels, then all its names, are opened in one call each
-    (``EncryptedText.open_all``), and the ids and names read from their text by C functions
-    mapped over the whole page: a full page reads about 250 sealed values, and the Python
-    around each one (a loop's steps, slices, calls) cost more than its opening."""
+    (``EncryptedText.open_packed``), their rows' ids handed over as one text and their
+    associated data made for all of them at once (``crypto.row_id_records``), and the names
+    read from their text by C functions mapped over the whole page: a full page reads about
+    250 sealed values, and the Python around each one (a loop's steps, slices, calls) cost
+    more than its opening."""
     raw_ids = [row[0] for row in rows]
+    packed = "".join(raw_ids)
     # PostgreSQL's ids come as ``str(uuid)``, SQLite's as 32 hex digits (``uuid_text``)
-    keys = raw_ids if raw_ids and len(raw_ids[0]) == 36 else _dashed(raw_ids)
+    keys = raw_ids if len(packed) == 36 * len(rows) else _dashed(packed, len(rows))
     # in case order: each part starts with its partner's position (one digit), then its id
-    # (as the case's), the associated data of its name, then its name sealed, in hex
+    # (as the case's), then its name sealed, in hex
     every: list[str] = []
     ends: list[int] = []  # where each case's partners end in ``every``
     for row in rows:
         if partners := row[-1]:
             every += sorted(partners.split(","))
         ends.append(len(every))
-    if every and every[0][9] == "-":
-        ids = [p[1:37] for p in every]
-        sealed = map(_AFTER_DASHED, every)
-    else:
-        ids = _dashed(every, 1)
-        sealed = map(_AFTER_HEX, every)
-    names = Partner.display_name.open_all(list(map(bytes.fromhex, sealed)), ids)
-    labels = Case.label.open_all([row[1] for row in rows], keys)
+    width = 36 if every and every[0][9] == "-" else 32
+    ids = "".join(map(_PARTNER_ID[width], every))
+    sealed = map(_SEALED_HEX[width], every)
+    names = Partner.display_name.open_packed(list(map(bytes.fromhex, sealed)), ids)
+    labels = Case.label.open_packed([row[1] for row in rows], packed)
     kinds = flags.kinds
     return [
         CaseRow(
@@ -343,21 +347,15 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     ]
 
 
-def _dashed(texts, start: int = 0) -> list[str]:
-    """UUIDs' texts (``str(uuid)``) from their 32 hex digits at ``start`` of each of
-    ``texts``, without making a ``uuid.UUID``: the five groups taken by one ``itemgetter`` and
-    joined, both C functions mapped over a page (an f-string of five slices cost a fifth more
-    for each id, and dashing in SQL more still)."""
-    return list(map("-".join, map(_GROUPS[start], texts)))
+def _dashed(packed: str, count: int) -> list[str]:
+    """The texts (``str(uuid)``) of ``count`` UUIDs whose 32 hex digits are back to back in
+    ``packed``, without a ``uuid.UUID`` or a slice each (``crypto.row_id_records``)."""
+    return row_id_records(packed, count).decode().split("\n") if count else []
 
 
-_UUID_GROUPS = ((0, 8), (8, 12), (12, 16), (16, 20), (20, 32))
-#: start -> the five groups of a UUID's hex digits there
-_GROUPS = {
-    start: itemgetter(*(slice(start + a, start + b) for a, b in _UUID_GROUPS)) for start in (0, 1)
-}
-_AFTER_HEX = itemgetter(slice(33, None))
-_AFTER_DASHED = itemgetter(slice(37, None))
+#: id width -> a part's partner id, and its name sealed in hex (after the position digit)
+_PARTNER_ID = {width: itemgetter(slice(1, 1 + width)) for width in (32, 36)}
+_SEALED_HEX = {width: itemgetter(slice(1 + width, None)) for width in (32, 36)}
 
 
 def _read(statement, params: dict) -> list:
