@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -214,6 +215,37 @@ def test_page_links_are_what_url_for_makes(app):
                     make = paged_url("cases.index", q=query, status=status)
                     for n in (1, 2, 17):
                         assert make(n) == url_for("cases.index", q=query, status=status, page=n)
+
+
+def test_row_links_made_together_are_what_url_for_makes(app):
+    # a page's row links are quoted in one call; each must be url_for's own URL, also for
+    # texts that need quoting, hold what the call splits on, or under a mount point
+    from flask import url_for
+
+    from counselor.core.urls import urls_of
+
+    case_id = uuid.uuid4()
+    for root in ("", "/practice"):
+        with app.test_request_context("/cases", environ_overrides={"SCRIPT_NAME": root}):
+            ids = [str(uuid.uuid4()) for _ in range(3)]
+            made = urls_of("cases.show", "case_id", ids)
+            assert made == [url_for("cases.show", case_id=uuid.UUID(t)) for t in ids]
+            # a string part of the path: texts that need quoting or hold what the call splits on
+            texts = ["kim & sam", "ø/é?#=+%", "%00", "a\x00b", "x", "é"]
+            for some in (texts[:2], texts, []):
+                made = urls_of("cases.home_link", "key", some, case_id=case_id, partner_id=case_id)
+                assert made == [
+                    url_for("cases.home_link", key=t, case_id=case_id, partner_id=case_id)
+                    for t in some
+                ]
+
+
+def test_texts_escaped_together_are_what_a_template_escapes():
+    from counselor.core.text import escaped_all
+
+    texts = ['<b>&amp;</b> "O\'Neil"', "", "plain", "Ünïcødé ✓ —"]
+    for some in (texts, [*texts, "a\x00<"], []):
+        assert escaped_all(some) == [str(escape(t)) for t in some]
 
 
 def test_each_row_says_its_partners_and_its_latest_session(app, client_a, counselor_a):

@@ -16,7 +16,8 @@ from counselor.auth.models import Counselor
 from counselor.cases import caseload
 from counselor.cases.models import Case, CounselingSession
 from counselor.core import audit
-from counselor.core.urls import paged_url, url_of
+from counselor.core.text import escaped_all
+from counselor.core.urls import paged_url, urls_of
 from counselor.learning import services as learning
 from counselor.learning.models import Resource
 from counselor.questionnaires import services as questionnaires
@@ -63,21 +64,24 @@ def caseload_page(
     listing = caseload.caseload_page(
         counselor, query, status, page, CASELOAD_FLAGS, ("caseload.view", "counselor", counselor.id)
     )
-    case_url = url_of("cases.show", "case_id")
+    cases = listing.cases
+    texts: list[str] = []
+    links = urls_of("cases.show", "case_id", [case.key for case in cases])
+    for case, url in zip(cases, links, strict=True):
+        texts += (url, case.label, case.flag[1] if case.flag else "", case.who, case.when)
+    # escaped here for the whole page in one call: the template prints the rows as they are
+    shown = iter(escaped_all(texts))
     listing.rows = [
-        (
-            case_url(case.key),
-            case.label,
-            case.status == "archived",
-            case.flag and case.flag[1],
-            case.who,
-            case.when,
+        (url, label, case.status == "archived", kind or None, who, when)
+        for case, (url, label, kind, who, when) in zip(
+            cases, zip(shown, shown, shown, shown, shown, strict=True), strict=True
         )
-        for case in listing.cases
     ]
     if listing.pages > 1:
         page_url = paged_url("cases.index", q=query or None, status=status)
-        listing.page_links = [(n, page_url(n)) for n in range(1, listing.pages + 1)]
+        numbers = range(1, listing.pages + 1)
+        links = escaped_all(list(map(page_url, numbers)))
+        listing.page_links = list(zip(numbers, links, strict=True))
     return listing
 
 
