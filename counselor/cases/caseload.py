@@ -310,16 +310,17 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
     """The cases of rows of ``_caseload_statement``, their labels and partners' names
     decrypted, each once (their two lines are made for a page's cases only, by ``_page``).
 
-    The page's labels, then all its names, are opened in one call each
-    (``EncryptedText.open_packed``), their rows' ids handed over as one text and their
-    associated data made for all of them at once (``crypto.row_id_records``), and the names
-    read from their text by C functions mapped over the whole page: a full page reads about
-    250 sealed values, and the Python around each one (a loop's steps, slices, calls) cost
-    more than its opening."""
+    The page's labels, then all its names, are opened in one call each, their associated
+    data made for all of them at once: from the ids' texts as PostgreSQL gives them
+    (``EncryptedText.open_all``), from SQLite's hex digits handed over as one text and
+    dashed together (``open_packed``). The names are read from their text by C functions
+    mapped over the whole page: a full page reads about 250 sealed values, and the Python
+    around each one (a loop's steps, slices, calls) cost more than its opening."""
     raw_ids = [row[0] for row in rows]
     packed = "".join(raw_ids)
     # PostgreSQL's ids come as ``str(uuid)``, SQLite's as 32 hex digits (``uuid_text``)
-    keys = raw_ids if len(packed) == 36 * len(rows) else _dashed(packed, len(rows))
+    dashed = len(packed) == 36 * len(rows)
+    keys = raw_ids if dashed else _dashed(packed, len(rows))
     # in case order: each part starts with its partner's position (one digit), then its id
     # (as the case's), then its name sealed, in hex
     every: list[str] = []
@@ -328,11 +329,17 @@ def _case_rows(rows, flags: Flags) -> list[CaseRow]:
         if partners := row[-1]:
             every += sorted(partners.split(","))
         ends.append(len(every))
-    width = 36 if every and every[0][9] == "-" else 32
-    ids = "".join(map(_PARTNER_ID[width], every))
-    sealed = map(_SEALED_HEX[width], every)
-    names = Partner.display_name.open_packed(list(map(bytes.fromhex, sealed)), ids)
-    labels = Case.label.open_packed([row[1] for row in rows], packed)
+    width = 36 if dashed else 32
+    names_sealed = list(map(bytes.fromhex, map(_SEALED_HEX[width], every)))
+    labels_sealed = [row[1] for row in rows]
+    if dashed:
+        ids = list(map(_PARTNER_ID[width], every))
+        names = Partner.display_name.open_all(names_sealed, ids)
+        labels = Case.label.open_all(labels_sealed, keys)
+    else:
+        ids = "".join(map(_PARTNER_ID[width], every))
+        names = Partner.display_name.open_packed(names_sealed, ids)
+        labels = Case.label.open_packed(labels_sealed, packed)
     kinds = flags.kinds
     return [
         CaseRow(
