@@ -90,6 +90,7 @@ def _lines(cases: list[CaseRow]) -> None:
     in the template for each row (a full page is fifty). The practice's zone is looked up
     once a page and each day's text made once (``local_day`` for each row did both)."""
     now = utcnow()
+    naive_now = now.replace(tzinfo=None)  # for SQLite's naive UTC times
     zone = practice_zone()
     days: dict[date, str] = {}
     for case in cases:
@@ -104,13 +105,17 @@ def _lines(cases: list[CaseRow]) -> None:
             # the epoch into the zone in one call: ``replace(tzinfo=UTC)`` then ``astimezone``
             # cost twice as much (``replace`` parses its keywords on every call)
             local = datetime.fromtimestamp((last - _EPOCH).total_seconds(), zone)
+            booked = last > naive_now
         else:
             local = last.astimezone(zone)
+            booked = last > now
+        # booked or past from the stored time: a time in the zone is compared through the
+        # zone's offset, two look-ups a row
         day = local.date()
         text = days.get(day)
         if text is None:
             text = days[day] = day_text(day)
-        case.when = f"{'Session booked for' if local > now else 'Last session'} {text}"
+        case.when = f"{'Session booked for' if booked else 'Last session'} {text}"
 
 
 #: the epoch as SQLite's naive UTC times are kept
