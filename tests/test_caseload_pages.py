@@ -7,9 +7,10 @@ import uuid
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from flask import current_app
 from markupsafe import escape
-from sqlalchemy import update
+from sqlalchemy import event, update
 
 from counselor.agreements import services as agreements
 from counselor.agreements.models import Agreement, ClausePause
@@ -405,3 +406,40 @@ def test_flags_opened_and_closed_move_cases_in_and_out_of_the_lead(app, client_a
     db.session.commit()
     assert _leading(client_a) == plain
     assert not db.session.get(Case, cases[58].id).maybe_flagged
+
+
+@pytest.mark.parametrize("recreated", ["ix_case_counselor_status", "ix_case_maybe_flagged"])
+def test_the_flags_read_only_the_marked_cases_whatever_order_the_indexes_were_made(
+    app, client_a, counselor_a, recreated
+):
+    """SQLite without statistics picks between two indexes that both serve the counselor's id
+    by the order they were made in; the caseload's flags must read the few marked cases
+    (``ix_case_maybe_flagged``), never walk every case of the counselor, in either order."""
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's planner; PostgreSQL's is held by tests/test_pool.py")
+    _cases(counselor_a, 3)
+    index = next(i for i in Case.__table__.indexes if i.name == recreated)
+    with db.engine.begin() as conn:  # made again: now the last index of the table
+        index.drop(conn)
+        index.create(conn)
+    seen = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        if "flags" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        assert client_a.get("/cases").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", keep)
+    statement, parameters = seen[-1]
+    with db.engine.connect() as conn:
+        plan = [
+            row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+        ]
+    walks = [step for step in plan if step.startswith("SEARCH case USING")]
+    assert sum("ix_case_maybe_flagged" in step for step in walks) == 2, "\n".join(plan)
+    assert not any(
+        step.endswith("(counselor_id=?)") and "maybe_flagged" not in step for step in walks
+    ), "\n".join(plan)
