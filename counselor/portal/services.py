@@ -17,7 +17,7 @@ from counselor.mail import services as mail_services
 from counselor.portal import session as portal_session
 from counselor.portal.context import PartnerContext, ResponseRow
 from counselor.questionnaires import engine, signals
-from counselor.questionnaires.models import Assignment, Response
+from counselor.questionnaires.models import Assignment, Response, StoredAnswers
 from counselor.questionnaires.services import lock_assignment
 from counselor.reveal.models import Alert
 from counselor.reveal.services import evaluate_alerts
@@ -129,11 +129,12 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     response = ctx.response
     if response.revision != base_revision:
         raise StaleRevision
-    answers = engine.merge(response.answers, clean)
-    if not _store_draft(response, answers, ctx.partner_id):  # with its audit event
+    stored = _stored(response)
+    if not _store_draft(response, stored.changed(clean), ctx.partner_id):  # with its event
         db.session.rollback()
         raise StaleRevision
-    stop = engine.stop_for(defn, answers) if defn.derived("stops", _stop_rules) else None
+    stops = defn.derived("stops", _stop_rules)
+    stop = engine.stop_for(defn, engine.merge(stored.read(), clean)) if stops else None
     if stop is not None:
         # The partner cannot submit past a stop, so its alert is raised now, not on submit.
         loaded = ctx.objects()
@@ -142,6 +143,16 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
             evaluate_alerts(loaded.assignment, loaded.response, only={stop.link_id}),
         )
     return response.revision, {}
+
+
+def _stored(response: Response | ResponseRow) -> StoredAnswers:
+    """The response's stored answers, to be read a part at a time (``StoredAnswers``)."""
+    if isinstance(response, ResponseRow):  # opened as its bytes, which the parser reads
+        opened = Response.answers_json.opener(as_bytes=True)
+        text = opened(response.answers_json_sealed, response.id)
+    else:
+        text = response.answers_json
+    return StoredAnswers(text)
 
 
 def _stop_rules(defn: engine.Definition) -> list[str]:
@@ -165,24 +176,42 @@ _SAVE_DRAFT = (
 )
 
 
+#: a save that changes no answer (a phone sends every answer of its section, changed or
+#: not): the same UPDATE without the answers, which stay as they are sealed
+_SAVE_UNCHANGED = (
+    update(_RESPONSE)
+    .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
+    .values(
+        status="draft",
+        saved_at=bindparam("now", type_=_RESPONSE.c.saved_at.type),
+        revision=_RESPONSE.c.revision + 1,
+    )
+)
+
+
 #: the same with the save's audit event written by the same statement (PostgreSQL: one round
 #: trip instead of two; no event when another save got there first)
 _SAVE_DRAFT_AUDITED = audit.with_event(_SAVE_DRAFT.returning(_RESPONSE.c.id))
+_SAVE_UNCHANGED_AUDITED = audit.with_event(_SAVE_UNCHANGED.returning(_RESPONSE.c.id))
 
 
-def _store_draft(response: Response | ResponseRow, answers: dict, partner_id) -> bool:
-    """Write a draft's answers with one Core UPDATE (the ORM's unit of work cost more than
-    the rest of a save), sealed exactly as assigning ``response.answers`` seals them, and the
-    partner's ``portal.save`` audit event; the loaded object is told what now holds. False
-    (and no event) when another save got there first."""
-    sealed = Response.answers_json.seal(Response.dump_answers(answers), response.id)
+def _store_draft(response: Response | ResponseRow, text: str | None, partner_id) -> bool:
+    """Write a draft with one Core UPDATE (the ORM's unit of work cost more than the rest of
+    a save): its answers' new text (``StoredAnswers.changed``; None: no answer changed, the
+    sealed answers stay), sealed exactly as assigning ``response.answers`` seals them, and
+    the partner's ``portal.save`` audit event; the loaded object is told what now holds.
+    False (and no event) when another save got there first."""
     now = utcnow()
-    changes = {"answers_json_sealed": sealed, "status": "draft", "saved_at": now}
-    parameters = {"sealed": sealed, "now": now}
+    changes = {"status": "draft", "saved_at": now}
+    parameters = {"now": now}
+    if text is not None:
+        sealed = Response.answers_json.seal(text, response.id)
+        changes["answers_json_sealed"] = parameters["sealed"] = sealed
     if db.session.connection().dialect.name == "postgresql":
         event = audit.partner_event_parameters(partner_id, "portal.save", "response", response.id)
-        return _write(_SAVE_DRAFT_AUDITED, response, changes, {**parameters, **event})
-    if not _write(_SAVE_DRAFT, response, changes, parameters):
+        statement = _SAVE_UNCHANGED_AUDITED if text is None else _SAVE_DRAFT_AUDITED
+        return _write(statement, response, changes, {**parameters, **event})
+    if not _write(_SAVE_UNCHANGED if text is None else _SAVE_DRAFT, response, changes, parameters):
         return False
     audit.by_partner(partner_id, "portal.save", "response", response.id)
     return True

@@ -356,6 +356,39 @@ class StoredAnswers:
                 self.answers.update(_parsed(b"{%b}" % self._body[span[0] : span[1]]))
         return self.answers
 
+    def changed(self, clean: dict) -> str | None:
+        """The stored text (``Response.dump_answers``'s) of these answers with the clean
+        changes ``clean`` applied (None clears an answer), or None when they change nothing:
+        a phone sends every answer of its section at each save, changed or not. Only the
+        parts the changes name are read to tell (all of them, in one parse, when they are
+        most of the parts). A value of another type (``1`` for ``1.0``) is a change, though
+        Python calls the two equal."""
+        parts = {lid.partition(".")[0] for lid in clean}  # engine.answer_part's
+        whole = self._unread is None and len(parts) * 2 >= len(orjson.loads(self._index))
+        merged = dict(self.read(None if whole else parts))
+        same = True
+        for lid, value in clean.items():
+            if value is None:
+                if merged.pop(lid, _ABSENT) is not _ABSENT:
+                    same = False
+                continue
+            if same:
+                was = merged.get(lid)
+                same = type(was) is type(value) and was == value
+            merged[lid] = value
+        if same:
+            return None
+        if not whole and self._index:  # the parts not read yet: the text is written whole
+            merged = {**self.read(), **merged}
+            for lid, value in clean.items():
+                if value is None:
+                    merged.pop(lid, None)
+        return Response.dump_answers(merged)
+
+
+#: no answer (``StoredAnswers.changed``: an answer cleared that was never given)
+_ABSENT = object()
+
 
 def _parsed(data: bytes | memoryview) -> dict:
     """One JSON object of answers."""

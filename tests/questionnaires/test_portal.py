@@ -436,6 +436,43 @@ def test_an_autosaved_draft_is_sealed_to_its_row_and_reads_back_exactly(
         Response.answers_json.open(blob, other.id)
 
 
+def test_an_autosave_that_changes_nothing_is_recorded_and_leaves_the_sealed_answers_as_they_are(
+    app, client_a, couple, counselor_a
+):
+    """A phone sends every answer of its section at each autosave: one that changes none
+    still saves (a new revision, its time, its audit event), but writes no new ciphertext;
+    a change to one section leaves every other section's answers as they were."""
+    from counselor.core.audit import AuditEvent
+    from counselor.questionnaires.models import Response, StoredAnswers
+
+    assignment, tokens = _assign(client_a, couple, load_own(counselor_a))
+    sam_id = partner_named(couple, "Sam Rivera").id
+    sam = _partner(app, tokens["Sam Rivera"])
+    _, csrf, rev = section(sam, 1)
+    first = {"one.feel": "café ✓", "one.count": 3}
+    assert autosave(sam, csrf, rev, first).get_json()["revision"] == rev + 1
+    before = response_of(assignment.id, sam_id)
+    blob = bytes(before.answers_json_sealed)
+
+    r = autosave(sam, csrf, rev + 1, {**first, "two.word": None})  # nothing changed
+    assert r.status_code == 200 and r.get_json()["revision"] == rev + 2
+    after = response_of(assignment.id, sam_id)
+    assert bytes(after.answers_json_sealed) == blob  # not sealed again
+    assert after.revision == rev + 2 and after.saved_at >= before.saved_at
+    events = db.session.scalars(
+        select(AuditEvent.object_id).where(AuditEvent.action == "portal.save")
+    ).all()
+    assert events.count(str(before.id)) == 2  # each save is recorded, changed or not
+
+    r = autosave(sam, csrf, rev + 2, {"two.word": "second"})
+    assert r.status_code == 200 and r.get_json()["revision"] == rev + 3
+    text = Response.answers_json.open(
+        bytes(response_of(assignment.id, sam_id).answers_json_sealed), before.id
+    )
+    assert text == Response.dump_answers({**first, "two.word": "second"})
+    assert StoredAnswers(text).read({"one"}) == first
+
+
 def test_no_js_form_from_a_stale_tab_keeps_the_typed_text_on_the_page(
     app, client_a, couple, counselor_a
 ):

@@ -99,3 +99,53 @@ def test_a_section_reads_the_parts_its_conditions_read_however_far_back():
     assert parts_read(defn, [0]) == {"first"}
     assert parts_read(defn, [1]) == {"second"}
     assert parts_read(defn, [2]) == {"first", "second", "third"}
+
+
+def _merged(answers: dict, changes: dict) -> dict:
+    out = dict(answers)
+    for lid, value in changes.items():
+        if value is None:
+            out.pop(lid, None)
+        else:
+            out[lid] = value
+    return out
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"touch.kiss": {"roles": {"give": "no"}, "limits": []}},  # one answer of one part
+        {"touch.kiss": None},  # cleared
+        {"touch.kiss": None, "touch.hold": None},  # a whole part cleared: it is left out
+        {"new.one": "x", "a-b.c": 2.5},  # a part that was not there, and another changed
+        {"talk.count": 3.0},  # the same number, another type: written as sent
+        {"loose": False, "talk.names": "Sam \u2028 \U0001f600", "none.here": None},
+    ],
+)
+def test_a_change_writes_the_same_text_as_the_answers_written_whole(changes):
+    text = Response.dump_answers(ANSWERS)
+    written = StoredAnswers(text.encode()).changed(changes)
+    assert written == Response.dump_answers(_merged(ANSWERS, changes))
+    assert Response.load_answers(written) == _merged(ANSWERS, changes)
+
+
+def test_a_save_that_changes_nothing_writes_nothing():
+    text = Response.dump_answers(ANSWERS)
+    same = {**ANSWERS, "never.answered": None}
+    assert StoredAnswers(text.encode()).changed(same) is None
+    assert StoredAnswers(text).changed({"talk.count": 3}) is None
+    assert StoredAnswers(None).changed({"a.b": None}) is None
+
+
+def test_a_change_to_answers_stored_as_one_object_writes_them_by_part():
+    old = orjson.dumps(ANSWERS, option=orjson.OPT_SORT_KEYS).decode()
+    changes = {"talk.count": 4}
+    assert StoredAnswers(old.encode()).changed(changes) == Response.dump_answers(
+        _merged(ANSWERS, changes)
+    )
+    assert StoredAnswers(None).changed({"a.b": 1}) == Response.dump_answers({"a.b": 1})
+
+
+def test_a_change_to_a_number_that_is_not_finite_is_refused():
+    with pytest.raises(ValueError, match="not a finite number"):
+        StoredAnswers(Response.dump_answers(ANSWERS)).changed({"talk.count": float("inf")})
