@@ -47,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from bench import submit_cost  # noqa: E402
 
 
-def setup(pg_url: str, tmp: Path, audit_rows: int):
+def setup(pg_url: str, tmp: Path, audit_rows: int, change_one: bool = False):
     """(app, autosave, save): the app, and functions making one autosave and one reference
     save."""
     from bench import cpu_split, seed
@@ -80,7 +80,7 @@ def setup(pg_url: str, tmp: Path, audit_rows: int):
             ]
             db.session.execute(AuditEvent.__table__.insert(), rows)
             db.session.commit()
-    autosave = cpu_split.autosaver(app, token)
+    autosave = cpu_split.autosaver(app, token, change_one)
     return app, autosave, ref["save"]
 
 
@@ -239,6 +239,11 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=50)
     parser.add_argument("--count", type=int, default=40, help="autosaves counted by callgrind")
+    parser.add_argument(
+        "--change-one",
+        action="store_true",
+        help="each autosave changes one answer's note (else each sends the same answers)",
+    )
     parser.add_argument("--callgrind", action="store_true")
     parser.add_argument("--neighbour", action="store_true", help="SQLite: see the module")
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
@@ -246,7 +251,7 @@ def main() -> int:
     if args.callgrind:
         return submit_cost.against_save(__file__, args, "autosave")
     tmp = Path(tempfile.mkdtemp(prefix="counselor-autosave-"))
-    app, autosave, save = setup(args.pg_url, tmp, args.audit_rows)
+    app, autosave, save = setup(args.pg_url, tmp, args.audit_rows, args.change_one)
     gc.collect()
     gc.freeze()  # as wsgi.py does once the app is made
     if args.inside_callgrind:

@@ -29,6 +29,7 @@ import argparse
 import cProfile
 import functools
 import gc
+import itertools
 import json
 import os
 import pstats
@@ -202,9 +203,12 @@ def project_pages(
     return pages
 
 
-def autosaver(app, token: str):
+def autosaver(app, token: str, change_one: bool = False):
     """A function that autosaves all thirty answers as the partner of the per-assignment link
-    ``token`` (opened here as a phone would), from the revision the last save left."""
+    ``token`` (opened here as a phone would), from the revision the last save left. As a phone
+    sends them, every answer of the section each time; with ``change_one`` one of them (the
+    note or text of the next item in turn) differs from what the save before sent, as when the
+    partner typed; without it the answers stay the same from save to save."""
     partner = app.test_client()
     landing = partner.get(f"/l/{token}").get_data(as_text=True)
     button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
@@ -213,8 +217,15 @@ def autosaver(app, token: str):
     portal_csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
     state = {"revision": harness.revision_of(section)}
     answers = seed.thirty_answers()
+    saves = itertools.count()
 
     def autosave():
+        if change_one:
+            n = next(saves)
+            link_id = list(answers)[n % len(answers)]
+            was = answers[link_id]  # a desire's answer (its note) or a text
+            typed = f"typed {n}"
+            answers[link_id] = {**was, "note": typed} if isinstance(was, dict) else typed
         r = partner.post(
             "/p/autosave",
             json={"revision": state["revision"], "answers": answers},
