@@ -363,8 +363,14 @@ class StoredAnswers:
         parts the changes name are read to tell (all of them, in one parse, when they are
         most of the parts). A value of another type (``1`` for ``1.0``) is a change, though
         Python calls the two equal."""
-        parts = {lid.partition(".")[0] for lid in clean}  # engine.answer_part's
-        whole = self._unread is None and len(parts) * 2 >= len(orjson.loads(self._index))
+        whole, parts = self._unread is None, None
+        if whole:  # by part, nothing read yet
+            # about how many parts there are (a part's name may hold the separator too: this
+            # only chooses between reading some parts and reading the whole)
+            count = self._index.tobytes().count(b"],[") + 1
+            if len(clean) * 2 < count:  # the parts named may be few
+                parts = {lid.partition(".")[0] for lid in clean}  # engine.answer_part's
+                whole = len(parts) * 2 >= count
         merged = dict(self.read(None if whole else parts))
         same = True
         for lid, value in clean.items():
