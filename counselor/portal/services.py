@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, bindparam, select, update
+from sqlalchemy import Select, Update, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from counselor.core import audit
@@ -162,31 +162,29 @@ def _stop_rules(defn: engine.Definition) -> list[str]:
 
 
 _RESPONSE = Response.__table__
-#: a draft's save: one UPDATE made once, checking and bumping the revision as the ORM's
-#: version counter does (no other save can have come between the read and the write)
-_SAVE_DRAFT = (
-    update(_RESPONSE)
-    .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
-    .values(
-        answers_json_sealed=bindparam("sealed", type_=_RESPONSE.c.answers_json_sealed.type),
-        status="draft",
-        saved_at=bindparam("now", type_=_RESPONSE.c.saved_at.type),
-        revision=_RESPONSE.c.revision + 1,
+
+
+def _revision_checked(**values) -> Update:
+    """An UPDATE of one response (``row_id``) setting ``values``, made once, checking and
+    bumping the revision as the ORM's version counter does (no other save can have come
+    between the read and the write)."""
+    return (
+        update(_RESPONSE)
+        .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
+        .values(**values, revision=_RESPONSE.c.revision + 1)
     )
+
+
+_SAVED_AT = bindparam("now", type_=_RESPONSE.c.saved_at.type)
+#: a draft's save
+_SAVE_DRAFT = _revision_checked(
+    answers_json_sealed=bindparam("sealed", type_=_RESPONSE.c.answers_json_sealed.type),
+    status="draft",
+    saved_at=_SAVED_AT,
 )
-
-
 #: a save that changes no answer (a phone sends every answer of its section, changed or
 #: not): the same UPDATE without the answers, which stay as they are sealed
-_SAVE_UNCHANGED = (
-    update(_RESPONSE)
-    .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
-    .values(
-        status="draft",
-        saved_at=bindparam("now", type_=_RESPONSE.c.saved_at.type),
-        revision=_RESPONSE.c.revision + 1,
-    )
-)
+_SAVE_UNCHANGED = _revision_checked(status="draft", saved_at=_SAVED_AT)
 
 
 #: the same with the save's audit event written by the same statement (PostgreSQL: one round

@@ -6,7 +6,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from counselor.questionnaires.engine import Definition, parts_read
+from counselor.questionnaires.engine import Definition, merge, parts_read
 from counselor.questionnaires.models import Response, StoredAnswers
 
 ANSWERS = {
@@ -101,16 +101,6 @@ def test_a_section_reads_the_parts_its_conditions_read_however_far_back():
     assert parts_read(defn, [2]) == {"first", "second", "third"}
 
 
-def _merged(answers: dict, changes: dict) -> dict:
-    out = dict(answers)
-    for lid, value in changes.items():
-        if value is None:
-            out.pop(lid, None)
-        else:
-            out[lid] = value
-    return out
-
-
 @pytest.mark.parametrize(
     "changes",
     [
@@ -125,8 +115,8 @@ def _merged(answers: dict, changes: dict) -> dict:
 def test_a_change_writes_the_same_text_as_the_answers_written_whole(changes):
     text = Response.dump_answers(ANSWERS)
     written = StoredAnswers(text.encode()).changed(changes)
-    assert written == Response.dump_answers(_merged(ANSWERS, changes))
-    assert Response.load_answers(written) == _merged(ANSWERS, changes)
+    assert written == Response.dump_answers(merge(ANSWERS, changes))
+    assert Response.load_answers(written) == merge(ANSWERS, changes)
 
 
 def test_a_save_that_changes_nothing_writes_nothing():
@@ -141,7 +131,7 @@ def test_a_change_to_answers_stored_as_one_object_writes_them_by_part():
     old = orjson.dumps(ANSWERS, option=orjson.OPT_SORT_KEYS).decode()
     changes = {"talk.count": 4}
     assert StoredAnswers(old.encode()).changed(changes) == Response.dump_answers(
-        _merged(ANSWERS, changes)
+        merge(ANSWERS, changes)
     )
     assert StoredAnswers(None).changed({"a.b": 1}) == Response.dump_answers({"a.b": 1})
 
