@@ -156,7 +156,8 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
             POST_LUA
             % lua_string(urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})),
         )
-        answers = json.dumps(thirty_answers(), ensure_ascii=False)
+        # "@@": where the wrk script writes each save's number (AUTOSAVE_LUA)
+        answers = json.dumps({**thirty_answers(), "t0": f"{SENTENCE} (@@)"}, ensure_ascii=False)
         conns = args.connections
         measures = [
             Measure("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page),
