@@ -42,7 +42,7 @@ from counselor.core.models import (
     stamped,
 )
 from counselor.extensions import db
-from counselor.questionnaires.engine import Definition, answer_part
+from counselor.questionnaires.engine import Definition, answer_part, merge
 
 RESPONSE_STATUSES = ("not_opened", "opened", "draft", "submitted")
 
@@ -369,7 +369,7 @@ class StoredAnswers:
             # only chooses between reading some parts and reading the whole)
             count = self._index.tobytes().count(b"],[") + 1
             if len(clean) * 2 < count:  # the parts named may be few
-                parts = {lid.partition(".")[0] for lid in clean}  # engine.answer_part's
+                parts = set(map(answer_part, clean))
                 whole = len(parts) * 2 >= count
         merged = dict(self.read(None if whole else parts))
         same = True
@@ -385,10 +385,7 @@ class StoredAnswers:
         if same:
             return None
         if not whole and self._index:  # the parts not read yet: the text is written whole
-            merged = {**self.read(), **merged}
-            for lid, value in clean.items():
-                if value is None:
-                    merged.pop(lid, None)
+            merged = merge(self.read(), clean)
         return Response.dump_answers(merged)
 
 
