@@ -297,18 +297,20 @@ def missing_required(
     """
     missing = {}
     shown = enabled_states(defn, answers) if shown is None else shown
-    for item in defn.questions():
-        if (
-            item.get("required")
-            and shown[item["link_id"]]
-            and not has_answer(answers.get(item["link_id"]))
-        ):
+    for item in defn.derived("required", _required):
+        if shown[item["link_id"]] and not has_answer(answers.get(item["link_id"])):
             missing[item["link_id"]] = (
                 "Please answer at least one role."
                 if item["type"] == "desire"
                 else "Please answer this question."
             )
     return missing
+
+
+def _required(defn: Definition) -> list[dict]:
+    """The required questions of a definition in document order (``missing_required`` looks
+    at these alone; worked out once per definition)."""
+    return [item for item in defn.questions() if item.get("required")]
 
 
 @dataclass(frozen=True)

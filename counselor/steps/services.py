@@ -442,6 +442,10 @@ def log_ready(step: Step) -> bool:
 # ---- a debrief asking to slow down ---------------------------------------------------------
 
 
+#: the ends of the keys ``asks_to_slow`` reads (a key ending so may still have another leaf)
+_PACE_LEAVES = ("pace", "fatigue", "anxiety")
+
+
 def asks_to_slow(answers: dict) -> list[str]:
     """The answers of a debrief that ask to slow down or pause: a ``*.pace`` answer of
     SLOW_PACE, or a ``*.fatigue`` or ``*.anxiety`` number at or above the practice's
@@ -449,6 +453,8 @@ def asks_to_slow(answers: dict) -> list[str]:
     threshold = current_app.config["COUNSELOR_STEP_PAUSE_AT"]
     found = []
     for key, value in answers.items():
+        if not key.endswith(_PACE_LEAVES):
+            continue  # most homework is no debrief: one test per answer rules its key out
         leaf = key.rsplit(".", 1)[-1]
         if leaf == "pace" and value in SLOW_PACE:
             found.append(key)

@@ -381,3 +381,27 @@ def test_the_records_show_each_ladder_as_it_stands_and_the_handout_does_not(app,
     db.session.commit()
     text = " ".join(pages(builders.render(db.session.get(Export, handout.id))))
     assert "Gradual steps" not in text and "Hold hands" not in text
+
+
+def test_only_a_pace_fatigue_or_anxiety_answer_asks_to_slow(app):
+    """Keys are read by their last dotted part: one that only ends in the same letters
+    ("outpace", "a.mypace") asks nothing, whatever its value."""
+    from counselor.steps.services import asks_to_slow
+
+    with app.app_context():
+        high = app.config["COUNSELOR_STEP_PAUSE_AT"]
+        answers = {
+            "pace": "pause",
+            "d.pace": "gentler",
+            "d.fatigue": high,
+            "anxiety": high + 1,
+            "outpace": "pause",
+            "a.mypace": "gentler",
+            "d.nofatigue": high,
+            "d.calm_anxiety": 10,
+            "d.anxiety_note": 10,
+            "e.fatigue": high - 1,
+            "e.anxiety": True,
+            "e.pace": "steady",
+        }
+        assert asks_to_slow(answers) == ["pace", "d.pace", "d.fatigue", "anxiety"]
