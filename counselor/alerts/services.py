@@ -23,6 +23,7 @@ from counselor.questionnaires.models import (
     Questionnaire,
     QuestionnaireVersion,
     Response,
+    StoredAnswers,
     VersionRow,
 )
 from counselor.questionnaires.schema import DEFAULT_SEVERITY
@@ -112,27 +113,60 @@ def _raise(assignment: Assignment, response: Response, link_id: str, severity: s
     return alert
 
 
+_rs, _ag = Response.__table__.c, Assignment.__table__.c
+_qv, _qn = QuestionnaireVersion.__table__.c, Questionnaire.__table__.c
+
+
+def _history_of(*columns) -> Select:
+    """``partner_history``'s read of ``columns``, made once (``_history_parameters``)."""
+    return (
+        select(*columns)
+        .join(Assignment.__table__, _ag.id == _rs.assignment_id)
+        .join(QuestionnaireVersion.__table__, _qv.id == _ag.version_id)
+        .join(Questionnaire.__table__, _qn.id == _qv.questionnaire_id)
+        .where(
+            _ag.case_id == bindparam("case_id"),
+            _rs.partner_id == bindparam("partner_id"),
+            _rs.status == "submitted",
+            _rs.submitted_at.is_not(None),
+            _rs.id != bindparam("response_id"),
+            _qn.slug == bindparam("slug"),
+        )
+        .order_by(_rs.submitted_at)
+    )
+
+
+_HISTORY = _history_of(Response)
+#: the same responses as their ids and sealed answers: a trend rule reads one answer of
+#: each, so no object is loaded and only the rules' parts are parsed (``_earlier_answers``)
+_EARLIER_ANSWERS = _history_of(_rs.id, _rs.answers_json_sealed)
+
+
+def _history_parameters(assignment: Assignment, response: Response) -> dict:
+    return {
+        "case_id": assignment.case_id,
+        "partner_id": response.partner_id,
+        "response_id": response.id,
+        "slug": assignment.definition.doc["slug"],
+    }
+
+
 def partner_history(assignment: Assignment, response: Response) -> list[Response]:
     """The partner's other submitted responses in the case to the same questionnaire (by
     slug: an intake re-take on a newer version counts), oldest first."""
-    slug = assignment.definition.doc["slug"]
-    return list(
-        db.session.scalars(
-            select(Response)
-            .join(Assignment, Assignment.id == Response.assignment_id)
-            .join(QuestionnaireVersion, QuestionnaireVersion.id == Assignment.version_id)
-            .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
-            .where(
-                Assignment.case_id == assignment.case_id,
-                Response.partner_id == response.partner_id,
-                Response.status == "submitted",
-                Response.submitted_at.is_not(None),
-                Response.id != response.id,
-                Questionnaire.slug == slug,
-            )
-            .order_by(Response.submitted_at)
-        )
+    return list(db.session.scalars(_HISTORY, _history_parameters(assignment, response)))
+
+
+def _earlier_answers(assignment: Assignment, response: Response, parts: set[str]) -> list[dict]:
+    """The answers of ``partner_history``'s responses, oldest first, each holding at least
+    its answers in ``parts`` (``engine.answer_part``): opened in one call, parsed by part
+    (a partner's check-ins grow by one a week, and each submit read every earlier one as an
+    object and parsed all its answers)."""
+    rows = core_execute(_EARLIER_ANSWERS, _history_parameters(assignment, response)).all()
+    texts = Response.answers_json.open_all(
+        [row.answers_json_sealed for row in rows], [row.id for row in rows]
     )
+    return [StoredAnswers(text).read(parts) for text in texts]
 
 
 def _trend_hits(
@@ -145,7 +179,9 @@ def _trend_hits(
     ]
     if not items:
         return []
-    earlier = [r.answers for r in partner_history(assignment, response)]
+    earlier = _earlier_answers(
+        assignment, response, {engine.answer_part(i["link_id"]) for i in items}
+    )
     hits = []
     for item in items:
         lid = item["link_id"]

@@ -146,12 +146,19 @@ def carried(
     event = audit.event_parameters(
         "mail.queue", "message", row["id"], actor_kind="system", prefix=MAIL_EVENT
     )
-    return {**{f"{_CARRIED}{key}": value for key, value in row.items()}, **event}
+    return {**{f"{_CARRIED}{key}": row[key] for key in _CARRIED_KEYS}, **event}
 
 
 #: the parameter names of a message carried by another statement (``carried``) and of its
 #: audit event
 _CARRIED, MAIL_EVENT = "message_", "message_event_"
+#: the columns a carried message sets (a mail to send now, to no partner): the others are
+#: NULL, so ``insert_after`` leaves them out rather than binding six NULLs a submit
+_CARRIED_LEFT_OUT = frozenset(
+    ("partner_id", "next_attempt_at", "claim", "lease_expires_at", "error", "sent_at")
+)
+_CARRIED_COLUMNS = [c for c in Message.__table__.c if c.key not in _CARRIED_LEFT_OUT]
+_CARRIED_KEYS = [column.key for column in _CARRIED_COLUMNS]
 
 
 def insert_after(changed) -> object:
@@ -160,10 +167,9 @@ def insert_after(changed) -> object:
     the message's id; a CTE of that statement, as the message's audit event
     (``audit.events_for(…, MAIL_EVENT)``) is of this one."""
     values = [
-        bindparam(f"{_CARRIED}{column.key}", type_=column.type) for column in Message.__table__.c
+        bindparam(f"{_CARRIED}{column.key}", type_=column.type) for column in _CARRIED_COLUMNS
     ]
-    columns = list(Message.__table__.c)
-    return _INSERT.from_select(columns, select(*values).select_from(changed)).returning(
+    return _INSERT.from_select(_CARRIED_COLUMNS, select(*values).select_from(changed)).returning(
         Message.__table__.c.id
     )
 

@@ -180,3 +180,25 @@ def test_a_trend_rule_survives_a_fhir_round_trip():
 
     assert find(back["items"])["trend"] == find(doc["items"])["trend"]
     assert not [n for n in notes if "trend" in n]
+
+
+def test_a_trend_reads_only_the_partners_own_earlier_answers(app, counselor_a, counselor_b):
+    """The baseline is this partner's, in this case: the other partner's calm check-ins, and
+    another case's, never make a rise."""
+    sync()
+    case, elsewhere = new_case(counselor_a), new_case(counselor_b)
+    sam, alex = _positions(case)
+    calm = {"wellbeing.anxiety": 0, "wellbeing.pressure": 0}
+    _check_ins(elsewhere, [{p.position: {**calm} for p in elsewhere.partners}] * 2)
+    raised = _check_ins(
+        case, [{alex: {**calm}}, {alex: {**calm}}, {sam: {**calm, "wellbeing.anxiety": 9}}]
+    )
+    assert [a for a in raised if a.link_id.startswith(TREND_PREFIX)] == []
+    # Sam's own answers do make one
+    raised = _check_ins(
+        case,
+        [{sam: {**calm, "wellbeing.anxiety": 2}}] * 2 + [{sam: {**calm, "wellbeing.anxiety": 9}}],
+    )
+    assert [a.partner_id for a in raised if a.link_id.startswith(TREND_PREFIX)] == [
+        case.partners[0].id
+    ]

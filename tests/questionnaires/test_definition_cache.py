@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from counselor.extensions import db
+from counselor.questionnaires import engine
 from counselor.questionnaires.models import QuestionnaireVersion
 from tests.support import questionnaire, sync
 
@@ -30,3 +33,24 @@ def test_a_changed_checksum_is_parsed_again(app):
         id=version.id, number=version.number, definition_json='{"items": []}', checksum="x" * 64
     )
     assert other.definition is not cached and other.definition.sections == []
+
+
+def test_what_is_worked_out_of_a_definition_goes_with_its_version_and_checksum(app):
+    """The required questions (``missing_required``) are worked out once per parsed
+    definition: a version whose checksum changed, with other required items, is not answered
+    from the old one's."""
+    sync()
+    version = questionnaire("intake").latest
+    cached = _fresh(version.id).definition
+    required = set(engine.missing_required(cached, {}))
+    assert required  # the intake asks some questions of everyone
+    assert set(engine.missing_required(cached, {})) == required  # from what was worked out
+    item = {"link_id": "only", "type": "string", "text": "Only this", "required": True}
+    other = QuestionnaireVersion(
+        id=version.id,
+        number=version.number,
+        definition_json=json.dumps({"title": "t", "items": [item]}),
+        checksum="y" * 64,
+    )
+    assert engine.missing_required(other.definition, {}) == {"only": "Please answer this question."}
+    assert set(engine.missing_required(cached, {})) == required
