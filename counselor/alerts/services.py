@@ -90,27 +90,33 @@ def evaluate_alerts(
     existing = set(
         db.session.scalars(select(Alert.link_id).where(Alert.response_id == response.id))
     )
-    return [
-        _raise(assignment, response, link_id, severity)
-        for link_id, severity in met
-        if link_id not in existing
-    ]
-
-
-def _raise(assignment: Assignment, response: Response, link_id: str, severity: str) -> Alert:
-    """Store one alert on a response (flushed) with its audit event."""
-    alert = Alert(
-        case_id=assignment.case_id,
-        assignment_id=assignment.id,
-        response_id=response.id,
-        partner_id=response.partner_id,
-        link_id=link_id,
-        severity=severity,
+    return _raise(
+        assignment, response, [(lid, severity) for lid, severity in met if lid not in existing]
     )
-    db.session.add(alert)
+
+
+def _raise(assignment: Assignment, response: Response, raised: list[tuple[str, str]]) -> list:
+    """Store alerts on a response, (link_id, severity) each, with one flush for all of them
+    (one INSERT, not one an alert: each alert's id is made before it is written) and an audit
+    event each."""
+    alerts = [
+        Alert(
+            case_id=assignment.case_id,
+            assignment_id=assignment.id,
+            response_id=response.id,
+            partner_id=response.partner_id,
+            link_id=link_id,
+            severity=severity,
+        )
+        for link_id, severity in raised
+    ]
+    if not alerts:
+        return alerts
+    db.session.add_all(alerts)
     db.session.flush()
-    audit.record("alert.raise", "alert", alert.id, actor_kind="system")
-    return alert
+    for alert in alerts:
+        audit.record("alert.raise", "alert", alert.id, actor_kind="system")
+    return alerts
 
 
 _rs, _ag = Response.__table__.c, Assignment.__table__.c
@@ -211,7 +217,7 @@ def raise_rule_alert(
     )
     if found is not None:
         return None
-    return _raise(assignment, response, rule, severity)
+    return _raise(assignment, response, [(rule, severity)])[0]
 
 
 SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}

@@ -291,3 +291,23 @@ def test_an_alert_is_acknowledged_only_through_its_own_case(app, counselor_a, cl
     )
     assert r.status_code == 404
     assert len(open_alerts(case.id)) == 1
+
+
+def test_two_alerts_of_one_submit_each_have_their_audit_event(app, counselor_a, own):
+    """The alerts a submit raises are written together; each still has its own
+    ``alert.raise`` event, and one mail tells the counselor of them."""
+    from counselor.core.audit import AuditEvent
+    from counselor.mail.models import Message
+
+    case = new_case(counselor_a)
+    _, tokens = assign_own(counselor_a, case)
+    partner = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
+    partner.answer_and_submit({"check.tired": 9, "check.pushed": "yes"})
+    alerts = open_alerts(case.id)
+    assert {a.link_id for a in alerts} == {"check.tired", "check.pushed"}
+    raised = db.session.scalars(
+        select(AuditEvent.object_id).where(AuditEvent.action == "alert.raise")
+    ).all()
+    assert sorted(raised) == sorted(str(a.id) for a in alerts)
+    kinds = db.session.scalars(select(Message.kind).where(Message.case_id == case.id)).all()
+    assert sorted(kinds) == ["notify.alert", "notify.submitted"]
