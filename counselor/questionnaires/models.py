@@ -42,7 +42,7 @@ from counselor.core.models import (
     stamped,
 )
 from counselor.extensions import db
-from counselor.questionnaires.engine import Definition, answer_part, merge
+from counselor.questionnaires.engine import Definition, answer_part
 
 RESPONSE_STATUSES = ("not_opened", "opened", "draft", "submitted")
 
@@ -359,19 +359,16 @@ class StoredAnswers:
     def changed(self, clean: dict) -> str | None:
         """The stored text (``Response.dump_answers``'s) of these answers with the clean
         changes ``clean`` applied (None clears an answer), or None when they change nothing:
-        a phone sends every answer of its section at each save, changed or not. Only the
-        parts the changes name are read to tell (all of them, in one parse, when they are
-        most of the parts). A value of another type (``1`` for ``1.0``) is a change, though
-        Python calls the two equal."""
-        whole, parts = self._unread is None, None
-        if whole:  # by part, nothing read yet
-            # about how many parts there are (a part's name may hold the separator too: this
-            # only chooses between reading some parts and reading the whole)
-            count = self._index.tobytes().count(b"],[") + 1
-            if len(clean) * 2 < count:  # the parts named may be few
-                parts = set(map(answer_part, clean))
-                whole = len(parts) * 2 >= count
-        merged = dict(self.read(None if whole else parts))
+        a phone sends every answer of its section at each save, changed or not. A value of
+        another type (``1`` for ``1.0``) is a change, though Python calls the two equal; a
+        value equal to the stored one is no change and keeps its stored text.
+
+        Text kept by part (nothing read yet) is written again only where it changed
+        (``_spliced``): the parts that hold a changed answer are encoded again, the others'
+        bytes copied as they are, so a save that changes one answer of thirty encodes one."""
+        if self._unread is None:  # by part, nothing read yet
+            return self._spliced(clean)
+        merged = dict(self.read())
         same = True
         for lid, value in clean.items():
             if value is None:
@@ -382,11 +379,78 @@ class StoredAnswers:
                 was = merged.get(lid)
                 same = type(was) is type(value) and was == value
             merged[lid] = value
-        if same:
+        return None if same else Response.dump_answers(merged)
+
+    def _spliced(self, clean: dict) -> str | None:
+        """``changed`` of text kept by part with nothing read yet: the same text
+        ``Response.dump_answers`` writes of the merged answers (its parts in order of name,
+        each one's members sorted, no spaces), made by encoding only the parts a change
+        names and copying every other part's bytes from the stored text (a run of parts
+        that lie next to each other in one piece), their index entries moved by what the
+        text before them grew or shrank. Only the parts the changes name are read (all of
+        them, in one parse, when they are most of the parts)."""
+        parts = None
+        # about how many parts there are (a part's name may hold the separator too: this
+        # only chooses between reading some parts and reading the whole)
+        count = self._index.tobytes().count(b"],[") + 1
+        if len(clean) * 2 < count:  # the parts named may be few
+            parts = set(map(answer_part, clean))
+            if len(parts) * 2 >= count:
+                parts = None
+        stored = self.read(parts)  # reads the index too when only some parts are parsed
+        touched: dict[str, list[str]] = {}  # changed part: its changed answers
+        for lid, value in clean.items():
+            was = stored.get(lid, _ABSENT)
+            if value is None:
+                if was is _ABSENT:
+                    continue
+            elif type(was) is type(value) and was == value:
+                continue
+            touched.setdefault(answer_part(lid), []).append(lid)
+        if not touched:
             return None
-        if not whole and self._index:  # the parts not read yet: the text is written whole
-            merged = merge(self.read(), clean)
-        return Response.dump_answers(merged)
+        index = orjson.loads(self._index)
+        spans = {name: (start, end) for name, start, end in index}
+        body = self._body
+        out_index, chunks, at = [], [], 1  # after the object's "{"
+        run = None  # the unchanged parts being copied: [first start, last end]
+        for name in sorted(spans.keys() | touched.keys()):
+            changes = touched.get(name)
+            if changes is None:  # unchanged: its bytes as they are
+                start, end = spans[name]
+                if run is not None and start == run[1] + 1:  # next to the run, a comma between
+                    run[1] = end
+                else:
+                    if run is not None:
+                        chunks.append(body[run[0] : run[1]])
+                    run = [start, end]
+                out_index.append((name, at, at + end - start))
+                at += end - start + 1
+                continue
+            if run is not None:
+                chunks.append(body[run[0] : run[1]])
+                run = None
+            # the part's answers, every change of its own applied (as ``merge`` does)
+            span = spans.get(name)
+            part = {} if span is None else _parsed(b"{%b}" % body[span[0] : span[1]])
+            for lid in [*part, *changes]:
+                value = clean.get(lid, _ABSENT)
+                if value is None:
+                    part.pop(lid, None)
+                elif value is not _ABSENT:
+                    part[lid] = value
+            if not part:  # its last answer cleared: the part goes
+                continue
+            inner = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)[1:-1]
+            if b"null" in inner and _non_finite(part):
+                # as ``Response.dump_answers`` refuses them
+                raise ValueError("an answer that is not a finite number cannot be stored")
+            out_index.append((name, at, at + len(inner)))
+            chunks.append(inner)
+            at += len(inner) + 1  # and the comma
+        if run is not None:
+            chunks.append(body[run[0] : run[1]])
+        return (b"%b\n{%b}" % (orjson.dumps(out_index), b",".join(chunks))).decode()
 
 
 #: no answer (``StoredAnswers.changed``: an answer cleared that was never given)
