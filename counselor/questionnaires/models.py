@@ -7,6 +7,7 @@ import math
 import uuid
 from collections.abc import Collection
 from datetime import date, datetime
+from operator import itemgetter
 
 import orjson
 from sqlalchemy import (
@@ -409,48 +410,60 @@ class StoredAnswers:
             touched.setdefault(answer_part(lid), []).append(lid)
         if not touched:
             return None
-        index = orjson.loads(self._index)
-        spans = {name: (start, end) for name, start, end in index}
-        body = self._body
-        out_index, chunks, at = [], [], 1  # after the object's "{"
-        run = None  # the unchanged parts being copied: [first start, last end]
-        for name in sorted(spans.keys() | touched.keys()):
-            changes = touched.get(name)
-            if changes is None:  # unchanged: its bytes as they are
-                start, end = spans[name]
-                if run is not None and start == run[1] + 1:  # next to the run, a comma between
-                    run[1] = end
-                else:
-                    if run is not None:
-                        chunks.append(body[run[0] : run[1]])
-                    run = [start, end]
-                out_index.append((name, at, at + end - start))
-                at += end - start + 1
-                continue
-            if run is not None:
-                chunks.append(body[run[0] : run[1]])
-                run = None
-            # the part's answers, every change of its own applied (as ``merge`` does)
-            span = spans.get(name)
-            part = {} if span is None else _parsed(b"{%b}" % body[span[0] : span[1]])
-            for lid in [*part, *changes]:
-                value = clean.get(lid, _ABSENT)
-                if value is None:
-                    part.pop(lid, None)
-                elif value is not _ABSENT:
-                    part[lid] = value
-            if not part:  # its last answer cleared: the part goes
-                continue
-            inner = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)[1:-1]
-            if b"null" in inner and _non_finite(part):
-                # as ``Response.dump_answers`` refuses them
-                raise ValueError("an answer that is not a finite number cannot be stored")
-            out_index.append((name, at, at + len(inner)))
-            chunks.append(inner)
-            at += len(inner) + 1  # and the comma
+        index = orjson.loads(self._index)  # [[part, start, end], …] in order of part
+        written = _assembled(index, touched, clean, self._body)
+        if written is None:  # a part that was not there: put in its place among the others
+            index += [[name, None, None] for name in touched.keys() - {e[0] for e in index}]
+            written = _assembled(sorted(index, key=itemgetter(0)), touched, clean, self._body)
+        return written
+
+
+def _assembled(index: list, touched: dict, clean: dict, body: memoryview) -> str | None:
+    """``StoredAnswers._spliced``'s text: the parts of ``index`` (``[part, start, end]``, start
+    None for a part not stored yet) in its order, those of ``touched`` made again from their
+    stored answers and ``clean``'s changes, the others' bytes copied from ``body``; None when
+    ``touched`` names a part ``index`` does not hold."""
+    out_index, chunks, at, found = [], [], 1, 0  # after the object's "{"
+    run = None  # the unchanged parts being copied: [first start, last end]
+    for entry in index:
+        name, start, end = entry
+        changes = touched.get(name)
+        if changes is None:  # unchanged: its bytes as they are
+            if run is not None and start == run[1] + 1:  # next to the run, a comma between
+                run[1] = end
+            else:
+                if run is not None:
+                    chunks.append(body[run[0] : run[1]])
+                run = [start, end]
+            out_index.append(entry if start == at else (name, at, at + end - start))
+            at += end - start + 1
+            continue
+        found += 1
         if run is not None:
             chunks.append(body[run[0] : run[1]])
-        return (b"%b\n{%b}" % (orjson.dumps(out_index), b",".join(chunks))).decode()
+            run = None
+        # the part's answers, every change of its own applied (as ``merge`` does)
+        part = {} if start is None else _parsed(b"{%b}" % body[start:end])
+        for lid in [*part, *changes]:
+            value = clean.get(lid, _ABSENT)
+            if value is None:
+                part.pop(lid, None)
+            elif value is not _ABSENT:
+                part[lid] = value
+        if not part:  # its last answer cleared: the part goes
+            continue
+        inner = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)[1:-1]
+        if b"null" in inner and _non_finite(part):
+            # as ``Response.dump_answers`` refuses them
+            raise ValueError("an answer that is not a finite number cannot be stored")
+        out_index.append((name, at, at + len(inner)))
+        chunks.append(inner)
+        at += len(inner) + 1  # and the comma
+    if found < len(touched):
+        return None
+    if run is not None:
+        chunks.append(body[run[0] : run[1]])
+    return (b"%b\n{%b}" % (orjson.dumps(out_index), b",".join(chunks))).decode()
 
 
 #: no answer (``StoredAnswers.changed``: an answer cleared that was never given)
