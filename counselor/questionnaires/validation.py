@@ -164,15 +164,17 @@ def _desire(value: Any, keys: list[str], known: frozenset[str]) -> dict | None:
     roles = get("roles") or {}
     if not isinstance(roles, dict):
         raise _Invalid("This answer is not in the expected form.")
-    clean_roles = {}
-    for key, answer in roles.items():
-        if key not in known:
-            raise _Invalid("This answer names a role the question does not have.")
-        if answer in (None, ""):
-            continue
-        if not isinstance(answer, str) or answer not in _DESIRE_ANSWERS:
-            raise _Invalid("Choose one of the answers shown.")
-        clean_roles[key] = answer
+    if roles.keys() <= known:  # the roles read in the item's order, the answer's shape
+        chosen = {}
+        for key in keys:
+            answer = roles.get(key)  # None: not sent, or sent as None
+            if answer is None or answer == "":
+                continue
+            if not isinstance(answer, str) or answer not in _DESIRE_ANSWERS:
+                raise _Invalid("Choose one of the answers shown.")
+            chosen[key] = answer
+    else:  # a role the item does not have: the same refusals in the order they were sent
+        chosen = _chosen_roles(roles, keys, known)
     limits = get("limits") or []
     if not isinstance(limits, list):
         raise _Invalid("This answer is not in the expected form.")
@@ -190,7 +192,6 @@ def _desire(value: Any, keys: list[str], known: frozenset[str]) -> dict | None:
     note = get("note") or ""
     if note:  # an empty note needs no check
         note = _clean_text(note, MAX_NOTE, "The note")
-    chosen = {k: clean_roles[k] for k in keys if k in clean_roles} if clean_roles else {}
     limited = [k for k in keys if k in limits] if limits else []
     if hard_limit and not limited:
         limited = [k for k in keys if chosen.get(k)] or keys
@@ -203,6 +204,21 @@ def _desire(value: Any, keys: list[str], known: frozenset[str]) -> dict | None:
         "experience": experience,
         "note": note,
     }
+
+
+def _chosen_roles(roles: dict, keys: list[str], known: frozenset[str]) -> dict:
+    """``_desire``'s roles when they name one the item does not have: refused, unless an
+    answer of a role sent before it is refused first."""
+    clean_roles = {}
+    for key, answer in roles.items():
+        if key not in known:
+            raise _Invalid("This answer names a role the question does not have.")
+        if answer in (None, ""):
+            continue
+        if not isinstance(answer, str) or answer not in _DESIRE_ANSWERS:
+            raise _Invalid("Choose one of the answers shown.")
+        clean_roles[key] = answer
+    return {k: clean_roles[k] for k in keys if k in clean_roles}
 
 
 #: the check of each answerable item type (a definition's types are checked on import)

@@ -667,3 +667,36 @@ def test_a_range_bound_that_is_no_number_limits_nothing_instead_of_failing():
     )
     assert engine.validate_changes(defn, {"d": "-3"}) == ({"d": "-3"}, {})
     assert engine.validate_changes(defn, {"d": "11"})[1] == {"d": "Enter 10 or less."}
+
+
+@pytest.mark.parametrize(
+    "roles,message",
+    [
+        # a role the item does not have, sent before or after a refused answer: the first
+        # refusal in the order sent is the one shown
+        ({"boss": "yes", "lead": "sure"}, "names a role"),
+        ({"lead": "sure", "boss": "yes"}, "Choose one of the answers shown"),
+        ({"follow": "yes", "lead": 3}, "Choose one of the answers shown"),
+        ({"follow": "", "lead": None, "boss": ""}, "names a role"),
+    ],
+)
+def test_a_desire_answer_s_roles_are_refused_in_the_order_sent(roles, message):
+    item = ITEMS["desire"]
+    defn = Definition(
+        {"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [item]}
+    )
+    _, errors = engine.validate_changes(defn, {"q": {"roles": roles}})
+    assert message in errors["q"]
+
+
+def test_a_desire_answer_s_roles_are_stored_in_the_item_s_order_without_blanks():
+    item = ITEMS["desire"]
+    defn = Definition(
+        {"slug": "one", "title": "t", "purpose": "p", "kind": "exercise", "items": [item]}
+    )
+    raw = {"roles": {"follow": "maybe", "lead": "yes"}, "limits": ["follow"], "note": ""}
+    clean, errors = engine.validate_changes(defn, {"q": raw})
+    assert not errors
+    assert list(clean["q"]["roles"].items()) == [("lead", "yes"), ("follow", "maybe")]
+    blank = {"roles": {"lead": "", "follow": None}, "limits": [], "fantasy": False}
+    assert engine.validate_changes(defn, {"q": blank}) == ({"q": None}, {})
