@@ -14,8 +14,11 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import DeclarativeBase, Session
+from sqlalchemy.orm.session import SessionTransactionState
+
+_ACTIVE = SessionTransactionState.ACTIVE
 
 
 class Base(DeclarativeBase):
@@ -45,7 +48,28 @@ def core_execute(statement, parameters=None):
     in the session's transaction. ``db.session.execute`` runs it the same way, after finding
     the bind and passing it through the ORM's execution path: a third of the statement's cost
     on the portal's small reads and writes, for nothing a Core statement uses."""
-    return db.session.connection().execute(statement, parameters)
+    return session_connection().execute(statement, parameters)
+
+
+#: ``Session.info``: (the session's transaction, the connection it gave ``session_connection``)
+_CONNECTION = "counselor.connection"
+
+
+def session_connection(session: Session | None = None) -> Connection:
+    """``db.session.connection()``: the connection of the session's transaction (begun now if
+    none is open). Asked again while that transaction is the session's and active, it is the
+    same connection (``SessionTransaction`` keeps one per bind until it ends), found here
+    without the session's look-up of its bind and its transaction's state checks: a save
+    asks seven times, and each look-up cost about as much as a small statement's run.
+    ``session``: another session than the request's (an event's)."""
+    session = session or db.session()
+    transaction = session._transaction
+    found = session.info.get(_CONNECTION)
+    if found is not None and found[0] is transaction and transaction._state is _ACTIVE:
+        return found[1]
+    connection = session.connection()
+    session.info[_CONNECTION] = (session._transaction, connection)
+    return connection
 
 
 migrate = Migrate()

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine, Row
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
-from counselor.extensions import db
+from counselor.core.precompiled import Precompiled
+from counselor.extensions import db, session_connection
 
 ACTOR_KINDS = ("counselor", "partner", "system", "anonymous")
 
@@ -71,7 +72,7 @@ def record(
     pending = session.info.get(_PENDING)
     if pending is None:
         # the transaction the row belongs to begins now, if it has not (its end drops the row)
-        session.connection()
+        session_connection(session)
         pending = session.info[_PENDING] = []
     pending.append(_row(action, object_kind, object_id, actor_kind, actor_id))
 
@@ -101,8 +102,8 @@ def _write_pending(session: Session) -> None:
     rows = session.info.pop(_PENDING, None)
     if not rows:
         return
-    connection = session.connection()
-    statement = _INSERT
+    connection = session_connection(session)
+    statement = _INSERT_ONE
     if (
         connection.dialect.name == "postgresql"
         and all(row["action"] in READS for row in rows)
@@ -111,7 +112,10 @@ def _write_pending(session: Session) -> None:
         and not _durable()
     ):
         statement = _INSERT_READS
-    connection.execute(statement, rows if len(rows) > 1 else rows[0])
+    if len(rows) > 1:
+        connection.execute(statement.statement, rows)
+    else:
+        statement.run(rows[0])
 
 
 def _durable() -> bool:
@@ -144,6 +148,8 @@ _TABLE = AuditEvent.__table__
 _INSERT = _TABLE.insert()
 #: the columns an event is written with (the id is the database's)
 _COLUMNS = [column for column in _TABLE.c if not column.primary_key]
+#: ``_INSERT`` of one event (``_row``'s columns), compiled once: nearly every request writes one
+_INSERT_ONE = Precompiled(_INSERT, keys=[column.key for column in _COLUMNS])
 
 #: actions that record a read: a page or a list shown, nothing changed. A transaction that
 #: writes only their rows may commit asynchronously on PostgreSQL (``_INSERT_READS``); an
@@ -184,11 +190,13 @@ _ASYNC_IF_NOTHING_WRITTEN = text(
     "(SELECT count(set_config('synchronous_commit', 'off', true)) "
     "WHERE pg_current_xact_id_if_assigned() IS NULL) >= 0"
 )
-_INSERT_READS = _INSERT.from_select(
-    _COLUMNS,
-    select(*(bindparam(column.name, type_=column.type) for column in _COLUMNS)).where(
-        _ASYNC_IF_NOTHING_WRITTEN
-    ),
+_INSERT_READS = Precompiled(
+    _INSERT.from_select(
+        _COLUMNS,
+        select(*(bindparam(column.name, type_=column.type) for column in _COLUMNS)).where(
+            _ASYNC_IF_NOTHING_WRITTEN
+        ),
+    )
 )
 
 
@@ -227,7 +235,7 @@ class ReadWithEvent:
         """The statement's rows, with ``action``'s audit event of the current actor on
         ``object_id`` written in the same transaction (when there are any, with ``found``)."""
         session = db.session()
-        connection = session.connection()
+        connection = session_connection(session)
         if connection.dialect.name != "postgresql":
             rows = connection.execute(self.plain, parameters).all()
             if rows or self.always:

@@ -13,7 +13,7 @@ import uuid
 from sqlalchemy import Executable, Select, bindparam, select, update
 
 from counselor.core.sqlite_writers import wait_turn
-from counselor.extensions import core_execute, db
+from counselor.extensions import core_execute, db, session_connection
 
 #: lock statements by (table, dialect, columns matched): made once, reused with parameters
 _LOCKS: dict[tuple[str, str, tuple[str, ...]], Executable] = {}
@@ -41,7 +41,7 @@ def take_lock(model, row_id: uuid.UUID, **equal) -> None:
     """Take ``model``'s row lock on row ``row_id`` until the commit, reading nothing (for a
     caller that reads what it needs after it); ``equal`` narrows the row by more columns
     (``case_id=…``: no lock is taken on a row that does not match)."""
-    connection = db.session.connection()
+    connection = session_connection()
     dialect = connection.dialect.name
     if dialect == "sqlite" and _begin_writing(connection):
         return
@@ -90,7 +90,7 @@ def locks_in_reads() -> bool:
     until the commit and reads them as they are now: always on PostgreSQL. SQLite has no row
     locks: there it is so once the transaction holds the database's write lock, which this
     takes by opening it (``BEGIN IMMEDIATE``); False when a transaction is open already."""
-    connection = db.session.connection()
+    connection = session_connection()
     return connection.dialect.name != "sqlite" or _begin_writing(connection)
 
 

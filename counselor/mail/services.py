@@ -20,7 +20,7 @@ from counselor.cases.models import Partner
 from counselor.core import audit
 from counselor.core.lease import Lease
 from counselor.core.models import utcnow
-from counselor.extensions import core_execute, db
+from counselor.extensions import core_execute, db, session_connection
 from counselor.mail import compose, drain, transport
 from counselor.mail.models import Message
 from counselor.worker import sender
@@ -86,7 +86,7 @@ def _add(mail, recipient, case_id, partner_id, counselor_id, not_before) -> dict
     row = _row(mail, recipient, case_id, partner_id, counselor_id, not_before)
     if db.session.new:
         db.session.flush()  # the rows it refers to (a case, a partner) are written first
-    if db.session.connection().dialect.name == "postgresql":
+    if session_connection().dialect.name == "postgresql":
         # the row and its audit event in one statement: one round trip instead of two
         event = audit.event_parameters("mail.queue", "message", row["id"], actor_kind="system")
         core_execute(_INSERT_AUDITED, {**row, **event})

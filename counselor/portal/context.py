@@ -16,8 +16,9 @@ from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.core import audit
 from counselor.core.locking import locks_in_reads, read_locked, take_lock
 from counselor.core.models import aware, utcnow
+from counselor.core.precompiled import Precompiled
 from counselor.core.tokens import token_hash
-from counselor.extensions import core_execute, db
+from counselor.extensions import core_execute, db, session_connection
 from counselor.mail import notify
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
@@ -384,9 +385,10 @@ def _resolve_changing(told: bool):
     )
 
 
-#: made once, like _RESOLVE: an answer save's read, and a submit's with whom it tells
-_RESOLVE_CHANGING = _resolve_changing(told=False)
-_RESOLVE_SUBMITTING = _resolve_changing(told=True)
+#: made once, like _RESOLVE, and compiled once: an answer save's read, and a submit's with
+#: whom it tells
+_RESOLVE_CHANGING = Precompiled(_resolve_changing(told=False))
+_RESOLVE_SUBMITTING = Precompiled(_resolve_changing(told=True))
 
 
 def resolve_changing(
@@ -407,11 +409,10 @@ def resolve_changing(
         return None
     parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
     statement = _RESOLVE_SUBMITTING if told else _RESOLVE_CHANGING
-    connection = db.session.connection()
-    row = _columns(connection.execute(statement, parameters).first())
+    row = statement.first(parameters)
     # PostgreSQL: a submit's own statement carries the session's idle bookkeeping
     # (``portal_session.to_carry``), one round trip fewer
-    write = not (told and connection.dialect.name == "postgresql")
+    write = not (told and session_connection().dialect.name == "postgresql")
     found = _session_of(sid, row, write) if row is not None else None
     if found is None:
         return None

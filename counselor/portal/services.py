@@ -6,12 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import Select, Update, bindparam, select, update
+from sqlalchemy import Select, bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from counselor.core import audit
 from counselor.core.models import to_local, utcnow
-from counselor.extensions import core_execute, db
+from counselor.core.precompiled import Precompiled
+from counselor.extensions import db, session_connection
 from counselor.mail import notify
 from counselor.mail import services as mail_services
 from counselor.portal import session as portal_session
@@ -164,11 +165,11 @@ def _stop_rules(defn: engine.Definition) -> list[str]:
 _RESPONSE = Response.__table__
 
 
-def _revision_checked(**values) -> Update:
-    """An UPDATE of one response (``row_id``) setting ``values``, made once, checking and
-    bumping the revision as the ORM's version counter does (no other save can have come
-    between the read and the write)."""
-    return (
+def _revision_checked(**values) -> Precompiled:
+    """An UPDATE of one response (``row_id``) setting ``values``, made and compiled once,
+    checking and bumping the revision as the ORM's version counter does (no other save can
+    have come between the read and the write)."""
+    return Precompiled(
         update(_RESPONSE)
         .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
         .values(**values, revision=_RESPONSE.c.revision + 1)
@@ -189,8 +190,10 @@ _SAVE_UNCHANGED = _revision_checked(status="draft", saved_at=_SAVED_AT)
 
 #: the same with the save's audit event written by the same statement (PostgreSQL: one round
 #: trip instead of two; no event when another save got there first)
-_SAVE_DRAFT_AUDITED = audit.with_event(_SAVE_DRAFT.returning(_RESPONSE.c.id))
-_SAVE_UNCHANGED_AUDITED = audit.with_event(_SAVE_UNCHANGED.returning(_RESPONSE.c.id))
+_SAVE_DRAFT_AUDITED, _SAVE_UNCHANGED_AUDITED = (
+    Precompiled(audit.with_event(save.statement.returning(_RESPONSE.c.id)))
+    for save in (_SAVE_DRAFT, _SAVE_UNCHANGED)
+)
 
 
 def _store_draft(response: Response | ResponseRow, text: str | None, partner_id) -> bool:
@@ -205,7 +208,7 @@ def _store_draft(response: Response | ResponseRow, text: str | None, partner_id)
     if text is not None:
         sealed = Response.answers_json.seal(text, response.id)
         changes["answers_json_sealed"] = parameters["sealed"] = sealed
-    if db.session.connection().dialect.name == "postgresql":
+    if session_connection().dialect.name == "postgresql":
         event = audit.partner_event_parameters(partner_id, "portal.save", "response", response.id)
         statement = _SAVE_UNCHANGED_AUDITED if text is None else _SAVE_DRAFT_AUDITED
         return _write(statement, response, changes, {**parameters, **event})
@@ -219,8 +222,8 @@ def _write(statement, response: Response | ResponseRow, changes: dict, parameter
     """Run a response's revision-checked UPDATE (``_SAVE_DRAFT``) and tell the
     loaded response what it wrote (``changes``, and the revision bumped); False when another
     request changed the response first."""
-    done = core_execute(statement, {"row_id": response.id, "base": response.revision, **parameters})
-    if done.rowcount != 1:
+    done = statement.run({"row_id": response.id, "base": response.revision, **parameters})
+    if done != 1:
         return False
     _written(response, changes)
     return True
@@ -263,14 +266,8 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
 
 
 #: a submit: one UPDATE made once, checking and bumping the revision as _SAVE_DRAFT does
-_SUBMIT = (
-    update(_RESPONSE)
-    .where(_RESPONSE.c.id == bindparam("row_id"), _RESPONSE.c.revision == bindparam("base"))
-    .values(
-        status="submitted",
-        submitted_at=bindparam("now", type_=_RESPONSE.c.submitted_at.type),
-        revision=_RESPONSE.c.revision + 1,
-    )
+_SUBMIT = _revision_checked(
+    status="submitted", submitted_at=bindparam("now", type_=_RESPONSE.c.submitted_at.type)
 )
 
 
@@ -281,7 +278,7 @@ def _submit_writing(mail: bool, touch: bool) -> Select:
     (``portal_session.CARRIED_WRITE``): the submit's writes in one round trip. No row (no
     event, no mail) when another request changed the response first (the caller then rolls
     back, the touch with it, which ``portal_session.settle`` writes again)."""
-    changed = _SUBMIT.returning(_RESPONSE.c.id).cte("changed")
+    changed = _SUBMIT.statement.returning(_RESPONSE.c.id).cte("changed")
     statement = select(changed.c.id).add_cte(audit.events_for(changed).cte("event"))
     if mail:
         message = mail_services.insert_after(changed).cte("message")
@@ -294,7 +291,9 @@ def _submit_writing(mail: bool, touch: bool) -> Select:
 
 #: made once: the submit's statement by (whether it writes the mail, whether the touch)
 _SUBMIT_WRITES = {
-    (mail, touch): _submit_writing(mail, touch) for mail in (False, True) for touch in (False, True)
+    (mail, touch): Precompiled(_submit_writing(mail, touch))
+    for mail in (False, True)
+    for touch in (False, True)
 }
 
 
@@ -313,7 +312,7 @@ def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
     response, now = ctx.response, utcnow()
     changes = {"status": "submitted", "submitted_at": now}
     told = ctx.told
-    if db.session.connection().dialect.name != "postgresql":
+    if session_connection().dialect.name != "postgresql":
         if not _write(_SUBMIT, response, changes, {"now": now}):
             return False, None, False
         audit.by_partner(ctx.partner_id, "portal.submit", "response", response.id)
@@ -327,7 +326,7 @@ def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
         audit.partner_event_parameters(ctx.partner_id, "portal.submit", "response", response.id)
     )
     statement = _SUBMIT_WRITES[(mail is not None, touch is not None)]
-    if core_execute(statement, {**parameters, **(mail or {}), **(touch or {})}).first() is None:
+    if statement.first({**parameters, **(mail or {}), **(touch or {})}) is None:
         return False, None, False
     if mail is not None:
         mail_services.written()  # the outbox's drain is asked for once this commits
