@@ -21,6 +21,7 @@ from counselor.core.precompiled import Precompiled
 from counselor.extensions import db, session_connection
 from counselor.mail import services as mail_services
 from counselor.mail.compose import Mail
+from counselor.mail.drain import TableFlag
 from counselor.portal import context, services
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires.models import Response
@@ -53,9 +54,9 @@ def _comparable(parameters):
 
 
 def _same_both_ways(statement: Precompiled, parameters: dict, how: str) -> object:
-    """Run ``statement`` through SQLAlchemy and precompiled (``how``: first, all or run), each
-    in a transaction rolled back after it; assert both sent the same and got the same; the
-    result."""
+    """Run ``statement`` through SQLAlchemy and precompiled (``how``: first, all, run or
+    run_many), each in a transaction rolled back after it; assert both sent the same and got
+    the same; the result."""
 
     def sqlalchemy():
         # (an INSERT's rowcount is kept only when asked for; a precompiled run always reads it)
@@ -115,7 +116,7 @@ def test_the_portal_reads_are_sent_and_read_as_sqlalchemy_does(homework):
 
 
 def test_the_portal_writes_are_sent_as_sqlalchemy_sends_them(homework):
-    _, _, _, response = homework
+    _, case, _, response = homework
     now = utcnow()
     sealed = Response.answers_json.seal('[]\n{"goals.main":"other"}', response.id)
     saves = {"row_id": response.id, "base": response.revision, "now": now, "sealed": sealed}
@@ -126,7 +127,17 @@ def test_the_portal_writes_are_sent_as_sqlalchemy_sends_them(homework):
     assert _same_both_ways(services._SAVE_DRAFT, stale, "run") == 0
     row = audit._row("portal.save", "response", response.id, "partner", response.partner_id)
     assert _same_both_ways(audit._INSERT_ONE, row, "run") == 1
+    rows = [row, audit._row("mail.queue", "message", uuid.uuid4(), "system", None)]
+    assert _same_both_ways(audit._INSERT_ONE, rows, "run_many") == 2
+    mail = Mail("submitted", "Homework sent", "Sam sent their answers.")
+    message = mail_services._row(mail, "a@example.org", case.id, None, case.counselor_id, None)
+    assert _same_both_ways(mail_services._INSERT_ROW, message, "run") == 1
+    drain_flag = TableFlag(db.engine.dialect.name)
+    flag = {"now": now, "stale_before": now - timedelta(seconds=60)}
+    assert _same_both_ways(drain_flag.upsert, flag, "first") == {"id": 1}
     if _postgresql():
+        event = audit.event_parameters("mail.queue", "message", message["id"], actor_kind="system")
+        assert _same_both_ways(mail_services._INSERT_AUDITED, {**message, **event}, "run") == 1
         event_row = audit.partner_event_parameters(
             response.partner_id, "portal.save", "response", response.id
         )

@@ -113,7 +113,7 @@ def _write_pending(session: Session) -> None:
     ):
         statement = _INSERT_READS
     if len(rows) > 1:
-        connection.execute(statement.statement, rows)
+        statement.run_many(rows)
     else:
         statement.run(rows[0])
 

@@ -27,7 +27,7 @@ at execution, and execution options other than those listed in ``_OPTIONS``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import exc
@@ -61,18 +61,20 @@ class Precompiled:
         # a process has one engine, so one dialect: its form is kept at hand
         self._last: _Compiled | None = None
 
-    def compiled(self, dialect: Dialect) -> _Compiled:
+    def compiled(self, dialect: Dialect, many: bool = False) -> _Compiled:
         """The statement's form for ``dialect`` (compiled at its first use, then kept with
-        the dialect: the forms for another engine's, such as a test's app, go with it)."""
+        the dialect: the forms for another engine's, such as a test's app, go with it); with
+        ``many``, its form for a list of parameters (``run_many``)."""
         last = self._last
-        if last is not None and last.dialect is dialect:
+        if last is not None and last.dialect is dialect and not many:
             return last
         with _LOCK:
             forms = dialect.__dict__.setdefault(_FORMS, {})
-            found = forms.get(self)
+            found = forms.get((self, many))
             if found is None:
-                found = forms[self] = _Compiled(self, dialect)
-            self._last = found
+                found = forms[(self, many)] = _Compiled(self, dialect, many)
+            if not many:
+                self._last = found
         return found
 
     def first(self, parameters: Mapping[str, Any]) -> dict | None:
@@ -92,30 +94,44 @@ class Precompiled:
         connection = session_connection()
         return self.compiled(connection.dialect).run(connection, parameters)
 
+    def run_many(self, rows: Sequence[Mapping[str, Any]]) -> int:
+        """Run the statement for each of ``rows`` (two or more) in one ``executemany``, as
+        SQLAlchemy runs a list of parameters; its rowcount. Where SQLAlchemy writes one
+        INSERT of many rows instead (its "insertmanyvalues", PostgreSQL's way), SQLAlchemy
+        runs it."""
+        connection = session_connection()
+        form = self.compiled(connection.dialect, many=True)
+        if form.by_sqlalchemy:
+            return connection.execute(self.statement, list(rows)).rowcount
+        return form.run(connection, rows, many=True)
+
 
 class _Context:
     """What the engine's cursor listeners are given as the execution context of a
     precompiled statement: its SQLAlchemy compiled form, the statement's text and parameters
     as sent (``ExecutionContext``'s attributes of those names)."""
 
-    executemany = False
     is_crud = False
 
-    def __init__(self, compiled, statement: str, parameters, cursor):
+    def __init__(self, compiled, statement: str, parameters, cursor, executemany: bool):
         self.compiled, self.statement, self.parameters = compiled, statement, parameters
-        self.cursor = cursor
+        self.cursor, self.executemany = cursor, executemany
 
 
 class _Compiled:
     """One statement compiled for one dialect: its text, its parameters' order and
     processors, its result columns' keys and processors."""
 
-    def __init__(self, owner: Precompiled, dialect: Dialect):
+    def __init__(self, owner: Precompiled, dialect: Dialect, many: bool = False):
         statement = owner.statement
         options = set(statement.get_execution_options()) - _OPTIONS
         if options:
             raise exc.ArgumentError(f"a precompiled statement runs without {sorted(options)}")
-        compiled = statement.compile(dialect=dialect, column_keys=owner.keys)
+        compiled = statement.compile(dialect=dialect, column_keys=owner.keys, for_executemany=many)
+        #: a list of parameters is run by SQLAlchemy (as one statement of many rows)
+        self.by_sqlalchemy = bool(many and compiled._insertmanyvalues)
+        if many and compiled._result_columns and not self.by_sqlalchemy:
+            raise exc.ArgumentError("a precompiled statement run for many rows returns none")
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise exc.ArgumentError(
                 "a precompiled statement has no parameter expanded or rendered at execution "
@@ -176,9 +192,13 @@ class _Compiled:
             return self.positional(values)
         return {slot[1]: value for slot, value in zip(self.slots, values, strict=True)}
 
-    def _execute(self, connection: Connection, given: Mapping[str, Any]):
-        """The statement run on ``connection``'s driver connection; its open cursor."""
-        parameters = self.parameters(given)
+    def _execute(self, connection: Connection, given, many: bool = False):
+        """The statement run on ``connection``'s driver connection for the parameters
+        ``given`` (with ``many``, a list of them, in one ``executemany``); its open cursor."""
+        if many:
+            parameters = [self.parameters(one) for one in given]
+        else:
+            parameters = self.parameters(given)
         transaction = connection._transaction
         if (transaction is not None and not transaction.is_active) or (
             connection._nested_transaction is not None
@@ -191,16 +211,19 @@ class _Compiled:
         try:
             events = connection._has_events or connection.engine._has_events
             if events:
-                context = _Context(self.compiled, sql, parameters, cursor)
+                context = _Context(self.compiled, sql, parameters, cursor, many)
                 for listener in connection.dispatch.before_cursor_execute:
-                    sql, parameters = listener(connection, cursor, sql, parameters, context, False)
+                    sql, parameters = listener(connection, cursor, sql, parameters, context, many)
             if connection._echo:
                 connection._log_info(sql)
-                connection._log_parameters(parameters, "precompiled", ismulti=False)
-            cursor.execute(sql, parameters)
+                connection._log_parameters(parameters, "precompiled", ismulti=many)
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
             if events:
                 connection.dispatch.after_cursor_execute(
-                    connection, cursor, sql, parameters, context, False
+                    connection, cursor, sql, parameters, context, many
                 )
         except BaseException as error:
             connection._handle_dbapi_exception(error, sql, parameters, cursor, None)
@@ -253,8 +276,8 @@ class _Compiled:
         cursor = self._execute(connection, given)
         return self._fetched(connection, cursor, one=False)
 
-    def run(self, connection: Connection, given: Mapping[str, Any]) -> int:
-        cursor = self._execute(connection, given)
+    def run(self, connection: Connection, given, many: bool = False) -> int:
+        cursor = self._execute(connection, given, many)
         rowcount = cursor.rowcount
         cursor.close()
         return rowcount

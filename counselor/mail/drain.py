@@ -47,7 +47,8 @@ from sqlalchemy import bindparam, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from counselor.core.models import utcnow
-from counselor.extensions import core_execute, db
+from counselor.core.precompiled import Precompiled
+from counselor.extensions import db
 from counselor.mail.models import MailDrain
 from counselor.worker import sender
 
@@ -86,21 +87,24 @@ class TableFlag:
         # a row older than the republish wait is a lost drain's: taken over as if absent
         #: SQLite: the flag is written in the request's own transaction (see above)
         self.in_transaction = dialect == "sqlite"
-        self.upsert = statement.on_conflict_do_update(
-            index_elements=[_TABLE.c.id],
-            set_={"kicked_at": statement.excluded.kicked_at},
-            where=_TABLE.c.kicked_at < bindparam("stale_before"),
-        ).returning(_TABLE.c.id)  # a row back when written (psycopg's rowcount is -1 here)
+        #: compiled once: SQLite writes it in a request that queues mail
+        self.upsert = Precompiled(
+            statement.on_conflict_do_update(
+                index_elements=[_TABLE.c.id],
+                set_={"kicked_at": statement.excluded.kicked_at},
+                where=_TABLE.c.kicked_at < bindparam("stale_before"),
+            ).returning(_TABLE.c.id)  # a row back when written (psycopg's rowcount is -1 here)
+        )
 
-    def set(self, ttl: int, execute=None) -> bool:
+    def set(self, ttl: int, in_session: bool = False) -> bool:
         """Write the row unless a fresh one is there, in a transaction of its own (or with
-        ``execute``, in the caller's); True when this call wrote it."""
+        ``in_session``, in the session's); True when this call wrote it."""
         now = utcnow()
         parameters = {"now": now, "stale_before": now - timedelta(seconds=ttl)}
-        if execute is not None:
-            return execute(self.upsert, parameters).first() is not None
+        if in_session:
+            return self.upsert.first(parameters) is not None
         with db.engine.begin() as conn:
-            return conn.execute(self.upsert, parameters).first() is not None
+            return conn.execute(self.upsert.statement, parameters).first() is not None
 
     def clear(self) -> None:
         """Delete the row (committed before this returns)."""
@@ -132,7 +136,7 @@ def asked() -> str:
     flag = _flag(current_app)
     if isinstance(flag, TableFlag) and flag.in_transaction:
         ttl = current_app.config["COUNSELOR_MAIL_REPUBLISH_SECONDS"]
-        return SEND if flag.set(ttl, core_execute) else PENDING
+        return SEND if flag.set(ttl, in_session=True) else PENDING
     return AFTER_COMMIT
 
 
