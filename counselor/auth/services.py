@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select, update
 from counselor.auth.models import Counselor, LoginSession
 from counselor.core import audit
 from counselor.core.models import aware, utcnow
+from counselor.core.precompiled import Precompiled
 from counselor.core.tokens import new_token, token_hash
 from counselor.extensions import core_execute, db
 
@@ -177,22 +178,23 @@ def load_login_session(token: str) -> SignedIn | None:
     digest = token_hash(token)
     # The login session and its counselor in one Core statement on the session's connection
     # (every counselor page runs this).
-    row = core_execute(_SESSION_AND_COUNSELOR, {"token_hash": digest}).first()
-    if row is None or row.ended_at is not None:
+    row = _SESSION_AND_COUNSELOR.first({"token_hash": digest})
+    if row is None or row["ended_at"] is not None:
         return None
     now = utcnow()
     idle: timedelta = current_app.config["COUNSELOR_IDLE_TIMEOUT"]
     absolute: timedelta = current_app.config["COUNSELOR_ABSOLUTE_TIMEOUT"]
-    last_seen = aware(row.last_seen_at)
-    if now - last_seen > idle or now - aware(row.created_at) > absolute:
+    last_seen = aware(row["last_seen_at"])
+    if now - last_seen > idle or now - aware(row["created_at"]) > absolute:
         _set_login_session(digest, ended_at=now)
         return None
-    if not row.active:
+    if not row["active"]:
         return None
     # Touch at most once a minute: enough for a 30-minute idle limit, and it keeps reads cheap.
     if now - last_seen > timedelta(minutes=1):
         _set_login_session(digest, last_seen_at=now)
-    return SignedIn(row.id, row.email, row.name, row.role, row.active, LoginToken(token, digest))
+    account = (row["id"], row["email"], row["name"], row["role"], row["active"])
+    return SignedIn(*account, LoginToken(token, digest))
 
 
 def _set_login_session(digest: str, **values) -> None:
@@ -205,7 +207,8 @@ def _set_login_session(digest: str, **values) -> None:
 
 _LOGIN_SESSION = LoginSession.__table__
 _ACCOUNT = Counselor.__table__
-_SESSION_AND_COUNSELOR = (
+#: compiled once: every counselor page reads it
+_SESSION_AND_COUNSELOR = Precompiled(
     select(
         _LOGIN_SESSION.c.created_at,
         _LOGIN_SESSION.c.last_seen_at,

@@ -8,7 +8,7 @@ from datetime import datetime
 from flask import current_app, has_app_context, has_request_context, request
 from flask_login import current_user
 from sqlalchemy import CTE, Index, Insert, Select, String, Update, bindparam, event, select, text
-from sqlalchemy.engine import Engine, Row
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from counselor.core.models import one_of, stamped, utcnow
@@ -216,7 +216,7 @@ class ReadWithEvent:
     data-modifying CTE, runs the plain statement and records the event for the commit."""
 
     def __init__(self, statement: Select, found: CTE | None = None):
-        self.plain, self.always = statement, found is None
+        self.plain, self.always = Precompiled(statement), found is None
         values = [bindparam(f"event_{column.name}", type_=column.type) for column in _COLUMNS]
         carried = {}
         for durable in (False, True):
@@ -226,18 +226,18 @@ class ReadWithEvent:
             if not durable:
                 source = source.where(_ASYNC_IF_NOTHING_WRITTEN)
             event_cte = _INSERT.from_select(_COLUMNS, source).cte(f"read_event_{durable:d}")
-            carried[durable] = statement.add_cte(event_cte)
+            carried[durable] = Precompiled(statement.add_cte(event_cte))
         self.carrying = carried
 
     def rows(
         self, parameters: dict, action: str, object_kind: str, object_id: uuid.UUID
-    ) -> list[Row]:
-        """The statement's rows, with ``action``'s audit event of the current actor on
-        ``object_id`` written in the same transaction (when there are any, with ``found``)."""
-        session = db.session()
-        connection = session_connection(session)
+    ) -> list[tuple]:
+        """The statement's rows (named tuples: ``Precompiled.named``), with ``action``'s audit
+        event of the current actor on ``object_id`` written in the same transaction (when
+        there are any, with ``found``)."""
+        connection = session_connection()
         if connection.dialect.name != "postgresql":
-            rows = connection.execute(self.plain, parameters).all()
+            rows = self.plain.named(parameters)
             if rows or self.always:
                 record(action, object_kind, object_id)
             return rows
@@ -248,7 +248,7 @@ class ReadWithEvent:
         )
         if not durable:  # before the statement, which may turn it off even when it finds nothing
             connection.info[_ASYNC_COMMIT] = True
-        return connection.execute(self.carrying[durable], {**parameters, **event_row}).all()
+        return self.carrying[durable].named({**parameters, **event_row})
 
 
 #: ``Connection.info`` key: this transaction may have turned ``synchronous_commit`` off

@@ -27,6 +27,7 @@ at execution, and execution options other than those listed in ``_OPTIONS``.
 from __future__ import annotations
 
 import threading
+from collections import namedtuple
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -88,6 +89,12 @@ class Precompiled:
         SQLAlchemy's rows are."""
         connection = session_connection()
         return self.compiled(connection.dialect).all(connection, parameters)
+
+    def named(self, parameters: Mapping[str, Any]) -> list[tuple]:
+        """``all``'s rows as named tuples (a column by position or by key, as an attribute)."""
+        connection = session_connection()
+        form = self.compiled(connection.dialect)
+        return list(map(form.row_type._make, form.all(connection, parameters)))
 
     def run(self, parameters: Mapping[str, Any]) -> int:
         """Run the statement for its effect; its rowcount (rows it returns are not read)."""
@@ -171,6 +178,8 @@ class _Compiled:
         if len(set(self.keys)) != len(self.keys):
             raise exc.ArgumentError(f"a precompiled statement's columns share names: {self.keys}")
         self._types = [column[3] for column in columns]
+        #: ``named``'s rows (keys that cannot name a field are refused at compile time too)
+        self.row_type = namedtuple("Row", self.keys) if self.keys else tuple
         #: (position, processor) of each result column with a processor, made at the first
         #: result (a processor may depend on the driver's type of the column)
         self._processors: list[tuple[int, Any]] | None = None
