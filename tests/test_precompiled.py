@@ -22,6 +22,7 @@ from counselor.extensions import db, session_connection
 from counselor.mail import services as mail_services
 from counselor.mail.compose import Mail
 from counselor.mail.drain import TableFlag
+from counselor.pages import case_page
 from counselor.portal import context, services
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires.models import Response
@@ -54,8 +55,8 @@ def _comparable(parameters):
 
 
 def _same_both_ways(statement: Precompiled, parameters: dict, how: str) -> object:
-    """Run ``statement`` through SQLAlchemy and precompiled (``how``: first, all, run or
-    run_many), each in a transaction rolled back after it; assert both sent the same and got
+    """Run ``statement`` through SQLAlchemy and precompiled (``how``: first, all, named, run
+    or run_many), each in a transaction rolled back after it; assert both sent the same and got
     the same; the result."""
 
     def sqlalchemy():
@@ -68,10 +69,17 @@ def _same_both_ways(statement: Precompiled, parameters: dict, how: str) -> objec
             return None if row is None else dict(row._mapping)
         if how == "all":
             return [tuple(row) for row in result.all()]
+        if how == "named":
+            return [(tuple(row._fields), *row) for row in result.all()]
         return result.rowcount
 
+    def precompiled():
+        if how == "named":
+            return [(tuple(row._fields), *row) for row in statement.named(parameters)]
+        return getattr(statement, how)(parameters)
+
     theirs, their_sent = _sent(sqlalchemy)
-    mine, my_sent = _sent(lambda: getattr(statement, how)(parameters))
+    mine, my_sent = _sent(precompiled)
     assert my_sent == their_sent
     assert mine == theirs
     assert type(mine) is type(theirs)
@@ -262,3 +270,12 @@ def test_precompiled_times_come_back_as_sqlalchemys(homework):
     row = context._RESOLVE_CHANGING.first({"record_key": key, "assignment_id": assignment.id})
     assert abs(context.aware(row["created_at"]) - utcnow()) < timedelta(minutes=5)
     assert isinstance(row["id"], uuid.UUID)
+
+
+def test_the_case_pages_rows_are_read_as_sqlalchemy_reads_them(homework):
+    _, case, _, _ = homework
+    parameters = {"case_id": case.id, "owner_id": case.counselor_id}
+    rows = _same_both_ways(case_page._READ.plain, parameters, "named")  # a row per partner
+    assert len(rows) == 2 and rows[0][0] == rows[1][0]  # the same keys
+    (row, *_) = case_page._READ.plain.named(parameters)
+    assert row.id == case.id and row[0] == case.id

@@ -50,7 +50,8 @@ _LOCK = threading.Lock()
 
 class Precompiled:
     """``statement`` (a Core statement made once, at module level) compiled once per dialect
-    and run on the session's connection: ``first``, ``all`` and ``run`` (see the module).
+    and run on the session's connection: ``first``, ``all``, ``named``, ``run`` and
+    ``run_many`` (see the module).
 
     ``keys`` are the columns an INSERT or UPDATE without ``values`` for them is given as
     parameters at every run (what ``Connection.execute`` compiles from the parameters' keys);
@@ -178,11 +179,18 @@ class _Compiled:
         if len(set(self.keys)) != len(self.keys):
             raise exc.ArgumentError(f"a precompiled statement's columns share names: {self.keys}")
         self._types = [column[3] for column in columns]
-        #: ``named``'s rows (keys that cannot name a field are refused at compile time too)
-        self.row_type = namedtuple("Row", self.keys) if self.keys else tuple
+        self._row_type = None
         #: (position, processor) of each result column with a processor, made at the first
         #: result (a processor may depend on the driver's type of the column)
         self._processors: list[tuple[int, Any]] | None = None
+
+    @property
+    def row_type(self) -> type:
+        """``Precompiled.named``'s rows: a named tuple of the columns' keys (made at its first
+        use; keys that cannot name a field are refused then)."""
+        if self._row_type is None:
+            self._row_type = namedtuple("Row", self.keys) if self.keys else tuple
+        return self._row_type
 
     def parameters(self, given: Mapping[str, Any]):
         """The DBAPI parameters of a run given ``given``."""
