@@ -50,7 +50,7 @@ def test_caseload_pages_hold_fifty_cases_in_order(app, client_a, counselor_a):
     third = client_a.get("/cases?page=3").get_data(as_text=True)
     assert _labels(first) == [f"Case {n:03d}" for n in range(PAGE_SIZE)]
     assert _labels(third) == [f"Case {n:03d}" for n in range(100, 120)]
-    assert "Cases 101–120 of 120" in third
+    assert "Cases 101&ndash;120 of 120" in third
 
 
 def _nav(client, url: str) -> str:

@@ -86,7 +86,7 @@ def styled_error(response, code: int) -> None:
     title = ERROR_TEXT[code][0]
     assert response.status_code == code
     assert response.mimetype == "text/html"
-    assert f"<title>{title} · Counselor</title>" in html, html[:400]
+    assert f"<title>{title} &middot; Counselor</title>" in html, html[:400]
     assert 'class="error-code"' in html and "/static/css/counselor.css" in html
     for word in TRACE_WORDS:
         assert word not in html, f"{word!r} on the {code} page"
