@@ -51,6 +51,12 @@ def test_a_change_to_an_opened_session_never_reaches_the_next_request(app):
     first["_user_id"] = "other"
     again, _ = _opened(app, raw)
     assert dict(again) == {"_flashes": [("info", "Saved.")], "_user_id": "abc"}
+    plain = _signed(app, {"_user_id": "abc", "_fresh": True})
+    first, _ = _opened(app, plain)
+    first["_user_id"] = "other"
+    del first["_fresh"]
+    again, _ = _opened(app, plain)
+    assert dict(again) == {"_user_id": "abc", "_fresh": True}
 
 
 def test_no_cookie_a_forged_one_or_one_of_another_key_opens_empty(app):
