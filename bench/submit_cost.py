@@ -33,12 +33,12 @@ import gc
 import json
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,11 +107,16 @@ def seeded_app(url: str, tmp: Path, **more):
     return app, version
 
 
-def _times(fn, n: int) -> float:
-    t0 = time.process_time()
+def _times(fn, n: int) -> tuple[float, float]:
+    """(user, system) CPU milliseconds per call of ``fn``, over ``n`` calls."""
+    r0 = resource.getrusage(resource.RUSAGE_SELF)
     for _ in range(n):
         fn()
-    return (time.process_time() - t0) * 1000 / n
+    r1 = resource.getrusage(resource.RUSAGE_SELF)
+    return (
+        (r1.ru_utime - r0.ru_utime) * 1000 / n,
+        (r1.ru_stime - r0.ru_stime) * 1000 / n,
+    )
 
 
 def interleaved(args, send, save) -> None:
@@ -123,12 +128,69 @@ def interleaved(args, send, save) -> None:
         ref, sub = _times(save, args.batch), _times(send, args.batch)
         subs.append(sub)
         refs.append(ref)
-        ratios.append(ref / sub)
+        ratios.append(sum(ref) / sum(sub))
+
+    def med(rows, i):
+        return statistics.median(r[i] for r in rows)
+
     print(
-        f"submit {statistics.median(subs):.2f} ms CPU, reference save "
-        f"{statistics.median(refs):.2f} ms, ratio {statistics.median(ratios):.3f} "
-        f"(medians of {args.rounds} rounds of {args.batch})"
+        f"submit {statistics.median(sum(s) for s in subs):.2f} ms CPU (user {med(subs, 0):.2f}, "
+        f"system {med(subs, 1):.2f}), reference save {statistics.median(sum(r) for r in refs):.2f}"
+        f" ms (user {med(refs, 0):.2f}, system {med(refs, 1):.2f}), ratio "
+        f"{statistics.median(ratios):.3f} (medians of {args.rounds} rounds of {args.batch})"
     )
+
+
+#: what a request's system calls are found between, in strace's log (``stat`` of a missing path)
+MARK = "/counselor-bench-mark"
+
+
+def marked(args, send, save) -> None:
+    """For ``--syscalls`` (run under strace): ``args.count`` calls of each, after the
+    warm-up, each batch between two ``stat`` calls of ``MARK`` paths that strace logs."""
+    for _ in range(args.warmup):
+        send()
+        save()
+    for name, fn in (("submit", send), ("save", save)):
+        os.path.exists(f"{MARK}-start-{name}")
+        for _ in range(args.count):
+            fn()
+        os.path.exists(f"{MARK}-stop-{name}")
+
+
+def syscalls(args) -> int:
+    """Run this script under ``strace -f`` (``marked``) and print the system calls per
+    submit and per reference save, by name, from the lines between the marks."""
+    out = Path(tempfile.mkdtemp(prefix="counselor-strace-")) / "strace.log"
+    argv = [a for a in sys.argv[1:] if a != "--syscalls"]
+    subprocess.run(
+        [shutil.which("strace") or "/usr/bin/strace", "-f", "-qq", "-o", str(out)]
+        + [sys.executable, __file__, "--inside-strace", *argv],
+        check=True,
+    )
+    counts: dict[str, dict[str, int]] = {}
+    current = None
+    call = re.compile(r"^(?:\d+\s+)?(?:<\.\.\. )?([a-z_0-9]+)[( ]")
+    for line in out.read_text(errors="replace").splitlines():
+        mark = re.search(MARK + r"-(start|stop)-(\w+)", line)
+        if mark:
+            current = mark.group(2) if mark.group(1) == "start" else None
+            continue
+        if current is None or "resumed>" in line:
+            continue
+        found = call.match(line)
+        if found:
+            per = counts.setdefault(current, {})
+            per[found.group(1)] = per.get(found.group(1), 0) + 1
+    names = sorted({n for per in counts.values() for n in per})
+    print(f"system calls per request ({args.count} of each after {args.warmup} warm-up; {out})")
+    print(f"{'call':<20}{'submit':>10}{'save':>10}")
+    for n in names:
+        row = [counts.get(w, {}).get(n, 0) / args.count for w in ("submit", "save")]
+        print(f"{n:<20}{row[0]:>10.2f}{row[1]:>10.2f}")
+    totals = [sum(counts.get(w, {}).values()) / args.count for w in ("submit", "save")]
+    print(f"{'total':<20}{totals[0]:>10.2f}{totals[1]:>10.2f}")
+    return 0
 
 
 def counted(args, send, save, tmp: Path, what: str = "submit") -> None:
@@ -194,15 +256,18 @@ def pages_counted(
     return under_valgrind(script, argv, out, count), out
 
 
-def under_valgrind(script: str, argv: list[str], out: Path, count: int) -> dict[str, float]:
-    """Run ``script`` with ``argv`` under callgrind, instrumentation off until the script's
-    own client requests (``_helper``) switch it on; each dump's instructions per request
-    (``count`` requests a dump), by the dump's name."""
+def under_valgrind(
+    script: str, argv: list[str], out: Path, count: int, flags: tuple[str, ...] = ()
+) -> dict[str, float]:
+    """Run ``script`` with ``argv`` under callgrind (with valgrind's further ``flags``),
+    instrumentation off until the script's own client requests (``_helper``) switch it on;
+    each dump's instructions per request (``count`` requests a dump), by the dump's name."""
     subprocess.run(
         [
             shutil.which("valgrind") or "/usr/bin/valgrind",
             "--tool=callgrind",
             "--instr-atstart=no",
+            *flags,
             f"--callgrind-out-file={out}/callgrind.out.%p",
             sys.executable,
             script,
@@ -211,27 +276,46 @@ def under_valgrind(script: str, argv: list[str], out: Path, count: int) -> dict[
         check=True,
         stderr=subprocess.DEVNULL,
     )
-    totals = {}
+    return {name: events["Ir"] for name, events in dumped(out, count).items()}
+
+
+def dumped(out: Path, count: int) -> dict[str, dict[str, float]]:
+    """Every event callgrind counted (instructions, and cache misses and mispredicted
+    branches when simulated) per request, by dump name, from the files in ``out``."""
+    found = {}
     for path in out.glob("callgrind.out.*"):
         text = path.read_text(errors="replace")
         trigger = re.search(r"^desc: Trigger: Client Request: (\S+)", text, re.M)
-        total = re.search(r"^totals: (\d+)", text, re.M)
-        if trigger and total:
-            totals[trigger.group(1)] = int(total.group(1)) / count
-    return totals
+        names = re.search(r"^events: (.+)$", text, re.M)
+        total = re.search(r"^totals: (.+)$", text, re.M)
+        if trigger and names and total:
+            values = (int(v) / count for v in total.group(1).split())
+            found[trigger.group(1)] = dict(zip(names.group(1).split(), values, strict=False))
+    return found
 
 
 def against_save(script: str, args, name: str) -> int:
     """Count ``script``'s ``name`` requests and the reference's saves under callgrind (the
     script run again with ``--inside-callgrind``) and print both with their ratio."""
     out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
-    argv = ["--inside-callgrind", *(a for a in sys.argv[1:] if a != "--callgrind")]
-    totals = under_valgrind(script, argv, out, args.count)
+    flags = tuple(getattr(args, "valgrind_flag", ()))
+    argv = [
+        "--inside-callgrind",
+        *(a for a in sys.argv[1:] if a != "--callgrind" and not a.startswith("--valgrind-flag")),
+    ]
+    while "--valgrind-flag" in argv:  # its value given as a separate argument
+        del argv[argv.index("--valgrind-flag") : argv.index("--valgrind-flag") + 2]
+    totals = under_valgrind(script, argv, out, args.count, flags)
     mine, ref = totals[name], totals["save"]
     print(
         f"callgrind: {name} {mine / 1e6:.2f} M instructions, reference save {ref / 1e6:.2f} M, "
         f"ratio {ref / mine:.3f} ({args.count} of each after {args.warmup} warm-up; {out})"
     )
+    if flags:
+        events = dumped(out, args.count)
+        print(f"{'per request':<12}{name:>12}{'save':>12}")
+        for event in events[name]:
+            print(f"{event:<12}{events[name][event]:>12,.0f}{events['save'][event]:>12,.0f}")
     return 0
 
 
@@ -250,18 +334,35 @@ def main() -> int:
         "seeded minutes before its submits, so that each submit writes the session's touch)",
     )
     parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument(
+        "--syscalls",
+        action="store_true",
+        help="count system calls per submit and per save under strace (--count of each)",
+    )
+    parser.add_argument(
+        "--valgrind-flag",
+        action="append",
+        default=[],
+        help="with --callgrind: one more flag for valgrind (--cache-sim=yes, --branch-sim=yes)",
+    )
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--inside-strace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.callgrind:
         return against_save(__file__, args, "submit")
+    if args.syscalls:
+        return syscalls(args)
     tmp = Path(tempfile.mkdtemp(prefix="counselor-submit-"))
-    measured = args.count if args.inside_callgrind else args.rounds * args.batch
+    counting = args.inside_callgrind or args.inside_strace
+    measured = args.count if counting else args.rounds * args.batch
     app, send, save = setup(args.pg_url, tmp, args.warmup + measured, args.idle)
     gc.collect()
     gc.freeze()  # as wsgi.py does once the app is made
     try:
         if args.inside_callgrind:
             counted(args, send, save, tmp)
+        elif args.inside_strace:
+            marked(args, send, save)
         else:
             interleaved(args, send, save)
     finally:
