@@ -196,3 +196,54 @@ def test_a_drain_lost_by_the_broker_is_sent_again_after_the_republish_wait(mail_
         time.sleep(0.01)
         db.session.commit()
     assert len(sent) == 2
+
+
+def _redis_flag() -> drain.RedisFlag:
+    if not REDIS_URL:
+        service_unavailable("Redis (COUNSELOR_TEST_REDIS_URL)")
+    return drain.RedisFlag(REDIS_URL, f"test-flag-{threading.get_ident()}")
+
+
+def test_the_redis_flag_is_set_once_and_again_after_a_clear():
+    flag = _redis_flag()
+    try:
+        assert flag.set(60) is True
+        assert flag.set(60) is False, "set while set: a drain is pending"
+        flag.clear()
+        assert flag.set(60) is True
+    finally:
+        flag.clear()
+
+
+def test_the_redis_flag_survives_its_connection_closed_by_redis():
+    import redis
+
+    flag = _redis_flag()
+    admin = redis.Redis.from_url(REDIS_URL)
+    try:
+        assert flag.set(60) is True
+        flag.clear()
+        # as a restart of Redis does: the server closes the flag's idle connection
+        assert admin.client_kill_filter(_id=flag._command("CLIENT", "ID")) == 1
+        assert flag.set(60) is True, "the closed connection is opened again, the SET sent once"
+        assert admin.get(flag.key) is not None
+    finally:
+        flag.clear()
+        admin.close()
+
+
+def test_each_thread_sends_the_redis_flag_on_a_connection_of_its_own():
+    flag = _redis_flag()
+    seen = []
+
+    def use():
+        flag.set(60)
+        seen.append(flag._local.connection[0])
+        flag.clear()
+
+    threads = [threading.Thread(target=use) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(c) for c in seen}) == 3
