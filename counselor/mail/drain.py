@@ -25,6 +25,9 @@ is visible to any new read.
   cleared too late): F expires after the republish wait (``COUNSELOR_MAIL_REPUBLISH_SECONDS``),
   so a later request sends a new drain; and beat's sweep publishes each message that is
   due and not sent after that same wait, as it did before. No message depends on the flag.
+  (So does a Redis flag whose connection closed after the SET reached Redis and before its
+  answer: the SET sent again on a new connection finds the flag set, and no drain is sent
+  for it; the flag expires.)
 
 Where the flag lives: a Redis key on the broker's Redis when the broker is Redis (one round
 trip after the commit); otherwise the ``mail_drain`` table's one row in the app's database.
