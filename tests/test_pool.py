@@ -7,6 +7,7 @@ tests fail instead of skipping when PostgreSQL is not configured.
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -242,3 +243,31 @@ def test_a_cursor_describes_its_columns_as_psycopg_does(pg):
         assert len(described) == len(expected) == 4
         assert [tuple(c) for c in described] == [tuple(c) for c in expected]
         assert [c.name for c in described] == ["n", "at", "id", "v"]
+
+
+def test_the_caseload_page_reads_a_page_of_cases_without_a_session_not_all(pg, counselor_b):
+    """The cases without a session are a walk of the caseload's index that stops at a page
+    (cases.caseload._unflagged_page). Ordered by their creation alone, PostgreSQL, which
+    keeps no order of the next columns under ``IS NULL``, read every case of the counselor
+    without a session and sorted them, in the plan it keeps for the page."""
+    from counselor.cases.caseload import _caseload_statement
+    from counselor.pages.read_models import CASELOAD_FLAGS
+
+    _many_cases(counselor_b, 2000)  # none has a session
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql('ANALYZE "case"')
+    statement = _caseload_statement("active", CASELOAD_FLAGS, page=True)
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+        compiled = statement.compile(dialect=conn.dialect)
+        plan = "\n".join(
+            row[0]
+            for row in conn.exec_driver_sql(
+                f"EXPLAIN (ANALYZE, COSTS off, TIMING off) {compiled}",
+                {**compiled.params, "owner": counselor_b.id, "offset": 0, "upto": 50},
+            )
+        )
+    walks = [line for line in plan.splitlines() if "ix_case_caseload" in line]
+    assert len(walks) == 2 and all("Index Scan Backward" in walk for walk in walks), plan
+    read = [int(re.search(r"actual rows=(\d+)", walk)[1]) for walk in walks]
+    assert read == [0, 50], plan  # none with a session, a page of those without

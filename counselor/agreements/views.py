@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import bindparam, func, literal, select
+from sqlalchemy import bindparam, func, literal_column, select
 
 from counselor.agreements import clauses as cl
 from counselor.agreements.models import (
@@ -411,7 +411,7 @@ def agreement_cards_for(partner: Partner) -> list[HomeCard]:
 #: every clause a partner paused as (case id, 0): the caseload's flags
 #: (``pages.read_models.CASELOAD_FLAGS``), which keep the counselor's cases
 CASELOAD_PAUSES = (
-    select(Agreement.case_id, literal(0))
+    select(Agreement.case_id, literal_column("0"))
     .select_from(ClausePause)
     .join(Agreement, Agreement.id == ClausePause.agreement_id)
     .where(ClausePause.lifted_at.is_(None))

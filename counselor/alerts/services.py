@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import Select, bindparam, select, true
+from sqlalchemy import Select, bindparam, literal_column, select, true
 from sqlalchemy import case as sa_case
 from sqlalchemy.orm import selectinload
 
@@ -439,7 +439,14 @@ def caseload_alerts(offset: int) -> Select:
     """Every open alert as (case id, its severity's rank + ``offset``; urgent 0, review 1,
     info 2): the caseload's flags (``pages.read_models.CASELOAD_FLAGS``), which keep the
     counselor's cases."""
-    return select(Alert.case_id, _by_severity + offset).where(Alert.acknowledged_at.is_(None))
+    # the ranks as constants of the statement, not parameters (``_by_severity``'s): the
+    # caseload's statement stays short enough for psycopg's cache of converted statements
+    ranks = {
+        literal_column(f"'{severity}'"): literal_column(str(rank + offset))
+        for severity, rank in SEVERITY_RANK.items()
+    }
+    rank = sa_case(ranks, value=Alert.severity, else_=literal_column(str(len(ranks) + offset)))
+    return select(Alert.case_id, rank).where(Alert.acknowledged_at.is_(None))
 
 
 def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
