@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)
     csrf.init_app(app)
     _skip_csrf_on_portal(app)
+    _csrf_token_of_ours(app)
     bootstrap.init_app(app)
     init_limiter(app)
     _init_login(app)
@@ -224,6 +225,18 @@ def _skip_csrf_on_portal(app: Flask) -> None:
     for i, hook in enumerate(before):
         if getattr(hook, "__module__", "") == "flask_wtf.csrf":
             before[i] = _not_on_portal(hook)
+
+
+def _csrf_token_of_ours(app: Flask) -> None:
+    """Templates' ``csrf_token()`` is ``core.forms.csrf_token``: Flask-WTF's token, made
+    without compressing it again on every page. Flask-WTF hands templates its own both as a
+    global and from a context processor, whose value wins: its processor goes (the globals
+    keep ``csrf_meta_tag``)."""
+    from counselor.core.forms import csrf_token
+
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    processors = app.template_context_processors[None]
+    processors[:] = [p for p in processors if getattr(p, "__module__", "") != "flask_wtf.csrf"]
 
 
 def _init_login(app: Flask) -> None:
