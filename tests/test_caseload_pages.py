@@ -269,6 +269,17 @@ def test_each_row_says_its_partners_and_its_latest_session(app, client_a, counse
     ]
 
 
+def test_partners_names_of_any_length_and_characters_come_back_whole(app, client_a, counselor_a):
+    # a case's partners come as one column of parts (cases.caseload._partners_of): names
+    # with colons, commas and digits, and a long one, are each read whole and in order
+    owner = db.session.get(Counselor, counselor_a.id)
+    names = ["12:34, 5", "\U0001f600" * 300, ":", "9" * 40, "Zoë, Jr.", "x"]
+    create_case(owner, "Names", [{"display_name": name} for name in names])
+    db.session.commit()
+    page = re.sub(r"\s+", " ", client_a.get("/cases").get_data(as_text=True))
+    assert f"> {escape('6 partners: ' + ', '.join(names))} </div>" in page
+
+
 def test_a_full_page_says_what_each_case_object_says(app, client_a, counselor_a):
     # A full page of 50 rows against the same cases read one by one as objects (label and
     # partners through their sealed columns' descriptors, the session day through
