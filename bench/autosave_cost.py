@@ -27,7 +27,9 @@ CPU time (``time.thread_time``), medians of the rounds.
 
 With ``--callgrind`` the script runs itself under callgrind with instrumentation on only
 around ``--count`` autosaves, then as many reference saves, after ``--warmup`` of each
-(bench/submit_cost.py's method).
+(bench/submit_cost.py's method); each ``--valgrind-flag`` is passed on to valgrind (with
+``--cache-sim=yes`` and ``--branch-sim=yes``, cache misses and mispredicted branches per
+request are printed beside the instructions).
 """
 
 from __future__ import annotations
@@ -245,6 +247,12 @@ def main() -> int:
         help="each autosave changes one answer's note (else each sends the same answers)",
     )
     parser.add_argument("--callgrind", action="store_true")
+    parser.add_argument(
+        "--valgrind-flag",
+        action="append",
+        default=[],
+        help="with --callgrind: one more flag for valgrind (--cache-sim=yes, --branch-sim=yes)",
+    )
     parser.add_argument("--neighbour", action="store_true", help="SQLite: see the module")
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
