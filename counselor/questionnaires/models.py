@@ -11,6 +11,7 @@ from operator import itemgetter
 
 import orjson
 from sqlalchemy import (
+    DDL,
     JSON,
     Boolean,
     CheckConstraint,
@@ -255,6 +256,8 @@ class Response(UUIDPrimaryKey, db.Model):
     __table_args__ = (
         UniqueConstraint("assignment_id", "partner_id", name="uq_response_assignment_partner"),
         one_of("status", RESPONSE_STATUSES),
+        # PostgreSQL: see RESPONSE_STORAGE
+        {"postgresql_with": {"toast_tuple_target": 8160, "fillfactor": 50}},
     )
 
     assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
@@ -314,6 +317,23 @@ class Response(UUIDPrimaryKey, db.Model):
             # them as the standard library's allow_nan=False did
             raise ValueError("an answer that is not a finite number cannot be stored")
         return text.decode()
+
+
+#: PostgreSQL: a response's sealed answers stay in its row and are never compressed.
+#: Ciphertext does not compress, and a draft of a few KB was moved out of line at every save
+#: (the default moves values out once a row passes about 2 KB): each autosave wrote its
+#: answers as TOAST chunks with their index entries and deleted the old ones, and each read
+#: under the lock fetched them back through the TOAST index. ``toast_tuple_target`` keeps a
+#: row whole up to what a page holds; EXTERNAL storage sends a larger one out of line without
+#: first trying to compress it. ``fillfactor`` 50 leaves room on a row's page for its next
+#: version, so that an autosave (which changes no indexed column) stays a HOT update, with
+#: no index entry written. Migration 0026 sets the same on an existing database.
+RESPONSE_STORAGE = "ALTER TABLE response ALTER COLUMN answers_json_sealed SET STORAGE EXTERNAL"
+event.listen(
+    Response.__table__,
+    "after_create",
+    DDL(RESPONSE_STORAGE).execute_if(dialect="postgresql"),
+)
 
 
 class StoredAnswers:

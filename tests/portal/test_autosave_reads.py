@@ -216,3 +216,46 @@ def test_on_sqlite_the_lock_holds_the_database_s_write_lock_until_the_commit(app
     finally:
         other.close()
     assert db.session.execute(select(Assignment.__table__)).all() == before
+
+
+def test_on_postgresql_a_draft_s_answers_stay_in_its_row_and_a_save_is_a_hot_update(pg, sam):
+    """A draft of a few KB of ciphertext is kept in the response's row (models.RESPONSE_STORAGE):
+    a save writes no TOAST chunk and no index entry (a heap-only tuple beside the old one),
+    and the read under the lock fetches nothing through the TOAST index."""
+    browser = sam[0]
+    _, csrf, revision = section(browser.client, 1)
+    long_text = "words that stay private " * 150  # 3,600 characters: sealed, past 2 KB
+    for n in range(3):
+        r = autosave(browser.client, csrf, revision, {"goals.main": f"{long_text}{n}"})
+        assert r.status_code == 200, r.get_data(as_text=True)
+        revision = r.get_json()["revision"]
+    assert _answers_of_sam(sam[1], sam[2])["goals.main"] == f"{long_text}2"
+    response_id = response_of(sam[2].id, partner_named(sam[1], "Sam Rivera").id).id
+    with db.engine.begin() as conn:
+        toast = conn.execute(
+            text("SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'response'")
+        ).scalar()
+        # the TOAST table's name as the catalog gives it
+        assert conn.execute(text(f"SELECT count(*) FROM {toast}")).scalar() == 0  # noqa: S608
+        sealed = conn.execute(
+            text("SELECT octet_length(answers_json_sealed) FROM response WHERE id = :id"),
+            {"id": response_id},
+        ).scalar()
+        assert sealed > 2500  # long enough that the default storage moved it out of line
+        conn.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
+        block, item = conn.execute(
+            text(
+                "SELECT (ctid::text::point)[0]::int, (ctid::text::point)[1]::int FROM response "
+                "WHERE id = :id"
+            ),
+            {"id": response_id},
+        ).one()
+        # HEAP_ONLY_TUPLE (0x8000 of t_infomask2): the live version has no index entry
+        heap_only = conn.execute(
+            text(
+                "SELECT t_infomask2 & 32768 <> 0 FROM heap_page_items(get_raw_page('response', "
+                ":block)) WHERE lp = :item"
+            ),
+            {"block": block, "item": item},
+        ).scalar()
+        assert heap_only is True
