@@ -123,6 +123,31 @@ def test_the_portal_reads_are_sent_and_read_as_sqlalchemy_does(homework):
         assert len(rows) == 1
 
 
+def test_on_postgresql_the_answer_reads_come_in_binary_with_the_same_rows(homework):
+    """The reads that carry the sealed answers ask PostgreSQL for its binary format (the text
+    format sent the bytes as hex, twice as long); the test above holds their rows equal to
+    SQLAlchemy's, which reads the text format."""
+    if not _postgresql():
+        pytest.skip("PostgreSQL's result formats")
+    key = homework[0]
+    formats = []
+
+    def keep(conn, cursor, statement, parameters, context, executemany):
+        result = cursor.pgresult
+        formats.append({result.fformat(i) for i in range(result.nfields)})
+
+    event.listen(db.engine, "after_cursor_execute", keep)
+    try:
+        for statement in (context._RESOLVE_CHANGING, context._RESOLVE_SUBMITTING):
+            assert statement.first({"record_key": key, "assignment_id": None}) is not None
+            db.session.rollback()
+        db.session.execute(select(Response.answers_json_sealed)).all()
+    finally:
+        event.remove(db.engine, "after_cursor_execute", keep)
+        db.session.rollback()
+    assert formats == [{1}, {1}, {0}]  # binary, binary; SQLAlchemy's own reads stay text
+
+
 def test_the_portal_writes_are_sent_as_sqlalchemy_sends_them(homework):
     _, case, _, response = homework
     now = utcnow()

@@ -55,11 +55,18 @@ class Precompiled:
 
     ``keys`` are the columns an INSERT or UPDATE without ``values`` for them is given as
     parameters at every run (what ``Connection.execute`` compiles from the parameters' keys);
-    a run must give each of them."""
+    a run must give each of them.
 
-    def __init__(self, statement: Executable, keys: Iterable[str] = ()):
+    With ``binary_results`` PostgreSQL sends the result's columns in its binary format (psycopg
+    makes the same Python values of them): a sealed column comes as its bytes, where the text
+    format doubles it into hex for the server to write and the driver to read back."""
+
+    def __init__(
+        self, statement: Executable, keys: Iterable[str] = (), binary_results: bool = False
+    ):
         self.statement = statement
         self.keys = sorted(keys)
+        self.binary_results = binary_results
         # a process has one engine, so one dialect: its form is kept at hand
         self._last: _Compiled | None = None
 
@@ -179,6 +186,9 @@ class _Compiled:
         if len(set(self.keys)) != len(self.keys):
             raise exc.ArgumentError(f"a precompiled statement's columns share names: {self.keys}")
         self._types = [column[3] for column in columns]
+        #: the driver's options of each run (psycopg's ``binary``; SQLite's takes none)
+        binary = owner.binary_results and dialect.name == "postgresql"
+        self.options = {"binary": True} if binary else {}
         self._row_type = None
         #: (position, processor) of each result column with a processor, made at the first
         #: result (a processor may depend on the driver's type of the column)
@@ -237,7 +247,7 @@ class _Compiled:
             if many:
                 cursor.executemany(sql, parameters)
             else:
-                cursor.execute(sql, parameters)
+                cursor.execute(sql, parameters, **self.options)
             if events:
                 connection.dispatch.after_cursor_execute(
                     connection, cursor, sql, parameters, context, many

@@ -386,9 +386,10 @@ def _resolve_changing(told: bool):
 
 
 #: made once, like _RESOLVE, and compiled once: an answer save's read, and a submit's with
-#: whom it tells
-_RESOLVE_CHANGING = Precompiled(_resolve_changing(told=False))
-_RESOLVE_SUBMITTING = Precompiled(_resolve_changing(told=True))
+#: whom it tells; their rows carry the sealed answers, a few KB that PostgreSQL's binary
+#: format sends as they are (its text format sends them as hex, twice as long)
+_RESOLVE_CHANGING = Precompiled(_resolve_changing(told=False), binary_results=True)
+_RESOLVE_SUBMITTING = Precompiled(_resolve_changing(told=True), binary_results=True)
 
 
 def resolve_changing(
