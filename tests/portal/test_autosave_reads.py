@@ -218,10 +218,10 @@ def test_on_sqlite_the_lock_holds_the_database_s_write_lock_until_the_commit(app
     assert db.session.execute(select(Assignment.__table__)).all() == before
 
 
-def test_on_postgresql_a_draft_s_answers_stay_in_its_row_and_a_save_is_a_hot_update(pg, sam):
-    """A draft of a few KB of ciphertext is kept in the response's row (models.RESPONSE_STORAGE):
-    a save writes no TOAST chunk and no index entry (a heap-only tuple beside the old one),
-    and the read under the lock fetches nothing through the TOAST index."""
+def test_on_postgresql_a_long_draft_is_stored_uncompressed_and_saved_as_a_hot_update(pg, sam):
+    """A draft of a few KB of ciphertext is moved out of line as it is, never compressed
+    (``RESPONSE_STORAGE``), and a save changes no indexed column: the response's row stays a
+    heap-only tuple (no index entry written) on its page."""
     browser = sam[0]
     _, csrf, revision = section(browser.client, 1)
     long_text = "words that stay private " * 150  # 3,600 characters: sealed, past 2 KB
@@ -232,16 +232,21 @@ def test_on_postgresql_a_draft_s_answers_stay_in_its_row_and_a_save_is_a_hot_upd
     assert _answers_of_sam(sam[1], sam[2])["goals.main"] == f"{long_text}2"
     response_id = response_of(sam[2].id, partner_named(sam[1], "Sam Rivera").id).id
     with db.engine.begin() as conn:
-        toast = conn.execute(
-            text("SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = 'response'")
+        storage = conn.execute(
+            text(
+                "SELECT attstorage FROM pg_attribute WHERE attrelid = 'response'::regclass "
+                "AND attname = 'answers_json_sealed'"
+            )
         ).scalar()
-        # the TOAST table's name as the catalog gives it
-        assert conn.execute(text(f"SELECT count(*) FROM {toast}")).scalar() == 0  # noqa: S608
-        sealed = conn.execute(
-            text("SELECT octet_length(answers_json_sealed) FROM response WHERE id = :id"),
+        assert storage == "e"
+        compression = conn.execute(
+            text(
+                "SELECT octet_length(answers_json_sealed), pg_column_compression("
+                "answers_json_sealed) FROM response WHERE id = :id"
+            ),
             {"id": response_id},
-        ).scalar()
-        assert sealed > 2500  # long enough that the default storage moved it out of line
+        ).one()
+        assert compression[0] > 2500 and compression[1] is None
         conn.execute(text("CREATE EXTENSION IF NOT EXISTS pageinspect"))
         block, item = conn.execute(
             text(
