@@ -5,6 +5,7 @@
     python bench/load.py --rounds 3 --seconds 8         # the issue's protocol
     python bench/load.py --measures autosave,submit     # only the measures named (in part)
     python bench/load.py --pg-url ... --redis-url redis://127.0.0.1:6379/9   # production's shape
+    python bench/load.py --promises-off   # also the app with audit, encryption, session off
 
 Seeds a scratch database through the app's own services (counselors; cases with 2-6
 partners; sessions; submitted homework; a 30-item exercise; audit history; for the submit, a
@@ -17,6 +18,10 @@ The PostgreSQL database named by --pg-url is emptied first: give it a bench data
 With --redis-url the PostgreSQL run serves the project as production runs it, with Redis as
 its broker and rate-limit store (the Redis database is flushed before and after: give it one
 of its own); the SQLite run always keeps the embedded defaults of `make run`.
+With --promises-off a third server (same settings, same database) serves the app with the
+audit trail, encryption and the session look-ups switched off in its processes
+(bench/ablate.py), run in each round between the project and the second reference run: an
+experiment that measures what the promises cost under load, never a way to run the app.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import submit  # noqa: E402
+from bench import ablate, submit  # noqa: E402
 from bench.harness import (  # noqa: E402
     AUTOSAVE_LUA,
     GET_LUA,
@@ -54,6 +59,7 @@ from bench.harness import (  # noqa: E402
 from bench.seed import (  # noqa: E402
     PASSWORD,
     SENTENCE,
+    ablated_autosave_tokens,
     bench_app,
     explain,
     seed,
@@ -124,12 +130,24 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
 
         if db.engine.dialect.name == "postgresql":
             explain(data)
-    pool = []
+    pool, off_pool, off_tokens = [], [], []
+    if args.promises_off and wanted(args, "portal autosave"):
+        off_tokens = ablated_autosave_tokens(app, data)
     if wanted(args, "portal submit"):
         t0 = time.monotonic()
         count = submit.pool_size(args.seconds, args.rounds, args.submit_rate)
-        pool = submit.seed_pool(app, data["counselors"]["submit"], data["submit_version"], count)
-        print(f"[{label}] {count} partners to submit seeded in {time.monotonic() - t0:.1f} s")
+        servers = 2 if args.promises_off else 1  # each server its own partners to send
+        pool = submit.seed_pool(
+            app, data["counselors"]["submit"], data["submit_version"], count * servers
+        )
+        pool, off_pool = pool[:count], pool[count:]
+        if off_pool:
+            # sealed as the ablated server seals: it opens them without AES-GCM
+            ablate.plain_answers(app, [p["path"].split("/")[3] for p in off_pool])
+        print(
+            f"[{label}] {count * servers} partners to submit seeded in "
+            f"{time.monotonic() - t0:.1f} s"
+        )
     with app.app_context():
         from sqlalchemy import text
 
@@ -149,72 +167,39 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
 
     project, pbase = start_gunicorn("bench.load_wsgi:app", env)
     reference, rbase = start_gunicorn("bench.ref_app:app", env)
+    off = None
+    if args.promises_off:
+        off_env = {**env, "BENCH_PROMISE_OFF": ",".join(ablate.SWITCHES)}
+        off, obase = start_gunicorn("bench.load_wsgi:app", off_env)
     try:
-        small = sign_in(pbase, data["counselors"]["small"], PASSWORD)
-        large = sign_in(pbase, data["counselors"]["large"], PASSWORD)
-        sessions = [open_link(pbase, t) for t in data["autosave_tokens"]]
         ref_page = (rbase + "/page", "")
         ref_post = (
             rbase + "/save",
             POST_LUA
             % lua_string(urllib.parse.urlencode({f"f{i}": f"{SENTENCE} {i}" for i in range(30)})),
         )
-        # "@@": where the wrk script writes each save's number (AUTOSAVE_LUA)
-        answers = json.dumps({**thirty_answers(), "t0": f"{SENTENCE} (@@)"}, ensure_ascii=False)
         conns = args.connections
-        measures = [
-            Measure("caseload, 10 cases", pbase + "/cases", GET_LUA % lua_string(small), ref_page),
-            Measure(
-                f"caseload, {args.cases} cases",
-                pbase + "/cases",
-                GET_LUA % lua_string(large),
-                ref_page,
-            ),
-            Measure(
-                "case page", pbase + f"/cases/{data['case']}", GET_LUA % lua_string(small), ref_page
-            ),
-            *(
-                Measure(
-                    f"comparison {page}, {size} partners",
-                    pbase + data["compare_paths"][size][page],
-                    GET_LUA % lua_string(small),
-                    ref_page,
-                    goal,
-                )
-                for page in ("first", "section", "preview")
-                for size, goal in ((2, 0.5), (6, 0.3))
-            ),
-            Measure(
-                "portal autosave, 30 items",
-                pbase + "/p/autosave",
-                lambda: (
-                    AUTOSAVE_LUA
-                    % (
-                        lua_table([with_current_revision(pbase, s) for s in sessions]),
-                        lua_string(answers),
-                    )
-                ),
-                ref_post,
-                connections=len(sessions),
-            ),
-            # one thread per connection: each walks its own slice of the pool
-            Measure(
-                "portal submit, 30 items",
-                pbase,
-                submit.scripts(pool, args.rounds, conns, tmp),
-                ref_post,
-                threads=conns,
-            ),
-        ]
+        refs_of = (ref_page, ref_post)
+        measures = served_measures(args, data, pbase, data["autosave_tokens"], pool, tmp, refs_of)
+        # the same measures on the server with the promises off, each with its own partners
+        off_measures = {
+            m.name: m
+            for m in (
+                served_measures(args, data, obase, off_tokens, off_pool, tmp, refs_of, "off")
+                if off
+                else []
+            )
+        }
         rows = []
         for m in (m for m in measures if wanted(args, m.name)):
-            rounds, refs = [], []
+            rounds, refs, offs = [], [], []
+            o = off_measures.get(m.name)
             for n in range(args.rounds):
-                script = m.script[n] if isinstance(m.script, list) else m.script
-                script = script() if callable(script) else script
                 c = m.connections or conns
                 before = wrk(*m.ref, args.seconds, c, tmp, server=reference)
-                mine = wrk(m.url, script, args.seconds, c, tmp, threads=m.threads, server=project)
+                mine = wrk(m.url, script_of(m, n), args.seconds, c, tmp, m.threads, project)
+                if o:
+                    offs.append(wrk(o.url, script_of(o, n), args.seconds, c, tmp, o.threads, off))
                 after = wrk(*m.ref, args.seconds, c, tmp, server=reference)
                 ref = (before["rps"] + after["rps"]) / 2
                 rounds.append((mine, ref, mine["rps"] / ref))
@@ -231,19 +216,27 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
                 "goal": m.goal,
                 "ran_out": sum(submit.ran_out(r[0]["output"]) for r in rounds),
                 # CPU per request by whom (ms): gunicorn's processes, wrk, PostgreSQL's
-                "cpu": {
-                    k: statistics.median(r[0]["cpu"][k] for r in rounds)
-                    for k in rounds[0][0]["cpu"]
-                },
+                "cpu": _median_cpu([r[0] for r in rounds]),
                 "ref_cpu": {
                     k: statistics.median((b["cpu"][k] + a["cpu"][k]) / 2 for b, a in refs)
                     for k in refs[0][0]["cpu"]
                 },
             }
+            if offs:
+                row["off"] = {
+                    "rps": statistics.median(x["rps"] for x in offs),
+                    "ratio": statistics.median(
+                        x["rps"] / r[1] for x, r in zip(offs, rounds, strict=True)
+                    ),
+                    "bad": statistics.median(x["bad"] for x in offs),
+                    "ran_out": sum(submit.ran_out(x["output"]) for x in offs),
+                    "cpu": _median_cpu(offs),
+                }
             rows.append(row)
             print(_line(row), flush=True)
         if not wanted(args, "one user"):
             return rows
+        small, large = (sign_in(pbase, data["counselors"][k], PASSWORD) for k in ("small", "large"))
         # One user, one connection: does a page's latency grow with the caseload? 10 cases
         # fill a fifth of a page, 100 and more fill the page of 50.
         sizes = {"small": 10, "mid": 100, "large": args.cases}
@@ -271,6 +264,75 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
     finally:
         stop(project)
         stop(reference)
+        if off:
+            stop(off)
+
+
+def script_of(m: Measure, n: int) -> str:
+    """The measure's wrk script for round ``n`` (see ``Measure.script``)."""
+    script = m.script[n] if isinstance(m.script, list) else m.script
+    return script() if callable(script) else script
+
+
+def _median_cpu(runs: list[dict]) -> dict:
+    return {k: statistics.median(r["cpu"][k] for r in runs) for k in runs[0]["cpu"]}
+
+
+def served_measures(
+    args, data: dict, base: str, tokens: list, pool: list, tmp: Path, refs, name="submit"
+) -> list[Measure]:
+    """The measures of the server at ``base`` against the reference's (page, save) ``refs``:
+    its own counselors' sign-ins, autosave with the links ``tokens``, the submit with the
+    partners ``pool`` (its files named after ``name``)."""
+    ref_page, ref_post = refs
+    small, large = (sign_in(base, data["counselors"][k], PASSWORD) for k in ("small", "large"))
+    sessions = [open_link(base, t) for t in tokens]
+    # "@@": where the wrk script writes each save's number (AUTOSAVE_LUA)
+    answers = json.dumps({**thirty_answers(), "t0": f"{SENTENCE} (@@)"}, ensure_ascii=False)
+    return [
+        Measure("caseload, 10 cases", base + "/cases", GET_LUA % lua_string(small), ref_page),
+        Measure(
+            f"caseload, {args.cases} cases",
+            base + "/cases",
+            GET_LUA % lua_string(large),
+            ref_page,
+        ),
+        Measure(
+            "case page", base + f"/cases/{data['case']}", GET_LUA % lua_string(small), ref_page
+        ),
+        *(
+            Measure(
+                f"comparison {page}, {size} partners",
+                base + data["compare_paths"][size][page],
+                GET_LUA % lua_string(small),
+                ref_page,
+                goal,
+            )
+            for page in ("first", "section", "preview")
+            for size, goal in ((2, 0.5), (6, 0.3))
+        ),
+        Measure(
+            "portal autosave, 30 items",
+            base + "/p/autosave",
+            lambda: (
+                AUTOSAVE_LUA
+                % (
+                    lua_table([with_current_revision(base, s) for s in sessions]),
+                    lua_string(answers),
+                )
+            ),
+            ref_post,
+            connections=len(sessions),
+        ),
+        # one thread per connection: each walks its own slice of the pool
+        Measure(
+            "portal submit, 30 items",
+            base,
+            submit.scripts(pool, args.rounds, args.connections, tmp, name),
+            ref_post,
+            threads=args.connections,
+        ),
+    ]
 
 
 def _line(row: dict) -> str:
@@ -290,7 +352,48 @@ def _line(row: dict) -> str:
             if row.get("ran_out")
             else ""
         )
+        + (_off_line(row["off"]) if "off" in row else "")
     )
+
+
+def _off_line(off: dict) -> str:
+    return (
+        f" | promises off {off['rps']:7.0f} req/s ratio {off['ratio']:.3f}"
+        + (f" {off['bad']:.0f} non-2xx" if off["bad"] else "")
+        + f" CPU ms/request {_cpu(off['cpu'])}"
+        + (f" (its pool ran out in {off['ran_out']} round(s))" if off["ran_out"] else "")
+    )
+
+
+def _all_cpu(row: dict, cpu: dict) -> float:
+    """All the CPU a request cost: gunicorn's, wrk's, and on PostgreSQL its and Redis's
+    servers' (on SQLite they serve other work)."""
+    services = cpu["postgres"] + cpu["redis"] if row["db"] == "PostgreSQL" else 0
+    return cpu["server"] + cpu["wrk"] + services
+
+
+def promises_markdown(rows: list[dict]) -> str:
+    """``--promises-off``: the app with audit, encryption and session work switched off in its
+    processes, next to the real app, in the same rounds against the same reference runs."""
+    lines = [
+        "| database | measure | reference req/s | Counselor req/s (ratio) | promises off req/s "
+        "(ratio) | gunicorn CPU ms/req: reference → Counselor → promises off | ratio of all "
+        "CPU per request: Counselor → promises off |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        if "off" not in r:
+            continue
+        off, ref = r["off"], _all_cpu(r, r["ref_cpu"])
+        lines.append(
+            f"| {r['db']} | {r['measure']} | {r['ref_rps']:.0f} | {r['rps']:.0f} "
+            f"({r['ratio']:.3f}) | {off['rps']:.0f} ({off['ratio']:.3f})"
+            + (f", {off['bad']:.0f} non-2xx" if off["bad"] else "")
+            + f" | {r['ref_cpu']['server']:.2f} → {r['cpu']['server']:.2f} → "
+            f"{off['cpu']['server']:.2f} | {ref / _all_cpu(r, r['cpu']):.3f} → "
+            f"{ref / _all_cpu(r, off['cpu']):.3f} |"
+        )
+    return "\n".join(lines)
 
 
 def _cpu(cpu: dict) -> str:
@@ -317,8 +420,7 @@ def cpu_markdown(rows: list[dict]) -> str:
             return cpu["postgres"] + cpu["redis"]
 
         pg = f"{services(ref):.2f} → {services(mine):.2f}" if on_pg else "–"
-        total = mine["server"] + mine["wrk"] + (services(mine) if on_pg else 0)
-        ref_total = ref["server"] + ref["wrk"] + (services(ref) if on_pg else 0)
+        total, ref_total = _all_cpu(r, mine), _all_cpu(r, ref)
         lines.append(
             f"| {r['db']} | {r['measure']} | {ref['server']:.2f} → {mine['server']:.2f} | {pg} | "
             f"{ref['wrk']:.2f} → {mine['wrk']:.2f} | {ref_total / total:.3f} |"
@@ -374,6 +476,12 @@ def main() -> int:
         default=submit.RATE,
         help="submits a second the pool of partners is sized for (default %(default)s)",
     )
+    parser.add_argument(
+        "--promises-off",
+        action="store_true",
+        help="also serve the app with audit, encryption and session work switched off "
+        "(bench/ablate.py) and run it in each round: what the promises cost under load",
+    )
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.cases, args.audit_rows = 1, 2, 300, 20_000
@@ -396,6 +504,9 @@ def main() -> int:
     print(markdown(rows))
     print()
     print(cpu_markdown(rows))
+    if args.promises_off:
+        print()
+        print(promises_markdown(rows))
     return 0
 
 

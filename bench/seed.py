@@ -212,7 +212,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
     from counselor.core.models import utcnow
     from counselor.extensions import db
     from counselor.questionnaires.models import Questionnaire
-    from counselor.questionnaires.services import assign, load_definition, sync_library
+    from counselor.questionnaires.services import load_definition, sync_library
 
     out: dict = {}
     with app.app_context():
@@ -246,15 +246,7 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
             paths[size] = compare_paths(case, assignment)
         out["compare"] = compare
         out["compare_paths"] = paths
-        # Partners who will autosave the thirty-item page: one case each, one link each.
-        tokens = []
-        for n in range(4):
-            case = create_case(owner, f"Autosave {n}", [{"display_name": NAMES[n]}])
-            _, issued = assign(
-                case, thirty.latest, [], due_on=None, instructions=None, ttl_days=30, links=True
-            )
-            tokens.append(issued[0].token)
-        db.session.commit()
+        tokens, case = autosave_links(owner, thirty.latest)
         out["autosave_tokens"] = tokens
         out["thirty_version"] = thirty.latest.id
         # The submit measure's pool of couples (bench/submit.py) belongs to a counselor of its
@@ -285,6 +277,41 @@ def seed(app, *, small: int, large: int, audit_rows: int) -> dict:
             db.session.execute(AuditEvent.__table__.insert(), rows)
             db.session.commit()
     return out
+
+
+def autosave_links(owner, version, label: str = "Autosave", count: int = 4) -> tuple[list, object]:
+    """Partners who will autosave the thirty-item page of ``version``: one case each, one
+    link each (committed, in the app's context); their links' tokens and the last case."""
+    from counselor.cases.services import create_case
+    from counselor.extensions import db
+    from counselor.questionnaires.services import assign
+
+    tokens = []
+    for n in range(count):
+        case = create_case(owner, f"{label} {n}", [{"display_name": NAMES[n]}])
+        _, issued = assign(
+            case, version, [], due_on=None, instructions=None, ttl_days=30, links=True
+        )
+        tokens.append(issued[0].token)
+    db.session.commit()
+    return tokens, case
+
+
+def ablated_autosave_tokens(app, data: dict) -> list[str]:
+    """``autosave_links`` of their own for a server with promises switched off (bench/ablate.py
+    seals without encryption: the real server must never read what it saved), under the
+    submit measure's counselor and its copy of the exercise (no measured caseload grows)."""
+    from sqlalchemy import select
+
+    from counselor.auth.models import Counselor
+    from counselor.extensions import db
+    from counselor.questionnaires.models import QuestionnaireVersion
+
+    with app.app_context():
+        email = data["counselors"]["submit"]
+        owner = db.session.scalar(select(Counselor).where(Counselor.email == email))
+        version = db.session.get(QuestionnaireVersion, data["submit_version"])
+        return autosave_links(owner, version, "Autosave ablated")[0]
 
 
 def pool_cases(app, owner_email: str, count: int) -> None:

@@ -67,9 +67,12 @@ end
 """
 
 
-def scripts(pool: list[dict], rounds: int, threads: int, tmp: Path) -> list[str]:
+def scripts(
+    pool: list[dict], rounds: int, threads: int, tmp: Path, name: str = "submit"
+) -> list[str]:
     """wrk's script for each round: the round's share of the pool, one file per thread (a
-    couple's two partners in the same file, so no two connections wait on one assignment)."""
+    couple's two partners in the same file, so no two connections wait on one assignment),
+    the files named after ``name``."""
     per_round = len(pool) // rounds if rounds else 0
     per_thread = per_round // threads // 2 * 2
     out = []
@@ -77,7 +80,7 @@ def scripts(pool: list[dict], rounds: int, threads: int, tmp: Path) -> list[str]
         files = []
         for t in range(threads):
             start = r * per_round + t * per_thread
-            path = tmp / f"submit-{r}-{t}.tsv"
+            path = tmp / f"{name}-{r}-{t}.tsv"
             path.write_text(
                 "".join(
                     f"{p['path']}\t{p['cookie']}\t{p['csrf']}\t{p['revision']}\n"
