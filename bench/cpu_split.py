@@ -16,9 +16,11 @@ that time. bench/ref_app.py's two endpoints are timed the same way for the ratio
 reference, round after round), and its ratio is the median of the rounds'.
 
 The split has two parts. *Promises* are the cumulative time of the functions that keep one:
-decrypting sealed columns (encryption at rest), writing and committing the audit row of the
-read (the audit promise; on a read page the view's commit carries nothing else), and resolving
-the server-side login or portal session (sign-out and timeouts that work). *The rest* is the
+opening and sealing encrypted columns (encryption at rest), writing and committing the audit
+row of the read (the audit promise; on a read page the view's commit carries nothing else), and
+resolving the server-side login or portal session (sign-out and timeouts that work; on the
+portal the session's record is read by the statement that reads the partner and their
+homework, which is not counted here). *The rest* is the
 self time of every other function, by the package it lives in. cProfile's own overhead falls
 on every call alike, so the shares, not the profiled milliseconds, are what to read.
 """
@@ -47,16 +49,28 @@ from bench import harness, seed, submit  # noqa: E402
 
 #: promise -> (file suffix, function name) whose cumulative time is that promise's cost
 PROMISES = {
-    # the opening itself (the column descriptor's cache and look-ups around it are not counted)
-    "decryption": [("counselor/core/crypto.py", "_unseal_all")],
+    # the opening and the sealing themselves (the column descriptor's cache and look-ups
+    # around them are not counted); a save or a submit seals what it writes
+    "encryption (opening and sealing)": [
+        ("counselor/core/crypto.py", "_unseal_all"),
+        ("counselor/core/crypto.py", "encrypt"),
+    ],
     "audit row and its commit": [
         ("counselor/core/audit.py", "record"),
         ("sqlalchemy/orm/scoping.py", "commit"),
     ],
+    # none of these calls another (a cumulative time counted twice would inflate the share)
     "login or portal session": [
         ("counselor/auth/services.py", "load_login_session"),
-        # the portal session's record with its partner and the link that opened it
-        ("counselor/portal/context.py", "resolve"),
+        # the portal cookie's signature and age, the session id's hash (the record's key),
+        # the record's age, idle PIN and touch and whether what opened it still works, and
+        # the session-bound CSRF token's HMAC: every portal request, the save and submit
+        # (``resolve_changing``) as the other pages (``resolve``, whose statement is not
+        # counted: it reads the partner too)
+        ("counselor/portal/session.py", "cookie_sid"),
+        ("counselor/portal/session.py", "by_sid"),
+        ("counselor/portal/context.py", "_session_of"),
+        ("counselor/portal/session.py", "check_csrf"),
     ],
     # what a submit sets off: the items' alert rules, the features' own rules (a debrief
     # asking to slow down), the counselor's notice in the outbox
@@ -203,19 +217,26 @@ def project_pages(
     return pages
 
 
+def opened_link(app, token: str) -> tuple:
+    """A Flask test client that opened the per-assignment link ``token`` as a phone does (the
+    landing page's button), its portal CSRF token and the revision of its answers."""
+    partner = app.test_client()
+    landing = partner.get(f"/l/{token}").get_data(as_text=True)
+    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
+    partner.post(f"/l/{token}", data={"csrf_token": button})
+    section = partner.get("/p/s/1").get_data(as_text=True)
+    csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
+    return partner, csrf, harness.revision_of(section)
+
+
 def autosaver(app, token: str, change_one: bool = False):
     """A function that autosaves all thirty answers as the partner of the per-assignment link
     ``token`` (opened here as a phone would), from the revision the last save left. As a phone
     sends them, every answer of the section each time; with ``change_one`` one of them (the
     note or text of the next item in turn) differs from what the save before sent, as when the
     partner typed; without it the answers stay the same from save to save."""
-    partner = app.test_client()
-    landing = partner.get(f"/l/{token}").get_data(as_text=True)
-    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
-    partner.post(f"/l/{token}", data={"csrf_token": button})
-    section = partner.get("/p/s/1").get_data(as_text=True)
-    portal_csrf = re.search(r'data-csrf="([^"]+)"', section).group(1)
-    state = {"revision": harness.revision_of(section)}
+    partner, portal_csrf, revision = opened_link(app, token)
+    state = {"revision": revision}
     answers = seed.thirty_answers()
     saves = itertools.count()
 

@@ -55,7 +55,7 @@ def main(switches: str, database_url: str, folder: str) -> dict:
     from sqlalchemy import event, func, select
     from sqlalchemy.engine import Engine
 
-    from bench.harness import revision_of
+    from bench.cpu_split import opened_link
     from bench.seed import bench_app, signed_in_client, thirty_answers
     from counselor.core import crypto
     from counselor.core.audit import AuditEvent
@@ -112,13 +112,8 @@ def main(switches: str, database_url: str, folder: str) -> dict:
             return found
 
     counselor = signed_in_client(app, data["counselors"]["large"])
-    partner = app.test_client()
-    landing = partner.get(f"/l/{data['autosave_tokens'][0]}").get_data(as_text=True)
-    button = re.search(r'name="csrf_token" value="([^"]+)"', landing).group(1)
-    partner.post(f"/l/{data['autosave_tokens'][0]}", data={"csrf_token": button})
-    page = partner.get("/p/s/1").get_data(as_text=True)
-    csrf = re.search(r'data-csrf="([^"]+)"', page).group(1)
-    revision = [revision_of(page)]
+    partner, csrf, opened_at = opened_link(app, data["autosave_tokens"][0])
+    revision = [opened_at]
     submitter = app.test_client()
 
     def caseload():
