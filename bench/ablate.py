@@ -23,10 +23,11 @@ An experiment, never a way to run the app: nothing in ``counselor/`` knows of th
   read once per token, then answered from the memo. Portal: the cookie's signature
   (``portal_session.cookie_sid``), the session id's hash (``by_sid``) and the portal CSRF
   token's HMAC once per session; the record's age, idle and PIN checks and its touch are
-  skipped (``from_record``), from a session's first request on (a submit's session, new at
-  each submit, still has its cookie's signature, id hash and CSRF token made once). The record itself stays a part of the portal's one read of the
-  partner, their links and their homework (one statement, see ``portal.context``). A request
-  without a valid cookie is still refused: a memo only holds what was resolved once.
+  skipped (``from_record``) from a session's first request on (a submit's session, new at
+  each submit, still has its cookie's signature, id hash and CSRF token made once). The
+  record itself stays a part of the portal's one read of the partner, their links and their
+  homework (one statement, see ``portal.context``): a session without its record is still
+  refused, and so is a request without a valid cookie (a memo holds only what was resolved).
 """
 
 from __future__ import annotations
