@@ -283,8 +283,7 @@ class Response(UUIDPrimaryKey, db.Model):
 
     @staticmethod
     def load_answers(text: str | bytes | None) -> dict:
-        """The answers mapping of ``answers_json``'s text (``{}`` for none), parsed whole
-        (``StoredAnswers`` parses it a part at a time)."""
+        """The answers mapping of ``answers_json``'s text (``{}`` for none), parsed whole."""
         return StoredAnswers(text).read()
 
     @answers.setter
@@ -293,13 +292,11 @@ class Response(UUIDPrimaryKey, db.Model):
 
     @staticmethod
     def dump_answers(value: dict) -> str:
-        """The text of an answers mapping, as ``answers_json`` stores it (sealed): a first
-        line indexing the parts (``engine.answer_part``), then the answers as one JSON object
-        whose members come part by part (UTF-8, keys sorted within a part, no spaces). The
-        index is a JSON list of [part, start, end]: where each part's members lie in the
-        second line, in bytes, so a page of one section parses only its part and a reader of
-        every answer parses the object whole. Validation lets no float that is not a number
-        through (orjson would write it as null, read back as unanswered)."""
+        """The text of an answers mapping as ``answers_json`` stores it (sealed): a first line
+        indexing the parts (``engine.answer_part``), a JSON list of [part, start, end] giving
+        the bytes of each part's members in the second line, the answers as one JSON object
+        part by part (UTF-8, keys sorted within a part, no spaces): a page of one section
+        parses its part only. No float that is not a number passes (orjson writes it null)."""
         by_part: dict[str, dict] = {}
         for lid, answer in value.items():
             by_part.setdefault(answer_part(lid), {})[lid] = answer
@@ -317,21 +314,10 @@ class Response(UUIDPrimaryKey, db.Model):
         return text.decode()
 
 
-#: PostgreSQL: a response's sealed answers are never compressed. A draft of a few KB passes
-#: the 2 KB past which PostgreSQL compresses a row's long values before it moves them out of
-#: line, and ciphertext does not compress: every save ran pglz over the answers for nothing
-#: (about 10 microseconds an UPDATE). They still go out of line (TOAST). Kept in the row
-#: instead, a save wrote half the buffers and WAL, but the row grew from about 150 bytes to
-#: 2.6 KB, and while any transaction of the cluster stays open (a backup, a long report) its
-#: old versions cannot be pruned: a third of the saves then left the page (no HOT update,
-#: four index entries), the table grew to 2.9 MB for one row and a save wrote 12 KB of WAL
-#: against 3.7 KB. Migration 0026 sets the same on an existing database.
+#: PostgreSQL: sealed answers go out of line uncompressed (ciphertext; migration 0026 says why)
 RESPONSE_STORAGE = "ALTER TABLE response ALTER COLUMN answers_json_sealed SET STORAGE EXTERNAL"
-event.listen(
-    Response.__table__,
-    "after_create",
-    DDL(RESPONSE_STORAGE).execute_if(dialect="postgresql"),
-)
+_STORED_AS = DDL(RESPONSE_STORAGE).execute_if(dialect="postgresql")
+event.listen(Response.__table__, "after_create", _STORED_AS)
 
 
 class StoredAnswers:
