@@ -247,12 +247,7 @@ def main() -> int:
         help="each autosave changes one answer's note (else each sends the same answers)",
     )
     parser.add_argument("--callgrind", action="store_true")
-    parser.add_argument(
-        "--valgrind-flag",
-        action="append",
-        default=[],
-        help="with --callgrind: one more flag for valgrind (--cache-sim=yes, --branch-sim=yes)",
-    )
+    submit_cost.valgrind_flag_option(parser)
     parser.add_argument("--neighbour", action="store_true", help="SQLite: see the module")
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

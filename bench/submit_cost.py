@@ -266,12 +266,17 @@ def pages_counted(
     return under_valgrind(script, argv, out, count), out
 
 
-def under_valgrind(
-    script: str, argv: list[str], out: Path, count: int, flags: tuple[str, ...] = ()
-) -> dict[str, float]:
-    """Run ``script`` with ``argv`` under callgrind (with valgrind's further ``flags``),
-    instrumentation off until the script's own client requests (``_helper``) switch it on;
-    each dump's instructions per request (``count`` requests a dump), by the dump's name."""
+def under_valgrind(script: str, argv: list[str], out: Path, count: int) -> dict[str, float]:
+    """Run ``script`` with ``argv`` under callgrind, instrumentation off until the script's
+    own client requests (``_helper``) switch it on; each dump's instructions per request
+    (``count`` requests a dump), by the dump's name."""
+    _callgrind(script, argv, out)
+    return {name: events["Ir"] for name, events in dumped(out, count).items()}
+
+
+def _callgrind(script: str, argv: list[str], out: Path, flags: tuple[str, ...] = ()) -> None:
+    """Run ``script`` with ``argv`` under callgrind (with valgrind's further ``flags``), its
+    dumps written into ``out``."""
     subprocess.run(
         [
             shutil.which("valgrind") or "/usr/bin/valgrind",
@@ -286,7 +291,6 @@ def under_valgrind(
         check=True,
         stderr=subprocess.DEVNULL,
     )
-    return {name: events["Ir"] for name, events in dumped(out, count).items()}
 
 
 def dumped(out: Path, count: int) -> dict[str, dict[str, float]]:
@@ -304,25 +308,35 @@ def dumped(out: Path, count: int) -> dict[str, dict[str, float]]:
     return found
 
 
+def valgrind_flag_option(parser: argparse.ArgumentParser) -> None:
+    """``--valgrind-flag``, which ``against_save`` passes on to valgrind."""
+    parser.add_argument(
+        "--valgrind-flag",
+        action="append",
+        default=[],
+        help="with --callgrind: one more flag for valgrind (--cache-sim=yes, --branch-sim=yes)",
+    )
+
+
 def against_save(script: str, args, name: str) -> int:
     """Count ``script``'s ``name`` requests and the reference's saves under callgrind (the
     script run again with ``--inside-callgrind``) and print both with their ratio."""
     out = Path(tempfile.mkdtemp(prefix="counselor-callgrind-"))
-    flags = tuple(getattr(args, "valgrind_flag", ()))
+    flags = tuple(args.valgrind_flag)
+    # the script's own arguments; a valgrind flag starts with "-", which argparse takes as
+    # an option's value only in the form --valgrind-flag=VALUE
     argv = [
         "--inside-callgrind",
-        *(a for a in sys.argv[1:] if a != "--callgrind" and not a.startswith("--valgrind-flag")),
+        *(a for a in sys.argv[1:] if a != "--callgrind" and not a.startswith("--valgrind-flag=")),
     ]
-    while "--valgrind-flag" in argv:  # its value given as a separate argument
-        del argv[argv.index("--valgrind-flag") : argv.index("--valgrind-flag") + 2]
-    totals = under_valgrind(script, argv, out, args.count, flags)
-    mine, ref = totals[name], totals["save"]
+    _callgrind(script, argv, out, flags)
+    events = dumped(out, args.count)
+    mine, ref = events[name]["Ir"], events["save"]["Ir"]
     print(
         f"callgrind: {name} {mine / 1e6:.2f} M instructions, reference save {ref / 1e6:.2f} M, "
         f"ratio {ref / mine:.3f} ({args.count} of each after {args.warmup} warm-up; {out})"
     )
     if flags:
-        events = dumped(out, args.count)
         print(f"{'per request':<12}{name:>12}{'save':>12}")
         for event in events[name]:
             print(f"{event:<12}{events[name][event]:>12,.0f}{events['save'][event]:>12,.0f}")
@@ -349,12 +363,7 @@ def main() -> int:
         action="store_true",
         help="count system calls per submit and per save under strace (--count of each)",
     )
-    parser.add_argument(
-        "--valgrind-flag",
-        action="append",
-        default=[],
-        help="with --callgrind: one more flag for valgrind (--cache-sim=yes, --branch-sim=yes)",
-    )
+    valgrind_flag_option(parser)
     parser.add_argument("--inside-callgrind", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--inside-strace", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
