@@ -221,8 +221,22 @@ def raise_rule_alert(
 
 
 SEVERITY_RANK = {"urgent": 0, "review": 1, "info": 2}
-#: urgent first, then review, then info (a SQL expression, so every list orders alike)
-_by_severity = sa_case(SEVERITY_RANK, value=Alert.severity, else_=len(SEVERITY_RANK))
+
+
+def severity_rank(severity, offset: int = 0):
+    """A severity's rank + ``offset`` (urgent 0, review 1, info 2, any other 3) as a SQL
+    expression, so every list orders alike; its ranks are constants of the statement, not
+    parameters (the caseload's statement stays short enough for psycopg's cache of converted
+    statements)."""
+    ranks = {
+        literal_column(f"'{name}'"): literal_column(str(rank + offset))
+        for name, rank in SEVERITY_RANK.items()
+    }
+    return sa_case(ranks, value=severity, else_=literal_column(str(len(ranks) + offset)))
+
+
+#: urgent first, then review, then info
+_by_severity = severity_rank(Alert.severity)
 
 
 @dataclass
@@ -382,7 +396,7 @@ _RELEASE_ALERTS = (
     .join(QuestionnaireVersion.__table__, QuestionnaireVersion.__table__.c.id == _as.version_id)
     .where(_al.case_id == bindparam("case_id"), _al.acknowledged_at.is_(None))
     .order_by(
-        sa_case(SEVERITY_RANK, value=_al.severity, else_=len(SEVERITY_RANK)),
+        severity_rank(_al.severity),
         _al.triggered_at.desc(),
         _al.link_id,
     )
@@ -439,14 +453,9 @@ def caseload_alerts(offset: int) -> Select:
     """Every open alert as (case id, its severity's rank + ``offset``; urgent 0, review 1,
     info 2): the caseload's flags (``pages.read_models.CASELOAD_FLAGS``), which keep the
     counselor's cases."""
-    # the ranks as constants of the statement, not parameters (``_by_severity``'s): the
-    # caseload's statement stays short enough for psycopg's cache of converted statements
-    ranks = {
-        literal_column(f"'{severity}'"): literal_column(str(rank + offset))
-        for severity, rank in SEVERITY_RANK.items()
-    }
-    rank = sa_case(ranks, value=Alert.severity, else_=literal_column(str(len(ranks) + offset)))
-    return select(Alert.case_id, rank).where(Alert.acknowledged_at.is_(None))
+    return select(Alert.case_id, severity_rank(Alert.severity, offset)).where(
+        Alert.acknowledged_at.is_(None)
+    )
 
 
 def get_alert_or_404(case: Case, alert_id: uuid.UUID) -> Alert:
