@@ -368,8 +368,13 @@ def _off_line(off: dict) -> str:
 def _all_cpu(row: dict, cpu: dict) -> float:
     """All the CPU a request cost: gunicorn's, wrk's, and on PostgreSQL its and Redis's
     servers' (on SQLite they serve other work)."""
-    services = cpu["postgres"] + cpu["redis"] if row["db"] == "PostgreSQL" else 0
+    services = _services(cpu) if row["db"] == "PostgreSQL" else 0
     return cpu["server"] + cpu["wrk"] + services
+
+
+def _services(cpu: dict) -> float:
+    """PostgreSQL's and Redis's CPU a request."""
+    return cpu["postgres"] + cpu["redis"]
 
 
 def promises_markdown(rows: list[dict]) -> str:
@@ -415,11 +420,7 @@ def cpu_markdown(rows: list[dict]) -> str:
             continue
         ref, mine = r["ref_cpu"], r["cpu"]
         on_pg = r["db"] == "PostgreSQL"  # on SQLite the services' CPU is other work's
-
-        def services(cpu: dict) -> float:
-            return cpu["postgres"] + cpu["redis"]
-
-        pg = f"{services(ref):.2f} → {services(mine):.2f}" if on_pg else "–"
+        pg = f"{_services(ref):.2f} → {_services(mine):.2f}" if on_pg else "–"
         total, ref_total = _all_cpu(r, mine), _all_cpu(r, ref)
         lines.append(
             f"| {r['db']} | {r['measure']} | {ref['server']:.2f} → {mine['server']:.2f} | {pg} | "
