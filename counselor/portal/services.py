@@ -4,6 +4,7 @@ reopening, and saving from the pages. Who the partner is comes from ``context``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from operator import is_
 
 from flask import current_app
 from sqlalchemy import Select, bindparam, select, update
@@ -124,13 +125,15 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
     """
     _lock_editable(ctx)
     defn = ctx.definition
-    clean, errors = engine.validate_changes(defn, raw_changes)
-    if errors:
-        return ctx.response.revision, errors
     response = ctx.response
+    stored = _stored(response)
+    clean, errors = engine.validate_changes(
+        defn, _sent_changes(stored.read_of(raw_changes), raw_changes)
+    )
+    if errors:
+        return response.revision, errors
     if response.revision != base_revision:
         raise StaleRevision
-    stored = _stored(response)
     if not _store_draft(response, stored.changed(clean), ctx.partner_id):  # with its event
         db.session.rollback()
         raise StaleRevision
@@ -144,6 +147,35 @@ def save(ctx: PartnerContext, raw_changes: dict, base_revision: int) -> tuple[in
             evaluate_alerts(loaded.assignment, loaded.response, only={stop.link_id}),
         )
     return response.revision, {}
+
+
+def _sent_changes(stored: dict, raw_changes: dict) -> dict:
+    """The answers of ``raw_changes`` that are not exactly the stored ones: a phone sends every
+    answer of its section at each save, most of them as they are stored. A stored answer was
+    checked when it was stored, against this same version (an assigned version never
+    changes), so one sent again exactly is neither checked again nor written; any other,
+    changed or unknown, is checked as before and refused when it is not acceptable.
+
+    Exactly: equal, and of the same type where Python's equality mixes types (``True == 1 ==
+    1.0``), the answer itself and, for a mapping (a desire answer and its tick boxes), each of
+    its members (equal mappings have the same keys). Worked out inline: this runs for every
+    answer of every save."""
+    if not stored:
+        return raw_changes
+    get = stored.get
+    return {
+        lid: value
+        for lid, value in raw_changes.items()
+        if type(was := get(lid, _ABSENT)) is not type(value)
+        or was != value
+        or (
+            type(value) is dict
+            and not all(map(is_, map(type, was.values()), map(type, map(value.__getitem__, was))))
+        )
+    }
+
+
+_ABSENT = object()
 
 
 def _stored(response: Response | ResponseRow) -> StoredAnswers:

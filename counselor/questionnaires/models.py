@@ -361,6 +361,15 @@ class StoredAnswers:
                 self.answers.update(_parsed(b"{%b}" % self._body[span[0] : span[1]]))
         return self.answers
 
+    def read_of(self, link_ids: Collection) -> dict:
+        """``read`` of the parts holding these link ids' answers, or of all in one parse when
+        they may be most of the parts (a part's name may hold the separator counted too)."""
+        count = self._index.tobytes().count(b"],[") + 1  # about how many parts there are
+        if len(link_ids) * 2 >= count:  # the parts named may be most
+            return self.read()
+        parts = {answer_part(lid) for lid in link_ids if isinstance(lid, str)}
+        return self.read(parts if len(parts) * 2 < count else None)
+
     def changed(self, clean: dict) -> str | None:
         """The stored text (``Response.dump_answers``'s) of these answers with the clean
         changes ``clean`` applied (None clears an answer), or None when they change nothing:
@@ -368,10 +377,10 @@ class StoredAnswers:
         another type (``1`` for ``1.0``) is a change, though Python calls the two equal; a
         value equal to the stored one is no change and keeps its stored text.
 
-        Text kept by part (nothing read yet) is written again only where it changed
+        Text kept by part (read or not yet) is written again only where it changed
         (``_spliced``): the parts that hold a changed answer are encoded again, the others'
         bytes copied as they are, so a save that changes one answer of thirty encodes one."""
-        if self._unread is None:  # by part, nothing read yet
+        if self._index:  # kept by part: its bytes are still there to copy
             return self._spliced(clean)
         merged = dict(self.read())
         same = True
@@ -387,22 +396,13 @@ class StoredAnswers:
         return None if same else Response.dump_answers(merged)
 
     def _spliced(self, clean: dict) -> str | None:
-        """``changed`` of text kept by part with nothing read yet: the same text
-        ``Response.dump_answers`` writes of the merged answers (its parts in order of name,
-        each one's members sorted, no spaces), made by encoding only the parts a change
-        names and copying every other part's bytes from the stored text (a run of parts
-        that lie next to each other in one piece), their index entries moved by what the
-        text before them grew or shrank. Only the parts the changes name are read (all of
-        them, in one parse, when they are most of the parts)."""
-        parts = None
-        # about how many parts there are (a part's name may hold the separator too: this
-        # only chooses between reading some parts and reading the whole)
-        count = self._index.tobytes().count(b"],[") + 1
-        if len(clean) * 2 < count:  # the parts named may be few
-            parts = set(map(answer_part, clean))
-            if len(parts) * 2 >= count:
-                parts = None
-        stored = self.read(parts)  # reads the index too when only some parts are parsed
+        """``changed`` of text kept by part: the same text ``Response.dump_answers`` writes
+        of the merged answers (its parts in order of name, each one's members sorted, no
+        spaces), made by encoding only the parts a change names and copying every other
+        part's bytes from the stored text (a run of parts that lie next to each other in one
+        piece), their index entries moved by what the text before them grew or shrank. Only
+        the parts the changes name are read (``read_of``)."""
+        stored = self.read_of(clean)  # reads the index too when only some parts are parsed
         touched: dict[str, list[str]] = {}  # changed part: its changed answers
         for lid, value in clean.items():
             was = stored.get(lid, _ABSENT)
