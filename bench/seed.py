@@ -143,11 +143,11 @@ def submitted_inventory(case, inventory):
 
 
 def thirty_answers(n: int = 0) -> dict:
-    """Answers to every item of THIRTY (a full page, as autosave sends after a long edit)."""
-    answers = {
-        f"d{i}": {"roles": {"give": "yes", "receive": "maybe"}, "hard_limit": False, "note": ""}
-        for i in range(15)
-    }
+    """Answers to every item of THIRTY (a full page, as autosave sends after a long edit), each
+    desire answer in the shape the portal's script sends (``valueOf`` in conditions.js: every
+    role, the limits per role, the tick box, the experience and the note)."""
+    desire = {"roles": {"give": "yes", "receive": "maybe"}, "limits": [], "fantasy": False}
+    answers = {f"d{i}": {**desire, "experience": "", "note": ""} for i in range(15)}
     answers.update({f"t{i}": f"{SENTENCE} ({n})" for i in range(15)})
     return answers
 
