@@ -118,3 +118,44 @@ def test_answers_read_first_are_written_again_only_where_they_changed():
             expected = None if merged == stored else Response.dump_answers(merged)
             assert StoredAnswers(text).changed(clean) == expected
             assert answers.changed(clean) == expected
+
+
+def _numbers_inside(value, path=()) -> set[tuple]:
+    """Where a stored answer holds a boolean or a number below its top (Python's equality
+    mixes those types: a save's comparison must check their type)."""
+    if isinstance(value, dict):
+        return set().union(*(_numbers_inside(v, (*path, k)) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(_numbers_inside(v, (*path, i)) for i, v in enumerate(value)))
+    return {path} if path and isinstance(value, (bool, int, float)) else set()
+
+
+@pytest.mark.parametrize(
+    ("item", "raw"),
+    [
+        ({"type": "desire", "roles": [{"key": "a"}, {"key": "b"}]}, DESIRE)
+        for DESIRE in (
+            {"roles": {"a": "yes", "b": ""}, "limits": ["b"], "fantasy": True, "note": "n"},
+            {"roles": {}, "hard_limit": True, "experience": "liked"},
+            {"roles": {"a": "no"}, "limits": [], "fantasy": False, "experience": "", "note": ""},
+        )
+    ]
+    + [
+        ({"type": "choice", "multiple": True, "options": [{"value": "x"}, {"value": "y"}]}, ["y"]),
+        ({"type": "choice", "options": [{"value": "x"}]}, "x"),
+        ({"type": "boolean"}, True),
+        ({"type": "integer"}, 3),
+        ({"type": "decimal"}, 2.5),
+        ({"type": "scale", "min": 0, "max": 10}, 7),
+        ({"type": "date"}, "2026-01-02"),
+        ({"type": "text"}, "words"),
+        ({"type": "open-choice", "options": []}, "other"),
+    ],
+)
+def test_stored_answers_hold_numbers_only_where_a_save_compares_their_type(item, raw):
+    """``portal.services._sent_changes`` compares the type of the answer itself and of a
+    desire answer's ``fantasy``: no stored answer holds a boolean or a number elsewhere."""
+    from counselor.questionnaires.validation import normalise
+
+    stored = normalise({"link_id": "q", **item}, raw)
+    assert _numbers_inside(stored) <= ({("fantasy",)} if item["type"] == "desire" else set())
