@@ -195,6 +195,10 @@ def _mail_settings(production: bool) -> dict:
         "COUNSELOR_MAIL_LEASE_SECONDS": _env_int("COUNSELOR_MAIL_LEASE_SECONDS", 120),
         "COUNSELOR_MAIL_SWEEP_SECONDS": _env_int("COUNSELOR_MAIL_SWEEP_SECONDS", 15),
         "COUNSELOR_MAIL_REPUBLISH_SECONDS": _env_int("COUNSELOR_MAIL_REPUBLISH_SECONDS", 60),
+        # how often the worker tells counselors of their partners' submits (the submit only
+        # marks its response; counselor.mail.submitted makes the mail): the longest wait for
+        # a "homework submitted" mail, besides the outbox's own
+        "COUNSELOR_NOTICE_SWEEP_SECONDS": _env_int("COUNSELOR_NOTICE_SWEEP_SECONDS", 10),
         #: practice-local hour from which the daily digest is sent
         "COUNSELOR_MAIL_DIGEST_HOUR": _env_int("COUNSELOR_MAIL_DIGEST_HOUR", 7),
     }

@@ -199,6 +199,11 @@ def beat_schedule(app: Flask) -> dict:
         "counselor.mail.tasks.republish_due_messages": timedelta(
             seconds=app.config["COUNSELOR_MAIL_SWEEP_SECONDS"]
         ),
+        # a partner's submit marks its response; this tells the counselor (each mark is
+        # cleared by the transaction that makes its mail or digest notice)
+        "counselor.mail.tasks.send_submitted_notices": timedelta(
+            seconds=app.config["COUNSELOR_NOTICE_SWEEP_SECONDS"]
+        ),
         # each agreement's review reminder goes out once per version in force
         "counselor.agreements.tasks.remind_reviews": timedelta(hours=1),
         # each reminder is made once (a unique row per partner, homework, kind)

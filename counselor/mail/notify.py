@@ -171,15 +171,11 @@ def _mail(counselor_id, case_id, kind, severity, told) -> tuple | None:
     return mail, counselor.email, counselor.id
 
 
-def submitted_mail(case_id: uuid.UUID, told: tuple) -> dict | None:
-    """PostgreSQL: the parameters of the *submitted* event's mail for a statement that writes
-    it with the submit (``services.carried``), or None when the counselor wants none now (a
-    notice for their digest is added to the session here). ``homework_submitted`` is then
-    called with ``submit_told``."""
-    mail = _mail(None, case_id, "submitted", None, told)
-    if mail is None:
-        return None
-    return services.carried(mail[0], mail[1], case_id=case_id, counselor_id=mail[2])
+def submitted(case_id: uuid.UUID, told: tuple) -> None:
+    """A partner of the case submitted homework: a mail to its counselor, a notice for their
+    digest, or nothing, as they chose (``told``: ``recipient``'s pair). Made by the worker
+    from the submit's mark (counselor.mail.submitted), never in the partner's request."""
+    _event(None, case_id, "submitted", told=told)
 
 
 #: alert severities worth a mail; an "info" alert waits on the case page
@@ -197,24 +193,9 @@ def _worst(severities) -> str | None:
     return max(known, key=SEVERITY_ORDER.__getitem__) if known else None
 
 
-def homework_submitted(
-    assignment, alerts: list, told: tuple | None = None, submit_told: bool = False
-) -> None:
-    """After a partner submitted: tell the counselor, and once more for urgent or review alerts.
-    ``told``: the counselor and their choices (``recipient``) when the caller read them;
-    ``submit_told``: the caller told them of the submit already (``submitted_mail``)."""
-    # the case's counselor is read with their choices (the case itself is not needed), once
-    # for both mails
-    told = told or _recipient(None, assignment.case_id)
-    if not submit_told:
-        _event(None, assignment.case_id, "submitted", told=told)
-    mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
-    if mailed:
-        _event(None, assignment.case_id, "alert", _worst(mailed), told=told)
-
-
 def alerts_raised(assignment, alerts: list) -> None:
-    """Alerts raised before a submit (a partner stopped by an answer): mail as on submit."""
+    """Alerts raised by a partner's answers (a submit, or a stop before one): one mail for
+    the urgent or review ones, at the worst of their severities."""
     mailed = [s for s in map(_severity_of, alerts) if s in MAILED_SEVERITIES]
     if mailed:
         _event(None, assignment.case_id, "alert", _worst(mailed))

@@ -132,49 +132,6 @@ def written() -> None:
         db.session.info[_TO_PUBLISH] = drain.asked()
 
 
-def carried(
-    mail: compose.Mail,
-    recipient: str,
-    *,
-    case_id: uuid.UUID | None = None,
-    counselor_id: uuid.UUID | None = None,
-) -> dict:
-    """PostgreSQL: the parameters of ``insert_after``'s message and of its ``mail.queue``
-    audit event (``audit.events_for(…, MAIL_EVENT)``), sealed as ``add`` seals them, for a
-    caller whose own statement writes the row with its change (one round trip for both);
-    once it has, it calls ``written``."""
-    row = _row(mail, recipient, case_id, None, counselor_id, None)
-    event = audit.event_parameters(
-        "mail.queue", "message", row["id"], actor_kind="system", prefix=MAIL_EVENT
-    )
-    return {**{f"{_CARRIED}{key}": row[key] for key in _CARRIED_KEYS}, **event}
-
-
-#: the parameter names of a message carried by another statement (``carried``) and of its
-#: audit event
-_CARRIED, MAIL_EVENT = "message_", "message_event_"
-#: the columns a carried message sets (a mail to send now, to no partner): the others are
-#: NULL, so ``insert_after`` leaves them out rather than binding six NULLs a submit
-_CARRIED_LEFT_OUT = frozenset(
-    ("partner_id", "next_attempt_at", "claim", "lease_expires_at", "error", "sent_at")
-)
-_CARRIED_COLUMNS = [c for c in Message.__table__.c if c.key not in _CARRIED_LEFT_OUT]
-_CARRIED_KEYS = [column.key for column in _CARRIED_COLUMNS]
-
-
-def insert_after(changed) -> object:
-    """PostgreSQL: the INSERT of ``carried``'s message, one row for each row of ``changed``
-    (a data-modifying CTE of the caller's statement: none when it changed none), returning
-    the message's id; a CTE of that statement, as the message's audit event
-    (``audit.events_for(…, MAIL_EVENT)``) is of this one."""
-    values = [
-        bindparam(f"{_CARRIED}{column.key}", type_=column.type) for column in _CARRIED_COLUMNS
-    ]
-    return _INSERT.from_select(_CARRIED_COLUMNS, select(*values).select_from(changed)).returning(
-        Message.__table__.c.id
-    )
-
-
 _INSERT = Message.__table__.insert()
 #: ``_INSERT`` of a whole row (``_row``'s columns), compiled once
 _INSERT_ROW = Precompiled(_INSERT, keys=[column.key for column in Message.__table__.c])

@@ -10,7 +10,7 @@ from celery import shared_task
 from counselor.core import practice
 from counselor.core.models import utcnow
 from counselor.extensions import db
-from counselor.mail import drain, notify, partner, services, transport
+from counselor.mail import drain, notify, partner, services, submitted, transport
 from counselor.mail.models import Message
 from counselor.worker import lease_task
 
@@ -64,6 +64,13 @@ def drain_outbox() -> int:
 def republish_due_messages() -> int:
     """Publish again every message that is due and has no live task (or whose worker died)."""
     return services.republish_due()
+
+
+@shared_task(name="counselor.mail.tasks.send_submitted_notices", ignore_result=True)
+def send_submitted_notices() -> int:
+    """Tell counselors of the submits marked since the last sweep (their mail, digest notice
+    or nothing); running twice, or twice at once, tells nobody twice."""
+    return submitted.sweep()
 
 
 @shared_task(name="counselor.mail.tasks.send_digests", ignore_result=True)

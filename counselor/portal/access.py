@@ -35,9 +35,8 @@ def resolve(with_csrf: bool = True):
     """The portal session and partner of this request (None, None if none).
 
     An answer save or a submit reads its homework with the session, in one statement under
-    the assignment's row lock (``context.resolve_changing``), a submit with the counselor it
-    tells: ``g.homework`` is that PartnerContext, None when it was not read so (the homework
-    view reads it then).
+    the assignment's row lock (``context.resolve_changing``): ``g.homework`` is that
+    PartnerContext, None when it was not read so (the homework view reads it then).
     """
     req = request._get_current_object()  # one look-up through the proxy, not several
     sid = portal_session.cookie_sid()

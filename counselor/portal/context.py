@@ -19,7 +19,6 @@ from counselor.core.models import aware, utcnow
 from counselor.core.precompiled import Precompiled
 from counselor.core.tokens import token_hash
 from counselor.extensions import core_execute, db, session_connection
-from counselor.mail import notify
 from counselor.portal import session as portal_session
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires import engine
@@ -121,6 +120,7 @@ class ResponseRow:
     answers_json_sealed: bytes | None
     #: set by a submit (not read: a submit needs only what it writes)
     submitted_at: datetime | None = None
+    notice_due: bool = False
 
     @property
     def answers(self) -> dict:
@@ -139,9 +139,6 @@ class PartnerContext:
     response: Response | ResponseRow
     #: read under the assignment's row lock (``assignment_context(..., lock=True)``)
     locked: bool = False
-    #: a submit's: the counselor to tell and their choices (``notify.recipient``'s pair), when
-    #: read with the homework (``resolve_changing(..., told=True)``); None: not read
-    told: tuple | None = None
 
     @property
     def definition(self) -> engine.Definition:
@@ -153,7 +150,7 @@ class PartnerContext:
         if isinstance(self.assignment, Assignment):
             return self
         loaded = assignment_context(self.portal, self.assignment.id)
-        return replace(loaded, locked=self.locked, told=self.told)
+        return replace(loaded, locked=self.locked)
 
     @property
     def partner(self) -> Partner:
@@ -352,12 +349,10 @@ _PLAIN = (
 _PLAIN_LOCKED = _PLAIN.with_for_update(of=[_A, _R])
 
 
-def _resolve_changing(told: bool):
+def _resolve_changing():
     """An answer save's or a submit's whole read, one statement: the portal session's (as
     _RESOLVE's) with the partner's assignment the URL names (None: the one the session opened
-    last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them;
-    with ``told`` (a submit) also the counselor of the partner's case and their notification
-    choices (``notify.TOLD_COLUMNS``), whom the submit tells."""
+    last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them."""
     joined = _with_version(
         _session_from()
         .join(
@@ -373,34 +368,28 @@ def _resolve_changing(told: bool):
         )
         .join(_R, and_(_R.c.assignment_id == _A.c.id, _R.c.partner_id == _PARTNER.c.id))
     )
-    columns = (*_session_columns(), *_PLAIN_COLUMNS)
-    if told:
-        joined = notify.counselor_of_case(joined, _PARTNER.c.case_id)
-        columns += notify.TOLD_COLUMNS
     return (
-        select(*columns)
+        select(*_session_columns(), *_PLAIN_COLUMNS)
         .select_from(joined)
         .where(portal_session.BY_SID)
         .with_for_update(of=[_A, _R])
     )
 
 
-#: made once, like _RESOLVE, and compiled once: an answer save's read, and a submit's with
-#: whom it tells; their rows carry the sealed answers, a few KB that PostgreSQL's binary
-#: format sends as they are (its text format sends them as hex, twice as long)
-_RESOLVE_CHANGING = Precompiled(_resolve_changing(told=False), binary_results=True)
-_RESOLVE_SUBMITTING = Precompiled(_resolve_changing(told=True), binary_results=True)
+#: made once, like _RESOLVE, and compiled once: an answer save's read and a submit's; their
+#: rows carry the sealed answers, a few KB that PostgreSQL's binary format sends as they are
+#: (its text format sends them as hex, twice as long)
+_RESOLVE_CHANGING = Precompiled(_resolve_changing(), binary_results=True)
 
 
 def resolve_changing(
-    sid: str, assignment_id: uuid.UUID | None, told: bool = False
+    sid: str, assignment_id: uuid.UUID | None, submit: bool = False
 ) -> tuple[portal_session.PortalSession, PortalContext, PartnerContext] | None:
     """The portal session of a session id, its partner and their homework ``assignment_id``
     (None: the one the session opened last) as plain rows read under the assignment's lock,
     in one statement (``resolve`` and ``assignment_context(..., lock=True, plain=True)``'s
-    reads), for a request that changes answers; with ``told`` (a submit) whom it tells too
-    (``PartnerContext.told``), and on PostgreSQL the session's idle bookkeeping is left to the
-    submit's statement (``portal_session.to_carry``).
+    reads), for a request that changes answers; for a ``submit`` on PostgreSQL the session's
+    idle bookkeeping is left to the submit's statement (``portal_session.to_carry``).
 
     None when the session does not hold, there is no such homework of this partner, or the
     lock cannot be taken by a read now (on SQLite, inside a transaction already open): the
@@ -409,20 +398,16 @@ def resolve_changing(
     if not locks_in_reads():
         return None
     parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
-    statement = _RESOLVE_SUBMITTING if told else _RESOLVE_CHANGING
-    row = statement.first(parameters)
+    row = _RESOLVE_CHANGING.first(parameters)
     # PostgreSQL: a submit's own statement carries the session's idle bookkeeping
     # (``portal_session.to_carry``), one round trip fewer
-    write = not (told and session_connection().dialect.name == "postgresql")
+    write = not (submit and session_connection().dialect.name == "postgresql")
     found = _session_of(sid, row, write) if row is not None else None
     if found is None:
         return None
     ps, pctx = found
     assignment, response = _plain_rows(row, pctx)
-    homework = PartnerContext(pctx, assignment, response, locked=True)
-    if told:
-        homework.told = notify.told(row)
-    return ps, pctx, homework
+    return ps, pctx, PartnerContext(pctx, assignment, response, locked=True)
 
 
 def _plain_rows(row, pctx: PortalContext) -> tuple[AssignmentRow, ResponseRow]:

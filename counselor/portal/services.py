@@ -14,7 +14,6 @@ from counselor.core.models import to_local, utcnow
 from counselor.core.precompiled import Precompiled
 from counselor.extensions import db, session_connection
 from counselor.mail import notify
-from counselor.mail import services as mail_services
 from counselor.portal import session as portal_session
 from counselor.portal.context import PartnerContext, ResponseRow
 from counselor.questionnaires import engine, signals
@@ -283,87 +282,73 @@ def submit(ctx: PartnerContext, base_revision: int) -> dict[str, str]:
     missing = engine.missing_required(defn, answers, shown)
     if missing:
         return missing
-    stored, told, submit_told = _store_submitted(ctx)  # with its audit event
-    if not stored:
+    if not _store_submitted(ctx):  # with its audit event and the counselor's notice due
         db.session.rollback()
         raise StaleRevision
     alerts = evaluate_alerts(ctx.assignment, response, answers=answers, shown=shown)
     sent = signals.homework_submitted.send(ctx.assignment, response=response, answers=answers)
     for _, raised in sent:
         alerts += raised or []
-    notify.homework_submitted(ctx.assignment, alerts, told, submit_told)
+    # The counselor sees the alerts at once (case page, caseload flags); an urgent or review
+    # one is mailed now, with this commit (rare). The "submitted" notice is the worker's:
+    # the submit marks the response (``notice_due``) and counselor.mail.submitted tells them.
+    notify.alerts_raised(ctx.assignment, alerts)
     return {}
 
 
-#: a submit: one UPDATE made once, checking and bumping the revision as _SAVE_DRAFT does
+#: a submit: one UPDATE made once, checking and bumping the revision as _SAVE_DRAFT does, and
+#: marking the counselor's notice due (cleared by the worker's sweep that makes it)
 _SUBMIT = _revision_checked(
-    status="submitted", submitted_at=bindparam("now", type_=_RESPONSE.c.submitted_at.type)
+    status="submitted",
+    submitted_at=bindparam("now", type_=_RESPONSE.c.submitted_at.type),
+    notice_due=True,
 )
 
 
-def _submit_writing(mail: bool, touch: bool) -> Select:
+def _submit_writing(touch: bool) -> Select:
     """PostgreSQL: ``_SUBMIT`` and its ``portal.submit`` audit event in one statement, with
-    ``mail`` the counselor's mail in the outbox (``mail.services.insert_after``) and the
-    mail's ``mail.queue`` audit event, with ``touch`` the portal session's idle bookkeeping
-    (``portal_session.CARRIED_WRITE``): the submit's writes in one round trip. No row (no
-    event, no mail) when another request changed the response first (the caller then rolls
-    back, the touch with it, which ``portal_session.settle`` writes again)."""
+    ``touch`` the portal session's idle bookkeeping (``portal_session.CARRIED_WRITE``): the
+    submit's writes in one round trip. No row (no event) when another request changed the
+    response first (the caller then rolls back, the touch with it, which
+    ``portal_session.settle`` writes again)."""
     changed = _SUBMIT.statement.returning(_RESPONSE.c.id).cte("changed")
     statement = select(changed.c.id).add_cte(audit.events_for(changed).cte("event"))
-    if mail:
-        message = mail_services.insert_after(changed).cte("message")
-        event = audit.events_for(message, mail_services.MAIL_EVENT).cte("message_event")
-        statement = statement.add_cte(message).add_cte(event)
     if touch:
         statement = statement.add_cte(portal_session.CARRIED_WRITE.cte("touch"))
     return statement
 
 
-#: made once: the submit's statement by (whether it writes the mail, whether the touch)
-_SUBMIT_WRITES = {
-    (mail, touch): Precompiled(_submit_writing(mail, touch))
-    for mail in (False, True)
-    for touch in (False, True)
-}
+#: made once: the submit's statement without and with the session's touch
+_SUBMIT_WRITES = {touch: Precompiled(_submit_writing(touch)) for touch in (False, True)}
 
 
-def _store_submitted(ctx: PartnerContext) -> tuple[bool, tuple | None, bool]:
-    """Mark the response submitted with one Core UPDATE (the ORM's flush of two columns cost
-    more than the rest of the write), with its audit event; (stored, the counselor to tell
-    and their choices, whether they are told of the submit already). Not stored (and nothing
-    written) when another request changed the response first.
+def _store_submitted(ctx: PartnerContext) -> bool:
+    """Mark the response submitted, and its counselor's notice due, with one Core UPDATE (the
+    ORM's flush cost more than the rest of the write), with its audit event; False (and
+    nothing written) when another request changed the response first.
 
-    The counselor and their choices come with the homework's read (``PartnerContext.told``),
-    else they are read here. On PostgreSQL the UPDATE also writes the counselor's mail and its
-    audit event when they want one now (``notify.submitted_mail``), and the portal session's
-    idle bookkeeping when it is due (``portal_session.to_carry``): the submit's writes are one
-    statement, one round trip (``_submit_writing``). On SQLite, where a statement costs no
-    round trip, the notice writes the mail (``notify.homework_submitted``)."""
+    No mail is composed or queued here: the worker's sweep makes the counselor's mail or
+    digest notice from the mark (counselor.mail.submitted). On PostgreSQL the UPDATE also
+    writes the portal session's idle bookkeeping when it is due (``portal_session.to_carry``):
+    the submit's writes are one statement, one round trip (``_submit_writing``)."""
     response, now = ctx.response, utcnow()
-    changes = {"status": "submitted", "submitted_at": now}
-    told = ctx.told
+    changes = {"status": "submitted", "submitted_at": now, "notice_due": True}
     if session_connection().dialect.name != "postgresql":
         if not _write(_SUBMIT, response, changes, {"now": now}):
-            return False, None, False
+            return False
         audit.by_partner(ctx.partner_id, "portal.submit", "response", response.id)
-        return True, told, False
-    case_id = ctx.assignment.case_id
-    told = told or notify.recipient_of_case(case_id)
-    mail = notify.submitted_mail(case_id, told)  # a digest's notice is added to the session
+        return True
     touch = portal_session.to_carry()
     parameters = {"row_id": response.id, "base": response.revision, "now": now}
     parameters.update(
         audit.partner_event_parameters(ctx.partner_id, "portal.submit", "response", response.id)
     )
-    statement = _SUBMIT_WRITES[(mail is not None, touch is not None)]
-    if statement.first({**parameters, **(mail or {}), **(touch or {})}) is None:
-        return False, None, False
-    if mail is not None:
-        mail_services.written()  # the outbox's drain is asked for once this commits
+    if _SUBMIT_WRITES[touch is not None].first({**parameters, **(touch or {})}) is None:
+        return False
     if touch is not None:
         portal_session.carried()
     _written(response, changes)
-    return True, told, True
+    return True
 
 
 def reopen(ctx: PartnerContext) -> None:
@@ -375,6 +360,8 @@ def reopen(ctx: PartnerContext) -> None:
     if ctx.response.status != "submitted":
         return  # already a draft (a second tab or a double click): nothing to reopen
     ctx.response.status = "draft"
+    # not to be told as submitted: a submit again marks it anew (one notice for it)
+    ctx.response.notice_due = False
     audit.by_partner(ctx.partner_id, "portal.reopen", "response", ctx.response.id)
 
 

@@ -256,6 +256,16 @@ class Response(UUIDPrimaryKey, db.Model):
     __table_args__ = (
         UniqueConstraint("assignment_id", "partner_id", name="uq_response_assignment_partner"),
         one_of("status", RESPONSE_STATUSES),
+        # the responses whose counselor is still to be told of their submit, oldest first:
+        # what the notice sweep claims (counselor.mail.submitted), a few entries at most
+        Index(
+            "ix_response_notice_due",
+            "submitted_at",
+            # as each dialect writes the sweep's condition: SQLite's planner uses a partial
+            # index only for a query that has its very condition
+            sqlite_where=text("notice_due = 1"),
+            postgresql_where=text("notice_due"),
+        ),
     )
 
     assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
@@ -269,6 +279,9 @@ class Response(UUIDPrimaryKey, db.Model):
     opened_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     saved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: the counselor is still to be told of this submit: set by the submit's own UPDATE,
+    #: cleared by the worker's sweep that tells them (counselor.mail.submitted) or by a reopen
+    notice_due: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     assignment: Mapped[Assignment] = relationship(back_populates="responses")
     partner = relationship("Partner")

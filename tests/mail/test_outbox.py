@@ -308,7 +308,7 @@ def test_an_alert_mail_takes_the_severity_stored_on_the_alert_row(mail_app, alic
     [alert] = db.session.scalars(select(Alert).where(Alert.assignment_id == assignment.id))
     assert alert.severity == "info"
     alert.severity = "urgent"
-    notify.homework_submitted(assignment, [alert])
+    notify.alerts_raised(assignment, [alert])
     db.session.commit()
     [mailed] = [m for m in messages() if m.kind == "notify.alert"]
     assert "screening alert (severity: urgent)" in mailed.body

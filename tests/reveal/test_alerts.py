@@ -26,6 +26,7 @@ from tests.support import (
     small_alert_definition,
     sync,
 )
+from tests.support.mail import tell_counselors
 
 TIRED = "ALERTMSG-tired: slow down the pace."
 PUSHED = "ALERTMSG-pushed: follow up privately."
@@ -309,5 +310,9 @@ def test_two_alerts_of_one_submit_each_have_their_audit_event(app, counselor_a, 
         select(AuditEvent.object_id).where(AuditEvent.action == "alert.raise")
     ).all()
     assert sorted(raised) == sorted(str(a.id) for a in alerts)
+    kinds = db.session.scalars(select(Message.kind).where(Message.case_id == case.id)).all()
+    # the alert's mail with the submit; the "submitted" one from the worker's sweep
+    assert kinds == ["notify.alert"]
+    tell_counselors()
     kinds = db.session.scalars(select(Message.kind).where(Message.case_id == case.id)).all()
     assert sorted(kinds) == ["notify.alert", "notify.submitted"]

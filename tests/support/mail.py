@@ -54,6 +54,16 @@ def homework(account, label="Sam & Alex", names=("Sam Rivera", "Alex Novak"), do
     return case, assignment, tokens
 
 
-def submit(app, token: str, answers: dict) -> None:
-    """A partner opens their link, answers and submits, as in a browser."""
+def submit(app, token: str, answers: dict, sweep: bool = True) -> None:
+    """A partner opens their link, answers and submits, as in a browser; then (``sweep``) the
+    worker's sweep tells the counselor, as beat runs it (the submit only marks its response)."""
     open_link(app.test_client(), token).answer_and_submit(answers)
+    if sweep:
+        tell_counselors()
+
+
+def tell_counselors() -> int:
+    """Run the worker's task that tells counselors of marked submits, as beat runs it."""
+    from counselor.mail.tasks import send_submitted_notices
+
+    return send_submitted_notices.run()
