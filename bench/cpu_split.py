@@ -73,15 +73,17 @@ PROMISES = {
         ("counselor/portal/session.py", "check_csrf"),
     ],
     # what a submit sets off: the items' alert rules, the features' own rules (a debrief
-    # asking to slow down), the counselor's notice in the outbox
+    # asking to slow down), the mail of an urgent or review alert (the counselor's notice of
+    # the submit itself is made by the worker's sweep, counselor.mail.submitted, not here)
     "alert rules and notifications": [
         ("counselor/alerts/services.py", "evaluate_alerts"),
         ("counselor/steps/services.py", "_debrief_sent"),
-        ("counselor/mail/notify.py", "homework_submitted"),
+        ("counselor/mail/notify.py", "alerts_raised"),
     ],
     # the outbox's drain: its flag (written in the transaction on SQLite, so also inside the
     # notifications above; after the commit elsewhere) and a drain task handed to the broker
-    # when none is pending (after the commit, so also inside the commit above)
+    # when none is pending (after the commit, so also inside the commit above); a submit
+    # hands nothing over unless an alert was mailed (bench/notice_cost.py: the worker's side)
     "mail handed to the broker": [
         ("counselor/mail/services.py", "publish"),
         ("counselor/mail/drain.py", "asked"),

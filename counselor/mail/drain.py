@@ -5,8 +5,11 @@ sets a flag, *drain pending*, with one conditional write, and sends the worker a
 only when that write was its own (the flag was not set). The drain task clears the flag
 FIRST, then reads every message due and sends each (claimed one by one, as a message's own
 task claims it: ``services.claim``). Handing a task to the broker was a third of a portal
-submit; most submits under load now find a drain pending and hand nothing over, and with a
-dead worker the broker holds one drain instead of a task per mail.
+submit when the submit queued the counselor's mail; a submit now queues none (the worker's
+sweep makes it, counselor.mail.submitted, and asks for the drain once per batch), and the
+flag still means that a burst of mail (a sweep's batch, the reminders, an alert's mail per
+request) hands the broker one drain, and that with a dead worker the broker holds one drain
+instead of a task per mail.
 
 Why no committed message is left unsent (the race, argued). Call a request R, its message M,
 and the flag F. R sets F only after M is committed, so every step of R below comes after M
@@ -71,7 +74,7 @@ class RedisFlag:
     process, made again after a fork: redis-py's client checks a connection out of its pool
     for every command (a lock, a pid check, a trial read of the socket with two ``ioctl``
     calls, its metrics hooks), about 90 µs of CPU per ``SET`` against about 25 µs sent on the
-    connection itself; a portal submit on the Redis broker sets the flag every time. A
+    connection itself; every transaction that queues mail on the Redis broker sets it. A
     connection that was idle and is found closed (Redis restarted) is opened again and the
     command sent once more, as the pool would; any other failure raises, as before.
     """
