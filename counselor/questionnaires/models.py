@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import math
 import uuid
 from collections.abc import Collection
 from datetime import date, datetime
@@ -44,6 +43,7 @@ from counselor.core.models import (
     stamped,
 )
 from counselor.extensions import db
+from counselor.questionnaires import values
 from counselor.questionnaires.engine import Definition, answer_part
 
 RESPONSE_STATUSES = ("not_opened", "opened", "draft", "submitted")
@@ -320,7 +320,7 @@ class Response(UUIDPrimaryKey, db.Model):
             members.append(inner)
             at += len(inner) + 1  # and the comma
         text = b"%b\n{%b}" % (orjson.dumps(index), b",".join(members))
-        if b"null" in text and _non_finite(value):
+        if b"null" in text and values.non_finite(value):
             # orjson writes NaN and the infinities as null (read back as unanswered): refuse
             # them as the standard library's allow_nan=False did
             raise ValueError("an answer that is not a finite number cannot be stored")
@@ -352,7 +352,7 @@ class StoredAnswers:
             return
         raw = text.encode() if isinstance(text, str) else text
         if raw[:1] != b"[":  # stored before answers were kept by part
-            self.answers = _parsed(raw)
+            self.answers = values.parsed_answers(raw)
             return
         end = raw.index(b"\n")
         whole = memoryview(raw)
@@ -365,13 +365,13 @@ class StoredAnswers:
         if unread is None:
             if parts is None:  # nothing read yet: the object whole, without its index
                 self._unread = {}
-                self.answers = _parsed(self._body)
+                self.answers = values.parsed_answers(self._body)
                 return self.answers
             unread = self._unread = {name: (a, b) for name, a, b in orjson.loads(self._index)}
         for name in list(unread) if parts is None else parts:
             span = unread.pop(name, None)
             if span is not None:
-                self.answers.update(_parsed(b"{%b}" % self._body[span[0] : span[1]]))
+                self.answers.update(values.parsed_answers(b"{%b}" % self._body[span[0] : span[1]]))
         return self.answers
 
     def read_of(self, link_ids: Collection) -> dict:
@@ -460,7 +460,7 @@ def _assembled(index: list, touched: dict, clean: dict, body: memoryview) -> str
             chunks.append(body[run[0] : run[1]])
             run = None
         # the part's answers, every change of its own applied (as ``merge`` does)
-        part = {} if start is None else _parsed(b"{%b}" % body[start:end])
+        part = {} if start is None else values.parsed_answers(b"{%b}" % body[start:end])
         for lid in [*part, *changes]:
             value = clean.get(lid, _ABSENT)
             if value is None:
@@ -470,7 +470,7 @@ def _assembled(index: list, touched: dict, clean: dict, body: memoryview) -> str
         if not part:  # its last answer cleared: the part goes
             continue
         inner = orjson.dumps(part, option=orjson.OPT_SORT_KEYS)[1:-1]
-        if b"null" in inner and _non_finite(part):
+        if b"null" in inner and values.non_finite(part):
             # as ``Response.dump_answers`` refuses them
             raise ValueError("an answer that is not a finite number cannot be stored")
         out_index.append((name, at, at + len(inner)))
@@ -485,29 +485,3 @@ def _assembled(index: list, touched: dict, clean: dict, body: memoryview) -> str
 
 #: no answer (``StoredAnswers.changed``: an answer cleared that was never given)
 _ABSENT = object()
-
-
-def _parsed(data: bytes | memoryview) -> dict:
-    """One JSON object of answers."""
-    try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError:
-        # No answer holds NaN or an infinity now (orjson refuses both), but one stored before
-        # they were refused reads as unanswered rather than breaking every page that shows it.
-        return json.loads(bytes(data), parse_constant=lambda _: None, parse_float=_finite_or_none)
-
-
-def _non_finite(value) -> bool:
-    """Whether ``value`` holds a float that is NaN or infinite, at any depth."""
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_non_finite(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_non_finite(v) for v in value)
-    return False
-
-
-def _finite_or_none(text: str) -> float | None:
-    number = float(text)  # "1e999" parses as infinity
-    return number if math.isfinite(number) else None

@@ -6,10 +6,13 @@ the whole item, which ``desire_value`` reads as a limit per role.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 #: a plain decimal numeral: what a stored decimal answer looks like, and all a text answer
 #: must look like to count as a number (no spaces, no "NaN", "Infinity" or "0x10")
@@ -111,3 +114,29 @@ def desire_value(item: dict, value: Any) -> dict:
         "experience": value.get("experience") or "",
         "note": value.get("note") or "",
     }
+
+
+def parsed_answers(data: bytes | memoryview) -> dict:
+    """One JSON object of stored answers (``models.StoredAnswers``'s parts)."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # No answer holds NaN or an infinity now (orjson refuses both), but one stored before
+        # they were refused reads as unanswered rather than breaking every page that shows it.
+        return json.loads(bytes(data), parse_constant=lambda _: None, parse_float=_finite_or_none)
+
+
+def non_finite(value) -> bool:
+    """Whether ``value`` holds a float that is NaN or infinite, at any depth."""
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(non_finite(v) for v in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(non_finite(v) for v in value)
+    return False
+
+
+def _finite_or_none(text: str) -> float | None:
+    number = float(text)  # "1e999" parses as infinity
+    return number if math.isfinite(number) else None
