@@ -9,8 +9,6 @@ connection, as two Celery worker processes would have; a barrier starts them tog
 
 from __future__ import annotations
 
-import threading
-
 from sqlalchemy import func, select
 
 from counselor.checkins import services
@@ -20,32 +18,10 @@ from counselor.mail.models import Message
 from counselor.questionnaires.models import Assignment
 from tests.support import PG_URL, new_case, service_unavailable
 from tests.support.checkins import at_noon, weekly
+from tests.support.races import in_app_contexts
 
 #: tries per run (the security promise asks for at least 50)
 TRIES = 50
-
-
-def _together(app, *actions) -> list:
-    barrier = threading.Barrier(len(actions))
-    got: list = [None] * len(actions)
-    failed: list = []
-
-    def run(n, action):
-        try:
-            with app.app_context():
-                barrier.wait()
-                got[n] = action()
-                db.session.remove()
-        except Exception as exc:  # noqa: BLE001 - reported by the test below
-            failed.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not failed, failed
-    return got
 
 
 def _count(model, *where) -> int:
@@ -83,13 +59,13 @@ def test_two_workers_running_the_job_at_once_make_each_check_in_once(app, counse
         if n % 5 in (2, 4):
             # the counselor pauses or ends the schedule at the very moment beat runs it
             change = services.pause if n % 5 == 2 else services.end
-            _together(
+            in_app_contexts(
                 app,
                 lambda: services.run_due(at_noon(0)),
                 lambda sid=schedule_id, change=change: _change(sid, change),
             )
         else:
-            got = _together(
+            got = in_app_contexts(
                 app, lambda: services.run_due(at_noon(0)), lambda: services.run_due(at_noon(0))
             )
             made += sum(got)

@@ -5,8 +5,6 @@ once (counselor.mail.submitted)."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from sqlalchemy import func, select, update
 
@@ -21,6 +19,7 @@ from tests.support import PG_URL, make_account, new_case, service_unavailable
 from tests.support.library import assign, load_own
 from tests.support.mail import definition, homework, smtp_config, submit, tell_counselors
 from tests.support.portal import open_link
+from tests.support.races import in_app_contexts
 from tests.support.services import REDIS_URL
 
 ANSWERS = {"one.feel": "Calm", "one.rate": 8}
@@ -190,31 +189,6 @@ def test_a_sweep_that_fails_after_its_claim_leaves_the_mark_due_and_the_next_mai
     assert _submitted_mails(case.id) == 2 and _due() == 0
 
 
-def _together(app, *actions) -> list:
-    """Each action in a thread of its own app context (its own session and connection, as
-    two worker processes), started together by a barrier."""
-    barrier = threading.Barrier(len(actions))
-    got: list = [None] * len(actions)
-    failed: list = []
-
-    def run(n, action):
-        try:
-            with app.app_context():
-                barrier.wait()
-                got[n] = action()
-                db.session.remove()
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            failed.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not failed, failed
-    return got
-
-
 #: rounds of the race (the security promise asks for at least 50 tries)
 ROUNDS = 50
 
@@ -242,7 +216,7 @@ def test_two_sweeps_at_once_make_one_mail_per_submit(app, counselor_a):
             update(Response).values(status="submitted", notice_due=True, submitted_at=func.now())
         )
         db.session.commit()
-        got = _together(app, submitted.sweep, submitted.sweep)
+        got = in_app_contexts(app, submitted.sweep, submitted.sweep)
         if sum(got) != per_round:
             violations.append(f"round {n}: the sweeps claimed {got} of {per_round}")
         for case in cases_:

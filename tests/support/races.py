@@ -24,6 +24,34 @@ def at_once(*actions) -> list:
     return got
 
 
+def in_app_contexts(app, *actions) -> list:
+    """Each action in a thread of its own app context (hence its own database session and
+    connection, as two worker processes have), all released together by a barrier; their
+    results, in order. An action's exception fails the caller's test."""
+    from counselor.extensions import db
+
+    barrier = threading.Barrier(len(actions))
+    got: list = [None] * len(actions)
+    failed: list = []
+
+    def run(n, action):
+        try:
+            with app.app_context():
+                barrier.wait()
+                got[n] = action()
+                db.session.remove()
+        except Exception as exc:  # noqa: BLE001 - reported below
+            failed.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n, a)) for n, a in enumerate(actions)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not failed, failed
+    return got
+
+
 def after(lead_in: Callable[[], object], times: int, action: Callable[[], object]) -> Callable:
     """The action, sent after ``times`` requests of ``lead_in``: a head start for the other
     side made of real requests (a page a user would load first), not of sleeps."""
