@@ -94,7 +94,7 @@ _RECIPIENT_BY_CASE = (
 
 
 #: ``_RECIPIENT``'s columns named for a statement that reads them beside other tables'
-#: (``told_…``; ``told``): a partner's submit reads whom to tell with its homework
+#: (``told_…``; ``told``): the notice sweep reads whom to tell with the submits it claimed
 TOLD_COLUMNS = tuple(column.label(f"told_{column.name}") for column in _RECIPIENT)
 
 
@@ -123,11 +123,6 @@ def recipient(row) -> tuple:
     return counselor, SimpleNamespace(
         **{k: v if found[k] is None else found[k] for k, v in DEFAULT_CHOICES.items()}
     )
-
-
-def recipient_of_case(case_id: uuid.UUID) -> tuple:
-    """``recipient``'s pair for the counselor of a case, read."""
-    return _recipient(None, case_id)
 
 
 def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None) -> tuple:
