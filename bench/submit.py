@@ -22,11 +22,12 @@ import os
 import re
 from pathlib import Path
 
-#: submits per second the pool is sized for: about twice the most a submit has reached under
-#: wrk (215/s on PostgreSQL, 154/s on SQLite, on a fast quiet machine, 2026-11-30); a floor of
-#: the rate is printed if a faster machine runs the pool out (--submit-rate raises it; seeding
-#: costs 20-40 ms per partner, so a larger pool makes the bench much longer)
-RATE = 400
+#: submits per second the pool is sized for: above the most a submit has reached under wrk
+#: (742/s on SQLite on a fast quiet machine, 2026-12-01, once the counselor's mail left the
+#: request; the ablated server's 884/s ran its pool of 900/s out); a floor of the rate is
+#: printed if a faster machine runs the pool out (--submit-rate raises it; seeding costs
+#: about 11 ms a partner on SQLite and 15 ms on PostgreSQL over two processes)
+RATE = 1000
 
 #: wrk's script: the pool's slice of each thread is a file of one partner per line
 #: (path, cookie, CSRF token, revision, tab-separated), read at the thread's start
