@@ -17,7 +17,7 @@ from playwright.sync_api import expect
 from counselor.core import practice
 from counselor.extensions import db
 from counselor.mail.models import Message
-from counselor.mail.tasks import send_message
+from counselor.mail.tasks import send_message, send_submitted_notices
 from counselor.questionnaires.services import load_definition
 from tests.support import new_case
 from tests.support.browser import PHONE, sign_in_page
@@ -59,8 +59,10 @@ def smtp():
 
 
 def _deliver(app) -> None:
-    """What the worker does: send every queued mail (in the live app, which has SMTP)."""
+    """What the worker and beat do: make the counselors' notices of marked submits, then send
+    every queued mail (in the live app, which has SMTP)."""
     with app.app_context():
+        send_submitted_notices.run()
         queued = db.session.scalars(db.select(Message.id).where(Message.status == "queued"))
         for message_id in list(queued):
             send_message.run(str(message_id))
