@@ -75,7 +75,7 @@ def audit_off() -> None:
 
     audit.record = audit.by_partner = audit.record_now = nothing
     audit.with_event = lambda change: change.execution_options(preserve_rowcount=True)
-    audit.events_for = lambda changed, prefix="event_": (
+    audit.events_for = lambda changed: (
         select(literal_column("1").label("no_event")).select_from(changed).where(false())
     )
     audit.ReadWithEvent.rows = lambda self, parameters, *event: self.plain.named(parameters)

@@ -286,11 +286,10 @@ def with_event(change: Update | Insert) -> Insert:
     return statement.execution_options(preserve_rowcount=True)
 
 
-def events_for(changed: CTE, prefix: str = "event_") -> Insert:
+def events_for(changed: CTE) -> Insert:
     """The audit events of ``with_event`` for the rows of a data-modifying CTE, as an INSERT
-    that a statement of the caller's own may carry as a CTE too (``Select.add_cte``); a
-    statement carrying two events names the second one's parameters by another ``prefix``."""
-    values = [bindparam(f"{prefix}{column.name}", type_=column.type) for column in _COLUMNS]
+    that a statement of the caller's own may carry as a CTE too (``Select.add_cte``)."""
+    values = [bindparam(f"{_PREFIX}{column.name}", type_=column.type) for column in _COLUMNS]
     return _INSERT.from_select(_COLUMNS, select(*values).select_from(changed))
 
 
@@ -301,12 +300,15 @@ def event_parameters(
     *,
     actor_kind: str,
     actor_id: uuid.UUID | str | None = None,
-    prefix: str = "event_",
 ) -> dict:
     """The parameters of ``with_event``'s audit event (the same row as ``record``'s), named
-    as ``events_for``'s of the same ``prefix``."""
+    as ``events_for`` binds them."""
     row = _row(action, object_kind, object_id, actor_kind, actor_id)
-    return {f"{prefix}{name}": value for name, value in row.items()}
+    return {f"{_PREFIX}{name}": value for name, value in row.items()}
+
+
+#: the names of an audit event's parameters in a statement that carries it (``events_for``)
+_PREFIX = "event_"
 
 
 def partner_event_parameters(

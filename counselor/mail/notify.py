@@ -127,7 +127,8 @@ def recipient(row) -> tuple:
 
 def _recipient(counselor_id: uuid.UUID | None, case_id: uuid.UUID | None) -> tuple:
     """The counselor's id, email, whether active, and their choices, in one read: by the
-    counselor, or by the case when the caller has only the case (a partner's submit)."""
+    counselor, or by the case when the caller has only the case (alerts raised by a
+    partner's answers)."""
     if counselor_id is None:
         return recipient(core_execute(_RECIPIENT_BY_CASE, {"case_id": case_id}).first())
     return recipient(core_execute(_RECIPIENT_BY_COUNSELOR, {"counselor_id": counselor_id}).first())

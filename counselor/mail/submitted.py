@@ -28,15 +28,11 @@ Why a submit's notice is never lost nor made twice (the argument):
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import select, update
 
 from counselor.extensions import db
 from counselor.mail import notify
 from counselor.questionnaires.models import Assignment, Response
-
-log = logging.getLogger(__name__)
 
 #: responses claimed by one statement (and told in one transaction)
 BATCH = 100
