@@ -76,3 +76,18 @@ def test_what_is_remembered_is_bounded_and_a_long_value_is_not_opened(app):
     opened = _read(app, PORTAL, value)
     opened["s"] = "changed by a request"  # each request gets its own copy
     assert _read(app, PORTAL, value) == {"s": "session-id", "other": 1}
+
+
+def test_the_short_check_opens_what_the_serializer_opens_and_nothing_else(app):
+    # ``_checked`` (a value first seen) gives the serializer's own data and signing time for
+    # its values, and declines anything else, leaving the serializer's ``loads`` to refuse it
+    key, salt = app.config["SECRET_KEY"], PORTAL.salt
+    value = _signed(app, PORTAL, {"s": secrets.token_urlsafe(32)})
+    data, signed_at = cookies._serializer(key, salt).loads(value, return_timestamp=True)
+    assert cookies._checked(key, salt, value) == (data, int(signed_at.timestamp()))
+    body, _, signature = value.rpartition(".")
+    flipped = signature[:-1] + ("A" if signature[-1] != "A" else "B")
+    for bad in (f"{body}.{flipped}", f"{body}x.{signature}", body, "", "."):
+        assert cookies._checked(key, salt, bad) is None
+    assert cookies._checked(key, "another.salt", value) is None
+    assert cookies._checked(key + "x", salt, value) is None
