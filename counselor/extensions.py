@@ -63,7 +63,7 @@ def session_connection(session: Session | None = None) -> Connection:
     without the session's look-up of its bind and its transaction's state checks: a save
     asks seven times, and each look-up cost about as much as a small statement's run.
     ``session``: another session than the request's (an event's)."""
-    session = session or _request_session()
+    session = session or request_session()
     transaction = session._transaction
     found = session.info.get(_CONNECTION)
     if found is not None and found[0] is transaction and transaction._state is _ACTIVE:
@@ -77,7 +77,7 @@ def session_connection(session: Session | None = None) -> Connection:
 _SCOPED = db.session.registry
 
 
-def _request_session() -> Session:
+def request_session() -> Session:
     """``db.session()``: the session of the current application context. When the registry
     is keyed as Flask-SQLAlchemy keys it (the id of the context, ``_app_ctx_id``) and holds
     that context's session, it is found there at once, without the scoped session's three

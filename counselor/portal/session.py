@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from counselor.core.cookies import SignedCookie
 from counselor.core.models import aware, utcnow
 from counselor.core.tokens import token_hash
-from counselor.extensions import core_execute, db
+from counselor.extensions import core_execute, db, request_session
 from counselor.portal.models import PortalSessionRecord
 
 COOKIE = "counselor_portal"
@@ -215,7 +215,7 @@ def ride_along(ps: PortalSession) -> None:
     request did not commit it (a refusal, a rollback before the commit). A write not made yet
     (``PortalSession.unwritten``) is carried by the request's own statement (``to_carry``),
     or written by ``settle`` if none did."""
-    db.session.info[_RIDING] = [ps, not ps.unwritten]
+    request_session().info[_RIDING] = [ps, not ps.unwritten]
 
 
 #: PostgreSQL: the record's idle bookkeeping (``from_record``'s changes) as a data-modifying
@@ -238,7 +238,7 @@ def to_carry() -> dict | None:
     """The parameters of ``CARRIED_WRITE`` for the riding write when it is not in the open
     transaction (not made yet, or rolled back), else None. A statement that carries it calls
     ``carried`` once it ran."""
-    riding = db.session.info.get(_RIDING)
+    riding = request_session().info.get(_RIDING)
     if riding is None or riding[1]:
         return None
     wrote = riding[0].wrote
@@ -251,14 +251,14 @@ def to_carry() -> dict | None:
 
 def carried() -> None:
     """The request's own statement wrote the riding write (``to_carry``): it commits with it."""
-    db.session.info[_RIDING][1] = True
+    request_session().info[_RIDING][1] = True
 
 
 def settle() -> None:
     """At the end of a request: if a riding write was not committed, roll back what the
     request left uncommitted (it was not meant to be kept) and commit the write alone, as
     reading the session committed it before."""
-    riding = db.session.info.get(_RIDING)
+    riding = request_session().info.get(_RIDING)  # on every portal request
     if riding is None:
         return
     ps = riding[0]
