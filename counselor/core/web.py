@@ -7,8 +7,8 @@ import secrets
 import traceback
 import uuid
 from collections.abc import Iterator
-from itertools import chain
 from contextlib import contextmanager
+from itertools import chain
 from typing import Any, NoReturn
 from urllib.parse import urlsplit
 
