@@ -268,7 +268,7 @@ def _security_headers(response):
     # Each header is set as ``headers[name] = value`` sets it (replacing one the response
     # has, appended otherwise), with the response's own names looked at once, not once per
     # header set.
-    have = set(headers.keys(lower=True))
+    have = {name.lower() for name, _ in headers}  # (its keys(lower=True): two generators)
     put = [("Content-Security-Policy", _CSP.format(nonce=csp_nonce())), *_EVERY_RESPONSE]
     if "referrer-policy" not in have:
         put.append(("Referrer-Policy", "same-origin"))
