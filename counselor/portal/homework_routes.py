@@ -87,10 +87,11 @@ def _submitted_url(ctx) -> str:
     scoped family it is built by ``url_for`` once per application root, with a stand-in id
     cut out where the assignment's goes (building it through Werkzeug's router was about a
     twentieth of a submit's own Python)."""
-    req = request._get_current_object()
-    if (req.view_args or {}).get("assignment_id") is None:
+    req, app = request._get_current_object(), current_app._get_current_object()
+    if (req.view_args or {}).get("assignment_id") is None or app.url_default_functions:
+        # the short family, or URL defaults that a request could change: url_for each time
         return _url("portal.overview", ctx, submitted=1)
-    made = current_app.extensions.setdefault("counselor.submitted_url", {})
+    made = app.extensions.setdefault("counselor.submitted_url", {})
     parts = made.get(req.script_root)
     if parts is None:
         built = url_for("portal.overview", assignment_id=_STAND_IN, submitted=1)

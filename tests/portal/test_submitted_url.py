@@ -21,3 +21,5 @@ def test_the_submitted_url_is_url_for_s_under_any_root(app):
                 expected = url_for("portal.overview", assignment_id=assignment_id, submitted=1)
                 assert expected.startswith(f"{root}/p/a/{assignment_id}/")
                 assert homework_routes._submitted_url(ctx) == expected
+    # made once per root, from then on without the router
+    assert set(app.extensions["counselor.submitted_url"]) == {"", "/practice", "/a/b"}
