@@ -5,10 +5,15 @@
     python bench/pg_server_cost.py --pg-url … --trips-only     # round trips, prepared statements
     python bench/pg_server_cost.py --pg-url … --split 500      # server CPU per statement
     python bench/pg_server_cost.py --pg-url … --cases 1000 --pool-cases 6000   # load.py's data
+    python bench/pg_server_cost.py --pg-url … --pages "portal submit, 30 items;portal autosave, 30 items"
 
-Seeds bench/cpu_split.py's data (the database is emptied), then drives each page in process
+Seeds bench/cpu_split.py's data (the database is emptied; each autosave changes one answer,
+as bench/load.py's do), then drives each page in process
 through the Flask test client, ``--requests`` at a time, round after round, each variant in
-turn within a round (a busy machine slows them alike). For each run it reads:
+turn within a round (a busy machine slows them alike), next to the reference page or, for the
+portal's pages, the reference's 30-field save. The submit spends a partner with complete
+unsent answers a request (bench/submit.py's pool, seeded for every request the run makes).
+For each run it reads:
 
 - the worker's CPU (``time.process_time``: the app, SQLAlchemy, psycopg),
 - the server's CPU: the on-CPU time of every backend of the bench database, from
@@ -16,7 +21,18 @@ turn within a round (a busy machine slows them alike). For each run it reads:
   machine, as in bench/load.py),
 - the WAL writer's CPU (the server's own process, shared with every database on it: what
   other work on the server does shows in it too),
+- the WAL written per request, in bytes (the cluster's insert position: work on other
+  databases of the server shows in it too; a full-page image, 8 KB, is written for each page
+  first changed after a checkpoint, so a write that touches more pages costs more of them),
 - the wall clock per request (what the worker waits for, the COMMIT's log flush included).
+
+Once seeded, the database is vacuumed and analysed as bench/load.py does before its runs: the
+tables' pages are then full (their dead rows removed), as under load, where a row updated
+in a full page cannot take a HOT update (its new version goes to another page, with an
+entry in every index of the table). With ``--checkpoint`` each run starts right after a
+CHECKPOINT, so that every page a run changes first costs its full-page image, as under load,
+where a checkpoint comes every few minutes and each pool partner's rows are on pages of their
+own (an upper bound: under load some pages were changed since the checkpoint already).
 
 Variants (experiments; none of them is how the app runs, ``base`` is):
 
@@ -31,6 +47,14 @@ Variants (experiments; none of them is how the app runs, ``base`` is):
   connection whose prepared statements psycopg dropped: it does at every ROLLBACK).
 - ``async-commit``: ``SET LOCAL synchronous_commit = off`` as a statement of its own before
   every page's commit (one round trip more than the app's way, ``audit._INSERT_READS``).
+- ``no-notice-index``: the response table without the partial index of the submits still to
+  tell (``ix_response_notice_due``, dropped for the run): a submit's UPDATE of the mark then
+  changes no indexed column and may be a HOT update (no index entry written).
+- ``no-response-assignment-index``: the response table without its index of the assignment's
+  id (dropped for the run), which the unique index of (assignment, partner) leads with: one
+  index entry fewer for each response written outside a HOT update (a submit's).
+- ``assignment-lock-only``: an answer save's and a submit's read locks the assignment's row
+  only, not the response's too (``portal.context._RESOLVE_CHANGING``).
 
 It prints the round trips of one request of each page (libpq's trace, as tests/test_pool.py
 counts them) with the statements prepared on its connection and how often PostgreSQL planned
@@ -57,6 +81,17 @@ sys.path.insert(0, str(ROOT))
 from bench import cpu_split  # noqa: E402
 
 PAGES = ("caseload, 10 cases", "case page", "comparison first, 2 partners")
+SUBMIT = "portal submit, 30 items"
+#: a page's warm-up before the rounds, and before each run
+WARM, WARM_RUN = 50, 10
+
+
+def submits_needed(args, variants: int) -> int:
+    """The partners the submit spends: warm-up, the traced request, the rounds' runs, and
+    the request ``--split`` captures."""
+    if args.trips_only:
+        return WARM + 2
+    return WARM + 2 + args.rounds * variants * (WARM_RUN + args.requests)
 
 
 def backend_cpu_ns(pids) -> int:
@@ -87,6 +122,16 @@ class Server:
         ).fetchall()
         return [r[0] for r in rows]
 
+    def wal_bytes(self) -> int:
+        """The cluster's WAL insert position, in bytes."""
+        return self.conn.execute(
+            "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn"
+        ).fetchone()[0]
+
+    def vacuum(self) -> None:
+        """VACUUM ANALYZE, as bench/load.py runs it once seeded."""
+        self.conn.execute("VACUUM ANALYZE")
+
     def wal_writer(self) -> list[int]:
         """The WAL writer, which flushes what asynchronous commits left (the server's, shared
         with every database on it)."""
@@ -96,18 +141,23 @@ class Server:
         return [r[0] for r in rows]
 
 
-def run(fn, requests: int, server: Server) -> dict[str, float]:
+def run(fn, requests: int, server: Server, checkpoint: bool = False) -> dict[str, float]:
+    if checkpoint:
+        server.conn.execute("CHECKPOINT")
     pids, writer = server.pids(), server.wal_writer()
     before, writer_before = backend_cpu_ns(pids), backend_cpu_ns(writer)
+    wal_before = server.wal_bytes()
     t0, w0 = time.process_time(), time.perf_counter()
     for _ in range(requests):
         fn()
     cpu, wall = time.process_time() - t0, time.perf_counter() - w0
     after = backend_cpu_ns(set(pids) | set(server.pids()))
+    wal = server.wal_bytes() - wal_before
     return {
         "worker CPU": cpu * 1000 / requests,
         "server CPU": (after - before) / 1e6 / requests,
         "WAL writer CPU": (backend_cpu_ns(writer) - writer_before) / 1e6 / requests,
+        "WAL bytes": float(wal / requests),
         "wall": wall * 1000 / requests,
     }
 
@@ -147,6 +197,24 @@ def variant(name: str, server: Server):
     if name == "unprepared":
         _UNPREPARED[0] = True
         return lambda: _UNPREPARED.__setitem__(0, False)
+    if name == "no-notice-index":
+        server.conn.execute("DROP INDEX ix_response_notice_due")
+        return lambda: server.conn.execute(
+            "CREATE INDEX ix_response_notice_due ON response (submitted_at) WHERE notice_due"
+        )
+    if name == "no-response-assignment-index":
+        server.conn.execute("DROP INDEX ix_response_assignment_id")
+        return lambda: server.conn.execute(
+            "CREATE INDEX ix_response_assignment_id ON response (assignment_id)"
+        )
+    if name == "assignment-lock-only":
+        from counselor.core.precompiled import Precompiled
+        from counselor.portal import context
+
+        original = context._RESOLVE_CHANGING
+        read = context._resolve_changing().with_for_update(of=[context._A])
+        context._RESOLVE_CHANGING = Precompiled(read, binary_results=True)
+        return lambda: setattr(context, "_RESOLVE_CHANGING", original)
     if name == "no-audit-indexes":
         for index in AUDIT_INDEXES:
             server.conn.execute(f"DROP INDEX {index}")
@@ -291,6 +359,7 @@ def split(url: str, app, pages: dict, times: int) -> None:
     from sqlalchemy.dialects import postgresql
 
     def sql(statement):
+        statement = getattr(statement, "statement", statement)  # a Precompiled's own
         compiled = statement.compile(dialect=postgresql.psycopg.dialect(), column_keys=list(row))
         return str(compiled), row
 
@@ -325,6 +394,9 @@ def main() -> int:
         help="cases of one more counselor, then ANALYZE, as bench/load.py's database has "
         "(6000 in its default run): the server's estimates, and so its plans, as under load",
     )
+    parser.add_argument(
+        "--checkpoint", action="store_true", help="a CHECKPOINT before each run (see above)"
+    )
     parser.add_argument("--trips-only", action="store_true")
     parser.add_argument("--split", type=int, default=0, help="split the server's CPU: N times each")
     args = parser.parse_args()
@@ -332,22 +404,30 @@ def main() -> int:
     ref = cpu_split.reference_pages(args.pg_url)
     made = []
     bench_app = cpu_split.seed.bench_app
+    autosaver = cpu_split.autosaver
+    cpu_split.autosaver = lambda app, token: autosaver(app, token, change_one=True)
     cpu_split.seed.bench_app = lambda *a, **kw: made.append(bench_app(*a, **kw)) or made[-1]
-    pages = cpu_split.project_pages(args.pg_url, tmp, 0, args.cases, args.pool_cases)
+    keep = [p.strip() for p in args.pages.split(";") if p.strip()]
+    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
+    submits = submits_needed(args, len(variants)) if SUBMIT in keep else 0
+    pages = cpu_split.project_pages(args.pg_url, tmp, submits, args.cases, args.pool_cases)
     app = made[0]
     prepare_at_checkout(app)
-    keep = [p.strip() for p in args.pages.split(";") if p.strip()]
     pages = {k: v for k, v in pages.items() if k in keep}
     gc.collect()
     gc.freeze()
     server = Server(args.pg_url)
-    variants = [v.strip() for v in args.variants.split(",") if v.strip()]
-    measured = {("reference page", "base"): ref["page"]}
+    server.vacuum()
+    measured = {}
+    if any("portal" not in name for name in pages):
+        measured[("reference page", "base")] = ref["page"]
+    if any("portal" in name for name in pages):
+        measured[("reference save", "base")] = ref["save"]
     for name, fn in pages.items():
         for v in variants:
             measured[(name, v)] = fn
     for fn in set(measured.values()):
-        for _ in range(50):
+        for _ in range(WARM):
             fn()
     for name, fn in pages.items():
         trips, prepared = trips_and_prepared(app, fn)
@@ -366,12 +446,12 @@ def main() -> int:
         for (name, v), fn in measured.items():
             undo = variant(v, server)
             try:
-                for _ in range(10):
+                for _ in range(WARM_RUN):
                     fn()
-                results[(name, v)].append(run(fn, args.requests, server))
+                results[(name, v)].append(run(fn, args.requests, server, args.checkpoint))
             finally:
                 undo()
-    columns = ["worker CPU", "server CPU", "WAL writer CPU", "wall"]
+    columns = ["worker CPU", "server CPU", "WAL writer CPU", "WAL bytes", "wall"]
     print(
         f"\nPostgreSQL, {args.requests} requests a run, median of {args.rounds} rounds, per request"
     )
