@@ -268,7 +268,8 @@ class Response(UUIDPrimaryKey, db.Model):
         ),
     )
 
-    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id")
+    #: no index of its own: uq_response_assignment_partner leads with it (migration 0028)
+    assignment_id: Mapped[uuid.UUID] = cascade_key("assignment.id", index=False)
     partner_id: Mapped[uuid.UUID] = cascade_key("partner.id")
     status: Mapped[str] = mapped_column(String(16), default="not_opened")
     #: JSON object {link_id: answer}, sealed
