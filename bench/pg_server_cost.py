@@ -26,10 +26,11 @@ For each run it reads:
   first changed after a checkpoint, so a write that touches more pages costs more of them),
 - the wall clock per request (what the worker waits for, the COMMIT's log flush included).
 
-Once seeded, the database is vacuumed and analysed as bench/load.py does before its runs: the
-tables' pages are then full (their dead rows removed), as under load, where a row updated
-in a full page cannot take a HOT update (its new version goes to another page, with an
-entry in every index of the table). With ``--checkpoint`` each run starts right after a
+Once seeded, the database is vacuumed and analysed as bench/load.py does before its runs
+(the seeding's dead row versions removed, the pages marked all-visible), so that a submit's
+and a save's UPDATE meet the pages as under load: a HOT update where the row's page has room
+and no indexed column changes, else a new version on another page with an entry in every
+index of the table (``pg_stat_user_tables.n_tup_hot_upd`` counts them). With ``--checkpoint`` each run starts right after a
 CHECKPOINT, so that every page a run changes first costs its full-page image, as under load,
 where a checkpoint comes every few minutes and each pool partner's rows are on pages of their
 own (an upper bound: under load some pages were changed since the checkpoint already).
@@ -50,9 +51,6 @@ Variants (experiments; none of them is how the app runs, ``base`` is):
 - ``no-notice-index``: the response table without the partial index of the submits still to
   tell (``ix_response_notice_due``, dropped for the run): a submit's UPDATE of the mark then
   changes no indexed column and may be a HOT update (no index entry written).
-- ``no-response-assignment-index``: the response table without its index of the assignment's
-  id (dropped for the run), which the unique index of (assignment, partner) leads with: one
-  index entry fewer for each response written outside a HOT update (a submit's).
 - ``assignment-lock-only``: an answer save's and a submit's read locks the assignment's row
   only, not the response's too (``portal.context._RESOLVE_CHANGING``).
 
@@ -61,7 +59,9 @@ counts them) with the statements prepared on its connection and how often Postgr
 them, then a table of medians over the rounds, ms per request, and each variant's difference
 from the first one's in the same round (the median of the rounds'). ``--split`` replays each
 page's statements on a connection of its own instead, to split the server's CPU by statement
-(a tight loop: the backend's caches stay warm, so its figures are lower than a page's).
+(a tight loop: the backend's caches stay warm, so its figures are lower than a page's; a
+revision-checked UPDATE matches its row only the first time, so a write's figure is a
+statement that writes nothing).
 """
 
 from __future__ import annotations
@@ -201,11 +201,6 @@ def variant(name: str, server: Server):
         server.conn.execute("DROP INDEX ix_response_notice_due")
         return lambda: server.conn.execute(
             "CREATE INDEX ix_response_notice_due ON response (submitted_at) WHERE notice_due"
-        )
-    if name == "no-response-assignment-index":
-        server.conn.execute("DROP INDEX ix_response_assignment_id")
-        return lambda: server.conn.execute(
-            "CREATE INDEX ix_response_assignment_id ON response (assignment_id)"
         )
     if name == "assignment-lock-only":
         from counselor.core.precompiled import Precompiled
