@@ -124,9 +124,7 @@ class Server:
 
     def wal_bytes(self) -> int:
         """The cluster's WAL insert position, in bytes."""
-        return self.conn.execute(
-            "SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn"
-        ).fetchone()[0]
+        return self.conn.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn").fetchone()[0]
 
     def vacuum(self) -> None:
         """VACUUM ANALYZE, as bench/load.py runs it once seeded."""
