@@ -6,6 +6,8 @@
     python bench/pg_server_cost.py --pg-url … --split 500      # server CPU per statement
     python bench/pg_server_cost.py --pg-url … --cases 1000 --pool-cases 6000   # load.py's data
     python bench/pg_server_cost.py --pg-url … --pages "portal submit, 30 items;portal autosave, 30 items"
+    python bench/pg_server_cost.py --pg-url … --pages "portal submit, 30 items" --checkpoint \
+        --variants base,notice-table,no-notice-index
 
 Seeds bench/cpu_split.py's data (the database is emptied; each autosave changes one answer,
 as bench/load.py's do), then drives each page in process
@@ -51,6 +53,11 @@ Variants (experiments; none of them is how the app runs, ``base`` is):
 - ``no-notice-index``: the response table without the partial index of the submits still to
   tell (``ix_response_notice_due``, dropped for the run): a submit's UPDATE of the mark then
   changes no indexed column and may be a HOT update (no index entry written).
+- ``notice-table``: the submit's mark of the counselor's notice as a row of a table of its
+  own (``submitted_notice``: the response's id, a foreign key, and the submit's time), written
+  by the submit's statement, instead of the indexed ``notice_due``: the response's UPDATE
+  then changes no indexed column (a HOT update where the page has room), for an INSERT and
+  its foreign key's check. A prototype of the submit's side only (the sweep is not changed).
 - ``assignment-lock-only``: an answer save's and a submit's read locks the assignment's row
   only, not the response's too (``portal.context._RESOLVE_CHANGING``).
 
@@ -200,6 +207,8 @@ def variant(name: str, server: Server):
         return lambda: server.conn.execute(
             "CREATE INDEX ix_response_notice_due ON response (submitted_at) WHERE notice_due"
         )
+    if name == "notice-table":
+        return notice_table(server)
     if name == "assignment-lock-only":
         from counselor.core.precompiled import Precompiled
         from counselor.portal import context
@@ -218,6 +227,52 @@ def variant(name: str, server: Server):
 
         return undo
     raise SystemExit(f"unknown variant {name!r}")
+
+
+def notice_table(server: Server):
+    """The ``notice-table`` variant: made, its submit's statement in place; returns its undo."""
+    from sqlalchemy import Column, DateTime, MetaData, Table, Uuid, bindparam, insert, select
+
+    from counselor.core import audit
+    from counselor.core.precompiled import Precompiled
+    from counselor.portal import services
+    from counselor.portal import session as portal_session
+
+    server.conn.execute("DROP INDEX ix_response_notice_due")
+    server.conn.execute(
+        "CREATE TABLE submitted_notice (response_id uuid PRIMARY KEY REFERENCES response (id) "
+        "ON DELETE CASCADE, submitted_at timestamptz NOT NULL)"
+    )
+    marks = Table(
+        "submitted_notice",
+        MetaData(),
+        Column("response_id", Uuid, primary_key=True),
+        Column("submitted_at", DateTime(timezone=True)),
+    )
+    response = services._RESPONSE
+    now = bindparam("now", type_=response.c.submitted_at.type)
+    submit = services._revision_checked(status="submitted", submitted_at=now)
+
+    def writing(touch: bool) -> Precompiled:
+        changed = submit.statement.returning(response.c.id).cte("changed")
+        mark = insert(marks).from_select(["response_id", "submitted_at"], select(changed.c.id, now))
+        statement = select(changed.c.id).add_cte(audit.events_for(changed).cte("event"))
+        statement = statement.add_cte(mark.cte("mark"))
+        if touch:
+            statement = statement.add_cte(portal_session.CARRIED_WRITE.cte("touch"))
+        return Precompiled(statement)
+
+    original = services._SUBMIT_WRITES
+    services._SUBMIT_WRITES = {touch: writing(touch) for touch in (False, True)}
+
+    def undo():
+        services._SUBMIT_WRITES = original
+        server.conn.execute("DROP TABLE submitted_notice")
+        server.conn.execute(
+            "CREATE INDEX ix_response_notice_due ON response (submitted_at) WHERE notice_due"
+        )
+
+    return undo
 
 
 #: whether the ``unprepared`` variant runs (read at each checkout)
