@@ -220,6 +220,64 @@ def test_what_cannot_be_compiled_once_is_refused_when_compiled(app):
         streamed.all({})
 
 
+def test_on_postgresql_a_run_takes_the_connections_spare_cursor(app):
+    """A run on PostgreSQL takes the cursor the run before left (its rows read), never one in
+    use: a run nested in another's listener gets a cursor of its own, a failed run's cursor is
+    not kept, nor a cursor of a driver connection since opened again. SQLite closes each."""
+    statement = Precompiled(select(AuditEvent.action).where(AuditEvent.action == bindparam("a")))
+    cursors = []
+
+    def seen(conn, cursor, statement_text, parameters, context, executemany):
+        cursors.append(cursor)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        statement.all({"a": "x"})
+        statement.first({"a": "x"})
+        audit._INSERT_ONE.run(audit._row("spare.kept", "", "", "system", None))
+        assert statement.all({"a": "spare.kept"}) == [("spare.kept",)]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    if not _postgresql():
+        assert "counselor.precompiled.spare" not in session_connection().connection.info
+        db.session.rollback()
+        return
+    assert len({id(c) for c in cursors}) == 1 and not cursors[0].closed
+
+    nested = []
+
+    def inner(conn, cursor, statement_text, parameters, context, executemany):
+        if not nested:
+            nested.append(cursor)
+            nested.append(statement.first({"a": "spare.kept"}))
+
+    event.listen(db.engine, "before_cursor_execute", inner)
+    try:
+        assert statement.all({"a": "spare.kept"}) == [("spare.kept",)]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", inner)
+    assert nested[0] is cursors[0] and nested[1] == {"action": "spare.kept"}
+
+    bad = {**audit._row("x", "", "", "system", None), "actor_kind": "not an actor"}
+    with pytest.raises(exc.IntegrityError):
+        audit._INSERT_ONE.run(bad)
+    db.session.rollback()
+    assert cursors[0].closed
+    pooled = session_connection().connection
+    assert statement.all({"a": "x"}) == []
+    kept = pooled.info["counselor.precompiled.spare"]
+    assert kept[0] is pooled.dbapi_connection and kept[1] is not cursors[0]
+    pooled.info["counselor.precompiled.spare"] = (object(), kept[1])  # another connection's
+    cursors.clear()
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        statement.all({"a": "x"})
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert cursors[0] is not kept[1]
+    db.session.rollback()
+
+
 def test_a_missing_parameter_is_an_error_before_anything_is_sent(app):
     statement = Precompiled(select(AuditEvent.id).where(AuditEvent.action == bindparam("a")))
     with counting() as statements, pytest.raises(exc.InvalidRequestError, match="'a'"):
