@@ -59,7 +59,7 @@ lint: $(STAMP)
 	@$(BIN)/ruff format --check counselor tests bench
 	@$(BIN)/lint-imports --no-cache
 
-## bench: every benchmark of README's table on a quiet machine (about 45 minutes; wrk and a
+## bench: every benchmark of README's table on a quiet machine (about an hour; wrk and a
 ## PostgreSQL at BENCH_PG_URL, whose database it empties); prints markdown tables to paste
 bench: $(STAMP)
 	@$(BIN)/python bench/load.py --pg-url $(BENCH_PG_URL) $(if $(BENCH_REDIS_URL),--redis-url $(BENCH_REDIS_URL))

@@ -474,8 +474,9 @@ def main() -> int:
     parser.add_argument(
         "--submit-rate",
         type=int,
-        default=submit.RATE,
-        help="submits a second the pool of partners is sized for (default %(default)s)",
+        default=0,
+        help=f"submits a second the pool of partners is sized for (default {submit.RATE}, "
+        f"{submit.QUICK_RATE} with --quick)",
     )
     parser.add_argument(
         "--promises-off",
@@ -486,6 +487,7 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.cases, args.audit_rows = 1, 2, 300, 20_000
+    args.submit_rate = args.submit_rate or (submit.QUICK_RATE if args.quick else submit.RATE)
     args.seconds = int(args.seconds) if args.seconds >= 1 else 1
     if not os.path.exists(WRK):
         print("wrk is not installed (Debian package wrk)", file=sys.stderr)

@@ -23,11 +23,14 @@ import re
 from pathlib import Path
 
 #: submits per second the pool is sized for: above the most a submit has reached under wrk
-#: (742/s on SQLite on a fast quiet machine, 2026-12-01, once the counselor's mail left the
-#: request; the ablated server's 884/s ran its pool of 900/s out); a floor of the rate is
-#: printed if a faster machine runs the pool out (--submit-rate raises it; seeding costs
-#: about 11 ms a partner on SQLite and 15 ms on PostgreSQL over two processes)
-RATE = 1000
+#: (1,638/s on SQLite on a fast quiet machine, 2026-12-01, after the tenth round; the ablated
+#: server's 1,962/s ran a pool of 2,000/s out); a floor of the rate is printed if a faster
+#: machine runs the pool out (--submit-rate raises it; seeding cost about 4 ms a partner on
+#: SQLite and 12 ms on PostgreSQL over two processes on that machine)
+RATE = 2200
+#: with --quick (1 round of 2 s): rough figures, the seeding kept to seconds (a floor is
+#: printed when the pool runs out)
+QUICK_RATE = 1000
 
 #: wrk's script: the pool's slice of each thread is a file of one partner per line
 #: (path, cookie, CSRF token, revision, tab-separated), read at the thread's start
