@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 
+from counselor.core import web
 from counselor.core.web import ERROR_TEXT
 from tests.access_policy import POLICY, REFUSALS
 from tests.support import PASSWORD, make_account, new_case, sign_in
@@ -23,7 +24,15 @@ from tests.sweep import (
 )
 
 HOST = "counselor.test"
+NOT_A_PAGE_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 TRACE_WORDS = ("Traceback", 'File "', "werkzeug", "sqlalchemy", "jinja2", "RuntimeError")
+
+
+def not_a_page(response) -> bool:
+    """JSON and redirects: answers no browser shows as a page."""
+    return response.status_code in (301, 302, 303, 307, 308) or response.mimetype == (
+        "application/json"
+    )
 
 
 def header_problems(response) -> list[str]:
@@ -31,14 +40,18 @@ def header_problems(response) -> list[str]:
     h = response.headers
     csp = h.get("Content-Security-Policy", "")
     problems = []
-    if not re.search(r"script-src [^;]*'nonce-[A-Za-z0-9_-]{16,}'", csp):
-        problems.append("CSP without a script nonce")
+    if not_a_page(response):
+        if csp != NOT_A_PAGE_CSP:  # the strict fixed policy, no nonce
+            problems.append(f"CSP {csp!r} on a response that is not a page")
+    else:
+        if not re.search(r"script-src [^;]*'nonce-[A-Za-z0-9_-]{16,}'", csp):
+            problems.append("CSP without a script nonce")
+        if "default-src 'self'" not in csp or "object-src 'none'" not in csp:
+            problems.append("CSP without default-src 'self' and object-src 'none'")
     if "frame-ancestors 'none'" not in csp:
         problems.append("CSP without frame-ancestors 'none'")
     if "unsafe-inline" in csp or "unsafe-eval" in csp:
         problems.append("CSP allows unsafe-inline/eval")
-    if "default-src 'self'" not in csp or "object-src 'none'" not in csp:
-        problems.append("CSP without default-src 'self' and object-src 'none'")
     if h.get("X-Content-Type-Options") != "nosniff":
         problems.append("no X-Content-Type-Options: nosniff")
     if h.get("Referrer-Policy") not in ("same-origin", "no-referrer", "strict-origin"):
@@ -275,6 +288,25 @@ def test_each_response_gets_its_own_nonce(client_a):
         for _ in range(3)
     }
     assert len(nonces) == 3
+
+
+def test_json_and_redirects_get_the_strict_fixed_policy_and_draw_no_nonce(
+    app, client_a, monkeypatch
+):
+    """Pages keep the nonce policy; a JSON answer or a redirect, which run no script, get
+    ``default-src 'none'`` made once, and no nonce is drawn for them."""
+    drawn = []
+    draw = web.csp_nonce
+    monkeypatch.setattr(web, "csp_nonce", lambda: drawn.append(1) or draw())
+    moved = app.test_client().get("/cases")  # signed out: to the login page
+    assert moved.status_code == 302 and moved.mimetype == "text/html"
+    assert moved.headers["Content-Security-Policy"] == NOT_A_PAGE_CSP
+    assert header_problems(moved) == [] and drawn == []
+    page = client_a.get("/cases")
+    assert page.status_code == 200
+    assert "'nonce-" in page.headers["Content-Security-Policy"] and drawn
+    for r in (page, moved):
+        assert len(r.headers.getlist("Content-Security-Policy")) == 1
 
 
 def test_the_checks_catch_what_they_look_for(app):

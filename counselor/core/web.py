@@ -251,6 +251,13 @@ _CSP = (
     "img-src 'self' data:; font-src 'self'; connect-src 'self'; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+#: for answers no browser shows as a page: JSON, and redirects (Werkzeug's body is a bare
+#: link, no script or style, and a browser follows the Location without rendering it). No
+#: script, style, form or frame of theirs may run, so they need no nonce (drawing one and
+#: Werkzeug checking the long policy's characters cost ~60k instructions a response). A 304
+#: is left out: its headers replace a cached page's, which needs the page policy.
+_CSP_NOT_A_PAGE = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+_REDIRECTS = frozenset((301, 302, 303, 307, 308))
 #: set on every response, after the Content-Security-Policy and in this order
 _EVERY_RESPONSE = (
     ("X-Content-Type-Options", "nosniff"),
@@ -269,7 +276,11 @@ def _security_headers(response):
     # has, appended otherwise), with the response's own names looked at once, not once per
     # header set.
     have = {name.lower() for name, _ in headers}  # (its keys(lower=True): two generators)
-    put = [("Content-Security-Policy", _CSP.format(nonce=csp_nonce())), *_EVERY_RESPONSE]
+    if response.status_code in _REDIRECTS or response.mimetype == "application/json":
+        csp = _CSP_NOT_A_PAGE
+    else:
+        csp = _CSP.format(nonce=csp_nonce())
+    put = [("Content-Security-Policy", csp), *_EVERY_RESPONSE]
     if "referrer-policy" not in have:
         put.append(("Referrer-Policy", "same-origin"))
     put += _ISOLATION
