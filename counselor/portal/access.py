@@ -107,7 +107,10 @@ def partner_required(view):
 @bp.after_request
 def _portal_headers(response):
     portal_session.settle()  # the session's bookkeeping, if the route did not commit it
-    response.headers["Cache-Control"] = "no-store"
+    # Cache-Control: no-store (and Pragma) come from the app's hook (core.web), which sets
+    # them on every response but static files'; the portal's own rule is the referrer: its
+    # URLs carry the partner's link, which no other site may see (the app's hook keeps a
+    # Referrer-Policy a response has).
     response.headers["Referrer-Policy"] = "no-referrer"
     return response
 
