@@ -218,12 +218,14 @@ def _session_columns() -> tuple:
     return (
         *portal_session.record_columns(),
         partner.case_id,
-        h.partner_id.label("home_of"),
+        # whether the outer joins found a home and a link, as booleans: only tested, and a
+        # UUID column is parsed into a uuid.UUID (SQLite's text, PostgreSQL's bytes)
+        h.partner_id.is_not(None).label("home_of"),
         h.token_hash.label("home_token_hash"),
         h.expires_at.label("home_expires_at"),
         h.revoked_at.label("home_revoked_at"),
         h.pin_hash,
-        link.id.label("link_found"),
+        link.id.is_not(None).label("link_found"),
         link.expires_at.label("link_expires_at"),
         link.revoked_at.label("link_revoked_at"),
     )
@@ -258,9 +260,9 @@ def _session_of(
     if ps is None:
         return None
     home = link = None
-    if row["home_of"] is not None:
+    if row["home_of"]:
         home = _Door(row["home_token_hash"], row["home_expires_at"], row["home_revoked_at"])
-    if row["link_found"] is not None:
+    if row["link_found"]:
         link = _Door(None, row["link_expires_at"], row["link_revoked_at"])
     if not _source_works(ps, home, link):
         return None
