@@ -247,11 +247,16 @@ class ReadWithEvent:
             action, object_kind, object_id, actor_kind=actor_kind, actor_id=actor_id
         )
         if not durable:  # before the statement, which may turn it off even when it finds nothing
-            connection.info[_ASYNC_COMMIT] = True
+            connection.info[_ASYNC_COMMIT] = connection.get_transaction()
         return self.carrying[durable].named({**parameters, **event_row})
 
 
-#: ``Connection.info`` key: this transaction may have turned ``synchronous_commit`` off
+#: ``Connection.info`` key: the transaction (``Connection.get_transaction``) that may have
+#: turned ``synchronous_commit`` off. ``info`` is the pooled connection's and outlives the
+#: transaction: a mark of a transaction that has ended (committed or rolled back, its
+#: ``SET LOCAL`` gone with it) is not that of the connection's current one, and is dropped
+#: when met. Keyed so, the mark needs no listener on every commit and rollback of every
+#: connection (the engine's ``commit`` event, joined anew for each request's connection).
 _ASYNC_COMMIT = "counselor.audit.async_commit"
 
 
@@ -260,19 +265,17 @@ def _durable_again(conn, cursor, statement, parameters, context, executemany) ->
     """A transaction whose read event turned ``synchronous_commit`` off, and that writes
     something besides (anything but a compiled SELECT), waits for its commit's flush again:
     ``SET LOCAL`` on, before that statement."""
-    if not conn.info.get(_ASYNC_COMMIT):
+    marked = conn.info.get(_ASYNC_COMMIT)
+    if marked is None:
+        return
+    if marked is not conn.get_transaction():  # an ended transaction's: nothing is off now
+        conn.info.pop(_ASYNC_COMMIT)
         return
     compiled = context.compiled if context is not None else None
     if compiled is not None and isinstance(compiled.statement, Select):
         return
     conn.info.pop(_ASYNC_COMMIT)
     cursor.execute("SET LOCAL synchronous_commit = on")
-
-
-@event.listens_for(Engine, "commit")
-@event.listens_for(Engine, "rollback")
-def _transaction_ended(conn) -> None:
-    conn.info.pop(_ASYNC_COMMIT, None)
 
 
 def with_event(change: Update | Insert) -> Insert:
