@@ -56,12 +56,13 @@ def create_app(config: dict | None = None) -> Flask:
     # the counselor's session cookie as Flask signs it, its serializer made once (core.cookies)
     app.session_interface = SessionCookieInterface()
     db.init_app(app)
-    from counselor.core.pool import ping_when_in_doubt
+    from counselor.core.pool import ping_when_in_doubt, share_connection_dispatch
     from counselor.core.prepared import keep_prepared_statements
     from counselor.core.sqlite_writers import queue_writers
 
     with app.app_context():
         ping_when_in_doubt(db.engine)
+        share_connection_dispatch(db.engine)
         keep_prepared_statements(db.engine)
         queue_writers(db.engine)
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True)

@@ -271,3 +271,32 @@ def test_the_caseload_page_reads_a_page_of_cases_without_a_session_not_all(pg, c
     assert len(walks) == 2 and all("Index Scan Backward" in walk for walk in walks), plan
     read = [int(re.search(r"actual rows=(\d+)", walk)[1]) for walk in walks]
     assert read == [0, 50], plan  # none with a session, a page of those without
+
+
+def test_connections_share_one_event_dispatch_that_sees_listeners_added_later(app):
+    """The engine's connections share one joined event dispatch (pool.share_connection_dispatch,
+    on SQLite and PostgreSQL alike): a listener added to the engine afterwards still fires, and
+    a listener put on one connection, which would fire for all of them, is refused."""
+    from sqlalchemy import event, exc
+
+    seen = []
+
+    def committed(conn):
+        seen.append(conn)
+
+    with app.app_context():
+        engine = db.engine
+        with engine.connect() as first:
+            first.execute(text("SELECT 1"))
+            first.commit()
+        event.listen(engine, "commit", committed)
+        try:
+            with engine.connect() as second:
+                assert second.dispatch is first.dispatch
+                second.execute(text("SELECT 1"))
+                second.commit()
+                with pytest.raises(exc.InvalidRequestError):
+                    event.listen(second, "rollback", committed)
+        finally:
+            event.remove(engine, "commit", committed)
+    assert seen == [second]

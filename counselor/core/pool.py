@@ -21,7 +21,8 @@ import select
 import time
 
 from sqlalchemy import event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.event.attr import _JoinedListener
 
 #: a connection idle for longer is pinged even though its socket is quiet
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -69,3 +70,61 @@ def _has_something_to_read(dbapi_connection) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(0))
+
+
+class _SharedListener(_JoinedListener):
+    """A listener of the shared join: a listener put on one connection would be every
+    connection's, so none may be (listen on the engine)."""
+
+    __slots__ = ()
+
+    def for_modify(self, obj):
+        raise exc.InvalidRequestError(
+            "this engine's connections share their event dispatch: listen on the engine"
+        )
+
+
+class _SharedJoinedDispatch:
+    """``dispatch`` of ``engine``'s connections: the engine's event dispatch joined to the
+    ``Connection`` class's once, and that one handed to every connection.
+
+    ``Connection.__init__`` joins the two anew for each connection
+    (``self.dispatch._join(engine.dispatch)``), and each event it then fires (connect, begin,
+    the statements' before and after, commit) makes its joined listener anew on first use:
+    a request's connection rebuilt the same few objects every time, for nothing, since what
+    they join is the same for all of them. A joined dispatch holds no state of a connection:
+    its listeners are found on the engine's dispatch and the class's when an event fires (a
+    listener added to the engine later is met). A listener put on one connection would be
+    every connection's: that raises (``_SharedListener``; the app puts none). Another parent
+    (an engine made by ``execution_options``) gets a join of its own, as before."""
+
+    def __init__(self, connection_cls: type[Connection], engine: Engine) -> None:
+        self._local = Connection.dispatch._for_class(connection_cls)
+        self._parent = engine.dispatch
+        joined_cls = self._local._joined_dispatch_cls
+
+        class Shared(joined_cls):
+            __slots__ = ()
+
+            def __getattr__(self, name):
+                listener = getattr(self.local, name)
+                joined = _SharedListener(self.parent, listener.name, listener)
+                setattr(self, listener.name, joined)
+                return joined
+
+        self._joined = Shared(self._local, engine.dispatch)
+
+    def __get__(self, obj, cls):
+        return Connection.dispatch if obj is None else self
+
+    def _join(self, parent):
+        if parent is self._parent:
+            return self._joined
+        return self._local._join(parent)
+
+
+def share_connection_dispatch(engine: Engine) -> None:
+    """Give ``engine``'s connections one joined event dispatch (``_SharedJoinedDispatch``)."""
+    connection_cls = type("Connection", (Connection,), {})
+    connection_cls.dispatch = _SharedJoinedDispatch(connection_cls, engine)
+    engine._connection_cls = connection_cls
