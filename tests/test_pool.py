@@ -300,3 +300,26 @@ def test_connections_share_one_event_dispatch_that_sees_listeners_added_later(ap
         finally:
             event.remove(engine, "commit", committed)
     assert seen == [second]
+
+
+def test_a_connection_returned_mid_transaction_is_rolled_back(app, counselor_a):
+    """The pool's reset on return rolls back a raw connection's uncommitted write, on SQLite
+    and PostgreSQL alike (what any change to that reset must keep)."""
+    from counselor.cases.models import Case
+
+    case = new_case(counselor_a, "Rivera")
+    db.session.commit()
+    table = Case.__table__
+    raw = db.engine.raw_connection()
+    cursor = raw.cursor()
+    marker = "archived"
+    if db.engine.dialect.name == "postgresql":
+        cursor.execute('UPDATE "case" SET status = %s WHERE id = %s', (marker, case.id))
+    else:
+        cursor.execute('UPDATE "case" SET status = ? WHERE id = ?', (marker, case.id.hex))
+    assert cursor.rowcount == 1
+    raw.close()  # back to the pool, uncommitted
+    db.session.remove()
+    with db.engine.connect() as conn:
+        status = conn.execute(select(table.c.status).where(table.c.id == case.id)).scalar()
+    assert status == "active"
