@@ -272,7 +272,7 @@ class _Compiled:
 
     def _fetched(self, connection: Connection, cursor, one: bool) -> list[tuple]:
         """The cursor's rows (with ``one`` its first row only, or none), processed as
-        SQLAlchemy's rows are; the cursor closed."""
+        SQLAlchemy's rows are; the cursor kept as the spare or closed (``_done``)."""
         try:
             processors = self._processors
             if processors is None:
