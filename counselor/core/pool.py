@@ -20,9 +20,12 @@ from __future__ import annotations
 import select
 import time
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.event.attr import _JoinedListener
+
+_IDLE = TransactionStatus.IDLE
 
 #: a connection idle for longer is pinged even though its socket is quiet
 PING_AFTER_IDLE_SECONDS = 5.0
@@ -42,6 +45,11 @@ def ping_when_in_doubt(engine: Engine) -> None:
     @event.listens_for(engine.pool, "checkin")
     def _returned(dbapi_connection, record) -> None:
         record.info[_RETURNED] = time.monotonic()
+        # a request that ran its statements alone (``statements_alone``) and failed before it
+        # went back to transactions: the next request's connection is in one again. Here, in
+        # the listener the pool calls anyway: another listener cost more than the test.
+        if dbapi_connection is not None and dbapi_connection.autocommit:
+            _in_transactions(dbapi_connection)
 
     @event.listens_for(engine.pool, "checkout")
     def _checkout(dbapi_connection, record, proxy) -> None:
@@ -59,6 +67,63 @@ def ping_when_in_doubt(engine: Engine) -> None:
                 # and the pool connects anew for this checkout
                 raise exc.InvalidatePoolError() from error
             raise
+
+
+def statements_alone(connection: Connection) -> bool:
+    """PostgreSQL: run each statement of ``connection`` (the request's, before its first
+    statement) as a transaction of its own, committed when it ends (durable, as a COMMIT
+    is): no BEGIN and no COMMIT round trip around a request whose one write is one
+    statement (a partner's plain submit). False, and nothing changed, where the driver
+    cannot (SQLite), or a statement already began the transaction.
+
+    Only the driver's connection is told (psycopg's ``autocommit``, an attribute: no round
+    trip); SQLAlchemy's transaction goes on as before, and its COMMIT and ROLLBACK find no
+    transaction open on the server and send nothing. ``in_transactions`` goes back (the
+    next statement begins a transaction, as psycopg begins one); the pool goes back when the
+    connection is returned, whatever became of the request (``ping_when_in_doubt``'s
+    listener). SQLAlchemy's own ``isolation_level="AUTOCOMMIT"`` option does the same through
+    its execution options, a characteristic reset at the return and an event of its own:
+    more of SQLAlchemy's machinery on every such request for one attribute."""
+    driver = connection.connection.dbapi_connection
+    if connection.dialect.name != "postgresql" or driver.pgconn.transaction_status != _IDLE:
+        return False
+    _autocommit(driver, True)
+    return True
+
+
+def _autocommit(driver, value: bool) -> None:
+    """psycopg's ``autocommit = value`` on an idle connection, without its setter's round of
+    its wait machinery (a generator that checks the transaction status, driven under the
+    connection's lock): 3.9 µs a pair of calls (on and off again, a submit's) against
+    0.07 µs for the attribute, the check made here instead; the setter where it must
+    refuse (a transaction open). ``autocommit`` reads the attribute set here, and the
+    tests count the round trips of a submit (tests/test_pool.py: no BEGIN) and check the
+    pooled connections (tests/portal/test_submit_alone.py): a psycopg that kept it
+    elsewhere fails them."""
+    if driver.pgconn.transaction_status == _IDLE:
+        driver._autocommit = value
+    else:
+        driver.autocommit = value
+
+
+def alone(connection: Connection) -> bool:
+    """Whether ``connection``'s statements run as transactions of their own now
+    (``statements_alone``)."""
+    return (
+        connection.dialect.name == "postgresql"
+        and connection.connection.dbapi_connection.autocommit
+    )
+
+
+def in_transactions(connection: Connection) -> None:
+    """Back from ``statements_alone``: the next statement begins a transaction that lasts
+    until the commit (none may be open: a statement alone has committed)."""
+    _in_transactions(connection.connection.dbapi_connection)
+
+
+def _in_transactions(driver) -> None:
+    if not driver.closed:
+        _autocommit(driver, False)
 
 
 def _has_something_to_read(dbapi_connection) -> bool:
