@@ -95,6 +95,20 @@ def evaluate_alerts(
     )
 
 
+def may_raise(defn: engine.Definition, answers: dict, shown: dict[str, bool]) -> bool:
+    """Whether ``evaluate_alerts`` of a submit of these answers (``shown``: their
+    ``enabled_states``) may raise an alert, and so write: a shown item whose alert rule they
+    meet (the rule the evaluation checks), or any item with a trend rule (its baseline is
+    the partner's history, which only the evaluation reads). Pure: nothing is read but the
+    answers, so a submit can tell before it writes (``portal.services._submit_alone``)."""
+    if defn.derived("trend_items", _trend_items):
+        return True
+    return any(
+        shown[item["link_id"]] and _triggers(item["alert"], answers.get(item["link_id"]))
+        for item in defn.derived("alert_items", _alert_items)
+    )
+
+
 def _raise(assignment: Assignment, response: Response, raised: list[tuple[str, str]]) -> list:
     """Store alerts on a response, (link_id, severity) each, with one flush for all of them
     (one INSERT, not one an alert: each alert's id is made before it is written) and an audit

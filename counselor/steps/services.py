@@ -465,6 +465,7 @@ def asks_to_slow(answers: dict) -> list[str]:
 
 
 @signals.homework_submitted.connect
+@signals.writes_only_when(lambda definition, answers: bool(asks_to_slow(answers)))
 def _debrief_sent(
     assignment: Assignment, response: Response, answers: dict | None = None, **_
 ) -> list:
