@@ -104,14 +104,10 @@ def test_the_case_page_with_sessions_and_homework_is_four_round_trips(pg, client
     assert len(trips) == CASE_PAGE_STATEMENTS["postgresql"] + 2 == 4, "\n".join(trips)
 
 
-@pytest.mark.parametrize("quiet", [False, True])
-def test_a_submit_is_four_round_trips(pg, app, counselor_a, quiet):
-    """A partner's submit whose answers meet no alert rule: BEGIN, the portal session with the
-    homework and the counselor to tell under the assignment's lock, the UPDATE that marks the
-    response sent with its audit event, the counselor's mail and the mail's audit event,
-    COMMIT (the embedded broker's drain flag follows in a short transaction of its own). A
-    session unseen for a minute (``quiet``) is touched by the same UPDATE statement: no round
-    trip more."""
+def _submit_round_trips(app, counselor_a, quiet: bool, answers: dict) -> list[str]:
+    """The round trips of the last of a few partners' submits of ``answers`` to the small
+    alert definition (each a fresh partner's: a submit is once), after a review page; with
+    ``quiet`` the portal session was last seen two minutes ago (its touch is due)."""
     from sqlalchemy import update
 
     from counselor.portal.models import PortalSessionRecord
@@ -119,12 +115,12 @@ def test_a_submit_is_four_round_trips(pg, app, counselor_a, quiet):
 
     load_own(counselor_a, small_alert_definition())
     with round_trips() as counter:
-        # warm-up as _caseload_round_trips: each submit is a fresh partner's (a submit is once)
+        # warm-up as _caseload_round_trips
         for n in range(8):
             case = new_case(counselor_a, f"Rivera {n}")
             _, tokens = assign(case, "alert-check", owner_id=counselor_a.id)
             browser = open_link(app.test_client(), tokens["Sam Rivera"], name="Sam Rivera")
-            browser.autosave({"check.feel": "fine", "check.tired": 3, "check.pushed": "no"})
+            browser.autosave(answers)
             page = browser.get("/p/review")
             if quiet:
                 db.session.execute(
@@ -136,17 +132,37 @@ def test_a_submit_is_four_round_trips(pg, app, counselor_a, quiet):
                 "/p/submit", data={"csrf_token": portal_csrf(page), "revision": revision_of(page)}
             )
             assert sent.status_code == 302, sent.get_data(as_text=True)
-        trips = counter.trips()
-    request = trips[: trips.index("COMMIT") + 1]
-    assert request[0] == "BEGIN", trips
-    assert len(request) == 4, "\n".join(trips)
+        return counter.trips()
+
+
+@pytest.mark.parametrize("quiet", [False, True])
+def test_a_submit_is_two_round_trips(pg, app, counselor_a, quiet):
+    """A partner's submit whose answers meet no alert rule: the portal session with the
+    homework, read without the lock and without a transaction, then one statement, its own
+    transaction committed as it ends, that takes the assignment's lock, checks it is still
+    open, marks the response sent with its audit event and (``quiet``) touches the session
+    (counselor.portal.services._submit_alone): no BEGIN, no COMMIT."""
+    trips = _submit_round_trips(
+        app, counselor_a, quiet, {"check.feel": "fine", "check.tired": 3, "check.pushed": "no"}
+    )
+    assert len(trips) == 2, "\n".join(trips)
+    assert "BEGIN" not in trips and "COMMIT" not in trips, trips
     # the statements run prepared by now (the review page's read-only transaction kept them,
-    # counselor.core.prepared), so the trace names no SQL; that the UPDATE carries the audit
-    # events, the mail and the touch is checked by tests/test_statement_counts.py
+    # counselor.core.prepared), so the trace may name no SQL
     assert all(
-        t.startswith(("SELECT", "WITH changed AS")) or t == "a prepared statement"
-        for t in request[1:3]
+        t.startswith(("SELECT", "WITH changed AS")) or t == "a prepared statement" for t in trips
     ), "\n".join(trips)
+
+
+def test_a_submit_that_raises_an_alert_is_one_transaction(pg, app, counselor_a):
+    """A submit whose answers meet an alert rule writes the alert after the response: it is
+    read under the lock and written in one transaction (BEGIN … COMMIT), as before."""
+    trips = _submit_round_trips(
+        app, counselor_a, False, {"check.feel": "fine", "check.tired": 9, "check.pushed": "no"}
+    )
+    assert "BEGIN" in trips and "COMMIT" in trips, trips
+    written = trips[trips.index("BEGIN") : trips.index("COMMIT") + 1]
+    assert len(written) >= 4, written
 
 
 def _prepared_on_the_pooled_connection() -> int:

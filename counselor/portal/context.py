@@ -16,6 +16,7 @@ from counselor.cases.models import Case, Partner, PartnerHome
 from counselor.core import audit
 from counselor.core.locking import locks_in_reads, read_locked, take_lock
 from counselor.core.models import aware, utcnow
+from counselor.core.pool import in_transactions, statements_alone
 from counselor.core.precompiled import Precompiled
 from counselor.core.tokens import token_hash
 from counselor.extensions import core_execute, db, session_connection
@@ -139,6 +140,9 @@ class PartnerContext:
     response: Response | ResponseRow
     #: read under the assignment's row lock (``assignment_context(..., lock=True)``)
     locked: bool = False
+    #: read without the lock by a statement alone, no transaction open (a PostgreSQL submit:
+    #: ``resolve_changing``), until the request goes back to a transaction
+    alone: bool = False
 
     @property
     def definition(self) -> engine.Definition:
@@ -351,10 +355,11 @@ _PLAIN = (
 _PLAIN_LOCKED = _PLAIN.with_for_update(of=[_A, _R])
 
 
-def _resolve_changing():
+def _resolve_changing(lock: bool = True):
     """An answer save's or a submit's whole read, one statement: the portal session's (as
     _RESOLVE's) with the partner's assignment the URL names (None: the one the session opened
-    last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them."""
+    last) and their response, under the assignment's row lock, as _PLAIN_LOCKED reads them
+    (without ``lock``: as they are, for a submit that checks them again as it writes)."""
     joined = _with_version(
         _session_from()
         .join(
@@ -370,18 +375,18 @@ def _resolve_changing():
         )
         .join(_R, and_(_R.c.assignment_id == _A.c.id, _R.c.partner_id == _PARTNER.c.id))
     )
-    return (
-        select(*_session_columns(), *_PLAIN_COLUMNS)
-        .select_from(joined)
-        .where(portal_session.BY_SID)
-        .with_for_update(of=[_A, _R])
-    )
+    statement = select(*_session_columns(), *_PLAIN_COLUMNS).select_from(joined)
+    statement = statement.where(portal_session.BY_SID)
+    return statement.with_for_update(of=[_A, _R]) if lock else statement
 
 
 #: made once, like _RESOLVE, and compiled once: an answer save's read and a submit's; their
 #: rows carry the sealed answers, a few KB that PostgreSQL's binary format sends as they are
 #: (its text format sends them as hex, twice as long)
 _RESOLVE_CHANGING = Precompiled(_resolve_changing(), binary_results=True)
+#: the same without the lock: a PostgreSQL submit's read, its statement alone
+#: (``resolve_changing(..., submit=True)``)
+_RESOLVE_SUBMITTING = Precompiled(_resolve_changing(lock=False), binary_results=True)
 
 
 def resolve_changing(
@@ -393,23 +398,33 @@ def resolve_changing(
     reads), for a request that changes answers; for a ``submit`` on PostgreSQL the session's
     idle bookkeeping is left to the submit's statement (``portal_session.to_carry``).
 
+    A ``submit`` on PostgreSQL reads them without the lock, its statement alone (no
+    transaction: ``core.pool.statements_alone``): the submit checks them again in the one
+    statement that writes it, or goes back to a transaction and this locked read
+    (``PartnerContext.alone``; ``portal.services.submit``).
+
     None when the session does not hold, there is no such homework of this partner, or the
     lock cannot be taken by a read now (on SQLite, inside a transaction already open): the
-    caller then reads the session and the homework apart, as other requests do.
+    caller then reads the session and the homework apart, as other requests do (in a
+    transaction, under the lock).
     """
     if not locks_in_reads():
         return None
+    connection = session_connection()
+    postgresql = connection.dialect.name == "postgresql"
+    alone = submit and postgresql and statements_alone(connection)
     parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
-    row = _RESOLVE_CHANGING.first(parameters)
+    row = (_RESOLVE_SUBMITTING if alone else _RESOLVE_CHANGING).first(parameters)
     # PostgreSQL: a submit's own statement carries the session's idle bookkeeping
     # (``portal_session.to_carry``), one round trip fewer
-    write = not (submit and session_connection().dialect.name == "postgresql")
-    found = _session_of(sid, row, write) if row is not None else None
+    found = _session_of(sid, row, not (submit and postgresql)) if row is not None else None
     if found is None:
+        if alone:  # what the caller reads next (under the lock) is read in a transaction
+            in_transactions(connection)
         return None
     ps, pctx = found
     assignment, response = _plain_rows(row, pctx)
-    return ps, pctx, PartnerContext(pctx, assignment, response, locked=True)
+    return ps, pctx, PartnerContext(pctx, assignment, response, locked=not alone, alone=alone)
 
 
 def _plain_rows(row, pctx: PortalContext) -> tuple[AssignmentRow, ResponseRow]:

@@ -59,6 +59,10 @@ def homework_required(view):
             audit.by_partner(pctx.partner_id, "portal.miss", "assignment", "")
             db.session.commit()
             return not_found()
+        if ctx.alone and request_g.portal.focus_assignment_id != ctx.assignment.id:
+            # the focus is written with the submit, in one transaction, as before (rare: the
+            # review page the submit is sent from remembered it)
+            ctx = services.locked_again(ctx)
         portal_session.focus(request_g.portal, ctx.assignment.id)
         # a gate (consent before an intake) stops pages and the submit; saving answers never
         # is refused, so nothing typed is lost when a gate appears mid-way

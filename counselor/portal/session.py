@@ -254,6 +254,13 @@ def carried() -> None:
     request_session().info[_RIDING][1] = True
 
 
+def committed() -> None:
+    """The request's own statement, run alone (its own transaction: ``core.pool.statements_alone``),
+    carried the riding write (``to_carry``) and committed it: nothing rides any more (a
+    statement carries it no more, ``settle`` writes nothing)."""
+    request_session().info.pop(_RIDING, None)
+
+
 def settle() -> None:
     """At the end of a request: if a riding write was not committed, roll back what the
     request left uncommitted (it was not meant to be kept) and commit the write alone, as
