@@ -60,6 +60,9 @@ Variants (experiments; none of them is how the app runs, ``base`` is):
   its foreign key's check. A prototype of the submit's side only (the sweep is not changed).
 - ``assignment-lock-only``: an answer save's and a submit's read locks the assignment's row
   only, not the response's too (``portal.context._RESOLVE_CHANGING``).
+- ``in-transaction``: a submit read under the lock and written in a transaction (BEGIN, the
+  locked read, the write, COMMIT: 4 round trips), as every submit was before its statements
+  ran alone (``core.pool.statements_alone``, ``portal.services._submit_alone``: 2).
 
 It prints the round trips of one request of each page (libpq's trace, as tests/test_pool.py
 counts them) with the statements prepared on its connection and how often PostgreSQL planned
@@ -217,6 +220,12 @@ def variant(name: str, server: Server):
         read = context._resolve_changing().with_for_update(of=[context._A])
         context._RESOLVE_CHANGING = Precompiled(read, binary_results=True)
         return lambda: setattr(context, "_RESOLVE_CHANGING", original)
+    if name == "in-transaction":
+        from counselor.portal import context
+
+        alone = context.statements_alone
+        context.statements_alone = lambda connection: False
+        return lambda: setattr(context, "statements_alone", alone)
     if name == "no-audit-indexes":
         for index in AUDIT_INDEXES:
             server.conn.execute(f"DROP INDEX {index}")
