@@ -423,8 +423,9 @@ def _submit_alone(ctx: PartnerContext, base_revision: int) -> bool:
     if written is None:
         return False
     _written(response, {"status": "submitted", "submitted_at": now, "notice_due": True})
-    # every submit is told, as before; each receiver said it writes nothing for these answers
-    signals.homework_submitted.send(ctx.assignment, response=response, answers=answers)
+    # no receiver of ``homework_submitted`` is called: each said it does nothing for these
+    # answers (``signals.writes_only_when``); sending it anyway cost 60 k instructions a
+    # submit (callgrind: 3.18 -> 3.24 M), a second look-up of a debrief's answers among them
     return True
 
 

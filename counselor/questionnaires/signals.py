@@ -2,8 +2,8 @@
 
 Sent inside the service's transaction, before the route commits: a receiver that writes rows
 (an outbox message) commits with the event or not at all. A submit that every receiver of
-``homework_submitted`` says it writes nothing for (``writes_only_when``) is one statement
-committed on its own (PostgreSQL: ``portal.services._submit_alone``), and sent right after it.
+``homework_submitted`` says it does nothing for (``writes_only_when``) is one statement
+committed on its own (PostgreSQL: ``portal.services._submit_alone``), and not sent.
 """
 
 from __future__ import annotations
@@ -35,9 +35,11 @@ _SUBMIT_MAY_WRITE: dict[Callable, Callable] = {}
 def writes_only_when(may_write: Callable) -> Callable:
     """Register, for a receiver of ``homework_submitted`` (the decorated function), the pure
     check of whether it may write for a submit: ``may_write(definition, answers)``, reading
-    nothing but its arguments. A submit that no receiver may write for, and that writes
-    nothing else after its own write, is written by one statement alone
-    (``portal.services._submit_alone``); a receiver without a check is taken to write."""
+    nothing but its arguments. The receiver promises to do nothing (write nothing, return
+    no alert) when its check is False: a submit that no receiver may write for, and that
+    writes nothing else after its own write, is written by one statement alone and the
+    signal is not sent (``portal.services._submit_alone``). A receiver without a check is
+    taken to write: every submit is then sent it, in the submit's transaction."""
 
     def register(receiver: Callable) -> Callable:
         _SUBMIT_MAY_WRITE[receiver] = may_write
