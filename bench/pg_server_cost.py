@@ -62,7 +62,7 @@ Variants (experiments; none of them is how the app runs, ``base`` is):
   only, not the response's too (``portal.context._RESOLVE_CHANGING``).
 - ``in-transaction``: a submit read under the lock and written in a transaction (BEGIN, the
   locked read, the write, COMMIT: 4 round trips), as every submit was before its statements
-  ran alone (``core.pool.statements_alone``, ``portal.services._submit_alone``: 2).
+  ran alone (``core.pool.statements_alone``, ``portal.submitting._submit_alone``: 2).
 
 It prints the round trips of one request of each page (libpq's trace, as tests/test_pool.py
 counts them) with the statements prepared on its connection and how often PostgreSQL planned
@@ -244,7 +244,7 @@ def notice_table(server: Server):
 
     from counselor.core import audit
     from counselor.core.precompiled import Precompiled
-    from counselor.portal import services
+    from counselor.portal import services, submitting
     from counselor.portal import session as portal_session
 
     server.conn.execute("DROP INDEX ix_response_notice_due")
@@ -271,11 +271,11 @@ def notice_table(server: Server):
             statement = statement.add_cte(portal_session.CARRIED_WRITE.cte("touch"))
         return Precompiled(statement)
 
-    original = services._SUBMIT_WRITES
-    services._SUBMIT_WRITES = {touch: writing(touch) for touch in (False, True)}
+    original = submitting._SUBMIT_WRITES
+    submitting._SUBMIT_WRITES = {touch: writing(touch) for touch in (False, True)}
 
     def undo():
-        services._SUBMIT_WRITES = original
+        submitting._SUBMIT_WRITES = original
         server.conn.execute("DROP TABLE submitted_notice")
         server.conn.execute(
             "CREATE INDEX ix_response_notice_due ON response (submitted_at) WHERE notice_due"

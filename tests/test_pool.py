@@ -141,7 +141,7 @@ def test_a_submit_is_two_round_trips(pg, app, counselor_a, quiet):
     homework, read without the lock and without a transaction, then one statement, its own
     transaction committed as it ends, that takes the assignment's lock, checks it is still
     open, marks the response sent with its audit event and (``quiet``) touches the session
-    (counselor.portal.services._submit_alone): no BEGIN, no COMMIT."""
+    (counselor.portal.submitting._submit_alone): no BEGIN, no COMMIT."""
     trips = _submit_round_trips(
         app, counselor_a, quiet, {"check.feel": "fine", "check.tired": 3, "check.pushed": "no"}
     )

@@ -23,7 +23,7 @@ from counselor.mail import services as mail_services
 from counselor.mail.compose import Mail
 from counselor.mail.drain import TableFlag
 from counselor.pages import case_page
-from counselor.portal import context, services
+from counselor.portal import context, services, submitting
 from counselor.portal.models import PortalSessionRecord
 from counselor.questionnaires.models import Response
 from tests.support import assign, counting, fresh_row, new_case, open_link, partner_named, sync
@@ -155,7 +155,7 @@ def test_the_portal_writes_are_sent_as_sqlalchemy_sends_them(homework):
     saves = {"row_id": response.id, "base": response.revision, "now": now, "sealed": sealed}
     assert _same_both_ways(services._SAVE_DRAFT, saves, "run") == 1
     assert _same_both_ways(services._SAVE_UNCHANGED, saves, "run") == 1
-    assert _same_both_ways(services._SUBMIT, saves, "run") == 1
+    assert _same_both_ways(submitting._SUBMIT, saves, "run") == 1
     stale = {**saves, "base": response.revision + 1}
     assert _same_both_ways(services._SAVE_DRAFT, stale, "run") == 0
     row = audit._row("portal.save", "response", response.id, "partner", response.partner_id)
@@ -188,7 +188,7 @@ def test_a_submits_one_postgresql_statement_is_sent_as_sqlalchemy_sends_it(homew
     parameters |= audit.partner_event_parameters(
         response.partner_id, "portal.submit", "response", response.id
     )
-    for with_touch, statement in services._SUBMIT_WRITES.items():
+    for with_touch, statement in submitting._SUBMIT_WRITES.items():
         extra = {}
         if with_touch:
             extra |= {"touch_key": key, "touch_pin_reset": True, "touch_seen": now}

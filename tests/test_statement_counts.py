@@ -70,7 +70,7 @@ AUTOSAVE_STATEMENTS = {"postgresql": 2, "sqlite": 3}
 #: assignment's row lock; on PostgreSQL without the lock, no transaction open); the UPDATE
 #: that marks the response sent and its counselor's notice due, which on PostgreSQL also
 #: writes its audit event and checks and locks the assignment (a data-modifying CTE, one
-#: statement committed alone: counselor.portal.services._submit_alone); SQLite: the audit
+#: statement committed alone: counselor.portal.submitting._submit_alone); SQLite: the audit
 #: row apart. No mail, outbox row or drain flag: the worker's sweep tells the counselor
 #: (counselor.mail.submitted)
 SUBMIT_STATEMENTS = {"postgresql": 2, "sqlite": 3}

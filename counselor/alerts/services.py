@@ -100,7 +100,7 @@ def may_raise(defn: engine.Definition, answers: dict, shown: dict[str, bool]) ->
     ``enabled_states``) may raise an alert, and so write: a shown item whose alert rule they
     meet (the rule the evaluation checks), or any item with a trend rule (its baseline is
     the partner's history, which only the evaluation reads). Pure: nothing is read but the
-    answers, so a submit can tell before it writes (``portal.services._submit_alone``)."""
+    answers, so a submit can tell before it writes (``portal.submitting._submit_alone``)."""
     if defn.derived("trend_items", _trend_items):
         return True
     return any(

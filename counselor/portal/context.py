@@ -401,12 +401,11 @@ def resolve_changing(
     A ``submit`` on PostgreSQL reads them without the lock, its statement alone (no
     transaction: ``core.pool.statements_alone``): the submit checks them again in the one
     statement that writes it, or goes back to a transaction and this locked read
-    (``PartnerContext.alone``; ``portal.services.submit``).
+    (``PartnerContext.alone``; ``portal.submitting.submit``).
 
     None when the session does not hold, there is no such homework of this partner, or the
     lock cannot be taken by a read now (on SQLite, inside a transaction already open): the
-    caller then reads the session and the homework apart, as other requests do (in a
-    transaction, under the lock).
+    caller then reads the session and the homework apart, in a transaction, as others do.
     """
     if not locks_in_reads():
         return None
@@ -415,8 +414,7 @@ def resolve_changing(
     alone = submit and postgresql and statements_alone(connection)
     parameters = {**portal_session.by_sid(sid), "assignment_id": assignment_id}
     row = (_RESOLVE_SUBMITTING if alone else _RESOLVE_CHANGING).first(parameters)
-    # PostgreSQL: a submit's own statement carries the session's idle bookkeeping
-    # (``portal_session.to_carry``), one round trip fewer
+    # PostgreSQL: a submit's own statement carries the session's idle bookkeeping (to_carry)
     found = _session_of(sid, row, not (submit and postgresql)) if row is not None else None
     if found is None:
         if alone:  # what the caller reads next (under the lock) is read in a transaction

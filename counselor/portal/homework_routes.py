@@ -19,7 +19,7 @@ from counselor.core import audit
 from counselor.core import practice as practice_settings
 from counselor.core.web import refuse, refusing
 from counselor.extensions import db
-from counselor.portal import context, services
+from counselor.portal import context, services, submitting
 from counselor.portal import session as portal_session
 from counselor.portal.access import CHANGES_READ_PLAIN, not_found, partner_required
 from counselor.portal.blueprint import bp
@@ -62,7 +62,7 @@ def homework_required(view):
         if ctx.alone and request_g.portal.focus_assignment_id != ctx.assignment.id:
             # the focus is written with the submit, in one transaction, as before (rare: the
             # review page the submit is sent from remembered it)
-            ctx = services.locked_again(ctx)
+            ctx = submitting.locked_again(ctx)
         portal_session.focus(request_g.portal, ctx.assignment.id)
         # a gate (consent before an intake) stops pages and the submit; saving answers never
         # is refused, so nothing typed is lost when a gate appears mid-way
@@ -335,7 +335,7 @@ def submit(ctx):
     except ValueError:
         refuse(400, "The form is missing its revision; reload the page.")
     try:
-        errors = services.submit(ctx, base)
+        errors = submitting.submit(ctx, base)
     except services.NotEditable as exc:
         return _refused(ctx.objects(), str(exc))
     except services.Stopped:

@@ -3,7 +3,7 @@
 Sent inside the service's transaction, before the route commits: a receiver that writes rows
 (an outbox message) commits with the event or not at all. A submit that every receiver of
 ``homework_submitted`` says it does nothing for (``writes_only_when``) is one statement
-committed on its own (PostgreSQL: ``portal.services._submit_alone``), and not sent.
+committed on its own (PostgreSQL: ``portal.submitting._submit_alone``), and not sent.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def writes_only_when(may_write: Callable) -> Callable:
     nothing but its arguments. The receiver promises to do nothing (write nothing, return
     no alert) when its check is False: a submit that no receiver may write for, and that
     writes nothing else after its own write, is written by one statement alone and the
-    signal is not sent (``portal.services._submit_alone``). A receiver without a check is
+    signal is not sent (``portal.submitting._submit_alone``). A receiver without a check is
     taken to write: every submit is then sent it, in the submit's transaction."""
 
     def register(receiver: Callable) -> Callable:

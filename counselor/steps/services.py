@@ -464,7 +464,6 @@ def asks_to_slow(answers: dict) -> list[str]:
     return found
 
 
-# answers that do not ask to slow down: ``debrief_sent`` does nothing (its first test)
 @signals.homework_submitted.connect
 @signals.writes_only_when(lambda definition, answers: bool(asks_to_slow(answers)))
 def _debrief_sent(

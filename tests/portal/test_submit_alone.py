@@ -1,4 +1,4 @@
-"""A PostgreSQL submit in two round trips (counselor.portal.services._submit_alone): the read
+"""A PostgreSQL submit in two round trips (counselor.portal.submitting._submit_alone): the read
 without the lock and without a transaction, then one statement, its own transaction, that
 locks the assignment FOR SHARE, checks it is still open and writes the response, its audit
 event and the session's touch. What it finds changed since the read, and anything that may
@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, func, select, text
 from counselor.core.audit import AuditEvent
 from counselor.core.models import to_local, utcnow
 from counselor.extensions import db
-from counselor.portal import services
+from counselor.portal import services, submitting
 from counselor.questionnaires import signals
 from counselor.questionnaires.models import Assignment, Response
 from tests.support import (
@@ -141,7 +141,7 @@ def test_a_submit_that_fails_midway_leaves_no_connection_alone(homework, monkeyp
     def fails(*_):
         raise RuntimeError("midway")
 
-    monkeypatch.setattr(services, "_may_write_after", fails)
+    monkeypatch.setattr(submitting, "_may_write_after", fails)
     browser.client.application.config["PROPAGATE_EXCEPTIONS"] = False
     assert _post(browser, page).status_code == 500
     db.session.remove()
@@ -222,13 +222,13 @@ def test_a_closed_assignment_gets_its_reason(homework, other, monkeypatch, chang
     if when == "before the read":
         _set(other, assignment_id, **values)
     else:
-        checked = services._may_write_after
+        checked = submitting._may_write_after
 
         def meanwhile(*args):
             _set(other, assignment_id, **values)
             return checked(*args)
 
-        monkeypatch.setattr(services, "_may_write_after", meanwhile)
+        monkeypatch.setattr(submitting, "_may_write_after", meanwhile)
     sent = _post(browser, page)
     assert sent.status_code == 409
     assert message in sent.get_data(as_text=True)
