@@ -10,8 +10,9 @@ An experiment, never a way to run the app: nothing in ``counselor/`` knows of th
   plain statement; ``audit.with_event(change)`` is ``change`` itself (its RETURNING and its
   rowcount, what the callers read) and ``audit.events_for`` a SELECT that PostgreSQL never
   runs (a CTE nothing refers to), so the statements built at import time (the portal's save
-  and submit, the outbox's insert) write no event. Must run before ``counselor.portal.services``
-  and ``counselor.mail.services`` are imported (``apply`` refuses otherwise).
+  and submit, the outbox's insert) write no event. Must run before ``counselor.portal.services``,
+  ``counselor.portal.submitting`` and ``counselor.mail.services`` are imported (``apply``
+  refuses otherwise).
 - ``encryption``: no AES-GCM after warm-up. Every opening (``crypto._unseal_all``) goes through
   a memo of opened values keyed by the sealed bytes, filled at a value's first opening; a
   value sealed here (``KeyRing.encrypt``) is the plaintext behind a marker byte, which opens
@@ -38,7 +39,11 @@ import uuid
 SWITCHES = ("audit", "encryption", "session")
 
 #: modules that build audit statements at import time (``audit.with_event``/``events_for``)
-_BUILT_AT_IMPORT = ("counselor.portal.services", "counselor.mail.services")
+_BUILT_AT_IMPORT = (
+    "counselor.portal.services",
+    "counselor.portal.submitting",
+    "counselor.mail.services",
+)
 
 #: a value sealed by an ablated process: this byte, then the plaintext
 FAKE_FORMAT = b"\xfe"

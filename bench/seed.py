@@ -119,6 +119,7 @@ def submitted_inventory(case, inventory):
     from counselor.extensions import db
     from counselor.portal import context as portal_context
     from counselor.portal import services as portal
+    from counselor.portal import submitting
     from counselor.questionnaires.services import assign
 
     assignment, _ = assign(case, inventory, [], due_on=None, instructions=None, ttl_days=30)
@@ -137,7 +138,7 @@ def submitted_inventory(case, inventory):
             if i["type"] == "desire"
         }
         portal.save(ctx, answers, ctx.response.revision)
-        portal.submit(ctx, ctx.response.revision)
+        submitting.submit(ctx, ctx.response.revision)
     db.session.commit()
     return assignment
 
