@@ -87,23 +87,8 @@ def statements_alone(connection: Connection) -> bool:
     driver = connection.connection.dbapi_connection
     if connection.dialect.name != "postgresql" or driver.pgconn.transaction_status != _IDLE:
         return False
-    _autocommit(driver, True)
+    driver.autocommit = True
     return True
-
-
-def _autocommit(driver, value: bool) -> None:
-    """psycopg's ``autocommit = value`` on an idle connection, without its setter's round of
-    its wait machinery (a generator that checks the transaction status, driven under the
-    connection's lock): 3.9 µs a pair of calls (on and off again, a submit's) against
-    0.07 µs for the attribute, the check made here instead; the setter where it must
-    refuse (a transaction open). ``autocommit`` reads the attribute set here, and the
-    tests count the round trips of a submit (tests/test_pool.py: no BEGIN) and check the
-    pooled connections (tests/portal/test_submit_alone.py): a psycopg that kept it
-    elsewhere fails them."""
-    if driver.pgconn.transaction_status == _IDLE:
-        driver._autocommit = value
-    else:
-        driver.autocommit = value
 
 
 def alone(connection: Connection) -> bool:
@@ -123,7 +108,9 @@ def in_transactions(connection: Connection) -> None:
 
 def _in_transactions(driver) -> None:
     if not driver.closed:
-        _autocommit(driver, False)
+        # psycopg's setter: on an idle connection (a statement alone has committed) an
+        # attribute and a check, no round trip
+        driver.autocommit = False
 
 
 def _has_something_to_read(dbapi_connection) -> bool:
