@@ -12,7 +12,8 @@ partners; sessions; submitted homework; a 30-item exercise; audit history; for t
 pool of partners with complete unsent answers, see bench/submit.py), starts the
 project and bench/ref_app.py under the same gunicorn settings (sync workers x2, no access
 log), and drives each measure with wrk interleaved: reference, project, reference. The ratio
-of a round is project / mean of the two reference runs; the table shows medians over rounds.
+of a round is project / mean of the two reference runs; the table shows medians over rounds
+(and each measure's line every round's ratio beside the median).
 wrk (Debian package) is the only tool used; Lua scripts carry cookies and CSRF tokens.
 The PostgreSQL database named by --pg-url is emptied first: give it a bench database.
 With --redis-url the PostgreSQL run serves the project as production runs it, with Redis as
@@ -213,6 +214,9 @@ def run_database(label: str, database_url: str, args, tmp: Path, redis_url: str 
                 "ref_rps": statistics.median(r[1] for r in rounds),
                 **mine,
                 "ratio": statistics.median(r[2] for r in rounds),
+                # each round's: their spread says how steady the machine was (the req/s
+                # columns are medians of their own, so their quotient may differ)
+                "round_ratios": [r[2] for r in rounds],
                 "goal": m.goal,
                 "ran_out": sum(submit.ran_out(r[0]["output"]) for r in rounds),
                 # CPU per request by whom (ms): gunicorn's processes, wrk, PostgreSQL's
@@ -341,6 +345,9 @@ def _line(row: dict) -> str:
         f"[{row['db']}] {row['measure']:<28} ref {row['ref_rps']:7.0f} req/s | project "
         f"{row['rps']:7.0f} req/s p50 {row['p50']:6.1f} ms p99 {row['p99']:6.1f} ms | ratio "
         f"{row['ratio']:.3f} (goal >= {row['goal']}) {ok}"
+        + " (rounds "
+        + ", ".join(f"{r:.3f}" for r in row.get("round_ratios", []))
+        + ")"
         + (f" | {row['bad']:.0f} non-2xx" if row["bad"] else "")
         + " | CPU ms/request ref "
         + _cpu(row["ref_cpu"])
