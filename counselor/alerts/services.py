@@ -79,10 +79,8 @@ def evaluate_alerts(
     shown = engine.enabled_states(defn, answers) if shown is None else shown
     met = [
         (item["link_id"], item["alert"].get("severity", DEFAULT_SEVERITY))
-        for item in items
-        if shown[item["link_id"]]
-        and (only is None or item["link_id"] in only)
-        and _triggers(item["alert"], answers.get(item["link_id"]))
+        for item in _met(items, answers, shown)
+        if only is None or item["link_id"] in only
     ]
     met += _trend_hits(assignment, response, answers, shown, trend_items)
     if not met:
@@ -103,9 +101,16 @@ def may_raise(defn: engine.Definition, answers: dict, shown: dict[str, bool]) ->
     answers, so a submit can tell before it writes (``portal.submitting._submit_alone``)."""
     if defn.derived("trend_items", _trend_items):
         return True
-    return any(
-        shown[item["link_id"]] and _triggers(item["alert"], answers.get(item["link_id"]))
-        for item in defn.derived("alert_items", _alert_items)
+    return any(_met(defn.derived("alert_items", _alert_items), answers, shown))
+
+
+def _met(items: list[dict], answers: dict, shown: dict[str, bool]):
+    """The shown ``items`` whose alert rule ``answers`` meet: what ``evaluate_alerts`` raises
+    and ``may_raise`` foresees, one rule for both."""
+    return (
+        item
+        for item in items
+        if shown[item["link_id"]] and _triggers(item["alert"], answers.get(item["link_id"]))
     )
 
 

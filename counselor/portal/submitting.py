@@ -80,13 +80,13 @@ _SUBMIT = _revision_checked(
 )
 
 
-def _submit_writing(touch: bool) -> Select:
-    """PostgreSQL: ``_SUBMIT`` and its ``portal.submit`` audit event in one statement, with
-    ``touch`` the portal session's idle bookkeeping (``portal_session.CARRIED_WRITE``): the
-    submit's writes in one round trip. No row (no event) when another request changed the
-    response first (the caller then rolls back, the touch with it, which
-    ``portal_session.settle`` writes again)."""
-    changed = _SUBMIT.statement.returning(_RESPONSE.c.id).cte("changed")
+def _submit_writing(touch: bool, submit=_SUBMIT.statement) -> Select:
+    """PostgreSQL: ``submit`` (``_SUBMIT``'s UPDATE) and its ``portal.submit`` audit event in
+    one statement, with ``touch`` the portal session's idle bookkeeping
+    (``portal_session.CARRIED_WRITE``): the submit's writes in one round trip. No row (no
+    event) when another request changed the response first (the caller then rolls back, the
+    touch with it, which ``portal_session.settle`` writes again)."""
+    changed = submit.returning(_RESPONSE.c.id).cte("changed")
     statement = select(changed.c.id).add_cte(audit.events_for(changed).cte("event"))
     if touch:
         statement = statement.add_cte(portal_session.CARRIED_WRITE.cte("touch"))
@@ -222,17 +222,15 @@ def _open_assignment():
     )
 
 
-def _submit_writing_alone(touch: bool) -> Select:
-    """``_submit_writing`` that also checks the assignment is still open (``_open_assignment``):
-    a submit's one statement alone. No row (nothing written but the touch) when the
-    assignment closed or the response changed since the read."""
-    checked = _SUBMIT.statement.where(_RESPONSE.c.assignment_id == _open_assignment())
-    changed = checked.returning(_RESPONSE.c.id).cte("changed")
-    statement = select(changed.c.id).add_cte(audit.events_for(changed).cte("event"))
-    if touch:
-        statement = statement.add_cte(portal_session.CARRIED_WRITE.cte("touch"))
-    return statement
-
-
-#: made once, like _SUBMIT_WRITES
-_SUBMIT_ALONE = {touch: Precompiled(_submit_writing_alone(touch)) for touch in (False, True)}
+#: made once, like _SUBMIT_WRITES: ``_submit_writing`` whose UPDATE also checks that the
+#: assignment is still open (``_open_assignment``), a submit's one statement alone. No row
+#: (nothing written but the touch) when the assignment closed or the response changed since
+#: the read.
+_SUBMIT_ALONE = {
+    touch: Precompiled(
+        _submit_writing(
+            touch, _SUBMIT.statement.where(_RESPONSE.c.assignment_id == _open_assignment())
+        )
+    )
+    for touch in (False, True)
+}
