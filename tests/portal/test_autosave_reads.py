@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -35,6 +34,7 @@ from tests.support import (
     sqlalchemy_url,
     sync,
 )
+from tests.support.races import wait_for_a_lock_wait
 from tests.support.records import round_trips
 
 
@@ -98,20 +98,6 @@ def test_a_stale_save_writes_no_audit_event_on_postgresql(pg, sam):
     assert _answers_of_sam(sam[1], sam[2])["goals.main"] == "kept"
 
 
-def _wait_for_a_lock_wait(engine) -> None:
-    """Until a backend of the test database waits for a lock (the save behind the other
-    transaction), at most 20 s."""
-    waiting = text(
-        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-        "AND wait_event_type = 'Lock'"
-    )
-    deadline = time.monotonic() + 20
-    with engine.connect() as conn:
-        while conn.execute(waiting).scalar() == 0:
-            assert time.monotonic() < deadline, "the save never waited for the lock"
-            time.sleep(0.02)
-
-
 def test_a_save_that_waited_behind_a_submit_sees_it(pg, sam):
     """The read under the lock returns the response as the transaction before it left it
     (READ COMMITTED re-reads locked rows that changed while the statement waited): the
@@ -139,7 +125,7 @@ def test_a_save_that_waited_behind_a_submit_sees_it(pg, sam):
                 )
             )
             save.start()
-            _wait_for_a_lock_wait(engine)
+            wait_for_a_lock_wait(engine, "the save")
             other.commit()
         save.join(timeout=30)
     finally:

@@ -16,11 +16,10 @@ tests fail instead of skipping when PostgreSQL is not configured.
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, select
 
 from counselor.core.audit import AuditEvent
 from counselor.core.models import to_local, utcnow
@@ -41,6 +40,7 @@ from tests.support import (
     sqlalchemy_url,
 )
 from tests.support.portal import response_of
+from tests.support.races import wait_for_a_lock_wait
 
 QUIET = {"check.feel": "fine", "check.tired": 3, "check.pushed": "no"}
 #: meets the scale's alert rule (>= 7)
@@ -249,24 +249,6 @@ def test_a_second_submit_is_told_it_was_sent(homework):
 # ---- real concurrency: the other side's transaction holds the lock -----------------------
 
 
-def _waiting_for_a_lock(other, timeout: float = 20.0) -> None:
-    """Wait until a backend of the test database waits for a lock (the submit)."""
-    deadline = time.monotonic() + timeout
-    with other.connect() as conn:
-        while time.monotonic() < deadline:
-            waiting = conn.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock'"
-                )
-            ).scalar()
-            conn.rollback()
-            if waiting:
-                return
-            time.sleep(0.01)
-    raise AssertionError("the submit never waited for the lock")
-
-
 def _while_held(other, hold, browser, page, commit: bool = True):
     """Send the submit while ``hold(conn)`` (run in a transaction of the other connection)
     holds its locks; end that transaction (commit or roll back) once the submit waits for
@@ -278,7 +260,7 @@ def _while_held(other, hold, browser, page, commit: bool = True):
         sender = threading.Thread(target=lambda: got.update(sent=_post(browser, page)))
         sender.start()
         try:
-            _waiting_for_a_lock(other)
+            wait_for_a_lock_wait(other, "the submit")
         finally:
             conn.commit() if commit else conn.rollback()
             sender.join(timeout=30)

@@ -3,7 +3,16 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Hashable, Iterable
+
+from sqlalchemy import text
+
+#: a backend of the test database waiting for a row lock (PostgreSQL)
+_LOCK_WAITS = text(
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+    "AND wait_event_type = 'Lock'"
+)
 
 
 def at_once(*actions) -> list:
@@ -88,3 +97,20 @@ def until_both_orders(
         held = 1 + n // 10
         seen.add(attempt(held, 0) if first in seen else attempt(0, held))
     return seen
+
+
+def wait_for_a_lock_wait(engine, what: str = "the request", timeout: float = 20.0) -> None:
+    """Until a backend of ``engine``'s PostgreSQL database waits for a lock (``what``, sent
+    from another thread, behind a transaction the test holds open), at most ``timeout``
+    seconds. Each look is a transaction of its own: PostgreSQL keeps one snapshot of
+    ``pg_stat_activity`` for a whole transaction, so a wait that began after the first look
+    would not be seen in the same one."""
+    deadline = time.monotonic() + timeout
+    with engine.connect() as conn:
+        while True:
+            waiting = conn.execute(_LOCK_WAITS).scalar()
+            conn.rollback()
+            if waiting:
+                return
+            assert time.monotonic() < deadline, f"{what} never waited for the lock"
+            time.sleep(0.01)
