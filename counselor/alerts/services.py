@@ -105,13 +105,10 @@ def may_raise(defn: engine.Definition, answers: dict, shown: dict[str, bool]) ->
 
 
 def _met(items: list[dict], answers: dict, shown: dict[str, bool]):
-    """The shown ``items`` whose alert rule ``answers`` meet: what ``evaluate_alerts`` raises
-    and ``may_raise`` foresees, one rule for both."""
-    return (
-        item
-        for item in items
-        if shown[item["link_id"]] and _triggers(item["alert"], answers.get(item["link_id"]))
-    )
+    """The shown ``items`` whose alert rule ``answers`` meet (evaluated and foreseen alike)."""
+    for item in items:
+        if shown[item["link_id"]] and _triggers(item["alert"], answers.get(item["link_id"])):
+            yield item
 
 
 def _raise(assignment: Assignment, response: Response, raised: list[tuple[str, str]]) -> list:
